@@ -1,0 +1,672 @@
+/*
+ * agg.c - the aggregator process (see agg.h and DESIGN "Exactly once").
+ *
+ * One loop serves every ring and the control socket.  For each provider:
+ *
+ *   RECORDS     validated record by record, copied into the stage
+ *   REJECT      validated, copied into the reject stage
+ *   CHECKPOINT  its counts must match what was folded plus what is staged;
+ *               then the stage is folded into the merge (records) and the
+ *               committed rejects, and its token becomes the resume point
+ *   DONE        folds the stage like a checkpoint; the provider finished
+ *   ERROR       the provider's last words, kept for the supervisor
+ *
+ * Invariant: the merge holds exactly the records covered by the last folded
+ * checkpoint of every provider; the token sent back on CTL_ENDED is that
+ * checkpoint's, so the next attempt starts right after them.
+ *
+ * Nothing a provider writes is trusted: any frame that does not parse, does
+ * not belong to the current attempt, or contradicts the counts poisons that
+ * provider's ring (CTL_BAD to the supervisor, which kills it); the
+ * aggregator itself never crashes on it.
+ */
+#include "agg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../ipc/record.h"
+#include "ctl.h"
+#include "log.h"
+#include "merge.h"
+
+/* Frames handled per ring per round, so one busy ring cannot starve others. */
+#define FRAMES_PER_ROUND 64
+
+/* Spins over all rings before going to sleep in poll(). */
+#define IDLE_SPINS 200
+
+/* Rounds of the main loop between two looks at the control socket. */
+#define CTL_EVERY_ROUNDS 64
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* A growable byte buffer. */
+struct buf {
+	unsigned char *p;
+	size_t len;
+	size_t cap;
+};
+
+struct agg_prov {
+	struct ring *ring;
+	uint16_t attempt;
+	bool active;          /* an attempt is running or being drained */
+	bool poisoned;        /* sent something malformed: read no more */
+	bool done;            /* DONE folded */
+	bool stopped;         /* ERROR or DONE seen: nothing may follow */
+	struct buf stage;     /* encoded records since the last checkpoint */
+	uint64_t stage_records;
+	struct buf stage_rejects;  /* REJECT payloads since the last one */
+	uint64_t stage_nrejects;
+	struct buf rejects;   /* committed REJECT payloads */
+	uint64_t records;     /* folded */
+	uint64_t nrejects;    /* committed */
+	unsigned char token[PROV_TOKEN_MAX];
+	uint32_t token_len;
+	char error[CTL_TEXT_MAX];
+};
+
+struct agg {
+	const struct cfg *cfg;
+	struct agg_prov *prov;
+	struct merge *merge;
+	struct rec_value *values;  /* scratch, schema.nfields */
+	struct pollfd *fds;        /* scratch for sleep_all, nproviders + 1 */
+	int *fd_owner;             /* provider of fds[k], -1: control socket */
+	int ctl_fd;
+	bool finished;
+	int exit_code;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static int buf_append(struct buf *b, const void *p, size_t len)
+{
+	if (b->len + len > b->cap) {
+		size_t cap = b->cap ? b->cap : 64 * 1024;
+		unsigned char *np;
+
+		while (cap < b->len + len)
+			cap *= 2;
+		np = realloc(b->p, cap);
+		if (np == NULL)
+			return -1;
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, p, len);
+	b->len += len;
+	return 0;
+}
+
+static void send_fatal(struct agg *a, const char *what)
+{
+	struct ctl_msg m = { .type = CTL_FATAL, .provider = -1 };
+
+	snprintf(m.text, sizeof m.text, "%s", what);
+	(void)ctl_send(a->ctl_fd, &m);
+	log_event(LOG_ERROR, NULL, "aggregator failed", "cause", what, NULL);
+	a->exit_code = 1;
+	a->finished = true;
+}
+
+/* Mark provider pi's ring poisoned and tell the supervisor why. */
+static void poison(struct agg *a, int pi, const char *why)
+{
+	struct agg_prov *p = &a->prov[pi];
+	struct ctl_msg m = { .type = CTL_BAD, .provider = pi,
+			     .attempt = p->attempt };
+
+	if (p->poisoned)
+		return;
+	p->poisoned = true;
+	snprintf(p->error, sizeof p->error, "malformed frame: %s", why);
+	snprintf(m.text, sizeof m.text, "%s", p->error);
+	(void)ctl_send(a->ctl_fd, &m);
+}
+
+/* Fold the stage of provider pi into the merge and the committed rejects. */
+static int fold(struct agg *a, int pi)
+{
+	struct agg_prov *p = &a->prov[pi];
+	const struct rec_schema *s = &a->cfg->schema;
+	size_t off = 0;
+	char err[256];
+
+	for (uint64_t i = 0; i < p->stage_records; i++) {
+		long n = rec_decode(s, p->stage.p + off, p->stage.len - off,
+				    a->values);
+
+		/* The stage was validated on arrival: this cannot fail. */
+		if (n < 0) {
+			send_fatal(a, "internal error: staged record unreadable");
+			return -1;
+		}
+		off += (size_t)n;
+		if (merge_add(a->merge, pi, a->values, err, sizeof err) < 0) {
+			send_fatal(a, err);
+			return -1;
+		}
+	}
+	if (p->stage_rejects.len &&
+	    buf_append(&p->rejects, p->stage_rejects.p, p->stage_rejects.len) < 0) {
+		send_fatal(a, "out of memory");
+		return -1;
+	}
+	p->records += p->stage_records;
+	p->nrejects += p->stage_nrejects;
+	p->stage.len = 0;
+	p->stage_records = 0;
+	p->stage_rejects.len = 0;
+	p->stage_nrejects = 0;
+	return 0;
+}
+
+static bool get_u32(const unsigned char **p, size_t *left, uint32_t *v)
+{
+	if (*left < sizeof *v)
+		return false;
+	memcpy(v, *p, sizeof *v);
+	*p += sizeof *v;
+	*left -= sizeof *v;
+	return true;
+}
+
+/* A REJECT payload is three u32-length-prefixed strings, nothing more. */
+static bool reject_valid(const unsigned char *p, size_t len)
+{
+	for (int i = 0; i < 3; i++) {
+		uint32_t n;
+
+		if (!get_u32(&p, &len, &n) || n > len)
+			return false;
+		p += n;
+		len -= n;
+	}
+	return len == 0;
+}
+
+static int on_records(struct agg *a, int pi, const unsigned char *pl,
+		      size_t len)
+{
+	struct agg_prov *p = &a->prov[pi];
+	const struct rec_schema *s = &a->cfg->schema;
+	uint32_t count;
+	size_t off = sizeof count;
+
+	if (len < sizeof count) {
+		poison(a, pi, "short RECORDS frame");
+		return -1;
+	}
+	memcpy(&count, pl, sizeof count);
+	/* Copy first: the producer may still scribble over its ring. */
+	size_t start = p->stage.len;
+
+	if (buf_append(&p->stage, pl + off, len - off) < 0) {
+		send_fatal(a, "out of memory");
+		return -1;
+	}
+	off = start;
+	for (uint32_t i = 0; i < count; i++) {
+		long n = rec_decode(s, p->stage.p + off, p->stage.len - off,
+				    a->values);
+
+		if (n < 0) {
+			p->stage.len = start;
+			poison(a, pi, "record does not match the schema");
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	if (off != p->stage.len) {
+		p->stage.len = start;
+		poison(a, pi, "RECORDS frame longer than its records");
+		return -1;
+	}
+	p->stage_records += count;
+	return 0;
+}
+
+static int on_checkpoint(struct agg *a, int pi, const unsigned char *pl,
+			 size_t len)
+{
+	struct agg_prov *p = &a->prov[pi];
+	uint64_t records, rejects;
+
+	if (len < 2 * sizeof(uint64_t) ||
+	    len - 2 * sizeof(uint64_t) > PROV_TOKEN_MAX) {
+		poison(a, pi, "bad CHECKPOINT frame");
+		return -1;
+	}
+	memcpy(&records, pl, sizeof records);
+	memcpy(&rejects, pl + sizeof records, sizeof rejects);
+	if (records != p->records + p->stage_records ||
+	    rejects != p->nrejects + p->stage_nrejects) {
+		poison(a, pi, "checkpoint counts do not match the records sent");
+		return -1;
+	}
+	if (fold(a, pi) < 0)
+		return -1;
+	p->token_len = (uint32_t)(len - 2 * sizeof(uint64_t));
+	memcpy(p->token, pl + 2 * sizeof(uint64_t), p->token_len);
+	return 0;
+}
+
+/* Handle one frame of provider pi.  Returns 0, or -1 to stop reading it. */
+static int on_frame(struct agg *a, int pi, const struct ring_frame_hdr *h,
+		    const unsigned char *pl)
+{
+	struct agg_prov *p = &a->prov[pi];
+
+	if (h->attempt != p->attempt) {
+		poison(a, pi, "frame of another attempt");
+		return -1;
+	}
+	if (p->stopped) {
+		poison(a, pi, "frame after DONE or ERROR");
+		return -1;
+	}
+	switch (h->type) {
+	case RING_RECORDS:
+		return on_records(a, pi, pl, h->len);
+	case RING_CHECKPOINT:
+		return on_checkpoint(a, pi, pl, h->len);
+	case RING_REJECT:
+		if (!reject_valid(pl, h->len)) {
+			poison(a, pi, "bad REJECT frame");
+			return -1;
+		}
+		if (buf_append(&p->stage_rejects, &h->len, sizeof h->len) < 0 ||
+		    buf_append(&p->stage_rejects, pl, h->len) < 0) {
+			send_fatal(a, "out of memory");
+			return -1;
+		}
+		p->stage_nrejects++;
+		return 0;
+	case RING_DONE:
+		if (h->len != 0) {
+			poison(a, pi, "bad DONE frame");
+			return -1;
+		}
+		if (fold(a, pi) < 0)
+			return -1;
+		p->done = true;
+		p->stopped = true;
+		return 0;
+	case RING_ERROR: {
+		size_t n = h->len < sizeof p->error - 1 ? h->len
+							: sizeof p->error - 1;
+
+		memcpy(p->error, pl, n);
+		p->error[n] = '\0';
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)p->error[i] < 0x20)
+				p->error[i] = ' ';
+		p->stopped = true;
+		return 0;
+	}
+	default:
+		poison(a, pi, "unknown frame type");
+		return -1;
+	}
+}
+
+/*
+ * Read up to max frames of provider pi (max 0: everything published).
+ * Returns the number of frames handled.
+ */
+static int drain(struct agg *a, int pi, int max)
+{
+	struct agg_prov *p = &a->prov[pi];
+	struct ring_frame_hdr h;
+	const unsigned char *pl;
+	int n = 0, rc;
+
+	while (!p->poisoned && (max == 0 || n < max)) {
+		rc = ring_next(p->ring, &h, &pl);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			poison(a, pi, "impossible ring position or frame header");
+			break;
+		}
+		n++;
+		rc = on_frame(a, pi, &h, pl);
+		ring_consume(p->ring);
+		if (rc < 0 || a->finished)
+			break;
+	}
+	return n;
+}
+
+static void on_start(struct agg *a, const struct ctl_msg *in)
+{
+	struct agg_prov *p = &a->prov[in->provider];
+	struct ctl_msg m = { .type = CTL_STARTED, .provider = in->provider,
+			     .attempt = in->attempt };
+
+	ring_reset(p->ring);
+	p->attempt = (uint16_t)in->attempt;
+	p->active = true;
+	p->poisoned = false;
+	p->stopped = false;
+	p->done = false;
+	p->error[0] = '\0';
+	p->stage.len = 0;
+	p->stage_records = 0;
+	p->stage_rejects.len = 0;
+	p->stage_nrejects = 0;
+	(void)ctl_send(a->ctl_fd, &m);
+}
+
+static void on_end(struct agg *a, const struct ctl_msg *in)
+{
+	struct agg_prov *p = &a->prov[in->provider];
+	struct ctl_msg m = { .type = CTL_ENDED, .provider = in->provider,
+			     .attempt = in->attempt };
+
+	/* The process is dead: everything it published is in the ring. */
+	if (p->active)
+		drain(a, in->provider, 0);
+	if (a->finished)
+		return;
+	if (!p->done) {
+		/* Records after the last checkpoint will be read again. */
+		p->stage.len = 0;
+		p->stage_records = 0;
+		if (in->flag && p->stage_rejects.len) {
+			/* No retry: keep its last rejects for the reject file. */
+			(void)buf_append(&p->rejects, p->stage_rejects.p,
+					 p->stage_rejects.len);
+			p->nrejects += p->stage_nrejects;
+		}
+		p->stage_rejects.len = 0;
+		p->stage_nrejects = 0;
+	}
+	ring_reset(p->ring);
+	p->active = false;
+	m.flag = p->done;
+	m.records = p->records;
+	m.rejects = p->nrejects;
+	m.token_len = p->token_len;
+	memcpy(m.token, p->token, p->token_len);
+	snprintf(m.text, sizeof m.text, "%s", p->error);
+	(void)ctl_send(a->ctl_fd, &m);
+}
+
+/* Append s as a JSON string, invalid UTF-8 replaced by U+FFFD. */
+static void json_string(FILE *f, const unsigned char *s, size_t len)
+{
+	putc('"', f);
+	for (size_t i = 0; i < len;) {
+		unsigned char ch = s[i];
+		size_t n = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3
+			 : (ch >> 3) == 30 ? 4 : 0;
+		bool ok = n > 0 && i + n <= len;
+
+		for (size_t k = 1; ok && k < n; k++)
+			ok = (s[i + k] & 0xC0) == 0x80;
+		if (!ok) {
+			fputs("\xEF\xBF\xBD", f);
+			i++;
+			continue;
+		}
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch == '\n')
+			fputs("\\n", f);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fwrite(s + i, 1, n, f);
+		i += n;
+	}
+	putc('"', f);
+}
+
+/*
+ * Write the committed rejects of every provider, in config order, to the
+ * reject file (atomically, like the output).  Returns 0 or -1 with err.
+ */
+static int write_rejects(struct agg *a, char *err, size_t errlen)
+{
+	const char *path = a->cfg->reject_file;
+	char tmp[4096];
+	FILE *f;
+	int fd;
+
+	if (path == NULL)
+		return 0;
+	snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
+	fd = mkstemp(tmp);
+	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
+		snprintf(err, errlen, "cannot write reject file %s: %s", path,
+			 strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		return -1;
+	}
+	(void)fchmod(fd, 0644);
+	for (int pi = 0; pi < a->cfg->nproviders; pi++) {
+		struct agg_prov *p = &a->prov[pi];
+		const unsigned char *q = p->rejects.p;
+		size_t left = p->rejects.len;
+
+		while (left > 0) {
+			uint32_t total, n;
+			const char *keys[3] = { "position", "reason", "raw" };
+
+			memcpy(&total, q, sizeof total);
+			q += sizeof total;
+			left -= sizeof total + total;
+			fputs("{\"provider\":", f);
+			json_string(f, (const unsigned char *)a->cfg->providers[pi].name,
+				    strlen(a->cfg->providers[pi].name));
+			for (int k = 0; k < 3; k++) {
+				memcpy(&n, q, sizeof n);
+				q += sizeof n;
+				fprintf(f, ",\"%s\":", keys[k]);
+				json_string(f, q, n);
+				q += n;
+			}
+			fputs("}\n", f);
+		}
+	}
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0 || ferror(f)) {
+		snprintf(err, errlen, "cannot write reject file %s: %s", path,
+			 strerror(errno));
+		fclose(f);
+		unlink(tmp);
+		return -1;
+	}
+	fclose(f);
+	if (rename(tmp, path) != 0) {
+		snprintf(err, errlen, "cannot rename reject file to %s: %s",
+			 path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static void on_finish(struct agg *a, const struct ctl_msg *in)
+{
+	struct ctl_msg m = { .type = CTL_FINISHED, .provider = -1 };
+	char err[CTL_TEXT_MAX];
+	int rc;
+
+	err[0] = '\0';
+	/* Rejects help whatever the outcome: write them first. */
+	rc = write_rejects(a, err, sizeof err);
+	if (in->flag) {
+		if (rc == 0 && merge_write(a->merge, err, sizeof err) == 0) {
+			m.flag = 1;
+			m.records = merge_rows_written(a->merge);
+		}
+	}
+	snprintf(m.text, sizeof m.text, "%s", err);
+	(void)ctl_send(a->ctl_fd, &m);
+	a->exit_code = m.flag || !in->flag ? 0 : 1;
+	a->finished = true;
+}
+
+static void on_ctl(struct agg *a, const struct ctl_msg *m)
+{
+	if (m->type != CTL_FINISH &&
+	    (m->provider < 0 || m->provider >= a->cfg->nproviders ||
+	     a->prov[m->provider].ring == NULL)) {
+		send_fatal(a, "bad control message");
+		return;
+	}
+	switch (m->type) {
+	case CTL_START:
+		on_start(a, m);
+		break;
+	case CTL_END:
+		on_end(a, m);
+		break;
+	case CTL_DROP:
+		merge_drop(a->merge, m->provider);
+		break;
+	case CTL_FINISH:
+		on_finish(a, m);
+		break;
+	default:
+		send_fatal(a, "unexpected control message");
+	}
+}
+
+/* Handle every control message waiting.  Returns -1 if the supervisor left. */
+static int poll_ctl(struct agg *a)
+{
+	struct ctl_msg m;
+	int rc;
+
+	while (!a->finished) {
+		rc = ctl_recv(a->ctl_fd, &m);
+		if (rc == 1) {
+			on_ctl(a, &m);
+			continue;
+		}
+		if (rc < 0 && errno == EAGAIN)
+			return 0;
+		return -1;
+	}
+	return 0;
+}
+
+/* Sleep until a ring or the control socket has something. */
+static void sleep_all(struct agg *a)
+{
+	int n = a->cfg->nproviders;
+	struct pollfd *fds = a->fds;
+	int *map = a->fd_owner;
+	int nfds = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct agg_prov *p = &a->prov[i];
+
+		if (!p->active || p->poisoned || p->stopped)
+			continue;
+		if (ring_consumer_prepare_sleep(p->ring))
+			return;
+		fds[nfds].fd = ring_consumer_fd(p->ring);
+		fds[nfds].events = POLLIN;
+		map[nfds++] = i;
+	}
+	fds[nfds].fd = a->ctl_fd;
+	fds[nfds].events = POLLIN;
+	map[nfds++] = -1;
+	if (poll(fds, (nfds_t)nfds, -1) < 0)
+		return;
+	for (int k = 0; k < nfds; k++)
+		if (map[k] >= 0 && (fds[k].revents & POLLIN))
+			ring_consumer_woken(a->prov[map[k]].ring);
+}
+
+int agg_main(const struct cfg *cfg, struct ring *rings, int ctl_fd)
+{
+	struct agg a = { .cfg = cfg, .ctl_fd = ctl_fd, .exit_code = 1 };
+	struct sigaction sa = { .sa_handler = on_term };
+	int idle = 0;
+
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	a.prov = calloc((size_t)cfg->nproviders, sizeof *a.prov);
+	a.values = calloc((size_t)cfg->schema.nfields, sizeof *a.values);
+	a.fds = calloc((size_t)cfg->nproviders + 1, sizeof *a.fds);
+	a.fd_owner = calloc((size_t)cfg->nproviders + 1, sizeof *a.fd_owner);
+	a.merge = merge_new(cfg);
+	if (a.prov == NULL || a.values == NULL || a.fds == NULL ||
+	    a.fd_owner == NULL || a.merge == NULL) {
+		send_fatal(&a, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < cfg->nproviders; i++)
+		a.prov[i].ring = rings[i].sh ? &rings[i] : NULL;
+	if (fcntl(ctl_fd, F_SETFL, O_NONBLOCK) < 0) {
+		send_fatal(&a, "cannot set up the control socket");
+		goto out;
+	}
+
+	for (unsigned round = 0; !a.finished && !stop_requested; round++) {
+		int work = 0;
+
+		/* Control messages are rare: look every few rounds. */
+		if (round % CTL_EVERY_ROUNDS == 0 && poll_ctl(&a) < 0)
+			break; /* the supervisor is gone: write nothing */
+		for (int i = 0; i < cfg->nproviders && !a.finished; i++) {
+			struct agg_prov *p = &a.prov[i];
+
+			if (p->active && !p->poisoned && !p->stopped)
+				work += drain(&a, i, FRAMES_PER_ROUND);
+		}
+		if (work) {
+			idle = 0;
+		} else if (++idle > IDLE_SPINS) {
+			sleep_all(&a);
+			idle = 0;
+			round = CTL_EVERY_ROUNDS - 1;
+		} else {
+			cpu_relax();
+		}
+	}
+out:
+	if (a.merge)
+		merge_free(a.merge);
+	if (a.prov) {
+		for (int i = 0; i < cfg->nproviders; i++) {
+			free(a.prov[i].stage.p);
+			free(a.prov[i].stage_rejects.p);
+			free(a.prov[i].rejects.p);
+		}
+		free(a.prov);
+	}
+	free(a.values);
+	free(a.fds);
+	free(a.fd_owner);
+	return a.exit_code;
+}

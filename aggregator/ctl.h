@@ -1,0 +1,65 @@
+/*
+ * ctl.h - messages between the supervisor and the aggregator.
+ *
+ * They travel over an AF_UNIX SOCK_SEQPACKET socket pair, one message per
+ * packet.  The supervisor never reads record data or shared memory for its
+ * decisions; everything it learns about a provider's progress comes from
+ * here, from waitpid(), or from the provider's heartbeat pipe.
+ *
+ *   supervisor -> aggregator            aggregator -> supervisor
+ *   CTL_START   attempt n may begin     CTL_STARTED  ring is ready for it
+ *   CTL_END     the attempt's process   CTL_ENDED    ring drained: done or
+ *               is dead (final: no                   not, records/rejects
+ *               retry will follow)                   counted, resume token
+ *   CTL_DROP    leave it out (partial)  CTL_BAD      it sent a malformed frame
+ *   CTL_FINISH  write the output        CTL_FINISHED written (or not), why
+ *                                       CTL_FATAL    the aggregator gives up
+ *                                       CTL_PROGRESS counts, for --progress
+ */
+#ifndef AGG_CTL_H
+#define AGG_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../providers/provider.h"
+
+enum ctl_type {
+	CTL_START = 1,
+	CTL_STARTED,
+	CTL_END,
+	CTL_ENDED,
+	CTL_DROP,
+	CTL_BAD,
+	CTL_FINISH,
+	CTL_FINISHED,
+	CTL_FATAL,
+	CTL_PROGRESS,
+};
+
+#define CTL_TEXT_MAX 512
+
+struct ctl_msg {
+	uint32_t type;          /* enum ctl_type */
+	int32_t provider;       /* index in cfg->providers, -1: none */
+	uint32_t attempt;
+	uint32_t flag;          /* END: final; ENDED: done; FINISHED: ok */
+	uint64_t records;       /* ENDED, PROGRESS: counted so far; FINISHED: rows */
+	uint64_t rejects;       /* ENDED, PROGRESS */
+	uint32_t token_len;     /* ENDED */
+	char text[CTL_TEXT_MAX]; /* ENDED: the provider's error; BAD, FATAL,
+	                          * FINISHED: a message */
+	unsigned char token[PROV_TOKEN_MAX]; /* ENDED */
+};
+
+/* Send one message (retrying on EINTR).  Returns 0 or -1 with errno. */
+int ctl_send(int fd, const struct ctl_msg *m);
+
+/*
+ * Receive one message.  Returns 1, 0 when the other side has closed, or -1
+ * with errno (EAGAIN when nothing is waiting on a non-blocking socket).
+ * A short or impossible message is EPROTO.
+ */
+int ctl_recv(int fd, struct ctl_msg *m);
+
+#endif

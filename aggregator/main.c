@@ -1,0 +1,285 @@
+/*
+ * main.c - the aggregate command line: options, config, lock, then the
+ * supervisor.  Exit statuses are the user contract's (sup.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "../providers/provider.h"
+#include "config.h"
+#include "log.h"
+#include "proctitle.h"
+#include "sup.h"
+
+#ifndef AGG_VERSION
+#define AGG_VERSION "0.1.0"
+#endif
+
+static const char usage_text[] =
+	"usage: aggregate [-c FILE] [options]\n"
+	"\n"
+	"Pull records from every provider in the config at once (HTTP JSON APIs,\n"
+	"PostgreSQL, SQLite, CSV and JSON Lines files) and merge them into one output.\n"
+	"\n"
+	"  -c, --config FILE     the config (default ./providers.conf)\n"
+	"  -o, --output PATH     override [aggregate] output; - writes to stdout\n"
+	"      --only NAME,...   run only these providers\n"
+	"      --check           validate the config and probe each provider\n"
+	"  -j, --jobs N          run at most N providers at once\n"
+	"      --progress        live progress on stderr (default when a TTY)\n"
+	"      --no-progress     no live progress\n"
+	"  -q, --quiet           errors only, no summary\n"
+	"  -v, --verbose         more log lines\n"
+	"      --log-format F    text (default) or json\n"
+	"      --metrics FILE    also write Prometheus metrics to FILE\n"
+	"  -V, --version         print the version\n"
+	"  -h, --help            print this help\n"
+	"\n"
+	"example:\n"
+	"  aggregate -c /etc/aggregate/providers.conf -q\n"
+	"\n"
+	"exit status: 0 ok, 1 failed, 2 partial, 64 usage, 66 no config,\n"
+	"75 locked by another run, 78 bad config, 130/143 interrupted.\n"
+	"See aggregate(1).\n";
+
+enum {
+	OPT_ONLY = 256,
+	OPT_CHECK,
+	OPT_PROGRESS,
+	OPT_NO_PROGRESS,
+	OPT_LOG_FORMAT,
+	OPT_METRICS,
+};
+
+static const struct option long_options[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "only", required_argument, NULL, OPT_ONLY },
+	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "progress", no_argument, NULL, OPT_PROGRESS },
+	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "version", no_argument, NULL, 'V' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct options {
+	const char *config;
+	const char *output;
+	const char *only;
+	bool check;
+	int jobs;
+	int progress;           /* -1: when stderr is a TTY */
+	int verbosity;
+	bool json_logs;
+	const char *metrics;
+};
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "aggregate: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'aggregate --help' for more information.\n");
+	return EXIT_USAGE;
+}
+
+/* Returns -1 to go on, or an exit status. */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	int ch;
+	char *end;
+
+	while ((ch = getopt_long(argc, argv, "c:o:j:qvVh", long_options,
+				 NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
+		case OPT_ONLY:
+			o->only = optarg;
+			break;
+		case OPT_CHECK:
+			o->check = true;
+			break;
+		case 'j':
+			errno = 0;
+			o->jobs = (int)strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || o->jobs < 1)
+				return usage_error("invalid --jobs '%s': need a "
+						   "positive number", optarg);
+			break;
+		case OPT_PROGRESS:
+			o->progress = 1;
+			break;
+		case OPT_NO_PROGRESS:
+			o->progress = 0;
+			break;
+		case 'q':
+			o->verbosity = -1;
+			break;
+		case 'v':
+			o->verbosity = 1;
+			break;
+		case OPT_LOG_FORMAT:
+			if (strcmp(optarg, "json") == 0)
+				o->json_logs = true;
+			else if (strcmp(optarg, "text") == 0)
+				o->json_logs = false;
+			else
+				return usage_error("invalid --log-format '%s': "
+						   "text or json", optarg);
+			break;
+		case OPT_METRICS:
+			o->metrics = optarg;
+			break;
+		case 'V':
+			printf("aggregate %s\n", AGG_VERSION);
+			return EXIT_OK;
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_OK;
+		default:
+			fprintf(stderr,
+				"Try 'aggregate --help' for more information.\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	return -1;
+}
+
+/* --check: one line per provider; 0 when every enabled one answers. */
+static int run_check(const struct cfg *cfg)
+{
+	int failed = 0;
+
+	for (int i = 0; i < cfg->nproviders; i++) {
+		const struct cfg_provider *p = &cfg->providers[i];
+		const struct prov_ops *ops = prov_ops_for(p->type);
+		char msg[512] = "";
+		int rc;
+
+		if (!p->enabled) {
+			printf("%-20s disabled\n", p->name);
+			continue;
+		}
+		if (ops == NULL || ops->check == NULL) {
+			printf("%-20s FAIL  provider type not built in\n", p->name);
+			failed++;
+			continue;
+		}
+		rc = ops->check(cfg, p, msg, sizeof msg);
+		printf("%-20s %s  %s\n", p->name, rc == 0 ? "ok  " : "FAIL", msg);
+		if (rc != 0)
+			failed++;
+	}
+	fflush(stdout);
+	return failed ? EXIT_FAILED : EXIT_OK;
+}
+
+/*
+ * Take the run's lock.  Returns the fd (kept open for the run), -2 when
+ * the run takes no lock, or -1 with *exit_code set: 75 when another run
+ * holds it.
+ */
+static int take_lock(const char *path, int *exit_code)
+{
+	char buf[32];
+	ssize_t n;
+	int fd;
+
+	if (path == NULL)	/* stdout and postgres outputs take no lock */
+		return -2;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		log_event(LOG_ERROR, NULL, "cannot open lock file", "path", path,
+			  "cause", strerror(errno), NULL);
+		*exit_code = EXIT_FAILED;
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		n = pread(fd, buf, sizeof buf - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		log_event(LOG_ERROR, NULL, "another run holds the lock", "path",
+			  path, "pid", buf[0] ? buf : "unknown", NULL);
+		close(fd);
+		*exit_code = EXIT_TEMPFAIL;
+		return -1;
+	}
+	n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+		log_event(LOG_WARN, NULL, "cannot write pid to lock file",
+			  "path", path, NULL);
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { .config = "providers.conf", .progress = -1 };
+	struct cfg cfg;
+	struct sup_opts so = { 0 };
+	char err[CFG_ERR_MAX];
+	char **args;
+	int rc, code, lock_fd;
+
+	args = proctitle_init(argc, argv);
+	if (args)
+		argv = args;
+	rc = parse_options(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	log_init(o.verbosity, o.json_logs);
+
+	if (cfg_load(o.config, &cfg, err, sizeof err, &code) < 0) {
+		fprintf(stderr, "aggregate: %s\n", err);
+		return code;
+	}
+	if ((o.only && cfg_select(&cfg, o.only, err, sizeof err) < 0) ||
+	    (o.output && cfg_set_output(&cfg, o.output, err, sizeof err) < 0)) {
+		fprintf(stderr, "aggregate: %s\n", err);
+		cfg_free(&cfg);
+		return EXIT_USAGE;
+	}
+	if (o.check) {
+		rc = run_check(&cfg);
+		cfg_free(&cfg);
+		return rc;
+	}
+
+	lock_fd = take_lock(cfg.lock_file, &code);
+	if (lock_fd == -1) {
+		cfg_free(&cfg);
+		return code;
+	}
+	so.jobs = o.jobs;
+	so.quiet = o.verbosity < 0;
+	so.progress = o.progress < 0 ? isatty(STDERR_FILENO) : o.progress;
+	so.metrics_file = o.metrics ? o.metrics : cfg.metrics_file;
+	rc = sup_run(&cfg, &so);
+	if (rc == EXIT_OK || rc == EXIT_PARTIAL) {
+		if (strcmp(cfg.output, "-") != 0 && !so.quiet)
+			log_event(LOG_INFO, NULL, "output written", "path",
+				  cfg.output, NULL);
+	}
+	if (lock_fd >= 0)
+		close(lock_fd);
+	cfg_free(&cfg);
+	return rc;
+}

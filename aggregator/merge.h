@@ -1,0 +1,52 @@
+/*
+ * merge.h - folding providers' records into the result: union and group.
+ *
+ * The aggregator calls merge_add() for each record of provider pi once the
+ * checkpoint covering it has arrived, in the provider's source order.  To
+ * keep the output byte-identical whatever the timing, every provider keeps
+ * its own partial state (its spooled records in union mode, its own group
+ * table in group mode) and merge_write() combines them in config order:
+ * float sums then always add in the same order.  Integer sums are kept in
+ * 128 bits and checked for 64-bit overflow when written.
+ */
+#ifndef AGG_MERGE_H
+#define AGG_MERGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../ipc/record.h"
+#include "config.h"
+
+struct merge;
+
+/* A merge for cfg (mode, schema, group_by, aggregates); NULL on no memory. */
+struct merge *merge_new(const struct cfg *cfg);
+
+/*
+ * Fold one record of provider pi (v: cfg->schema.nfields values; text is
+ * copied).  Returns 0, or -1 with err (out of memory, spool write error).
+ */
+int merge_add(struct merge *m, int pi, const struct rec_value *v, char *err,
+	      size_t errlen);
+
+/*
+ * Leave provider pi out of the result (it failed for good under
+ * on_error = partial): its partial state is dropped.
+ */
+void merge_drop(struct merge *m, int pi);
+
+/*
+ * Write the result to cfg's output: open, write every row in the contract's
+ * order (union: providers in config order, each in source order; group:
+ * sorted by the group key), commit.  Returns 0, or -1 with err (an int sum
+ * overflow names the aggregate and the group); nothing is left behind then.
+ */
+int merge_write(struct merge *m, char *err, size_t errlen);
+
+/* Rows written by the last merge_write. */
+uint64_t merge_rows_written(const struct merge *m);
+
+void merge_free(struct merge *m);
+
+#endif

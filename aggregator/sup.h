@@ -1,0 +1,38 @@
+/*
+ * sup.h - the supervisor: forks the aggregator and the providers, restarts
+ * what fails, enforces the time limits, and decides the exit status.
+ */
+#ifndef AGG_SUP_H
+#define AGG_SUP_H
+
+#include <stdbool.h>
+
+#include "config.h"
+
+/* Exit statuses of the whole run (the user contract, §2). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1,
+	EXIT_PARTIAL = 2,
+	EXIT_USAGE = 64,
+	EXIT_NOINPUT = 66,
+	EXIT_TEMPFAIL = 75,
+	EXIT_CONFIG = 78,
+	EXIT_SIGINT = 130,
+	EXIT_SIGTERM = 143,
+};
+
+struct sup_opts {
+	int jobs;               /* providers at once; 0 = all */
+	bool quiet;             /* no summary table */
+	bool progress;          /* live progress lines on stderr */
+	const char *metrics_file;
+};
+
+/*
+ * Run the job that cfg describes (only enabled providers).  Returns the exit
+ * status.  Blocks signals in the calling process for its duration.
+ */
+int sup_run(const struct cfg *cfg, const struct sup_opts *opts);
+
+#endif

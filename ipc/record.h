@@ -1,0 +1,102 @@
+/*
+ * record.h - typed records and their wire encoding in the ring.
+ *
+ * Every provider converts its rows into records of the one schema that the
+ * config declares ([aggregate] fields).  A record travels through the ring
+ * packed in a RECORDS frame:
+ *
+ *   u32 total length of the record in bytes, this word included
+ *   null bitmap, (nfields + 7) / 8 bytes, bit i set = field i is NULL
+ *   for each non-NULL field, in schema order:
+ *     int, float, timestamp  8 bytes (int64 / IEEE double / int64 microseconds
+ *                            since 1970-01-01T00:00:00Z), native byte order
+ *     bool                   1 byte, 0 or 1
+ *     text                   u32 length, then that many bytes (UTF-8, no NUL)
+ *
+ * Nothing is aligned; fields are read with memcpy.  The decoder trusts
+ * nothing: a record whose lengths do not add up, a bool that is neither 0
+ * nor 1, or a record running past the frame is malformed (rec_decode
+ * returns -1) and the aggregator fails that provider alone.
+ */
+#ifndef AGG_RECORD_H
+#define AGG_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum rec_type {
+	REC_INT = 1,
+	REC_FLOAT,
+	REC_TEXT,
+	REC_BOOL,
+	REC_TIMESTAMP,
+};
+
+/* The most fields a schema may declare. */
+#define REC_MAX_FIELDS 256
+
+struct rec_field {
+	char *name;
+	enum rec_type type;
+};
+
+struct rec_schema {
+	int nfields;
+	struct rec_field *fields;
+};
+
+/*
+ * One value, as the decoder hands it out and the builder takes it in.
+ * For text, s points into the buffer it was decoded from (not owned, not
+ * NUL-terminated).
+ */
+struct rec_value {
+	bool null;
+	union {
+		int64_t i;  /* REC_INT, REC_TIMESTAMP (microseconds) */
+		double f;   /* REC_FLOAT */
+		bool b;     /* REC_BOOL */
+		struct {
+			const char *p;
+			uint32_t len;
+		} s;        /* REC_TEXT */
+	} u;
+};
+
+/* Name of a type as the config spells it ("int", "float", ...). */
+const char *rec_type_name(enum rec_type t);
+
+/* Parse a type name; returns 0 and sets *t, or -1 if unknown. */
+int rec_type_parse(const char *name, enum rec_type *t);
+
+/*
+ * Size in bytes that rec_encode() needs for these values.
+ */
+size_t rec_encoded_size(const struct rec_schema *s, const struct rec_value *v);
+
+/*
+ * Encode one record of s from v[0..nfields-1] into out, which must hold
+ * rec_encoded_size() bytes.  Returns the number of bytes written.
+ * This function can't fail.
+ */
+size_t rec_encode(const struct rec_schema *s, const struct rec_value *v,
+		  unsigned char *out);
+
+/*
+ * Decode one record from buf[0..avail) into v[0..nfields-1].  Text values
+ * point into buf.  Returns the record's length in bytes, or -1 if the bytes
+ * are not a well-formed record of s (nothing beyond avail is read).
+ */
+long rec_decode(const struct rec_schema *s, const unsigned char *buf,
+		size_t avail, struct rec_value *v);
+
+/*
+ * Compare two values of type t: NULL sorts after every other value (as
+ * PostgreSQL's default ascending order), text byte-wise, floats with -0 = 0
+ * and NaN never produced by the converters.  Returns <0, 0, >0.
+ */
+int rec_value_cmp(enum rec_type t, const struct rec_value *a,
+		  const struct rec_value *b);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * shm.h - anonymous POSIX shared memory that never outlives its users.
+ *
+ * A segment is created with shm_open under a fresh name, sized, mapped
+ * MAP_SHARED and unlinked at once, and its descriptor closed: only the
+ * mapping remains, inherited by every child forked afterwards.  When the
+ * last process holding the mapping exits, however it exits (SIGKILL
+ * included), the memory goes away and nothing is left in /dev/shm.
+ */
+#ifndef AGG_SHM_H
+#define AGG_SHM_H
+
+#include <stddef.h>
+
+/*
+ * Names are SHM_NAME_PREFIX "<creating pid>-<counter>", so that a test (or
+ * an operator) can look for leftovers of one process in /dev/shm.
+ */
+#define SHM_NAME_PREFIX "/aggregate-"
+
+/*
+ * Map len bytes (len > 0) of fresh zeroed shared memory, mode 0600.
+ * Returns the mapping, or NULL with errno set; on failure nothing is left
+ * mapped, open or named.
+ */
+void *shm_map_anon(size_t len);
+
+/* Unmap a segment from shm_map_anon().  Returns 0, or -1 with errno. */
+int shm_unmap(void *addr, size_t len);
+
+#endif

@@ -1,0 +1,739 @@
+/*
+ * convert.c - source values into schema types (SPEC §4), and the canonical
+ * text forms of floats and timestamps the outputs write.
+ *
+ * Every provider calls these once per value, so they allocate nothing, take
+ * (pointer, length) slices straight out of read buffers, and never depend
+ * on the process's locale or time zone: dates use days-from-civil
+ * arithmetic (not timegm), numbers parse and print in a private "C" locale
+ * object (not the global one).
+ *
+ * Invariants:
+ *  - the strict parsers accept the whole slice or nothing, and never read
+ *    outside s[0..len);
+ *  - a text value always points into the caller's bytes (conv_text) or the
+ *    caller's scratch (conv_int, conv_float) or a static literal (conv_bool),
+ *    never into storage of this file;
+ *  - conv_format_float(d) parses back to exactly d; conv_format_timestamp
+ *    is the inverse of conv_parse_timestamp on its own output.
+ */
+#include "convert.h"
+
+#include <float.h>
+#include <inttypes.h>
+#include <locale.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Longest float text conv_parse_float takes (it is copied to the stack). */
+#define FLOAT_TEXT_MAX 512
+
+/* How much of a bad value a reason quotes. */
+#define EXCERPT_MAX 64
+
+#define US_PER_SEC INT64_C(1000000)
+#define US_PER_DAY (INT64_C(86400) * US_PER_SEC)
+
+/* What an internal parser says: the value, bad syntax, or out of range. */
+enum parse_result { PARSE_OK = 0, PARSE_SYNTAX = -1, PARSE_RANGE = -2 };
+
+/* --- the "C" locale object ------------------------------------------- */
+
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+static locale_t c_locale = (locale_t)0;
+
+static void c_locale_init(void)
+{
+	/* glibc hands out its static C locale here: no allocation to free. */
+	c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+/* The C locale, or (locale_t)0 if it could not be made (then the global one). */
+static locale_t get_c_locale(void)
+{
+	(void)pthread_once(&c_locale_once, c_locale_init);
+	return c_locale;
+}
+
+/* strtod on a NUL-terminated string, with '.' as the decimal point. */
+static double strtod_c(const char *s, char **end)
+{
+	locale_t loc = get_c_locale();
+
+	if (loc != (locale_t)0)
+		return strtod_l(s, end, loc);
+	return strtod(s, end);
+}
+
+/* --- reasons ---------------------------------------------------------- */
+
+/*
+ * Length of the valid UTF-8 sequence at p (avail bytes there), or 0 if the
+ * bytes are not one (overlong forms, surrogates and code points past
+ * U+10FFFF are not).  p[0] must be >= 0x80.
+ */
+static size_t utf8_seq(const unsigned char *p, size_t avail)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (avail < n)
+		return 0;
+	/* The second byte's range is what rules out overlongs and surrogates. */
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t k = 2; k < n; k++)
+		if (p[k] < 0x80 || p[k] > 0xbf)
+			return 0;
+	return n;
+}
+
+/*
+ * Write `WHAT "excerpt"` into reason: at most EXCERPT_MAX bytes of the value,
+ * control bytes and invalid UTF-8 as \xNN so that the reason is always
+ * printable UTF-8, "..." when cut.
+ */
+static void reason_value(char *reason, size_t reasonlen, const char *what,
+			 const char *s, size_t len)
+{
+	char ex[EXCERPT_MAX + 8];
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, o = 0;
+
+	if (reason == NULL || reasonlen == 0)
+		return;
+	while (i < len) {
+		size_t n = p[i] < 0x80 ? 1 : utf8_seq(p + i, len - i);
+
+		if (n == 0 || p[i] < 0x20 || p[i] == 0x7f) {
+			if (o + 4 > EXCERPT_MAX)
+				break;
+			o += (size_t)snprintf(ex + o, sizeof ex - o, "\\x%02x",
+					      p[i]);
+			i++;
+			continue;
+		}
+		if (o + n > EXCERPT_MAX)
+			break;
+		memcpy(ex + o, p + i, n);
+		o += n;
+		i += n;
+	}
+	ex[o] = '\0';
+	snprintf(reason, reasonlen, "%s \"%s%s\"", what, ex,
+		 i < len ? "..." : "");
+}
+
+static void reason_text(char *reason, size_t reasonlen, const char *text)
+{
+	if (reason != NULL && reasonlen > 0)
+		snprintf(reason, reasonlen, "%s", text);
+}
+
+/* --- strict parsers --------------------------------------------------- */
+
+static enum parse_result parse_int(const char *s, size_t len, int64_t *v)
+{
+	uint64_t acc = 0, limit = (uint64_t)INT64_MAX;
+	bool neg = false, range = false;
+	size_t i = 0;
+
+	if (len > 0 && (s[0] == '+' || s[0] == '-')) {
+		neg = s[0] == '-';
+		i = 1;
+		if (neg)
+			limit = (uint64_t)INT64_MAX + 1;
+	}
+	if (i == len)
+		return PARSE_SYNTAX;
+	for (; i < len; i++) {
+		unsigned d = (unsigned)(unsigned char)s[i] - '0';
+
+		if (d > 9)
+			return PARSE_SYNTAX;
+		/* Keep scanning after an overflow: "9...9x" is a syntax error. */
+		if (range || acc > (limit - d) / 10) {
+			range = true;
+			continue;
+		}
+		acc = acc * 10 + d;
+	}
+	if (range)
+		return PARSE_RANGE;
+	if (neg)
+		*v = acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc;
+	else
+		*v = (int64_t)acc;
+	return PARSE_OK;
+}
+
+int conv_parse_int(const char *s, size_t len, int64_t *v)
+{
+	return parse_int(s, len, v) == PARSE_OK ? 0 : -1;
+}
+
+static size_t count_digits(const char *s, size_t len, size_t i)
+{
+	size_t start = i;
+
+	while (i < len && s[i] >= '0' && s[i] <= '9')
+		i++;
+	return i - start;
+}
+
+static enum parse_result parse_float(const char *s, size_t len, double *v)
+{
+	char buf[FLOAT_TEXT_MAX];
+	size_t i = 0, mant;
+	char *end;
+	double d;
+
+	/* Check the grammar first: strtod would take hex, inf, nan. */
+	if (i < len && (s[i] == '+' || s[i] == '-'))
+		i++;
+	mant = count_digits(s, len, i);
+	i += mant;
+	if (i < len && s[i] == '.') {
+		size_t frac = count_digits(s, len, i + 1);
+
+		mant += frac;
+		i += 1 + frac;
+	}
+	if (mant == 0)
+		return PARSE_SYNTAX;
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		size_t exp;
+
+		i++;
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		exp = count_digits(s, len, i);
+		if (exp == 0)
+			return PARSE_SYNTAX;
+		i += exp;
+	}
+	if (i != len || len >= sizeof buf)
+		return PARSE_SYNTAX;
+
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	d = strtod_c(buf, &end);
+	if (end != buf + len)
+		return PARSE_SYNTAX;
+	/* Underflow to zero or a subnormal is a fine value; overflow is not. */
+	if (!isfinite(d))
+		return PARSE_RANGE;
+	*v = d;
+	return PARSE_OK;
+}
+
+int conv_parse_float(const char *s, size_t len, double *v)
+{
+	return parse_float(s, len, v) == PARSE_OK ? 0 : -1;
+}
+
+/* s[0..len) equals word (lower case), ignoring ASCII case. */
+static bool word_is(const char *s, size_t len, const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		if (word[i] == '\0' || c != (unsigned char)word[i])
+			return false;
+	}
+	return word[i] == '\0';
+}
+
+int conv_parse_bool(const char *s, size_t len, bool *v)
+{
+	static const char *const yes[] = { "true", "t", "yes", "y", "on", "1" };
+	static const char *const no[] = { "false", "f", "no", "n", "off", "0" };
+
+	for (size_t k = 0; k < sizeof yes / sizeof yes[0]; k++) {
+		if (word_is(s, len, yes[k])) {
+			*v = true;
+			return 0;
+		}
+		if (word_is(s, len, no[k])) {
+			*v = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+bool conv_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *end = p + len;
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t highs = UINT64_C(0x8080808080808080);
+
+	while (p < end) {
+		size_t n;
+
+		/* Eight ASCII bytes at a time: no high bit and no zero byte. */
+		while (end - p >= 8) {
+			uint64_t w;
+
+			memcpy(&w, p, sizeof w);
+			if ((w & highs) || ((w - ones) & ~w & highs))
+				break;
+			p += 8;
+		}
+		if (p == end)
+			break;
+		if (*p < 0x80) {
+			if (*p == 0)
+				return false;
+			p++;
+			continue;
+		}
+		n = utf8_seq(p, (size_t)(end - p));
+		if (n == 0)
+			return false;
+		p += n;
+	}
+	return true;
+}
+
+/* --- timestamps ------------------------------------------------------- */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	int64_t era;
+	unsigned doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static bool is_leap(int64_t y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static unsigned days_in_month(int64_t y, unsigned m)
+{
+	static const unsigned char dim[12] = { 31, 28, 31, 30, 31, 30,
+					       31, 31, 30, 31, 30, 31 };
+
+	return m == 2 && is_leap(y) ? 29 : dim[m - 1];
+}
+
+/* n digits at s[i..], into *v; false if any is not a digit or missing. */
+static bool take_digits(const char *s, size_t len, size_t i, size_t n,
+			unsigned *v)
+{
+	unsigned acc = 0;
+
+	if (i + n > len)
+		return false;
+	for (size_t k = 0; k < n; k++) {
+		unsigned d = (unsigned)(unsigned char)s[i + k] - '0';
+
+		if (d > 9)
+			return false;
+		acc = acc * 10 + d;
+	}
+	*v = acc;
+	return true;
+}
+
+int conv_parse_timestamp(const char *s, size_t len, int64_t *us)
+{
+	unsigned y, mo, d, h = 0, mi = 0, sec = 0, oh, om = 0;
+	int64_t frac = 0, offset_min = 0, days;
+	size_t i;
+
+	if (!take_digits(s, len, 0, 4, &y) || len < 10 || s[4] != '-' ||
+	    !take_digits(s, len, 5, 2, &mo) || s[7] != '-' ||
+	    !take_digits(s, len, 8, 2, &d))
+		return -1;
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
+		return -1;
+	i = 10;
+	if (i < len) {
+		if (s[i] != 'T' && s[i] != 't' && s[i] != ' ')
+			return -1;
+		if (!take_digits(s, len, 11, 2, &h) || len < 19 ||
+		    s[13] != ':' || !take_digits(s, len, 14, 2, &mi) ||
+		    s[16] != ':' || !take_digits(s, len, 17, 2, &sec))
+			return -1;
+		if (h > 23 || mi > 59 || sec > 59)
+			return -1;
+		i = 19;
+		if (i < len && s[i] == '.') {
+			size_t n = count_digits(s, len, i + 1);
+
+			if (n == 0 || n > 9)
+				return -1;
+			/* Microseconds: the first six digits, zero-padded. */
+			for (size_t k = 0; k < 6; k++)
+				frac = frac * 10 +
+				       (k < n ? s[i + 1 + k] - '0' : 0);
+			i += 1 + n;
+		}
+		if (i < len && (s[i] == 'Z' || s[i] == 'z')) {
+			i++;
+		} else if (i < len && (s[i] == '+' || s[i] == '-')) {
+			int sign = s[i] == '-' ? -1 : 1;
+
+			if (!take_digits(s, len, i + 1, 2, &oh))
+				return -1;
+			i += 3;
+			if (i < len && s[i] == ':') {
+				if (!take_digits(s, len, i + 1, 2, &om))
+					return -1;
+				i += 3;
+			} else if (i < len) {
+				if (!take_digits(s, len, i, 2, &om))
+					return -1;
+				i += 2;
+			}
+			if (oh > 23 || om > 59)
+				return -1;
+			offset_min = sign * (int64_t)(oh * 60 + om);
+		}
+		if (i != len)
+			return -1;
+	}
+	days = days_from_civil(y, mo, d);
+	*us = ((days * 24 + h) * 60 + mi) * 60 + sec;
+	*us = *us * US_PER_SEC + frac - offset_min * 60 * US_PER_SEC;
+	return 0;
+}
+
+static char *put2(char *o, unsigned v)
+{
+	o[0] = (char)('0' + v / 10);
+	o[1] = (char)('0' + v % 10);
+	return o + 2;
+}
+
+size_t conv_format_timestamp(int64_t us, char *out)
+{
+	int64_t days = us / US_PER_DAY, rem = us % US_PER_DAY, y;
+	unsigned m, d, secs, frac;
+	char *o = out;
+
+	if (rem < 0) {
+		rem += US_PER_DAY;
+		days--;
+	}
+	civil_from_days(days, &y, &m, &d);
+	secs = (unsigned)(rem / US_PER_SEC);
+	frac = (unsigned)(rem % US_PER_SEC);
+	if (y >= 0 && y <= 9999) {
+		o = put2(o, (unsigned)(y / 100));
+		o = put2(o, (unsigned)(y % 100));
+	} else {
+		/* Only sums of offsets reach here; int64 years fit easily. */
+		o += snprintf(o, 16, "%+05" PRId64, y);
+	}
+	*o++ = '-';
+	o = put2(o, m);
+	*o++ = '-';
+	o = put2(o, d);
+	*o++ = 'T';
+	o = put2(o, secs / 3600);
+	*o++ = ':';
+	o = put2(o, secs / 60 % 60);
+	*o++ = ':';
+	o = put2(o, secs % 60);
+	if (frac != 0) {
+		int digits = 6;
+
+		while (frac % 10 == 0) {
+			frac /= 10;
+			digits--;
+		}
+		*o++ = '.';
+		for (int k = digits - 1; k >= 0; k--) {
+			o[k] = (char)('0' + frac % 10);
+			frac /= 10;
+		}
+		o += digits;
+	}
+	*o++ = 'Z';
+	*o = '\0';
+	return (size_t)(o - out);
+}
+
+/* --- floats ----------------------------------------------------------- */
+
+size_t conv_format_float(double d, char *out)
+{
+	locale_t loc = get_c_locale(), old = (locale_t)0;
+	int n = 0;
+
+	if (d == 0) {
+		/* printf would say "-0" too; spelled out so it is obvious. */
+		strcpy(out, signbit(d) ? "-0" : "0");
+		return strlen(out);
+	}
+	if (!isfinite(d)) {
+		strcpy(out, isnan(d) ? "nan" : d < 0 ? "-inf" : "inf");
+		return strlen(out);
+	}
+	if (loc != (locale_t)0)
+		old = uselocale(loc);
+	/*
+	 * A normal double that some k <= 15 digits round-trip prints as those
+	 * digits with %.15g (15 digits are always within half an ulp), so
+	 * trying 15, 16, 17 finds the shortest.  Subnormals have fewer
+	 * significant bits: try every precision.
+	 */
+	for (int prec = fabs(d) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
+		n = snprintf(out, CONV_FLOAT_MAX, "%.*g", prec, d);
+		if (strtod_c(out, NULL) == d)
+			break;
+	}
+	if (loc != (locale_t)0)
+		uselocale(old);
+	return (size_t)n;
+}
+
+/* --- conversions ------------------------------------------------------ */
+
+/* The config's spelling of a type, for reasons. */
+static const char *type_name(enum rec_type t)
+{
+	switch (t) {
+	case REC_INT:
+		return "int";
+	case REC_FLOAT:
+		return "float";
+	case REC_TEXT:
+		return "text";
+	case REC_BOOL:
+		return "bool";
+	case REC_TIMESTAMP:
+		return "timestamp";
+	}
+	return "unknown type";
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' ||
+	       c == '\f';
+}
+
+int conv_text(enum rec_type t, const char *s, size_t len, struct rec_value *out,
+	      char *reason, size_t reasonlen)
+{
+	enum parse_result r = PARSE_SYNTAX;
+
+	out->null = false;
+	if (t == REC_TEXT) {
+		if (len > UINT32_MAX) {
+			reason_text(reason, reasonlen, "text longer than 4 GiB");
+			return -1;
+		}
+		if (!conv_utf8_valid(s, len)) {
+			reason_text(reason, reasonlen,
+				    memchr(s, '\0', len) != NULL ?
+					    "NUL byte in text" :
+					    "invalid UTF-8");
+			return -1;
+		}
+		out->u.s.p = s;
+		out->u.s.len = (uint32_t)len;
+		return 0;
+	}
+
+	while (len > 0 && is_blank(s[0])) {
+		s++;
+		len--;
+	}
+	while (len > 0 && is_blank(s[len - 1]))
+		len--;
+	switch (t) {
+	case REC_INT:
+		r = parse_int(s, len, &out->u.i);
+		break;
+	case REC_FLOAT:
+		r = parse_float(s, len, &out->u.f);
+		break;
+	case REC_BOOL:
+		r = conv_parse_bool(s, len, &out->u.b) == 0 ? PARSE_OK
+							  : PARSE_SYNTAX;
+		break;
+	case REC_TIMESTAMP:
+		r = conv_parse_timestamp(s, len, &out->u.i) == 0 ? PARSE_OK
+								 : PARSE_SYNTAX;
+		break;
+	default:
+		reason_text(reason, reasonlen, "unknown field type");
+		return -1;
+	}
+	if (r == PARSE_OK)
+		return 0;
+	if (r == PARSE_RANGE)
+		reason_value(reason, reasonlen,
+			     t == REC_INT ? "int out of range" :
+					    "float out of range", s, len);
+	else
+		reason_value(reason, reasonlen,
+			     t == REC_INT ? "invalid int" :
+			     t == REC_FLOAT ? "invalid float" :
+			     t == REC_BOOL ? "invalid bool" :
+					     "invalid timestamp", s, len);
+	return -1;
+}
+
+int conv_int(enum rec_type t, int64_t i, struct rec_value *out, char *scratch,
+	     char *reason, size_t reasonlen)
+{
+	out->null = false;
+	switch (t) {
+	case REC_INT:
+		out->u.i = i;
+		return 0;
+	case REC_FLOAT:
+		out->u.f = (double)i;
+		return 0;
+	case REC_BOOL:
+		if (i == 0 || i == 1) {
+			out->u.b = i == 1;
+			return 0;
+		}
+		break;
+	case REC_TEXT:
+		if (scratch == NULL)
+			break;
+		out->u.s.len = (uint32_t)snprintf(scratch, CONV_SCRATCH_MAX,
+						  "%" PRId64, i);
+		out->u.s.p = scratch;
+		return 0;
+	case REC_TIMESTAMP:
+	default:
+		break;
+	}
+	if (reason != NULL && reasonlen > 0)
+		snprintf(reason, reasonlen, "cannot convert int %" PRId64 " to %s",
+			 i, type_name(t));
+	return -1;
+}
+
+int conv_float(enum rec_type t, double d, struct rec_value *out,
+	       char *scratch, char *reason, size_t reasonlen)
+{
+	char text[CONV_FLOAT_MAX];
+
+	out->null = false;
+	if (!isfinite(d)) {
+		reason_text(reason, reasonlen, "non-finite float");
+		return -1;
+	}
+	switch (t) {
+	case REC_FLOAT:
+		out->u.f = d;
+		return 0;
+	case REC_INT:
+		/* -2^63 is exact; 2^63 itself is already out of range. */
+		if (d >= -9223372036854775808.0 && d < 9223372036854775808.0 &&
+		    (double)(int64_t)d == d) {
+			out->u.i = (int64_t)d;
+			return 0;
+		}
+		conv_format_float(d, text);
+		if (reason != NULL && reasonlen > 0)
+			snprintf(reason, reasonlen, "float %s is not %s", text,
+				 d == trunc(d) ? "in int range" : "an integer");
+		return -1;
+	case REC_BOOL:
+		if (d == 0 || d == 1) {
+			out->u.b = d == 1;
+			return 0;
+		}
+		break;
+	case REC_TEXT:
+		if (scratch == NULL)
+			break;
+		out->u.s.len = (uint32_t)conv_format_float(d, scratch);
+		out->u.s.p = scratch;
+		return 0;
+	case REC_TIMESTAMP:
+	default:
+		break;
+	}
+	conv_format_float(d, text);
+	if (reason != NULL && reasonlen > 0)
+		snprintf(reason, reasonlen, "cannot convert float %s to %s", text,
+			 type_name(t));
+	return -1;
+}
+
+int conv_bool(enum rec_type t, bool b, struct rec_value *out, char *reason,
+	      size_t reasonlen)
+{
+	out->null = false;
+	switch (t) {
+	case REC_BOOL:
+		out->u.b = b;
+		return 0;
+	case REC_INT:
+		out->u.i = b ? 1 : 0;
+		return 0;
+	case REC_FLOAT:
+		out->u.f = b ? 1.0 : 0.0;
+		return 0;
+	case REC_TEXT:
+		out->u.s.p = b ? "true" : "false";
+		out->u.s.len = b ? 4 : 5;
+		return 0;
+	case REC_TIMESTAMP:
+	default:
+		break;
+	}
+	if (reason != NULL && reasonlen > 0)
+		snprintf(reason, reasonlen, "cannot convert bool to %s",
+			 type_name(t));
+	return -1;
+}

@@ -1,0 +1,93 @@
+/*
+ * convert.h - source values into schema types (the user contract, §4).
+ *
+ * Pure functions, no allocation: they are on every provider's hot path.
+ * Text converts into any type; numbers in text ("12.5") convert; a value
+ * that cannot convert is an error with a short reason for the reject file.
+ */
+#ifndef AGG_CONVERT_H
+#define AGG_CONVERT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../ipc/record.h"
+
+/* Room for every reason the converters write. */
+#define CONV_REASON_MAX 160
+
+/*
+ * Convert s[0..len) (not NUL-terminated) into type t.  For REC_TEXT the
+ * value points at s itself (the caller keeps s alive until the record is
+ * emitted) after checking it is valid UTF-8 without NUL bytes.
+ * Leading and trailing blanks are ignored for every type but text.
+ * Returns 0, or -1 with a reason such as `invalid int "abc"`.
+ */
+int conv_text(enum rec_type t, const char *s, size_t len, struct rec_value *out,
+	      char *reason, size_t reasonlen);
+
+/* Bytes of scratch a number needs to become text (conv_int, conv_float). */
+#define CONV_SCRATCH_MAX 32
+
+/*
+ * Same, from a number the source already typed.  int -> float always;
+ * float -> int only when integral and in range; int/float -> bool only for
+ * 0 and 1; bool -> int/float as 0 and 1; numbers never become timestamps.
+ * Into REC_TEXT a number is written into scratch (CONV_SCRATCH_MAX bytes,
+ * owned by the caller, one per field, kept alive until the record is
+ * emitted) and the value points there; scratch may be NULL for other types
+ * (with a NULL scratch, a number into text is an error).  A bool into text
+ * points at a static "true" / "false" and needs no scratch.
+ */
+int conv_int(enum rec_type t, int64_t i, struct rec_value *out, char *scratch,
+	     char *reason, size_t reasonlen);
+int conv_float(enum rec_type t, double d, struct rec_value *out,
+	       char *scratch, char *reason, size_t reasonlen);
+int conv_bool(enum rec_type t, bool b, struct rec_value *out, char *reason,
+	      size_t reasonlen);
+
+/*
+ * Parse a timestamp: RFC 3339 ("2026-11-22T03:00:01Z", "...+02:00",
+ * fractions up to microseconds), "YYYY-MM-DD HH:MM:SS[.ffffff][+TZ]"
+ * (no zone means UTC) and "YYYY-MM-DD".  Into microseconds since the epoch.
+ * Returns 0 or -1.
+ *
+ * Details: "T", "t" or one space between date and time; zones "Z", "z",
+ * "+hh:mm", "-hh:mm", "+hhmm", "+hh"; a fraction of 1 to 9 digits, digits
+ * past the sixth truncated (not rounded); years 0001-9999; the calendar is
+ * checked (Feb 29 only in leap years, seconds 0-59: no leap second).
+ */
+int conv_parse_timestamp(const char *s, size_t len, int64_t *us);
+
+/*
+ * Write a timestamp as RFC 3339 UTC ("2026-11-22T03:00:01Z", with a
+ * fraction only when it is not zero, trailing zeros trimmed).  out must hold
+ * CONV_TS_MAX bytes; returns the length written (NUL-terminated).
+ */
+#define CONV_TS_MAX 40
+size_t conv_format_timestamp(int64_t us, char *out);
+
+/*
+ * Write a double in the shortest form that reads back to the same double
+ * ("0.1", "1e+300", "-0").  out must hold CONV_FLOAT_MAX bytes; returns the
+ * length written.
+ */
+#define CONV_FLOAT_MAX 32
+size_t conv_format_float(double d, char *out);
+
+/*
+ * Strict parsers, whole string (no blanks): 0 or -1.  Used by the config too.
+ * int: optional sign and decimal digits, no overflow ("12.0" is not an int).
+ * float: decimal, optional fraction and exponent, whatever the locale; no
+ * hex, inf or nan, nothing out of double's range; at most 511 characters.
+ * bool: true/false, t/f, yes/no, y/n, on/off, 1/0, any case.
+ */
+int conv_parse_int(const char *s, size_t len, int64_t *v);
+int conv_parse_float(const char *s, size_t len, double *v);
+int conv_parse_bool(const char *s, size_t len, bool *v);
+
+/* True when s[0..len) is valid UTF-8 and holds no NUL byte. */
+bool conv_utf8_valid(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,124 @@
+/*
+ * provider.h - the one interface every provider type implements, and the
+ * runtime services a provider uses to hand its records to the aggregator.
+ *
+ * A provider runs in its own process, forked by the supervisor, one process
+ * per attempt.  Its run function reads the source from the resume point it
+ * is given, converts each row into a record of the schema (convert.h) and
+ * calls prov_emit(); now and then (when prov_want_checkpoint() says so, and
+ * always at the end) it calls prov_checkpoint() with a resume token that
+ * says where in the source it is, so that the next attempt, given that
+ * token, continues right after the last record covered by it.
+ *
+ * Invariant: records emitted between two checkpoints are counted only if
+ * the second checkpoint (or DONE) reaches the aggregator, so a token must
+ * describe exactly the position after the last record emitted before it.
+ *
+ * The runtime (runtime.c) batches records into RECORDS frames, sends
+ * heartbeats to the supervisor, enforces max_rejects, and turns the run
+ * function's result into the process's exit status.
+ */
+#ifndef AGG_PROVIDER_H
+#define AGG_PROVIDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../aggregator/config.h"
+#include "../ipc/record.h"
+#include "../ipc/ring.h"
+
+/* Largest resume token, in bytes. */
+#define PROV_TOKEN_MAX 4096
+
+/* What a run function returns; also the provider process's exit status. */
+enum prov_status {
+	PROV_DONE = 0,          /* all input read, final checkpoint sent */
+	PROV_FAIL_RETRY = 1,    /* failed; a restart may succeed */
+	PROV_FAIL_PERMANENT = 2 /* failed; no retry can fix it */
+};
+
+struct prov_ctx {
+	const struct cfg *cfg;
+	const struct cfg_provider *p;
+	int index;                  /* in cfg->providers */
+	uint16_t attempt;           /* 1 for the first */
+
+	/* Resume point: token of the last folded checkpoint (len 0: start). */
+	unsigned char token[PROV_TOKEN_MAX];
+	size_t token_len;
+	uint64_t records;           /* records counted so far, all attempts */
+	uint64_t rejects;           /* rejects counted so far, all attempts */
+
+	/* Runtime state, private to runtime.c. */
+	struct ring *ring;
+	int heartbeat_fd;           /* pipe to the supervisor, -1: none */
+	uint64_t last_beat_ns;
+	unsigned char *buf;         /* RECORDS frame being filled */
+	size_t buf_cap;
+	size_t buf_len;
+	uint32_t buf_count;
+	uint64_t since_checkpoint;  /* records emitted since the last one */
+	char errbuf[1024];
+};
+
+/*
+ * The provider types.  run() returns a prov_status; on failure it has
+ * written a one-line reason into c->errbuf (never a secret).  check()
+ * probes the source without reading it (--check) and writes a short
+ * description into msg; it returns 0 when the source answers.
+ */
+struct prov_ops {
+	const char *name;
+	enum prov_status (*run)(struct prov_ctx *c);
+	int (*check)(const struct cfg *cfg, const struct cfg_provider *p,
+		     char *msg, size_t msglen);
+};
+
+/* The ops for a type, or NULL if that type is not built in. */
+const struct prov_ops *prov_ops_for(enum cfg_provider_type type);
+
+/* --- runtime services for run functions ------------------------------ */
+
+/*
+ * Emit one record (v has cfg->schema.nfields values).  Returns 0, or -1 if
+ * the ring is gone (the run function should then return PROV_FAIL_RETRY).
+ */
+int prov_emit(struct prov_ctx *c, const struct rec_value *v);
+
+/*
+ * Reject one piece of input.  position says where it is ("file.csv:12",
+ * "page 3 record 7", "row key=42"), reason why, raw is the input itself
+ * (may be NULL).  Returns 0, or -1 when this reject is one more than
+ * max_rejects: the run function must then return PROV_FAIL_PERMANENT
+ * (errbuf is already filled).
+ */
+int prov_reject(struct prov_ctx *c, const char *position, const char *reason,
+		const char *raw, size_t rawlen);
+
+/* True when the runtime would like a checkpoint at the next row boundary. */
+bool prov_want_checkpoint(const struct prov_ctx *c);
+
+/*
+ * Send the records emitted so far and a checkpoint with this resume token.
+ * Returns 0, or -1 (token too long, or the ring is gone).
+ */
+int prov_checkpoint(struct prov_ctx *c, const void *token, size_t len);
+
+/* Tell the supervisor this provider is alive.  Cheap: rate-limited. */
+void prov_heartbeat(struct prov_ctx *c);
+
+/* Fill c->errbuf with a formatted reason; returns status, for chaining. */
+enum prov_status prov_fail(struct prov_ctx *c, enum prov_status status,
+			   const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * The provider process's main: set up the runtime, run the type's run
+ * function, send DONE or ERROR, and return the exit status.  Called in the
+ * child right after fork.
+ */
+int prov_main(struct prov_ctx *c);
+
+#endif

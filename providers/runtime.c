@@ -1,0 +1,263 @@
+/*
+ * runtime.c - the provider process's side of the ring: batching records
+ * into frames, checkpoints, rejects, heartbeats, and the process's exit.
+ *
+ * A provider's run function only converts rows; everything about the ring
+ * lives here.  Records are encoded into a private frame buffer and sent as
+ * one RECORDS frame when the buffer is full or a checkpoint is due, so the
+ * ring sees no system call and no atomic per record.
+ *
+ * Ordering invariant: frames are sent in the order the run function called
+ * us; a REJECT or CHECKPOINT first flushes the records before it, so the
+ * aggregator stages exactly what precedes each checkpoint.
+ *
+ * The process exits with the run function's prov_status: 0 only after DONE
+ * was published.  While the ring is full (the aggregator is slower) the
+ * runtime keeps beating so the supervisor does not take a slow consumer for
+ * a hung provider.
+ */
+#include "provider.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../aggregator/log.h"
+#include "faults.h"
+
+/* A heartbeat at most this often (nanoseconds). */
+#define BEAT_INTERVAL_NS 500000000ull
+
+/* How long one wait for ring space lasts before we beat again (ms). */
+#define RESERVE_WAIT_MS 250
+
+/* Frame buffer size: big enough to amortise, small against the ring. */
+#define FRAME_BYTES (256u * 1024u)
+
+/* Records between checkpoints when the provider has no `batch` of its own. */
+#define CHECKPOINT_RECORDS 8192u
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void prov_heartbeat(struct prov_ctx *c)
+{
+	uint64_t now;
+	char b = 'h';
+
+	if (c->heartbeat_fd < 0)
+		return;
+	now = now_ns();
+	if (now - c->last_beat_ns < BEAT_INTERVAL_NS)
+		return;
+	c->last_beat_ns = now;
+	/* The pipe is non-blocking: a full pipe already says we are alive. */
+	if (write(c->heartbeat_fd, &b, 1) < 0 && errno != EAGAIN)
+		c->heartbeat_fd = -1;
+}
+
+/* Send one frame, waiting (and beating) while the ring is full. */
+static int send_frame(struct prov_ctx *c, enum ring_frame_type type,
+		      const void *payload, size_t len)
+{
+	for (;;) {
+		if (ring_send(c->ring, type, c->attempt, payload, len,
+			      RESERVE_WAIT_MS) == 0)
+			return 0;
+		if (errno != EAGAIN)
+			return -1;
+		prov_heartbeat(c);
+		if (getppid() == 1)
+			return -1; /* the supervisor is gone */
+	}
+}
+
+static int flush_records(struct prov_ctx *c)
+{
+	if (c->buf_count == 0)
+		return 0;
+	memcpy(c->buf, &c->buf_count, sizeof c->buf_count);
+	faults_hit(c, FAULT_MID_FRAME);
+	faults_hit(c, FAULT_BEFORE_RECORDS);
+	if (send_frame(c, RING_RECORDS, c->buf, c->buf_len) < 0)
+		return -1;
+	faults_hit(c, FAULT_AFTER_RECORDS);
+	c->buf_len = sizeof(uint32_t);
+	c->buf_count = 0;
+	prov_heartbeat(c);
+	return 0;
+}
+
+int prov_emit(struct prov_ctx *c, const struct rec_value *v)
+{
+	const struct rec_schema *s = &c->cfg->schema;
+	size_t need = rec_encoded_size(s, v);
+
+	if (c->buf_len + need > c->buf_cap) {
+		if (flush_records(c) < 0)
+			return -1;
+		if (sizeof(uint32_t) + need > c->buf_cap) {
+			prov_fail(c, PROV_FAIL_PERMANENT,
+				  "record of %zu bytes is larger than a frame "
+				  "(raise ring_size)", need);
+			return -1;
+		}
+	}
+	c->buf_len += rec_encode(s, v, c->buf + c->buf_len);
+	c->buf_count++;
+	c->records++;
+	c->since_checkpoint++;
+	faults_hit(c, FAULT_RECORD);
+	return 0;
+}
+
+/* Append a u32-length-prefixed string to a frame payload. */
+static size_t put_str(unsigned char *p, const char *s, size_t len)
+{
+	uint32_t n = (uint32_t)len;
+
+	memcpy(p, &n, sizeof n);
+	if (len)
+		memcpy(p + sizeof n, s, len);
+	return sizeof n + len;
+}
+
+int prov_reject(struct prov_ctx *c, const char *position, const char *reason,
+		const char *raw, size_t rawlen)
+{
+	size_t plen = strlen(position), rlen = strlen(reason);
+	size_t max = ring_max_payload(c->ring) - 3 * sizeof(uint32_t);
+	unsigned char *frame;
+	size_t len;
+	int rc = -1;
+
+	if (raw == NULL)
+		rawlen = 0;
+	/* Keep the frame within the ring; the raw text is cut if need be. */
+	if (plen > 1024)
+		plen = 1024;
+	if (rlen > 1024)
+		rlen = 1024;
+	if (plen + rlen + rawlen > max)
+		rawlen = max - plen - rlen;
+
+	if (flush_records(c) < 0)
+		return -1;
+	frame = malloc(3 * sizeof(uint32_t) + plen + rlen + rawlen);
+	if (frame == NULL) {
+		prov_fail(c, PROV_FAIL_RETRY, "out of memory");
+		return -1;
+	}
+	len = put_str(frame, position, plen);
+	len += put_str(frame + len, reason, rlen);
+	len += put_str(frame + len, raw, rawlen);
+	if (send_frame(c, RING_REJECT, frame, len) == 0)
+		rc = 0;
+	free(frame);
+	if (rc < 0)
+		return -1;
+	/* The one reject too many is still sent: the reject file shows it. */
+	c->rejects++;
+	if (c->rejects > (uint64_t)c->p->max_rejects) {
+		prov_fail(c, PROV_FAIL_PERMANENT,
+			  "too many rejects (max_rejects = %ld), last at %s: %s",
+			  c->p->max_rejects, position, reason);
+		return -1;
+	}
+	return 0;
+}
+
+bool prov_want_checkpoint(const struct prov_ctx *c)
+{
+	uint64_t every = c->p->batch > 0 ? (uint64_t)c->p->batch
+					 : CHECKPOINT_RECORDS;
+
+	return c->since_checkpoint >= every ||
+	       c->buf_len + 4096 > c->buf_cap;
+}
+
+int prov_checkpoint(struct prov_ctx *c, const void *token, size_t len)
+{
+	unsigned char frame[2 * sizeof(uint64_t) + PROV_TOKEN_MAX];
+
+	if (len > PROV_TOKEN_MAX) {
+		prov_fail(c, PROV_FAIL_PERMANENT, "resume token too long");
+		return -1;
+	}
+	if (flush_records(c) < 0)
+		return -1;
+	memcpy(frame, &c->records, sizeof(uint64_t));
+	memcpy(frame + sizeof(uint64_t), &c->rejects, sizeof(uint64_t));
+	if (len)
+		memcpy(frame + 2 * sizeof(uint64_t), token, len);
+	faults_hit(c, FAULT_BEFORE_CHECKPOINT);
+	if (send_frame(c, RING_CHECKPOINT, frame, 2 * sizeof(uint64_t) + len) < 0)
+		return -1;
+	faults_hit(c, FAULT_AFTER_CHECKPOINT);
+	c->since_checkpoint = 0;
+	prov_heartbeat(c);
+	return 0;
+}
+
+enum prov_status prov_fail(struct prov_ctx *c, enum prov_status status,
+			   const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->errbuf, sizeof c->errbuf, fmt, ap);
+	va_end(ap);
+	return status;
+}
+
+int prov_main(struct prov_ctx *c)
+{
+	const struct prov_ops *ops = prov_ops_for(c->p->type);
+	enum prov_status st;
+
+	c->buf_cap = ring_max_payload(c->ring);
+	if (c->buf_cap > FRAME_BYTES)
+		c->buf_cap = FRAME_BYTES;
+	c->buf = malloc(c->buf_cap);
+	if (c->buf == NULL) {
+		log_event(LOG_ERROR, c->p->name, "failed", "cause", "out of memory", NULL);
+		return PROV_FAIL_RETRY;
+	}
+	c->buf_len = sizeof(uint32_t);
+	c->buf_count = 0;
+	c->errbuf[0] = '\0';
+	ring_producer_attach(c->ring);
+	faults_init(c);
+
+	if (ops == NULL)
+		st = prov_fail(c, PROV_FAIL_PERMANENT,
+			       "provider type not built in");
+	else
+		st = ops->run(c);
+
+	if (st == PROV_DONE) {
+		/* DONE also covers records sent after the last checkpoint. */
+		if (flush_records(c) < 0 ||
+		    send_frame(c, RING_DONE, NULL, 0) < 0)
+			st = prov_fail(c, PROV_FAIL_RETRY,
+				       "could not hand over the last records");
+	}
+	if (st != PROV_DONE) {
+		if (c->errbuf[0] == '\0')
+			snprintf(c->errbuf, sizeof c->errbuf, "failed");
+		(void)ring_send(c->ring, RING_ERROR, c->attempt, c->errbuf,
+				strlen(c->errbuf), 0);
+	}
+	free(c->buf);
+	c->buf = NULL;
+	return st;
+}

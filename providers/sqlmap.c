@@ -1,0 +1,206 @@
+/*
+ * sqlmap.c - shared by the SQL providers (sqlite.c, postgres.c): resolving
+ * schema fields to result columns, and the resume token codec (sqlmap.h).
+ *
+ * Both run once per attempt, before the first row, so nothing here is on
+ * the hot path.  A field is "explicitly mapped" when its source differs
+ * from its own name: config.c sets an unmapped field's source to its name.
+ */
+#include "sqlmap.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+int sqlmap_find(const char *const *names, int ncols, const char *name)
+{
+	int found = -1;
+
+	for (int j = 0; j < ncols; j++)
+		if (names[j] && strcmp(names[j], name) == 0)
+			return j;
+	for (int j = 0; j < ncols; j++) {
+		if (names[j] == NULL || strcasecmp(names[j], name) != 0)
+			continue;
+		if (found >= 0)
+			return -1; /* ambiguous: "Id" and "ID" */
+		found = j;
+	}
+	return found;
+}
+
+int sqlmap_resolve(const struct cfg *cfg, const struct cfg_provider *p,
+		   const char *const *names, int ncols, int *map, int *key_col,
+		   char *err, size_t errlen)
+{
+	const struct rec_schema *s = &cfg->schema;
+
+	for (int i = 0; i < s->nfields; i++) {
+		const char *src = p->source[i];
+
+		map[i] = sqlmap_find(names, ncols, src);
+		if (map[i] < 0 && strcmp(src, s->fields[i].name) != 0) {
+			snprintf(err, errlen,
+				 "field %s is mapped to column \"%s\", which the "
+				 "query does not return", s->fields[i].name, src);
+			return -1;
+		}
+	}
+	*key_col = -1;
+	if (p->key) {
+		*key_col = sqlmap_find(names, ncols, p->key);
+		if (*key_col < 0) {
+			snprintf(err, errlen,
+				 "key \"%s\" is not a column of the query's "
+				 "result (add it to the SELECT list)", p->key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+char *sqlmap_query_body(const char *query)
+{
+	size_t n = strlen(query);
+
+	while (n > 0 && (query[n - 1] == ';' || query[n - 1] == ' ' ||
+			 query[n - 1] == '\t' || query[n - 1] == '\n' ||
+			 query[n - 1] == '\r'))
+		n--;
+	return strndup(query, n);
+}
+
+enum prov_status sqlmap_runtime_failed(struct prov_ctx *c)
+{
+	if (c->rejects > (uint64_t)c->p->max_rejects)
+		return PROV_FAIL_PERMANENT;
+	if (c->errbuf[0] == '\0')
+		return prov_fail(c, PROV_FAIL_RETRY, "the ring is gone");
+	if (strcmp(c->errbuf, "out of memory") == 0)
+		return PROV_FAIL_RETRY;
+	return PROV_FAIL_PERMANENT;
+}
+
+void sqlmap_tok_init(struct sqlmap_token *t, unsigned char *buf, size_t cap)
+{
+	t->buf = buf;
+	t->len = 0;
+	t->cap = cap;
+	t->overflow = false;
+}
+
+static void tok_put(struct sqlmap_token *t, const void *v, size_t len)
+{
+	if (t->overflow || len > t->cap - t->len) {
+		t->overflow = true;
+		return;
+	}
+	memcpy(t->buf + t->len, v, len);
+	t->len += len;
+}
+
+void sqlmap_tok_u64(struct sqlmap_token *t, const char *name, uint64_t v)
+{
+	char line[128];
+	int n = snprintf(line, sizeof line, "%s=%" PRIu64 "\n", name, v);
+
+	tok_put(t, line, (size_t)n);
+}
+
+void sqlmap_tok_str(struct sqlmap_token *t, const char *name, const char *s)
+{
+	tok_put(t, name, strlen(name));
+	tok_put(t, "=", 1);
+	tok_put(t, s, strlen(s));
+	tok_put(t, "\n", 1);
+}
+
+void sqlmap_tok_bytes(struct sqlmap_token *t, const char *name, const void *v,
+		      size_t len)
+{
+	char head[128];
+	int n = snprintf(head, sizeof head, "%s:%zu=", name, len);
+
+	tok_put(t, head, (size_t)n);
+	tok_put(t, v, len);
+	tok_put(t, "\n", 1);
+}
+
+int sqlmap_tok_get(const unsigned char *tok, size_t len, const char *name,
+		   const unsigned char **v, size_t *vlen)
+{
+	size_t pos = 0, nlen = strlen(name);
+
+	while (pos < len) {
+		size_t start = pos, namelen, vstart, n;
+		bool raw = false;
+		uint64_t rawlen = 0;
+
+		while (pos < len && tok[pos] != '=' && tok[pos] != ':' &&
+		       tok[pos] != '\n')
+			pos++;
+		if (pos == len || tok[pos] == '\n')
+			return -1;
+		namelen = pos - start;
+		if (tok[pos] == ':') {
+			raw = true;
+			pos++;
+			if (pos == len || tok[pos] < '0' || tok[pos] > '9')
+				return -1;
+			while (pos < len && tok[pos] >= '0' && tok[pos] <= '9') {
+				if (rawlen > (UINT64_MAX - 9) / 10)
+					return -1;
+				rawlen = rawlen * 10 + (uint64_t)(tok[pos] - '0');
+				pos++;
+			}
+			if (pos == len || tok[pos] != '=')
+				return -1;
+		}
+		pos++; /* '=' */
+		vstart = pos;
+		if (raw) {
+			if (rawlen > len - pos || len - pos - rawlen < 1 ||
+			    tok[pos + rawlen] != '\n')
+				return -1;
+			n = (size_t)rawlen;
+			pos += n + 1;
+		} else {
+			const unsigned char *nl = memchr(tok + pos, '\n', len - pos);
+
+			if (nl == NULL)
+				return -1;
+			n = (size_t)(nl - (tok + pos));
+			pos += n + 1;
+		}
+		if (namelen == nlen && memcmp(tok + start, name, nlen) == 0) {
+			*v = tok + vstart;
+			*vlen = n;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int sqlmap_tok_get_u64(const unsigned char *tok, size_t len, const char *name,
+		       uint64_t *v)
+{
+	const unsigned char *s;
+	size_t n;
+	int rc = sqlmap_tok_get(tok, len, name, &s, &n);
+	uint64_t x = 0;
+
+	if (rc <= 0)
+		return rc;
+	if (n == 0 || n > 20)
+		return -1;
+	for (size_t k = 0; k < n; k++) {
+		if (s[k] < '0' || s[k] > '9')
+			return -1;
+		if (x > (UINT64_MAX - (uint64_t)(s[k] - '0')) / 10)
+			return -1;
+		x = x * 10 + (uint64_t)(s[k] - '0');
+	}
+	*v = x;
+	return 1;
+}

@@ -1,0 +1,90 @@
+/*
+ * provtest.h - run one provider attempt in a test, the way the supervisor
+ * and the aggregator would, and collect everything it sent.
+ *
+ * pt_run() forks a child that runs prov_main() as the producer of a fresh
+ * ring, while the calling process consumes the ring: it decodes every
+ * record into a text row, and keeps the checkpoints, rejects, DONE, the
+ * ERROR text and the child's exit status.  No supervisor, no aggregator,
+ * no heartbeat pipe; the child dies with the test (PR_SET_PDEATHSIG).
+ *
+ * Rows are the record's fields joined by '|': ints in decimal, floats in
+ * the shortest form (conv_format_float), bools as true/false, timestamps in
+ * RFC 3339 UTC, text as is, NULL as the four letters NULL.
+ */
+#ifndef AGG_PROVTEST_H
+#define AGG_PROVTEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../../aggregator/config.h"
+#include "../../providers/provider.h"
+
+struct pt_checkpoint {
+	uint64_t records;           /* counted so far, all attempts */
+	uint64_t rejects;
+	size_t rows;                /* rows of this attempt it covers */
+	unsigned char token[PROV_TOKEN_MAX];
+	size_t token_len;
+};
+
+struct pt_reject {
+	char *position;
+	char *reason;
+	char *raw;
+};
+
+struct pt_result {
+	int status;                 /* exit status (prov_status), 128 + signal */
+	char **rows;                /* every record received, in order */
+	size_t nrows;
+	size_t folded;              /* rows covered by the last checkpoint/DONE */
+	struct pt_checkpoint *cps;  /* every checkpoint, in order */
+	size_t ncps;
+	struct pt_reject *rejects;
+	size_t nrejects;
+	bool done;                  /* a DONE frame arrived */
+	char error[1024];           /* the ERROR frame's text, "" if none */
+	bool bad;                   /* a frame did not decode (then see error) */
+};
+
+/*
+ * Load a config from text (cfg_load_string).  Returns 0, or -1 after
+ * printing the error on stderr.
+ */
+int pt_config(const char *text, struct cfg *cfg);
+
+/*
+ * Run attempt `attempt` (1 for the first) of provider index of cfg with the
+ * given resume token (NULL/0: from the start) and the counts the earlier
+ * attempts left (records, rejects).  env, if not NULL, is a NULL-terminated
+ * list of "NAME=value" set in the child only (e.g. AGG_FAULT).  Fills out
+ * and returns out->status, or -1 if the harness itself failed.
+ */
+int pt_run(const struct cfg *cfg, int index, uint16_t attempt,
+	   const void *token, size_t token_len, uint64_t records,
+	   uint64_t rejects, const char *const *env, struct pt_result *out);
+
+/*
+ * Same, without a fault environment, run in the calling process (so that
+ * the sanitizer's leak check at the test's exit covers the provider), the
+ * ring read only after the provider returned: its whole output must fit in
+ * 16M.  The provider must not fork children that outlive the call (so no
+ * postgres snapshot holder: they would be the test runner's children).
+ */
+int pt_run_inline(const struct cfg *cfg, int index, uint16_t attempt,
+		  const void *token, size_t token_len, uint64_t records,
+		  uint64_t rejects, struct pt_result *out);
+
+/* The last checkpoint of r, or NULL if there was none. */
+const struct pt_checkpoint *pt_last_checkpoint(const struct pt_result *r);
+
+/* All rows joined by '\n' (each row followed by '\n'); free() it. */
+char *pt_rows_text(const struct pt_result *r, size_t from, size_t to);
+
+void pt_result_free(struct pt_result *r);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * testutil.h - helpers shared by the test programs: temporary folders,
+ * files, and running the real aggregate binary with its output captured.
+ */
+#ifndef AGG_TESTUTIL_H
+#define AGG_TESTUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The aggregate binary under test ($AGG_BIN, default ./aggregate). */
+const char *tu_bin(void);
+
+/* The project's source folder ($AGG_SRCDIR, default "."). */
+const char *tu_srcdir(void);
+
+/* A new empty folder under $TMPDIR; free() the result, tu_rmrf() the folder. */
+char *tu_tmpdir(void);
+void tu_rmrf(const char *path);
+
+/* Path join into a static-free buffer: free() the result. */
+char *tu_path(const char *dir, const char *name);
+
+/* Write a whole file (aborting the test on failure). */
+void tu_write(const char *path, const char *content);
+
+/* Read a whole file, NUL-terminated; NULL if it cannot be read. */
+char *tu_read(const char *path, size_t *len);
+
+struct tu_result {
+	int status;      /* exit status, or 128 + signal */
+	char *out;       /* stdout, NUL-terminated */
+	char *err;       /* stderr, NUL-terminated */
+};
+
+/*
+ * Run the aggregate binary in folder cwd with the NULL-terminated args, and
+ * extra environment entries ("NAME=value", NULL-terminated, may be NULL).
+ * Returns the exit status (also in r->status).
+ */
+int tu_run(struct tu_result *r, const char *cwd, const char *const *args,
+	   const char *const *env);
+void tu_result_free(struct tu_result *r);
+
+/* Number of entries in /dev/shm whose name starts with "aggregate". */
+int tu_shm_count(void);
+
+/*
+ * Fail a hung test instead of stalling the suite: SIGALRM kills the test's
+ * process after the given seconds (Criterion's own .timeout leaks memory
+ * in its runner, which the sanitizer build reports).
+ */
+void tu_watchdog(unsigned seconds);
+
+#endif

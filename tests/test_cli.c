@@ -1,0 +1,367 @@
+/*
+ * test_cli.c - the aggregate program end to end: command line, exit
+ * statuses, outputs written by hand, rejects, and no shared memory left.
+ * Every test runs the real binary (tu_run) in a fresh temporary folder.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "helpers/testutil.h"
+
+static char *dir;
+
+static void setup(void)
+{
+	tu_watchdog(60);
+	dir = tu_tmpdir();
+}
+
+static void teardown(void)
+{
+	tu_rmrf(dir);
+	free(dir);
+}
+
+TestSuite(cli, .init = setup, .fini = teardown);
+
+static void put(const char *name, const char *content)
+{
+	char *p = tu_path(dir, name);
+	char *slash = strrchr(p, '/');
+
+	/* Create one level of sub-folder when the name has one. */
+	if (slash && strchr(name, '/')) {
+		*slash = '\0';
+		mkdir(p, 0755);
+		*slash = '/';
+	}
+	tu_write(p, content);
+	free(p);
+}
+
+static char *get(const char *name)
+{
+	char *p = tu_path(dir, name);
+	char *s = tu_read(p, NULL);
+
+	free(p);
+	return s;
+}
+
+static int run(struct tu_result *r, const char *const *args)
+{
+	return tu_run(r, dir, args, NULL);
+}
+
+Test(cli, help_and_version)
+{
+	struct tu_result r;
+
+	cr_assert_eq(run(&r, (const char *[]){ "--help", NULL }), 0);
+	cr_assert(strstr(r.out, "usage: aggregate") != NULL);
+	cr_assert(strstr(r.out, "--check") != NULL);
+	tu_result_free(&r);
+	cr_assert_eq(run(&r, (const char *[]){ "-V", NULL }), 0);
+	cr_assert(strncmp(r.out, "aggregate ", 10) == 0);
+	tu_result_free(&r);
+}
+
+Test(cli, usage_errors_exit_64)
+{
+	struct tu_result r;
+
+	cr_assert_eq(run(&r, (const char *[]){ "--bogus", NULL }), 64);
+	tu_result_free(&r);
+	cr_assert_eq(run(&r, (const char *[]){ "-j", "zero", NULL }), 64);
+	cr_assert(strstr(r.err, "--jobs") != NULL);
+	tu_result_free(&r);
+	cr_assert_eq(run(&r, (const char *[]){ "stray", NULL }), 64);
+	tu_result_free(&r);
+}
+
+Test(cli, missing_config_exit_66)
+{
+	struct tu_result r;
+
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "nope.conf", NULL }), 66);
+	cr_assert(strstr(r.err, "nope.conf") != NULL, "%s", r.err);
+	tu_result_free(&r);
+	/* The default config name is ./providers.conf. */
+	cr_assert_eq(run(&r, (const char *[]){ NULL }), 66);
+	cr_assert(strstr(r.err, "providers.conf") != NULL, "%s", r.err);
+	tu_result_free(&r);
+}
+
+Test(cli, bad_config_exit_78_names_file_line_key)
+{
+	struct tu_result r;
+
+	put("p.conf", "[aggregate]\n"
+		      "output = out.csv\n"
+		      "fields = a:int\n"
+		      "grup_by = a\n"
+		      "[provider x]\n"
+		      "type = file\n"
+		      "path = x.csv\n");
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", NULL }), 78);
+	cr_assert(strstr(r.err, "p.conf:4") != NULL, "%s", r.err);
+	cr_assert(strstr(r.err, "grup_by") != NULL, "%s", r.err);
+	cr_assert(strstr(r.err, "group_by") != NULL, "%s", r.err);
+	tu_result_free(&r);
+}
+
+static const char union_conf[] =
+	"[aggregate]\n"
+	"output = out.csv\n"
+	"fields = id:int, name:text, price:float, day:timestamp, ok:bool\n"
+	"\n"
+	"[provider first]\n"
+	"type = file\n"
+	"path = a.csv\n"
+	"\n"
+	"[provider second]\n"
+	"type = file\n"
+	"path = b/*.csv\n";
+
+static void put_union_inputs(void)
+{
+	put("a.csv", "id,name,price,day,ok\n"
+		     "1,apple,1.5,2024-01-02,true\n"
+		     "2,\"pear, green\",0.1,2024-01-03 10:00:00,false\n");
+	/* Globs are read in sorted order: 1.csv before 2.csv. */
+	put("b/2.csv", "ok,day,price,name,id\r\n"
+		       "true,2024-02-01T00:00:00+01:00,,\"\",4\r\n");
+	put("b/1.csv", "id,name,price,day,ok\n"
+		       "3,\"say \"\"hi\"\"\nthere\",-2,,\n");
+}
+
+Test(cli, union_csv_output_in_provider_and_source_order)
+{
+	struct tu_result r;
+	char *out;
+
+	put("p.conf", union_conf);
+	put_union_inputs();
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", NULL }), 0,
+		     "%s", r.err);
+	out = get("out.csv");
+	cr_assert_not_null(out);
+	cr_assert_str_eq(out,
+			 "provider,id,name,price,day,ok\n"
+			 "first,1,apple,1.5,2024-01-02T00:00:00Z,true\n"
+			 "first,2,\"pear, green\",0.1,2024-01-03T10:00:00Z,false\n"
+			 "second,3,\"say \"\"hi\"\"\nthere\",-2,,\n"
+			 "second,4,\"\",,2024-01-31T23:00:00Z,true\n");
+	free(out);
+	/* The summary table names both providers. */
+	cr_assert(strstr(r.err, "first") && strstr(r.err, "second"));
+	cr_assert_eq(tu_shm_count(), 0);
+	tu_result_free(&r);
+}
+
+Test(cli, union_jsonl_to_stdout)
+{
+	struct tu_result r;
+
+	put("p.conf", union_conf);
+	put_union_inputs();
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", "-q", "-o", "-",
+					       NULL }), 0, "%s", r.err);
+	/* CSV is the default for stdout. */
+	cr_assert(strncmp(r.out, "provider,id,name", 16) == 0, "%s", r.out);
+	cr_assert_str_eq(r.err, "");
+	tu_result_free(&r);
+
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", "-q", "-o",
+					       "out.jsonl", NULL }), 0, "%s", r.err);
+	tu_result_free(&r);
+	char *out = get("out.jsonl");
+
+	cr_assert_str_eq(out,
+		"{\"provider\":\"first\",\"id\":1,\"name\":\"apple\",\"price\":1.5,"
+		"\"day\":\"2024-01-02T00:00:00Z\",\"ok\":true}\n"
+		"{\"provider\":\"first\",\"id\":2,\"name\":\"pear, green\",\"price\":0.1,"
+		"\"day\":\"2024-01-03T10:00:00Z\",\"ok\":false}\n"
+		"{\"provider\":\"second\",\"id\":3,\"name\":\"say \\\"hi\\\"\\nthere\","
+		"\"price\":-2,\"day\":null,\"ok\":null}\n"
+		"{\"provider\":\"second\",\"id\":4,\"name\":\"\",\"price\":null,"
+		"\"day\":\"2024-01-31T23:00:00Z\",\"ok\":true}\n");
+	free(out);
+}
+
+Test(cli, group_by_with_every_aggregate)
+{
+	struct tu_result r;
+	char *out;
+
+	put("p.conf",
+	    "[aggregate]\n"
+	    "output = out.csv\n"
+	    "fields = region:text, day:timestamp, amount:float, qty:int\n"
+	    "group_by = region\n"
+	    "aggregates = count(*) as n, count(amount), sum(amount), sum(qty),\n"
+	    "  avg(qty), min(day), max(day) as last, count_distinct(qty) as kinds\n"
+	    "\n"
+	    "[provider csv]\n"
+	    "type = file\n"
+	    "path = in.csv\n"
+	    "\n"
+	    "[provider json]\n"
+	    "type = file\n"
+	    "path = in.jsonl\n"
+	    "map = region=/where/region, amount=/amt\n");
+	put("in.csv", "region,day,amount,qty\n"
+		      "west,2024-01-01,1.25,2\n"
+		      "east,2024-01-05,,3\n"
+		      "west,2024-01-03,2.5,2\n"
+		      ",2024-01-09,4,1\n");
+	put("in.jsonl", "{\"where\":{\"region\":\"east\"},\"day\":\"2024-01-02\","
+			"\"amt\":\"10\",\"qty\":5}\n"
+			"\n"
+			"{\"where\":{\"region\":\"west\"},\"day\":null,\"amt\":0.25,"
+			"\"qty\":null}\n");
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", NULL }), 0,
+		     "%s", r.err);
+	out = get("out.csv");
+	cr_assert_not_null(out);
+	/* Sorted by region, NULL last; NULLs skipped by all but count(*). */
+	cr_assert_str_eq(out,
+		"region,n,count_amount,sum_amount,sum_qty,avg_qty,min_day,last,kinds\n"
+		"east,2,1,10,8,4,2024-01-02T00:00:00Z,2024-01-05T00:00:00Z,2\n"
+		"west,3,3,4,4,2,2024-01-01T00:00:00Z,2024-01-03T00:00:00Z,1\n"
+		",1,1,4,1,1,2024-01-09T00:00:00Z,2024-01-09T00:00:00Z,1\n");
+	free(out);
+	tu_result_free(&r);
+}
+
+Test(cli, aggregates_without_group_by_give_one_row_even_when_empty)
+{
+	struct tu_result r;
+	char *out;
+
+	put("p.conf",
+	    "[aggregate]\n"
+	    "output = out.csv\n"
+	    "fields = amount:int\n"
+	    "aggregates = count(*), sum(amount), avg(amount)\n"
+	    "[provider csv]\n"
+	    "type = file\n"
+	    "path = in.csv\n");
+	put("in.csv", "amount\n");
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", NULL }), 0,
+		     "%s", r.err);
+	out = get("out.csv");
+	cr_assert_str_eq(out, "count,sum_amount,avg_amount\n0,,\n");
+	free(out);
+	tu_result_free(&r);
+}
+
+Test(cli, int_sum_overflow_fails_the_run)
+{
+	struct tu_result r;
+	char *out;
+
+	put("p.conf",
+	    "[aggregate]\n"
+	    "output = out.csv\n"
+	    "fields = amount:int\n"
+	    "aggregates = sum(amount)\n"
+	    "[provider csv]\n"
+	    "type = file\n"
+	    "path = in.csv\n");
+	put("in.csv", "amount\n9223372036854775807\n1\n");
+	put("out.csv", "previous\n");
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", NULL }), 1);
+	cr_assert(strstr(r.err, "overflow") != NULL, "%s", r.err);
+	out = get("out.csv");
+	cr_assert_str_eq(out, "previous\n");
+	free(out);
+	tu_result_free(&r);
+}
+
+Test(cli, rejects_are_counted_and_written)
+{
+	struct tu_result r;
+	char *rej, *out, *path;
+
+	put("p.conf",
+	    "[aggregate]\n"
+	    "output = out.csv\n"
+	    "fields = id:int, day:timestamp\n"
+	    "reject_file = rejects.jsonl\n"
+	    "max_rejects = 2\n"
+	    "[provider csv]\n"
+	    "type = file\n"
+	    "path = in.csv\n");
+	put("in.csv", "id,day\n1,2024-01-01\nabc,2024-01-01\n3,2024-13-01\n4,\n");
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", NULL }), 0,
+		     "%s", r.err);
+	out = get("out.csv");
+	cr_assert_str_eq(out, "provider,id,day\ncsv,1,2024-01-01T00:00:00Z\n"
+			      "csv,4,\n");
+	rej = get("rejects.jsonl");
+	cr_assert_not_null(rej);
+	cr_assert(strstr(rej, "\"provider\":\"csv\"") != NULL, "%s", rej);
+	cr_assert(strstr(rej, "in.csv:3") != NULL, "%s", rej);
+	cr_assert(strstr(rej, "in.csv:4") != NULL, "%s", rej);
+	cr_assert(strstr(rej, "abc") != NULL, "%s", rej);
+	free(rej);
+	free(out);
+	tu_result_free(&r);
+
+	/* One more reject than allowed fails the provider and the run. */
+	put("in.csv", "id,day\nx,2024-01-01\ny,2024-01-01\nz,2024-01-01\n");
+	path = tu_path(dir, "out.csv");
+	unlink(path);
+	free(path);
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", NULL }), 1);
+	cr_assert(strstr(r.err, "max_rejects") != NULL, "%s", r.err);
+	/* Failed for good at once: no restart. */
+	cr_assert(strstr(r.err, "restarted") == NULL, "%s", r.err);
+	cr_assert_null(get("out.csv"));
+	rej = get("rejects.jsonl");
+	cr_assert(strstr(rej, "in.csv:4") != NULL, "%s", rej);
+	free(rej);
+	tu_result_free(&r);
+}
+
+Test(cli, missing_input_fails_without_restart_and_keeps_old_output)
+{
+	struct tu_result r;
+	char *out;
+
+	put("p.conf", union_conf);
+	put("out.csv", "old\n");
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", NULL }), 1);
+	/* Whichever provider fails first stops the run. */
+	cr_assert(strstr(r.err, "no file matches") != NULL, "%s", r.err);
+	cr_assert(strstr(r.err, "restarted") == NULL, "%s", r.err);
+	out = get("out.csv");
+	cr_assert_str_eq(out, "old\n");
+	free(out);
+	cr_assert_eq(tu_shm_count(), 0);
+	tu_result_free(&r);
+}
+
+Test(cli, only_selects_providers)
+{
+	struct tu_result r;
+	char *out;
+
+	put("p.conf", union_conf);
+	put_union_inputs();
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", "--only", "second",
+					       NULL }), 0, "%s", r.err);
+	out = get("out.csv");
+	cr_assert(strstr(out, "first") == NULL);
+	cr_assert(strstr(out, "second,4") != NULL);
+	free(out);
+	tu_result_free(&r);
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", "--only", "nope",
+					       NULL }), 64);
+	tu_result_free(&r);
+}

@@ -1,0 +1,863 @@
+/*
+ * test_file.c - the file provider (providers/file.c) run in-process through
+ * the real provider runtime into a real ring, which the test then drains:
+ * CSV and JSON Lines, plain and gzip, globs, NULL rules, column mapping,
+ * rejects with their positions, the resume token (every checkpoint of a
+ * run resumes to exactly the rest of that run), and --check.
+ *
+ * Each test works in its own temporary folder (Criterion runs every test in
+ * its own process, so chdir is safe) and compares a text dump of the
+ * frames the provider sent.
+ */
+#include <criterion/criterion.h>
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "../ipc/record.h"
+#include "../ipc/ring.h"
+#include "../providers/convert.h"
+#include "../providers/file.h"
+#include "../providers/provider.h"
+#include "helpers/testutil.h"
+
+#define MAXF 8
+
+struct fixture {
+	char *dir;
+	struct cfg cfg;
+	struct cfg_provider p;
+	struct rec_field fields[MAXF];
+	char *sources[MAXF];
+	char names[MAXF][32];
+};
+
+static struct fixture fx;
+
+/* Work in a fresh folder; the schema is "name:type name:type ...". */
+static void fx_init(const char *schema)
+{
+	char spec[256], *save = NULL;
+
+	memset(&fx, 0, sizeof fx);
+	fx.dir = tu_tmpdir();
+	cr_assert_eq(chdir(fx.dir), 0);
+	snprintf(spec, sizeof spec, "%s", schema);
+	for (char *tok = strtok_r(spec, " ", &save); tok != NULL;
+	     tok = strtok_r(NULL, " ", &save)) {
+		int i = fx.cfg.schema.nfields++;
+		char *colon = strchr(tok, ':');
+
+		cr_assert(colon != NULL && i < MAXF);
+		*colon = '\0';
+		snprintf(fx.names[i], sizeof fx.names[i], "%s", tok);
+		fx.fields[i].name = fx.names[i];
+		cr_assert_eq(rec_type_parse(colon + 1, &fx.fields[i].type), 0,
+			     "%s", colon + 1);
+		fx.sources[i] = fx.names[i];
+	}
+	fx.cfg.schema.fields = fx.fields;
+	fx.p.name = "drops";
+	fx.p.type = CFG_PROV_FILE;
+	fx.p.enabled = true;
+	fx.p.source = fx.sources;
+	fx.p.max_rejects = 100;
+	fx.p.file_format = CFG_FMT_AUTO;
+	fx.p.delimiter = ',';
+	fx.p.quote = '"';
+	fx.p.header = true;
+	fx.p.null_text = NULL;
+	fx.p.batch = 0;
+	fx.p.path = "a.csv";
+	fx.cfg.providers = &fx.p;
+	fx.cfg.nproviders = 1;
+}
+
+static void fx_fini(void)
+{
+	if (chdir("/") != 0)
+		cr_log_warn("chdir / failed");
+	tu_rmrf(fx.dir);
+	free(fx.dir);
+}
+
+/* Map field name to source (the string must outlive the run). */
+static void fx_map(const char *field, const char *source)
+{
+	for (int i = 0; i < fx.cfg.schema.nfields; i++) {
+		if (strcmp(fx.names[i], field) == 0) {
+			fx.sources[i] = (char *)source;
+			return;
+		}
+	}
+	cr_assert_fail("no field %s", field);
+}
+
+static void write_file(const char *name, const char *content, size_t len)
+{
+	FILE *f = fopen(name, "wb");
+
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(content, 1, len, f), len);
+	cr_assert_eq(fclose(f), 0);
+}
+
+static void write_text(const char *name, const char *content)
+{
+	write_file(name, content, strlen(content));
+}
+
+static void write_gz(const char *name, const char *content)
+{
+	gzFile g = gzopen(name, "wb");
+
+	cr_assert_not_null(g);
+	cr_assert_eq(gzwrite(g, content, (unsigned)strlen(content)),
+		     (int)strlen(content));
+	cr_assert_eq(gzclose(g), Z_OK);
+}
+
+/* --- running the provider and dumping what it sent -------------------- */
+
+struct dump {
+	char *p;
+	size_t len, cap;
+};
+
+static void put(struct dump *d, const char *s, size_t n)
+{
+	if (d->len + n + 1 > d->cap) {
+		d->cap = (d->len + n + 1) * 2 + 256;
+		d->p = realloc(d->p, d->cap);
+		cr_assert_not_null(d->p);
+	}
+	memcpy(d->p + d->len, s, n);
+	d->len += n;
+	d->p[d->len] = '\0';
+}
+
+static void puts_(struct dump *d, const char *s)
+{
+	put(d, s, strlen(s));
+}
+
+/* Bytes with CR and LF spelled out, so that one dump line is one frame. */
+static void put_esc(struct dump *d, const char *s, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (s[k] == '\n')
+			puts_(d, "\\n");
+		else if (s[k] == '\r')
+			puts_(d, "\\r");
+		else
+			put(d, &s[k], 1);
+	}
+}
+
+static void put_value(struct dump *d, enum rec_type t, const struct rec_value *v)
+{
+	char b[64];
+
+	if (v->null) {
+		puts_(d, "NULL");
+		return;
+	}
+	switch (t) {
+	case REC_INT:
+		snprintf(b, sizeof b, "%lld", (long long)v->u.i);
+		break;
+	case REC_FLOAT:
+		conv_format_float(v->u.f, b);
+		break;
+	case REC_BOOL:
+		snprintf(b, sizeof b, "%s", v->u.b ? "true" : "false");
+		break;
+	case REC_TIMESTAMP:
+		conv_format_timestamp(v->u.i, b);
+		break;
+	case REC_TEXT:
+		puts_(d, "'");
+		put_esc(d, v->u.s.p, v->u.s.len);
+		puts_(d, "'");
+		return;
+	}
+	puts_(d, b);
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+static const unsigned char *get_str(struct dump *d, const unsigned char *p,
+				    const char *before)
+{
+	uint32_t n = get_u32(p);
+
+	puts_(d, before);
+	put_esc(d, (const char *)p + 4, n);
+	return p + 4 + n;
+}
+
+/*
+ * Run the provider from token (NULL: the start).  Returns the dump:
+ *   rec V|V|...      one record
+ *   rej POS REASON [RAW]
+ *   ckpt RECORDS/REJECTS TOKEN
+ *   done / error MESSAGE
+ * and the status in *status.
+ */
+static char *run_from(const char *token, int *status)
+{
+	struct ring ring;
+	struct prov_ctx *c = calloc(1, sizeof *c);
+	struct dump d = { 0 };
+	struct ring_frame_hdr h;
+	const unsigned char *pl;
+	struct rec_value v[MAXF];
+	int st;
+
+	cr_assert_not_null(c);
+	cr_assert_eq(ring_create(&ring, 64u << 20), 0);
+	c->cfg = &fx.cfg;
+	c->p = &fx.p;
+	c->attempt = 1;
+	c->ring = &ring;
+	c->heartbeat_fd = -1;
+	if (token != NULL) {
+		c->token_len = strlen(token);
+		memcpy(c->token, token, c->token_len);
+	}
+	st = prov_main(c);
+	puts_(&d, "");
+	while (ring_next(&ring, &h, &pl) == 1) {
+		char b[128];
+
+		switch (h.type) {
+		case RING_RECORDS: {
+			uint32_t n = get_u32(pl);
+			size_t off = 4;
+
+			for (uint32_t k = 0; k < n; k++) {
+				long used = rec_decode(&fx.cfg.schema, pl + off,
+						       h.len - off, v);
+
+				cr_assert_gt(used, 0);
+				off += (size_t)used;
+				puts_(&d, "rec ");
+				for (int i = 0; i < fx.cfg.schema.nfields; i++) {
+					if (i)
+						puts_(&d, "|");
+					put_value(&d, fx.fields[i].type, &v[i]);
+				}
+				puts_(&d, "\n");
+			}
+			break;
+		}
+		case RING_REJECT:
+			pl = get_str(&d, pl, "rej ");
+			pl = get_str(&d, pl, " ");
+			get_str(&d, pl, " [");
+			puts_(&d, "]\n");
+			break;
+		case RING_CHECKPOINT: {
+			uint64_t recs, rejs;
+
+			memcpy(&recs, pl, 8);
+			memcpy(&rejs, pl + 8, 8);
+			snprintf(b, sizeof b, "ckpt %llu/%llu ",
+				 (unsigned long long)recs,
+				 (unsigned long long)rejs);
+			puts_(&d, b);
+			put(&d, (const char *)pl + 16, h.len - 16);
+			puts_(&d, "\n");
+			break;
+		}
+		case RING_DONE:
+			puts_(&d, "done\n");
+			break;
+		case RING_ERROR:
+			puts_(&d, "error ");
+			put(&d, (const char *)pl, h.len);
+			puts_(&d, "\n");
+			break;
+		default:
+			cr_assert_fail("frame type %d", h.type);
+		}
+		ring_consume(&ring);
+	}
+	ring_destroy(&ring);
+	free(c);
+	*status = st;
+	return d.p;
+}
+
+/* Only the rec and rej lines of a dump (drops checkpoints). */
+static char *data_lines(const char *dump)
+{
+	struct dump d = { 0 };
+
+	puts_(&d, "");
+	for (const char *l = dump; *l;) {
+		const char *e = strchr(l, '\n');
+		size_t n = e ? (size_t)(e - l) + 1 : strlen(l);
+
+		if (strncmp(l, "rec ", 4) == 0 || strncmp(l, "rej ", 4) == 0)
+			put(&d, l, n);
+		l += n;
+	}
+	return d.p;
+}
+
+static void expect_run(const char *want, int want_status)
+{
+	int st;
+	char *got = run_from(NULL, &st);
+	char *data = data_lines(got);
+
+	cr_assert_eq(st, want_status, "status %d, dump:\n%s", st, got);
+	cr_assert_str_eq(data, want, "dump:\n%s", got);
+	free(data);
+	free(got);
+}
+
+/* The error line of a run that failed with want_status. */
+static void expect_error(const char *want_error, int want_status)
+{
+	int st;
+	char *got = run_from(NULL, &st);
+
+	cr_assert_eq(st, want_status, "status %d, dump:\n%s", st, got);
+	cr_assert(strstr(got, want_error) != NULL, "want \"%s\" in:\n%s",
+		  want_error, got);
+	free(got);
+}
+
+/*
+ * The resume property: with a checkpoint after every record, resuming from
+ * any checkpoint's token yields exactly the records after it.
+ */
+static void check_every_resume(void)
+{
+	int st;
+	char *full, *all;
+	size_t checked = 0;
+
+	fx.p.batch = 1;
+	full = run_from(NULL, &st);
+	cr_assert_eq(st, PROV_DONE, "%s", full);
+	all = data_lines(full);
+	for (const char *l = full; *l;) {
+		const char *e = strchr(l, '\n');
+		size_t n = (size_t)(e - l) + 1;
+
+		if (strncmp(l, "ckpt ", 5) == 0) {
+			char token[256], *rest, *tail, *again;
+			const char *sp = strchr(l + 5, ' ') + 1;
+			size_t before = 0;
+
+			snprintf(token, sizeof token, "%.*s", (int)(e - sp), sp);
+			/* Records and rejects before this checkpoint. */
+			for (const char *m = full; m < l;) {
+				const char *me = strchr(m, '\n') + 1;
+
+				if (strncmp(m, "rec ", 4) == 0 ||
+				    strncmp(m, "rej ", 4) == 0)
+					before += (size_t)(me - m);
+				m = me;
+			}
+			rest = run_from(token, &st);
+			cr_assert_eq(st, PROV_DONE, "from %s: %s", token, rest);
+			tail = data_lines(rest);
+			again = all + before;
+			cr_assert_str_eq(tail, again, "resumed from %s", token);
+			free(tail);
+			free(rest);
+			checked++;
+		}
+		l += n;
+	}
+	cr_assert_gt(checked, 1);
+	free(all);
+	free(full);
+}
+
+/* --- CSV -------------------------------------------------------------- */
+
+Test(file, csv_every_type)
+{
+	fx_init("id:int name:text amount:float ok:bool day:timestamp");
+	write_text("a.csv",
+		   "id,name,amount,ok,day\r\n"
+		   "1,alice,12.5,true,2026-11-22T03:00:01Z\r\n"
+		   "2,\"b, \"\"bob\"\"\",-0.25,no,2026-11-22 05:00:01+02:00\r\n"
+		   "3,\"multi\nline\",1e3,1,2024-02-29\r\n");
+	expect_run("rec 1|'alice'|12.5|true|2026-11-22T03:00:01Z\n"
+		   "rec 2|'b, \"bob\"'|-0.25|false|2026-11-22T03:00:01Z\n"
+		   "rec 3|'multi\\nline'|1000|true|2024-02-29T00:00:00Z\n",
+		   PROV_DONE);
+	fx_fini();
+}
+
+Test(file, csv_nulls_default)
+{
+	fx_init("id:int name:text");
+	write_text("a.csv", "id,name\n1,\n,\"\"\n\"\",x\n");
+	/* Unquoted empty is NULL; quoted empty is "" (a reject for int). */
+	expect_run("rec 1|NULL\n"
+		   "rec NULL|''\n"
+		   "rej a.csv:4 field id: invalid int \"\" [\"\",x]\n",
+		   PROV_DONE);
+	fx_fini();
+}
+
+Test(file, csv_null_text)
+{
+	fx_init("id:int name:text");
+	fx.p.null_text = "NA";
+	write_text("a.csv", "id,name\nNA,NA\n2,\"NA\"\n3,\n");
+	expect_run("rec NULL|NULL\n"
+		   "rec 2|'NA'\n"
+		   "rec 3|''\n",
+		   PROV_DONE);
+	fx_fini();
+}
+
+Test(file, csv_columns_by_name)
+{
+	fx_init("id:int name:text missing:text");
+	fx_map("name", "full_name");
+	write_text("a.csv", "full_name,extra,id\nann,x,1\n");
+	/* Mapped by name in any order; an unmapped absent column is NULL. */
+	expect_run("rec 1|'ann'|NULL\n", PROV_DONE);
+	fx_fini();
+}
+
+Test(file, csv_default_pointer_source_is_the_name)
+{
+	fx_init("id:int name:text");
+	fx_map("name", "/name");
+	write_text("a.csv", "name,id\nann,1\n");
+	expect_run("rec 1|'ann'\n", PROV_DONE);
+	fx_fini();
+}
+
+Test(file, csv_mapped_column_missing_fails)
+{
+	fx_init("id:int name:text");
+	fx_map("name", "full_name");
+	write_text("a.csv", "id,name\n1,x\n");
+	expect_error("a.csv: no column \"full_name\" (mapped to field name)",
+		     PROV_FAIL_PERMANENT);
+	fx_fini();
+}
+
+Test(file, csv_without_header)
+{
+	fx_init("id:int name:text amount:float");
+	fx.p.header = false;
+	fx_map("amount", "4");
+	write_text("a.csv", "1,ann,x,2.5\n2,bob,y,3.5,extra\n3,cy\n");
+	expect_run("rec 1|'ann'|2.5\n"
+		   "rec 2|'bob'|3.5\n"
+		   "rej a.csv:3 expected at least 4 columns, got 2 [3,cy]\n",
+		   PROV_DONE);
+	fx_fini();
+}
+
+Test(file, csv_without_header_needs_numbers)
+{
+	fx_init("id:int name:text");
+	fx.p.header = false;
+	fx_map("name", "full_name");
+	write_text("a.csv", "1,ann\n");
+	expect_error("field name: with header = false the source \"full_name\" "
+		     "must be a column number", PROV_FAIL_PERMANENT);
+	fx_fini();
+}
+
+Test(file, csv_rejects_and_goes_on)
+{
+	fx_init("id:int name:text");
+	write_text("a.csv",
+		   "id,name\n"
+		   "1,a\n"
+		   "2\n"
+		   "x,b\n"
+		   "4,\"bad\"quote\n"
+		   "5,\"e\"\n"
+		   "6,\"open\n");
+	expect_run("rec 1|'a'\n"
+		   "rej a.csv:3 expected 2 columns, got 1 [2]\n"
+		   "rej a.csv:4 field id: invalid int \"x\" [x,b]\n"
+		   "rej a.csv:5 text after closing quote of field 2 [4,\"bad\"quote]\n"
+		   "rec 5|'e'\n"
+		   "rej a.csv:7 end of input inside quoted field 2 [6,\"open\\n]\n",
+		   PROV_DONE);
+	fx_fini();
+}
+
+Test(file, csv_too_many_rejects_fails)
+{
+	fx_init("id:int");
+	fx.p.max_rejects = 1;
+	write_text("a.csv", "id\nx\ny\n1\n");
+	expect_error("too many rejects", PROV_FAIL_PERMANENT);
+	fx_fini();
+}
+
+Test(file, csv_blank_lines)
+{
+	fx_init("id:int name:text");
+	write_text("a.csv", "id,name\n\n1,a\n\r\n\n2,b\n\n");
+	expect_run("rec 1|'a'\nrec 2|'b'\n", PROV_DONE);
+	fx_fini();
+}
+
+Test(file, csv_blank_line_in_one_column_file_is_null)
+{
+	fx_init("name:text");
+	write_text("a.csv", "name\na\n\nb\n");
+	expect_run("rec 'a'\nrec NULL\nrec 'b'\n", PROV_DONE);
+	fx_fini();
+}
+
+Test(file, csv_bom_and_custom_delimiter)
+{
+	fx_init("id:int name:text");
+	fx.p.delimiter = ';';
+	fx.p.quote = '\'';
+	write_text("a.csv", "\xef\xbb\xbfid;name\n1;'x;y'\n");
+	expect_run("rec 1|'x;y'\n", PROV_DONE);
+	fx_fini();
+}
+
+Test(file, csv_empty_file)
+{
+	fx_init("id:int");
+	write_text("a.csv", "");
+	expect_run("", PROV_DONE);
+	fx_fini();
+}
+
+Test(file, csv_invalid_utf8_is_a_reject)
+{
+	fx_init("id:int name:text");
+	write_text("a.csv", "id,name\n1,caf\xe9\n2,ok\n");
+	expect_run("rej a.csv:2 field name: invalid UTF-8 [1,caf\xe9]\n"
+		   "rec 2|'ok'\n", PROV_DONE);
+	fx_fini();
+}
+
+/* --- files, globs, gzip ----------------------------------------------- */
+
+Test(file, glob_reads_in_sorted_order)
+{
+	fx_init("id:int");
+	fx.p.path = "in/*.csv";
+	cr_assert_eq(mkdir("in", 0700), 0);
+	cr_assert_eq(mkdir("in/sub.csv", 0700), 0); /* a folder: skipped */
+	write_text("in/b.csv", "id\n2\n");
+	write_text("in/a.csv", "id\n1\n");
+	write_text("in/C.csv", "id\n0\n");
+	write_text("in/c.txt", "id\n9\n");
+	expect_run("rec 0\nrec 1\nrec 2\n", PROV_DONE);
+	fx_fini();
+}
+
+Test(file, no_match_fails_for_good)
+{
+	fx_init("id:int");
+	fx.p.path = "nothing/*.csv";
+	expect_error("no file matches nothing/*.csv", PROV_FAIL_PERMANENT);
+	fx.p.path = "missing.csv";
+	expect_error("no file matches missing.csv", PROV_FAIL_PERMANENT);
+	fx_fini();
+}
+
+Test(file, unreadable_file_fails_for_good)
+{
+	fx_init("id:int");
+	fx.p.path = "a.csv";
+	write_text("a.csv", "id\n1\n");
+	cr_assert_eq(chmod("a.csv", 0), 0);
+	if (access("a.csv", R_OK) == 0) {
+		/* root reads anything: nothing to test here. */
+		fx_fini();
+		return;
+	}
+	expect_error("a.csv: Permission denied", PROV_FAIL_PERMANENT);
+	fx_fini();
+}
+
+Test(file, unknown_extension_fails)
+{
+	fx_init("id:int");
+	fx.p.path = "a.dat";
+	write_text("a.dat", "id\n1\n");
+	expect_error("a.dat: cannot tell the format", PROV_FAIL_PERMANENT);
+	fx.p.file_format = CFG_FMT_CSV;
+	expect_run("rec 1\n", PROV_DONE);
+	fx_fini();
+}
+
+Test(file, gzip_files)
+{
+	fx_init("id:int name:text");
+	fx.p.path = "*.gz";
+	write_gz("a.csv.gz", "id,name\n1,a\n2,b\n");
+	write_gz("b.jsonl.gz", "{\"id\":3,\"name\":\"c\"}\n");
+	expect_run("rec 1|'a'\nrec 2|'b'\nrec 3|'c'\n", PROV_DONE);
+	fx_fini();
+}
+
+Test(file, corrupt_gzip_fails)
+{
+	fx_init("id:int");
+	fx.p.path = "a.csv.gz";
+	/* A gzip header, then garbage. */
+	write_file("a.csv.gz", "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbage!",
+		   18);
+	expect_error("a.csv.gz: bad gzip data", PROV_FAIL_PERMANENT);
+	fx_fini();
+}
+
+/* --- JSON Lines ------------------------------------------------------- */
+
+Test(file, jsonl_values)
+{
+	fx_init("id:int name:text amount:float ok:bool day:timestamp");
+	fx.p.path = "a.jsonl";
+	fx_map("name", "/user/name");
+	fx_map("amount", "/amounts/1");
+	write_text("a.jsonl",
+		   "{\"id\":1,\"user\":{\"name\":\"ann\"},\"amounts\":[0,2.5],"
+		   "\"ok\":true,\"day\":\"2026-11-22T03:00:01Z\"}\n"
+		   "\n"
+		   "  \r\n"
+		   "{\"id\":\"2\",\"user\":{},\"amounts\":[1,\"7\"],\"ok\":\"no\","
+		   "\"day\":null}\r\n"
+		   "{\"id\":3.0,\"amounts\":[1,2],\"ok\":0}");
+	expect_run("rec 1|'ann'|2.5|true|2026-11-22T03:00:01Z\n"
+		   "rec 2|NULL|7|false|NULL\n"
+		   "rec 3|NULL|2|false|NULL\n",
+		   PROV_DONE);
+	fx_fini();
+}
+
+Test(file, jsonl_keys_and_pointer_escapes)
+{
+	fx_init("a:text b:text c:text");
+	fx.p.path = "a.ndjson";
+	fx_map("a", "/a~1b");
+	fx_map("b", "m~n");
+	fx_map("c", "/m~0n");
+	write_text("a.ndjson", "{\"a/b\":\"slash\",\"m~n\":\"tilde\"}\n");
+	expect_run("rec 'slash'|'tilde'|'tilde'\n", PROV_DONE);
+	fx_fini();
+}
+
+Test(file, jsonl_numbers_and_objects_into_text)
+{
+	fx_init("a:text b:text c:text d:text");
+	fx.p.path = "a.jsonl";
+	write_text("a.jsonl",
+		   "{\"a\":12,\"b\":0.1,\"c\":{\"x\":[1,true]},\"d\":false}\n");
+	expect_run("rec '12'|'0.1'|'{\"x\":[1,true]}'|'false'\n", PROV_DONE);
+	fx_fini();
+}
+
+Test(file, jsonl_rejects)
+{
+	fx_init("id:int");
+	fx.p.path = "a.jsonl";
+	write_text("a.jsonl",
+		   "{\"id\":1}\n"
+		   "{\"id\":\n"
+		   "[1,2]\n"
+		   "17\n"
+		   "{\"id\":{\"x\":1}}\n"
+		   "{\"id\":1.5}\n"
+		   "{\"id\":\"abc\"}\n"
+		   "{\"id\":2}\n");
+	expect_run("rec 1\n"
+		   "rej a.jsonl:2 invalid JSON: unexpected token near end of "
+		   "file at column 6 [{\"id\":]\n"
+		   "rej a.jsonl:3 not a JSON object [[1,2]]\n"
+		   "rej a.jsonl:4 not a JSON object [17]\n"
+		   "rej a.jsonl:5 field id: cannot convert a JSON object to int "
+		   "[{\"id\":{\"x\":1}}]\n"
+		   "rej a.jsonl:6 field id: float 1.5 is not an integer "
+		   "[{\"id\":1.5}]\n"
+		   "rej a.jsonl:7 field id: invalid int \"abc\" [{\"id\":\"abc\"}]\n"
+		   "rec 2\n",
+		   PROV_DONE);
+	fx_fini();
+}
+
+/* --- resuming --------------------------------------------------------- */
+
+Test(file, resume_csv_everywhere)
+{
+	fx_init("id:int name:text");
+	fx.p.path = "*.csv";
+	write_text("a.csv", "\xef\xbb\xbfid,name\r\n1,a\r\n2,\"b\nb\"\r\nx,bad\r\n\r\n3,c");
+	write_text("b.csv", "id,name\n4,d\n5,e\n");
+	check_every_resume();
+	fx_fini();
+}
+
+Test(file, resume_csv_without_header)
+{
+	fx_init("id:int name:text");
+	fx.p.path = "a.csv";
+	fx.p.header = false;
+	write_text("a.csv", "1,a\n2,b\n3,c\n");
+	check_every_resume();
+	fx_fini();
+}
+
+Test(file, resume_jsonl_and_gzip)
+{
+	fx_init("id:int name:text");
+	fx.p.path = "*.gz";
+	write_gz("a.jsonl.gz", "{\"id\":1,\"name\":\"a\"}\n\n{\"id\":\"x\"}\n"
+			       "{\"id\":2,\"name\":\"b\"}");
+	write_gz("b.csv.gz", "id,name\n3,c\n4,d\n");
+	check_every_resume();
+	fx_fini();
+}
+
+Test(file, resume_token_of_other_files_fails)
+{
+	int st;
+	char *out;
+
+	fx_init("id:int");
+	fx.p.path = "*.csv";
+	write_text("a.csv", "id\n1\n");
+	write_text("b.csv", "id\n2\n");
+	fx.p.batch = 1;
+	out = run_from(NULL, &st);
+	cr_assert_eq(st, PROV_DONE);
+	free(out);
+	/* Tokens name b.csv as file 2; now file 2 is c.csv. */
+	cr_assert_eq(rename("b.csv", "c.csv"), 0);
+	out = run_from("file1 1 0 1 0000000000000000", &st);
+	cr_assert_eq(st, PROV_FAIL_PERMANENT, "%s", out);
+	cr_assert(strstr(out, "input files changed") != NULL, "%s", out);
+	free(out);
+	out = run_from("garbage", &st);
+	cr_assert_eq(st, PROV_FAIL_PERMANENT, "%s", out);
+	cr_assert(strstr(out, "bad resume token") != NULL, "%s", out);
+	free(out);
+	fx_fini();
+}
+
+Test(file, checkpoints_at_end_of_each_file)
+{
+	int st;
+	char *out;
+
+	fx_init("id:int");
+	fx.p.path = "*.csv";
+	write_text("a.csv", "id\n1\n");
+	write_text("b.csv", "id\n2\n");
+	out = run_from(NULL, &st);
+	cr_assert_eq(st, PROV_DONE);
+	cr_assert_str_eq(out,
+			 "rec 1\n"
+			 "ckpt 1/0 file1 1 0 1 71b321a5a99ce12b\n"
+			 "rec 2\n"
+			 "ckpt 2/0 file1 2 0 1 cbf29ce484222325\n"
+			 "done\n");
+	free(out);
+	fx_fini();
+}
+
+/* --- check ------------------------------------------------------------ */
+
+Test(file, check_counts_files)
+{
+	char msg[256];
+
+	fx_init("id:int");
+	fx.p.path = "*.csv";
+	write_text("a.csv", "id\n1\n");
+	write_text("b.csv", "id\n2\n3\n");
+	cr_assert_eq(file_provider_ops.check(&fx.cfg, &fx.p, msg, sizeof msg), 0);
+	cr_assert_str_eq(msg, "2 files, 12 bytes");
+	fx.p.path = "a.csv";
+	cr_assert_eq(file_provider_ops.check(&fx.cfg, &fx.p, msg, sizeof msg), 0);
+	cr_assert_str_eq(msg, "1 file, 5 bytes");
+	fx.p.path = "none*.csv";
+	cr_assert_eq(file_provider_ops.check(&fx.cfg, &fx.p, msg, sizeof msg), -1);
+	cr_assert_str_eq(msg, "no file matches none*.csv");
+	fx_fini();
+}
+
+/* --- bigger input ----------------------------------------------------- */
+
+Test(file, many_rows_across_buffers)
+{
+	int rows = getenv("AGG_TEST_SCALE") ? 20000 : 200000, st;
+	FILE *f;
+	char *out;
+	long long sum = 0, want = 0;
+
+	fx_init("id:int name:text amount:float");
+	fx.p.path = "big.csv";
+	f = fopen("big.csv", "w");
+	cr_assert_not_null(f);
+	fprintf(f, "id,name,amount\n");
+	for (int k = 0; k < rows; k++) {
+		fprintf(f, "%d,\"name %d with a, comma\",%d.25\n", k, k, k);
+		want += k;
+	}
+	cr_assert_eq(fclose(f), 0);
+	out = run_from(NULL, &st);
+	cr_assert_eq(st, PROV_DONE);
+	for (const char *l = out; (l = strstr(l, "rec ")) != NULL; l += 4)
+		sum += atoll(l + 4);
+	cr_assert_eq(sum, want);
+	free(out);
+	fx_fini();
+}
+
+/* --- shipped data (gzip made by gzip(1), not by zlib in this test) ----- */
+
+Test(file, shipped_sample_files)
+{
+	char *dir;
+
+	fx_init("region:text day:timestamp amount:float customer:int");
+	dir = tu_path(tu_srcdir(), "tests/data/file");
+	cr_assert_eq(chdir(dir), 0, "%s", dir);
+	free(dir);
+	fx.p.path = "orders*";
+	expect_run("rec 'north'|2026-11-22T03:00:01Z|12.5|1\n"
+		   "rec 'south, coast'|2026-11-22T03:00:00Z|0.1|2\n"
+		   "rec 'east'|2026-11-23T00:00:00Z|NULL|3\n"
+		   "rej orders.csv.gz:5 field day: invalid timestamp "
+		   "\"not a date\" [west,not a date,7,4]\n"
+		   "rec 'north'|2026-11-22T03:00:01Z|12.5|1\n"
+		   "rec 'south'|2026-11-22T03:00:01.25Z|3|2\n"
+		   "rec NULL|NULL|NULL|NULL\n"
+		   "rec 'north'|2026-11-22T03:00:01Z|12.5|1\n"
+		   "rec 'south, coast'|2026-11-22T03:00:00Z|0.1|2\n"
+		   "rec 'east'|2026-11-23T00:00:00Z|NULL|3\n"
+		   "rej orders_plain.csv:5 field day: invalid timestamp "
+		   "\"not a date\" [west,not a date,7,4]\n",
+		   PROV_DONE);
+	fx_fini();
+}

@@ -1,0 +1,949 @@
+/*
+ * test_merge.c - union and group-by (aggregator/merge.c).
+ *
+ * Each test builds a struct cfg by hand (schema, providers, group_by,
+ * aggregates), feeds records with merge_add() and compares the exact CSV
+ * bytes that merge_write() leaves in a fresh temporary folder.
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../aggregator/merge.h"
+#include "../providers/convert.h"
+
+static char tmpdir[256];
+static char outpath[512];
+
+static void make_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/test_merge.XXXXXX",
+		 base && *base ? base : "/tmp");
+	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+}
+
+static void remove_tmpdir(void)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+	char p[1024];
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(tmpdir);
+}
+
+TestSuite(merge, .init = make_tmpdir, .fini = remove_tmpdir);
+
+/* Loops shrink under the sanitizers. */
+static int scale(int n)
+{
+	const char *s = getenv("AGG_TEST_SCALE");
+
+	return s && strcmp(s, "asan") == 0 ? n / 10 : n;
+}
+
+/* The schema every test uses. */
+enum { F_REGION, F_DAY, F_AMOUNT, F_QTY, F_NAME, F_FLAG, NF };
+
+static struct rec_field fields[NF] = {
+	{ "region", REC_TEXT }, { "day", REC_TIMESTAMP },
+	{ "amount", REC_FLOAT }, { "qty", REC_INT },
+	{ "name", REC_TEXT },   { "ok", REC_BOOL },
+};
+
+static struct cfg_provider provs[3] = {
+	{ .name = "a" }, { .name = "b" }, { .name = "c" },
+};
+
+static void set_cfg(struct cfg *cfg, const char *file)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(outpath, sizeof(outpath), "%s/%s", tmpdir, file);
+	cfg->output = outpath;
+	cfg->format = CFG_FMT_CSV;
+	cfg->schema.nfields = NF;
+	cfg->schema.fields = fields;
+	cfg->mode = CFG_MODE_UNION;
+	cfg->providers = provs;
+	cfg->nproviders = 3;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	cr_assert_not_null(f, "open %s: %s", path, strerror(errno));
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	cr_assert_not_null(buf);
+	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static int count_entries(void)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+	int n = 0;
+
+	cr_assert_not_null(d);
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * A record from a compact description; NULL text (or the marker values
+ * below) means NULL.
+ */
+#define NO_INT INT64_MIN /* so tests use INT64_MIN + 1 as a value */
+#define NO_F (-1e308)
+#define NO_B (-1)
+
+static void rec(struct rec_value v[NF], const char *region, int64_t day,
+		double amount, int64_t qty, const char *name, int ok)
+{
+	memset(v, 0, sizeof(struct rec_value) * NF);
+	v[F_REGION].null = region == NULL;
+	if (region) {
+		v[F_REGION].u.s.p = region;
+		v[F_REGION].u.s.len = (uint32_t)strlen(region);
+	}
+	v[F_DAY].null = day == NO_INT;
+	v[F_DAY].u.i = day;
+	v[F_AMOUNT].null = amount == NO_F;
+	v[F_AMOUNT].u.f = amount;
+	v[F_QTY].null = qty == NO_INT;
+	v[F_QTY].u.i = qty;
+	v[F_NAME].null = name == NULL;
+	if (name) {
+		v[F_NAME].u.s.p = name;
+		v[F_NAME].u.s.len = (uint32_t)strlen(name);
+	}
+	v[F_FLAG].null = ok == NO_B;
+	v[F_FLAG].u.b = ok == 1;
+}
+
+static void add(struct merge *m, int pi, const char *region, int64_t day,
+		double amount, int64_t qty, const char *name, int ok)
+{
+	struct rec_value v[NF];
+	char err[256] = "";
+
+	rec(v, region, day, amount, qty, name, ok);
+	cr_assert_eq(merge_add(m, pi, v, err, sizeof(err)), 0, "%s", err);
+}
+
+static char *write_and_read(struct merge *m)
+{
+	char err[512] = "";
+
+	cr_assert_eq(merge_write(m, err, sizeof(err)), 0, "%s", err);
+	return slurp(outpath);
+}
+
+#define DAY INT64_C(86400000000)
+
+/* ------------------------------------------------------------------ */
+/* union                                                               */
+/* ------------------------------------------------------------------ */
+
+Test(merge, union_in_config_order_then_source_order)
+{
+	struct cfg cfg;
+	struct merge *m;
+	char *got;
+
+	set_cfg(&cfg, "u.csv");
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	/* Arrival interleaves the providers; the output must not. */
+	add(m, 2, "c1", 0, 1.5, 1, "x", 1);
+	add(m, 1, "b1", DAY, NO_F, NO_INT, NULL, NO_B);
+	add(m, 0, "a1", 0, 0.1, -7, "", 0);
+	add(m, 2, "c2", NO_INT, -0.0, 2, "q\"q", 1);
+	add(m, 0, "a2", 1, 3, 0, "line\nbreak", 1);
+	add(m, 1, "b2", 0, 1e300, INT64_MAX, "b,b", 0);
+	got = write_and_read(m);
+	cr_assert_str_eq(got,
+			 "provider,region,day,amount,qty,name,ok\n"
+			 "a,a1,1970-01-01T00:00:00Z,0.1,-7,\"\",false\n"
+			 "a,a2,1970-01-01T00:00:00.000001Z,3,0,"
+			 "\"line\nbreak\",true\n"
+			 "b,b1,1970-01-02T00:00:00Z,,,,\n"
+			 "b,b2,1970-01-01T00:00:00Z,1e+300,"
+			 "9223372036854775807,\"b,b\",false\n"
+			 "c,c1,1970-01-01T00:00:00Z,1.5,1,x,true\n"
+			 "c,c2,,-0,2,\"q\"\"q\",true\n");
+	cr_assert_eq(merge_rows_written(m), 6);
+	free(got);
+	merge_free(m);
+}
+
+Test(merge, union_skips_dropped_provider)
+{
+	struct cfg cfg;
+	struct merge *m;
+	char *got;
+
+	set_cfg(&cfg, "u.csv");
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	add(m, 0, "a1", 0, 1, 1, "x", 1);
+	add(m, 1, "b1", 0, 1, 1, "x", 1);
+	add(m, 2, "c1", 0, 1, 1, "x", 1);
+	merge_drop(m, 1);
+	add(m, 1, "b2", 0, 1, 1, "x", 1); /* late: ignored too */
+	got = write_and_read(m);
+	cr_assert_str_eq(got,
+			 "provider,region,day,amount,qty,name,ok\n"
+			 "a,a1,1970-01-01T00:00:00Z,1,1,x,true\n"
+			 "c,c1,1970-01-01T00:00:00Z,1,1,x,true\n");
+	cr_assert_eq(merge_rows_written(m), 2);
+	free(got);
+	merge_free(m);
+}
+
+Test(merge, union_empty_writes_header_only)
+{
+	struct cfg cfg;
+	struct merge *m;
+	char *got;
+
+	set_cfg(&cfg, "u.csv");
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	got = write_and_read(m);
+	cr_assert_str_eq(got, "provider,region,day,amount,qty,name,ok\n");
+	cr_assert_eq(merge_rows_written(m), 0);
+	free(got);
+	merge_free(m);
+}
+
+/*
+ * Enough data to overflow the spool buffers into their files, including
+ * one record bigger than a whole buffer, read back exactly in order.
+ */
+Test(merge, union_spools_big_runs_to_files)
+{
+	struct cfg cfg;
+	struct merge *m;
+	size_t big = 1536 * 1024, i, n = (size_t)scale(60000);
+	char *huge = malloc(big + 1), *got, *want, *w;
+	char name[64];
+	size_t wcap;
+
+	cr_assert_not_null(huge);
+	for (i = 0; i < big; i++)
+		huge[i] = (char)('a' + i % 26);
+	huge[big] = '\0';
+	set_cfg(&cfg, "u.csv");
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "row-%zu-with-some-padding-text",
+			 i);
+		add(m, (int)(i % 2), i == n / 2 ? huge : "r", (int64_t)i,
+		    NO_F, (int64_t)i, name, NO_B);
+	}
+	got = write_and_read(m);
+	wcap = big + n * 128 + 256;
+	want = malloc(wcap);
+	cr_assert_not_null(want);
+	w = want;
+	w += sprintf(w, "provider,region,day,amount,qty,name,ok\n");
+	for (int p = 0; p < 2; p++) {
+		for (i = (size_t)p; i < n; i += 2) {
+			char ts[64];
+			int64_t s = (int64_t)i;
+
+			if (s == 0) {
+				snprintf(ts, sizeof(ts),
+					 "1970-01-01T00:00:00Z");
+			} else {
+				char *z;
+
+				snprintf(ts, sizeof(ts),
+					 "1970-01-01T00:00:00.%06lldZ",
+					 (long long)s);
+				/* trim the fraction's trailing zeros */
+				z = strchr(ts, 'Z');
+				while (z[-1] == '0')
+					z--;
+				strcpy(z, "Z");
+			}
+			w += sprintf(w,
+				     "%s,%s,%s,,%zu,"
+				     "row-%zu-with-some-padding-text,\n",
+				     p ? "b" : "a", i == n / 2 ? huge : "r",
+				     ts, i, i);
+		}
+	}
+	cr_assert_eq(strlen(got), (size_t)(w - want));
+	cr_assert(strcmp(got, want) == 0, "union output differs");
+	cr_assert_eq(merge_rows_written(m), n);
+	/* A second write gives the same bytes: nothing was consumed. */
+	free(got);
+	got = write_and_read(m);
+	cr_assert(strcmp(got, want) == 0, "second write differs");
+	free(got);
+	free(want);
+	free(huge);
+	merge_free(m);
+}
+
+Test(merge, union_spool_error_names_folder_and_provider)
+{
+	struct cfg cfg;
+	struct merge *m;
+	struct rec_value v[NF];
+	char err[512] = "", name[200];
+	int i, rc = 0;
+
+	setenv("TMPDIR", "/nonexistent-agg-test", 1);
+	set_cfg(&cfg, "u.csv");
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	memset(name, 'x', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	/* Small runs stay in memory: only the overflow needs the file. */
+	for (i = 0; i < 20000 && rc == 0; i++) {
+		rec(v, "r", 0, 1, i, name, 1);
+		rc = merge_add(m, 1, v, err, sizeof(err));
+	}
+	cr_assert_eq(rc, -1);
+	cr_assert_str_eq(err, "cannot create a spool file in "
+			      "/nonexistent-agg-test for provider b: "
+			      "No such file or directory");
+	merge_free(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* group                                                               */
+/* ------------------------------------------------------------------ */
+
+static struct cfg_agg all_aggs[] = {
+	{ CFG_AGG_COUNT_STAR, -1, "orders", REC_INT },
+	{ CFG_AGG_COUNT, F_QTY, "count_qty", REC_INT },
+	{ CFG_AGG_SUM, F_QTY, "sum_qty", REC_INT },
+	{ CFG_AGG_SUM, F_AMOUNT, "revenue", REC_FLOAT },
+	{ CFG_AGG_AVG, F_QTY, "avg_qty", REC_FLOAT },
+	{ CFG_AGG_AVG, F_AMOUNT, "avg_amount", REC_FLOAT },
+	{ CFG_AGG_MIN, F_DAY, "min_day", REC_TIMESTAMP },
+	{ CFG_AGG_MAX, F_DAY, "max_day", REC_TIMESTAMP },
+	{ CFG_AGG_MIN, F_NAME, "min_name", REC_TEXT },
+	{ CFG_AGG_MAX, F_NAME, "max_name", REC_TEXT },
+	{ CFG_AGG_MIN, F_FLAG, "min_ok", REC_BOOL },
+	{ CFG_AGG_COUNT_DISTINCT, F_NAME, "names", REC_INT },
+};
+
+static int gb_region[] = { F_REGION };
+
+static void set_group(struct cfg *cfg, const char *file, int *gb, int ngb,
+		      struct cfg_agg *aggs, int naggs)
+{
+	set_cfg(cfg, file);
+	cfg->mode = CFG_MODE_GROUP;
+	cfg->group_by = gb;
+	cfg->ngroup_by = ngb;
+	cfg->aggs = aggs;
+	cfg->naggs = naggs;
+}
+
+#define ALL_HEADER                                                          \
+	"region,orders,count_qty,sum_qty,revenue,avg_qty,avg_amount,min_day," \
+	"max_day,min_name,max_name,min_ok,names\n"
+
+Test(merge, group_every_aggregate_with_nulls)
+{
+	struct cfg cfg;
+	struct merge *m;
+	char *got, *got_copy;
+
+	set_group(&cfg, "g.csv", gb_region, 1, all_aggs, 12);
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	add(m, 0, "west", 2 * DAY, 10.5, 3, "zed", 1);
+	add(m, 1, "west", DAY, 0.25, NO_INT, "amy", 0);
+	add(m, 0, "west", NO_INT, NO_F, 4, NULL, NO_B);
+	add(m, 2, "east", 5 * DAY, 1, 1, "bob", 1);
+	add(m, 1, "east", 3 * DAY, 2, 2, "bob", NO_B);
+	/* a group with nothing but NULLs in its aggregated fields */
+	add(m, 2, "north", NO_INT, NO_F, NO_INT, NULL, NO_B);
+	add(m, 0, "north", NO_INT, NO_F, NO_INT, NULL, NO_B);
+	/* NULL key: its own group, sorted last */
+	add(m, 1, NULL, 0, -1, -5, "", 1);
+	got = write_and_read(m);
+	got_copy = strdup(got);
+	cr_assert_str_eq(got,
+			 ALL_HEADER
+			 "east,2,2,3,3,1.5,1.5,1970-01-04T00:00:00Z,"
+			 "1970-01-06T00:00:00Z,bob,bob,true,1\n"
+			 "north,2,0,,,,,,,,,,0\n"
+			 "west,3,2,7,10.75,3.5,5.375,1970-01-02T00:00:00Z,"
+			 "1970-01-03T00:00:00Z,amy,zed,false,2\n"
+			 ",1,1,-5,-1,-5,-1,1970-01-01T00:00:00Z,"
+			 "1970-01-01T00:00:00Z,\"\",\"\",true,1\n");
+	cr_assert_eq(merge_rows_written(m), 4);
+	free(got);
+	/* Writing again gives the same bytes; adding is over. */
+	{
+		char *again = write_and_read(m);
+		struct rec_value v[NF];
+		char err[256] = "";
+
+		cr_assert_str_eq(again, got_copy);
+		free(again);
+		rec(v, "west", 0, 1, 1, "x", 1);
+		cr_assert_eq(merge_add(m, 0, v, err, sizeof(err)), -1);
+		cr_assert_str_eq(err, "record of provider a after the "
+				      "result was written");
+	}
+	free(got_copy);
+	merge_free(m);
+}
+
+Test(merge, no_group_by_one_row_even_when_empty)
+{
+	struct cfg cfg;
+	struct merge *m;
+	char *got;
+
+	set_group(&cfg, "g.csv", NULL, 0, all_aggs, 12);
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	got = write_and_read(m);
+	cr_assert_str_eq(got,
+			 "orders,count_qty,sum_qty,revenue,avg_qty,avg_amount,"
+			 "min_day,max_day,min_name,max_name,min_ok,names\n"
+			 "0,0,,,,,,,,,,0\n");
+	cr_assert_eq(merge_rows_written(m), 1);
+	free(got);
+	merge_free(m);
+
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	add(m, 1, "x", 0, 2, 2, "n", 1);
+	add(m, 0, "y", DAY, 1, 1, "m", 0);
+	got = write_and_read(m);
+	cr_assert_str_eq(got,
+			 "orders,count_qty,sum_qty,revenue,avg_qty,avg_amount,"
+			 "min_day,max_day,min_name,max_name,min_ok,names\n"
+			 "2,2,3,3,1.5,1.5,1970-01-01T00:00:00Z,"
+			 "1970-01-02T00:00:00Z,m,n,false,2\n");
+	free(got);
+	merge_free(m);
+}
+
+Test(merge, group_by_empty_input_header_only)
+{
+	struct cfg cfg;
+	struct merge *m;
+	char *got;
+
+	set_group(&cfg, "g.csv", gb_region, 1, all_aggs, 12);
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	got = write_and_read(m);
+	cr_assert_str_eq(got, ALL_HEADER);
+	cr_assert_eq(merge_rows_written(m), 0);
+	free(got);
+	merge_free(m);
+}
+
+Test(merge, group_by_without_aggregates_gives_distinct_keys)
+{
+	static int gb[] = { F_FLAG, F_REGION };
+	struct cfg cfg;
+	struct merge *m;
+	char *got;
+
+	set_group(&cfg, "g.csv", gb, 2, NULL, 0);
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	add(m, 0, "b", 0, 1, 1, "x", 1);
+	add(m, 1, "a", 0, 1, 1, "x", 1);
+	add(m, 2, "b", 0, 1, 1, "x", 1);
+	add(m, 0, "a", 0, 1, 1, "x", 0);
+	add(m, 1, NULL, 0, 1, 1, "x", NO_B);
+	add(m, 2, "a", 0, 1, 1, "x", 1);
+	got = write_and_read(m);
+	cr_assert_str_eq(got, "ok,region\n"
+			      "false,a\n"
+			      "true,a\n"
+			      "true,b\n"
+			      ",\n");
+	free(got);
+	merge_free(m);
+}
+
+Test(merge, sort_is_bytewise_with_nulls_last_per_field)
+{
+	static int gb[] = { F_REGION, F_QTY };
+	static struct cfg_agg aggs[] = {
+		{ CFG_AGG_COUNT_STAR, -1, "n", REC_INT },
+	};
+	struct cfg cfg;
+	struct merge *m;
+	char *got;
+
+	set_group(&cfg, "g.csv", gb, 2, aggs, 1);
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	add(m, 0, "\xC3\xA9t\xC3\xA9", 0, 0, 1, NULL, NO_B);
+	add(m, 1, "a", 0, 0, NO_INT, NULL, NO_B);
+	add(m, 2, "B", 0, 0, 10, NULL, NO_B);
+	add(m, 0, NULL, 0, 0, 2, NULL, NO_B);
+	add(m, 1, "a", 0, 0, -3, NULL, NO_B);
+	add(m, 2, NULL, 0, 0, NO_INT, NULL, NO_B);
+	add(m, 0, "a", 0, 0, 100, NULL, NO_B);
+	add(m, 1, "ab", 0, 0, 1, NULL, NO_B);
+	add(m, 2, "", 0, 0, 1, NULL, NO_B);
+	add(m, 0, "a", 0, 0, -3, NULL, NO_B);
+	got = write_and_read(m);
+	cr_assert_str_eq(got, "region,qty,n\n"
+			      "\"\",1,1\n"
+			      "B,10,1\n"
+			      "a,-3,2\n"
+			      "a,100,1\n"
+			      "a,,1\n"
+			      "ab,1,1\n"
+			      "\xC3\xA9t\xC3\xA9,1,1\n"
+			      ",2,1\n"
+			      ",,1\n");
+	free(got);
+	merge_free(m);
+}
+
+Test(merge, float_key_minus_zero_is_zero)
+{
+	static int gb[] = { F_AMOUNT };
+	static struct cfg_agg aggs[] = {
+		{ CFG_AGG_COUNT_STAR, -1, "n", REC_INT },
+		{ CFG_AGG_COUNT_DISTINCT, F_AMOUNT, "d", REC_INT },
+	};
+	struct cfg cfg;
+	struct merge *m;
+	char *got;
+
+	set_group(&cfg, "g.csv", gb, 1, aggs, 2);
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	add(m, 0, "x", 0, -0.0, 1, NULL, NO_B);
+	add(m, 1, "x", 0, 0.0, 1, NULL, NO_B);
+	add(m, 0, "x", 0, -1.5, 1, NULL, NO_B);
+	add(m, 0, "x", 0, 0.0, 1, NULL, NO_B);
+	got = write_and_read(m);
+	cr_assert_str_eq(got, "amount,n,d\n"
+			      "-1.5,1,1\n"
+			      "0,3,1\n");
+	free(got);
+	merge_free(m);
+}
+
+Test(merge, count_distinct_across_providers)
+{
+	static struct cfg_agg aggs[] = {
+		{ CFG_AGG_COUNT_DISTINCT, F_NAME, "names", REC_INT },
+		{ CFG_AGG_COUNT_DISTINCT, F_QTY, "qtys", REC_INT },
+		{ CFG_AGG_COUNT_DISTINCT, F_AMOUNT, "amounts", REC_INT },
+		{ CFG_AGG_COUNT_DISTINCT, F_FLAG, "oks", REC_INT },
+		{ CFG_AGG_COUNT_DISTINCT, F_DAY, "days", REC_INT },
+	};
+	struct cfg cfg;
+	struct merge *m;
+	char *got, name[32];
+	int i, n = scale(5000);
+
+	set_group(&cfg, "g.csv", gb_region, 1, aggs, 5);
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	/* Overlapping ranges: names 0..n-1 from a, n/2..3n/2-1 from b. */
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "name%d", i);
+		add(m, 0, "r", i % 7, i % 3 ? 0.0 : -0.0, i, name, i % 2);
+		snprintf(name, sizeof(name), "name%d", i + n / 2);
+		add(m, 1, "r", i % 11, 0.5, i + n / 2, name, NO_B);
+	}
+	add(m, 2, "r", NO_INT, NO_F, NO_INT, NULL, NO_B);
+	add(m, 2, "s", NO_INT, NO_F, NO_INT, NULL, NO_B);
+	/* Empty strings, one without a pointer at all: one value. */
+	add(m, 0, "s", NO_INT, NO_F, NO_INT, "", NO_B);
+	{
+		struct rec_value v[NF];
+
+		rec(v, "s", NO_INT, NO_F, NO_INT, "", NO_B);
+		v[F_NAME].u.s.p = NULL;
+		cr_assert_eq(merge_add(m, 1, v, name, sizeof(name)), 0);
+		cr_assert_eq(merge_add(m, 1, v, name, sizeof(name)), 0);
+	}
+	got = write_and_read(m);
+	{
+		char want[256];
+		int distinct = n + n / 2;
+
+		snprintf(want, sizeof(want),
+			 "region,names,qtys,amounts,oks,days\n"
+			 "r,%d,%d,2,2,11\n"
+			 "s,1,0,0,0,0\n",
+			 distinct, distinct);
+		cr_assert_str_eq(got, want);
+	}
+	free(got);
+	merge_free(m);
+}
+
+Test(merge, text_min_max_survive_reallocation)
+{
+	static struct cfg_agg aggs[] = {
+		{ CFG_AGG_MIN, F_NAME, "lo", REC_TEXT },
+		{ CFG_AGG_MAX, F_NAME, "hi", REC_TEXT },
+	};
+	struct cfg cfg;
+	struct merge *m;
+	char *got, name[300];
+	int i, n = scale(2000);
+
+	set_group(&cfg, "g.csv", NULL, 0, aggs, 2);
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	/* Falling minimum and rising maximum with growing lengths. */
+	for (i = n; i > 0; i--) {
+		memset(name, 'm', sizeof(name));
+		snprintf(name, sizeof(name), "m%06d", i);
+		name[7] = 'm';
+		name[7 + i % 200] = '\0';
+		add(m, i % 3, "x", 0, 0, 0, name, NO_B);
+	}
+	add(m, 2, "x", 0, 0, 0, "zz", NO_B);
+	add(m, 0, "x", 0, 0, 0, "a", NO_B);
+	add(m, 1, "x", 0, 0, 0, "zzz", NO_B);
+	add(m, 0, "x", 0, 0, 0, "aa", NO_B);
+	got = write_and_read(m);
+	cr_assert_str_eq(got, "lo,hi\na,zzz\n");
+	free(got);
+	merge_free(m);
+}
+
+Test(merge, dropped_provider_left_out_of_groups)
+{
+	static struct cfg_agg aggs[] = {
+		{ CFG_AGG_COUNT_STAR, -1, "n", REC_INT },
+		{ CFG_AGG_SUM, F_QTY, "q", REC_INT },
+	};
+	struct cfg cfg;
+	struct merge *m;
+	char *got;
+
+	set_group(&cfg, "g.csv", gb_region, 1, aggs, 2);
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	add(m, 0, "x", 0, 0, 1, NULL, NO_B);
+	add(m, 1, "x", 0, 0, 10, NULL, NO_B);
+	add(m, 1, "y", 0, 0, 10, NULL, NO_B);
+	add(m, 2, "x", 0, 0, 100, NULL, NO_B);
+	merge_drop(m, 1);
+	got = write_and_read(m);
+	cr_assert_str_eq(got, "region,n,q\nx,2,101\n");
+	free(got);
+	merge_free(m);
+}
+
+Test(merge, many_groups_resize_tables)
+{
+	static struct cfg_agg aggs[] = {
+		{ CFG_AGG_COUNT_STAR, -1, "n", REC_INT },
+		{ CFG_AGG_SUM, F_QTY, "q", REC_INT },
+	};
+	static int gb[] = { F_QTY };
+	struct cfg cfg;
+	struct merge *m;
+	char *got, *line;
+	int i, n = scale(100000);
+	int64_t prev = -1;
+	long rows = 0;
+
+	set_group(&cfg, "g.csv", gb, 1, aggs, 2);
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	/* every key from two providers, in different orders */
+	for (i = 0; i < n; i++) {
+		add(m, 0, "x", 0, 0, (int64_t)((i * 7919L) % n), NULL, NO_B);
+		add(m, 1, "x", 0, 0, (int64_t)(n - 1 - i), NULL, NO_B);
+	}
+	got = write_and_read(m);
+	cr_assert_eq(strncmp(got, "qty,n,q\n", 8), 0);
+	for (line = strtok(got + 8, "\n"); line; line = strtok(NULL, "\n")) {
+		long long k, c, q;
+
+		cr_assert_eq(sscanf(line, "%lld,%lld,%lld", &k, &c, &q), 3);
+		cr_assert_eq(k, prev + 1, "sorted, none missing: %s", line);
+		cr_assert_eq(c, 2);
+		cr_assert_eq(q, 2 * k);
+		prev = k;
+		rows++;
+	}
+	cr_assert_eq(rows, n);
+	cr_assert_eq(merge_rows_written(m), (uint64_t)n);
+	free(got);
+	merge_free(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* integer overflow                                                    */
+/* ------------------------------------------------------------------ */
+
+static struct cfg_agg sum_qty[] = {
+	{ CFG_AGG_SUM, F_QTY, "total", REC_INT },
+	{ CFG_AGG_AVG, F_QTY, "mean", REC_FLOAT },
+};
+
+Test(merge, int_sum_overflow_fails_and_writes_nothing)
+{
+	struct cfg cfg;
+	struct merge *m;
+	char err[512] = "";
+	FILE *f;
+	char *got;
+
+	set_group(&cfg, "g.csv", gb_region, 1, sum_qty, 2);
+	f = fopen(outpath, "w");
+	cr_assert_not_null(f);
+	fputs("previous\n", f);
+	fclose(f);
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	add(m, 0, "east", 0, 0, 1, NULL, NO_B);
+	add(m, 0, "west", 0, 0, INT64_MAX - 10, NULL, NO_B);
+	add(m, 1, "west", 0, 0, INT64_MAX - 10, NULL, NO_B);
+	cr_assert_eq(merge_write(m, err, sizeof(err)), -1);
+	cr_assert_str_eq(err,
+			 "sum(qty) overflows a 64-bit integer in group "
+			 "region=\"west\"");
+	cr_assert_eq(merge_rows_written(m), 0);
+	cr_assert_eq(count_entries(), 1);
+	got = slurp(outpath);
+	cr_assert_str_eq(got, "previous\n");
+	free(got);
+	merge_free(m);
+}
+
+Test(merge, int_sum_negative_overflow_without_group_by)
+{
+	struct cfg cfg;
+	struct merge *m;
+	char err[512] = "";
+
+	set_group(&cfg, "g.csv", NULL, 0, sum_qty, 2);
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	add(m, 2, "x", 0, 0, INT64_MIN + 1, NULL, NO_B);
+	add(m, 2, "x", 0, 0, -2, NULL, NO_B);
+	cr_assert_eq(merge_write(m, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "sum(qty) overflows a 64-bit integer");
+	cr_assert_eq(count_entries(), 0);
+	merge_free(m);
+}
+
+Test(merge, int_sum_exact_when_partials_exceed_64_bits)
+{
+	struct cfg cfg;
+	struct merge *m;
+	char *got;
+
+	set_group(&cfg, "g.csv", gb_region, 1, sum_qty, 2);
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	/* Each provider's partial overflows; the total does not. */
+	add(m, 0, "w", 0, 0, INT64_MAX, NULL, NO_B);
+	add(m, 1, "w", 0, 0, INT64_MIN + 1, NULL, NO_B);
+	add(m, 0, "w", 0, 0, INT64_MAX, NULL, NO_B);
+	add(m, 1, "w", 0, 0, INT64_MIN + 1, NULL, NO_B);
+	add(m, 0, "w", 0, 0, 5, NULL, NO_B);
+	got = write_and_read(m);
+	cr_assert_str_eq(got, "region,total,mean\nw,5,1\n");
+	free(got);
+	merge_free(m);
+}
+
+Test(merge, int_avg_uses_the_exact_sum)
+{
+	static struct cfg_agg aggs[] = {
+		{ CFG_AGG_AVG, F_QTY, "mean", REC_FLOAT },
+		{ CFG_AGG_SUM, F_AMOUNT, "s", REC_FLOAT },
+	};
+	struct cfg cfg;
+	struct merge *m;
+	char *got, want[128], num[CONV_FLOAT_MAX];
+
+	set_group(&cfg, "g.csv", NULL, 0, aggs, 2);
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	/* The sum needs 65 bits; the mean is INT64_MAX - 1 exactly. */
+	add(m, 0, "w", 0, -0.0, INT64_MAX, NULL, NO_B);
+	add(m, 1, "w", 0, -0.0, INT64_MAX - 2, NULL, NO_B);
+	got = write_and_read(m);
+	conv_format_float((double)(INT64_MAX - 1), num);
+	/* and a float sum of -0.0 alone stays -0.0, as in SQL */
+	snprintf(want, sizeof(want), "mean,s\n%s,-0\n", num);
+	cr_assert_str_eq(got, want);
+	free(got);
+	merge_free(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* determinism                                                         */
+/* ------------------------------------------------------------------ */
+
+/* xorshift: a reproducible arrival order without global state. */
+static uint64_t next_rand(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+#define DET_PROVIDERS 3
+
+/* Feed every provider's fixed sequence, interleaved by seed; return CSV. */
+static char *run_interleaved(uint64_t seed, int per_provider, bool group)
+{
+	static struct cfg_agg aggs[] = {
+		{ CFG_AGG_COUNT_STAR, -1, "n", REC_INT },
+		{ CFG_AGG_SUM, F_AMOUNT, "s", REC_FLOAT },
+		{ CFG_AGG_AVG, F_AMOUNT, "a", REC_FLOAT },
+		{ CFG_AGG_SUM, F_QTY, "q", REC_INT },
+		{ CFG_AGG_MIN, F_NAME, "lo", REC_TEXT },
+		{ CFG_AGG_MAX, F_AMOUNT, "hi", REC_FLOAT },
+		{ CFG_AGG_COUNT_DISTINCT, F_NAME, "d", REC_INT },
+	};
+	static const char *regions[] = { "n", "s", "e", "w", "c" };
+	struct cfg cfg;
+	struct merge *m;
+	int next[DET_PROVIDERS] = { 0 }, left = DET_PROVIDERS * per_provider;
+	char *got;
+
+	if (group)
+		set_group(&cfg, "d.csv", gb_region, 1, aggs, 7);
+	else
+		set_cfg(&cfg, "d.csv");
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	while (left > 0) {
+		int p = (int)(next_rand(&seed) % DET_PROVIDERS);
+		int i = next[p];
+		char name[32];
+		/* magnitudes that make float addition order visible */
+		double amt = (i % 3 == 0 ? 1e16 : i % 3 == 1 ? 0.1 : -1e16) *
+			     (1 + p) + i * 0.01;
+
+		if (i == per_provider)
+			continue;
+		next[p]++;
+		left--;
+		snprintf(name, sizeof(name), "p%dn%d", p, i % 13);
+		add(m, p, regions[(i * 7 + p) % 5], i, amt, i * (p + 1), name,
+		    i % 2);
+	}
+	got = write_and_read(m);
+	merge_free(m);
+	return got;
+}
+
+Test(merge, group_output_independent_of_interleaving)
+{
+	int n = scale(3000);
+	char *first = run_interleaved(1, n, true);
+	uint64_t seed;
+
+	for (seed = 2; seed < 8; seed++) {
+		char *again = run_interleaved(seed * 0x9E3779B97F4A7C15ull, n,
+					      true);
+
+		cr_assert(strcmp(first, again) == 0,
+			  "seed %llu gave other bytes",
+			  (unsigned long long)seed);
+		free(again);
+	}
+	free(first);
+}
+
+Test(merge, union_output_independent_of_interleaving)
+{
+	int n = scale(3000);
+	char *first = run_interleaved(1, n, false);
+	uint64_t seed;
+
+	for (seed = 2; seed < 5; seed++) {
+		char *again = run_interleaved(seed * 0x9E3779B97F4A7C15ull, n,
+					      false);
+
+		cr_assert(strcmp(first, again) == 0,
+			  "seed %llu gave other bytes",
+			  (unsigned long long)seed);
+		free(again);
+	}
+	free(first);
+}
+
+/*
+ * The float sum is provider 0's partial + provider 1's + ..., each partial
+ * in that provider's source order.  These values tell that apart from any
+ * other order: 1e16 + 1 rounds back to 1e16 (ties to even), so
+ * (1e16 + 1) + 1 = 1e16 while (1 + 1) + 1e16 = 1e16 + 2.
+ */
+Test(merge, float_sum_adds_partials_in_config_order)
+{
+	static struct cfg_agg aggs[] = {
+		{ CFG_AGG_SUM, F_AMOUNT, "s", REC_FLOAT },
+		{ CFG_AGG_AVG, F_AMOUNT, "a", REC_FLOAT },
+	};
+	struct cfg cfg;
+	struct merge *m;
+	char *got, want[128], sum[CONV_FLOAT_MAX], avg[CONV_FLOAT_MAX];
+	volatile double total = 1e16;
+
+	total += 1.0;
+	total += 1.0;
+	cr_assert(total == 1e16, "this machine does not round to even");
+	set_group(&cfg, "g.csv", NULL, 0, aggs, 2);
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	/* arrival: c, b, b, a, the reverse of config order */
+	add(m, 2, "x", 0, 1.0, 0, NULL, NO_B);
+	add(m, 1, "x", 0, 0.5, 0, NULL, NO_B);
+	add(m, 1, "x", 0, 0.5, 0, NULL, NO_B);
+	add(m, 0, "x", 0, 1e16, 0, NULL, NO_B);
+	got = write_and_read(m);
+	conv_format_float(total, sum);
+	conv_format_float(total / 4, avg);
+	snprintf(want, sizeof(want), "s,a\n%s,%s\n", sum, avg);
+	cr_assert_str_eq(got, want);
+	cr_assert_str_eq(sum, "1e+16");
+	free(got);
+	merge_free(m);
+}

@@ -1,0 +1,535 @@
+/*
+ * test_output.c - the CSV and JSON Lines writers (aggregator/output.c).
+ *
+ * Every test builds a struct cfg by hand, writes into a fresh temporary
+ * folder and compares the exact bytes of the result; the atomic-write tests
+ * look at the folder's listing between the steps.
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../aggregator/output.h"
+
+static char tmpdir[256];
+static char outpath[512];
+
+static void make_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/test_output.XXXXXX",
+		 base && *base ? base : "/tmp");
+	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+}
+
+static void remove_tmpdir(void)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+	char p[1024];
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(tmpdir);
+}
+
+TestSuite(output, .init = make_tmpdir, .fini = remove_tmpdir);
+
+static void set_cfg(struct cfg *cfg, const char *name, enum cfg_format fmt)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	if (strcmp(name, "-") == 0)
+		snprintf(outpath, sizeof(outpath), "-");
+	else
+		snprintf(outpath, sizeof(outpath), "%s/%s", tmpdir, name);
+	cfg->output = outpath;
+	cfg->format = fmt;
+}
+
+/* The whole file, NUL-terminated; *len its size.  Caller frees. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	cr_assert_not_null(f, "open %s: %s", path, strerror(errno));
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	cr_assert_not_null(buf);
+	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	if (len)
+		*len = (size_t)n;
+	return buf;
+}
+
+static void spit(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "wb");
+
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static int count_entries(void)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+	int n = 0;
+
+	cr_assert_not_null(d);
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static struct rec_value T(const char *s)
+{
+	struct rec_value v = { .null = false };
+
+	v.u.s.p = s;
+	v.u.s.len = (uint32_t)strlen(s);
+	return v;
+}
+
+static struct rec_value TN(const char *s, size_t n)
+{
+	struct rec_value v = { .null = false };
+
+	v.u.s.p = s;
+	v.u.s.len = (uint32_t)n;
+	return v;
+}
+
+static struct rec_value I(int64_t i)
+{
+	struct rec_value v = { .null = false };
+
+	v.u.i = i;
+	return v;
+}
+
+static struct rec_value F(double f)
+{
+	struct rec_value v = { .null = false };
+
+	v.u.f = f;
+	return v;
+}
+
+static struct rec_value B(bool b)
+{
+	struct rec_value v = { .null = false };
+
+	v.u.b = b;
+	return v;
+}
+
+static const struct rec_value N = { .null = true };
+
+static const struct out_col cols5[] = {
+	{ "name", REC_TEXT },
+	{ "n", REC_INT },
+	{ "x", REC_FLOAT },
+	{ "ok", REC_BOOL },
+	{ "at", REC_TIMESTAMP },
+};
+
+/* 2026-11-22T03:00:01Z in microseconds since the epoch. */
+#define TS_2026 INT64_C(1795316401000000)
+
+/* Rows covering every type, NULLs, quoting and the float forms. */
+static void write_rows5(struct out_writer *w)
+{
+	char err[256] = "";
+	struct rec_value rows[][5] = {
+		{ T("plain"), I(1), F(0.1), B(true), I(TS_2026) },
+		{ N, N, N, N, N },
+		{ T(""), I(-42), F(1e300), B(false), I(TS_2026 + 250000) },
+		{ T("a,b"), I(INT64_MAX), F(-0.0), B(true), I(0) },
+		{ T("say \"hi\""), I(INT64_MIN), F(3.0), N, I(-1) },
+		{ T("line1\nline2"), I(0), F(-2.5e-7), B(false), N },
+		{ T("cr\rhere"), N, F(123456789012.0), N, N },
+		{ T(" padded "), N, N, N, N },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		cr_assert_eq(out_row(w, rows[i], err, sizeof(err)), 0, "%s",
+			     err);
+}
+
+Test(output, csv_every_type_exact_bytes)
+{
+	struct cfg cfg;
+	char err[256] = "";
+	struct out_writer *w;
+	char *got;
+
+	set_cfg(&cfg, "out.csv", CFG_FMT_CSV);
+	w = out_open(&cfg, cols5, 5, err, sizeof(err));
+	cr_assert_not_null(w, "%s", err);
+	write_rows5(w);
+	cr_assert_eq(out_commit(w, err, sizeof(err)), 0, "%s", err);
+	got = slurp(outpath, NULL);
+	cr_assert_str_eq(got,
+			 "name,n,x,ok,at\n"
+			 "plain,1,0.1,true,2026-11-22T03:00:01Z\n"
+			 ",,,,\n"
+			 "\"\",-42,1e+300,false,2026-11-22T03:00:01.25Z\n"
+			 "\"a,b\",9223372036854775807,-0,true,"
+			 "1970-01-01T00:00:00Z\n"
+			 "\"say \"\"hi\"\"\",-9223372036854775808,3,,"
+			 "1969-12-31T23:59:59.999999Z\n"
+			 "\"line1\nline2\",0,-2.5e-07,false,\n"
+			 "\"cr\rhere\",,123456789012,,\n"
+			 " padded ,,,,\n");
+	free(got);
+}
+
+Test(output, jsonl_every_type_exact_bytes)
+{
+	struct cfg cfg;
+	char err[256] = "";
+	struct out_writer *w;
+	char *got;
+
+	set_cfg(&cfg, "out.jsonl", CFG_FMT_JSONL);
+	w = out_open(&cfg, cols5, 5, err, sizeof(err));
+	cr_assert_not_null(w, "%s", err);
+	write_rows5(w);
+	cr_assert_eq(out_commit(w, err, sizeof(err)), 0, "%s", err);
+	got = slurp(outpath, NULL);
+	cr_assert_str_eq(
+		got,
+		"{\"name\":\"plain\",\"n\":1,\"x\":0.1,\"ok\":true,"
+		"\"at\":\"2026-11-22T03:00:01Z\"}\n"
+		"{\"name\":null,\"n\":null,\"x\":null,\"ok\":null,\"at\":null}\n"
+		"{\"name\":\"\",\"n\":-42,\"x\":1e+300,\"ok\":false,"
+		"\"at\":\"2026-11-22T03:00:01.25Z\"}\n"
+		"{\"name\":\"a,b\",\"n\":9223372036854775807,\"x\":-0,"
+		"\"ok\":true,\"at\":\"1970-01-01T00:00:00Z\"}\n"
+		"{\"name\":\"say \\\"hi\\\"\",\"n\":-9223372036854775808,"
+		"\"x\":3,\"ok\":null,\"at\":\"1969-12-31T23:59:59.999999Z\"}\n"
+		"{\"name\":\"line1\\nline2\",\"n\":0,\"x\":-2.5e-07,"
+		"\"ok\":false,\"at\":null}\n"
+		"{\"name\":\"cr\\rhere\",\"n\":null,\"x\":123456789012,"
+		"\"ok\":null,\"at\":null}\n"
+		"{\"name\":\" padded \",\"n\":null,\"x\":null,\"ok\":null,"
+		"\"at\":null}\n");
+	free(got);
+}
+
+Test(output, jsonl_escapes_control_and_replaces_invalid_utf8)
+{
+	static const struct out_col cols[] = { { "s", REC_TEXT } };
+	struct cfg cfg;
+	char err[256] = "";
+	struct out_writer *w;
+	char *got;
+	/* Valid: 2-, 3- and 4-byte sequences, kept as they are. */
+	const char *valid = "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80";
+	const char ctl[] = "\x01\t\b\f\\/\x1f\x7f";
+	struct rec_value rows[][1] = {
+		{ T(valid) },
+		{ TN(ctl, sizeof(ctl) - 1) },
+		{ TN("a\0b", 3) },
+		/* lone byte 0xFF; truncated E2 82; overlong C0 AF */
+		{ T("x\xFFy\xE2\x82z\xC0\xAF") },
+		/* surrogate ED A0 80; F4 90 past U+10FFFF; truncated at end */
+		{ T("\xED\xA0\x80|\xF4\x90\x80\x80|\xF0\x9F\x98") },
+	};
+	size_t i;
+
+	set_cfg(&cfg, "u.jsonl", CFG_FMT_JSONL);
+	w = out_open(&cfg, cols, 1, err, sizeof(err));
+	cr_assert_not_null(w, "%s", err);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		cr_assert_eq(out_row(w, rows[i], err, sizeof(err)), 0);
+	cr_assert_eq(out_commit(w, err, sizeof(err)), 0, "%s", err);
+	got = slurp(outpath, NULL);
+#define R "\xEF\xBF\xBD"
+	cr_assert_str_eq(got,
+			 "{\"s\":\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\"}\n"
+			 "{\"s\":\"\\u0001\\t\\b\\f\\\\/\\u001f\x7f\"}\n"
+			 "{\"s\":\"a\\u0000b\"}\n"
+			 "{\"s\":\"x" R "y" R "z" R R "\"}\n"
+			 "{\"s\":\"" R R R "|" R R R R "|" R "\"}\n");
+#undef R
+	free(got);
+}
+
+Test(output, csv_quotes_header_names_and_big_fields)
+{
+	static const struct out_col cols[] = { { "a,b", REC_TEXT },
+					       { "c", REC_INT } };
+	struct cfg cfg;
+	char err[256] = "";
+	struct out_writer *w;
+	size_t big = 3 * 1024 * 1024 + 17, i, len, pos;
+	char *text = malloc(big), *got;
+	struct rec_value row[2];
+
+	cr_assert_not_null(text);
+	/* Quotes everywhere: every one doubles, across buffer flushes. */
+	for (i = 0; i < big; i++)
+		text[i] = i % 7 == 0 ? '"' : (char)('a' + i % 26);
+	set_cfg(&cfg, "big.csv", CFG_FMT_CSV);
+	w = out_open(&cfg, cols, 2, err, sizeof(err));
+	cr_assert_not_null(w, "%s", err);
+	row[0] = TN(text, big);
+	row[1] = I(7);
+	cr_assert_eq(out_row(w, row, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(out_commit(w, err, sizeof(err)), 0, "%s", err);
+	got = slurp(outpath, &len);
+	cr_assert_eq(memcmp(got, "\"a,b\",c\n\"", 9), 0);
+	pos = 9;
+	for (i = 0; i < big; i++) {
+		cr_assert_eq(got[pos], text[i], "byte %zu", i);
+		pos++;
+		if (text[i] == '"') {
+			cr_assert_eq(got[pos], '"', "quote %zu not doubled", i);
+			pos++;
+		}
+	}
+	cr_assert_eq(len - pos, 4);
+	cr_assert_eq(memcmp(got + pos, "\",7\n", 4), 0);
+	free(got);
+	free(text);
+}
+
+Test(output, target_untouched_until_commit)
+{
+	static const struct out_col cols[] = { { "n", REC_INT } };
+	struct cfg cfg;
+	char err[256] = "";
+	struct out_writer *w;
+	struct rec_value row[1] = { I(5) };
+	char *got;
+	int i;
+
+	set_cfg(&cfg, "out.csv", CFG_FMT_CSV);
+	spit(outpath, "old\n");
+	w = out_open(&cfg, cols, 1, err, sizeof(err));
+	cr_assert_not_null(w, "%s", err);
+	/* Big enough to reach the file, not just the buffer. */
+	for (i = 0; i < 300000; i++)
+		cr_assert_eq(out_row(w, row, err, sizeof(err)), 0);
+	got = slurp(outpath, NULL);
+	cr_assert_str_eq(got, "old\n");
+	free(got);
+	cr_assert_eq(count_entries(), 2, "the temporary is next to it");
+	cr_assert_eq(out_commit(w, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(count_entries(), 1, "no temporary left");
+	got = slurp(outpath, NULL);
+	cr_assert_eq(strncmp(got, "n\n5\n5\n", 6), 0);
+	cr_assert_eq(strlen(got), 2 + 300000 * 2);
+	free(got);
+}
+
+Test(output, abort_leaves_target_and_no_temporary)
+{
+	static const struct out_col cols[] = { { "n", REC_INT } };
+	struct cfg cfg;
+	char err[256] = "";
+	struct out_writer *w;
+	struct rec_value row[1] = { I(5) };
+	char *got;
+	int i;
+
+	set_cfg(&cfg, "out.jsonl", CFG_FMT_JSONL);
+	spit(outpath, "old\n");
+	w = out_open(&cfg, cols, 1, err, sizeof(err));
+	cr_assert_not_null(w, "%s", err);
+	for (i = 0; i < 200000; i++)
+		cr_assert_eq(out_row(w, row, err, sizeof(err)), 0);
+	cr_assert_eq(count_entries(), 2);
+	out_abort(w);
+	cr_assert_eq(count_entries(), 1);
+	got = slurp(outpath, NULL);
+	cr_assert_str_eq(got, "old\n");
+	free(got);
+	out_abort(NULL);
+}
+
+Test(output, abort_without_prior_output_leaves_nothing)
+{
+	static const struct out_col cols[] = { { "n", REC_INT } };
+	struct cfg cfg;
+	char err[256] = "";
+	struct out_writer *w;
+
+	set_cfg(&cfg, "new.csv", CFG_FMT_CSV);
+	w = out_open(&cfg, cols, 1, err, sizeof(err));
+	cr_assert_not_null(w, "%s", err);
+	out_abort(w);
+	cr_assert_eq(count_entries(), 0);
+}
+
+static mode_t mode_with_umask(mode_t mask)
+{
+	static const struct out_col cols[] = { { "n", REC_INT } };
+	struct cfg cfg;
+	char err[256] = "";
+	struct out_writer *w;
+	struct stat st;
+	mode_t old = umask(mask);
+
+	set_cfg(&cfg, "m.csv", CFG_FMT_CSV);
+	unlink(outpath);
+	w = out_open(&cfg, cols, 1, err, sizeof(err));
+	cr_assert_not_null(w, "%s", err);
+	cr_assert_eq(out_commit(w, err, sizeof(err)), 0, "%s", err);
+	umask(old);
+	cr_assert_eq(stat(outpath, &st), 0);
+	return st.st_mode & 0777;
+}
+
+Test(output, new_file_mode_follows_umask)
+{
+	cr_assert_eq(mode_with_umask(022), 0644);
+	cr_assert_eq(mode_with_umask(077), 0600);
+	cr_assert_eq(mode_with_umask(002), 0664);
+}
+
+Test(output, missing_folder_is_named)
+{
+	static const struct out_col cols[] = { { "n", REC_INT } };
+	struct cfg cfg;
+	char err[256] = "", want[600];
+
+	set_cfg(&cfg, "nope/sub/out.csv", CFG_FMT_CSV);
+	cr_assert_null(out_open(&cfg, cols, 1, err, sizeof(err)));
+	snprintf(want, sizeof(want), "output folder %s/nope/sub does not exist",
+		 tmpdir);
+	cr_assert_str_eq(err, want);
+	cr_assert_eq(count_entries(), 0);
+}
+
+Test(output, table_formats_not_supported_yet)
+{
+	static const struct out_col cols[] = { { "n", REC_INT } };
+	struct cfg cfg;
+	char err[256] = "";
+
+	set_cfg(&cfg, "out.db", CFG_FMT_SQLITE);
+	cr_assert_null(out_open(&cfg, cols, 1, err, sizeof(err)));
+	cr_assert_str_eq(err, "output format sqlite is not supported yet");
+	set_cfg(&cfg, "x", CFG_FMT_POSTGRES);
+	cr_assert_null(out_open(&cfg, cols, 1, err, sizeof(err)));
+	cr_assert_str_eq(err, "output format postgres is not supported yet");
+	cr_assert_eq(count_entries(), 0);
+}
+
+Test(output, dash_writes_stdout_without_temporary)
+{
+	static const struct out_col cols[] = { { "s", REC_TEXT },
+					       { "n", REC_INT } };
+	struct cfg cfg;
+	char err[256] = "", path[600];
+	struct out_writer *w;
+	struct rec_value row[2] = { T("x y"), I(-3) };
+	int saved, fd;
+	char *got;
+
+	snprintf(path, sizeof(path), "%s/captured", tmpdir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(fd, 0);
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	cr_assert_geq(saved, 0);
+	cr_assert_geq(dup2(fd, STDOUT_FILENO), 0);
+	close(fd);
+
+	set_cfg(&cfg, "-", CFG_FMT_JSONL);
+	w = out_open(&cfg, cols, 2, err, sizeof(err));
+	cr_assert_not_null(w, "%s", err);
+	cr_assert_eq(out_row(w, row, err, sizeof(err)), 0);
+	cr_assert_eq(out_commit(w, err, sizeof(err)), 0, "%s", err);
+
+	cr_assert_geq(dup2(saved, STDOUT_FILENO), 0);
+	close(saved);
+	cr_assert_eq(count_entries(), 1, "only the capture file");
+	got = slurp(path, NULL);
+	cr_assert_str_eq(got, "{\"s\":\"x y\",\"n\":-3}\n");
+	free(got);
+}
+
+Test(output, write_error_is_reported_and_cleaned_up)
+{
+	static const struct out_col cols[] = { { "n", REC_INT } };
+	struct cfg cfg;
+	char err[256] = "";
+	struct out_writer *w;
+	struct rec_value row[1] = { I(123456) };
+	struct rlimit rl = { 64 * 1024, 64 * 1024 };
+	int i, rc = 0;
+	char *got;
+
+	/* Each test runs in its own process: the limit dies with it. */
+	signal(SIGXFSZ, SIG_IGN);
+	set_cfg(&cfg, "out.csv", CFG_FMT_CSV);
+	spit(outpath, "old\n");
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	w = out_open(&cfg, cols, 1, err, sizeof(err));
+	cr_assert_not_null(w, "%s", err);
+	for (i = 0; i < 400000 && rc == 0; i++)
+		rc = out_row(w, row, err, sizeof(err));
+	if (rc == 0) {
+		cr_assert_eq(out_commit(w, err, sizeof(err)), -1);
+	} else {
+		cr_assert_eq(rc, -1);
+		out_abort(w);
+	}
+	cr_assert(strstr(err, "cannot write ") != NULL, "%s", err);
+	cr_assert(strstr(err, "File too large") != NULL, "%s", err);
+	cr_assert_eq(count_entries(), 1);
+	got = slurp(outpath, NULL);
+	cr_assert_str_eq(got, "old\n");
+	free(got);
+}
+
+Test(output, commit_failure_removes_temporary)
+{
+	static const struct out_col cols[] = { { "n", REC_INT } };
+	struct cfg cfg;
+	char err[256] = "";
+	struct out_writer *w;
+	struct rec_value row[1] = { I(1) };
+	struct rlimit rl = { 10, 10 };
+
+	/* The rows fit the buffer; only the final flush meets the limit. */
+	signal(SIGXFSZ, SIG_IGN);
+	set_cfg(&cfg, "out.csv", CFG_FMT_CSV);
+	w = out_open(&cfg, cols, 1, err, sizeof(err));
+	cr_assert_not_null(w, "%s", err);
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	for (int i = 0; i < 100; i++)
+		cr_assert_eq(out_row(w, row, err, sizeof(err)), 0);
+	cr_assert_eq(out_commit(w, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "File too large") != NULL, "%s", err);
+	cr_assert_eq(count_entries(), 0);
+}

@@ -1,0 +1,789 @@
+/*
+ * test_postgres.c - the postgres provider (providers/postgres.c) against a
+ * real PostgreSQL server.
+ *
+ * The server is the one PGHOST/PGPORT/PGUSER point at (scripts/run-tests.sh
+ * starts one with scripts/pg-test.sh around the whole suite); when PGHOST
+ * is unset this program starts its own throwaway cluster before the first
+ * test and stops it after the last.  Each test works in tables of its own
+ * (t_PID_name), so tests run in parallel.
+ *
+ * Covered: the COPY path and every type conversion, NULLs and escapes;
+ * rejects; resuming by key and by skipping after a crash; the snapshot
+ * that every attempt shares (rows inserted between attempts are not seen;
+ * without snapshot they are), its holder's end, and a lost snapshot; the
+ * error classes (authentication, syntax, missing table or database, data
+ * errors permanent; refused and dropped connections retryable) and that a
+ * password never shows in a message; the --check probe.
+ */
+#include <criterion/criterion.h>
+#include <criterion/hooks.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "../providers/postgres.h"
+#include "helpers/provtest.h"
+#include "helpers/testutil.h"
+
+/* --- the server ------------------------------------------------------ */
+
+static char *own_cluster; /* the folder of the cluster we started, if any */
+
+/* Apply the "export A='x' B=y" lines pg-test.sh prints. */
+static void apply_exports(char *text)
+{
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		char *p = line;
+
+		if (strncmp(p, "export ", 7) != 0)
+			continue;
+		p += 7;
+		while (*p) {
+			char *name = p, *eq = strchr(p, '='), *v, *w;
+
+			if (eq == NULL)
+				break;
+			*eq = '\0';
+			v = w = eq + 1;
+			p = v;
+			while (*p && *p != ' ') {
+				if (*p == '\'') {
+					for (p++; *p && *p != '\''; p++)
+						*w++ = *p;
+					if (*p)
+						p++;
+				} else {
+					*w++ = *p++;
+				}
+			}
+			if (*p == ' ')
+				p++;
+			*w = '\0';
+			setenv(name, v, 1);
+		}
+	}
+}
+
+ReportHook(PRE_ALL)(struct criterion_test_set *set)
+{
+	char *cmd, *out, *err;
+	int status;
+
+	(void)set;
+	if (getenv("PGHOST") && *getenv("PGHOST"))
+		return;
+	own_cluster = tu_tmpdir();
+	out = tu_path(own_cluster, "env");
+	err = tu_path(own_cluster, "log");
+	if (asprintf(&cmd, "sh '%s/scripts/pg-test.sh' start '%s/pg' >'%s' 2>'%s'",
+		     tu_srcdir(), own_cluster, out, err) < 0)
+		abort();
+	status = system(cmd);
+	if (status == 0) {
+		char *text = tu_read(out, NULL);
+
+		apply_exports(text);
+		free(text);
+	} else {
+		char *text = tu_read(err, NULL);
+
+		setenv("AGG_PG_SKIP", text && *text ? text : "pg-test.sh failed", 1);
+		free(text);
+	}
+	free(cmd);
+	free(out);
+	free(err);
+}
+
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+	char *cmd;
+
+	(void)stats;
+	if (own_cluster == NULL)
+		return;
+	if (asprintf(&cmd, "sh '%s/scripts/pg-test.sh' stop '%s/pg'",
+		     tu_srcdir(), own_cluster) >= 0) {
+		if (system(cmd) != 0)
+			fprintf(stderr, "test_postgres: pg-test.sh stop failed\n");
+		free(cmd);
+	}
+	tu_rmrf(own_cluster);
+	free(own_cluster);
+	own_cluster = NULL;
+}
+
+static PGconn *db;
+static int table_seq;
+
+static void setup(void)
+{
+	const char *skip = getenv("AGG_PG_SKIP");
+
+	tu_watchdog(120);
+	if (skip)
+		cr_assert_fail("no PostgreSQL server: %s", skip);
+	db = PQconnectdb("");
+	if (PQstatus(db) != CONNECTION_OK)
+		cr_assert_fail("cannot connect to PostgreSQL: %s",
+			     PQerrorMessage(db));
+}
+
+static void teardown(void)
+{
+	PQfinish(db);
+	db = NULL;
+}
+
+TestSuite(postgres, .init = setup, .fini = teardown);
+
+static void sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Run SQL on the test's own connection; any failure fails the test. */
+static void sql(const char *fmt, ...)
+{
+	va_list ap;
+	char *text;
+	PGresult *res;
+
+	va_start(ap, fmt);
+	cr_assert(vasprintf(&text, fmt, ap) > 0);
+	va_end(ap);
+	res = PQexec(db, text);
+	cr_assert(PQresultStatus(res) == PGRES_COMMAND_OK ||
+		  PQresultStatus(res) == PGRES_TUPLES_OK,
+		  "%s: %s", text, PQerrorMessage(db));
+	PQclear(res);
+	free(text);
+}
+
+/* A table name of this test's own: t_PID_N. */
+static char *table(void)
+{
+	char *t;
+
+	cr_assert(asprintf(&t, "t_%ld_%d", (long)getpid(), ++table_seq) > 0);
+	return t;
+}
+
+/* The fixture tests/data/sql/orders.sql, its table renamed to name. */
+static void load_fixture(const char *name)
+{
+	char *fx = tu_path(tu_srcdir(), "tests/data/sql/orders.sql");
+	char *text = tu_read(fx, NULL), *out, *p, *hit;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	cr_assert_not_null(text, "cannot read %s", fx);
+	for (p = text; (hit = strstr(p, "orders")) != NULL; p = hit + 6) {
+		fwrite(p, 1, (size_t)(hit - p), f);
+		fputs(name, f);
+	}
+	fputs(p, f);
+	fclose(f);
+	sql("%s", out);
+	free(out);
+	free(text);
+	free(fx);
+}
+
+/* A config with one postgres provider "wh"; extra lines go into it. */
+static void load(struct cfg *cfg, const char *fields, const char *query,
+		 const char *extra)
+{
+	char *text;
+
+	cr_assert(asprintf(&text,
+			   "[aggregate]\n"
+			   "output = out.csv\n"
+			   "fields = %s\n"
+			   "\n"
+			   "[provider wh]\n"
+			   "type = postgres\n"
+			   "query = %s\n"
+			   "%s\n",
+			   fields, query, extra ? extra : "") > 0);
+	cr_assert_eq(pt_config(text, cfg), 0, "config:\n%s", text);
+	free(text);
+}
+
+/* The holder pid a token names (0: none). */
+static pid_t token_holder(const struct pt_checkpoint *cp)
+{
+	char tok[PROV_TOKEN_MAX + 1];
+	const char *h;
+
+	memcpy(tok, cp->token, cp->token_len);
+	tok[cp->token_len] = '\0';
+	h = strstr(tok, "holder=");
+	return h ? (pid_t)strtol(h + 7, NULL, 10) : 0;
+}
+
+/* Wait until the snapshot holder (our child, by CLONE_PARENT) has gone. */
+static void expect_holder_gone(pid_t holder)
+{
+	int status;
+
+	cr_assert_gt(holder, 0);
+	cr_assert_eq(waitpid(holder, &status, 0), holder, "waitpid: %s",
+		     strerror(errno));
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "holder status %d", status);
+}
+
+static void expect_rows(const struct pt_result *r, size_t from,
+			const char *const *want, size_t n)
+{
+	cr_assert_eq(r->nrows, n, "got %zu rows, want %zu (error: %s)",
+		     r->nrows, n, r->error);
+	for (size_t k = 0; k < n; k++)
+		cr_assert_str_eq(r->rows[k], want[from + k], "row %zu", k);
+}
+
+#define ORDER_FIELDS "id:int, region:text, amount:float, qty:int, paid:bool, day:timestamp"
+
+static const char *const order_rows[] = {
+	"1|north|12.5|3|true|2026-11-22T03:00:01Z",
+	"2|south|0.1|7|false|2026-11-22T04:30:00.25Z",
+	"3|NULL|NULL|NULL|NULL|NULL",
+	"5|tab\tand\nnewline \\ back|1e+300|42|false|2026-12-01T12:00:00Z",
+	"6|ünïcödé|7.25|8|true|2027-01-01T00:00:00Z",
+};
+
+/* --- the COPY path and types ----------------------------------------- */
+
+Test(postgres, copy_types_nulls_escapes_and_a_reject)
+{
+	struct cfg cfg;
+	struct pt_result r;
+	char *t = table(), *q;
+
+	load_fixture(t);
+	cr_assert(asprintf(&q, "SELECT id, region, amount, qty, paid, day "
+			   "FROM %s ORDER BY id", t) > 0);
+	load(&cfg, ORDER_FIELDS, q, "key = id\nmax_rejects = 5\nsnapshot = false");
+	cr_assert_eq(pt_run_inline(&cfg, 0, 1, NULL, 0, 0, 0, &r), PROV_DONE,
+		     "status %d: %s", r.status, r.error);
+	cr_assert(r.done);
+	expect_rows(&r, 0, order_rows, 5);
+	cr_assert_eq(r.nrejects, 1);
+	cr_assert_str_eq(r.rejects[0].position, "row key=4");
+	cr_assert(strstr(r.rejects[0].reason, "qty"), "%s", r.rejects[0].reason);
+	cr_assert_str_eq(r.rejects[0].raw, "abc");
+	cr_assert_eq(pt_last_checkpoint(&r)->records, 5);
+	pt_result_free(&r);
+	cfg_free(&cfg);
+	free(q);
+	free(t);
+}
+
+Test(postgres, server_types_convert_exactly)
+{
+	struct cfg cfg;
+	struct pt_result r;
+
+	load(&cfg, "big:int, tz:timestamp, num:float, b:bool, d:timestamp, "
+		   "f:float, n:int, bs:text, big_text:text",
+	     "SELECT 9007199254740993::bigint AS big, "
+	     "'2026-01-01 10:00:00.5+02'::timestamptz AS tz, "
+	     "12.50::numeric AS num, true AS b, '2026-02-28'::date AS d, "
+	     "(0.1::float8 + 0.2::float8) AS f, NULL::int AS n, "
+	     "E'back\\\\slash \\\\N \\x01' AS bs, 9007199254740993::bigint AS big_text",
+	     "snapshot = false");
+	cr_assert_eq(pt_run_inline(&cfg, 0, 1, NULL, 0, 0, 0, &r), PROV_DONE,
+		     "%s", r.error);
+	cr_assert_eq(r.nrows, 1);
+	cr_assert_str_eq(r.rows[0], "9007199254740993|2026-01-01T08:00:00.5Z|12.5|"
+				    "true|2026-02-28T00:00:00Z|0.30000000000000004|"
+				    "NULL|back\\slash \\N \x01|9007199254740993");
+	pt_result_free(&r);
+	cfg_free(&cfg);
+}
+
+Test(postgres, the_session_datestyle_does_not_matter)
+{
+	const char *const env[] = { "PGOPTIONS=-c DateStyle=SQL,DMY -c TimeZone=Asia/Tokyo",
+				    NULL };
+	struct cfg cfg;
+	struct pt_result r;
+
+	load(&cfg, "tz:timestamp, ts:timestamp",
+	     "SELECT '2026-03-04 05:06:07+00'::timestamptz AS tz, "
+	     "'2026-03-04 05:06:07'::timestamp AS ts", "snapshot = false");
+	cr_assert_eq(pt_run(&cfg, 0, 1, NULL, 0, 0, 0, env, &r), PROV_DONE,
+		     "%s", r.error);
+	cr_assert_eq(r.nrows, 1);
+	cr_assert_str_eq(r.rows[0], "2026-03-04T05:06:07Z|2026-03-04T05:06:07Z");
+	pt_result_free(&r);
+	cfg_free(&cfg);
+}
+
+Test(postgres, many_rows_many_checkpoints)
+{
+	struct cfg cfg;
+	struct pt_result r;
+	const char *scale = getenv("AGG_TEST_SCALE");
+	long n = scale && strcmp(scale, "asan") == 0 ? 5000 : 50000;
+	char *q;
+	long sum = 0;
+
+	cr_assert(asprintf(&q, "SELECT g AS id, 'r' || (g %% 7) AS region, "
+			   "g * 0.5 AS amount FROM generate_series(1, %ld) g "
+			   "ORDER BY g", n) > 0);
+	load(&cfg, "id:int, region:text, amount:float", q,
+	     "key = id\nbatch = 1000\nsnapshot = false");
+	cr_assert_eq(pt_run(&cfg, 0, 1, NULL, 0, 0, 0, NULL, &r), PROV_DONE,
+		     "%s", r.error);
+	cr_assert_eq(r.nrows, (size_t)n);
+	for (size_t k = 0; k < r.nrows; k++)
+		sum += strtol(r.rows[k], NULL, 10);
+	cr_assert_eq(sum, n * (n + 1) / 2);
+	cr_assert_geq(r.ncps, (size_t)(n / 1000));
+	cr_assert_str_eq(r.rows[6], "7|r0|3.5");
+	pt_result_free(&r);
+	cfg_free(&cfg);
+	free(q);
+}
+
+/* --- resume ---------------------------------------------------------- */
+
+/*
+ * Attempt 1 dies right after its third checkpoint; attempt 2 resumes from
+ * it and must send exactly the rest.  Returns the holder pid of the token
+ * (0 without snapshot).
+ */
+static void crash_and_resume(const char *extra, bool snapshot)
+{
+	const char *const fault[] = { "AGG_FAULT=wh:1:after_checkpoint:3", NULL };
+	struct cfg cfg;
+	struct pt_result a, b;
+	const struct pt_checkpoint *cp;
+	char *t = table(), *q, *opts, *all;
+	size_t covered;
+
+	sql("CREATE TABLE %s AS SELECT g AS id, 'v' || g AS v "
+	    "FROM generate_series(1, 40) g", t);
+	cr_assert(asprintf(&q, "SELECT id, v FROM %s ORDER BY id", t) > 0);
+	cr_assert(asprintf(&opts, "%s\nbatch = 6\nsnapshot = %s", extra,
+			   snapshot ? "true" : "false") > 0);
+	load(&cfg, "id:int, v:text", q, opts);
+	cr_assert_eq(pt_run(&cfg, 0, 1, NULL, 0, 0, 0, fault, &a), 128 + SIGKILL,
+		     "status %d: %s", a.status, a.error);
+	cp = pt_last_checkpoint(&a);
+	cr_assert_not_null(cp);
+	/* With a snapshot, the first checkpoint only hands it over. */
+	covered = snapshot ? 12 : 18;
+	cr_assert_eq(cp->rows, covered, "covered %zu", cp->rows);
+	cr_assert_eq(cp->records, covered);
+
+	cr_assert_eq(pt_run(&cfg, 0, 2, cp->token, cp->token_len, cp->records,
+			    cp->rejects, NULL, &b), PROV_DONE, "%s", b.error);
+	cr_assert(b.done);
+	cr_assert_eq(b.nrows, 40 - covered);
+	all = pt_rows_text(&b, 0, b.nrows);
+	for (size_t k = 0; k < b.nrows; k++) {
+		char want[32];
+
+		snprintf(want, sizeof want, "%zu|v%zu", covered + k + 1,
+			 covered + k + 1);
+		cr_assert_str_eq(b.rows[k], want, "rows:\n%s", all);
+	}
+	cr_assert_eq(pt_last_checkpoint(&b)->records, 40);
+	if (snapshot)
+		expect_holder_gone(token_holder(cp));
+	else
+		cr_assert_eq(token_holder(cp), 0);
+	free(all);
+	pt_result_free(&a);
+	pt_result_free(&b);
+	cfg_free(&cfg);
+	free(opts);
+	free(q);
+	free(t);
+}
+
+Test(postgres, resume_by_key_with_snapshot)
+{
+	crash_and_resume("key = id", true);
+}
+
+Test(postgres, resume_by_key_without_snapshot)
+{
+	crash_and_resume("key = id", false);
+}
+
+Test(postgres, resume_without_key_skips_the_rows_counted)
+{
+	crash_and_resume("", true);
+}
+
+Test(postgres, resume_by_text_key)
+{
+	const char *const fault[] = { "AGG_FAULT=wh:1:after_checkpoint:1", NULL };
+	struct cfg cfg;
+	struct pt_result a, b;
+	const struct pt_checkpoint *cp;
+	char *t = table(), *q;
+
+	/* Quotes and backslashes in the key survive the token and the literal:
+	 * in "C" order the third row, a'\b, is where attempt 1 stops. */
+	sql("CREATE TABLE %s (k text COLLATE \"C\", v int)", t);
+	sql("INSERT INTO %s VALUES ('a', 1), (E'a''\\\\b', 2), ('a\"c', 3), "
+	    "('b', 4), ('c', 5)", t);
+	cr_assert(asprintf(&q, "SELECT k, v FROM %s ORDER BY k", t) > 0);
+	load(&cfg, "k:text, v:int", q, "key = k\nbatch = 3\nsnapshot = false");
+	pt_run(&cfg, 0, 1, NULL, 0, 0, 0, fault, &a);
+	cp = pt_last_checkpoint(&a);
+	cr_assert_not_null(cp);
+	cr_assert_eq(cp->rows, 3);
+	cr_assert_str_eq(a.rows[2], "a'\\b|2");
+	cr_assert_eq(pt_run_inline(&cfg, 0, 2, cp->token, cp->token_len,
+				   cp->records, cp->rejects, &b), PROV_DONE,
+		     "%s", b.error);
+	cr_assert_eq(b.nrows, 2);
+	cr_assert_str_eq(b.rows[0], "b|4");
+	cr_assert_str_eq(b.rows[1], "c|5");
+	pt_result_free(&a);
+	pt_result_free(&b);
+	cfg_free(&cfg);
+	free(q);
+	free(t);
+}
+
+Test(postgres, key_that_does_not_increase_is_permanent)
+{
+	struct cfg cfg;
+	struct pt_result r;
+
+	load(&cfg, "id:int", "SELECT g AS id FROM generate_series(3, 1, -1) g",
+	     "key = id\nsnapshot = false");
+	cr_assert_eq(pt_run_inline(&cfg, 0, 1, NULL, 0, 0, 0, &r),
+		     PROV_FAIL_PERMANENT);
+	cr_assert(strstr(r.error, "2 after 3"), "%s", r.error);
+	pt_result_free(&r);
+	cfg_free(&cfg);
+}
+
+Test(postgres, key_that_is_not_a_result_column_is_permanent)
+{
+	struct cfg cfg;
+	struct pt_result r;
+
+	load(&cfg, "v:int", "SELECT 1 AS v", "key = id\nsnapshot = false");
+	cr_assert_eq(pt_run_inline(&cfg, 0, 1, NULL, 0, 0, 0, &r),
+		     PROV_FAIL_PERMANENT);
+	cr_assert(strstr(r.error, "key \"id\" is not a column"), "%s", r.error);
+	pt_result_free(&r);
+	cfg_free(&cfg);
+}
+
+/* --- the snapshot ---------------------------------------------------- */
+
+/*
+ * Attempt 1 reads part of a table and dies; rows are then inserted (before
+ * and after the resume point) and one is deleted; attempt 2 must read the
+ * table as attempt 1 saw it when snapshot = true, and as it is now when
+ * snapshot = false.
+ */
+static void snapshot_case(bool snapshot)
+{
+	/* Die after 6 rows (with a snapshot, checkpoint 1 hands it over). */
+	const char *const fault[] = { snapshot ? "AGG_FAULT=wh:1:after_checkpoint:3"
+					       : "AGG_FAULT=wh:1:after_checkpoint:2",
+				      NULL };
+	struct cfg cfg;
+	struct pt_result a, b;
+	const struct pt_checkpoint *cp;
+	char *t = table(), *q;
+
+	sql("CREATE TABLE %s AS SELECT g * 10 AS id FROM generate_series(1, 8) g", t);
+	cr_assert(asprintf(&q, "SELECT id FROM %s ORDER BY id", t) > 0);
+	load(&cfg, "id:int", q, snapshot ? "key = id\nbatch = 3"
+					 : "key = id\nbatch = 3\nsnapshot = false");
+	pt_run(&cfg, 0, 1, NULL, 0, 0, 0, fault, &a);
+	cp = pt_last_checkpoint(&a);
+	cr_assert_not_null(cp);
+
+	/* The other connection commits these before attempt 2 starts. */
+	sql("INSERT INTO %s VALUES (65), (75), (1000)", t);
+	sql("DELETE FROM %s WHERE id = 80", t);
+
+	cr_assert_eq(pt_run(&cfg, 0, 2, cp->token, cp->token_len, cp->records,
+			    cp->rejects, NULL, &b), PROV_DONE, "%s", b.error);
+	if (snapshot) {
+		static const char *const want[] = { "70", "80" };
+
+		cr_assert_eq(cp->rows, 6);
+		expect_rows(&b, 0, want, 2);
+		expect_holder_gone(token_holder(cp));
+	} else {
+		static const char *const want[] = { "65", "70", "75", "1000" };
+
+		cr_assert_eq(cp->rows, 6);
+		expect_rows(&b, 0, want, 4);
+	}
+	pt_result_free(&a);
+	pt_result_free(&b);
+	cfg_free(&cfg);
+	free(q);
+	free(t);
+}
+
+Test(postgres, snapshot_hides_changes_from_later_attempts)
+{
+	snapshot_case(true);
+}
+
+Test(postgres, without_snapshot_later_attempts_see_changes)
+{
+	snapshot_case(false);
+}
+
+Test(postgres, lost_snapshot_after_counting_is_permanent)
+{
+	struct cfg cfg;
+	struct pt_result r;
+	/* A snapshot nobody holds, with rows already counted. */
+	static const char tok[] = "pg=1\nrows=3\ndone=0\nsnap=00000009-000000FF-1\n"
+				  "holder=999999\nkey:1=3\n";
+
+	load(&cfg, "id:int", "SELECT g AS id FROM generate_series(1, 5) g",
+	     "key = id");
+	cr_assert_eq(pt_run(&cfg, 0, 2, tok, sizeof tok - 1, 3, 0, NULL, &r),
+		     PROV_FAIL_PERMANENT, "status %d: %s", r.status, r.error);
+	cr_assert(strstr(r.error, "snapshot"), "%s", r.error);
+	cr_assert(strstr(r.error, "gone"), "%s", r.error);
+	cr_assert_eq(r.nrows, 0);
+	pt_result_free(&r);
+	cfg_free(&cfg);
+}
+
+Test(postgres, lost_snapshot_before_counting_takes_a_new_one)
+{
+	struct cfg cfg;
+	struct pt_result r;
+	static const char tok[] = "pg=1\nrows=0\ndone=0\nsnap=00000009-000000FF-1\n"
+				  "holder=999999\n";
+
+	load(&cfg, "id:int", "SELECT g AS id FROM generate_series(1, 3) g",
+	     "key = id");
+	cr_assert_eq(pt_run(&cfg, 0, 2, tok, sizeof tok - 1, 0, 0, NULL, &r),
+		     PROV_DONE, "%s", r.error);
+	cr_assert_eq(r.nrows, 3);
+	cr_assert_geq(r.ncps, 2);
+	/* The first checkpoint hands the new snapshot over, before any row. */
+	cr_assert_eq(r.cps[0].rows, 0);
+	cr_assert_neq(token_holder(&r.cps[0]), 999999);
+	expect_holder_gone(token_holder(&r.cps[0]));
+	pt_result_free(&r);
+	cfg_free(&cfg);
+}
+
+Test(postgres, finished_token_stops_a_holder_left_behind)
+{
+	const char *const fault[] = { "AGG_FAULT=wh:1:before_records:1:exit0", NULL };
+	struct cfg cfg;
+	struct pt_result a, b;
+	unsigned char tok[PROV_TOKEN_MAX];
+	size_t len;
+	pid_t holder;
+	char *done;
+
+	/* Attempt 1 takes a snapshot and dies; its token, marked done, must
+	 * stop the holder and send nothing. */
+	load(&cfg, "id:int", "SELECT 1 AS id", "key = id");
+	pt_run(&cfg, 0, 1, NULL, 0, 0, 0, fault, &a);
+	cr_assert_eq(a.ncps, 1);
+	holder = token_holder(&a.cps[0]);
+	len = a.cps[0].token_len;
+	memcpy(tok, a.cps[0].token, len);
+	done = memmem(tok, len, "done=0", 6);
+	cr_assert_not_null(done);
+	done[5] = '1';
+	cr_assert_eq(pt_run(&cfg, 0, 2, tok, len, 0, 0, NULL, &b), PROV_DONE,
+		     "%s", b.error);
+	cr_assert_eq(b.nrows, 0);
+	expect_holder_gone(holder);
+	pt_result_free(&a);
+	pt_result_free(&b);
+	cfg_free(&cfg);
+}
+
+/* --- errors ---------------------------------------------------------- */
+
+/* Run provider "wh" once; expect status and a message holding want. */
+static void expect_failure(const char *conninfo, const char *query,
+			   const char *const *env, int status, const char *want)
+{
+	struct cfg cfg;
+	struct pt_result r;
+	char *extra = NULL;
+
+	if (conninfo)
+		cr_assert(asprintf(&extra, "conninfo = %s\nsnapshot = false",
+				   conninfo) > 0);
+	load(&cfg, "id:int", query, extra ? extra : "snapshot = false");
+	cr_assert_eq(pt_run(&cfg, 0, 1, NULL, 0, 0, 0, env, &r), status,
+		     "status %d: %s", r.status, r.error);
+	cr_assert_not(r.done);
+	cr_assert(strstr(r.error, want), "error \"%s\" lacks \"%s\"", r.error,
+		  want);
+	pt_result_free(&r);
+	cfg_free(&cfg);
+	free(extra);
+}
+
+Test(postgres, wrong_password_is_permanent_and_never_shown)
+{
+	const char *role = getenv("AGG_PG_PASSROLE");
+	char *ci;
+	const char *const env[] = { "PGPASSWORD=env-Secret-Pw", NULL };
+
+	if (role == NULL)
+		cr_skip_test("the server has no password role (AGG_PG_PASSROLE)");
+	cr_assert(asprintf(&ci, "user=%s password=conninfo-Secret-Pw", role) > 0);
+	expect_failure(ci, "SELECT 1 AS id", NULL, PROV_FAIL_PERMANENT,
+		       "password authentication failed");
+	free(ci);
+	cr_assert(asprintf(&ci, "user=%s", role) > 0);
+	expect_failure(ci, "SELECT 1 AS id", env, PROV_FAIL_PERMANENT,
+		       "password authentication failed");
+	free(ci);
+}
+
+Test(postgres, password_never_in_any_message)
+{
+	const char *role = getenv("AGG_PG_PASSROLE");
+	struct cfg cfg;
+	struct pt_result r;
+	char *extra;
+
+	if (role == NULL)
+		cr_skip_test("the server has no password role (AGG_PG_PASSROLE)");
+	cr_assert(asprintf(&extra, "conninfo = user=%s password=Hush-Hush-123\n"
+			   "snapshot = false", role) > 0);
+	load(&cfg, "id:int", "SELECT 1 AS id", extra);
+	pt_run(&cfg, 0, 1, NULL, 0, 0, 0, NULL, &r);
+	cr_assert_eq(r.status, PROV_FAIL_PERMANENT, "%s", r.error);
+	cr_assert_null(strstr(r.error, "Hush-Hush-123"), "%s", r.error);
+	pt_result_free(&r);
+	cfg_free(&cfg);
+	free(extra);
+}
+
+Test(postgres, right_password_connects)
+{
+	const char *role = getenv("AGG_PG_PASSROLE");
+	const char *pw = getenv("AGG_PG_PASSWORD");
+	struct cfg cfg;
+	struct pt_result r;
+	char *extra;
+
+	if (role == NULL || pw == NULL)
+		cr_skip_test("the server has no password role (AGG_PG_PASSROLE)");
+	cr_assert(asprintf(&extra, "conninfo = user=%s password=%s\n", role,
+			   pw) > 0);
+	load(&cfg, "id:int", "SELECT 7 AS id", extra);
+	cr_assert_eq(pt_run(&cfg, 0, 1, NULL, 0, 0, 0, NULL, &r), PROV_DONE,
+		     "%s", r.error);
+	cr_assert_eq(r.nrows, 1);
+	expect_holder_gone(token_holder(&r.cps[0]));
+	pt_result_free(&r);
+	cfg_free(&cfg);
+	free(extra);
+}
+
+Test(postgres, syntax_error_is_permanent)
+{
+	expect_failure(NULL, "SELECT 1 AS id FORM nowhere", NULL,
+		       PROV_FAIL_PERMANENT, "syntax error");
+}
+
+Test(postgres, missing_table_is_permanent)
+{
+	expect_failure(NULL, "SELECT id FROM no_such_table_here", NULL,
+		       PROV_FAIL_PERMANENT,
+		       "relation \"no_such_table_here\" does not exist");
+}
+
+Test(postgres, missing_database_is_permanent)
+{
+	expect_failure("dbname=no_such_db_here", "SELECT 1 AS id", NULL,
+		       PROV_FAIL_PERMANENT, "\"no_such_db_here\" does not exist");
+}
+
+Test(postgres, data_error_mid_stream_is_permanent)
+{
+	expect_failure(NULL, "SELECT 10 / (3 - g) AS id FROM generate_series(1, 5) g",
+		       NULL, PROV_FAIL_PERMANENT, "division by zero");
+}
+
+Test(postgres, refused_connection_is_retryable)
+{
+	expect_failure("host=127.0.0.1 port=1", "SELECT 1 AS id", NULL,
+		       PROV_FAIL_RETRY, "Connection refused");
+}
+
+Test(postgres, missing_socket_is_retryable)
+{
+	expect_failure("port=1", "SELECT 1 AS id", NULL, PROV_FAIL_RETRY,
+		       "failed");
+}
+
+Test(postgres, dropped_connection_is_retryable)
+{
+	/* The backend ends itself at row 3, in the middle of the COPY. */
+	expect_failure(NULL, "SELECT g AS id, CASE WHEN g = 3 THEN "
+			     "pg_terminate_backend(pg_backend_pid()) END AS x "
+			     "FROM generate_series(1, 5) g",
+		       NULL, PROV_FAIL_RETRY, "terminat");
+}
+
+Test(postgres, invalid_conninfo_is_permanent)
+{
+	struct cfg cfg;
+	struct pt_result r;
+
+	/* config.c accepts it (it parses), libpq refuses the option. */
+	load(&cfg, "id:int", "SELECT 1 AS id", "snapshot = false\n"
+	     "conninfo = sslmode=sometimes");
+	cr_assert_eq(pt_run_inline(&cfg, 0, 1, NULL, 0, 0, 0, &r),
+		     PROV_FAIL_PERMANENT, "status %d: %s", r.status, r.error);
+	cr_assert(strstr(r.error, "sslmode"), "%s", r.error);
+	pt_result_free(&r);
+	cfg_free(&cfg);
+}
+
+/* --- --check --------------------------------------------------------- */
+
+Test(postgres, check_prepares_without_running)
+{
+	struct cfg cfg;
+	char msg[512];
+	char *t = table(), *q;
+
+	sql("CREATE TABLE %s (id int, v text)", t);
+	/* A query that would fail if it ran: check must not run it. */
+	cr_assert(asprintf(&q, "SELECT id, v, 1 / 0 AS boom FROM %s", t) > 0);
+	load(&cfg, "id:int, v:text", q, "key = id");
+	cr_assert_eq(postgres_provider_ops.check(&cfg, &cfg.providers[0], msg,
+						 sizeof msg), 0, "%s", msg);
+	cr_assert(strstr(msg, "query prepared, 3 columns"), "%s", msg);
+	cfg_free(&cfg);
+
+	load(&cfg, "id:int", "SELECT id FROM no_such_table_here", NULL);
+	cr_assert_eq(postgres_provider_ops.check(&cfg, &cfg.providers[0], msg,
+						 sizeof msg), -1);
+	cr_assert(strstr(msg, "does not exist"), "%s", msg);
+	cfg_free(&cfg);
+	free(q);
+	free(t);
+}

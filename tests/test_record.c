@@ -1,0 +1,570 @@
+/*
+ * test_record.c - unit tests of the record codec (ipc/record.c).
+ *
+ * Round trips of every type with and without NULLs, text with arbitrary
+ * bytes, rejection of malformed input (every truncation, every wrong total
+ * length, bad bools, stray bitmap bits, oversized text lengths), a fuzz
+ * pass that checks rec_decode only ever accepts what rec_encode produces,
+ * and the sort order of rec_value_cmp.  Buffers handed to rec_decode are
+ * heap copies of exactly avail bytes, so AddressSanitizer catches any read
+ * past the end.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../ipc/record.h"
+
+static struct rec_field all_fields[] = {
+	{ "i", REC_INT },   { "f", REC_FLOAT },  { "t", REC_TEXT },
+	{ "b", REC_BOOL },  { "ts", REC_TIMESTAMP },
+	{ "i2", REC_INT },  { "t2", REC_TEXT },  { "b2", REC_BOOL },
+	{ "f2", REC_FLOAT }, { "ts2", REC_TIMESTAMP }, { "t3", REC_TEXT },
+};
+#define NALL ((int)(sizeof(all_fields) / sizeof(all_fields[0])))
+static const struct rec_schema all_schema = { NALL, all_fields };
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rng_next(void)
+{
+	uint64_t x = rng_state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	rng_state = x;
+	return x;
+}
+
+/* Byte text used by text fields: NUL, high bytes, separators, quotes. */
+static const char odd_text[] = "a\0b\xff\xfe\n\r\",;\\\x01z";
+
+/* Fill v with values of schema s, derived from seed; NULL where mask says. */
+static void make_values(const struct rec_schema *s, struct rec_value *v,
+			uint64_t seed, uint64_t null_mask)
+{
+	int i;
+
+	for (i = 0; i < s->nfields; i++) {
+		memset(&v[i], 0, sizeof(v[i]));
+		v[i].null = (null_mask >> i) & 1;
+		if (v[i].null)
+			continue;
+		switch (s->fields[i].type) {
+		case REC_INT:
+			v[i].u.i = (int64_t)(seed * 0x100000001b3ull) - (int64_t)i;
+			break;
+		case REC_TIMESTAMP:
+			v[i].u.i = -(int64_t)(seed % 1000000007) * 1000000 + i;
+			break;
+		case REC_FLOAT:
+			v[i].u.f = (double)(int64_t)seed / 7.0 - i * 0.5;
+			break;
+		case REC_BOOL:
+			v[i].u.b = ((seed >> i) & 1) != 0;
+			break;
+		case REC_TEXT:
+			v[i].u.s.p = odd_text + (seed + i) % 4;
+			v[i].u.s.len = (uint32_t)((seed + i) % (sizeof(odd_text) - 4));
+			break;
+		}
+	}
+}
+
+static void expect_equal_values(const struct rec_schema *s,
+				const struct rec_value *a,
+				const struct rec_value *b)
+{
+	int i;
+
+	for (i = 0; i < s->nfields; i++) {
+		cr_assert_eq(a[i].null, b[i].null, "field %d null differs", i);
+		if (a[i].null)
+			continue;
+		switch (s->fields[i].type) {
+		case REC_INT:
+		case REC_TIMESTAMP:
+			cr_assert_eq(a[i].u.i, b[i].u.i, "field %d", i);
+			break;
+		case REC_FLOAT:
+			cr_assert(memcmp(&a[i].u.f, &b[i].u.f, 8) == 0,
+				  "field %d: %g != %g", i, a[i].u.f, b[i].u.f);
+			break;
+		case REC_BOOL:
+			cr_assert_eq(a[i].u.b, b[i].u.b, "field %d", i);
+			break;
+		case REC_TEXT:
+			cr_assert_eq(a[i].u.s.len, b[i].u.s.len, "field %d", i);
+			cr_assert(memcmp(a[i].u.s.p, b[i].u.s.p, a[i].u.s.len) == 0,
+				  "field %d text differs", i);
+			break;
+		}
+	}
+}
+
+/* Encode v into a fresh heap buffer of exactly the encoded size. */
+static unsigned char *encode_alloc(const struct rec_schema *s,
+				   const struct rec_value *v, size_t *len)
+{
+	size_t need = rec_encoded_size(s, v);
+	unsigned char *buf = malloc(need);
+
+	cr_assert_not_null(buf);
+	*len = rec_encode(s, v, buf);
+	cr_assert_eq(*len, need, "rec_encode wrote %zu, size said %zu", *len,
+		     need);
+	return buf;
+}
+
+/* rec_decode on a heap copy of exactly avail bytes of buf. */
+static long decode_exact(const struct rec_schema *s, const unsigned char *buf,
+			 size_t avail, struct rec_value *v)
+{
+	unsigned char *copy = malloc(avail ? avail : 1);
+	long rc;
+
+	cr_assert_not_null(copy);
+	if (avail)
+		memcpy(copy, buf, avail);
+	rc = rec_decode(s, copy, avail, v);
+	free(copy);
+	return rc;
+}
+
+static void put_u32(unsigned char *p, uint32_t x)
+{
+	memcpy(p, &x, 4);
+}
+
+Test(record, type_names)
+{
+	static const struct {
+		const char *name;
+		enum rec_type t;
+	} names[] = {
+		{ "int", REC_INT }, { "float", REC_FLOAT }, { "text", REC_TEXT },
+		{ "bool", REC_BOOL }, { "timestamp", REC_TIMESTAMP },
+	};
+	enum rec_type t;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		cr_assert_str_eq(rec_type_name(names[i].t), names[i].name);
+		t = 0;
+		cr_assert_eq(rec_type_parse(names[i].name, &t), 0);
+		cr_assert_eq(t, names[i].t);
+	}
+	cr_assert_eq(rec_type_parse("integer", &t), -1);
+	cr_assert_eq(rec_type_parse("", &t), -1);
+	cr_assert_eq(rec_type_parse("in", &t), -1);
+	cr_assert_eq(rec_type_parse("unknown", &t), -1);
+	cr_assert_str_eq(rec_type_name((enum rec_type)0), "unknown");
+	cr_assert_str_eq(rec_type_name((enum rec_type)99), "unknown");
+}
+
+Test(record, layout_is_as_documented)
+{
+	static struct rec_field f[] = {
+		{ "a", REC_INT }, { "b", REC_BOOL }, { "c", REC_TEXT },
+		{ "d", REC_FLOAT },
+	};
+	const struct rec_schema s = { 4, f };
+	struct rec_value v[4];
+	unsigned char buf[64];
+	int64_t i = -5;
+	uint32_t n;
+
+	memset(v, 0, sizeof(v));
+	v[0].u.i = -5;
+	v[1].u.b = true;
+	v[2].u.s.p = "xyz";
+	v[2].u.s.len = 3;
+	v[3].null = true;
+	cr_assert_eq(rec_encoded_size(&s, v), 4 + 1 + 8 + 1 + 4 + 3);
+	cr_assert_eq(rec_encode(&s, v, buf), 21);
+	memcpy(&n, buf, 4);
+	cr_assert_eq(n, 21);
+	cr_assert_eq(buf[4], 0x08, "null bitmap: bit 3 only");
+	cr_assert(memcmp(buf + 5, &i, 8) == 0);
+	cr_assert_eq(buf[13], 1);
+	memcpy(&n, buf + 14, 4);
+	cr_assert_eq(n, 3);
+	cr_assert(memcmp(buf + 18, "xyz", 3) == 0);
+}
+
+Test(record, round_trip_every_null_pattern)
+{
+	/* First five fields: every NULL combination; the rest vary with it. */
+	struct rec_value in[NALL], out[NALL];
+	uint64_t mask;
+
+	for (mask = 0; mask < (1u << NALL); mask += (mask < 64 ? 1 : 37)) {
+		size_t len;
+		unsigned char *buf;
+		long rc;
+
+		make_values(&all_schema, in, mask * 2654435761u + 1, mask);
+		buf = encode_alloc(&all_schema, in, &len);
+		memset(out, 0xa5, sizeof(out));
+		rc = decode_exact(&all_schema, buf, len, out);
+		cr_assert_eq(rc, (long)len, "mask %#llx", (unsigned long long)mask);
+		/* Text points into the buffer decoded: compare on the original. */
+		rc = rec_decode(&all_schema, buf, len, out);
+		cr_assert_eq(rc, (long)len);
+		expect_equal_values(&all_schema, in, out);
+		free(buf);
+	}
+}
+
+Test(record, round_trip_extremes)
+{
+	static struct rec_field f[] = {
+		{ "i", REC_INT }, { "ts", REC_TIMESTAMP }, { "f", REC_FLOAT },
+		{ "t", REC_TEXT }, { "b", REC_BOOL },
+	};
+	const struct rec_schema s = { 5, f };
+	static const char bytes[] = { 0, 0, (char)0xff, 0, (char)0x80 };
+	const int64_t ints[] = { INT64_MIN, INT64_MAX, 0, -1 };
+	const double floats[] = { -0.0, 0.0, INFINITY, -INFINITY, 1e-310,
+				  1.7976931348623157e308 };
+	struct rec_value in[5], out[5];
+	unsigned char buf[128];
+	size_t i, len;
+
+	for (i = 0; i < 6; i++) {
+		memset(in, 0, sizeof(in));
+		in[0].u.i = ints[i % 4];
+		in[1].u.i = ints[(i + 1) % 4];
+		in[2].u.f = floats[i];
+		in[3].u.s.p = bytes;
+		in[3].u.s.len = (uint32_t)(i % 6);
+		in[4].u.b = i & 1;
+		len = rec_encode(&s, in, buf);
+		cr_assert_eq(rec_decode(&s, buf, len, out), (long)len);
+		expect_equal_values(&s, in, out);
+		cr_assert_eq(out[3].u.s.p, (const char *)buf + 4 + 1 + 24 + 4,
+			     "text must point into the buffer, not a copy");
+	}
+}
+
+Test(record, empty_text_is_not_null)
+{
+	static struct rec_field f[] = { { "t", REC_TEXT }, { "u", REC_TEXT } };
+	const struct rec_schema s = { 2, f };
+	struct rec_value in[2], out[2];
+	unsigned char buf[32];
+	size_t len;
+
+	memset(in, 0, sizeof(in));
+	in[0].u.s.p = "";
+	in[1].null = true;
+	len = rec_encode(&s, in, buf);
+	cr_assert_eq(len, 4 + 1 + 4);
+	cr_assert_eq(rec_decode(&s, buf, len, out), (long)len);
+	cr_assert(!out[0].null);
+	cr_assert_eq(out[0].u.s.len, 0);
+	cr_assert(out[1].null);
+}
+
+Test(record, zero_fields)
+{
+	const struct rec_schema s = { 0, NULL };
+	unsigned char buf[8];
+	struct rec_value v[1] = { { .null = false } };
+
+	cr_assert_eq(rec_encoded_size(&s, v), 4);
+	cr_assert_eq(rec_encode(&s, v, buf), 4);
+	cr_assert_eq(decode_exact(&s, buf, 4, v), 4);
+	put_u32(buf, 5);
+	buf[4] = 0;
+	cr_assert_eq(decode_exact(&s, buf, 5, v), -1);
+}
+
+Test(record, consecutive_records)
+{
+	struct rec_value in[NALL], out[NALL];
+	unsigned char *buf = malloc(1 << 16);
+	size_t off = 0, lens[40];
+	int k;
+
+	cr_assert_not_null(buf);
+	for (k = 0; k < 40; k++) {
+		make_values(&all_schema, in, (uint64_t)k * 77 + 3,
+			    (uint64_t)k * 0x2f1);
+		lens[k] = rec_encode(&all_schema, in, buf + off);
+		off += lens[k];
+	}
+	for (k = 0, off = 0; k < 40; k++) {
+		long rc = rec_decode(&all_schema, buf + off, (1 << 16) - off, out);
+
+		cr_assert_eq(rc, (long)lens[k], "record %d", k);
+		make_values(&all_schema, in, (uint64_t)k * 77 + 3,
+			    (uint64_t)k * 0x2f1);
+		expect_equal_values(&all_schema, in, out);
+		off += (size_t)rc;
+	}
+	free(buf);
+}
+
+Test(record, truncated_at_every_byte)
+{
+	struct rec_value in[NALL], out[NALL];
+	uint64_t seed;
+
+	for (seed = 0; seed < 16; seed++) {
+		size_t len, avail;
+		unsigned char *buf;
+
+		make_values(&all_schema, in, seed + 100, seed * 0x155);
+		buf = encode_alloc(&all_schema, in, &len);
+		for (avail = 0; avail < len; avail++) {
+			/* As sent: the length word says more than there is. */
+			cr_assert_eq(decode_exact(&all_schema, buf, avail, out), -1,
+				     "seed %llu avail %zu of %zu",
+				     (unsigned long long)seed, avail, len);
+			/* Lying about its own length to fit: still refused. */
+			if (avail >= 4) {
+				unsigned char *lie = malloc(avail);
+
+				cr_assert_not_null(lie);
+				memcpy(lie, buf, avail);
+				put_u32(lie, (uint32_t)avail);
+				cr_assert_eq(rec_decode(&all_schema, lie, avail, out),
+					     -1, "claimed total %zu of %zu", avail,
+					     len);
+				free(lie);
+			}
+		}
+		cr_assert_eq(decode_exact(&all_schema, buf, len, out), (long)len);
+		free(buf);
+	}
+}
+
+Test(record, wrong_total_length)
+{
+	struct rec_value in[NALL], out[NALL];
+	unsigned char *buf, *longer;
+	size_t len;
+
+	make_values(&all_schema, in, 42, 0);
+	buf = encode_alloc(&all_schema, in, &len);
+	longer = calloc(1, len + 16);
+	cr_assert_not_null(longer);
+	memcpy(longer, buf, len);
+	/* Claims trailing bytes that no field accounts for. */
+	put_u32(longer, (uint32_t)len + 1);
+	cr_assert_eq(decode_exact(&all_schema, longer, len + 16, out), -1);
+	put_u32(longer, (uint32_t)len + 8);
+	cr_assert_eq(decode_exact(&all_schema, longer, len + 16, out), -1);
+	put_u32(longer, UINT32_MAX);
+	cr_assert_eq(decode_exact(&all_schema, longer, len + 16, out), -1);
+	put_u32(longer, 0);
+	cr_assert_eq(decode_exact(&all_schema, longer, len + 16, out), -1);
+	put_u32(longer, 3);
+	cr_assert_eq(decode_exact(&all_schema, longer, len + 16, out), -1);
+	/* The right length with trailing bytes after it in the buffer: fine. */
+	put_u32(longer, (uint32_t)len);
+	cr_assert_eq(decode_exact(&all_schema, longer, len + 16, out), (long)len);
+	free(longer);
+	free(buf);
+}
+
+Test(record, bad_bool_rejected)
+{
+	static struct rec_field f[] = { { "i", REC_INT }, { "b", REC_BOOL } };
+	const struct rec_schema s = { 2, f };
+	struct rec_value v[2];
+	unsigned char buf[32];
+	size_t len;
+	int x;
+
+	memset(v, 0, sizeof(v));
+	v[1].u.b = true;
+	len = rec_encode(&s, v, buf);
+	cr_assert_eq(len, 4 + 1 + 8 + 1);
+	for (x = 0; x < 256; x++) {
+		buf[len - 1] = (unsigned char)x;
+		cr_assert_eq(decode_exact(&s, buf, len, v), x <= 1 ? (long)len : -1,
+			     "bool byte %d", x);
+		if (x <= 1)
+			cr_assert_eq(v[1].u.b, x == 1);
+	}
+}
+
+Test(record, stray_bitmap_bits_rejected)
+{
+	static struct rec_field f[] = { { "a", REC_INT }, { "b", REC_INT },
+					{ "c", REC_INT } };
+	const struct rec_schema s = { 3, f };
+	struct rec_value v[3];
+	unsigned char buf[64];
+	size_t len;
+	int bit;
+
+	memset(v, 0, sizeof(v));
+	v[0].null = v[1].null = v[2].null = true;
+	len = rec_encode(&s, v, buf);
+	cr_assert_eq(len, 5);
+	cr_assert_eq(buf[4], 0x07);
+	cr_assert_eq(decode_exact(&s, buf, len, v), 5);
+	for (bit = 3; bit < 8; bit++) {
+		buf[4] = (unsigned char)(0x07 | 1u << bit);
+		cr_assert_eq(decode_exact(&s, buf, len, v), -1, "bit %d", bit);
+	}
+}
+
+Test(record, bad_text_length_rejected)
+{
+	static struct rec_field f[] = { { "t", REC_TEXT }, { "i", REC_INT } };
+	const struct rec_schema s = { 2, f };
+	struct rec_value v[2];
+	unsigned char buf[64];
+	const uint32_t lens[] = { 4, 9, 12, 0x7fffffff, UINT32_MAX,
+				  UINT32_MAX - 3 };
+	size_t len, k;
+
+	memset(v, 0, sizeof(v));
+	v[0].u.s.p = "abc";
+	v[0].u.s.len = 3;
+	v[1].u.i = 7;
+	len = rec_encode(&s, v, buf);
+	cr_assert_eq(decode_exact(&s, buf, len, v), (long)len);
+	for (k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		unsigned char bad[64];
+
+		memcpy(bad, buf, len);
+		put_u32(bad + 5, lens[k]);
+		cr_assert_eq(decode_exact(&s, bad, len, v), -1, "text length %u",
+			     lens[k]);
+	}
+}
+
+/*
+ * Random bytes and mutated records: decode must stay in bounds (ASan), and
+ * whatever it accepts must re-encode to exactly the bytes it accepted.
+ */
+Test(record, fuzz_decode_accepts_only_canonical)
+{
+	struct rec_value in[NALL], out[NALL];
+	int rounds = getenv("AGG_TEST_SCALE") ? 20000 : 200000;
+	unsigned char scratch[512];
+	int k, accepted = 0;
+
+	rng_state = 0x1234567887654321ull;
+	for (k = 0; k < rounds; k++) {
+		unsigned char *buf;
+		size_t len, avail;
+		long rc;
+
+		make_values(&all_schema, in, rng_next(), rng_next());
+		buf = encode_alloc(&all_schema, in, &len);
+		if (k % 3 == 0) {
+			for (avail = 0; avail < len; avail++)
+				buf[avail] = (unsigned char)rng_next();
+			if (len >= 4 && k % 2)
+				put_u32(buf, (uint32_t)len);
+		} else {
+			int flips = 1 + (int)(rng_next() % 3);
+
+			while (flips--)
+				buf[rng_next() % len] ^= (unsigned char)(1u << (rng_next() % 8));
+		}
+		avail = len;
+		rc = decode_exact(&all_schema, buf, avail, out);
+		if (rc >= 0) {
+			size_t again;
+
+			accepted++;
+			rc = rec_decode(&all_schema, buf, avail, out);
+			cr_assert(rc > 0 && (size_t)rc <= avail);
+			again = rec_encoded_size(&all_schema, out);
+			cr_assert_eq(again, (size_t)rc);
+			cr_assert(again <= sizeof(scratch));
+			cr_assert_eq(rec_encode(&all_schema, out, scratch), again);
+			cr_assert(memcmp(scratch, buf, again) == 0,
+				  "round %d: accepted a non-canonical record", k);
+		}
+		free(buf);
+	}
+	cr_assert(accepted > 0, "the mutations never produced a valid record");
+}
+
+static struct rec_value iv(int64_t i)
+{
+	struct rec_value v = { .null = false, .u.i = i };
+
+	return v;
+}
+
+static struct rec_value fv(double f)
+{
+	struct rec_value v = { .null = false, .u.f = f };
+
+	return v;
+}
+
+static struct rec_value bv(bool b)
+{
+	struct rec_value v = { .null = false, .u.b = b };
+
+	return v;
+}
+
+static struct rec_value tv(const char *p, uint32_t len)
+{
+	struct rec_value v = { .null = false };
+
+	v.u.s.p = p;
+	v.u.s.len = len;
+	return v;
+}
+
+/* Check that vals[] is strictly ascending under rec_value_cmp, pairwise. */
+static void expect_ascending(enum rec_type t, const struct rec_value *vals,
+			     int n)
+{
+	int i, j;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < n; j++) {
+			int c = rec_value_cmp(t, &vals[i], &vals[j]);
+
+			if (i < j)
+				cr_assert(c < 0, "%s: [%d] !< [%d]",
+					  rec_type_name(t), i, j);
+			else if (i > j)
+				cr_assert(c > 0, "%s: [%d] !> [%d]",
+					  rec_type_name(t), i, j);
+			else
+				cr_assert_eq(c, 0, "%s: [%d] != itself",
+					     rec_type_name(t), i);
+		}
+	}
+}
+
+Test(record, value_order)
+{
+	const struct rec_value null = { .null = true };
+	struct rec_value ints[] = { iv(INT64_MIN), iv(-2), iv(0), iv(1),
+				    iv(INT64_MAX), null };
+	struct rec_value floats[] = { fv(-INFINITY), fv(-1e300), fv(-1),
+				      fv(0), fv(1e-310), fv(2.5), fv(INFINITY),
+				      null };
+	struct rec_value bools[] = { bv(false), bv(true), null };
+	struct rec_value texts[] = { tv("", 0), tv("\0", 1), tv("A", 1),
+				     tv("a", 1), tv("a\0", 2), tv("ab", 2),
+				     tv("b", 1), tv("\x7f", 1), tv("\x80", 1),
+				     tv("\xff\xff", 2), null };
+	struct rec_value mz = fv(-0.0), pz = fv(0.0), n2 = null;
+
+	expect_ascending(REC_INT, ints, 6);
+	expect_ascending(REC_TIMESTAMP, ints, 6);
+	expect_ascending(REC_FLOAT, floats, 8);
+	expect_ascending(REC_BOOL, bools, 3);
+	expect_ascending(REC_TEXT, texts, 11);
+	cr_assert_eq(rec_value_cmp(REC_FLOAT, &mz, &pz), 0, "-0 must equal 0");
+	cr_assert_eq(rec_value_cmp(REC_TEXT, &null, &n2), 0);
+	cr_assert_eq(rec_value_cmp(REC_INT, &null, &n2), 0);
+}

@@ -7,6 +7,18 @@ AGG_BIN=$(pwd)/$dir/aggregate
 AGG_SRCDIR=$(pwd)
 export AGG_BIN AGG_SRCDIR
 
+# One throwaway PostgreSQL for every test program that needs one (a
+# program started alone starts its own when PGHOST is unset).
+pgdir=$(mktemp -d /tmp/aggregate-tests.XXXXXX)
+trap 'sh scripts/pg-test.sh stop "$pgdir/pg" >/dev/null 2>&1; rm -rf "$pgdir"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+env=$(sh scripts/pg-test.sh start "$pgdir/pg") || {
+	echo "run-tests.sh: cannot start PostgreSQL for the tests" >&2
+	exit 1
+}
+eval "$env"
+
 passed=0 failed=0 bad=""
 for t in "$dir"/tests/test_*; do
 	[ -x "$t" ] || continue

@@ -24,6 +24,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 129' HUP
+trap 'exit 141' PIPE
 
 echo "starting a throwaway PostgreSQL in $tmp/pg ..."
 eval "$(sh scripts/pg-test.sh start "$tmp/pg")"

@@ -343,10 +343,13 @@ static PGconn *pg_connect(const char *conninfo, struct prov_ctx *c,
 	}
 	if (PQstatus(conn) != CONNECTION_OK) {
 		pg_clean(PQerrorMessage(conn), clean, sizeof clean, state);
-		/* A refused login, or a bad option value ("invalid sslmode
-		 * value"): no retry changes them. */
+		/* A refused login, a bad option value ("invalid sslmode
+		 * value") or a service that is not defined: no retry changes
+		 * them. */
 		if (PQconnectionNeedsPassword(conn) ||
-		    strncmp(clean, "invalid ", 8) == 0)
+		    strncmp(clean, "invalid ", 8) == 0 ||
+		    strncmp(clean, "definition of service ", 22) == 0 ||
+		    strncmp(clean, "service file ", 13) == 0)
 			*st = PROV_FAIL_PERMANENT;
 		else
 			*st = state[0] ? pg_state_status(state) : PROV_FAIL_RETRY;

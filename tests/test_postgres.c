@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -648,7 +649,7 @@ Test(postgres, wrong_password_is_permanent_and_never_shown)
 	const char *const env[] = { "PGPASSWORD=env-Secret-Pw", NULL };
 
 	if (role == NULL)
-		cr_skip_test("the server has no password role (AGG_PG_PASSROLE)");
+		cr_assert_fail("the server has no password role (AGG_PG_PASSROLE)");
 	cr_assert(asprintf(&ci, "user=%s password=conninfo-Secret-Pw", role) > 0);
 	expect_failure(ci, "SELECT 1 AS id", NULL, PROV_FAIL_PERMANENT,
 		       "password authentication failed");
@@ -667,7 +668,7 @@ Test(postgres, password_never_in_any_message)
 	char *extra;
 
 	if (role == NULL)
-		cr_skip_test("the server has no password role (AGG_PG_PASSROLE)");
+		cr_assert_fail("the server has no password role (AGG_PG_PASSROLE)");
 	cr_assert(asprintf(&extra, "conninfo = user=%s password=Hush-Hush-123\n"
 			   "snapshot = false", role) > 0);
 	load(&cfg, "id:int", "SELECT 1 AS id", extra);
@@ -688,7 +689,7 @@ Test(postgres, right_password_connects)
 	char *extra;
 
 	if (role == NULL || pw == NULL)
-		cr_skip_test("the server has no password role (AGG_PG_PASSROLE)");
+		cr_assert_fail("the server has no password role (AGG_PG_PASSROLE)");
 	cr_assert(asprintf(&extra, "conninfo = user=%s password=%s\n", role,
 			   pw) > 0);
 	load(&cfg, "id:int", "SELECT 7 AS id", extra);
@@ -699,6 +700,96 @@ Test(postgres, right_password_connects)
 	pt_result_free(&r);
 	cfg_free(&cfg);
 	free(extra);
+}
+
+/* A file in dir with the given text and mode 0600 (libpq insists). */
+static char *private_file(const char *dir, const char *name, const char *text)
+{
+	char *path = tu_path(dir, name);
+
+	tu_write(path, text);
+	cr_assert_eq(chmod(path, 0600), 0);
+	return path;
+}
+
+/* As psql: the password comes from the password file when not given. */
+Test(postgres, password_from_pgpass_file)
+{
+	const char *role = getenv("AGG_PG_PASSROLE");
+	const char *pw = getenv("AGG_PG_PASSWORD");
+	struct cfg cfg;
+	struct pt_result r;
+	char *extra, *line, *pass, *env_pass, *dir = tu_tmpdir();
+
+	if (role == NULL || pw == NULL)
+		cr_assert_fail("the server has no password role (AGG_PG_PASSROLE)");
+	cr_assert(asprintf(&line, "*:*:*:%s:%s\n", role, pw) > 0);
+	pass = private_file(dir, "pgpass", line);
+	cr_assert(asprintf(&env_pass, "PGPASSFILE=%s", pass) > 0);
+	cr_assert(asprintf(&extra, "conninfo = user=%s\n", role) > 0);
+	load(&cfg, "id:int", "SELECT 11 AS id", extra);
+	cr_assert_eq(pt_run(&cfg, 0, 1, NULL, 0, 0, 0,
+			    (const char *const[]){ env_pass, NULL }, &r),
+		     PROV_DONE, "%s", r.error);
+	cr_assert_eq(r.nrows, 1);
+	cr_assert_str_eq(r.rows[0], "11");
+	expect_holder_gone(token_holder(&r.cps[0]));
+	pt_result_free(&r);
+
+	/* Without the file the same conninfo cannot authenticate. */
+	cr_assert_eq(pt_run(&cfg, 0, 1, NULL, 0, 0, 0,
+			    (const char *const[]){ "PGPASSFILE=/nonexistent", NULL },
+			    &r), PROV_FAIL_PERMANENT, "%s", r.error);
+	pt_result_free(&r);
+	cfg_free(&cfg);
+	free(extra);
+	free(env_pass);
+	free(line);
+	free(pass);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* As psql: conninfo "service=NAME" reads the connection service file. */
+Test(postgres, connection_service_file)
+{
+	const char *role = getenv("AGG_PG_PASSROLE");
+	const char *pw = getenv("AGG_PG_PASSWORD");
+	struct cfg cfg;
+	struct pt_result r;
+	char *text, *file, *env_file, *dir = tu_tmpdir();
+
+	if (role == NULL || pw == NULL)
+		cr_assert_fail("the server has no password role (AGG_PG_PASSROLE)");
+	cr_assert(asprintf(&text, "[warehouse]\nuser=%s\npassword=%s\n",
+			   role, pw) > 0);
+	file = private_file(dir, "pg_service.conf", text);
+	cr_assert(asprintf(&env_file, "PGSERVICEFILE=%s", file) > 0);
+	load(&cfg, "id:int", "SELECT 12 AS id",
+	     "conninfo = service=warehouse\nsnapshot = false");
+	cr_assert_eq(pt_run(&cfg, 0, 1, NULL, 0, 0, 0,
+			    (const char *const[]){ env_file, NULL }, &r),
+		     PROV_DONE, "%s", r.error);
+	cr_assert_eq(r.nrows, 1);
+	cr_assert_str_eq(r.rows[0], "12");
+	pt_result_free(&r);
+
+	/* An unknown service is a permanent error naming it. */
+	cfg_free(&cfg);
+	load(&cfg, "id:int", "SELECT 12 AS id",
+	     "conninfo = service=nosuch\nsnapshot = false");
+	cr_assert_eq(pt_run(&cfg, 0, 1, NULL, 0, 0, 0,
+			    (const char *const[]){ env_file, NULL }, &r),
+		     PROV_FAIL_PERMANENT, "%s", r.error);
+	cr_assert(strstr(r.error, "nosuch") != NULL, "%s", r.error);
+	cr_assert_null(strstr(r.error, pw), "%s", r.error);
+	pt_result_free(&r);
+	cfg_free(&cfg);
+	free(env_file);
+	free(text);
+	free(file);
+	tu_rmrf(dir);
+	free(dir);
 }
 
 Test(postgres, syntax_error_is_permanent)

@@ -3,9 +3,9 @@
  *
  * The supervisor maps one segment per ring before forking, so every child
  * shares it.  Invariant: a name exists in /dev/shm only between shm_open()
- * and the shm_unlink() a few system calls later, inside shm_map_anon(); no
- * code path returns while the name still exists.  The only window in which
- * SIGKILL can leave a name behind is those few system calls.
+ * and the shm_unlink() right after it, inside shm_map_anon(); no code path
+ * returns while the name still exists.  The only window in which SIGKILL
+ * can leave a name behind is the one between those two system calls.
  *
  * Names hold the creating pid plus a per-process counter, opened with
  * O_EXCL, so two processes (or two rings of one process) never share a
@@ -59,19 +59,25 @@ void *shm_map_anon(size_t len)
 	fd = shm_open_fresh(name, sizeof(name));
 	if (fd < 0)
 		return NULL;
+	/*
+	 * The name goes at once, before anything that takes time: the fd is
+	 * all we need, and a process killed from here on leaves nothing in
+	 * /dev/shm.
+	 */
+	if (shm_unlink(name) < 0) {
+		saved_errno = errno;
+		goto out_close;
+	}
 	if (ftruncate(fd, (off_t)len) < 0) {
 		saved_errno = errno;
-		goto out_unlink;
+		goto out_close;
 	}
 	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED) {
 		saved_errno = errno;
 		map = NULL;
 	}
-out_unlink:
-	/* The name goes first, whatever happened: nothing may outlive us. */
-	if (shm_unlink(name) < 0 && saved_errno == 0)
-		saved_errno = errno;
+out_close:
 	if (close(fd) < 0 && saved_errno == 0)
 		saved_errno = errno;
 	if (saved_errno != 0 && map != NULL) {

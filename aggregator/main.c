@@ -15,6 +15,7 @@
 #include "../providers/provider.h"
 #include "config.h"
 #include "log.h"
+#include "output.h"
 #include "proctitle.h"
 #include "sup.h"
 
@@ -274,9 +275,13 @@ int main(int argc, char **argv)
 	so.metrics_file = o.metrics ? o.metrics : cfg.metrics_file;
 	rc = sup_run(&cfg, &so);
 	if (rc == EXIT_OK || rc == EXIT_PARTIAL) {
-		if (strcmp(cfg.output, "-") != 0 && !so.quiet)
-			log_event(LOG_INFO, NULL, "output written", "path",
-				  cfg.output, NULL);
+		char where[512];
+
+		/* Never the conninfo itself: it may hold a password. */
+		out_describe(&cfg, where, sizeof where);
+		if (strcmp(cfg.output, "-") != 0)
+			log_event(LOG_INFO, NULL, "output written", "to", where,
+				  NULL);
 	}
 	if (lock_fd >= 0)
 		close(lock_fd);

@@ -1,10 +1,18 @@
 /*
- * output.h - writing the result rows: CSV and JSON Lines files or stdout
- * (SQLite and PostgreSQL tables come through the same interface).
+ * output.h - writing the result rows: CSV and JSON Lines files or stdout,
+ * SQLite and PostgreSQL tables, all through the same interface.
  *
  * A file is written under a temporary name in the same folder and renamed
  * over the target only by out_commit(), so a failed or interrupted run
  * leaves the previous output untouched.  out_abort() removes the temporary.
+ *
+ * A table (cfg->table, default "aggregate"; cfg->write replace or append)
+ * is written in one transaction that out_open() begins and out_commit()
+ * commits; out_abort() rolls it back, so a failed run leaves the table as
+ * it was.  A missing table is created with typed columns (int, float, text,
+ * bool, timestamp: SQLite INTEGER, REAL, TEXT, INTEGER 0/1, TEXT RFC 3339;
+ * PostgreSQL BIGINT, DOUBLE PRECISION, TEXT, BOOLEAN, TIMESTAMPTZ); an
+ * existing one must have the same set of column names.
  */
 #ifndef AGG_OUTPUT_H
 #define AGG_OUTPUT_H
@@ -28,6 +36,13 @@ struct out_writer;
  */
 struct out_writer *out_open(const struct cfg *cfg, const struct out_col *cols,
 			    int ncols, char *err, size_t errlen);
+
+/*
+ * A description of cfg's output for messages and logs: the path, "stdout",
+ * "table T in FILE", or "table T (dbname=... host=...)" for PostgreSQL,
+ * which never holds a password.
+ */
+void out_describe(const struct cfg *cfg, char *buf, size_t len);
 
 /* Write one row of ncols values.  Returns 0, or -1 with err. */
 int out_row(struct out_writer *w, const struct rec_value *v, char *err,

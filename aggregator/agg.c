@@ -30,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,6 +49,11 @@
 
 /* Rounds of the main loop between two looks at the control socket. */
 #define CTL_EVERY_ROUNDS 64
+
+/* CTL_PROGRESS: at most this often (ms), and only while the socket has
+ * less than this many bytes unread, so it never crowds out CTL_ENDED. */
+#define PROGRESS_EVERY_MS 200
+#define PROGRESS_MAX_QUEUED 16384
 
 static inline void cpu_relax(void)
 {
@@ -79,6 +86,7 @@ struct agg_prov {
 	unsigned char token[PROV_TOKEN_MAX];
 	uint32_t token_len;
 	char error[CTL_TEXT_MAX];
+	uint64_t reported;    /* records in the last CTL_PROGRESS */
 };
 
 struct agg {
@@ -91,6 +99,7 @@ struct agg {
 	int ctl_fd;
 	bool finished;
 	int exit_code;
+	uint64_t progress_ms;      /* last CTL_PROGRESS round, monotonic */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -578,6 +587,40 @@ static int poll_ctl(struct agg *a)
 	return 0;
 }
 
+/*
+ * Tell the supervisor the folded counts that changed (for --progress), at
+ * most every PROGRESS_EVERY_MS.  Best effort: a message that does not fit
+ * is simply not sent.
+ */
+static void send_progress(struct agg *a)
+{
+	struct timespec ts;
+	uint64_t now;
+	int queued = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	if (now - a->progress_ms < PROGRESS_EVERY_MS)
+		return;
+	a->progress_ms = now;
+	if (ioctl(a->ctl_fd, SIOCOUTQ, &queued) == 0 &&
+	    queued > PROGRESS_MAX_QUEUED)
+		return;
+	for (int i = 0; i < a->cfg->nproviders; i++) {
+		struct agg_prov *p = &a->prov[i];
+		struct ctl_msg m = { .type = CTL_PROGRESS, .provider = i };
+
+		if (p->ring == NULL || p->records == p->reported)
+			continue;
+		m.attempt = p->attempt;
+		m.records = p->records;
+		m.rejects = p->nrejects;
+		if (ctl_send(a->ctl_fd, &m) < 0)
+			return;
+		p->reported = p->records;
+	}
+}
+
 /* Sleep until a ring or the control socket has something. */
 static void sleep_all(struct agg *a)
 {
@@ -636,8 +679,11 @@ int agg_main(const struct cfg *cfg, struct ring *rings, int ctl_fd)
 		int work = 0;
 
 		/* Control messages are rare: look every few rounds. */
-		if (round % CTL_EVERY_ROUNDS == 0 && poll_ctl(&a) < 0)
-			break; /* the supervisor is gone: write nothing */
+		if (round % CTL_EVERY_ROUNDS == 0) {
+			if (poll_ctl(&a) < 0)
+				break; /* the supervisor is gone: write nothing */
+			send_progress(&a);
+		}
 		for (int i = 0; i < cfg->nproviders && !a.finished; i++) {
 			struct agg_prov *p = &a.prov[i];
 
@@ -647,6 +693,7 @@ int agg_main(const struct cfg *cfg, struct ring *rings, int ctl_fd)
 		if (work) {
 			idle = 0;
 		} else if (++idle > IDLE_SPINS) {
+			send_progress(&a);
 			sleep_all(&a);
 			idle = 0;
 			round = CTL_EVERY_ROUNDS - 1;

@@ -17,6 +17,7 @@
 
 static int verbosity;
 static bool json_format;
+static bool redraw;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -26,10 +27,15 @@ void log_init(int v, bool json)
 	json_format = json;
 }
 
+void log_set_redraw(bool on)
+{
+	redraw = on;
+}
+
 bool log_enabled(enum log_level level)
 {
 	if (verbosity < 0)
-		return level == LOG_ERROR;
+		return level <= LOG_WARN;
 	if (verbosity == 0)
 		return level <= LOG_INFO;
 	return true;
@@ -123,6 +129,8 @@ void log_event(enum log_level level, const char *provider, const char *event,
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	l.len = 0;
+	if (redraw)
+		puts_(&l, "\r\033[J");
 
 	if (json_format) {
 		puts_(&l, "{\"ts\":\"");

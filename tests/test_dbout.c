@@ -11,7 +11,8 @@
  * a concurrent reader keeps seeing the old rows while the run replaces them
  * and sees only the new ones afterwards (SQLite WAL and PostgreSQL
  * REPEATABLE READ), without being blocked; the PostgreSQL password never
- * shows in logs, text or JSON.
+ * shows in logs, text or JSON.  Also --check of postgres providers through
+ * the binary: the query is described, not run.
  */
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
@@ -646,5 +647,60 @@ Test(postgres_out, password_never_reaches_the_logs)
 		 tname, getenv("PGDATABASE"), role);
 	cr_assert(strstr(r.err, q) != NULL, "%s", r.err);
 	cr_assert(strstr(r.err, pw) == NULL, "%s", r.err);
+	tu_result_free(&r);
+}
+
+Test(postgres_out, check_describes_the_query_without_running_it)
+{
+	const char *role = getenv("AGG_PG_PASSROLE");
+	const char *pw = getenv("AGG_PG_PASSWORD");
+	struct tu_result r;
+	char *conf, q[256], *got;
+
+	sql(db, "CREATE TABLE %s (id bigint, name text); "
+		"INSERT INTO %s VALUES (1, 'x'); GRANT SELECT ON %s TO %s",
+	    tname, tname, tname, role);
+	/* The query fails if it runs (division by zero): it must not run. */
+	cr_assert(asprintf(&conf,
+			   "[aggregate]\n"
+			   "output = out.csv\n"
+			   "fields = id:int, name:text\n"
+			   "[provider wh]\ntype = postgres\n"
+			   "conninfo = dbname=%s user=%s password=%s\n"
+			   "query = SELECT id / 0 AS id, name FROM %s ORDER BY id\n"
+			   "[provider nope]\ntype = postgres\n"
+			   "conninfo = dbname=%s user=%s password=%s\n"
+			   "query = SELECT id, name FROM missing_%s\n"
+			   "[provider badpw]\ntype = postgres\n"
+			   "conninfo = dbname=%s user=%s password=wrong-%s\n"
+			   "query = SELECT id, name FROM %s\n",
+			   getenv("PGDATABASE"), role, pw, tname,
+			   getenv("PGDATABASE"), role, pw, tname,
+			   getenv("PGDATABASE"), role, pw, tname) > 0);
+	put("p.conf", conf);
+	free(conf);
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", "--check", NULL },
+			 NULL), 1, "%s%s", r.out, r.err);
+	cr_assert(strstr(r.out, "wh                   postgres ok       "
+				"connected to database") != NULL, "%s", r.out);
+	cr_assert(strstr(r.out, "nope                 postgres error    ") != NULL,
+		  "%s", r.out);
+	cr_assert(strstr(r.out, "does not exist") != NULL, "%s", r.out);
+	cr_assert(strstr(r.out, "badpw                postgres error    ") != NULL,
+		  "%s", r.out);
+	cr_assert(strstr(r.out, "password authentication failed") != NULL, "%s",
+		  r.out);
+	cr_assert(strstr(r.out, pw) == NULL && strstr(r.err, pw) == NULL,
+		  "%s%s", r.out, r.err);
+	tu_result_free(&r);
+	snprintf(q, sizeof q, "SELECT count(*) FROM %s", tname);
+	got = pg_rows(db, q);
+	cr_assert_str_eq(got, "1\n");
+	free(got);
+	cr_assert(!exists("out.csv"));
+
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", "--check",
+					       "--only", "wh", NULL }, NULL), 0,
+		     "%s%s", r.out, r.err);
 	tu_result_free(&r);
 }

@@ -735,3 +735,68 @@ Test(ops, make_install_puts_binary_and_man_page)
 	free(bin);
 	free(man);
 }
+
+/* Every word in the NUL-separated list words must be in text. */
+static void assert_all_in(const char *text, const char *words, const char *what)
+{
+	for (const char *w = words; *w; w += strlen(w) + 1)
+		cr_assert(strstr(text, w) != NULL, "%s lacks %s", what, w);
+}
+
+Test(ops, help_and_man_page_cover_every_option_and_key)
+{
+	static const char opts_help[] =
+		"--config\0--output\0--only\0--check\0--jobs\0--progress\0"
+		"--no-progress\0--quiet\0--verbose\0--log-format\0--metrics\0"
+		"--version\0--help\0";
+	static const char opts_man[] =
+		"\\-\\-config\0\\-\\-output\0\\-\\-only\0\\-\\-check\0\\-\\-jobs\0"
+		"\\-\\-progress\0\\-\\-no\\-progress\0\\-\\-quiet\0\\-\\-verbose\0"
+		"\\-\\-log\\-format\0\\-\\-metrics\0\\-\\-version\0\\-\\-help\0";
+	struct tu_result r;
+	char *path, *man, *src, *p;
+	int lines = 0, keys = 0;
+
+	cr_assert_eq(tu_run(&r, dir, (const char *[]){ "--help", NULL }, NULL), 0);
+	assert_all_in(r.out, opts_help, "--help");
+	cr_assert(strstr(r.out, "examples:\n  aggregate -c") != NULL, "%s", r.out);
+	for (p = r.out; *p; p++)
+		lines += *p == '\n';
+	cr_assert_leq(lines, 30, "--help is %d lines", lines);
+	tu_result_free(&r);
+
+	path = tu_path(tu_srcdir(), "docs/aggregate.1");
+	man = tu_read(path, NULL);
+	free(path);
+	cr_assert_not_null(man);
+	assert_all_in(man, opts_man, "the man page");
+
+	/* Every key of the config grammar (config.c's table) is documented. */
+	path = tu_path(tu_srcdir(), "aggregator/config.c");
+	src = tu_read(path, NULL);
+	free(path);
+	cr_assert_not_null(src);
+	for (p = strstr(src, "key_defs[] = {"); p && (p = strstr(p, "\t{ \"")); ) {
+		char key[64], bold[80], *end;
+
+		p += 4;
+		end = strchr(p, '"');
+		if (end == NULL || strncmp(end, "\", K_", 5) != 0)
+			break;
+		snprintf(key, sizeof key, "%.*s", (int)(end - p), p);
+		/* ".B key", ".BR key ..." or a comma list: the key in bold. */
+		snprintf(bold, sizeof bold, "B %s", key);
+		cr_assert(strstr(man, bold) != NULL ||
+			  (snprintf(bold, sizeof bold, "BR %s ", key),
+			   strstr(man, bold) != NULL) ||
+			  (snprintf(bold, sizeof bold, "\" %s ", key),
+			   strstr(man, bold) != NULL) ||
+			  (snprintf(bold, sizeof bold, "\" %s\n", key),
+			   strstr(man, bold) != NULL),
+			  "man page lacks the key %s", key);
+		keys++;
+	}
+	cr_assert_gt(keys, 40, "read only %d keys from config.c", keys);
+	free(src);
+	free(man);
+}

@@ -40,6 +40,7 @@
 #include "ctl.h"
 #include "log.h"
 #include "merge.h"
+#include "output.h"
 
 /* Frames handled per ring per round, so one busy ring cannot starve others. */
 #define FRAMES_PER_ROUND 64
@@ -658,6 +659,7 @@ int agg_main(const struct cfg *cfg, struct ring *rings, int ctl_fd)
 
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	out_set_stop_flag(&stop_requested); /* a stop abandons the output */
 	a.prov = calloc((size_t)cfg->nproviders, sizeof *a.prov);
 	a.values = calloc((size_t)cfg->schema.nfields, sizeof *a.values);
 	a.fds = calloc((size_t)cfg->nproviders + 1, sizeof *a.fds);

@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -83,6 +84,7 @@ struct out_writer {
 	char **keys;            /* JSON Lines: `"name":` per column, escaped */
 	size_t *keylens;
 	void *impl;             /* backends with state of their own */
+	long rows;              /* rows handed to out_row() */
 };
 
 /* One output format.  Each function reports errors into err. */
@@ -1597,16 +1599,68 @@ void out_describe(const struct cfg *cfg, char *buf, size_t len)
 	}
 }
 
+static volatile sig_atomic_t *stop_flag;
+
+void out_set_stop_flag(volatile sig_atomic_t *flag)
+{
+	stop_flag = flag;
+}
+
+static bool stopping(char *err, size_t errlen)
+{
+	if (stop_flag == NULL || *stop_flag == 0)
+		return false;
+	snprintf(err, errlen, "output abandoned: the run was stopped by a signal");
+	return true;
+}
+
+#ifdef AGG_TESTING
+/*
+ * Test builds: AGG_OUT_STOP_AFTER=N sends SIGTERM to the supervisor after
+ * row N and waits for it to come back (the supervisor forwards it), so a
+ * test can stop a run in the middle of its output deterministically.
+ */
+static void stop_hook(struct out_writer *w)
+{
+	const char *s = getenv("AGG_OUT_STOP_AFTER");
+	sigset_t block, old;
+
+	if (s == NULL || *s == '\0' || stop_flag == NULL ||
+	    w->rows != strtol(s, NULL, 10))
+		return;
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	kill(getppid(), SIGTERM);
+	sigdelset(&old, SIGTERM);
+	while (*stop_flag == 0)
+		sigsuspend(&old);
+	sigprocmask(SIG_UNBLOCK, &block, NULL);
+}
+#endif
+
 int out_row(struct out_writer *w, const struct rec_value *v, char *err,
 	    size_t errlen)
 {
+#ifdef AGG_TESTING
+	stop_hook(w);
+#endif
+	if (stopping(err, errlen))
+		return -1;
+	w->rows++;
 	return w->be->row(w, v, err, errlen);
 }
 
 int out_commit(struct out_writer *w, char *err, size_t errlen)
 {
-	int rc = w->be->commit(w, err, errlen);
+	int rc;
 
+	/* The last moment a stop can still leave the old output in place. */
+	if (stopping(err, errlen)) {
+		out_abort(w);
+		return -1;
+	}
+	rc = w->be->commit(w, err, errlen);
 	writer_free(w);
 	return rc;
 }

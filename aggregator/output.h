@@ -17,6 +17,7 @@
 #ifndef AGG_OUTPUT_H
 #define AGG_OUTPUT_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "../ipc/record.h"
@@ -53,6 +54,14 @@ int out_row(struct out_writer *w, const struct rec_value *v, char *err,
  * writer.  Returns 0, or -1 with err (the temporary file is removed).
  */
 int out_commit(struct out_writer *w, char *err, size_t errlen);
+
+/*
+ * The process's "stop requested" flag (set by its SIGTERM/SIGINT handler).
+ * Once it is set, out_row() and out_commit() fail ("stopped by a signal")
+ * and give up the output, so a run stopped while it writes leaves the
+ * previous output (file or table) in place.
+ */
+void out_set_stop_flag(volatile sig_atomic_t *flag);
 
 /* Give up: remove the temporary file and free the writer.  NULL is fine. */
 void out_abort(struct out_writer *w);

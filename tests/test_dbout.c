@@ -7,7 +7,8 @@
  * Covered: typed tables with quoted identifiers and exact values; replace
  * swaps the rows, append adds; a run that fails after part of the rows were
  * sent leaves the table exactly as it was (and a first run leaves no
- * database file); a table with other columns is refused by name and kept;
+ * database file), and so does a run stopped by SIGTERM while it writes; a
+ * table with other columns is refused by name and kept;
  * a concurrent reader keeps seeing the old rows while the run replaces them
  * and sees only the new ones afterwards (SQLite WAL and PostgreSQL
  * REPEATABLE READ), without being blocked; the PostgreSQL password never
@@ -257,6 +258,27 @@ Test(sqlite_out, failed_run_leaves_table_unchanged)
 		     "%s", r.err);
 	tu_result_free(&r);
 	cr_assert(!exists("new.db"));
+}
+
+Test(sqlite_out, sigterm_while_writing_leaves_table_unchanged)
+{
+	struct tu_result r;
+	char *got;
+
+	put("p.conf", sq_conf);
+	put("in.csv", "id,name\n1,old1\n2,old2\n");
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", NULL }, NULL), 0,
+		     "%s", r.err);
+	tu_result_free(&r);
+	put_many("in.csv", 30000, "new");
+	/* Test hook: SIGTERM reaches the run after 20000 rows were inserted. */
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", NULL },
+			 (const char *[]){ "AGG_OUT_STOP_AFTER=20000", NULL }),
+		     143, "%s", r.err);
+	tu_result_free(&r);
+	got = sq_file_rows("out.db", "SELECT id, name FROM aggregate ORDER BY rowid");
+	cr_assert_str_eq(got, "1|old1\n2|old2\n");
+	free(got);
 }
 
 Test(sqlite_out, other_columns_are_refused_and_kept)
@@ -518,6 +540,27 @@ Test(postgres_out, failed_run_leaves_table_unchanged)
 	snprintf(q, sizeof q, "SELECT count(*), min(id), max(id) FROM %s", tname);
 	got = pg_rows(db, q);
 	cr_assert_str_eq(got, "30000|1|30000\n");
+	free(got);
+}
+
+Test(postgres_out, sigterm_while_writing_leaves_table_unchanged)
+{
+	struct tu_result r;
+	char q[256], *got;
+
+	pg_conf(tname, NULL);
+	put("in.csv", "id,name\n1,old1\n2,old2\n");
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", NULL }, NULL), 0,
+		     "%s", r.err);
+	tu_result_free(&r);
+	put_many("in.csv", 30000, "new");
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", NULL },
+			 (const char *[]){ "AGG_OUT_STOP_AFTER=20000", NULL }),
+		     143, "%s", r.err);
+	tu_result_free(&r);
+	snprintf(q, sizeof q, "SELECT id, name FROM %s ORDER BY id", tname);
+	got = pg_rows(db, q);
+	cr_assert_str_eq(got, "1|old1\n2|old2\n");
 	free(got);
 }
 

@@ -800,3 +800,21 @@ Test(ops, help_and_man_page_cover_every_option_and_key)
 	free(src);
 	free(man);
 }
+
+Test(ops, sigterm_while_writing_keeps_the_previous_output)
+{
+	struct tu_result r;
+	char *out;
+
+	three_providers(NULL);
+	put("out.csv", "previous\n");
+	/* Test hook: SIGTERM reaches the run after the first row is written. */
+	cr_assert_eq(run(&r, (const char *[]){ "AGG_OUT_STOP_AFTER=1", NULL },
+			 NULL), 143, "%s", r.err);
+	cr_assert(strstr(r.err, "stopped by a signal") != NULL, "%s", r.err);
+	tu_result_free(&r);
+	out = get("out.csv");
+	cr_assert_str_eq(out, "previous\n");
+	free(out);
+	cr_assert(!tmp_left());
+}

@@ -11,7 +11,8 @@
  * table with other columns is refused by name and kept;
  * a concurrent reader keeps seeing the old rows while the run replaces them
  * and sees only the new ones afterwards (SQLite WAL and PostgreSQL
- * REPEATABLE READ), without being blocked; the PostgreSQL password never
+ * REPEATABLE READ), without being blocked; a second PostgreSQL writer waits
+ * for the first while readers do not; the PostgreSQL password never
  * shows in logs, text or JSON.  Also --check of postgres providers through
  * the binary: the query is described, not run.
  */
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -624,6 +626,66 @@ Test(postgres_out, reader_keeps_its_snapshot_and_is_never_blocked)
 	cr_assert_str_eq(got, "new3\nnew4\nnew5\n");
 	free(got);
 	PQfinish(reader);
+}
+
+Test(postgres_out, a_second_writer_waits_and_readers_do_not)
+{
+	struct tu_result r;
+	PGconn *other;
+	char q[256], *got;
+	pid_t pid;
+	int status;
+
+	pg_conf(tname, NULL);
+	put("in.csv", "id,name\n1,old1\n2,old2\n");
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", NULL }, NULL), 0,
+		     "%s", r.err);
+	tu_result_free(&r);
+	put("in.csv", "id,name\n3,new3\n");
+
+	/*
+	 * Another writer is in the middle of a transaction: it holds ROW
+	 * EXCLUSIVE, as any INSERT or DELETE does (and as a run's DELETE and
+	 * COPY would without the run's own table lock, letting two runs mix
+	 * their rows).  The run must wait for it; readers must not.
+	 */
+	other = PQconnectdb("");
+	cr_assert_eq(PQstatus(other), CONNECTION_OK);
+	sql(other, "BEGIN; LOCK TABLE %s IN ROW EXCLUSIVE MODE", tname);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int rc = tu_run(&r, dir, (const char *[]){ "-c", "p.conf", NULL },
+				NULL);
+
+		_exit(rc);
+	}
+	/* Wait until the run queues behind that lock (the watchdog bounds it). */
+	snprintf(q, sizeof q,
+		 "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = "
+		 "l.relation WHERE c.relname = '%s' AND NOT l.granted", tname);
+	for (;;) {
+		got = pg_rows(db, q);
+		if (strcmp(got, "1\n") == 0)
+			break;
+		free(got);
+		usleep(10000);
+	}
+	free(got);
+	/* Meanwhile readers go on and see the old rows. */
+	snprintf(q, sizeof q, "SELECT id, name FROM %s ORDER BY id", tname);
+	got = pg_rows(db, q);
+	cr_assert_str_eq(got, "1|old1\n2|old2\n");
+	free(got);
+	/* The other writer's row commits first; the replace removes it too. */
+	sql(other, "INSERT INTO %s VALUES ('x', 99, 'other'); COMMIT", tname);
+	PQfinish(other);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d",
+		  status);
+	got = pg_rows(db, q);
+	cr_assert_str_eq(got, "3|new3\n");
+	free(got);
 }
 
 Test(postgres_out, password_never_reaches_the_logs)

@@ -361,7 +361,13 @@ int main(int argc, char **argv)
 	so.jobs = o.jobs;
 	/* JSON logs get the summary as events (log_summary), not a table. */
 	so.quiet = o.verbosity < 0 || o.json_logs;
-	so.progress = o.progress < 0 ? isatty(STDERR_FILENO) : o.progress;
+	/*
+	 * Progress by default only on a terminal, and not when the rows go to
+	 * that same terminal (-o - on a TTY): they would be drawn over.
+	 */
+	so.progress = o.progress >= 0 ? o.progress
+		    : isatty(STDERR_FILENO) &&
+		      !(strcmp(cfg.output, "-") == 0 && isatty(STDOUT_FILENO));
 	so.metrics_file = o.metrics ? o.metrics : cfg.metrics_file;
 	if (so.progress) {
 		pg = progress_new(STDERR_FILENO, &cfg);

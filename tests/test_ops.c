@@ -202,6 +202,13 @@ Test(ops, progress_redraws_on_a_terminal_only)
 	cr_assert(strstr(out, "provider             status") != NULL, "%s", out);
 	free(out);
 
+	/* Rows to the same terminal (-o -): not drawn over them. */
+	cr_assert_eq(pty_run(&out, (const char *[]){ "-c", "p.conf", "-o", "-",
+						     NULL }), 0);
+	cr_assert(strchr(out, '\033') == NULL, "%s", out);
+	cr_assert(strstr(out, "a,1,a1\r\n") != NULL, "%s", out);
+	free(out);
+
 	/* A pipe (cron): nothing of it, only the log and the summary. */
 	cr_assert_eq(run(&r, NULL, NULL), 0, "%s", r.err);
 	cr_assert(strchr(r.err, '\033') == NULL, "%s", r.err);

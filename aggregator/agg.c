@@ -593,14 +593,19 @@ static int poll_ctl(struct agg *a)
  * most every PROGRESS_EVERY_MS.  Best effort: a message that does not fit
  * is simply not sent.
  */
-static void send_progress(struct agg *a)
+static uint64_t mono_ms(void)
 {
 	struct timespec ts;
-	uint64_t now;
-	int queued = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void send_progress(struct agg *a)
+{
+	uint64_t now = mono_ms();
+	int queued = 0;
+
 	if (now - a->progress_ms < PROGRESS_EVERY_MS)
 		return;
 	a->progress_ms = now;
@@ -622,8 +627,26 @@ static void send_progress(struct agg *a)
 	}
 }
 
-/* Sleep until a ring or the control socket has something. */
-static void sleep_all(struct agg *a)
+/*
+ * How long the aggregator may sleep: -1 (until woken) unless a count is
+ * still to be reported, then until send_progress() may send it.
+ */
+static int progress_wait_ms(const struct agg *a)
+{
+	uint64_t since = mono_ms() - a->progress_ms;
+
+	for (int i = 0; i < a->cfg->nproviders; i++)
+		if (a->prov[i].ring && a->prov[i].records != a->prov[i].reported)
+			return since >= PROGRESS_EVERY_MS
+			       ? 0 : (int)(PROGRESS_EVERY_MS - since);
+	return -1;
+}
+
+/*
+ * Sleep until a ring or the control socket has something, or timeout_ms
+ * (-1: no limit) have passed.
+ */
+static void sleep_all(struct agg *a, int timeout_ms)
 {
 	int n = a->cfg->nproviders;
 	struct pollfd *fds = a->fds;
@@ -644,7 +667,7 @@ static void sleep_all(struct agg *a)
 	fds[nfds].fd = a->ctl_fd;
 	fds[nfds].events = POLLIN;
 	map[nfds++] = -1;
-	if (poll(fds, (nfds_t)nfds, -1) < 0)
+	if (poll(fds, (nfds_t)nfds, timeout_ms) < 0)
 		return;
 	for (int k = 0; k < nfds; k++)
 		if (map[k] >= 0 && (fds[k].revents & POLLIN))
@@ -696,7 +719,7 @@ int agg_main(const struct cfg *cfg, struct ring *rings, int ctl_fd)
 			idle = 0;
 		} else if (++idle > IDLE_SPINS) {
 			send_progress(&a);
-			sleep_all(&a);
+			sleep_all(&a, progress_wait_ms(&a));
 			idle = 0;
 			round = CTL_EVERY_ROUNDS - 1;
 		} else {

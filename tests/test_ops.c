@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <glob.h>
 #include <pty.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +154,51 @@ static int pty_run(char **out, const char *const *args)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/*
+ * Start the binary in dir on a new pseudo-terminal; *master reads what it
+ * writes.  Returns its pid.
+ */
+static pid_t pty_start(int *master, const char *const *args)
+{
+	struct winsize ws = { .ws_row = 40, .ws_col = 120 };
+	const char *argv[24] = { tu_bin() };
+	int n = 1;
+	pid_t pid;
+
+	for (int i = 0; args[i] && n < 23; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	pid = forkpty(master, NULL, NULL, &ws);
+	cr_assert_geq(pid, 0, "forkpty: %s", strerror(errno));
+	if (pid == 0) {
+		if (chdir(dir) < 0)
+			_exit(127);
+		execv(tu_bin(), (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Append what master has to *out (len, cap); false at its end. */
+static bool pty_read(int master, char **out, size_t *len, size_t *cap)
+{
+	ssize_t k;
+
+	if (*cap - *len < 1024) {
+		*cap = *cap ? *cap * 2 : 4096;
+		*out = realloc(*out, *cap);
+		cr_assert_not_null(*out);
+	}
+	do
+		k = read(master, *out + *len, *cap - *len - 1);
+	while (k < 0 && errno == EINTR);
+	if (k <= 0)
+		return false;
+	*len += (size_t)k;
+	(*out)[*len] = '\0';
+	return true;
+}
+
 /* True when s holds a cursor-up sequence "ESC [ digits A". */
 static bool has_cursor_up(const char *s)
 {
@@ -219,6 +265,50 @@ Test(ops, progress_redraws_on_a_terminal_only)
 	cr_assert_eq(run(&r, NULL, "--progress", NULL), 0, "%s", r.err);
 	cr_assert(has_cursor_up(r.err), "%s", r.err);
 	tu_result_free(&r);
+}
+
+Test(ops, progress_shows_counts_while_a_provider_runs)
+{
+	struct hf_server srv;
+	char *conf, *out = NULL, *line;
+	size_t len = 0, cap = 0;
+	int master, status;
+	unsigned long long shown = 0;
+	pid_t pid;
+
+	cr_assert_eq(hf_start(&srv), 0);
+	/* Page 1 answers at once, page 2 only after a minute. */
+	cr_assert(asprintf(&conf,
+			   "[aggregate]\noutput = out.csv\nfields = id:int\n"
+			   "[provider api]\ntype = http\n"
+			   "url = %s/items?page={page}&per_page=10&total=95&slow=2:60000\n"
+			   "pagination = page\nrecords = /items\nconcurrency = 2\n",
+			   srv.base) > 0);
+	put("p.conf", conf);
+	free(conf);
+	pid = pty_start(&master, (const char *[]){ "-c", "p.conf", NULL });
+	/*
+	 * Read until the block shows the provider running with page 1's
+	 * records counted: they come from the aggregator's CTL_PROGRESS, as
+	 * the provider has not ended.
+	 */
+	while (shown == 0) {
+		cr_assert(pty_read(master, &out, &len, &cap),
+			  "run ended before progress showed:\n%s", out);
+		for (line = out; (line = strstr(line, "api ")) != NULL; line++)
+			if (sscanf(line, "api running %llu records", &shown) == 1 &&
+			    shown > 0)
+				break;
+	}
+	cr_assert_eq(shown, 10);
+	kill(pid, SIGTERM);
+	while (pty_read(master, &out, &len, &cap))
+		;
+	close(master);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 143, "%d", status);
+	free(out);
+	hf_stop(&srv);
 }
 
 Test(ops, log_lines_replace_the_progress_block)

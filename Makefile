@@ -73,10 +73,15 @@ test-asan: asan-tests
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	 AGG_TEST_SCALE=asan sh scripts/run-tests.sh build/asan
 
-install: aggregate
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 755 aggregate $(DESTDIR)$(PREFIX)/bin/aggregate
-	install -m 644 docs/aggregate.1 $(DESTDIR)$(PREFIX)/share/man/man1/aggregate.1
+# make install [PREFIX=/usr/local] [DESTDIR=] [BIN=aggregate]: the program
+# and its man page (BIN: another build of it, e.g. the tests install theirs).
+BIN      ?= aggregate
+MANDIR   ?= $(PREFIX)/share/man
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/aggregate
+	install -m 644 docs/aggregate.1 $(DESTDIR)$(MANDIR)/man1/aggregate.1
 
 clean:
 	rm -rf build aggregate

@@ -30,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +40,7 @@
 #include "ctl.h"
 #include "log.h"
 #include "merge.h"
+#include "output.h"
 
 /* Frames handled per ring per round, so one busy ring cannot starve others. */
 #define FRAMES_PER_ROUND 64
@@ -47,6 +50,11 @@
 
 /* Rounds of the main loop between two looks at the control socket. */
 #define CTL_EVERY_ROUNDS 64
+
+/* CTL_PROGRESS: at most this often (ms), and only while the socket has
+ * less than this many bytes unread, so it never crowds out CTL_ENDED. */
+#define PROGRESS_EVERY_MS 200
+#define PROGRESS_MAX_QUEUED 16384
 
 static inline void cpu_relax(void)
 {
@@ -79,6 +87,7 @@ struct agg_prov {
 	unsigned char token[PROV_TOKEN_MAX];
 	uint32_t token_len;
 	char error[CTL_TEXT_MAX];
+	uint64_t reported;    /* records in the last CTL_PROGRESS */
 };
 
 struct agg {
@@ -91,6 +100,7 @@ struct agg {
 	int ctl_fd;
 	bool finished;
 	int exit_code;
+	uint64_t progress_ms;      /* last CTL_PROGRESS round, monotonic */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -578,8 +588,65 @@ static int poll_ctl(struct agg *a)
 	return 0;
 }
 
-/* Sleep until a ring or the control socket has something. */
-static void sleep_all(struct agg *a)
+/*
+ * Tell the supervisor the folded counts that changed (for --progress), at
+ * most every PROGRESS_EVERY_MS.  Best effort: a message that does not fit
+ * is simply not sent.
+ */
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void send_progress(struct agg *a)
+{
+	uint64_t now = mono_ms();
+	int queued = 0;
+
+	if (now - a->progress_ms < PROGRESS_EVERY_MS)
+		return;
+	a->progress_ms = now;
+	if (ioctl(a->ctl_fd, SIOCOUTQ, &queued) == 0 &&
+	    queued > PROGRESS_MAX_QUEUED)
+		return;
+	for (int i = 0; i < a->cfg->nproviders; i++) {
+		struct agg_prov *p = &a->prov[i];
+		struct ctl_msg m = { .type = CTL_PROGRESS, .provider = i };
+
+		if (p->ring == NULL || p->records == p->reported)
+			continue;
+		m.attempt = p->attempt;
+		m.records = p->records;
+		m.rejects = p->nrejects;
+		if (ctl_send(a->ctl_fd, &m) < 0)
+			return;
+		p->reported = p->records;
+	}
+}
+
+/*
+ * How long the aggregator may sleep: -1 (until woken) unless a count is
+ * still to be reported, then until send_progress() may send it.
+ */
+static int progress_wait_ms(const struct agg *a)
+{
+	uint64_t since = mono_ms() - a->progress_ms;
+
+	for (int i = 0; i < a->cfg->nproviders; i++)
+		if (a->prov[i].ring && a->prov[i].records != a->prov[i].reported)
+			return since >= PROGRESS_EVERY_MS
+			       ? 0 : (int)(PROGRESS_EVERY_MS - since);
+	return -1;
+}
+
+/*
+ * Sleep until a ring or the control socket has something, or timeout_ms
+ * (-1: no limit) have passed.
+ */
+static void sleep_all(struct agg *a, int timeout_ms)
 {
 	int n = a->cfg->nproviders;
 	struct pollfd *fds = a->fds;
@@ -600,7 +667,7 @@ static void sleep_all(struct agg *a)
 	fds[nfds].fd = a->ctl_fd;
 	fds[nfds].events = POLLIN;
 	map[nfds++] = -1;
-	if (poll(fds, (nfds_t)nfds, -1) < 0)
+	if (poll(fds, (nfds_t)nfds, timeout_ms) < 0)
 		return;
 	for (int k = 0; k < nfds; k++)
 		if (map[k] >= 0 && (fds[k].revents & POLLIN))
@@ -615,6 +682,7 @@ int agg_main(const struct cfg *cfg, struct ring *rings, int ctl_fd)
 
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	out_set_stop_flag(&stop_requested); /* a stop abandons the output */
 	a.prov = calloc((size_t)cfg->nproviders, sizeof *a.prov);
 	a.values = calloc((size_t)cfg->schema.nfields, sizeof *a.values);
 	a.fds = calloc((size_t)cfg->nproviders + 1, sizeof *a.fds);
@@ -636,8 +704,11 @@ int agg_main(const struct cfg *cfg, struct ring *rings, int ctl_fd)
 		int work = 0;
 
 		/* Control messages are rare: look every few rounds. */
-		if (round % CTL_EVERY_ROUNDS == 0 && poll_ctl(&a) < 0)
-			break; /* the supervisor is gone: write nothing */
+		if (round % CTL_EVERY_ROUNDS == 0) {
+			if (poll_ctl(&a) < 0)
+				break; /* the supervisor is gone: write nothing */
+			send_progress(&a);
+		}
 		for (int i = 0; i < cfg->nproviders && !a.finished; i++) {
 			struct agg_prov *p = &a.prov[i];
 
@@ -647,7 +718,8 @@ int agg_main(const struct cfg *cfg, struct ring *rings, int ctl_fd)
 		if (work) {
 			idle = 0;
 		} else if (++idle > IDLE_SPINS) {
-			sleep_all(&a);
+			send_progress(&a);
+			sleep_all(&a, progress_wait_ms(&a));
 			idle = 0;
 			round = CTL_EVERY_ROUNDS - 1;
 		} else {

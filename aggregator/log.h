@@ -16,8 +16,18 @@
 
 enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
-/* verbosity: -1 (-q: errors only), 0 (default: up to info), 1 (-v: debug). */
+/*
+ * verbosity: -1 (-q: warnings and errors), 0 (default: up to info),
+ * 1 (-v: debug too).
+ */
 void log_init(int verbosity, bool json);
+
+/*
+ * While a progress block is drawn on the terminal (progress.h), start every
+ * line with "erase to end of screen", so that a line of any process takes
+ * the block's place instead of being drawn over.  Inherited through fork.
+ */
+void log_set_redraw(bool on);
 
 /* True when events of this level are printed. */
 bool log_enabled(enum log_level level);

@@ -10,11 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../providers/provider.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
+#include "output.h"
+#include "progress.h"
 #include "proctitle.h"
 #include "sup.h"
 
@@ -35,15 +39,16 @@ static const char usage_text[] =
 	"  -j, --jobs N          run at most N providers at once\n"
 	"      --progress        live progress on stderr (default when a TTY)\n"
 	"      --no-progress     no live progress\n"
-	"  -q, --quiet           errors only, no summary\n"
+	"  -q, --quiet           warnings and errors only, no summary\n"
 	"  -v, --verbose         more log lines\n"
 	"      --log-format F    text (default) or json\n"
 	"      --metrics FILE    also write Prometheus metrics to FILE\n"
 	"  -V, --version         print the version\n"
 	"  -h, --help            print this help\n"
 	"\n"
-	"example:\n"
-	"  aggregate -c /etc/aggregate/providers.conf -q\n"
+	"examples:\n"
+	"  aggregate -c providers.conf --check      probe every provider\n"
+	"  aggregate -c /etc/aggregate/providers.conf -q --metrics agg.prom\n"
 	"\n"
 	"exit status: 0 ok, 1 failed, 2 partial, 64 usage, 66 no config,\n"
 	"75 locked by another run, 78 bad config, 130/143 interrupted.\n"
@@ -164,7 +169,27 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return -1;
 }
 
-/* --check: one line per provider; 0 when every enabled one answers. */
+static const char *type_name(enum cfg_provider_type t)
+{
+	switch (t) {
+	case CFG_PROV_HTTP:
+		return "http";
+	case CFG_PROV_POSTGRES:
+		return "postgres";
+	case CFG_PROV_SQLITE:
+		return "sqlite";
+	case CFG_PROV_FILE:
+		return "file";
+	}
+	return "?";
+}
+
+/*
+ * --check: probe each provider without reading its data; one line each on
+ * stdout, "NAME TYPE ok|error|disabled MESSAGE".  Returns 0 when every
+ * enabled provider answers, else 1.  Messages never hold a secret (each
+ * type's check() promises it).
+ */
 static int run_check(const struct cfg *cfg)
 {
 	int failed = 0;
@@ -176,21 +201,54 @@ static int run_check(const struct cfg *cfg)
 		int rc;
 
 		if (!p->enabled) {
-			printf("%-20s disabled\n", p->name);
+			printf("%-20s %-8s disabled\n", p->name,
+			       type_name(p->type));
 			continue;
 		}
 		if (ops == NULL || ops->check == NULL) {
-			printf("%-20s FAIL  provider type not built in\n", p->name);
+			printf("%-20s %-8s error    provider type not built in\n",
+			       p->name, type_name(p->type));
 			failed++;
 			continue;
 		}
 		rc = ops->check(cfg, p, msg, sizeof msg);
-		printf("%-20s %s  %s\n", p->name, rc == 0 ? "ok  " : "FAIL", msg);
+		for (char *c = msg; *c; c++)
+			if (*c == '\n' || *c == '\r')
+				*c = ' ';
+		printf("%-20s %-8s %-8s %s\n", p->name, type_name(p->type),
+		       rc == 0 ? "ok" : "error", msg);
 		if (rc != 0)
 			failed++;
 	}
 	fflush(stdout);
 	return failed ? EXIT_FAILED : EXIT_OK;
+}
+
+/* --log-format json: the summary as events, so every line is JSON. */
+static void log_summary(const struct cfg *cfg, const struct metrics_run *mr)
+{
+	char rec[32], rej[32], rs[32], secs[32], rate[32];
+
+	for (int i = 0; mr->prov && i < cfg->nproviders; i++) {
+		const struct metrics_prov *p = &mr->prov[i];
+
+		if (p->status == NULL)
+			continue;
+		snprintf(rec, sizeof rec, "%llu", (unsigned long long)p->records);
+		snprintf(rej, sizeof rej, "%llu", (unsigned long long)p->rejects);
+		snprintf(rs, sizeof rs, "%d", p->restarts);
+		snprintf(secs, sizeof secs, "%.2f", p->seconds);
+		snprintf(rate, sizeof rate, "%.0f",
+			 p->seconds > 0 ? (double)p->records / p->seconds : 0.0);
+		log_event(LOG_INFO, cfg->providers[i].name, "summary", "status",
+			  p->status, "records", rec, "rejects", rej, "restarts",
+			  rs, "seconds", secs, "records_per_second", rate, NULL);
+	}
+	snprintf(secs, sizeof secs, "%.2f", mr->seconds);
+	snprintf(rec, sizeof rec, "%llu", (unsigned long long)mr->rows);
+	snprintf(rs, sizeof rs, "%d", mr->exit_code);
+	log_event(LOG_INFO, NULL, "total", "seconds", secs, "rows_written", rec,
+		  "exit_status", rs, NULL);
 }
 
 /*
@@ -230,11 +288,37 @@ static int take_lock(const char *path, int *exit_code)
 	return fd;
 }
 
+static double mono_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Write the metrics file, if there is one; a failure is only logged. */
+static void write_metrics(const char *path, const struct cfg *cfg,
+			  const struct metrics_run *run)
+{
+	char err[512];
+
+	if (path == NULL)
+		return;
+	if (metrics_write(path, cfg, run, err, sizeof err) < 0)
+		log_event(LOG_ERROR, NULL, "cannot write metrics", "cause", err,
+			  NULL);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { .config = "providers.conf", .progress = -1 };
 	struct cfg cfg;
 	struct sup_opts so = { 0 };
+	struct metrics_run mr = { 0 };
+	struct metrics_prov *stats = NULL;
+	struct progress *pg = NULL;
+	uint64_t rows = 0;
+	double t0 = mono_seconds();
 	char err[CFG_ERR_MAX];
 	char **args;
 	int rc, code, lock_fd;
@@ -249,6 +333,12 @@ int main(int argc, char **argv)
 
 	if (cfg_load(o.config, &cfg, err, sizeof err, &code) < 0) {
 		fprintf(stderr, "aggregate: %s\n", err);
+		/* A broken config is a failed run for whoever watches metrics. */
+		if (!o.check) {
+			mr.exit_code = code;
+			mr.seconds = mono_seconds() - t0;
+			write_metrics(o.metrics, NULL, &mr);
+		}
 		return code;
 	}
 	if ((o.only && cfg_select(&cfg, o.only, err, sizeof err) < 0) ||
@@ -269,15 +359,44 @@ int main(int argc, char **argv)
 		return code;
 	}
 	so.jobs = o.jobs;
-	so.quiet = o.verbosity < 0;
-	so.progress = o.progress < 0 ? isatty(STDERR_FILENO) : o.progress;
+	/* JSON logs get the summary as events (log_summary), not a table. */
+	so.quiet = o.verbosity < 0 || o.json_logs;
+	/*
+	 * Progress by default only on a terminal, and not when the rows go to
+	 * that same terminal (-o - on a TTY): they would be drawn over.
+	 */
+	so.progress = o.progress >= 0 ? o.progress
+		    : isatty(STDERR_FILENO) &&
+		      !(strcmp(cfg.output, "-") == 0 && isatty(STDOUT_FILENO));
 	so.metrics_file = o.metrics ? o.metrics : cfg.metrics_file;
-	rc = sup_run(&cfg, &so);
-	if (rc == EXIT_OK || rc == EXIT_PARTIAL) {
-		if (strcmp(cfg.output, "-") != 0 && !so.quiet)
-			log_event(LOG_INFO, NULL, "output written", "path",
-				  cfg.output, NULL);
+	if (so.progress) {
+		pg = progress_new(STDERR_FILENO, &cfg);
+		so.progress_block = pg;
+		log_set_redraw(pg != NULL);
 	}
+	stats = calloc((size_t)cfg.nproviders + 1, sizeof *stats);
+	so.stats = stats;
+	so.rows_written = &rows;
+	rc = sup_run(&cfg, &so);
+	log_set_redraw(false);
+	if (rc == EXIT_OK || rc == EXIT_PARTIAL) {
+		char where[512];
+
+		/* Never the conninfo itself: it may hold a password. */
+		out_describe(&cfg, where, sizeof where);
+		if (strcmp(cfg.output, "-") != 0)
+			log_event(LOG_INFO, NULL, "output written", "to", where,
+				  NULL);
+	}
+	mr.exit_code = rc;
+	mr.seconds = mono_seconds() - t0;
+	mr.rows = rows;
+	mr.prov = stats;
+	if (o.json_logs)
+		log_summary(&cfg, &mr);
+	write_metrics(so.metrics_file, &cfg, &mr);
+	progress_free(pg);
+	free(stats);
 	if (lock_fd >= 0)
 		close(lock_fd);
 	cfg_free(&cfg);

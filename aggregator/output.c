@@ -1,5 +1,6 @@
 /*
- * output.c - the result writers: CSV and JSON Lines, to a file or stdout.
+ * output.c - the result writers: CSV and JSON Lines, to a file or stdout;
+ * SQLite and PostgreSQL tables.
  *
  * How it fits: merge.c opens one writer with out_open(), hands it every row
  * with out_row() and finishes with out_commit() (or out_abort() on any
@@ -20,12 +21,23 @@
  *    empty string is "" (as PostgreSQL's COPY CSV), so both read back.
  *  - JSON Lines: text is always valid UTF-8 JSON: control characters are
  *    escaped and invalid UTF-8 is replaced by U+FFFD, never copied raw.
+ *  - Tables: everything happens in one transaction opened by out_open() and
+ *    committed by out_commit(); out_abort() rolls it back.  Concurrent
+ *    readers see the old rows until the commit, then the new ones.  SQLite:
+ *    BEGIN IMMEDIATE, DELETE (replace), INSERT per row.  PostgreSQL: BEGIN,
+ *    LOCK ... SHARE ROW EXCLUSIVE (writers wait, readers do not), DELETE
+ *    (replace), COPY FROM STDIN.  A missing table is created; one with
+ *    other columns fails the output and is left as it was.
+ *  - The PostgreSQL conninfo never appears in a message: only the table,
+ *    dbname, host, port and user, and any message is scrubbed of the
+ *    password.
  */
 #include "output.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,6 +46,9 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
 
 #include "../providers/convert.h"
 
@@ -54,6 +69,9 @@ struct out_file {
 	char *buf;
 	size_t len;       /* bytes waiting in buf */
 	int error;        /* errno of the first failed write, or 0 */
+	/* Where full buffers go instead of fd (PostgreSQL's COPY); 0 or -1. */
+	int (*sink)(void *arg, const char *p, size_t n);
+	void *sink_arg;
 };
 
 struct out_backend;
@@ -66,6 +84,7 @@ struct out_writer {
 	char **keys;            /* JSON Lines: `"name":` per column, escaped */
 	size_t *keylens;
 	void *impl;             /* backends with state of their own */
+	long rows;              /* rows handed to out_row() */
 };
 
 /* One output format.  Each function reports errors into err. */
@@ -123,7 +142,9 @@ static int write_all(int fd, const char *p, size_t n)
  */
 static void file_flush(struct out_file *f)
 {
-	if (f->len > 0 && f->error == 0 && write_all(f->fd, f->buf, f->len) < 0)
+	if (f->len > 0 && f->error == 0 &&
+	    (f->sink ? f->sink(f->sink_arg, f->buf, f->len)
+		     : write_all(f->fd, f->buf, f->len)) < 0)
 		f->error = errno ? errno : EIO;
 	f->len = 0;
 }
@@ -664,12 +685,839 @@ static int jsonl_row(struct out_writer *w, const struct rec_value *v,
 }
 
 /* ------------------------------------------------------------------ */
+/* Tables: shared by the SQLite and PostgreSQL outputs                 */
+/* ------------------------------------------------------------------ */
+
+/* A growable NUL-terminated string for building SQL; sticky failure. */
+struct sql {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sql_put(struct sql *q, const char *s, size_t n)
+{
+	if (q->oom)
+		return;
+	if (q->len + n + 1 > q->cap) {
+		size_t cap = q->cap ? q->cap : 256;
+		char *np;
+
+		while (cap < q->len + n + 1)
+			cap *= 2;
+		np = realloc(q->p, cap);
+		if (np == NULL) {
+			q->oom = true;
+			return;
+		}
+		q->p = np;
+		q->cap = cap;
+	}
+	memcpy(q->p + q->len, s, n);
+	q->len += n;
+	q->p[q->len] = '\0';
+}
+
+static void sql_puts(struct sql *q, const char *s)
+{
+	sql_put(q, s, strlen(s));
+}
+
+/* "name" with every '"' doubled: an identifier both databases take as is. */
+static void sql_ident(struct sql *q, const char *name, size_t n)
+{
+	sql_put(q, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		if (name[i] == '"')
+			sql_put(q, "\"", 1);
+		sql_put(q, name + i, 1);
+	}
+	sql_put(q, "\"", 1);
+}
+
+/* The table, "schema"."table" when it has a schema part. */
+static void sql_table(struct sql *q, const char *table)
+{
+	const char *dot = strchr(table, '.');
+
+	if (dot != NULL) {
+		sql_ident(q, table, (size_t)(dot - table));
+		sql_put(q, ".", 1);
+		table = dot + 1;
+	}
+	sql_ident(q, table, strlen(table));
+}
+
+/* "(a, b, c)": the columns, quoted. */
+static void sql_col_list(struct sql *q, const struct out_writer *w)
+{
+	sql_put(q, "(", 1);
+	for (int i = 0; i < w->ncols; i++) {
+		if (i > 0)
+			sql_put(q, ", ", 2);
+		sql_ident(q, w->cols[i].name, strlen(w->cols[i].name));
+	}
+	sql_put(q, ")", 1);
+}
+
+/* CREATE TABLE table (col type, ...) with the types of the dialect. */
+static void sql_create(struct sql *q, const struct out_writer *w,
+		       const char *table, const char *const types[],
+		       bool if_not_exists)
+{
+	sql_puts(q, "CREATE TABLE ");
+	if (if_not_exists)
+		sql_puts(q, "IF NOT EXISTS ");
+	sql_table(q, table);
+	sql_puts(q, " (");
+	for (int i = 0; i < w->ncols; i++) {
+		if (i > 0)
+			sql_puts(q, ", ");
+		sql_ident(q, w->cols[i].name, strlen(w->cols[i].name));
+		sql_puts(q, " ");
+		sql_puts(q, types[w->cols[i].type]);
+	}
+	sql_puts(q, ")");
+}
+
+/*
+ * Compare an existing table's columns (names[0..n)) with the writer's, as a
+ * set (the INSERT/COPY names its columns, so their order does not matter).
+ * On a mismatch fill err with both lists and return -1.
+ */
+static int check_columns(const struct out_writer *w, char *const *names,
+			 int n, bool nocase, const char *table,
+			 const char *where, char *err, size_t errlen)
+{
+	struct sql have = { 0 }, want = { 0 };
+	bool same = n == w->ncols;
+	int rc = 0;
+
+	for (int i = 0; same && i < w->ncols; i++) {
+		bool found = false;
+
+		for (int j = 0; j < n && !found; j++)
+			found = nocase ? sqlite3_stricmp(names[j],
+							 w->cols[i].name) == 0
+				       : strcmp(names[j], w->cols[i].name) == 0;
+		same = found;
+	}
+	if (same)
+		return 0;
+	for (int j = 0; j < n; j++) {
+		if (j > 0)
+			sql_puts(&have, ", ");
+		sql_puts(&have, names[j]);
+	}
+	for (int i = 0; i < w->ncols; i++) {
+		if (i > 0)
+			sql_puts(&want, ", ");
+		sql_puts(&want, w->cols[i].name);
+	}
+	snprintf(err, errlen,
+		 "table %s%s exists with other columns (%s) than this run writes "
+		 "(%s): drop or rename it, or set table to another name",
+		 table, where, have.p ? have.p : "", want.p ? want.p : "");
+	rc = -1;
+	free(have.p);
+	free(want.p);
+	return rc;
+}
+
+/* Test builds: AGG_OUT_FAIL_AFTER=N makes the row after the Nth fail. */
+static int fail_after_rows(void)
+{
+#ifdef AGG_TESTING
+	const char *s = getenv("AGG_OUT_FAIL_AFTER");
+
+	return s && *s ? atoi(s) : -1;
+#else
+	return -1;
+#endif
+}
+
+/* ------------------------------------------------------------------ */
+/* SQLite                                                              */
+/* ------------------------------------------------------------------ */
+
+/* How long a write waits for other connections' locks (ms). */
+#define SQ_BUSY_TIMEOUT_MS 60000
+
+static const char *const sq_types[] = {
+	[REC_INT] = "INTEGER", [REC_FLOAT] = "REAL", [REC_TEXT] = "TEXT",
+	[REC_BOOL] = "INTEGER", [REC_TIMESTAMP] = "TEXT",
+};
+
+struct sq_out {
+	sqlite3 *db;
+	sqlite3_stmt *ins;
+	char *path;
+	bool created;        /* the database file did not exist before */
+	long rows;
+	long fail_after;     /* test builds; -1: never */
+};
+
+static void sq_close(struct sq_out *o, bool remove_file)
+{
+	if (o == NULL)
+		return;
+	sqlite3_finalize(o->ins);
+	if (o->db != NULL && !sqlite3_get_autocommit(o->db))
+		sqlite3_exec(o->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(o->db);
+	if (remove_file && o->created) {
+		/* A failed first run leaves no empty database behind. */
+		static const char *const sfx[] = { "", "-journal", "-wal", "-shm" };
+		char p[4096];
+
+		for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
+			snprintf(p, sizeof p, "%s%s", o->path, sfx[i]);
+			unlink(p);
+		}
+	}
+	free(o->path);
+	free(o);
+}
+
+static int sq_exec(struct sq_out *o, const char *sql, const char *table,
+		   char *err, size_t errlen)
+{
+	if (sqlite3_exec(o->db, sql, NULL, NULL, NULL) == SQLITE_OK)
+		return 0;
+	snprintf(err, errlen, "cannot write table %s in %s: %s", table, o->path,
+		 sqlite3_errmsg(o->db));
+	return -1;
+}
+
+/* Columns of table (NULL names when it does not exist); caller frees. */
+static int sq_columns(struct sq_out *o, const char *table, char ***names,
+		      int *n, char *err, size_t errlen)
+{
+	const char *dot = strchr(table, '.');
+	sqlite3_stmt *st = NULL;
+	char *schema = NULL;
+	int rc = -1, k;
+
+	*names = NULL;
+	*n = 0;
+	if (dot) {
+		schema = strndup(table, (size_t)(dot - table));
+		if (schema == NULL)
+			goto out_oom;
+	}
+	if (sqlite3_prepare_v2(o->db, "SELECT name FROM pragma_table_info(?1, ?2)",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto out_db;
+	sqlite3_bind_text(st, 1, dot ? dot + 1 : table, -1, SQLITE_STATIC);
+	if (schema)
+		sqlite3_bind_text(st, 2, schema, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_text(st, 2, "main", -1, SQLITE_STATIC);
+	while ((k = sqlite3_step(st)) == SQLITE_ROW) {
+		char **np = realloc(*names, sizeof(char *) * (size_t)(*n + 1));
+
+		if (np == NULL)
+			goto out_oom;
+		*names = np;
+		np[*n] = strdup((const char *)sqlite3_column_text(st, 0));
+		if (np[*n] == NULL)
+			goto out_oom;
+		(*n)++;
+	}
+	if (k != SQLITE_DONE)
+		goto out_db;
+	rc = 0;
+	goto out;
+
+out_db:
+	snprintf(err, errlen, "cannot read table %s in %s: %s", table, o->path,
+		 sqlite3_errmsg(o->db));
+	goto out;
+out_oom:
+	snprintf(err, errlen, "out of memory opening output %s", o->path);
+out:
+	sqlite3_finalize(st);
+	free(schema);
+	return rc;
+}
+
+static void free_names(char **names, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static int sq_open(struct out_writer *w, const struct cfg *cfg, char *err,
+		   size_t errlen)
+{
+	struct sq_out *o = calloc(1, sizeof *o);
+	const char *table = cfg->table ? cfg->table : "aggregate";
+	struct sql q = { 0 };
+	char **names = NULL;
+	int n = 0, rc = -1;
+	struct stat st;
+
+	if (o == NULL || (o->path = strdup(cfg->output)) == NULL) {
+		snprintf(err, errlen, "out of memory opening output %s",
+			 cfg->output);
+		goto out;
+	}
+	w->impl = o;
+	o->fail_after = fail_after_rows();
+	o->created = stat(cfg->output, &st) < 0 && errno == ENOENT;
+	if (sqlite3_open_v2(cfg->output, &o->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+			    NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open output database %s: %s",
+			 cfg->output, o->db ? sqlite3_errmsg(o->db)
+					    : "out of memory");
+		goto out;
+	}
+	sqlite3_busy_timeout(o->db, SQ_BUSY_TIMEOUT_MS);
+	/* The write lock at once: one writer at a time, readers go on. */
+	if (sq_exec(o, "BEGIN IMMEDIATE", table, err, errlen) < 0 ||
+	    sq_columns(o, table, &names, &n, err, errlen) < 0)
+		goto out;
+	if (n == 0) {
+		sql_create(&q, w, table, sq_types, false);
+		if (q.oom || sq_exec(o, q.p, table, err, errlen) < 0)
+			goto out_sql;
+	} else if (check_columns(w, names, n, true, table, "", err,
+				 errlen) < 0) {
+		goto out;
+	} else if (cfg->write == CFG_WRITE_REPLACE) {
+		sql_puts(&q, "DELETE FROM ");
+		sql_table(&q, table);
+		if (q.oom || sq_exec(o, q.p, table, err, errlen) < 0)
+			goto out_sql;
+	}
+	q.len = 0;
+	sql_puts(&q, "INSERT INTO ");
+	sql_table(&q, table);
+	sql_puts(&q, " ");
+	sql_col_list(&q, w);
+	sql_puts(&q, " VALUES (");
+	for (int i = 0; i < w->ncols; i++)
+		sql_puts(&q, i ? ", ?" : "?");
+	sql_puts(&q, ")");
+	if (q.oom)
+		goto out_sql;
+	if (sqlite3_prepare_v2(o->db, q.p, -1, &o->ins, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot write table %s in %s: %s", table,
+			 o->path, sqlite3_errmsg(o->db));
+		goto out;
+	}
+	rc = 0;
+	goto out;
+
+out_sql:
+	if (q.oom)
+		snprintf(err, errlen, "out of memory opening output %s",
+			 cfg->output);
+out:
+	free(q.p);
+	free_names(names, n);
+	if (rc < 0 && w->impl == NULL)
+		sq_close(o, true);
+	return rc;
+}
+
+static int sq_row(struct out_writer *w, const struct rec_value *v, char *err,
+		  size_t errlen)
+{
+	struct sq_out *o = w->impl;
+	sqlite3_stmt *st = o->ins;
+	char ts[CONV_TS_MAX];
+
+	if (o->fail_after >= 0 && o->rows >= o->fail_after) {
+		snprintf(err, errlen, "test hook: output fails after %ld rows",
+			 o->rows);
+		return -1;
+	}
+	for (int i = 0; i < w->ncols; i++) {
+		int k = i + 1;
+
+		if (v[i].null) {
+			sqlite3_bind_null(st, k);
+			continue;
+		}
+		switch (w->cols[i].type) {
+		case REC_INT:
+			sqlite3_bind_int64(st, k, v[i].u.i);
+			break;
+		case REC_FLOAT:
+			if (isfinite(v[i].u.f))
+				sqlite3_bind_double(st, k, v[i].u.f);
+			else
+				sqlite3_bind_null(st, k);
+			break;
+		case REC_BOOL:
+			sqlite3_bind_int(st, k, v[i].u.b ? 1 : 0);
+			break;
+		case REC_TIMESTAMP:
+			sqlite3_bind_text(st, k, ts,
+					  (int)conv_format_timestamp(v[i].u.i, ts),
+					  SQLITE_TRANSIENT);
+			break;
+		case REC_TEXT:
+			sqlite3_bind_text(st, k, v[i].u.s.p, (int)v[i].u.s.len,
+					  SQLITE_STATIC);
+			break;
+		}
+	}
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		snprintf(err, errlen, "cannot write to output %s: %s", o->path,
+			 sqlite3_errmsg(o->db));
+		sqlite3_reset(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	o->rows++;
+	return 0;
+}
+
+static int sq_commit(struct out_writer *w, char *err, size_t errlen)
+{
+	struct sq_out *o = w->impl;
+	int rc = -1;
+
+	sqlite3_finalize(o->ins);
+	o->ins = NULL;
+	if (sqlite3_exec(o->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot commit output %s: %s", o->path,
+			 sqlite3_errmsg(o->db));
+		goto out;
+	}
+	rc = 0;
+out:
+	sq_close(o, rc < 0);
+	w->impl = NULL;
+	return rc;
+}
+
+static void sq_abort(struct out_writer *w)
+{
+	sq_close(w->impl, true);
+	w->impl = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* PostgreSQL                                                          */
+/* ------------------------------------------------------------------ */
+
+static const char *const pg_types[] = {
+	[REC_INT] = "BIGINT", [REC_FLOAT] = "DOUBLE PRECISION",
+	[REC_TEXT] = "TEXT", [REC_BOOL] = "BOOLEAN",
+	[REC_TIMESTAMP] = "TIMESTAMPTZ",
+};
+
+struct pg_out {
+	PGconn *conn;
+	char *table;          /* as configured, for messages */
+	char *target;         /* "dbname=... host=...", never the password */
+	char *password;       /* to scrub from messages; NULL: none */
+	struct out_file copy; /* COPY data buffer; fd unused */
+	bool copying;         /* inside COPY FROM STDIN */
+	long rows;
+	long fail_after;
+};
+
+/* Never show the password, whatever a message carries. */
+static void pg_scrub(const struct pg_out *o, char *msg)
+{
+	size_t n;
+	char *p;
+
+	if (o->password == NULL || (n = strlen(o->password)) == 0)
+		return;
+	while ((p = strstr(msg, o->password)) != NULL) {
+		memset(p, '*', n);
+	}
+}
+
+/* The server's (or libpq's) last message, one line, scrubbed. */
+static void pg_fail(struct pg_out *o, const char *what, char *err,
+		    size_t errlen)
+{
+	char msg[400];
+	size_t n;
+
+	snprintf(msg, sizeof msg, "%s", PQerrorMessage(o->conn));
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+	for (char *p = msg; *p; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
+	pg_scrub(o, msg);
+	snprintf(err, errlen, "%s table %s (%s): %s", what, o->table, o->target,
+		 msg[0] ? msg : "no message");
+}
+
+/*
+ * Describe a conninfo without its password: "dbname=x host=y port=z
+ * user=u" (only what is set).  Returns a malloc'd string; *password gets
+ * the password (malloc'd) or NULL.
+ */
+static char *pg_target(const char *conninfo, char **password)
+{
+	static const char *const keys[] = { "service", "dbname", "host",
+					    "port", "user" };
+	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+	struct sql q = { 0 };
+
+	*password = NULL;
+	if (opts == NULL)
+		return strdup("connection string not understood");
+	for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+		for (PQconninfoOption *op = opts; op->keyword; op++)
+			if (op->val && *op->val &&
+			    strcmp(op->keyword, keys[k]) == 0) {
+				if (q.len)
+					sql_puts(&q, " ");
+				sql_puts(&q, keys[k]);
+				sql_puts(&q, "=");
+				sql_puts(&q, op->val);
+			}
+	for (PQconninfoOption *op = opts; op->keyword; op++)
+		if (strcmp(op->keyword, "password") == 0 && op->val && *op->val)
+			*password = strdup(op->val);
+	PQconninfoFree(opts);
+	if (q.p == NULL && !q.oom)
+		return strdup("defaults from the environment");
+	return q.p;
+}
+
+static void pg_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message; /* "relation already exists, skipping" and the like */
+}
+
+static int pg_exec(struct pg_out *o, const char *sql, const char *what,
+		   char *err, size_t errlen)
+{
+	PGresult *r = PQexec(o->conn, sql);
+	ExecStatusType st = PQresultStatus(r);
+	int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -1;
+
+	if (rc < 0)
+		pg_fail(o, what, err, errlen);
+	PQclear(r);
+	return rc;
+}
+
+static void pg_close(struct pg_out *o)
+{
+	if (o == NULL)
+		return;
+	if (o->conn != NULL) {
+		if (o->copying) {
+			PGresult *r;
+
+			PQputCopyEnd(o->conn, "output aborted");
+			while ((r = PQgetResult(o->conn)) != NULL)
+				PQclear(r);
+		}
+		if (PQstatus(o->conn) == CONNECTION_OK &&
+		    PQtransactionStatus(o->conn) != PQTRANS_IDLE)
+			PQclear(PQexec(o->conn, "ROLLBACK"));
+		PQfinish(o->conn);
+	}
+	free(o->copy.buf);
+	free(o->table);
+	free(o->target);
+	if (o->password) {
+		memset(o->password, 0, strlen(o->password));
+		free(o->password);
+	}
+	free(o);
+}
+
+/* Columns of the table; none when it does not exist. */
+static int pg_columns(struct pg_out *o, const char *qtable, char ***names,
+		      int *n, char *err, size_t errlen)
+{
+	const char *params[1] = { qtable };
+	PGresult *r;
+	int rc = -1;
+
+	*names = NULL;
+	*n = 0;
+	r = PQexecParams(o->conn,
+			 "SELECT attname FROM pg_attribute "
+			 "WHERE attrelid = to_regclass($1) AND attnum > 0 "
+			 "AND NOT attisdropped ORDER BY attnum",
+			 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		pg_fail(o, "cannot read", err, errlen);
+		goto out;
+	}
+	*names = calloc((size_t)PQntuples(r) + 1, sizeof(char *));
+	if (*names == NULL)
+		goto out_oom;
+	for (int i = 0; i < PQntuples(r); i++) {
+		(*names)[i] = strdup(PQgetvalue(r, i, 0));
+		if ((*names)[i] == NULL)
+			goto out_oom;
+		(*n)++;
+	}
+	rc = 0;
+	goto out;
+out_oom:
+	snprintf(err, errlen, "out of memory opening table %s", o->table);
+out:
+	PQclear(r);
+	return rc;
+}
+
+static int pg_send(void *arg, const char *p, size_t n);
+
+static int pg_open(struct out_writer *w, const struct cfg *cfg, char *err,
+		   size_t errlen)
+{
+	struct pg_out *o = calloc(1, sizeof *o);
+	const char *table = cfg->table ? cfg->table : "aggregate";
+	struct sql q = { 0 }, qt = { 0 };
+	char **names = NULL;
+	int n = 0, rc = -1;
+	PGresult *r;
+
+	if (o == NULL)
+		goto out_oom;
+	w->impl = o;
+	o->fail_after = fail_after_rows();
+	o->table = strdup(table);
+	o->target = pg_target(cfg->output, &o->password);
+	o->copy.fd = -1;
+	o->copy.buf = malloc(OUT_BUF_SIZE);
+	o->copy.sink = pg_send;
+	o->copy.sink_arg = o;
+	sql_table(&qt, table);
+	if (o->table == NULL || o->target == NULL || o->copy.buf == NULL ||
+	    qt.oom)
+		goto out_oom;
+	o->conn = PQconnectdb(cfg->output);
+	if (o->conn == NULL)
+		goto out_oom;
+	if (PQstatus(o->conn) != CONNECTION_OK) {
+		pg_fail(o, "cannot connect to write", err, errlen);
+		goto out;
+	}
+	PQsetNoticeProcessor(o->conn, pg_notice, NULL);
+	if (PQsetClientEncoding(o->conn, "UTF8") != 0) {
+		pg_fail(o, "cannot write", err, errlen);
+		goto out;
+	}
+	/*
+	 * One transaction: readers see the old rows until COMMIT, then the new
+	 * ones.  SHARE ROW EXCLUSIVE conflicts with itself and with every
+	 * writer, so two runs cannot interleave, but not with the ACCESS SHARE
+	 * of readers, who are never blocked.
+	 */
+	if (pg_exec(o, "BEGIN", "cannot write", err, errlen) < 0)
+		goto out;
+	/*
+	 * Create it only when it is missing (CREATE ... IF NOT EXISTS would
+	 * need the CREATE privilege even then), lock it, and only then read
+	 * the columns that count: a racing run may have just created it.
+	 */
+	if (pg_columns(o, qt.p, &names, &n, err, errlen) < 0)
+		goto out;
+	if (n == 0) {
+		sql_create(&q, w, table, pg_types, true);
+		if (q.oom)
+			goto out_oom;
+		if (pg_exec(o, q.p, "cannot create", err, errlen) < 0)
+			goto out;
+	}
+	q.len = 0;
+	sql_puts(&q, "LOCK TABLE ");
+	sql_puts(&q, qt.p);
+	sql_puts(&q, " IN SHARE ROW EXCLUSIVE MODE");
+	if (q.oom)
+		goto out_oom;
+	if (pg_exec(o, q.p, "cannot lock", err, errlen) < 0)
+		goto out;
+	free_names(names, n);
+	if (pg_columns(o, qt.p, &names, &n, err, errlen) < 0)
+		goto out;
+	{
+		char where[300];
+
+		snprintf(where, sizeof where, " (%s)", o->target);
+		if (check_columns(w, names, n, false, table, where, err,
+				  errlen) < 0)
+			goto out;
+	}
+	if (cfg->write == CFG_WRITE_REPLACE) {
+		/* DELETE, not TRUNCATE: see docs/design.md "Table outputs". */
+		q.len = 0;
+		sql_puts(&q, "DELETE FROM ");
+		sql_puts(&q, qt.p);
+		if (q.oom)
+			goto out_oom;
+		if (pg_exec(o, q.p, "cannot replace the rows of", err,
+			    errlen) < 0)
+			goto out;
+	}
+	q.len = 0;
+	sql_puts(&q, "COPY ");
+	sql_puts(&q, qt.p);
+	sql_puts(&q, " ");
+	sql_col_list(&q, w);
+	sql_puts(&q, " FROM STDIN");
+	if (q.oom)
+		goto out_oom;
+	r = PQexec(o->conn, q.p);
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		pg_fail(o, "cannot write", err, errlen);
+		PQclear(r);
+		goto out;
+	}
+	PQclear(r);
+	o->copying = true;
+	rc = 0;
+	goto out;
+
+out_oom:
+	snprintf(err, errlen, "out of memory opening table %s", table);
+out:
+	free(q.p);
+	free(qt.p);
+	free_names(names, n);
+	if (w->impl == NULL)
+		pg_close(o);
+	return rc;
+}
+
+/* The COPY sink: one buffer of rows to the server; 0 or -1. */
+static int pg_send(void *arg, const char *p, size_t n)
+{
+	struct pg_out *o = arg;
+
+	if (PQputCopyData(o->conn, p, (int)n) != 1) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+/* Send the buffered COPY data.  Returns 0, or -1 with err. */
+static int pg_flush(struct pg_out *o, char *err, size_t errlen)
+{
+	file_flush(&o->copy);
+	if (o->copy.error != 0) {
+		pg_fail(o, "cannot write", err, errlen);
+		return -1;
+	}
+	return 0;
+}
+
+/* A text value in COPY's text format: \\, \t, \n, \r escaped. */
+static void pg_copy_text(struct out_file *f, const char *s, size_t len)
+{
+	const char *end = s + len;
+
+	while (s < end) {
+		const char *p = s;
+		char e;
+
+		while (p < end && *p != '\\' && *p != '\t' && *p != '\n' &&
+		       *p != '\r')
+			p++;
+		file_put(f, s, (size_t)(p - s));
+		if (p == end)
+			break;
+		e = *p == '\\' ? '\\' : *p == '\t' ? 't' : *p == '\n' ? 'n' : 'r';
+		file_putc(f, '\\');
+		file_putc(f, e);
+		s = p + 1;
+	}
+}
+
+static int pg_row(struct out_writer *w, const struct rec_value *v, char *err,
+		  size_t errlen)
+{
+	struct pg_out *o = w->impl;
+	struct out_file *f = &o->copy;
+
+	if (o->fail_after >= 0 && o->rows >= o->fail_after) {
+		snprintf(err, errlen, "test hook: output fails after %ld rows",
+			 o->rows);
+		return -1;
+	}
+	for (int i = 0; i < w->ncols; i++) {
+		if (i > 0)
+			file_putc(f, '\t');
+		if (v[i].null || (w->cols[i].type == REC_FLOAT &&
+				  !isfinite(v[i].u.f)))
+			file_put(f, "\\N", 2);
+		else if (w->cols[i].type == REC_TEXT)
+			pg_copy_text(f, v[i].u.s.p, v[i].u.s.len);
+		else if (w->cols[i].type == REC_BOOL)
+			file_putc(f, v[i].u.b ? 't' : 'f');
+		else
+			put_plain(f, w->cols[i].type, &v[i], false);
+	}
+	file_putc(f, '\n');
+	o->rows++;
+	if (f->error != 0) {
+		pg_fail(o, "cannot write", err, errlen);
+		return -1;
+	}
+	return 0;
+}
+
+static int pg_commit(struct out_writer *w, char *err, size_t errlen)
+{
+	struct pg_out *o = w->impl;
+	PGresult *r;
+	int rc = -1;
+
+	if (pg_flush(o, err, errlen) < 0)
+		goto out;
+	if (PQputCopyEnd(o->conn, NULL) != 1) {
+		pg_fail(o, "cannot write", err, errlen);
+		goto out;
+	}
+	o->copying = false;
+	r = PQgetResult(o->conn);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		pg_fail(o, "cannot write", err, errlen);
+		PQclear(r);
+		while ((r = PQgetResult(o->conn)) != NULL)
+			PQclear(r);
+		goto out;
+	}
+	PQclear(r);
+	while ((r = PQgetResult(o->conn)) != NULL)
+		PQclear(r);
+	if (pg_exec(o, "COMMIT", "cannot commit", err, errlen) < 0)
+		goto out;
+	rc = 0;
+out:
+	pg_close(o);
+	w->impl = NULL;
+	return rc;
+}
+
+static void pg_abort(struct out_writer *w)
+{
+	pg_close(w->impl);
+	w->impl = NULL;
+}
+
+/* ------------------------------------------------------------------ */
 /* The writer                                                          */
 /* ------------------------------------------------------------------ */
 
 static const struct out_backend backends[] = {
 	{ CFG_FMT_CSV, csv_open, csv_row, text_commit, text_abort },
 	{ CFG_FMT_JSONL, jsonl_open, jsonl_row, text_commit, text_abort },
+	{ CFG_FMT_SQLITE, sq_open, sq_row, sq_commit, sq_abort },
+	{ CFG_FMT_POSTGRES, pg_open, pg_row, pg_commit, pg_abort },
 };
 
 static void writer_free(struct out_writer *w)
@@ -732,16 +1580,87 @@ out:
 	return w;
 }
 
+void out_describe(const struct cfg *cfg, char *buf, size_t len)
+{
+	const char *table = cfg->table ? cfg->table : "aggregate";
+	char *target, *password = NULL;
+
+	if (cfg->format == CFG_FMT_POSTGRES) {
+		target = pg_target(cfg->output, &password);
+		snprintf(buf, len, "table %s (%s)", table,
+			 target ? target : "PostgreSQL");
+		free(target);
+		free(password);
+	} else if (cfg->format == CFG_FMT_SQLITE) {
+		snprintf(buf, len, "table %s in %s", table, cfg->output);
+	} else {
+		snprintf(buf, len, "%s",
+			 strcmp(cfg->output, "-") == 0 ? "stdout" : cfg->output);
+	}
+}
+
+static volatile sig_atomic_t *stop_flag;
+
+void out_set_stop_flag(volatile sig_atomic_t *flag)
+{
+	stop_flag = flag;
+}
+
+static bool stopping(char *err, size_t errlen)
+{
+	if (stop_flag == NULL || *stop_flag == 0)
+		return false;
+	snprintf(err, errlen, "output abandoned: the run was stopped by a signal");
+	return true;
+}
+
+#ifdef AGG_TESTING
+/*
+ * Test builds: AGG_OUT_STOP_AFTER=N sends SIGTERM to the supervisor after
+ * row N and waits for it to come back (the supervisor forwards it), so a
+ * test can stop a run in the middle of its output deterministically.
+ */
+static void stop_hook(struct out_writer *w)
+{
+	const char *s = getenv("AGG_OUT_STOP_AFTER");
+	sigset_t block, old;
+
+	if (s == NULL || *s == '\0' || stop_flag == NULL ||
+	    w->rows != strtol(s, NULL, 10))
+		return;
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	kill(getppid(), SIGTERM);
+	sigdelset(&old, SIGTERM);
+	while (*stop_flag == 0)
+		sigsuspend(&old);
+	sigprocmask(SIG_UNBLOCK, &block, NULL);
+}
+#endif
+
 int out_row(struct out_writer *w, const struct rec_value *v, char *err,
 	    size_t errlen)
 {
+#ifdef AGG_TESTING
+	stop_hook(w);
+#endif
+	if (stopping(err, errlen))
+		return -1;
+	w->rows++;
 	return w->be->row(w, v, err, errlen);
 }
 
 int out_commit(struct out_writer *w, char *err, size_t errlen)
 {
-	int rc = w->be->commit(w, err, errlen);
+	int rc;
 
+	/* The last moment a stop can still leave the old output in place. */
+	if (stopping(err, errlen)) {
+		out_abort(w);
+		return -1;
+	}
+	rc = w->be->commit(w, err, errlen);
 	writer_free(w);
 	return rc;
 }

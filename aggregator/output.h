@@ -1,14 +1,23 @@
 /*
- * output.h - writing the result rows: CSV and JSON Lines files or stdout
- * (SQLite and PostgreSQL tables come through the same interface).
+ * output.h - writing the result rows: CSV and JSON Lines files or stdout,
+ * SQLite and PostgreSQL tables, all through the same interface.
  *
  * A file is written under a temporary name in the same folder and renamed
  * over the target only by out_commit(), so a failed or interrupted run
  * leaves the previous output untouched.  out_abort() removes the temporary.
+ *
+ * A table (cfg->table, default "aggregate"; cfg->write replace or append)
+ * is written in one transaction that out_open() begins and out_commit()
+ * commits; out_abort() rolls it back, so a failed run leaves the table as
+ * it was.  A missing table is created with typed columns (int, float, text,
+ * bool, timestamp: SQLite INTEGER, REAL, TEXT, INTEGER 0/1, TEXT RFC 3339;
+ * PostgreSQL BIGINT, DOUBLE PRECISION, TEXT, BOOLEAN, TIMESTAMPTZ); an
+ * existing one must have the same set of column names.
  */
 #ifndef AGG_OUTPUT_H
 #define AGG_OUTPUT_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "../ipc/record.h"
@@ -29,6 +38,13 @@ struct out_writer;
 struct out_writer *out_open(const struct cfg *cfg, const struct out_col *cols,
 			    int ncols, char *err, size_t errlen);
 
+/*
+ * A description of cfg's output for messages and logs: the path, "stdout",
+ * "table T in FILE", or "table T (dbname=... host=...)" for PostgreSQL,
+ * which never holds a password.
+ */
+void out_describe(const struct cfg *cfg, char *buf, size_t len);
+
 /* Write one row of ncols values.  Returns 0, or -1 with err. */
 int out_row(struct out_writer *w, const struct rec_value *v, char *err,
 	    size_t errlen);
@@ -38,6 +54,14 @@ int out_row(struct out_writer *w, const struct rec_value *v, char *err,
  * writer.  Returns 0, or -1 with err (the temporary file is removed).
  */
 int out_commit(struct out_writer *w, char *err, size_t errlen);
+
+/*
+ * The process's "stop requested" flag (set by its SIGTERM/SIGINT handler).
+ * Once it is set, out_row() and out_commit() fail ("stopped by a signal")
+ * and give up the output, so a run stopped while it writes leaves the
+ * previous output (file or table) in place.
+ */
+void out_set_stop_flag(volatile sig_atomic_t *flag);
 
 /* Give up: remove the temporary file and free the writer.  NULL is fine. */
 void out_abort(struct out_writer *w);

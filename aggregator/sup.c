@@ -445,6 +445,9 @@ static void on_ctl(struct sup *s)
 	case CTL_FATAL:
 		begin_abort(s, EXIT_FAILED, false);
 		break;
+	case CTL_PROGRESS:
+		progress_records(s->opts->progress_block, m.provider, m.records);
+		break;
 	default:
 		break;
 	}
@@ -539,6 +542,8 @@ static int next_timeout(const struct sup *s)
 {
 	uint64_t now = now_ms(), t = now + 1000;
 
+	if (s->opts->progress_block)
+		t = now + PROGRESS_INTERVAL_MS;
 	if (s->deadline && s->deadline < t)
 		t = s->deadline;
 	for (int i = 0; i < s->n; i++) {
@@ -563,6 +568,70 @@ static void drain_heartbeat(struct child *c)
 	while (read(c->hb_fd, buf, sizeof buf) > 0)
 		;
 	c->last_beat = now_ms();
+}
+
+/* The state a user reads for a provider; NULL: not shown. */
+static const char *state_name(enum pstate st)
+{
+	switch (st) {
+	case P_OFF:
+		return NULL;
+	case P_WAITING:
+		return "waiting";
+	case P_STARTING:
+	case P_RUNNING:
+	case P_ENDING:
+		return "running";
+	case P_BACKOFF:
+		return "backoff";
+	case P_DONE:
+		return "done";
+	case P_FAILED:
+		return "failed";
+	case P_STOPPED:
+		return "stopped";
+	}
+	return NULL;
+}
+
+/* --progress: hand the states to the progress block and let it redraw. */
+static void show_progress(struct sup *s, bool force)
+{
+	if (s->opts->progress_block == NULL || s->ch == NULL)
+		return;
+	for (int i = 0; i < s->n; i++)
+		progress_set(s->opts->progress_block, i,
+			     state_name(s->ch[i].state), s->ch[i].restarts,
+			     s->ch[i].records);
+	progress_draw(s->opts->progress_block, force);
+}
+
+/* Hand the end-of-run counts to the caller (metrics). */
+static void report_stats(const struct sup *s)
+{
+	uint64_t end = now_ms();
+
+	if (s->opts->rows_written)
+		*s->opts->rows_written = s->rows;
+	if (s->opts->stats == NULL || s->ch == NULL)
+		return;
+	for (int i = 0; i < s->n; i++) {
+		const struct child *c = &s->ch[i];
+		struct metrics_prov *m = &s->opts->stats[i];
+
+		memset(m, 0, sizeof *m);
+		if (c->state == P_OFF)
+			continue;
+		m->status = c->state == P_DONE ? "ok"
+			  : c->state == P_FAILED ? "failed" : "stopped";
+		m->records = c->records;
+		m->rejects = c->rejects;
+		m->restarts = c->restarts;
+		m->seconds = c->started ? (double)((c->finished ? c->finished
+							       : end) -
+						   c->started) / 1000.0
+					: 0.0;
+	}
 }
 
 static void print_summary(const struct sup *s)
@@ -715,6 +784,7 @@ int sup_run(const struct cfg *cfg, const struct sup_opts *opts)
 				drain_heartbeat(&s.ch[owner[k]]);
 		}
 		on_timers(&s);
+		show_progress(&s, false);
 	}
 	if ((s.agg_reaped || s.ctl_fd < 0) && !s.finished && !s.aborting) {
 		char why[64];
@@ -739,6 +809,9 @@ out:
 		kill(s.agg_pid, SIGTERM);
 	if (s.sig_fd >= 0)
 		wait_all(&s);
+	show_progress(&s, true);
+	progress_end(opts->progress_block);
+	report_stats(&s);
 	if (!opts->quiet && s.ch)
 		print_summary(&s);
 	if (s.ctl_fd >= 0)

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "metrics.h"
+#include "progress.h"
 
 /* Exit statuses of the whole run (the user contract, §2). */
 enum {
@@ -27,6 +29,11 @@ struct sup_opts {
 	bool quiet;             /* no summary table */
 	bool progress;          /* live progress lines on stderr */
 	const char *metrics_file;
+	struct progress *progress_block; /* drawn while running, or NULL */
+	struct metrics_prov *stats;  /* filled at the end (cfg->nproviders
+					entries, status NULL: did not run),
+					or NULL */
+	uint64_t *rows_written;      /* filled at the end, or NULL */
 };
 
 /*

@@ -1,5 +1,7 @@
 /*
- * test_output.c - the CSV and JSON Lines writers (aggregator/output.c).
+ * test_output.c - the writers of aggregator/output.c: CSV and JSON Lines
+ * byte for byte, the SQLite writer's transaction, and out_describe()
+ * (the table outputs end to end are in test_dbout.c).
  *
  * Every test builds a struct cfg by hand, writes into a fresh temporary
  * folder and compares the exact bytes of the result; the atomic-write tests
@@ -429,19 +431,52 @@ Test(output, missing_folder_is_named)
 	cr_assert_eq(count_entries(), 0);
 }
 
-Test(output, table_formats_not_supported_yet)
+Test(output, sqlite_abort_leaves_no_database_and_commit_writes_rows)
 {
-	static const struct out_col cols[] = { { "n", REC_INT } };
+	static const struct out_col cols[] = { { "n", REC_INT },
+					       { "s", REC_TEXT } };
+	struct rec_value row[2] = { I(42), T("x") };
+	struct out_writer *w;
 	struct cfg cfg;
 	char err[256] = "";
 
 	set_cfg(&cfg, "out.db", CFG_FMT_SQLITE);
-	cr_assert_null(out_open(&cfg, cols, 1, err, sizeof(err)));
-	cr_assert_str_eq(err, "output format sqlite is not supported yet");
-	set_cfg(&cfg, "x", CFG_FMT_POSTGRES);
-	cr_assert_null(out_open(&cfg, cols, 1, err, sizeof(err)));
-	cr_assert_str_eq(err, "output format postgres is not supported yet");
+	w = out_open(&cfg, cols, 2, err, sizeof(err));
+	cr_assert_not_null(w, "%s", err);
+	cr_assert_eq(out_row(w, row, err, sizeof(err)), 0, "%s", err);
+	out_abort(w);
 	cr_assert_eq(count_entries(), 0);
+
+	w = out_open(&cfg, cols, 2, err, sizeof(err));
+	cr_assert_not_null(w, "%s", err);
+	cr_assert_eq(out_row(w, row, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(out_commit(w, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(count_entries(), 1);
+}
+
+Test(output, describe_never_shows_a_password)
+{
+	struct cfg cfg;
+	char buf[512];
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.format = CFG_FMT_POSTGRES;
+	cfg.table = "s.t";
+	cfg.output = "host=/run/pg dbname=wh user=agg password=s3cret port=5433";
+	out_describe(&cfg, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "table s.t (dbname=wh host=/run/pg port=5433 user=agg)");
+	cfg.output = "postgresql://agg:s3cret@db.example/wh";
+	out_describe(&cfg, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "table s.t (dbname=wh host=db.example user=agg)");
+	cfg.format = CFG_FMT_SQLITE;
+	cfg.output = "out.db";
+	cfg.table = NULL;
+	out_describe(&cfg, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "table aggregate in out.db");
+	cfg.format = CFG_FMT_CSV;
+	cfg.output = "-";
+	out_describe(&cfg, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "stdout");
 }
 
 Test(output, dash_writes_stdout_without_temporary)

@@ -69,6 +69,8 @@ struct agg_prov {
 	bool poisoned;        /* sent something malformed: read no more */
 	bool done;            /* DONE folded */
 	bool stopped;         /* ERROR or DONE seen: nothing may follow */
+	bool progressed;      /* this attempt folded a checkpoint that moved
+	                       * the provider forward */
 	struct buf stage;     /* encoded records since the last checkpoint */
 	uint64_t stage_records;
 	struct buf stage_rejects;  /* REJECT payloads since the last one */
@@ -266,6 +268,10 @@ static int on_checkpoint(struct agg *a, int pi, const unsigned char *pl,
 		poison(a, pi, "checkpoint counts do not match the records sent");
 		return -1;
 	}
+	if (p->stage_records || p->stage_nrejects ||
+	    p->token_len != len - 2 * sizeof(uint64_t) ||
+	    memcmp(p->token, pl + 2 * sizeof(uint64_t), p->token_len) != 0)
+		p->progressed = true;
 	if (fold(a, pi) < 0)
 		return -1;
 	p->token_len = (uint32_t)(len - 2 * sizeof(uint64_t));
@@ -372,6 +378,7 @@ static void on_start(struct agg *a, const struct ctl_msg *in)
 	p->poisoned = false;
 	p->stopped = false;
 	p->done = false;
+	p->progressed = false;
 	p->error[0] = '\0';
 	p->stage.len = 0;
 	p->stage_records = 0;
@@ -385,17 +392,20 @@ static void on_end(struct agg *a, const struct ctl_msg *in)
 	struct agg_prov *p = &a->prov[in->provider];
 	struct ctl_msg m = { .type = CTL_ENDED, .provider = in->provider,
 			     .attempt = in->attempt };
+	bool final;
 
 	/* The process is dead: everything it published is in the ring. */
 	if (p->active)
 		drain(a, in->provider, 0);
 	if (a->finished)
 		return;
+	final = in->flag == CTL_END_FINAL ||
+		(in->flag == CTL_END_FINAL_UNLESS_PROGRESS && !p->progressed);
 	if (!p->done) {
 		/* Records after the last checkpoint will be read again. */
 		p->stage.len = 0;
 		p->stage_records = 0;
-		if (in->flag && p->stage_rejects.len) {
+		if (final && p->stage_rejects.len) {
 			/* No retry: keep its last rejects for the reject file. */
 			(void)buf_append(&p->rejects, p->stage_rejects.p,
 					 p->stage_rejects.len);
@@ -406,7 +416,8 @@ static void on_end(struct agg *a, const struct ctl_msg *in)
 	}
 	ring_reset(p->ring);
 	p->active = false;
-	m.flag = p->done;
+	m.flag = (p->done ? CTL_ENDED_DONE : 0) |
+		 (p->progressed ? CTL_ENDED_PROGRESSED : 0);
 	m.records = p->records;
 	m.rejects = p->nrejects;
 	m.token_len = p->token_len;

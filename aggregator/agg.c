@@ -88,8 +88,9 @@ struct agg {
 	struct agg_prov *prov;
 	struct merge *merge;
 	struct rec_value *values;  /* scratch, schema.nfields */
-	struct pollfd *fds;        /* scratch for sleep_all, nproviders + 1 */
-	int *fd_owner;             /* provider of fds[k], -1: control socket */
+	struct pollfd *fds;        /* scratch for sleep_all, nproviders + 2 */
+	int *fd_owner;             /* provider of fds[k], -1: control socket,
+	                            * -2: the self-pipe */
 	int ctl_fd;
 	bool finished;
 	int exit_code;
@@ -97,10 +98,22 @@ struct agg {
 
 static volatile sig_atomic_t stop_requested;
 
+/*
+ * Self-pipe: SIGTERM/SIGINT also write a byte here, and sleep_all() polls
+ * the read end, so a stop that lands just before poll() still wakes it.
+ */
+static int term_pipe[2] = { -1, -1 };
+
 static void on_term(int sig)
 {
+	int saved = errno;
+
 	(void)sig;
 	stop_requested = 1;
+	if (term_pipe[1] >= 0 && write(term_pipe[1], "", 1) < 0) {
+		/* Full: a wake-up is already pending. */
+	}
+	errno = saved;
 }
 
 static int buf_append(struct buf *b, const void *p, size_t len)
@@ -611,7 +624,10 @@ static void sleep_all(struct agg *a)
 	fds[nfds].fd = a->ctl_fd;
 	fds[nfds].events = POLLIN;
 	map[nfds++] = -1;
-	if (poll(fds, (nfds_t)nfds, -1) < 0)
+	fds[nfds].fd = term_pipe[0];
+	fds[nfds].events = POLLIN;
+	map[nfds++] = -2;
+	if (stop_requested || poll(fds, (nfds_t)nfds, -1) < 0)
 		return;
 	for (int k = 0; k < nfds; k++)
 		if (map[k] >= 0 && (fds[k].revents & POLLIN))
@@ -624,12 +640,14 @@ int agg_main(const struct cfg *cfg, struct ring *rings, int ctl_fd)
 	struct sigaction sa = { .sa_handler = on_term };
 	int idle = 0;
 
+	if (pipe2(term_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+		term_pipe[0] = term_pipe[1] = -1;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	a.prov = calloc((size_t)cfg->nproviders, sizeof *a.prov);
 	a.values = calloc((size_t)cfg->schema.nfields, sizeof *a.values);
-	a.fds = calloc((size_t)cfg->nproviders + 1, sizeof *a.fds);
-	a.fd_owner = calloc((size_t)cfg->nproviders + 1, sizeof *a.fd_owner);
+	a.fds = calloc((size_t)cfg->nproviders + 2, sizeof *a.fds);
+	a.fd_owner = calloc((size_t)cfg->nproviders + 2, sizeof *a.fd_owner);
 	a.merge = merge_new(cfg);
 	if (a.prov == NULL || a.values == NULL || a.fds == NULL ||
 	    a.fd_owner == NULL || a.merge == NULL) {
@@ -679,5 +697,8 @@ out:
 	free(a.values);
 	free(a.fds);
 	free(a.fd_owner);
+	for (int k = 0; k < 2; k++)
+		if (term_pipe[k] >= 0)
+			close(term_pipe[k]);
 	return a.exit_code;
 }

@@ -365,6 +365,7 @@ static void on_ended(struct sup *s, const struct ctl_msg *m)
 	char cause[CTL_TEXT_MAX], num[32], num2[32];
 	bool clean = WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0;
 	bool done = m->flag & CTL_ENDED_DONE;
+	uint64_t delay;
 
 	c->records = m->records;
 	c->rejects = m->rejects;
@@ -408,10 +409,12 @@ static void on_ended(struct sup *s, const struct ctl_msg *m)
 	c->restarts++;
 	c->streak++;
 	c->state = P_BACKOFF;
-	c->backoff_until = now_ms() + backoff_delay(s, c->streak);
+	delay = backoff_delay(s, c->streak);
+	c->backoff_until = now_ms() + delay;
 	snprintf(num, sizeof num, "%u", c->attempt + 1);
+	snprintf(num2, sizeof num2, "%llums", (unsigned long long)delay);
 	log_event(LOG_WARN, p->name, "restarted", "attempt", num, "cause",
-		  cause, NULL);
+		  cause, "backoff", num2, NULL);
 }
 
 static void on_ctl(struct sup *s)
@@ -796,6 +799,16 @@ int sup_run(const struct cfg *cfg, const struct sup_opts *opts)
 		begin_abort(&s, EXIT_FAILED, false);
 	}
 
+	if (s.aborting && s.written) {
+		/*
+		 * A signal or the deadline came while the aggregator was
+		 * writing the output of a finished run: it is in place, so say
+		 * so rather than claim that nothing was written.
+		 */
+		log_event(LOG_WARN, NULL, "stop came too late", "cause",
+			  "the output was already written", NULL);
+		s.aborting = false;
+	}
 	if (!s.aborting) {
 		bool any_failed = false;
 

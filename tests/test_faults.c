@@ -328,16 +328,19 @@ static char *sec_api(void)
 
 /*
  * Write p.conf: [aggregate] (union into out.csv, 64K rings, rejects into
- * rejects.jsonl, fast backoff) plus extra lines, then the sections.
+ * rejects.jsonl, fast backoff unless extra sets one) plus extra lines,
+ * then the sections.
  */
 static void conf(const char *extra, const char *sections)
 {
 	char *text;
 
+	extra = extra ? extra : "";
 	cr_assert(asprintf(&text, "[aggregate]\noutput = out.csv\nfields = "
 			   FIELDS "\nring_size = 64K\nreject_file = rejects.jsonl\n"
-			   "backoff = 1ms\nbackoff_max = 20ms\n%s\n%s",
-			   extra ? extra : "", sections) > 0);
+			   "%s%s\n%s", strstr(extra, "backoff") ? ""
+			   : "backoff = 1ms\nbackoff_max = 20ms\n", extra,
+			   sections) > 0);
 	put("p.conf", text);
 	free(text);
 }
@@ -664,6 +667,55 @@ Test(policy, unhealthy_attempts_exhaust_the_restarts)
 	cr_assert_eq(r.status, 1, "exit %d\n%s", r.status, r.err);
 	cr_assert(strstr(r.err, "provider=files failed attempt=4"), "%s", r.err);
 	cr_assert_eq(summary(r.err, "files", NULL), 3, "%s", r.err);
+	tu_result_free(&r);
+	free(sec);
+}
+
+/* The backoffs the log reports, in order; returns how many. */
+static int backoffs(const char *err, unsigned long *ms, int max)
+{
+	int n = 0;
+
+	for (const char *p = err; n < max && (p = strstr(p, "backoff=")); p++)
+		ms[n++] = strtoul(p + 8, NULL, 10);
+	return n;
+}
+
+static void expect_between(unsigned long v, unsigned long lo, unsigned long hi)
+{
+	cr_assert(v >= lo && v <= hi, "backoff %lums not in [%lu, %lu]", v, lo,
+		  hi);
+}
+
+/*
+ * backoff doubles per failure in a row up to backoff_max, each wait drawn
+ * from [d/2, d]; a healthy attempt starts again from backoff.
+ */
+Test(policy, backoff_doubles_is_capped_jittered_and_reset)
+{
+	char *sec = sec_files();
+	struct tu_result r;
+	unsigned long ms[8];
+
+	conf("restart = 4\nbackoff = 100ms\nbackoff_max = 400ms\n", sec);
+	run(&r, "files:0:start:1", NULL);
+	cr_assert_eq(r.status, 1, "exit %d\n%s", r.status, r.err);
+	cr_assert_eq(backoffs(r.err, ms, 8), 4, "%s", r.err);
+	expect_between(ms[0], 50, 100);
+	expect_between(ms[1], 100, 200);
+	expect_between(ms[2], 200, 400);
+	expect_between(ms[3], 200, 400);
+	cr_assert(strstr(r.err, "provider=files failed attempt=5"), "%s", r.err);
+	tu_result_free(&r);
+
+	run(&r, "files:1:start:1;files:2:start:1;files:3:after_checkpoint:2;"
+	    "files:4:start:1", NULL);
+	cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
+	cr_assert_eq(backoffs(r.err, ms, 8), 4, "%s", r.err);
+	expect_between(ms[0], 50, 100);
+	expect_between(ms[1], 100, 200);
+	expect_between(ms[2], 50, 100);
+	expect_between(ms[3], 100, 200);
 	tu_result_free(&r);
 	free(sec);
 }

@@ -173,6 +173,11 @@ void faults_hit(struct prov_ctx *c, enum fault_point p)
 		raise(SIGKILL);
 		break;
 	case ACT_SEGV:
+		/*
+		 * Die of the signal as a crash does without sanitizers
+		 * (AddressSanitizer would catch it, report, and exit 1).
+		 */
+		signal(SIGSEGV, SIG_DFL);
 		raise(SIGSEGV);
 		break;
 	case ACT_EXIT0:

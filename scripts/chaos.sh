@@ -73,8 +73,10 @@ sqlite3 "$W/lite.db" "CREATE TABLE orders (id INTEGER PRIMARY KEY, name TEXT,
 	printf('2026-04-%02d 08:00:00', 1 + i % 28) FROM g;" || exit 1
 
 # The HTTP fixture: it exits when its stdin (fd 9 here) closes.
+PY=${AGG_PYTHON:-python3}
+[ -z "${AGG_PYTHON:-}" ] && [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 mkfifo "$W/srv.in" "$W/srv.port"
-python3 "$SRC/tests/fixtures/httpd.py" --datadir "$SRC/tests/data/http" \
+"$PY" "$SRC/tests/fixtures/httpd.py" --datadir "$SRC/tests/data/http" \
 	<"$W/srv.in" >"$W/srv.port" 2>"$W/srv.log" &
 SRV=$!
 exec 9>"$W/srv.in"

@@ -372,7 +372,18 @@ static void on_ended(struct sup *s, const struct ctl_msg *m)
 	c->token_len = m->token_len;
 	memcpy(c->token, m->token, m->token_len);
 
-	if (done && clean) {
+	if (done) {
+		/*
+		 * DONE was folded: everything is counted.  A process that dies
+		 * after that (killed, or crashing on its way out) has still
+		 * finished; a restart would resume from the last checkpoint and
+		 * send again what DONE covered after it.
+		 */
+		if (!clean) {
+			describe_status(c->status, cause, sizeof cause);
+			log_event(LOG_WARN, p->name, "ended badly after DONE",
+				  "cause", cause, NULL);
+		}
 		c->state = P_DONE;
 		c->finished = now_ms();
 		snprintf(num, sizeof num, "%llu", (unsigned long long)c->records);

@@ -26,7 +26,7 @@
 
 static const char *const point_names[FAULT_NPOINTS] = {
 	"start", "record", "before_records", "after_records",
-	"before_checkpoint", "after_checkpoint", "mid_frame",
+	"before_checkpoint", "after_checkpoint", "mid_frame", "after_done",
 };
 
 enum fault_action { ACT_KILL, ACT_SEGV, ACT_EXIT0, ACT_HANG, ACT_GARBAGE,
@@ -65,12 +65,13 @@ static int parse_one(struct prov_ctx *c, char *spec)
 			fault.armed = 1;
 		}
 	if (strcmp(f[2], "random") == 0) {
-		/* N is a seed: pick a point past start, and a count on it. */
+		/* N is a seed: pick a point from record to mid_frame, and a
+		 * count on it. */
 		unsigned seed = (unsigned)fault.nth;
 		unsigned r = (unsigned)rand_r(&seed);
 
 		fault.point = (enum fault_point)(FAULT_RECORD +
-			      r % (FAULT_NPOINTS - FAULT_RECORD));
+			      r % (FAULT_MID_FRAME - FAULT_RECORD + 1));
 		r = (unsigned)rand_r(&seed);
 		fault.nth = fault.point == FAULT_RECORD ? 1 + r % RANDOM_RECORDS
 							: 1 + r % RANDOM_FRAMES;

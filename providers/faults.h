@@ -7,9 +7,10 @@
  * attempt ATTEMPT (0 = every attempt), do ACTION the Nth time it passes
  * POINT.  Points: start, record (after a record is buffered), before_records,
  * after_records (around publishing a RECORDS frame), before_checkpoint,
- * after_checkpoint, mid_frame (a frame half written, never published).
- * POINT "random" takes N as a seed and picks a point other than start and
- * a count on it (1..2000 records, or 1..6 frames).
+ * after_checkpoint, mid_frame (a frame half written, never published),
+ * after_done (DONE published, the process not yet exited).
+ * POINT "random" takes N as a seed and picks a point from record to
+ * mid_frame and a count on it (1..2000 records, or 1..6 frames).
  * Actions: kill (SIGKILL, the default), segv, exit0 (exit 0 without DONE),
  * hang (stop making progress), garbage (publish a RECORDS frame of junk),
  * badlen (publish a frame header whose length runs past the ring's
@@ -32,6 +33,7 @@ enum fault_point {
 	FAULT_BEFORE_CHECKPOINT,
 	FAULT_AFTER_CHECKPOINT,
 	FAULT_MID_FRAME,
+	FAULT_AFTER_DONE,
 	FAULT_NPOINTS
 };
 

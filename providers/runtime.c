@@ -258,6 +258,8 @@ int prov_main(struct prov_ctx *c)
 		    send_frame(c, RING_DONE, NULL, 0) < 0)
 			st = prov_fail(c, PROV_FAIL_RETRY,
 				       "could not hand over the last records");
+		else
+			faults_hit(c, FAULT_AFTER_DONE);
 	}
 	if (st != PROV_DONE) {
 		if (c->errbuf[0] == '\0')

@@ -441,9 +441,8 @@ static void expect_same(const char *name, const char *spec, const char *clean,
 		     "%s: want %d restarts\n%s", spec, restarts, r.err);
 	snprintf(line, sizeof line, "provider=%s restarted", name);
 	cr_assert_eq(count(r.err, line), restarts, "%s:\n%s", spec, r.err);
-	if (restarts)
-		cr_assert(strstr(r.err, "fault injected"), "%s:\n%s", spec,
-			  r.err);
+	cr_assert(strstr(r.err, "fault injected"), "%s: no fault:\n%s", spec,
+		  r.err);
 	if (cause)
 		cr_assert(strstr(r.err, cause), "%s: cause '%s' not named:\n%s",
 			  spec, cause, r.err);
@@ -516,6 +515,10 @@ static void crash_matrix(const char *name, char *section,
 		tu_result_free(&r);
 	}
 	cr_assert_geq(fired, 4, "only %d of 8 random faults fired", fired);
+
+	/* Killed after its DONE was published: finished, not restarted. */
+	snprintf(spec, sizeof spec, "%s:1:after_done:1", name);
+	expect_same(name, spec, clean, clean_rej, 0, "ended badly after DONE");
 
 	/* A hang: found by stall_timeout, killed, restarted. */
 	conf("stall_timeout = 2s\n", section);

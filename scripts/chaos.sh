@@ -36,8 +36,10 @@ case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/aggchaos.XXXXXX")
 SRV=
+PGT=
 cleanup() {
 	exec 9>&-
+	[ -n "$PGT" ] && psql -q -c "DROP TABLE IF EXISTS $PGT" >/dev/null 2>&1
 	[ -n "$SRV" ] && kill "$SRV" 2>/dev/null && wait "$SRV" 2>/dev/null
 	rm -rf "$W"
 }
@@ -86,7 +88,8 @@ PROVIDERS="files lite api"
 PG=
 if [ -n "${PGHOST:-}" ]; then
 	PGT=chaos_$$
-	psql -q -v ON_ERROR_STOP=1 -c "DROP TABLE IF EXISTS $PGT;
+	psql -q -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning;
+		DROP TABLE IF EXISTS $PGT;
 		CREATE TABLE $PGT (id int PRIMARY KEY, name text, amount float8,
 		day timestamptz); INSERT INTO $PGT SELECT g, 'pg-' || g, g * 0.125,
 		timestamptz '2026-05-01 00:00:00+00' + (g % 28) * interval '1 day'

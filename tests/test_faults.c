@@ -369,7 +369,7 @@ static int run(struct tu_result *r, const char *fault, ...)
  */
 static int summary(const char *err, const char *name, char *st)
 {
-	for (const char *l = err; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+	for (const char *l = err; l && *l;) {
 		char n[64], s[16];
 		unsigned long long rec, rej;
 		int restarts;
@@ -380,6 +380,9 @@ static int summary(const char *err, const char *name, char *st)
 				strcpy(st, s);
 			return restarts;
 		}
+		l = strchr(l, '\n');
+		if (l)
+			l++;
 	}
 	return -1;
 }

@@ -536,6 +536,29 @@ static int write_rejects(struct agg *a, char *err, size_t errlen)
 	return 0;
 }
 
+#ifdef AGG_TESTING
+/*
+ * Test builds: with AGG_FAULT_WRITTEN set, once the output is in place the
+ * aggregator says "fault injected" and answers only after a stop signal,
+ * so that a test can stop the run exactly in that window.
+ */
+static void fault_after_write(void)
+{
+	struct pollfd pfd = { .fd = term_pipe[0], .events = POLLIN };
+
+	if (getenv("AGG_FAULT_WRITTEN") == NULL)
+		return;
+	log_event(LOG_WARN, NULL, "fault injected", "point", "output_written",
+		  NULL);
+	while (!stop_requested && term_pipe[0] >= 0)
+		(void)poll(&pfd, 1, -1);
+}
+#else
+static void fault_after_write(void)
+{
+}
+#endif
+
 static void on_finish(struct agg *a, const struct ctl_msg *in)
 {
 	struct ctl_msg m = { .type = CTL_FINISHED, .provider = -1 };
@@ -549,6 +572,7 @@ static void on_finish(struct agg *a, const struct ctl_msg *in)
 		if (rc == 0 && merge_write(a->merge, err, sizeof err) == 0) {
 			m.flag = 1;
 			m.records = merge_rows_written(a->merge);
+			fault_after_write();
 		}
 	}
 	snprintf(m.text, sizeof m.text, "%s", err);

@@ -1203,6 +1203,30 @@ Test(signals, sigterm_reaps_the_postgres_snapshot_holder)
 	free(sec);
 }
 
+/*
+ * A stop that arrives once the output of a finished run is in place: the
+ * run says so and exits 0, rather than 130 with the output written.
+ */
+Test(signals, a_stop_after_the_output_is_written_says_so)
+{
+	char *sec = sec_files(), *out;
+	struct proc p;
+
+	conf(NULL, sec);
+	put("out.csv", "previous\n");
+	setenv("AGG_FAULT_WRITTEN", "1", 1);
+	spawn(&p, NULL);
+	wait_text(&p, "point=output_written", 1);
+	cr_assert_eq(kill(p.pid, SIGINT), 0);
+	cr_assert_eq(finish(&p), 0, "%s", p.err);
+	cr_assert(strstr(p.err, "stop came too late"), "%s", p.err);
+	out = get("out.csv");
+	cr_assert_str_neq(out, "previous\n");
+	free(out);
+	free(p.err);
+	free(sec);
+}
+
 Test(signals, aggregator_killed_mid_run_fails_the_run)
 {
 	struct proc p;

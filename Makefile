@@ -67,6 +67,13 @@ test: deps
 
 test-unit: test-tests
 	@sh scripts/run-tests.sh build/test
+	@sh scripts/chaos.sh -n 4 -s 1 build/test/aggregate
+
+# Random kills of random providers; every output must match a clean run's.
+ITER ?= 50
+SEED ?= 1
+chaos: test-tests
+	@sh scripts/chaos.sh -n $(ITER) -s $(SEED) build/test/aggregate
 
 test-asan: asan-tests
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \

@@ -77,6 +77,8 @@ struct agg_prov {
 	bool poisoned;        /* sent something malformed: read no more */
 	bool done;            /* DONE folded */
 	bool stopped;         /* ERROR or DONE seen: nothing may follow */
+	bool progressed;      /* this attempt folded a checkpoint that moved
+	                       * the provider forward */
 	struct buf stage;     /* encoded records since the last checkpoint */
 	uint64_t stage_records;
 	struct buf stage_rejects;  /* REJECT payloads since the last one */
@@ -95,8 +97,9 @@ struct agg {
 	struct agg_prov *prov;
 	struct merge *merge;
 	struct rec_value *values;  /* scratch, schema.nfields */
-	struct pollfd *fds;        /* scratch for sleep_all, nproviders + 1 */
-	int *fd_owner;             /* provider of fds[k], -1: control socket */
+	struct pollfd *fds;        /* scratch for sleep_all, nproviders + 2 */
+	int *fd_owner;             /* provider of fds[k], -1: control socket,
+	                            * -2: the self-pipe */
 	int ctl_fd;
 	bool finished;
 	int exit_code;
@@ -105,10 +108,22 @@ struct agg {
 
 static volatile sig_atomic_t stop_requested;
 
+/*
+ * Self-pipe: SIGTERM/SIGINT also write a byte here, and sleep_all() polls
+ * the read end, so a stop that lands just before poll() still wakes it.
+ */
+static int term_pipe[2] = { -1, -1 };
+
 static void on_term(int sig)
 {
+	int saved = errno;
+
 	(void)sig;
 	stop_requested = 1;
+	if (term_pipe[1] >= 0 && write(term_pipe[1], "", 1) < 0) {
+		/* Full: a wake-up is already pending. */
+	}
+	errno = saved;
 }
 
 static int buf_append(struct buf *b, const void *p, size_t len)
@@ -276,6 +291,10 @@ static int on_checkpoint(struct agg *a, int pi, const unsigned char *pl,
 		poison(a, pi, "checkpoint counts do not match the records sent");
 		return -1;
 	}
+	if (p->stage_records || p->stage_nrejects ||
+	    p->token_len != len - 2 * sizeof(uint64_t) ||
+	    memcmp(p->token, pl + 2 * sizeof(uint64_t), p->token_len) != 0)
+		p->progressed = true;
 	if (fold(a, pi) < 0)
 		return -1;
 	p->token_len = (uint32_t)(len - 2 * sizeof(uint64_t));
@@ -382,6 +401,7 @@ static void on_start(struct agg *a, const struct ctl_msg *in)
 	p->poisoned = false;
 	p->stopped = false;
 	p->done = false;
+	p->progressed = false;
 	p->error[0] = '\0';
 	p->stage.len = 0;
 	p->stage_records = 0;
@@ -395,17 +415,20 @@ static void on_end(struct agg *a, const struct ctl_msg *in)
 	struct agg_prov *p = &a->prov[in->provider];
 	struct ctl_msg m = { .type = CTL_ENDED, .provider = in->provider,
 			     .attempt = in->attempt };
+	bool final;
 
 	/* The process is dead: everything it published is in the ring. */
 	if (p->active)
 		drain(a, in->provider, 0);
 	if (a->finished)
 		return;
+	final = in->flag == CTL_END_FINAL ||
+		(in->flag == CTL_END_FINAL_UNLESS_PROGRESS && !p->progressed);
 	if (!p->done) {
 		/* Records after the last checkpoint will be read again. */
 		p->stage.len = 0;
 		p->stage_records = 0;
-		if (in->flag && p->stage_rejects.len) {
+		if (final && p->stage_rejects.len) {
 			/* No retry: keep its last rejects for the reject file. */
 			(void)buf_append(&p->rejects, p->stage_rejects.p,
 					 p->stage_rejects.len);
@@ -416,7 +439,8 @@ static void on_end(struct agg *a, const struct ctl_msg *in)
 	}
 	ring_reset(p->ring);
 	p->active = false;
-	m.flag = p->done;
+	m.flag = (p->done ? CTL_ENDED_DONE : 0) |
+		 (p->progressed ? CTL_ENDED_PROGRESSED : 0);
 	m.records = p->records;
 	m.rejects = p->nrejects;
 	m.token_len = p->token_len;
@@ -522,6 +546,29 @@ static int write_rejects(struct agg *a, char *err, size_t errlen)
 	return 0;
 }
 
+#ifdef AGG_TESTING
+/*
+ * Test builds: with AGG_FAULT_WRITTEN set, once the output is in place the
+ * aggregator says "fault injected" and answers only after a stop signal,
+ * so that a test can stop the run exactly in that window.
+ */
+static void fault_after_write(void)
+{
+	struct pollfd pfd = { .fd = term_pipe[0], .events = POLLIN };
+
+	if (getenv("AGG_FAULT_WRITTEN") == NULL)
+		return;
+	log_event(LOG_WARN, NULL, "fault injected", "point", "output_written",
+		  NULL);
+	while (!stop_requested && term_pipe[0] >= 0)
+		(void)poll(&pfd, 1, -1);
+}
+#else
+static void fault_after_write(void)
+{
+}
+#endif
+
 static void on_finish(struct agg *a, const struct ctl_msg *in)
 {
 	struct ctl_msg m = { .type = CTL_FINISHED, .provider = -1 };
@@ -535,6 +582,7 @@ static void on_finish(struct agg *a, const struct ctl_msg *in)
 		if (rc == 0 && merge_write(a->merge, err, sizeof err) == 0) {
 			m.flag = 1;
 			m.records = merge_rows_written(a->merge);
+			fault_after_write();
 		}
 	}
 	snprintf(m.text, sizeof m.text, "%s", err);
@@ -667,7 +715,10 @@ static void sleep_all(struct agg *a, int timeout_ms)
 	fds[nfds].fd = a->ctl_fd;
 	fds[nfds].events = POLLIN;
 	map[nfds++] = -1;
-	if (poll(fds, (nfds_t)nfds, timeout_ms) < 0)
+	fds[nfds].fd = term_pipe[0];
+	fds[nfds].events = POLLIN;
+	map[nfds++] = -2;
+	if (stop_requested || poll(fds, (nfds_t)nfds, timeout_ms) < 0)
 		return;
 	for (int k = 0; k < nfds; k++)
 		if (map[k] >= 0 && (fds[k].revents & POLLIN))
@@ -680,13 +731,15 @@ int agg_main(const struct cfg *cfg, struct ring *rings, int ctl_fd)
 	struct sigaction sa = { .sa_handler = on_term };
 	int idle = 0;
 
+	if (pipe2(term_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+		term_pipe[0] = term_pipe[1] = -1;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	out_set_stop_flag(&stop_requested); /* a stop abandons the output */
 	a.prov = calloc((size_t)cfg->nproviders, sizeof *a.prov);
 	a.values = calloc((size_t)cfg->schema.nfields, sizeof *a.values);
-	a.fds = calloc((size_t)cfg->nproviders + 1, sizeof *a.fds);
-	a.fd_owner = calloc((size_t)cfg->nproviders + 1, sizeof *a.fd_owner);
+	a.fds = calloc((size_t)cfg->nproviders + 2, sizeof *a.fds);
+	a.fd_owner = calloc((size_t)cfg->nproviders + 2, sizeof *a.fd_owner);
 	a.merge = merge_new(cfg);
 	if (a.prov == NULL || a.values == NULL || a.fds == NULL ||
 	    a.fd_owner == NULL || a.merge == NULL) {
@@ -740,5 +793,8 @@ out:
 	free(a.values);
 	free(a.fds);
 	free(a.fd_owner);
+	for (int k = 0; k < 2; k++)
+		if (term_pipe[k] >= 0)
+			close(term_pipe[k]);
 	return a.exit_code;
 }

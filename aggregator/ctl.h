@@ -39,11 +39,26 @@ enum ctl_type {
 
 #define CTL_TEXT_MAX 512
 
+/* CTL_END flag: may this be the provider's last attempt? */
+enum {
+	CTL_END_FINAL = 1,                 /* yes: no retry follows */
+	CTL_END_FINAL_UNLESS_PROGRESS = 2, /* yes, unless the attempt folded
+	                                    * a checkpoint that moved forward */
+};
+
+/* CTL_ENDED flag bits. */
+enum {
+	CTL_ENDED_DONE = 1,         /* DONE was folded: the provider finished */
+	CTL_ENDED_PROGRESSED = 2,   /* the attempt folded a checkpoint that
+	                             * moved the provider forward */
+};
+
 struct ctl_msg {
 	uint32_t type;          /* enum ctl_type */
 	int32_t provider;       /* index in cfg->providers, -1: none */
 	uint32_t attempt;
-	uint32_t flag;          /* END: final; ENDED: done; FINISHED: ok */
+	uint32_t flag;          /* END: CTL_END_*; ENDED: CTL_ENDED_* bits;
+	                         * FINISH: write; FINISHED: ok */
 	uint64_t records;       /* ENDED, PROGRESS: counted so far; FINISHED: rows */
 	uint64_t rejects;       /* ENDED, PROGRESS */
 	uint32_t token_len;     /* ENDED */

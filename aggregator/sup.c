@@ -54,7 +54,8 @@ struct child {
 	pid_t pid;
 	int hb_fd;              /* read end of the heartbeat pipe, -1: none */
 	uint16_t attempt;
-	int restarts;
+	int restarts;           /* restarts so far, for the log and summary */
+	int streak;             /* failures since the last healthy attempt */
 	uint64_t last_beat;     /* ms */
 	uint64_t backoff_until; /* ms */
 	uint64_t started;       /* ms, first attempt */
@@ -197,7 +198,10 @@ static void fork_provider(struct sup *s, int i)
 		if (p->memory_limit) {
 			struct rlimit rl = { p->memory_limit, p->memory_limit };
 
-			setrlimit(RLIMIT_AS, &rl);
+			/* Past it, mmap and brk fail: malloc returns NULL. */
+			if (setrlimit(RLIMIT_AS, &rl) < 0)
+				log_event(LOG_WARN, p->name, "memory_limit not set",
+					  "cause", strerror(errno), NULL);
 		}
 		ctx = calloc(1, sizeof *ctx);
 		if (ctx == NULL)
@@ -239,6 +243,8 @@ static void fork_provider(struct sup *s, int i)
 	}
 }
 
+static void begin_abort(struct sup *s, int code, bool keep_rejects);
+
 static void send_ctl(struct sup *s, uint32_t type, int i, uint32_t attempt,
 		     uint32_t flag)
 {
@@ -248,8 +254,7 @@ static void send_ctl(struct sup *s, uint32_t type, int i, uint32_t attempt,
 	if (ctl_send(s->ctl_fd, &m) < 0 && !s->aborting) {
 		log_event(LOG_ERROR, NULL, "aggregator unreachable", "cause",
 			  strerror(errno), NULL);
-		s->exit_code = EXIT_FAILED;
-		s->aborting = true;
+		begin_abort(s, EXIT_FAILED, false);
 	}
 }
 
@@ -359,13 +364,26 @@ static void on_ended(struct sup *s, const struct ctl_msg *m)
 	const struct cfg_provider *p = &s->cfg->providers[i];
 	char cause[CTL_TEXT_MAX], num[32], num2[32];
 	bool clean = WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0;
+	bool done = m->flag & CTL_ENDED_DONE;
+	uint64_t delay;
 
 	c->records = m->records;
 	c->rejects = m->rejects;
 	c->token_len = m->token_len;
 	memcpy(c->token, m->token, m->token_len);
 
-	if (m->flag && clean) {
+	if (done) {
+		/*
+		 * DONE was folded: everything is counted.  A process that dies
+		 * after that (killed, or crashing on its way out) has still
+		 * finished; a restart would resume from the last checkpoint and
+		 * send again what DONE covered after it.
+		 */
+		if (!clean) {
+			describe_status(c->status, cause, sizeof cause);
+			log_event(LOG_WARN, p->name, "ended badly after DONE",
+				  "cause", cause, NULL);
+		}
 		c->state = P_DONE;
 		c->finished = now_ms();
 		snprintf(num, sizeof num, "%llu", (unsigned long long)c->records);
@@ -384,7 +402,10 @@ static void on_ended(struct sup *s, const struct ctl_msg *m)
 		describe_status(c->status, cause, sizeof cause);
 	snprintf(c->cause, sizeof c->cause, "%s", cause);
 
-	if (c->permanent || c->restarts >= p->restart) {
+	/* A healthy attempt (see end_flag) starts a new streak. */
+	if (m->flag & CTL_ENDED_PROGRESSED)
+		c->streak = 0;
+	if (c->permanent || c->streak >= p->restart) {
 		c->state = P_FAILED;
 		c->finished = now_ms();
 		snprintf(num, sizeof num, "%u", c->attempt);
@@ -397,11 +418,14 @@ static void on_ended(struct sup *s, const struct ctl_msg *m)
 		return;
 	}
 	c->restarts++;
+	c->streak++;
 	c->state = P_BACKOFF;
-	c->backoff_until = now_ms() + backoff_delay(s, c->restarts);
+	delay = backoff_delay(s, c->streak);
+	c->backoff_until = now_ms() + delay;
 	snprintf(num, sizeof num, "%u", c->attempt + 1);
+	snprintf(num2, sizeof num2, "%llums", (unsigned long long)delay);
 	log_event(LOG_WARN, p->name, "restarted", "attempt", num, "cause",
-		  cause, NULL);
+		  cause, "backoff", num2, NULL);
 }
 
 static void on_ctl(struct sup *s)
@@ -453,6 +477,26 @@ static void on_ctl(struct sup *s)
 	}
 }
 
+/*
+ * Whether the attempt that just ended of provider i may be the last one,
+ * for CTL_END.  The restart policy: a provider fails for good when its
+ * process exits with PROV_FAIL_PERMANENT, or when it fails restart + 1
+ * times in a row without a healthy attempt between.  An attempt is healthy
+ * when the aggregator folded at least one checkpoint of it that moved the
+ * provider forward (more records or rejects, or a new resume token): only
+ * the aggregator knows that, so a failure after restart attempts in a row
+ * is "final unless it progressed", and CTL_ENDED says whether it did.
+ */
+static uint32_t end_flag(const struct sup *s, int i)
+{
+	const struct child *c = &s->ch[i];
+	int restart = s->cfg->providers[i].restart;
+
+	if (c->permanent || restart <= 0)
+		return CTL_END_FINAL;
+	return c->streak >= restart ? CTL_END_FINAL_UNLESS_PROGRESS : 0;
+}
+
 static void reap(struct sup *s)
 {
 	int status;
@@ -484,9 +528,7 @@ static void reap(struct sup *s)
 				continue;
 			}
 			c->state = P_ENDING;
-			send_ctl(s, CTL_END, i, c->attempt,
-				 c->permanent ||
-				 c->restarts >= s->cfg->providers[i].restart);
+			send_ctl(s, CTL_END, i, c->attempt, end_flag(s, i));
 		}
 	}
 }
@@ -693,6 +735,49 @@ static void wait_all(struct sup *s)
 	}
 }
 
+/*
+ * Kill and reap the children the table does not know.  The postgres
+ * provider's snapshot holder is started with CLONE_PARENT, so it is ours:
+ * it goes by itself after a provider's last attempt, but after a failure
+ * or an abort it may still be there, and nothing may outlive the run.
+ * Linux lists a task's children in /proc/self/task/TID/children; they are
+ * not reaped yet, so their pids cannot have been reused.
+ */
+static void reap_strays(void)
+{
+	char path[64], buf[4096];
+
+	snprintf(path, sizeof path, "/proc/self/task/%ld/children",
+		 (long)getpid());
+	for (int pass = 0; pass < 8; pass++) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC), n_pids = 0;
+		ssize_t n;
+		char *p, *end;
+
+		if (fd < 0)
+			return;
+		n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n <= 0)
+			return;
+		buf[n] = '\0';
+		for (p = buf;; p = end) {
+			long pid = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			if (pid <= 0)
+				continue;
+			kill((pid_t)pid, SIGKILL);
+			while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR)
+				;
+			n_pids++;
+		}
+		if (n_pids == 0)
+			return;
+	}
+}
+
 static int setup(struct sup *s)
 {
 	sigset_t set;
@@ -795,6 +880,16 @@ int sup_run(const struct cfg *cfg, const struct sup_opts *opts)
 		begin_abort(&s, EXIT_FAILED, false);
 	}
 
+	if (s.aborting && s.written) {
+		/*
+		 * A signal or the deadline came while the aggregator was
+		 * writing the output of a finished run: it is in place, so say
+		 * so rather than claim that nothing was written.
+		 */
+		log_event(LOG_WARN, NULL, "stop came too late", "cause",
+			  "the output was already written", NULL);
+		s.aborting = false;
+	}
 	if (!s.aborting) {
 		bool any_failed = false;
 
@@ -809,6 +904,7 @@ out:
 		kill(s.agg_pid, SIGTERM);
 	if (s.sig_fd >= 0)
 		wait_all(&s);
+	reap_strays();
 	show_progress(&s, true);
 	progress_end(opts->progress_block);
 	report_stats(&s);

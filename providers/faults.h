@@ -7,9 +7,18 @@
  * attempt ATTEMPT (0 = every attempt), do ACTION the Nth time it passes
  * POINT.  Points: start, record (after a record is buffered), before_records,
  * after_records (around publishing a RECORDS frame), before_checkpoint,
- * after_checkpoint, mid_frame (a frame half written, never published).
+ * after_checkpoint, mid_frame (a frame half written, never published),
+ * after_done (DONE published, the process not yet exited).
+ * POINT "random" takes N as a seed and picks a point from record to
+ * mid_frame and a count on it (1..2000 records, or 1..6 frames).
  * Actions: kill (SIGKILL, the default), segv, exit0 (exit 0 without DONE),
- * hang (stop making progress), garbage (publish an impossible frame).
+ * hang (stop making progress), garbage (publish a RECORDS frame of junk),
+ * badlen (publish a frame header whose length runs past the ring's
+ * contents), badattempt (publish a frame with another attempt number),
+ * leak (allocate until malloc fails, then fail as out of memory), stubborn
+ * (hang and ignore SIGTERM).  Every fault logs "fault injected".  After
+ * garbage, badlen and badattempt the provider goes on as if nothing
+ * happened; the aggregator must catch it.
  */
 #ifndef AGG_FAULTS_H
 #define AGG_FAULTS_H
@@ -24,6 +33,7 @@ enum fault_point {
 	FAULT_BEFORE_CHECKPOINT,
 	FAULT_AFTER_CHECKPOINT,
 	FAULT_MID_FRAME,
+	FAULT_AFTER_DONE,
 	FAULT_NPOINTS
 };
 

@@ -41,6 +41,9 @@
 /* Records between checkpoints when the provider has no `batch` of its own. */
 #define CHECKPOINT_RECORDS 8192u
 
+/* The supervisor that forked this process (prov_main() records it). */
+static pid_t supervisor;
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -76,8 +79,12 @@ static int send_frame(struct prov_ctx *c, enum ring_frame_type type,
 		if (errno != EAGAIN)
 			return -1;
 		prov_heartbeat(c);
-		if (getppid() == 1)
-			return -1; /* the supervisor is gone */
+		/*
+		 * The supervisor is gone (re-parented: to init, or to a
+		 * subreaper).  PR_SET_PDEATHSIG normally kills us first.
+		 */
+		if (getppid() != supervisor)
+			return -1;
 	}
 }
 
@@ -224,6 +231,7 @@ int prov_main(struct prov_ctx *c)
 	const struct prov_ops *ops = prov_ops_for(c->p->type);
 	enum prov_status st;
 
+	supervisor = getppid();
 	c->buf_cap = ring_max_payload(c->ring);
 	if (c->buf_cap > FRAME_BYTES)
 		c->buf_cap = FRAME_BYTES;
@@ -250,6 +258,8 @@ int prov_main(struct prov_ctx *c)
 		    send_frame(c, RING_DONE, NULL, 0) < 0)
 			st = prov_fail(c, PROV_FAIL_RETRY,
 				       "could not hand over the last records");
+		else
+			faults_hit(c, FAULT_AFTER_DONE);
 	}
 	if (st != PROV_DONE) {
 		if (c->errbuf[0] == '\0')

@@ -1,0 +1,222 @@
+#!/bin/sh
+# chaos.sh - kill random providers at random moments, many times over, and
+# check that every run still gives exactly the clean run's output.
+#
+#   sh scripts/chaos.sh [-n ITERATIONS] [-s SEED] [BINARY]
+#
+# BINARY is a test build of aggregate (default build/test/aggregate): the
+# AGG_FAULT hooks exist only there.  The job has several provider types:
+# files (CSV, .csv.gz, JSON Lines), sqlite, http (tests/fixtures/httpd.py),
+# and postgres when PGHOST names a server.  Each iteration, chosen by a
+# generator seeded with SEED, either
+#   - sets AGG_FAULT so that one to all providers die (SIGKILL or SIGSEGV)
+#     at a random point of attempt 1 or 2, or
+#   - starts the run and sends SIGKILL or SIGSEGV with kill(1) to one to
+#     three provider processes found in /proc (children of the supervisor,
+#     named "aggregate: provider NAME"), after a random delay;
+# then compares out.csv with the reference, and checks that the run exited
+# 0 and left no shared memory.  It prints runs, kills, restarts, failures
+# and mismatches, and exits 1 unless the last two are 0.
+set -u
+
+ITER=50
+SEED=1
+while getopts n:s: opt; do
+	case $opt in
+	n) ITER=$OPTARG ;;
+	s) SEED=$OPTARG ;;
+	*) echo "usage: $0 [-n ITERATIONS] [-s SEED] [BINARY]" >&2; exit 64 ;;
+	esac
+done
+shift $((OPTIND - 1))
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${1:-$SRC/build/test/aggregate}
+case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
+[ -x "$BIN" ] || { echo "chaos: no binary $BIN (make test-tests)" >&2; exit 1; }
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/aggchaos.XXXXXX")
+SRV=
+PGT=
+cleanup() {
+	exec 9>&-
+	[ -n "$PGT" ] && psql -q -c "DROP TABLE IF EXISTS $PGT" >/dev/null 2>&1
+	[ -n "$SRV" ] && kill "$SRV" 2>/dev/null && wait "$SRV" 2>/dev/null
+	rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A linear congruential generator: rand N sets R to 0..N-1.
+STATE=$SEED
+rand() {
+	STATE=$(( (STATE * 1103515245 + 12345) % 2147483648 ))
+	R=$(( (STATE / 65536) % $1 ))
+}
+
+# --- inputs ------------------------------------------------------------
+mkdir "$W/in"
+awk 'BEGIN { print "id,name,amount,day"
+	for (i = 1; i <= 20000; i++)
+		printf "%d,\"n-%d, \"\"x\"\"\",%g,2026-01-%02dT10:00:00Z\n",
+		       i, i, i * 0.25, 1 + i % 28 }' >"$W/in/a.csv"
+awk 'BEGIN { print "id,name,amount,day"
+	for (i = 20001; i <= 35000; i++)
+		printf "%d,n-%d,%g,2026-02-%02d 10:00:00\n", i, i, i * 0.25,
+		       1 + i % 28 }' | gzip >"$W/in/b.csv.gz"
+awk 'BEGIN { for (i = 35001; i <= 45000; i++)
+	printf "{\"id\": %d, \"name\": \"n-%d\", \"amount\": %g, " \
+	       "\"day\": \"2026-03-%02dT10:00:00Z\"}\n", i, i, i * 0.25,
+	       1 + i % 28 }' >"$W/in/c.jsonl"
+sqlite3 "$W/lite.db" "CREATE TABLE orders (id INTEGER PRIMARY KEY, name TEXT,
+	amount REAL, day TEXT);
+	WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g
+	WHERE i < 20000) INSERT INTO orders SELECT i, 'lite-' || i, i * 0.5,
+	printf('2026-04-%02d 08:00:00', 1 + i % 28) FROM g;" || exit 1
+
+# The HTTP fixture: it exits when its stdin (fd 9 here) closes.
+PY=${AGG_PYTHON:-python3}
+[ -z "${AGG_PYTHON:-}" ] && [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+mkfifo "$W/srv.in" "$W/srv.port"
+"$PY" "$SRC/tests/fixtures/httpd.py" --datadir "$SRC/tests/data/http" \
+	<"$W/srv.in" >"$W/srv.port" 2>"$W/srv.log" &
+SRV=$!
+exec 9>"$W/srv.in"
+read -r PORT <"$W/srv.port" || { echo "chaos: no HTTP fixture" >&2; exit 1; }
+
+PROVIDERS="files lite api"
+PG=
+if [ -n "${PGHOST:-}" ]; then
+	PGT=chaos_$$
+	psql -q -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning;
+		DROP TABLE IF EXISTS $PGT;
+		CREATE TABLE $PGT (id int PRIMARY KEY, name text, amount float8,
+		day timestamptz); INSERT INTO $PGT SELECT g, 'pg-' || g, g * 0.125,
+		timestamptz '2026-05-01 00:00:00+00' + (g % 28) * interval '1 day'
+		FROM generate_series(1, 20000) g" >/dev/null || exit 1
+	PG="[provider pg]
+type = postgres
+query = SELECT id, name, amount, day FROM $PGT ORDER BY id
+key = id
+batch = 500"
+	PROVIDERS="$PROVIDERS pg"
+fi
+set -- $PROVIDERS
+NPROV=$#
+
+cat >"$W/p.conf" <<EOF
+[aggregate]
+output = out.csv
+fields = id:int, name:text, amount:float, day:timestamp
+ring_size = 64K
+restart = 10
+backoff = 1ms
+backoff_max = 20ms
+
+[provider files]
+type = file
+path = in/*
+
+[provider lite]
+type = sqlite
+path = lite.db
+query = SELECT id, name, amount, day FROM orders ORDER BY id
+key = id
+batch = 200
+
+[provider api]
+type = http
+url = http://127.0.0.1:$PORT/items?page={page}&per_page=50&total=3000&delay=5
+pagination = page
+records = /items
+concurrency = 4
+map = amount=/price, day=/created
+
+$PG
+EOF
+
+cd "$W" || exit 1
+if ! AGG_FAULT= "$BIN" -c p.conf -q 2>err.log; then
+	echo "chaos: the clean run failed:" >&2
+	cat err.log >&2
+	exit 1
+fi
+mv out.csv ref.csv
+
+# The pid of supervisor $1's child "aggregate: provider $2", or nothing.
+provider_pid() {
+	for c in $(cat "/proc/$1/task/$1/children" 2>/dev/null); do
+		t=$( { tr '\0' ' ' <"/proc/$c/cmdline"; } 2>/dev/null)
+		case $t in "aggregate: provider $2"*) echo "$c"; return ;; esac
+	done
+}
+
+runs=0 kills=0 restarts=0 failures=0 mismatches=0 leftovers=0
+i=1
+while [ "$i" -le "$ITER" ]; do
+	rm -f out.csv
+	rand 2
+	if [ "$R" -eq 0 ]; then
+		# AGG_FAULT: a random point of attempt 1 or 2 of some providers.
+		fault=
+		for p in $PROVIDERS; do
+			rand 2
+			[ "$R" -eq 0 ] && [ -n "$fault" ] && continue
+			rand 2; att=$((R + 1))
+			rand 100000; seed=$R
+			rand 2; act=; [ "$R" -eq 1 ] && act=:segv
+			fault="$fault${fault:+;}$p:$att:random:$seed$act"
+		done
+		AGG_FAULT=$fault "$BIN" -c p.conf 2>err.log &
+		sup=$!
+		wait "$sup"
+		rc=$?
+		how="AGG_FAULT=$fault"
+		kills=$((kills + $(grep -c 'fault injected' err.log)))
+	else
+		# kill(1) on provider processes found in /proc.
+		AGG_FAULT= "$BIN" -c p.conf 2>err.log &
+		sup=$!
+		rand 3; n=$((R + 1))
+		how="kill(1) x$n:"
+		while [ "$n" -gt 0 ] && kill -0 "$sup" 2>/dev/null; do
+			rand "$NPROV"
+			set -- $PROVIDERS
+			eval "p=\${$((R + 1))}"
+			rand 2; sig=KILL; [ "$R" -eq 1 ] && sig=SEGV
+			# The random delay picks the moment; nothing waits on it.
+			rand 250; sleep "0.$(printf %03d "$R")"
+			pid=$(provider_pid "$sup" "$p")
+			if [ -n "$pid" ] && kill -s "$sig" "$pid" 2>/dev/null; then
+				kills=$((kills + 1))
+				how="$how $p:SIG$sig"
+			fi
+			n=$((n - 1))
+		done
+		wait "$sup"
+		rc=$?
+	fi
+	runs=$((runs + 1))
+	r=$(awk 'NF == 7 && $2 ~ /^(ok|failed|stopped)$/ { s += $5 }
+		END { print s + 0 }' err.log)
+	restarts=$((restarts + r))
+	if [ "$rc" -ne 0 ]; then
+		failures=$((failures + 1))
+		echo "chaos: run $i ($how) exited $rc:" >&2
+		tail -n 20 err.log >&2
+	elif ! cmp -s out.csv ref.csv; then
+		mismatches=$((mismatches + 1))
+		echo "chaos: run $i ($how): output differs from the clean run" >&2
+		cp out.csv "${TMPDIR:-/tmp}/aggchaos-mismatch-$i.csv"
+	fi
+	if ls /dev/shm 2>/dev/null | grep -q "^aggregate.*$sup"; then
+		leftovers=$((leftovers + 1))
+		echo "chaos: run $i left shared memory behind" >&2
+	fi
+	i=$((i + 1))
+done
+
+echo "chaos: seed=$SEED providers=$NPROV runs=$runs kills=$kills" \
+     "restarts=$restarts failures=$failures mismatches=$mismatches" \
+     "leftovers=$leftovers"
+[ "$mismatches" -eq 0 ] && [ "$failures" -eq 0 ] && [ "$leftovers" -eq 0 ]

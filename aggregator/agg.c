@@ -103,6 +103,8 @@ static void on_term(int sig)
 
 static int buf_append(struct buf *b, const void *p, size_t len)
 {
+	if (len == 0)
+		return 0; /* b->p may still be NULL */
 	if (b->len + len > b->cap) {
 		size_t cap = b->cap ? b->cap : 64 * 1024;
 		unsigned char *np;

@@ -418,22 +418,116 @@ int http_link_next(const char *links, char *out, size_t outlen)
 	return -1;
 }
 
-/* The first bytes of an error body, on one line, cut at a character. */
-static void body_excerpt(const struct hbuf *b, char *out, size_t outlen)
-{
-	size_t n = b->len < ERR_BODY_MAX ? b->len : ERR_BODY_MAX, o = 0;
+/* Secrets shorter than this are not looked for in error bodies. */
+#define REDACT_MIN 4
 
-	if (n < b->len)
-		while (n > 0 && ((unsigned char)b->p[n] & 0xC0) == 0x80)
+/* Replace every occurrence of sec[0..n) in the string text with "***". */
+static void redact(char *text, const char *sec, size_t n)
+{
+	char *at = text;
+
+	if (n < REDACT_MIN)
+		return;
+	while ((at = memmem(at, strlen(at), sec, n)) != NULL) {
+		memcpy(at, "***", 3);
+		memmove(at + 3, at + n, strlen(at + n) + 1);
+		at += 3;
+	}
+}
+
+/*
+ * Blank out of text every secret the request carried, in case the server
+ * echoed it in an error body: each header value (whole, and its last word:
+ * the TOKEN of "Bearer TOKEN"), the URL's user information and its query
+ * values.
+ */
+static void redact_secrets(char *text, const struct cfg_provider *p,
+			     const char *target)
+{
+	const char *sep = target ? strstr(target, "://") : NULL;
+
+	for (int i = 0; i < p->nheaders; i++) {
+		const char *v = strchr(p->headers[i], ':'), *w;
+		size_t n;
+
+		if (v == NULL)
+			continue;
+		for (v++; *v == ' ' || *v == '\t'; v++)
+			;
+		n = strlen(v);
+		while (n > 0 && is_ws(v[n - 1]))
 			n--;
-	for (size_t i = 0; i < n && o + 1 < outlen; i++) {
+		redact(text, v, n);
+		w = memrchr(v, ' ', n);
+		if (w != NULL)
+			redact(text, w + 1, n - (size_t)(w + 1 - v));
+	}
+	if (sep != NULL) {
+		const char *auth = sep + 3;
+		size_t alen = strcspn(auth, "/?#");
+		const char *at = memrchr(auth, '@', alen);
+		const char *q = strchr(auth, '?');
+
+		if (at != NULL) {
+			const char *colon = memchr(auth, ':', (size_t)(at - auth));
+
+			redact(text, auth, (size_t)(at - auth));
+			if (colon != NULL)
+				redact(text, colon + 1, (size_t)(at - colon - 1));
+		}
+		while (q != NULL && *q && *q != '#') {
+			const char *v = q + 1, *end = v + strcspn(v, "&#");
+			const char *eq = memchr(v, '=', (size_t)(end - v));
+
+			if (eq != NULL)
+				redact(text, eq + 1, (size_t)(end - eq - 1));
+			q = *end == '&' ? end : NULL;
+		}
+	}
+}
+
+/*
+ * The first bytes of an error body, on one line, cut at a character, with
+ * the request's secrets blanked out (see redact_secrets).  The secrets are
+ * looked for in a window longer than the excerpt, so that one cut by the
+ * excerpt's end cannot show its first bytes.
+ */
+static void body_excerpt(const struct hbuf *b, const struct cfg_provider *p,
+			 const char *target, char *out, size_t outlen)
+{
+	size_t window = ERR_BODY_MAX + PROV_TOKEN_MAX, n, o = 0;
+	char *text;
+
+	out[0] = '\0';
+	if (b->len == 0)
+		return;
+	for (int i = 0; i < p->nheaders; i++)
+		window += strlen(p->headers[i]);
+	if (target != NULL)
+		window += strlen(target);
+	n = b->len < window ? b->len : window;
+	text = malloc(n + 1);
+	if (text == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)b->p[i];
 
-		out[o++] = ch < 0x20 || ch == 0x7F ? ' ' : (char)ch;
+		text[i] = ch < 0x20 || ch == 0x7F ? ' ' : (char)ch;
 	}
+	text[n] = '\0';
+	redact_secrets(text, p, target);
+	n = strlen(text);
+	if (n > ERR_BODY_MAX) {
+		n = ERR_BODY_MAX;
+		while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+			n--;
+	}
+	for (size_t i = 0; i < n && o + 1 < outlen; i++)
+		out[o++] = text[i];
 	while (o > 0 && out[o - 1] == ' ')
 		o--;
 	out[o] = '\0';
+	free(text);
 }
 
 /* --- curl callbacks ---------------------------------------------------- */
@@ -594,6 +688,15 @@ static bool curl_permanent(CURLcode rc)
 	}
 }
 
+/* What to add to curl's message for a certificate that did not verify. */
+static const char *tls_hint(CURLcode rc)
+{
+	if (rc == CURLE_PEER_FAILED_VERIFICATION)
+		return " (TLS certificate verification failed: give the "
+		       "server's CA in ca_file, or set insecure = true)";
+	return "";
+}
+
 /* --- parsing a response ------------------------------------------------ */
 
 /* Does s[0..len) hold only blanks? */
@@ -611,8 +714,12 @@ static bool blank(const char *s, size_t len)
  */
 static int scan_ndjson(struct job *j, char *why, size_t wl)
 {
-	const char *s = j->body.p, *end = s + j->body.len, *last = s;
+	const char *s = j->body.p, *end = s, *last = s;
 	size_t n = 0;
+
+	/* An empty body has no buffer: no arithmetic on NULL. */
+	if (s != NULL)
+		end = s + j->body.len;
 
 	while (s < end) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
@@ -909,8 +1016,9 @@ static void job_finish(struct http *h, struct job *j, CURLcode rc,
 		return;
 	}
 	if (rc != CURLE_OK) {
-		snprintf(why, sizeof why, "%s",
-			 cerr && *cerr ? cerr : curl_easy_strerror(rc));
+		snprintf(why, sizeof why, "%s%s",
+			 cerr && *cerr ? cerr : curl_easy_strerror(rc),
+			 tls_hint(rc));
 		if (curl_permanent(rc))
 			job_fail(j, PROV_FAIL_PERMANENT, pub, why);
 		else
@@ -923,7 +1031,8 @@ static void job_finish(struct http *h, struct job *j, CURLcode rc,
 		return;
 	}
 	if (status < 200 || status > 299) {
-		body_excerpt(&j->body, excerpt, sizeof excerpt);
+		body_excerpt(&j->body, h->p, j->target, excerpt,
+			     sizeof excerpt);
 		snprintf(why, sizeof why, "HTTP %ld%s%s", status,
 			 excerpt[0] ? ": " : "", excerpt);
 		job_fail(j, PROV_FAIL_PERMANENT, pub, why);
@@ -1315,7 +1424,7 @@ static enum prov_status emit_json(struct http *h, struct job *j,
 static enum prov_status emit_ndjson(struct http *h, struct job *j,
 				    const char *pub)
 {
-	const char *s = j->body.p, *end = s + j->body.len;
+	const char *s = j->body.p, *end = s ? s + j->body.len : s;
 	char pos[URL_PUB_MAX + 64];
 	enum prov_status st = PROV_DONE;
 	size_t line = 0;
@@ -1632,6 +1741,10 @@ static enum prov_status http_run(struct prov_ctx *c)
 	signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return prov_fail(c, PROV_FAIL_RETRY, "cannot start libcurl");
+	if (c->p->insecure)
+		log_event(LOG_WARN, c->p->name, "tls verification off",
+			  "detail", "insecure = true: the server's certificate "
+			  "and name are not checked", NULL);
 	st = prepare(&h);
 	if (st == PROV_DONE)
 		st = resume(&h);
@@ -1688,6 +1801,10 @@ static int http_check(const struct cfg *cfg, const struct cfg_provider *p,
 		goto out_cleanup;
 	}
 	http_url_public(j.target, pub, sizeof pub);
+	if (p->insecure)
+		log_event(LOG_WARN, p->name, "tls verification off",
+			  "detail", "insecure = true: the server's certificate "
+			  "and name are not checked", NULL);
 	if (jsonptr_compile(&h.recptr, p->records ? p->records : "", why,
 			    sizeof why) < 0) {
 		snprintf(msg, msglen, "records: %s", why);
@@ -1701,12 +1818,12 @@ static int http_check(const struct cfg *cfg, const struct cfg_provider *p,
 		goto out_cleanup;
 	}
 	if (rc != CURLE_OK) {
-		snprintf(msg, msglen, "%s: %s", pub,
-			 err[0] ? err : curl_easy_strerror(rc));
+		snprintf(msg, msglen, "%s: %s%s", pub,
+			 err[0] ? err : curl_easy_strerror(rc), tls_hint(rc));
 		goto out_cleanup;
 	}
 	if (status < 200 || status > 299) {
-		body_excerpt(&j.body, excerpt, sizeof excerpt);
+		body_excerpt(&j.body, p, j.target, excerpt, sizeof excerpt);
 		snprintf(msg, msglen, "%s: HTTP %ld%s%s", pub, status,
 			 excerpt[0] ? ": " : "", excerpt);
 		goto out_cleanup;

@@ -2,7 +2,8 @@
 # Run each libFuzzer target (built in build/fuzz by `make fuzz`) for a while:
 #   fuzz.sh SECONDS TARGET...
 # New inputs go to build/fuzz/work/TARGET (the committed seeds in
-# fuzz/corpus/TARGET are read, never written).  A crash, leak or timeout is
+# fuzz/corpus/TARGET and the saved crashes in fuzz/regressions/TARGET are
+# read, never written).  A crash, leak or timeout is
 # copied to fuzz/regressions/TARGET/, where `make test` replays it from
 # then on, and makes this script fail.
 set -u
@@ -16,7 +17,7 @@ for t in "$@"; do
 	log=build/fuzz/$t.log
 	build/fuzz/fuzz_$t -max_total_time="$secs" -timeout=10 \
 		-rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
-		-artifact_prefix="$art/" "$work" "fuzz/corpus/$t" >"$log" 2>&1
+		-artifact_prefix="$art/" "$work" "fuzz/corpus/$t" "fuzz/regressions/$t" >"$log" 2>&1
 	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 	echo "fuzz $t: exit $rc, ${execs:-?} executions, corpus $(ls "$work" | wc -l) new inputs"

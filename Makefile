@@ -42,7 +42,7 @@ FUZZ_CFLAGS  := -O1 -DAGG_TESTING -fno-omit-frame-pointer \
                 -fno-sanitize-recover=undefined
 
 .PHONY: all deps run test test-unit test-asan test-fuzz-replay clean install \
-	bench chaos fuzz valgrind
+	bench chaos fuzz fuzz-deps valgrind
 
 all: aggregate
 
@@ -94,6 +94,11 @@ test: deps
 
 test-unit: test-tests
 	@sh scripts/run-tests.sh build/test
+	@sh scripts/valgrind.sh build/test short
+
+# The ring's unit tests and end-to-end runs under valgrind (about a minute).
+valgrind: deps test-tests
+	@sh scripts/valgrind.sh build/test
 
 test-asan: asan-tests test-fuzz-replay
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
@@ -123,8 +128,12 @@ build/fuzz/libagg.a: $(LIBSRC:%.c=build/fuzz/%.o)
 build/fuzz/fuzz_%: build/fuzz/fuzz/fuzz_%.o build/fuzz/libagg.a
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 
-fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+fuzz: fuzz-deps
+	$(MAKE) $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 	@sh scripts/fuzz.sh $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+fuzz-deps:
+	@sh scripts/deps.sh fuzz
 
 install: aggregate
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

@@ -764,7 +764,10 @@ static int parse_body(struct http *h, struct job *j, char *why, size_t wl)
 	if (j->doc == NULL) {
 		snprintf(why, wl, "response is not JSON (line %d: %s)", e.line,
 			 e.text);
-		return -1;
+		/* Nesting past jansson's depth limit is no cut-off transfer:
+		 * the same body would come again. */
+		return json_error_code(&e) == json_error_stack_overflow ? -2
+									: -1;
 	}
 	arr = jsonptr_resolve(&h->recptr, j->doc);
 	if (arr == NULL) {

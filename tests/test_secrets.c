@@ -12,6 +12,7 @@
  * metrics file and the reject file are searched for each secret.
  */
 #include <criterion/criterion.h>
+#include <criterion/hooks.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,92 @@
 
 static char *dir;
 static struct hf_server srv;
+
+/* --- a PostgreSQL server with a password role (as test_postgres.c) ---- */
+
+static char *own_cluster; /* the folder of the cluster we started, if any */
+
+/* Apply the "export A='x' B=y" lines pg-test.sh prints. */
+static void apply_exports(char *text)
+{
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		char *p = line;
+
+		if (strncmp(p, "export ", 7) != 0)
+			continue;
+		p += 7;
+		while (*p) {
+			char *name = p, *eq = strchr(p, '='), *v, *w;
+
+			if (eq == NULL)
+				break;
+			*eq = '\0';
+			v = w = eq + 1;
+			p = v;
+			while (*p && *p != ' ') {
+				if (*p == '\'') {
+					for (p++; *p && *p != '\''; p++)
+						*w++ = *p;
+					if (*p)
+						p++;
+				} else {
+					*w++ = *p++;
+				}
+			}
+			if (*p == ' ')
+				p++;
+			*w = '\0';
+			setenv(name, v, 1);
+		}
+	}
+}
+
+ReportHook(PRE_ALL)(struct criterion_test_set *set)
+{
+	char *cmd, *out, *err;
+
+	(void)set;
+	if (getenv("PGHOST") && *getenv("PGHOST"))
+		return;
+	own_cluster = tu_tmpdir();
+	out = tu_path(own_cluster, "env");
+	err = tu_path(own_cluster, "log");
+	if (asprintf(&cmd, "sh '%s/scripts/pg-test.sh' start '%s/pg' >'%s' 2>'%s'",
+		     tu_srcdir(), own_cluster, out, err) < 0)
+		abort();
+	if (system(cmd) == 0) {
+		char *text = tu_read(out, NULL);
+
+		apply_exports(text);
+		free(text);
+	} else {
+		char *text = tu_read(err, NULL);
+
+		setenv("AGG_PG_SKIP", text && *text ? text : "pg-test.sh failed", 1);
+		free(text);
+	}
+	free(cmd);
+	free(out);
+	free(err);
+}
+
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+	char *cmd;
+
+	(void)stats;
+	if (own_cluster == NULL)
+		return;
+	if (asprintf(&cmd, "sh '%s/scripts/pg-test.sh' stop '%s/pg'",
+		     tu_srcdir(), own_cluster) >= 0) {
+		if (system(cmd) != 0)
+			fprintf(stderr, "test_secrets: pg-test.sh stop failed\n");
+		free(cmd);
+	}
+	tu_rmrf(own_cluster);
+	free(own_cluster);
+	own_cluster = NULL;
+}
 
 static void setup(void)
 {
@@ -51,6 +138,9 @@ static const char *const secrets[] = {
 };
 
 static const char *const env_token[] = { "AGG_TOKEN=TokA-9f3e1d77c2", NULL };
+
+/* One more secret a test may plant (the server's real password). */
+static const char *extra_secret;
 
 static void write_conf(const char *text)
 {
@@ -126,6 +216,14 @@ static int run_clean(const char *what, ...)
 			cr_assert_null(strstr(rejects, secrets[i]),
 				       "%s: %s in the reject file", what,
 				       secrets[i]);
+		}
+		if (extra_secret != NULL) {
+			cr_assert_null(strstr(r.err, extra_secret),
+				       "%s: password on stderr:\n%s", what, r.err);
+			cr_assert_null(strstr(r.out, extra_secret),
+				       "%s: password on stdout:\n%s", what, r.out);
+			cr_assert_null(strstr(metrics, extra_secret),
+				       "%s: password in the metrics", what);
 		}
 		free(metrics);
 		free(rejects);
@@ -279,4 +377,56 @@ Test(secrets, config_errors_never_echo_secrets)
 	     "header = X-Key: ${AGG_NOT_SET_ANYWHERE}\n");
 	st = run_clean("config unset variable", NULL);
 	cr_assert_eq(st, 78);
+}
+
+/* A real server: the right password connects, a wrong one is refused. */
+Test(secrets, postgres_right_and_wrong_passwords)
+{
+	const char *role = getenv("AGG_PG_PASSROLE");
+	const char *pw = getenv("AGG_PG_PASSWORD");
+	const char *skip = getenv("AGG_PG_SKIP");
+	char *text, *out;
+	int st;
+
+	if (skip != NULL)
+		cr_skip_test("no PostgreSQL server: %s", skip);
+	if (role == NULL || pw == NULL || strlen(pw) < 6)
+		cr_skip_test("the server has no password role (AGG_PG_PASSROLE)");
+	extra_secret = pw;
+	cr_assert(asprintf(&text,
+			   "[provider pgk]\ntype = postgres\n"
+			   "conninfo = user=%s password=%s dbname=aggtest\n"
+			   "query = SELECT 1 AS id, 'k' AS name\n"
+			   "[provider pgu]\ntype = postgres\n"
+			   "conninfo = postgresql://%s:%s@/aggtest\n"
+			   "query = SELECT 2 AS id, 'u' AS name\n",
+			   role, pw, role, pw) > 0);
+	conf("", text);
+	free(text);
+	st = run_clean("postgres right password", "-v", NULL);
+	cr_assert_eq(st, 0);
+	out = file_text("out.jsonl");
+	cr_assert(strstr(out, "\"provider\":\"pgk\",\"id\":1") != NULL, "%s",
+		  out);
+	cr_assert(strstr(out, "\"provider\":\"pgu\",\"id\":2") != NULL, "%s",
+		  out);
+	free(out);
+	st = run_clean("postgres right password --check", "--check", "-v", NULL);
+	cr_assert_eq(st, 0);
+
+	/* The wrong passwords are the planted secrets. */
+	cr_assert(asprintf(&text,
+			   "[provider pgk]\ntype = postgres\n"
+			   "conninfo = user=%s password=PgwE-31d8a6f0c2 "
+			   "dbname=aggtest\nquery = SELECT 1 AS id\n"
+			   "[provider pgu]\ntype = postgres\n"
+			   "conninfo = postgresql://%s:PgwF-c04e9f17ab@/aggtest\n"
+			   "query = SELECT 2 AS id\n", role, role) > 0);
+	conf("", text);
+	free(text);
+	st = run_clean("postgres wrong password", "-v", NULL);
+	cr_assert_eq(st, 1);
+	st = run_clean("postgres wrong password --check", "--check", NULL);
+	cr_assert_neq(st, 0);
+	extra_secret = NULL;
 }

@@ -7,6 +7,8 @@
  */
 #include "log.h"
 
+#include "../providers/convert.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,7 +60,11 @@ static void putc_(struct line *l, char ch)
 	put(l, &ch, 1);
 }
 
-/* A JSON string body (no quotes), control characters escaped. */
+/*
+ * A JSON string body (no quotes), control characters escaped, invalid
+ * UTF-8 (a server's error body, a byte of a bad input line) written as
+ * U+FFFD: a JSON log line must parse.
+ */
 static void put_json(struct line *l, const char *s)
 {
 	char esc[8];
@@ -66,7 +72,17 @@ static void put_json(struct line *l, const char *s)
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
 
-		if (ch == '"' || ch == '\\') {
+		if (ch >= 0x80) {
+			size_t n = (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3
+				 : (ch >> 3) == 30 ? 4 : 0;
+
+			if (n > 0 && strnlen(s, n) == n && conv_utf8_valid(s, n)) {
+				put(l, s, n);
+				s += n - 1;
+			} else {
+				puts_(l, "\xEF\xBF\xBD");
+			}
+		} else if (ch == '"' || ch == '\\') {
 			putc_(l, '\\');
 			putc_(l, (char)ch);
 		} else if (ch < 0x20) {

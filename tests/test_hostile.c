@@ -19,6 +19,7 @@
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -447,6 +448,48 @@ Test(hostile, http_invalid_utf8_body_is_an_error_naming_the_page)
 	cr_assert(strstr(r.err, "/items page 1") != NULL, "%s", r.err);
 	cr_assert(strstr(r.err, "response is not JSON") != NULL, "%s", r.err);
 	cr_assert(strstr(r.err, "0xff") != NULL, "%s", r.err);
+	tu_result_free(&r);
+	rej = check_outputs("bad", 0);
+	free(rej);
+}
+
+/* Every log line of a JSON-format run parses as JSON (so is UTF-8). */
+static void check_json_log(const char *err)
+{
+	int lines = 0;
+
+	for (const char *s = err; *s;) {
+		const char *nl = strchr(s, '\n');
+		size_t len = nl ? (size_t)(nl - s) : strlen(s);
+		json_error_t e;
+		json_t *v;
+
+		if (len > 0 && s[0] == '{') {
+			v = json_loadb(s, len, 0, &e);
+			cr_assert_not_null(v, "log line is not JSON (%s): %.*s",
+					   e.text, (int)len, s);
+			json_decref(v);
+			lines++;
+		}
+		s += len + (nl != NULL);
+	}
+	cr_assert_gt(lines, 0, "no JSON log line:\n%s", err);
+}
+
+Test(hostile, http_error_body_with_invalid_utf8_keeps_json_logs_valid)
+{
+	const char *args[] = { "-c", "p.conf", "--log-format", "json", NULL };
+	struct tu_result r;
+	char *prov, *rej;
+
+	start_http();
+	prov = http_prov("bad", "/items?page=1&status=400&bad_utf8=1", "");
+	conf("on_error = partial\n", prov);
+	free(prov);
+	tu_run(&r, dir, args, NULL);
+	cr_assert_eq(r.status, 2, "exit %d:\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "HTTP 400") != NULL, "%s", r.err);
+	check_json_log(r.err);
 	tu_result_free(&r);
 	rej = check_outputs("bad", 0);
 	free(rej);

@@ -249,14 +249,19 @@ static char *http_prov(const char *name, const char *query, const char *extra)
 
 Test(secrets, http_success_failure_and_check)
 {
-	char *ok = http_prov("api", "&auth=TokA-9f3e1d77c2", "");
+	char *ok = http_prov("api", "&auth=TokA-9f3e1d77c2&bad_record=3",
+			     "map = id=/qty\n");
 	char *text;
 	int st;
 
-	/* Succeeds: the token was sent (the server insists on it). */
-	conf("", ok);
+	/* Succeeds: the token was sent (the server insists on it); record 3
+	 * is a reject, so the reject file names the page's URL too. */
+	conf("max_rejects = 5\n", ok);
 	st = run_clean("http success", "-v", NULL);
 	cr_assert_eq(st, 0);
+	text = file_text("rejects.jsonl");
+	cr_assert(strstr(text, "/items page 1 record 3") != NULL, "%s", text);
+	free(text);
 	st = run_clean("http --check", "--check", "-v", NULL);
 	cr_assert_eq(st, 0);
 

@@ -436,10 +436,47 @@ static void redact(char *text, const char *sec, size_t n)
 }
 
 /*
+ * The credentials of URL user information u[0..n) ("user:pass",
+ * percent-encoded) as curl sends them: base64 of the decoded text, into
+ * out (NUL-terminated; cut short if it does not fit).
+ */
+static void basic_credentials(const char *u, size_t n, char *out,
+			      size_t outlen)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned char plain[512];
+	size_t k = 0, o = 0;
+
+	for (size_t i = 0; i < n && k < sizeof plain; i++) {
+		unsigned hi, lo;
+
+		if (u[i] == '%' && i + 2 < n &&
+		    sscanf(u + i + 1, "%1x%1x", &hi, &lo) == 2) {
+			plain[k++] = (unsigned char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			plain[k++] = (unsigned char)u[i];
+		}
+	}
+	for (size_t i = 0; i < k && o + 5 <= outlen; i += 3) {
+		unsigned v = (unsigned)plain[i] << 16;
+
+		v |= i + 1 < k ? (unsigned)plain[i + 1] << 8 : 0;
+		v |= i + 2 < k ? plain[i + 2] : 0;
+		out[o++] = b64[v >> 18 & 63];
+		out[o++] = b64[v >> 12 & 63];
+		out[o++] = i + 1 < k ? b64[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < k ? b64[v & 63] : '=';
+	}
+	out[o] = '\0';
+}
+
+/*
  * Blank out of text every secret the request carried, in case the server
  * echoed it in an error body: each header value (whole, and its last word:
- * the TOKEN of "Bearer TOKEN"), the URL's user information and its query
- * values.
+ * the TOKEN of "Bearer TOKEN"), the URL's user information (as written,
+ * and as the Basic credentials curl sends for it) and its query values.
  */
 static void redact_secrets(char *text, const struct cfg_provider *p,
 			     const char *target)
@@ -470,7 +507,11 @@ static void redact_secrets(char *text, const struct cfg_provider *p,
 
 		if (at != NULL) {
 			const char *colon = memchr(auth, ':', (size_t)(at - auth));
+			char basic[700];
 
+			basic_credentials(auth, (size_t)(at - auth), basic,
+					  sizeof basic);
+			redact(text, basic, strlen(basic));
 			redact(text, auth, (size_t)(at - auth));
 			if (colon != NULL)
 				redact(text, colon + 1, (size_t)(at - colon - 1));

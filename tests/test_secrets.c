@@ -132,6 +132,7 @@ static const char *const secrets[] = {
 	"HdrB-55aa01c4e9",      /* X-Api-Key header */
 	"QryC-0be7d2f6a1",      /* ?api_key= in the URL */
 	"UsrD-7c1f0e9b3d",      /* https://user:PASSWORD@ in the URL */
+	"c29tZW9uZTpVc3JELTdjMWYwZTliM2Q=", /* ... as Basic credentials */
 	"PgwE-31d8a6f0c2",      /* conninfo password=... */
 	"PgwF-c04e9f17ab",      /* postgresql://user:PASSWORD@... */
 	NULL
@@ -284,13 +285,22 @@ Test(secrets, http_success_failure_and_check)
 	cr_assert_neq(st, 0);
 	free(ok);
 
-	/* User information in the URL, on a page that fails. */
+	/* User information in the URL, on a page that fails, and on one
+	 * whose error echoes the Basic credentials curl made of it. */
 	cr_assert(asprintf(&text, "[provider basic]\ntype = http\n"
 			   "url = http://someone:UsrD-7c1f0e9b3d@127.0.0.1:%d/"
 			   "items?page=1&status=403\nrecords = /items\n",
 			   srv.port) > 0);
 	conf("restart = 0\n", text);
 	st = run_clean("http userinfo", "-v", NULL);
+	cr_assert_eq(st, 1);
+	free(text);
+	cr_assert(asprintf(&text, "[provider basic]\ntype = http\n"
+			   "url = http://someone:UsrD-7c1f0e9b3d@127.0.0.1:%d/"
+			   "items?page=1&echo=1\nrecords = /items\n",
+			   srv.port) > 0);
+	conf("restart = 0\n", text);
+	st = run_clean("http userinfo echoed", "-v", NULL);
 	cr_assert_eq(st, 1);
 	free(text);
 }

@@ -7,6 +7,10 @@
  * small stubs below, which encode each record as runtime.c would and
  * check what reaches the ring).
  *
+ * The error-body excerpt (body_excerpt) is made of every body too, and
+ * must never show the secrets the settings plant in headers, user
+ * information or the query.
+ *
  * Input: one byte choosing the provider settings, a line holding an extra
  * JSON pointer (compiled and resolved against the body, as `records` and
  * `map` are), a line holding a Link header value, then the body.
@@ -92,16 +96,18 @@ enum prov_status prov_fail(struct prov_ctx *c, enum prov_status status,
 	"tags:text, deep:text\n[provider p]\ntype = http\n"
 
 static const char *const variants[] = {
-	FIELDS "url = http://127.0.0.1:1/items?page={page}\npagination = page\n"
-	"records = /items\nmap = tags=/customer/tags, deep=/a~1b/m~0n/0\n",
+	FIELDS "url = http://127.0.0.1:1/items?page={page}&key=qry-secret\n"
+	"pagination = page\nrecords = /items\n"
+	"map = tags=/customer/tags, deep=/a~1b/m~0n/0\n"
+	"header = Authorization: Bearer hdr-secret\n",
 	FIELDS "url = http://127.0.0.1:1/all\nrecords =\n"
 	"map = name=/name/first, deep=/x/-\n",
 	FIELDS "url = http://127.0.0.1:1/nd\nresponse = ndjson\n"
 	"map = price=/p, at=/t/0/1\n",
 	FIELDS "url = http://127.0.0.1:1/c\npagination = cursor\n"
 	"cursor_path = /meta/next\ncursor_param = c\nrecords = /data\n",
-	FIELDS "url = http://u:pw@127.0.0.1:1/l?page=1\npagination = link\n"
-	"records = /items\n",
+	FIELDS "url = http://u:usr-secret@127.0.0.1:1/l?page=1\n"
+	"pagination = link\nrecords = /items\n",
 };
 #define NVARIANTS (sizeof variants / sizeof variants[0])
 
@@ -160,6 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct job j;
 	struct jsonptr jp;
 	char why[WHY_MAX], err[256], pub[URL_PUB_MAX];
+	char excerpt[ERR_BODY_MAX + 1];
 	char *ptr, *link;
 	int rc;
 
@@ -183,6 +190,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 0 && on_body((char *)data, 1, size, &j) != size)
 		goto out;
 	if (*link && hbuf_add(&j.link, link, strlen(link)) < 0)
+		abort();
+
+	/* An error excerpt never shows a secret the request carried. */
+	body_excerpt(&j.body, h->p, j.target, excerpt, sizeof excerpt);
+	if (h == &https[0] && (strstr(excerpt, "hdr-secret") ||
+			       strstr(excerpt, "qry-secret")))
+		abort();
+	if (h == &https[4] && (strstr(excerpt, "usr-secret") ||
+			       /* base64 of "u:usr-secret" */
+			       strstr(excerpt, "dTp1c3Itc2VjcmV0")))
 		abort();
 
 	rc = parse_body(h, &j, why, sizeof why);

@@ -477,11 +477,13 @@ static void basic_credentials(const char *u, size_t n, char *out,
  * echoed it in an error body: each header value (whole, and its last word:
  * the TOKEN of "Bearer TOKEN"), the URL's user information (as written,
  * and as the Basic credentials curl sends for it) and its query values.
+ * Returns the length of the longest secret looked for.
  */
-static void redact_secrets(char *text, const struct cfg_provider *p,
+static size_t redact_secrets(char *text, const struct cfg_provider *p,
 			     const char *target)
 {
 	const char *sep = target ? strstr(target, "://") : NULL;
+	size_t longest = 0;
 
 	for (int i = 0; i < p->nheaders; i++) {
 		const char *v = strchr(p->headers[i], ':'), *w;
@@ -495,6 +497,7 @@ static void redact_secrets(char *text, const struct cfg_provider *p,
 		while (n > 0 && is_ws(v[n - 1]))
 			n--;
 		redact(text, v, n);
+		longest = n > longest ? n : longest;
 		w = memrchr(v, ' ', n);
 		if (w != NULL)
 			redact(text, w + 1, n - (size_t)(w + 1 - v));
@@ -513,6 +516,10 @@ static void redact_secrets(char *text, const struct cfg_provider *p,
 					  sizeof basic);
 			redact(text, basic, strlen(basic));
 			redact(text, auth, (size_t)(at - auth));
+			if (strlen(basic) > longest)
+				longest = strlen(basic);
+			if ((size_t)(at - auth) > longest)
+				longest = (size_t)(at - auth);
 			if (colon != NULL)
 				redact(text, colon + 1, (size_t)(at - colon - 1));
 		}
@@ -520,23 +527,29 @@ static void redact_secrets(char *text, const struct cfg_provider *p,
 			const char *v = q + 1, *end = v + strcspn(v, "&#");
 			const char *eq = memchr(v, '=', (size_t)(end - v));
 
-			if (eq != NULL)
+			if (eq != NULL) {
 				redact(text, eq + 1, (size_t)(end - eq - 1));
+				if ((size_t)(end - eq - 1) > longest)
+					longest = (size_t)(end - eq - 1);
+			}
 			q = *end == '&' ? end : NULL;
 		}
 	}
+	return longest;
 }
 
 /*
  * The first bytes of an error body, on one line, cut at a character, with
  * the request's secrets blanked out (see redact_secrets).  The secrets are
  * looked for in a window longer than the excerpt, so that one cut by the
- * excerpt's end cannot show its first bytes.
+ * excerpt's end cannot show its first bytes; when the body is longer than
+ * the window, the window's last bytes (which may hold the start of a
+ * secret it cut) are dropped after the redaction.
  */
 static void body_excerpt(const struct hbuf *b, const struct cfg_provider *p,
 			 const char *target, char *out, size_t outlen)
 {
-	size_t window = ERR_BODY_MAX + PROV_TOKEN_MAX, n, o = 0;
+	size_t window = ERR_BODY_MAX + PROV_TOKEN_MAX, n, o = 0, longest;
 	char *text;
 
 	out[0] = '\0';
@@ -556,7 +569,12 @@ static void body_excerpt(const struct hbuf *b, const struct cfg_provider *p,
 		text[i] = ch < 0x20 || ch == 0x7F ? ' ' : (char)ch;
 	}
 	text[n] = '\0';
-	redact_secrets(text, p, target);
+	longest = redact_secrets(text, p, target);
+	if (n < b->len) {
+		size_t left = strlen(text);
+
+		text[left > longest ? left - longest : 0] = '\0';
+	}
 	n = strlen(text);
 	if (n > ERR_BODY_MAX) {
 		n = ERR_BODY_MAX;

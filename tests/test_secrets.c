@@ -305,6 +305,39 @@ Test(secrets, http_success_failure_and_check)
 	free(text);
 }
 
+/*
+ * A long token echoed many times: the excerpt is cut from a window of the
+ * body, which may end inside one copy; no piece of it may show.
+ */
+Test(secrets, long_token_echoed_many_times)
+{
+	char token[401], *text, *env;
+	const char *envp[2];
+	const char *args[] = { "-c", "p.conf", NULL };
+	struct tu_result r;
+
+	for (int i = 0; i < 400; i++)
+		token[i] = "QZXJKWVPRT0123456789"[i % 20];
+	memcpy(token, "LongTok-", 8);
+	token[400] = '\0';
+	cr_assert(asprintf(&env, "AGG_TOKEN=%s", token) > 0);
+	envp[0] = env;
+	envp[1] = NULL;
+	cr_assert(asprintf(&text, "[provider api]\ntype = http\n"
+			   "url = %s/items?page=1&echo=20\nrecords = /items\n"
+			   "header = Authorization: Bearer ${AGG_TOKEN}\n",
+			   srv.base) > 0);
+	conf("restart = 0\n", text);
+	free(text);
+	tu_run(&r, dir, args, envp);
+	cr_assert_eq(r.status, 1, "%s", r.err);
+	cr_assert(strstr(r.err, "HTTP 400") != NULL, "%s", r.err);
+	cr_assert_null(strstr(r.err, "LongTok"), "a piece of the token:\n%s",
+		       r.err);
+	tu_result_free(&r);
+	free(env);
+}
+
 /* The server really did get the secrets (so the runs above had them). */
 Test(secrets, the_secrets_reach_the_server)
 {

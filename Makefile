@@ -4,6 +4,9 @@
 #   make test    install what is missing, build, run the whole suite twice:
 #                once as built, once under AddressSanitizer + UBSan
 #   make         just build ./aggregate
+#   make fuzz    build the libFuzzer targets with clang and run each for
+#                FUZZ_TIME seconds (default 60); see fuzz/ and docs/design.md
+#   make valgrind  the ring and fork tests and a small run under valgrind
 
 CC       ?= gcc
 PKGS     := inih jansson zlib sqlite3 libpq libcurl
@@ -29,7 +32,17 @@ TEST_CFLAGS := -O2 -DAGG_TESTING
 ASAN_CFLAGS := -O1 -DAGG_TESTING -fsanitize=address,undefined \
                -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all deps run test test-unit test-asan clean install bench chaos fuzz
+# Fuzz targets: fuzz/fuzz_NAME.c, seeds in fuzz/corpus/NAME, saved crash
+# inputs in fuzz/regressions/NAME.
+FUZZ_TARGETS := config csv json convert frame
+FUZZ_TIME    ?= 60
+FUZZ_CC      ?= clang
+FUZZ_CFLAGS  := -O1 -DAGG_TESTING -fno-omit-frame-pointer \
+                -fsanitize=fuzzer-no-link,address,undefined \
+                -fno-sanitize-recover=undefined
+
+.PHONY: all deps run test test-unit test-asan test-fuzz-replay clean install \
+	bench chaos fuzz fuzz-deps valgrind
 
 all: aggregate
 
@@ -51,6 +64,20 @@ build/$(1)/tests/%: build/$(1)/tests/%.o $$(LIBSRC:%.c=build/$(1)/%.o) $$(HELPSR
 	$$(CC) $(2) -o $$@ $$^ $$(LIBS) $$(TESTLIBS)
 
 $(1)-tests: build/$(1)/aggregate $$(TESTSRC:%.c=build/$(1)/%)
+
+# The library as an archive: a fuzz target that includes one of its .c
+# files (to reach static functions) then links only the other members.
+build/$(1)/libagg.a: $$(LIBSRC:%.c=build/$(1)/%.o)
+	rm -f $$@
+	ar rcs $$@ $$^
+
+build/$(1)/fuzz/%.o: fuzz/%.c $$(SRC) $$(HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(BASEFLAGS) $(2) -c $$< -o $$@
+
+# A fuzz target with a plain main() that replays saved inputs (fuzz/replay.c).
+build/$(1)/fuzz/replay_%: build/$(1)/fuzz/fuzz_%.o build/$(1)/fuzz/replay.o build/$(1)/libagg.a
+	$$(CC) $(2) -o $$@ $$^ $$(LIBS)
 endef
 $(eval $(call build_rules,rel,$(REL_CFLAGS)))
 $(eval $(call build_rules,test,$(TEST_CFLAGS)))
@@ -68,6 +95,7 @@ test: deps
 test-unit: test-tests
 	@sh scripts/run-tests.sh build/test
 	@sh scripts/chaos.sh -n 4 -s 1 build/test/aggregate
+	@sh scripts/valgrind.sh build/test short
 
 # Random kills of random providers; every output must match a clean run's.
 ITER ?= 50
@@ -75,10 +103,44 @@ SEED ?= 1
 chaos: test-tests
 	@sh scripts/chaos.sh -n $(ITER) -s $(SEED) build/test/aggregate
 
-test-asan: asan-tests
+# The ring's unit tests and end-to-end runs under valgrind (about a minute).
+valgrind: deps test-tests
+	@sh scripts/valgrind.sh build/test
+
+test-asan: asan-tests test-fuzz-replay
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	 AGG_TEST_SCALE=asan sh scripts/run-tests.sh build/asan
+
+# Every seed and every saved crash input, through each fuzz target built
+# with gcc under ASan + UBSan: no clang needed.
+test-fuzz-replay: $(FUZZ_TARGETS:%=build/asan/fuzz/replay_%)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	 sh scripts/fuzz-replay.sh build/asan $(FUZZ_TARGETS)
+
+# libFuzzer builds (clang), in build/fuzz.
+build/fuzz/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(BASEFLAGS) $(FUZZ_CFLAGS) -c $< -o $@
+
+build/fuzz/fuzz/%.o: fuzz/%.c $(SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(BASEFLAGS) $(FUZZ_CFLAGS) -c $< -o $@
+
+build/fuzz/libagg.a: $(LIBSRC:%.c=build/fuzz/%.o)
+	rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/fuzz_%: build/fuzz/fuzz/fuzz_%.o build/fuzz/libagg.a
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
+
+fuzz: fuzz-deps
+	$(MAKE) $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+	@sh scripts/fuzz.sh $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+fuzz-deps:
+	@sh scripts/deps.sh fuzz
 
 # make install [PREFIX=/usr/local] [DESTDIR=] [BIN=aggregate]: the program
 # and its man page (BIN: another build of it, e.g. the tests install theirs).

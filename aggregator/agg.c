@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "../ipc/record.h"
+#include "../providers/convert.h"
 #include "ctl.h"
 #include "log.h"
 #include "merge.h"
@@ -128,6 +129,8 @@ static void on_term(int sig)
 
 static int buf_append(struct buf *b, const void *p, size_t len)
 {
+	if (len == 0)
+		return 0; /* b->p may still be NULL */
 	if (b->len + len > b->cap) {
 		size_t cap = b->cap ? b->cap : 64 * 1024;
 		unsigned char *np;
@@ -251,6 +254,15 @@ static int on_records(struct agg *a, int pi, const unsigned char *pl,
 	if (buf_append(&p->stage, pl + off, len - off) < 0) {
 		send_fatal(a, "out of memory");
 		return -1;
+	}
+	if (p->stage.len == start) {
+		/* No record bytes (and maybe no buffer yet): none may be
+		 * announced (found by fuzz/fuzz_frame). */
+		if (count != 0) {
+			poison(a, pi, "record does not match the schema");
+			return -1;
+		}
+		return 0;
 	}
 	off = start;
 	for (uint32_t i = 0; i < count; i++) {
@@ -457,10 +469,10 @@ static void json_string(FILE *f, const unsigned char *s, size_t len)
 		unsigned char ch = s[i];
 		size_t n = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3
 			 : (ch >> 3) == 30 ? 4 : 0;
-		bool ok = n > 0 && i + n <= len;
+		/* Strictly: overlong forms and surrogates are invalid too. */
+		bool ok = n > 0 && i + n <= len &&
+			  (n == 1 || conv_utf8_valid((const char *)s + i, n));
 
-		for (size_t k = 1; ok && k < n; k++)
-			ok = (s[i + k] & 0xC0) == 0x80;
 		if (!ok) {
 			fputs("\xEF\xBF\xBD", f);
 			i++;

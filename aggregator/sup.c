@@ -181,6 +181,7 @@ static void fork_provider(struct sup *s, int i)
 	if (pid == 0) {
 		struct prov_ctx *ctx;
 		char title[256];
+		int rc;
 
 		child_setup(s);
 		close(s->ctl_fd);
@@ -216,7 +217,9 @@ static void fork_provider(struct sup *s, int i)
 		ctx->rejects = c->rejects;
 		ctx->ring = &s->rings[i];
 		ctx->heartbeat_fd = hb[1];
-		_exit(prov_main(ctx));
+		rc = prov_main(ctx);
+		free(ctx); /* valgrind's leak check runs at _exit too */
+		_exit(rc);
 	}
 	if (hb[1] >= 0)
 		close(hb[1]);

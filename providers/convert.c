@@ -387,7 +387,7 @@ static bool take_digits(const char *s, size_t len, size_t i, size_t n,
 int conv_parse_timestamp(const char *s, size_t len, int64_t *us)
 {
 	unsigned y, mo, d, h = 0, mi = 0, sec = 0, oh, om = 0;
-	int64_t frac = 0, offset_min = 0, days;
+	int64_t frac = 0, offset_min = 0, days, t;
 	size_t i;
 
 	if (!take_digits(s, len, 0, 4, &y) || len < 10 || s[4] != '-' ||
@@ -443,8 +443,14 @@ int conv_parse_timestamp(const char *s, size_t len, int64_t *us)
 			return -1;
 	}
 	days = days_from_civil(y, mo, d);
-	*us = ((days * 24 + h) * 60 + mi) * 60 + sec;
-	*us = *us * US_PER_SEC + frac - offset_min * 60 * US_PER_SEC;
+	t = ((days * 24 + h) * 60 + mi) * 60 + sec;
+	t = t * US_PER_SEC + frac - offset_min * 60 * US_PER_SEC;
+	/* A zone may push it out of 0001-9999, where it could not be
+	 * written back (found by fuzz/fuzz_convert). */
+	if (t < days_from_civil(1, 1, 1) * US_PER_DAY ||
+	    t >= days_from_civil(10000, 1, 1) * US_PER_DAY)
+		return -1;
+	*us = t;
 	return 0;
 }
 

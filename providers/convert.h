@@ -55,8 +55,10 @@ int conv_bool(enum rec_type t, bool b, struct rec_value *out, char *reason,
  *
  * Details: "T", "t" or one space between date and time; zones "Z", "z",
  * "+hh:mm", "-hh:mm", "+hhmm", "+hh"; a fraction of 1 to 9 digits, digits
- * past the sixth truncated (not rounded); years 0001-9999; the calendar is
- * checked (Feb 29 only in leap years, seconds 0-59: no leap second).
+ * past the sixth truncated (not rounded); years 0001-9999, also once the
+ * zone is applied (the instant must be writable as RFC 3339 UTC); the
+ * calendar is checked (Feb 29 only in leap years, seconds 0-59: no leap
+ * second).
  */
 int conv_parse_timestamp(const char *s, size_t len, int64_t *us);
 

@@ -418,22 +418,175 @@ int http_link_next(const char *links, char *out, size_t outlen)
 	return -1;
 }
 
-/* The first bytes of an error body, on one line, cut at a character. */
-static void body_excerpt(const struct hbuf *b, char *out, size_t outlen)
-{
-	size_t n = b->len < ERR_BODY_MAX ? b->len : ERR_BODY_MAX, o = 0;
+/* Secrets shorter than this are not looked for in error bodies. */
+#define REDACT_MIN 4
 
-	if (n < b->len)
-		while (n > 0 && ((unsigned char)b->p[n] & 0xC0) == 0x80)
+/* Replace every occurrence of sec[0..n) in the string text with "***". */
+static void redact(char *text, const char *sec, size_t n)
+{
+	char *at = text;
+
+	if (n < REDACT_MIN)
+		return;
+	while ((at = memmem(at, strlen(at), sec, n)) != NULL) {
+		memcpy(at, "***", 3);
+		memmove(at + 3, at + n, strlen(at + n) + 1);
+		at += 3;
+	}
+}
+
+/*
+ * The credentials of URL user information u[0..n) ("user:pass",
+ * percent-encoded) as curl sends them: base64 of the decoded text, into
+ * out (NUL-terminated; cut short if it does not fit).
+ */
+static void basic_credentials(const char *u, size_t n, char *out,
+			      size_t outlen)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned char plain[512];
+	size_t k = 0, o = 0;
+
+	for (size_t i = 0; i < n && k < sizeof plain; i++) {
+		unsigned hi, lo;
+
+		if (u[i] == '%' && i + 2 < n &&
+		    sscanf(u + i + 1, "%1x%1x", &hi, &lo) == 2) {
+			plain[k++] = (unsigned char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			plain[k++] = (unsigned char)u[i];
+		}
+	}
+	for (size_t i = 0; i < k && o + 5 <= outlen; i += 3) {
+		unsigned v = (unsigned)plain[i] << 16;
+
+		v |= i + 1 < k ? (unsigned)plain[i + 1] << 8 : 0;
+		v |= i + 2 < k ? plain[i + 2] : 0;
+		out[o++] = b64[v >> 18 & 63];
+		out[o++] = b64[v >> 12 & 63];
+		out[o++] = i + 1 < k ? b64[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < k ? b64[v & 63] : '=';
+	}
+	out[o] = '\0';
+}
+
+/*
+ * Blank out of text every secret the request carried, in case the server
+ * echoed it in an error body: each header value (whole, and its last word:
+ * the TOKEN of "Bearer TOKEN"), the URL's user information (as written,
+ * and as the Basic credentials curl sends for it) and its query values.
+ * Returns the length of the longest secret looked for.
+ */
+static size_t redact_secrets(char *text, const struct cfg_provider *p,
+			     const char *target)
+{
+	const char *sep = target ? strstr(target, "://") : NULL;
+	size_t longest = 0;
+
+	for (int i = 0; i < p->nheaders; i++) {
+		const char *v = strchr(p->headers[i], ':'), *w;
+		size_t n;
+
+		if (v == NULL)
+			continue;
+		for (v++; *v == ' ' || *v == '\t'; v++)
+			;
+		n = strlen(v);
+		while (n > 0 && is_ws(v[n - 1]))
 			n--;
-	for (size_t i = 0; i < n && o + 1 < outlen; i++) {
+		redact(text, v, n);
+		longest = n > longest ? n : longest;
+		w = memrchr(v, ' ', n);
+		if (w != NULL)
+			redact(text, w + 1, n - (size_t)(w + 1 - v));
+	}
+	if (sep != NULL) {
+		const char *auth = sep + 3;
+		size_t alen = strcspn(auth, "/?#");
+		const char *at = memrchr(auth, '@', alen);
+		const char *q = strchr(auth, '?');
+
+		if (at != NULL) {
+			const char *colon = memchr(auth, ':', (size_t)(at - auth));
+			char basic[700];
+
+			basic_credentials(auth, (size_t)(at - auth), basic,
+					  sizeof basic);
+			redact(text, basic, strlen(basic));
+			redact(text, auth, (size_t)(at - auth));
+			if (strlen(basic) > longest)
+				longest = strlen(basic);
+			if ((size_t)(at - auth) > longest)
+				longest = (size_t)(at - auth);
+			if (colon != NULL)
+				redact(text, colon + 1, (size_t)(at - colon - 1));
+		}
+		while (q != NULL && *q && *q != '#') {
+			const char *v = q + 1, *end = v + strcspn(v, "&#");
+			const char *eq = memchr(v, '=', (size_t)(end - v));
+
+			if (eq != NULL) {
+				redact(text, eq + 1, (size_t)(end - eq - 1));
+				if ((size_t)(end - eq - 1) > longest)
+					longest = (size_t)(end - eq - 1);
+			}
+			q = *end == '&' ? end : NULL;
+		}
+	}
+	return longest;
+}
+
+/*
+ * The first bytes of an error body, on one line, cut at a character, with
+ * the request's secrets blanked out (see redact_secrets).  The secrets are
+ * looked for in a window longer than the excerpt, so that one cut by the
+ * excerpt's end cannot show its first bytes; when the body is longer than
+ * the window, the window's last bytes (which may hold the start of a
+ * secret it cut) are dropped after the redaction.
+ */
+static void body_excerpt(const struct hbuf *b, const struct cfg_provider *p,
+			 const char *target, char *out, size_t outlen)
+{
+	size_t window = ERR_BODY_MAX + PROV_TOKEN_MAX, n, o = 0, longest;
+	char *text;
+
+	out[0] = '\0';
+	if (b->len == 0)
+		return;
+	for (int i = 0; i < p->nheaders; i++)
+		window += strlen(p->headers[i]);
+	if (target != NULL)
+		window += strlen(target);
+	n = b->len < window ? b->len : window;
+	text = malloc(n + 1);
+	if (text == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)b->p[i];
 
-		out[o++] = ch < 0x20 || ch == 0x7F ? ' ' : (char)ch;
+		text[i] = ch < 0x20 || ch == 0x7F ? ' ' : (char)ch;
 	}
+	text[n] = '\0';
+	longest = redact_secrets(text, p, target);
+	if (n < b->len) {
+		size_t left = strlen(text);
+
+		text[left > longest ? left - longest : 0] = '\0';
+	}
+	n = strlen(text);
+	if (n > ERR_BODY_MAX) {
+		n = ERR_BODY_MAX;
+		while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+			n--;
+	}
+	for (size_t i = 0; i < n && o + 1 < outlen; i++)
+		out[o++] = text[i];
 	while (o > 0 && out[o - 1] == ' ')
 		o--;
 	out[o] = '\0';
+	free(text);
 }
 
 /* --- curl callbacks ---------------------------------------------------- */
@@ -594,6 +747,15 @@ static bool curl_permanent(CURLcode rc)
 	}
 }
 
+/* What to add to curl's message for a certificate that did not verify. */
+static const char *tls_hint(CURLcode rc)
+{
+	if (rc == CURLE_PEER_FAILED_VERIFICATION)
+		return " (TLS certificate verification failed: give the "
+		       "server's CA in ca_file, or set insecure = true)";
+	return "";
+}
+
 /* --- parsing a response ------------------------------------------------ */
 
 /* Does s[0..len) hold only blanks? */
@@ -611,8 +773,12 @@ static bool blank(const char *s, size_t len)
  */
 static int scan_ndjson(struct job *j, char *why, size_t wl)
 {
-	const char *s = j->body.p, *end = s + j->body.len, *last = s;
+	const char *s = j->body.p, *end = s, *last = s;
 	size_t n = 0;
+
+	/* An empty body has no buffer: no arithmetic on NULL. */
+	if (s != NULL)
+		end = s + j->body.len;
 
 	while (s < end) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
@@ -657,7 +823,10 @@ static int parse_body(struct http *h, struct job *j, char *why, size_t wl)
 	if (j->doc == NULL) {
 		snprintf(why, wl, "response is not JSON (line %d: %s)", e.line,
 			 e.text);
-		return -1;
+		/* Nesting past jansson's depth limit is no cut-off transfer:
+		 * the same body would come again. */
+		return json_error_code(&e) == json_error_stack_overflow ? -2
+									: -1;
 	}
 	arr = jsonptr_resolve(&h->recptr, j->doc);
 	if (arr == NULL) {
@@ -909,8 +1078,9 @@ static void job_finish(struct http *h, struct job *j, CURLcode rc,
 		return;
 	}
 	if (rc != CURLE_OK) {
-		snprintf(why, sizeof why, "%s",
-			 cerr && *cerr ? cerr : curl_easy_strerror(rc));
+		snprintf(why, sizeof why, "%s%s",
+			 cerr && *cerr ? cerr : curl_easy_strerror(rc),
+			 tls_hint(rc));
 		if (curl_permanent(rc))
 			job_fail(j, PROV_FAIL_PERMANENT, pub, why);
 		else
@@ -923,7 +1093,8 @@ static void job_finish(struct http *h, struct job *j, CURLcode rc,
 		return;
 	}
 	if (status < 200 || status > 299) {
-		body_excerpt(&j->body, excerpt, sizeof excerpt);
+		body_excerpt(&j->body, h->p, j->target, excerpt,
+			     sizeof excerpt);
 		snprintf(why, sizeof why, "HTTP %ld%s%s", status,
 			 excerpt[0] ? ": " : "", excerpt);
 		job_fail(j, PROV_FAIL_PERMANENT, pub, why);
@@ -1315,7 +1486,7 @@ static enum prov_status emit_json(struct http *h, struct job *j,
 static enum prov_status emit_ndjson(struct http *h, struct job *j,
 				    const char *pub)
 {
-	const char *s = j->body.p, *end = s + j->body.len;
+	const char *s = j->body.p, *end = s ? s + j->body.len : s;
 	char pos[URL_PUB_MAX + 64];
 	enum prov_status st = PROV_DONE;
 	size_t line = 0;
@@ -1632,6 +1803,10 @@ static enum prov_status http_run(struct prov_ctx *c)
 	signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return prov_fail(c, PROV_FAIL_RETRY, "cannot start libcurl");
+	if (c->p->insecure)
+		log_event(LOG_WARN, c->p->name, "tls verification off",
+			  "detail", "insecure = true: the server's certificate "
+			  "and name are not checked", NULL);
 	st = prepare(&h);
 	if (st == PROV_DONE)
 		st = resume(&h);
@@ -1688,6 +1863,10 @@ static int http_check(const struct cfg *cfg, const struct cfg_provider *p,
 		goto out_cleanup;
 	}
 	http_url_public(j.target, pub, sizeof pub);
+	if (p->insecure)
+		log_event(LOG_WARN, p->name, "tls verification off",
+			  "detail", "insecure = true: the server's certificate "
+			  "and name are not checked", NULL);
 	if (jsonptr_compile(&h.recptr, p->records ? p->records : "", why,
 			    sizeof why) < 0) {
 		snprintf(msg, msglen, "records: %s", why);
@@ -1701,12 +1880,12 @@ static int http_check(const struct cfg *cfg, const struct cfg_provider *p,
 		goto out_cleanup;
 	}
 	if (rc != CURLE_OK) {
-		snprintf(msg, msglen, "%s: %s", pub,
-			 err[0] ? err : curl_easy_strerror(rc));
+		snprintf(msg, msglen, "%s: %s%s", pub,
+			 err[0] ? err : curl_easy_strerror(rc), tls_hint(rc));
 		goto out_cleanup;
 	}
 	if (status < 200 || status > 299) {
-		body_excerpt(&j.body, excerpt, sizeof excerpt);
+		body_excerpt(&j.body, p, j.target, excerpt, sizeof excerpt);
 		snprintf(msg, msglen, "%s: HTTP %ld%s%s", pub, status,
 			 excerpt[0] ? ": " : "", excerpt);
 		goto out_cleanup;

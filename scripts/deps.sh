@@ -2,11 +2,15 @@
 # Install the Debian packages that building, running and testing aggregate
 # need, when any is missing.  As root it runs apt-get; otherwise it prints
 # the exact command to run and fails.
+#
+#   deps.sh        what make, make test and make valgrind need
+#   deps.sh fuzz   that, and clang (libFuzzer) for make fuzz
 set -eu
 
 PACKAGES="gcc make pkg-config libinih-dev libjansson-dev libcurl4-openssl-dev
 zlib1g-dev libsqlite3-dev libpq-dev libcriterion-dev sqlite3 postgresql
-python3 procps"
+python3 procps valgrind"
+[ "${1:-}" = fuzz ] && PACKAGES="$PACKAGES clang"
 
 missing=""
 for p in $PACKAGES; do

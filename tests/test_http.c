@@ -851,8 +851,15 @@ Test(https, verification_is_on_by_default)
 	     "records = /items\n" MAP);
 	run(&r, NULL, NULL);
 	cr_assert_eq(r.status, 1, "exit %d:\n%s", r.status, r.err);
-	cr_assert(strstr(r.err, "certificate") != NULL, "%s", r.err);
+	cr_assert(strstr(r.err, "TLS certificate verification failed") != NULL,
+		  "%s", r.err);
 	cr_assert(strstr(r.err, "restarted") == NULL, "%s", r.err);
+	tu_result_free(&r);
+	run(&r, NULL, "--check", NULL);
+	cr_assert_neq(r.status, 0);
+	cr_assert(strstr(r.out, "TLS certificate verification failed") != NULL ||
+		  strstr(r.err, "TLS certificate verification failed") != NULL,
+		  "%s%s", r.out, r.err);
 	tu_result_free(&r);
 }
 
@@ -875,4 +882,30 @@ Test(https, ca_file_and_insecure)
 	out = run_ok(NULL);
 	check_rows(out, 1, 12);
 	free(out);
+}
+
+Test(https, insecure_logs_a_warning)
+{
+	struct tu_result r;
+
+	conf(FIELDS, NULL, "url = @@/items?page=1&per_page=5&total=5\n"
+	     "records = /items\ninsecure = true\n" MAP);
+	run(&r, NULL, NULL);
+	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "warn provider=api tls verification off") !=
+		  NULL, "no warning:\n%s", r.err);
+	tu_result_free(&r);
+	run(&r, NULL, "--check", NULL);
+	cr_assert_eq(r.status, 0, "exit %d:\n%s%s", r.status, r.out, r.err);
+	cr_assert(strstr(r.err, "tls verification off") != NULL,
+		  "no warning:\n%s", r.err);
+	tu_result_free(&r);
+
+	/* Verified (the default): no such warning. */
+	conf(FIELDS, NULL, "url = @@/items?page=1&per_page=5&total=5\n"
+	     "records = /items\n" MAP);
+	run(&r, NULL, NULL);
+	cr_assert_eq(r.status, 1, "exit %d:\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "verification off") == NULL, "%s", r.err);
+	tu_result_free(&r);
 }

@@ -1,0 +1,142 @@
+/*
+ * fuzz_convert.c - the value converters (providers/convert.c).
+ *
+ * The first input byte picks what to check; the rest is the text (or the
+ * raw 8 bytes of a number).  Besides memory errors, each case checks a
+ * property convert.h promises:
+ *   timestamps   a parsed timestamp, formatted, parses back to itself
+ *   floats       a parsed double, formatted, parses back to the same bits
+ *   text         a value converted into text is valid UTF-8 without NUL
+ *   numbers      int and float converted into every type stay in range
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../providers/convert.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_ts(const char *s, size_t len)
+{
+	char out[CONV_TS_MAX];
+	int64_t us, back;
+	size_t n;
+
+	if (conv_parse_timestamp(s, len, &us) < 0)
+		return;
+	n = conv_format_timestamp(us, out);
+	if (n == 0 || n >= CONV_TS_MAX || strlen(out) != n)
+		abort();
+	if (conv_parse_timestamp(out, n, &back) < 0 || back != us) {
+		fprintf(stderr, "timestamp %.*s -> %s does not read back\n",
+			(int)len, s, out);
+		abort();
+	}
+}
+
+static void check_float_text(double d)
+{
+	char out[CONV_FLOAT_MAX];
+	double back;
+	size_t n;
+
+	if (isnan(d) || isinf(d))
+		return;
+	n = conv_format_float(d, out);
+	if (n == 0 || n >= CONV_FLOAT_MAX)
+		abort();
+	if (conv_parse_float(out, n, &back) < 0 ||
+	    memcmp(&back, &d, sizeof d) != 0) {
+		fprintf(stderr, "float %.17g -> %.*s does not read back\n", d,
+			(int)n, out);
+		abort();
+	}
+}
+
+static void check_value(enum rec_type t, const struct rec_value *v)
+{
+	if (v->null)
+		return;
+	if (t == REC_TEXT && !conv_utf8_valid(v->u.s.p, v->u.s.len))
+		abort();
+	if (t == REC_FLOAT) {
+		/* record.h: the converters never produce NaN or infinities. */
+		if (!isfinite(v->u.f))
+			abort();
+		check_float_text(v->u.f);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char reason[CONV_REASON_MAX], scratch[CONV_SCRATCH_MAX];
+	const char *s;
+	struct rec_value v;
+	int64_t i;
+	double d;
+	bool b;
+
+	if (size < 1)
+		return 0;
+	s = (const char *)data + 1;
+	size--;
+	switch (data[0] % 6) {
+	case 0:
+		check_ts(s, size);
+		break;
+	case 1:
+		if (conv_parse_float(s, size, &d) == 0)
+			check_float_text(d);
+		(void)conv_parse_int(s, size, &i);
+		(void)conv_parse_bool(s, size, &b);
+		break;
+	case 2:
+		/* Text into every type, as CSV, SQLite text and JSON strings go. */
+		for (enum rec_type t = REC_INT; t <= REC_TIMESTAMP; t++) {
+			memset(&v, 0, sizeof v);
+			reason[0] = '\0';
+			if (conv_text(t, s, size, &v, reason, sizeof reason) == 0)
+				check_value(t, &v);
+			else if (strlen(reason) >= sizeof reason)
+				abort();
+		}
+		(void)conv_utf8_valid(s, size);
+		break;
+	case 3:
+	case 4:
+		/* Typed numbers (SQLite, PostgreSQL binary, JSON) into each type. */
+		if (size < 8)
+			break;
+		memcpy(&i, s, 8);
+		memcpy(&d, s, 8);
+		for (enum rec_type t = REC_INT; t <= REC_TIMESTAMP; t++) {
+			memset(&v, 0, sizeof v);
+			if (data[0] % 6 == 3) {
+				if (conv_int(t, i, &v, scratch, reason,
+					     sizeof reason) == 0)
+					check_value(t, &v);
+			} else if (conv_float(t, d, &v, scratch, reason,
+					      sizeof reason) == 0) {
+				check_value(t, &v);
+			}
+			if (conv_bool(t, (i & 1) != 0, &v, reason,
+				      sizeof reason) == 0)
+				check_value(t, &v);
+		}
+		break;
+	case 5:
+		/* Any 64-bit timestamp formats within its buffer. */
+		if (size >= 8) {
+			char out[CONV_TS_MAX];
+
+			memcpy(&i, s, 8);
+			if (conv_format_timestamp(i, out) >= CONV_TS_MAX)
+				abort();
+		}
+		break;
+	}
+	return 0;
+}

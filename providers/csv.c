@@ -240,8 +240,8 @@ static int carry_append(struct csv_parser *p, const char *src, size_t n)
 	return 0;
 }
 
-/* End the current field with content length len; 0 or -1 (no memory). */
-static int push_field(struct csv_parser *p, size_t len)
+/* push_field() when the spans are full, the record bad or at its limit. */
+static int push_field_slow(struct csv_parser *p, size_t len)
 {
 	void *buf = p->spans;
 	struct span *s;
@@ -255,6 +255,22 @@ static int push_field(struct csv_parser *p, size_t len)
 	if (grow(&buf, &p->spans_cap, p->nspans + 1, sizeof *s) < 0)
 		return -1;
 	p->spans = buf;
+	s = &p->spans[p->nspans++];
+	s->start = p->fstart;
+	s->len = len;
+	s->quoted = p->fquoted;
+	s->escaped = p->fescaped;
+	return 0;
+}
+
+/* End the current field with content length len; 0 or -1 (no memory). */
+static inline int push_field(struct csv_parser *p, size_t len)
+{
+	struct span *s;
+
+	if (__builtin_expect(p->bad != NULL || p->nspans >= p->spans_cap ||
+			     p->nspans >= p->max_fields, 0))
+		return push_field_slow(p, len);
 	s = &p->spans[p->nspans++];
 	s->start = p->fstart;
 	s->len = len;
@@ -421,6 +437,56 @@ static int finish_at_eof(struct csv_parser *p, struct csv_record *r)
 	return finish_record(p, r, n, n, p->st != ST_QUOTED);
 }
 
+/* A word with every byte equal to b. */
+static inline uint64_t bytes_of(unsigned char b)
+{
+	return UINT64_C(0x0101010101010101) * b;
+}
+
+/*
+ * Non-zero where w has a zero byte; the lowest set bit (0x80 of a byte) is
+ * exactly at the first zero byte (borrows only flag bytes above it).
+ */
+static inline uint64_t zero_bytes(uint64_t w)
+{
+	return (w - UINT64_C(0x0101010101010101)) & ~w &
+	       UINT64_C(0x8080808080808080);
+}
+
+/*
+ * The first i' >= i below end where in[i'] is not plain data (delimiter,
+ * quote or LF), or end.  Eight bytes at a time while they are there: the
+ * fields of big files are mostly short runs of plain bytes, and a word
+ * test costs less than a table look-up and a branch per byte.
+ */
+static inline size_t scan_unquoted(const struct csv_parser *p,
+				   const unsigned char *in, size_t i,
+				   size_t end)
+{
+	const uint64_t d = bytes_of((unsigned char)p->delim);
+	const uint64_t q = bytes_of(p->has_quote ? (unsigned char)p->quote :
+				    (unsigned char)'\n');
+	const uint64_t lf = bytes_of('\n');
+
+	while (end - i >= 8) {
+		uint64_t w, hit;
+
+		memcpy(&w, in + i, 8);
+		hit = zero_bytes(w ^ d) | zero_bytes(w ^ q) | zero_bytes(w ^ lf);
+		if (hit != 0) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return i + (size_t)__builtin_ctzll(hit) / 8;
+#else
+			break;
+#endif
+		}
+		i += 8;
+	}
+	while (i < end && p->cls[in[i]] == C_DATA)
+		i++;
+	return i;
+}
+
 int csv_next(struct csv_parser *p, struct csv_record *r)
 {
 	const unsigned char *in = (const unsigned char *)p->in;
@@ -464,8 +530,7 @@ int csv_next(struct csv_parser *p, struct csv_record *r)
 			p->st = ST_UNQ;
 			/* fall through */
 		case ST_UNQ:
-			while (i < end && p->cls[in[i]] == C_DATA)
-				i++;
+			i = scan_unquoted(p, in, i, end);
 			if (i == end)
 				break;
 			c = p->cls[in[i]];

@@ -4,6 +4,7 @@
 #   make test    install what is missing, build, run the whole suite twice:
 #                once as built, once under AddressSanitizer + UBSan
 #   make         just build ./aggregate
+#   make bench   install the peers, run bench/ against them (QUICK=1: 1 M rows)
 
 CC       ?= gcc
 PKGS     := inih jansson zlib sqlite3 libpq libcurl
@@ -72,6 +73,14 @@ test-asan: asan-tests
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	 AGG_TEST_SCALE=asan sh scripts/run-tests.sh build/asan
+
+# Speed against peers and targets (bench/run.sh); QUICK=1 for a short run.
+bench:
+	@sh bench/run.sh $(if $(QUICK),--quick)
+
+build/bench/ringbench: bench/ringbench.c build/rel/ipc/ring.o build/rel/ipc/shm.o $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(REL_CFLAGS) -o $@ $< build/rel/ipc/ring.o build/rel/ipc/shm.o
 
 install: aggregate
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

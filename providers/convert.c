@@ -165,6 +165,18 @@ static enum parse_result parse_int(const char *s, size_t len, int64_t *v)
 	}
 	if (i == len)
 		return PARSE_SYNTAX;
+	/* Up to 18 digits cannot overflow: no range check per digit. */
+	if (len - i <= 18) {
+		for (; i < len; i++) {
+			unsigned d = (unsigned)(unsigned char)s[i] - '0';
+
+			if (d > 9)
+				return PARSE_SYNTAX;
+			acc = acc * 10 + d;
+		}
+		*v = neg ? -(int64_t)acc : (int64_t)acc;
+		return PARSE_OK;
+	}
 	for (; i < len; i++) {
 		unsigned d = (unsigned)(unsigned char)s[i] - '0';
 

@@ -353,17 +353,7 @@ static int finish_record(struct csv_parser *p, struct csv_record *r, size_t e,
 		return CSV_MALFORMED;
 	}
 
-	for (size_t k = 0; k < p->nspans; k++)
-		if (p->spans[k].escaped)
-			data_need += p->spans[k].len;
-	if (data_need > 0) {
-		void *buf = p->data;
-
-		if (grow(&buf, &p->data_cap, data_need, 1) < 0)
-			return CSV_NOMEM;
-		p->data = buf;
-	}
-	{
+	if (p->nspans > p->out_cap) {
 		void *buf = p->out;
 
 		if (grow(&buf, &p->out_cap, p->nspans, sizeof *p->out) < 0)
@@ -375,16 +365,34 @@ static int finish_record(struct csv_parser *p, struct csv_record *r, size_t e,
 		struct csv_field *f = &p->out[k];
 
 		f->quoted = s->quoted;
+		if (!s->escaped) {
+			f->p = base + s->start;
+			f->len = s->len;
+		} else {
+			data_need += s->len;
+		}
+	}
+	if (data_need == 0)
+		goto out_record;
+	{
+		void *buf = p->data;
+
+		if (grow(&buf, &p->data_cap, data_need, 1) < 0)
+			return CSV_NOMEM;
+		p->data = buf;
+	}
+	for (size_t k = 0; k < p->nspans; k++) {
+		const struct span *s = &p->spans[k];
+		struct csv_field *f = &p->out[k];
+
 		if (s->escaped) {
 			f->p = p->data + data_len;
 			f->len = unescape(p->data + data_len, base + s->start,
 					  s->len, p->quote);
 			data_len += f->len;
-		} else {
-			f->p = base + s->start;
-			f->len = s->len;
 		}
 	}
+out_record:
 	r->fields = p->out;
 	r->nfields = p->nspans;
 	return CSV_RECORD;

@@ -495,14 +495,69 @@ static inline size_t scan_unquoted(const struct csv_parser *p,
 	return i;
 }
 
+/*
+ * The common case in one tight loop: a record that starts at in[i], lies
+ * wholly in the buffer and has only unquoted fields.  Returns CSV_RECORD or
+ * CSV_NOMEM, or CSV_MORE when the record is anything else (a quote, no LF
+ * before the end of the buffer or the size limit, too many fields): the
+ * record is then left as start_record() made it, for the state machine to
+ * parse from its first byte, which gives exactly what it would have given.
+ */
+static int fast_record(struct csv_parser *p, struct csv_record *r, size_t i)
+{
+	const unsigned char *in = (const unsigned char *)p->in;
+	size_t end = p->in_len;
+
+	if (end - i > p->max_record + 2)
+		end = i + p->max_record + 2;
+	for (;;) {
+		size_t j;
+
+		if (i < end && p->has_quote && in[i] == (unsigned char)p->quote)
+			break;
+		j = scan_unquoted(p, in, i, end);
+		if (j == end)
+			break;
+		p->fstart = i - p->rec_pos;
+		if (in[j] == (unsigned char)p->delim) {
+			if (push_field(p, j - i) < 0)
+				return CSV_NOMEM;
+			if (p->bad != NULL)
+				break;
+			i = j + 1;
+			continue;
+		}
+		if (in[j] != '\n')
+			break; /* a quote inside the field */
+		if (push_field(p, j - i - (j > i && in[j - 1] == '\r')) < 0)
+			return CSV_NOMEM;
+		if (p->bad != NULL)
+			break;
+		p->line++;
+		return finish_record(p, r, j, j + 1, true);
+	}
+	p->nspans = 0;
+	p->bad = NULL;
+	p->st = ST_FIELD_START;
+	return CSV_MORE;
+}
+
 int csv_next(struct csv_parser *p, struct csv_record *r)
 {
 	const unsigned char *in = (const unsigned char *)p->in;
 	const size_t n = p->in_len;
 	size_t i = p->pos;
 
-	if (!p->rec_started)
+	if (!p->rec_started) {
+		int rc;
+
 		start_record(p, i);
+		p->fquoted = false;
+		p->fescaped = false;
+		rc = fast_record(p, r, i);
+		if (rc != CSV_MORE)
+			return rc;
+	}
 	for (;;) {
 		size_t end = n;
 		unsigned char c;

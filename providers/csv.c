@@ -497,49 +497,70 @@ static inline size_t scan_unquoted(const struct csv_parser *p,
 
 /*
  * The common case in one tight loop: a record that starts at in[i], lies
- * wholly in the buffer and has only unquoted fields.  Returns CSV_RECORD or
- * CSV_NOMEM, or CSV_MORE when the record is anything else (a quote, no LF
- * before the end of the buffer or the size limit, too many fields): the
- * record is then left as start_record() made it, for the state machine to
- * parse from its first byte, which gives exactly what it would have given.
+ * wholly in the buffer and has only unquoted fields.  Its fields go
+ * straight into the output array (no spans, nothing to unescape).  Returns
+ * CSV_RECORD or CSV_NOMEM, or CSV_MORE when the record is anything else (a
+ * quote, no LF before the end of the buffer or the size limit, too many
+ * fields, too long): the record is then left as start_record() made it,
+ * for the state machine to parse from its first byte, which gives exactly
+ * what it would have given.
  */
 static int fast_record(struct csv_parser *p, struct csv_record *r, size_t i)
 {
 	const unsigned char *in = (const unsigned char *)p->in;
-	size_t end = p->in_len;
+	const size_t start = i;
+	size_t end = p->in_len, n = 0, raw_len;
 
 	if (end - i > p->max_record + 2)
 		end = i + p->max_record + 2;
 	for (;;) {
 		size_t j;
+		struct csv_field *f;
 
 		if (i < end && p->has_quote && in[i] == (unsigned char)p->quote)
-			break;
+			return CSV_MORE;
 		j = scan_unquoted(p, in, i, end);
-		if (j == end)
-			break;
-		p->fstart = i - p->rec_pos;
-		if (in[j] == (unsigned char)p->delim) {
-			if (push_field(p, j - i) < 0)
+		if (j == end || n == p->max_fields)
+			return CSV_MORE;
+		if (n == p->out_cap) {
+			void *buf = p->out;
+
+			if (grow(&buf, &p->out_cap, n + 1, sizeof *p->out) < 0)
 				return CSV_NOMEM;
-			if (p->bad != NULL)
-				break;
+			p->out = buf;
+		}
+		f = &p->out[n++];
+		f->p = p->in + i;
+		f->len = j - i;
+		f->quoted = false;
+		if (in[j] == (unsigned char)p->delim) {
 			i = j + 1;
 			continue;
 		}
 		if (in[j] != '\n')
-			break; /* a quote inside the field */
-		if (push_field(p, j - i - (j > i && in[j - 1] == '\r')) < 0)
-			return CSV_NOMEM;
-		if (p->bad != NULL)
-			break;
+			return CSV_MORE; /* a quote inside the field */
+		raw_len = j - start;
+		if (raw_len > 0 && in[j - 1] == '\r') {
+			raw_len--;
+			f->len -= f->len > 0;
+		}
+		if (raw_len > p->max_record)
+			return CSV_MORE;
 		p->line++;
-		return finish_record(p, r, j, j + 1, true);
+		r->fields = p->out;
+		r->nfields = n;
+		r->raw = p->in + start;
+		r->raw_len = raw_len;
+		r->line = p->rec_line;
+		r->next_line = p->line;
+		r->offset = p->rec_off;
+		r->end_offset = p->in_off + j + 1;
+		r->reason = NULL;
+		p->pos = j + 1;
+		p->rec_started = false;
+		p->rec_before = 0;
+		return CSV_RECORD;
 	}
-	p->nspans = 0;
-	p->bad = NULL;
-	p->st = ST_FIELD_START;
-	return CSV_MORE;
 }
 
 int csv_next(struct csv_parser *p, struct csv_record *r)
@@ -552,8 +573,6 @@ int csv_next(struct csv_parser *p, struct csv_record *r)
 		int rc;
 
 		start_record(p, i);
-		p->fquoted = false;
-		p->fescaped = false;
 		rc = fast_record(p, r, i);
 		if (rc != CSV_MORE)
 			return rc;

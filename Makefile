@@ -7,6 +7,7 @@
 #   make fuzz    build the libFuzzer targets with clang and run each for
 #                FUZZ_TIME seconds (default 60); see fuzz/ and docs/design.md
 #   make valgrind  the ring and fork tests and a small run under valgrind
+#   make bench   install the peers, run bench/ against them (QUICK=1: 1 M rows)
 
 CC       ?= gcc
 PKGS     := inih jansson zlib sqlite3 libpq libcurl
@@ -141,6 +142,14 @@ fuzz: fuzz-deps
 
 fuzz-deps:
 	@sh scripts/deps.sh fuzz
+
+# Speed against peers and targets (bench/run.sh); QUICK=1 for a short run.
+bench:
+	@sh bench/run.sh $(if $(QUICK),--quick)
+
+build/bench/ringbench: bench/ringbench.c build/rel/ipc/ring.o build/rel/ipc/shm.o $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(REL_CFLAGS) -o $@ $< build/rel/ipc/ring.o build/rel/ipc/shm.o
 
 # make install [PREFIX=/usr/local] [DESTDIR=] [BIN=aggregate]: the program
 # and its man page (BIN: another build of it, e.g. the tests install theirs).

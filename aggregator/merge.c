@@ -1422,6 +1422,69 @@ out_free:
 	return NULL;
 }
 
+/*
+ * Encode the group key of record v into m->scratch: the bytes rec_encode()
+ * gives for the key fields, -0.0 written as 0.0 (one group for both, as
+ * they compare equal).  Straight from v, in one pass after the size: this
+ * runs for every record folded.  Returns the length, or 0 on no memory.
+ */
+static size_t key_encode(struct merge *m, const struct rec_value *v)
+{
+	const struct rec_schema *ks = &m->keyschema;
+	const int *by = m->cfg->group_by;
+	size_t bitmap = ((size_t)ks->nfields + 7) / 8;
+	size_t need = 4 + bitmap, pos = 4 + bitmap;
+	unsigned char *out;
+	uint32_t total;
+	int j;
+
+	for (j = 0; j < ks->nfields; j++) {
+		const struct rec_value *x = &v[by[j]];
+
+		if (!x->null)
+			need += ks->fields[j].type == REC_TEXT ?
+					4 + (size_t)x->u.s.len : 8;
+	}
+	if (scratch_reserve(m, need) < 0)
+		return 0;
+	out = m->scratch;
+	memset(out + 4, 0, bitmap);
+	for (j = 0; j < ks->nfields; j++) {
+		const struct rec_value *x = &v[by[j]];
+		double f;
+
+		if (x->null) {
+			out[4 + j / 8] |= (unsigned char)(1u << (j % 8));
+			continue;
+		}
+		switch (ks->fields[j].type) {
+		case REC_INT:
+		case REC_TIMESTAMP:
+			memcpy(out + pos, &x->u.i, 8);
+			pos += 8;
+			break;
+		case REC_FLOAT:
+			f = x->u.f == 0 ? 0.0 : x->u.f;
+			memcpy(out + pos, &f, 8);
+			pos += 8;
+			break;
+		case REC_BOOL:
+			out[pos++] = x->u.b ? 1 : 0;
+			break;
+		case REC_TEXT:
+			memcpy(out + pos, &x->u.s.len, 4);
+			pos += 4;
+			if (x->u.s.len != 0)
+				memcpy(out + pos, x->u.s.p, x->u.s.len);
+			pos += x->u.s.len;
+			break;
+		}
+	}
+	total = (uint32_t)pos;
+	memcpy(out, &total, 4);
+	return pos;
+}
+
 static int group_add(struct merge *m, int pi, const struct rec_value *v,
 		     char *err, size_t errlen)
 {
@@ -1430,17 +1493,9 @@ static int group_add(struct merge *m, int pi, const struct rec_value *v,
 	size_t klen;
 	int j;
 
-	for (j = 0; j < m->keyschema.nfields; j++) {
-		m->keyv[j] = v[m->cfg->group_by[j]];
-		/* One group for -0.0 and 0.0, as they compare equal. */
-		if (m->keyschema.fields[j].type == REC_FLOAT &&
-		    !m->keyv[j].null && m->keyv[j].u.f == 0)
-			m->keyv[j].u.f = 0.0;
-	}
-	klen = rec_encoded_size(&m->keyschema, m->keyv);
-	if (scratch_reserve(m, klen) < 0)
+	klen = key_encode(m, v);
+	if (klen == 0)
 		goto out_nomem;
-	rec_encode(&m->keyschema, m->keyv, m->scratch);
 	g = gtable_get(m, t, hash_bytes(m->scratch, klen), m->scratch,
 		       (uint32_t)klen, true);
 	if (g == NULL)

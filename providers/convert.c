@@ -165,6 +165,18 @@ static enum parse_result parse_int(const char *s, size_t len, int64_t *v)
 	}
 	if (i == len)
 		return PARSE_SYNTAX;
+	/* Up to 18 digits cannot overflow: no range check per digit. */
+	if (len - i <= 18) {
+		for (; i < len; i++) {
+			unsigned d = (unsigned)(unsigned char)s[i] - '0';
+
+			if (d > 9)
+				return PARSE_SYNTAX;
+			acc = acc * 10 + d;
+		}
+		*v = neg ? -(int64_t)acc : (int64_t)acc;
+		return PARSE_OK;
+	}
 	for (; i < len; i++) {
 		unsigned d = (unsigned)(unsigned char)s[i] - '0';
 
@@ -200,39 +212,96 @@ static size_t count_digits(const char *s, size_t len, size_t i)
 	return i - start;
 }
 
+/* Exact powers of ten: every one up to 1e22 is a double without rounding. */
+static const double exact_pow10[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+/*
+ * The decimal m * 10^e10 (m < 2^53) as the double nearest to it, when one
+ * IEEE operation gets it exactly right (Clinger's fast path: m and 10^|e10|
+ * are both exact doubles, and a single multiplication or division rounds
+ * correctly).  Returns false when strtod must decide.  Needs arithmetic in
+ * plain double precision (FLT_EVAL_METHOD 0: SSE2, AArch64).
+ */
+static bool float_fast_path(uint64_t m, int e10, double *v)
+{
+#if FLT_EVAL_METHOD == 0
+	if (m > (UINT64_C(1) << 53) || e10 < -22 || e10 > 22)
+		return false;
+	*v = e10 < 0 ? (double)m / exact_pow10[-e10]
+		     : (double)m * exact_pow10[e10];
+	return true;
+#else
+	(void)m;
+	(void)e10;
+	(void)v;
+	return false;
+#endif
+}
+
 static enum parse_result parse_float(const char *s, size_t len, double *v)
 {
 	char buf[FLOAT_TEXT_MAX];
-	size_t i = 0, mant;
+	size_t i = 0, mant = 0;
+	uint64_t m = 0;         /* the digits, while they fit 19 of them */
+	int digits = 0;         /* significant digits in m */
+	int scale = 0;          /* m * 10^-scale is the mantissa's value */
+	int e = 0;              /* the exponent part, if it is small */
+	bool neg = false, exact = true, eneg = false;
 	char *end;
 	double d;
 
 	/* Check the grammar first: strtod would take hex, inf, nan. */
-	if (i < len && (s[i] == '+' || s[i] == '-'))
+	if (i < len && (s[i] == '+' || s[i] == '-')) {
+		neg = s[i] == '-';
 		i++;
-	mant = count_digits(s, len, i);
-	i += mant;
+	}
+	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, mant++) {
+		if (digits < 19) {
+			m = m * 10 + (uint64_t)(s[i] - '0');
+			digits += m != 0;
+		} else {
+			exact = false;
+		}
+	}
 	if (i < len && s[i] == '.') {
-		size_t frac = count_digits(s, len, i + 1);
-
-		mant += frac;
-		i += 1 + frac;
+		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, mant++) {
+			if (digits < 19) {
+				m = m * 10 + (uint64_t)(s[i] - '0');
+				digits += m != 0;
+				scale++;
+			} else {
+				exact = false;
+			}
+		}
 	}
 	if (mant == 0)
 		return PARSE_SYNTAX;
 	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-		size_t exp;
+		size_t exp = 0;
 
 		i++;
-		if (i < len && (s[i] == '+' || s[i] == '-'))
+		if (i < len && (s[i] == '+' || s[i] == '-')) {
+			eneg = s[i] == '-';
 			i++;
-		exp = count_digits(s, len, i);
+		}
+		for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, exp++) {
+			if (e < 10000)
+				e = e * 10 + (s[i] - '0');
+		}
 		if (exp == 0)
 			return PARSE_SYNTAX;
-		i += exp;
 	}
 	if (i != len || len >= sizeof buf)
 		return PARSE_SYNTAX;
+
+	/* Few digits and a small exponent: exact without strtod. */
+	if (exact && float_fast_path(m, (eneg ? -e : e) - scale, &d)) {
+		*v = neg ? -d : d;
+		return PARSE_OK;
+	}
 
 	memcpy(buf, s, len);
 	buf[len] = '\0';

@@ -240,8 +240,8 @@ static int carry_append(struct csv_parser *p, const char *src, size_t n)
 	return 0;
 }
 
-/* End the current field with content length len; 0 or -1 (no memory). */
-static int push_field(struct csv_parser *p, size_t len)
+/* push_field() when the spans are full, the record bad or at its limit. */
+static int push_field_slow(struct csv_parser *p, size_t len)
 {
 	void *buf = p->spans;
 	struct span *s;
@@ -255,6 +255,22 @@ static int push_field(struct csv_parser *p, size_t len)
 	if (grow(&buf, &p->spans_cap, p->nspans + 1, sizeof *s) < 0)
 		return -1;
 	p->spans = buf;
+	s = &p->spans[p->nspans++];
+	s->start = p->fstart;
+	s->len = len;
+	s->quoted = p->fquoted;
+	s->escaped = p->fescaped;
+	return 0;
+}
+
+/* End the current field with content length len; 0 or -1 (no memory). */
+static inline int push_field(struct csv_parser *p, size_t len)
+{
+	struct span *s;
+
+	if (__builtin_expect(p->bad != NULL || p->nspans >= p->spans_cap ||
+			     p->nspans >= p->max_fields, 0))
+		return push_field_slow(p, len);
 	s = &p->spans[p->nspans++];
 	s->start = p->fstart;
 	s->len = len;
@@ -337,17 +353,7 @@ static int finish_record(struct csv_parser *p, struct csv_record *r, size_t e,
 		return CSV_MALFORMED;
 	}
 
-	for (size_t k = 0; k < p->nspans; k++)
-		if (p->spans[k].escaped)
-			data_need += p->spans[k].len;
-	if (data_need > 0) {
-		void *buf = p->data;
-
-		if (grow(&buf, &p->data_cap, data_need, 1) < 0)
-			return CSV_NOMEM;
-		p->data = buf;
-	}
-	{
+	if (p->nspans > p->out_cap) {
 		void *buf = p->out;
 
 		if (grow(&buf, &p->out_cap, p->nspans, sizeof *p->out) < 0)
@@ -359,16 +365,34 @@ static int finish_record(struct csv_parser *p, struct csv_record *r, size_t e,
 		struct csv_field *f = &p->out[k];
 
 		f->quoted = s->quoted;
+		if (!s->escaped) {
+			f->p = base + s->start;
+			f->len = s->len;
+		} else {
+			data_need += s->len;
+		}
+	}
+	if (data_need == 0)
+		goto out_record;
+	{
+		void *buf = p->data;
+
+		if (grow(&buf, &p->data_cap, data_need, 1) < 0)
+			return CSV_NOMEM;
+		p->data = buf;
+	}
+	for (size_t k = 0; k < p->nspans; k++) {
+		const struct span *s = &p->spans[k];
+		struct csv_field *f = &p->out[k];
+
 		if (s->escaped) {
 			f->p = p->data + data_len;
 			f->len = unescape(p->data + data_len, base + s->start,
 					  s->len, p->quote);
 			data_len += f->len;
-		} else {
-			f->p = base + s->start;
-			f->len = s->len;
 		}
 	}
+out_record:
 	r->fields = p->out;
 	r->nfields = p->nspans;
 	return CSV_RECORD;
@@ -421,14 +445,138 @@ static int finish_at_eof(struct csv_parser *p, struct csv_record *r)
 	return finish_record(p, r, n, n, p->st != ST_QUOTED);
 }
 
+/* A word with every byte equal to b. */
+static inline uint64_t bytes_of(unsigned char b)
+{
+	return UINT64_C(0x0101010101010101) * b;
+}
+
+/*
+ * Non-zero where w has a zero byte; the lowest set bit (0x80 of a byte) is
+ * exactly at the first zero byte (borrows only flag bytes above it).
+ */
+static inline uint64_t zero_bytes(uint64_t w)
+{
+	return (w - UINT64_C(0x0101010101010101)) & ~w &
+	       UINT64_C(0x8080808080808080);
+}
+
+/*
+ * The first i' >= i below end where in[i'] is not plain data (delimiter,
+ * quote or LF), or end.  Eight bytes at a time while they are there: the
+ * fields of big files are mostly short runs of plain bytes, and a word
+ * test costs less than a table look-up and a branch per byte.
+ */
+static inline size_t scan_unquoted(const struct csv_parser *p,
+				   const unsigned char *in, size_t i,
+				   size_t end)
+{
+	const uint64_t d = bytes_of((unsigned char)p->delim);
+	const uint64_t q = bytes_of(p->has_quote ? (unsigned char)p->quote :
+				    (unsigned char)'\n');
+	const uint64_t lf = bytes_of('\n');
+
+	while (end - i >= 8) {
+		uint64_t w, hit;
+
+		memcpy(&w, in + i, 8);
+		hit = zero_bytes(w ^ d) | zero_bytes(w ^ q) | zero_bytes(w ^ lf);
+		if (hit != 0) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return i + (size_t)__builtin_ctzll(hit) / 8;
+#else
+			break;
+#endif
+		}
+		i += 8;
+	}
+	while (i < end && p->cls[in[i]] == C_DATA)
+		i++;
+	return i;
+}
+
+/*
+ * The common case in one tight loop: a record that starts at in[i], lies
+ * wholly in the buffer and has only unquoted fields.  Its fields go
+ * straight into the output array (no spans, nothing to unescape).  Returns
+ * CSV_RECORD or CSV_NOMEM, or CSV_MORE when the record is anything else (a
+ * quote, no LF before the end of the buffer or the size limit, too many
+ * fields, too long): the record is then left as start_record() made it,
+ * for the state machine to parse from its first byte, which gives exactly
+ * what it would have given.
+ */
+static int fast_record(struct csv_parser *p, struct csv_record *r, size_t i)
+{
+	const unsigned char *in = (const unsigned char *)p->in;
+	const size_t start = i;
+	size_t end = p->in_len, n = 0, raw_len;
+
+	if (end - i > p->max_record + 2)
+		end = i + p->max_record + 2;
+	for (;;) {
+		size_t j;
+		struct csv_field *f;
+
+		if (i < end && p->has_quote && in[i] == (unsigned char)p->quote)
+			return CSV_MORE;
+		j = scan_unquoted(p, in, i, end);
+		if (j == end || n == p->max_fields)
+			return CSV_MORE;
+		if (n == p->out_cap) {
+			void *buf = p->out;
+
+			if (grow(&buf, &p->out_cap, n + 1, sizeof *p->out) < 0)
+				return CSV_NOMEM;
+			p->out = buf;
+		}
+		f = &p->out[n++];
+		f->p = p->in + i;
+		f->len = j - i;
+		f->quoted = false;
+		if (in[j] == (unsigned char)p->delim) {
+			i = j + 1;
+			continue;
+		}
+		if (in[j] != '\n')
+			return CSV_MORE; /* a quote inside the field */
+		raw_len = j - start;
+		if (raw_len > 0 && in[j - 1] == '\r') {
+			raw_len--;
+			f->len -= f->len > 0;
+		}
+		if (raw_len > p->max_record)
+			return CSV_MORE;
+		p->line++;
+		r->fields = p->out;
+		r->nfields = n;
+		r->raw = p->in + start;
+		r->raw_len = raw_len;
+		r->line = p->rec_line;
+		r->next_line = p->line;
+		r->offset = p->rec_off;
+		r->end_offset = p->in_off + j + 1;
+		r->reason = NULL;
+		p->pos = j + 1;
+		p->rec_started = false;
+		p->rec_before = 0;
+		return CSV_RECORD;
+	}
+}
+
 int csv_next(struct csv_parser *p, struct csv_record *r)
 {
 	const unsigned char *in = (const unsigned char *)p->in;
 	const size_t n = p->in_len;
 	size_t i = p->pos;
 
-	if (!p->rec_started)
+	if (!p->rec_started) {
+		int rc;
+
 		start_record(p, i);
+		rc = fast_record(p, r, i);
+		if (rc != CSV_MORE)
+			return rc;
+	}
 	for (;;) {
 		size_t end = n;
 		unsigned char c;
@@ -464,8 +612,7 @@ int csv_next(struct csv_parser *p, struct csv_record *r)
 			p->st = ST_UNQ;
 			/* fall through */
 		case ST_UNQ:
-			while (i < end && p->cls[in[i]] == C_DATA)
-				i++;
+			i = scan_unquoted(p, in, i, end);
 			if (i == end)
 				break;
 			c = p->cls[in[i]];

@@ -114,7 +114,8 @@ static int sq_progress(void *arg)
  */
 static int sq_open(const char *path, sqlite3 **db, char *err, size_t errlen)
 {
-	int rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY, NULL);
+	int rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY |
+				 SQLITE_OPEN_NOMUTEX, NULL);
 
 	if (rc != SQLITE_OK) {
 		int sys = *db ? sqlite3_system_errno(*db) : 0;

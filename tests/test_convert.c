@@ -141,6 +141,42 @@ Test(convert, parse_float_reads_only_len_bytes)
 	cr_assert_eq(v, 1.25);
 }
 
+/*
+ * The parser's fast path (few digits, small exponent: one exact IEEE
+ * operation) must give bit for bit what strtod gives, including the sign
+ * of zero, on many random decimal strings around the path's limits.
+ */
+Test(convert, parse_float_matches_strtod)
+{
+	int n = scale(200000);
+
+	for (int k = 0; k < n; k++) {
+		char s[64];
+		size_t len = 0;
+		uint64_t r = rng();
+		int intd = (int)(r % 12), fracd = (int)((r >> 8) % 12);
+		double v, want;
+
+		if ((r >> 16) % 4 == 0)
+			s[len++] = '-';
+		for (int i = 0; i < intd; i++)
+			s[len++] = (char)('0' + rng() % 10);
+		if (fracd > 0 || intd == 0) {
+			s[len++] = '.';
+			for (int i = 0; i < fracd || (intd == 0 && i == 0); i++)
+				s[len++] = (char)('0' + rng() % 10);
+		}
+		if ((r >> 24) % 3 == 0)
+			len += (size_t)snprintf(s + len, sizeof s - len, "e%d",
+						(int)((r >> 32) % 61) - 30);
+		s[len] = '\0';
+		cr_assert_eq(conv_parse_float(s, len, &v), 0, "%s", s);
+		want = strtod(s, NULL);
+		cr_assert(memcmp(&v, &want, sizeof v) == 0,
+			  "%s: got %.17g, strtod %.17g", s, v, want);
+	}
+}
+
 /* --- bool ------------------------------------------------------------- */
 
 Test(convert, parse_bool)

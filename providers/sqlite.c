@@ -133,6 +133,18 @@ static int sq_open(const char *path, sqlite3 **db, char *err, size_t errlen)
 	}
 	sqlite3_extended_result_codes(*db, 1);
 	sqlite3_busy_timeout(*db, BUSY_TIMEOUT_MS);
+	/*
+	 * SQLite reads the file only when a statement needs it: read the
+	 * schema now, so a file that is not a database fails here (and in
+	 * --check) even when the query touches no table.
+	 */
+	rc = sqlite3_exec(*db, "PRAGMA schema_version", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(*db));
+		sqlite3_close(*db);
+		*db = NULL;
+		return rc;
+	}
 	return SQLITE_OK;
 }
 

@@ -484,6 +484,8 @@ Test(sqlite, not_a_database_is_permanent)
 		       "enough to have a header of 100 bytes......................"
 		       "...........................................\n");
 	expect_permanent(path, "SELECT id FROM t", "file is not a database");
+	/* Also when the query reads no table: the file is checked on open. */
+	expect_permanent(path, "SELECT 1 AS id", "file is not a database");
 	free(path);
 }
 

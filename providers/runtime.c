@@ -137,24 +137,28 @@ static int flush_records(struct prov_ctx *c)
 int prov_emit(struct prov_ctx *c, const struct rec_value *v)
 {
 	const struct rec_schema *s = &c->cfg->schema;
-	size_t need = rec_encoded_size(s, v);
+	size_t n = 0;
 
-	if (c->buf_len + need > c->buf_cap) {
+	/* One pass: encode if it fits, else flush and encode into a new frame. */
+	if (c->buf != NULL)
+		n = rec_encode_within(s, v, c->buf + c->buf_len,
+				      c->buf_cap - c->buf_len);
+	if (n == 0) {
 		if (flush_records(c) < 0)
 			return -1;
-		if (sizeof(uint32_t) + need > c->buf_cap) {
-			prov_fail(c, PROV_FAIL_PERMANENT,
-				  "record of %zu bytes is larger than a frame "
-				  "(raise ring_size)", need);
-			return -1;
-		}
-	}
-	if (c->buf == NULL) {
 		c->buf = reserve_frame(c, c->buf_cap);
 		if (c->buf == NULL)
 			return -1;
+		n = rec_encode_within(s, v, c->buf + c->buf_len,
+				      c->buf_cap - c->buf_len);
+		if (n == 0) {
+			prov_fail(c, PROV_FAIL_PERMANENT,
+				  "record of %zu bytes is larger than a frame "
+				  "(raise ring_size)", rec_encoded_size(s, v));
+			return -1;
+		}
 	}
-	c->buf_len += rec_encode(s, v, c->buf + c->buf_len);
+	c->buf_len += n;
 	c->buf_count++;
 	c->records++;
 	c->since_checkpoint++;

@@ -14,8 +14,18 @@ PKGS     := inih jansson zlib sqlite3 libpq libcurl
 PREFIX   ?= /usr/local
 
 WARN     := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes -Wvla
-BASEFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -g $(shell pkg-config --cflags $(PKGS))
-LIBS      = $(shell pkg-config --libs $(PKGS)) -lm
+# libpq and libcurl are loaded on first use (providers/libload.c): their
+# headers come from pkg-config, their sonames from the libraries it names,
+# and the program is not linked against them.
+DLPKGS   := libpq libcurl
+soname    = $(shell objdump -p $$(pkg-config --variable=libdir $(1))/$(2).so \
+	      2>/dev/null | sed -n 's/^ *SONAME *//p')
+PQ_SONAME   := $(call soname,libpq,libpq)
+CURL_SONAME := $(call soname,libcurl,libcurl)
+BASEFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -g $(shell pkg-config --cflags $(PKGS)) \
+	    $(if $(PQ_SONAME),-DLIBLOAD_PQ_SONAME='"$(PQ_SONAME)"') \
+	    $(if $(CURL_SONAME),-DLIBLOAD_CURL_SONAME='"$(CURL_SONAME)"')
+LIBS      = $(shell pkg-config --libs $(filter-out $(DLPKGS),$(PKGS))) -ldl -lm
 TESTLIBS  = $(shell pkg-config --libs criterion)
 
 SRC      := $(sort $(wildcard aggregator/*.c ipc/*.c providers/*.c))

@@ -125,6 +125,57 @@ size_t rec_encode(const struct rec_schema *s, const struct rec_value *v,
 	return pos;
 }
 
+size_t rec_encode_within(const struct rec_schema *s, const struct rec_value *v,
+			 unsigned char *out, size_t room)
+{
+	size_t bitmap = rec_bitmap_bytes(s);
+	size_t pos = REC_LEN_BYTES + bitmap;
+	uint32_t total;
+	int i;
+
+	if (pos > room)
+		return 0;
+	memset(out + REC_LEN_BYTES, 0, bitmap);
+	for (i = 0; i < s->nfields; i++) {
+		if (v[i].null) {
+			out[REC_LEN_BYTES + i / 8] |= (unsigned char)(1u << (i % 8));
+			continue;
+		}
+		switch (s->fields[i].type) {
+		case REC_INT:
+		case REC_TIMESTAMP:
+			if (room - pos < 8)
+				return 0;
+			memcpy(out + pos, &v[i].u.i, 8);
+			pos += 8;
+			break;
+		case REC_FLOAT:
+			if (room - pos < 8)
+				return 0;
+			memcpy(out + pos, &v[i].u.f, 8);
+			pos += 8;
+			break;
+		case REC_BOOL:
+			if (room - pos < 1)
+				return 0;
+			out[pos++] = v[i].u.b ? 1 : 0;
+			break;
+		case REC_TEXT:
+			if (room - pos < 4 || room - pos - 4 < v[i].u.s.len)
+				return 0;
+			memcpy(out + pos, &v[i].u.s.len, 4);
+			pos += 4;
+			if (v[i].u.s.len != 0)
+				memcpy(out + pos, v[i].u.s.p, v[i].u.s.len);
+			pos += v[i].u.s.len;
+			break;
+		}
+	}
+	total = (uint32_t)pos;
+	memcpy(out, &total, REC_LEN_BYTES);
+	return pos;
+}
+
 long rec_decode(const struct rec_schema *s, const unsigned char *buf,
 		size_t avail, struct rec_value *v)
 {

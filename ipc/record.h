@@ -84,6 +84,16 @@ size_t rec_encode(const struct rec_schema *s, const struct rec_value *v,
 		  unsigned char *out);
 
 /*
+ * rec_encode() with a bound, in one pass: encode the record into out if it
+ * fits in room bytes and return its length; otherwise return 0, having
+ * written nothing at or past out + room (what it wrote below is garbage).
+ * For a producer that encodes straight into a frame without first asking
+ * rec_encoded_size().  This function can't fail.
+ */
+size_t rec_encode_within(const struct rec_schema *s, const struct rec_value *v,
+			 unsigned char *out, size_t room);
+
+/*
  * Decode one record from buf[0..avail) into v[0..nfields-1].  Text values
  * point into buf.  Returns the record's length in bytes, or -1 if the bytes
  * are not a well-formed record of s (nothing beyond avail is read).

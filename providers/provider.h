@@ -55,7 +55,7 @@ struct prov_ctx {
 	struct ring *ring;
 	int heartbeat_fd;           /* pipe to the supervisor, -1: none */
 	uint64_t last_beat_ns;
-	unsigned char *buf;         /* RECORDS frame being filled */
+	unsigned char *buf;         /* reserved RECORDS frame being filled, or NULL */
 	size_t buf_cap;
 	size_t buf_len;
 	uint32_t buf_count;

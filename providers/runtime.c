@@ -3,9 +3,12 @@
  * into frames, checkpoints, rejects, heartbeats, and the process's exit.
  *
  * A provider's run function only converts rows; everything about the ring
- * lives here.  Records are encoded into a private frame buffer and sent as
- * one RECORDS frame when the buffer is full or a checkpoint is due, so the
- * ring sees no system call and no atomic per record.
+ * lives here.  Records are encoded straight into ring space reserved for a
+ * RECORDS frame (ring_reserve) and published as one frame (ring_commit)
+ * when the frame is full or a checkpoint is due, so the ring sees no system
+ * call, no atomic and no copy per record.  Until it is committed the frame
+ * is invisible to the aggregator; any other frame sent in between takes
+ * the same ring space, so flush_records() always ends the reservation.
  *
  * Ordering invariant: frames are sent in the order the run function called
  * us; a REJECT or CHECKPOINT first flushes the records before it, so the
@@ -18,6 +21,7 @@
  */
 #include "provider.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -68,35 +72,61 @@ void prov_heartbeat(struct prov_ctx *c)
 		c->heartbeat_fd = -1;
 }
 
-/* Send one frame, waiting (and beating) while the ring is full. */
-static int send_frame(struct prov_ctx *c, enum ring_frame_type type,
-		      const void *payload, size_t len)
+/*
+ * Reserve ring space for a frame of len payload bytes, waiting (and
+ * beating) while the ring is full.  NULL: the supervisor is gone.
+ */
+static void *reserve_frame(struct prov_ctx *c, size_t len)
 {
 	for (;;) {
-		if (ring_send(c->ring, type, c->attempt, payload, len,
-			      RESERVE_WAIT_MS) == 0)
-			return 0;
+		void *p = ring_reserve(c->ring, len, RESERVE_WAIT_MS);
+
+		if (p != NULL)
+			return p;
 		if (errno != EAGAIN)
-			return -1;
+			return NULL;
 		prov_heartbeat(c);
 		/*
 		 * The supervisor is gone (re-parented: to init, or to a
 		 * subreaper).  PR_SET_PDEATHSIG normally kills us first.
 		 */
 		if (getppid() != supervisor)
-			return -1;
+			return NULL;
 	}
 }
 
+/* Send one frame, waiting (and beating) while the ring is full. */
+static int send_frame(struct prov_ctx *c, enum ring_frame_type type,
+		      const void *payload, size_t len)
+{
+	void *p;
+
+	/* Any reserved RECORDS frame was flushed or dropped before this. */
+	assert(c->buf == NULL);
+	p = reserve_frame(c, len);
+	if (p == NULL)
+		return -1;
+	if (len != 0)
+		memcpy(p, payload, len);
+	ring_commit(c->ring, len, type, c->attempt);
+	return 0;
+}
+
+/*
+ * Publish the RECORDS frame being filled, if it holds any record, and end
+ * the reservation either way (the next frame reuses its space).
+ */
 static int flush_records(struct prov_ctx *c)
 {
-	if (c->buf_count == 0)
+	if (c->buf_count == 0) {
+		c->buf = NULL;
 		return 0;
+	}
 	memcpy(c->buf, &c->buf_count, sizeof c->buf_count);
 	faults_hit(c, FAULT_MID_FRAME);
 	faults_hit(c, FAULT_BEFORE_RECORDS);
-	if (send_frame(c, RING_RECORDS, c->buf, c->buf_len) < 0)
-		return -1;
+	ring_commit(c->ring, c->buf_len, RING_RECORDS, c->attempt);
+	c->buf = NULL;
 	faults_hit(c, FAULT_AFTER_RECORDS);
 	c->buf_len = sizeof(uint32_t);
 	c->buf_count = 0;
@@ -107,19 +137,28 @@ static int flush_records(struct prov_ctx *c)
 int prov_emit(struct prov_ctx *c, const struct rec_value *v)
 {
 	const struct rec_schema *s = &c->cfg->schema;
-	size_t need = rec_encoded_size(s, v);
+	size_t n = 0;
 
-	if (c->buf_len + need > c->buf_cap) {
+	/* One pass: encode if it fits, else flush and encode into a new frame. */
+	if (c->buf != NULL)
+		n = rec_encode_within(s, v, c->buf + c->buf_len,
+				      c->buf_cap - c->buf_len);
+	if (n == 0) {
 		if (flush_records(c) < 0)
 			return -1;
-		if (sizeof(uint32_t) + need > c->buf_cap) {
+		c->buf = reserve_frame(c, c->buf_cap);
+		if (c->buf == NULL)
+			return -1;
+		n = rec_encode_within(s, v, c->buf + c->buf_len,
+				      c->buf_cap - c->buf_len);
+		if (n == 0) {
 			prov_fail(c, PROV_FAIL_PERMANENT,
 				  "record of %zu bytes is larger than a frame "
-				  "(raise ring_size)", need);
+				  "(raise ring_size)", rec_encoded_size(s, v));
 			return -1;
 		}
 	}
-	c->buf_len += rec_encode(s, v, c->buf + c->buf_len);
+	c->buf_len += n;
 	c->buf_count++;
 	c->records++;
 	c->since_checkpoint++;
@@ -235,11 +274,7 @@ int prov_main(struct prov_ctx *c)
 	c->buf_cap = ring_max_payload(c->ring);
 	if (c->buf_cap > FRAME_BYTES)
 		c->buf_cap = FRAME_BYTES;
-	c->buf = malloc(c->buf_cap);
-	if (c->buf == NULL) {
-		log_event(LOG_ERROR, c->p->name, "failed", "cause", "out of memory", NULL);
-		return PROV_FAIL_RETRY;
-	}
+	c->buf = NULL;
 	c->buf_len = sizeof(uint32_t);
 	c->buf_count = 0;
 	c->errbuf[0] = '\0';
@@ -262,12 +297,12 @@ int prov_main(struct prov_ctx *c)
 			faults_hit(c, FAULT_AFTER_DONE);
 	}
 	if (st != PROV_DONE) {
+		c->buf = NULL;    /* the ERROR frame takes its space */
 		if (c->errbuf[0] == '\0')
 			snprintf(c->errbuf, sizeof c->errbuf, "failed");
 		(void)ring_send(c->ring, RING_ERROR, c->attempt, c->errbuf,
 				strlen(c->errbuf), 0);
 	}
-	free(c->buf);
 	c->buf = NULL;
 	return st;
 }

@@ -163,6 +163,28 @@ Test(cli, union_csv_output_in_provider_and_source_order)
 	tu_result_free(&r);
 }
 
+/*
+ * libpq and libcurl are loaded only by a process that calls them
+ * (providers/libload.c): a run of file providers loads neither, in any of
+ * its processes.  LD_DEBUG=files makes the loader log every library it
+ * opens, dlopen included, on stderr.
+ */
+Test(cli, a_run_of_files_loads_neither_libpq_nor_libcurl)
+{
+	struct tu_result r;
+
+	put("p.conf", union_conf);
+	put_union_inputs();
+	cr_assert_eq(tu_run(&r, dir, (const char *[]){ "-c", "p.conf", NULL },
+			    (const char *[]){ "LD_DEBUG=files", NULL }), 0,
+		     "%s", r.err);
+	cr_assert(strstr(r.err, "libsqlite3") != NULL,
+		  "LD_DEBUG logged no library: %s", r.err);
+	cr_assert(strstr(r.err, "libpq") == NULL, "%s", r.err);
+	cr_assert(strstr(r.err, "libcurl") == NULL, "%s", r.err);
+	tu_result_free(&r);
+}
+
 Test(cli, union_jsonl_to_stdout)
 {
 	struct tu_result r;

@@ -5,9 +5,9 @@
  * bytes, rejection of malformed input (every truncation, every wrong total
  * length, bad bools, stray bitmap bits, oversized text lengths), a fuzz
  * pass that checks rec_decode only ever accepts what rec_encode produces,
- * and the sort order of rec_value_cmp.  Buffers handed to rec_decode are
- * heap copies of exactly avail bytes, so AddressSanitizer catches any read
- * past the end.
+ * the bounds of rec_encode_within, and the sort order of rec_value_cmp.
+ * Buffers handed to rec_decode are heap copies of exactly avail bytes, so
+ * AddressSanitizer catches any read past the end.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -215,6 +215,44 @@ Test(record, round_trip_every_null_pattern)
 		cr_assert_eq(rc, (long)len);
 		expect_equal_values(&all_schema, in, out);
 		free(buf);
+	}
+}
+
+/*
+ * rec_encode_within: the same bytes as rec_encode when the record fits;
+ * 0 for every smaller room, with nothing written at or past the room (the
+ * bytes after it may be another frame's).
+ */
+Test(record, encode_within_is_encode_or_nothing_past_the_room)
+{
+	struct rec_value in[NALL];
+
+	for (uint64_t mask = 0; mask < (1u << NALL); mask += 97) {
+		size_t len, room;
+		unsigned char *want, *got;
+
+		make_values(&all_schema, in, mask * 2654435761u + 7, mask);
+		want = encode_alloc(&all_schema, in, &len);
+		got = malloc(len + 16);
+		cr_assert_not_null(got);
+		for (room = 0; room <= len + 8; room++) {
+			size_t n;
+
+			memset(got, 0xa5, len + 16);
+			n = rec_encode_within(&all_schema, in, got, room);
+			if (room < len) {
+				cr_assert_eq(n, 0, "room %zu of %zu", room, len);
+			} else {
+				cr_assert_eq(n, len, "room %zu", room);
+				cr_assert(memcmp(got, want, len) == 0);
+			}
+			for (size_t k = n ? len : room; k < len + 16; k++)
+				cr_assert_eq(got[k], 0xa5,
+					     "byte %zu written, room %zu of %zu",
+					     k, room, len);
+		}
+		free(got);
+		free(want);
 	}
 }
 

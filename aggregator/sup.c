@@ -431,7 +431,8 @@ static void on_ended(struct sup *s, const struct ctl_msg *m)
 		  cause, "backoff", num2, NULL);
 }
 
-static void on_ctl(struct sup *s)
+/* Handle one control message.  Returns 1 if there was one, else 0. */
+static int on_ctl(struct sup *s)
 {
 	struct ctl_msg m;
 	int rc = ctl_recv(s->ctl_fd, &m);
@@ -442,14 +443,15 @@ static void on_ctl(struct sup *s)
 			close(s->ctl_fd);
 			s->ctl_fd = -1;
 		}
-		return;
+		return 0;
 	}
 	if (m.type != CTL_FINISHED && m.type != CTL_FATAL &&
 	    (m.provider < 0 || m.provider >= s->n))
-		return;
+		return 1;
 	switch (m.type) {
 	case CTL_STARTED:
-		if (s->ch[m.provider].state == P_STARTING && !s->aborting)
+		if (s->ch[m.provider].state == P_STARTING && !s->aborting &&
+		    !s->agg_reaped)
 			fork_provider(s, m.provider);
 		break;
 	case CTL_ENDED:
@@ -478,6 +480,23 @@ static void on_ctl(struct sup *s)
 	default:
 		break;
 	}
+	return 1;
+}
+
+/*
+ * Handle every control message waiting.  Whatever the aggregator sent
+ * before it exited is still in the socket when its SIGCHLD is seen, so
+ * this runs before its death is judged: a FINISHED read late is not an
+ * "aggregator died".
+ */
+static void drain_ctl(struct sup *s)
+{
+	struct pollfd pfd = { .events = POLLIN };
+
+	/* The socket blocks: read only what is there now. */
+	do {
+		pfd.fd = s->ctl_fd;
+	} while (s->ctl_fd >= 0 && poll(&pfd, 1, 0) > 0 && on_ctl(s));
 }
 
 /*
@@ -867,13 +886,14 @@ int sup_run(const struct cfg *cfg, const struct sup_opts *opts)
 			if (owner[k] == -1)
 				on_signal(&s);
 			else if (owner[k] == -2)
-				on_ctl(&s);
+				drain_ctl(&s);
 			else if (s.ch[owner[k]].hb_fd == fds[k].fd)
 				drain_heartbeat(&s.ch[owner[k]]);
 		}
 		on_timers(&s);
 		show_progress(&s, false);
 	}
+	drain_ctl(&s);
 	if ((s.agg_reaped || s.ctl_fd < 0) && !s.finished && !s.aborting) {
 		char why[64];
 

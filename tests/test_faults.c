@@ -40,91 +40,21 @@
 #include <zlib.h>
 
 #include "helpers/httpfix.h"
+#include "helpers/pgtest.h"
 #include "helpers/testutil.h"
 
-/* --- the PostgreSQL server (as test_postgres.c) ----------------------- */
-
-static char *own_cluster;
-
-static void apply_exports(char *text)
-{
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-		char *p = line;
-
-		if (strncmp(p, "export ", 7) != 0)
-			continue;
-		p += 7;
-		while (*p) {
-			char *name = p, *eq = strchr(p, '='), *v, *w;
-
-			if (eq == NULL)
-				break;
-			*eq = '\0';
-			v = w = eq + 1;
-			p = v;
-			while (*p && *p != ' ') {
-				if (*p == '\'') {
-					for (p++; *p && *p != '\''; p++)
-						*w++ = *p;
-					if (*p)
-						p++;
-				} else {
-					*w++ = *p++;
-				}
-			}
-			if (*p == ' ')
-				p++;
-			*w = '\0';
-			setenv(name, v, 1);
-		}
-	}
-}
+/* --- the PostgreSQL server (tests/helpers/pgtest.h) --------------- */
 
 ReportHook(PRE_ALL)(struct criterion_test_set *set)
 {
-	char *cmd, *out, *err;
-
 	(void)set;
-	if (getenv("PGHOST") && *getenv("PGHOST"))
-		return;
-	own_cluster = tu_tmpdir();
-	out = tu_path(own_cluster, "env");
-	err = tu_path(own_cluster, "log");
-	if (asprintf(&cmd, "sh '%s/scripts/pg-test.sh' start '%s/pg' >'%s' 2>'%s'",
-		     tu_srcdir(), own_cluster, out, err) < 0)
-		abort();
-	if (system(cmd) == 0) {
-		char *text = tu_read(out, NULL);
-
-		apply_exports(text);
-		free(text);
-	} else {
-		char *text = tu_read(err, NULL);
-
-		setenv("AGG_PG_SKIP", text && *text ? text : "pg-test.sh failed", 1);
-		free(text);
-	}
-	free(cmd);
-	free(out);
-	free(err);
+	pgt_start();
 }
 
 ReportHook(POST_ALL)(struct criterion_global_stats *stats)
 {
-	char *cmd;
-
 	(void)stats;
-	if (own_cluster == NULL)
-		return;
-	if (asprintf(&cmd, "sh '%s/scripts/pg-test.sh' stop '%s/pg'",
-		     tu_srcdir(), own_cluster) >= 0) {
-		if (system(cmd) != 0)
-			fprintf(stderr, "test_faults: pg-test.sh stop failed\n");
-		free(cmd);
-	}
-	tu_rmrf(own_cluster);
-	free(own_cluster);
-	own_cluster = NULL;
+	pgt_stop();
 }
 
 /* --- per test --------------------------------------------------------- */

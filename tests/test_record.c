@@ -219,7 +219,7 @@ Test(record, round_trip_every_null_pattern)
 }
 
 /*
- * rec_encode_within: the same bytes as rec_encode when the record fits;
+ * rec_encode_within: the same bytes as with room to spare when it fits;
  * 0 for every smaller room, with nothing written at or past the room (the
  * bytes after it may be another frame's).
  */

@@ -225,7 +225,7 @@ static const double exact_pow10[] = {
  * correctly).  Returns false when strtod must decide.  Needs arithmetic in
  * plain double precision (FLT_EVAL_METHOD 0: SSE2, AArch64).
  */
-static bool float_fast_path(uint64_t m, int e10, double *v)
+bool conv_float_exact(uint64_t m, int e10, double *v)
 {
 #if FLT_EVAL_METHOD == 0
 	if (m > (UINT64_C(1) << 53) || e10 < -22 || e10 > 22)
@@ -298,7 +298,7 @@ static enum parse_result parse_float(const char *s, size_t len, double *v)
 		return PARSE_SYNTAX;
 
 	/* Few digits and a small exponent: exact without strtod. */
-	if (exact && float_fast_path(m, (eneg ? -e : e) - scale, &d)) {
+	if (exact && conv_float_exact(m, (eneg ? -e : e) - scale, &d)) {
 		*v = neg ? -d : d;
 		return PARSE_OK;
 	}

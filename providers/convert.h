@@ -87,6 +87,14 @@ size_t conv_format_float(double d, char *out);
  */
 int conv_parse_int(const char *s, size_t len, int64_t *v);
 int conv_parse_float(const char *s, size_t len, double *v);
+
+/*
+ * The decimal m * 10^e10 as the nearest double, when one IEEE operation
+ * gets it exactly right (m <= 2^53, |e10| <= 22): true and *v, the value
+ * strtod gives.  False when strtod must decide.  conv_parse_float's own
+ * fast path; exposed for parsers that read digits themselves.
+ */
+bool conv_float_exact(uint64_t m, int e10, double *v);
 int conv_parse_bool(const char *s, size_t len, bool *v);
 
 /* True when s[0..len) is valid UTF-8 and holds no NUL byte. */

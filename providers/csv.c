@@ -705,3 +705,34 @@ record_end:
 	p->line++;
 	return finish_record(p, r, i, i + 1, true);
 }
+
+const char *csv_peek(const struct csv_parser *p, size_t *avail)
+{
+	if (p->rec_started || p->pos >= p->in_len)
+		return NULL;
+	*avail = p->in_len - p->pos;
+	return p->in + p->pos;
+}
+
+void csv_take(struct csv_parser *p, struct csv_record *r, size_t len)
+{
+	size_t i = p->pos, lf = i + len - 1;
+	size_t raw_len = len - 1;
+
+	if (raw_len > 0 && p->in[lf - 1] == '\r')
+		raw_len--;
+	r->fields = NULL;
+	r->nfields = 0;
+	r->raw = p->in + i;
+	r->raw_len = raw_len;
+	r->line = p->line;
+	r->next_line = p->line + 1;
+	r->offset = p->in_off + i;
+	r->end_offset = p->in_off + lf + 1;
+	r->reason = NULL;
+	p->line++;
+	p->pos = lf + 1;
+	p->rec_started = false;
+	p->rec_before = 0;
+	p->carry_len = 0;
+}

@@ -107,4 +107,20 @@ void csv_finish(struct csv_parser *p);
  */
 int csv_next(struct csv_parser *p, struct csv_record *r);
 
+/*
+ * For a caller that parses plain records itself (csvfast.h): the bytes
+ * from the start of the next record to the end of the buffer fed, when a
+ * record starts there (none is under way); NULL otherwise.  Nothing is
+ * consumed: csv_next() still returns that record if the caller declines.
+ */
+const char *csv_peek(const struct csv_parser *p, size_t *avail);
+
+/*
+ * Consume the record csv_peek() showed, which the caller parsed: its len
+ * bytes end with its LF.  Fills *r's positions (raw, line, next_line,
+ * offset, end_offset) as csv_next() would, not its fields, and leaves the
+ * parser as csv_next() would have.
+ */
+void csv_take(struct csv_parser *p, struct csv_record *r, size_t len);
+
 #endif

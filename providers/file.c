@@ -43,6 +43,7 @@
 
 #include "convert.h"
 #include "csv.h"
+#include "csvfast.h"
 #include "jsonptr.h"
 
 /* Bytes per read() / gzread(). */
@@ -113,6 +114,7 @@ struct file_run {
 	int *col;            /* column of each field, -1: always NULL */
 	size_t ncols;        /* with header: its columns; without: needed */
 	bool bom_check;      /* the next read is the file's first */
+	struct csvfast fast; /* typed fast path for plain records */
 	size_t null_len;     /* strlen(p->null_text), 0 without one */
 
 	/* JSON Lines */
@@ -588,6 +590,42 @@ static enum prov_status csv_values(struct file_run *r, const char *name,
 	return ST_OK;
 }
 
+/* The fast path's plan for this file's columns (after its header). */
+static int plan_fast(struct file_run *r)
+{
+	struct csvfast_options o = {
+		.schema = r->schema,
+		.col = r->col,
+		.ncols = r->ncols,
+		.exact_cols = r->p->header,
+		.delimiter = r->p->delimiter,
+		.quote = r->p->quote,
+		.null_text = r->p->null_text,
+		.max_record = MAX_RECORD,
+		.max_fields = CSV_DEFAULT_MAX_FIELDS,
+	};
+
+	return csvfast_plan(&r->fast, &o);
+}
+
+/*
+ * The next record through the fast path, when it takes it: its values in
+ * r->vals, its positions in *rec, and the parser past it.
+ */
+static bool take_fast(struct file_run *r, struct csv_record *rec)
+{
+	size_t avail, n;
+	const char *in = csv_peek(r->csv, &avail);
+
+	if (in == NULL)
+		return false;
+	n = csvfast_record(&r->fast, in, avail, r->vals);
+	if (n == 0)
+		return false;
+	csv_take(r->csv, rec, n);
+	return true;
+}
+
 static enum prov_status read_csv(struct file_run *r, size_t idx,
 				 struct src *s, uint64_t off, uint64_t line)
 {
@@ -621,11 +659,24 @@ static enum prov_status read_csv(struct file_run *r, size_t idx,
 		csv_reset(r->csv, off, line);
 		r->bom_check = false;
 	}
+	if (plan_fast(r) < 0)
+		return prov_fail(r->c, PROV_FAIL_RETRY, "out of memory");
 
-	while ((rc = csv_pull(r, s, &rec, &st)) == CSV_RECORD ||
-	       rc == CSV_MALFORMED) {
+	for (;;) {
 		bool rejected = false;
 
+		if (r->fast.on && take_fast(r, &rec)) {
+			st = emit(r);
+			if (st == ST_OK)
+				st = after_record(r, idx, rec.end_offset,
+						  rec.next_line);
+			if (st != ST_OK)
+				return st;
+			continue;
+		}
+		rc = csv_pull(r, s, &rec, &st);
+		if (rc != CSV_RECORD && rc != CSV_MALFORMED)
+			break;
 		if (rc == CSV_MALFORMED) {
 			st = reject(r, name, rec.line, rec.reason, rec.raw,
 				    rec.raw_len);
@@ -990,6 +1041,7 @@ static void teardown(struct file_run *r)
 	int n = r->schema->nfields;
 
 	csv_free(r->csv);
+	csvfast_free(&r->fast);
 	if (r->ptrs != NULL)
 		for (int i = 0; i < n; i++)
 			jsonptr_free(&r->ptrs[i]);

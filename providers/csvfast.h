@@ -1,0 +1,82 @@
+/*
+ * csvfast.h - the CSV reader's typed fast path.
+ *
+ * A plain record (no quote anywhere, wholly in the read buffer, the right
+ * number of columns) is split and converted in one pass over its bytes,
+ * straight into record values: canonical ints and short decimal floats are
+ * read while the field is scanned, ASCII text is taken as it is found.
+ * Anything else in a field (blanks, an exponent, non-ASCII text, a bool or
+ * timestamp, the null text) goes through conv_text() on the field's bytes,
+ * exactly as the general path does.
+ *
+ * The contract: csvfast_record() either gives exactly the values that
+ * csv_next() followed by the file provider's per-field conversion would
+ * give, or declines (returns 0) having consumed nothing, and the general
+ * path then reads the record as it always did.  It declines every record
+ * that the general path would reject, skip or carry over, so rejects and
+ * their messages stay the general path's.
+ */
+#ifndef AGG_CSVFAST_H
+#define AGG_CSVFAST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../ipc/record.h"
+
+struct csvfast_col {
+	int field;            /* the schema field it feeds, -1: none */
+	enum rec_type type;   /* that field's type */
+};
+
+struct csvfast {
+	bool on;              /* a plan is set and worth trying */
+	unsigned char delim;
+	unsigned char quote;
+	bool has_quote;
+	const char *null_text; /* NULL: an empty field is NULL */
+	size_t null_len;
+	bool numeric_null;    /* null_text could read as a number */
+	bool exact_cols;      /* header: exactly ncols columns; else >= */
+	size_t ncols;
+	size_t max_record;
+	size_t max_fields;
+	struct csvfast_col *cols;   /* ncols */
+	int *always_null;     /* fields read from no column */
+	int nalways_null;
+	uint64_t tries;
+	uint64_t declines;
+};
+
+struct csvfast_options {
+	const struct rec_schema *schema;
+	const int *col;       /* column of each field, -1: none */
+	size_t ncols;         /* columns a record has (exact_cols) or needs */
+	bool exact_cols;
+	char delimiter;
+	char quote;           /* '\0': no quoting */
+	const char *null_text;
+	size_t max_record;
+	size_t max_fields;
+};
+
+/*
+ * Set f up for a file's column mapping (again for each file: a header may
+ * change it).  f->on is false when the mapping is one the fast path does
+ * not take (a column feeding two fields, no columns).  Returns 0, or -1 on
+ * no memory (f->on false).  f starts zeroed; csvfast_free() releases it.
+ */
+int csvfast_plan(struct csvfast *f, const struct csvfast_options *o);
+
+void csvfast_free(struct csvfast *f);
+
+/*
+ * Read the record at in[0..avail) (its first byte at in[0]) into v.
+ * Returns its length including its LF, or 0: declined, v's contents
+ * unspecified, nothing consumed.  Text values point into in.
+ */
+size_t csvfast_record(struct csvfast *f, const char *in, size_t avail,
+		      struct rec_value *v);
+
+#endif

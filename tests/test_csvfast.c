@@ -1,0 +1,428 @@
+/*
+ * test_csvfast.c - the CSV reader's typed fast path (providers/csvfast.c)
+ * against the general path it stands in for: the CSV parser (csv.h) then
+ * the file provider's per-field rules (NULL test, then conv_text()).
+ *
+ * The promise checked: whenever the fast path takes a record, the general
+ * path reads the same record, with the same length and bit for bit the
+ * same values; whatever the general path would reject or skip, the fast
+ * path declines.  Records are built at random from fields chosen to sit
+ * on every edge of the fast path's rules (digit counts, signs, blanks, CR,
+ * quotes, exponents, NUL and non-ASCII bytes, the null text).
+ */
+#include <criterion/criterion.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../providers/convert.h"
+#include "../providers/csv.h"
+#include "../providers/csvfast.h"
+
+static int scale(int n)
+{
+	const char *s = getenv("AGG_TEST_SCALE");
+
+	return s != NULL && strcmp(s, "asan") == 0 ? n / 10 : n;
+}
+
+static uint64_t rng_state = UINT64_C(0x9e3779b97f4a7c15);
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+#define MAXF 8
+
+struct setup {
+	struct rec_field fields[MAXF];
+	struct rec_schema schema;
+	int col[MAXF];
+	size_t ncols;
+	bool exact;
+	char delim, quote;
+	const char *null_text;
+	size_t max_record;
+};
+
+enum outcome { GEN_VALUES, GEN_REJECT, GEN_SKIP, GEN_NONE };
+
+/* The general path on buf[0..len): what it makes of the first record. */
+static enum outcome general(const struct setup *t, const char *buf,
+			    size_t len, size_t *rec_len, struct rec_value *v)
+{
+	struct csv_options o = { .delimiter = t->delim, .quote = t->quote,
+				 .max_record = t->max_record };
+	struct csv_parser *p = csv_new(&o);
+	struct csv_record r;
+	enum outcome out = GEN_VALUES;
+	size_t null_len = t->null_text ? strlen(t->null_text) : 0;
+	char why[CONV_REASON_MAX];
+	int rc;
+
+	cr_assert_not_null(p);
+	csv_reset(p, 0, 1);
+	csv_feed(p, buf, len);
+	rc = csv_next(p, &r);
+	if (rc == CSV_MORE) {
+		csv_finish(p);
+		rc = csv_next(p, &r);
+	}
+	if (rc != CSV_RECORD && rc != CSV_MALFORMED) {
+		csv_free(p);
+		return GEN_NONE;
+	}
+	*rec_len = (size_t)(r.end_offset - r.offset);
+	if (rc == CSV_MALFORMED) {
+		out = GEN_REJECT;
+	} else if (r.raw_len == 0 && t->ncols != 1) {
+		out = GEN_SKIP;
+	} else if (t->exact ? r.nfields != t->ncols : r.nfields < t->ncols) {
+		out = GEN_REJECT;
+	} else {
+		for (int i = 0; i < t->schema.nfields; i++) {
+			const struct csv_field *f;
+
+			if (t->col[i] < 0) {
+				v[i].null = true;
+				continue;
+			}
+			f = &r.fields[t->col[i]];
+			if (!f->quoted && (t->null_text == NULL ? f->len == 0 :
+					   f->len == null_len &&
+						   memcmp(f->p, t->null_text,
+							  null_len) == 0)) {
+				v[i].null = true;
+				continue;
+			}
+			if (conv_text(t->schema.fields[i].type, f->p, f->len,
+				      &v[i], why, sizeof why) < 0) {
+				out = GEN_REJECT;
+				break;
+			}
+		}
+	}
+	csv_free(p);
+	return out;
+}
+
+static void plan(struct csvfast *f, const struct setup *t)
+{
+	struct csvfast_options o = {
+		.schema = &t->schema,
+		.col = t->col,
+		.ncols = t->ncols,
+		.exact_cols = t->exact,
+		.delimiter = t->delim,
+		.quote = t->quote,
+		.null_text = t->null_text,
+		.max_record = t->max_record,
+		.max_fields = CSV_DEFAULT_MAX_FIELDS,
+	};
+
+	cr_assert_eq(csvfast_plan(f, &o), 0);
+}
+
+static void same_value(enum rec_type ty, const struct rec_value *a,
+		       const struct rec_value *b, const char *rec)
+{
+	cr_assert_eq(a->null, b->null, "null differs in [%s]", rec);
+	if (a->null)
+		return;
+	switch (ty) {
+	case REC_INT:
+	case REC_TIMESTAMP:
+		cr_assert_eq(a->u.i, b->u.i, "int differs in [%s]", rec);
+		break;
+	case REC_FLOAT:
+		cr_assert(memcmp(&a->u.f, &b->u.f, sizeof(double)) == 0,
+			  "float %.17g vs %.17g in [%s]", a->u.f, b->u.f, rec);
+		break;
+	case REC_BOOL:
+		cr_assert_eq(a->u.b, b->u.b, "bool differs in [%s]", rec);
+		break;
+	case REC_TEXT:
+		cr_assert_eq(a->u.s.len, b->u.s.len, "text length in [%s]", rec);
+		cr_assert(memcmp(a->u.s.p, b->u.s.p, a->u.s.len) == 0,
+			  "text differs in [%s]", rec);
+		break;
+	}
+}
+
+/*
+ * Both paths on buf[0..len); returns the fast path's length (0: it
+ * declined), having checked that it agrees with the general path.
+ */
+static size_t both(struct csvfast *f, const struct setup *t, const char *buf,
+		   size_t len)
+{
+	struct rec_value fv[MAXF], gv[MAXF];
+	size_t n, glen = 0;
+	enum outcome g;
+	char shown[200];
+
+	snprintf(shown, sizeof shown, "%.*s", (int)(len < 150 ? len : 150),
+		 buf);
+	for (char *s = shown; *s; s++)
+		if ((unsigned char)*s < ' ')
+			*s = '~';
+	memset(fv, 0x5a, sizeof fv);
+	n = csvfast_record(f, buf, len, fv);
+	g = general(t, buf, len, &glen, gv);
+	if (n == 0)
+		return 0;
+	cr_assert_eq(g, GEN_VALUES, "fast path took [%s], general gave %d",
+		     shown, (int)g);
+	cr_assert_eq(n, glen, "length %zu vs %zu in [%s]", n, glen, shown);
+	for (int i = 0; i < t->schema.nfields; i++)
+		same_value(t->schema.fields[i].type, &fv[i], &gv[i], shown);
+	return n;
+}
+
+static void setup4(struct setup *t)
+{
+	static const enum rec_type types[] = { REC_INT, REC_TEXT, REC_TEXT,
+					       REC_FLOAT };
+	static char *names[] = { "id", "region", "day", "amount" };
+
+	memset(t, 0, sizeof *t);
+	for (int i = 0; i < 4; i++) {
+		t->fields[i].name = names[i];
+		t->fields[i].type = types[i];
+		t->col[i] = i;
+	}
+	t->schema.nfields = 4;
+	t->schema.fields = t->fields;
+	t->ncols = 4;
+	t->exact = true;
+	t->delim = ',';
+	t->quote = '"';
+	t->max_record = CSV_DEFAULT_MAX_RECORD;
+}
+
+#define B(lit) (lit), (sizeof(lit) - 1)
+
+Test(csvfast, takes_plain_records)
+{
+	struct setup t;
+	struct csvfast f = { 0 };
+	struct rec_value v[MAXF];
+	const char rec[] = "17,r064,2025-09-28,590.64\n18,x";
+
+	setup4(&t);
+	plan(&f, &t);
+	cr_assert(f.on);
+	cr_assert_eq(both(&f, &t, B(rec)), 26);
+	cr_assert_eq(csvfast_record(&f, B(rec), v), 26);
+	cr_assert_eq(v[0].u.i, 17);
+	cr_assert_eq(v[1].u.s.len, 4);
+	cr_assert(memcmp(v[1].u.s.p, "r064", 4) == 0);
+	cr_assert_eq(v[3].u.f, 590.64);
+	cr_assert_eq(both(&f, &t, B("-5,,x,-0.0\r\n")), 12);
+	cr_assert_eq(both(&f, &t, B(",a,b,\n")), 6);
+	cr_assert_eq(f.declines, 0);
+	csvfast_free(&f);
+}
+
+Test(csvfast, declines_what_the_general_path_must_see)
+{
+	struct setup t;
+	struct csvfast f = { 0 };
+
+	setup4(&t);
+	plan(&f, &t);
+	cr_assert_eq(both(&f, &t, B("1,\"a\",b,2\n")), 0);   /* quoted */
+	cr_assert_eq(both(&f, &t, B("1,a\"b,c,2\n")), 0);   /* stray quote */
+	cr_assert_eq(both(&f, &t, B("1,a,b\n")), 0);        /* too few */
+	cr_assert_eq(both(&f, &t, B("1,a,b,2,3\n")), 0);    /* too many */
+	cr_assert_eq(both(&f, &t, B("\n")), 0);             /* blank */
+	cr_assert_eq(both(&f, &t, B("\r\n")), 0);
+	cr_assert_eq(both(&f, &t, B("1,a,b,2")), 0);        /* no LF yet */
+	cr_assert_eq(both(&f, &t, B("x,a,b,2\n")), 0);      /* bad int */
+	cr_assert_eq(both(&f, &t, B("1,a,b,1e999\n")), 0);  /* out of range */
+	cr_assert_eq(both(&f, &t, B("1,\xff,b,2\n")), 0);   /* bad UTF-8 */
+	cr_assert_eq(both(&f, &t, B("1,a\0b,b,2\n")), 0);   /* NUL */
+	csvfast_free(&f);
+}
+
+Test(csvfast, slow_fields_read_as_the_general_path_does)
+{
+	struct setup t;
+	struct csvfast f = { 0 };
+
+	setup4(&t);
+	plan(&f, &t);
+	cr_assert_gt(both(&f, &t, B(" 7 ,a,b, 2.5\n")), 0);
+	cr_assert_gt(both(&f, &t, B("+7,a,b,+2.5\n")), 0);
+	cr_assert_gt(both(&f, &t, B("0000000000000000000007,a,b,1e3\n")), 0);
+	cr_assert_gt(both(&f, &t, B("-9223372036854775808,a,b,2\n")), 0);
+	cr_assert_gt(both(&f, &t, B("1,\xc3\xa9t\xc3\xa9,b,0.1234567890123456789\n")),
+		     0);
+	cr_assert_gt(both(&f, &t, B("1\r,a,b\r,2\r\n")), 0);
+	cr_assert_gt(both(&f, &t, B("1,a,b,.5\n")), 0);
+	cr_assert_gt(both(&f, &t, B("1,a,b,5.\n")), 0);
+	csvfast_free(&f);
+}
+
+Test(csvfast, null_text_comes_first)
+{
+	struct setup t;
+	struct csvfast f = { 0 };
+	struct rec_value v[MAXF];
+
+	setup4(&t);
+	t.null_text = "0";
+	plan(&f, &t);
+	cr_assert(f.numeric_null);
+	cr_assert_gt(both(&f, &t, B("0,0,b,0\n")), 0);
+	cr_assert_gt(csvfast_record(&f, B("0,0,b,0\n"), v), 0);
+	cr_assert(v[0].null && v[1].null && v[3].null && !v[2].null);
+	/* "" is no NULL here: a float of "" is a reject. */
+	cr_assert_eq(both(&f, &t, B("1,,b,\n")), 0);
+	csvfast_free(&f);
+
+	t.null_text = "\\N";
+	plan(&f, &t);
+	cr_assert(!f.numeric_null);
+	cr_assert_gt(both(&f, &t, B("\\N,\\N,,\\N\n")), 0);
+	csvfast_free(&f);
+}
+
+Test(csvfast, unmapped_and_extra_columns)
+{
+	struct setup t;
+	struct csvfast f = { 0 };
+	struct rec_value v[MAXF];
+
+	setup4(&t);
+	/* Without a header: columns 3 and 1 only, more columns allowed. */
+	t.exact = false;
+	t.col[0] = 3;
+	t.col[1] = -1;
+	t.col[2] = 1;
+	t.col[3] = -1;
+	plan(&f, &t);
+	cr_assert(f.on);
+	cr_assert_gt(both(&f, &t, B("a,b,c,4,e,f\n")), 0);
+	cr_assert_eq(csvfast_record(&f, B("a,b,c,4,e,\"f\"\n"), v), 0);
+	cr_assert_eq(both(&f, &t, B("a,b,c,4,\"e\"\n")), 0);
+	csvfast_free(&f);
+
+	/* One column feeding two fields: left to the general path. */
+	setup4(&t);
+	t.col[2] = 1;
+	plan(&f, &t);
+	cr_assert(!f.on);
+	csvfast_free(&f);
+}
+
+/* --- random records ---------------------------------------------------- */
+
+static const char *const int_tokens[] = {
+	"0", "7", "-7", "+7", "00", "-0", "123456789012345678",
+	"1234567890123456789", "9223372036854775807", "9223372036854775808",
+	"-9223372036854775808", "-", "", " 5", "5 ", "5\r", "1.0", "1e3",
+	"0x10", "\\N", "NA", "12a",
+};
+
+static const char *const float_tokens[] = {
+	"0", "0.0", "-0.0", "1.5", "-1.5", ".5", "5.", ".", "-", "",
+	"590.64", "0.1", "0.30000000000000004", "123456789012345678.9",
+	"1234567890123456789", "12345678901234567890", "9007199254740993",
+	"9007199254740992.0", "0.00000000000000000000001", "1e5", "1E-5",
+	"1e400", "4.9e-324", "nan", "inf", " 2.5", "2.5 ", "+2.5", "1..2",
+	"0000000000000000000000000000.5", "\\N", "NA", "3.14159265358979",
+	"100000000000000000000000", "1.7976931348623157e308",
+};
+
+static const char *const text_tokens[] = {
+	"r064", "", "a", "hello world", "\xc3\xa9t\xc3\xa9", "\xff", "\xe2\x82",
+	"tab\there", "cr\rin", "\\N", "NA", "0", "\"q\"", "a\"b",
+	"abcdefghijklmnopqrstuvwxyz0123456789", "\xf0\x9f\x98\x80 emoji",
+};
+
+static void append(char *buf, size_t *len, size_t cap, const char *s,
+		   size_t n)
+{
+	cr_assert_lt(*len + n, cap);
+	memcpy(buf + *len, s, n);
+	*len += n;
+}
+
+static const char *pick(const char *const *list, size_t n)
+{
+	return list[rng() % n];
+}
+
+#define PICK(list) pick(list, sizeof list / sizeof list[0])
+
+Test(csvfast, random_records_agree_with_the_general_path)
+{
+	static const char *const nulls[] = { NULL, "\\N", "NA", "", "0" };
+	int rounds = scale(200000), taken = 0;
+
+	for (int k = 0; k < rounds; k++) {
+		struct setup t;
+		struct csvfast f = { 0 };
+		char buf[1024];
+		size_t len = 0, cols;
+
+		setup4(&t);
+		t.null_text = nulls[k / 1000 % 5];
+		t.exact = k / 5000 % 2 == 0;
+		if (k / 10000 % 3 == 1)
+			t.delim = ';';
+		if (k / 30000 % 2 == 1)
+			t.quote = '\0';
+		plan(&f, &t);
+		/* Mostly four columns; sometimes one more or one less. */
+		cols = rng() % 8 == 0 ? 3 + rng() % 3 : 4;
+		for (size_t c = 0; c < cols; c++) {
+			const char *tok;
+
+			if (c > 0)
+				append(buf, &len, sizeof buf, &t.delim, 1);
+			if (c == 0)
+				tok = PICK(int_tokens);
+			else if (c == 3)
+				tok = PICK(float_tokens);
+			else
+				tok = PICK(text_tokens);
+			/* Now and then a token of the wrong kind. */
+			if (rng() % 16 == 0)
+				tok = PICK(text_tokens);
+			append(buf, &len, sizeof buf, tok, strlen(tok));
+		}
+		if (rng() % 4 == 0)
+			append(buf, &len, sizeof buf, "\r", 1);
+		if (rng() % 16 != 0)
+			append(buf, &len, sizeof buf, "\n", 1);
+		/* What follows the record in the buffer must not matter. */
+		append(buf, &len, sizeof buf, "9,x,y,1\n", 8);
+		if (both(&f, &t, buf, len) > 0)
+			taken++;
+		csvfast_free(&f);
+	}
+	/* The fast path is not just declining everything. */
+	cr_assert_gt(taken, rounds / 20, "taken %d of %d", taken, rounds);
+}
+
+Test(csvfast, max_record_is_the_general_paths)
+{
+	struct setup t;
+	struct csvfast f = { 0 };
+
+	setup4(&t);
+	t.max_record = 10;
+	plan(&f, &t);
+	cr_assert_gt(both(&f, &t, B("1,ab,cd,2\n")), 0);     /* 9 bytes */
+	cr_assert_gt(both(&f, &t, B("1,ab,cd,23\r\n")), 0);  /* 10 + CR */
+	cr_assert_eq(both(&f, &t, B("1,ab,cd,234\n")), 0);   /* 11 */
+	csvfast_free(&f);
+}

@@ -139,6 +139,14 @@ int prov_emit(struct prov_ctx *c, const struct rec_value *v)
 	const struct rec_schema *s = &c->cfg->schema;
 	size_t n = 0;
 
+	/* Fields the group-by never reads travel as NULL: no bytes. */
+	if (c->nunused > 0) {
+		memcpy(c->sendv, v, (size_t)s->nfields * sizeof *v);
+		for (int k = 0; k < c->nunused; k++)
+			c->sendv[c->unused[k]].null = true;
+		v = c->sendv;
+	}
+
 	/* One pass: encode if it fits, else flush and encode into a new frame. */
 	if (c->buf != NULL)
 		n = rec_encode_within(s, v, c->buf + c->buf_len,
@@ -265,6 +273,40 @@ enum prov_status prov_fail(struct prov_ctx *c, enum prov_status status,
 	return status;
 }
 
+/*
+ * Group mode: the fields that neither the group key nor any aggregate
+ * reads.  They are still converted (a bad one is still a reject) but sent
+ * as NULL, which takes no bytes in the ring and no work in the aggregator.
+ * Union mode writes every field: nothing is left out.  -1: no memory.
+ */
+static int find_unused(struct prov_ctx *c)
+{
+	const struct cfg *cfg = c->cfg;
+	int n = cfg->schema.nfields;
+	bool *read;
+
+	c->nunused = 0;
+	if (cfg->mode != CFG_MODE_GROUP)
+		return 0;
+	read = calloc((size_t)n, sizeof *read);
+	c->unused = calloc((size_t)n, sizeof *c->unused);
+	c->sendv = calloc((size_t)n, sizeof *c->sendv);
+	if (read == NULL || c->unused == NULL || c->sendv == NULL) {
+		free(read);
+		return -1;
+	}
+	for (int k = 0; k < cfg->ngroup_by; k++)
+		read[cfg->group_by[k]] = true;
+	for (int k = 0; k < cfg->naggs; k++)
+		if (cfg->aggs[k].field >= 0)
+			read[cfg->aggs[k].field] = true;
+	for (int i = 0; i < n; i++)
+		if (!read[i])
+			c->unused[c->nunused++] = i;
+	free(read);
+	return 0;
+}
+
 int prov_main(struct prov_ctx *c)
 {
 	const struct prov_ops *ops = prov_ops_for(c->p->type);
@@ -284,6 +326,8 @@ int prov_main(struct prov_ctx *c)
 	if (ops == NULL)
 		st = prov_fail(c, PROV_FAIL_PERMANENT,
 			       "provider type not built in");
+	else if (find_unused(c) < 0)
+		st = prov_fail(c, PROV_FAIL_RETRY, "out of memory");
 	else
 		st = ops->run(c);
 
@@ -304,5 +348,10 @@ int prov_main(struct prov_ctx *c)
 				strlen(c->errbuf), 0);
 	}
 	c->buf = NULL;
+	free(c->sendv);
+	free(c->unused);
+	c->sendv = NULL;
+	c->unused = NULL;
+	c->nunused = 0;
 	return st;
 }

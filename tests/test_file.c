@@ -861,3 +861,29 @@ Test(file, shipped_sample_files)
 		   PROV_DONE);
 	fx_fini();
 }
+
+Test(file, group_mode_sends_only_the_fields_it_reads)
+{
+	static int by[] = { 1 };
+	static struct cfg_agg aggs[] = {
+		{ .kind = CFG_AGG_COUNT_STAR, .field = -1 },
+		{ .kind = CFG_AGG_SUM, .field = 3 },
+	};
+
+	fx_init("id:int region:text day:text amount:float");
+	fx.cfg.mode = CFG_MODE_GROUP;
+	fx.cfg.group_by = by;
+	fx.cfg.ngroup_by = 1;
+	fx.cfg.aggs = aggs;
+	fx.cfg.naggs = 2;
+	write_text("a.csv", "id,region,day,amount\n"
+			    "1,r1,d1,2.5\n"
+			    "x,r2,d2,1\n"
+			    "3,r3,d3,4\n");
+	/* id and day are still converted (a bad id is a reject), sent NULL. */
+	expect_run("rec NULL|'r1'|NULL|2.5\n"
+		   "rej a.csv:3 field id: invalid int \"x\" [x,r2,d2,1]\n"
+		   "rec NULL|'r3'|NULL|4\n",
+		   PROV_DONE);
+	fx_fini();
+}

@@ -100,8 +100,21 @@ int prov_emit(struct prov_ctx *c, const struct rec_value *v);
 int prov_reject(struct prov_ctx *c, const char *position, const char *reason,
 		const char *raw, size_t rawlen);
 
-/* True when the runtime would like a checkpoint at the next row boundary. */
-bool prov_want_checkpoint(const struct prov_ctx *c);
+/* Records between checkpoints when the provider has no `batch` of its own. */
+#define PROV_CHECKPOINT_RECORDS 8192u
+
+/*
+ * True when the runtime would like a checkpoint at the next row boundary.
+ * Inline: providers ask after every row.
+ */
+static inline bool prov_want_checkpoint(const struct prov_ctx *c)
+{
+	uint64_t every = c->p->batch > 0 ? (uint64_t)c->p->batch
+					 : PROV_CHECKPOINT_RECORDS;
+
+	return c->since_checkpoint >= every ||
+	       c->buf_len + 4096 > c->buf_cap;
+}
 
 /*
  * Send the records emitted so far and a checkpoint with this resume token.

@@ -42,9 +42,6 @@
 /* Frame buffer size: big enough to amortise, small against the ring. */
 #define FRAME_BYTES (256u * 1024u)
 
-/* Records between checkpoints when the provider has no `batch` of its own. */
-#define CHECKPOINT_RECORDS 8192u
-
 /* The supervisor that forked this process (prov_main() records it). */
 static pid_t supervisor;
 
@@ -228,15 +225,6 @@ int prov_reject(struct prov_ctx *c, const char *position, const char *reason,
 		return -1;
 	}
 	return 0;
-}
-
-bool prov_want_checkpoint(const struct prov_ctx *c)
-{
-	uint64_t every = c->p->batch > 0 ? (uint64_t)c->p->batch
-					 : CHECKPOINT_RECORDS;
-
-	return c->since_checkpoint >= every ||
-	       c->buf_len + 4096 > c->buf_cap;
 }
 
 int prov_checkpoint(struct prov_ctx *c, const void *token, size_t len)

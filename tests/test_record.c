@@ -606,3 +606,32 @@ Test(record, value_order)
 	cr_assert_eq(rec_value_cmp(REC_TEXT, &null, &n2), 0);
 	cr_assert_eq(rec_value_cmp(REC_INT, &null, &n2), 0);
 }
+
+Test(record, text_of_every_short_length_round_trips)
+{
+	struct rec_field f[] = { { "a", REC_TEXT }, { "b", REC_TEXT } };
+	struct rec_schema s = { 2, f };
+	char src[64];
+	unsigned char out[256];
+
+	for (size_t i = 0; i < sizeof src; i++)
+		src[i] = (char)('A' + i % 26);
+	/* Each length the copy treats apart: 0-3, 4-7, 8-16, longer. */
+	for (uint32_t n = 0; n <= 40; n++) {
+		struct rec_value v[2], back[2];
+		size_t len;
+
+		v[0] = (struct rec_value){ .u.s = { src + 1, n } };
+		v[1] = (struct rec_value){ .u.s = { src + 7, 40 - n } };
+		memset(out, 0xee, sizeof out);
+		len = rec_encode(&s, v, out);
+		cr_assert_eq(len, rec_encoded_size(&s, v));
+		cr_assert_eq(out[len], 0xee, "wrote past the record at %u", n);
+		cr_assert_eq(rec_decode(&s, out, len, back), (long)len);
+		cr_assert_eq(back[0].u.s.len, n);
+		cr_assert(memcmp(back[0].u.s.p, src + 1, n) == 0, "len %u", n);
+		cr_assert_eq(back[1].u.s.len, 40 - n);
+		cr_assert(memcmp(back[1].u.s.p, src + 7, 40 - n) == 0,
+			  "len %u", 40 - n);
+	}
+}

@@ -7,13 +7,21 @@
  * with read() and gzread()).  csv.h promises the same records, reasons
  * and offsets whatever the boundaries; any difference aborts.  Every
  * field and raw byte is read, so ASan sees any pointer past what was fed.
+ *
+ * Then the typed fast path (csvfast.h) is tried at every record start of
+ * the whole parse, for a four-field schema chosen by the options: each
+ * record it takes must be the record the parser gives next, of the right
+ * length, with the values that conv_text() gives its fields (bit for bit),
+ * and no record the general path would reject or skip.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../providers/convert.h"
 #include "../providers/csv.h"
+#include "../providers/csvfast.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -124,6 +132,112 @@ static int parse(const struct csv_options *o, const uint8_t *text, size_t len,
 	return rc;
 }
 
+static bool same(enum rec_type t, const struct rec_value *a,
+		 const struct rec_value *b)
+{
+	if (a->null || b->null)
+		return a->null == b->null;
+	switch (t) {
+	case REC_FLOAT:
+		return memcmp(&a->u.f, &b->u.f, sizeof a->u.f) == 0;
+	case REC_BOOL:
+		return a->u.b == b->u.b;
+	case REC_TEXT:
+		return a->u.s.len == b->u.s.len &&
+		       memcmp(a->u.s.p, b->u.s.p, a->u.s.len) == 0;
+	default:
+		return a->u.i == b->u.i;
+	}
+}
+
+/* The general path's values for r (file.c's rules); false: a reject. */
+static bool general_values(const struct csvfast *f, const struct csv_record *r,
+			   const struct rec_schema *s, struct rec_value *v)
+{
+	char why[CONV_REASON_MAX];
+
+	if (f->exact_cols ? r->nfields != f->ncols : r->nfields < f->ncols)
+		return false;
+	for (int i = 0; i < s->nfields; i++) {
+		const struct csv_field *x = &r->fields[i];
+
+		if (!x->quoted && (f->null_text == NULL ? x->len == 0 :
+				   x->len == f->null_len &&
+					   memcmp(x->p, f->null_text,
+						  x->len) == 0)) {
+			v[i].null = true;
+			continue;
+		}
+		if (conv_text(s->fields[i].type, x->p, x->len, &v[i], why,
+			      sizeof why) < 0)
+			return false;
+	}
+	return true;
+}
+
+static void fast_agrees(const struct csv_options *o, unsigned bits,
+			const uint8_t *text, size_t len)
+{
+	static const enum rec_type types[] = { REC_INT, REC_TEXT, REC_FLOAT,
+					       REC_TEXT, REC_BOOL, REC_INT,
+					       REC_TIMESTAMP, REC_FLOAT };
+	struct rec_field fields[4] = { { "a", 0 }, { "b", 0 }, { "c", 0 },
+				       { "d", 0 } };
+	struct rec_schema s = { 4, fields };
+	int col[4] = { 0, 1, 2, 3 };
+	struct csvfast f = { 0 };
+	struct csvfast_options fo = {
+		.schema = &s, .col = col, .ncols = 4, .exact_cols = bits & 1,
+		.delimiter = o->delimiter, .quote = o->quote,
+		.null_text = (bits & 2) ? "\\N" : NULL,
+		.max_record = o->max_record ? o->max_record
+					    : CSV_DEFAULT_MAX_RECORD,
+		.max_fields = o->max_fields ? o->max_fields
+					    : CSV_DEFAULT_MAX_FIELDS,
+	};
+	struct csv_parser *p = csv_new(o);
+	struct csv_record r;
+	struct rec_value fv[4], gv[4];
+	char *copy = malloc(len ? len : 1);
+	int st;
+
+	for (int i = 0; i < 4; i++)
+		fields[i].type = types[((bits >> 2) + (unsigned)i) & 7];
+	if (p == NULL || copy == NULL || csvfast_plan(&f, &fo) < 0)
+		abort();
+	if (len)
+		memcpy(copy, text, len);
+	csv_feed(p, copy, len);
+	for (;;) {
+		size_t avail = 0, n = 0;
+		const char *in = csv_peek(p, &avail);
+
+		if (in != NULL && f.on)
+			n = csvfast_record(&f, in, avail, fv);
+		st = csv_next(p, &r);
+		if (st == CSV_MORE) {
+			csv_finish(p);
+			st = csv_next(p, &r);
+		}
+		if (n == 0) {
+			if (st == CSV_RECORD || st == CSV_MALFORMED)
+				continue;
+			break;
+		}
+		/* Taken: the general path must read the same record alike. */
+		if (st != CSV_RECORD || r.end_offset - r.offset != n ||
+		    (r.raw_len == 0 && f.ncols != 1) ||
+		    !general_values(&f, &r, &s, gv))
+			abort();
+		for (int i = 0; i < 4; i++)
+			if (!same(fields[i].type, &fv[i], &gv[i]))
+				abort();
+	}
+	csvfast_free(&f);
+	csv_free(p);
+	free(copy);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char delims[] = { ',', ';', '\t', '|', '"', '\'', 'a', ' ' };
@@ -158,5 +272,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	free(whole.p);
 	free(pieces.p);
+	fast_agrees(&o, (unsigned)(data[-1] >> 3) ^ (unsigned)(data[-2] >> 7),
+		    data, size);
 	return 0;
 }

@@ -293,8 +293,7 @@ def load_postgres(a, pg):
 class Httpd:
     def __init__(self):
         self.p = subprocess.Popen(
-            [sys.executable, os.path.join(ROOT, "tests", "fixtures",
-                                          "httpd.py")],
+            [sys.executable, os.path.join(HERE, "httpd.py")],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.port = int(self.p.stdout.readline())
 

@@ -13,26 +13,17 @@
 #include <string.h>
 
 #include "../providers/convert.h"
+#include "helpers/testutil.h"
 
 #define S(lit) (lit), (sizeof(lit) - 1)
 
 /* Fewer iterations under the sanitizers. */
-static int scale(int n)
-{
-	const char *s = getenv("AGG_TEST_SCALE");
-
-	return s != NULL && strcmp(s, "asan") == 0 ? n / 10 : n;
-}
-
 /* A deterministic xorshift generator: failures can be replayed. */
 static uint64_t rng_state = UINT64_C(0x9e3779b97f4a7c15);
 
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return tu_rng(&rng_state);
 }
 
 /* --- int -------------------------------------------------------------- */
@@ -148,7 +139,7 @@ Test(convert, parse_float_reads_only_len_bytes)
  */
 Test(convert, parse_float_matches_strtod)
 {
-	int n = scale(200000);
+	int n = tu_scale(200000);
 
 	for (int k = 0; k < n; k++) {
 		char s[64];
@@ -372,7 +363,7 @@ Test(convert, timestamp_round_trip_random)
 {
 	const int64_t lo = INT64_C(-62135596800000000);
 	const int64_t hi = INT64_C(253402300799999999);
-	int n = scale(200000);
+	int n = tu_scale(200000);
 
 	for (int k = 0; k < n; k++) {
 		int64_t us = lo + (int64_t)(rng() % (uint64_t)(hi - lo + 1)), back;
@@ -468,7 +459,7 @@ static int sig_digits(const char *s)
 
 Test(convert, format_float_round_trips_random)
 {
-	int n = scale(200000);
+	int n = tu_scale(200000);
 
 	for (int k = 0; k < n; k++) {
 		uint64_t bits = rng();

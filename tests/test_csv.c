@@ -19,24 +19,15 @@
 #include <string.h>
 
 #include "../providers/csv.h"
+#include "helpers/testutil.h"
 
 #define S(lit) (lit), (sizeof(lit) - 1)
-
-static int scale(int n)
-{
-	const char *s = getenv("AGG_TEST_SCALE");
-
-	return s != NULL && strcmp(s, "asan") == 0 ? n / 10 : n;
-}
 
 static uint64_t rng_state = UINT64_C(0x2545f4914f6cdd1d);
 
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return tu_rng(&rng_state);
 }
 
 /* --- a growable text dump --------------------------------------------- */
@@ -444,7 +435,7 @@ Test(csv, random_bytes_parse_the_same_however_split)
 {
 	static const char alphabet[] = "ab,,\"\"\n\r;";
 	struct csv_options small = rfc;
-	int rounds = scale(400);
+	int rounds = tu_scale(400);
 
 	small.max_record = 12;
 	small.max_fields = 5;
@@ -462,7 +453,7 @@ Test(csv, random_bytes_parse_the_same_however_split)
 
 Test(csv, arbitrary_bytes_never_crash)
 {
-	int rounds = scale(2000);
+	int rounds = tu_scale(2000);
 
 	for (int k = 0; k < rounds; k++) {
 		char in[64];
@@ -506,7 +497,7 @@ static size_t write_field(char *out, const char *f, size_t n, bool force)
 Test(csv, random_valid_csv_round_trips)
 {
 	static const char alphabet[] = "xy ,\"\n\r\t";
-	int rounds = scale(3000);
+	int rounds = tu_scale(3000);
 
 	for (int k = 0; k < rounds; k++) {
 		char fields[6][8], text[256];
@@ -560,7 +551,7 @@ Test(csv, random_valid_csv_round_trips)
 Test(csv, big_input_in_buffers)
 {
 	/* Many records across many 4 KiB buffers: every one comes back. */
-	int rows = scale(50000);
+	int rows = tu_scale(50000);
 	struct csv_parser *p = csv_new(&rfc);
 	struct dump d = { 0 };
 	size_t from = 0;

@@ -20,22 +20,13 @@
 #include "../providers/convert.h"
 #include "../providers/csv.h"
 #include "../providers/csvfast.h"
-
-static int scale(int n)
-{
-	const char *s = getenv("AGG_TEST_SCALE");
-
-	return s != NULL && strcmp(s, "asan") == 0 ? n / 10 : n;
-}
+#include "helpers/testutil.h"
 
 static uint64_t rng_state = UINT64_C(0x9e3779b97f4a7c15);
 
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return tu_rng(&rng_state);
 }
 
 #define MAXF 8
@@ -365,7 +356,7 @@ static const char *pick(const char *const *list, size_t n)
 Test(csvfast, random_records_agree_with_the_general_path)
 {
 	static const char *const nulls[] = { NULL, "\\N", "NA", "", "0" };
-	int rounds = scale(200000), taken = 0;
+	int rounds = tu_scale(200000), taken = 0;
 
 	for (int k = 0; k < rounds; k++) {
 		struct setup t;

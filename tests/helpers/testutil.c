@@ -207,3 +207,18 @@ void tu_watchdog(unsigned seconds)
 {
 	alarm(seconds);
 }
+
+int tu_scale(int n)
+{
+	const char *s = getenv("AGG_TEST_SCALE");
+
+	return s != NULL && strcmp(s, "asan") == 0 ? n / 10 : n;
+}
+
+uint64_t tu_rng(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}

@@ -7,6 +7,16 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+/*
+ * n, or a tenth of it under the sanitizers (AGG_TEST_SCALE=asan): the
+ * size of a randomised test's loop.
+ */
+int tu_scale(int n);
+
+/* xorshift64: the next number of the sequence whose state *s holds. */
+uint64_t tu_rng(uint64_t *s);
 
 /* The aggregate binary under test ($AGG_BIN, default ./aggregate). */
 const char *tu_bin(void);

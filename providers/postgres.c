@@ -2,19 +2,36 @@
  * postgres.c - the postgres provider: runs the configured query on a
  * PostgreSQL server and turns each result row into a record.
  *
- * Transfer: `COPY (query) TO STDOUT` in text format, parsed here (tab-
- * separated, \N for NULL, backslash escapes).  Against single-row mode it
- * costs the client about half the CPU for the same rows (no PGresult per
- * row); every value arrives as the server's text and conv_text() types it.
+ * Transfer: `COPY (query) TO STDOUT`, which against single-row mode costs
+ * the client about half the CPU for the same rows (no PGresult per row).
  * The session asks for DateStyle ISO and exact floats so that text reads
- * back as the same value.  Every wait for the server is a poll() that
+ * back as the same value.  Two formats, chosen per attempt from the
+ * query's description (pg_choose):
+ *   - binary (`(FORMAT binary)`, read by pgbin.c) when every column a
+ *     field or the key reads has a type whose binary value gives exactly
+ *     what conv_text() gives for the server's text: int2/4/8, float8 (into
+ *     float only), bool, text/varchar/bpchar/name, date, timestamp,
+ *     timestamptz (in a UTC session only) and numeric.  It spares the
+ *     server its float and date formatting, the largest cost of a big
+ *     transfer.  Values convert directly where that is provably the same
+ *     value, else they are written as the server's text (so rejects, keys
+ *     and their reasons are the text path's) and go through conv_text().
+ *     Columns nobody reads are skipped by length, whatever their type, as
+ *     long as the server can send them in binary (pg_type is asked).
+ *   - text otherwise (float4, float8 into text or int, intervals, ...):
+ *     parsed here (tab-separated, \N for NULL, backslash escapes), every
+ *     value typed by conv_text().
+ * Test builds take the text path when AGG_PG_COPY=text.  The choice is
+ * logged at debug level.  Every wait for the server is a poll() that
  * beats the heartbeat, so a long query is not taken for a hung provider.
  *
  * Resume (the token, see sqlmap.h):
  *   rows=N          source rows consumed (records + rejects), all attempts
  *   done=1          the last attempt read everything (only DONE was lost)
  *   snap, holder    the exported snapshot and the pid of its holder
- *   key             with `key`: the key of row N, as the server wrote it
+ *   key             with `key`: the key of row N, as the server writes
+ *                   it in text (rebuilt so on the binary path: the token
+ *                   does not depend on the format)
  * With a key the next attempt copies
  *   SELECT * FROM (query) AS agg_resume WHERE "key" > 'last' ORDER BY "key"
  * (the literal takes the key column's type, so the server compares as it

@@ -421,6 +421,11 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 	*y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
+void conv_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d)
+{
+	civil_from_days(days, y, m, d);
+}
+
 static bool is_leap(int64_t y)
 {
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;

@@ -63,6 +63,12 @@ int conv_bool(enum rec_type t, bool b, struct rec_value *out, char *reason,
 int conv_parse_timestamp(const char *s, size_t len, int64_t *us);
 
 /*
+ * The proleptic Gregorian date of a day count since 1970-01-01 (year 0 is
+ * 1 BC, as in ISO 8601), for any count.
+ */
+void conv_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+
+/*
  * Write a timestamp as RFC 3339 UTC ("2026-11-22T03:00:01Z", with a
  * fraction only when it is not zero, trailing zeros trimmed).  out must hold
  * CONV_TS_MAX bytes; returns the length written (NUL-terminated).

@@ -308,6 +308,15 @@ int PQntuples(const PGresult *res)
 	return fn(res);
 }
 
+const char *PQparameterStatus(const PGconn *conn, const char *paramName)
+{
+	static const char *(*fn)(const PGconn *conn, const char *paramName);
+
+	if (fn == NULL)
+		fn = libload_sym(LIBLOAD_PQ, "PQparameterStatus");
+	return fn(conn, paramName);
+}
+
 int PQputCopyData(PGconn *conn, const char *buffer, int nbytes)
 {
 	static int (*fn)(PGconn *conn, const char *buffer, int nbytes);

@@ -2,19 +2,36 @@
  * postgres.c - the postgres provider: runs the configured query on a
  * PostgreSQL server and turns each result row into a record.
  *
- * Transfer: `COPY (query) TO STDOUT` in text format, parsed here (tab-
- * separated, \N for NULL, backslash escapes).  Against single-row mode it
- * costs the client about half the CPU for the same rows (no PGresult per
- * row); every value arrives as the server's text and conv_text() types it.
+ * Transfer: `COPY (query) TO STDOUT`, which against single-row mode costs
+ * the client about half the CPU for the same rows (no PGresult per row).
  * The session asks for DateStyle ISO and exact floats so that text reads
- * back as the same value.  Every wait for the server is a poll() that
+ * back as the same value.  Two formats, chosen per attempt from the
+ * query's description (pg_choose):
+ *   - binary (`(FORMAT binary)`, read by pgbin.c) when every column a
+ *     field or the key reads has a type whose binary value gives exactly
+ *     what conv_text() gives for the server's text: int2/4/8, float8 (into
+ *     float only), bool, text/varchar/bpchar/name, date, timestamp,
+ *     timestamptz (in a UTC session only) and numeric.  It spares the
+ *     server its float and date formatting, the largest cost of a big
+ *     transfer.  Values convert directly where that is provably the same
+ *     value, else they are written as the server's text (so rejects, keys
+ *     and their reasons are the text path's) and go through conv_text().
+ *     Columns nobody reads are skipped by length, whatever their type, as
+ *     long as the server can send them in binary (pg_type is asked).
+ *   - text otherwise (float4, float8 into text or int, intervals, ...):
+ *     parsed here (tab-separated, \N for NULL, backslash escapes), every
+ *     value typed by conv_text().
+ * Test builds take the text path when AGG_PG_COPY=text.  The choice is
+ * logged at debug level.  Every wait for the server is a poll() that
  * beats the heartbeat, so a long query is not taken for a hung provider.
  *
  * Resume (the token, see sqlmap.h):
  *   rows=N          source rows consumed (records + rejects), all attempts
  *   done=1          the last attempt read everything (only DONE was lost)
  *   snap, holder    the exported snapshot and the pid of its holder
- *   key             with `key`: the key of row N, as the server wrote it
+ *   key             with `key`: the key of row N, as the server writes
+ *                   it in text (rebuilt so on the binary path: the token
+ *                   does not depend on the format)
  * With a key the next attempt copies
  *   SELECT * FROM (query) AS agg_resume WHERE "key" > 'last' ORDER BY "key"
  * (the literal takes the key column's type, so the server compares as it
@@ -74,8 +91,10 @@
 
 #include <libpq-fe.h>
 
+#include "../aggregator/log.h"
 #include "../aggregator/proctitle.h"
 #include "convert.h"
+#include "pgbin.h"
 #include "sqlmap.h"
 
 /* Longest poll() between two heartbeats while the server works (ms). */
@@ -112,6 +131,19 @@ struct pg_run {
 	const char **col;       /* current row: column text (unescaped) */
 	size_t *col_len;
 	bool *col_null;
+
+	/* Binary COPY (see pgbin.h): this attempt's choice, the kind of each
+	 * column, the current row's bytes, and scratch for values written as
+	 * text (a reject's raw text, a key, a type read through its text). */
+	bool binary;
+	bool bin_header;        /* the stream's header was read */
+	bool bin_trailer;       /* ... and its trailer */
+	enum pgbin_kind *kind;
+	const unsigned char **bval;
+	uint32_t *blen;
+	char **tbuf;
+	size_t *tcap;
+
 	uint64_t rows;          /* rows consumed, all attempts */
 	uint64_t skip;          /* rows still to drop (resume without key) */
 
@@ -1011,6 +1043,54 @@ static int pg_split(struct pg_run *r, char *buf, size_t n)
 	return j == r->ncols ? 0 : -1;
 }
 
+/*
+ * Split one binary COPY tuple (buf[0..n), the header already taken off)
+ * into r->bval / r->blen, checking every used value.  0, or -1 if the
+ * tuple is malformed.
+ */
+static int pg_bin_split(struct pg_run *r, char *buf, size_t n)
+{
+	if (pgbin_tuple((const unsigned char *)buf, n, r->ncols, r->bval,
+			r->blen) != 0)
+		return -1;
+	for (int j = 0; j < r->ncols; j++) {
+		r->col_null[j] = r->bval[j] == NULL;
+		if (r->used[j] && !r->col_null[j] &&
+		    pgbin_check(r->kind[j], r->bval[j], r->blen[j]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Make r->col[j] column j's text, as the text format would have sent it
+ * (for a key, a reject, or a type read through its text).  0, or -1 when
+ * out of memory.
+ */
+static int pg_bin_text(struct pg_run *r, int j)
+{
+	const unsigned char *p = r->bval[j];
+	size_t len = r->blen[j], need;
+
+	if (r->kind[j] == PGBIN_TEXT) {
+		r->col[j] = (const char *)p;
+		r->col_len[j] = len;
+		return 0;
+	}
+	need = pgbin_text_size(r->kind[j], p, len);
+	if (need > r->tcap[j]) {
+		char *b = realloc(r->tbuf[j], need);
+
+		if (b == NULL)
+			return -1;
+		r->tbuf[j] = b;
+		r->tcap[j] = need;
+	}
+	r->col_len[j] = pgbin_text(r->kind[j], p, len, r->tbuf[j]);
+	r->col[j] = r->tbuf[j];
+	return 0;
+}
+
 /* Take the current row's key; check its order when the type allows. */
 static enum prov_status pg_take_key(struct pg_run *r)
 {
@@ -1084,13 +1164,19 @@ static enum prov_status pg_row(struct pg_run *r, char *buf, size_t n)
 	char pos[QUOTE_MAX + 64];
 	enum prov_status st;
 
-	if (pg_split(r, buf, n) < 0)
+	if ((r->binary ? pg_bin_split(r, buf, n) : pg_split(r, buf, n)) < 0)
 		return prov_fail(c, PROV_FAIL_RETRY, "row %" PRIu64 ": the "
 				 "server sent a COPY row of the wrong shape",
 				 r->rows + 1);
 	r->rows++;
-	if (r->key_col >= 0 && (st = pg_take_key(r)) != PROV_DONE)
-		return st;
+	if (r->key_col >= 0) {
+		/* The key is kept as the text the server would have sent. */
+		if (r->binary && !r->col_null[r->key_col] &&
+		    pg_bin_text(r, r->key_col) < 0)
+			return prov_fail(c, PROV_FAIL_RETRY, "out of memory");
+		if ((st = pg_take_key(r)) != PROV_DONE)
+			return st;
+	}
 	for (int i = 0; i < r->nfields; i++) {
 		int col = r->map[i];
 
@@ -1099,6 +1185,15 @@ static enum prov_status pg_row(struct pg_run *r, char *buf, size_t n)
 			continue;
 		}
 		r->vals[i].null = false;
+		if (r->binary) {
+			if (pgbin_value(r->kind[col], s->fields[i].type,
+					r->bval[col], r->blen[col], &r->vals[i]))
+				continue;
+			/* Through the text, for the same value or reject. */
+			if (pg_bin_text(r, col) < 0)
+				return prov_fail(c, PROV_FAIL_RETRY,
+						 "out of memory");
+		}
 		if (conv_text(s->fields[i].type, r->col[col], r->col_len[col],
 			      &r->vals[i], reason, sizeof reason) == 0)
 			continue;
@@ -1116,13 +1211,56 @@ static enum prov_status pg_row(struct pg_run *r, char *buf, size_t n)
 	return PROV_DONE;
 }
 
+/*
+ * One CopyData message (one row, as the server sends them): drop it while
+ * rows are still to skip, else read it.  In binary the first message also
+ * holds the stream's header and the last one is the trailer.
+ */
+static enum prov_status pg_message(struct pg_run *r, char *buf, size_t n,
+				   uint64_t *skipped)
+{
+	uint64_t row = *skipped < r->skip ? *skipped + 1 : r->rows + 1;
+	const char *bad = NULL;
+
+	if (r->binary) {
+		if (!r->bin_header) {
+			long h = pgbin_header((const unsigned char *)buf, n);
+
+			if (h < 0) {
+				bad = "no valid header";
+				goto out_bad;
+			}
+			r->bin_header = true;
+			buf += h;
+			n -= (size_t)h;
+		}
+		if (r->bin_trailer) {
+			bad = "data after the trailer";
+			goto out_bad;
+		}
+		if (n == 2 && buf[0] == '\xff' && buf[1] == '\xff') {
+			r->bin_trailer = true;
+			return PROV_DONE;
+		}
+	}
+	if (*skipped < r->skip) {
+		(*skipped)++;
+		return PROV_DONE;
+	}
+	return pg_row(r, buf, n);
+out_bad:
+	return prov_fail(r->c, PROV_FAIL_RETRY, "row %" PRIu64 ": the server "
+			 "sent a malformed binary COPY stream (%s)", row, bad);
+}
+
 /* The COPY statement of this attempt, malloc'd (NULL: no memory). */
 static char *pg_copy_sql(struct pg_run *r)
 {
+	const char *fmt = r->binary ? " (FORMAT binary)" : "";
 	char *sql = NULL, *ident, *lit;
 
 	if (r->key_col < 0 || !r->have_key) {
-		if (asprintf(&sql, "COPY (\n%s\n) TO STDOUT", r->body) < 0)
+		if (asprintf(&sql, "COPY (\n%s\n) TO STDOUT%s", r->body, fmt) < 0)
 			return NULL;
 		return sql;
 	}
@@ -1130,8 +1268,8 @@ static char *pg_copy_sql(struct pg_run *r)
 	lit = PQescapeLiteral(r->conn, r->key, r->key_len);
 	if (ident && lit &&
 	    asprintf(&sql, "COPY (SELECT * FROM (\n%s\n) AS agg_resume WHERE "
-		     "%s > %s ORDER BY %s) TO STDOUT", r->body, ident, lit,
-		     ident) < 0)
+		     "%s > %s ORDER BY %s) TO STDOUT%s", r->body, ident, lit,
+		     ident, fmt) < 0)
 		sql = NULL;
 	PQfreemem(ident);
 	PQfreemem(lit);
@@ -1149,6 +1287,8 @@ static enum prov_status pg_copy(struct pg_run *r)
 
 	if (sql == NULL)
 		return prov_fail(c, PROV_FAIL_RETRY, "out of memory");
+	r->bin_header = false;
+	r->bin_trailer = false;
 	if (!PQsendQuery(r->conn, sql)) {
 		st = pg_result_fail(r->conn, NULL, "query failed", c->errbuf,
 				    sizeof c->errbuf);
@@ -1168,10 +1308,7 @@ static enum prov_status pg_copy(struct pg_run *r)
 		int n = PQgetCopyData(r->conn, &buf, 1);
 
 		if (n > 0) {
-			if (skipped < r->skip)
-				skipped++;
-			else
-				st = pg_row(r, buf, (size_t)n);
+			st = pg_message(r, buf, (size_t)n, &skipped);
 			PQfreemem(buf);
 			if (st != PROV_DONE)
 				goto out_drain;
@@ -1193,6 +1330,12 @@ static enum prov_status pg_copy(struct pg_run *r)
 	    PQstatus(r->conn) == CONNECTION_BAD) {
 		st = pg_result_fail(r->conn, res, "query failed", c->errbuf,
 				    sizeof c->errbuf);
+		goto out_drain;
+	}
+	if (r->binary && !r->bin_trailer) {
+		st = prov_fail(c, PROV_FAIL_RETRY, "row %" PRIu64 ": the server "
+			       "sent a malformed binary COPY stream (no "
+			       "trailer)", r->rows + 1);
 		goto out_drain;
 	}
 	if (skipped < r->skip)
@@ -1222,7 +1365,13 @@ static int pg_alloc(struct pg_run *r, int ncols)
 	r->col = calloc(nc, sizeof *r->col);
 	r->col_len = calloc(nc, sizeof *r->col_len);
 	r->col_null = calloc(nc, sizeof *r->col_null);
-	if (!r->used || !r->col || !r->col_len || !r->col_null)
+	r->kind = calloc(nc, sizeof *r->kind);
+	r->bval = calloc(nc, sizeof *r->bval);
+	r->blen = calloc(nc, sizeof *r->blen);
+	r->tbuf = calloc(nc, sizeof *r->tbuf);
+	r->tcap = calloc(nc, sizeof *r->tcap);
+	if (!r->used || !r->col || !r->col_len || !r->col_null || !r->kind ||
+	    !r->bval || !r->blen || !r->tbuf || !r->tcap)
 		return -1;
 	for (int i = 0; i < r->nfields; i++)
 		if (r->map[i] >= 0)
@@ -1230,6 +1379,158 @@ static int pg_alloc(struct pg_run *r, int ncols)
 	if (r->key_col >= 0)
 		r->used[r->key_col] = true;
 	return 0;
+}
+
+/* --- choosing the transfer ------------------------------------------ */
+
+/* Whether the session writes every timestamptz with the offset +00. */
+static bool pg_session_utc(PGconn *conn)
+{
+	static const char *const zones[] = {
+		"UTC", "Etc/UTC", "UCT", "Etc/UCT", "Universal",
+		"Etc/Universal", "Zulu", "Etc/Zulu", "GMT", "Etc/GMT", "GMT0",
+		"Etc/GMT0", "Greenwich", "Etc/Greenwich",
+	};
+	const char *tz = PQparameterStatus(conn, "TimeZone");
+
+	for (size_t k = 0; tz && k < sizeof zones / sizeof *zones; k++)
+		if (strcasecmp(tz, zones[k]) == 0)
+			return true;
+	return false;
+}
+
+/* Test builds: AGG_PG_COPY=text keeps every attempt on the text path. */
+static bool pg_text_forced(void)
+{
+#ifdef AGG_TESTING
+	const char *s = getenv("AGG_PG_COPY");
+
+	return s && strcmp(s, "text") == 0;
+#else
+	return false;
+#endif
+}
+
+/*
+ * Whether the server can send every column of type oids[0..n) in binary:
+ * a base or enum type with a send function, and for an array an element
+ * type like that (a type without one fails the COPY, and a column nobody
+ * reads must not cost the attempt).  1 yes, 0 no, -1 failure (*st).
+ */
+static int pg_types_sendable(struct pg_run *r, const unsigned *oids, int n,
+			     enum prov_status *st)
+{
+	static const char head[] =
+		"SELECT count(*) FROM pg_catalog.pg_type t WHERE t.oid IN (";
+	static const char tail[] =
+		") AND NOT (t.typsend::oid <> 0 AND t.typtype IN ('b', 'e') "
+		"AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE "
+		"e.oid = t.typelem AND (e.typsend::oid = 0 OR "
+		"e.typtype NOT IN ('b', 'e'))))";
+	size_t cap = sizeof head + sizeof tail + (size_t)n * 12, len;
+	char *sql = malloc(cap);
+	PGresult *res = NULL;
+	int ok;
+
+	if (sql == NULL) {
+		*st = prov_fail(r->c, PROV_FAIL_RETRY, "out of memory");
+		return -1;
+	}
+	len = (size_t)snprintf(sql, cap, "%s", head);
+	for (int k = 0; k < n; k++)
+		len += (size_t)snprintf(sql + len, cap - len, "%s%u",
+					k ? ", " : "", oids[k]);
+	snprintf(sql + len, cap - len, "%s", tail);
+	ok = pg_run_sql(r->conn, r->c, sql, PGRES_TUPLES_OK, &res,
+			"cannot read the column types", st, r->c->errbuf,
+			sizeof r->c->errbuf);
+	free(sql);
+	if (ok < 0)
+		return -1;
+	ok = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) &&
+	     strcmp(PQgetvalue(res, 0, 0), "0") == 0;
+	PQclear(res);
+	return ok;
+}
+
+/*
+ * Why this attempt cannot use binary COPY, into why ("" when it can): a
+ * used column whose kind cannot give exactly the text path's value for
+ * its field (pgbin.h), or a key whose text cannot be rebuilt.
+ */
+static void pg_binary_blocker(struct pg_run *r, const PGresult *desc,
+			      char *why, size_t len)
+{
+	const struct rec_schema *s = &r->c->cfg->schema;
+	const char *ds = PQparameterStatus(r->conn, "DateStyle");
+
+	why[0] = '\0';
+	if (pg_text_forced()) {
+		snprintf(why, len, "AGG_PG_COPY=text");
+		return;
+	}
+	/* Set by the session; checked, since dates are written as ISO. */
+	if (ds == NULL || strncmp(ds, "ISO", 3) != 0) {
+		snprintf(why, len, "DateStyle is %s", ds ? ds : "unknown");
+		return;
+	}
+	for (int i = 0; i < r->nfields; i++) {
+		int col = r->map[i];
+
+		if (col < 0 || pgbin_pair_ok(r->kind[col], s->fields[i].type))
+			continue;
+		snprintf(why, len, "column %s (type %u) into %s:%s",
+			 PQfname(desc, col), PQftype(desc, col),
+			 s->fields[i].name, rec_type_name(s->fields[i].type));
+		return;
+	}
+	if (r->key_col >= 0 && !pgbin_has_text(r->kind[r->key_col]))
+		snprintf(why, len, "key column %s (type %u)",
+			 PQfname(desc, r->key_col), PQftype(desc, r->key_col));
+}
+
+/*
+ * Choose this attempt's transfer (r->binary) and log it.  Columns nobody
+ * reads are only skipped in binary, whatever their type, as long as the
+ * server can send them.  Returns PROV_DONE, or a failure of the catalog
+ * query that asks that.
+ */
+static enum prov_status pg_choose(struct pg_run *r, const PGresult *desc)
+{
+	enum prov_status st = PROV_DONE;
+	bool utc = pg_session_utc(r->conn);
+	unsigned *other = NULL;
+	int nother = 0, ok;
+	char why[256];
+
+	for (int j = 0; j < r->ncols; j++)
+		r->kind[j] = pgbin_kind(PQftype(desc, j), utc);
+	pg_binary_blocker(r, desc, why, sizeof why);
+	for (int j = 0; why[0] == '\0' && j < r->ncols; j++) {
+		if (r->used[j] || r->kind[j] != PGBIN_NONE)
+			continue;
+		if (other == NULL &&
+		    (other = calloc((size_t)r->ncols, sizeof *other)) == NULL)
+			return prov_fail(r->c, PROV_FAIL_RETRY, "out of memory");
+		other[nother++] = PQftype(desc, j);
+	}
+	if (nother > 0) {
+		ok = pg_types_sendable(r, other, nother, &st);
+		free(other);
+		if (ok < 0)
+			return st;
+		if (!ok)
+			snprintf(why, sizeof why, "an unused column's type "
+				 "has no binary output");
+	}
+	r->binary = why[0] == '\0';
+	if (r->binary)
+		log_event(LOG_DEBUG, r->p->name, "copy format", "format",
+			  "binary", NULL);
+	else
+		log_event(LOG_DEBUG, r->p->name, "copy format", "format", "text",
+			  "reason", why, NULL);
+	return PROV_DONE;
 }
 
 static enum prov_status postgres_run(struct prov_ctx *c)
@@ -1297,6 +1598,8 @@ static enum prov_status postgres_run(struct prov_ctx *c)
 	/* Without a key, the rows already counted are read again and dropped. */
 	if (r.key_col < 0)
 		r.skip = r.rows;
+	if ((st = pg_choose(&r, desc)) != PROV_DONE)
+		goto out_finish;
 	if ((st = pg_copy(&r)) != PROV_DONE)
 		goto out_finish;
 	if ((st = pg_checkpoint(&r, true)) != PROV_DONE)
@@ -1308,6 +1611,13 @@ out_finish:
 	PQclear(desc);
 	PQfinish(r.conn);
 out_free:
+	for (int j = 0; r.tbuf && j < r.ncols; j++)
+		free(r.tbuf[j]);
+	free(r.tcap);
+	free(r.tbuf);
+	free(r.blen);
+	free(r.bval);
+	free(r.kind);
 	free(r.col_null);
 	free(r.col_len);
 	free(r.col);

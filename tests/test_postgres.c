@@ -14,12 +14,16 @@
  * without snapshot they are), its holder's end, and a lost snapshot; the
  * error classes (authentication, syntax, missing table or database, data
  * errors permanent; refused and dropped connections retryable) and that a
- * password never shows in a message; the --check probe.
+ * password never shows in a message; the --check probe.  Binary COPY: for
+ * edge values of every column type it reads, records, rejects and tokens
+ * byte-identical to the text path's; which path each kind of query takes;
+ * resuming by keys of every kind it rebuilds, across both paths.
  */
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +34,7 @@
 
 #include <libpq-fe.h>
 
+#include "../aggregator/log.h"
 #include "../providers/postgres.h"
 #include "helpers/provtest.h"
 #include "helpers/pgtest.h"
@@ -804,4 +809,421 @@ Test(postgres, check_prepares_without_running)
 	cfg_free(&cfg);
 	free(q);
 	free(t);
+}
+
+/* --- binary COPY ----------------------------------------------------- */
+
+/*
+ * Run provider "wh" inline with the debug log on and the session in UTC,
+ * on the text path when text; *log gets what it logged (free it).
+ */
+static void run_logged(const struct cfg *cfg, bool text, struct pt_result *r,
+		       char **log)
+{
+	char *dir = tu_tmpdir(), *path = tu_path(dir, "log");
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600), saved = dup(2);
+
+	cr_assert(fd >= 0 && saved >= 0);
+	if (text)
+		setenv("AGG_PG_COPY", "text", 1);
+	else
+		unsetenv("AGG_PG_COPY");
+	if (getenv("PGOPTIONS") == NULL)
+		setenv("PGOPTIONS", "-c TimeZone=UTC", 1);
+	log_init(1, false);
+	cr_assert(dup2(fd, 2) == 2);
+	pt_run_inline(cfg, 0, 1, NULL, 0, 0, 0, r);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	unsetenv("AGG_PG_COPY");
+	*log = tu_read(path, NULL);
+	cr_assert_not_null(*log);
+	tu_rmrf(dir);
+	free(path);
+	free(dir);
+}
+
+/* Every record, reject, checkpoint and error of a equals b's. */
+static void expect_same(const struct pt_result *a, const struct pt_result *b,
+			const char *what)
+{
+	cr_assert_eq(a->status, b->status, "%s: status %d / %d (%s / %s)", what,
+		     a->status, b->status, a->error, b->error);
+	cr_assert_str_eq(a->error, b->error, "%s", what);
+	cr_assert_eq(a->nrows, b->nrows, "%s: %zu / %zu rows", what, a->nrows,
+		     b->nrows);
+	for (size_t k = 0; k < a->nrows; k++)
+		cr_assert_str_eq(a->rows[k], b->rows[k], "%s: row %zu", what, k);
+	cr_assert_eq(a->nrejects, b->nrejects, "%s: %zu / %zu rejects", what,
+		     a->nrejects, b->nrejects);
+	for (size_t k = 0; k < a->nrejects; k++) {
+		cr_assert_str_eq(a->rejects[k].position, b->rejects[k].position,
+				 "%s", what);
+		cr_assert_str_eq(a->rejects[k].reason, b->rejects[k].reason,
+				 "%s", what);
+		cr_assert_str_eq(a->rejects[k].raw, b->rejects[k].raw, "%s", what);
+	}
+	cr_assert_eq(a->ncps, b->ncps, "%s", what);
+	for (size_t k = 0; k < a->ncps; k++) {
+		cr_assert_eq(a->cps[k].records, b->cps[k].records, "%s", what);
+		cr_assert_eq(a->cps[k].rejects, b->cps[k].rejects, "%s", what);
+		cr_assert_eq(a->cps[k].token_len, b->cps[k].token_len, "%s", what);
+		cr_assert(memcmp(a->cps[k].token, b->cps[k].token,
+				 a->cps[k].token_len) == 0, "%s: token %zu",
+			  what, k);
+	}
+}
+
+/* Run the query both ways: the same output, on the path each was meant to
+ * take.  Returns the binary run's row and reject count. */
+static size_t expect_both_paths(const char *fields, const char *query,
+				const char *extra, const char *what)
+{
+	struct cfg cfg;
+	struct pt_result bin, text;
+	char *blog, *tlog;
+	size_t n;
+
+	load(&cfg, fields, query, extra);
+	run_logged(&cfg, false, &bin, &blog);
+	run_logged(&cfg, true, &text, &tlog);
+	cr_assert(strstr(blog, "format=binary"), "%s: %s", what, blog);
+	cr_assert(strstr(tlog, "format=text"), "%s: %s", what, tlog);
+	expect_same(&bin, &text, what);
+	n = bin.nrows + bin.nrejects;
+	pt_result_free(&bin);
+	pt_result_free(&text);
+	free(blog);
+	free(tlog);
+	cfg_free(&cfg);
+	return n;
+}
+
+struct edge_column {
+	const char *name;
+	const char *type;
+	const char *const *values;  /* SQL literals, NULL-terminated */
+};
+
+static const char *const edge_i2[] = { "NULL", "-32768", "32767", "0", "1",
+				       "-1", NULL };
+static const char *const edge_i4[] = { "-2147483648", "2147483647", "0", "1",
+				       "20260101", NULL };
+static const char *const edge_i8[] = { "-9223372036854775808",
+				       "9223372036854775807",
+				       "9007199254740993", "-9007199254740993",
+				       "0", "1", "-1", NULL };
+static const char *const edge_f8[] = { "'-0'", "'0'", "'NaN'", "'Infinity'",
+				       "'-Infinity'", "'1e308'", "'5e-324'",
+				       "'0.1'", "'1.7976931348623157e308'",
+				       "'2.2250738585072014e-308'",
+				       "'123456789012345678'", "'-1.5'",
+				       "'3'", "'1e22'", "'1e23'",
+				       "'0.30000000000000004'", NULL };
+static const char *const edge_b[] = { "true", "false", NULL };
+static const char *const edge_tx[] = { "E'tab\\there'", "E'back\\\\slash'",
+				       "E'new\\nline'",
+				       "'ünïcödé ✓ 𝄞'", "E'\\\\N'", "''",
+				       "E'cr\\r'", "'42'", "' 42 '",
+				       "'2026-01-01'", "'true'", "'1e5'",
+				       "'NaN'", "E'\\x01'", NULL };
+static const char *const edge_vc[] = { "'abc'", "' 7 '", "'x'", "''", NULL };
+static const char *const edge_bp[] = { "'ab'", "'1'", "'t'", "'ü'", NULL };
+static const char *const edge_nm[] = { "'somename'", "'5'", NULL };
+static const char *const edge_d[] = {
+	"'2026-02-28'", "'0001-01-01'", "'9999-12-31'", "'10000-01-01'",
+	"'0044-03-15 BC'", "'0001-12-31 BC'", "'4714-11-24 BC'",
+	"'5874897-12-31'", "'infinity'", "'-infinity'", "'1970-01-01'",
+	"'1969-12-31'", "'1999-12-31'", "'2000-01-01'", "'2024-02-29'", NULL
+};
+static const char *const edge_ts[] = {
+	"'2026-01-01 10:00:00.5'", "'2026-01-01 10:00:00.000001'",
+	"'0001-01-01 00:00:00'", "'9999-12-31 23:59:59.999999'",
+	"'10000-01-01 00:00:00'", "'0044-03-15 12:00:00.25 BC'",
+	"'0001-12-31 23:59:59.99 BC'", "'infinity'", "'-infinity'",
+	"'1969-12-31 23:59:59.999999'", "'1999-12-31 23:59:59.999999'",
+	"'294276-12-31 23:59:59.999999'", "'4714-11-24 00:00:00 BC'",
+	"'2000-01-01 00:00:00'", "'2026-06-30 12:34:56.7'",
+	"'2026-06-30 12:34:56.123450'", NULL
+};
+static const char *const edge_n[] = {
+	"0", "12.50", "0.0001", "-0.000001234",
+	"123456789012345678901234567890.123456789",
+	"0.00000000000000000001", "1e100", "'NaN'", "'Infinity'",
+	"'-Infinity'", "9223372036854775807", "-9223372036854775808",
+	"9223372036854775808", "1.5", "100", "10000", "1", "1.000",
+	"5.0000000000000000000000000000000000001", "1e600", "0.5",
+	"-12345.6789", "99999999", "1e-130", "round(2.0 / 3, 40)",
+	"0.1", "-0.0", "12345678", NULL
+};
+
+static const struct edge_column edge_columns[] = {
+	{ "i2", "smallint", edge_i2 },
+	{ "i4", "integer", edge_i4 },
+	{ "i8", "bigint", edge_i8 },
+	{ "f8", "double precision", edge_f8 },
+	{ "b", "boolean", edge_b },
+	{ "tx", "text", edge_tx },
+	{ "vc", "varchar(40)", edge_vc },
+	{ "bp", "char(8)", edge_bp },
+	{ "nm", "name", edge_nm },
+	{ "d", "date", edge_d },
+	{ "ts", "timestamp", edge_ts },
+	{ "tz", "timestamptz", edge_ts },
+	{ "n", "numeric", edge_n },
+};
+
+#define NEDGE (sizeof edge_columns / sizeof *edge_columns)
+
+/* A table with one row per edge value, the other columns NULL. */
+static char *edge_table(void)
+{
+	char *t = table();
+	int k = 0;
+
+	sql("SET TimeZone = 'UTC'");
+	sql("CREATE TABLE %s (k int, i2 smallint, i4 integer, i8 bigint, "
+	    "f8 double precision, b boolean, tx text, vc varchar(40), "
+	    "bp char(8), nm name, d date, ts timestamp, tz timestamptz, "
+	    "n numeric)", t);
+	for (size_t c = 0; c < NEDGE; c++)
+		for (const char *const *v = edge_columns[c].values; *v; v++)
+			sql("INSERT INTO %s (k, %s) VALUES (%d, %s)", t,
+			    edge_columns[c].name, ++k, *v);
+	return t;
+}
+
+Test(postgres, binary_copy_equals_text_copy_for_edge_values, .timeout = 240)
+{
+	static const char *const types[] = { "int", "float", "text", "bool",
+					     "timestamp" };
+	char *t = edge_table();
+
+	tu_watchdog(240);
+	for (size_t c = 0; c < NEDGE; c++) {
+		const char *col = edge_columns[c].name;
+
+		for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
+			char *q, *fields, *what;
+
+			/* float8 is read in binary only into float. */
+			if (strcmp(col, "f8") == 0 && strcmp(types[k], "float"))
+				continue;
+			cr_assert(asprintf(&q, "SELECT k, %s AS v FROM %s "
+					   "ORDER BY k", col, t) > 0);
+			cr_assert(asprintf(&fields, "k:int, v:%s", types[k]) > 0);
+			cr_assert(asprintf(&what, "%s:%s", col, types[k]) > 0);
+			cr_assert_gt(expect_both_paths(fields, q,
+						       "key = k\nmax_rejects = 1000\n"
+						       "snapshot = false", what), 0);
+			free(what);
+			free(fields);
+			free(q);
+		}
+	}
+	free(t);
+}
+
+/* Without a key a reject's position is the row number; all columns at
+ * once, each typed as the column naturally reads. */
+Test(postgres, binary_copy_equals_text_copy_whole_rows)
+{
+	char *t = edge_table(), *q;
+
+	cr_assert(asprintf(&q, "SELECT * FROM %s ORDER BY k", t) > 0);
+	expect_both_paths("k:int, i2:int, i4:int, i8:int, f8:float, b:bool, "
+			  "tx:text, vc:text, bp:text, nm:text, d:timestamp, "
+			  "ts:timestamp, tz:timestamp, n:float", q,
+			  "max_rejects = 1000\nsnapshot = false", "whole rows");
+	/* A column read twice, into two types. */
+	free(q);
+	cr_assert(asprintf(&q, "SELECT k, d, n FROM %s ORDER BY k", t) > 0);
+	expect_both_paths("k:int, d:text, n:int, d2:timestamp, n2:text", q,
+			  "map = d2=d, n2=n\nmax_rejects = 1000\n"
+			  "snapshot = false", "one column, two fields");
+	free(q);
+	free(t);
+}
+
+/* The format the provider chose, and why: from its debug log. */
+static void expect_format(const char *fields, const char *query,
+			  const char *extra, const char *want, const char *why)
+{
+	struct cfg cfg;
+	struct pt_result r;
+	char *log, *line;
+
+	load(&cfg, fields, query, extra ? extra : "snapshot = false");
+	run_logged(&cfg, false, &r, &log);
+	cr_assert_eq(r.status, PROV_DONE, "%s", r.error);
+	cr_assert_gt(r.nrows, 0);
+	cr_assert(asprintf(&line, "format=%s", want) > 0);
+	cr_assert(strstr(log, line), "want %s: %s", line, log);
+	if (why)
+		cr_assert(strstr(log, why), "want \"%s\": %s", why, log);
+	pt_result_free(&r);
+	cfg_free(&cfg);
+	free(line);
+	free(log);
+}
+
+Test(postgres, binary_copy_is_taken_only_where_it_reads_the_same)
+{
+	/* Every supported column type, used. */
+	expect_format("a:int, b:float, c:text, d:timestamp, e:bool, f:float, "
+		      "g:timestamp, h:float",
+		      "SELECT 1::int2 AS a, 2::int8 AS b, 'x'::varchar AS c, "
+		      "now()::timestamp AS d, true AS e, 0.5::float8 AS f, "
+		      "current_date AS g, 1.5::numeric AS h", NULL, "binary",
+		      NULL);
+	/* Unused columns of other types are skipped. */
+	expect_format("a:int", "SELECT 1 AS a, 1.5::float4 AS x, "
+		      "'{\"k\": 1}'::jsonb AS y, ARRAY[1, 2] AS z, "
+		      "'1 day'::interval AS w", NULL, "binary", NULL);
+	/* float4's text is not (double) of its value. */
+	expect_format("a:float", "SELECT 1.1::float4 AS a", NULL, "text",
+		      "type 700");
+	/* float8's shortest text is not rebuilt. */
+	expect_format("a:text", "SELECT 0.1::float8 AS a", NULL, "text",
+		      "into a:text");
+	expect_format("a:int", "SELECT 1::float8 AS a", NULL, "text",
+		      "into a:int");
+	/* A key's text must be rebuilt exactly. */
+	expect_format("a:float", "SELECT 0.5::float8 AS a", "key = a\n"
+		      "snapshot = false", "text", "key column a");
+	/* A type without a binary output function, even unused. */
+	expect_format("a:int", "SELECT 1 AS a, "
+		      "'=r/postgres'::aclitem AS acl", NULL, "text",
+		      "no binary output");
+	/* Types with no binary reader here. */
+	expect_format("a:text", "SELECT '1 day'::interval AS a", NULL, "text",
+		      "type 1186");
+}
+
+/* timestamptz text has the session's offsets: binary only in UTC. */
+Test(postgres, timestamptz_is_binary_only_in_a_utc_session)
+{
+	setenv("PGOPTIONS", "-c TimeZone=Asia/Tokyo", 1);
+	expect_format("a:timestamp", "SELECT now() AS a", NULL, "text",
+		      "type 1184");
+	setenv("PGOPTIONS", "-c TimeZone=Etc/UTC", 1);
+	expect_format("a:timestamp", "SELECT now() AS a", NULL, "binary", NULL);
+}
+
+/*
+ * Attempt 1 dies after its second checkpoint, attempt 2 resumes from its
+ * key: together they must give exactly what one run on the text path
+ * gives, whichever path each attempt took.
+ */
+static void resume_across_paths(const char *t, const char *key,
+				bool text1, bool text2)
+{
+	const char *const tz = "PGOPTIONS=-c TimeZone=UTC";
+	const char *const env1[] = { "AGG_FAULT=wh:1:after_checkpoint:2", tz,
+				     text1 ? "AGG_PG_COPY=text" : NULL, NULL };
+	const char *const env2[] = { tz, text2 ? "AGG_PG_COPY=text" : NULL,
+				     NULL };
+	const char *const envall[] = { tz, "AGG_PG_COPY=text", NULL };
+	struct cfg cfg;
+	struct pt_result a, b, all;
+	const struct pt_checkpoint *cp;
+	char *q, *extra;
+
+	cr_assert(asprintf(&q, "SELECT * FROM %s ORDER BY %s", t, key) > 0);
+	cr_assert(asprintf(&extra, "key = %s\nbatch = 6\nsnapshot = false",
+			   key) > 0);
+	load(&cfg, "id:int, tk:text, d:text, ts:timestamp, n:float, f:float",
+	     q, extra);
+	cr_assert_eq(pt_run(&cfg, 0, 1, NULL, 0, 0, 0, envall, &all),
+		     PROV_DONE, "%s", all.error);
+	cr_assert_eq(all.nrows, 40);
+	pt_run(&cfg, 0, 1, NULL, 0, 0, 0, env1, &a);
+	cp = pt_last_checkpoint(&a);
+	cr_assert_not_null(cp, "key %s: %s", key, a.error);
+	cr_assert_eq(cp->rows, 12, "key %s", key);
+	cr_assert_eq(pt_run(&cfg, 0, 2, cp->token, cp->token_len, cp->records,
+			    cp->rejects, env2, &b), PROV_DONE, "%s", b.error);
+	cr_assert_eq(b.nrows, 28, "key %s", key);
+	for (size_t k = 0; k < 40; k++)
+		cr_assert_str_eq(k < 12 ? a.rows[k] : b.rows[k - 12],
+				 all.rows[k], "key %s, row %zu", key, k);
+	cr_assert_eq(memcmp(pt_last_checkpoint(&b)->token,
+			    pt_last_checkpoint(&all)->token,
+			    pt_last_checkpoint(&all)->token_len), 0);
+	pt_result_free(&a);
+	pt_result_free(&b);
+	pt_result_free(&all);
+	cfg_free(&cfg);
+	free(extra);
+	free(q);
+}
+
+Test(postgres, resume_by_key_through_binary_copy, .timeout = 120)
+{
+	static const char *const keys[] = { "id", "tk", "d", "ts", "n", "b8",
+					    "tz" };
+	char *t = table();
+
+	sql("CREATE TABLE %s AS SELECT g AS id, "
+	    "('k' || lpad(g::text, 3, '0')) COLLATE \"C\" AS tk, "
+	    "date '0002-01-01 BC' + g * 400 AS d, "
+	    "timestamp '2026-01-01' + g * interval '1.000001 second' AS ts, "
+	    "g * 1.25::numeric AS n, g * 0.1::float8 AS f, "
+	    "g::int8 * 100000000000 AS b8, "
+	    "timestamptz '2026-01-01 00:00+00' + g * interval '0.5 s' AS tz "
+	    "FROM generate_series(1, 40) g", t);
+	for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+		resume_across_paths(t, keys[k], false, false);
+		resume_across_paths(t, keys[k], false, true);
+		resume_across_paths(t, keys[k], true, false);
+	}
+	free(t);
+}
+
+/* Rejects on the binary path quote the value's text, as the text path. */
+Test(postgres, binary_copy_rejects_quote_the_text)
+{
+	struct cfg cfg;
+	struct pt_result r;
+	char *log;
+	static const char *const want[][2] = {
+		{ "field f: invalid float \"NaN\"", "NaN" },
+		{ "field f: invalid float \"-Infinity\"", "-Infinity" },
+		{ "field d: invalid timestamp \"0044-03-15 BC\"", "0044-03-15 BC" },
+		{ "field t: invalid timestamp \"infinity\"", "infinity" },
+		{ "field t: invalid timestamp \"10000-01-01 00:00:00.5\"",
+		  "10000-01-01 00:00:00.5" },
+		{ "field n: invalid int \"1.50\"", "1.50" },
+	};
+
+	load(&cfg, "k:int, f:float, d:timestamp, t:timestamp, n:int",
+	     "SELECT * FROM (VALUES "
+	     "(1, 'NaN'::float8, NULL::date, NULL::timestamp, NULL::numeric), "
+	     "(2, '-Infinity', NULL, NULL, NULL), "
+	     "(3, NULL, '0044-03-15 BC', NULL, NULL), "
+	     "(4, NULL, NULL, 'infinity', NULL), "
+	     "(5, NULL, NULL, '10000-01-01 00:00:00.5', NULL), "
+	     "(6, NULL, NULL, NULL, 1.50), "
+	     "(7, 2.5, '2026-01-02', '2026-01-02 03:04:05.06', 42)) "
+	     "AS v(k, f, d, t, n) ORDER BY k",
+	     "key = k\nmax_rejects = 10\nsnapshot = false");
+	run_logged(&cfg, false, &r, &log);
+	cr_assert(strstr(log, "format=binary"), "%s", log);
+	cr_assert_eq(r.status, PROV_DONE, "%s", r.error);
+	cr_assert_eq(r.nrejects, 6);
+	for (size_t k = 0; k < 6; k++) {
+		char pos[32];
+
+		snprintf(pos, sizeof pos, "row key=%zu", k + 1);
+		cr_assert_str_eq(r.rejects[k].position, pos);
+		cr_assert_str_eq(r.rejects[k].reason, want[k][0]);
+		cr_assert_str_eq(r.rejects[k].raw, want[k][1]);
+	}
+	cr_assert_eq(r.nrows, 1);
+	cr_assert_str_eq(r.rows[0], "7|2.5|2026-01-02T00:00:00Z|"
+				    "2026-01-02T03:04:05.06Z|42");
+	pt_result_free(&r);
+	cfg_free(&cfg);
+	free(log);
 }

@@ -102,6 +102,22 @@ long rec_decode(const struct rec_schema *s, const unsigned char *buf,
 		size_t avail, struct rec_value *v);
 
 /*
+ * rec_decode() without v: the same checks, byte for byte the same verdict
+ * and length, but no value is written.  For validating a frame on arrival,
+ * when the values are wanted only later.
+ */
+long rec_validate(const struct rec_schema *s, const unsigned char *buf,
+		  size_t avail);
+
+/*
+ * Decode one record that rec_validate() (or rec_decode()) has accepted,
+ * from bytes nobody could have changed since: no check at all.  Returns its
+ * length.  On bytes that were never validated it may read past the record.
+ */
+size_t rec_decode_trusted(const struct rec_schema *s,
+			  const unsigned char *buf, struct rec_value *v);
+
+/*
  * Compare two values of type t: NULL sorts after every other value (as
  * PostgreSQL's default ascending order), text byte-wise, floats with -0 = 0
  * and NaN never produced by the converters.  Returns <0, 0, >0.

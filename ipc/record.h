@@ -15,8 +15,10 @@
  *
  * Nothing is aligned; fields are read with memcpy.  The decoder trusts
  * nothing: a record whose lengths do not add up, a bool that is neither 0
- * nor 1, or a record running past the frame is malformed (rec_decode
- * returns -1) and the aggregator fails that provider alone.
+ * nor 1, or a record running past the frame is malformed (rec_decode and
+ * rec_validate return -1) and the aggregator fails that provider alone.
+ * Only records it has validated are decoded again, with no checks
+ * (rec_decode_trusted).
  */
 #ifndef AGG_RECORD_H
 #define AGG_RECORD_H

@@ -1454,7 +1454,8 @@ static int sorted_groups(struct merge *m, struct out_group **gsp,
 	}
 	if (m->shape == KEY_INT1) {
 		if (sorted_int_groups(m, gs, &n) < 0) {
-			snprintf(err, errlen, "out of memory sorting the groups");
+			snprintf(err, errlen,
+				 "out of memory sorting the groups");
 			return -1;
 		}
 		/* Decoded in output order: the rows read kv front to back. */

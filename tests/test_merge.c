@@ -983,7 +983,7 @@ static void text_key(int k, char *buf, const char **p, uint32_t *len)
 		return;
 	}
 	*len = (uint32_t)snprintf(buf, 64, "key%d-%s", k,
-				  k % 2 ? "with a tail past sixteen bytes" : "");
+				  k % 2 ? "a tail past sixteen bytes" : "");
 	*p = buf;
 }
 
@@ -1014,7 +1014,8 @@ static char *run_one_key(int field, bool general, uint64_t hash_mask,
 	merge_test_keys(m, general, hash_mask);
 	for (int r = 0; r < nrecs; r++) {
 		/* every key once first, then at random */
-		int k = r <= nkeys ? r : (int)(next_rand(&seed) % (uint64_t)(nkeys + 1));
+		int k = r <= nkeys ? r :
+			(int)(next_rand(&seed) % (uint64_t)(nkeys + 1));
 		int pi = (int)(next_rand(&seed) % 3);
 		struct rec_value v[NF];
 		char kbuf[64], name[16];
@@ -1030,12 +1031,14 @@ static char *run_one_key(int field, bool general, uint64_t hash_mask,
 			/* NULL, the extremes, -1, 0, 1, then spread values */
 			static const int64_t edge[] = { 0, INT64_MIN,
 				INT64_MAX, -1, 0, 1 };
+			const uint64_t spread = 0x9e3779b97f4a7c15u;
 
 			v[field].null = k == 0;
 			v[field].u.i = k < 6 ? edge[k] :
-				       (int64_t)((uint64_t)k * 0x9e3779b97f4a7c15ull);
+				       (int64_t)((uint64_t)k * spread);
 		}
-		cr_assert_eq(merge_add(m, pi, v, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(merge_add(m, pi, v, err, sizeof(err)), 0, "%s",
+			     err);
 	}
 	got = write_and_read(m);
 	merge_free(m);
@@ -1075,12 +1078,12 @@ Test(merge, one_text_key_fast_path_equals_general_path)
 /* Hashes of 2 bits: every lookup compares keys, and the compares decide. */
 Test(merge, one_text_key_fast_path_with_colliding_hashes)
 {
-	char *fast = run_one_key(F_REGION, false, 3, TK_SPECIAL, 8 * TK_SPECIAL);
-	char *slow = run_one_key(F_REGION, true, 3, TK_SPECIAL, 8 * TK_SPECIAL);
-	char *full = run_one_key(F_REGION, true, UINT64_MAX, TK_SPECIAL,
-				 8 * TK_SPECIAL);
+	int n = TK_SPECIAL;
+	char *fast = run_one_key(F_REGION, false, 3, n, 8 * n);
+	char *slow = run_one_key(F_REGION, true, 3, n, 8 * n);
+	char *full = run_one_key(F_REGION, true, UINT64_MAX, n, 8 * n);
 
-	cr_assert_eq(count_lines(full), 1 + TK_SPECIAL + 1);
+	cr_assert_eq(count_lines(full), 1 + n + 1);
 	cr_assert_str_eq(slow, full);
 	cr_assert_str_eq(fast, full);
 	free(fast);

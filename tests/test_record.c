@@ -617,8 +617,8 @@ Test(record, validate_agrees_with_decode_on_mutated_and_random_bytes)
 
 	rng_state = 0x0ddc0ffee0ddf00dull;
 	for (int k = 0; k < rounds; k++) {
-		const struct rec_schema *s =
-			schemas[rng_next() % (sizeof(schemas) / sizeof(schemas[0]))];
+		size_t nschemas = sizeof(schemas) / sizeof(schemas[0]);
+		const struct rec_schema *s = schemas[rng_next() % nschemas];
 		unsigned char buf[600];
 		size_t len, avail;
 		unsigned char *enc;

@@ -3,10 +3,12 @@
  *
  * One loop serves every ring and the control socket.  For each provider:
  *
- *   RECORDS     validated record by record, copied into the stage
+ *   RECORDS     copied into the stage, then validated record by record
+ *               (rec_validate: the checks of rec_decode, no values)
  *   REJECT      validated, copied into the reject stage
  *   CHECKPOINT  its counts must match what was folded plus what is staged;
- *               then the stage is folded into the merge (records) and the
+ *               then the stage is folded into the merge (records, decoded
+ *               without checks: they passed them on arrival) and the
  *               committed rejects, and its token becomes the resume point
  *   DONE        folds the stage like a checkpoint; the provider finished
  *   ERROR       the provider's last words, kept for the supervisor
@@ -174,7 +176,11 @@ static void poison(struct agg *a, int pi, const char *why)
 	(void)ctl_send(a->ctl_fd, &m);
 }
 
-/* Fold the stage of provider pi into the merge and the committed rejects. */
+/*
+ * Fold the stage of provider pi into the merge and the committed rejects.
+ * The stage is private memory whose every record on_records() validated:
+ * it is decoded without checks.
+ */
 static int fold(struct agg *a, int pi)
 {
 	struct agg_prov *p = &a->prov[pi];
@@ -183,19 +189,16 @@ static int fold(struct agg *a, int pi)
 	char err[256];
 
 	for (uint64_t i = 0; i < p->stage_records; i++) {
-		long n = rec_decode(s, p->stage.p + off, p->stage.len - off,
-				    a->values);
-
-		/* The stage was validated on arrival: this cannot fail. */
-		if (n < 0) {
-			send_fatal(a, "internal error: staged record unreadable");
-			return -1;
-		}
-		off += (size_t)n;
+		off += rec_decode_trusted(s, p->stage.p + off, a->values);
 		if (merge_add(a->merge, pi, a->values, err, sizeof err) < 0) {
 			send_fatal(a, err);
 			return -1;
 		}
+	}
+	/* Validated records add up to the stage: anything else is a bug. */
+	if (off != p->stage.len) {
+		send_fatal(a, "internal error: staged records unreadable");
+		return -1;
 	}
 	if (p->stage_rejects.len &&
 	    buf_append(&p->rejects, p->stage_rejects.p, p->stage_rejects.len) < 0) {
@@ -266,8 +269,8 @@ static int on_records(struct agg *a, int pi, const unsigned char *pl,
 	}
 	off = start;
 	for (uint32_t i = 0; i < count; i++) {
-		long n = rec_decode(s, p->stage.p + off, p->stage.len - off,
-				    a->values);
+		long n = rec_validate(s, p->stage.p + off,
+				      p->stage.len - off);
 
 		if (n < 0) {
 			p->stage.len = start;

@@ -13,10 +13,13 @@
  *    the spools in config order.
  *  - group: each provider has its own hash table of groups, keyed by the
  *    rec_encode()d group key, holding per group one state per aggregate.
+ *    One text or one int key (the common shapes) is hashed and compared as
+ *    the value it is, without encoding it per record (see key_shape); the
+ *    table still stores the encoded key.
  *    merge_write() folds the later providers' tables into the first live
  *    one, in config order, so float sums always add in the same order
  *    (provider 0's partial sum + provider 1's + ...), then sorts the groups
- *    by key.
+ *    by key (one int key: by a radix sort of the keys themselves).
  *
  * State machine: merge_new -> (merge_add | merge_drop)* -> merge_write
  * (which may be repeated and gives the same rows) -> merge_free.  Folding the
@@ -163,7 +166,7 @@ static inline uint64_t rd32(const unsigned char *p)
  * wyhash's scheme: short keys are read with overlapping fixed-size loads
  * (no loop, no variable-length copy), longer ones 16 bytes at a time.
  */
-static uint64_t hash_bytes(const unsigned char *p, size_t len)
+static inline uint64_t hash_bytes(const unsigned char *p, size_t len)
 {
 	uint64_t seed = H_P0, a, b;
 
@@ -198,6 +201,22 @@ static uint64_t hash_bytes(const unsigned char *p, size_t len)
 static inline uint64_t hash_u64(uint64_t v)
 {
 	return mum(mum(v ^ H_P1, H_P2) ^ H_P3, H_P0);
+}
+
+/* a[0..n) == b[0..n), short lengths with a few overlapping loads. */
+static inline bool bytes_eq(const unsigned char *a, const unsigned char *b,
+			    size_t n)
+{
+	if (n > 16)
+		return memcmp(a, b, n) == 0;
+	if (n >= 8)
+		return rd64(a) == rd64(b) && rd64(a + n - 8) == rd64(b + n - 8);
+	if (n >= 4)
+		return rd32(a) == rd32(b) && rd32(a + n - 4) == rd32(b + n - 4);
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -305,9 +324,29 @@ struct part {
 	struct gtable t;
 };
 
+/*
+ * Group keys that merge_add() looks up without encoding them first: one
+ * non-NULL text or int (timestamp) key.  Anything else (NULL, several
+ * fields, float, bool) takes the general path.  Either way the table holds
+ * the same canonical encoded key, so folding, sorting and writing do not
+ * know the difference; a key always takes the same path, so its hash is
+ * always the same function of it.
+ */
+enum key_shape { KEY_GENERAL, KEY_TEXT1, KEY_INT1 };
+
+/* One text key encoded: u32 total, 1 bitmap byte, u32 length, the bytes. */
+#define TEXT1_OFF 9u
+/* One int key encoded: u32 total, 1 bitmap byte, 8 bytes. */
+#define INT1_OFF 5u
+#define INT1_KLEN 13u
+
 struct merge {
 	const struct cfg *cfg;
 	struct part *parts;      /* cfg->nproviders */
+	enum key_shape shape;
+#ifdef AGG_TESTING
+	uint64_t hash_mask;      /* weakens group key hashes: see merge.h */
+#endif
 	struct rec_schema keyschema;
 	struct rec_value *keyv;  /* scratch: one record's key values */
 	unsigned char *scratch;  /* scratch: encoded key or big record */
@@ -355,6 +394,47 @@ static int gtable_resize(struct gtable *t, size_t cap)
 	return 0;
 }
 
+/* A group key's hash; test builds can make it collide on purpose. */
+#ifdef AGG_TESTING
+#define KEY_HASH(m, h) ((h) & (m)->hash_mask)
+#else
+#define KEY_HASH(m, h) (h)
+#endif
+
+/* Room for one more group in t (it grows at half full).  0, or -1. */
+static inline int gtable_reserve(struct gtable *t)
+{
+	if (t->slots == NULL || (t->n + 1) * 2 > t->mask + 1) {
+		size_t cap = t->slots == NULL ? GTABLE_INITIAL :
+			     (t->mask + 1) * 2;
+
+		if (gtable_resize(t, cap) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * A new group with zeroed states in free slot i of t, its key key[0..klen)
+ * (in an arena that lives as long as t).  NULL when out of memory, with t
+ * unchanged.
+ */
+static struct group *gtable_put(struct merge *m, struct gtable *t, size_t i,
+				uint64_t h, const unsigned char *key,
+				uint32_t klen)
+{
+	struct group *g = arena_calloc(&t->arena, m->group_size);
+
+	if (g == NULL)
+		return NULL;
+	g->key = key;
+	g->klen = klen;
+	t->slots[i].hash = h;
+	t->slots[i].g = g;
+	t->n++;
+	return g;
+}
+
 /*
  * The group of key[0..klen) (hash h) in t, created with zeroed states if
  * new; its key is copied into t's arena when copy_key, else the caller keeps
@@ -367,22 +447,14 @@ static struct group *gtable_get(struct merge *m, struct gtable *t, uint64_t h,
 	struct group *g;
 	size_t i;
 
-	if (t->slots == NULL || (t->n + 1) * 2 > t->mask + 1) {
-		size_t cap = t->slots == NULL ? GTABLE_INITIAL :
-			     (t->mask + 1) * 2;
-
-		if (gtable_resize(t, cap) < 0)
-			return NULL;
-	}
+	if (gtable_reserve(t) < 0)
+		return NULL;
 	for (i = h & t->mask; t->slots[i].g != NULL; i = (i + 1) & t->mask) {
 		g = t->slots[i].g;
 		if (t->slots[i].hash == h && g->klen == klen &&
 		    memcmp(g->key, key, klen) == 0)
 			return g;
 	}
-	g = arena_calloc(&t->arena, m->group_size);
-	if (g == NULL)
-		return NULL;
 	if (copy_key) {
 		unsigned char *k = arena_alloc(&t->arena, klen, 1);
 
@@ -391,12 +463,67 @@ static struct group *gtable_get(struct merge *m, struct gtable *t, uint64_t h,
 		memcpy(k, key, klen);
 		key = k;
 	}
-	g->key = key;
-	g->klen = klen;
-	t->slots[i].hash = h;
-	t->slots[i].g = g;
-	t->n++;
-	return g;
+	return gtable_put(m, t, i, h, key, klen);
+}
+
+/*
+ * gtable_get() for one non-NULL text key p[0..len), hashed and compared as
+ * it is: only a new group's key is encoded (as key_encode() would).
+ */
+static struct group *gtable_get_text1(struct merge *m, struct gtable *t,
+				      const unsigned char *p, uint32_t len)
+{
+	uint64_t h = KEY_HASH(m, hash_bytes(p, len));
+	uint32_t klen = TEXT1_OFF + len;
+	struct group *g;
+	unsigned char *k;
+	size_t i;
+
+	if (gtable_reserve(t) < 0)
+		return NULL;
+	for (i = h & t->mask; (g = t->slots[i].g) != NULL;
+	     i = (i + 1) & t->mask) {
+		/* klen >= TEXT1_OFF: never the NULL key's 5 bytes. */
+		if (t->slots[i].hash == h && g->klen == klen &&
+		    bytes_eq(g->key + TEXT1_OFF, p, len))
+			return g;
+	}
+	k = arena_alloc(&t->arena, klen, 1);
+	if (k == NULL)
+		return NULL;
+	memcpy(k, &klen, 4);
+	k[4] = 0; /* the null bitmap */
+	memcpy(k + 5, &len, 4);
+	if (len != 0)
+		memcpy(k + TEXT1_OFF, p, len);
+	return gtable_put(m, t, i, h, k, klen);
+}
+
+/* gtable_get() for one non-NULL int or timestamp key x, likewise. */
+static struct group *gtable_get_int1(struct merge *m, struct gtable *t,
+				     int64_t x)
+{
+	uint64_t h = KEY_HASH(m, hash_u64((uint64_t)x));
+	uint32_t klen = INT1_KLEN;
+	struct group *g;
+	unsigned char *k;
+	size_t i;
+
+	if (gtable_reserve(t) < 0)
+		return NULL;
+	for (i = h & t->mask; (g = t->slots[i].g) != NULL;
+	     i = (i + 1) & t->mask) {
+		if (t->slots[i].hash == h && g->klen == INT1_KLEN &&
+		    rd64(g->key + INT1_OFF) == (uint64_t)x)
+			return g;
+	}
+	k = arena_alloc(&t->arena, klen, 1);
+	if (k == NULL)
+		return NULL;
+	memcpy(k, &klen, 4);
+	k[4] = 0;
+	memcpy(k + INT1_OFF, &x, 8);
+	return gtable_put(m, t, i, h, k, klen);
 }
 
 /* The bits that identify a non-text value in a count_distinct set. */
@@ -1222,6 +1349,92 @@ static int fold(struct merge *m)
 	return 0;
 }
 
+/* A non-NULL one-int key on its way through int_sort(). */
+struct int_item {
+	uint64_t k; /* the key, sign bit flipped: unsigned order = signed */
+	const struct group *g;
+};
+
+/*
+ * Sort a[0..n) by k, using tmp[0..n): a radix sort, one byte at a time
+ * from the lowest, skipping the bytes every key shares (five of eight for
+ * ids up to 10 M).  Group keys are distinct, so this is the order any sort
+ * gives.  Returns a or tmp, whichever holds the result.
+ */
+static struct int_item *int_sort(struct int_item *a, struct int_item *tmp,
+				 size_t n)
+{
+	size_t cnt[8][256];
+	size_t i, sum;
+	int b, d;
+
+	if (n < 2)
+		return a;
+	memset(cnt, 0, sizeof(cnt));
+	for (i = 0; i < n; i++)
+		for (b = 0; b < 8; b++)
+			cnt[b][(a[i].k >> (8 * b)) & 0xff]++;
+	for (b = 0; b < 8; b++) {
+		struct int_item *t;
+
+		if (cnt[b][(a[0].k >> (8 * b)) & 0xff] == n)
+			continue;
+		for (d = 0, sum = 0; d < 256; d++) {
+			size_t c = cnt[b][d];
+
+			cnt[b][d] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			tmp[cnt[b][(a[i].k >> (8 * b)) & 0xff]++] = a[i];
+		t = a;
+		a = tmp;
+		tmp = t;
+	}
+	return a;
+}
+
+/*
+ * sorted_groups() for one int key: gs[0..*np) in key order, NULL last, by
+ * int_sort() instead of qsort_r() over decoded keys, whose compares chase
+ * pointers all over memory (with millions of groups most of the time of
+ * writing the result went there).
+ */
+static int sorted_int_groups(struct merge *m, struct out_group *gs,
+			     size_t *np)
+{
+	const struct gtable *r = m->result;
+	struct int_item *a = malloc(sizeof(*a) * 2 * (r->n ? r->n : 1));
+	const struct int_item *sorted;
+	const struct group *null_g = NULL;
+	size_t n = 0, i;
+
+	if (a == NULL)
+		return -1;
+	for (i = 0; r->slots != NULL && i <= r->mask; i++) {
+		const struct group *g = r->slots[i].g;
+		uint64_t x;
+
+		if (g == NULL)
+			continue;
+		if (g->klen != INT1_KLEN) {
+			null_g = g; /* rec_decode() below checks it is NULL */
+			continue;
+		}
+		x = rd64(g->key + INT1_OFF);
+		a[n].k = x ^ (UINT64_C(1) << 63);
+		a[n++].g = g;
+	}
+	sorted = int_sort(a, a + r->n, n);
+	for (i = 0; i < n; i++)
+		gs[i].g = sorted[i].g;
+	if (null_g != NULL)
+		gs[n++].g = null_g;
+	free(a);
+	*np = n;
+	return 0;
+}
+
 /* The groups of the result, keys decoded, sorted; *n of them. */
 static int sorted_groups(struct merge *m, struct out_group **gsp,
 			 struct rec_value **kvp, size_t *np, char *err,
@@ -1238,6 +1451,26 @@ static int sorted_groups(struct merge *m, struct out_group **gsp,
 	if (gs == NULL || kv == NULL) {
 		snprintf(err, errlen, "out of memory sorting the groups");
 		return -1;
+	}
+	if (m->shape == KEY_INT1) {
+		if (sorted_int_groups(m, gs, &n) < 0) {
+			snprintf(err, errlen,
+				 "out of memory sorting the groups");
+			return -1;
+		}
+		/* Decoded in output order: the rows read kv front to back. */
+		for (i = 0; i < n; i++) {
+			gs[i].kv = kv + i;
+			if (rec_decode(&m->keyschema, gs[i].g->key,
+				       gs[i].g->klen, gs[i].kv) !=
+				    (long)gs[i].g->klen ||
+			    (gs[i].kv->null && i != n - 1)) {
+				snprintf(err, errlen, "a group key is corrupt");
+				return -1;
+			}
+		}
+		*np = n;
+		return 0;
 	}
 	for (i = 0; r->slots != NULL && i <= r->mask; i++) {
 		const struct group *g = r->slots[i].g;
@@ -1410,6 +1643,15 @@ struct merge *merge_new(const struct cfg *cfg)
 	m->keyschema.nfields = ng;
 	for (i = 0; i < ng; i++)
 		m->keyschema.fields[i] = cfg->schema.fields[cfg->group_by[i]];
+#ifdef AGG_TESTING
+	m->hash_mask = UINT64_MAX;
+#endif
+	m->shape = KEY_GENERAL;
+	if (ng == 1 && m->keyschema.fields[0].type == REC_TEXT)
+		m->shape = KEY_TEXT1;
+	if (ng == 1 && (m->keyschema.fields[0].type == REC_INT ||
+			m->keyschema.fields[0].type == REC_TIMESTAMP))
+		m->shape = KEY_INT1;
 	for (i = 0; i < m->naggs; i++) {
 		agg_resolve(cfg, &cfg->aggs[i], &m->aggs[i], off);
 		off += state_size(m->aggs[i].st);
@@ -1485,19 +1727,44 @@ static size_t key_encode(struct merge *m, const struct rec_value *v)
 	return pos;
 }
 
+/* The group of record v in t, created if new; NULL on no memory. */
+static struct group *group_of(struct merge *m, struct gtable *t,
+			      const struct rec_value *v)
+{
+	const struct rec_value *x;
+	size_t klen;
+
+	switch (m->shape) {
+	case KEY_TEXT1:
+		x = &v[m->cfg->group_by[0]];
+		if (!x->null && x->u.s.len <= UINT32_MAX - TEXT1_OFF)
+			return gtable_get_text1(m, t,
+						(const unsigned char *)x->u.s.p,
+						x->u.s.len);
+		break;
+	case KEY_INT1:
+		x = &v[m->cfg->group_by[0]];
+		if (!x->null)
+			return gtable_get_int1(m, t, x->u.i);
+		break;
+	case KEY_GENERAL:
+		break;
+	}
+	klen = key_encode(m, v);
+	if (klen == 0)
+		return NULL;
+	return gtable_get(m, t, KEY_HASH(m, hash_bytes(m->scratch, klen)),
+			  m->scratch, (uint32_t)klen, true);
+}
+
 static int group_add(struct merge *m, int pi, const struct rec_value *v,
 		     char *err, size_t errlen)
 {
 	struct gtable *t = &m->parts[pi].t;
 	struct group *g;
-	size_t klen;
 	int j;
 
-	klen = key_encode(m, v);
-	if (klen == 0)
-		goto out_nomem;
-	g = gtable_get(m, t, hash_bytes(m->scratch, klen), m->scratch,
-		       (uint32_t)klen, true);
+	g = group_of(m, t, v);
 	if (g == NULL)
 		goto out_nomem;
 	for (j = 0; j < m->naggs; j++) {
@@ -1570,6 +1837,15 @@ uint64_t merge_rows_written(const struct merge *m)
 {
 	return m->rows;
 }
+
+#ifdef AGG_TESTING
+void merge_test_keys(struct merge *m, bool general, uint64_t hash_mask)
+{
+	if (general)
+		m->shape = KEY_GENERAL;
+	m->hash_mask = hash_mask;
+}
+#endif
 
 void merge_free(struct merge *m)
 {

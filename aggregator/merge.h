@@ -12,6 +12,7 @@
 #ifndef AGG_MERGE_H
 #define AGG_MERGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,5 +49,16 @@ int merge_write(struct merge *m, char *err, size_t errlen);
 uint64_t merge_rows_written(const struct merge *m);
 
 void merge_free(struct merge *m);
+
+#ifdef AGG_TESTING
+/*
+ * Test builds: with general, look every group key up the general way
+ * (encoded first), so that a test can compare the fast paths' result with
+ * it; keep only hash_mask's bits of every group key's hash (UINT64_MAX:
+ * all), so that keys collide and their compares decide.  Call before the
+ * first merge_add().
+ */
+void merge_test_keys(struct merge *m, bool general, uint64_t hash_mask);
+#endif
 
 #endif

@@ -6,7 +6,8 @@
  * included, so its static functions run exactly as in the program) then
  * reads, validates and folds every frame into a real merge.  Whatever the
  * bytes, the aggregator must only poison that provider, never crash, read
- * out of bounds or leak.
+ * out of bounds or leak.  The bytes, read as one record, must also get
+ * the same verdict from rec_validate() as from rec_decode().
  *
  * The first input byte is a flag: bit 0 ends the attempt as a permanent
  * failure (its uncommitted rejects are kept, as on_end() does); the rest
@@ -68,6 +69,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	a.values = calloc((size_t)cfg.schema.nfields, sizeof *a.values);
 	a.merge = merge_new(&cfg);
 	if (a.values == NULL || a.merge == NULL)
+		abort();
+	/* drain() validates with rec_validate(): it must be rec_decode(). */
+	if (rec_validate(&cfg.schema, data, size) !=
+	    rec_decode(&cfg.schema, data, size, a.values))
 		abort();
 
 	/* A fresh attempt, as on_start() makes it. */

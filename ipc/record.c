@@ -2,16 +2,18 @@
  * record.c - typed records and their wire encoding (see record.h).
  *
  * Providers encode records into RECORDS frames with rec_encode(); the
- * aggregator decodes them with rec_decode() straight out of the ring, so
- * both sit on the hot path: no allocation, no copy of text (decoded text
- * points into the frame).
+ * aggregator checks each one with rec_validate() when its frame arrives and
+ * decodes it with rec_decode_trusted() when a checkpoint folds it, so all
+ * sit on the hot path: no allocation, no copy of text (decoded text points
+ * into the buffer).
  *
  * Invariants: rec_encode() writes exactly rec_encoded_size() bytes and its
  * output always decodes back to the same values.  rec_decode() reads no
  * byte at or beyond min(avail, the record's own total length), and accepts
  * only what rec_encode() could have produced: the total length must be
  * exactly the sum of its parts, unused bits of the null bitmap must be
- * clear, and a bool must be 0 or 1.
+ * clear, and a bool must be 0 or 1.  rec_validate() is the same code
+ * without the stores, so it accepts exactly what rec_decode() accepts.
  */
 #include "record.h"
 
@@ -165,8 +167,14 @@ size_t rec_encode_within(const struct rec_schema *s, const struct rec_value *v,
 	return pos;
 }
 
-long rec_decode(const struct rec_schema *s, const unsigned char *buf,
-		size_t avail, struct rec_value *v)
+/*
+ * The one decoder: rec_decode() and rec_validate() are this walk, with and
+ * without v, so they cannot disagree on what is well-formed.  Inlined into
+ * each, the stores and the loads that only feed them vanish when v is NULL.
+ */
+static inline __attribute__((always_inline)) long
+rec_walk(const struct rec_schema *s, const unsigned char *buf, size_t avail,
+	 struct rec_value *v)
 {
 	size_t bitmap = rec_bitmap_bytes(s);
 	size_t pos = REC_LEN_BYTES + bitmap;
@@ -185,29 +193,34 @@ long rec_decode(const struct rec_schema *s, const unsigned char *buf,
 	/* From here on every read is bounded by total, not avail. */
 	for (i = 0; i < s->nfields; i++) {
 		size_t left = total - pos;
+		bool null = (buf[REC_LEN_BYTES + i / 8] >> (i % 8)) & 1;
 		uint32_t len;
 
-		v[i].null = (buf[REC_LEN_BYTES + i / 8] >> (i % 8)) & 1;
-		if (v[i].null)
+		if (v != NULL)
+			v[i].null = null;
+		if (null)
 			continue;
 		switch (s->fields[i].type) {
 		case REC_INT:
 		case REC_TIMESTAMP:
 			if (left < 8)
 				return -1;
-			memcpy(&v[i].u.i, buf + pos, 8);
+			if (v != NULL)
+				memcpy(&v[i].u.i, buf + pos, 8);
 			pos += 8;
 			break;
 		case REC_FLOAT:
 			if (left < 8)
 				return -1;
-			memcpy(&v[i].u.f, buf + pos, 8);
+			if (v != NULL)
+				memcpy(&v[i].u.f, buf + pos, 8);
 			pos += 8;
 			break;
 		case REC_BOOL:
 			if (left < 1 || buf[pos] > 1)
 				return -1;
-			v[i].u.b = buf[pos] == 1;
+			if (v != NULL)
+				v[i].u.b = buf[pos] == 1;
 			pos += 1;
 			break;
 		case REC_TEXT:
@@ -216,8 +229,10 @@ long rec_decode(const struct rec_schema *s, const unsigned char *buf,
 			memcpy(&len, buf + pos, 4);
 			if (len > left - 4)
 				return -1;
-			v[i].u.s.len = len;
-			v[i].u.s.p = (const char *)buf + pos + 4;
+			if (v != NULL) {
+				v[i].u.s.len = len;
+				v[i].u.s.p = (const char *)buf + pos + 4;
+			}
 			pos += 4 + (size_t)len;
 			break;
 		default:
@@ -227,6 +242,54 @@ long rec_decode(const struct rec_schema *s, const unsigned char *buf,
 	if (pos != total)
 		return -1;
 	return (long)total;
+}
+
+long rec_decode(const struct rec_schema *s, const unsigned char *buf,
+		size_t avail, struct rec_value *v)
+{
+	return rec_walk(s, buf, avail, v);
+}
+
+long rec_validate(const struct rec_schema *s, const unsigned char *buf,
+		  size_t avail)
+{
+	return rec_walk(s, buf, avail, NULL);
+}
+
+size_t rec_decode_trusted(const struct rec_schema *s,
+			  const unsigned char *buf, struct rec_value *v)
+{
+	size_t pos = REC_LEN_BYTES + rec_bitmap_bytes(s);
+	uint32_t len;
+	int i;
+
+	for (i = 0; i < s->nfields; i++) {
+		v[i].null = (buf[REC_LEN_BYTES + i / 8] >> (i % 8)) & 1;
+		if (v[i].null)
+			continue;
+		switch (s->fields[i].type) {
+		case REC_INT:
+		case REC_TIMESTAMP:
+			memcpy(&v[i].u.i, buf + pos, 8);
+			pos += 8;
+			break;
+		case REC_FLOAT:
+			memcpy(&v[i].u.f, buf + pos, 8);
+			pos += 8;
+			break;
+		case REC_BOOL:
+			v[i].u.b = buf[pos] == 1;
+			pos += 1;
+			break;
+		case REC_TEXT:
+			memcpy(&len, buf + pos, 4);
+			v[i].u.s.len = len;
+			v[i].u.s.p = (const char *)buf + pos + 4;
+			pos += 4 + (size_t)len;
+			break;
+		}
+	}
+	return pos;
 }
 
 int rec_value_cmp(enum rec_type t, const struct rec_value *a,

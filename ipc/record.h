@@ -15,8 +15,10 @@
  *
  * Nothing is aligned; fields are read with memcpy.  The decoder trusts
  * nothing: a record whose lengths do not add up, a bool that is neither 0
- * nor 1, or a record running past the frame is malformed (rec_decode
- * returns -1) and the aggregator fails that provider alone.
+ * nor 1, or a record running past the frame is malformed (rec_decode and
+ * rec_validate return -1) and the aggregator fails that provider alone.
+ * Only records it has validated are decoded again, with no checks
+ * (rec_decode_trusted).
  */
 #ifndef AGG_RECORD_H
 #define AGG_RECORD_H
@@ -100,6 +102,22 @@ size_t rec_encode_within(const struct rec_schema *s, const struct rec_value *v,
  */
 long rec_decode(const struct rec_schema *s, const unsigned char *buf,
 		size_t avail, struct rec_value *v);
+
+/*
+ * rec_decode() without v: the same checks, byte for byte the same verdict
+ * and length, but no value is written.  For validating a frame on arrival,
+ * when the values are wanted only later.
+ */
+long rec_validate(const struct rec_schema *s, const unsigned char *buf,
+		  size_t avail);
+
+/*
+ * Decode one record that rec_validate() (or rec_decode()) has accepted,
+ * from bytes nobody could have changed since: no check at all.  Returns its
+ * length.  On bytes that were never validated it may read past the record.
+ */
+size_t rec_decode_trusted(const struct rec_schema *s,
+			  const unsigned char *buf, struct rec_value *v);
 
 /*
  * Compare two values of type t: NULL sorts after every other value (as

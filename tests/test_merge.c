@@ -947,3 +947,172 @@ Test(merge, float_sum_adds_partials_in_config_order)
 	free(got);
 	merge_free(m);
 }
+
+/* ------------------------------------------------------------------ */
+/* one-key fast paths against the general path                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The text keys of the fast-path test: NULL (kind 0), empty, keys that
+ * differ only in their last byte at every length up to 40 (so after byte
+ * 4, 8 and 16, where the short compares change loads), keys that are
+ * prefixes of each other, and enough others to make the table grow.
+ */
+#define TK_SPECIAL (2 + 40 * 3)
+
+static void text_key(int k, char *buf, const char **p, uint32_t *len)
+{
+	static const char base[] = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEF";
+
+	if (k == 0) {
+		*p = NULL;
+		return;
+	}
+	if (k == 1) {
+		*p = "";
+		*len = 0;
+		return;
+	}
+	if (k < TK_SPECIAL) {
+		int l = 1 + (k - 2) / 3;
+
+		memcpy(buf, base, (size_t)l);
+		buf[l - 1] = "xyz"[(k - 2) % 3];
+		*p = buf;
+		*len = (uint32_t)l;
+		return;
+	}
+	*len = (uint32_t)snprintf(buf, 64, "key%d-%s", k,
+				  k % 2 ? "a tail past sixteen bytes" : "");
+	*p = buf;
+}
+
+/*
+ * Group by text (region) or int (qty) or timestamp (day) keys of kind k in
+ * 0..nkeys, fed in a pseudo-random order across three providers, through
+ * the fast path or the general one, with the keys' hashes cut to
+ * hash_mask.
+ */
+static char *run_one_key(int field, bool general, uint64_t hash_mask,
+			 int nkeys, int nrecs)
+{
+	static struct cfg_agg aggs[] = {
+		{ CFG_AGG_COUNT_STAR, -1, "n", REC_INT },
+		{ CFG_AGG_SUM, F_AMOUNT, "s", REC_FLOAT },
+		{ CFG_AGG_MAX, F_NAME, "hi", REC_TEXT },
+	};
+	static int gb[1];
+	struct cfg cfg;
+	struct merge *m;
+	uint64_t seed = 42;
+	char *got;
+
+	gb[0] = field;
+	set_group(&cfg, "k.csv", gb, 1, aggs, 3);
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	merge_test_keys(m, general, hash_mask);
+	for (int r = 0; r < nrecs; r++) {
+		/* every key once first, then at random */
+		int k = r <= nkeys ? r :
+			(int)(next_rand(&seed) % (uint64_t)(nkeys + 1));
+		int pi = (int)(next_rand(&seed) % 3);
+		struct rec_value v[NF];
+		char kbuf[64], name[16];
+		char err[256] = "";
+
+		snprintf(name, sizeof(name), "n%d", r % 17);
+		rec(v, "x", 0, r * 0.5, 0, name, NO_B);
+		if (field == F_REGION) {
+			text_key(k, kbuf, &v[F_REGION].u.s.p,
+				 &v[F_REGION].u.s.len);
+			v[F_REGION].null = v[F_REGION].u.s.p == NULL;
+		} else {
+			/* NULL, the extremes, -1, 0, 1, then spread values */
+			static const int64_t edge[] = { 0, INT64_MIN,
+				INT64_MAX, -1, 0, 1 };
+			const uint64_t spread = 0x9e3779b97f4a7c15u;
+
+			v[field].null = k == 0;
+			v[field].u.i = k < 6 ? edge[k] :
+				       (int64_t)((uint64_t)k * spread);
+		}
+		cr_assert_eq(merge_add(m, pi, v, err, sizeof(err)), 0, "%s",
+			     err);
+	}
+	got = write_and_read(m);
+	merge_free(m);
+	return got;
+}
+
+static int count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+Test(merge, one_text_key_fast_path_equals_general_path)
+{
+	int nkeys = TK_SPECIAL + scale(5000);
+	char *fast = run_one_key(F_REGION, false, UINT64_MAX, nkeys, 4 * nkeys);
+	char *slow = run_one_key(F_REGION, true, UINT64_MAX, nkeys, 4 * nkeys);
+	const char *last;
+
+	/* header, then one row per key: NULL and "" are groups too */
+	cr_assert_eq(count_lines(slow), 1 + nkeys + 1);
+	cr_assert(strstr(slow, "\n\"\",") != NULL, "empty key");
+	last = strrchr(slow, '\n');
+	while (last > slow && last[-1] != '\n')
+		last--;
+	cr_assert_eq(last[0], ',', "NULL key last: %s", last);
+	cr_assert(strstr(slow, "\nabcdefghijklmnopz,") != NULL);
+	cr_assert(strstr(slow, "\nabcdefghijklmnopqz,") != NULL);
+	cr_assert_str_eq(fast, slow);
+	free(fast);
+	free(slow);
+}
+
+/* Hashes of 2 bits: every lookup compares keys, and the compares decide. */
+Test(merge, one_text_key_fast_path_with_colliding_hashes)
+{
+	int n = TK_SPECIAL;
+	char *fast = run_one_key(F_REGION, false, 3, n, 8 * n);
+	char *slow = run_one_key(F_REGION, true, 3, n, 8 * n);
+	char *full = run_one_key(F_REGION, true, UINT64_MAX, n, 8 * n);
+
+	cr_assert_eq(count_lines(full), 1 + n + 1);
+	cr_assert_str_eq(slow, full);
+	cr_assert_str_eq(fast, full);
+	free(fast);
+	free(slow);
+	free(full);
+}
+
+Test(merge, one_int_key_fast_path_equals_general_path)
+{
+	int nkeys = 6 + scale(5000);
+
+	for (int f = 0; f < 2; f++) {
+		int field = f ? F_DAY : F_QTY;
+		char *fast = run_one_key(field, false, UINT64_MAX, nkeys,
+					 4 * nkeys);
+		char *slow = run_one_key(field, true, UINT64_MAX, nkeys,
+					 4 * nkeys);
+		char *weak = run_one_key(field, false, 3, 200, 1600);
+		char *weak_slow = run_one_key(field, true, UINT64_MAX, 200,
+					      1600);
+
+		/* header, then one row per key, NULL included */
+		cr_assert_eq(count_lines(slow), 1 + nkeys + 1);
+		cr_assert_str_eq(fast, slow);
+		cr_assert_eq(count_lines(weak), 1 + 200 + 1);
+		cr_assert_str_eq(weak, weak_slow);
+		free(fast);
+		free(slow);
+		free(weak);
+		free(weak_slow);
+	}
+}

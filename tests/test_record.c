@@ -6,6 +6,8 @@
  * length, bad bools, stray bitmap bits, oversized text lengths), a fuzz
  * pass that checks rec_decode only ever accepts what rec_encode produces,
  * the bounds of rec_encode_within, and the sort order of rec_value_cmp.
+ * rec_validate must give rec_decode's verdict and length on any bytes, and
+ * rec_decode_trusted rec_decode's values on any record it accepted.
  * Buffers handed to rec_decode are heap copies of exactly avail bytes, so
  * AddressSanitizer catches any read past the end.
  */
@@ -527,6 +529,160 @@ Test(record, fuzz_decode_accepts_only_canonical)
 		free(buf);
 	}
 	cr_assert(accepted > 0, "the mutations never produced a valid record");
+}
+
+/* Schemas of other shapes: one field, a full bitmap byte, nine fields. */
+static struct rec_field one_bool_fields[] = { { "b", REC_BOOL } };
+static struct rec_field one_text_fields[] = { { "t", REC_TEXT } };
+static struct rec_field eight_fields[] = {
+	{ "a", REC_BOOL }, { "b", REC_TEXT }, { "c", REC_INT },
+	{ "d", REC_BOOL }, { "e", REC_FLOAT }, { "f", REC_TEXT },
+	{ "g", REC_TIMESTAMP }, { "h", REC_BOOL },
+};
+static struct rec_field nine_fields[] = {
+	{ "a", REC_TEXT }, { "b", REC_TEXT }, { "c", REC_TEXT },
+	{ "d", REC_BOOL }, { "e", REC_BOOL }, { "f", REC_INT },
+	{ "g", REC_TEXT }, { "h", REC_FLOAT }, { "i", REC_BOOL },
+};
+static const struct rec_schema other_schemas[] = {
+	{ 1, one_bool_fields }, { 1, one_text_fields }, { 8, eight_fields },
+	{ 9, nine_fields }, { 0, NULL },
+};
+
+/*
+ * rec_validate and rec_decode on a heap copy of exactly avail bytes (so a
+ * read past it is caught): same verdict, same length; on acceptance,
+ * rec_decode_trusted gives the same values and length.  Returns rc.
+ */
+static long expect_same_verdict(const struct rec_schema *s,
+				const unsigned char *buf, size_t avail)
+{
+	struct rec_value dv[NALL + 1], tv[NALL + 1];
+	unsigned char *copy = malloc(avail ? avail : 1);
+	long rc, vrc;
+
+	cr_assert_not_null(copy);
+	if (avail)
+		memcpy(copy, buf, avail);
+	rc = rec_decode(s, copy, avail, dv);
+	vrc = rec_validate(s, copy, avail);
+	cr_assert_eq(vrc, rc, "rec_validate %ld, rec_decode %ld (avail %zu)",
+		     vrc, rc, avail);
+	if (rc >= 0) {
+		cr_assert_eq(rec_decode_trusted(s, copy, tv), (size_t)rc);
+		expect_equal_values(s, dv, tv);
+		for (int i = 0; i < s->nfields; i++)
+			if (!dv[i].null && s->fields[i].type == REC_TEXT)
+				cr_assert(tv[i].u.s.p == dv[i].u.s.p,
+					  "text points into the buffer");
+	}
+	free(copy);
+	return rc;
+}
+
+Test(record, validate_agrees_with_decode_on_every_truncation)
+{
+	const struct rec_schema *schemas[] = {
+		&all_schema, &other_schemas[0], &other_schemas[1],
+		&other_schemas[2], &other_schemas[3], &other_schemas[4],
+	};
+	struct rec_value in[NALL];
+
+	for (size_t si = 0; si < sizeof(schemas) / sizeof(schemas[0]); si++) {
+		const struct rec_schema *s = schemas[si];
+
+		for (uint64_t seed = 0; seed < 64; seed++) {
+			unsigned char *buf;
+			size_t len;
+
+			make_values(s, in, seed * 977 + 3, seed * 0x5bd1e995);
+			buf = encode_alloc(s, in, &len);
+			for (size_t avail = 0; avail <= len; avail++)
+				cr_assert_eq(expect_same_verdict(s, buf, avail),
+					     avail == len ? (long)len : -1);
+			free(buf);
+		}
+	}
+}
+
+Test(record, validate_agrees_with_decode_on_mutated_and_random_bytes)
+{
+	const struct rec_schema *schemas[] = {
+		&all_schema, &other_schemas[0], &other_schemas[1],
+		&other_schemas[2], &other_schemas[3], &other_schemas[4],
+	};
+	int rounds = getenv("AGG_TEST_SCALE") ? 20000 : 200000;
+	struct rec_value in[NALL];
+	int accepted = 0, rejected = 0;
+
+	rng_state = 0x0ddc0ffee0ddf00dull;
+	for (int k = 0; k < rounds; k++) {
+		size_t nschemas = sizeof(schemas) / sizeof(schemas[0]);
+		const struct rec_schema *s = schemas[rng_next() % nschemas];
+		unsigned char buf[600];
+		size_t len, avail;
+		unsigned char *enc;
+
+		make_values(s, in, rng_next(), rng_next());
+		enc = encode_alloc(s, in, &len);
+		memcpy(buf, enc, len);
+		free(enc);
+		switch (k % 4) {
+		case 0: /* random bytes, sometimes with a plausible length */
+			for (size_t i = 0; i < len; i++)
+				buf[i] = (unsigned char)rng_next();
+			if (k % 8 == 0)
+				put_u32(buf, (uint32_t)len);
+			break;
+		case 1: /* a few bit flips */
+		case 2:
+			for (int f = 1 + (int)(rng_next() % 3); f > 0; f--)
+				buf[rng_next() % len] ^=
+					(unsigned char)(1u << (rng_next() % 8));
+			break;
+		case 3: /* one byte replaced by a small value: bools, lengths */
+			buf[rng_next() % len] = (unsigned char)(rng_next() % 4);
+			break;
+		}
+		/* avail: exact, shorter, or with trailing bytes */
+		avail = len;
+		if (k % 5 == 1)
+			avail = (size_t)(rng_next() % (len + 1));
+		else if (k % 5 == 2)
+			for (; avail < len + 16; avail++)
+				buf[avail] = (unsigned char)rng_next();
+		if (expect_same_verdict(s, buf, avail) >= 0)
+			accepted++;
+		else
+			rejected++;
+	}
+	cr_assert(accepted > rounds / 10 && rejected > rounds / 10,
+		  "both verdicts exercised: %d accepted, %d rejected", accepted,
+		  rejected);
+}
+
+Test(record, decode_trusted_walks_consecutive_records)
+{
+	struct rec_value in[NALL], out[NALL];
+	unsigned char buf[8192];
+	size_t off = 0, lens[16];
+	int k;
+
+	for (k = 0; k < 16; k++) {
+		make_values(&all_schema, in, (uint64_t)k * 31 + 7,
+			    (uint64_t)k * 0x2545f491);
+		lens[k] = rec_encode(&all_schema, in, buf + off);
+		off += lens[k];
+	}
+	off = 0;
+	for (k = 0; k < 16; k++) {
+		make_values(&all_schema, in, (uint64_t)k * 31 + 7,
+			    (uint64_t)k * 0x2545f491);
+		cr_assert_eq(rec_decode_trusted(&all_schema, buf + off, out),
+			     lens[k]);
+		expect_equal_values(&all_schema, in, out);
+		off += lens[k];
+	}
 }
 
 static struct rec_value iv(int64_t i)

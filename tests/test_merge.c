@@ -16,6 +16,7 @@
 
 #include "../aggregator/merge.h"
 #include "../providers/convert.h"
+#include "helpers/testutil.h"
 
 static char tmpdir[256];
 static char outpath[512];
@@ -50,13 +51,6 @@ static void remove_tmpdir(void)
 TestSuite(merge, .init = make_tmpdir, .fini = remove_tmpdir);
 
 /* Loops shrink under the sanitizers. */
-static int scale(int n)
-{
-	const char *s = getenv("AGG_TEST_SCALE");
-
-	return s && strcmp(s, "asan") == 0 ? n / 10 : n;
-}
-
 /* The schema every test uses. */
 enum { F_REGION, F_DAY, F_AMOUNT, F_QTY, F_NAME, F_FLAG, NF };
 
@@ -251,7 +245,7 @@ Test(merge, union_spools_big_runs_to_files)
 {
 	struct cfg cfg;
 	struct merge *m;
-	size_t big = 1536 * 1024, i, n = (size_t)scale(60000);
+	size_t big = 1536 * 1024, i, n = (size_t)tu_scale(60000);
 	char *huge = malloc(big + 1), *got, *want, *w;
 	char name[64];
 	size_t wcap;
@@ -576,7 +570,7 @@ Test(merge, count_distinct_across_providers)
 	struct cfg cfg;
 	struct merge *m;
 	char *got, name[32];
-	int i, n = scale(5000);
+	int i, n = tu_scale(5000);
 
 	set_group(&cfg, "g.csv", gb_region, 1, aggs, 5);
 	m = merge_new(&cfg);
@@ -625,7 +619,7 @@ Test(merge, text_min_max_survive_reallocation)
 	struct cfg cfg;
 	struct merge *m;
 	char *got, name[300];
-	int i, n = scale(2000);
+	int i, n = tu_scale(2000);
 
 	set_group(&cfg, "g.csv", NULL, 0, aggs, 2);
 	m = merge_new(&cfg);
@@ -682,7 +676,7 @@ Test(merge, many_groups_resize_tables)
 	struct cfg cfg;
 	struct merge *m;
 	char *got, *line;
-	int i, n = scale(100000);
+	int i, n = tu_scale(100000);
 	int64_t prev = -1;
 	long rows = 0;
 
@@ -876,7 +870,7 @@ static char *run_interleaved(uint64_t seed, int per_provider, bool group)
 
 Test(merge, group_output_independent_of_interleaving)
 {
-	int n = scale(3000);
+	int n = tu_scale(3000);
 	char *first = run_interleaved(1, n, true);
 	uint64_t seed;
 
@@ -894,7 +888,7 @@ Test(merge, group_output_independent_of_interleaving)
 
 Test(merge, union_output_independent_of_interleaving)
 {
-	int n = scale(3000);
+	int n = tu_scale(3000);
 	char *first = run_interleaved(1, n, false);
 	uint64_t seed;
 
@@ -1056,7 +1050,7 @@ static int count_lines(const char *s)
 
 Test(merge, one_text_key_fast_path_equals_general_path)
 {
-	int nkeys = TK_SPECIAL + scale(5000);
+	int nkeys = TK_SPECIAL + tu_scale(5000);
 	char *fast = run_one_key(F_REGION, false, UINT64_MAX, nkeys, 4 * nkeys);
 	char *slow = run_one_key(F_REGION, true, UINT64_MAX, nkeys, 4 * nkeys);
 	const char *last;
@@ -1093,7 +1087,7 @@ Test(merge, one_text_key_fast_path_with_colliding_hashes)
 
 Test(merge, one_int_key_fast_path_equals_general_path)
 {
-	int nkeys = 6 + scale(5000);
+	int nkeys = 6 + tu_scale(5000);
 
 	for (int f = 0; f < 2; f++) {
 		int field = f ? F_DAY : F_QTY;

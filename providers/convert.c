@@ -212,35 +212,6 @@ static size_t count_digits(const char *s, size_t len, size_t i)
 	return i - start;
 }
 
-/* Exact powers of ten: every one up to 1e22 is a double without rounding. */
-static const double exact_pow10[] = {
-	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-};
-
-/*
- * The decimal m * 10^e10 (m < 2^53) as the double nearest to it, when one
- * IEEE operation gets it exactly right (Clinger's fast path: m and 10^|e10|
- * are both exact doubles, and a single multiplication or division rounds
- * correctly).  Returns false when strtod must decide.  Needs arithmetic in
- * plain double precision (FLT_EVAL_METHOD 0: SSE2, AArch64).
- */
-bool conv_float_exact(uint64_t m, int e10, double *v)
-{
-#if FLT_EVAL_METHOD == 0
-	if (m > (UINT64_C(1) << 53) || e10 < -22 || e10 > 22)
-		return false;
-	*v = e10 < 0 ? (double)m / exact_pow10[-e10]
-		     : (double)m * exact_pow10[e10];
-	return true;
-#else
-	(void)m;
-	(void)e10;
-	(void)v;
-	return false;
-#endif
-}
-
 static enum parse_result parse_float(const char *s, size_t len, double *v)
 {
 	char buf[FLOAT_TEXT_MAX];

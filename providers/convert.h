@@ -8,6 +8,7 @@
 #ifndef AGG_CONVERT_H
 #define AGG_CONVERT_H
 
+#include <float.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -95,12 +96,35 @@ int conv_parse_int(const char *s, size_t len, int64_t *v);
 int conv_parse_float(const char *s, size_t len, double *v);
 
 /*
- * The decimal m * 10^e10 as the nearest double, when one IEEE operation
- * gets it exactly right (m <= 2^53, |e10| <= 22): true and *v, the value
- * strtod gives.  False when strtod must decide.  conv_parse_float's own
- * fast path; exposed for parsers that read digits themselves.
+ * The decimal m * 10^e10 (m <= 2^53) as the double nearest to it, when one
+ * IEEE operation gets it exactly right (Clinger's fast path: m and
+ * 10^|e10| are both exact doubles, and a single multiplication or division
+ * rounds correctly): true and *v, the value strtod gives.  False when
+ * strtod must decide.  Needs arithmetic in plain double precision
+ * (FLT_EVAL_METHOD 0: SSE2, AArch64).  conv_parse_float's own fast path;
+ * inline for parsers that read digits themselves, once per float.
  */
-bool conv_float_exact(uint64_t m, int e10, double *v);
+static inline bool conv_float_exact(uint64_t m, int e10, double *v)
+{
+#if FLT_EVAL_METHOD == 0
+	/* Every power of ten up to 1e22 is a double without rounding. */
+	static const double pow10[] = {
+		1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+		1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21,
+		1e22,
+	};
+
+	if (m > (UINT64_C(1) << 53) || e10 < -22 || e10 > 22)
+		return false;
+	*v = e10 < 0 ? (double)m / pow10[-e10] : (double)m * pow10[e10];
+	return true;
+#else
+	(void)m;
+	(void)e10;
+	(void)v;
+	return false;
+#endif
+}
 int conv_parse_bool(const char *s, size_t len, bool *v);
 
 /* True when s[0..len) is valid UTF-8 and holds no NUL byte. */

@@ -117,8 +117,13 @@ static inline void copy_text(unsigned char *dst, const char *src, size_t n)
 	}
 }
 
-size_t rec_encode_within(const struct rec_schema *s, const struct rec_value *v,
-			 unsigned char *out, size_t room)
+/*
+ * The one encoder: rec_encode_within(), with the fields drop[i] (if drop
+ * is not NULL) written as NULL whatever their values.
+ */
+static inline size_t encode(const struct rec_schema *s,
+			    const struct rec_value *v, const bool *drop,
+			    unsigned char *out, size_t room)
 {
 	size_t bitmap = rec_bitmap_bytes(s);
 	size_t pos = REC_LEN_BYTES + bitmap;
@@ -127,9 +132,13 @@ size_t rec_encode_within(const struct rec_schema *s, const struct rec_value *v,
 
 	if (pos > room)
 		return 0;
-	memset(out + REC_LEN_BYTES, 0, bitmap);
+	/* Up to 8 fields, one byte: a store, not a call to memset. */
+	if (bitmap == 1)
+		out[REC_LEN_BYTES] = 0;
+	else
+		memset(out + REC_LEN_BYTES, 0, bitmap);
 	for (i = 0; i < s->nfields; i++) {
-		if (v[i].null) {
+		if (v[i].null || (drop != NULL && drop[i])) {
 			out[REC_LEN_BYTES + i / 8] |= (unsigned char)(1u << (i % 8));
 			continue;
 		}
@@ -165,6 +174,19 @@ size_t rec_encode_within(const struct rec_schema *s, const struct rec_value *v,
 	total = (uint32_t)pos;
 	memcpy(out, &total, REC_LEN_BYTES);
 	return pos;
+}
+
+size_t rec_encode_within(const struct rec_schema *s, const struct rec_value *v,
+			 unsigned char *out, size_t room)
+{
+	return encode(s, v, NULL, out, room);
+}
+
+size_t rec_encode_dropping(const struct rec_schema *s,
+			   const struct rec_value *v, const bool *drop,
+			   unsigned char *out, size_t room)
+{
+	return encode(s, v, drop, out, room);
 }
 
 /*

@@ -96,6 +96,14 @@ size_t rec_encode_within(const struct rec_schema *s, const struct rec_value *v,
 			 unsigned char *out, size_t room);
 
 /*
+ * rec_encode_within() writing the fields with drop[i] set as NULL, whatever
+ * v holds for them (a provider leaving out what the aggregator never reads).
+ */
+size_t rec_encode_dropping(const struct rec_schema *s,
+			   const struct rec_value *v, const bool *drop,
+			   unsigned char *out, size_t room);
+
+/*
  * Decode one record from buf[0..avail) into v[0..nfields-1].  Text values
  * point into buf.  Returns the record's length in bytes, or -1 if the bytes
  * are not a well-formed record of s (nothing beyond avail is read).

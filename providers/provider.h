@@ -60,9 +60,9 @@ struct prov_ctx {
 	size_t buf_len;
 	uint32_t buf_count;
 	uint64_t since_checkpoint;  /* records emitted since the last one */
-	struct rec_value *sendv;    /* group mode: a record's values as sent */
-	int *unused;                /* fields no group key or aggregate reads */
-	int nunused;
+	bool *unused;               /* group mode: fields no group key or
+				       aggregate reads, sent as NULL; NULL:
+				       none */
 	char errbuf[1024];
 };
 

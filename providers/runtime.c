@@ -136,26 +136,20 @@ int prov_emit(struct prov_ctx *c, const struct rec_value *v)
 	const struct rec_schema *s = &c->cfg->schema;
 	size_t n = 0;
 
-	/* Fields the group-by never reads travel as NULL: no bytes. */
-	if (c->nunused > 0) {
-		memcpy(c->sendv, v, (size_t)s->nfields * sizeof *v);
-		for (int k = 0; k < c->nunused; k++)
-			c->sendv[c->unused[k]].null = true;
-		v = c->sendv;
-	}
 
 	/* One pass: encode if it fits, else flush and encode into a new frame. */
+	/* Fields the group-by never reads travel as NULL: no bytes. */
 	if (c->buf != NULL)
-		n = rec_encode_within(s, v, c->buf + c->buf_len,
-				      c->buf_cap - c->buf_len);
+		n = rec_encode_dropping(s, v, c->unused, c->buf + c->buf_len,
+					c->buf_cap - c->buf_len);
 	if (n == 0) {
 		if (flush_records(c) < 0)
 			return -1;
 		c->buf = reserve_frame(c, c->buf_cap);
 		if (c->buf == NULL)
 			return -1;
-		n = rec_encode_within(s, v, c->buf + c->buf_len,
-				      c->buf_cap - c->buf_len);
+		n = rec_encode_dropping(s, v, c->unused, c->buf + c->buf_len,
+					c->buf_cap - c->buf_len);
 		if (n == 0) {
 			prov_fail(c, PROV_FAIL_PERMANENT,
 				  "record of %zu bytes is larger than a frame "
@@ -271,27 +265,27 @@ static int find_unused(struct prov_ctx *c)
 {
 	const struct cfg *cfg = c->cfg;
 	int n = cfg->schema.nfields;
-	bool *read;
+	bool any = false;
 
-	c->nunused = 0;
-	if (cfg->mode != CFG_MODE_GROUP)
+	c->unused = NULL;
+	if (cfg->mode != CFG_MODE_GROUP || n == 0)
 		return 0;
-	read = calloc((size_t)n, sizeof *read);
-	c->unused = calloc((size_t)n, sizeof *c->unused);
-	c->sendv = calloc((size_t)n, sizeof *c->sendv);
-	if (read == NULL || c->unused == NULL || c->sendv == NULL) {
-		free(read);
+	c->unused = malloc((size_t)n * sizeof *c->unused);
+	if (c->unused == NULL)
 		return -1;
-	}
+	for (int i = 0; i < n; i++)
+		c->unused[i] = true;
 	for (int k = 0; k < cfg->ngroup_by; k++)
-		read[cfg->group_by[k]] = true;
+		c->unused[cfg->group_by[k]] = false;
 	for (int k = 0; k < cfg->naggs; k++)
 		if (cfg->aggs[k].field >= 0)
-			read[cfg->aggs[k].field] = true;
+			c->unused[cfg->aggs[k].field] = false;
 	for (int i = 0; i < n; i++)
-		if (!read[i])
-			c->unused[c->nunused++] = i;
-	free(read);
+		any |= c->unused[i];
+	if (!any) {
+		free(c->unused);
+		c->unused = NULL;
+	}
 	return 0;
 }
 
@@ -336,10 +330,7 @@ int prov_main(struct prov_ctx *c)
 				strlen(c->errbuf), 0);
 	}
 	c->buf = NULL;
-	free(c->sendv);
 	free(c->unused);
-	c->sendv = NULL;
 	c->unused = NULL;
-	c->nunused = 0;
 	return st;
 }

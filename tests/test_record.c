@@ -791,3 +791,34 @@ Test(record, text_of_every_short_length_round_trips)
 			  "len %u", 40 - n);
 	}
 }
+
+Test(record, dropping_is_encoding_those_fields_as_null)
+{
+	struct rec_field f[] = { { "i", REC_INT }, { "t", REC_TEXT },
+				 { "b", REC_BOOL }, { "x", REC_FLOAT } };
+	struct rec_schema s = { 4, f };
+	struct rec_value v[4] = {
+		{ .u.i = 42 }, { .u.s = { "hello", 5 } }, { .u.b = true },
+		{ .u.f = 2.5 },
+	};
+
+	for (unsigned mask = 0; mask < 16; mask++) {
+		bool drop[4];
+		struct rec_value w[4];
+		unsigned char a[128], b[128];
+		size_t na, nb;
+
+		for (int i = 0; i < 4; i++) {
+			drop[i] = mask >> i & 1;
+			w[i] = v[i];
+			w[i].null = drop[i];
+		}
+		memset(a, 0x11, sizeof a);
+		memset(b, 0x11, sizeof b);
+		na = rec_encode_dropping(&s, v, drop, a, sizeof a);
+		nb = rec_encode_within(&s, w, b, sizeof b);
+		cr_assert_gt(na, 0);
+		cr_assert_eq(na, nb, "mask %u", mask);
+		cr_assert(memcmp(a, b, sizeof a) == 0, "mask %u", mask);
+	}
+}

@@ -136,9 +136,10 @@ int prov_emit(struct prov_ctx *c, const struct rec_value *v)
 	const struct rec_schema *s = &c->cfg->schema;
 	size_t n = 0;
 
-
-	/* One pass: encode if it fits, else flush and encode into a new frame. */
-	/* Fields the group-by never reads travel as NULL: no bytes. */
+	/*
+	 * One pass: encode if it fits, else flush and encode into a new
+	 * frame.  Fields the group-by never reads travel as NULL: no bytes.
+	 */
 	if (c->buf != NULL)
 		n = rec_encode_dropping(s, v, c->unused, c->buf + c->buf_len,
 					c->buf_cap - c->buf_len);

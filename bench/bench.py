@@ -358,7 +358,8 @@ def case_together(a, csv, db, pg, httpd, tmp, rates):
     pages = max(1, int(round(T / 0.1)) - 1)
     # A table of its own, so that the server reads n_pg rows, not a scan
     # of all of them filtered.
-    pg.psql("-c", "DROP TABLE IF EXISTS sales_part")
+    pg.psql("-c", "SET client_min_messages = warning; "
+            "DROP TABLE IF EXISTS sales_part")
     pg.psql("-c", "CREATE TABLE sales_part AS SELECT * FROM sales "
             "WHERE id <= %d" % n_pg)
     pg.psql("-c", "VACUUM ANALYZE sales_part")

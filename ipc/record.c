@@ -91,33 +91,6 @@ size_t rec_encode(const struct rec_schema *s, const struct rec_value *v,
 }
 
 /*
- * memcpy for a text value: most are a few bytes, where two overlapping
- * fixed-size copies beat a call to memcpy for every field of every record.
- */
-static inline void copy_text(unsigned char *dst, const char *src, size_t n)
-{
-	uint64_t a, b;
-	uint32_t c, d;
-
-	if (n >= 8 && n <= 16) {
-		memcpy(&a, src, 8);
-		memcpy(&b, src + n - 8, 8);
-		memcpy(dst, &a, 8);
-		memcpy(dst + n - 8, &b, 8);
-	} else if (n >= 4 && n < 8) {
-		memcpy(&c, src, 4);
-		memcpy(&d, src + n - 4, 4);
-		memcpy(dst, &c, 4);
-		memcpy(dst + n - 4, &d, 4);
-	} else if (n > 16) {
-		memcpy(dst, src, n);
-	} else {
-		for (size_t k = 0; k < n; k++)
-			dst[k] = (unsigned char)src[k];
-	}
-}
-
-/*
  * The one encoder: rec_encode_within(), with the fields drop[i] (if drop
  * is not NULL) written as NULL whatever their values.
  */
@@ -166,7 +139,8 @@ static inline size_t encode(const struct rec_schema *s,
 				return 0;
 			memcpy(out + pos, &v[i].u.s.len, 4);
 			pos += 4;
-			copy_text(out + pos, v[i].u.s.p, v[i].u.s.len);
+			if (v[i].u.s.len != 0)
+				memcpy(out + pos, v[i].u.s.p, v[i].u.s.len);
 			pos += v[i].u.s.len;
 			break;
 		}

@@ -65,6 +65,7 @@ static struct hf_server srv;
 static void setup(void)
 {
 	tu_watchdog(280);
+	srv = (struct hf_server){ .stdin_fd = -1 };
 	dir = tu_tmpdir();
 	/* Orphans of a supervisor we kill come to us, to be waited for. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -75,6 +76,7 @@ static void teardown(void)
 	hf_stop(&srv);
 	tu_rmrf(dir);
 	free(dir);
+	dir = NULL;
 }
 
 TestSuite(crash, .init = setup, .fini = teardown);
@@ -89,6 +91,9 @@ static bool under_asan(void)
 
 	return s && strcmp(s, "asan") == 0;
 }
+
+/* A skipped test does not reach the suite's .fini: clean up first. */
+#define skip_test(...) do { teardown(); cr_skip_test(__VA_ARGS__); } while (0)
 
 static void put(const char *name, const char *content)
 {
@@ -696,7 +701,7 @@ Test(policy, memory_limit_fails_only_that_attempt)
 
 	/* ASan's shadow memory alone is past any RLIMIT_AS. */
 	if (under_asan())
-		cr_skip_test("RLIMIT_AS cannot apply under AddressSanitizer");
+		skip_test("RLIMIT_AS cannot apply under AddressSanitizer");
 	sec = sec_files();
 	conf("memory_limit = 256M\n", sec);
 	clean = clean_run("files", &rej);
@@ -713,7 +718,7 @@ Test(policy, without_memory_limit_the_leak_is_not_stopped)
 	struct tu_result r;
 
 	if (under_asan())
-		cr_skip_test("ASan's allocator reports the failed allocation");
+		skip_test("ASan's allocator reports the failed allocation");
 	sec = sec_files();
 	conf("restart = 0\n", sec);
 	run(&r, "files:1:record:10:leak", NULL);

@@ -51,9 +51,13 @@ static void teardown(void)
 	hf_stop(&srv);
 	tu_rmrf(dir);
 	free(dir);
+	dir = NULL;
 }
 
 TestSuite(secrets, .init = setup, .fini = teardown);
+
+/* A skipped test does not reach the suite's .fini: clean up first. */
+#define skip_test(...) do { teardown(); cr_skip_test(__VA_ARGS__); } while (0)
 
 /* Every secret the configs below hold; none may ever be printed. */
 static const char *const secrets[] = {
@@ -366,9 +370,9 @@ Test(secrets, postgres_right_and_wrong_passwords)
 	int st;
 
 	if (skip != NULL)
-		cr_skip_test("no PostgreSQL server: %s", skip);
+		skip_test("no PostgreSQL server: %s", skip);
 	if (role == NULL || pw == NULL || strlen(pw) < 6)
-		cr_skip_test("the server has no password role (AGG_PG_PASSROLE)");
+		skip_test("the server has no password role (AGG_PG_PASSROLE)");
 	extra_secret = pw;
 	cr_assert(asprintf(&text,
 			   "[provider pgk]\ntype = postgres\n"

@@ -736,3 +736,21 @@ void csv_take(struct csv_parser *p, struct csv_record *r, size_t len)
 	p->rec_before = 0;
 	p->carry_len = 0;
 }
+
+void csv_skip(struct csv_parser *p, size_t len, uint64_t n)
+{
+	if (n == 0)
+		return;
+	p->line += n;
+	p->pos += len;
+	p->rec_started = false;
+	p->rec_before = 0;
+	p->carry_len = 0;
+}
+
+void csv_position(const struct csv_parser *p, uint64_t *offset,
+		  uint64_t *line)
+{
+	*offset = p->in_off + p->pos;
+	*line = p->line;
+}

@@ -123,4 +123,15 @@ const char *csv_peek(const struct csv_parser *p, size_t *avail);
  */
 void csv_take(struct csv_parser *p, struct csv_record *r, size_t len);
 
+/*
+ * csv_take() of n records at once, len bytes in all, that the caller
+ * parsed from csv_peek()'s bytes, each one line ending with its LF.  Fills
+ * no record; csv_position() then tells where the next one starts.
+ */
+void csv_skip(struct csv_parser *p, size_t len, uint64_t n);
+
+/* The stream offset and the line of the next byte to parse. */
+void csv_position(const struct csv_parser *p, uint64_t *offset,
+		  uint64_t *line);
+
 #endif

@@ -16,6 +16,13 @@
  * The field ends right after those bytes at a delimiter, or at the record's
  * LF (CR LF), or it is not accepted.  A null_text that reads as a number
  * sends every number to the general test (the NULL check comes first).
+ *
+ * csvfast_encode() walks the same fields with what the plan decided once
+ * per column (csvfast_col.op: which reader, whether the value is kept)
+ * and writes each kept value where the encoding wants it; the null bitmap
+ * starts as the plan's (f->nulls) and a field read as NULL adds its bit.
+ * Each reader is the one csvfast_record() uses, so the two cannot differ
+ * in what they take.
  */
 #include "csvfast.h"
 
@@ -26,6 +33,21 @@
 
 /* one_field()'s answer when the record is not for the fast path. */
 #define DECLINE SIZE_MAX
+
+/* csvfast_col.op: how csvfast_encode() reads a column. */
+enum {
+	OP_SKIP,    /* feeds no field: only its end */
+	OP_INT,     /* fast_int(), else plain_field() */
+	OP_INT_CHECK,   /* the same for a field sent as NULL: no value */
+	OP_FLOAT,   /* fast_float(), else plain_field() */
+	OP_FLOAT_CHECK,
+	OP_TEXT,    /* ASCII text where it lies, else plain_field() */
+	OP_OTHER,   /* plain_field() (bool, timestamp; numbers when the
+		       null text reads as one) */
+};
+
+/* Bytes of the total-length word that starts an encoded record. */
+#define ENC_LEN_BYTES 4
 
 /* parse_float copies at most this many bytes; longer floats are rejects. */
 #define FLOAT_TEXT_MAX 512
@@ -46,6 +68,7 @@ void csvfast_free(struct csvfast *f)
 	f->cols = NULL;
 	f->always_null = NULL;
 	f->on = false;
+	f->enc = false;
 }
 
 static bool looks_numeric(const char *s)
@@ -56,6 +79,58 @@ static bool looks_numeric(const char *s)
 		if (strchr("+-.0123456789eE", *s) == NULL)
 			return false;
 	return true;
+}
+
+/*
+ * csvfast_encode()'s part of the plan: each column's reader, the bitmap
+ * every record starts with, and whether encoding in column order is
+ * encoding in field order (f->enc).  After the rest of csvfast_plan().
+ */
+static void plan_encoding(struct csvfast *f, const struct csvfast_options *o)
+{
+	const struct rec_schema *s = o->schema;
+	int last = -1;
+
+	f->enc = false;
+	memset(f->nulls, 0, sizeof f->nulls);
+	/* Records of ncols columns are all the general path's: nothing to do. */
+	if (s->nfields > REC_MAX_FIELDS || f->max_fields < f->ncols ||
+	    f->max_record > UINT32_MAX - 2)
+		return;
+	f->head = ENC_LEN_BYTES + ((size_t)s->nfields + 7) / 8;
+	for (int i = 0; i < s->nfields; i++)
+		if (o->col[i] < 0 || (o->drop != NULL && o->drop[i]))
+			f->nulls[i / 8] |= (unsigned char)(1u << (i % 8));
+	for (size_t c = 0; c < f->ncols; c++) {
+		struct csvfast_col *col = &f->cols[c];
+
+		col->keep = false;
+		if (col->field < 0) {
+			col->op = OP_SKIP;
+			continue;
+		}
+		if (col->field < last)
+			return; /* the encoding's order is not the columns' */
+		last = col->field;
+		col->keep = o->drop == NULL || !o->drop[col->field];
+		switch (col->type) {
+		case REC_INT:
+			col->op = f->numeric_null ? OP_OTHER :
+				  col->keep ? OP_INT : OP_INT_CHECK;
+			break;
+		case REC_FLOAT:
+			col->op = f->numeric_null ? OP_OTHER :
+				  col->keep ? OP_FLOAT : OP_FLOAT_CHECK;
+			break;
+		case REC_TEXT:
+			col->op = OP_TEXT;
+			break;
+		default:
+			col->op = OP_OTHER;
+			break;
+		}
+	}
+	f->enc = true;
 }
 
 int csvfast_plan(struct csvfast *f, const struct csvfast_options *o)
@@ -95,6 +170,8 @@ int csvfast_plan(struct csvfast *f, const struct csvfast_options *o)
 	f->delim = (unsigned char)o->delimiter;
 	f->quote = (unsigned char)o->quote;
 	f->has_quote = o->quote != '\0';
+	f->wd = LO * f->delim;
+	f->wq = LO * (f->has_quote ? f->quote : '\n');
 	f->null_text = o->null_text;
 	f->null_len = o->null_text ? strlen(o->null_text) : 0;
 	f->numeric_null = o->null_text && looks_numeric(o->null_text);
@@ -103,6 +180,7 @@ int csvfast_plan(struct csvfast *f, const struct csvfast_options *o)
 	f->max_record = o->max_record;
 	f->max_fields = o->max_fields;
 	f->on = true;
+	plan_encoding(f, o);
 	return 0;
 }
 
@@ -116,29 +194,25 @@ static inline size_t field_end(const struct csvfast *f,
 			       size_t avail, bool *odd)
 {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	const uint64_t wd = LO * f->delim;
-	const uint64_t wq = LO * (f->has_quote ? f->quote : '\n');
-	const uint64_t wlf = LO * '\n';
+	const uint64_t wd = f->wd, wq = f->wq, wlf = LO * '\n';
+	uint64_t o = 0;
 
 	while (avail - i >= 8) {
-		uint64_t w, hit, o;
+		uint64_t w, hit;
 
 		memcpy(&w, in + i, 8);
 		hit = zero_bytes(w ^ wd) | zero_bytes(w ^ wq) |
 		      zero_bytes(w ^ wlf);
-		o = (w & HI) | zero_bytes(w);
 		if (hit != 0) {
-			unsigned k = (unsigned)__builtin_ctzll(hit) / 8;
-
 			/* Only the bytes before the stop count. */
-			if (k != 0 && (o & ((UINT64_C(1) << (8 * k)) - 1)))
-				*odd = true;
-			return i + k;
+			o |= ((w & HI) | zero_bytes(w)) & ((hit & -hit) - 1);
+			*odd |= o != 0;
+			return i + (unsigned)__builtin_ctzll(hit) / 8;
 		}
-		if (o != 0)
-			*odd = true;
+		o |= (w & HI) | zero_bytes(w);
 		i += 8;
 	}
+	*odd |= o != 0;
 #endif
 	for (; i < avail; i++) {
 		unsigned char ch = in[i];
@@ -173,13 +247,55 @@ static inline size_t stop_at(const unsigned char *in, size_t k)
 	return in[k] == '\r' ? k + 1 : k;
 }
 
+/*
+ * How many of the 8 bytes in w (the first at its lowest byte) are ASCII
+ * digits before the first that is not, 8 when all are.
+ */
+static inline unsigned digit_run(uint64_t w)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t x = w & (LO * 0x7f);
+	/* Bit 7 of each byte: x >= '0', x > '9'; no carry crosses a byte. */
+	uint64_t ge0 = x + LO * (0x80 - '0');
+	uint64_t gt9 = x + LO * (0x80 - '9' - 1);
+	uint64_t other = ~(ge0 & ~gt9 & ~w) & HI;
+
+	return other == 0 ? 8 : (unsigned)__builtin_ctzll(other) / 8;
+#else
+	(void)w;
+	return 8; /* the byte loops do it */
+#endif
+}
+
+/*
+ * The value of the n digits (1..8) at the low bytes of w, whatever its
+ * other bytes: eight at a time, with the missing leading ones as zeros.
+ */
+static inline uint64_t digits_value(uint64_t w, unsigned n)
+{
+	/* The digits' bytes are >= '0': no borrow reaches them from below. */
+	uint64_t v = (w - LO * '0') << (8 * (8 - n));
+
+	v = v * 10 + (v >> 8);
+	return (((v & UINT64_C(0x000000FF000000FF)) *
+		 (100 + (UINT64_C(1000000) << 32))) +
+		(((v >> 16) & UINT64_C(0x000000FF000000FF)) *
+		 (1 + (UINT64_C(10000) << 32)))) >> 32;
+}
+
+/* 10^n for the 0..7 digits of one word. */
+static const uint64_t pow10_u64[8] = {
+	1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+};
+
 /* -?[0-9]{1,18} at in[i], ending where a field may: the end, or 0. */
-static inline size_t fast_int(const struct csvfast *f,
+static inline __attribute__((always_inline)) size_t fast_int(const struct csvfast *f,
 			      const unsigned char *in, size_t i,
 			      size_t avail, int64_t *v)
 {
 	size_t k = i, d0;
-	uint64_t acc = 0;
+	uint64_t acc = 0, w;
+	unsigned n;
 	bool neg = false;
 
 	if (k < avail && in[k] == '-') {
@@ -187,6 +303,18 @@ static inline size_t fast_int(const struct csvfast *f,
 		k++;
 	}
 	d0 = k;
+	/* Up to 7 digits from one word; longer runs digit by digit. */
+	if (avail - k >= 8) {
+		memcpy(&w, in + k, 8);
+		n = digit_run(w);
+		if (n < 8) {
+			if (n == 0)
+				return 0;
+			acc = digits_value(w, n);
+			k += n;
+			goto end;
+		}
+	}
 	while (k < avail && k - d0 < 19) {
 		unsigned d = (unsigned)in[k] - '0';
 
@@ -195,18 +323,61 @@ static inline size_t fast_int(const struct csvfast *f,
 		acc = acc * 10 + d;
 		k++;
 	}
-	if (k == d0 || k - d0 > 18 || !field_stops(f, in, k, avail))
+	if (k == d0 || k - d0 > 18)
+		return 0;
+end:
+	if (!field_stops(f, in, k, avail))
 		return 0;
 	*v = neg ? -(int64_t)acc : (int64_t)acc;
 	return k;
 }
 
+/*
+ * -?[0-9]{0,7}(\.[0-9]{0,7})? at in[i] from at most two words, each
+ * holding its run and the byte after it: sets *m (at most 14 digits, so
+ * exact), *scale, *mant (digits in all) and returns the end; 0 when the
+ * text is not that or lies too near avail (the byte loops then read it).
+ */
+static inline size_t float_words(const unsigned char *in, size_t k,
+				 size_t avail, uint64_t *m, int *scale,
+				 size_t *mant)
+{
+	uint64_t w, v = 0;
+	unsigned n, n2 = 0;
+
+	if (avail - k < 8)
+		return 0;
+	memcpy(&w, in + k, 8);
+	n = digit_run(w);
+	if (n == 8)
+		return 0;
+	if (n != 0)
+		v = digits_value(w, n);
+	k += n;
+	if (in[k] == '.') {
+		k++;
+		if (avail - k < 8)
+			return 0;
+		memcpy(&w, in + k, 8);
+		n2 = digit_run(w);
+		if (n2 == 8)
+			return 0;
+		if (n2 != 0)
+			v = v * pow10_u64[n2] + digits_value(w, n2);
+		k += n2;
+	}
+	*m = v;
+	*scale = (int)n2;
+	*mant = n + n2;
+	return k;
+}
+
 /* A short decimal float at in[i] that one IEEE operation reads: end, or 0. */
-static inline size_t fast_float(const struct csvfast *f,
+static inline __attribute__((always_inline)) size_t fast_float(const struct csvfast *f,
 				const unsigned char *in, size_t i,
 				size_t avail, double *v)
 {
-	size_t k = i, mant = 0;
+	size_t k = i, mant = 0, e;
 	uint64_t m = 0;
 	int digits = 0, scale = 0;
 	bool neg = false;
@@ -215,6 +386,11 @@ static inline size_t fast_float(const struct csvfast *f,
 	if (k < avail && in[k] == '-') {
 		neg = true;
 		k++;
+	}
+	e = float_words(in, k, avail, &m, &scale, &mant);
+	if (e != 0) {
+		k = e;
+		goto end;
 	}
 	/* The same digit rules as parse_float, stopping where it goes inexact. */
 	for (; k < avail && in[k] >= '0' && in[k] <= '9'; k++, mant++) {
@@ -233,6 +409,7 @@ static inline size_t fast_float(const struct csvfast *f,
 			scale++;
 		}
 	}
+end:
 	if (mant == 0 || k - i >= FLOAT_TEXT_MAX ||
 	    !field_stops(f, in, k, avail) || !conv_float_exact(m, -scale, &d))
 		return 0;
@@ -250,6 +427,42 @@ static inline bool is_null(const struct csvfast *f, const unsigned char *p,
 }
 
 /*
+ * The field at in[i] of type type (its first byte no quote), without the
+ * number readers: its end, the NULL test, ASCII text where it lies, and
+ * anything else through conv_text().  Sets *x; returns the index of the
+ * delimiter or LF that ends it, or DECLINE.
+ */
+static inline size_t plain_field(const struct csvfast *f, enum rec_type type,
+				 const unsigned char *in, size_t i,
+				 size_t avail, struct rec_value *x)
+{
+	size_t j, len;
+	bool odd = false;
+	char why[CONV_REASON_MAX];
+
+	j = field_end(f, in, i, avail, &odd);
+	if (j >= avail || in[j] == f->quote)
+		return DECLINE;
+	len = j - i;
+	/* The record's last field does not keep the CR of a CR LF. */
+	if (in[j] == '\n' && len > 0 && in[j - 1] == '\r')
+		len--;
+	if (is_null(f, in + i, len)) {
+		x->null = true;
+		return j;
+	}
+	if (type == REC_TEXT && !odd && len <= UINT32_MAX) {
+		x->null = false;
+		x->u.s.p = (const char *)in + i;
+		x->u.s.len = (uint32_t)len;
+		return j;
+	}
+	if (conv_text(type, (const char *)in + i, len, x, why, sizeof why) < 0)
+		return DECLINE; /* a reject: the general path words it */
+	return j;
+}
+
+/*
  * One field at in[i] of column col (NULL: a column past the mapped ones).
  * Returns the index of the delimiter or LF that ends it, or DECLINE.
  */
@@ -259,9 +472,8 @@ static inline size_t one_field(const struct csvfast *f,
 			       struct rec_value *v)
 {
 	struct rec_value *x;
-	size_t j, len;
+	size_t j;
 	bool odd = false;
-	char why[CONV_REASON_MAX];
 
 	if (i >= avail || (f->has_quote && in[i] == f->quote))
 		return DECLINE;
@@ -282,27 +494,7 @@ static inline size_t one_field(const struct csvfast *f,
 			return stop_at(in, j);
 		}
 	}
-	j = field_end(f, in, i, avail, &odd);
-	if (j >= avail || in[j] == f->quote)
-		return DECLINE;
-	len = j - i;
-	/* The record's last field does not keep the CR of a CR LF. */
-	if (in[j] == '\n' && len > 0 && in[j - 1] == '\r')
-		len--;
-	if (is_null(f, in + i, len)) {
-		x->null = true;
-		return j;
-	}
-	if (col->type == REC_TEXT && !odd && len <= UINT32_MAX) {
-		x->null = false;
-		x->u.s.p = (const char *)in + i;
-		x->u.s.len = (uint32_t)len;
-		return j;
-	}
-	if (conv_text(col->type, (const char *)in + i, len, x, why,
-		      sizeof why) < 0)
-		return DECLINE; /* a reject: the general path words it */
-	return j;
+	return plain_field(f, col->type, in, i, avail, x);
 }
 
 static size_t record(const struct csvfast *f, const unsigned char *in,
@@ -354,5 +546,218 @@ size_t csvfast_record(struct csvfast *f, const char *in, size_t avail,
 	}
 	for (int k = 0; k < f->nalways_null; k++)
 		v[f->always_null[k]].null = true;
+	return n;
+}
+
+/* Mark field i of the record at out NULL. */
+static inline void set_null(unsigned char *out, int i)
+{
+	out[ENC_LEN_BYTES + i / 8] |= (unsigned char)(1u << (i % 8));
+}
+
+/*
+ * Append x, a value of type t for field i, at out[*pos..room) as
+ * record.c's encoder does.  False: it does not fit.
+ */
+static bool put_value(unsigned char *out, size_t *pos, size_t room, int i,
+		      enum rec_type t, const struct rec_value *x)
+{
+	size_t p = *pos;
+
+	if (x->null) {
+		set_null(out, i);
+		return true;
+	}
+	switch (t) {
+	case REC_INT:
+	case REC_TIMESTAMP:
+		if (room - p < 8)
+			return false;
+		memcpy(out + p, &x->u.i, 8);
+		p += 8;
+		break;
+	case REC_FLOAT:
+		if (room - p < 8)
+			return false;
+		memcpy(out + p, &x->u.f, 8);
+		p += 8;
+		break;
+	case REC_BOOL:
+		if (room - p < 1)
+			return false;
+		out[p++] = x->u.b ? 1 : 0;
+		break;
+	case REC_TEXT:
+		if (room - p < 4 || room - p - 4 < x->u.s.len)
+			return false;
+		memcpy(out + p, &x->u.s.len, 4);
+		if (x->u.s.len != 0)
+			memcpy(out + p + 4, x->u.s.p, x->u.s.len);
+		p += 4 + (size_t)x->u.s.len;
+		break;
+	}
+	*pos = p;
+	return true;
+}
+
+/*
+ * Copy the len text bytes at in[i] to out[p..): short ones by two 8-byte
+ * moves when both sides have 16 bytes there (what lands past len is
+ * overwritten by the next value or never committed), others by memcpy.
+ */
+static inline void put_bytes(unsigned char *out, size_t p, size_t room,
+			     const unsigned char *in, size_t i, size_t avail,
+			     size_t len)
+{
+	if (len <= 16 && room - p >= 16 && avail - i >= 16) {
+		uint64_t a, b;
+
+		memcpy(&a, in + i, 8);
+		memcpy(&b, in + i + 8, 8);
+		memcpy(out + p, &a, 8);
+		memcpy(out + p + 8, &b, 8);
+	} else if (len != 0) {
+		memcpy(out + p, in + i, len);
+	}
+}
+
+/* record() writing the encoding: see csvfast_encode(). */
+static size_t encode(const struct csvfast *f, const unsigned char *in,
+		     size_t avail, unsigned char *out, size_t room,
+		     size_t *outlen)
+{
+	/* A byte never equal to an unsigned char without quoting. */
+	const int quote = f->has_quote ? f->quote : -1;
+	size_t i = 0, j = 0, pos = f->head, c, len, raw_len;
+	uint32_t total;
+
+	if (room < f->head)
+		return CSVFAST_FULL;
+	if (f->head == ENC_LEN_BYTES + 1)
+		out[ENC_LEN_BYTES] = f->nulls[0];
+	else
+		memcpy(out + ENC_LEN_BYTES, f->nulls, f->head - ENC_LEN_BYTES);
+	/* The general path's bound: max_record bytes, then CR LF. */
+	if (avail > f->max_record + 2)
+		avail = f->max_record + 2;
+	for (c = 0; c < f->ncols; c++) {
+		const struct csvfast_col *col = &f->cols[c];
+		struct rec_value x;
+		bool odd = false;
+
+		if (c > 0) {
+			/* An LF before the last column: too few columns. */
+			if (in[j] != f->delim)
+				return 0;
+			i = j + 1;
+		}
+		/*
+		 * No test of the first byte: a quote there, or the end of
+		 * the bytes, stops every reader below, which then declines.
+		 */
+		switch (col->op) {
+		case OP_SKIP:
+			j = field_end(f, in, i, avail, &odd);
+			if (j >= avail || in[j] == quote)
+				return 0;
+			continue;
+		case OP_INT:
+			j = fast_int(f, in, i, avail, &x.u.i);
+			if (j == 0)
+				break;
+			if (room - pos < 8)
+				return CSVFAST_FULL;
+			memcpy(out + pos, &x.u.i, 8);
+			pos += 8;
+			j = stop_at(in, j);
+			continue;
+		case OP_INT_CHECK:
+			j = fast_int(f, in, i, avail, &x.u.i);
+			if (j == 0)
+				break;
+			j = stop_at(in, j);
+			continue;
+		case OP_FLOAT:
+			j = fast_float(f, in, i, avail, &x.u.f);
+			if (j == 0)
+				break;
+			if (room - pos < 8)
+				return CSVFAST_FULL;
+			memcpy(out + pos, &x.u.f, 8);
+			pos += 8;
+			j = stop_at(in, j);
+			continue;
+		case OP_FLOAT_CHECK:
+			j = fast_float(f, in, i, avail, &x.u.f);
+			if (j == 0)
+				break;
+			j = stop_at(in, j);
+			continue;
+		case OP_TEXT:
+			j = field_end(f, in, i, avail, &odd);
+			if (j >= avail || in[j] == quote)
+				return 0;
+			if (odd)
+				break; /* UTF-8 to check, or a NUL */
+			len = j - i;
+			if (in[j] == '\n' && len > 0 && in[j - 1] == '\r')
+				len--;
+			if (!col->keep)
+				continue;
+			if (is_null(f, in + i, len)) {
+				set_null(out, col->field);
+				continue;
+			}
+			if (room - pos < 4 || room - pos - 4 < len)
+				return CSVFAST_FULL;
+			total = (uint32_t)len; /* < max_record + 2: fits */
+			memcpy(out + pos, &total, 4);
+			put_bytes(out, pos + 4, room, in, i, avail, len);
+			pos += 4 + len;
+			continue;
+		default:
+			break;
+		}
+		/* What the column's own reader did not take. */
+		j = plain_field(f, col->type, in, i, avail, &x);
+		if (j == DECLINE)
+			return 0;
+		if (col->keep &&
+		    !put_value(out, &pos, room, col->field, col->type, &x))
+			return CSVFAST_FULL;
+	}
+	/* Columns past the mapped ones: only without a header. */
+	for (c = f->ncols; in[j] == f->delim; c++) {
+		bool odd = false;
+
+		if (f->exact_cols || c == f->max_fields)
+			return 0;
+		i = j + 1;
+		j = field_end(f, in, i, avail, &odd);
+		if (j >= avail || in[j] == quote)
+			return 0;
+	}
+	/* in[j] is the LF. */
+	raw_len = j > 0 && in[j - 1] == '\r' ? j - 1 : j;
+	/* A blank line is skipped or read by the general path. */
+	if (raw_len == 0 || raw_len > f->max_record)
+		return 0;
+	total = (uint32_t)pos;
+	memcpy(out, &total, ENC_LEN_BYTES);
+	*outlen = pos;
+	return j + 1;
+}
+
+size_t csvfast_encode(struct csvfast *f, const char *in, size_t avail,
+		      unsigned char *out, size_t room, size_t *len)
+{
+	size_t n;
+
+	n = encode(f, (const unsigned char *)in, avail, out, room, len);
+	if (n == CSVFAST_FULL)
+		return n; /* neither taken nor declined yet */
+	f->tries++;
+	if (n == 0 && ++f->declines >= 1024 && f->declines * 2 > f->tries)
+		f->on = false; /* as csvfast_record() */
 	return n;
 }

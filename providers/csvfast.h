@@ -15,6 +15,13 @@
  * path then reads the record as it always did.  It declines every record
  * that the general path would reject, skip or carry over, so rejects and
  * their messages stay the general path's.
+ *
+ * csvfast_encode() is the same reader writing the record straight in the
+ * ring's format (record.h) instead of into values: byte for byte what
+ * rec_encode_dropping() makes of csvfast_record()'s values, taking and
+ * declining exactly the same records.  It needs a plan whose columns feed
+ * fields in increasing order (the order the encoding walks the fields);
+ * csvfast_plan() says so in f->enc.
  */
 #ifndef AGG_CSVFAST_H
 #define AGG_CSVFAST_H
@@ -28,6 +35,8 @@
 struct csvfast_col {
 	int field;            /* the schema field it feeds, -1: none */
 	enum rec_type type;   /* that field's type */
+	unsigned char op;     /* csvfast_encode()'s reader for it (csvfast.c) */
+	bool keep;            /* its value is encoded (else NULL whatever) */
 };
 
 struct csvfast {
@@ -35,6 +44,8 @@ struct csvfast {
 	unsigned char delim;
 	unsigned char quote;
 	bool has_quote;
+	uint64_t wd, wq;      /* the delimiter, the quote (else LF) in
+				 each byte of a word */
 	const char *null_text; /* NULL: an empty field is NULL */
 	size_t null_len;
 	bool numeric_null;    /* null_text could read as a number */
@@ -47,6 +58,11 @@ struct csvfast {
 	int nalways_null;
 	uint64_t tries;
 	uint64_t declines;
+	bool enc;             /* csvfast_encode() may be used */
+	size_t head;          /* encoded bytes before the values */
+	unsigned char nulls[REC_MAX_FIELDS / 8]; /* the bitmap of every
+				 record before its values: fields read
+				 from no column, and dropped ones */
 };
 
 struct csvfast_options {
@@ -59,6 +75,8 @@ struct csvfast_options {
 	const char *null_text;
 	size_t max_record;
 	size_t max_fields;
+	const bool *drop;     /* fields encoded as NULL whatever they hold
+				 (the runtime's unused ones), or NULL */
 };
 
 /*
@@ -78,5 +96,21 @@ void csvfast_free(struct csvfast *f);
  */
 size_t csvfast_record(struct csvfast *f, const char *in, size_t avail,
 		      struct rec_value *v);
+
+/* csvfast_encode()'s answer for a record that does not fit in room. */
+#define CSVFAST_FULL SIZE_MAX
+
+/*
+ * csvfast_record() for the record at in[0..avail), encoded (record.h's
+ * format, the fields o->drop names as NULL) at out[0..room).  Only when
+ * f->enc.  Returns its length in the input, including its LF, and sets
+ * *len to its encoded length; or 0: declined; or CSVFAST_FULL: it would
+ * need more than room bytes (it may still be one the fast path declines).
+ * Unless it returns a length, nothing is consumed and nothing is meant to
+ * be kept at out: no byte at or past out + room is ever written, below it
+ * there may be garbage.
+ */
+size_t csvfast_encode(struct csvfast *f, const char *in, size_t avail,
+		      unsigned char *out, size_t room, size_t *len);
 
 #endif

@@ -603,6 +603,7 @@ static int plan_fast(struct file_run *r)
 		.null_text = r->p->null_text,
 		.max_record = MAX_RECORD,
 		.max_fields = CSV_DEFAULT_MAX_FIELDS,
+		.drop = r->c->unused,
 	};
 
 	return csvfast_plan(&r->fast, &o);
@@ -624,6 +625,77 @@ static bool take_fast(struct file_run *r, struct csv_record *rec)
 		return false;
 	csv_take(r->csv, rec, n);
 	return true;
+}
+
+/*
+ * The records at the parser's position through the fast path, encoded
+ * straight into the frame (r->fast.enc), for as long as it takes them:
+ * until it declines one (left, untouched, for the general path), the
+ * buffer ends in a record, or one does not fit even in an empty frame
+ * (the general path then fails it as too large).  The parser is moved
+ * past the records taken, with a checkpoint wherever the runtime asks for
+ * one (after_record()'s rules, per record).
+ */
+static enum prov_status fast_batch(struct file_run *r, size_t idx)
+{
+	struct prov_ctx *c = r->c;
+	size_t avail, used = 0, room, n, len;
+	uint64_t taken = 0, off, line;
+	const char *in = csv_peek(r->csv, &avail);
+	unsigned char *out;
+	bool fresh = false;
+	enum prov_status st;
+
+	if (in == NULL)
+		return ST_OK;
+	out = prov_room(c, false, &room);
+	if (out == NULL)
+		goto out_ring;
+	for (;;) {
+		n = csvfast_encode(&r->fast, in + used, avail - used, out, room,
+				   &len);
+		if (n == CSVFAST_FULL) {
+			if (fresh)
+				break;
+			out = prov_room(c, true, &room);
+			if (out == NULL)
+				goto out_ring;
+			fresh = true;
+			continue;
+		}
+		if (n == 0)
+			break;
+		prov_commit(c, len);
+		out += len;
+		room -= len;
+		used += n;
+		taken++;
+		fresh = false;
+		if (++r->beat % BEAT_EVERY == 0)
+			prov_heartbeat(c);
+		if (!prov_want_checkpoint(c))
+			continue;
+		csv_skip(r->csv, used, taken);
+		in += used;
+		avail -= used;
+		used = 0;
+		taken = 0;
+		csv_position(r->csv, &off, &line);
+		st = checkpoint(r, idx, off, line);
+		if (st != ST_OK)
+			return st;
+		out = prov_room(c, false, &room);
+		if (out == NULL)
+			goto out_ring;
+	}
+	csv_skip(r->csv, used, taken);
+	return ST_OK;
+
+out_ring:
+	if (c->errbuf[0] == '\0')
+		prov_fail(c, PROV_FAIL_RETRY,
+			  "could not hand a record to the aggregator");
+	return PROV_FAIL_RETRY;
 }
 
 static enum prov_status read_csv(struct file_run *r, size_t idx,
@@ -665,7 +737,12 @@ static enum prov_status read_csv(struct file_run *r, size_t idx,
 	for (;;) {
 		bool rejected = false;
 
-		if (r->fast.on && take_fast(r, &rec)) {
+		/* Then the general path reads the one record it stopped at. */
+		if (r->fast.on && r->fast.enc) {
+			st = fast_batch(r, idx);
+			if (st != ST_OK)
+				return st;
+		} else if (r->fast.on && take_fast(r, &rec)) {
 			st = emit(r);
 			if (st == ST_OK)
 				st = after_record(r, idx, rec.end_offset,

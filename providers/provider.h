@@ -28,6 +28,7 @@
 #include "../aggregator/config.h"
 #include "../ipc/record.h"
 #include "../ipc/ring.h"
+#include "faults.h"
 
 /* Largest resume token, in bytes. */
 #define PROV_TOKEN_MAX 4096
@@ -89,6 +90,33 @@ const struct prov_ops *prov_ops_for(enum cfg_provider_type type);
  * the ring is gone (the run function should then return PROV_FAIL_RETRY).
  */
 int prov_emit(struct prov_ctx *c, const struct rec_value *v);
+
+/*
+ * For a provider that encodes records itself, in record.h's format with
+ * the fields c->unused names sent as NULL (what prov_emit() would write):
+ * where the next record goes in the RECORDS frame being filled, with
+ * *room bytes free there.  fresh: first publish the records of the frame
+ * and take a new one (for a record that did not fit).  Returns NULL when
+ * the ring is gone (the run function should return PROV_FAIL_RETRY).
+ * Anything written there counts only once prov_commit() is called.
+ */
+unsigned char *prov_room(struct prov_ctx *c, bool fresh, size_t *room);
+
+/*
+ * Count the n bytes written at prov_room()'s pointer as one record: the
+ * bookkeeping of prov_emit() after it encoded one.  The next record goes
+ * n bytes further, with n bytes less room (until a frame is published:
+ * after prov_checkpoint() or prov_reject(), ask prov_room() again).
+ * Inline: called per record.
+ */
+static inline void prov_commit(struct prov_ctx *c, size_t n)
+{
+	c->buf_len += n;
+	c->buf_count++;
+	c->records++;
+	c->since_checkpoint++;
+	faults_hit(c, FAULT_RECORD);
+}
 
 /*
  * Reject one piece of input.  position says where it is ("file.csv:12",

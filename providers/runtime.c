@@ -158,12 +158,21 @@ int prov_emit(struct prov_ctx *c, const struct rec_value *v)
 			return -1;
 		}
 	}
-	c->buf_len += n;
-	c->buf_count++;
-	c->records++;
-	c->since_checkpoint++;
-	faults_hit(c, FAULT_RECORD);
+	prov_commit(c, n);
 	return 0;
+}
+
+unsigned char *prov_room(struct prov_ctx *c, bool fresh, size_t *room)
+{
+	if (fresh || c->buf == NULL) {
+		if (flush_records(c) < 0)
+			return NULL;
+		c->buf = reserve_frame(c, c->buf_cap);
+		if (c->buf == NULL)
+			return NULL;
+	}
+	*room = c->buf_cap - c->buf_len;
+	return c->buf + c->buf_len;
 }
 
 /* Append a u32-length-prefixed string to a frame payload. */

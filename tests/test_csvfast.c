@@ -9,6 +9,13 @@
  * path declines.  Records are built at random from fields chosen to sit
  * on every edge of the fast path's rules (digit counts, signs, blanks, CR,
  * quotes, exponents, NUL and non-ASCII bytes, the null text).
+ *
+ * The encoding fast path (csvfast_encode()) is held to the same promise
+ * in the ring's format: every record it takes is, byte for byte, what
+ * rec_encode_dropping() makes of the general path's values, it takes
+ * exactly the records csvfast_record() takes, it never writes at or past
+ * the room it is given, and a record it declines leaves a frame as if it
+ * had never been tried.
  */
 #include <criterion/criterion.h>
 
@@ -40,6 +47,7 @@ struct setup {
 	char delim, quote;
 	const char *null_text;
 	size_t max_record;
+	bool drop[MAXF];   /* fields the encoder sends as NULL */
 };
 
 enum outcome { GEN_VALUES, GEN_REJECT, GEN_SKIP, GEN_NONE };
@@ -115,9 +123,71 @@ static void plan(struct csvfast *f, const struct setup *t)
 		.null_text = t->null_text,
 		.max_record = t->max_record,
 		.max_fields = CSV_DEFAULT_MAX_FIELDS,
+		.drop = t->drop,
 	};
 
 	cr_assert_eq(csvfast_plan(f, &o), 0);
+}
+
+/* Bytes past the room given to the encoder: they must stay as they are. */
+#define GUARD 64
+#define GUARD_BYTE 0xa5
+
+/*
+ * The encoder on buf[0..len) with room bytes at out (out holds room +
+ * GUARD).  Returns what csvfast_encode() returned, *elen its length;
+ * checks that nothing at or past out + room was written.
+ */
+static size_t encode_within(struct csvfast *f, const char *buf, size_t len,
+			    unsigned char *out, size_t room, size_t *elen,
+			    const char *shown)
+{
+	size_t n;
+
+	memset(out, GUARD_BYTE, room + GUARD);
+	*elen = 0;
+	n = csvfast_encode(f, buf, len, out, room, elen);
+	for (size_t k = room; k < room + GUARD; k++)
+		cr_assert_eq(out[k], GUARD_BYTE,
+			     "encoder wrote past its room %zu in [%s]", room,
+			     shown);
+	return n;
+}
+
+/*
+ * The encoding path on the record csvfast_record() read as n bytes (0:
+ * declined) into values that the general path gave as gv: the same
+ * verdict, the same length, and rec_encode_dropping()'s bytes; with one
+ * byte less room than it needs, CSVFAST_FULL.
+ */
+static void encoded_agrees(struct csvfast *f, const struct setup *t,
+			   const char *buf, size_t len, size_t n,
+			   const struct rec_value *gv, const char *shown)
+{
+	unsigned char want[2048], got[2048 + GUARD];
+	size_t wlen, elen, e;
+
+	if (!f->enc)
+		return;
+	e = encode_within(f, buf, len, got, 2048, &elen, shown);
+	if (n == 0) {
+		cr_assert_eq(e, 0, "encoder took [%s], declined by the other",
+			     shown);
+		return;
+	}
+	cr_assert_eq(e, n, "encoder read %zu, not %zu, in [%s]", e, n, shown);
+	wlen = rec_encode_dropping(&t->schema, gv, t->drop, want, sizeof want);
+	cr_assert_gt(wlen, 0);
+	cr_assert_eq(elen, wlen, "encoded %zu bytes, not %zu, in [%s]", elen,
+		     wlen, shown);
+	cr_assert(memcmp(got, want, wlen) == 0, "encoding differs in [%s]",
+		  shown);
+	/* Exactly its size is enough; one byte less is not. */
+	cr_assert_eq(encode_within(f, buf, len, got, wlen, &elen, shown), n);
+	cr_assert(memcmp(got, want, wlen) == 0);
+	cr_assert_eq(encode_within(f, buf, len, got, wlen - 1, &elen, shown),
+		     CSVFAST_FULL, "no FULL with too little room in [%s]",
+		     shown);
 }
 
 static void same_value(enum rec_type ty, const struct rec_value *a,
@@ -166,6 +236,7 @@ static size_t both(struct csvfast *f, const struct setup *t, const char *buf,
 	memset(fv, 0x5a, sizeof fv);
 	n = csvfast_record(f, buf, len, fv);
 	g = general(t, buf, len, &glen, gv);
+	encoded_agrees(f, t, buf, len, n, gv, shown);
 	if (n == 0)
 		return 0;
 	cr_assert_eq(g, GEN_VALUES, "fast path took [%s], general gave %d",
@@ -367,6 +438,11 @@ Test(csvfast, random_records_agree_with_the_general_path)
 		setup4(&t);
 		t.null_text = nulls[k / 1000 % 5];
 		t.exact = k / 5000 % 2 == 0;
+		/* What the encoder leaves out, and now and then no column. */
+		for (int i = 0; i < 4; i++)
+			t.drop[i] = rng() % 3 == 0;
+		if (rng() % 8 == 0)
+			t.col[rng() % 4] = -1;
 		if (k / 10000 % 3 == 1)
 			t.delim = ';';
 		if (k / 30000 % 2 == 1)
@@ -402,6 +478,105 @@ Test(csvfast, random_records_agree_with_the_general_path)
 	}
 	/* The fast path is not just declining everything. */
 	cr_assert_gt(taken, rounds / 20, "taken %d of %d", taken, rounds);
+}
+
+/*
+ * A frame filled as the file provider fills it: each record through the
+ * encoder at the frame's end, and a record it declines through the
+ * general path's values and rec_encode_dropping() at that same place.
+ * The frame must be exactly the one the general path alone makes: a
+ * declined record (after partly writing, say, its first fields) leaves
+ * nothing behind.
+ */
+Test(csvfast, declined_records_leave_nothing_in_the_frame)
+{
+	static const char *const recs[] = {
+		"1,r1,d1,2.5\n", "2,r2,d2,x\n", "3,r3,\"d3\",4\n",
+		"4,r4,d4,4.25\n", "5,r\xc3\xa9,d5,1e3\n", "6,r6,d6\n",
+		"7,r7,d7,7,7\n", "8,r8,\xff,8\n", "9,r9,d9,9.5\n",
+		"10,r10,d10,1\"0\n", "-11,r11,d11, 11 \n",
+	};
+	struct setup t;
+	struct csvfast f = { 0 };
+	unsigned char fast[4096], slow[4096];
+	size_t fast_len = 0, slow_len = 0;
+	int taken = 0, declined = 0;
+
+	setup4(&t);
+	t.drop[0] = t.drop[2] = true;
+	plan(&f, &t);
+	cr_assert(f.enc);
+	memset(fast, 0x5a, sizeof fast);
+	memset(slow, 0x5a, sizeof slow);
+	for (size_t k = 0; k < sizeof recs / sizeof recs[0]; k++) {
+		struct rec_value gv[MAXF];
+		size_t glen, elen = 0, n, w;
+		enum outcome g = general(&t, recs[k], strlen(recs[k]), &glen,
+					 gv);
+
+		n = csvfast_encode(&f, recs[k], strlen(recs[k]),
+				   fast + fast_len, sizeof fast - fast_len,
+				   &elen);
+		cr_assert_neq(n, CSVFAST_FULL);
+		if (g != GEN_VALUES) {
+			cr_assert_eq(n, 0, "took [%s]", recs[k]);
+			declined++;
+			continue;
+		}
+		w = rec_encode_dropping(&t.schema, gv, t.drop,
+					slow + slow_len,
+					sizeof slow - slow_len);
+		cr_assert_gt(w, 0);
+		slow_len += w;
+		if (n == 0) {
+			w = rec_encode_dropping(&t.schema, gv, t.drop,
+						fast + fast_len,
+						sizeof fast - fast_len);
+			declined++;
+		} else {
+			w = elen;
+			taken++;
+		}
+		fast_len += w;
+		cr_assert_eq(fast_len, slow_len, "after [%s]", recs[k]);
+	}
+	cr_assert_eq(fast_len, slow_len);
+	cr_assert(memcmp(fast, slow, slow_len) == 0);
+	cr_assert_gt(taken, 2);
+	cr_assert_gt(declined, 2);
+	csvfast_free(&f);
+}
+
+Test(csvfast, encoding_needs_columns_in_field_order)
+{
+	struct setup t;
+	struct csvfast f = { 0 };
+
+	/* Field 0 from column 3, field 2 from column 1: not in order. */
+	setup4(&t);
+	t.exact = false;
+	t.col[0] = 3;
+	t.col[1] = -1;
+	t.col[2] = 1;
+	t.col[3] = -1;
+	plan(&f, &t);
+	cr_assert(f.on);
+	cr_assert(!f.enc);
+	csvfast_free(&f);
+
+	/* In order with a gap and a column nobody reads: taken. */
+	setup4(&t);
+	t.exact = false;
+	t.col[0] = 0;
+	t.col[1] = 2;
+	t.col[2] = -1;
+	t.col[3] = 4;
+	t.ncols = 5;
+	plan(&f, &t);
+	cr_assert(f.enc);
+	cr_assert_gt(both(&f, &t, B("1,skip,r,no,2.5,more,\n")), 0);
+	cr_assert_eq(both(&f, &t, B("1,skip,r,no\n")), 0);
+	csvfast_free(&f);
 }
 
 Test(csvfast, max_record_is_the_general_paths)

@@ -254,6 +254,7 @@ static char *run_from(const char *token, int *status)
 
 				cr_assert_gt(used, 0);
 				off += (size_t)used;
+				cr_assert_leq(off, h.len);
 				puts_(&d, "rec ");
 				for (int i = 0; i < fx.cfg.schema.nfields; i++) {
 					if (i)
@@ -262,6 +263,9 @@ static char *run_from(const char *token, int *status)
 				}
 				puts_(&d, "\n");
 			}
+			/* Its records and nothing else: no bytes left over. */
+			cr_assert_eq(off, h.len, "frame of %u bytes, %u records "
+				     "in %zu", h.len, n, off);
 			break;
 		}
 		case RING_REJECT:
@@ -885,5 +889,101 @@ Test(file, group_mode_sends_only_the_fields_it_reads)
 		   "rej a.csv:3 field id: invalid int \"x\" [x,r2,d2,1]\n"
 		   "rec NULL|'r3'|NULL|4\n",
 		   PROV_DONE);
+	fx_fini();
+}
+
+/*
+ * Plain records (the fast path, which encodes them straight into the
+ * frame) between records it declines (quoted, rejects, too few columns,
+ * blank lines, non-ASCII text), in group mode (fields left out) and with
+ * checkpoints falling anywhere: the same records as the general path
+ * gives, frames holding exactly their records, and every checkpoint
+ * resuming to the rest.
+ */
+Test(file, fast_and_declined_records_share_frames)
+{
+	static int by[] = { 1 };
+	static struct cfg_agg aggs[] = {
+		{ .kind = CFG_AGG_COUNT_STAR, .field = -1 },
+		{ .kind = CFG_AGG_SUM, .field = 3 },
+	};
+	struct dump in = { 0 }, want = { 0 };
+	char line[160], rec[160];
+
+	fx_init("id:int region:text day:text amount:float");
+	fx.cfg.mode = CFG_MODE_GROUP;
+	fx.cfg.group_by = by;
+	fx.cfg.ngroup_by = 1;
+	fx.cfg.aggs = aggs;
+	fx.cfg.naggs = 2;
+	puts_(&in, "id,region,day,amount\n");
+	puts_(&want, "");
+	for (int k = 0; k < 80; k++) {
+		rec[0] = '\0';
+		switch (k % 8) {
+		case 0:
+		case 1:
+		case 2:
+		case 3:
+			snprintf(line, sizeof line, "%d,r%d,2025-01-%02d,%d.5\n",
+				 k, k, k % 28 + 1, k);
+			snprintf(rec, sizeof rec, "rec NULL|'r%d'|NULL|%d.5\n",
+				 k, k);
+			break;
+		case 4:
+			snprintf(line, sizeof line, "%d,\"q,%d\",d,%d\r\n", k,
+				 k, k);
+			snprintf(rec, sizeof rec, "rec NULL|'q,%d'|NULL|%d\n",
+				 k, k);
+			break;
+		case 5:
+			snprintf(line, sizeof line, "x%d,r,d,1\n", k);
+			snprintf(rec, sizeof rec, "rej a.csv:%d field id: "
+				 "invalid int \"x%d\" [x%d,r,d,1]\n", k + 2, k,
+				 k);
+			break;
+		case 6:
+			snprintf(line, sizeof line, "%d,r\xc3\xa9,d,2\n", k);
+			snprintf(rec, sizeof rec,
+				 "rec NULL|'r\xc3\xa9'|NULL|2\n");
+			break;
+		default:
+			/* A blank line: nothing, but it counts as a line. */
+			snprintf(line, sizeof line, "\n");
+			break;
+		}
+		puts_(&in, line);
+		puts_(&want, rec);
+	}
+	write_text("a.csv", in.p);
+	expect_run(want.p, PROV_DONE);
+	check_every_resume();
+	free(in.p);
+	free(want.p);
+	fx_fini();
+}
+
+/* One record too large for a frame fails the provider, fast path or not. */
+Test(file, csv_record_larger_than_a_frame_fails)
+{
+	size_t big = 300 * 1024;
+	char *content = malloc(big + 64);
+	size_t n;
+	int st;
+
+	cr_assert_not_null(content);
+	fx_init("id:int name:text");
+	n = (size_t)sprintf(content, "id,name\n1,a\n2,");
+	memset(content + n, 'b', big);
+	n += big;
+	memcpy(content + n, "\n3,c\n", 6);
+	write_text("a.csv", content);
+	free(content);
+	content = run_from(NULL, &st);
+	cr_assert_neq(st, PROV_DONE, "%s", content);
+	cr_assert(strstr(content, "rec 1|'a'\nerror record of ") != NULL &&
+		  strstr(content, "larger than a frame") != NULL, "%s",
+		  content);
+	free(content);
 	fx_fini();
 }

@@ -333,7 +333,7 @@ end:
 }
 
 /*
- * -?[0-9]{0,7}(\.[0-9]{0,7})? at in[i] from at most two words, each
+ * -?[0-9]{0,7}(\.[0-9]{0,7})? at in[k] from at most two words, each
  * holding its run and the byte after it: sets *m (at most 14 digits, so
  * exact), *scale, *mant (digits in all) and returns the end; 0 when the
  * text is not that or lies too near avail (the byte loops then read it).
@@ -342,7 +342,7 @@ static inline size_t float_words(const unsigned char *in, size_t k,
 				 size_t avail, uint64_t *m, int *scale,
 				 size_t *mant)
 {
-	uint64_t w, v = 0;
+	uint64_t w, v = 0, low;
 	unsigned n, n2 = 0;
 
 	if (avail - k < 8)
@@ -351,25 +351,42 @@ static inline size_t float_words(const unsigned char *in, size_t k,
 	n = digit_run(w);
 	if (n == 8)
 		return 0;
+	if (in[k + n] != '.') {
+		if (n != 0)
+			v = digits_value(w, n);
+		goto out;
+	}
+	/*
+	 * The point taken out of the word: when the fraction's run ends
+	 * within it (its top byte is now 0), one conversion reads both.
+	 */
+	low = (UINT64_C(1) << (8 * n)) - 1;
+	w = (w & low) | ((w >> 8) & ~low);
+	n2 = digit_run(w) - n;
+	if (n + n2 < 7) {
+		if (n + n2 != 0)
+			v = digits_value(w, n + n2);
+		k++;
+		goto out;
+	}
+	/* A longer fraction: its own word. */
+	memcpy(&w, in + k, 8);
 	if (n != 0)
 		v = digits_value(w, n);
-	k += n;
-	if (in[k] == '.') {
-		k++;
-		if (avail - k < 8)
-			return 0;
-		memcpy(&w, in + k, 8);
-		n2 = digit_run(w);
-		if (n2 == 8)
-			return 0;
-		if (n2 != 0)
-			v = v * pow10_u64[n2] + digits_value(w, n2);
-		k += n2;
-	}
+	if (avail - (k + n + 1) < 8)
+		return 0;
+	memcpy(&w, in + k + n + 1, 8);
+	n2 = digit_run(w);
+	if (n2 == 8)
+		return 0;
+	if (n2 != 0)
+		v = v * pow10_u64[n2] + digits_value(w, n2);
+	k++;
+out:
 	*m = v;
 	*scale = (int)n2;
 	*mant = n + n2;
-	return k;
+	return k + n + n2;
 }
 
 /* A short decimal float at in[i] that one IEEE operation reads: end, or 0. */

@@ -86,7 +86,13 @@ enum prov_status prov_fail(struct prov_ctx *c, enum prov_status status,
 	va_start(ap, fmt);
 	vsnprintf(c->errbuf, sizeof c->errbuf, fmt, ap);
 	va_end(ap);
+	c->fail_status = status;
 	return status;
+}
+
+enum prov_status prov_failure(struct prov_ctx *c)
+{
+	return c->errbuf[0] ? c->fail_status : PROV_FAIL_RETRY;
 }
 
 /* --- the settings tried ------------------------------------------------ */

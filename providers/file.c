@@ -373,29 +373,21 @@ static bool has_bom(const char *b, size_t n)
 
 /* --- records out ------------------------------------------------------ */
 
-/* Reject one piece of input at FILE:LINE.  ST_OK or PROV_FAIL_PERMANENT. */
+/* Reject one piece of input at FILE:LINE.  ST_OK, or how the run fails. */
 static enum prov_status reject(struct file_run *r, const char *name,
 			       uint64_t line, const char *reason,
 			       const char *raw, size_t rawlen)
 {
 	snprintf(r->pos, sizeof r->pos, "%s:%" PRIu64, name, line);
-	if (prov_reject(r->c, r->pos, reason, raw, rawlen) < 0) {
-		if (r->c->errbuf[0] == '\0')
-			prov_fail(r->c, PROV_FAIL_PERMANENT,
-				  "%s: could not reject a record", r->pos);
-		return PROV_FAIL_PERMANENT;
-	}
+	if (prov_reject(r->c, r->pos, reason, raw, rawlen) < 0)
+		return prov_failure(r->c);
 	return ST_OK;
 }
 
 static enum prov_status emit(struct file_run *r)
 {
-	if (prov_emit(r->c, r->vals) < 0) {
-		if (r->c->errbuf[0] == '\0')
-			prov_fail(r->c, PROV_FAIL_RETRY,
-				  "could not hand a record to the aggregator");
-		return PROV_FAIL_RETRY;
-	}
+	if (prov_emit(r->c, r->vals) < 0)
+		return prov_failure(r->c);
 	return ST_OK;
 }
 
@@ -407,12 +399,8 @@ static enum prov_status checkpoint(struct file_run *r, size_t idx,
 			 " %016" PRIx64, idx, off, line,
 			 fnv1a(idx < r->nnames ? r->names[idx] : ""));
 
-	if (prov_checkpoint(r->c, tok, (size_t)n) < 0) {
-		if (r->c->errbuf[0] == '\0')
-			prov_fail(r->c, PROV_FAIL_RETRY,
-				  "could not send a checkpoint");
-		return PROV_FAIL_RETRY;
-	}
+	if (prov_checkpoint(r->c, tok, (size_t)n) < 0)
+		return prov_failure(r->c);
 	return ST_OK;
 }
 
@@ -692,10 +680,7 @@ static enum prov_status fast_batch(struct file_run *r, size_t idx)
 	return ST_OK;
 
 out_ring:
-	if (c->errbuf[0] == '\0')
-		prov_fail(c, PROV_FAIL_RETRY,
-			  "could not hand a record to the aggregator");
-	return PROV_FAIL_RETRY;
+	return prov_failure(c);
 }
 
 static enum prov_status read_csv(struct file_run *r, size_t idx,

@@ -1410,21 +1410,6 @@ static int convert(struct field *f, json_t *v, struct rec_value *out,
 	return rc;
 }
 
-/* What a failed prov_emit / prov_reject means for the run. */
-static enum prov_status runtime_failed(struct http *h)
-{
-	struct prov_ctx *c = h->c;
-
-	/* Too many rejects or a record too big: errbuf says so, for good. */
-	if (c->rejects > (uint64_t)h->p->max_rejects ||
-	    strncmp(c->errbuf, "record of", 9) == 0)
-		return PROV_FAIL_PERMANENT;
-	if (c->errbuf[0] == '\0')
-		prov_fail(c, PROV_FAIL_RETRY, "the ring to the aggregator "
-			  "is gone");
-	return PROV_FAIL_RETRY;
-}
-
 static enum prov_status reject(struct http *h, const char *pos,
 			       const char *reason, json_t *rec,
 			       const char *raw, size_t rawlen)
@@ -1439,7 +1424,7 @@ static enum prov_status reject(struct http *h, const char *pos,
 	}
 	rc = prov_reject(h->c, pos, reason, raw, rawlen);
 	free(dump);
-	return rc < 0 ? runtime_failed(h) : PROV_DONE;
+	return rc < 0 ? prov_failure(h->c) : PROV_DONE;
 }
 
 /* Convert and emit one record (or reject it). */
@@ -1462,7 +1447,7 @@ static enum prov_status emit_record(struct http *h, json_t *rec,
 			return reject(h, pos, reason, rec, raw, rawlen);
 	}
 	if (prov_emit(h->c, h->vals) < 0)
-		return runtime_failed(h);
+		return prov_failure(h->c);
 	return PROV_DONE;
 }
 
@@ -1581,7 +1566,7 @@ static enum prov_status emit_ready(struct http *h)
 					 "%s page %ld: next URL too long for "
 					 "a resume token", pub, j->page);
 		if (prov_checkpoint(h->c, tok, (size_t)toklen) < 0)
-			return runtime_failed(h);
+			return prov_failure(h->c);
 		if (h->pagination == CFG_PAGE_PAGE && j->nrecords == 0)
 			h->finished_url = j->url;
 		job_release(h, j);

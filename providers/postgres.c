@@ -881,7 +881,7 @@ static enum prov_status pg_checkpoint(struct pg_run *r, bool done)
 				 "the key's value is too long for a resume "
 				 "token (%zu bytes)", r->key_len);
 	if (prov_checkpoint(r->c, tok, len) < 0)
-		return sqlmap_runtime_failed(r->c);
+		return prov_failure(r->c);
 	return PROV_DONE;
 }
 
@@ -1203,11 +1203,11 @@ static enum prov_status pg_row(struct pg_run *r, char *buf, size_t n)
 		if (prov_reject(c, pos, full, r->col[col],
 				r->col_len[col] < QUOTE_MAX ? r->col_len[col]
 							    : QUOTE_MAX) < 0)
-			return sqlmap_runtime_failed(c);
+			return prov_failure(c);
 		return PROV_DONE;
 	}
 	if (prov_emit(c, r->vals) < 0)
-		return sqlmap_runtime_failed(c);
+		return prov_failure(c);
 	return PROV_DONE;
 }
 

@@ -65,6 +65,7 @@ struct prov_ctx {
 				       aggregate reads, sent as NULL; NULL:
 				       none */
 	char errbuf[1024];
+	enum prov_status fail_status; /* what prov_fail() last said */
 };
 
 /*
@@ -157,6 +158,15 @@ void prov_heartbeat(struct prov_ctx *c);
 enum prov_status prov_fail(struct prov_ctx *c, enum prov_status status,
 			   const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/*
+ * What a run function returns after prov_emit(), prov_room(),
+ * prov_reject() or prov_checkpoint() failed: the status their reason was
+ * given with (too many rejects, a record larger than a frame, a resume
+ * token too long: for good; no memory: a restart may do), or, when they
+ * gave none (the ring is gone), PROV_FAIL_RETRY with a reason saying so.
+ */
+enum prov_status prov_failure(struct prov_ctx *c);
 
 /*
  * The provider process's main: set up the runtime, run the type's run

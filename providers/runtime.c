@@ -262,7 +262,16 @@ enum prov_status prov_fail(struct prov_ctx *c, enum prov_status status,
 	va_start(ap, fmt);
 	vsnprintf(c->errbuf, sizeof c->errbuf, fmt, ap);
 	va_end(ap);
+	c->fail_status = status;
 	return status;
+}
+
+enum prov_status prov_failure(struct prov_ctx *c)
+{
+	if (c->errbuf[0] == '\0')
+		return prov_fail(c, PROV_FAIL_RETRY,
+				 "the ring to the aggregator is gone");
+	return c->fail_status;
 }
 
 /*

@@ -591,11 +591,11 @@ static enum prov_status sq_row(struct sq_run *r, const struct sq_key *cur)
 		snprintf(full, sizeof full, "field %s: %s",
 			 c->cfg->schema.fields[i].name, reason);
 		if (prov_reject(c, pos, full, raw, rawlen) < 0)
-			return sqlmap_runtime_failed(c);
+			return prov_failure(c);
 		return PROV_DONE;
 	}
 	if (prov_emit(c, r->vals) < 0)
-		return sqlmap_runtime_failed(c);
+		return prov_failure(c);
 	return PROV_DONE;
 }
 
@@ -609,7 +609,7 @@ static enum prov_status sq_checkpoint(struct sq_run *r, bool done)
 				 "the key's value is too long for a resume "
 				 "token (%zu bytes)", r->last.len);
 	if (prov_checkpoint(r->c, tok, len) < 0)
-		return sqlmap_runtime_failed(r->c);
+		return prov_failure(r->c);
 	return PROV_DONE;
 }
 

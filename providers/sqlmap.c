@@ -71,17 +71,6 @@ char *sqlmap_query_body(const char *query)
 	return strndup(query, n);
 }
 
-enum prov_status sqlmap_runtime_failed(struct prov_ctx *c)
-{
-	if (c->rejects > (uint64_t)c->p->max_rejects)
-		return PROV_FAIL_PERMANENT;
-	if (c->errbuf[0] == '\0')
-		return prov_fail(c, PROV_FAIL_RETRY, "the ring is gone");
-	if (strcmp(c->errbuf, "out of memory") == 0)
-		return PROV_FAIL_RETRY;
-	return PROV_FAIL_PERMANENT;
-}
-
 void sqlmap_tok_init(struct sqlmap_token *t, unsigned char *buf, size_t cap)
 {
 	t->buf = buf;

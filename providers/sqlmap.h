@@ -40,14 +40,6 @@ int sqlmap_resolve(const struct cfg *cfg, const struct cfg_provider *p,
 char *sqlmap_query_body(const char *query);
 
 /*
- * What to return after prov_emit, prov_reject or prov_checkpoint returned
- * -1: PROV_FAIL_PERMANENT when the runtime said why in errbuf (too many
- * rejects, a record or token too large), else PROV_FAIL_RETRY (the ring
- * or the memory is gone), with errbuf filled.
- */
-enum prov_status sqlmap_runtime_failed(struct prov_ctx *c);
-
-/*
  * Resume tokens are a few lines "name=value\n", and "name:LEN=" followed by
  * LEN raw bytes and "\n" for a value that may hold anything (a text key).
  * Read sequentially, so raw bytes are never mistaken for a field.  A writer

@@ -562,10 +562,9 @@ static struct group *gtable_get(struct merge *m, struct gtable *t, uint64_t h,
  * gtable_get() for one non-NULL text key p[0..len), hashed and compared as
  * it is: only a new group's key is encoded (as key_encode() would).
  */
-static inline struct group *gtable_get_text1(struct merge *m,
-					     struct gtable *t,
-					     const unsigned char *p,
-					     uint32_t len)
+static inline __attribute__((always_inline)) struct group *
+gtable_get_text1(struct merge *m, struct gtable *t, const unsigned char *p,
+		 uint32_t len)
 {
 	uint64_t h = KEY_HASH(m, hash_bytes(p, len));
 	uint32_t klen = TEXT1_OFF + len;
@@ -597,8 +596,8 @@ static inline struct group *gtable_get_text1(struct merge *m,
 }
 
 /* gtable_get() for one non-NULL int or timestamp key x, likewise. */
-static inline struct group *gtable_get_int1(struct merge *m,
-					    struct gtable *t, int64_t x)
+static inline __attribute__((always_inline)) struct group *
+gtable_get_int1(struct merge *m, struct gtable *t, int64_t x)
 {
 	uint64_t h = KEY_HASH(m, hash_u64((uint64_t)x));
 	uint32_t klen = INT1_KLEN;
@@ -2017,17 +2016,29 @@ static inline struct stage_entry *stage_at(const struct merge *m,
 }
 
 /*
+ * What the walk reads for every record, loaded once per frame: the group
+ * lookups between records are calls the compiler must assume change any
+ * memory, so it would load these again through m for every record.
+ */
+struct stage_ctx {
+	const struct stage_field *sf; /* m->sfields */
+	struct rec_value *vals;       /* m->vals */
+	struct stage_plan *plans;     /* m->plans */
+	int nf;                       /* fields of the schema */
+};
+
+/*
  * Take non-NULL field i of a record at buf[*pos..total) with rec_decode()'s
  * checks: its value into m->vals[i] if it is a key, into e if it is an
  * input.  Advances *pos; returns 0, or -1 if the field does not fit or is
  * not a valid value of its type.
  */
 static inline __attribute__((always_inline)) int
-stage_take(struct merge *m, int i, const unsigned char *buf, size_t *pos,
-	   size_t total, struct stage_entry *e)
+stage_take(const struct stage_ctx *c, int i, const unsigned char *buf,
+	   size_t *pos, size_t total, struct stage_entry *e)
 {
-	const struct stage_field *f = &m->sfields[i];
-	struct rec_value *k = &m->vals[i];
+	const struct stage_field *f = &c->sf[i];
+	struct rec_value *k = &c->vals[i];
 	size_t left = total - *pos;
 	uint64_t bits;
 	uint32_t len;
@@ -2081,7 +2092,8 @@ stage_take(struct merge *m, int i, const unsigned char *buf, size_t *pos,
  * The plan of null bitmap byte bm (schemas of up to 8 fields), built the
  * first time that byte is seen.
  */
-static const struct stage_plan *stage_plan_of(struct merge *m, unsigned bm)
+static __attribute__((noinline)) const struct stage_plan *
+stage_plan_of(struct merge *m, unsigned bm)
 {
 	struct stage_plan *pl = &m->plans[bm];
 	int nf = m->cfg->schema.nfields, i;
@@ -2114,10 +2126,11 @@ static const struct stage_plan *stage_plan_of(struct merge *m, unsigned bm)
  * needs: the key fields into m->vals, the inputs and their NULL flags into
  * e (e->g untouched).  Returns the record's length, or -1 if malformed.
  */
-static inline long stage_walk(struct merge *m, const unsigned char *buf,
-			      size_t avail, struct stage_entry *e)
+static inline __attribute__((always_inline)) long
+stage_walk(struct merge *m, const struct stage_ctx *c,
+	   const unsigned char *buf, size_t avail, struct stage_entry *e)
 {
-	int nf = m->cfg->schema.nfields, i, k;
+	int nf = c->nf, i, k;
 	size_t bitmap = ((size_t)nf + 7) / 8;
 	size_t pos = 4 + bitmap;
 	uint64_t nulls = 0;
@@ -2128,17 +2141,19 @@ static inline long stage_walk(struct merge *m, const unsigned char *buf,
 	memcpy(&total, buf, 4);
 	if (total > avail || total < pos)
 		return -1;
-	if (m->plans != NULL) {
+	if (c->plans != NULL) {
 		/* One bitmap byte: only the fields present, by its plan. */
-		const struct stage_plan *pl = stage_plan_of(m, buf[4]);
+		const struct stage_plan *pl = &c->plans[buf[4]];
 
+		if (pl->state != PLAN_OK)
+			pl = stage_plan_of(m, buf[4]);
 		if (pl->state == PLAN_BAD)
 			return -1;
 		for (k = 0; k < pl->n; k++)
-			if (stage_take(m, pl->field[k], buf, &pos, total, e) < 0)
+			if (stage_take(c, pl->field[k], buf, &pos, total, e) < 0)
 				return -1;
 		for (k = 0; k < pl->nknull; k++)
-			m->vals[pl->knull[k]].null = true;
+			c->vals[pl->knull[k]].null = true;
 		nulls = pl->nulls;
 		goto out_end;
 	}
@@ -2146,16 +2161,16 @@ static inline long stage_walk(struct merge *m, const unsigned char *buf,
 		return -1;
 	/* From here on every read is bounded by total, not avail. */
 	for (i = 0; i < nf; i++) {
-		const struct stage_field *f = &m->sfields[i];
+		const struct stage_field *f = &c->sf[i];
 
 		if ((buf[4 + i / 8] >> (i % 8)) & 1) {
 			if (f->role & SF_KEY)
-				m->vals[i].null = true;
+				c->vals[i].null = true;
 			if (f->role & SF_INPUT)
 				nulls |= UINT64_C(1) << f->input;
 			continue;
 		}
-		if (stage_take(m, i, buf, &pos, total, e) < 0)
+		if (stage_take(c, i, buf, &pos, total, e) < 0)
 			return -1;
 	}
 out_end:
@@ -2185,30 +2200,39 @@ int merge_stage(struct merge *m, int pi, const unsigned char *recs,
 	/* Fewer bytes than count records need: one of them cannot parse. */
 	if (count > len / least)
 		goto out_bad;
-	if (!p->dropped && stage_reserve(m, p, count) < 0)
-		goto out_nomem;
-	for (i = 0; i < count; i++) {
-		struct stage_entry *e;
-		long n;
+	if (p->dropped) {
+		/* Left out of the result: only checked. */
+		for (i = 0; i < count; i++) {
+			long n = rec_validate(s, recs + off, len - off);
 
-		if (p->dropped) {
-			/* Left out of the result: only checked. */
-			n = rec_validate(s, recs + off, len - off);
 			if (n < 0)
 				goto out_bad;
 			off += (size_t)n;
-			continue;
 		}
-		e = stage_at(m, p, p->nstaged);
-		n = stage_walk(m, recs + off, len - off, e);
-		if (n < 0)
-			goto out_bad;
-		off += (size_t)n;
-		e->g = group_of(m, &p->t, m->vals);
-		if (e->g == NULL)
-			goto out_nomem;
-		p->nstaged++;
+		goto out_end;
 	}
+	if (stage_reserve(m, p, count) < 0)
+		goto out_nomem;
+	{
+		const struct stage_ctx c = { m->sfields, m->vals, m->plans,
+					     s->nfields };
+		unsigned char *at = p->stage + start * m->entry_size;
+		const size_t es = m->entry_size;
+
+		for (i = 0; i < count; i++, at += es) {
+			struct stage_entry *e = (struct stage_entry *)(void *)at;
+			long n = stage_walk(m, &c, recs + off, len - off, e);
+
+			if (n < 0)
+				goto out_bad;
+			off += (size_t)n;
+			e->g = group_of(m, &p->t, c.vals);
+			if (e->g == NULL)
+				goto out_nomem;
+		}
+		p->nstaged = start + count;
+	}
+out_end:
 	if (off != len) {
 		p->nstaged = start;
 		snprintf(err, errlen, "RECORDS frame longer than its records");

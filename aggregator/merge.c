@@ -20,17 +20,29 @@
  *    one, in config order, so float sums always add in the same order
  *    (provider 0's partial sum + provider 1's + ...), then sorts the groups
  *    by key (one int key: by a radix sort of the keys themselves).
+ *  - group, staged (merge_stages(): every aggregate's input fixed-size):
+ *    instead of the aggregator keeping raw records until their checkpoint
+ *    and calling merge_add() for each, merge_stage() takes each RECORDS
+ *    payload as it arrives: one walk checks every record as rec_decode()
+ *    would, finds or creates its group, and keeps an entry of the group and
+ *    the inputs; merge_commit() applies the entries in order at the
+ *    checkpoint, merge_discard() drops them.  A group an attempt created but
+ *    never committed a record to stays in the table, not live, and is
+ *    skipped by everything after (folding, sorting, writing).
  *
- * State machine: merge_new -> (merge_add | merge_drop)* -> merge_write
- * (which may be repeated and gives the same rows) -> merge_free.  Folding the
- * tables together is one-way: after the first merge_write(), merge_add()
- * fails and merge_drop() changes nothing.
+ * State machine: merge_new -> (merge_add | merge_stage | merge_commit |
+ * merge_discard | merge_drop)* -> merge_write (which may be repeated and
+ * gives the same rows) -> merge_free.  Folding the tables together is
+ * one-way: after the first merge_write(), merge_add(), merge_stage() and a
+ * merge_commit() with entries fail, and merge_drop() changes nothing.
  *
  * Invariants:
- *  - merge_add() does no malloc for a record of an existing group (and no
- *    system call but the spool's write(2) once per buffer); keys, states and
- *    copied text live in per-table arenas freed only by merge_free() (after
- *    folding, tables point into each other's arenas).
+ *  - merge_add() and merge_stage() do no malloc for a record of an existing
+ *    group (the stage of entries grows only until it holds the longest run
+ *    between two checkpoints) and no system call but the spool's write(2)
+ *    once per buffer; keys, states and copied text live in per-table arenas
+ *    freed only by merge_free() (after folding, tables point into each
+ *    other's arenas).
  *  - A group key is canonical: equal keys (by rec_value_cmp) encode to equal
  *    bytes, -0.0 being stored as 0.0.
  *  - Each aggregate's state takes only the bytes its kind needs (a count is
@@ -378,7 +390,7 @@ struct merge {
 	int ninputs;
 	size_t entry_size;       /* of a struct stage_entry with its values */
 	struct rec_value *vals;  /* scratch: a staged record's key values */
-	struct stage_plan *plans; /* 256 when the schema has <= 8 fields */
+	struct stage_plan *plans; /* 256 when the schema has 1 to 8 fields */
 };
 
 /* Inputs a staged entry can hold: one NULL flag each in a uint64_t. */
@@ -1752,7 +1764,7 @@ static int stage_plan(struct merge *m)
 	m->vals = calloc((size_t)(nf ? nf : 1), sizeof(*m->vals));
 	if (m->sfields == NULL || m->sops == NULL || m->vals == NULL)
 		return -1;
-	if (nf <= 8) {
+	if (nf >= 1 && nf <= 8) {
 		m->plans = calloc(256, sizeof(*m->plans));
 		if (m->plans == NULL)
 			return -1;

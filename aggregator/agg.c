@@ -4,11 +4,15 @@
  * One loop serves every ring and the control socket.  For each provider:
  *
  *   RECORDS     copied into the stage, then validated record by record
- *               (rec_validate: the checks of rec_decode, no values)
+ *               (rec_validate: the checks of rec_decode, no values); or,
+ *               when the merge can stage them (merge_stages: group mode,
+ *               fixed-size aggregate inputs), copied into a scratch buffer
+ *               and staged there: checked, decoded, grouped at once
  *   REJECT      validated, copied into the reject stage
  *   CHECKPOINT  its counts must match what was folded plus what is staged;
  *               then the stage is folded into the merge (records, decoded
- *               without checks: they passed them on arrival) and the
+ *               without checks: they passed them on arrival; or the
+ *               merge's own stage committed) and the
  *               committed rejects, and its token becomes the resume point
  *   DONE        folds the stage like a checkpoint; the provider finished
  *   ERROR       the provider's last words, kept for the supervisor
@@ -82,7 +86,8 @@ struct agg_prov {
 	bool stopped;         /* ERROR or DONE seen: nothing may follow */
 	bool progressed;      /* this attempt folded a checkpoint that moved
 	                       * the provider forward */
-	struct buf stage;     /* encoded records since the last checkpoint */
+	struct buf stage;     /* encoded records since the last checkpoint
+	                       * (unless the merge stages them itself) */
 	uint64_t stage_records;
 	struct buf stage_rejects;  /* REJECT payloads since the last one */
 	uint64_t stage_nrejects;
@@ -100,6 +105,7 @@ struct agg {
 	struct agg_prov *prov;
 	struct merge *merge;
 	struct rec_value *values;  /* scratch, schema.nfields */
+	struct buf frame;          /* scratch: a RECORDS payload being staged */
 	struct pollfd *fds;        /* scratch for sleep_all, nproviders + 2 */
 	int *fd_owner;             /* provider of fds[k], -1: control socket,
 	                            * -2: the self-pipe */
@@ -179,7 +185,8 @@ static void poison(struct agg *a, int pi, const char *why)
 /*
  * Fold the stage of provider pi into the merge and the committed rejects.
  * The stage is private memory whose every record on_records() validated:
- * it is decoded without checks.
+ * it is decoded without checks.  When the merge stages records itself,
+ * they are committed there instead.
  */
 static int fold(struct agg *a, int pi)
 {
@@ -188,6 +195,13 @@ static int fold(struct agg *a, int pi)
 	size_t off = 0;
 	char err[256];
 
+	if (merge_stages(a->merge)) {
+		if (merge_commit(a->merge, pi, err, sizeof err) < 0) {
+			send_fatal(a, err);
+			return -1;
+		}
+		goto out_rejects;
+	}
 	for (uint64_t i = 0; i < p->stage_records; i++) {
 		off += rec_decode_trusted(s, p->stage.p + off, a->values);
 		if (merge_add(a->merge, pi, a->values, err, sizeof err) < 0) {
@@ -200,6 +214,7 @@ static int fold(struct agg *a, int pi)
 		send_fatal(a, "internal error: staged records unreadable");
 		return -1;
 	}
+out_rejects:
 	if (p->stage_rejects.len &&
 	    buf_append(&p->rejects, p->stage_rejects.p, p->stage_rejects.len) < 0) {
 		send_fatal(a, "out of memory");
@@ -238,6 +253,37 @@ static bool reject_valid(const unsigned char *p, size_t len)
 	return len == 0;
 }
 
+/*
+ * on_records() when the merge stages records: the payload is copied into
+ * private memory (the producer may still scribble over its ring, and the
+ * walk must not read a byte twice from there), then merge_stage() checks
+ * it, finds each record's group and keeps what the aggregates read.
+ */
+static int stage_records(struct agg *a, int pi, uint32_t count,
+			 const unsigned char *recs, size_t len)
+{
+	char err[256];
+	int rc;
+
+	a->frame.len = 0;
+	if (buf_append(&a->frame, recs, len) < 0) {
+		send_fatal(a, "out of memory");
+		return -1;
+	}
+	rc = merge_stage(a->merge, pi, a->frame.p, a->frame.len, count, err,
+			 sizeof err);
+	if (rc < 0) {
+		send_fatal(a, err);
+		return -1;
+	}
+	if (rc > 0) {
+		poison(a, pi, err);
+		return -1;
+	}
+	a->prov[pi].stage_records += count;
+	return 0;
+}
+
 static int on_records(struct agg *a, int pi, const unsigned char *pl,
 		      size_t len)
 {
@@ -251,6 +297,8 @@ static int on_records(struct agg *a, int pi, const unsigned char *pl,
 		return -1;
 	}
 	memcpy(&count, pl, sizeof count);
+	if (merge_stages(a->merge))
+		return stage_records(a, pi, count, pl + off, len - off);
 	/* Copy first: the producer may still scribble over its ring. */
 	size_t start = p->stage.len;
 
@@ -419,6 +467,7 @@ static void on_start(struct agg *a, const struct ctl_msg *in)
 	p->progressed = false;
 	p->error[0] = '\0';
 	p->stage.len = 0;
+	merge_discard(a->merge, in->provider);
 	p->stage_records = 0;
 	p->stage_rejects.len = 0;
 	p->stage_nrejects = 0;
@@ -442,6 +491,7 @@ static void on_end(struct agg *a, const struct ctl_msg *in)
 	if (!p->done) {
 		/* Records after the last checkpoint will be read again. */
 		p->stage.len = 0;
+		merge_discard(a->merge, in->provider);
 		p->stage_records = 0;
 		if (final && p->stage_rejects.len) {
 			/* No retry: keep its last rejects for the reject file. */
@@ -806,6 +856,7 @@ out:
 		free(a.prov);
 	}
 	free(a.values);
+	free(a.frame.p);
 	free(a.fds);
 	free(a.fd_owner);
 	for (int k = 0; k < 2; k++)

@@ -20,17 +20,29 @@
  *    one, in config order, so float sums always add in the same order
  *    (provider 0's partial sum + provider 1's + ...), then sorts the groups
  *    by key (one int key: by a radix sort of the keys themselves).
+ *  - group, staged (merge_stages(): every aggregate's input fixed-size):
+ *    instead of the aggregator keeping raw records until their checkpoint
+ *    and calling merge_add() for each, merge_stage() takes each RECORDS
+ *    payload as it arrives: one walk checks every record as rec_decode()
+ *    would, finds or creates its group, and keeps an entry of the group and
+ *    the inputs; merge_commit() applies the entries in order at the
+ *    checkpoint, merge_discard() drops them.  A group an attempt created but
+ *    never committed a record to stays in the table, not live, and is
+ *    skipped by everything after (folding, sorting, writing).
  *
- * State machine: merge_new -> (merge_add | merge_drop)* -> merge_write
- * (which may be repeated and gives the same rows) -> merge_free.  Folding the
- * tables together is one-way: after the first merge_write(), merge_add()
- * fails and merge_drop() changes nothing.
+ * State machine: merge_new -> (merge_add | merge_stage | merge_commit |
+ * merge_discard | merge_drop)* -> merge_write (which may be repeated and
+ * gives the same rows) -> merge_free.  Folding the tables together is
+ * one-way: after the first merge_write(), merge_add(), merge_stage() and a
+ * merge_commit() with entries fail, and merge_drop() changes nothing.
  *
  * Invariants:
- *  - merge_add() does no malloc for a record of an existing group (and no
- *    system call but the spool's write(2) once per buffer); keys, states and
- *    copied text live in per-table arenas freed only by merge_free() (after
- *    folding, tables point into each other's arenas).
+ *  - merge_add() and merge_stage() do no malloc for a record of an existing
+ *    group (the stage of entries grows only until it holds the longest run
+ *    between two checkpoints) and no system call but the spool's write(2)
+ *    once per buffer; keys, states and copied text live in per-table arenas
+ *    freed only by merge_free() (after folding, tables point into each
+ *    other's arenas).
  *  - A group key is canonical: equal keys (by rec_value_cmp) encode to equal
  *    bytes, -0.0 being stored as 0.0.
  *  - Each aggregate's state takes only the bytes its kind needs (a count is
@@ -41,6 +53,7 @@
  */
 #include "merge.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -292,10 +305,17 @@ struct agg_info {
 	size_t off;            /* of its state from the start of a group */
 };
 
-/* A group: this header, then the states at their agg_info.off. */
+/*
+ * A group: this header, then the states at their agg_info.off.  A group is
+ * live once a committed record has been folded into it; merge_stage()
+ * creates groups for records that may never commit, and a group that is
+ * not live (its states all zero) is left out of everything that follows:
+ * folding the tables, sorting, writing.
+ */
 struct group {
 	const unsigned char *key; /* rec_encode()d key, in some table's arena */
 	uint32_t klen;
+	bool live;
 };
 
 #define STATE(g, a) ((void *)((unsigned char *)(g) + (a)->off))
@@ -322,6 +342,10 @@ struct part {
 	uint64_t file_size;
 	/* group */
 	struct gtable t;
+	/* group, staged by merge_stage(): nstaged entries of stage_size */
+	unsigned char *stage;
+	size_t nstaged;
+	size_t stage_cap;     /* entries */
 };
 
 /*
@@ -359,6 +383,68 @@ struct merge {
 	struct gtable *result;   /* group: the folded table, once folded */
 	struct gtable own;       /* the result when no provider is left */
 	uint64_t rows;
+	/* staging (merge_stage): possible when every input is fixed-size */
+	bool stages;
+	struct stage_field *sfields; /* per schema field */
+	struct stage_op *sops;       /* per aggregate */
+	int ninputs;
+	size_t entry_size;       /* of a struct stage_entry with its values */
+	struct rec_value *vals;  /* scratch: a staged record's key values */
+	struct stage_plan *plans; /* 256 when the schema has 1 to 8 fields */
+};
+
+/* Inputs a staged entry can hold: one NULL flag each in a uint64_t. */
+#define STAGE_MAX_INPUTS 64
+
+/* What a field of the schema is to staging: a key, an input, both, none. */
+#define SF_KEY 1u
+#define SF_INPUT 2u
+
+struct stage_field {
+	enum rec_type type;
+	unsigned role;  /* SF_KEY | SF_INPUT */
+	int input;      /* its input, when SF_INPUT */
+};
+
+/*
+ * How a staged input folds into one aggregate's state: the common kinds
+ * inline, the others (min, max) through state_add().
+ */
+enum stage_op_kind { SOP_COUNT_STAR, SOP_COUNT, SOP_ISUM, SOP_FSUM, SOP_OTHER };
+
+struct stage_op {
+	enum stage_op_kind kind;
+	int input;      /* 0 for count(*) */
+	size_t off;     /* of the state in a group (agg_info.off) */
+};
+
+/*
+ * How staging reads the records whose null bitmap is a given byte (schemas
+ * of up to 8 fields, m->plans[byte]): the fields present, in order, and the
+ * keys and inputs that are NULL; or that the byte has bits past the last
+ * field, which makes every such record malformed.
+ */
+enum { PLAN_UNKNOWN, PLAN_BAD, PLAN_OK };
+
+struct stage_plan {
+	unsigned char state;
+	unsigned char n;          /* fields present */
+	unsigned char nknull;     /* keys that are NULL */
+	unsigned char field[8];
+	unsigned char knull[8];
+	uint64_t nulls;           /* inputs that are NULL */
+};
+
+/*
+ * A staged record: its group and what its aggregates read, each input
+ * field once: its NULL flag and its value as 8 bytes (int and timestamp
+ * as int64, float as its IEEE bits, bool as 0 or 1; nothing for text,
+ * which only count reads).
+ */
+struct stage_entry {
+	struct group *g;
+	uint64_t nulls;  /* bit j: input j is NULL */
+	uint64_t v[];    /* m->ninputs */
 };
 
 static void gtable_free(struct gtable *t)
@@ -412,6 +498,24 @@ static inline int gtable_reserve(struct gtable *t)
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * Where a new group of hash h goes in t: slot i, the free slot its probe
+ * ended on, unless t must grow first (at half full; a table without slots
+ * gets its first ones), and then the free slot of the grown table.  So
+ * that a lookup that finds its group never checks the table's size.
+ * SIZE_MAX when out of memory.
+ */
+static size_t gtable_new_slot(struct gtable *t, uint64_t h, size_t i)
+{
+	if (t->slots != NULL && (t->n + 1) * 2 <= t->mask + 1)
+		return i;
+	if (gtable_reserve(t) < 0)
+		return SIZE_MAX;
+	for (i = h & t->mask; t->slots[i].g != NULL; i = (i + 1) & t->mask)
+		;
+	return i;
 }
 
 /*
@@ -470,24 +574,28 @@ static struct group *gtable_get(struct merge *m, struct gtable *t, uint64_t h,
  * gtable_get() for one non-NULL text key p[0..len), hashed and compared as
  * it is: only a new group's key is encoded (as key_encode() would).
  */
-static struct group *gtable_get_text1(struct merge *m, struct gtable *t,
-				      const unsigned char *p, uint32_t len)
+static inline __attribute__((always_inline)) struct group *
+gtable_get_text1(struct merge *m, struct gtable *t, const unsigned char *p,
+		 uint32_t len)
 {
 	uint64_t h = KEY_HASH(m, hash_bytes(p, len));
 	uint32_t klen = TEXT1_OFF + len;
 	struct group *g;
 	unsigned char *k;
-	size_t i;
+	size_t i = 0;
 
-	if (gtable_reserve(t) < 0)
-		return NULL;
-	for (i = h & t->mask; (g = t->slots[i].g) != NULL;
-	     i = (i + 1) & t->mask) {
-		/* klen >= TEXT1_OFF: never the NULL key's 5 bytes. */
-		if (t->slots[i].hash == h && g->klen == klen &&
-		    bytes_eq(g->key + TEXT1_OFF, p, len))
-			return g;
+	if (t->slots != NULL) {
+		for (i = h & t->mask; (g = t->slots[i].g) != NULL;
+		     i = (i + 1) & t->mask) {
+			/* klen >= TEXT1_OFF: never the NULL key's 5 bytes. */
+			if (t->slots[i].hash == h && g->klen == klen &&
+			    bytes_eq(g->key + TEXT1_OFF, p, len))
+				return g;
+		}
 	}
+	i = gtable_new_slot(t, h, i);
+	if (i == SIZE_MAX)
+		return NULL;
 	k = arena_alloc(&t->arena, klen, 1);
 	if (k == NULL)
 		return NULL;
@@ -500,23 +608,26 @@ static struct group *gtable_get_text1(struct merge *m, struct gtable *t,
 }
 
 /* gtable_get() for one non-NULL int or timestamp key x, likewise. */
-static struct group *gtable_get_int1(struct merge *m, struct gtable *t,
-				     int64_t x)
+static inline __attribute__((always_inline)) struct group *
+gtable_get_int1(struct merge *m, struct gtable *t, int64_t x)
 {
 	uint64_t h = KEY_HASH(m, hash_u64((uint64_t)x));
 	uint32_t klen = INT1_KLEN;
 	struct group *g;
 	unsigned char *k;
-	size_t i;
+	size_t i = 0;
 
-	if (gtable_reserve(t) < 0)
-		return NULL;
-	for (i = h & t->mask; (g = t->slots[i].g) != NULL;
-	     i = (i + 1) & t->mask) {
-		if (t->slots[i].hash == h && g->klen == INT1_KLEN &&
-		    rd64(g->key + INT1_OFF) == (uint64_t)x)
-			return g;
+	if (t->slots != NULL) {
+		for (i = h & t->mask; (g = t->slots[i].g) != NULL;
+		     i = (i + 1) & t->mask) {
+			if (t->slots[i].hash == h && g->klen == INT1_KLEN &&
+			    rd64(g->key + INT1_OFF) == (uint64_t)x)
+				return g;
+		}
 	}
+	i = gtable_new_slot(t, h, i);
+	if (i == SIZE_MAX)
+		return NULL;
 	k = arena_alloc(&t->arena, klen, 1);
 	if (k == NULL)
 		return NULL;
@@ -1333,12 +1444,13 @@ static int fold(struct merge *m)
 			const struct group *g = t->slots[i].g;
 			struct group *rg;
 
-			if (g == NULL)
+			if (g == NULL || !g->live)
 				continue;
 			rg = gtable_get(m, r, t->slots[i].hash, g->key,
 					g->klen, false);
 			if (rg == NULL)
 				return -1;
+			rg->live = true;
 			for (k = 0; k < m->naggs; k++)
 				if (state_combine(&r->arena, &m->aggs[k], rg,
 						  g) < 0)
@@ -1415,7 +1527,7 @@ static int sorted_int_groups(struct merge *m, struct out_group *gs,
 		const struct group *g = r->slots[i].g;
 		uint64_t x;
 
-		if (g == NULL)
+		if (g == NULL || !g->live)
 			continue;
 		if (g->klen != INT1_KLEN) {
 			null_g = g; /* rec_decode() below checks it is NULL */
@@ -1475,7 +1587,7 @@ static int sorted_groups(struct merge *m, struct out_group **gsp,
 	for (i = 0; r->slots != NULL && i <= r->mask; i++) {
 		const struct group *g = r->slots[i].g;
 
-		if (g == NULL)
+		if (g == NULL || !g->live)
 			continue;
 		gs[n].g = g;
 		gs[n].kv = kv + n * ng;
@@ -1510,16 +1622,23 @@ static int write_group(struct merge *m, char *err, size_t errlen)
 	}
 	if (m->fold_failed)
 		goto out_nomem;
-	if (ng == 0 && m->naggs > 0 && m->result->n == 0) {
-		/* No group_by: one row for everything, even for nothing. */
+	if (ng == 0 && m->naggs > 0) {
+		/*
+		 * No group_by: one row for everything, even for nothing (the
+		 * one group may be there but not live: its states are zero).
+		 */
 		size_t klen = rec_encoded_size(&m->keyschema, m->keyv);
+		struct group *g;
 
 		if (scratch_reserve(m, klen) < 0)
 			goto out_nomem;
 		rec_encode(&m->keyschema, m->keyv, m->scratch);
-		if (gtable_get(m, m->result, hash_bytes(m->scratch, klen),
-			       m->scratch, (uint32_t)klen, true) == NULL)
+		g = gtable_get(m, m->result,
+			       KEY_HASH(m, hash_bytes(m->scratch, klen)),
+			       m->scratch, (uint32_t)klen, true);
+		if (g == NULL)
 			goto out_nomem;
+		g->live = true;
 	}
 	if (sorted_groups(m, &gs, &kv, &n, err, errlen) < 0 ||
 	    check_overflow(m, gs, n, err, errlen) < 0)
@@ -1619,6 +1738,83 @@ static void agg_resolve(const struct cfg *cfg, const struct cfg_agg *c,
 	a->off = off;
 }
 
+/*
+ * Decide whether this merge stages records (group mode, and every
+ * aggregate's input, if any, fixed-size or only tested for NULL: count,
+ * and sum, avg, min, max of int, float, bool or timestamp), and give each
+ * distinct input field its place in a staged entry.  0, or -1 on no memory.
+ */
+static int stage_plan(struct merge *m)
+{
+	const struct cfg *cfg = m->cfg;
+	int nf = cfg->schema.nfields, j;
+
+	m->stages = false;
+	if (cfg->mode != CFG_MODE_GROUP)
+		return 0;
+	for (j = 0; j < m->naggs; j++) {
+		const struct agg_info *a = &m->aggs[j];
+
+		if (a->st == ST_SET ||
+		    (a->st == ST_MM && a->ftype == REC_TEXT))
+			return 0;
+	}
+	m->sfields = calloc((size_t)(nf ? nf : 1), sizeof(*m->sfields));
+	m->sops = calloc((size_t)(m->naggs ? m->naggs : 1), sizeof(*m->sops));
+	m->vals = calloc((size_t)(nf ? nf : 1), sizeof(*m->vals));
+	if (m->sfields == NULL || m->sops == NULL || m->vals == NULL)
+		return -1;
+	if (nf >= 1 && nf <= 8) {
+		m->plans = calloc(256, sizeof(*m->plans));
+		if (m->plans == NULL)
+			return -1;
+	}
+	for (j = 0; j < nf; j++)
+		m->sfields[j].type = cfg->schema.fields[j].type;
+	for (j = 0; j < m->keyschema.nfields; j++)
+		m->sfields[cfg->group_by[j]].role |= SF_KEY;
+	m->ninputs = 0;
+	for (j = 0; j < m->naggs; j++) {
+		const struct agg_info *a = &m->aggs[j];
+		struct stage_op *o = &m->sops[j];
+
+		o->off = a->off;
+		if (a->field >= 0) {
+			struct stage_field *f = &m->sfields[a->field];
+
+			if (!(f->role & SF_INPUT)) {
+				f->role |= SF_INPUT;
+				f->input = m->ninputs++;
+			}
+			o->input = f->input;
+		}
+		if (a->kind == CFG_AGG_COUNT_STAR)
+			o->kind = SOP_COUNT_STAR;
+		else if (a->st == ST_COUNT)
+			o->kind = SOP_COUNT;
+		else if (a->st == ST_ISUM)
+			o->kind = SOP_ISUM; /* a bool is staged as 0 or 1 */
+		else if (a->st == ST_FSUM)
+			o->kind = SOP_FSUM;
+		else
+			o->kind = SOP_OTHER;
+	}
+	if (m->ninputs > STAGE_MAX_INPUTS)
+		return 0;
+	m->entry_size = sizeof(struct stage_entry) +
+			sizeof(uint64_t) * (size_t)m->ninputs;
+	m->stages = true;
+#ifdef AGG_TESTING
+	{
+		const char *st = getenv("AGG_STAGE");
+
+		if (st != NULL && strcmp(st, "raw") == 0)
+			m->stages = false;
+	}
+#endif
+	return 0;
+}
+
 struct merge *merge_new(const struct cfg *cfg)
 {
 	struct merge *m = calloc(1, sizeof(*m));
@@ -1657,6 +1853,8 @@ struct merge *merge_new(const struct cfg *cfg)
 		off += state_size(m->aggs[i].st);
 	}
 	m->group_size = off;
+	if (stage_plan(m) < 0)
+		goto out_free;
 	return m;
 
 out_free:
@@ -1728,8 +1926,8 @@ static size_t key_encode(struct merge *m, const struct rec_value *v)
 }
 
 /* The group of record v in t, created if new; NULL on no memory. */
-static struct group *group_of(struct merge *m, struct gtable *t,
-			      const struct rec_value *v)
+static inline __attribute__((always_inline)) struct group *
+group_of(struct merge *m, struct gtable *t, const struct rec_value *v)
 {
 	const struct rec_value *x;
 	size_t klen;
@@ -1767,6 +1965,7 @@ static int group_add(struct merge *m, int pi, const struct rec_value *v,
 	g = group_of(m, t, v);
 	if (g == NULL)
 		goto out_nomem;
+	g->live = true;
 	for (j = 0; j < m->naggs; j++) {
 		const struct agg_info *a = &m->aggs[j];
 
@@ -1798,6 +1997,398 @@ int merge_add(struct merge *m, int pi, const struct rec_value *v, char *err,
 	return spool_add(m, pi, v, err, errlen);
 }
 
+bool merge_stages(const struct merge *m)
+{
+	return m->stages;
+}
+
+/* Room in p's stage for n more entries.  0, or -1 on no memory. */
+static int stage_reserve(struct merge *m, struct part *p, size_t n)
+{
+	size_t cap = p->stage_cap ? p->stage_cap : 1024;
+	unsigned char *ns;
+
+	if (p->stage_cap - p->nstaged >= n)
+		return 0;
+	while (cap - p->nstaged < n)
+		cap *= 2;
+	ns = realloc(p->stage, cap * m->entry_size);
+	if (ns == NULL)
+		return -1;
+	p->stage = ns;
+	p->stage_cap = cap;
+	return 0;
+}
+
+/* Entry i of p's stage. */
+static inline struct stage_entry *stage_at(const struct merge *m,
+					   const struct part *p, size_t i)
+{
+	return (struct stage_entry *)(void *)(p->stage + i * m->entry_size);
+}
+
+/*
+ * What the walk reads for every record, loaded once per frame: the group
+ * lookups between records are calls the compiler must assume change any
+ * memory, so it would load these again through m for every record.
+ */
+struct stage_ctx {
+	const struct stage_field *sf; /* m->sfields */
+	struct rec_value *vals;       /* m->vals */
+	struct stage_plan *plans;     /* m->plans */
+	int nf;                       /* fields of the schema */
+};
+
+/*
+ * Take non-NULL field i of a record at buf[*pos..total) with rec_decode()'s
+ * checks: its value into m->vals[i] if it is a key, into e if it is an
+ * input.  Advances *pos; returns 0, or -1 if the field does not fit or is
+ * not a valid value of its type.
+ */
+static inline __attribute__((always_inline)) int
+stage_take(const struct stage_ctx *c, int i, const unsigned char *buf,
+	   size_t *pos, size_t total, struct stage_entry *e)
+{
+	const struct stage_field *f = &c->sf[i];
+	struct rec_value *k = &c->vals[i];
+	size_t left = total - *pos;
+	uint64_t bits;
+	uint32_t len;
+
+	switch (f->type) {
+	case REC_INT:
+	case REC_TIMESTAMP:
+	case REC_FLOAT:
+		if (left < 8)
+			return -1;
+		memcpy(&bits, buf + *pos, 8);
+		*pos += 8;
+		break;
+	case REC_BOOL:
+		if (left < 1 || buf[*pos] > 1)
+			return -1;
+		bits = buf[*pos];
+		*pos += 1;
+		break;
+	case REC_TEXT:
+		if (left < 4)
+			return -1;
+		memcpy(&len, buf + *pos, 4);
+		if (len > left - 4)
+			return -1;
+		if (f->role & SF_KEY) {
+			k->null = false;
+			k->u.s.p = (const char *)buf + *pos + 4;
+			k->u.s.len = len;
+		}
+		*pos += 4 + (size_t)len;
+		return 0; /* as an input only its NULL flag counts */
+	default:
+		return -1;
+	}
+	if (f->role & SF_KEY) {
+		k->null = false;
+		if (f->type == REC_FLOAT)
+			memcpy(&k->u.f, &bits, 8);
+		else if (f->type == REC_BOOL)
+			k->u.b = bits != 0;
+		else
+			k->u.i = (int64_t)bits;
+	}
+	if (f->role & SF_INPUT)
+		e->v[f->input] = bits;
+	return 0;
+}
+
+/*
+ * The plan of null bitmap byte bm (schemas of up to 8 fields), built the
+ * first time that byte is seen.
+ */
+static __attribute__((noinline)) const struct stage_plan *
+stage_plan_of(struct merge *m, unsigned bm)
+{
+	struct stage_plan *pl = &m->plans[bm];
+	int nf = m->cfg->schema.nfields, i;
+
+	if (pl->state != PLAN_UNKNOWN)
+		return pl;
+	if (nf < 8 && (bm >> nf) != 0) {
+		pl->state = PLAN_BAD;
+		return pl;
+	}
+	for (i = 0; i < nf; i++) {
+		const struct stage_field *f = &m->sfields[i];
+
+		if (!((bm >> i) & 1)) {
+			pl->field[pl->n++] = (unsigned char)i;
+			continue;
+		}
+		if (f->role & SF_KEY)
+			pl->knull[pl->nknull++] = (unsigned char)i;
+		if (f->role & SF_INPUT)
+			pl->nulls |= UINT64_C(1) << f->input;
+	}
+	pl->state = PLAN_OK;
+	return pl;
+}
+
+/*
+ * Check one record at buf[0..avail) with exactly rec_decode()'s checks, in
+ * its order (the same verdict, the same length), and take what staging
+ * needs: the key fields into m->vals, the inputs and their NULL flags into
+ * e (e->g untouched).  Returns the record's length, or -1 if malformed.
+ */
+static inline __attribute__((always_inline)) long
+stage_walk(struct merge *m, const struct stage_ctx *c,
+	   const unsigned char *buf, size_t avail, struct stage_entry *e)
+{
+	int nf = c->nf, i, k;
+	size_t bitmap = ((size_t)nf + 7) / 8;
+	size_t pos = 4 + bitmap;
+	uint64_t nulls = 0;
+	uint32_t total;
+
+	if (avail < 4)
+		return -1;
+	memcpy(&total, buf, 4);
+	if (total > avail || total < pos)
+		return -1;
+	if (c->plans != NULL) {
+		/* One bitmap byte: only the fields present, by its plan. */
+		const struct stage_plan *pl = &c->plans[buf[4]];
+
+		if (pl->state != PLAN_OK)
+			pl = stage_plan_of(m, buf[4]);
+		if (pl->state == PLAN_BAD)
+			return -1;
+		for (k = 0; k < pl->n; k++)
+			if (stage_take(c, pl->field[k], buf, &pos, total, e) < 0)
+				return -1;
+		for (k = 0; k < pl->nknull; k++)
+			c->vals[pl->knull[k]].null = true;
+		nulls = pl->nulls;
+		goto out_end;
+	}
+	if (nf % 8 != 0 && (buf[4 + bitmap - 1] >> (nf % 8)) != 0)
+		return -1;
+	/* From here on every read is bounded by total, not avail. */
+	for (i = 0; i < nf; i++) {
+		const struct stage_field *f = &c->sf[i];
+
+		if ((buf[4 + i / 8] >> (i % 8)) & 1) {
+			if (f->role & SF_KEY)
+				c->vals[i].null = true;
+			if (f->role & SF_INPUT)
+				nulls |= UINT64_C(1) << f->input;
+			continue;
+		}
+		if (stage_take(c, i, buf, &pos, total, e) < 0)
+			return -1;
+	}
+out_end:
+	if (pos != total)
+		return -1;
+	e->nulls = nulls;
+	return (long)total;
+}
+
+int merge_stage(struct merge *m, int pi, const unsigned char *recs,
+		size_t len, uint32_t count, char *err, size_t errlen)
+{
+	const struct rec_schema *s = &m->cfg->schema;
+	/* The least bytes a record takes: its length and its null bitmap. */
+	size_t least = 4 + ((size_t)s->nfields + 7) / 8;
+	struct part *p = &m->parts[pi];
+	size_t start = p->nstaged, off = 0;
+	uint32_t i;
+
+	assert(m->stages);
+	if (m->folded) {
+		snprintf(err, errlen,
+			 "record of provider %s after the result was written",
+			 m->cfg->providers[pi].name);
+		return -1;
+	}
+	/* Fewer bytes than count records need: one of them cannot parse. */
+	if (count > len / least)
+		goto out_bad;
+	if (p->dropped) {
+		/* Left out of the result: only checked. */
+		for (i = 0; i < count; i++) {
+			long n = rec_validate(s, recs + off, len - off);
+
+			if (n < 0)
+				goto out_bad;
+			off += (size_t)n;
+		}
+		goto out_end;
+	}
+	if (stage_reserve(m, p, count) < 0)
+		goto out_nomem;
+	{
+		const struct stage_ctx c = { m->sfields, m->vals, m->plans,
+					     s->nfields };
+		unsigned char *at = p->stage + start * m->entry_size;
+		const size_t es = m->entry_size;
+
+		for (i = 0; i < count; i++, at += es) {
+			struct stage_entry *e = (struct stage_entry *)(void *)at;
+			long n = stage_walk(m, &c, recs + off, len - off, e);
+
+			if (n < 0)
+				goto out_bad;
+			off += (size_t)n;
+			e->g = group_of(m, &p->t, c.vals);
+			if (e->g == NULL)
+				goto out_nomem;
+		}
+		p->nstaged = start + count;
+	}
+out_end:
+	if (off != len) {
+		p->nstaged = start;
+		snprintf(err, errlen, "RECORDS frame longer than its records");
+		return 1;
+	}
+	return 0;
+
+out_bad:
+	p->nstaged = start;
+	snprintf(err, errlen, "record does not match the schema");
+	return 1;
+out_nomem:
+	p->nstaged = start;
+	snprintf(err, errlen, "out of memory grouping records of provider %s",
+		 m->cfg->providers[pi].name);
+	return -1;
+}
+
+/* Input j of staged entry e as the value state_add() takes (type t). */
+static inline struct rec_value entry_value(const struct stage_entry *e,
+					   int j, enum rec_type t)
+{
+	struct rec_value x;
+
+	memset(&x, 0, sizeof(x));
+	x.null = (e->nulls >> j) & 1;
+	if (t == REC_FLOAT)
+		memcpy(&x.u.f, &e->v[j], 8);
+	else if (t == REC_BOOL)
+		x.u.b = e->v[j] != 0;
+	else
+		x.u.i = (int64_t)e->v[j];
+	return x;
+}
+
+/*
+ * Fold input o of every staged entry of p into its group's state, entry
+ * after entry: the aggregates' states are independent, so folding them one
+ * aggregate at a time adds each one's values in the same order as
+ * state_add() record after record, with one kind of step per loop.
+ * Returns 0, or -1 on no memory.
+ */
+static int commit_op(struct merge *m, struct part *p, int j)
+{
+	const struct stage_op *o = &m->sops[j];
+	const size_t off = o->off, n = p->nstaged, es = m->entry_size;
+	const unsigned char *at = p->stage;
+	const uint64_t bit = UINT64_C(1) << o->input;
+	const int in = o->input;
+	size_t i;
+
+	switch (o->kind) {
+	case SOP_COUNT_STAR:
+		for (i = 0; i < n; i++, at += es) {
+			const struct stage_entry *e = (const void *)at;
+
+			((struct st_count *)(void *)((unsigned char *)e->g +
+						     off))->n++;
+		}
+		return 0;
+	case SOP_COUNT:
+		for (i = 0; i < n; i++, at += es) {
+			const struct stage_entry *e = (const void *)at;
+
+			((struct st_count *)(void *)((unsigned char *)e->g +
+						     off))->n +=
+				!(e->nulls & bit);
+		}
+		return 0;
+	case SOP_ISUM:
+		for (i = 0; i < n; i++, at += es) {
+			const struct stage_entry *e = (const void *)at;
+			struct st_isum *st =
+				(void *)((unsigned char *)e->g + off);
+			__int128 sum;
+
+			if (e->nulls & bit)
+				continue;
+			memcpy(&sum, st->sum, sizeof(sum));
+			sum += (int64_t)e->v[in];
+			memcpy(st->sum, &sum, sizeof(sum));
+			st->n++;
+		}
+		return 0;
+	case SOP_FSUM:
+		for (i = 0; i < n; i++, at += es) {
+			const struct stage_entry *e = (const void *)at;
+			struct st_fsum *st =
+				(void *)((unsigned char *)e->g + off);
+			double f;
+
+			if (e->nulls & bit)
+				continue;
+			memcpy(&f, &e->v[in], 8);
+			/* As state_add(): a sum of -0.0 stays -0.0. */
+			st->sum = st->n == 0 ? f : st->sum + f;
+			st->n++;
+		}
+		return 0;
+	case SOP_OTHER:
+		for (i = 0; i < n; i++, at += es) {
+			const struct stage_entry *e = (const void *)at;
+			struct rec_value x = entry_value(e, in, m->aggs[j].ftype);
+
+			if (state_add(&p->t.arena, &m->aggs[j], e->g, &x) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+int merge_commit(struct merge *m, int pi, char *err, size_t errlen)
+{
+	struct part *p = &m->parts[pi];
+	size_t i;
+	int j;
+
+	if (p->nstaged == 0)
+		return 0;
+	if (m->folded) {
+		snprintf(err, errlen,
+			 "record of provider %s after the result was written",
+			 m->cfg->providers[pi].name);
+		return -1;
+	}
+	for (i = 0; i < p->nstaged; i++)
+		stage_at(m, p, i)->g->live = true;
+	for (j = 0; j < m->naggs; j++) {
+		if (commit_op(m, p, j) < 0) {
+			snprintf(err, errlen, "out of memory grouping records "
+				 "of provider %s", m->cfg->providers[pi].name);
+			return -1;
+		}
+	}
+	p->nstaged = 0;
+	return 0;
+}
+
+void merge_discard(struct merge *m, int pi)
+{
+	m->parts[pi].nstaged = 0;
+}
+
 static void part_free(struct part *p)
 {
 	if (p->fd >= 0)
@@ -1808,6 +2399,9 @@ static void part_free(struct part *p)
 	p->len = 0;
 	p->file_size = 0;
 	gtable_free(&p->t);
+	free(p->stage);
+	p->stage = NULL;
+	p->nstaged = p->stage_cap = 0;
 }
 
 void merge_drop(struct merge *m, int pi)
@@ -1862,5 +2456,9 @@ void merge_free(struct merge *m)
 	free(m->keyv);
 	free(m->aggs);
 	free(m->scratch);
+	free(m->sfields);
+	free(m->sops);
+	free(m->vals);
+	free(m->plans);
 	free(m);
 }

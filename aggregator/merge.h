@@ -32,6 +32,45 @@ int merge_add(struct merge *m, int pi, const struct rec_value *v, char *err,
 	      size_t errlen);
 
 /*
+ * Staging in the merge.  In group mode, when every aggregate reads either
+ * nothing (count(*)), only whether a field is NULL (count), or a fixed-size
+ * value (sum, avg, min, max of int, float, bool, timestamp), merge_stages()
+ * is true and the aggregator hands each RECORDS payload to merge_stage() as
+ * it arrives, instead of keeping the raw bytes until their checkpoint: one
+ * walk checks and decodes every record, finds or creates its group in
+ * provider pi's table and keeps only the group and the aggregates' inputs.
+ * merge_commit() folds what is staged, in arrival order (so float sums add
+ * in the same order as merge_add() would), when the checkpoint comes;
+ * merge_discard() forgets it when the attempt dies.  A group that only
+ * uncommitted records created stays in the table without a committed
+ * record: it is left out of the result.  merge_add() and staging are not
+ * meant to be mixed for one provider.
+ *
+ * Test builds: AGG_STAGE=raw in the environment makes merge_stages() false,
+ * so that a test can compare both paths.
+ */
+bool merge_stages(const struct merge *m);
+
+/*
+ * Stage the count records of recs[0..len) (a RECORDS payload in private
+ * memory) for provider pi.  Returns 0; 1 when the bytes are not exactly
+ * count well-formed records of the schema (rec_decode()'s verdict: the
+ * reason in err, nothing of the frame staged); or -1 with err (out of
+ * memory, or the result already written).
+ */
+int merge_stage(struct merge *m, int pi, const unsigned char *recs,
+		size_t len, uint32_t count, char *err, size_t errlen);
+
+/*
+ * Fold everything staged for provider pi, in the order it was staged.
+ * Returns 0, or -1 with err (out of memory).
+ */
+int merge_commit(struct merge *m, int pi, char *err, size_t errlen);
+
+/* Forget what is staged for provider pi.  This function can't fail. */
+void merge_discard(struct merge *m, int pi);
+
+/*
  * Leave provider pi out of the result (it failed for good under
  * on_error = partial): its partial state is dropped.
  */

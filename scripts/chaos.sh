@@ -15,7 +15,9 @@
 #     three provider processes found in /proc (children of the supervisor,
 #     named "aggregate: provider NAME"), after a random delay;
 # then compares out.csv with the reference, and checks that the run exited
-# 0 and left no shared memory.  It prints runs, kills, restarts, failures
+# 0 and left no shared memory.  Odd iterations run the job as a union,
+# even ones as a group-by (staged in the merge as records arrive), each
+# against its own clean run.  It prints runs, kills, restarts, failures
 # and mismatches, and exits 1 unless the last two are 0.
 set -u
 
@@ -135,13 +137,21 @@ map = amount=/price, day=/created
 $PG
 EOF
 
+# The same job grouped: every aggregate's input fixed-size, so staged.
+sed 's/^fields = .*$/&\
+group_by = day\
+aggregates = count(*) as n, sum(amount) as s, avg(amount) as a, max(id) as hi, count(name) as c/' \
+	"$W/p.conf" >"$W/g.conf"
+
 cd "$W" || exit 1
-if ! AGG_FAULT= "$BIN" -c p.conf -q 2>err.log; then
-	echo "chaos: the clean run failed:" >&2
-	cat err.log >&2
-	exit 1
-fi
-mv out.csv ref.csv
+for c in p g; do
+	if ! AGG_FAULT= "$BIN" -c $c.conf -q 2>err.log; then
+		echo "chaos: the clean run of $c.conf failed:" >&2
+		cat err.log >&2
+		exit 1
+	fi
+	mv out.csv $c.ref
+done
 
 # The pid of supervisor $1's child "aggregate: provider $2", or nothing.
 provider_pid() {
@@ -155,6 +165,7 @@ runs=0 kills=0 restarts=0 failures=0 mismatches=0 leftovers=0
 i=1
 while [ "$i" -le "$ITER" ]; do
 	rm -f out.csv
+	c=p; [ $((i % 2)) -eq 0 ] && c=g
 	rand 2
 	if [ "$R" -eq 0 ]; then
 		# AGG_FAULT: a random point of attempt 1 or 2 of some providers.
@@ -167,7 +178,7 @@ while [ "$i" -le "$ITER" ]; do
 			rand 2; act=; [ "$R" -eq 1 ] && act=:segv
 			fault="$fault${fault:+;}$p:$att:random:$seed$act"
 		done
-		AGG_FAULT=$fault "$BIN" -c p.conf 2>err.log &
+		AGG_FAULT=$fault "$BIN" -c $c.conf 2>err.log &
 		sup=$!
 		wait "$sup"
 		rc=$?
@@ -175,7 +186,7 @@ while [ "$i" -le "$ITER" ]; do
 		kills=$((kills + $(grep -c 'fault injected' err.log)))
 	else
 		# kill(1) on provider processes found in /proc.
-		AGG_FAULT= "$BIN" -c p.conf 2>err.log &
+		AGG_FAULT= "$BIN" -c $c.conf 2>err.log &
 		sup=$!
 		rand 3; n=$((R + 1))
 		how="kill(1) x$n:"
@@ -204,9 +215,9 @@ while [ "$i" -le "$ITER" ]; do
 		failures=$((failures + 1))
 		echo "chaos: run $i ($how) exited $rc:" >&2
 		tail -n 20 err.log >&2
-	elif ! cmp -s out.csv ref.csv; then
+	elif ! cmp -s out.csv $c.ref; then
 		mismatches=$((mismatches + 1))
-		echo "chaos: run $i ($how): output differs from the clean run" >&2
+		echo "chaos: run $i ($c.conf, $how): output differs from the clean run" >&2
 		cp out.csv "${TMPDIR:-/tmp}/aggchaos-mismatch-$i.csv"
 	fi
 	if ls /dev/shm 2>/dev/null | grep -q "^aggregate.*$sup"; then

@@ -15,7 +15,9 @@
  * and no record the general path would reject or skip.  The encoding fast
  * path (csvfast_encode(), some fields dropped as the runtime drops them)
  * must take exactly the same records, in rec_encode_dropping()'s bytes of
- * the general path's values, writing nothing past the room it is given.
+ * the general path's values, writing nothing past the room it is given;
+ * and a batch of them (csvfast_encode_batch()) from any record start must
+ * be those records one after another.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -178,6 +180,45 @@ static bool general_values(const struct csvfast *f, const struct csv_record *r,
 	return true;
 }
 
+/*
+ * csvfast_encode_batch() with fb at in[0..avail) against csvfast_encode()
+ * with fs (planned alike; the singles are checked against the general
+ * path as the parse goes on) record after record: the same records and
+ * bytes, nothing written past the room, and the stop it says.
+ */
+static void batch_agrees(struct csvfast *fb, struct csvfast *fs,
+			 const char *in, size_t avail, uint64_t max,
+			 size_t slack)
+{
+	static unsigned char got[1024 + 16], want[1024];
+	struct csvfast_batch b;
+	enum csvfast_stop why, stop = CSVFAST_LIMIT;
+	size_t used = 0, pos = 0, e, elen;
+	uint64_t n = 0;
+
+	memset(got + 1024, 0xa5, 16);
+	why = csvfast_encode_batch(fb, in, avail, got, 1024, max, slack, &b);
+	for (int k = 0; k < 16; k++)
+		if (got[1024 + k] != 0xa5)
+			abort();
+	while (n < max) {
+		e = csvfast_encode(fs, in + used, avail - used, want + pos,
+				   1024 - pos, &elen);
+		if (e == 0 || e == CSVFAST_FULL) {
+			stop = e == 0 ? CSVFAST_DECLINED : CSVFAST_NO_ROOM;
+			break;
+		}
+		used += e;
+		pos += elen;
+		n++;
+		if (1024 - pos < slack)
+			break;
+	}
+	if (why != stop || b.records != n || b.used != used || b.len != pos ||
+	    memcmp(got, want, pos) != 0 || fb->on != fs->on)
+		abort();
+}
+
 static void fast_agrees(const struct csv_options *o, unsigned bits,
 			const uint8_t *text, size_t len)
 {
@@ -191,7 +232,7 @@ static void fast_agrees(const struct csv_options *o, unsigned bits,
 	/* The fields the encoder drops: from the length (bits has no more). */
 	bool drop[4] = { len & 1, (len >> 1) & 1, (len >> 2) & 1,
 			 (len >> 3) & 1 };
-	struct csvfast f = { 0 };
+	struct csvfast f = { 0 }, fb = { 0 }, fs = { 0 };
 	struct csvfast_options fo = {
 		.schema = &s, .col = col, .ncols = 4, .exact_cols = bits & 1,
 		.delimiter = o->delimiter, .quote = o->quote,
@@ -211,7 +252,8 @@ static void fast_agrees(const struct csv_options *o, unsigned bits,
 
 	for (int i = 0; i < 4; i++)
 		fields[i].type = types[((bits >> 2) + (unsigned)i) & 7];
-	if (p == NULL || copy == NULL || csvfast_plan(&f, &fo) < 0)
+	if (p == NULL || copy == NULL || csvfast_plan(&f, &fo) < 0 ||
+	    csvfast_plan(&fb, &fo) < 0 || csvfast_plan(&fs, &fo) < 0)
 		abort();
 	if (len)
 		memcpy(copy, text, len);
@@ -235,6 +277,11 @@ static void fast_agrees(const struct csv_options *o, unsigned bits,
 				if (tried && e != n)
 					abort();
 			}
+			/* A batch from here: up to 8 records, some slack. */
+			if (fb.enc && fb.on)
+				batch_agrees(&fb, &fs, in, avail,
+					     1 + (avail & 7),
+					     (avail >> 3 & 3) * 300);
 		}
 		st = csv_next(p, &r);
 		if (st == CSV_MORE) {
@@ -261,6 +308,8 @@ static void fast_agrees(const struct csv_options *o, unsigned bits,
 			abort();
 	}
 	csvfast_free(&f);
+	csvfast_free(&fb);
+	csvfast_free(&fs);
 	csv_free(p);
 	free(copy);
 }

@@ -638,8 +638,11 @@ static inline void put_bytes(unsigned char *out, size_t p, size_t room,
 	}
 }
 
-/* record() writing the encoding: see csvfast_encode(). */
-static size_t encode(const struct csvfast *f, const unsigned char *in,
+/*
+ * record() writing the encoding: see csvfast_encode().  Inline in
+ * csvfast_encode_batch()'s loop.
+ */
+static inline __attribute__((always_inline)) size_t encode(const struct csvfast *f, const unsigned char *in,
 		     size_t avail, unsigned char *out, size_t room,
 		     size_t *outlen)
 {
@@ -765,16 +768,58 @@ static size_t encode(const struct csvfast *f, const unsigned char *in,
 	return j + 1;
 }
 
+enum csvfast_stop csvfast_encode_batch(struct csvfast *f, const char *in,
+				       size_t avail, unsigned char *out,
+				       size_t room, uint64_t max, size_t slack,
+				       struct csvfast_batch *b)
+{
+	/*
+	 * The plan in a local: out is bytes, which may alias anything, so
+	 * the fields of *f would be loaded again after every store.
+	 */
+	const struct csvfast plan = *f;
+	const unsigned char *p = (const unsigned char *)in;
+	enum csvfast_stop why = CSVFAST_LIMIT;
+	size_t used = 0, pos = 0, n, len;
+	uint64_t k;
+
+	for (k = 0; k < max; k++) {
+		n = encode(&plan, p + used, avail - used, out + pos,
+			   room - pos, &len);
+		if (n == 0 || n == CSVFAST_FULL) {
+			why = n == 0 ? CSVFAST_DECLINED : CSVFAST_NO_ROOM;
+			break;
+		}
+		used += n;
+		pos += len;
+		if (room - pos < slack) {
+			k++;
+			break;
+		}
+	}
+	b->used = used;
+	b->len = pos;
+	b->records = k;
+	/* A record that did not fit is neither taken nor declined yet. */
+	f->tries += k + (why == CSVFAST_DECLINED);
+	if (why == CSVFAST_DECLINED && ++f->declines >= 1024 &&
+	    f->declines * 2 > f->tries)
+		f->on = false; /* as csvfast_record() */
+	return why;
+}
+
 size_t csvfast_encode(struct csvfast *f, const char *in, size_t avail,
 		      unsigned char *out, size_t room, size_t *len)
 {
-	size_t n;
+	struct csvfast_batch b;
 
-	n = encode(f, (const unsigned char *)in, avail, out, room, len);
-	if (n == CSVFAST_FULL)
-		return n; /* neither taken nor declined yet */
-	f->tries++;
-	if (n == 0 && ++f->declines >= 1024 && f->declines * 2 > f->tries)
-		f->on = false; /* as csvfast_record() */
-	return n;
+	switch (csvfast_encode_batch(f, in, avail, out, room, 1, 0, &b)) {
+	case CSVFAST_NO_ROOM:
+		return CSVFAST_FULL;
+	case CSVFAST_DECLINED:
+		return 0;
+	default:
+		*len = b.len;
+		return b.used;
+	}
 }

@@ -113,4 +113,34 @@ size_t csvfast_record(struct csvfast *f, const char *in, size_t avail,
 size_t csvfast_encode(struct csvfast *f, const char *in, size_t avail,
 		      unsigned char *out, size_t room, size_t *len);
 
+/* What csvfast_encode_batch() took. */
+struct csvfast_batch {
+	size_t used;          /* input bytes of the records taken */
+	size_t len;           /* their encoding, one after another at out */
+	uint64_t records;     /* how many */
+};
+
+/* Why csvfast_encode_batch() stopped. */
+enum csvfast_stop {
+	CSVFAST_DECLINED,     /* the next record is the general path's */
+	CSVFAST_NO_ROOM,      /* the next one needs more room (it may still
+				 be one the fast path declines) */
+	CSVFAST_LIMIT,        /* max records taken, or less than slack
+				 bytes of room left after the last */
+};
+
+/*
+ * csvfast_encode() over the records at in[0..avail), one after another,
+ * each encoded right after the one before at out[0..room): for as long as
+ * it takes them, at most max records, stopping after the first that
+ * leaves less than slack bytes of room.  The records and bytes taken are
+ * in *b (none: b->records 0); past them, as for csvfast_encode(), nothing
+ * is consumed and out may hold garbage below out + room.  Counts as that
+ * many csvfast_encode() calls would (f->on may turn false).
+ */
+enum csvfast_stop csvfast_encode_batch(struct csvfast *f, const char *in,
+				       size_t avail, unsigned char *out,
+				       size_t room, uint64_t max, size_t slack,
+				       struct csvfast_batch *b);
+
 #endif

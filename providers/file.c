@@ -622,12 +622,15 @@ static bool take_fast(struct file_run *r, struct csv_record *rec)
  * buffer ends in a record, or one does not fit even in an empty frame
  * (the general path then fails it as too large).  The parser is moved
  * past the records taken, with a checkpoint wherever the runtime asks for
- * one (after_record()'s rules, per record).
+ * one (after_record()'s rules, per record): each batch of records stops
+ * where the runtime would ask.
  */
 static enum prov_status fast_batch(struct file_run *r, size_t idx)
 {
 	struct prov_ctx *c = r->c;
-	size_t avail, used = 0, room, n, len;
+	struct csvfast_batch b;
+	enum csvfast_stop why;
+	size_t avail, used = 0, room;
 	uint64_t taken = 0, off, line;
 	const char *in = csv_peek(r->csv, &avail);
 	unsigned char *out;
@@ -640,9 +643,24 @@ static enum prov_status fast_batch(struct file_run *r, size_t idx)
 	if (out == NULL)
 		goto out_ring;
 	for (;;) {
-		n = csvfast_encode(&r->fast, in + used, avail - used, out, room,
-				   &len);
-		if (n == CSVFAST_FULL) {
+		why = csvfast_encode_batch(&r->fast, in + used, avail - used,
+					   out, room,
+					   prov_records_to_checkpoint(c),
+					   PROV_FRAME_SLACK, &b);
+		if (b.records > 0) {
+			prov_commit_records(c, b.len, b.records);
+			out += b.len;
+			room -= b.len;
+			used += b.used;
+			taken += b.records;
+			fresh = false;
+			/* A heartbeat each time the count passes BEAT_EVERY. */
+			if ((r->beat + b.records) / BEAT_EVERY !=
+			    r->beat / BEAT_EVERY)
+				prov_heartbeat(c);
+			r->beat += b.records;
+		}
+		if (why == CSVFAST_NO_ROOM) {
 			if (fresh)
 				break;
 			out = prov_room(c, true, &room);
@@ -651,16 +669,8 @@ static enum prov_status fast_batch(struct file_run *r, size_t idx)
 			fresh = true;
 			continue;
 		}
-		if (n == 0)
+		if (why == CSVFAST_DECLINED)
 			break;
-		prov_commit(c, len);
-		out += len;
-		room -= len;
-		used += n;
-		taken++;
-		fresh = false;
-		if (++r->beat % BEAT_EVERY == 0)
-			prov_heartbeat(c);
 		if (!prov_want_checkpoint(c))
 			continue;
 		csv_skip(r->csv, used, taken);

@@ -120,6 +120,21 @@ static inline void prov_commit(struct prov_ctx *c, size_t n)
 }
 
 /*
+ * prov_commit() for count records of n bytes in all, written one after
+ * another at prov_room()'s pointer: as count calls would do.
+ */
+static inline void prov_commit_records(struct prov_ctx *c, size_t n,
+				       uint64_t count)
+{
+	c->buf_len += n;
+	c->buf_count += (uint32_t)count;
+	c->records += count;
+	c->since_checkpoint += count;
+	for (uint64_t k = 0; k < count; k++)
+		faults_hit(c, FAULT_RECORD);
+}
+
+/*
  * Reject one piece of input.  position says where it is ("file.csv:12",
  * "page 3 record 7", "row key=42"), reason why, raw is the input itself
  * (may be NULL).  Returns 0, or -1 when this reject is one more than
@@ -132,6 +147,9 @@ int prov_reject(struct prov_ctx *c, const char *position, const char *reason,
 /* Records between checkpoints when the provider has no `batch` of its own. */
 #define PROV_CHECKPOINT_RECORDS 8192u
 
+/* A frame with less room than this left wants a checkpoint. */
+#define PROV_FRAME_SLACK 4096u
+
 /*
  * True when the runtime would like a checkpoint at the next row boundary.
  * Inline: providers ask after every row.
@@ -142,7 +160,21 @@ static inline bool prov_want_checkpoint(const struct prov_ctx *c)
 					 : PROV_CHECKPOINT_RECORDS;
 
 	return c->since_checkpoint >= every ||
-	       c->buf_len + 4096 > c->buf_cap;
+	       c->buf_len + PROV_FRAME_SLACK > c->buf_cap;
+}
+
+/*
+ * For a provider that commits records in batches: how many more records
+ * may be committed before prov_want_checkpoint() turns true by their
+ * count (0: it is true now).  It also turns true after the record that
+ * leaves less than PROV_FRAME_SLACK bytes of prov_room()'s room.
+ */
+static inline uint64_t prov_records_to_checkpoint(const struct prov_ctx *c)
+{
+	uint64_t every = c->p->batch > 0 ? (uint64_t)c->p->batch
+					 : PROV_CHECKPOINT_RECORDS;
+
+	return c->since_checkpoint >= every ? 0 : every - c->since_checkpoint;
 }
 
 /*

@@ -19,6 +19,7 @@
  */
 #include <criterion/criterion.h>
 
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -545,6 +546,113 @@ Test(csvfast, declined_records_leave_nothing_in_the_frame)
 	cr_assert_gt(taken, 2);
 	cr_assert_gt(declined, 2);
 	csvfast_free(&f);
+}
+
+/*
+ * Batches: csvfast_encode_batch() over a run of records is
+ * csvfast_encode() record after record (itself checked against the
+ * general path above): the same records taken, the same bytes one after
+ * another, nothing written at or past its room, and it stops where it
+ * says: at the first record the single call declines or finds no room
+ * for, after max records, or after the record that leaves less than
+ * slack bytes.
+ */
+Test(csvfast, batches_are_records_one_after_another)
+{
+	static const char *const extra[] = {
+		"1,\"a\",b,2\n", "1,a,b\n", "1,a,b,2,3\n", "\n",
+		"1,\xc3\xa9,b,2\n", "1,a,b, 2\n",
+	};
+	int rounds = tu_scale(20000), batches = 0, multi = 0;
+	int stops[3] = { 0 };
+
+	for (int k = 0; k < rounds; k++) {
+		struct setup t;
+		struct csvfast f = { 0 }, g = { 0 };
+		struct csvfast_batch b;
+		enum csvfast_stop why;
+		char buf[4096];
+		unsigned char got[1024 + GUARD], want[1024];
+		size_t len = 0, room, slack, used = 0, pos = 0;
+		uint64_t max, n = 0;
+		int nrec = 1 + (int)(rng() % 12);
+
+		setup4(&t);
+		for (int i = 0; i < 4; i++)
+			t.drop[i] = rng() % 3 == 0;
+		t.null_text = rng() % 4 == 0 ? "NA" : NULL;
+		plan(&f, &t);
+		plan(&g, &t);
+		for (int r = 0; r < nrec; r++) {
+			char num[32];
+			const char *tok;
+
+			if (rng() % 12 == 0) {
+				tok = PICK(extra);
+				append(buf, &len, sizeof buf, tok, strlen(tok));
+				continue;
+			}
+			snprintf(num, sizeof num, "%d,", r);
+			append(buf, &len, sizeof buf, num, strlen(num));
+			tok = rng() % 4 == 0 ? PICK(text_tokens) : "r064";
+			append(buf, &len, sizeof buf, tok, strlen(tok));
+			append(buf, &len, sizeof buf, ",2025-09-28,", 12);
+			tok = rng() % 4 == 0 ? PICK(float_tokens) : "590.64";
+			append(buf, &len, sizeof buf, tok, strlen(tok));
+			append(buf, &len, sizeof buf, rng() % 8 ? "\n" : "\r\n",
+			       rng() % 8 ? 1 : 2);
+		}
+		room = rng() % 4 == 0 ? rng() % 200 : 1024;
+		max = rng() % 3 == 0 ? rng() % 6 : UINT64_MAX;
+		slack = rng() % 3 == 0 ? rng() % 300 : 0;
+		memset(got, GUARD_BYTE, sizeof got);
+		why = csvfast_encode_batch(&f, buf, len, got, room, max, slack,
+					   &b);
+		for (size_t i = room; i < room + GUARD; i++)
+			cr_assert_eq(got[i], GUARD_BYTE,
+				     "batch wrote past its room %zu", room);
+		/* The same records one at a time. */
+		for (;;) {
+			size_t e, elen = 0;
+
+			if (n == max) {
+				cr_assert_eq(why, CSVFAST_LIMIT);
+				break;
+			}
+			e = csvfast_encode(&g, buf + used, len - used,
+					   want + pos, room - pos, &elen);
+			if (e == 0) {
+				cr_assert_eq(why, CSVFAST_DECLINED);
+				break;
+			}
+			if (e == CSVFAST_FULL) {
+				cr_assert_eq(why, CSVFAST_NO_ROOM);
+				break;
+			}
+			used += e;
+			pos += elen;
+			n++;
+			if (room - pos < slack) {
+				cr_assert_eq(why, CSVFAST_LIMIT);
+				break;
+			}
+		}
+		cr_assert_eq(b.records, n, "%" PRIu64 " records, not %" PRIu64,
+			     b.records, n);
+		cr_assert_eq(b.used, used);
+		cr_assert_eq(b.len, pos);
+		cr_assert(memcmp(got, want, pos) == 0);
+		cr_assert_eq(f.tries, g.tries);
+		cr_assert_eq(f.declines, g.declines);
+		stops[why]++;
+		batches++;
+		multi += n > 1;
+		csvfast_free(&f);
+		csvfast_free(&g);
+	}
+	cr_assert_gt(multi, batches / 4);
+	for (int i = 0; i < 3; i++)
+		cr_assert_gt(stops[i], batches / 20, "stop %d: %d", i, stops[i]);
 }
 
 Test(csvfast, encoding_needs_columns_in_field_order)

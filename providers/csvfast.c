@@ -28,6 +28,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "convert.h"
 
@@ -189,10 +192,44 @@ int csvfast_plan(struct csvfast *f, const struct csvfast_options *o)
  * at or after i, or avail.  Sets *odd when a byte before it is NUL or
  * above 0x7f (then the text needs its UTF-8 check).
  */
-static inline size_t field_end(const struct csvfast *f,
-			       const unsigned char *in, size_t i,
-			       size_t avail, bool *odd)
+static inline __attribute__((always_inline)) size_t
+field_end(const struct csvfast *f, const unsigned char *in, size_t i,
+	  size_t avail, bool *odd)
 {
+#ifdef __SSE2__
+	/*
+	 * 16 bytes at a time: most fields end within the first 16, and
+	 * then this costs about what one word of the loop below does.
+	 */
+	if (avail - i >= 16) {
+		const __m128i vd = _mm_set1_epi8((char)f->delim);
+		const __m128i vq = _mm_set1_epi8(
+			(char)(f->has_quote ? f->quote : '\n'));
+		const __m128i vlf = _mm_set1_epi8('\n');
+		unsigned o = 0;
+
+		do {
+			__m128i x = _mm_loadu_si128((const __m128i *)(in + i));
+			unsigned hit = (unsigned)_mm_movemask_epi8(
+				_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vd),
+							  _mm_cmpeq_epi8(x, vq)),
+					     _mm_cmpeq_epi8(x, vlf)));
+			/* Bit 7 set, or a NUL. */
+			unsigned bad = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+				x, _mm_cmpeq_epi8(x, _mm_setzero_si128())));
+
+			if (hit != 0) {
+				/* Only the bytes before the stop count. */
+				o |= bad & ((hit & -hit) - 1);
+				*odd |= o != 0;
+				return i + (unsigned)__builtin_ctz(hit);
+			}
+			o |= bad;
+			i += 16;
+		} while (avail - i >= 16);
+		*odd |= o != 0;
+	}
+#endif
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	const uint64_t wd = f->wd, wq = f->wq, wlf = LO * '\n';
 	uint64_t o = 0;
@@ -248,23 +285,33 @@ static inline size_t stop_at(const unsigned char *in, size_t k)
 }
 
 /*
- * How many of the 8 bytes in w (the first at its lowest byte) are ASCII
- * digits before the first that is not, 8 when all are.
+ * Bit 7 of each byte of w (the first at its lowest byte) that is not an
+ * ASCII digit; 0 when all are (and always without the word loops).
  */
-static inline unsigned digit_run(uint64_t w)
+static inline uint64_t non_digits(uint64_t w)
 {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	uint64_t x = w & (LO * 0x7f);
 	/* Bit 7 of each byte: x >= '0', x > '9'; no carry crosses a byte. */
 	uint64_t ge0 = x + LO * (0x80 - '0');
 	uint64_t gt9 = x + LO * (0x80 - '9' - 1);
-	uint64_t other = ~(ge0 & ~gt9 & ~w) & HI;
 
-	return other == 0 ? 8 : (unsigned)__builtin_ctzll(other) / 8;
+	return ~(ge0 & ~gt9 & ~w) & HI;
 #else
 	(void)w;
-	return 8; /* the byte loops do it */
+	return 0; /* the byte loops do it */
 #endif
+}
+
+/*
+ * How many of the 8 bytes in w are ASCII digits before the first that is
+ * not, 8 when all are.
+ */
+static inline unsigned digit_run(uint64_t w)
+{
+	uint64_t other = non_digits(w);
+
+	return other == 0 ? 8 : (unsigned)__builtin_ctzll(other) / 8;
 }
 
 /*
@@ -337,40 +384,43 @@ end:
  * holding its run and the byte after it: sets *m (at most 14 digits, so
  * exact), *scale, *mant (digits in all) and returns the end; 0 when the
  * text is not that or lies too near avail (the byte loops then read it).
+ * Inline: a call cost more than the reading.
  */
-static inline size_t float_words(const unsigned char *in, size_t k,
-				 size_t avail, uint64_t *m, int *scale,
-				 size_t *mant)
+static inline __attribute__((always_inline)) size_t
+float_words(const unsigned char *in, size_t k, size_t avail, uint64_t *m,
+	    int *scale, size_t *mant)
 {
-	uint64_t w, v = 0, low;
+	uint64_t w, v = 0, low, other;
 	unsigned n, n2 = 0;
 
 	if (avail - k < 8)
 		return 0;
 	memcpy(&w, in + k, 8);
-	n = digit_run(w);
-	if (n == 8)
+	other = non_digits(w);
+	if (other == 0)
 		return 0;
+	n = (unsigned)__builtin_ctzll(other) / 8;
 	if (in[k + n] != '.') {
 		if (n != 0)
 			v = digits_value(w, n);
 		goto out;
 	}
 	/*
-	 * The point taken out of the word: when the fraction's run ends
-	 * within it (its top byte is now 0), one conversion reads both.
+	 * The byte after the point's: where the fraction's run ends.  When
+	 * it is within the word, the point taken out of the word leaves
+	 * both runs in one, which one conversion reads.
 	 */
-	low = (UINT64_C(1) << (8 * n)) - 1;
-	w = (w & low) | ((w >> 8) & ~low);
-	n2 = digit_run(w) - n;
-	if (n + n2 < 7) {
+	other &= other - 1;
+	if (other != 0) {
+		n2 = (unsigned)__builtin_ctzll(other) / 8 - n - 1;
+		low = (UINT64_C(1) << (8 * n)) - 1;
+		w = (w & low) | ((w >> 8) & ~low);
 		if (n + n2 != 0)
 			v = digits_value(w, n + n2);
 		k++;
 		goto out;
 	}
 	/* A longer fraction: its own word. */
-	memcpy(&w, in + k, 8);
 	if (n != 0)
 		v = digits_value(w, n);
 	if (avail - (k + n + 1) < 8)

@@ -314,6 +314,44 @@ Test(csvfast, declines_what_the_general_path_must_see)
 	csvfast_free(&f);
 }
 
+/*
+ * Text fields are scanned 16 bytes at a time where 16 are left: a stop,
+ * a NUL or a byte above 0x7f before, at or after the 16th byte, and
+ * after a stop (not the field's).
+ */
+Test(csvfast, text_scan_by_sixteen_bytes)
+{
+	struct setup t;
+	struct csvfast f = { 0 };
+
+	setup4(&t);
+	plan(&f, &t);
+	cr_assert_gt(both(&f, &t, B("1,a,b,2\n2,\xff\0,x,1\n5,r064,d,1\n")), 0);
+	cr_assert_gt(both(&f, &t, B("1,abcdefghijklmnop,b,2\n3,\xc3\xa9,x,1\n")),
+		     0);
+	cr_assert_gt(both(&f, &t, B("1,abcdefghijklmno,b,2\n\xff\xff\xff\n")),
+		     0);
+	cr_assert_gt(both(&f, &t,
+			  B("1,abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG,"
+			    "b,2\n")), 0);
+	cr_assert_eq(both(&f, &t, B("1,a\0b,b,2\n4,r064,2025-09-28,1\n")), 0);
+	cr_assert_eq(both(&f, &t, B("1,abcdefghijklmno\0,b,2\n4,r,d,1\n")), 0);
+	cr_assert_eq(both(&f, &t, B("1,abcdefghijklmnop\0,b,2\n4,r,d,1\n")),
+		     0);
+	cr_assert_eq(both(&f, &t,
+			  B("1,abcdefghijklmnopqrstuvwxyz0123456789\x80,b,2\n"
+			    "4,r,d,1\n")), 0);
+	cr_assert_eq(both(&f, &t, B("1,abcdefghijklmnopq\"r,b,2\n4,r,d,1\n")),
+		     0);
+	/* A dropped text column is still checked. */
+	t.drop[2] = true;
+	plan(&f, &t);
+	cr_assert_eq(both(&f, &t, B("1,a,b\xe9cdefghijklmnopq,2\n4,r,d,1\n")),
+		     0);
+	cr_assert_gt(both(&f, &t, B("1,a,bcdefghijklmnopq,2\n4,r,d,1\n")), 0);
+	csvfast_free(&f);
+}
+
 Test(csvfast, slow_fields_read_as_the_general_path_does)
 {
 	struct setup t;
@@ -402,12 +440,17 @@ static const char *const float_tokens[] = {
 	"1e400", "4.9e-324", "nan", "inf", " 2.5", "2.5 ", "+2.5", "1..2",
 	"0000000000000000000000000000.5", "\\N", "NA", "3.14159265358979",
 	"100000000000000000000000", "1.7976931348623157e308",
+	/* Where a float's runs end around its first and second word. */
+	"123.456", "1234.567", "-1234.56", "1234567.", "1234567.8",
+	"12345678.9", ".1234567", ".123456", "0.000001", "9999999.9999999",
 };
 
 static const char *const text_tokens[] = {
 	"r064", "", "a", "hello world", "\xc3\xa9t\xc3\xa9", "\xff", "\xe2\x82",
 	"tab\there", "cr\rin", "\\N", "NA", "0", "\"q\"", "a\"b",
 	"abcdefghijklmnopqrstuvwxyz0123456789", "\xf0\x9f\x98\x80 emoji",
+	"abcdefghijklmno\xff", "abcdefghijklmnop\xc3\xa9", "abcdefghijklmnop",
+	"abcdefghijklmnopq\"r",
 };
 
 static void append(char *buf, size_t *len, size_t cap, const char *s,

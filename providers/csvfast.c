@@ -202,9 +202,9 @@ field_end(const struct csvfast *f, const unsigned char *in, size_t i,
 	 * then this costs about what one word of the loop below does.
 	 */
 	if (avail - i >= 16) {
-		const __m128i vd = _mm_set1_epi8((char)f->delim);
-		const __m128i vq = _mm_set1_epi8(
-			(char)(f->has_quote ? f->quote : '\n'));
+		/* The plan's words, twice: fewer instructions than a byte. */
+		const __m128i vd = _mm_set1_epi64x((long long)f->wd);
+		const __m128i vq = _mm_set1_epi64x((long long)f->wq);
 		const __m128i vlf = _mm_set1_epi8('\n');
 		unsigned o = 0;
 

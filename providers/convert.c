@@ -329,9 +329,20 @@ bool conv_utf8_valid(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	const unsigned char *end = p + len;
-	const uint64_t ones = UINT64_C(0x0101010101010101);
-	const uint64_t highs = UINT64_C(0x8080808080808080);
 
+	/*
+	 * Short text, and the last bytes of longer text, in one word test
+	 * of overlapping loads: bytes looked at twice are still tested, so
+	 * a word that passes proves the whole range ASCII without NUL.
+	 */
+	if (len >= 4 && len < 8) {
+		uint32_t a, b;
+
+		memcpy(&a, p, sizeof a);
+		memcpy(&b, end - 4, sizeof b);
+		if (conv_ascii_word((uint64_t)a | (uint64_t)b << 32))
+			return true;
+	}
 	while (p < end) {
 		size_t n;
 
@@ -340,12 +351,19 @@ bool conv_utf8_valid(const char *s, size_t len)
 			uint64_t w;
 
 			memcpy(&w, p, sizeof w);
-			if ((w & highs) || ((w - ones) & ~w & highs))
+			if (!conv_ascii_word(w))
 				break;
 			p += 8;
 		}
 		if (p == end)
 			break;
+		if (end - p < 8 && len >= 8) {
+			uint64_t w;
+
+			memcpy(&w, end - 8, sizeof w);
+			if (conv_ascii_word(w))
+				break;
+		}
 		if (*p < 0x80) {
 			if (*p == 0)
 				return false;

@@ -130,4 +130,16 @@ int conv_parse_bool(const char *s, size_t len, bool *v);
 /* True when s[0..len) is valid UTF-8 and holds no NUL byte. */
 bool conv_utf8_valid(const char *s, size_t len);
 
+/*
+ * True when none of w's eight bytes has its high bit set or is zero:
+ * eight bytes of ASCII text without NUL (valid UTF-8, by themselves).
+ */
+static inline bool conv_ascii_word(uint64_t w)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t highs = UINT64_C(0x8080808080808080);
+
+	return !(w & highs) && !((w - ones) & ~w & highs);
+}
+
 #endif

@@ -6,6 +6,14 @@
  * gives an int64, a REAL a double) and converted straight into the field's
  * type, so numbers never make a round trip through text.
  *
+ * Each row is encoded straight into the RECORDS frame (sq_encode(),
+ * prov_room(), prov_commit()): the common conversions written as they
+ * are read, the rest through sq_convert(), which states the rules.  A
+ * row that is a reject, or that fits no frame, is sent as before
+ * (prov_reject(), or prov_emit() and its failure); test builds can run
+ * every row through the general path (AGG_SQLITE_ENCODE=general) or
+ * compare the two on every row (=check).
+ *
  * Resume (the token, see sqlmap.h):
  *   rows=N   source rows consumed so far (records + rejects), all attempts
  *   done=1   the last attempt read everything (only DONE was lost)
@@ -24,6 +32,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +51,9 @@
 /* Bytes of a key or a value quoted in a reject's position or raw text. */
 #define QUOTE_MAX 200
 
+/* Bytes of the total-length word that starts an encoded record. */
+#define ENC_LEN_BYTES 4
+
 /* The key of the last row consumed, in its SQLite type. */
 struct sq_key {
 	int type;               /* SQLITE_INTEGER, _FLOAT, _TEXT, _BLOB; 0: none */
@@ -50,6 +62,19 @@ struct sq_key {
 	unsigned char *s;       /* text or blob bytes, owned */
 	size_t len;
 	size_t cap;
+};
+
+/*
+ * What a field takes from a row, decided once: its column, its type,
+ * whether it travels (group mode sends unread fields as NULL, still
+ * converted so that rejects are the same), and whether its column is the
+ * key's (then the value sq_take_key() already read is used).
+ */
+struct sq_field {
+	int col;                /* -1: always NULL */
+	enum rec_type type;
+	bool drop;
+	bool key;
 };
 
 struct sq_run {
@@ -65,7 +90,18 @@ struct sq_run {
 	char *scratch;          /* CONV_SCRATCH_MAX per field */
 	uint64_t rows;          /* rows consumed, all attempts */
 	struct sq_key last;     /* key of row `rows` */
+
+	/* The direct encoder (sq_encode) and where it writes. */
+	struct sq_field *fields;
+	unsigned char nulls[(REC_MAX_FIELDS + 7) / 8]; /* a record's first bitmap */
+	size_t bitmap;          /* bytes of the null bitmap */
+	unsigned char *out;     /* next record's place in the frame, or NULL */
+	size_t room;            /* bytes free at out */
+	int mode;               /* test builds: SQ_DIRECT, _GENERAL, _CHECK */
 };
+
+/* How rows become records (test builds may choose; see sq_mode()). */
+enum { SQ_DIRECT, SQ_GENERAL, SQ_CHECK };
 
 /* What a failed SQLite call means for the provider. */
 static enum prov_status sq_status(int rc)
@@ -503,11 +539,15 @@ static void sq_position(const struct sq_run *r, const struct sq_key *cur,
 }
 
 /*
- * Convert column col of the current row into field i.  Returns 0, or -1
- * with reason (and the offending value in raw/rawlen) for a reject.
+ * Convert column col of the current row, of storage class stype (what
+ * sqlite3_column_type() says), into field i: r->vals[i].  Returns 0, or
+ * -1 with reason (and the offending value in raw/rawlen) for a reject.
+ * This is the one statement of the conversion rules; sq_encode() takes
+ * its short cuts only where they give the same value.
  */
-static int sq_convert(struct sq_run *r, int i, int col, char *reason,
-		      const char **raw, size_t *rawlen, char *numbuf)
+static int sq_convert(struct sq_run *r, int i, int col, int stype,
+		      char *reason, const char **raw, size_t *rawlen,
+		      char *numbuf)
 {
 	sqlite3_stmt *st = r->st;
 	enum rec_type t = r->c->cfg->schema.fields[i].type;
@@ -518,7 +558,7 @@ static int sq_convert(struct sq_run *r, int i, int col, char *reason,
 
 	*raw = NULL;
 	*rawlen = 0;
-	switch (sqlite3_column_type(st, col)) {
+	switch (stype) {
 	case SQLITE_NULL:
 		v->null = true;
 		return 0;
@@ -569,33 +609,323 @@ static int sq_convert(struct sq_run *r, int i, int col, char *reason,
 	return -1;
 }
 
+/* Send the reject of field i of the current row.  0, or a failure. */
+static enum prov_status sq_reject(struct sq_run *r, const struct sq_key *cur,
+				  int i, const char *reason, const char *raw,
+				  size_t rawlen)
+{
+	struct prov_ctx *c = r->c;
+	char full[CONV_REASON_MAX + 128], pos[QUOTE_MAX + 64];
+
+	r->out = NULL; /* the frame is published first */
+	sq_position(r, cur, pos, sizeof pos);
+	snprintf(full, sizeof full, "field %s: %s",
+		 c->cfg->schema.fields[i].name, reason);
+	if (prov_reject(c, pos, full, raw, rawlen) < 0)
+		return prov_failure(c);
+	return PROV_DONE;
+}
+
+/*
+ * Convert the current row into r->vals (sq_convert() field by field).
+ * Returns -1 if all fields converted, else the index of the first field
+ * that did not, with reason, raw and rawlen saying why.
+ */
+static int sq_values(struct sq_run *r, char *reason, const char **raw,
+		     size_t *rawlen, char *numbuf)
+{
+	for (int i = 0; i < r->nfields; i++) {
+		int col = r->map[i];
+
+		r->vals[i].null = false;
+		if (col < 0) {
+			r->vals[i].null = true;
+			continue;
+		}
+		if (sq_convert(r, i, col, sqlite3_column_type(r->st, col),
+			       reason, raw, rawlen, numbuf) < 0)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * The general path: the row into r->vals, then prov_emit().  Used for a
+ * record that fits no frame (prov_emit() says so), and by test builds.
+ */
+static enum prov_status sq_row_general(struct sq_run *r,
+				       const struct sq_key *cur)
+{
+	char reason[CONV_REASON_MAX], numbuf[CONV_FLOAT_MAX + 8];
+	const char *raw;
+	size_t rawlen;
+	int bad = sq_values(r, reason, &raw, &rawlen, numbuf);
+
+	r->out = NULL; /* prov_emit() moves the frame on by itself */
+	if (bad >= 0)
+		return sq_reject(r, cur, bad, reason, raw, rawlen);
+	if (prov_emit(r->c, r->vals) < 0)
+		return prov_failure(r->c);
+	return PROV_DONE;
+}
+
+/* Store n bytes at out + pos when they end within room; the new pos. */
+static inline size_t sq_put(unsigned char *out, size_t room, size_t pos,
+			    const void *v, size_t n)
+{
+	if (n <= room && pos <= room - n && n)
+		memcpy(out + pos, v, n);
+	return pos + n;
+}
+
+/* A text value: its u32 length, then its bytes. */
+static inline size_t sq_put_text(unsigned char *out, size_t room, size_t pos,
+				 const void *s, size_t len)
+{
+	uint32_t n = (uint32_t)len;
+
+	pos = sq_put(out, room, pos, &n, sizeof n);
+	return sq_put(out, room, pos, s, len);
+}
+
+/*
+ * Text of 4 to 16 bytes that is ASCII without NUL (so valid UTF-8, as
+ * conv_utf8_valid() would say), stored with its length when it fits: two
+ * overlapping loads test it and copy it, no byte read outside s[0..n).
+ * Returns the new pos, or 0 when the text is not such or does not fit
+ * (the caller then checks and stores it the general way).
+ */
+/* True when s[0..n), 4 to 16 bytes, is ASCII without NUL (no byte outside). */
+static inline bool sq_short_ascii(const char *s, size_t n)
+{
+	uint64_t a, b;
+	uint32_t x, y;
+
+	if (n < 4 || n > 16)
+		return false;
+	if (n >= 8) {
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		return conv_ascii_word(a) && conv_ascii_word(b);
+	}
+	memcpy(&x, s, 4);
+	memcpy(&y, s + n - 4, 4);
+	return conv_ascii_word((uint64_t)x | (uint64_t)y << 32);
+}
+
+static inline size_t sq_put_short_ascii(unsigned char *out, size_t room,
+					size_t pos, const char *s, size_t n)
+{
+	uint32_t len = (uint32_t)n, x, y;
+	uint64_t a, b;
+
+	if (n < 4 || n > 16 || pos > room || room - pos < sizeof len + n)
+		return 0;
+	out += pos + sizeof len;
+	if (n >= 8) {
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		if (!conv_ascii_word(a) || !conv_ascii_word(b))
+			return 0;
+		memcpy(out, &a, 8);
+		memcpy(out + n - 8, &b, 8);
+	} else {
+		memcpy(&x, s, 4);
+		memcpy(&y, s + n - 4, 4);
+		if (!conv_ascii_word((uint64_t)x | (uint64_t)y << 32))
+			return 0;
+		memcpy(out, &x, 4);
+		memcpy(out + n - 4, &y, 4);
+	}
+	memcpy(out - sizeof len, &len, sizeof len);
+	return pos + sizeof len + n;
+}
+
+/* A converted value, in rec_encode()'s layout. */
+static size_t sq_put_value(unsigned char *out, size_t room, size_t pos,
+			   enum rec_type t, const struct rec_value *v)
+{
+	unsigned char b;
+
+	switch (t) {
+	case REC_INT:
+	case REC_TIMESTAMP:
+		return sq_put(out, room, pos, &v->u.i, 8);
+	case REC_FLOAT:
+		return sq_put(out, room, pos, &v->u.f, 8);
+	case REC_BOOL:
+		b = v->u.b ? 1 : 0;
+		return sq_put(out, room, pos, &b, 1);
+	case REC_TEXT:
+		return sq_put_text(out, room, pos, v->u.s.p, v->u.s.len);
+	}
+	return pos;
+}
+
+/*
+ * Encode the current row straight into out[0..room), as rec_encode_dropping()
+ * would encode sq_values()' values with c->unused: the common cases (an
+ * INTEGER into int or float, a finite REAL into float, valid UTF-8 TEXT
+ * into text) written as they are read, anything else through
+ * sq_convert().  Returns the record's size, whose bytes are all written
+ * only when it is at most room (nothing is ever written past room); or 0
+ * with *bad the field that does not convert, and reason, raw, rawlen.
+ */
+static size_t sq_encode(struct sq_run *r, const struct sq_key *cur,
+			unsigned char *out, size_t room, int *bad,
+			char *reason, const char **raw, size_t *rawlen,
+			char *numbuf)
+{
+	sqlite3_stmt *st = r->st;
+	size_t pos = sq_put(out, room, ENC_LEN_BYTES, r->nulls, r->bitmap);
+	uint32_t total;
+
+	for (int i = 0; i < r->nfields; i++) {
+		const struct sq_field *f = &r->fields[i];
+		int stype;
+		int64_t x;
+		double d;
+		const char *s;
+		size_t n, k;
+
+		if (f->col < 0)
+			continue; /* its bit is set in r->nulls, as a drop's */
+		stype = f->key ? cur->type : sqlite3_column_type(st, f->col);
+		switch (stype) {
+		case SQLITE_NULL:
+			if (f->drop)
+				continue;
+			goto null;
+		case SQLITE_INTEGER:
+			if (f->type != REC_INT && f->type != REC_FLOAT)
+				break;
+			if (f->drop)
+				continue; /* any int converts: no need to read it */
+			x = f->key ? cur->i : sqlite3_column_int64(st, f->col);
+			if (f->type == REC_INT) {
+				pos = sq_put(out, room, pos, &x, 8);
+			} else {
+				d = (double)x;
+				pos = sq_put(out, room, pos, &d, 8);
+			}
+			continue;
+		case SQLITE_FLOAT:
+			if (f->type != REC_FLOAT)
+				break;
+			d = f->key ? cur->f : sqlite3_column_double(st, f->col);
+			if (!isfinite(d))
+				break;
+			if (f->drop)
+				continue;
+			pos = sq_put(out, room, pos, &d, 8);
+			continue;
+		case SQLITE_TEXT:
+			if (f->type != REC_TEXT)
+				break;
+			if (f->key) {
+				s = (const char *)cur->s;
+				n = cur->len;
+			} else {
+				s = (const char *)sqlite3_column_text(st, f->col);
+				n = (size_t)sqlite3_column_bytes(st, f->col);
+			}
+			if (s == NULL)
+				break;
+			if (f->drop) {
+				if (!sq_short_ascii(s, n) &&
+				    !conv_utf8_valid(s, n))
+					break;
+				continue;
+			}
+			if ((k = sq_put_short_ascii(out, room, pos, s, n)) != 0) {
+				pos = k;
+				continue;
+			}
+			if (!conv_utf8_valid(s, n))
+				break;
+			pos = sq_put_text(out, room, pos, s, n);
+			continue;
+		default:
+			break;
+		}
+		/* Everything else by the rules themselves. */
+		if (sq_convert(r, i, f->col, stype, reason, raw, rawlen,
+			       numbuf) < 0) {
+			*bad = i;
+			return 0;
+		}
+		if (f->drop)
+			continue;
+		if (!r->vals[i].null) {
+			pos = sq_put_value(out, room, pos, f->type, &r->vals[i]);
+			continue;
+		}
+null:
+		if (ENC_LEN_BYTES + r->bitmap <= room)
+			out[ENC_LEN_BYTES + i / 8] |= (unsigned char)(1u << (i % 8));
+	}
+	total = (uint32_t)pos;
+	sq_put(out, room, 0, &total, ENC_LEN_BYTES);
+	return pos;
+}
+
+/*
+ * Test builds: compare the record sq_encode() wrote at rec[0..n) with
+ * what the general path makes of the same row.  0 when they are equal.
+ */
+static int sq_check_encoding(struct sq_run *r, const unsigned char *rec,
+			     size_t n)
+{
+	char reason[CONV_REASON_MAX], numbuf[CONV_FLOAT_MAX + 8];
+	const char *raw;
+	size_t rawlen, m;
+	unsigned char *want = malloc(n + 1);
+	int rc = -1;
+
+	if (want == NULL)
+		return -1;
+	if (sq_values(r, reason, &raw, &rawlen, numbuf) < 0) {
+		m = rec_encode_dropping(&r->c->cfg->schema, r->vals,
+					r->c->unused, want, n + 1);
+		rc = m == n && memcmp(want, rec, n) == 0 ? 0 : -1;
+	}
+	free(want);
+	return rc;
+}
+
 /* Turn the current row into a record, or a reject.  0, or a failure. */
 static enum prov_status sq_row(struct sq_run *r, const struct sq_key *cur)
 {
 	struct prov_ctx *c = r->c;
-	char reason[CONV_REASON_MAX], full[CONV_REASON_MAX + 128];
-	char pos[QUOTE_MAX + 64], numbuf[CONV_FLOAT_MAX + 8];
+	char reason[CONV_REASON_MAX], numbuf[CONV_FLOAT_MAX + 8];
 	const char *raw;
-	size_t rawlen;
+	size_t rawlen, n;
+	int bad;
 
-	for (int i = 0; i < r->nfields; i++) {
-		r->vals[i].null = false;
-		if (r->map[i] < 0) {
-			r->vals[i].null = true;
-			continue;
-		}
-		if (sq_convert(r, i, r->map[i], reason, &raw, &rawlen,
-			       numbuf) == 0)
-			continue;
-		sq_position(r, cur, pos, sizeof pos);
-		snprintf(full, sizeof full, "field %s: %s",
-			 c->cfg->schema.fields[i].name, reason);
-		if (prov_reject(c, pos, full, raw, rawlen) < 0)
-			return prov_failure(c);
-		return PROV_DONE;
-	}
-	if (prov_emit(c, r->vals) < 0)
+	if (r->mode == SQ_GENERAL)
+		return sq_row_general(r, cur);
+	if (r->out == NULL && (r->out = prov_room(c, false, &r->room)) == NULL)
 		return prov_failure(c);
+	n = sq_encode(r, cur, r->out, r->room, &bad, reason, &raw, &rawlen,
+		      numbuf);
+	if (n == 0)
+		return sq_reject(r, cur, bad, reason, raw, rawlen);
+	if (n > r->room) {
+		/* A new frame, and the same row again (the same values). */
+		if ((r->out = prov_room(c, true, &r->room)) == NULL)
+			return prov_failure(c);
+		if (n > r->room)
+			return sq_row_general(r, cur); /* fails, and says why */
+		n = sq_encode(r, cur, r->out, r->room, &bad, reason, &raw,
+			      &rawlen, numbuf);
+	}
+	if (r->mode == SQ_CHECK && sq_check_encoding(r, r->out, n) < 0)
+		return prov_fail(c, PROV_FAIL_PERMANENT, "row %" PRIu64
+				 ": the direct encoding differs from the "
+				 "general path's", r->rows);
+	prov_commit(c, n);
+	r->out += n;
+	r->room -= n;
 	return PROV_DONE;
 }
 
@@ -608,6 +938,7 @@ static enum prov_status sq_checkpoint(struct sq_run *r, bool done)
 		return prov_fail(r->c, PROV_FAIL_PERMANENT,
 				 "the key's value is too long for a resume "
 				 "token (%zu bytes)", r->last.len);
+	r->out = NULL; /* the frame is published */
 	if (prov_checkpoint(r->c, tok, len) < 0)
 		return prov_failure(r->c);
 	return PROV_DONE;
@@ -675,6 +1006,40 @@ out_free:
 	return st;
 }
 
+/* Test builds: AGG_SQLITE_ENCODE=general or =check (see sq_row()). */
+static int sq_mode(void)
+{
+#ifdef AGG_TESTING
+	const char *s = getenv("AGG_SQLITE_ENCODE");
+
+	if (s && strcmp(s, "general") == 0)
+		return SQ_GENERAL;
+	if (s && strcmp(s, "check") == 0)
+		return SQ_CHECK;
+#endif
+	return SQ_DIRECT;
+}
+
+/* Decide, once the columns are resolved, what sq_encode() does per field. */
+static void sq_plan(struct sq_run *r)
+{
+	const struct rec_schema *s = &r->c->cfg->schema;
+
+	r->mode = sq_mode();
+	r->bitmap = ((size_t)r->nfields + 7) / 8;
+	memset(r->nulls, 0, sizeof r->nulls);
+	for (int i = 0; i < r->nfields; i++) {
+		struct sq_field *f = &r->fields[i];
+
+		f->col = r->map[i];
+		f->type = s->fields[i].type;
+		f->drop = r->c->unused != NULL && r->c->unused[i];
+		f->key = f->col >= 0 && f->col == r->key_col;
+		if (f->col < 0 || f->drop)
+			r->nulls[i / 8] |= (unsigned char)(1u << (i % 8));
+	}
+}
+
 static enum prov_status sqlite_run(struct prov_ctx *c)
 {
 	const struct cfg_provider *p = c->p;
@@ -694,8 +1059,9 @@ static enum prov_status sqlite_run(struct prov_ctx *c)
 	r.map = calloc((size_t)r.nfields + 1, sizeof *r.map);
 	r.vals = calloc((size_t)r.nfields + 1, sizeof *r.vals);
 	r.scratch = calloc((size_t)r.nfields + 1, CONV_SCRATCH_MAX);
+	r.fields = calloc((size_t)r.nfields + 1, sizeof *r.fields);
 	if (r.path == NULL || r.map == NULL || r.vals == NULL ||
-	    r.scratch == NULL) {
+	    r.scratch == NULL || r.fields == NULL) {
 		st = prov_fail(c, PROV_FAIL_RETRY, "out of memory");
 		goto out_free;
 	}
@@ -716,6 +1082,7 @@ static enum prov_status sqlite_run(struct prov_ctx *c)
 		st = PROV_FAIL_PERMANENT;
 		goto out_close;
 	}
+	sq_plan(&r);
 	if (r.key_col >= 0 && r.last.type)
 		st = sq_prepare_resume(&r);
 	else if (r.key_col < 0 && r.rows > 0)
@@ -727,6 +1094,7 @@ out_close:
 	sqlite3_close(r.db);
 out_free:
 	free(r.last.s);
+	free(r.fields);
 	free(r.scratch);
 	free(r.vals);
 	free(r.map);

@@ -240,6 +240,39 @@ Test(convert, utf8_invalid)
 		cr_assert(!conv_utf8_valid(bad[k].s, bad[k].len), "case %zu", k);
 }
 
+/*
+ * Every length up to 24 and every position: one bad byte (NUL, a lone
+ * continuation, a truncated lead) or one good two-byte sequence anywhere,
+ * so that the overlapping word tests of short text and of the last bytes
+ * are each crossed by a byte they must catch.
+ */
+Test(convert, utf8_every_length_and_position)
+{
+	static const unsigned char bad[] = { 0x00, 0x80, 0xc3, 0xff };
+	char s[32];
+
+	for (size_t len = 1; len <= 24; len++) {
+		memset(s, 'a', len);
+		cr_assert(conv_utf8_valid(s, len), "len %zu", len);
+		for (size_t k = 0; k < len; k++) {
+			for (size_t b = 0; b < sizeof bad; b++) {
+				memset(s, 'a', len);
+				s[k] = (char)bad[b];
+				cr_assert(!conv_utf8_valid(s, len),
+					  "len %zu, byte %#x at %zu", len,
+					  bad[b], k);
+			}
+			if (k + 1 < len) {
+				memset(s, 'a', len);
+				s[k] = (char)0xc3;
+				s[k + 1] = (char)0xa9;
+				cr_assert(conv_utf8_valid(s, len),
+					  "len %zu, e-acute at %zu", len, k);
+			}
+		}
+	}
+}
+
 /* --- timestamps ------------------------------------------------------- */
 
 Test(convert, timestamp_accepts)

@@ -688,13 +688,6 @@ static inline size_t sq_put_text(unsigned char *out, size_t room, size_t pos,
 	return sq_put(out, room, pos, s, len);
 }
 
-/*
- * Text of 4 to 16 bytes that is ASCII without NUL (so valid UTF-8, as
- * conv_utf8_valid() would say), stored with its length when it fits: two
- * overlapping loads test it and copy it, no byte read outside s[0..n).
- * Returns the new pos, or 0 when the text is not such or does not fit
- * (the caller then checks and stores it the general way).
- */
 /* True when s[0..n), 4 to 16 bytes, is ASCII without NUL (no byte outside). */
 static inline bool sq_short_ascii(const char *s, size_t n)
 {
@@ -713,6 +706,13 @@ static inline bool sq_short_ascii(const char *s, size_t n)
 	return conv_ascii_word((uint64_t)x | (uint64_t)y << 32);
 }
 
+/*
+ * Text of 4 to 16 bytes that is ASCII without NUL (so valid UTF-8, as
+ * conv_utf8_valid() would say), stored with its length when it fits: two
+ * overlapping loads test it and copy it, no byte read outside s[0..n).
+ * Returns the new pos, or 0 when the text is not such or does not fit
+ * (the caller then checks and stores it the general way).
+ */
 static inline size_t sq_put_short_ascii(unsigned char *out, size_t room,
 					size_t pos, const char *s, size_t n)
 {

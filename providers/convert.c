@@ -575,10 +575,70 @@ size_t conv_format_timestamp(int64_t us, char *out)
 
 /* --- floats ----------------------------------------------------------- */
 
+/*
+ * conv_format_float()'s fast path, for 1e-4 <= |d| < 1e15, where "%.15g"
+ * writes no exponent.  When d is the double nearest to a decimal of at
+ * most 15 significant digits (m / 10^s, m < 10^15), that decimal is what
+ * "%.15g" writes once its trailing zeros are gone: d lies within half an
+ * ulp of it (2^-53 of d), far less than half the spacing of 15-digit
+ * decimals (over 10^-15 of d), so it is d's rounding to 15 digits; and it
+ * reads back as d, so the printf way would stop there.  Tried for s = 0,
+ * 1, ...: the first m that reads back (one exact IEEE division decides,
+ * as in conv_float_exact()) is written, the point s digits from its
+ * right.  Returns the length, or 0 when d is not such a decimal.
+ */
+static size_t format_short_decimal(double d, char *out)
+{
+	double a = fabs(d), p = 1, v;
+	char dig[24];
+	size_t nd = 0, len = 0;
+	uint64_t m = 0;
+	int s;
+
+	if (!(a >= 1e-4 && a < 1e15))
+		return 0;
+	/* Every 10^s up to 1e22 is exact, and so is each product p * 10. */
+	for (s = 0;; s++, p *= 10) {
+		double t = a * p;
+
+		if (s > 22 || t >= 1e15)
+			return 0;
+		m = (uint64_t)nearbyint(t);
+		if (conv_float_exact(m, -s, &v) && v == a)
+			break;
+	}
+	/* The first s that reads back leaves no zero at m's right. */
+	if (m == 0 || (s > 0 && m % 10 == 0))
+		return 0;
+	for (; m != 0; m /= 10)
+		dig[nd++] = (char)('0' + m % 10);
+	if (d < 0)
+		out[len++] = '-';
+	if ((size_t)s >= nd) {
+		/* Below 1: "0.", the zeros after the point, m's digits. */
+		out[len++] = '0';
+		out[len++] = '.';
+		for (size_t z = nd; z < (size_t)s; z++)
+			out[len++] = '0';
+		while (nd > 0)
+			out[len++] = dig[--nd];
+	} else {
+		/* The point, if any, before m's last s digits. */
+		while (nd > 0) {
+			out[len++] = dig[--nd];
+			if (s > 0 && nd == (size_t)s)
+				out[len++] = '.';
+		}
+	}
+	out[len] = '\0';
+	return len;
+}
+
 size_t conv_format_float(double d, char *out)
 {
 	locale_t loc = get_c_locale(), old = (locale_t)0;
 	int n = 0;
+	size_t k;
 
 	if (d == 0) {
 		/* printf would say "-0" too; spelled out so it is obvious. */
@@ -589,6 +649,8 @@ size_t conv_format_float(double d, char *out)
 		strcpy(out, isnan(d) ? "nan" : d < 0 ? "-inf" : "inf");
 		return strlen(out);
 	}
+	if ((k = format_short_decimal(d, out)) != 0)
+		return k;
 	if (loc != (locale_t)0)
 		old = uselocale(loc);
 	/*

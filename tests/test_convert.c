@@ -473,6 +473,67 @@ Test(convert, format_float_cases)
 	}
 }
 
+/* What conv_format_float() writes, the printf way: %.15g, 16, 17. */
+static void format_by_printf(double d, char *out, size_t cap)
+{
+	for (int prec = fabs(d) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
+		snprintf(out, cap, "%.*g", prec, d);
+		if (strtod(out, NULL) == d)
+			return;
+	}
+}
+
+/* The short-decimal path must write exactly what printf would. */
+static void expect_printf_form(double d)
+{
+	char got[CONV_FLOAT_MAX], want[64];
+
+	conv_format_float(d, got);
+	format_by_printf(d, want, sizeof want);
+	cr_assert_str_eq(got, want, "%.17g", d);
+}
+
+Test(convert, format_float_is_the_printf_form)
+{
+	static const double edges[] = {
+		1e-4, 1e15, 0.1, 0.5, 1, 10, 99.99, 123456789012345.0,
+		999999999999999.0, 100000000000000.0, 0.00015, 0.000999,
+		590.64, 2.675, 1.005, 4.35, 0.3, 1e14 + 0.5, 0.0001234567890123,
+		9007199254740992.0, 1e-5, 123.456e-3, 3.0e-4,
+	};
+	int n = tu_scale(300000);
+
+	for (size_t k = 0; k < sizeof edges / sizeof edges[0]; k++) {
+		double e = edges[k];
+
+		expect_printf_form(e);
+		expect_printf_form(-e);
+		expect_printf_form(nextafter(e, 0));
+		expect_printf_form(nextafter(e, INFINITY));
+	}
+	for (int k = 0; k < n; k++) {
+		uint64_t bits = rng();
+		double d, p = 1;
+		int s = (int)(bits % 23), digits = (int)((bits >> 8) % 17) + 1;
+		uint64_t m = (bits >> 16) % 10000000000000000ULL;
+
+		/* Short decimals m / 10^s of up to 16 digits, and neighbours. */
+		for (int z = 16; z > digits; z--)
+			m /= 10;
+		for (int j = 0; j < s; j++)
+			p *= 10;
+		d = (double)m / p;
+		if (bits >> 63)
+			d = -d;
+		expect_printf_form(d);
+		expect_printf_form(nextafter(d, 0));
+		/* Any double in the fast path's range. */
+		d = ldexp((double)(bits >> 11) / 9007199254740992.0 + 0.5,
+			  (int)(bits % 70) - 17);
+		expect_printf_form(d);
+	}
+}
+
 /* Significant digits of a %g-style number. */
 static int sig_digits(const char *s)
 {

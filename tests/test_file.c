@@ -866,7 +866,8 @@ Test(file, shipped_sample_files)
 	fx_fini();
 }
 
-Test(file, group_mode_sends_only_the_fields_it_reads)
+/* id, region, day, amount grouped by region with count(*), sum(amount). */
+static void fx_init_group_by_region(void)
 {
 	static int by[] = { 1 };
 	static struct cfg_agg aggs[] = {
@@ -880,6 +881,11 @@ Test(file, group_mode_sends_only_the_fields_it_reads)
 	fx.cfg.ngroup_by = 1;
 	fx.cfg.aggs = aggs;
 	fx.cfg.naggs = 2;
+}
+
+Test(file, group_mode_sends_only_the_fields_it_reads)
+{
+	fx_init_group_by_region();
 	write_text("a.csv", "id,region,day,amount\n"
 			    "1,r1,d1,2.5\n"
 			    "x,r2,d2,1\n"
@@ -902,20 +908,10 @@ Test(file, group_mode_sends_only_the_fields_it_reads)
  */
 Test(file, fast_and_declined_records_share_frames)
 {
-	static int by[] = { 1 };
-	static struct cfg_agg aggs[] = {
-		{ .kind = CFG_AGG_COUNT_STAR, .field = -1 },
-		{ .kind = CFG_AGG_SUM, .field = 3 },
-	};
 	struct dump in = { 0 }, want = { 0 };
 	char line[160], rec[160];
 
-	fx_init("id:int region:text day:text amount:float");
-	fx.cfg.mode = CFG_MODE_GROUP;
-	fx.cfg.group_by = by;
-	fx.cfg.ngroup_by = 1;
-	fx.cfg.aggs = aggs;
-	fx.cfg.naggs = 2;
+	fx_init_group_by_region();
 	puts_(&in, "id,region,day,amount\n");
 	puts_(&want, "");
 	for (int k = 0; k < 80; k++) {

@@ -169,6 +169,7 @@ struct entry {
 	int line;
 	char *key;
 	struct sbuf val;
+	bool quoted;  /* given "quoted": kept as is, blanks and all */
 };
 
 /* What the reader last handed to inih (read by the handler). */
@@ -192,6 +193,8 @@ struct loader {
 	size_t split_off;
 	enum line_kind kind;
 	bool have_key;          /* an indented line continues the last key */
+	bool quoted;            /* the key line's value was "quoted" ... */
+	struct sbuf qval;       /* ... and this is the text inside */
 
 	/* inih's line n (1-based) is physical line emitted[n - 1] */
 	int *emitted;
@@ -491,17 +494,42 @@ static int bad_value(struct loader *ld, const struct entry *e, enum key_id k,
 /* ------------------------------------------------------------------ */
 /* phase 1: the reader and the handler                                  */
 
-/* Offset of the inline comment of l[from..n) as inih sees it, else n. */
+/*
+ * Offset of the inline comment of l[from..n), else n: a ';' or '#' after
+ * whitespace (inih itself knows only ';').
+ */
 static size_t comment_at(const char *l, size_t from, size_t n)
 {
 	bool was_space = false;
 
 	for (size_t i = from; i < n; i++) {
-		if (was_space && l[i] == ';')
+		if (was_space && (l[i] == ';' || l[i] == '#'))
 			return i;
 		was_space = isspace((unsigned char)l[i]);
 	}
 	return n;
+}
+
+/*
+ * A quoted value: l[v] is '"', the next '"' closes it, and only whitespace
+ * and a comment may follow.  Returns the offset of the closing quote, or 0
+ * when the value is not quoted (then it is read as it stands).
+ */
+static size_t quoted_end(const char *l, size_t v, size_t n)
+{
+	const char *q;
+	size_t i;
+
+	if (v >= n || l[v] != '"')
+		return 0;
+	q = memchr(l + v + 1, '"', n - v - 1);
+	if (!q)
+		return 0;
+	for (i = (size_t)(q - l) + 1; i < n && isspace((unsigned char)l[i]); i++)
+		;
+	if (i < n && !(i > (size_t)(q - l) + 1 && (l[i] == ';' || l[i] == '#')))
+		return 0;
+	return (size_t)(q - l);
 }
 
 static int push_emitted(struct loader *ld)
@@ -741,6 +769,20 @@ static int classify_line(struct loader *ld, size_t room)
 		ld->kind = LINE_KEY;
 		ld->have_key = true;
 		cut = comment_at(l, sep + 1, n);
+		k = sep + 1;
+		while (k < n && isspace((unsigned char)l[k]))
+			k++;
+		ld->quoted = false;
+		if (quoted_end(l, k, n)) {
+			/* inih gets "key =", the handler the text inside. */
+			size_t q = quoted_end(l, k, n);
+
+			ld->qval.len = 0;
+			if (sbuf_add(&ld->qval, l + k + 1, q - k - 1) < 0)
+				return fail_oom(ld);
+			ld->quoted = true;
+			cut = sep + 1;
+		}
 	}
 	while (cut > ind && isspace((unsigned char)l[cut - 1]))
 		cut--;
@@ -868,6 +910,10 @@ static int cfg_handler(void *user, const char *section, const char *name,
 		e->line = ld->lineno;
 		e->key = strdup(name);
 		ld->nents++;
+		if (ld->quoted) {
+			value = sbuf_str(&ld->qval);
+			e->quoted = true;
+		}
 		if (!e->key || sbuf_add(&e->val, value, strlen(value)) < 0) {
 			fail_oom(ld);
 			return 0;
@@ -917,83 +963,109 @@ static int read_entries(struct loader *ld)
 /* ------------------------------------------------------------------ */
 /* values                                                               */
 
-/*
- * The entry's value, trimmed (a value may start on the line after its key),
- * with ${VAR} and ${VAR:-default} expanded; malloc'd.
- */
-static char *expand(struct loader *ld, const struct entry *e)
+/* Deepest ${A:-${B:-...}} nesting of defaults. */
+#define EXPAND_DEPTH 8
+
+/* Expand ${VAR}, ${VAR:-default} of s[0..end) into out; -1 on error. */
+static int expand_into(struct loader *ld, const struct entry *e,
+		       const char *s, const char *end, struct sbuf *out,
+		       int depth)
 {
-	const char *s = sbuf_str(&e->val), *end;
-	struct sbuf out = { 0 };
 	char sd[128];
 
-	if (sbuf_add(&out, "", 0) < 0)
-		goto fail_oom;
-	while (isspace((unsigned char)*s))
-		s++;
-	end = s + strlen(s);
-	while (end > s && isspace((unsigned char)end[-1]))
-		end--;
 	while (s < end) {
 		const char *name, *p, *def = NULL, *v;
 		size_t n = 0, deflen = 0;
 		char var[256];
 
 		if (!(s[0] == '$' && s + 1 < end && s[1] == '{')) {
-			size_t run = strcspn(s + 1, "$") + 1;
+			const char *d = memchr(s + 1, '$', (size_t)(end - s) - 1);
+			size_t run = d ? (size_t)(d - s) : (size_t)(end - s);
 
-			if (run > (size_t)(end - s))
-				run = (size_t)(end - s);
-			if (sbuf_add(&out, s, run) < 0)
-				goto fail_oom;
+			if (sbuf_add(out, s, run) < 0)
+				return fail_oom(ld);
 			s += run;
 			continue;
 		}
 		name = s + 2;
-		while (isalnum((unsigned char)name[n]) || name[n] == '_')
+		while (name + n < end &&
+		       (isalnum((unsigned char)name[n]) || name[n] == '_'))
 			n++;
 		p = name + n;
-		if (p[0] == ':' && p[1] == '-') {
+		if (p + 1 < end && p[0] == ':' && p[1] == '-') {
+			int open = 0;
+
+			/* The default runs to the '}' that closes this '${'. */
 			def = p + 2;
-			deflen = strcspn(def, "}");
-			p = def + deflen;
+			for (p = def; p < end; p++) {
+				if (p[0] == '$' && p + 1 < end && p[1] == '{') {
+					open++;
+					p++;
+				} else if (*p == '}' && open-- == 0) {
+					break;
+				}
+			}
+			deflen = (size_t)(p - def);
 		}
-		if (*p != '}' && !strchr(p, '}')) {
-			fail(ld, e->line,
-			     "unterminated '${' in key '%s' in %s (write ${NAME} or ${NAME:-default})",
-			     e->key, sect_desc(ld, e->sect, sd, sizeof sd));
-			goto fail_out;
-		}
+		if (p >= end || !memchr(p, '}', (size_t)(end - p)))
+			return fail(ld, e->line,
+				    "unterminated '${' in key '%s' in %s (write ${NAME} or ${NAME:-default})",
+				    e->key, sect_desc(ld, e->sect, sd, sizeof sd));
 		if (*p != '}' || n == 0 || n >= sizeof var ||
-		    isdigit((unsigned char)name[0])) {
-			fail(ld, e->line,
-			     "bad variable name in '${...}' in key '%s' in %s",
-			     e->key, sect_desc(ld, e->sect, sd, sizeof sd));
-			goto fail_out;
-		}
+		    isdigit((unsigned char)name[0]))
+			return fail(ld, e->line,
+				    "bad variable name in '${...}' in key '%s' in %s",
+				    e->key, sect_desc(ld, e->sect, sd, sizeof sd));
 		memcpy(var, name, n);
 		var[n] = '\0';
 		v = getenv(var);
 		if (def && (!v || !*v)) {
-			if (sbuf_add(&out, def, deflen) < 0)
-				goto fail_oom;
+			if (depth >= EXPAND_DEPTH)
+				return fail(ld, e->line,
+					    "defaults nested more than %d deep in key '%s' in %s",
+					    EXPAND_DEPTH, e->key,
+					    sect_desc(ld, e->sect, sd, sizeof sd));
+			if (expand_into(ld, e, def, def + deflen, out,
+					depth + 1) < 0)
+				return -1;
 		} else if (!v) {
-			fail(ld, e->line,
-			     "environment variable '%s' is not set (key '%s' in %s)",
-			     var, e->key, sect_desc(ld, e->sect, sd, sizeof sd));
-			goto fail_out;
-		} else if (sbuf_add(&out, v, strlen(v)) < 0) {
-			goto fail_oom;
+			return fail(ld, e->line,
+				    "environment variable '%s' is not set (key '%s' in %s)",
+				    var, e->key, sect_desc(ld, e->sect, sd, sizeof sd));
+		} else if (sbuf_add(out, v, strlen(v)) < 0) {
+			return fail_oom(ld);
 		}
 		s = p + 1;
 	}
-	return out.p;
+	return 0;
+}
 
-fail_oom:
-	fail_oom(ld);
-fail_out:
-	free(out.p);
-	return NULL;
+/*
+ * The entry's value, trimmed (a value may start on the line after its key)
+ * unless it was quoted, with ${VAR}, ${VAR:-default} expanded (a default
+ * may itself hold ${...}); malloc'd.
+ */
+static char *expand(struct loader *ld, const struct entry *e)
+{
+	const char *s = sbuf_str(&e->val), *end;
+	struct sbuf out = { 0 };
+
+	if (sbuf_add(&out, "", 0) < 0) {
+		fail_oom(ld);
+		return NULL;
+	}
+	end = s + strlen(s);
+	if (!e->quoted) {
+		while (isspace((unsigned char)*s))
+			s++;
+		while (end > s && isspace((unsigned char)end[-1]))
+			end--;
+	}
+	if (expand_into(ld, e, s, end, &out, 0) < 0) {
+		free(out.p);
+		return NULL;
+	}
+	return out.p;
 }
 
 int cfg_parse_bool(const char *s, bool *b)
@@ -2455,6 +2527,7 @@ out_free_loader:
 	free(ld.seen);
 	free(ld.emitted);
 	free(ld.line.p);
+	free(ld.qval.p);
 	if (rc < 0)
 		cfg_free(cfg);
 	return rc;

@@ -1012,6 +1012,41 @@ Test(config, env_expansion)
 	cfg_free(&cfg);
 }
 
+Test(config, env_nested_defaults)
+{
+	struct cfg cfg;
+	const char *m;
+
+	cr_assert_eq(unsetenv("AGG_T_X"), 0);
+	cr_assert_eq(unsetenv("AGG_T_Y"), 0);
+	cr_assert_eq(setenv("AGG_T_Z", "zed", 1), 0);
+	load_ok("[aggregate]\noutput = ${AGG_T_X:-${AGG_T_Y:-d}}.csv\n"
+		"fields = a:int\n"
+		"reject_file = ${AGG_T_X:-${AGG_T_Z:-no}}/r-${AGG_T_Y:-}.jsonl\n"
+		"metrics_file = ${AGG_T_X:-a${AGG_T_Y:-${AGG_T_X:-b}}c}.prom\n"
+		"[provider p]\ntype = file\npath = in.csv\n", &cfg);
+	cr_assert_str_eq(cfg.output, "d.csv");
+	cr_assert_str_eq(cfg.reject_file, "zed/r-.jsonl");
+	cr_assert_str_eq(cfg.metrics_file, "abc.prom");
+	cfg_free(&cfg);
+
+	/* a default that is not used is not expanded: its unset is fine */
+	load_ok("[aggregate]\noutput = ${AGG_T_Z:-${AGG_T_X}}.csv\n"
+		"fields = a:int\n[provider p]\ntype = file\npath = i.csv\n",
+		&cfg);
+	cr_assert_str_eq(cfg.output, "zed.csv");
+	cfg_free(&cfg);
+
+	/* an unset variable inside a default used is an error naming it */
+	m = load_bad("[aggregate]\noutput = o.csv\nfields = a:int\n"
+		     "reject_file = ${AGG_T_X:-${AGG_T_Y}}\n"
+		     "[provider p]\ntype = file\npath = in.csv\n");
+	cr_assert_str_eq(m, NAME ":4: environment variable 'AGG_T_Y' is not "
+			 "set (key 'reject_file' in [aggregate])");
+	m = load_bad(MINIMAL "restart = ${AGG_T_X:-${AGG_T_Y:-1}\n");
+	assert_prefix(m, NAME ":7: unterminated '${' in key 'restart'");
+}
+
 Test(config, env_unset_is_an_error)
 {
 	const char *m;
@@ -1148,7 +1183,7 @@ Test(config, bools)
 static char *long_text(size_t n, const char *prefix, unsigned seed)
 {
 	static const char *const words[] = { "SELECT", "a", "bb", "ccc,",
-		"  ", "x=y", "'semi;colon'", "(1,2)", "\t", "#hash", "=:" };
+		"  ", "x=y", "'semi;colon'", "(1,2)", "\t", "a#hash", "=:" };
 	char *s = malloc(n + 1);
 	size_t len = strlen(prefix);
 
@@ -1345,6 +1380,51 @@ Test(config, comments_crlf_bom)
 	cfg_free(&cfg);
 	free(text);
 	free(c);
+}
+
+Test(config, inline_comments_and_quoted_values)
+{
+	struct cfg cfg;
+	const struct cfg_provider *p;
+
+	load_ok("[aggregate]   # section comment\n"
+		"output = x.csv   # report\n"
+		"fields = a:int\t# tab then comment\n"
+		"reject_file = \"r # not a comment ; nor this.jsonl\"  # but this\n"
+		"metrics_file = \"  m.prom \" ; quoted blanks kept\n"
+		"lock_file = \"l\"\"x\"\n"
+		"[provider p]\n"
+		"type = file   # a file\n"
+		"path = in#1.csv\n"
+		"delimiter = \";\"\n"
+		"quote = \"\n"
+		"null = \"\"\n"
+		"[provider q]\n"
+		"type = postgres\n"
+		"query =\n"
+		"    SELECT a   # first\n"
+		"    FROM t     ; second\n", &cfg);
+	cr_assert_str_eq(cfg.output, "x.csv");
+	cr_assert_str_eq(cfg.lock_file, "\"l\"\"x\"",
+			 "not one quoted value: read as it stands");
+	cr_assert_eq(cfg.schema.nfields, 1);
+	cr_assert_str_eq(cfg.reject_file, "r # not a comment ; nor this.jsonl");
+	cr_assert_str_eq(cfg.metrics_file, "  m.prom ");
+	p = find_prov(&cfg, "p");
+	cr_assert_eq(p->type, CFG_PROV_FILE);
+	cr_assert_str_eq(p->path, "in#1.csv");
+	cr_assert_eq(p->delimiter, ';');
+	cr_assert_eq(p->quote, '"', "a lone quote is the character itself");
+	p = find_prov(&cfg, "q");
+	cr_assert_str_eq(p->query, "SELECT a\nFROM t");
+	cfg_free(&cfg);
+
+	/* a quoted value still expands ${VAR} */
+	cr_assert_eq(setenv("AGG_T_Q", "v", 1), 0);
+	load_ok("[aggregate]\noutput = \"${AGG_T_Q} #.csv\"\nfields = a:int\n"
+		"[provider p]\ntype = file\npath = in.csv\n", &cfg);
+	cr_assert_str_eq(cfg.output, "v #.csv");
+	cfg_free(&cfg);
 }
 
 Test(config, colon_separator_and_long_whitespace)

@@ -340,6 +340,30 @@ static bool near_miss(const char *word, const char *candidate, int *best)
 	return false;
 }
 
+const char *cfg_nearest(const char *word, const char *const *candidates,
+			size_t n)
+{
+	const char *best_name = NULL;
+	int best = 10;
+
+	for (size_t i = 0; i < n; i++)
+		if (candidates[i] && near_miss(word, candidates[i], &best))
+			best_name = candidates[i];
+	return best_name;
+}
+
+/* The declared field nearest to name, or NULL. */
+static const char *field_suggest(const struct cfg *cfg, const char *name)
+{
+	const char *best_name = NULL;
+	int best = 10;
+
+	for (int i = 0; i < cfg->schema.nfields; i++)
+		if (near_miss(name, cfg->schema.fields[i].name, &best))
+			best_name = cfg->schema.fields[i].name;
+	return best_name;
+}
+
 static const struct key_def *key_lookup(const char *name)
 {
 	for (size_t i = 0; i < NKEY_DEFS; i++)
@@ -1367,6 +1391,10 @@ static int parse_group_by(struct loader *ld, const struct entry *e, char *v)
 			return bad_value(ld, e, K_GROUP_BY, NULL,
 					 "empty item in list");
 		fi = field_index(cfg, item);
+		if (fi < 0 && field_suggest(cfg, item))
+			return bad_value(ld, e, K_GROUP_BY, item,
+					 "not a field declared in fields (did you mean '%s'?)",
+					 field_suggest(cfg, item));
 		if (fi < 0)
 			return bad_value(ld, e, K_GROUP_BY, item,
 					 "not a field declared in fields");
@@ -1458,10 +1486,21 @@ static int parse_agg(struct loader *ld, const struct entry *e, char *item,
 	for (fi = 0; fi < sizeof agg_funcs / sizeof agg_funcs[0]; fi++)
 		if (strcasecmp(func, agg_funcs[fi].name) == 0)
 			break;
-	if (fi == sizeof agg_funcs / sizeof agg_funcs[0])
+	if (fi == sizeof agg_funcs / sizeof agg_funcs[0]) {
+		const char *names[sizeof agg_funcs / sizeof agg_funcs[0]];
+		const char *near;
+
+		for (size_t i = 0; i < sizeof agg_funcs / sizeof agg_funcs[0]; i++)
+			names[i] = agg_funcs[i].name;
+		near = cfg_nearest(func, names, sizeof names / sizeof names[0]);
+		if (near)
+			return bad_value(ld, e, K_AGGREGATES, item,
+					 "unknown function '%s' (did you mean '%s'?)",
+					 func, near);
 		return bad_value(ld, e, K_AGGREGATES, item,
 				 "unknown function '%s' (count, sum, avg, min, max, count_distinct)",
 				 func);
+	}
 	a->kind = agg_funcs[fi].kind;
 	fn = agg_funcs[fi].name;
 	if (strcmp(arg, "*") == 0) {
@@ -1475,10 +1514,17 @@ static int parse_agg(struct loader *ld, const struct entry *e, char *item,
 		enum rec_type ft;
 
 		a->field = field_index(cfg, arg);
-		if (a->field < 0)
+		if (a->field < 0) {
+			const char *near = field_suggest(cfg, arg);
+
+			if (near)
+				return bad_value(ld, e, K_AGGREGATES, item,
+						 "'%s' is not a field declared in fields (did you mean '%s'?)",
+						 arg, near);
 			return bad_value(ld, e, K_AGGREGATES, item,
 					 "'%s' is not a field declared in fields",
 					 arg);
+		}
 		ft = cfg->schema.fields[a->field].type;
 		switch (a->kind) {
 		case CFG_AGG_COUNT:
@@ -1784,6 +1830,10 @@ static int parse_map(struct loader *ld, const struct entry *e,
 		field = trim(item);
 		src = trim(eq + 1);
 		fi = field_index(cfg, field);
+		if (fi < 0 && field_suggest(cfg, field))
+			return bad_value(ld, e, K_MAP, field,
+					 "not a field declared in [aggregate] fields (did you mean '%s'?)",
+					 field_suggest(cfg, field));
 		if (fi < 0)
 			return bad_value(ld, e, K_MAP, field,
 					 "not a field declared in [aggregate] fields");
@@ -1885,9 +1935,12 @@ static int apply_provider(struct loader *ld, const struct entry *e,
 		else if (strlen(v) == 1 && !isspace((unsigned char)*v) &&
 			 !iscntrl((unsigned char)*v) && !((unsigned char)*v & 0x80))
 			c = *v;
-		else
+		else if (k == K_DELIMITER)
 			return bad_value(ld, e, k, NULL,
 					 "expected one ASCII character, tab or semicolon");
+		else
+			return bad_value(ld, e, k, NULL,
+					 "expected one ASCII character for the quote, such as \" or '");
 		if (k == K_DELIMITER)
 			p->delimiter = c;
 		else
@@ -2699,9 +2752,21 @@ int cfg_select(struct cfg *cfg, const char *names, char *err, size_t errlen)
 				break;
 		if (i == cfg->nproviders) {
 			char eb[ECHO_MAX + 8];
+			const char *near = NULL;
+			int best = 10;
 
-			set_err(err, errlen, "--only: unknown provider '%s'",
-				echo(item, eb, sizeof eb));
+			for (int j = 0; j < cfg->nproviders; j++)
+				if (near_miss(item, cfg->providers[j].name,
+					      &best))
+					near = cfg->providers[j].name;
+			if (near)
+				set_err(err, errlen,
+					"--only: unknown provider '%s' (did you mean '%s'?)",
+					echo(item, eb, sizeof eb), near);
+			else
+				set_err(err, errlen,
+					"--only: unknown provider '%s'",
+					echo(item, eb, sizeof eb));
 			goto out_free;
 		}
 		keep[i] = true;

@@ -185,6 +185,14 @@ int cfg_set_output(struct cfg *cfg, const char *output, char *err,
  */
 int cfg_select(struct cfg *cfg, const char *names, char *err, size_t errlen);
 
+/*
+ * The candidate nearest to word (a typo of it: at most 1 edit for names of
+ * up to 4 bytes, 2 for longer ones; case-insensitive), or NULL.  For "did
+ * you mean" hints.
+ */
+const char *cfg_nearest(const char *word, const char *const *candidates,
+			size_t n);
+
 /* Parse helpers, exposed for tests and other modules.  Each returns 0 or -1. */
 int cfg_parse_duration(const char *s, uint64_t *ms);
 int cfg_parse_size(const char *s, uint64_t *bytes);

@@ -100,13 +100,55 @@ static int usage_error(const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
+/*
+ * getopt's own messages name argv[0] (the full path it was run by): ours
+ * say "aggregate:", and suggest the nearest long option for a typo.
+ */
+static int option_error(int ch, const char *arg)
+{
+	const char *names[sizeof long_options / sizeof long_options[0]];
+	const char *near = NULL;
+	char word[64];
+	size_t n = 0;
+
+	if (ch == ':') {
+		if (arg[0] == '-' && arg[1] == '-')
+			return usage_error("option '%s' needs a value", arg);
+		snprintf(word, sizeof word, "-%c", optopt);
+		return usage_error("option '%s' needs a value", word);
+	}
+	if (optopt > 0 && optopt < 128) {
+		snprintf(word, sizeof word, "-%c", optopt);
+		return usage_error("unknown option '%s'", word);
+	}
+	if (arg[0] == '-' && arg[1] == '-') {
+		snprintf(word, sizeof word, "%.*s", (int)strcspn(arg + 2, "="),
+			 arg + 2);
+		for (const struct option *lo = long_options; lo->name; lo++)
+			names[n++] = lo->name;
+		near = cfg_nearest(word, names, n);
+		for (const struct option *lo = long_options; lo->name; lo++)
+			if (strcmp(lo->name, word) == 0 && lo->has_arg == no_argument)
+				return usage_error("option '--%s' takes no value",
+						   word);
+	}
+	if (near) {
+		fprintf(stderr, "aggregate: unknown option '%s' (did you mean "
+			"'--%s'?)\nTry 'aggregate --help' for more "
+			"information.\n", arg, near);
+		return EXIT_USAGE;
+	}
+	return usage_error("unknown option '%s'", arg);
+}
+
 /* Returns -1 to go on, or an exit status. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	int ch;
 	char *end;
 
-	while ((ch = getopt_long(argc, argv, "c:o:j:qvVh", long_options,
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":c:o:j:qvVh", long_options,
 				 NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -159,9 +201,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			fputs(usage_text, stdout);
 			return EXIT_OK;
 		default:
-			fprintf(stderr,
-				"Try 'aggregate --help' for more information.\n");
-			return EXIT_USAGE;
+			return option_error(ch, argv[optind - 1]);
 		}
 	}
 	if (optind < argc)

@@ -74,7 +74,31 @@ Test(cli, usage_errors_exit_64)
 {
 	struct tu_result r;
 
+	/* getopt's errors say "aggregate:", not the path it was run by */
 	cr_assert_eq(run(&r, (const char *[]){ "--bogus", NULL }), 64);
+	cr_assert_str_eq(r.err, "aggregate: unknown option '--bogus'\n"
+			 "Try 'aggregate --help' for more information.\n");
+	tu_result_free(&r);
+	cr_assert_eq(run(&r, (const char *[]){ "--chek", NULL }), 64);
+	cr_assert_str_eq(r.err, "aggregate: unknown option '--chek' (did you "
+			 "mean '--check'?)\n"
+			 "Try 'aggregate --help' for more information.\n");
+	tu_result_free(&r);
+	cr_assert_eq(run(&r, (const char *[]){ "-x", NULL }), 64);
+	cr_assert(strncmp(r.err, "aggregate: unknown option '-x'\n", 31) == 0,
+		  "%s", r.err);
+	tu_result_free(&r);
+	cr_assert_eq(run(&r, (const char *[]){ "-c", NULL }), 64);
+	cr_assert(strncmp(r.err, "aggregate: option '-c' needs a value\n",
+			  37) == 0, "%s", r.err);
+	tu_result_free(&r);
+	cr_assert_eq(run(&r, (const char *[]){ "--metrics", NULL }), 64);
+	cr_assert(strncmp(r.err, "aggregate: option '--metrics' needs a "
+			  "value\n", 39) == 0, "%s", r.err);
+	tu_result_free(&r);
+	cr_assert_eq(run(&r, (const char *[]){ "--check=yes", NULL }), 64);
+	cr_assert(strncmp(r.err, "aggregate: option '--check' takes no value",
+			  42) == 0, "%s", r.err);
 	tu_result_free(&r);
 	cr_assert_eq(run(&r, (const char *[]){ "-j", "zero", NULL }), 64);
 	cr_assert(strstr(r.err, "--jobs") != NULL);
@@ -385,5 +409,10 @@ Test(cli, only_selects_providers)
 	tu_result_free(&r);
 	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", "--only", "nope",
 					       NULL }), 64);
+	tu_result_free(&r);
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", "--only",
+					       "secnod", NULL }), 64);
+	cr_assert(strstr(r.err, "aggregate: --only: unknown provider 'secnod' "
+			 "(did you mean 'second'?)") != NULL, "%s", r.err);
 	tu_result_free(&r);
 }

@@ -984,6 +984,47 @@ Test(config, delimiter_and_quote_spellings)
 	cr_assert_eq(cfg.providers[2].delimiter, '|');
 	cr_assert_eq(cfg.providers[3].delimiter, ';');
 	cfg_free(&cfg);
+
+	/* each key's error speaks of that key */
+	const char *m = load_bad(MINIMAL "quote = ab\n");
+
+	cr_assert_str_eq(m, NAME ":7: invalid value 'ab' for key 'quote' in "
+			 "[provider p]: expected one ASCII character for the "
+			 "quote, such as \" or '");
+	m = load_bad(MINIMAL "delimiter = ab\n");
+	cr_assert_str_eq(m, NAME ":7: invalid value 'ab' for key 'delimiter' in "
+			 "[provider p]: expected one ASCII character, tab or "
+			 "semicolon");
+}
+
+Test(config, did_you_mean_for_fields_and_functions)
+{
+	const char *m;
+
+	m = load_bad("[aggregate]\noutput = o.csv\nfields = r:text, amount:int\n"
+		     "aggregates = sum(amout)\n"
+		     "[provider p]\ntype = file\npath = in.csv\n");
+	cr_assert_str_eq(m, NAME ":4: invalid value 'sum(amout)' for key "
+			 "'aggregates' in [aggregate]: 'amout' is not a field "
+			 "declared in fields (did you mean 'amount'?)");
+	m = load_bad("[aggregate]\noutput = o.csv\nfields = r:text, amount:int\n"
+		     "aggregates = summ(amount)\n"
+		     "[provider p]\ntype = file\npath = in.csv\n");
+	assert_has(m, "unknown function 'summ' (did you mean 'sum'?)");
+	m = load_bad("[aggregate]\noutput = o.csv\nfields = region:text\n"
+		     "group_by = regoin\n"
+		     "[provider p]\ntype = file\npath = in.csv\n");
+	assert_has(m, "not a field declared in fields (did you mean 'region'?)");
+	m = load_bad("[aggregate]\noutput = o.csv\nfields = region:text\n"
+		     "[provider p]\ntype = file\npath = in.csv\n"
+		     "map = regio=x\n");
+	assert_has(m, "not a field declared in [aggregate] fields (did you "
+		   "mean 'region'?)");
+	/* nothing near: no guess */
+	m = load_bad("[aggregate]\noutput = o.csv\nfields = region:text\n"
+		     "group_by = zzz\n"
+		     "[provider p]\ntype = file\npath = in.csv\n");
+	assert_lacks(m, "did you mean");
 }
 
 /* ------------------------------------------------------------------ */
@@ -1636,6 +1677,8 @@ Test(config, select_providers)
 	load_ok(three, &cfg);
 	cr_assert_eq(cfg_select(&cfg, "p,nope", err, sizeof err), -1);
 	cr_assert_str_eq(err, "--only: unknown provider 'nope'");
+	cr_assert_eq(cfg_select(&cfg, "qq", err, sizeof err), -1);
+	cr_assert_str_eq(err, "--only: unknown provider 'qq' (did you mean 'q'?)");
 	cr_assert_eq(cfg.nproviders, 3, "failure changes nothing");
 	cr_assert_eq(cfg_select(&cfg, "r", err, sizeof err), -1);
 	assert_has(err, "enabled = false");

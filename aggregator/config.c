@@ -2305,6 +2305,13 @@ static int resolve_aggregate(struct loader *ld)
 			    echo(cfg->output, eb, sizeof eb));
 	}
 
+	/* Keys that name something only some outputs have. */
+	if (seen_line(ld, si, K_TABLE) && (cfg->format == CFG_FMT_CSV ||
+					   cfg->format == CFG_FMT_JSONL))
+		return fail(ld, seen_line(ld, si, K_TABLE),
+			    "key 'table' does not apply to a %s output: it names the table of a sqlite or postgres output",
+			    cfg->format == CFG_FMT_CSV ? "CSV" : "JSON Lines");
+
 	if (cfg->backoff_ms > cfg->backoff_max_ms) {
 		int line = seen_line(ld, si, K_BACKOFF_MAX);
 
@@ -2435,6 +2442,24 @@ static int resolve_provider(struct loader *ld, int si)
 				    "delimiter and quote are the same character");
 		if (resolve_file_format(ld, si, p) < 0)
 			return -1;
+		if (p->file_format == CFG_FMT_JSONL) {
+			/* CSV settings; a glob open to both formats may use them. */
+			static const struct {
+				enum key_id id;
+				const char *name;
+			} csv_only[] = {
+				{ K_HEADER, "header" }, { K_NULL, "null" },
+				{ K_DELIMITER, "delimiter" }, { K_QUOTE, "quote" },
+			};
+			char sd[128];
+
+			for (size_t i = 0; i < sizeof csv_only / sizeof csv_only[0]; i++)
+				if (seen_line(ld, si, csv_only[i].id))
+					return fail(ld, seen_line(ld, si, csv_only[i].id),
+						    "key '%s' does not apply to JSON Lines files in %s: it is a CSV setting",
+						    csv_only[i].name,
+						    sect_desc(ld, si, sd, sizeof sd));
+		}
 		break;
 	case CFG_PROV_SQLITE:
 		if (!p->path)

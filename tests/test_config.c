@@ -997,6 +997,66 @@ Test(config, delimiter_and_quote_spellings)
 			 "semicolon");
 }
 
+Test(config, keys_that_do_not_apply)
+{
+	struct cfg cfg;
+	const char *m;
+
+	m = load_bad("[aggregate]\noutput = o.csv\nfields = a:int\n"
+		     "table = t\n[provider p]\ntype = file\npath = in.csv\n");
+	cr_assert_str_eq(m, NAME ":4: key 'table' does not apply to a CSV "
+			 "output: it names the table of a sqlite or postgres "
+			 "output");
+	m = load_bad("[aggregate]\noutput = o.jsonl\nfields = a:int\n"
+		     "table = t\n[provider p]\ntype = file\npath = in.csv\n");
+	assert_prefix(m, NAME ":4: key 'table' does not apply to a JSON Lines output");
+	m = load_bad("[aggregate]\noutput = -\nfields = a:int\n"
+		     "table = t\n[provider p]\ntype = file\npath = in.csv\n");
+	assert_prefix(m, NAME ":4: key 'table' does not apply to a CSV output");
+	load_ok("[aggregate]\noutput = o.db\nfields = a:int\ntable = t\n"
+		"[provider p]\ntype = file\npath = in.csv\n", &cfg);
+	cr_assert_str_eq(cfg.table, "t");
+	cfg_free(&cfg);
+
+	/* write = append applies to every output */
+	static const char *const outs[] = { "o.csv", "o.jsonl", "o.db" };
+
+	for (size_t i = 0; i < 3; i++) {
+		char text[256];
+
+		snprintf(text, sizeof text, "[aggregate]\noutput = %s\n"
+			 "fields = a:int\nwrite = append\n[provider p]\n"
+			 "type = file\npath = in.csv\n", outs[i]);
+		load_ok(text, &cfg);
+		cr_assert_eq(cfg.write, CFG_WRITE_APPEND);
+		cfg_free(&cfg);
+	}
+
+	/* CSV settings on a JSON Lines file */
+	static const char *const csv_keys[] = { "header = false", "null = NA",
+		"delimiter = |", "quote = '" };
+
+	for (size_t i = 0; i < 4; i++) {
+		char text[256], want[256];
+
+		snprintf(text, sizeof text, AGG_HEAD "type = file\n"
+			 "path = in.jsonl\n%s\n", csv_keys[i]);
+		snprintf(want, sizeof want, NAME ":7: key '%.*s' does not apply "
+			 "to JSON Lines files in [provider p]: it is a CSV "
+			 "setting", (int)strcspn(csv_keys[i], " "), csv_keys[i]);
+		m = load_bad(text);
+		cr_assert_str_eq(m, want);
+		snprintf(text, sizeof text, AGG_HEAD "type = file\n"
+			 "path = in.txt\nformat = ndjson\n%s\n", csv_keys[i]);
+		load_bad(text);
+		/* a glob open to either format may need them */
+		snprintf(text, sizeof text, AGG_HEAD "type = file\n"
+			 "path = in/*\n%s\n", csv_keys[i]);
+		load_ok(text, &cfg);
+		cfg_free(&cfg);
+	}
+}
+
 Test(config, did_you_mean_for_fields_and_functions)
 {
 	const char *m;

@@ -1954,14 +1954,27 @@ static int apply_provider(struct loader *ld, const struct entry *e,
 			return bad_value(ld, e, k, NULL,
 					 "expected 'Name: value' on one line");
 		return add_string(ld, &p->headers, &p->nheaders, vp);
-	case K_NULL:
-		free(p->null_text);
-		p->null_text = NULL;
-		if (!*v)
-			return 0; /* the default: unquoted empty is NULL */
-		p->null_text = v;
-		*vp = NULL;
+	case K_NULL: {
+		char *item, *rest = v;
+
+		/* Each marker adds to the unquoted empty field, always NULL. */
+		while ((item = next_item(&rest))) {
+			char *m;
+
+			if (!*item)
+				continue;
+			if (p->nnulls == CFG_MAX_NULLS)
+				return bad_value(ld, e, k, NULL,
+						 "more than %d markers",
+						 CFG_MAX_NULLS);
+			m = strdup(item);
+			if (!m || add_string(ld, &p->nulls, &p->nnulls, &m) < 0) {
+				free(m);
+				return fail_oom(ld);
+			}
+		}
 		return 0;
+	}
 	case K_QUERY:
 		return take_string(ld, e, k, &p->query, vp);
 	case K_KEY:
@@ -2732,7 +2745,9 @@ static void prov_free(struct cfg_provider *p, int nfields)
 	free(p->source);
 	free(p->name);
 	free(p->path);
-	free(p->null_text);
+	for (int i = 0; i < p->nnulls; i++)
+		free(p->nulls[i]);
+	free(p->nulls);
 	free(p->query);
 	free(p->key);
 	free(p->conninfo);

@@ -15,6 +15,9 @@
 
 #include "../ipc/record.h"
 
+/* Most markers a file provider's `null` may list. */
+#define CFG_MAX_NULLS 16
+
 /* Error message buffer size used by every cfg_ function. */
 #define CFG_ERR_MAX 512
 
@@ -89,7 +92,9 @@ struct cfg_provider {
 	char delimiter;
 	char quote;
 	bool header;
-	char *null_text;           /* NULL: unquoted empty field is NULL */
+	char **nulls;              /* markers that also mean NULL in an
+				      unquoted field, besides the empty one */
+	int nnulls;                /* at most CFG_MAX_NULLS */
 
 	/* sqlite, postgres */
 	char *query;

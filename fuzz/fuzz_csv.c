@@ -166,10 +166,11 @@ static bool general_values(const struct csvfast *f, const struct csv_record *r,
 	for (int i = 0; i < s->nfields; i++) {
 		const struct csv_field *x = &r->fields[i];
 
-		if (!x->quoted && (f->null_text == NULL ? x->len == 0 :
-				   x->len == f->null_len &&
-					   memcmp(x->p, f->null_text,
-						  x->len) == 0)) {
+		/* An unquoted "" is NULL, and so is an unquoted marker. */
+		if (!x->quoted &&
+		    (x->len == 0 ||
+		     (f->nnulls > 0 && x->len == f->null_len[0] &&
+		      memcmp(x->p, f->null_text[0], x->len) == 0))) {
 			v[i].null = true;
 			continue;
 		}
@@ -233,10 +234,12 @@ static void fast_agrees(const struct csv_options *o, unsigned bits,
 	bool drop[4] = { len & 1, (len >> 1) & 1, (len >> 2) & 1,
 			 (len >> 3) & 1 };
 	struct csvfast f = { 0 }, fb = { 0 }, fs = { 0 };
+	static const char *const nulls[] = { "\\N" };
 	struct csvfast_options fo = {
 		.schema = &s, .col = col, .ncols = 4, .exact_cols = bits & 1,
 		.delimiter = o->delimiter, .quote = o->quote,
-		.null_text = (bits & 2) ? "\\N" : NULL,
+		.nulls = nulls,
+		.nnulls = (bits & 2) ? 1 : 0,
 		.max_record = o->max_record ? o->max_record
 					    : CSV_DEFAULT_MAX_RECORD,
 		.max_fields = o->max_fields ? o->max_fields

@@ -14,7 +14,7 @@
  *          conv_float_exact() gets exactly: parse_float's own fast path;
  *   text   bytes that are neither NUL nor above 0x7f (no UTF-8 to check).
  * The field ends right after those bytes at a delimiter, or at the record's
- * LF (CR LF), or it is not accepted.  A null_text that reads as a number
+ * LF (CR LF), or it is not accepted.  A NULL marker that reads as a number
  * sends every number to the general test (the NULL check comes first).
  *
  * csvfast_encode() walks the same fields with what the plan decided once
@@ -144,7 +144,7 @@ int csvfast_plan(struct csvfast *f, const struct csvfast_options *o)
 
 	csvfast_free(f);
 	f->tries = f->declines = 0;
-	if (o->ncols == 0)
+	if (o->ncols == 0 || o->nnulls > CSVFAST_MAX_NULLS)
 		return 0;
 	cols = malloc(o->ncols * sizeof *cols);
 	nul = malloc(((size_t)s->nfields + 1) * sizeof *nul);
@@ -175,9 +175,13 @@ int csvfast_plan(struct csvfast *f, const struct csvfast_options *o)
 	f->has_quote = o->quote != '\0';
 	f->wd = LO * f->delim;
 	f->wq = LO * (f->has_quote ? f->quote : '\n');
-	f->null_text = o->null_text;
-	f->null_len = o->null_text ? strlen(o->null_text) : 0;
-	f->numeric_null = o->null_text && looks_numeric(o->null_text);
+	f->numeric_null = false;
+	for (int k = 0; k < o->nnulls; k++) {
+		f->null_text[k] = o->nulls[k];
+		f->null_len[k] = strlen(o->nulls[k]);
+		f->numeric_null |= looks_numeric(o->nulls[k]);
+	}
+	f->nnulls = o->nnulls;
 	f->exact_cols = o->exact_cols;
 	f->ncols = o->ncols;
 	f->max_record = o->max_record;
@@ -484,13 +488,16 @@ end:
 	return k;
 }
 
-/* The field's bytes are null_text (or empty, without one). */
+/* The field's bytes are empty, or one of the NULL markers. */
 static inline bool is_null(const struct csvfast *f, const unsigned char *p,
 			   size_t len)
 {
-	if (f->null_text == NULL)
-		return len == 0;
-	return len == f->null_len && memcmp(p, f->null_text, len) == 0;
+	if (len == 0)
+		return true;
+	for (int k = 0; k < f->nnulls; k++)
+		if (len == f->null_len[k] && memcmp(p, f->null_text[k], len) == 0)
+			return true;
+	return false;
 }
 
 /*

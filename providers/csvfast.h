@@ -39,6 +39,9 @@ struct csvfast_col {
 	bool keep;            /* its value is encoded (else NULL whatever) */
 };
 
+/* Most NULL markers the fast path takes (the config's limit). */
+#define CSVFAST_MAX_NULLS 16
+
 struct csvfast {
 	bool on;              /* a plan is set and worth trying */
 	unsigned char delim;
@@ -46,9 +49,11 @@ struct csvfast {
 	bool has_quote;
 	uint64_t wd, wq;      /* the delimiter, the quote (else LF) in
 				 each byte of a word */
-	const char *null_text; /* NULL: an empty field is NULL */
-	size_t null_len;
-	bool numeric_null;    /* null_text could read as a number */
+	/* An unquoted field that is empty, or one of these, is NULL. */
+	const char *null_text[CSVFAST_MAX_NULLS];
+	size_t null_len[CSVFAST_MAX_NULLS];
+	int nnulls;
+	bool numeric_null;    /* a marker could read as a number */
 	bool exact_cols;      /* header: exactly ncols columns; else >= */
 	size_t ncols;
 	size_t max_record;
@@ -72,7 +77,8 @@ struct csvfast_options {
 	bool exact_cols;
 	char delimiter;
 	char quote;           /* '\0': no quoting */
-	const char *null_text;
+	const char *const *nulls; /* markers besides the empty field */
+	int nnulls;           /* more than CSVFAST_MAX_NULLS: not taken */
 	size_t max_record;
 	size_t max_fields;
 	const bool *drop;     /* fields encoded as NULL whatever they hold

@@ -115,7 +115,7 @@ struct file_run {
 	size_t ncols;        /* with header: its columns; without: needed */
 	bool bom_check;      /* the next read is the file's first */
 	struct csvfast fast; /* typed fast path for plain records */
-	size_t null_len;     /* strlen(p->null_text), 0 without one */
+	size_t *null_len;    /* strlen of each of p->nulls */
 
 	/* JSON Lines */
 	struct jsonptr *ptrs;
@@ -533,12 +533,25 @@ static int csv_pull(struct file_run *r, struct src *s, struct csv_record *rec,
 	}
 }
 
+/*
+ * An unquoted field that means NULL: empty, or one of the `null` markers.
+ * A quoted field is never NULL, as in PostgreSQL's COPY CSV.
+ */
+static bool is_null_marker(const struct file_run *r, const char *p,
+			   size_t len)
+{
+	if (len == 0)
+		return true;
+	for (int k = 0; k < r->p->nnulls; k++)
+		if (len == r->null_len[k] && memcmp(p, r->p->nulls[k], len) == 0)
+			return true;
+	return false;
+}
+
 /* Field values of one CSV record; ST_OK, or rejected (1), or failure. */
 static enum prov_status csv_values(struct file_run *r, const char *name,
 				   const struct csv_record *rec, bool *rejected)
 {
-	const char *null_text = r->p->null_text;
-	size_t null_len = r->null_len;
 	char why[CONV_REASON_MAX];
 
 	*rejected = false;
@@ -559,10 +572,7 @@ static enum prov_status csv_values(struct file_run *r, const char *name,
 			continue;
 		}
 		f = &rec->fields[r->col[i]];
-		if (!f->quoted && (null_text == NULL ?
-				   f->len == 0 :
-				   f->len == null_len &&
-					   memcmp(f->p, null_text, null_len) == 0)) {
+		if (!f->quoted && is_null_marker(r, f->p, f->len)) {
 			v->null = true;
 			continue;
 		}
@@ -588,7 +598,8 @@ static int plan_fast(struct file_run *r)
 		.exact_cols = r->p->header,
 		.delimiter = r->p->delimiter,
 		.quote = r->p->quote,
-		.null_text = r->p->null_text,
+		.nulls = (const char *const *)r->p->nulls,
+		.nnulls = r->p->nnulls,
 		.max_record = MAX_RECORD,
 		.max_fields = CSV_DEFAULT_MAX_FIELDS,
 		.drop = r->c->unused,
@@ -1086,7 +1097,9 @@ static enum prov_status setup(struct file_run *r)
 		.max_record = MAX_RECORD,
 	};
 
-	r->null_len = r->p->null_text ? strlen(r->p->null_text) : 0;
+	r->null_len = calloc((size_t)r->p->nnulls + 1, sizeof *r->null_len);
+	for (int i = 0; r->null_len && i < r->p->nnulls; i++)
+		r->null_len[i] = strlen(r->p->nulls[i]);
 	r->buf = malloc(READ_BYTES);
 	r->vals = calloc((size_t)n, sizeof *r->vals);
 	r->scratch = calloc((size_t)n, sizeof *r->scratch);
@@ -1096,7 +1109,7 @@ static enum prov_status setup(struct file_run *r)
 	r->dump_cap = calloc((size_t)n, sizeof *r->dump_cap);
 	if (r->buf == NULL || r->vals == NULL || r->scratch == NULL ||
 	    r->col == NULL || r->ptrs == NULL || r->dump == NULL ||
-	    r->dump_cap == NULL)
+	    r->dump_cap == NULL || r->null_len == NULL)
 		return prov_fail(r->c, PROV_FAIL_RETRY, "out of memory");
 	r->csv = csv_new(&o);
 	if (r->csv == NULL)
@@ -1122,6 +1135,7 @@ static void teardown(struct file_run *r)
 			free(r->dump[i]);
 	free(r->dump);
 	free(r->dump_cap);
+	free(r->null_len);
 	free(r->ptrs);
 	free(r->col);
 	free(r->scratch);

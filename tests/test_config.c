@@ -276,7 +276,8 @@ Test(config, full_config_every_key)
 	cr_assert_eq(p->delimiter, ';');
 	cr_assert_eq(p->quote, '\'');
 	cr_assert_not(p->header);
-	cr_assert_str_eq(p->null_text, "\\N");
+	cr_assert_eq(p->nnulls, 1);
+	cr_assert_str_eq(p->nulls[0], "\\N");
 	cr_assert_eq(p->max_rejects, 0); /* own value, not [aggregate]'s 12 */
 	cr_assert_eq(p->restart, 7);
 
@@ -284,7 +285,7 @@ Test(config, full_config_every_key)
 	cr_assert_eq(p->file_format, CFG_FMT_JSONL);
 	cr_assert_eq(p->delimiter, ',');
 	cr_assert(p->header);
-	cr_assert_null(p->null_text);
+	cr_assert_eq(p->nnulls, 0);
 
 	cfg_free(&cfg);
 	cr_assert_null(cfg.providers);
@@ -329,7 +330,7 @@ Test(config, defaults)
 	cr_assert_eq(p->delimiter, ',');
 	cr_assert_eq(p->quote, '"');
 	cr_assert(p->header);
-	cr_assert_null(p->null_text);
+	cr_assert_eq(p->nnulls, 0);
 	cr_assert_eq(p->restart, 3);
 	cr_assert_eq(p->stall_timeout_ms, 60000);
 	cr_assert_eq(p->memory_limit, 0);
@@ -1057,6 +1058,31 @@ Test(config, keys_that_do_not_apply)
 	}
 }
 
+Test(config, null_takes_a_list_of_markers)
+{
+	struct cfg cfg;
+	const struct cfg_provider *p;
+	const char *m;
+
+	load_ok(MINIMAL "null = NA, N/A ,-,, \\N\n"
+		"[provider q]\ntype = file\npath = q.csv\nnull = \"\"\n"
+		"[provider r]\ntype = file\npath = r.csv\nnull = \" \"\n",
+		&cfg);
+	p = find_prov(&cfg, "p");
+	cr_assert_eq(p->nnulls, 4, "empty items add nothing: \"\" is NULL anyway");
+	cr_assert_str_eq(p->nulls[0], "NA");
+	cr_assert_str_eq(p->nulls[1], "N/A");
+	cr_assert_str_eq(p->nulls[2], "-");
+	cr_assert_str_eq(p->nulls[3], "\\N");
+	cr_assert_eq(find_prov(&cfg, "q")->nnulls, 0);
+	/* a list item is trimmed: a blank marker is no marker */
+	cr_assert_eq(find_prov(&cfg, "r")->nnulls, 0);
+	cfg_free(&cfg);
+
+	m = load_bad(MINIMAL "null = a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q\n");
+	assert_has(m, "more than 16 markers");
+}
+
 Test(config, did_you_mean_for_fields_and_functions)
 {
 	const char *m;
@@ -1463,7 +1489,8 @@ Test(config, comments_crlf_bom)
 	cr_assert_str_eq(cfg.output, "o.csv");
 	cr_assert_str_eq(cfg.reject_file, "t;not_a_comment");
 	cr_assert_str_eq(cfg.providers[0].path, "x#1.csv");
-	cr_assert_str_eq(cfg.providers[0].null_text, ";");
+	cr_assert_eq(cfg.providers[0].nnulls, 1);
+	cr_assert_str_eq(cfg.providers[0].nulls[0], ";");
 	cfg_free(&cfg);
 
 	/* a long comment line is skipped whole, not continued */

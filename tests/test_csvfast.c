@@ -46,7 +46,8 @@ struct setup {
 	size_t ncols;
 	bool exact;
 	char delim, quote;
-	const char *null_text;
+	const char *null_text;   /* a NULL marker besides "", or NULL */
+	const char *null_text2;  /* a second one, or NULL */
 	size_t max_record;
 	bool drop[MAXF];   /* fields the encoder sends as NULL */
 };
@@ -62,7 +63,7 @@ static enum outcome general(const struct setup *t, const char *buf,
 	struct csv_parser *p = csv_new(&o);
 	struct csv_record r;
 	enum outcome out = GEN_VALUES;
-	size_t null_len = t->null_text ? strlen(t->null_text) : 0;
+	const char *marks[2] = { t->null_text, t->null_text2 };
 	char why[CONV_REASON_MAX];
 	int rc;
 
@@ -94,10 +95,14 @@ static enum outcome general(const struct setup *t, const char *buf,
 				continue;
 			}
 			f = &r.fields[t->col[i]];
-			if (!f->quoted && (t->null_text == NULL ? f->len == 0 :
-					   f->len == null_len &&
-						   memcmp(f->p, t->null_text,
-							  null_len) == 0)) {
+			/* An unquoted "" is always NULL; so is a marker. */
+			bool is_null = !f->quoted && f->len == 0;
+
+			for (int k = 0; k < 2 && !f->quoted; k++)
+				is_null |= marks[k] != NULL &&
+					   f->len == strlen(marks[k]) &&
+					   memcmp(f->p, marks[k], f->len) == 0;
+			if (is_null) {
 				v[i].null = true;
 				continue;
 			}
@@ -114,6 +119,14 @@ static enum outcome general(const struct setup *t, const char *buf,
 
 static void plan(struct csvfast *f, const struct setup *t)
 {
+	const char *marks[2];
+	int nmarks = 0;
+
+	if (t->null_text)
+		marks[nmarks++] = t->null_text;
+	if (t->null_text2)
+		marks[nmarks++] = t->null_text2;
+
 	struct csvfast_options o = {
 		.schema = &t->schema,
 		.col = t->col,
@@ -121,7 +134,8 @@ static void plan(struct csvfast *f, const struct setup *t)
 		.exact_cols = t->exact,
 		.delimiter = t->delim,
 		.quote = t->quote,
-		.null_text = t->null_text,
+		.nulls = marks,
+		.nnulls = nmarks,
 		.max_record = t->max_record,
 		.max_fields = CSV_DEFAULT_MAX_FIELDS,
 		.drop = t->drop,
@@ -384,14 +398,29 @@ Test(csvfast, null_text_comes_first)
 	cr_assert_gt(both(&f, &t, B("0,0,b,0\n")), 0);
 	cr_assert_gt(csvfast_record(&f, B("0,0,b,0\n"), v), 0);
 	cr_assert(v[0].null && v[1].null && v[3].null && !v[2].null);
-	/* "" is no NULL here: a float of "" is a reject. */
-	cr_assert_eq(both(&f, &t, B("1,,b,\n")), 0);
+	/* a marker adds to the unquoted "", which stays NULL */
+	cr_assert_gt(csvfast_record(&f, B("1,,b,\n"), v), 0);
+	cr_assert(!v[0].null && v[1].null && !v[2].null && v[3].null);
+	cr_assert_gt(both(&f, &t, B("1,,b,\n")), 0);
 	csvfast_free(&f);
 
 	t.null_text = "\\N";
 	plan(&f, &t);
 	cr_assert(!f.numeric_null);
 	cr_assert_gt(both(&f, &t, B("\\N,\\N,,\\N\n")), 0);
+	csvfast_free(&f);
+
+	/* several markers */
+	t.null_text = "NA";
+	t.null_text2 = "-";
+	plan(&f, &t);
+	cr_assert(f.numeric_null, "'-' could start a number");
+	cr_assert_gt(csvfast_record(&f, B("-,NA,NAN,NA\n"), v), 0);
+	cr_assert(v[0].null && v[1].null && !v[2].null && v[3].null);
+	cr_assert_eq(v[2].u.s.len, 3);
+	cr_assert_gt(both(&f, &t, B("NA,-,N/A,-\n")), 0);
+	cr_assert_gt(both(&f, &t, B("7,N,--,\n")), 0);
+	both(&f, &t, B("NA,-,\"-\",-\n")); /* quoted: the general path's */
 	csvfast_free(&f);
 }
 

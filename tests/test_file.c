@@ -73,7 +73,8 @@ static void fx_init(const char *schema)
 	fx.p.delimiter = ',';
 	fx.p.quote = '"';
 	fx.p.header = true;
-	fx.p.null_text = NULL;
+	fx.p.nulls = NULL;
+	fx.p.nnulls = 0;
 	fx.p.batch = 0;
 	fx.p.path = "a.csv";
 	fx.cfg.providers = &fx.p;
@@ -427,12 +428,29 @@ Test(file, csv_nulls_default)
 
 Test(file, csv_null_text)
 {
+	static char *nulls[] = { "NA", "N/A", "-" };
+
 	fx_init("id:int name:text");
-	fx.p.null_text = "NA";
-	write_text("a.csv", "id,name\nNA,NA\n2,\"NA\"\n3,\n");
+	fx.p.nulls = nulls;
+	fx.p.nnulls = 1;
+	/* a marker adds to the unquoted empty field; a quoted one is text */
+	write_text("a.csv", "id,name\nNA,NA\n2,\"NA\"\n3,\n4,\"\"\n");
 	expect_run("rec NULL|NULL\n"
 		   "rec 2|'NA'\n"
-		   "rec 3|''\n",
+		   "rec 3|NULL\n"
+		   "rec 4|''\n",
+		   PROV_DONE);
+	fx_fini();
+
+	/* several markers, on the general path (quoted fields) as well */
+	fx_init("id:int name:text");
+	fx.p.nulls = nulls;
+	fx.p.nnulls = 3;
+	write_text("a.csv", "id,name\n-,N/A\n\"5\",-\nN/A,\"-\"\n6,NA\n");
+	expect_run("rec NULL|NULL\n"
+		   "rec 5|NULL\n"
+		   "rec NULL|'-'\n"
+		   "rec 6|NULL\n",
 		   PROV_DONE);
 	fx_fini();
 }

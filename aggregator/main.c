@@ -292,6 +292,31 @@ static void log_summary(const struct cfg *cfg, const struct metrics_run *mr)
 }
 
 /*
+ * Rejects are warnings, so that -q still tells them: one line per provider
+ * that had any, saying where they were written; a provider that gave no
+ * record at all because every one was rejected says so.
+ */
+static void warn_rejects(const struct cfg *cfg, const struct metrics_prov *st)
+{
+	const char *where = cfg->reject_file ? cfg->reject_file : "none";
+	char rej[32], rec[32];
+
+	for (int i = 0; st && i < cfg->nproviders; i++) {
+		if (st[i].status == NULL || st[i].rejects == 0)
+			continue;
+		snprintf(rej, sizeof rej, "%llu",
+			 (unsigned long long)st[i].rejects);
+		snprintf(rec, sizeof rec, "%llu",
+			 (unsigned long long)st[i].records);
+		log_event(LOG_WARN, cfg->providers[i].name,
+			  st[i].records == 0 ? "every record rejected"
+					     : "records rejected",
+			  "rejects", rej, "records", rec, "reject_file", where,
+			  NULL);
+	}
+}
+
+/*
  * Take the run's lock.  Returns the fd (kept open for the run), -2 when
  * the run takes no lock, or -1 with *exit_code set: 75 when another run
  * holds it.
@@ -419,6 +444,7 @@ int main(int argc, char **argv)
 	so.rows_written = &rows;
 	rc = sup_run(&cfg, &so);
 	log_set_redraw(false);
+	warn_rejects(&cfg, stats);
 	if (rc == EXIT_OK || rc == EXIT_PARTIAL) {
 		char where[512];
 

@@ -375,6 +375,47 @@ Test(cli, rejects_are_counted_and_written)
 	tu_result_free(&r);
 }
 
+Test(cli, rejects_are_told_even_with_quiet)
+{
+	struct tu_result r;
+
+	put("p.conf",
+	    "[aggregate]\n"
+	    "output = out.csv\n"
+	    "fields = id:int\n"
+	    "reject_file = rejects.jsonl\n"
+	    "max_rejects = 5\n"
+	    "[provider some]\n"
+	    "type = file\n"
+	    "path = some.csv\n"
+	    "[provider all]\n"
+	    "type = file\n"
+	    "path = all.csv\n"
+	    "[provider none]\n"
+	    "type = file\n"
+	    "path = none.csv\n");
+	put("some.csv", "id\n1\nx\n2\n");
+	put("all.csv", "id\nx\ny\n");
+	put("none.csv", "id\n3\n");
+	/* the exit status stays 0: rejects within max_rejects are no failure */
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", "-q", NULL }), 0,
+		     "%s", r.err);
+	cr_assert(strstr(r.err, " warn provider=some records rejected rejects=1 "
+			 "records=2 reject_file=rejects.jsonl\n") != NULL,
+		  "%s", r.err);
+	cr_assert(strstr(r.err, " warn provider=all every record rejected "
+			 "rejects=2 records=0 reject_file=rejects.jsonl\n") !=
+			  NULL, "%s", r.err);
+	cr_assert(strstr(r.err, "provider=none") == NULL, "%s", r.err);
+	/* exactly those two lines: -q says nothing else */
+	int lines = 0;
+
+	for (const char *c = r.err; *c; c++)
+		lines += *c == '\n';
+	cr_assert_eq(lines, 2, "%s", r.err);
+	tu_result_free(&r);
+}
+
 Test(cli, missing_input_fails_without_restart_and_keeps_old_output)
 {
 	struct tu_result r;

@@ -346,9 +346,19 @@ const char *cfg_nearest(const char *word, const char *const *candidates,
 	const char *best_name = NULL;
 	int best = 10;
 
-	for (size_t i = 0; i < n; i++)
-		if (candidates[i] && near_miss(word, candidates[i], &best))
+	/* As near_miss(), but a long word may also be 2 edits from a short one. */
+	for (size_t i = 0; i < n; i++) {
+		int d, limit;
+
+		if (!candidates[i])
+			continue;
+		d = edit_distance(word, candidates[i]);
+		limit = strlen(candidates[i]) <= 4 && strlen(word) <= 4 ? 1 : 2;
+		if (d <= limit && d < best) {
+			best = d;
 			best_name = candidates[i];
+		}
+	}
 	return best_name;
 }
 

@@ -191,9 +191,9 @@ int cfg_set_output(struct cfg *cfg, const char *output, char *err,
 int cfg_select(struct cfg *cfg, const char *names, char *err, size_t errlen);
 
 /*
- * The candidate nearest to word (a typo of it: at most 1 edit for names of
- * up to 4 bytes, 2 for longer ones; case-insensitive), or NULL.  For "did
- * you mean" hints.
+ * The candidate nearest to word (a typo of it: at most 1 edit when both
+ * are of up to 4 bytes, else 2; case-insensitive), or NULL.  For "did you
+ * mean" hints.
  */
 const char *cfg_nearest(const char *word, const char *const *candidates,
 			size_t n);

@@ -227,12 +227,13 @@ static const char *type_name(enum cfg_provider_type t)
 /*
  * --check: probe each provider without reading its data; one line each on
  * stdout, "NAME TYPE ok|error|disabled MESSAGE".  Returns 0 when every
- * enabled provider answers, else 1.  Messages never hold a secret (each
- * type's check() promises it).
+ * enabled provider answers; else 78 when a source's columns do not fit the
+ * config (a field that matches no column), else 1.  Messages never hold a
+ * secret (each type's check() promises it).
  */
 static int run_check(const struct cfg *cfg)
 {
-	int failed = 0;
+	int failed = 0, config = 0;
 
 	for (int i = 0; i < cfg->nproviders; i++) {
 		const struct cfg_provider *p = &cfg->providers[i];
@@ -259,9 +260,11 @@ static int run_check(const struct cfg *cfg)
 		       rc == 0 ? "ok" : "error", msg);
 		if (rc != 0)
 			failed++;
+		if (rc == PROV_CHECK_CONFIG)
+			config++;
 	}
 	fflush(stdout);
-	return failed ? EXIT_FAILED : EXIT_OK;
+	return config ? EXIT_CONFIG : failed ? EXIT_FAILED : EXIT_OK;
 }
 
 /* --log-format json: the summary as events, so every line is JSON. */

@@ -45,9 +45,13 @@
 #include "csv.h"
 #include "csvfast.h"
 #include "jsonptr.h"
+#include "sqlmap.h"
 
 /* Bytes per read() / gzread(). */
 #define READ_BYTES ((size_t)1 << 20)
+
+/* Longest column name quoted back in a message about the header. */
+#define FIELD_SHOWN 64
 
 /* zlib's own input buffer for .gz files. */
 #define GZ_BUFFER (256u * 1024u)
@@ -476,7 +480,58 @@ static enum prov_status map_positions(struct file_run *r)
 	return ST_OK;
 }
 
-/* header = true: find each field's column by name in this file's header. */
+/*
+ * Field i has no column in the header h of file name: a config error (no
+ * restart), naming the columns there are and the nearest one.
+ */
+static enum prov_status no_column(struct file_run *r, const char *name,
+				  const struct csv_record *h, int i,
+				  const char *want)
+{
+	const char **cols = calloc(h->nfields + 1, sizeof *cols);
+	char *text = malloc(h->nfields * (FIELD_SHOWN + 1) + 1);
+	char what[256];
+	enum prov_status st;
+
+	if (cols == NULL || text == NULL) {
+		st = prov_fail(r->c, PROV_FAIL_RETRY, "out of memory");
+		goto out_free;
+	}
+	/* Each column as a C string, cut short and control bytes shown '?'. */
+	for (size_t k = 0, at = 0; k < h->nfields; k++) {
+		size_t n = h->fields[k].len < FIELD_SHOWN ? h->fields[k].len
+							  : FIELD_SHOWN;
+
+		cols[k] = text + at;
+		for (size_t j = 0; j < n; j++) {
+			unsigned char ch = (unsigned char)h->fields[k].p[j];
+
+			text[at++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+		}
+		text[at++] = '\0';
+	}
+	if (source_is_default(r, i))
+		snprintf(what, sizeof what, "%s:1: field %s: the header has no "
+			 "column \"%s\" (name one with map = %s=COLUMN)", name,
+			 field_name(r, i), want, field_name(r, i));
+	else
+		snprintf(what, sizeof what, "%s:1: field %s is mapped to column "
+			 "\"%.64s\", which the header does not have", name,
+			 field_name(r, i), want);
+	sqlmap_no_column(r->c->errbuf, sizeof r->c->errbuf, what, want, cols,
+			 (int)h->nfields);
+	r->c->fail_status = PROV_FAIL_PERMANENT;
+	st = PROV_FAIL_PERMANENT;
+out_free:
+	free(cols);
+	free(text);
+	return st;
+}
+
+/*
+ * header = true: find each field's column by name in this file's header;
+ * every field must have one (each file of a glob is checked).
+ */
 static enum prov_status map_header(struct file_run *r, const char *name,
 				   const struct csv_record *h)
 {
@@ -494,12 +549,8 @@ static enum prov_status map_header(struct file_run *r, const char *name,
 				break;
 			}
 		}
-		/* A column the user named must exist; an implied one may not. */
-		if (r->col[i] < 0 && !dflt)
-			return prov_fail(r->c, PROV_FAIL_PERMANENT,
-					 "%s: no column \"%s\" (mapped to "
-					 "field %s)", name, want,
-					 field_name(r, i));
+		if (r->col[i] < 0)
+			return no_column(r, name, h, i, want);
 	}
 	return ST_OK;
 }
@@ -1231,6 +1282,64 @@ static void human_size(uint64_t bytes, char *out, size_t outlen)
 	snprintf(out, outlen, "%.1f %s", v, unit[u]);
 }
 
+/*
+ * --check of a CSV file with a header: read the header alone and resolve
+ * the fields as a run would.  0, -1 (the file cannot be read), or
+ * PROV_CHECK_CONFIG (a field without a column), with msg.
+ */
+static int check_header(const struct cfg *cfg, const struct cfg_provider *p,
+			const char *name, char *msg, size_t msglen)
+{
+	struct prov_ctx c = { .cfg = cfg, .p = p };
+	struct file_run r = { .c = &c, .p = p, .schema = &cfg->schema };
+	struct csv_options o = {
+		.delimiter = p->delimiter,
+		.quote = p->quote,
+		.max_record = MAX_RECORD,
+	};
+	struct src s = { .fd = -1 };
+	struct csv_record rec;
+	enum prov_status st = ST_OK;
+	int rc = -1, got;
+
+	r.csv = csv_new(&o);
+	r.buf = malloc(READ_BYTES);
+	r.col = calloc((size_t)cfg->schema.nfields + 1, sizeof *r.col);
+	if (r.csv == NULL || r.buf == NULL || r.col == NULL) {
+		snprintf(msg, msglen, "out of memory");
+		goto out_free;
+	}
+	if (src_open(&c, &s, name) != ST_OK) {
+		snprintf(msg, msglen, "%s", c.errbuf);
+		goto out_free;
+	}
+	csv_reset(r.csv, 0, 1);
+	r.bom_check = true;
+	got = csv_pull(&r, &s, &rec, &st);
+	if (got == -2) {
+		snprintf(msg, msglen, "%s", c.errbuf);
+	} else if (got == CSV_NOMEM) {
+		snprintf(msg, msglen, "out of memory");
+	} else if (got == CSV_MALFORMED) {
+		snprintf(msg, msglen, "%s:%" PRIu64 ": bad header: %s", name,
+			 rec.line, rec.reason);
+	} else if (got == CSV_END) {
+		rc = 0; /* empty: no header to check, no record to read */
+	} else if (map_header(&r, name, &rec) != ST_OK) {
+		snprintf(msg, msglen, "%s", c.errbuf);
+		rc = c.fail_status == PROV_FAIL_PERMANENT ? PROV_CHECK_CONFIG
+							  : -1;
+	} else {
+		rc = 0;
+	}
+	src_close(&s);
+out_free:
+	csv_free(r.csv);
+	free(r.buf);
+	free(r.col);
+	return rc;
+}
+
 static int file_check(const struct cfg *cfg, const struct cfg_provider *p,
 		      char *msg, size_t msglen)
 {
@@ -1265,6 +1374,14 @@ static int file_check(const struct cfg *cfg, const struct cfg_provider *p,
 				 "the extension (set format = csv or jsonl)",
 				 names[i]);
 			goto out_globfree;
+		}
+		if (kind_of(p, names[i]) == KIND_CSV && p->header) {
+			int hr = check_header(cfg, p, names[i], msg, msglen);
+
+			if (hr != 0) {
+				rc = hr;
+				goto out_globfree;
+			}
 		}
 		total += (uint64_t)st.st_size;
 	}

@@ -1649,8 +1649,11 @@ static int postgres_check(const struct cfg *cfg, const struct cfg_provider *p,
 	desc = pg_describe(conn, NULL, body, &st, msg, msglen);
 	if (desc == NULL)
 		goto out_finish;
-	if (pg_resolve(cfg, p, desc, map, &key_col, msg, msglen) < 0)
+	rc = pg_resolve(cfg, p, desc, map, &key_col, msg, msglen);
+	if (rc < 0) {
+		rc = rc == SQLMAP_NO_COLUMN ? PROV_CHECK_CONFIG : -1;
 		goto out_finish;
+	}
 	snprintf(msg, msglen, "connected to database %s, query prepared, "
 		 "%d columns", PQdb(conn), PQnfields(desc));
 	rc = 0;

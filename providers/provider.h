@@ -72,8 +72,13 @@ struct prov_ctx {
  * The provider types.  run() returns a prov_status; on failure it has
  * written a one-line reason into c->errbuf (never a secret).  check()
  * probes the source without reading it (--check) and writes a short
- * description into msg; it returns 0 when the source answers.
+ * description into msg; it returns 0 when the source answers, -1 when it
+ * does not, and PROV_CHECK_CONFIG when it answers but the config does not
+ * fit it (a field or `map` entry that matches no column of a CSV header
+ * or a query's result: a config error).
  */
+#define PROV_CHECK_CONFIG (-2)
+
 struct prov_ops {
 	const char *name;
 	enum prov_status (*run)(struct prov_ctx *c);

@@ -1119,8 +1119,11 @@ static int sqlite_check(const struct cfg *cfg, const struct cfg_provider *p,
 		goto out_free;
 	if (sq_prepare(db, path, p->query, &st, msg, msglen) != SQLITE_OK)
 		goto out_close;
-	if (sq_resolve(cfg, p, st, map, &key_col, msg, msglen) < 0)
+	rc = sq_resolve(cfg, p, st, map, &key_col, msg, msglen);
+	if (rc < 0) {
+		rc = rc == SQLMAP_NO_COLUMN ? PROV_CHECK_CONFIG : -1;
 		goto out_close;
+	}
 	snprintf(msg, msglen, "query prepared, %d columns",
 		 sqlite3_column_count(st));
 	rc = 0;

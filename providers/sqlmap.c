@@ -30,22 +30,50 @@ int sqlmap_find(const char *const *names, int ncols, const char *name)
 	return found;
 }
 
+void sqlmap_no_column(char *err, size_t errlen, const char *what,
+		      const char *want, const char *const *names, int ncols)
+{
+	const char *near = cfg_nearest(want, names, (size_t)ncols);
+	size_t n;
+
+	n = (size_t)snprintf(err, errlen, "%s (columns:", what);
+	for (int j = 0; j < ncols && n < errlen; j++)
+		n += (size_t)snprintf(err + n, errlen - n, "%s %s",
+				      j ? "," : "", names[j] ? names[j] : "?");
+	if (ncols == 0 && n < errlen)
+		n += (size_t)snprintf(err + n, errlen - n, " none");
+	if (near && n < errlen)
+		n += (size_t)snprintf(err + n, errlen - n,
+				      "; did you mean \"%s\"?", near);
+	if (n < errlen)
+		snprintf(err + n, errlen - n, ")");
+}
+
 int sqlmap_resolve(const struct cfg *cfg, const struct cfg_provider *p,
 		   const char *const *names, int ncols, int *map, int *key_col,
 		   char *err, size_t errlen)
 {
 	const struct rec_schema *s = &cfg->schema;
+	char what[256];
 
 	for (int i = 0; i < s->nfields; i++) {
 		const char *src = p->source[i];
 
 		map[i] = sqlmap_find(names, ncols, src);
-		if (map[i] < 0 && strcmp(src, s->fields[i].name) != 0) {
-			snprintf(err, errlen,
-				 "field %s is mapped to column \"%s\", which the "
-				 "query does not return", s->fields[i].name, src);
-			return -1;
-		}
+		if (map[i] >= 0)
+			continue;
+		if (strcmp(src, s->fields[i].name) != 0)
+			snprintf(what, sizeof what,
+				 "field %s is mapped to column \"%.64s\", which "
+				 "the query does not return", s->fields[i].name,
+				 src);
+		else
+			snprintf(what, sizeof what,
+				 "field %s: the query returns no column \"%s\" "
+				 "(name one with map = %s=COLUMN)",
+				 s->fields[i].name, src, s->fields[i].name);
+		sqlmap_no_column(err, errlen, what, src, names, ncols);
+		return SQLMAP_NO_COLUMN;
 	}
 	*key_col = -1;
 	if (p->key) {

@@ -19,18 +19,28 @@
  */
 int sqlmap_find(const char *const *names, int ncols, const char *name);
 
+/* sqlmap_resolve(): a field has no column (a config error, not the source's). */
+#define SQLMAP_NO_COLUMN (-2)
+
 /*
  * Resolve every schema field of cfg to a result column of provider p:
- * map[i] (nfields entries) is the column index, or -1 for a field that
- * stays NULL (unmapped, and no column of its name).  A field mapped
- * explicitly (`map = field=column`) to a column the query does not return
- * is an error, and so is a `key` that is not a result column: returns -1
- * with err naming it.  On success *key_col is the key's column (-1 when p
- * has no key) and 0 is returned.
+ * map[i] (nfields entries) is the column index.  A field whose column
+ * (its own name, or what `map` says) the query does not return is a config
+ * error: returns SQLMAP_NO_COLUMN with err naming the field, the columns
+ * there are and the nearest one.  A `key` that is not a result column is
+ * an error too: returns -1 with err naming it.  On success *key_col is the
+ * key's column (-1 when p has no key) and 0 is returned.
  */
 int sqlmap_resolve(const struct cfg *cfg, const struct cfg_provider *p,
 		   const char *const *names, int ncols, int *map, int *key_col,
 		   char *err, size_t errlen);
+
+/*
+ * err = "WHAT (columns: a, b, c; did you mean \"b\"?)": the columns
+ * names[0..ncols) there are, and the one nearest to want if any is near.
+ */
+void sqlmap_no_column(char *err, size_t errlen, const char *what,
+		      const char *want, const char *const *names, int ncols);
 
 /*
  * The query as the body of a subquery: a malloc'd copy without trailing

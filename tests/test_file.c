@@ -457,11 +457,33 @@ Test(file, csv_null_text)
 
 Test(file, csv_columns_by_name)
 {
-	fx_init("id:int name:text missing:text");
+	fx_init("id:int name:text");
 	fx_map("name", "full_name");
 	write_text("a.csv", "full_name,extra,id\nann,x,1\n");
-	/* Mapped by name in any order; an unmapped absent column is NULL. */
-	expect_run("rec 1|'ann'|NULL\n", PROV_DONE);
+	/* Mapped by name in any order; extra columns are not read. */
+	expect_run("rec 1|'ann'\n", PROV_DONE);
+	fx_fini();
+}
+
+Test(file, csv_field_without_column_is_a_config_error)
+{
+	/* an unmapped field whose name is no column: no silent NULL */
+	fx_init("id:int name:text amount:float");
+	write_text("a.csv", "id,name,amnt\n1,ann,2.5\n");
+	expect_error("error a.csv:1: field amount: the header has no column "
+		     "\"amount\" (name one with map = amount=COLUMN) (columns: "
+		     "id, name, amnt; did you mean \"amnt\"?)",
+		     PROV_FAIL_PERMANENT);
+	fx_fini();
+
+	/* each file of a glob: the second one lacks the column */
+	fx_init("id:int name:text");
+	fx.p.path = "*.csv";
+	write_text("a.csv", "id,name\n1,ann\n");
+	write_text("b.csv", "id,nom\n2,bob\n");
+	expect_error("error b.csv:1: field name: the header has no column "
+		     "\"name\" (name one with map = name=COLUMN) (columns: id, "
+		     "nom)", PROV_FAIL_PERMANENT);
 	fx_fini();
 }
 
@@ -479,7 +501,8 @@ Test(file, csv_mapped_column_missing_fails)
 	fx_init("id:int name:text");
 	fx_map("name", "full_name");
 	write_text("a.csv", "id,name\n1,x\n");
-	expect_error("a.csv: no column \"full_name\" (mapped to field name)",
+	expect_error("a.csv:1: field name is mapped to column \"full_name\", "
+		     "which the header does not have (columns: id, name)",
 		     PROV_FAIL_PERMANENT);
 	fx_fini();
 }

@@ -750,6 +750,65 @@ Test(ops, check_probes_every_provider_type)
 	hf_stop(&srv);
 }
 
+Test(ops, field_without_a_column_is_a_config_error)
+{
+	struct tu_result r;
+	sqlite3 *db;
+	char *p = tu_path(dir, "src.db");
+
+	cr_assert_eq(sqlite3_open(p, &db), SQLITE_OK);
+	free(p);
+	cr_assert_eq(sqlite3_exec(db, "CREATE TABLE t (id INTEGER, nam TEXT);"
+				      "INSERT INTO t VALUES (1, 'x')",
+				  NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	put("a.csv", "id,name\n1,a\n");
+	put("b.csv", "id,nme\n2,b\n");
+	put("p.conf", "[aggregate]\n"
+		      "output = out.csv\n"
+		      "fields = id:int, name:text\n"
+		      "restart = 3\n"
+		      "[provider files]\ntype = file\npath = *.csv\n"
+		      "[provider db]\ntype = sqlite\npath = src.db\n"
+		      "query = SELECT id, nam FROM t ORDER BY id\n"
+		      "[provider good]\ntype = file\npath = a.csv\n");
+
+	/* --check reads each header and prepares each query: exit 78 */
+	cr_assert_eq(run(&r, NULL, "--check", NULL), 78, "%s%s", r.out, r.err);
+	assert_check(r.out, "files", "file", "error",
+		     "b.csv:1: field name: the header has no column \"name\" "
+		     "(name one with map = name=COLUMN) (columns: id, nme; did "
+		     "you mean \"nme\"?)");
+	assert_check(r.out, "db", "sqlite", "error",
+		     "field name: the query returns no column \"name\" (name "
+		     "one with map = name=COLUMN) (columns: id, nam; did you "
+		     "mean \"nam\"?)");
+	assert_check(r.out, "good", "file", "ok", "1 file");
+	tu_result_free(&r);
+	cr_assert_eq(run(&r, NULL, "--check", "--only", "good", NULL), 0,
+		     "%s%s", r.out, r.err);
+	tu_result_free(&r);
+
+	/* a run fails that provider for good, without restarts */
+	cr_assert_eq(run(&r, NULL, "--only", "db", NULL), 1, "%s", r.err);
+	cr_assert(strstr(r.err, "error provider=db failed attempt=1 cause=\""
+			 "field name: the query returns no column") != NULL,
+		  "%s", r.err);
+	cr_assert(strstr(r.err, "provider=db restarted") == NULL, "%s", r.err);
+	tu_result_free(&r);
+	cr_assert_null(get("out.csv"));
+
+	/* with map naming the column, the same config is fine */
+	put("p.conf", "[aggregate]\n"
+		      "output = out.csv\n"
+		      "fields = id:int, name:text\n"
+		      "[provider db]\ntype = sqlite\npath = src.db\n"
+		      "query = SELECT id, nam FROM t ORDER BY id\n"
+		      "map = name=nam\n");
+	cr_assert_eq(run(&r, NULL, "--check", NULL), 0, "%s%s", r.out, r.err);
+	tu_result_free(&r);
+}
+
 /* --- shipped files ------------------------------------------------------ */
 
 Test(ops, example_configs_load)

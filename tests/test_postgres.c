@@ -807,6 +807,28 @@ Test(postgres, check_prepares_without_running)
 						 sizeof msg), -1);
 	cr_assert(strstr(msg, "does not exist"), "%s", msg);
 	cfg_free(&cfg);
+
+	/* a field with no result column: a config error, at check and run */
+	load(&cfg, "id:int, vv:text", q, "key = id");
+	cr_assert_eq(postgres_provider_ops.check(&cfg, &cfg.providers[0], msg,
+						 sizeof msg), PROV_CHECK_CONFIG);
+	cr_assert_str_eq(msg, "field vv: the query returns no column \"vv\" "
+			 "(name one with map = vv=COLUMN) (columns: id, v, "
+			 "boom; did you mean \"v\"?)");
+	cfg_free(&cfg);
+	free(q);
+	cr_assert(asprintf(&q, "SELECT id, v FROM %s", t) > 0);
+	load(&cfg, "id:int, vv:text", q, "key = id\nsnapshot = false");
+	{
+		struct pt_result r;
+
+		cr_assert_eq(pt_run_inline(&cfg, 0, 1, NULL, 0, 0, 0, &r),
+			     PROV_FAIL_PERMANENT);
+		cr_assert(strstr(r.error, "the query returns no column \"vv\""),
+			  "%s", r.error);
+		pt_result_free(&r);
+	}
+	cfg_free(&cfg);
 	free(q);
 	free(t);
 }

@@ -221,15 +221,28 @@ Test(sqlite, map_and_unmapped_fields)
 	struct pt_result r;
 	char *db = fixture_db();
 
-	/* "where" comes from region; "missing" has no column: NULL. */
-	load(&cfg, "id:int, where:text, missing:text", db,
+	/* "where" comes from region; "id" from the column of its name. */
+	load(&cfg, "id:int, where:text", db,
 	     "SELECT id, region FROM orders WHERE id <= 2 ORDER BY id",
 	     "map = where=region");
 	cr_assert_eq(pt_run_inline(&cfg, 0, 1, NULL, 0, 0, 0, &r), PROV_DONE,
 		     "%s", r.error);
 	cr_assert_eq(r.nrows, 2);
-	cr_assert_str_eq(r.rows[0], "1|north|NULL");
-	cr_assert_str_eq(r.rows[1], "2|south|NULL");
+	cr_assert_str_eq(r.rows[0], "1|north");
+	cr_assert_str_eq(r.rows[1], "2|south");
+	pt_result_free(&r);
+	cfg_free(&cfg);
+
+	/* a field with no column of its name is a config error, not NULL */
+	load(&cfg, "id:int, where:text, regoin:text", db,
+	     "SELECT id, region FROM orders WHERE id <= 2 ORDER BY id",
+	     "map = where=region");
+	cr_assert_eq(pt_run_inline(&cfg, 0, 1, NULL, 0, 0, 0, &r),
+		     PROV_FAIL_PERMANENT);
+	cr_assert_eq(r.nrows, 0);
+	cr_assert_str_eq(r.error, "field regoin: the query returns no column "
+			 "\"regoin\" (name one with map = regoin=COLUMN) "
+			 "(columns: id, region; did you mean \"region\"?)");
 	pt_result_free(&r);
 	cfg_free(&cfg);
 	free(db);

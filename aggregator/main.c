@@ -111,6 +111,8 @@ static int option_error(int ch, const char *arg)
 	char word[64];
 	size_t n = 0;
 
+	if (arg == NULL)
+		arg = "?";
 	if (ch == ':') {
 		if (arg[0] == '-' && arg[1] == '-')
 			return usage_error("option '%s' needs a value", arg);

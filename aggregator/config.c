@@ -16,7 +16,12 @@
  *   - reads the text one physical line at a time and counts lines, so the
  *     handler knows the file:line of every call (ld->lineno);
  *   - does the comment and syntax checks itself, so that every error names
- *     the physical line (inih only counts the lines it was given);
+ *     the physical line (inih only counts the lines it was given), and
+ *     strips inline comments itself: ';' or '#' after a blank (inih, as
+ *     Debian builds it, knows only ';');
+ *   - takes a "quoted" value out of the line itself and hands inih only
+ *     "key =" (inih would cut the value at " ;"); the handler then stores
+ *     the text between the quotes, kept as it is;
  *   - cuts a line too long for inih into chunks, at points where neither
  *     neighbour is whitespace (nothing for inih to strip), and feeds every
  *     chunk after the first as an indented continuation line that starts

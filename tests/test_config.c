@@ -1547,6 +1547,20 @@ Test(config, inline_comments_and_quoted_values)
 	cr_assert_str_eq(p->query, "SELECT a\nFROM t");
 	cfg_free(&cfg);
 
+	/* a quoted value longer than inih's line, with markers inside */
+	char *longq = long_text(600, "a ; b # c ", 10);
+	char *text = malloc(1024);
+
+	cr_assert_not_null(text);
+	snprintf(text, 1024, "[aggregate]\noutput = o.csv\nfields = a:int\n"
+		 "reject_file = \"%s\" ; comment\n"
+		 "[provider p]\ntype = file\npath = in.csv\n", longq);
+	load_ok(text, &cfg);
+	cr_assert_str_eq(cfg.reject_file, longq);
+	cfg_free(&cfg);
+	free(text);
+	free(longq);
+
 	/* a quoted value still expands ${VAR} */
 	cr_assert_eq(setenv("AGG_T_Q", "v", 1), 0);
 	load_ok("[aggregate]\noutput = \"${AGG_T_Q} #.csv\"\nfields = a:int\n"

@@ -303,6 +303,20 @@ static void kill_child(struct sup *s, int i, const char *cause)
 	kill(c->pid, SIGKILL);
 }
 
+/* Kill a provider that made no progress for ms milliseconds, saying so. */
+static void kill_stalled(struct sup *s, int i, uint64_t ms)
+{
+	char cause[64];
+
+	if (ms % 1000 == 0)
+		snprintf(cause, sizeof cause, "stalled: no progress for %llus",
+			 (unsigned long long)(ms / 1000));
+	else
+		snprintf(cause, sizeof cause, "stalled: no progress for %llums",
+			 (unsigned long long)ms);
+	kill_child(s, i, cause);
+}
+
 /* Delay before restart number k (1-based): doubling, capped, jittered. */
 static uint64_t backoff_delay(struct sup *s, int k)
 {
@@ -592,7 +606,7 @@ static void on_timers(struct sup *s)
 			start_attempt(s, i);
 		else if (c->state == P_RUNNING && c->pid > 0 &&
 			 now - c->last_beat >= p->stall_timeout_ms)
-			kill_child(s, i, "stalled: no progress within stall_timeout");
+			kill_stalled(s, i, p->stall_timeout_ms);
 		else if (c->state == P_RUNNING && c->pid < 0) {
 			/* fork failed: handle as a crash of this attempt */
 			c->status = 1 << 8;

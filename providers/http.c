@@ -90,6 +90,17 @@
 /* Rate limiter bucket size: no bursts beyond the configured rate. */
 #define RATE_BURST 1.0
 
+/*
+ * Retries that fail the same way as the one logged last, within this long
+ * of it, are counted instead of logged (us): a server that is down fails
+ * every page fetched ahead at once.
+ */
+#define RETRY_QUIET_US 10000000u
+
+/* Kinds of retried failure: a CURLcode, or one of these. */
+#define RETRY_KIND_HTTP 1000    /* + the status */
+#define RETRY_KIND_BODY 2000    /* a 2xx body that is not JSON */
+
 /* A growable byte buffer, always NUL-terminated once used. */
 struct hbuf {
 	char *p;
@@ -128,6 +139,7 @@ struct job {
 	bool too_big;           /* the body passed max_response */
 	bool oom;               /* the body could not be stored */
 	json_t *doc;            /* DONE, json: the parsed body */
+	bool marked;            /* DONE, json: doc holds invalid UTF-8 marks */
 	json_t *records;        /* DONE, json: the array (borrowed), or NULL */
 	size_t nrecords;        /* DONE: records (json) or lines (ndjson) */
 	char *next;             /* DONE, cursor/link: next URL, NULL: the end */
@@ -176,6 +188,13 @@ struct http {
 	uint64_t tokens_us;
 	uint64_t wake_us;       /* when something blocked may start, 0: never */
 	bool progress;          /* the last round changed something */
+	bool received;          /* bytes arrived since the last heartbeat */
+
+	/* The last retry logged, and how many like it were not (yet). */
+	int quiet_kind;         /* its retry_kind() */
+	char quiet_why[WHY_MAX];
+	uint64_t quiet_since_us;  /* when it was logged, 0: none */
+	unsigned long quiet_n;
 
 	struct jsonptr recptr;  /* `records` */
 	struct jsonptr curptr;  /* `cursor_path` */
@@ -597,6 +616,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 	size_t len = size * nmemb;
 	uint64_t max = j->h->p->max_response;
 
+	j->h->received = true;
 	if (max > 0 && j->body.len + len > max) {
 		j->too_big = true;
 		return 0; /* aborts the transfer */
@@ -622,6 +642,7 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 	size_t len = size * nmemb, vlen;
 	const char *v;
 
+	j->h->received = true;
 	if (len >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
 		/* A new response (redirect, 100 Continue): forget the last. */
 		j->link.len = 0;
@@ -795,7 +816,9 @@ static int scan_ndjson(struct job *j, char *why, size_t wl)
 		json_t *v = json_loadb(last, (size_t)(end - last),
 				       JSON_ALLOW_NUL | JSON_DECODE_ANY, &e);
 
-		if (v == NULL) {
+		/* Invalid UTF-8 is that line's reject, not a cut-off. */
+		if (v == NULL &&
+		    json_error_code(&e) != json_error_invalid_utf8) {
 			snprintf(why, wl, "response cut off (last line is not "
 				 "JSON: %s)", e.text);
 			return -1;
@@ -804,6 +827,157 @@ static int scan_ndjson(struct job *j, char *why, size_t wl)
 	}
 	j->nrecords = n;
 	return 0;
+}
+
+/*
+ * Invalid UTF-8 in a JSON body.  jansson refuses the whole document for
+ * one bad byte, but the byte belongs to one record: that record is one
+ * reject, as the same bytes in a JSON Lines file are.  Each byte that is
+ * not part of a well-formed UTF-8 sequence is replaced by a mark, the code
+ * point MARK_BASE + the byte (supplementary private use plane: F3 B0 8x
+ * xx), and the copy is parsed; emit_json() rejects every record holding a
+ * mark.  A body that already holds such a code point (raw or escaped) is
+ * not marked: it fails as before.
+ */
+#define MARK_BASE 0xF0000u
+#define MARK_LEN 4
+
+/* Is s[0..n) (n >= MARK_LEN) a mark?  Its byte, or -1. */
+static int mark_at(const unsigned char *s, size_t n)
+{
+	if (n < MARK_LEN || s[0] != 0xF3 || s[1] != 0xB0 ||
+	    (s[2] & 0xFC) != 0x80 || (s[3] & 0xC0) != 0x80)
+		return -1;
+	return (s[2] & 0x03) << 6 | (s[3] & 0x3F);
+}
+
+/* Bytes of the well-formed UTF-8 sequence at s[0..n) (n > 0), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] < 0x80 ? 1 : s[0] < 0xC2 ? 0 : s[0] < 0xE0 ? 2 :
+		     s[0] < 0xF0 ? 3 : s[0] < 0xF5 ? 4 : 0;
+
+	if (len == 0 || len > n)
+		return 0;
+	for (size_t k = 1; k < len; k++)
+		if ((s[k] & 0xC0) != 0x80)
+			return 0;
+	/* Overlong forms, surrogates, past U+10FFFF. */
+	if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) ||
+	    (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))
+		return 0;
+	return len;
+}
+
+/*
+ * The body with every invalid byte marked, or NULL when the body holds a
+ * mark already (or no memory).  Sets *len.
+ */
+static char *mark_invalid(const struct hbuf *b, size_t *len)
+{
+	const unsigned char *s = (const unsigned char *)b->p;
+	struct hbuf out = { 0 };
+	size_t i = 0, run = 0;
+
+	if (memmem(b->p, b->len, "\\udb80", 6) != NULL ||
+	    memmem(b->p, b->len, "\\uDB80", 6) != NULL)
+		return NULL;
+	while (i < b->len) {
+		size_t n = utf8_len(s + i, b->len - i);
+		unsigned char m[MARK_LEN];
+		unsigned v;
+
+		if (n == MARK_LEN && mark_at(s + i, n) >= 0)
+			goto out_fail;
+		if (n > 0) {
+			i += n;
+			run += n;
+			continue;
+		}
+		v = MARK_BASE + s[i];
+		m[0] = (unsigned char)(0xF0 | v >> 18);
+		m[1] = (unsigned char)(0x80 | (v >> 12 & 0x3F));
+		m[2] = (unsigned char)(0x80 | (v >> 6 & 0x3F));
+		m[3] = (unsigned char)(0x80 | (v & 0x3F));
+		if (hbuf_add(&out, (const char *)s + i - run, run) < 0 ||
+		    hbuf_add(&out, (const char *)m, MARK_LEN) < 0)
+			goto out_fail;
+		run = 0;
+		i++;
+	}
+	if (hbuf_add(&out, (const char *)s + i - run, run) < 0)
+		goto out_fail;
+	*len = out.len;
+	return out.p;
+
+out_fail:
+	hbuf_free(&out);
+	return NULL;
+}
+
+/* The first marked byte in a string, or -1. */
+static int mark_in(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	const unsigned char *p;
+
+	while ((p = memchr(s, 0xF3, n)) != NULL) {
+		int b = mark_at(p, n - (size_t)(p - s));
+
+		if (b >= 0)
+			return b;
+		n -= (size_t)(p + 1 - s);
+		s = p + 1;
+	}
+	return -1;
+}
+
+/* The first marked byte in a value (its strings and keys), or -1. */
+static int marked_byte(json_t *v)
+{
+	const char *key;
+	json_t *m;
+	size_t i;
+	int b = -1;
+
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return mark_in(json_string_value(v), json_string_length(v));
+	case JSON_OBJECT:
+		json_object_foreach(v, key, m) {
+			b = mark_in(key, strlen(key));
+			if (b < 0)
+				b = marked_byte(m);
+			if (b >= 0)
+				break;
+		}
+		return b;
+	case JSON_ARRAY:
+		json_array_foreach(v, i, m)
+			if ((b = marked_byte(m)) >= 0)
+				break;
+		return b;
+	default:
+		return -1;
+	}
+}
+
+/* Turn each mark in the NUL-terminated s back into U+FFFD, in place. */
+static void unmark(char *s)
+{
+	char *o = s;
+
+	for (size_t n = strlen(s); *s; n--) {
+		if (mark_at((const unsigned char *)s, n) >= 0) {
+			memcpy(o, "\xEF\xBF\xBD", 3);
+			o += 3;
+			s += MARK_LEN;
+			n -= MARK_LEN - 1;
+		} else {
+			*o++ = *s++;
+		}
+	}
+	*o = '\0';
 }
 
 /*
@@ -818,8 +992,19 @@ static int parse_body(struct http *h, struct job *j, char *why, size_t wl)
 
 	if (h->p->response == CFG_RESP_NDJSON)
 		return scan_ndjson(j, why, wl);
+	j->marked = false;
 	j->doc = json_loadb(j->body.p ? j->body.p : "", j->body.len,
 			   JSON_ALLOW_NUL, &e);
+	if (j->doc == NULL && json_error_code(&e) == json_error_invalid_utf8) {
+		size_t len;
+		char *marked = mark_invalid(&j->body, &len);
+
+		if (marked != NULL) {
+			j->doc = json_loadb(marked, len, JSON_ALLOW_NUL, NULL);
+			j->marked = j->doc != NULL;
+			free(marked);
+		}
+	}
 	if (j->doc == NULL) {
 		snprintf(why, wl, "response is not JSON (line %d: %s)", e.line,
 			 e.text);
@@ -879,6 +1064,11 @@ static int cursor_next(struct http *h, struct job *j, char *why, size_t wl)
 		cur = json_string_value(v);
 		if (json_string_length(v) == 0)
 			return 0;
+		if (j->marked && marked_byte(v) >= 0) {
+			snprintf(why, wl, "cursor at \"%.100s\" is not valid "
+				 "UTF-8", h->p->cursor_path);
+			return -1;
+		}
 	} else if (json_is_integer(v)) {
 		snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT,
 			 json_integer_value(v));
@@ -990,6 +1180,7 @@ static void job_release(struct http *h, struct job *j)
 	j->target = NULL;
 	free(j->next);
 	j->next = NULL;
+	j->marked = false;
 	if (j->body.cap > BODY_KEEP_BYTES)
 		hbuf_free(&j->body);
 	j->body.len = 0;
@@ -1005,9 +1196,47 @@ static void job_fail(struct job *j, enum prov_status how, const char *pub,
 	snprintf(j->msg, sizeof j->msg, "%s page %ld: %s", pub, j->page, why);
 }
 
-/* A failure worth a retry: queue the job again, or fail it if no tries left. */
+/* Log the retries counted and not logged since the last one that was. */
+static void retry_flush(struct http *h)
+{
+	char n[24];
+
+	if (h->quiet_n == 0)
+		return;
+	snprintf(n, sizeof n, "%lu", h->quiet_n);
+	log_event(LOG_WARN, h->p->name, "retrying", "requests", n,
+		  "cause", h->quiet_why, "detail", "more requests failed the "
+		  "same way; each is retried", NULL);
+	h->quiet_n = 0;
+}
+
+/*
+ * Should the retry of a request that failed with kind (a curl error, an
+ * HTTP status, a body) be logged?  Not when the last one logged failed the
+ * same way less than RETRY_QUIET_US ago: then it is counted.
+ */
+static bool retry_logged(struct http *h, int kind, const char *why)
+{
+	uint64_t now = now_us();
+
+	if (h->quiet_since_us != 0 && kind == h->quiet_kind &&
+	    now - h->quiet_since_us < RETRY_QUIET_US) {
+		h->quiet_n++;
+		return false;
+	}
+	retry_flush(h);
+	h->quiet_kind = kind;
+	h->quiet_since_us = now;
+	snprintf(h->quiet_why, sizeof h->quiet_why, "%s", why);
+	return true;
+}
+
+/*
+ * A failure worth a retry: queue the job again, or fail it if no tries
+ * left.  kind tells failures apart for the log (retry_logged()).
+ */
 static void job_retry(struct http *h, struct job *j, const char *pub,
-		      const char *why)
+		      int kind, const char *why)
 {
 	char attempt[16], delay[32], page[24];
 	uint64_t ms;
@@ -1039,6 +1268,8 @@ static void job_retry(struct http *h, struct job *j, const char *pub,
 	j->state = JOB_QUEUED;
 	j->due_us = now_us() + ms * 1000u;
 	wake_at(h, j->due_us);
+	if (!retry_logged(h, kind, why))
+		return;
 	snprintf(attempt, sizeof attempt, "%d", j->tries + 1);
 	snprintf(delay, sizeof delay, "%" PRIu64 "ms", ms);
 	snprintf(page, sizeof page, "%ld", j->page);
@@ -1084,12 +1315,13 @@ static void job_finish(struct http *h, struct job *j, CURLcode rc,
 		if (curl_permanent(rc))
 			job_fail(j, PROV_FAIL_PERMANENT, pub, why);
 		else
-			job_retry(h, j, pub, why);
+			job_retry(h, j, pub, (int)rc, why);
 		return;
 	}
 	if (status == 408 || status == 429 || status >= 500) {
 		snprintf(why, sizeof why, "HTTP %ld", status);
-		job_retry(h, j, pub, why);
+		job_retry(h, j, pub, RETRY_KIND_HTTP + (int)(status % 1000),
+			  why);
 		return;
 	}
 	if (status < 200 || status > 299) {
@@ -1102,7 +1334,7 @@ static void job_finish(struct http *h, struct job *j, CURLcode rc,
 	}
 	prc = parse_body(h, j, why, sizeof why);
 	if (prc == -1) {
-		job_retry(h, j, pub, why);
+		job_retry(h, j, pub, RETRY_KIND_BODY, why);
 		return;
 	}
 	if (prc == -2) {
@@ -1419,6 +1651,9 @@ static enum prov_status reject(struct http *h, const char *pos,
 
 	if (raw == NULL && rec != NULL) {
 		dump = json_dumps(rec, JSON_COMPACT | JSON_ENCODE_ANY);
+		/* Marked bytes show as U+FFFD, as invalid UTF-8 does. */
+		if (dump != NULL)
+			unmark(dump);
 		raw = dump;
 		rawlen = dump ? strlen(dump) : 0;
 	}
@@ -1458,10 +1693,20 @@ static enum prov_status emit_json(struct http *h, struct job *j,
 	enum prov_status st;
 
 	for (size_t k = 0; k < j->nrecords; k++) {
+		json_t *rec = json_array_get(j->records, k);
+		char reason[64];
+		int b;
+
 		snprintf(pos, sizeof pos, "%s page %ld record %zu", pub,
 			 j->page, k + 1);
-		st = emit_record(h, json_array_get(j->records, k), pos, NULL,
-				 0);
+		if (j->marked && (b = marked_byte(rec)) >= 0) {
+			/* What jansson says of the same bytes on their own. */
+			snprintf(reason, sizeof reason, "invalid JSON: unable "
+				 "to decode byte 0x%x", (unsigned)b);
+			st = reject(h, pos, reason, rec, NULL, 0);
+		} else {
+			st = emit_record(h, rec, pos, NULL, 0);
+		}
 		if (st != PROV_DONE)
 			return st;
 	}
@@ -1755,7 +2000,17 @@ static enum prov_status pump(struct http *h)
 			return st;
 		if (h->head == h->tail && !gen_more(h))
 			return PROV_DONE;
-		prov_heartbeat(h->c);
+		/*
+		 * A heartbeat means progress: bytes arrived, a transfer
+		 * ended, a page was emitted; or we wait on our own clock (a
+		 * retry's backoff or Retry-After, the rate limit: wake_us),
+		 * which is deliberate and bounded.  Waiting on a server that
+		 * says nothing is not: stall_timeout then applies.
+		 */
+		if (h->progress || h->received || h->wake_us != 0) {
+			prov_heartbeat(h->c);
+			h->received = false;
+		}
 		if (h->progress) {
 			h->progress = false;
 			continue;
@@ -1799,6 +2054,7 @@ static enum prov_status http_run(struct prov_ctx *c)
 		st = open_curl(&h);
 	if (st == PROV_DONE)
 		st = pump(&h);
+	retry_flush(&h);
 	close_all(&h);
 	curl_global_cleanup();
 	return st;

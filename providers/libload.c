@@ -420,6 +420,17 @@ PQnoticeProcessor PQsetNoticeProcessor(PGconn *conn, PQnoticeProcessor proc,
 	return fn(conn, proc, arg);
 }
 
+PQnoticeReceiver PQsetNoticeReceiver(PGconn *conn, PQnoticeReceiver proc,
+				     void *arg)
+{
+	static PQnoticeReceiver (*fn)(PGconn *conn, PQnoticeReceiver proc,
+				      void *arg);
+
+	if (fn == NULL)
+		fn = libload_sym(LIBLOAD_PQ, "PQsetNoticeReceiver");
+	return fn(conn, proc, arg);
+}
+
 int PQsocket(const PGconn *conn)
 {
 	static int (*fn)(const PGconn *conn);

@@ -306,13 +306,71 @@ static bool pg_has_password(const char *conninfo)
 	       strchr(conninfo, '@') != NULL;
 }
 
+/* One line of a server's message text: blanks for line breaks and tabs. */
+static void pg_line(const char *s, char *out, size_t len)
+{
+	size_t k = 0;
+
+	for (; s != NULL && *s && k + 1 < len; s++)
+		out[k++] = *s == '\n' || *s == '\t' || *s == '\r' ? ' ' : *s;
+	while (k > 0 && out[k - 1] == ' ')
+		k--;
+	out[k] = '\0';
+}
+
+/*
+ * The server's notices and warnings (RAISE NOTICE, "there is no
+ * transaction in progress", a FATAL before it hangs up) go to our log, in
+ * its format, never raw to stderr: NOTICE, INFO and LOG at info level (so
+ * -q hides them), DEBUG at debug level, WARNING and worse at warn level
+ * (the failure that may follow is reported where it happens).  arg: the
+ * provider's name.
+ */
+static void pg_notice(void *arg, const PGresult *res)
+{
+	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	char msg[1024], detail[512], hint[512];
+	enum log_level level = LOG_WARN;
+
+	if (sev == NULL)
+		sev = PQresultErrorField(res, PG_DIAG_SEVERITY);
+	if (sev == NULL)
+		sev = "NOTICE";
+	if (strcmp(sev, "NOTICE") == 0 || strcmp(sev, "INFO") == 0 ||
+	    strcmp(sev, "LOG") == 0)
+		level = LOG_INFO;
+	else if (strcmp(sev, "DEBUG") == 0)
+		level = LOG_DEBUG;
+	if (!log_enabled(level))
+		return;
+	pg_line(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY), msg,
+		sizeof msg);
+	pg_line(PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL), detail,
+		sizeof detail);
+	pg_line(PQresultErrorField(res, PG_DIAG_MESSAGE_HINT), hint,
+		sizeof hint);
+	/* Detail and hint only when the server gave them. */
+	if (detail[0] && hint[0])
+		log_event(level, arg, "server message", "severity", sev,
+			  "message", msg, "detail", detail, "hint", hint, NULL);
+	else if (detail[0] || hint[0])
+		log_event(level, arg, "server message", "severity", sev,
+			  "message", msg, detail[0] ? "detail" : "hint",
+			  detail[0] ? detail : hint, NULL);
+	else
+		log_event(level, arg, "server message", "severity", sev,
+			  "message", msg, NULL);
+}
+
 /*
  * Connect with conninfo, as psql does (PG* variables, .pgpass, services),
  * beating through c while waiting (c may be NULL).  connect_timeout is
- * honoured.  Returns the connection in UTF-8, or NULL with *st and err.
+ * honoured.  The server's notices are logged under name (pg_notice()).
+ * Returns the connection in UTF-8, or NULL with *st and err.
  */
-static PGconn *pg_connect(const char *conninfo, struct prov_ctx *c,
-			  enum prov_status *st, char *err, size_t errlen)
+static PGconn *pg_connect(const char *conninfo, const char *name,
+			  struct prov_ctx *c, enum prov_status *st, char *err,
+			  size_t errlen)
 {
 	PQconninfoOption *opts;
 	PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
@@ -343,6 +401,7 @@ static PGconn *pg_connect(const char *conninfo, struct prov_ctx *c,
 	}
 	/* Verbose messages carry the SQLSTATE of a refused login. */
 	PQsetErrorVerbosity(conn, PQERRORS_VERBOSE);
+	PQsetNoticeReceiver(conn, pg_notice, (void *)name);
 	opts = PQconninfo(conn);
 	for (PQconninfoOption *o = opts; o && o->keyword; o++) {
 		long s;
@@ -601,7 +660,8 @@ pg_holder_main(struct prov_ctx *c, int fd, pid_t sup)
 	snprintf(title, sizeof title, "aggregate: pg snapshot %s", c->p->name);
 	proctitle_set(title);
 
-	conn = pg_connect(c->p->conninfo, NULL, &st, err, sizeof err);
+	conn = pg_connect(c->p->conninfo, c->p->name, NULL, &st, err,
+			  sizeof err);
 	if (conn == NULL)
 		goto out_report;
 	/* A session setting must not end the transaction we are here for. */
@@ -1558,7 +1618,8 @@ static enum prov_status postgres_run(struct prov_ctx *c)
 		st = prov_fail(c, PROV_FAIL_RETRY, "out of memory");
 		goto out_free;
 	}
-	r.conn = pg_connect(p->conninfo, c, &st, c->errbuf, sizeof c->errbuf);
+	r.conn = pg_connect(p->conninfo, p->name, c, &st, c->errbuf,
+			    sizeof c->errbuf);
 	if (r.conn == NULL)
 		goto out_free;
 	/* Text that reads back as the same value: ISO dates, exact floats. */
@@ -1643,7 +1704,7 @@ static int postgres_check(const struct cfg *cfg, const struct cfg_provider *p,
 		snprintf(msg, msglen, "out of memory");
 		goto out_free;
 	}
-	conn = pg_connect(p->conninfo, NULL, &st, msg, msglen);
+	conn = pg_connect(p->conninfo, p->name, NULL, &st, msg, msglen);
 	if (conn == NULL)
 		goto out_free;
 	desc = pg_describe(conn, NULL, body, &st, msg, msglen);

@@ -23,6 +23,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,11 @@
 /* How long one wait for ring space lasts before we beat again (ms). */
 #define RESERVE_WAIT_MS 250
 
-/* Frame buffer size: big enough to amortise, small against the ring. */
+/*
+ * Frame buffer size: big enough to amortise, small against the ring.  A
+ * record larger than this travels alone in a frame of its own size, up to
+ * ring_max_payload() (emit_alone()).
+ */
 #define FRAME_BYTES (256u * 1024u)
 
 /* The supervisor that forked this process (prov_main() records it). */
@@ -131,6 +136,84 @@ static int flush_records(struct prov_ctx *c)
 	return 0;
 }
 
+/* n bytes as "4M", "256K" or "1234" (a whole multiple of a unit, else bytes). */
+static void size_text(uint64_t n, char *out, size_t outlen)
+{
+	static const char units[] = "KMGT";
+	int u = -1;
+
+	while (u < 3 && n >= 1024 && n % 1024 == 0) {
+		n /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(out, outlen, "%" PRIu64, n);
+	else
+		snprintf(out, outlen, "%" PRIu64 "%c", n, units[u]);
+}
+
+/*
+ * A record that does not fit a frame of buf_cap bytes: send it alone in a
+ * frame of its own size, up to the ring's largest (a quarter of it), so
+ * that a larger ring_size really lets a larger record through.  Not on the
+ * hot path: only records larger than a whole ordinary frame come here.
+ * 0, or -1 (too large for this ring: failed for good; the ring is gone).
+ */
+static int emit_alone(struct prov_ctx *c, const struct rec_value *v)
+{
+	const struct rec_schema *s = &c->cfg->schema;
+	size_t size = rec_encoded_size(s, v), max = ring_max_payload(c->ring);
+	size_t need, n;
+	char have[32], fits[32];
+	uint64_t ring;
+
+	/* Fields sent as NULL (c->unused) take no bytes. */
+	for (int i = 0; c->unused != NULL && i < s->nfields; i++) {
+		if (!c->unused[i] || v[i].null)
+			continue;
+		if (s->fields[i].type == REC_TEXT)
+			size -= sizeof(uint32_t) + v[i].u.s.len;
+		else
+			size -= s->fields[i].type == REC_BOOL ? 1 : 8;
+	}
+	need = sizeof(uint32_t) + size;
+	if (need > max) {
+		/*
+		 * The ring rounds up to a power of two; a frame is a quarter
+		 * of it, and at most 2 GiB (ring_max_payload()).
+		 */
+		for (ring = RING_MIN_CAPACITY; ring / 4 < need &&
+		     ring < RING_MAX_CAPACITY; ring *= 2)
+			;
+		size_text(c->cfg->ring_size, have, sizeof have);
+		if (ring / 4 < need || need > (1ull << 31)) {
+			prov_fail(c, PROV_FAIL_PERMANENT,
+				  "record of %zu bytes is larger than the "
+				  "largest frame (%zu bytes with ring_size = "
+				  "%s) and than any ring_size allows", size,
+				  max, have);
+			return -1;
+		}
+		size_text(ring, fits, sizeof fits);
+		prov_fail(c, PROV_FAIL_PERMANENT,
+			  "record of %zu bytes is larger than the largest "
+			  "frame (%zu bytes, a quarter of ring_size = %s); "
+			  "ring_size = %s would fit it", size, max, have, fits);
+		return -1;
+	}
+	if (flush_records(c) < 0)
+		return -1;
+	c->buf = reserve_frame(c, need);
+	if (c->buf == NULL)
+		return -1;
+	n = rec_encode_dropping(s, v, c->unused, c->buf + c->buf_len,
+				need - c->buf_len);
+	assert(n != 0);
+	prov_commit(c, n);
+	/* Published at once: the next record takes an ordinary frame. */
+	return flush_records(c);
+}
+
 int prov_emit(struct prov_ctx *c, const struct rec_value *v)
 {
 	const struct rec_schema *s = &c->cfg->schema;
@@ -151,12 +234,8 @@ int prov_emit(struct prov_ctx *c, const struct rec_value *v)
 			return -1;
 		n = rec_encode_dropping(s, v, c->unused, c->buf + c->buf_len,
 					c->buf_cap - c->buf_len);
-		if (n == 0) {
-			prov_fail(c, PROV_FAIL_PERMANENT,
-				  "record of %zu bytes is larger than a frame "
-				  "(raise ring_size)", rec_encoded_size(s, v));
-			return -1;
-		}
+		if (n == 0)
+			return emit_alone(c, v);
 	}
 	prov_commit(c, n);
 	return 0;

@@ -689,7 +689,7 @@ Test(policy, a_hang_is_killed_after_stall_timeout)
 	conf("stall_timeout = 3s\n", sec);
 	clean = clean_run("files", &rej);
 	expect_same("files", "files:1:after_records:3:hang", clean, rej, 1,
-		    "stalled: no progress within stall_timeout");
+		    "stalled: no progress for 3s");
 	free(clean);
 	free(rej);
 	free(sec);

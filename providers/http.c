@@ -1206,7 +1206,7 @@ static void retry_flush(struct http *h)
 	snprintf(n, sizeof n, "%lu", h->quiet_n);
 	log_event(LOG_WARN, h->p->name, "retrying", "requests", n,
 		  "cause", h->quiet_why, "detail", "more requests failed the "
-		  "same way; each is retried", NULL);
+		  "same way", NULL);
 	h->quiet_n = 0;
 }
 

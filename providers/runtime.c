@@ -185,19 +185,18 @@ static int emit_alone(struct prov_ctx *c, const struct rec_value *v)
 		for (ring = RING_MIN_CAPACITY; ring / 4 < need &&
 		     ring < RING_MAX_CAPACITY; ring *= 2)
 			;
-		size_text(c->cfg->ring_size, have, sizeof have);
+		size_text(c->ring->cap, have, sizeof have);
 		if (ring / 4 < need || need > (1ull << 31)) {
 			prov_fail(c, PROV_FAIL_PERMANENT,
 				  "record of %zu bytes is larger than the "
-				  "largest frame (%zu bytes with ring_size = "
-				  "%s) and than any ring_size allows", size,
-				  max, have);
+				  "largest frame of any ring (%zu bytes with "
+				  "the %s ring)", size, max, have);
 			return -1;
 		}
 		size_text(ring, fits, sizeof fits);
 		prov_fail(c, PROV_FAIL_PERMANENT,
 			  "record of %zu bytes is larger than the largest "
-			  "frame (%zu bytes, a quarter of ring_size = %s); "
+			  "frame (%zu bytes, a quarter of the %s ring); "
 			  "ring_size = %s would fit it", size, max, have, fits);
 		return -1;
 	}

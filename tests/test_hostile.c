@@ -27,6 +27,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
 #include "helpers/httpfix.h"
 #include "helpers/testutil.h"
 
@@ -329,6 +336,74 @@ Test(hostile, invalid_utf8_never_reaches_json_output)
 	free(out);
 }
 
+/* big.csv: ids 1 and 3 short, id 2 with a name of n bytes ('a' + k % 26). */
+static char *put_big_csv(size_t n)
+{
+	char *name = malloc(n + 1), *text;
+
+	cr_assert_not_null(name);
+	for (size_t k = 0; k < n; k++)
+		name[k] = (char)('a' + k % 26);
+	name[n] = '\0';
+	cr_assert(asprintf(&text, "id,name\n1,x\n2,%s\n3,y\n", name) > 0);
+	put_text("big.csv", text);
+	free(text);
+	return name;
+}
+
+/*
+ * A record larger than the frames records usually travel in (256 KiB)
+ * passes whole; one larger than the largest frame of the ring (a quarter
+ * of ring_size) fails, saying which ring_size fits it, and that one does.
+ */
+Test(hostile, record_as_large_as_ring_size_allows)
+{
+	struct tu_result r;
+	char *name, *out, *want;
+
+	/* 300 KiB: more than a usual frame, less than 1 MiB (4M / 4). */
+	name = put_big_csv(300 * 1024);
+	conf("", "[provider big]\ntype = file\npath = big.csv\n");
+	run(&r);
+	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+	tu_result_free(&r);
+	free(check_outputs("big", 3));
+	out = get("out.jsonl");
+	cr_assert(asprintf(&want, "\"name\":\"%s\"", name) > 0);
+	cr_assert(strstr(out, want) != NULL, "the large record is not whole");
+	free(want);
+	free(out);
+	free(name);
+
+	/* 1.1 MiB: past the default ring's largest frame. */
+	name = put_big_csv(1100 * 1024);
+	conf("on_error = partial\n",
+	     "[provider big]\ntype = file\npath = big.csv\n");
+	run(&r);
+	cr_assert_eq(r.status, 2, "exit %d:\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "provider=big failed") != NULL, "%s", r.err);
+	cr_assert(strstr(r.err, "record of 1126") != NULL &&
+		  strstr(r.err, "larger than the largest frame (1048576 "
+			 "bytes, a quarter of the 4M ring); ring_size = 8M "
+			 "would fit it") != NULL, "%s", r.err);
+	cr_assert(strstr(r.err, "restarted") == NULL, "%s", r.err);
+	tu_result_free(&r);
+
+	conf("ring_size = 8M\n",
+	     "[provider big]\ntype = file\npath = big.csv\n");
+	run(&r);
+	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+	tu_result_free(&r);
+	free(check_outputs("big", 3));
+	out = get("out.jsonl");
+	cr_assert(asprintf(&want, "{\"provider\":\"big\",\"id\":2,"
+			   "\"name\":\"%s\"}", name) > 0);
+	cr_assert(strstr(out, want) != NULL, "the large record is not whole");
+	free(want);
+	free(out);
+	free(name);
+}
+
 /* A JSON value nested depth deep: [[[...]]] inside {"id":1,"name":...}. */
 static char *deep_json(size_t depth)
 {
@@ -433,13 +508,43 @@ Test(hostile, http_body_past_max_response_fails_only_its_provider)
 	free(rej);
 }
 
-Test(hostile, http_invalid_utf8_body_is_an_error_naming_the_page)
+/*
+ * Invalid UTF-8 in one record of a JSON page is that record's reject, as
+ * the same bytes are in a JSON Lines file: no retry, the page's other
+ * records arrive.  Bytes outside any string still make the page not JSON.
+ */
+Test(hostile, http_invalid_utf8_in_a_record_is_one_reject)
 {
 	struct tu_result r;
-	char *prov, *rej;
+	char *prov, *rej, *out;
 
 	start_http();
-	prov = http_prov("bad", "/items?page=1&bad_utf8=1", "retries = 0\n");
+	prov = http_prov("bad", "/items?page=1&bad_utf8=1", "");
+	conf("", prov);
+	free(prov);
+	run(&r);
+	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "retrying") == NULL, "%s", r.err);
+	cr_assert(strstr(r.err, "restarted") == NULL, "%s", r.err);
+	tu_result_free(&r);
+	cr_assert_eq(hf_hits(&srv, "/items?page=1&bad_utf8=1"), 1);
+	rej = check_outputs("bad", 1);
+	cr_assert_eq(count(rej, "\n"), 1, "%s", rej);
+	cr_assert(strstr(rej, "\"provider\":\"bad\"") != NULL, "%s", rej);
+	cr_assert(strstr(rej, "\"position\":\"") != NULL &&
+		  strstr(rej, "/items page 1 record 2\"") != NULL, "%s", rej);
+	cr_assert(strstr(rej, "\"reason\":\"invalid JSON: unable to decode "
+			 "byte 0xff\"") != NULL, "%s", rej);
+	/* The raw record, its bad bytes written as U+FFFD. */
+	cr_assert(strstr(rej, "b\xef\xbf\xbd\xef\xbf\xbd" "d") != NULL, "%s",
+		  rej);
+	free(rej);
+	out = get("out.jsonl");
+	cr_assert(strstr(out, "\"id\":1,\"name\":\"ok\"") != NULL, "%s", out);
+	free(out);
+
+	/* A bad byte between the values: the page is not JSON at all. */
+	prov = http_prov("bad", "/items?page=1&bad_utf8=2", "retries = 0\n");
 	conf("on_error = partial\nrestart = 0\n", prov);
 	free(prov);
 	run(&r);
@@ -529,6 +634,82 @@ Test(hostile, http_drip_is_not_a_stall_but_timeout_applies)
 	cr_assert(strstr(r.err, "timed out") != NULL, "%s", r.err);
 	tu_result_free(&r);
 	rej = check_outputs("drip", 0);
+	free(rej);
+}
+
+/*
+ * A server that accepts connections and never answers: a child process
+ * listening on a free loopback port, holding every connection open and
+ * writing one byte to *acceptfd per connection it accepted.  Returns its
+ * pid; it dies with the test.
+ */
+static pid_t silent_server(int *port, int *acceptfd)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t alen = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), p[2];
+	pid_t pid;
+
+	cr_assert_geq(fd, 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	cr_assert_eq(listen(fd, 16), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+	*port = ntohs(a.sin_port);
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(p[0]);
+		for (;;) {
+			/* Kept open, never read, never written. */
+			if (accept4(fd, NULL, NULL, SOCK_CLOEXEC) >= 0 &&
+			    write(p[1], "a", 1) != 1)
+				_exit(1);
+		}
+	}
+	close(fd);
+	close(p[1]);
+	*acceptfd = p[0];
+	return pid;
+}
+
+/*
+ * A server that accepts and never answers is a stall: no byte and no
+ * record for stall_timeout, so the provider is killed and restarted, then
+ * fails for good, saying so.  The request's timeout (30s) is not what
+ * ends it; the healthy provider's records all arrive.
+ */
+Test(hostile, http_silent_server_is_a_stall)
+{
+	struct tu_result r;
+	char *prov, *rej, got[8];
+	int port, acc, status;
+	pid_t pid = silent_server(&port, &acc);
+
+	cr_assert(asprintf(&prov, "[provider silent]\ntype = http\n"
+			   "url = http://127.0.0.1:%d/items?page=1\n"
+			   "records = /items\nmap = name=/name\n"
+			   "timeout = 30s\nretries = 0\n", port) > 0);
+	conf("on_error = partial\nrestart = 1\nstall_timeout = 1s\n", prov);
+	free(prov);
+	run(&r);
+	cr_assert_eq(r.status, 2, "exit %d:\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "provider=silent restarted attempt=2 "
+			 "cause=\"stalled: no progress for 1s\"") != NULL, "%s",
+		  r.err);
+	cr_assert(strstr(r.err, "provider=silent failed attempt=2 "
+			 "cause=\"stalled: no progress for 1s\"") != NULL, "%s",
+		  r.err);
+	cr_assert(strstr(r.err, "timed out") == NULL, "%s", r.err);
+	tu_result_free(&r);
+	/* Both attempts reached the server: it was silent, not absent. */
+	cr_assert_eq(read(acc, got, sizeof got), 2);
+	kill(pid, SIGKILL);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	close(acc);
+	rej = check_outputs("silent", 0);
 	free(rej);
 }
 

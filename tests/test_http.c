@@ -13,8 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "../providers/http.h"
 #include "../providers/jsonptr.h"
@@ -768,11 +772,102 @@ Test(http, rate_limit_spaces_requests)
 	cr_assert_geq(t[5] - t[0], 0.2, "6 requests in %.3fs", t[5] - t[0]);
 }
 
+/* Bytes arriving are progress: a body sent in pieces over 3s is no stall. */
 Test(http, slow_server_is_not_a_stall)
 {
-	run_expect("stall_timeout = 1s\n",
-		   "url = @@/items?page=1&per_page=5&total=5&delay=2500\n"
-		   "records = /items\n" MAP, 1, 5);
+	struct tu_result r;
+
+	conf(FIELDS, "stall_timeout = 1s\nrestart = 0\n",
+	     "url = @@/items?page=1&per_page=5&total=5&trickle=200\n"
+	     "records = /items\n" MAP);
+	run(&r, NULL, NULL);
+	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "stalled") == NULL, "%s", r.err);
+	tu_result_free(&r);
+}
+
+/*
+ * Our own waits are no stall either: a Retry-After of 2s with a
+ * stall_timeout of 1s is waited out, without a restart.
+ */
+Test(http, retry_after_longer_than_stall_timeout_is_not_a_stall)
+{
+	struct tu_result r;
+	char *out;
+
+	conf(FIELDS, "stall_timeout = 1s\nrestart = 0\n",
+	     "url = @@/items?page={page}&per_page=10&total=15&r429=1&ra=2&"
+	     "fail_page=1\npagination = page\nrecords = /items\n" MAP);
+	run(&r, NULL, NULL);
+	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "stalled") == NULL, "%s", r.err);
+	tu_result_free(&r);
+	cr_assert_eq(hf_hits(&srv, "/items?page=1&per_page=10&total=15&"
+			     "r429=1&ra=2&fail_page=1"), 2);
+	out = get("out.jsonl");
+	check_rows(out, 1, 15);
+	free(out);
+}
+
+/* A loopback port nobody listens on (bound, then closed). */
+static int closed_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t alen = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	cr_assert_geq(fd, 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/* Lines of text holding s. */
+static int lines_with(const char *text, const char *s)
+{
+	int n = 0;
+
+	for (const char *p = text; (p = strstr(p, s)) != NULL; n++) {
+		p = strchr(p, '\n');
+		if (p == NULL)
+			break;
+	}
+	return n;
+}
+
+/*
+ * A server that is down fails every page fetched ahead, again and again:
+ * the first retry is logged, the others that failed the same way are
+ * counted in one more line, not one line each.
+ */
+Test(http, retries_of_a_down_server_are_summarised)
+{
+	struct tu_result r;
+	char prov[256];
+	const char *at;
+	long n;
+
+	snprintf(prov, sizeof prov, "url = http://127.0.0.1:%d/items?"
+		 "page={page}\npagination = page\nrecords = /items\n"
+		 "concurrency = 16\nretries = 3\n" MAP, closed_port());
+	conf(FIELDS, "restart = 0\n", prov);
+	run(&r, NULL, NULL);
+	cr_assert_eq(r.status, 1, "exit %d:\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "/items page 1: ") != NULL &&
+		  strstr(r.err, "(gave up after 4 attempts)") != NULL, "%s",
+		  r.err);
+	/* 16 pages at a time, 3 retries each: one line, then the count. */
+	cr_assert_leq(lines_with(r.err, " retrying "), 2, "%s", r.err);
+	at = strstr(r.err, "retrying requests=");
+	cr_assert_not_null(at, "%s", r.err);
+	n = strtol(at + strlen("retrying requests="), NULL, 10);
+	cr_assert_geq(n, 16, "%s", r.err);
+	cr_assert(strstr(at, "more requests failed the same way") != NULL,
+		  "%s", r.err);
+	tu_result_free(&r);
 }
 
 /* A clean run, then one where the provider is killed; outputs match. */

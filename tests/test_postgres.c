@@ -32,6 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <libpq-fe.h>
 
 #include "../aggregator/log.h"
@@ -830,6 +831,70 @@ Test(postgres, check_prepares_without_running)
 	}
 	cfg_free(&cfg);
 	free(q);
+	free(t);
+}
+
+/* --- the server's notices ------------------------------------------- */
+
+/*
+ * NOTICE and WARNING raised by the query reach the log in its format (every
+ * line JSON with --log-format json), never raw on stderr; -q hides the
+ * notice (info level) and keeps the warning.
+ */
+Test(postgres, notices_go_to_the_log)
+{
+	char *t = table(), *dir = tu_tmpdir(), *conf, *path;
+	const char *json[] = { "-c", "p.conf", "--log-format", "json", NULL };
+	const char *quiet[] = { "-c", "p.conf", "-q", NULL };
+	struct tu_result r;
+	int lines = 0;
+
+	sql("CREATE FUNCTION %s() RETURNS int AS $$ BEGIN "
+	    "RAISE NOTICE 'notice from %s'; "
+	    "RAISE WARNING 'warning from %s' USING HINT = 'a hint'; "
+	    "RETURN 1; END $$ LANGUAGE plpgsql", t, t, t);
+	cr_assert(asprintf(&conf, "[aggregate]\noutput = out.csv\n"
+			   "fields = id:int\n\n[provider wh]\ntype = postgres\n"
+			   "query = SELECT %s() AS id\n", t) > 0);
+	path = tu_path(dir, "p.conf");
+	tu_write(path, conf);
+
+	tu_run(&r, dir, json, NULL);
+	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+	for (char *s = r.err, *nl; *s; s = nl + 1) {
+		json_t *v;
+
+		nl = strchr(s, '\n');
+		cr_assert_not_null(nl, "unfinished line: %s", s);
+		v = json_loadb(s, (size_t)(nl - s), 0, NULL);
+		cr_assert_not_null(v, "not JSON: %.*s", (int)(nl - s), s);
+		json_decref(v);
+		lines++;
+	}
+	cr_assert_gt(lines, 0);
+	cr_assert(strstr(r.err, "\"level\":\"info\",\"provider\":\"wh\","
+			 "\"event\":\"server message\",\"severity\":\"NOTICE\","
+			 "\"message\":\"notice from ") != NULL, "%s", r.err);
+	cr_assert(strstr(r.err, "\"level\":\"warn\",\"provider\":\"wh\","
+			 "\"event\":\"server message\",\"severity\":\"WARNING\","
+			 "\"message\":\"warning from ") != NULL, "%s", r.err);
+	cr_assert(strstr(r.err, "\"hint\":\"a hint\"") != NULL, "%s", r.err);
+	tu_result_free(&r);
+
+	tu_run(&r, dir, quiet, NULL);
+	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "notice from") == NULL, "%s", r.err);
+	cr_assert(strstr(r.err, "warn provider=wh server message "
+			 "severity=WARNING message=\"warning from ") != NULL,
+		  "%s", r.err);
+	cr_assert(strstr(r.err, "WARNING:") == NULL, "%s", r.err);
+	tu_result_free(&r);
+
+	sql("DROP FUNCTION %s()", t);
+	tu_rmrf(dir);
+	free(dir);
+	free(path);
+	free(conf);
 	free(t);
 }
 

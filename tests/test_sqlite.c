@@ -724,7 +724,8 @@ Test(sqlite, key_read_once_as_a_field)
 
 /*
  * Rows that fill frames: a record that does not fit what is left of one
- * goes whole into the next; one larger than a frame fails for good.
+ * goes whole into the next; one larger than the largest frame of the ring
+ * (a quarter of it) fails for good.
  */
 Test(sqlite, records_across_frames_and_one_too_large)
 {
@@ -737,7 +738,7 @@ Test(sqlite, records_across_frames_and_one_too_large)
 		"substr(replace(hex(zeroblob(50000)), '0', 'x'), 1, 90000 + i) "
 		"FROM n;"
 		"INSERT INTO t VALUES (41, 'end');"
-		"INSERT INTO t VALUES (42, replace(hex(zeroblob(2000000)), "
+		"INSERT INTO t VALUES (42, replace(hex(zeroblob(2500000)), "
 		"'0', 'y'));");
 
 	load(&cfg, "id:int, s:text", db, "SELECT id, s FROM t WHERE id <= 41",
@@ -757,8 +758,9 @@ Test(sqlite, records_across_frames_and_one_too_large)
 	cr_assert_eq(pt_run_inline(&cfg, 0, 1, NULL, 0, 0, 0, &r),
 		     PROV_FAIL_PERMANENT, "%s", r.error);
 	cr_assert_eq(r.nrows, 1);
-	cr_assert(strstr(r.error, "record of 4000") &&
-		  strstr(r.error, "larger than a frame"), "%s", r.error);
+	cr_assert(strstr(r.error, "record of 5000") &&
+		  strstr(r.error, "larger than the largest frame"), "%s",
+		  r.error);
 	pt_result_free(&r);
 	cfg_free(&cfg);
 	free(db);

@@ -159,7 +159,8 @@ static void size_text(uint64_t n, char *out, size_t outlen)
  * hot path: only records larger than a whole ordinary frame come here.
  * 0, or -1 (too large for this ring: failed for good; the ring is gone).
  */
-static int emit_alone(struct prov_ctx *c, const struct rec_value *v)
+static __attribute__((noinline, cold)) int
+emit_alone(struct prov_ctx *c, const struct rec_value *v)
 {
 	const struct rec_schema *s = &c->cfg->schema;
 	size_t size = rec_encoded_size(s, v), max = ring_max_payload(c->ring);

@@ -543,6 +543,25 @@ Test(hostile, http_invalid_utf8_in_a_record_is_one_reject)
 	cr_assert(strstr(out, "\"id\":1,\"name\":\"ok\"") != NULL, "%s", out);
 	free(out);
 
+	/* NDJSON: the bad line is the reject, even as an unfinished last
+	 * line (no newline: not taken for a cut-off transfer). */
+	cr_assert(asprintf(&prov, "[provider bad]\ntype = http\nurl = %s"
+			   "/ndjson?total=3&bad_utf8=1\nresponse = ndjson\n"
+			   "map = name=/name\n", srv.base) > 0);
+	conf("", prov);
+	free(prov);
+	run(&r);
+	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "retrying") == NULL, "%s", r.err);
+	tu_result_free(&r);
+	cr_assert_eq(hf_hits(&srv, "/ndjson?total=3&bad_utf8=1"), 1);
+	rej = check_outputs("bad", 3);
+	cr_assert_eq(count(rej, "\n"), 1, "%s", rej);
+	cr_assert(strstr(rej, "/ndjson page 1 line 4\"") != NULL, "%s", rej);
+	cr_assert(strstr(rej, "invalid JSON: unable to decode byte 0xff") !=
+		  NULL, "%s", rej);
+	free(rej);
+
 	/* A bad byte between the values: the page is not JSON at all. */
 	prov = http_prov("bad", "/items?page=1&bad_utf8=2", "retries = 0\n");
 	conf("on_error = partial\nrestart = 0\n", prov);

@@ -47,6 +47,7 @@
 #include "ctl.h"
 #include "log.h"
 #include "merge.h"
+#include "outfile.h"
 #include "output.h"
 
 /* Frames handled per ring per round, so one busy ring cannot starve others. */
@@ -551,24 +552,24 @@ static void json_string(FILE *f, const unsigned char *s, size_t len)
 static int write_rejects(struct agg *a, char *err, size_t errlen)
 {
 	const char *path = a->cfg->reject_file;
-	char tmp[4096];
+	struct outfile of;
 	FILE *f;
 	int fd;
 
 	if (path == NULL)
 		return 0;
-	snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-	fd = mkstemp(tmp);
+	if (outfile_open(&of, path, "reject file", 0, err, errlen) < 0)
+		return -1;
+	/* stdio on a duplicate: fclose() leaves of.fd to outfile_commit(). */
+	fd = dup(of.fd);
 	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
 		snprintf(err, errlen, "cannot write reject file %s: %s", path,
 			 strerror(errno));
-		if (fd >= 0) {
+		if (fd >= 0)
 			close(fd);
-			unlink(tmp);
-		}
+		outfile_abort(&of);
 		return -1;
 	}
-	(void)fchmod(fd, 0644);
 	for (int pi = 0; pi < a->cfg->nproviders; pi++) {
 		struct agg_prov *p = &a->prov[pi];
 		const unsigned char *q = p->rejects.p;
@@ -594,21 +595,15 @@ static int write_rejects(struct agg *a, char *err, size_t errlen)
 			fputs("}\n", f);
 		}
 	}
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0 || ferror(f)) {
+	if (fflush(f) != 0 || ferror(f)) {
 		snprintf(err, errlen, "cannot write reject file %s: %s", path,
 			 strerror(errno));
 		fclose(f);
-		unlink(tmp);
+		outfile_abort(&of);
 		return -1;
 	}
 	fclose(f);
-	if (rename(tmp, path) != 0) {
-		snprintf(err, errlen, "cannot rename reject file to %s: %s",
-			 path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	return outfile_commit(&of, err, errlen);
 }
 
 #ifdef AGG_TESTING

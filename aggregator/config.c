@@ -2349,16 +2349,7 @@ static int resolve_aggregate(struct loader *ld)
 			    (unsigned long long)cfg->backoff_max_ms);
 	}
 
-	/* lock_file: output + ".lock", none for stdout and postgres */
-	if (!cfg->lock_file_given && strcmp(cfg->output, "-") != 0 &&
-	    cfg->format != CFG_FMT_POSTGRES) {
-		size_t n = strlen(cfg->output) + sizeof ".lock";
-
-		cfg->lock_file = malloc(n);
-		if (!cfg->lock_file)
-			return fail_oom(ld);
-		snprintf(cfg->lock_file, n, "%s.lock", cfg->output);
-	}
+	/* No lock_file: the run locks on the output's real path (main.c). */
 	return 0;
 }
 
@@ -2693,7 +2684,7 @@ int cfg_set_output(struct cfg *cfg, const char *output, char *err,
 		   size_t errlen)
 {
 	enum cfg_format f = cfg->format;
-	char *out = NULL, *lock = NULL;
+	char *out = NULL;
 	char eb[ECHO_MAX + 8];
 	bool stdout_ = strcmp(output, "-") == 0;
 
@@ -2729,21 +2720,9 @@ int cfg_set_output(struct cfg *cfg, const char *output, char *err,
 	out = strdup(output);
 	if (!out)
 		goto fail_oom;
-	if (!cfg->lock_file_given && !stdout_ && f != CFG_FMT_POSTGRES) {
-		size_t n = strlen(output) + sizeof ".lock";
-
-		lock = malloc(n);
-		if (!lock)
-			goto fail_oom;
-		snprintf(lock, n, "%s.lock", output);
-	}
 	free(cfg->output);
 	cfg->output = out;
 	cfg->format = f;
-	if (!cfg->lock_file_given) {
-		free(cfg->lock_file);
-		cfg->lock_file = lock;
-	}
 	return 0;
 
 fail_oom:

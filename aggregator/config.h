@@ -150,9 +150,9 @@ struct cfg {
 	uint64_t ring_size;
 	char *reject_file;
 	long max_rejects;
-	char *lock_file;           /* resolved: output + ".lock" by default;
-				      NULL (no lock) for stdout and postgres
-				      outputs unless lock_file is set */
+	char *lock_file;           /* as set, or NULL: then the run locks on
+				      the output's real path in a runtime
+				      folder (main.c, outfile_lock_path) */
 	char *metrics_file;
 	bool format_given;         /* [aggregate] format was set: -o keeps it */
 	bool lock_file_given;      /* lock_file was set: -o keeps it */

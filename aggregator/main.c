@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
+#include "outfile.h"
 #include "output.h"
 #include "progress.h"
 #include "proctitle.h"
@@ -227,15 +229,36 @@ static const char *type_name(enum cfg_provider_type t)
 }
 
 /*
- * --check: probe each provider without reading its data; one line each on
- * stdout, "NAME TYPE ok|error|disabled MESSAGE".  Returns 0 when every
- * enabled provider answers; else 78 when a source's columns do not fit the
- * config (a field that matches no column), else 1.  Messages never hold a
- * secret (each type's check() promises it).
+ * --check: check that the output, reject file and metrics folders exist
+ * and are writable (a line "KEY file error MESSAGE" per problem), then
+ * probe each provider without reading its data; one line each on stdout,
+ * "NAME TYPE ok|error|disabled MESSAGE".  Returns 0 when every file can be
+ * written and every enabled provider answers; else 78 when a source's
+ * columns do not fit the config (a field that matches no column), else 1.
+ * Messages never hold a secret (each type's check() promises it).
  */
-static int run_check(const struct cfg *cfg)
+static int run_check(const struct cfg *cfg, const char *metrics)
 {
+	const struct { const char *key, *path, *what; } files[] = {
+		{ "output", cfg->format != CFG_FMT_POSTGRES ? cfg->output
+							     : NULL, "output" },
+		{ "reject_file", cfg->reject_file, "reject file" },
+		{ "metrics_file", metrics, "metrics file" },
+	};
 	int failed = 0, config = 0;
+
+	/* Where the run writes: each problem on a line of its own. */
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		char msg[1024];
+
+		if (files[i].path == NULL ||
+		    outfile_check(files[i].path, files[i].what, msg,
+				  sizeof msg) == 0)
+			continue;
+		printf("%-20s %-8s %-8s %s\n", files[i].key, "file", "error",
+		       msg);
+		failed++;
+	}
 
 	for (int i = 0; i < cfg->nproviders; i++) {
 		const struct cfg_provider *p = &cfg->providers[i];
@@ -321,41 +344,126 @@ static void warn_rejects(const struct cfg *cfg, const struct metrics_prov *st)
 	}
 }
 
+/* The run's lock (take_lock). */
+struct run_lock {
+	int fd;          /* -1: no lock */
+	char *path;      /* the lock file */
+	bool runtime;    /* ours in a runtime folder: removed at the end */
+};
+
 /*
- * Take the run's lock.  Returns the fd (kept open for the run), -2 when
- * the run takes no lock, or -1 with *exit_code set: 75 when another run
- * holds it.
+ * Open and flock path.  Returns 0, or -1 with *exit_code set: 75 when
+ * another run holds it.  A runtime lock is removed by its holder at the
+ * end, so one opened just before that is checked to be still the file at
+ * path, or opened again.
  */
-static int take_lock(const char *path, int *exit_code)
+static int lock_path(struct run_lock *lk, int *exit_code)
 {
+	struct stat fst, pst;
 	char buf[32];
 	ssize_t n;
 	int fd;
 
-	if (path == NULL)	/* stdout and postgres outputs take no lock */
-		return -2;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		log_event(LOG_ERROR, NULL, "cannot open lock file", "path", path,
-			  "cause", strerror(errno), NULL);
-		*exit_code = EXIT_FAILED;
-		return -1;
+	for (;;) {
+		fd = open(lk->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			log_event(LOG_ERROR, NULL, "cannot open lock file",
+				  "path", lk->path, "cause", strerror(errno),
+				  NULL);
+			*exit_code = EXIT_FAILED;
+			return -1;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			n = pread(fd, buf, sizeof buf - 1, 0);
+			buf[n > 0 ? n : 0] = '\0';
+			buf[strcspn(buf, "\n")] = '\0';
+			log_event(LOG_ERROR, NULL, "another run holds the lock",
+				  "path", lk->path, "pid",
+				  buf[0] ? buf : "unknown", NULL);
+			close(fd);
+			*exit_code = EXIT_TEMPFAIL;
+			return -1;
+		}
+		if (!lk->runtime ||
+		    (fstat(fd, &fst) == 0 && stat(lk->path, &pst) == 0 &&
+		     fst.st_dev == pst.st_dev && fst.st_ino == pst.st_ino))
+			break;
+		close(fd); /* removed by the run that held it: again */
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		n = pread(fd, buf, sizeof buf - 1, 0);
-		buf[n > 0 ? n : 0] = '\0';
-		buf[strcspn(buf, "\n")] = '\0';
-		log_event(LOG_ERROR, NULL, "another run holds the lock", "path",
-			  path, "pid", buf[0] ? buf : "unknown", NULL);
-		close(fd);
-		*exit_code = EXIT_TEMPFAIL;
-		return -1;
-	}
+	lk->fd = fd;
 	n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
 		log_event(LOG_WARN, NULL, "cannot write pid to lock file",
-			  "path", path, NULL);
-	return fd;
+			  "path", lk->path, NULL);
+	return 0;
+}
+
+/*
+ * Take the run's lock: lock_file when it is set; else, for an output that
+ * is a file or a FIFO, one named after its real path in a runtime folder
+ * (outfile_lock_path), so that nothing is left beside the output and two
+ * configs that name one output differently still exclude each other.
+ * stdout, a character device and PostgreSQL take none.  A missing output
+ * folder is reported as such first.  Returns 0, or -1 with *exit_code set
+ * (75 when another run holds the lock).
+ */
+static int take_lock(const struct cfg *cfg, struct run_lock *lk,
+		     int *exit_code)
+{
+	struct outfile_loc loc = { 0 };
+	char err[1024];
+	int rc = -1;
+
+	*lk = (struct run_lock){ .fd = -1 };
+	if (cfg->format != CFG_FMT_POSTGRES &&
+	    outfile_locate(cfg->output, "output", &loc, err, sizeof err) < 0) {
+		log_event(LOG_ERROR, NULL, err, NULL);
+		*exit_code = EXIT_FAILED;
+		goto out;
+	}
+	if (cfg->lock_file != NULL) {
+		lk->path = strdup(cfg->lock_file);
+	} else if (loc.real != NULL && (!loc.stream || loc.fifo)) {
+		lk->path = outfile_lock_path(loc.real);
+		lk->runtime = true;
+	} else {
+		rc = 0;
+		goto out;
+	}
+	if (lk->path == NULL) {
+		log_event(LOG_ERROR, NULL, "out of memory", NULL);
+		*exit_code = EXIT_FAILED;
+		goto out;
+	}
+	rc = lock_path(lk, exit_code);
+out:
+	free(loc.real);
+	return rc;
+}
+
+/* Let go of the lock; a runtime lock file goes too (while still held). */
+static void release_lock(struct run_lock *lk)
+{
+	if (lk->fd >= 0 && lk->runtime)
+		unlink(lk->path);
+	if (lk->fd >= 0)
+		close(lk->fd);
+	free(lk->path);
+	*lk = (struct run_lock){ .fd = -1 };
+}
+
+/*
+ * Under the lock: remove what killed runs left beside the files this run
+ * writes (temporaries of dead processes, outfile_clean).
+ */
+static void clean_stale(const struct cfg *cfg, const char *metrics)
+{
+	if (cfg->format != CFG_FMT_POSTGRES)
+		outfile_clean(cfg->output);
+	if (cfg->reject_file)
+		outfile_clean(cfg->reject_file);
+	if (metrics)
+		outfile_clean(metrics);
 }
 
 static double mono_seconds(void)
@@ -391,7 +499,8 @@ int main(int argc, char **argv)
 	double t0 = mono_seconds();
 	char err[CFG_ERR_MAX];
 	char **args;
-	int rc, code, lock_fd;
+	struct run_lock lock;
+	int rc, code;
 
 	args = proctitle_init(argc, argv);
 	if (args)
@@ -418,16 +527,16 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (o.check) {
-		rc = run_check(&cfg);
+		rc = run_check(&cfg, o.metrics ? o.metrics : cfg.metrics_file);
 		cfg_free(&cfg);
 		return rc;
 	}
 
-	lock_fd = take_lock(cfg.lock_file, &code);
-	if (lock_fd == -1) {
+	if (take_lock(&cfg, &lock, &code) < 0) {
 		cfg_free(&cfg);
 		return code;
 	}
+	clean_stale(&cfg, o.metrics ? o.metrics : cfg.metrics_file);
 	so.jobs = o.jobs;
 	/* JSON logs get the summary as events (log_summary), not a table. */
 	so.quiet = o.verbosity < 0 || o.json_logs;
@@ -468,8 +577,7 @@ int main(int argc, char **argv)
 	write_metrics(so.metrics_file, &cfg, &mr);
 	progress_free(pg);
 	free(stats);
-	if (lock_fd >= 0)
-		close(lock_fd);
+	release_lock(&lock);
 	cfg_free(&cfg);
 	return rc;
 }

@@ -1,9 +1,10 @@
 /*
  * metrics.c - the Prometheus textfile (see metrics.h).
  *
- * Written with stdio into "FILE.tmp.XXXXXX" (a name the textfile collector,
- * which reads only *.prom, ignores), fsync'd, and renamed over FILE.  The
- * previous file is read first, for its last-success timestamp.
+ * Written with stdio into a temporary beside FILE (outfile.h: a dot name,
+ * which the textfile collector, reading only *.prom, ignores), fsync'd,
+ * and renamed over FILE.  The previous file is read first, for its
+ * last-success timestamp.
  */
 #include "metrics.h"
 
@@ -15,6 +16,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "outfile.h"
 
 static const char *const statuses[] = { "ok", "failed", "stopped" };
 
@@ -157,62 +160,49 @@ int metrics_write(const char *path, const struct cfg *cfg,
 		  const struct metrics_run *run, char *err, size_t errlen)
 {
 	struct timespec ts;
+	struct outfile of;
 	double now, last;
-	char *tmp = NULL;
 	FILE *f = NULL;
 	int fd = -1, rc = -1;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	last = run->exit_code == 0 ? now : previous_success(path);
-	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0) {
-		tmp = NULL;
-		snprintf(err, errlen, "out of memory writing metrics %s", path);
-		goto out;
-	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot write metrics %s: %s", path,
-			 strerror(errno));
-		goto out;
-	}
+	if (outfile_open(&of, path, "metrics file", 0, err, errlen) < 0)
+		return -1;
 	/* Scrapers run as other users: the usual mode of a new file. */
-	(void)fchmod(fd, 0644);
-	f = fdopen(fd, "w");
-	if (f == NULL) {
+	if (!of.stream)
+		(void)fchmod(of.fd, 0644);
+	/* stdio on a duplicate: fclose() leaves of.fd to outfile_commit(). */
+	fd = dup(of.fd);
+	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
 		snprintf(err, errlen, "cannot write metrics %s: %s", path,
 			 strerror(errno));
-		goto out_unlink;
+		goto out_abort;
 	}
 	fd = -1;
 	write_body(f, cfg, run, now, last);
-	if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0) {
+	if (fflush(f) != 0 || ferror(f)) {
 		snprintf(err, errlen, "cannot write metrics %s: %s", path,
 			 strerror(errno));
-		goto out_unlink;
+		goto out_abort;
 	}
 	if (fclose(f) != 0) {
 		f = NULL;
 		snprintf(err, errlen, "cannot write metrics %s: %s", path,
 			 strerror(errno));
-		goto out_unlink;
+		goto out_abort;
 	}
 	f = NULL;
-	if (rename(tmp, path) < 0) {
-		snprintf(err, errlen, "cannot rename metrics to %s: %s", path,
-			 strerror(errno));
-		goto out_unlink;
-	}
-	rc = 0;
+	rc = outfile_commit(&of, err, errlen);
 	goto out;
 
-out_unlink:
-	unlink(tmp);
+out_abort:
+	outfile_abort(&of);
 out:
 	if (f != NULL)
 		fclose(f);
 	if (fd >= 0)
 		close(fd);
-	free(tmp);
 	return rc;
 }

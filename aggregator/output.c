@@ -10,9 +10,14 @@
  *
  * Invariants:
  *  - A file target is only ever replaced by rename(2) in out_commit(): until
- *    then the rows go to "<output>.tmp.XXXXXX" in the same folder, which
+ *    then the rows go to a temporary beside it (outfile.h), which
  *    out_abort() (and a failed commit) unlinks.  The previous output is
- *    therefore untouched by a failed or interrupted run.
+ *    therefore untouched by a failed or interrupted run.  A FIFO, a
+ *    character device or stdout is a stream, written in place.
+ *  - write = append (CSV, JSON Lines): the temporary starts as a copy of
+ *    the old file, so the rename swaps in old rows + new ones at once and a
+ *    failed run leaves the file as it was; CSV checks the old header and
+ *    writes none of its own.
  *  - Rows are formatted straight into one large buffer (no stdio, no
  *    printf per field); the buffer goes out with write(2) when full.  A write
  *    error is sticky: the rest of the row is discarded and out_row() reports
@@ -51,6 +56,10 @@
 #include <sqlite3.h>
 
 #include "../providers/convert.h"
+#include "outfile.h"
+#ifdef AGG_TESTING
+#include "log.h"
+#endif
 
 /* Bytes formatted before they go out in one write(2). */
 #define OUT_BUF_SIZE (1024u * 1024u)
@@ -59,17 +68,15 @@
 #define OUT_VALUE_MAX 64
 
 /*
- * A buffered output file: the temporary that becomes path on commit, or
- * stdout (path and tmp NULL).
+ * A buffered output file (outfile.h: a temporary renamed into place on
+ * commit, or a stream), or the COPY buffer of PostgreSQL (of.fd -1).
  */
 struct out_file {
-	int fd;           /* -1 once closed */
-	char *path;       /* the target, as given; NULL for stdout */
-	char *tmp;        /* the temporary's name; NULL for stdout */
+	struct outfile of;
 	char *buf;
 	size_t len;       /* bytes waiting in buf */
 	int error;        /* errno of the first failed write, or 0 */
-	/* Where full buffers go instead of fd (PostgreSQL's COPY); 0 or -1. */
+	/* Where full buffers go instead of of.fd (PostgreSQL's COPY); 0 or -1. */
 	int (*sink)(void *arg, const char *p, size_t n);
 	void *sink_arg;
 };
@@ -144,7 +151,7 @@ static void file_flush(struct out_file *f)
 {
 	if (f->len > 0 && f->error == 0 &&
 	    (f->sink ? f->sink(f->sink_arg, f->buf, f->len)
-		     : write_all(f->fd, f->buf, f->len)) < 0)
+		     : write_all(f->of.fd, f->buf, f->len)) < 0)
 		f->error = errno ? errno : EIO;
 	f->len = 0;
 }
@@ -181,178 +188,43 @@ static inline void file_putc(struct out_file *f, char c)
 	f->len++;
 }
 
-/* The folder part of path ("." when there is none); malloc'd or NULL. */
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (slash == NULL)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
-}
-
-/* The process's umask, read without leaving it changed. */
-static mode_t current_umask(void)
-{
-	/* The aggregator is single-threaded, so the brief change is unseen. */
-	mode_t m = umask(0);
-
-	umask(m);
-	return m;
-}
-
 /*
- * Open the sink for cfg->output: stdout for "-", else a new temporary file
- * next to the target, with the mode a newly created file would get.
+ * Open the sink for output (outfile.h decides: a stream, or a temporary
+ * renamed over the target on commit); append keeps the target's rows.
  */
-static int file_open(struct out_file *f, const char *output, char *err,
-		     size_t errlen)
+static int file_open(struct out_file *f, const char *output, bool append,
+		     char *err, size_t errlen)
 {
-	struct stat st;
-	char *dir = NULL;
-	int rc = -1;
-
-	f->fd = -1;
+	f->of.fd = -1;
 	f->buf = malloc(OUT_BUF_SIZE);
 	if (f->buf == NULL) {
 		snprintf(err, errlen, "out of memory opening output %s", output);
-		goto out;
+		return -1;
 	}
-	if (strcmp(output, "-") == 0) {
-		f->fd = STDOUT_FILENO;
-		rc = 0;
-		goto out;
-	}
-	dir = dir_of(output);
-	f->path = strdup(output);
-	if (dir == NULL || f->path == NULL ||
-	    asprintf(&f->tmp, "%s.tmp.XXXXXX", output) < 0) {
-		f->tmp = NULL;
-		snprintf(err, errlen, "out of memory opening output %s", output);
-		goto out;
-	}
-	if (stat(dir, &st) < 0) {
-		if (errno == ENOENT)
-			snprintf(err, errlen,
-				 "output folder %s does not exist", dir);
-		else
-			snprintf(err, errlen, "cannot use output folder %s: %s",
-				 dir, strerror(errno));
-		goto out;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "output folder %s is not a folder", dir);
-		goto out;
-	}
-	if (stat(output, &st) == 0 && S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "output %s is a folder", output);
-		goto out;
-	}
-	f->fd = mkostemp(f->tmp, O_CLOEXEC);
-	if (f->fd < 0) {
-		snprintf(err, errlen, "cannot create a temporary file in %s: %s",
-			 dir, strerror(errno));
-		goto out;
-	}
-	/* mkstemp makes 0600; the output should look like any new file. */
-	if (fchmod(f->fd, 0666 & ~current_umask()) < 0) {
-		snprintf(err, errlen, "cannot set the mode of %s: %s", f->tmp,
-			 strerror(errno));
-		goto out_unlink;
-	}
-	rc = 0;
-	goto out;
-
-out_unlink:
-	unlink(f->tmp);
-	close(f->fd);
-	f->fd = -1;
-out:
-	free(dir);
-	return rc;
+	return outfile_open(&f->of, output, "output",
+			    append ? OUTFILE_APPEND : 0, err, errlen);
 }
 
 /* Release everything; remove the temporary if it is still there. */
 static void file_discard(struct out_file *f)
 {
-	if (f->fd >= 0 && f->fd != STDOUT_FILENO)
-		close(f->fd);
-	if (f->fd >= 0 && f->tmp != NULL)
-		unlink(f->tmp);
-	f->fd = -1;
-	free(f->tmp);
-	free(f->path);
+	outfile_abort(&f->of);
 	free(f->buf);
-	f->tmp = NULL;
-	f->path = NULL;
 	f->buf = NULL;
 }
 
-static int fsync_dir(const char *path)
-{
-	char *dir = dir_of(path);
-	int fd, rc = -1;
-
-	if (dir == NULL) {
-		errno = ENOMEM;
-		return -1;
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		goto out_free;
-	rc = fsync(fd);
-	/* Some file systems cannot fsync a folder; the rename is done. */
-	if (rc < 0 && (errno == EINVAL || errno == EROFS))
-		rc = 0;
-	close(fd);
-out_free:
-	free(dir);
-	return rc;
-}
-
-/* Flush, fsync, rename into place; the sink is released either way. */
+/* Flush, then put the file in place; the sink is released either way. */
 static int file_commit(struct out_file *f, char *err, size_t errlen)
 {
-	const char *name = f->path ? f->path : "stdout";
 	int rc = -1;
 
 	file_flush(f);
 	if (f->error != 0) {
-		snprintf(err, errlen, "cannot write %s: %s", name,
+		snprintf(err, errlen, "cannot write %s: %s", f->of.name,
 			 strerror(f->error));
 		goto out;
 	}
-	if (f->path == NULL) {
-		rc = 0;
-		goto out;
-	}
-	if (fsync(f->fd) < 0) {
-		snprintf(err, errlen, "cannot write %s: %s", name,
-			 strerror(errno));
-		goto out;
-	}
-	if (close(f->fd) < 0) {
-		f->fd = -1;
-		snprintf(err, errlen, "cannot write %s: %s", name,
-			 strerror(errno));
-		unlink(f->tmp);
-		goto out;
-	}
-	f->fd = -1;
-	if (rename(f->tmp, f->path) < 0) {
-		snprintf(err, errlen, "cannot rename %s to %s: %s", f->tmp,
-			 f->path, strerror(errno));
-		unlink(f->tmp);
-		goto out;
-	}
-	if (fsync_dir(f->path) < 0) {
-		snprintf(err, errlen, "cannot sync the folder of %s: %s",
-			 f->path, strerror(errno));
-		goto out;
-	}
-	rc = 0;
+	rc = outfile_commit(&f->of, err, errlen);
 out:
 	file_discard(f);
 	return rc;
@@ -423,7 +295,7 @@ static int text_row_status(const struct out_file *f, char *err, size_t errlen)
 	if (f->error == 0)
 		return 0;
 	snprintf(err, errlen, "cannot write %s: %s",
-		 f->path ? f->path : "stdout", strerror(f->error));
+		 f->of.name ? f->of.name : "stdout", strerror(f->error));
 	return -1;
 }
 
@@ -466,12 +338,54 @@ static void csv_text(struct out_file *f, const char *s, size_t len)
 	file_putc(f, '"');
 }
 
+/*
+ * write = append to a file with rows: its first line must be the header
+ * just formatted in f's buffer, which is then dropped (written once).
+ */
+static int csv_same_header(struct out_file *f, char *err, size_t errlen)
+{
+	char *old = malloc(f->len + 1), *nl;
+	ssize_t n;
+	int rc = -1;
+
+	if (old == NULL) {
+		snprintf(err, errlen, "out of memory opening output %s",
+			 f->of.name);
+		return -1;
+	}
+	do
+		n = pread(f->of.fd, old, f->len, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		snprintf(err, errlen, "cannot read output %s: %s", f->of.name,
+			 strerror(errno));
+		goto out;
+	}
+	if ((size_t)n == f->len && memcmp(old, f->buf, f->len) == 0) {
+		f->len = 0;
+		rc = 0;
+		goto out;
+	}
+	old[n] = '\0';
+	nl = strchr(old, '\n');
+	if (nl)
+		*nl = '\0';
+	f->buf[f->len - 1] = '\0';
+	snprintf(err, errlen,
+		 "cannot append to output %s: its header is '%.200s', this "
+		 "run's is '%.200s'", f->of.name, old, f->buf);
+out:
+	free(old);
+	return rc;
+}
+
 static int csv_open(struct out_writer *w, const struct cfg *cfg, char *err,
 		    size_t errlen)
 {
+	bool append = cfg->write == CFG_WRITE_APPEND;
 	int i;
 
-	if (file_open(&w->file, cfg->output, err, errlen) < 0)
+	if (file_open(&w->file, cfg->output, append, err, errlen) < 0)
 		return -1;
 	for (i = 0; i < w->ncols; i++) {
 		if (i > 0)
@@ -479,6 +393,8 @@ static int csv_open(struct out_writer *w, const struct cfg *cfg, char *err,
 		csv_text(&w->file, w->cols[i].name, strlen(w->cols[i].name));
 	}
 	file_putc(&w->file, '\n');
+	if (append && w->file.of.kept > 0)
+		return csv_same_header(&w->file, err, errlen);
 	return 0;
 }
 
@@ -619,7 +535,7 @@ static void json_text(struct out_file *f, const char *text, size_t len)
 /* `"name":` for each column, escaped once here rather than per row. */
 static int json_make_keys(struct out_writer *w)
 {
-	struct out_file scratch = { .fd = -1 };
+	struct out_file scratch = { .of.fd = -1 };
 	int i, rc = -1;
 
 	w->keys = calloc((size_t)w->ncols, sizeof(*w->keys));
@@ -657,7 +573,8 @@ static int jsonl_open(struct out_writer *w, const struct cfg *cfg, char *err,
 			 cfg->output);
 		return -1;
 	}
-	return file_open(&w->file, cfg->output, err, errlen);
+	return file_open(&w->file, cfg->output,
+			 cfg->write == CFG_WRITE_APPEND, err, errlen);
 }
 
 static int jsonl_row(struct out_writer *w, const struct rec_value *v,
@@ -851,7 +768,8 @@ static const char *const sq_types[] = {
 struct sq_out {
 	sqlite3 *db;
 	sqlite3_stmt *ins;
-	char *path;
+	char *path;          /* as configured, for messages */
+	char *real;          /* symlinks resolved: the file SQLite opens */
 	bool created;        /* the database file did not exist before */
 	long rows;
 	long fail_after;     /* test builds; -1: never */
@@ -871,10 +789,11 @@ static void sq_close(struct sq_out *o, bool remove_file)
 		char p[4096];
 
 		for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
-			snprintf(p, sizeof p, "%s%s", o->path, sfx[i]);
+			snprintf(p, sizeof p, "%s%s", o->real, sfx[i]);
 			unlink(p);
 		}
 	}
+	free(o->real);
 	free(o->path);
 	free(o);
 }
@@ -956,6 +875,7 @@ static int sq_open(struct out_writer *w, const struct cfg *cfg, char *err,
 	struct sql q = { 0 };
 	char **names = NULL;
 	int n = 0, rc = -1;
+	struct outfile_loc loc = { 0 };
 	struct stat st;
 
 	if (o == NULL || (o->path = strdup(cfg->output)) == NULL) {
@@ -965,8 +885,22 @@ static int sq_open(struct out_writer *w, const struct cfg *cfg, char *err,
 	}
 	w->impl = o;
 	o->fail_after = fail_after_rows();
-	o->created = stat(cfg->output, &st) < 0 && errno == ENOENT;
-	if (sqlite3_open_v2(cfg->output, &o->db,
+	/*
+	 * The real path: a symlink (even a dangling one) keeps pointing at
+	 * the database, and a failed first run removes the file it created,
+	 * never the link.
+	 */
+	if (outfile_locate(cfg->output, "output", &loc, err, errlen) < 0)
+		goto out;
+	if (loc.stream) {
+		snprintf(err, errlen, "output %s: a SQLite database must be a "
+			 "file, not a stream", cfg->output);
+		goto out;
+	}
+	o->real = loc.real;
+	loc.real = NULL;
+	o->created = stat(o->real, &st) < 0 && errno == ENOENT;
+	if (sqlite3_open_v2(o->real, &o->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 			    NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open output database %s: %s",
@@ -1017,6 +951,7 @@ out_sql:
 			 cfg->output);
 out:
 	free(q.p);
+	free(loc.real);
 	free_names(names, n);
 	if (rc < 0 && w->impl == NULL)
 		sq_close(o, true);
@@ -1290,7 +1225,7 @@ static int pg_open(struct out_writer *w, const struct cfg *cfg, char *err,
 	o->fail_after = fail_after_rows();
 	o->table = strdup(table);
 	o->target = pg_target(cfg->output, &o->password);
-	o->copy.fd = -1;
+	o->copy.of.fd = -1;
 	o->copy.buf = malloc(OUT_BUF_SIZE);
 	o->copy.sink = pg_send;
 	o->copy.sink_arg = o;
@@ -1555,7 +1490,7 @@ struct out_writer *out_open(const struct cfg *cfg, const struct out_col *cols,
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		goto out_nomem;
-	w->file.fd = -1;
+	w->file.of.fd = -1;
 	w->be = be;
 	w->ncols = ncols;
 	w->cols = malloc(sizeof(*cols) * (size_t)(ncols > 0 ? ncols : 1));
@@ -1637,6 +1572,25 @@ static void stop_hook(struct out_writer *w)
 		sigsuspend(&old);
 	sigprocmask(SIG_UNBLOCK, &block, NULL);
 }
+
+/*
+ * Test builds: AGG_OUT_HANG_AFTER=N, after row N, puts what is buffered
+ * into the temporary, logs "fault injected" (point output_write) and waits
+ * for a signal, so a test can kill the run in the middle of its write.
+ */
+static void hang_hook(struct out_writer *w)
+{
+	const char *s = getenv("AGG_OUT_HANG_AFTER");
+
+	if (s == NULL || *s == '\0' || w->rows != strtol(s, NULL, 10))
+		return;
+	if (w->file.buf != NULL)
+		file_flush(&w->file);
+	log_event(LOG_WARN, NULL, "fault injected", "point", "output_write",
+		  NULL);
+	while (stop_flag == NULL || *stop_flag == 0)
+		pause();
+}
 #endif
 
 int out_row(struct out_writer *w, const struct rec_value *v, char *err,
@@ -1644,6 +1598,7 @@ int out_row(struct out_writer *w, const struct rec_value *v, char *err,
 {
 #ifdef AGG_TESTING
 	stop_hook(w);
+	hang_hook(w);
 #endif
 	if (stopping(err, errlen))
 		return -1;

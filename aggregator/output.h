@@ -5,6 +5,10 @@
  * A file is written under a temporary name in the same folder and renamed
  * over the target only by out_commit(), so a failed or interrupted run
  * leaves the previous output untouched.  out_abort() removes the temporary.
+ * A symlink's target is replaced (the link stays); a FIFO, a character
+ * device and "-" (stdout) are written as streams (outfile.h).  With
+ * cfg->write append, a CSV or JSON Lines file keeps its rows and gets the
+ * new ones after them (CSV: the header must be the same, written once).
  *
  * A table (cfg->table, default "aggregate"; cfg->write replace or append)
  * is written in one transaction that out_open() begins and out_commit()

@@ -320,7 +320,8 @@ Test(config, defaults)
 	cr_assert_eq(cfg.ring_size, 4ull << 20);
 	cr_assert_null(cfg.reject_file);
 	cr_assert_eq(cfg.max_rejects, 0);
-	cr_assert_str_eq(cfg.lock_file, "out.csv.lock");
+	/* none: the run locks on the output's real path elsewhere */
+	cr_assert_null(cfg.lock_file);
 	cr_assert_not(cfg.lock_file_given);
 	cr_assert_null(cfg.metrics_file);
 
@@ -899,14 +900,14 @@ Test(config, output_formats)
 {
 	const char *m;
 
-	expect_output("out/a.csv", NULL, CFG_FMT_CSV, "out/a.csv.lock");
-	expect_output("a.CSV", NULL, CFG_FMT_CSV, "a.CSV.lock");
-	expect_output("a.jsonl", NULL, CFG_FMT_JSONL, "a.jsonl.lock");
-	expect_output("a.ndjson", NULL, CFG_FMT_JSONL, "a.ndjson.lock");
-	expect_output("a.db", NULL, CFG_FMT_SQLITE, "a.db.lock");
-	expect_output("a.sqlite", NULL, CFG_FMT_SQLITE, "a.sqlite.lock");
-	expect_output("a.sqlite3", NULL, CFG_FMT_SQLITE, "a.sqlite3.lock");
-	expect_output("a.txt", "csv", CFG_FMT_CSV, "a.txt.lock");
+	expect_output("out/a.csv", NULL, CFG_FMT_CSV, NULL);
+	expect_output("a.CSV", NULL, CFG_FMT_CSV, NULL);
+	expect_output("a.jsonl", NULL, CFG_FMT_JSONL, NULL);
+	expect_output("a.ndjson", NULL, CFG_FMT_JSONL, NULL);
+	expect_output("a.db", NULL, CFG_FMT_SQLITE, NULL);
+	expect_output("a.sqlite", NULL, CFG_FMT_SQLITE, NULL);
+	expect_output("a.sqlite3", NULL, CFG_FMT_SQLITE, NULL);
+	expect_output("a.txt", "csv", CFG_FMT_CSV, NULL);
 	expect_output("-", NULL, CFG_FMT_CSV, NULL);
 	expect_output("-", "jsonl", CFG_FMT_JSONL, NULL);
 	expect_output("dbname=warehouse user=agg password=hunter2", "postgres",
@@ -1131,7 +1132,7 @@ Test(config, env_expansion)
 		"path = ${AGG_T_DIR}/${AGG_T_UNSET:-}in-$HOME-$.csv\n",
 		&cfg);
 	cr_assert_str_eq(cfg.output, "/data/x/out.csv");
-	cr_assert_str_eq(cfg.lock_file, "/data/x/out.csv.lock");
+	cr_assert_null(cfg.lock_file);
 	cr_assert_eq(cfg.restart, 4);
 	cr_assert_str_eq(cfg.reject_file, "rej.jsonl");
 	cr_assert_str_eq(cfg.metrics_file, "m.prom");
@@ -1723,7 +1724,7 @@ Test(config, set_output)
 	cr_assert_eq(cfg_set_output(&cfg, "x/y.jsonl", err, sizeof err), 0, "%s", err);
 	cr_assert_str_eq(cfg.output, "x/y.jsonl");
 	cr_assert_eq(cfg.format, CFG_FMT_JSONL);
-	cr_assert_str_eq(cfg.lock_file, "x/y.jsonl.lock");
+	cr_assert_null(cfg.lock_file);
 	cr_assert_eq(cfg_set_output(&cfg, "-", err, sizeof err), 0, "%s", err);
 	cr_assert_eq(cfg.format, CFG_FMT_CSV);
 	cr_assert_null(cfg.lock_file);
@@ -1756,7 +1757,7 @@ Test(config, set_output)
 	assert_has(err, "sqlite cannot be written to stdout");
 	cr_assert_eq(cfg_set_output(&cfg, "b.out", err, sizeof err), 0);
 	cr_assert_eq(cfg.format, CFG_FMT_SQLITE);
-	cr_assert_str_eq(cfg.lock_file, "b.out.lock");
+	cr_assert_null(cfg.lock_file);
 	cfg_free(&cfg);
 }
 

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../aggregator/output.h"
@@ -567,4 +569,316 @@ Test(output, commit_failure_removes_temporary)
 	cr_assert_eq(out_commit(w, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "File too large") != NULL, "%s", err);
 	cr_assert_eq(count_entries(), 0);
+}
+
+/* --- what the output path is: symlink, FIFO, device ----------------- */
+
+/* One CSV row "n\n7\n" into cfg's output; returns out_commit()'s status. */
+static int write_n7(struct cfg *cfg, char *err, size_t errlen)
+{
+	static const struct out_col cols[] = { { "n", REC_INT } };
+	struct rec_value row[1] = { I(7) };
+	struct out_writer *w = out_open(cfg, cols, 1, err, errlen);
+
+	if (w == NULL)
+		return -1;
+	cr_assert_eq(out_row(w, row, err, errlen), 0, "%s", err);
+	return out_commit(w, err, errlen);
+}
+
+Test(output, symlink_target_is_replaced_and_the_link_stays)
+{
+	struct cfg cfg;
+	char err[256] = "", target[600], link[600], *got;
+	struct stat st;
+
+	snprintf(target, sizeof target, "%s/real.csv", tmpdir);
+	snprintf(link, sizeof link, "%s/link.csv", tmpdir);
+	spit(target, "old\n");
+	cr_assert_eq(symlink("real.csv", link), 0);
+	set_cfg(&cfg, "link.csv", CFG_FMT_CSV);
+	cr_assert_eq(write_n7(&cfg, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(lstat(link, &st), 0);
+	cr_assert(S_ISLNK(st.st_mode), "the symlink was replaced");
+	got = slurp(target, NULL);
+	cr_assert_str_eq(got, "n\n7\n");
+	free(got);
+	cr_assert_eq(count_entries(), 2, "no temporary left");
+}
+
+Test(output, dangling_symlink_gets_its_target_created)
+{
+	struct cfg cfg;
+	char err[256] = "", sub[600], link[600], target[700], *got;
+	struct stat st;
+
+	snprintf(sub, sizeof sub, "%s/sub", tmpdir);
+	cr_assert_eq(mkdir(sub, 0755), 0);
+	snprintf(link, sizeof link, "%s/link.csv", tmpdir);
+	snprintf(target, sizeof target, "%s/new.csv", sub);
+	cr_assert_eq(symlink("sub/new.csv", link), 0);
+	set_cfg(&cfg, "link.csv", CFG_FMT_CSV);
+	cr_assert_eq(write_n7(&cfg, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(lstat(link, &st), 0);
+	cr_assert(S_ISLNK(st.st_mode), "the symlink was replaced");
+	got = slurp(target, NULL);
+	cr_assert_str_eq(got, "n\n7\n");
+	free(got);
+	unlink(target);
+	rmdir(sub);
+}
+
+Test(output, fifo_is_written_as_a_stream)
+{
+	struct cfg cfg;
+	char err[256] = "", fifo[600], got[64];
+	struct stat st;
+	int fds[2], status;
+	size_t len = 0;
+	ssize_t n;
+	pid_t reader;
+
+	snprintf(fifo, sizeof fifo, "%s/out.csv", tmpdir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	cr_assert_eq(pipe(fds), 0);
+	/* The reader: copies what comes through the FIFO into a pipe. */
+	reader = fork();
+	cr_assert_geq(reader, 0);
+	if (reader == 0) {
+		char buf[64];
+		int in = open(fifo, O_RDONLY);
+
+		close(fds[0]);
+		while (in >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+			if (write(fds[1], buf, (size_t)n) != n)
+				_exit(1);
+		_exit(in >= 0 ? 0 : 1);
+	}
+	close(fds[1]);
+	set_cfg(&cfg, "out.csv", CFG_FMT_CSV);
+	cr_assert_eq(write_n7(&cfg, err, sizeof err), 0, "%s", err);
+	if (lstat(fifo, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+		/* Replaced: the reader would wait for a writer for ever. */
+		kill(reader, SIGKILL);
+		waitpid(reader, &status, 0);
+		cr_assert_fail("the FIFO was replaced by a file");
+	}
+	while ((n = read(fds[0], got + len, sizeof got - 1 - len)) > 0)
+		len += (size_t)n;
+	got[len] = '\0';
+	close(fds[0]);
+	cr_assert_eq(waitpid(reader, &status, 0), reader);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert_str_eq(got, "n\n7\n", "the reader got the rows");
+	cr_assert_eq(lstat(fifo, &st), 0);
+	cr_assert(S_ISFIFO(st.st_mode), "the FIFO was replaced");
+	cr_assert_eq(count_entries(), 1, "no temporary beside the FIFO");
+}
+
+Test(output, character_device_is_written_as_a_stream)
+{
+	struct cfg cfg;
+	char err[256] = "", dev[600];
+	struct stat st;
+
+	/* /dev/null's twin in our folder (as root, as CI runs); else itself. */
+	snprintf(dev, sizeof dev, "%s/null.csv", tmpdir);
+	if (mknod(dev, S_IFCHR | 0666, makedev(1, 3)) == 0) {
+		set_cfg(&cfg, "null.csv", CFG_FMT_CSV);
+	} else {
+		cr_assert_eq(errno, EPERM, "mknod: %s", strerror(errno));
+		snprintf(dev, sizeof dev, "/dev/null");
+		memset(&cfg, 0, sizeof cfg);
+		cfg.output = "/dev/null";
+		cfg.format = CFG_FMT_CSV;
+	}
+	cr_assert_eq(write_n7(&cfg, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(lstat(dev, &st), 0);
+	cr_assert(S_ISCHR(st.st_mode), "%s is no longer a device", dev);
+	cr_assert_eq(st.st_rdev, makedev(1, 3));
+	cr_assert_eq(count_entries(), strcmp(dev, "/dev/null") ? 1 : 0,
+		     "no temporary beside the device");
+}
+
+Test(output, folder_and_socket_are_refused)
+{
+	struct cfg cfg;
+	char err[256] = "", sub[600];
+
+	snprintf(sub, sizeof sub, "%s/d.csv", tmpdir);
+	cr_assert_eq(mkdir(sub, 0755), 0);
+	set_cfg(&cfg, "d.csv", CFG_FMT_CSV);
+	cr_assert_eq(write_n7(&cfg, err, sizeof err), -1);
+	cr_assert(strstr(err, "is a folder"), "%s", err);
+	rmdir(sub);
+}
+
+Test(output, temporary_says_whose_it_is)
+{
+	static const struct out_col cols[] = { { "n", REC_INT } };
+	struct cfg cfg;
+	char err[256] = "", want[64];
+	struct out_writer *w;
+	struct dirent *e;
+	DIR *d;
+	int seen = 0;
+
+	set_cfg(&cfg, "out.csv", CFG_FMT_CSV);
+	w = out_open(&cfg, cols, 1, err, sizeof(err));
+	cr_assert_not_null(w, "%s", err);
+	snprintf(want, sizeof want, ".out.csv.aggregate-%ld.", (long)getpid());
+	d = opendir(tmpdir);
+	cr_assert_not_null(d);
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' || strcmp(e->d_name, ".") == 0 ||
+		    strcmp(e->d_name, "..") == 0)
+			continue;
+		else if (strncmp(e->d_name, want, strlen(want)) == 0 &&
+			 strlen(e->d_name) == strlen(want) + 6)
+			seen++;
+		else
+			cr_assert_fail("unexpected %s", e->d_name);
+	closedir(d);
+	cr_assert_eq(seen, 1, "the temporary is %s + 6 characters", want);
+	out_abort(w);
+	cr_assert_eq(count_entries(), 0);
+}
+
+/* --- write = append ------------------------------------------------- */
+
+/* Open cfg's output for append with columns n, s; write rows (n, s). */
+static struct out_writer *append_open(struct cfg *cfg, char *err, size_t len)
+{
+	static const struct out_col cols[] = { { "n", REC_INT },
+					       { "s", REC_TEXT } };
+
+	cfg->write = CFG_WRITE_APPEND;
+	return out_open(cfg, cols, 2, err, len);
+}
+
+static void append_rows(struct out_writer *w, int from, int to)
+{
+	char err[256] = "", s[16];
+
+	for (int i = from; i <= to; i++) {
+		struct rec_value row[2];
+
+		snprintf(s, sizeof s, "r%d", i);
+		row[0] = I(i);
+		row[1] = T(s);
+		cr_assert_eq(out_row(w, row, err, sizeof err), 0, "%s", err);
+	}
+}
+
+Test(output, csv_append_keeps_old_rows_and_writes_the_header_once)
+{
+	struct cfg cfg;
+	char err[256] = "", *got;
+	struct out_writer *w;
+
+	set_cfg(&cfg, "out.csv", CFG_FMT_CSV);
+	/* A new file: the header, then the rows. */
+	w = append_open(&cfg, err, sizeof err);
+	cr_assert_not_null(w, "%s", err);
+	append_rows(w, 1, 2);
+	cr_assert_eq(out_commit(w, err, sizeof err), 0, "%s", err);
+	w = append_open(&cfg, err, sizeof err);
+	cr_assert_not_null(w, "%s", err);
+	append_rows(w, 3, 3);
+	cr_assert_eq(out_commit(w, err, sizeof err), 0, "%s", err);
+	got = slurp(outpath, NULL);
+	cr_assert_str_eq(got, "n,s\n1,r1\n2,r2\n3,r3\n");
+	free(got);
+	cr_assert_eq(count_entries(), 1, "no temporary left");
+
+	/* An empty file gets the header; a last line without \n gets one. */
+	spit(outpath, "");
+	w = append_open(&cfg, err, sizeof err);
+	cr_assert_not_null(w, "%s", err);
+	append_rows(w, 1, 1);
+	cr_assert_eq(out_commit(w, err, sizeof err), 0, "%s", err);
+	spit(outpath, "n,s\n0,r0");
+	w = append_open(&cfg, err, sizeof err);
+	cr_assert_not_null(w, "%s", err);
+	append_rows(w, 1, 1);
+	cr_assert_eq(out_commit(w, err, sizeof err), 0, "%s", err);
+	got = slurp(outpath, NULL);
+	cr_assert_str_eq(got, "n,s\n0,r0\n1,r1\n");
+	free(got);
+}
+
+Test(output, csv_append_with_another_header_fails_and_changes_nothing)
+{
+	struct cfg cfg;
+	char err[256] = "", *got;
+
+	set_cfg(&cfg, "out.csv", CFG_FMT_CSV);
+	spit(outpath, "n,t\n1,x\n");
+	cr_assert_null(append_open(&cfg, err, sizeof err));
+	cr_assert(strstr(err, "its header is 'n,t', this run's is 'n,s'"),
+		  "%s", err);
+	got = slurp(outpath, NULL);
+	cr_assert_str_eq(got, "n,t\n1,x\n");
+	free(got);
+	/* A header that only begins like ours is another header too. */
+	spit(outpath, "n,s,u\n1,x,y\n");
+	cr_assert_null(append_open(&cfg, err, sizeof err));
+	cr_assert_eq(count_entries(), 1, "no temporary left");
+}
+
+Test(output, jsonl_append_keeps_old_rows_and_a_failed_run_changes_nothing)
+{
+	struct cfg cfg;
+	char err[256] = "", *got;
+	struct out_writer *w;
+	const char *old = "{\"n\":0,\"s\":\"r0\"}\n";
+
+	set_cfg(&cfg, "out.jsonl", CFG_FMT_JSONL);
+	spit(outpath, old);
+	w = append_open(&cfg, err, sizeof err);
+	cr_assert_not_null(w, "%s", err);
+	append_rows(w, 1, 300000);
+	out_abort(w);
+	got = slurp(outpath, NULL);
+	cr_assert_str_eq(got, old, "an aborted append left the file as it was");
+	free(got);
+	cr_assert_eq(count_entries(), 1);
+	w = append_open(&cfg, err, sizeof err);
+	cr_assert_not_null(w, "%s", err);
+	append_rows(w, 1, 1);
+	cr_assert_eq(out_commit(w, err, sizeof err), 0, "%s", err);
+	got = slurp(outpath, NULL);
+	cr_assert_str_eq(got, "{\"n\":0,\"s\":\"r0\"}\n{\"n\":1,\"s\":\"r1\"}\n");
+	free(got);
+}
+
+Test(output, sqlite_through_a_dangling_symlink_keeps_the_link)
+{
+	static const struct out_col cols[] = { { "n", REC_INT } };
+	struct rec_value row[1] = { I(42) };
+	struct out_writer *w;
+	struct cfg cfg;
+	char err[256] = "", link[600], target[600];
+	struct stat st;
+
+	snprintf(link, sizeof link, "%s/link.db", tmpdir);
+	snprintf(target, sizeof target, "%s/real.db", tmpdir);
+	cr_assert_eq(symlink("real.db", link), 0);
+	set_cfg(&cfg, "link.db", CFG_FMT_SQLITE);
+	/* A failed first run removes the database it made, not the link. */
+	w = out_open(&cfg, cols, 1, err, sizeof(err));
+	cr_assert_not_null(w, "%s", err);
+	cr_assert_eq(out_row(w, row, err, sizeof(err)), 0, "%s", err);
+	out_abort(w);
+	cr_assert_eq(lstat(link, &st), 0, "the symlink was removed");
+	cr_assert(S_ISLNK(st.st_mode));
+	cr_assert_eq(count_entries(), 1, "only the link");
+	w = out_open(&cfg, cols, 1, err, sizeof(err));
+	cr_assert_not_null(w, "%s", err);
+	cr_assert_eq(out_row(w, row, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(out_commit(w, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(lstat(link, &st), 0);
+	cr_assert(S_ISLNK(st.st_mode));
+	cr_assert_eq(stat(target, &st), 0, "the database is the target");
+	cr_assert(S_ISREG(st.st_mode));
 }

@@ -39,6 +39,7 @@
 #include <sqlite3.h>
 #include <zlib.h>
 
+#include "../aggregator/outfile.h"
 #include "helpers/httpfix.h"
 #include "helpers/pgtest.h"
 #include "helpers/testutil.h"
@@ -71,9 +72,33 @@ static void setup(void)
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 }
 
+/*
+ * The lock a run on out.csv takes in the runtime folder: a run killed by
+ * a test leaves it there (as a real killed run does, harmlessly), and the
+ * folder it is named after is about to go.
+ */
+static void remove_runtime_lock(void)
+{
+	char *out = tu_path(dir, "out.csv"), *real, *lock;
+
+	real = realpath(dir, NULL);
+	if (real != NULL && asprintf(&lock, "%s/out.csv", real) > 0) {
+		free(out);
+		out = lock;
+		lock = outfile_lock_path(out);
+		if (lock)
+			unlink(lock);
+		free(lock);
+	}
+	free(real);
+	free(out);
+}
+
 static void teardown(void)
 {
 	hf_stop(&srv);
+	if (dir)
+		remove_runtime_lock();
 	tu_rmrf(dir);
 	free(dir);
 	dir = NULL;
@@ -972,8 +997,8 @@ static void expect_previous_output(void)
 	cr_assert_str_eq(out, "previous\n");
 	free(out);
 	while ((e = readdir(d)) != NULL)
-		cr_assert(strncmp(e->d_name, "out.csv.", 8) != 0 ||
-			  strcmp(e->d_name, "out.csv.lock") == 0,
+		cr_assert(strncmp(e->d_name, "out.csv.", 8) != 0 &&
+			  strncmp(e->d_name, ".out.csv.", 9) != 0,
 			  "left behind: %s", e->d_name);
 	closedir(d);
 }
@@ -1203,6 +1228,23 @@ Test(lock, a_second_run_exits_75_naming_the_holder)
 	free(p.err);
 }
 
+/* The lock file a second run finds held: its "path=" (free() it). */
+static char *held_lock_path(void)
+{
+	struct tu_result r;
+	const char *p;
+	char *path;
+
+	run(&r, NULL, NULL);
+	cr_assert_eq(r.status, 75, "exit %d\n%s", r.status, r.err);
+	p = strstr(r.err, "path=");
+	cr_assert_not_null(p, "%s", r.err);
+	p += 5;
+	path = strndup(p, strcspn(p, " \n"));
+	tu_result_free(&r);
+	return path;
+}
+
 Test(lock, a_stale_lock_file_from_a_killed_run_does_not_block)
 {
 	struct proc p;
@@ -1210,9 +1252,10 @@ Test(lock, a_stale_lock_file_from_a_killed_run_does_not_block)
 	pid_t kids[64];
 	int n;
 	struct stat st;
-	char *lock = tu_path(dir, "out.csv.lock"), *out;
+	char *lock, *out;
 
 	two_hung(&p, kids, &n, "hang");
+	lock = held_lock_path();
 	kill_supervisor(&p, kids, n);
 	cr_assert_eq(stat(lock, &st), 0, "the lock file should remain");
 	run(&r, NULL, NULL);
@@ -1222,8 +1265,239 @@ Test(lock, a_stale_lock_file_from_a_killed_run_does_not_block)
 	cr_assert_not_null(out);
 	cr_assert_str_neq(out, "previous\n");
 	free(out);
+	cr_assert(stat(lock, &st) < 0 && errno == ENOENT,
+		  "the run that held %s last removes it", lock);
 	free(lock);
 	free(p.err);
+}
+
+/*
+ * Without lock_file, the lock is named after the output's real path, so
+ * another config naming the same file otherwise (a symlink, "..") waits
+ * for the first; and it lives in a runtime folder, not beside the output.
+ */
+Test(lock, two_names_for_one_output_exclude_each_other)
+{
+	struct proc p;
+	struct tu_result r;
+	pid_t kids[64];
+	int n;
+	char *text, *at, *q, *lock, *link, *sub;
+
+	two_hung(&p, kids, &n, "hang");
+	lock = held_lock_path();
+	cr_assert(strncmp(lock, dir, strlen(dir)) != 0,
+		  "the lock %s is beside the output", lock);
+	text = get("p.conf");
+	at = strstr(text, "output = out.csv\n");
+	cr_assert_not_null(at);
+	*at = '\0';
+	cr_assert(asprintf(&q, "%soutput = sub/../link.csv\n%s", text,
+			   at + strlen("output = out.csv\n")) > 0);
+	put("q.conf", q);
+	link = tu_path(dir, "link.csv");
+	sub = tu_path(dir, "sub");
+	cr_assert_eq(symlink("out.csv", link), 0);
+	cr_assert_eq(mkdir(sub, 0755), 0);
+	run(&r, NULL, "-c", "q.conf", NULL);
+	cr_assert_eq(r.status, 75, "exit %d\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "another run holds the lock"), "%s", r.err);
+	cr_assert(strstr(r.err, lock), "%s", r.err);
+	tu_result_free(&r);
+	kill(p.pid, SIGTERM);
+	cr_assert_eq(finish(&p), 143, "%s", p.err);
+	/* Free again: the second config runs, through the symlink. */
+	run(&r, NULL, "-c", "q.conf", NULL);
+	cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
+	tu_result_free(&r);
+	free(p.err);
+	free(text);
+	free(q);
+	free(lock);
+	free(link);
+	free(sub);
+}
+
+Test(lock, nothing_is_left_beside_the_output)
+{
+	char *sec = sec_files(), *out;
+	struct tu_result r;
+	struct dirent *e;
+	DIR *d;
+
+	conf(NULL, sec);
+	run(&r, NULL, NULL);
+	cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
+	tu_result_free(&r);
+	out = get("out.csv");
+	cr_assert_not_null(out);
+	d = opendir(dir);
+	cr_assert_not_null(d);
+	while ((e = readdir(d)) != NULL)
+		cr_assert(strcmp(e->d_name, ".") == 0 ||
+			  strcmp(e->d_name, "..") == 0 ||
+			  strcmp(e->d_name, "p.conf") == 0 ||
+			  strcmp(e->d_name, "in") == 0 ||
+			  strcmp(e->d_name, "out.csv") == 0 ||
+			  strcmp(e->d_name, "rejects.jsonl") == 0,
+			  "left beside the output: %s", e->d_name);
+	closedir(d);
+	free(out);
+	free(sec);
+}
+
+Test(lock, a_missing_output_folder_is_named_and_checked)
+{
+	char *sec = sec_files(), *text, *at, *q;
+	struct tu_result r;
+
+	conf("metrics_file = gone3/m.prom\n", sec);
+	text = get("p.conf");
+	at = strstr(text, "output = out.csv\nfields");
+	cr_assert_not_null(at);
+	*at = '\0';
+	cr_assert(asprintf(&q, "%soutput = gone1/out.csv\n%s", text,
+			   at + strlen("output = out.csv\n")) > 0);
+	free(text);
+	text = q;
+	at = strstr(text, "reject_file = rejects.jsonl");
+	cr_assert_not_null(at);
+	memcpy(at, "reject_file = gone2/r.jsonl", 27);
+	put("p.conf", text);
+	run(&r, NULL, NULL);
+	cr_assert_eq(r.status, 1, "exit %d\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "output folder gone1 does not exist"), "%s",
+		  r.err);
+	cr_assert_null(strstr(r.err, "lock"), "%s", r.err);
+	tu_result_free(&r);
+	/* --check names each folder, one line each. */
+	run(&r, NULL, "--check", NULL);
+	cr_assert_eq(r.status, 1, "exit %d\n%s%s", r.status, r.out, r.err);
+	cr_assert(strstr(r.out, "output folder gone1 does not exist\n"), "%s",
+		  r.out);
+	cr_assert(strstr(r.out, "reject file folder gone2 does not exist\n"),
+		  "%s", r.out);
+	cr_assert(strstr(r.out, "metrics file folder gone3 does not exist\n"),
+		  "%s", r.out);
+	cr_assert(strstr(r.out, "files "), "the providers are still probed:\n%s",
+		  r.out);
+	tu_result_free(&r);
+	free(text);
+	free(sec);
+}
+
+/* --- temporaries of killed runs ---------------------------------------- */
+
+/* Names in dir starting with prefix; the first one into *first (free()). */
+static int count_prefixed(const char *prefix, char **first)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	cr_assert_not_null(d);
+	if (first)
+		*first = NULL;
+	while ((e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
+			if (first && *first == NULL)
+				*first = strdup(e->d_name);
+			n++;
+		}
+	closedir(d);
+	return n;
+}
+
+/*
+ * A run SIGKILLed while it writes the output leaves its temporary (no
+ * process of it is left to remove it); the next run removes it and writes
+ * the same output as a clean run.
+ */
+Test(crash, a_temporary_left_by_a_killed_run_is_removed_by_the_next)
+{
+	char *sec = sec_files(), *clean, *out, *tmp, want[64];
+	struct tu_result r;
+	struct proc p;
+	struct stat st;
+	pid_t kids[64], agg;
+	int n;
+
+	conf(NULL, sec);
+	clean = clean_run("files", NULL);
+	put("out.csv", "previous\n");
+	setenv("AGG_OUT_HANG_AFTER", "2000", 1);
+	spawn(&p, NULL);
+	wait_text(&p, "point=output_write", 1);
+	unsetenv("AGG_OUT_HANG_AFTER");
+	agg = child_titled(p.pid, "aggregate: aggregator");
+	cr_assert_neq(agg, 0);
+	snprintf(want, sizeof want, ".out.csv.aggregate-%ld.", (long)agg);
+	cr_assert_eq(count_prefixed(want, &tmp), 1, "no temporary %s*", want);
+	n = children_of(p.pid, kids, 64);
+	kill_supervisor(&p, kids, n);
+	cr_assert_eq(count_prefixed(want, NULL), 1, "the temporary is left");
+	out = tu_path(dir, tmp);
+	cr_assert_eq(stat(out, &st), 0);
+	cr_assert_gt(st.st_size, 0, "the rows written so far are in it");
+	free(out);
+	out = get("out.csv");
+	cr_assert_str_eq(out, "previous\n");
+	free(out);
+	run(&r, NULL, NULL);
+	cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
+	tu_result_free(&r);
+	cr_assert_eq(count_prefixed(".out.csv.", NULL), 0,
+		     "the next run removed %s", tmp);
+	out = get("out.csv");
+	cr_assert_str_eq(out, clean);
+	free(out);
+	free(tmp);
+	free(clean);
+	free(p.err);
+	free(sec);
+}
+
+/* Only a dead process's temporaries are removed; a live one's stay. */
+Test(crash, a_live_process_temporary_is_kept)
+{
+	char *sec = sec_files(), name[128], *dead[2], *live, *other;
+	struct tu_result r;
+	struct stat st;
+	pid_t gone;
+	int status;
+
+	/* A pid that is surely gone: a child we made and reaped. */
+	gone = fork();
+	cr_assert_geq(gone, 0);
+	if (gone == 0)
+		_exit(0);
+	cr_assert_eq(waitpid(gone, &status, 0), gone);
+	conf(NULL, sec);
+	snprintf(name, sizeof name, ".out.csv.aggregate-%ld.AbC123", (long)gone);
+	dead[0] = tu_path(dir, name);
+	snprintf(name, sizeof name, ".rejects.jsonl.aggregate-%ld.x0y1z2",
+		 (long)gone);
+	dead[1] = tu_path(dir, name);
+	snprintf(name, sizeof name, ".out.csv.aggregate-%ld.AbC123",
+		 (long)getpid());
+	live = tu_path(dir, name);
+	other = tu_path(dir, ".out.csv.aggregate-notapid.AbC123");
+	tu_write(dead[0], "x");
+	tu_write(dead[1], "x");
+	tu_write(live, "x");
+	tu_write(other, "x");
+	run(&r, NULL, NULL);
+	cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
+	tu_result_free(&r);
+	cr_assert(stat(dead[0], &st) < 0, "%s is still there", dead[0]);
+	cr_assert(stat(dead[1], &st) < 0, "%s is still there", dead[1]);
+	cr_assert_eq(stat(live, &st), 0, "a live process's temporary went");
+	cr_assert_eq(stat(other, &st), 0, "a file not ours went");
+	free(dead[0]);
+	free(dead[1]);
+	free(live);
+	free(other);
+	free(sec);
 }
 
 /* --- 5. isolation from bad providers ---------------------------------- */

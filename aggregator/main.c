@@ -239,11 +239,15 @@ static const char *type_name(enum cfg_provider_type t)
  */
 static int run_check(const struct cfg *cfg, const char *metrics)
 {
-	const struct { const char *key, *path, *what; } files[] = {
+	const struct {
+		const char *key, *path, *what;
+		unsigned flags;
+	} files[] = {
 		{ "output", cfg->format != CFG_FMT_POSTGRES ? cfg->output
-							     : NULL, "output" },
-		{ "reject_file", cfg->reject_file, "reject file" },
-		{ "metrics_file", metrics, "metrics file" },
+							     : NULL, "output",
+		  OUTFILE_STDOUT },
+		{ "reject_file", cfg->reject_file, "reject file", 0 },
+		{ "metrics_file", metrics, "metrics file", 0 },
 	};
 	int failed = 0, config = 0;
 
@@ -252,8 +256,8 @@ static int run_check(const struct cfg *cfg, const char *metrics)
 		char msg[1024];
 
 		if (files[i].path == NULL ||
-		    outfile_check(files[i].path, files[i].what, msg,
-				  sizeof msg) == 0)
+		    outfile_check(files[i].path, files[i].what, files[i].flags,
+				  msg, sizeof msg) == 0)
 			continue;
 		printf("%-20s %-8s %-8s %s\n", files[i].key, "file", "error",
 		       msg);
@@ -416,7 +420,8 @@ static int take_lock(const struct cfg *cfg, struct run_lock *lk,
 
 	*lk = (struct run_lock){ .fd = -1 };
 	if (cfg->format != CFG_FMT_POSTGRES &&
-	    outfile_locate(cfg->output, "output", &loc, err, sizeof err) < 0) {
+	    outfile_locate(cfg->output, "output", OUTFILE_STDOUT, &loc, err,
+			   sizeof err) < 0) {
 		log_event(LOG_ERROR, NULL, err, NULL);
 		*exit_code = EXIT_FAILED;
 		goto out;
@@ -459,11 +464,11 @@ static void release_lock(struct run_lock *lk)
 static void clean_stale(const struct cfg *cfg, const char *metrics)
 {
 	if (cfg->format != CFG_FMT_POSTGRES)
-		outfile_clean(cfg->output);
+		outfile_clean(cfg->output, OUTFILE_STDOUT);
 	if (cfg->reject_file)
-		outfile_clean(cfg->reject_file);
+		outfile_clean(cfg->reject_file, 0);
 	if (metrics)
-		outfile_clean(metrics);
+		outfile_clean(metrics, 0);
 }
 
 static double mono_seconds(void)

@@ -97,15 +97,15 @@ out:
 	return rc;
 }
 
-int outfile_locate(const char *path, const char *what, struct outfile_loc *loc,
-		   char *err, size_t errlen)
+int outfile_locate(const char *path, const char *what, unsigned flags,
+		   struct outfile_loc *loc, char *err, size_t errlen)
 {
 	char *cur = NULL, *link = NULL;
 	struct stat st;
 	int rc = -1;
 
 	*loc = (struct outfile_loc){ 0 };
-	if (strcmp(path, "-") == 0) {
+	if ((flags & OUTFILE_STDOUT) && strcmp(path, "-") == 0) {
 		loc->stream = true;
 		return 0;
 	}
@@ -187,14 +187,14 @@ out:
 	return rc;
 }
 
-int outfile_check(const char *path, const char *what, char *err,
-		  size_t errlen)
+int outfile_check(const char *path, const char *what, unsigned flags,
+		  char *err, size_t errlen)
 {
 	struct outfile_loc loc;
 	char *dir = NULL;
 	int rc = -1;
 
-	if (outfile_locate(path, what, &loc, err, errlen) < 0)
+	if (outfile_locate(path, what, flags, &loc, err, errlen) < 0)
 		return -1;
 	if (loc.real == NULL) { /* stdout */
 		rc = 0;
@@ -314,9 +314,9 @@ int outfile_open(struct outfile *o, const char *path, const char *what,
 	int rc = -1;
 
 	*o = (struct outfile){ .fd = -1, .what = what };
-	if (outfile_locate(path, what, &loc, err, errlen) < 0)
+	if (outfile_locate(path, what, flags, &loc, err, errlen) < 0)
 		return -1;
-	o->name = strdup(strcmp(path, "-") == 0 ? "stdout" : path);
+	o->name = strdup(loc.stream && loc.real == NULL ? "stdout" : path);
 	if (o->name == NULL)
 		goto out_oom;
 	o->stream = loc.stream;
@@ -484,7 +484,7 @@ static pid_t temp_owner(const char *name, const char *base)
 	return (pid_t)pid;
 }
 
-int outfile_clean(const char *path)
+int outfile_clean(const char *path, unsigned flags)
 {
 	struct outfile_loc loc;
 	char err[256], *dir = NULL, *victim = NULL;
@@ -493,7 +493,7 @@ int outfile_clean(const char *path)
 	DIR *d = NULL;
 	int removed = 0;
 
-	if (outfile_locate(path, "output", &loc, err, sizeof err) < 0)
+	if (outfile_locate(path, "output", flags, &loc, err, sizeof err) < 0)
 		return 0;
 	if (loc.stream)
 		goto out;

@@ -46,28 +46,31 @@ struct outfile {
 	off_t kept;     /* OUTFILE_APPEND: bytes of the old file copied */
 };
 
-/* outfile_open() flags. */
-#define OUTFILE_APPEND 1u   /* the temporary starts as a copy of the target */
+/* Flags. */
+#define OUTFILE_APPEND 1u   /* outfile_open(): the temporary starts as a copy
+			       of the target */
+#define OUTFILE_STDOUT 2u   /* "-" is stdout (the output); else a file "-" */
 
 /*
  * Resolve path (what names it in messages) into loc; free loc->real with
- * free().  Returns 0, or -1 with a message: a missing folder is "WHAT
+ * free().  flags: OUTFILE_STDOUT or 0.  Returns 0, or -1 with a message: a missing folder is "WHAT
  * folder DIR does not exist"; a folder, a socket or a block device is
  * refused.
  */
-int outfile_locate(const char *path, const char *what, struct outfile_loc *loc,
-		   char *err, size_t errlen);
+int outfile_locate(const char *path, const char *what, unsigned flags,
+		   struct outfile_loc *loc, char *err, size_t errlen);
 
 /*
  * outfile_locate(), then whether the run could write there: the target's
  * folder (or the stream) must be writable.  For --check.  Returns 0, or -1
  * with a message.
  */
-int outfile_check(const char *path, const char *what, char *err,
-		  size_t errlen);
+int outfile_check(const char *path, const char *what, unsigned flags,
+		  char *err, size_t errlen);
 
 /*
- * Open path for writing: a stream as it is, else a new temporary beside the
+ * Open path for writing (flags: OUTFILE_APPEND, OUTFILE_STDOUT): a stream
+ * as it is, else a new temporary beside the
  * target with the mode a new file would get.  With OUTFILE_APPEND, the
  * target's current content (if any) is first copied into the temporary and
  * o->kept says how many bytes, so that the commit keeps the old rows; a
@@ -92,9 +95,10 @@ void outfile_abort(struct outfile *o);
  * Remove the temporaries of ours beside path's target whose process is
  * gone (or is this very process: it has none yet, so such a file is from
  * an earlier process that had our pid).  Call it only while holding the
- * lock on that target.  Returns how many were removed; never fails.
+ * lock on that target.  flags: OUTFILE_STDOUT or 0.  Returns how many were
+ * removed; never fails.
  */
-int outfile_clean(const char *path);
+int outfile_clean(const char *path, unsigned flags);
 
 /*
  * The lock a run takes when no lock_file is set, for a target whose real

@@ -202,7 +202,8 @@ static int file_open(struct out_file *f, const char *output, bool append,
 		return -1;
 	}
 	return outfile_open(&f->of, output, "output",
-			    append ? OUTFILE_APPEND : 0, err, errlen);
+			    OUTFILE_STDOUT | (append ? OUTFILE_APPEND : 0), err,
+			    errlen);
 }
 
 /* Release everything; remove the temporary if it is still there. */
@@ -890,7 +891,7 @@ static int sq_open(struct out_writer *w, const struct cfg *cfg, char *err,
 	 * the database, and a failed first run removes the file it created,
 	 * never the link.
 	 */
-	if (outfile_locate(cfg->output, "output", &loc, err, errlen) < 0)
+	if (outfile_locate(cfg->output, "output", 0, &loc, err, errlen) < 0)
 		goto out;
 	if (loc.stream) {
 		snprintf(err, errlen, "output %s: a SQLite database must be a "

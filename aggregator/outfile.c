@@ -97,24 +97,22 @@ out:
 	return rc;
 }
 
-int outfile_locate(const char *path, const char *what, unsigned flags,
-		   struct outfile_loc *loc, char *err, size_t errlen)
+/*
+ * path does not lead to an existing file: follow its symlinks one hop at a
+ * time to the name they end on (a dangling link's target), which is then
+ * created in its folder.
+ */
+static int locate_dangling(const char *path, const char *what,
+			   struct outfile_loc *loc, char *err, size_t errlen)
 {
-	char *cur = NULL, *link = NULL;
+	char *cur = strdup(path), *link = NULL, *dir = NULL, *next;
 	struct stat st;
 	int rc = -1;
 
-	*loc = (struct outfile_loc){ 0 };
-	if ((flags & OUTFILE_STDOUT) && strcmp(path, "-") == 0) {
-		loc->stream = true;
-		return 0;
-	}
-	cur = strdup(path);
 	if (cur == NULL)
 		goto out_oom;
 	for (int hops = 0;; hops++) {
 		ssize_t n;
-		char *dir, *next;
 
 		if (lstat(cur, &st) < 0) {
 			if (errno != ENOENT && errno != ENOTDIR) {
@@ -125,11 +123,10 @@ int outfile_locate(const char *path, const char *what, unsigned flags,
 			rc = locate_absent(cur, what, loc, err, errlen);
 			goto out;
 		}
-		if (!S_ISLNK(st.st_mode))
-			break;
-		if (hops == OUTFILE_MAX_LINKS) {
-			snprintf(err, errlen, "cannot use %s %s: %s", what,
-				 path, strerror(ELOOP));
+		if (!S_ISLNK(st.st_mode) || hops == OUTFILE_MAX_LINKS) {
+			/* It appeared meanwhile, or a loop: as open(2) says. */
+			snprintf(err, errlen, "cannot use %s %s: %s", what, path,
+				 strerror(S_ISLNK(st.st_mode) ? ELOOP : EEXIST));
 			goto out;
 		}
 		link = malloc(PATH_MAX);
@@ -142,49 +139,70 @@ int outfile_locate(const char *path, const char *what, unsigned flags,
 			goto out;
 		}
 		link[n] = '\0';
-		if (link[0] == '/') {
-			next = link;
-			link = NULL;
-		} else {
-			dir = dir_of(cur);
-			if (dir == NULL || asprintf(&next, "%s/%s", dir, link) < 0) {
-				free(dir);
-				goto out_oom;
-			}
-			free(dir);
-			free(link);
-			link = NULL;
-		}
+		dir = dir_of(cur);
+		if (dir == NULL ||
+		    asprintf(&next, "%s/%s", link[0] == '/' ? "" : dir,
+			     link) < 0)
+			goto out_oom;
+		free(dir);
+		free(link);
 		free(cur);
+		dir = link = NULL;
 		cur = next;
+	}
+out_oom:
+	snprintf(err, errlen, "out of memory opening %s %s", what, path);
+out:
+	free(dir);
+	free(link);
+	free(cur);
+	return rc;
+}
+
+int outfile_locate(const char *path, const char *what, unsigned flags,
+		   struct outfile_loc *loc, char *err, size_t errlen)
+{
+	struct stat st;
+
+	*loc = (struct outfile_loc){ 0 };
+	if ((flags & OUTFILE_STDOUT) && strcmp(path, "-") == 0) {
+		loc->stream = true;
+		return 0;
+	}
+	/*
+	 * The kernel follows the links, the /proc ones too (/dev/stdout on a
+	 * pipe); only a path that leads nowhere is walked by hand.
+	 */
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return locate_dangling(path, what, loc, err, errlen);
+		snprintf(err, errlen, "cannot use %s %s: %s", what, path,
+			 strerror(errno));
+		return -1;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "%s %s is a folder", what, path);
-		goto out;
+		return -1;
 	}
 	if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) &&
 	    !S_ISCHR(st.st_mode)) {
 		snprintf(err, errlen,
 			 "%s %s is not a file, a FIFO or a character device",
 			 what, path);
-		goto out;
+		return -1;
 	}
 	loc->stream = !S_ISREG(st.st_mode);
 	loc->fifo = S_ISFIFO(st.st_mode);
-	loc->real = realpath(cur, NULL);
+	loc->real = realpath(path, NULL);
+	/* A stream is opened by the name given: a pipe has no real path. */
+	if (loc->real == NULL && loc->stream)
+		return 0;
 	if (loc->real == NULL) {
 		snprintf(err, errlen, "cannot use %s %s: %s", what, path,
 			 strerror(errno));
-		goto out;
+		return -1;
 	}
-	rc = 0;
-	goto out;
-out_oom:
-	snprintf(err, errlen, "out of memory opening %s %s", what, path);
-out:
-	free(link);
-	free(cur);
-	return rc;
+	return 0;
 }
 
 int outfile_check(const char *path, const char *what, unsigned flags,
@@ -196,7 +214,7 @@ int outfile_check(const char *path, const char *what, unsigned flags,
 
 	if (outfile_locate(path, what, flags, &loc, err, errlen) < 0)
 		return -1;
-	if (loc.real == NULL) { /* stdout */
+	if (loc.real == NULL) { /* stdout, or a pipe such as /dev/stdout */
 		rc = 0;
 		goto out;
 	}
@@ -316,19 +334,20 @@ int outfile_open(struct outfile *o, const char *path, const char *what,
 	*o = (struct outfile){ .fd = -1, .what = what };
 	if (outfile_locate(path, what, flags, &loc, err, errlen) < 0)
 		return -1;
-	o->name = strdup(loc.stream && loc.real == NULL ? "stdout" : path);
+	o->name = strdup((flags & OUTFILE_STDOUT) && strcmp(path, "-") == 0
+			 ? "stdout" : path);
 	if (o->name == NULL)
 		goto out_oom;
 	o->stream = loc.stream;
 	if (loc.stream) {
-		if (loc.real == NULL) {
+		if ((flags & OUTFILE_STDOUT) && strcmp(path, "-") == 0) {
 			o->fd = STDOUT_FILENO;
 			rc = 0;
 			goto out;
 		}
 		/* A FIFO blocks here until it has a reader. */
 		do
-			o->fd = open(loc.real, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+			o->fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
 		while (o->fd < 0 && errno == EINTR);
 		if (o->fd < 0) {
 			snprintf(err, errlen, "cannot open %s %s: %s", what,

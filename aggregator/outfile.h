@@ -33,7 +33,9 @@ struct outfile_loc {
 	bool stream;    /* "-", a FIFO or a character device */
 	bool fifo;      /* a FIFO (stream) */
 	char *real;     /* absolute, symlinks resolved: the file a replace
-			   renames over, or the FIFO/device; NULL for "-" */
+			   renames over, or the FIFO/device; NULL for "-"
+			   and for a stream with no name (a pipe reached
+			   through /dev/stdout) */
 };
 
 struct outfile {

@@ -1409,6 +1409,33 @@ static int count_prefixed(const char *prefix, char **first)
 }
 
 /*
+ * An output that leads to a pipe (here through /proc/self/fd/1, as
+ * /dev/stdout does) is written as a stream, and the link stays.
+ */
+Test(lock, a_pipe_behind_a_symlink_is_written_as_a_stream)
+{
+	char *sec = sec_files(), *link, *clean;
+	struct tu_result r;
+	struct stat st;
+
+	conf(NULL, sec);
+	clean = clean_run("files", NULL);
+	link = tu_path(dir, "out.csv");
+	cr_assert_eq(unlink(link), 0);
+	cr_assert_eq(symlink("/proc/self/fd/1", link), 0);
+	run(&r, NULL, NULL);
+	cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
+	cr_assert_str_eq(r.out, clean, "the rows went to the pipe");
+	tu_result_free(&r);
+	cr_assert_eq(lstat(link, &st), 0);
+	cr_assert(S_ISLNK(st.st_mode), "the symlink was replaced");
+	cr_assert_eq(count_prefixed(".out.csv.", NULL), 0);
+	free(link);
+	free(clean);
+	free(sec);
+}
+
+/*
  * A run SIGKILLed while it writes the output leaves its temporary (no
  * process of it is left to remove it); the next run removes it and writes
  * the same output as a clean run.
@@ -1430,12 +1457,13 @@ Test(crash, a_temporary_left_by_a_killed_run_is_removed_by_the_next)
 	wait_text(&p, "point=output_write", 1);
 	unsetenv("AGG_OUT_HANG_AFTER");
 	agg = child_titled(p.pid, "aggregate: aggregator");
+	n = children_of(p.pid, kids, 64);
+	/* Killed first, so that a failed check leaves no run behind. */
+	kill_supervisor(&p, kids, n);
 	cr_assert_neq(agg, 0);
 	snprintf(want, sizeof want, ".out.csv.aggregate-%ld.", (long)agg);
-	cr_assert_eq(count_prefixed(want, &tmp), 1, "no temporary %s*", want);
-	n = children_of(p.pid, kids, 64);
-	kill_supervisor(&p, kids, n);
-	cr_assert_eq(count_prefixed(want, NULL), 1, "the temporary is left");
+	cr_assert_eq(count_prefixed(want, &tmp), 1, "no temporary %s* is left",
+		     want);
 	out = tu_path(dir, tmp);
 	cr_assert_eq(stat(out, &st), 0);
 	cr_assert_gt(st.st_size, 0, "the rows written so far are in it");

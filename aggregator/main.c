@@ -442,6 +442,10 @@ static int take_lock(const struct cfg *cfg, struct run_lock *lk,
 	}
 	rc = lock_path(lk, exit_code);
 out:
+	if (rc < 0) {
+		free(lk->path);
+		lk->path = NULL;
+	}
 	free(loc.real);
 	return rc;
 }

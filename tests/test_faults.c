@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1431,6 +1432,70 @@ Test(lock, a_pipe_behind_a_symlink_is_written_as_a_stream)
 	cr_assert(S_ISLNK(st.st_mode), "the symlink was replaced");
 	cr_assert_eq(count_prefixed(".out.csv.", NULL), 0);
 	free(link);
+	free(clean);
+	free(sec);
+}
+
+/*
+ * A FIFO output: the run writes the rows into it for a reader (here a
+ * child copying it into a pipe) and the FIFO stays a FIFO; a device node
+ * (/dev/null's twin) stays a device.
+ */
+Test(lock, a_fifo_or_a_device_output_is_written_as_a_stream)
+{
+	char *sec = sec_files(), *path, *copy, *clean, *got, buf[4096];
+	struct tu_result r;
+	struct stat st;
+	int status;
+	ssize_t n;
+	pid_t reader;
+
+	conf(NULL, sec);
+	clean = clean_run("files", NULL);
+	path = tu_path(dir, "out.csv");
+	copy = tu_path(dir, "copy");
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(mkfifo(path, 0600), 0);
+	/* The reader copies the FIFO into a file, never blocking the run. */
+	reader = fork();
+	cr_assert_geq(reader, 0);
+	if (reader == 0) {
+		int in = open(path, O_RDONLY);
+		int out = open(copy, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+			if (write(out, buf, (size_t)n) != n)
+				_exit(1);
+		_exit(in >= 0 && out >= 0 ? 0 : 1);
+	}
+	run(&r, NULL, NULL);
+	if (lstat(path, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+		kill(reader, SIGKILL); /* it would wait for a writer for ever */
+		waitpid(reader, &status, 0);
+		cr_assert_fail("the FIFO was replaced\n%s", r.err);
+	}
+	cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
+	tu_result_free(&r);
+	cr_assert_eq(waitpid(reader, &status, 0), reader);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	got = tu_read(copy, NULL);
+	cr_assert_not_null(got);
+	cr_assert_str_eq(got, clean, "the reader got the clean run's rows");
+	cr_assert_eq(count_prefixed(".out.csv.", NULL), 0);
+	free(got);
+	free(copy);
+
+	/* A character device: written, never replaced. */
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(mknod(path, S_IFCHR | 0666, makedev(1, 3)), 0,
+		     "mknod: %s (the suite runs as root)", strerror(errno));
+	run(&r, NULL, NULL);
+	cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
+	tu_result_free(&r);
+	cr_assert_eq(lstat(path, &st), 0);
+	cr_assert(S_ISCHR(st.st_mode), "the device was replaced");
+	cr_assert_eq(count_prefixed(".out.csv.", NULL), 0);
+	free(path);
 	free(clean);
 	free(sec);
 }

@@ -7,10 +7,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +55,39 @@ void tu_rmrf(const char *path)
 {
 	if (path)
 		nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+#define TU_NOBODY 65534
+
+static int chown_one(const char *path, const struct stat *sb, int flag,
+		     struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return lchown(path, TU_NOBODY, TU_NOBODY);
+}
+
+int tu_drop_root(const char *dir)
+{
+	if (geteuid() != 0)
+		return 0;
+	if (nftw(dir, chown_one, 16, FTW_PHYS) != 0 ||
+	    setgroups(0, NULL) != 0 || setgid(TU_NOBODY) != 0 ||
+	    setuid(TU_NOBODY) != 0)
+		return -1;
+	/*
+	 * A change of user makes the process undumpable, which also forbids
+	 * ptrace: LeakSanitizer's end-of-process check needs it.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0)
+		return -1;
+	/* Make sure: an unprivileged user cannot become root again. */
+	if (setuid(0) == 0) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
 }
 
 char *tu_path(const char *dir, const char *name)

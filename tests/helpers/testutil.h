@@ -28,6 +28,16 @@ const char *tu_srcdir(void);
 char *tu_tmpdir(void);
 void tu_rmrf(const char *path);
 
+/*
+ * When the test process runs as root, hand folder dir and everything in it
+ * to an unprivileged user (uid and gid 65534: nobody, nogroup) and become
+ * that user for the rest of the process, so that file permissions apply to
+ * the test as they do to a user (root reads a mode-0 file).  Children
+ * started afterwards inherit the user.  Any other user: nothing to do.
+ * Returns 0, or -1 with errno.
+ */
+int tu_drop_root(const char *dir);
+
 /* Path join into a static-free buffer: free() the result. */
 char *tu_path(const char *dir, const char *name);
 

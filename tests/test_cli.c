@@ -329,6 +329,71 @@ Test(cli, int_sum_overflow_fails_the_run)
 	tu_result_free(&r);
 }
 
+/*
+ * The int sum's limits, end to end: the staged merge, and (test builds)
+ * the merge of whole records (AGG_STAGE=raw).  A sum of exactly INT64_MAX
+ * or INT64_MIN is written; one past either fails the run; a sum that
+ * leaves the range on the way and comes back is written.
+ */
+Test(cli, int_sum_at_the_64_bit_limits)
+{
+	static const char *const stages[][2] = {
+		{ NULL, NULL }, { "AGG_STAGE=raw", NULL },
+	};
+	struct tu_result r;
+	char *out;
+
+	put("p.conf",
+	    "[aggregate]\n"
+	    "output = out.csv\n"
+	    "fields = g:text, x:int\n"
+	    "group_by = g\n"
+	    "aggregates = sum(x)\n"
+	    "[provider a]\n"
+	    "type = file\n"
+	    "path = a.csv\n"
+	    "[provider b]\n"
+	    "type = file\n"
+	    "path = b.csv\n");
+	put("b.csv", "g,x\nmax,-1\nmin,1\n");
+	for (size_t k = 0; k < sizeof stages / sizeof stages[0]; k++) {
+		const char *const *env = stages[k][0] ? stages[k] : NULL;
+
+		put("a.csv", "g,x\n"
+		    "max,9223372036854775807\nmax,1\n"
+		    "min,-9223372036854775808\nmin,-1\n"
+		    "up,9223372036854775807\nup,1\nup,-1\n"
+		    "down,-9223372036854775808\ndown,-1\ndown,1\n");
+		cr_assert_eq(tu_run(&r, dir, (const char *[]){ "-c", "p.conf",
+				    "-q", NULL }, env), 0, "%s", r.err);
+		out = get("out.csv");
+		cr_assert_str_eq(out, "g,sum_x\n"
+				 "down,-9223372036854775808\n"
+				 "max,9223372036854775807\n"
+				 "min,-9223372036854775808\n"
+				 "up,9223372036854775807\n", "stage %zu", k);
+		free(out);
+		tu_result_free(&r);
+
+		put("a.csv", "g,x\nmax,9223372036854775807\nmax,2\n");
+		cr_assert_eq(tu_run(&r, dir, (const char *[]){ "-c", "p.conf",
+				    "-q", NULL }, env), 1, "%s", r.err);
+		cr_assert(strstr(r.err, "sum(x) overflows a 64-bit integer in "
+				 "group g=\\\"max\\\"") != NULL, "%s", r.err);
+		tu_result_free(&r);
+
+		put("a.csv", "g,x\nmin,-9223372036854775808\nmin,-2\n");
+		cr_assert_eq(tu_run(&r, dir, (const char *[]){ "-c", "p.conf",
+				    "-q", NULL }, env), 1, "%s", r.err);
+		cr_assert(strstr(r.err, "sum(x) overflows a 64-bit integer in "
+				 "group g=\\\"min\\\"") != NULL, "%s", r.err);
+		tu_result_free(&r);
+		out = tu_path(dir, "out.csv");
+		cr_assert_eq(unlink(out), 0);
+		free(out);
+	}
+}
+
 Test(cli, rejects_are_counted_and_written)
 {
 	struct tu_result r;

@@ -783,6 +783,68 @@ Test(merge, int_sum_exact_when_partials_exceed_64_bits)
 	merge_free(m);
 }
 
+/*
+ * The limits themselves are in range, and a sum that leaves the range on
+ * the way and comes back is too: only the final sum counts, so the order
+ * of arrival cannot change the verdict.
+ */
+Test(merge, int_sum_reaches_the_64_bit_limits_exactly)
+{
+	struct cfg cfg;
+	struct merge *m;
+	char *got;
+
+	set_group(&cfg, "g.csv", gb_region, 1, sum_qty, 1);
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	add(m, 0, "a", 0, 0, INT64_MAX, NULL, NO_B);
+	add(m, 0, "b", 0, 0, INT64_MIN + 1, NULL, NO_B);
+	add(m, 0, "b", 0, 0, -1, NULL, NO_B);
+	add(m, 0, "c", 0, 0, INT64_MAX, NULL, NO_B);
+	add(m, 0, "c", 0, 0, 1, NULL, NO_B);
+	add(m, 0, "c", 0, 0, -1, NULL, NO_B);
+	add(m, 0, "d", 0, 0, INT64_MIN + 1, NULL, NO_B);
+	add(m, 0, "d", 0, 0, -2, NULL, NO_B);
+	add(m, 0, "d", 0, 0, 1, NULL, NO_B);
+	add(m, 0, "e", 0, 0, INT64_MAX / 2 + 1, NULL, NO_B);
+	add(m, 1, "e", 0, 0, INT64_MAX / 2, NULL, NO_B);
+	got = write_and_read(m);
+	cr_assert_str_eq(got,
+			 "region,total\n"
+			 "a,9223372036854775807\n"
+			 "b,-9223372036854775808\n"
+			 "c,9223372036854775807\n"
+			 "d,-9223372036854775808\n"
+			 "e,9223372036854775807\n");
+	free(got);
+	merge_free(m);
+}
+
+Test(merge, int_sum_one_past_the_64_bit_limits_fails)
+{
+	struct cfg cfg;
+	struct merge *m;
+	char err[512] = "";
+
+	set_group(&cfg, "g.csv", NULL, 0, sum_qty, 1);
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	add(m, 0, "x", 0, 0, INT64_MAX, NULL, NO_B);
+	add(m, 1, "x", 0, 0, 1, NULL, NO_B);
+	cr_assert_eq(merge_write(m, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "sum(qty) overflows a 64-bit integer");
+	merge_free(m);
+
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	add(m, 0, "x", 0, 0, INT64_MIN + 1, NULL, NO_B);
+	add(m, 0, "x", 0, 0, -2, NULL, NO_B);
+	cr_assert_eq(merge_write(m, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "sum(qty) overflows a 64-bit integer");
+	cr_assert_eq(count_entries(), 0);
+	merge_free(m);
+}
+
 Test(merge, int_avg_uses_the_exact_sum)
 {
 	static struct cfg_agg aggs[] = {

@@ -1,11 +1,45 @@
 #!/bin/sh
-# Run every Criterion test binary of one build (build/test or build/asan)
-# against that build's aggregate binary; print one closing line of totals.
+# Run the Criterion test programs of one build (build/test or build/asan)
+# against an aggregate binary; print one closing line of totals.
+#
+#   sh scripts/run-tests.sh [-b BINARY] DIR [PROGRAM...]
+#
+# BINARY is the aggregate program the tests run (default DIR/aggregate),
+# e.g. the release build, which has none of the test hooks; PROGRAMs are
+# names of DIR/tests/test_* (default: all of them).
+#
+# A skipped test is listed and counted.  It fails the run unless its
+# reason starts with one of the explained reasons below: each says why the
+# test cannot apply to this build or binary, so a skip for anything else
+# (a missing server, a missing tool) is a test that did not run and must
+# not pass unnoticed.
 set -u
+
+explained="RLIMIT_AS cannot apply under AddressSanitizer
+ASan's allocator reports the failed allocation
+needs the test build's hooks"
+
+bin=
+while getopts b: opt; do
+	case $opt in
+	b) bin=$OPTARG ;;
+	*) echo "usage: $0 [-b BINARY] DIR [PROGRAM...]" >&2; exit 64 ;;
+	esac
+done
+shift $((OPTIND - 1))
 dir=$1
-AGG_BIN=$(pwd)/$dir/aggregate
+shift
+AGG_BIN=$(pwd)/${bin:-$dir/aggregate}
+case $bin in /*) AGG_BIN=$bin ;; esac
 AGG_SRCDIR=$(pwd)
 export AGG_BIN AGG_SRCDIR
+if [ $# -eq 0 ]; then
+	set -- "$dir"/tests/test_*
+else
+	progs=
+	for p in "$@"; do progs="$progs $dir/tests/$p"; done
+	set -- $progs
+fi
 
 # One throwaway PostgreSQL for every test program that needs one (a
 # program started alone starts its own when PGHOST is unset).
@@ -19,12 +53,42 @@ env=$(sh scripts/pg-test.sh start "$pgdir/pg") || {
 }
 eval "$env"
 
-passed=0 failed=0 bad=""
-for t in "$dir"/tests/test_*; do
-	[ -x "$t" ] || continue
+# The skipped tests of Criterion's JSON report $1, one a line:
+# "suite::test: reason".
+skipped_tests() {
+	awk '
+	function value(s) {
+		sub(/^[^:]*: *"/, "", s); sub(/" *,? *$/, "", s); return s
+	}
+	/^      "name":/ { suite = value($0) }
+	/^          "name":/ { test = value($0) }
+	/"status": "SKIPPED"/ { skip = 1; next }
+	skip && /"messages":/ {
+		m = $0; sub(/^[^[]*\[ *"/, "", m); sub(/" *\] *,? *$/, "", m)
+		print suite "::" test ": " m; skip = 0; next
+	}
+	skip && /^ *}/ { print suite "::" test ": "; skip = 0 }
+	' "$1"
+}
+
+# 0 when reason $1 starts with one of the explained reasons.
+explained() {
+	printf '%s\n' "$explained" | {
+		while IFS= read -r e; do
+			case $1 in "$e"*) exit 0 ;; esac
+		done
+		exit 1
+	}
+}
+
+passed=0 failed=0 skipped=0 unexplained=0 bad=""
+echo "running the tests against $AGG_BIN"
+for t in "$@"; do
+	[ -x "$t" ] || { echo "run-tests.sh: no test program $t" >&2; exit 1; }
 	name=$(basename "$t")
 	log=$(mktemp)
-	"$t" --jobs 2 >"$log" 2>&1
+	json=$(mktemp)
+	"$t" --jobs 2 --json="$json" >"$log" 2>&1
 	rc=$?
 	cat "$log"
 	line=$(grep 'Synthesis:' "$log" | tail -n 1)
@@ -33,6 +97,21 @@ for t in "$dir"/tests/test_*; do
 	c=$(printf '%s\n' "$line" | sed -n 's/.*Crashing: \([0-9]*\).*/\1/p')
 	passed=$((passed + ${p:-0}))
 	failed=$((failed + ${f:-0} + ${c:-0}))
+	skips=$(skipped_tests "$json")
+	if [ -n "$skips" ]; then
+		while IFS= read -r s; do
+			skipped=$((skipped + 1))
+			if explained "${s#*: }"; then
+				echo "[SKIP] $s"
+			else
+				echo "[SKIP] $s (not an explained reason: fails the run)"
+				unexplained=$((unexplained + 1))
+				rc=1
+			fi
+		done <<EOF
+$skips
+EOF
+	fi
 	# A sanitizer report anywhere (a test process, a forked child, the
 	# aggregate binary) fails the program even when the test passed.
 	san=$(grep -c -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$log")
@@ -45,9 +124,9 @@ for t in "$dir"/tests/test_*; do
 		bad="$bad $name"
 		[ -z "$line" ] && failed=$((failed + 1))
 	fi
-	rm -f "$log"
+	rm -f "$log" "$json"
 done
 echo
-[ -n "$bad" ] && echo "failing test programs ($dir):$bad"
-echo "$passed passed, $failed failed"
+[ -n "$bad" ] && echo "failing test programs ($AGG_BIN):$bad"
+echo "$passed passed, $failed failed, $skipped skipped ($unexplained unexplained)"
 [ -z "$bad" ]

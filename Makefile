@@ -2,7 +2,8 @@
 #
 #   make run     install what is missing, build, run conf/providers.conf
 #   make test    install what is missing, build, run the whole suite twice:
-#                once as built, once under AddressSanitizer + UBSan
+#                once as built, once under AddressSanitizer + UBSan; and
+#                the end-to-end tests against the release build
 #   make         just build ./aggregate
 #   make fuzz    build the libFuzzer targets with clang and run each for
 #                FUZZ_TIME seconds (default 60); see fuzz/ and docs/design.md
@@ -98,13 +99,19 @@ $(eval $(call build_rules,asan,$(ASAN_CFLAGS)))
 run: deps aggregate
 	@sh scripts/run-demo.sh
 
-# Each suite runs every test binary with the matching aggregate binary.
+# Each suite runs every test binary with the matching aggregate binary;
+# the end-to-end programs (they run the binary, and skip the tests that
+# need the test build's hooks) run again against the release build, the
+# program users get.
+E2E_TESTS := test_e2e test_cli test_dbout test_hostile test_ops test_secrets
+
 test: deps
 	$(MAKE) test-unit
 	$(MAKE) test-asan
 
-test-unit: test-tests
+test-unit: test-tests build/rel/aggregate
 	@sh scripts/run-tests.sh build/test
+	@sh scripts/run-tests.sh -b build/rel/aggregate build/test $(E2E_TESTS)
 	@sh scripts/chaos.sh -n 4 -s 1 build/test/aggregate
 	@sh scripts/valgrind.sh build/test short
 

@@ -27,6 +27,12 @@
 #ifndef AGG_VERSION
 #define AGG_VERSION "0.1.0"
 #endif
+/* -V says when this is a test build (fault hooks), for the test suite. */
+#ifdef AGG_TESTING
+#define AGG_BUILD_TAG " (test build)"
+#else
+#define AGG_BUILD_TAG ""
+#endif
 
 static const char usage_text[] =
 	"usage: aggregate [-c FILE] [options]\n"
@@ -199,7 +205,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->metrics = optarg;
 			break;
 		case 'V':
-			printf("aggregate %s\n", AGG_VERSION);
+			printf("aggregate %s%s\n", AGG_VERSION, AGG_BUILD_TAG);
 			return EXIT_OK;
 		case 'h':
 			fputs(usage_text, stdout);

@@ -216,6 +216,19 @@ int tu_run(struct tu_result *r, const char *cwd, const char *const *args,
 	return r->status;
 }
 
+bool tu_bin_has_hooks(void)
+{
+	static int has = -1;
+	struct tu_result r;
+
+	if (has < 0) {
+		tu_run(&r, "/", (const char *const[]){ "-V", NULL }, NULL);
+		has = r.status == 0 && strstr(r.out, " (test build)") != NULL;
+		tu_result_free(&r);
+	}
+	return has == 1;
+}
+
 void tu_result_free(struct tu_result *r)
 {
 	free(r->out);

@@ -62,6 +62,15 @@ int tu_run(struct tu_result *r, const char *cwd, const char *const *args,
 	   const char *const *env);
 void tu_result_free(struct tu_result *r);
 
+/*
+ * Whether the aggregate binary under test is a test build, with the hooks
+ * (AGG_FAULT, AGG_OUT_FAIL_AFTER, ...) that a release build lacks: its -V
+ * says so.  A test that needs them skips with TU_NEEDS_HOOKS as its reason
+ * (scripts/run-tests.sh counts that reason as explained).
+ */
+bool tu_bin_has_hooks(void);
+#define TU_NEEDS_HOOKS "needs the test build's hooks, not in this binary"
+
 /* Number of entries in /dev/shm whose name starts with "aggregate". */
 int tu_shm_count(void);
 

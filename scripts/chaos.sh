@@ -10,15 +10,22 @@
 # and postgres when PGHOST names a server.  Each iteration, chosen by a
 # generator seeded with SEED, either
 #   - sets AGG_FAULT so that one to all providers die (SIGKILL or SIGSEGV)
-#     at a random point of attempt 1 or 2, or
-#   - starts the run and sends SIGKILL or SIGSEGV with kill(1) to one to
-#     three provider processes found in /proc (children of the supervisor,
-#     named "aggregate: provider NAME"), after a random delay;
+#     at a random point of attempt 1, and some of them again at a random
+#     point of attempt 2, or
+#   - sends SIGKILL or SIGSEGV with kill(1) to one to three provider
+#     processes (children of the supervisor, named "aggregate: provider
+#     NAME" in /proc), each after a random number of records or with a
+#     random RECORDS frame published but not its checkpoint: AGG_FAULT
+#     makes the provider stop there (action hang) and say so on stderr,
+#     which the script waits for before it kills;
 # then compares out.csv with the reference, and checks that the run exited
-# 0 and left no shared memory.  Odd iterations run the job as a union,
+# 0, restarted a provider for every fault, and left no shared memory.
+# Every fault asked for lands: the random points and record counts are
+# within every provider's data.  Odd iterations run the job as a union,
 # even ones as a group-by (staged in the merge as records arrive), each
-# against its own clean run.  It prints runs, kills, restarts, failures
-# and mismatches, and exits 1 unless the last two are 0.
+# against its own clean run.  It prints runs, faults asked and fired,
+# restarts, failures and mismatches, and exits 1 unless every fault fired
+# and the run had no failure, mismatch or leftover.
 set -u
 
 ITER=50
@@ -161,59 +168,97 @@ provider_pid() {
 	done
 }
 
-runs=0 kills=0 restarts=0 failures=0 mismatches=0 leftovers=0
+runs=0 asked=0 fired=0 restarts=0 failures=0 mismatches=0 leftovers=0
 i=1
 while [ "$i" -le "$ITER" ]; do
 	rm -f out.csv
 	c=p; [ $((i % 2)) -eq 0 ] && c=g
+	want=0 got=0
 	rand 2
 	if [ "$R" -eq 0 ]; then
-		# AGG_FAULT: a random point of attempt 1 or 2 of some providers.
+		# AGG_FAULT: a random point of attempt 1 of some providers, and
+		# of attempt 2 of some of those (attempt 2 exists only because
+		# attempt 1 died).
 		fault=
 		for p in $PROVIDERS; do
 			rand 2
 			[ "$R" -eq 0 ] && [ -n "$fault" ] && continue
-			rand 2; att=$((R + 1))
-			rand 100000; seed=$R
-			rand 2; act=; [ "$R" -eq 1 ] && act=:segv
-			fault="$fault${fault:+;}$p:$att:random:$seed$act"
+			for att in 1 2; do
+				rand 100000; seed=$R
+				rand 2; act=; [ "$R" -eq 1 ] && act=:segv
+				fault="$fault${fault:+;}$p:$att:random:$seed$act"
+				want=$((want + 1))
+				rand 2; [ "$R" -eq 0 ] && break
+			done
 		done
 		AGG_FAULT=$fault "$BIN" -c $c.conf 2>err.log &
 		sup=$!
 		wait "$sup"
 		rc=$?
 		how="AGG_FAULT=$fault"
-		kills=$((kills + $(grep -c 'fault injected' err.log)))
+		got=$(grep -c 'fault injected' err.log)
 	else
-		# kill(1) on provider processes found in /proc.
-		AGG_FAULT= "$BIN" -c $c.conf 2>err.log &
-		sup=$!
+		# kill(1): one to three distinct providers stop after a random
+		# number of records; each is killed once it says it stopped.
 		rand 3; n=$((R + 1))
-		how="kill(1) x$n:"
-		while [ "$n" -gt 0 ] && kill -0 "$sup" 2>/dev/null; do
-			rand "$NPROV"
-			set -- $PROVIDERS
+		pool=" $PROVIDERS " fault= sigs=" " how="kill(1):"
+		while [ "$want" -lt "$n" ]; do
+			set -- $pool
+			rand $#
 			eval "p=\${$((R + 1))}"
+			pool=$(printf '%s' "$pool" | sed "s/ $p / /")
+			# After a record, or with a RECORDS frame published but
+			# not yet its checkpoint: what the merge must drop.
+			rand 2
+			if [ "$R" -eq 0 ]; then
+				pt=record; rand 2000
+			else
+				pt=before_checkpoint; rand 30
+			fi
+			at=$((R + 1))
 			rand 2; sig=KILL; [ "$R" -eq 1 ] && sig=SEGV
-			# The random delay picks the moment; nothing waits on it.
-			rand 250; sleep "0.$(printf %03d "$R")"
+			fault="$fault${fault:+;}$p:1:$pt:$at:hang"
+			sigs="$sigs$p=$sig "
+			how="$how $p@$pt:$at:SIG$sig"
+			want=$((want + 1))
+		done
+		AGG_FAULT=$fault "$BIN" -c $c.conf 2>err.log &
+		sup=$!
+		seen=0
+		while [ "$seen" -lt "$want" ] && kill -0 "$sup" 2>/dev/null; do
+			p=$(grep 'fault injected' err.log | sed -n "$((seen + 1))s/.* provider=\([^ ]*\) fault injected.*/\1/p")
+			if [ -z "$p" ]; then
+				sleep 0.01 # a poll interval: the line is the event
+				continue
+			fi
+			seen=$((seen + 1))
+			sig=${sigs#* $p=}; sig=${sig%% *}
 			pid=$(provider_pid "$sup" "$p")
 			if [ -n "$pid" ] && kill -s "$sig" "$pid" 2>/dev/null; then
-				kills=$((kills + 1))
-				how="$how $p:SIG$sig"
+				got=$((got + 1))
+			else
+				echo "chaos: run $i: provider $p stopped but could not be killed" >&2
 			fi
-			n=$((n - 1))
 		done
 		wait "$sup"
 		rc=$?
 	fi
 	runs=$((runs + 1))
+	asked=$((asked + want))
+	fired=$((fired + got))
 	r=$(awk 'NF == 7 && $2 ~ /^(ok|failed|stopped)$/ { s += $5 }
 		END { print s + 0 }' err.log)
 	restarts=$((restarts + r))
+	if [ "$got" -lt "$want" ]; then
+		echo "chaos: run $i ($how): $got of $want faults fired" >&2
+	fi
 	if [ "$rc" -ne 0 ]; then
 		failures=$((failures + 1))
 		echo "chaos: run $i ($how) exited $rc:" >&2
+		tail -n 20 err.log >&2
+	elif [ "$r" -lt "$got" ]; then
+		failures=$((failures + 1))
+		echo "chaos: run $i ($how): $got faults but $r restarts" >&2
 		tail -n 20 err.log >&2
 	elif ! cmp -s out.csv $c.ref; then
 		mismatches=$((mismatches + 1))
@@ -227,7 +272,8 @@ while [ "$i" -le "$ITER" ]; do
 	i=$((i + 1))
 done
 
-echo "chaos: seed=$SEED providers=$NPROV runs=$runs kills=$kills" \
+echo "chaos: seed=$SEED providers=$NPROV runs=$runs faults=$fired/$asked" \
      "restarts=$restarts failures=$failures mismatches=$mismatches" \
      "leftovers=$leftovers"
-[ "$mismatches" -eq 0 ] && [ "$failures" -eq 0 ] && [ "$leftovers" -eq 0 ]
+[ "$fired" -eq "$asked" ] && [ "$mismatches" -eq 0 ] &&
+	[ "$failures" -eq 0 ] && [ "$leftovers" -eq 0 ]

@@ -34,7 +34,12 @@ case $bin in /*) AGG_BIN=$bin ;; esac
 AGG_SRCDIR=$(pwd)
 export AGG_BIN AGG_SRCDIR
 if [ $# -eq 0 ]; then
-	set -- "$dir"/tests/test_*
+	progs=
+	for t in "$dir"/tests/test_*; do
+		case $t in *.o) continue ;; esac
+		[ -x "$t" ] && progs="$progs $t"
+	done
+	set -- $progs
 else
 	progs=
 	for p in "$@"; do progs="$progs $dir/tests/$p"; done

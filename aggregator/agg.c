@@ -56,7 +56,12 @@
 /* Spins over all rings before going to sleep in poll(). */
 #define IDLE_SPINS 200
 
-/* Rounds of the main loop between two looks at the control socket. */
+/*
+ * The control socket is looked at whenever the coarse monotonic clock has
+ * moved (a few ms; reading it costs no system call), so that a provider's
+ * end or a restart is never held back by a busy round, and at least every
+ * this many rounds.
+ */
 #define CTL_EVERY_ROUNDS 64
 
 /* CTL_PROGRESS: at most this often (ms), and only while the socket has
@@ -111,6 +116,11 @@ struct agg {
 	int *fd_owner;             /* provider of fds[k], -1: control socket,
 	                            * -2: the self-pipe */
 	int ctl_fd;
+	struct ctl_queue out;      /* control messages the socket refused yet */
+	bool sup_gone;             /* the control socket is broken */
+	int hb_fd;                 /* heartbeat pipe to the supervisor, -1 */
+	uint64_t beat_ms;          /* last heartbeat, monotonic */
+	uint64_t ctl_tick;         /* coarse clock at the last control look */
 	bool finished;
 	int exit_code;
 	uint64_t progress_ms;      /* last CTL_PROGRESS round, monotonic */
@@ -157,12 +167,28 @@ static int buf_append(struct buf *b, const void *p, size_t len)
 	return 0;
 }
 
+/*
+ * Send a control message, or queue it until the socket takes it (ctl.h).
+ * A failure means the supervisor is gone: the loop stops, writing nothing.
+ */
+static void agg_send(struct agg *a, const struct ctl_msg *m)
+{
+	if (a->sup_gone)
+		return;
+	if (ctl_queue_send(a->ctl_fd, &a->out, m) < 0) {
+		if (errno == ENOMEM)
+			log_event(LOG_ERROR, NULL, "aggregator failed", "cause",
+				  "out of memory for a control message", NULL);
+		a->sup_gone = true;
+	}
+}
+
 static void send_fatal(struct agg *a, const char *what)
 {
 	struct ctl_msg m = { .type = CTL_FATAL, .provider = -1 };
 
 	snprintf(m.text, sizeof m.text, "%s", what);
-	(void)ctl_send(a->ctl_fd, &m);
+	agg_send(a, &m);
 	log_event(LOG_ERROR, NULL, "aggregator failed", "cause", what, NULL);
 	a->exit_code = 1;
 	a->finished = true;
@@ -180,7 +206,7 @@ static void poison(struct agg *a, int pi, const char *why)
 	p->poisoned = true;
 	snprintf(p->error, sizeof p->error, "malformed frame: %s", why);
 	snprintf(m.text, sizeof m.text, "%s", p->error);
-	(void)ctl_send(a->ctl_fd, &m);
+	agg_send(a, &m);
 }
 
 /*
@@ -472,7 +498,7 @@ static void on_start(struct agg *a, const struct ctl_msg *in)
 	p->stage_records = 0;
 	p->stage_rejects.len = 0;
 	p->stage_nrejects = 0;
-	(void)ctl_send(a->ctl_fd, &m);
+	agg_send(a, &m);
 }
 
 static void on_end(struct agg *a, const struct ctl_msg *in)
@@ -512,7 +538,7 @@ static void on_end(struct agg *a, const struct ctl_msg *in)
 	m.token_len = p->token_len;
 	memcpy(m.token, p->token, p->token_len);
 	snprintf(m.text, sizeof m.text, "%s", p->error);
-	(void)ctl_send(a->ctl_fd, &m);
+	agg_send(a, &m);
 }
 
 /* Append s as a JSON string, invalid UTF-8 replaced by U+FFFD. */
@@ -646,7 +672,7 @@ static void on_finish(struct agg *a, const struct ctl_msg *in)
 		}
 	}
 	snprintf(m.text, sizeof m.text, "%s", err);
-	(void)ctl_send(a->ctl_fd, &m);
+	agg_send(a, &m);
 	a->exit_code = m.flag || !in->flag ? 0 : 1;
 	a->finished = true;
 }
@@ -677,13 +703,18 @@ static void on_ctl(struct agg *a, const struct ctl_msg *m)
 	}
 }
 
-/* Handle every control message waiting.  Returns -1 if the supervisor left. */
+/*
+ * Send what waits in the outgoing queue, then handle every control message
+ * waiting.  Returns -1 if the supervisor left.
+ */
 static int poll_ctl(struct agg *a)
 {
 	struct ctl_msg m;
 	int rc;
 
-	while (!a->finished) {
+	if (ctl_queue_flush(a->ctl_fd, &a->out) < 0)
+		a->sup_gone = true;
+	while (!a->finished && !a->sup_gone) {
 		rc = ctl_recv(a->ctl_fd, &m);
 		if (rc == 1) {
 			on_ctl(a, &m);
@@ -693,7 +724,7 @@ static int poll_ctl(struct agg *a)
 			return 0;
 		return -1;
 	}
-	return 0;
+	return a->sup_gone ? -1 : 0;
 }
 
 /*
@@ -709,12 +740,50 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* A byte on the heartbeat pipe, at most every AGG_BEAT_MS. */
+static void beat(struct agg *a, uint64_t now)
+{
+	char b = 'h';
+
+	if (a->hb_fd < 0 || now - a->beat_ms < AGG_BEAT_MS)
+		return;
+	a->beat_ms = now;
+	/* Non-blocking: a full pipe already says we are alive. */
+	if (write(a->hb_fd, &b, 1) < 0 && errno != EAGAIN && errno != EINTR)
+		a->hb_fd = -1;
+}
+
+/*
+ * Is it time to look at the control socket?  Whenever the coarse clock
+ * has moved since the last look (it is read without a system call), and
+ * every CTL_EVERY_ROUNDS rounds.
+ */
+static bool ctl_due(struct agg *a, unsigned round)
+{
+	struct timespec ts;
+	uint64_t tick;
+
+	if (round % CTL_EVERY_ROUNDS == 0)
+		return true;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	tick = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	if (tick == a->ctl_tick)
+		return false;
+	a->ctl_tick = tick;
+	return true;
+}
+
+/*
+ * Best effort, unlike every other message: a count that does not fit now
+ * is sent with the next one, and never queued in front of CTL_ENDED.
+ */
 static void send_progress(struct agg *a)
 {
 	uint64_t now = mono_ms();
 	int queued = 0;
 
-	if (now - a->progress_ms < PROGRESS_EVERY_MS)
+	if (now - a->progress_ms < PROGRESS_EVERY_MS || a->sup_gone ||
+	    ctl_queue_pending(&a->out))
 		return;
 	a->progress_ms = now;
 	if (ioctl(a->ctl_fd, SIOCOUTQ, &queued) == 0 &&
@@ -729,25 +798,34 @@ static void send_progress(struct agg *a)
 		m.attempt = p->attempt;
 		m.records = p->records;
 		m.rejects = p->nrejects;
-		if (ctl_send(a->ctl_fd, &m) < 0)
+		if (ctl_send(a->ctl_fd, &m) < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				a->sup_gone = true;
 			return;
+		}
 		p->reported = p->records;
 	}
 }
 
 /*
- * How long the aggregator may sleep: -1 (until woken) unless a count is
- * still to be reported, then until send_progress() may send it.
+ * How long the aggregator may sleep: until the next heartbeat is due, or
+ * sooner when a count is still to be reported, until send_progress() may
+ * send it.
  */
 static int progress_wait_ms(const struct agg *a)
 {
-	uint64_t since = mono_ms() - a->progress_ms;
+	uint64_t now = mono_ms(), since = now - a->progress_ms;
+	uint64_t beat_in = now - a->beat_ms >= AGG_BEAT_MS
+			   ? 0 : AGG_BEAT_MS - (now - a->beat_ms);
 
 	for (int i = 0; i < a->cfg->nproviders; i++)
-		if (a->prov[i].ring && a->prov[i].records != a->prov[i].reported)
-			return since >= PROGRESS_EVERY_MS
-			       ? 0 : (int)(PROGRESS_EVERY_MS - since);
-	return -1;
+		if (a->prov[i].ring && a->prov[i].records != a->prov[i].reported) {
+			uint64_t w = since >= PROGRESS_EVERY_MS
+				     ? 0 : PROGRESS_EVERY_MS - since;
+
+			return (int)(w < beat_in ? w : beat_in);
+		}
+	return (int)beat_in;
 }
 
 /*
@@ -773,7 +851,8 @@ static void sleep_all(struct agg *a, int timeout_ms)
 		map[nfds++] = i;
 	}
 	fds[nfds].fd = a->ctl_fd;
-	fds[nfds].events = POLLIN;
+	/* Messages wait to be sent: wake when the socket takes them. */
+	fds[nfds].events = POLLIN | (ctl_queue_pending(&a->out) ? POLLOUT : 0);
 	map[nfds++] = -1;
 	fds[nfds].fd = term_pipe[0];
 	fds[nfds].events = POLLIN;
@@ -785,9 +864,29 @@ static void sleep_all(struct agg *a, int timeout_ms)
 			ring_consumer_woken(a->prov[map[k]].ring);
 }
 
-int agg_main(const struct cfg *cfg, struct ring *rings, int ctl_fd)
+/*
+ * Before exiting: hand the supervisor what still waits in the queue (the
+ * last CTL_FINISHED, say).  The supervisor never blocks on us, so waiting
+ * for POLLOUT ends, unless it is gone (an error) or we are told to stop.
+ */
+static void flush_out(struct agg *a)
 {
-	struct agg a = { .cfg = cfg, .ctl_fd = ctl_fd, .exit_code = 1 };
+	struct pollfd pfd = { .fd = a->ctl_fd, .events = POLLOUT };
+
+	while (!a->sup_gone && ctl_queue_pending(&a->out) && !stop_requested) {
+		if (ctl_queue_flush(a->ctl_fd, &a->out) < 0)
+			break;
+		if (ctl_queue_pending(&a->out) && poll(&pfd, 1, AGG_BEAT_MS) < 0 &&
+		    errno != EINTR)
+			break;
+		beat(a, mono_ms());
+	}
+}
+
+int agg_main(const struct cfg *cfg, struct ring *rings, int ctl_fd, int hb_fd)
+{
+	struct agg a = { .cfg = cfg, .ctl_fd = ctl_fd, .hb_fd = hb_fd,
+			 .exit_code = 1 };
 	struct sigaction sa = { .sa_handler = on_term };
 	int idle = 0;
 
@@ -816,11 +915,12 @@ int agg_main(const struct cfg *cfg, struct ring *rings, int ctl_fd)
 	for (unsigned round = 0; !a.finished && !stop_requested; round++) {
 		int work = 0;
 
-		/* Control messages are rare: look every few rounds. */
-		if (round % CTL_EVERY_ROUNDS == 0) {
+		/* Control messages are rare: look when the clock moved. */
+		if (ctl_due(&a, round)) {
 			if (poll_ctl(&a) < 0)
 				break; /* the supervisor is gone: write nothing */
 			send_progress(&a);
+			beat(&a, mono_ms());
 		}
 		for (int i = 0; i < cfg->nproviders && !a.finished; i++) {
 			struct agg_prov *p = &a.prov[i];
@@ -840,6 +940,8 @@ int agg_main(const struct cfg *cfg, struct ring *rings, int ctl_fd)
 		}
 	}
 out:
+	flush_out(&a);
+	ctl_queue_free(&a.out);
 	if (a.merge)
 		merge_free(a.merge);
 	if (a.prov) {

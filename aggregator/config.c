@@ -1641,6 +1641,19 @@ static int apply_duration(struct loader *ld, const struct entry *e,
 	return 0;
 }
 
+/* stall_timeout: a duration of at least CFG_STALL_TIMEOUT_MIN_MS. */
+static int apply_stall_timeout(struct loader *ld, const struct entry *e,
+			       enum key_id k, const char *v, uint64_t *out)
+{
+	if (apply_duration(ld, e, k, v, false, out) < 0)
+		return -1;
+	if (*out < CFG_STALL_TIMEOUT_MIN_MS)
+		return bad_value(ld, e, k, NULL, "must be at least %dms (twice "
+				 "the providers' heartbeat interval)",
+				 CFG_STALL_TIMEOUT_MIN_MS);
+	return 0;
+}
+
 static int apply_size(struct loader *ld, const struct entry *e, enum key_id k,
 		      const char *v, uint64_t *out)
 {
@@ -1759,7 +1772,7 @@ static int apply_aggregate(struct loader *ld, const struct entry *e,
 	case K_BACKOFF_MAX:
 		return apply_duration(ld, e, k, v, true, &cfg->backoff_max_ms);
 	case K_STALL_TIMEOUT:
-		return apply_duration(ld, e, k, v, false, &cfg->stall_timeout_ms);
+		return apply_stall_timeout(ld, e, k, v, &cfg->stall_timeout_ms);
 	case K_TIMEOUT:
 		return apply_duration(ld, e, k, v, true, &cfg->timeout_ms);
 	case K_MEMORY_LIMIT:
@@ -1917,7 +1930,7 @@ static int apply_provider(struct loader *ld, const struct entry *e,
 		p->restart = (int)l;
 		return 0;
 	case K_STALL_TIMEOUT:
-		return apply_duration(ld, e, k, v, false, &p->stall_timeout_ms);
+		return apply_stall_timeout(ld, e, k, v, &p->stall_timeout_ms);
 	case K_MEMORY_LIMIT:
 		return apply_size(ld, e, k, v, &p->memory_limit);
 	case K_MAX_REJECTS:

@@ -21,6 +21,13 @@
 /* Error message buffer size used by every cfg_ function. */
 #define CFG_ERR_MAX 512
 
+/*
+ * Smallest stall_timeout (ms): twice the interval at which a busy provider
+ * beats (500 ms), so that a healthy provider is never taken for a stalled
+ * one between two beats.
+ */
+#define CFG_STALL_TIMEOUT_MIN_MS 1000
+
 enum cfg_format {
 	CFG_FMT_AUTO = 0, /* from the output's (or file's) extension */
 	CFG_FMT_CSV,

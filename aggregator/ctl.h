@@ -71,6 +71,44 @@ struct ctl_msg {
 int ctl_send(int fd, const struct ctl_msg *m);
 
 /*
+ * Outgoing messages that did not fit in the socket yet.  Both ends keep
+ * their socket non-blocking, so neither can block the other (a supervisor
+ * and an aggregator each blocked sending to the other would never wake):
+ * a message the socket refuses with EAGAIN waits here, in order, until
+ * poll() says POLLOUT.  Nothing is ever dropped; a message is lost only
+ * with the peer itself.  Zero-initialise; ctl_queue_free() when done.
+ */
+struct ctl_queue {
+	struct ctl_msg *msgs;   /* ring of cap messages */
+	size_t head;            /* index of the oldest */
+	size_t len;             /* messages waiting */
+	size_t cap;
+};
+
+/*
+ * Send m now if nothing is waiting and the socket takes it, else queue it
+ * behind the others.  Returns 0, or -1 with errno when the peer is gone
+ * (EPIPE, ECONNRESET, ...) or the queue cannot grow (ENOMEM).
+ */
+int ctl_queue_send(int fd, struct ctl_queue *q, const struct ctl_msg *m);
+
+/*
+ * Send what waits, oldest first, until the socket is full.  Returns 0
+ * (messages may still wait: see ctl_queue_pending), or -1 with errno when
+ * the peer is gone.
+ */
+int ctl_queue_flush(int fd, struct ctl_queue *q);
+
+/* Are messages waiting for POLLOUT? */
+static inline int ctl_queue_pending(const struct ctl_queue *q)
+{
+	return q->len > 0;
+}
+
+/* Free the queue (waiting messages are discarded). */
+void ctl_queue_free(struct ctl_queue *q);
+
+/*
  * Receive one message.  Returns 1, 0 when the other side has closed, or -1
  * with errno (EAGAIN when nothing is waiting on a non-blocking socket).
  * A short or impossible message is EPROTO.

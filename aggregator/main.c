@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -481,6 +482,45 @@ static void clean_stale(const struct cfg *cfg, const char *metrics)
 		outfile_clean(metrics, 0);
 }
 
+/*
+ * Make sure descriptors 0, 1 and 2 are open, as daemons do, before anything
+ * else is opened: started with one closed (`2>&-`, some cron setups), the
+ * next file opened (the lock, say) would take its number and receive what
+ * is meant for it.  A closed one gets /dev/null.  Returns 0, or -1 (there
+ * is nowhere to say why: the caller exits).
+ */
+static int std_fds_open(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		int nfd;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* The lowest free number: fd itself. */
+		nfd = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+		if (nfd != fd) {
+			if (nfd >= 0)
+				close(nfd);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Raise the soft limit on open files to the hard one: every provider costs
+ * the supervisor a few descriptors (sup.c says how many and checks).
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static double mono_seconds(void)
 {
 	struct timespec ts;
@@ -517,6 +557,9 @@ int main(int argc, char **argv)
 	struct run_lock lock;
 	int rc, code;
 
+	if (std_fds_open() < 0)
+		return EXIT_FAILED;
+	raise_fd_limit();
 	args = proctitle_init(argc, argv);
 	if (args)
 		argv = args;

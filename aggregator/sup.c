@@ -32,11 +32,13 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../ipc/ring.h"
+#include "../ipc/shm.h"
 #include "../providers/provider.h"
 #include "agg.h"
 #include "ctl.h"
@@ -45,6 +47,20 @@
 
 /* After SIGTERM, children get this long before SIGKILL (ms). */
 #define GRACE_MS 3000
+
+/*
+ * Descriptors the supervisor holds per provider (the ring's two eventfds
+ * and the heartbeat pipe's read end, plus the write end while forking),
+ * and beside them (stdio, the lock, the signalfd, the control socket,
+ * the aggregator's heartbeat, logs, metrics, libraries): checked against
+ * RLIMIT_NOFILE before anything starts, so that a run too big for the
+ * limit fails at once with a message instead of half-starting.
+ */
+#define FDS_PER_PROVIDER 4
+#define FDS_BASE 64
+
+/* Where glibc's shm_open() puts POSIX shared memory. */
+#define SHM_DIR "/dev/shm"
 
 enum pstate { P_OFF, P_WAITING, P_STARTING, P_RUNNING, P_ENDING, P_BACKOFF,
 	      P_DONE, P_FAILED, P_STOPPED };
@@ -75,7 +91,10 @@ struct sup {
 	struct child *ch;
 	struct ring *rings;
 	int n;                  /* cfg->nproviders */
-	int ctl_fd;
+	int ctl_fd;             /* non-blocking, see struct ctl_queue */
+	struct ctl_queue out;   /* messages to the aggregator not sent yet */
+	int agg_hb_fd;          /* read end of the aggregator's heartbeat */
+	uint64_t agg_beat;      /* ms, its last heartbeat */
 	int sig_fd;
 	pid_t agg_pid;
 	int agg_status;
@@ -142,27 +161,64 @@ static void child_setup(struct sup *s)
 
 static int fork_aggregator(struct sup *s)
 {
-	int sv[2];
+	int sv[2], hb[2];
 	pid_t pid;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0)
+	/* Non-blocking at both ends: see struct ctl_queue. */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv) < 0)
 		return -1;
-	pid = fork();
-	if (pid < 0) {
+	if (pipe2(hb, O_NONBLOCK) < 0) {
 		close(sv[0]);
 		close(sv[1]);
 		return -1;
 	}
+	pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		close(hb[0]);
+		close(hb[1]);
+		return -1;
+	}
 	if (pid == 0) {
 		close(sv[0]);
+		close(hb[0]);
 		child_setup(s);
 		proctitle_set("aggregate: aggregator");
-		_exit(agg_main(s->cfg, s->rings, sv[1]));
+		_exit(agg_main(s->cfg, s->rings, sv[1], hb[1]));
 	}
 	close(sv[1]);
+	close(hb[1]);
 	s->ctl_fd = sv[0];
+	s->agg_hb_fd = hb[0];
+	s->agg_beat = now_ms();
 	s->agg_pid = pid;
 	return 0;
+}
+
+/*
+ * The bytes of address space this process maps now (VmSize), 0 if
+ * unknown.  In a provider, right after fork: its ring, the code and
+ * libraries, what the supervisor had allocated.
+ */
+static uint64_t vm_size(void)
+{
+	char buf[4096], *p;
+	unsigned long long kb = 0;
+	ssize_t n;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strstr(buf, "\nVmSize:");
+	if (p == NULL || sscanf(p + 8, "%llu", &kb) != 1)
+		return 0;
+	return (uint64_t)kb * 1024u;
 }
 
 static void fork_provider(struct sup *s, int i)
@@ -185,6 +241,8 @@ static void fork_provider(struct sup *s, int i)
 
 		child_setup(s);
 		close(s->ctl_fd);
+		if (s->agg_hb_fd >= 0)
+			close(s->agg_hb_fd);
 		if (hb[0] >= 0)
 			close(hb[0]);
 		for (int k = 0; k < s->n; k++) {
@@ -197,9 +255,15 @@ static void fork_provider(struct sup *s, int i)
 		snprintf(title, sizeof title, "aggregate: provider %s", p->name);
 		proctitle_set(title);
 		if (p->memory_limit) {
-			struct rlimit rl = { p->memory_limit, p->memory_limit };
+			/*
+			 * The limit is the provider's own memory: what is
+			 * mapped at this point (its ring above all, whatever
+			 * ring_size is) comes on top.  Past it, mmap and brk
+			 * fail: malloc returns NULL.
+			 */
+			uint64_t as = p->memory_limit + vm_size();
+			struct rlimit rl = { as, as };
 
-			/* Past it, mmap and brk fail: malloc returns NULL. */
 			if (setrlimit(RLIMIT_AS, &rl) < 0)
 				log_event(LOG_WARN, p->name, "memory_limit not set",
 					  "cause", strerror(errno), NULL);
@@ -248,17 +312,27 @@ static void fork_provider(struct sup *s, int i)
 
 static void begin_abort(struct sup *s, int code, bool keep_rejects);
 
+/* The control socket failed (errno): the aggregator cannot be reached. */
+static void ctl_failed(struct sup *s)
+{
+	if (s->aborting)
+		return;
+	log_event(LOG_ERROR, NULL, "aggregator unreachable", "cause",
+		  strerror(errno), NULL);
+	begin_abort(s, EXIT_FAILED, false);
+}
+
+/* Send a message now, or queue it until the socket takes it (ctl.h). */
 static void send_ctl(struct sup *s, uint32_t type, int i, uint32_t attempt,
 		     uint32_t flag)
 {
 	struct ctl_msg m = { .type = type, .provider = i, .attempt = attempt,
 			     .flag = flag };
 
-	if (ctl_send(s->ctl_fd, &m) < 0 && !s->aborting) {
-		log_event(LOG_ERROR, NULL, "aggregator unreachable", "cause",
-			  strerror(errno), NULL);
-		begin_abort(s, EXIT_FAILED, false);
-	}
+	if (s->ctl_fd < 0)
+		return;
+	if (ctl_queue_send(s->ctl_fd, &s->out, &m) < 0)
+		ctl_failed(s);
 }
 
 static void start_attempt(struct sup *s, int i)
@@ -587,6 +661,13 @@ static int on_signal(struct sup *s)
 	return 0;
 }
 
+/* Is the aggregator's heartbeat watched now? */
+static bool agg_watched(const struct sup *s)
+{
+	return s->agg_pid > 0 && !s->agg_reaped && !s->finishing &&
+	       !s->aborting && s->agg_hb_fd >= 0;
+}
+
 /* Fork a pending failed fork, check stalls, backoffs and the deadline. */
 static void on_timers(struct sup *s)
 {
@@ -595,6 +676,17 @@ static void on_timers(struct sup *s)
 	if (s->deadline && now >= s->deadline && !s->aborting) {
 		log_event(LOG_ERROR, NULL, "timeout", "cause",
 			  "the run's deadline passed", NULL);
+		begin_abort(s, EXIT_FAILED, false);
+	}
+	/*
+	 * A hung aggregator (stopped, looping, blocked) beats no more.  Not
+	 * while it writes the output: that takes as long as it takes, and
+	 * the run's timeout bounds it.
+	 */
+	if (agg_watched(s) && now - s->agg_beat >= s->cfg->stall_timeout_ms) {
+		log_event(LOG_ERROR, NULL, "aggregator stalled", "cause",
+			  "no heartbeat within stall_timeout", NULL);
+		kill(s->agg_pid, SIGKILL); /* SIGTERM would wait for SIGCONT */
 		begin_abort(s, EXIT_FAILED, false);
 	}
 	for (int i = 0; i < s->n; i++) {
@@ -624,6 +716,8 @@ static int next_timeout(const struct sup *s)
 		t = now + PROGRESS_INTERVAL_MS;
 	if (s->deadline && s->deadline < t)
 		t = s->deadline;
+	if (agg_watched(s) && s->agg_beat + s->cfg->stall_timeout_ms < t)
+		t = s->agg_beat + s->cfg->stall_timeout_ms;
 	for (int i = 0; i < s->n; i++) {
 		const struct child *c = &s->ch[i];
 
@@ -639,13 +733,33 @@ static int next_timeout(const struct sup *s)
 	return t <= now ? 0 : (int)(t - now);
 }
 
-static void drain_heartbeat(struct child *c)
+/* Empty a heartbeat pipe; returns the time of the beat (now). */
+static uint64_t drain_beats(int fd)
 {
 	char buf[256];
 
-	while (read(c->hb_fd, buf, sizeof buf) > 0)
+	while (read(fd, buf, sizeof buf) > 0)
 		;
-	c->last_beat = now_ms();
+	return now_ms();
+}
+
+static void drain_heartbeat(struct child *c)
+{
+	c->last_beat = drain_beats(c->hb_fd);
+}
+
+/* The aggregator beat, or closed its end (it is exiting: reaping decides). */
+static void on_agg_beat(struct sup *s)
+{
+	char buf[256];
+	ssize_t n;
+
+	while ((n = read(s->agg_hb_fd, buf, sizeof buf)) > 0)
+		s->agg_beat = now_ms();
+	if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		close(s->agg_hb_fd);
+		s->agg_hb_fd = -1;
+	}
 }
 
 /* The state a user reads for a provider; NULL: not shown. */
@@ -814,9 +928,76 @@ static void reap_strays(void)
 	}
 }
 
+/* A byte count for a message: "512K", "1.5M", "2.0G". */
+static void fmt_size(uint64_t n, char *out, size_t len)
+{
+	if (n >= 1ull << 30)
+		snprintf(out, len, "%.1fG", (double)n / (double)(1ull << 30));
+	else if (n >= 1ull << 20)
+		snprintf(out, len, "%.1fM", (double)n / (double)(1ull << 20));
+	else
+		snprintf(out, len, "%lluK", (unsigned long long)(n + 1023) / 1024);
+}
+
+/*
+ * Is there room in SHM_DIR for nrings rings of ring_bytes each?  Returns
+ * 0, or -1 after saying how much is free and how much is needed.  A tmpfs
+ * without a size limit reports no blocks at all: then nothing is checked
+ * (the reservation in shm_map_anon still is).  Done before the first ring
+ * is made, because a ring that is not backed kills its provider with
+ * SIGBUS, over and over, at the first write to a missing page.
+ */
+static int shm_room(int nrings, uint64_t ring_bytes, bool failed)
+{
+	struct statvfs sv;
+	uint64_t need = (uint64_t)nrings * ring_bytes, avail;
+	char a[32], b[32];
+
+	if (statvfs(SHM_DIR, &sv) < 0)
+		return failed ? -1 : 0;
+	avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	if (!failed && (sv.f_blocks == 0 || avail >= need))
+		return 0;
+	fmt_size(avail, a, sizeof a);
+	fmt_size(need, b, sizeof b);
+	log_event(LOG_ERROR, NULL, "not enough shared memory for the rings",
+		  "path", SHM_DIR, "free", a, "needed", b, "hint",
+		  "lower ring_size, or enlarge " SHM_DIR
+		  " (docker run --shm-size)", NULL);
+	return -1;
+}
+
+/*
+ * Are there descriptors enough for nrings providers (main() has raised the
+ * soft limit to the hard one)?  Returns 0, or -1 after saying so.
+ */
+static int fd_room(int nrings)
+{
+	struct rlimit rl;
+	uint64_t need = (uint64_t)nrings * FDS_PER_PROVIDER + FDS_BASE;
+	char n[32], l[32], p[32];
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    need <= rl.rlim_cur)
+		return 0;
+	snprintf(p, sizeof p, "%d", nrings);
+	snprintf(n, sizeof n, "%llu", (unsigned long long)need);
+	snprintf(l, sizeof l, "%llu", (unsigned long long)rl.rlim_cur);
+	log_event(LOG_ERROR, NULL, "too many providers for the open file limit",
+		  "providers", p, "needed", n, "limit", l, "hint",
+		  "raise the limit (ulimit -n, LimitNOFILE=) or run fewer "
+		  "providers", NULL);
+	return -1;
+}
+
+/*
+ * Signals, the tables and every enabled provider's ring.  Returns 0, -1
+ * with errno, or -2 when the reason has been logged already.
+ */
 static int setup(struct sup *s)
 {
 	sigset_t set;
+	int nrings = 0;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -835,10 +1016,25 @@ static int setup(struct sup *s)
 	for (int i = 0; i < s->n; i++) {
 		s->ch[i].hb_fd = -1;
 		s->rings[i].data_fd = s->rings[i].space_fd = -1;
+		nrings += s->cfg->providers[i].enabled;
+	}
+	if (fd_room(nrings) < 0 ||
+	    shm_room(nrings, ring_map_size(s->cfg->ring_size), false) < 0)
+		return -2;
+	/* Names a killed run may have left between shm_open and unlink. */
+	shm_sweep_stale();
+	for (int i = 0; i < s->n; i++) {
 		if (!s->cfg->providers[i].enabled)
 			continue;
-		if (ring_create(&s->rings[i], s->cfg->ring_size) < 0)
+		if (ring_create(&s->rings[i], s->cfg->ring_size) < 0) {
+			/* Taken meanwhile by somebody else. */
+			if (errno == ENOSPC) {
+				shm_room(nrings, ring_map_size(s->cfg->ring_size),
+					 true);
+				return -2;
+			}
 			return -1;
+		}
 		s->ch[i].state = P_WAITING;
 	}
 	return 0;
@@ -847,9 +1043,10 @@ static int setup(struct sup *s)
 int sup_run(const struct cfg *cfg, const struct sup_opts *opts)
 {
 	struct sup s = { .cfg = cfg, .opts = opts, .n = cfg->nproviders,
-			 .ctl_fd = -1, .sig_fd = -1, .exit_code = EXIT_OK };
+			 .ctl_fd = -1, .sig_fd = -1, .agg_hb_fd = -1,
+			 .exit_code = EXIT_OK };
 	struct pollfd *fds = NULL;
-	int *owner = NULL;
+	int *owner = NULL, setup_rc = 0;
 
 	s.self = getpid();
 	s.t0 = now_ms();
@@ -857,12 +1054,13 @@ int sup_run(const struct cfg *cfg, const struct sup_opts *opts)
 	if (cfg->timeout_ms)
 		s.deadline = s.t0 + cfg->timeout_ms;
 	proctitle_set("aggregate: supervisor");
-	fds = calloc((size_t)s.n + 2, sizeof *fds);
-	owner = calloc((size_t)s.n + 2, sizeof *owner);
-	if (fds == NULL || owner == NULL || setup(&s) < 0 ||
+	fds = calloc((size_t)s.n + 3, sizeof *fds);
+	owner = calloc((size_t)s.n + 3, sizeof *owner);
+	if (fds == NULL || owner == NULL || (setup_rc = setup(&s)) < 0 ||
 	    fork_aggregator(&s) < 0) {
-		log_event(LOG_ERROR, NULL, "cannot start", "cause",
-			  strerror(errno), NULL);
+		if (setup_rc != -2)
+			log_event(LOG_ERROR, NULL, "cannot start", "cause",
+				  strerror(errno), NULL);
 		s.exit_code = EXIT_FAILED;
 		goto out;
 	}
@@ -882,8 +1080,14 @@ int sup_run(const struct cfg *cfg, const struct sup_opts *opts)
 		owner[nfds++] = -1;
 		if (s.ctl_fd >= 0) {
 			fds[nfds].fd = s.ctl_fd;
-			fds[nfds].events = POLLIN;
+			fds[nfds].events = POLLIN |
+				(ctl_queue_pending(&s.out) ? POLLOUT : 0);
 			owner[nfds++] = -2;
+		}
+		if (s.agg_hb_fd >= 0) {
+			fds[nfds].fd = s.agg_hb_fd;
+			fds[nfds].events = POLLIN;
+			owner[nfds++] = -3;
 		}
 		for (int i = 0; i < s.n; i++)
 			if (s.ch[i].hb_fd >= 0) {
@@ -897,10 +1101,17 @@ int sup_run(const struct cfg *cfg, const struct sup_opts *opts)
 		for (int k = 0; rc > 0 && k < nfds; k++) {
 			if (!fds[k].revents)
 				continue;
-			if (owner[k] == -1)
+			if (owner[k] == -1) {
 				on_signal(&s);
-			else if (owner[k] == -2)
+			} else if (owner[k] == -2) {
+				if ((fds[k].revents & POLLOUT) && s.ctl_fd >= 0 &&
+				    ctl_queue_flush(s.ctl_fd, &s.out) < 0)
+					ctl_failed(&s);
 				drain_ctl(&s);
+			} else if (owner[k] == -3) {
+				if (s.agg_hb_fd == fds[k].fd)
+					on_agg_beat(&s);
+			}
 			else if (s.ch[owner[k]].hb_fd == fds[k].fd)
 				drain_heartbeat(&s.ch[owner[k]]);
 		}
@@ -949,6 +1160,9 @@ out:
 		print_summary(&s);
 	if (s.ctl_fd >= 0)
 		close(s.ctl_fd);
+	ctl_queue_free(&s.out);
+	if (s.agg_hb_fd >= 0)
+		close(s.agg_hb_fd);
 	if (s.sig_fd >= 0)
 		close(s.sig_fd);
 	if (s.ch)

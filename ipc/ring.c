@@ -102,20 +102,33 @@ static void ring_drain(int fd)
 		;
 }
 
-int ring_create(struct ring *r, size_t capacity)
+/* The data capacity ring_create() makes of a requested one. */
+static uint64_t ring_capacity(size_t capacity)
 {
 	uint64_t cap = RING_MIN_CAPACITY;
+
+	if (capacity > RING_MAX_CAPACITY)
+		capacity = RING_MAX_CAPACITY;
+	while (cap < capacity)
+		cap <<= 1;
+	return cap;
+}
+
+size_t ring_map_size(size_t capacity)
+{
+	return sizeof(struct ring_shared) + (size_t)ring_capacity(capacity);
+}
+
+int ring_create(struct ring *r, size_t capacity)
+{
+	uint64_t cap = ring_capacity(capacity);
 	int saved_errno;
 
 	memset(r, 0, sizeof(*r));
 	r->data_fd = -1;
 	r->space_fd = -1;
-	if (capacity > RING_MAX_CAPACITY)
-		capacity = RING_MAX_CAPACITY;
-	while (cap < capacity)
-		cap <<= 1;
 	r->cap = (size_t)cap;
-	r->map_len = sizeof(struct ring_shared) + r->cap;
+	r->map_len = ring_map_size(capacity);
 	r->sh = shm_map_anon(r->map_len);
 	if (r->sh == NULL) {
 		saved_errno = errno;

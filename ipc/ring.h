@@ -73,9 +73,17 @@ struct ring {
 /*
  * Create a ring of at least capacity data bytes (rounded up to a power of
  * two, clamped to the limits above) in a fresh POSIX shared-memory object,
- * mode 0600, unlinked as soon as it is mapped.  Returns 0, or -1 with errno.
+ * mode 0600, unlinked as soon as it is opened, its memory reserved (see
+ * shm_map_anon).  Returns 0, or -1 with errno: ENOSPC when the shared
+ * memory filesystem has no room for it.
  */
 int ring_create(struct ring *r, size_t capacity);
+
+/*
+ * Bytes of shared memory ring_create(r, capacity) maps and reserves: the
+ * rounded capacity plus the shared header.
+ */
+size_t ring_map_size(size_t capacity);
 
 /* Unmap and close.  Safe on a zeroed or already destroyed ring. */
 void ring_destroy(struct ring *r);

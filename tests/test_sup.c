@@ -1,0 +1,577 @@
+/*
+ * test_sup.c - the supervisor's limits and its watch over the aggregator,
+ * on the real aggregate binary (build/test) and real processes: many
+ * providers at once (control messages never dropped, the open-file limit),
+ * descriptors 0-2 closed at start, a small /dev/shm (a real tmpfs mounted
+ * in a private mount namespace, so the host's is untouched), names a
+ * killed supervisor left in /dev/shm, memory_limit beside a big ring, a
+ * stall_timeout too short, and a SIGSTOPped aggregator.
+ *
+ * Synchronisation is by observable events only ("fault injected" on
+ * stderr, read through a pipe; waitpid()); the run's own `timeout` key and
+ * tu_watchdog() turn a hang into a failure.
+ */
+#include <criterion/criterion.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../ipc/ring.h"
+#include "helpers/testutil.h"
+
+static char *dir;
+
+static void setup(void)
+{
+	tu_watchdog(280);
+	dir = tu_tmpdir();
+	/* Orphans of a supervisor we kill come to us, to be waited for. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+}
+
+static void teardown(void)
+{
+	tu_rmrf(dir);
+	free(dir);
+	dir = NULL;
+}
+
+TestSuite(limits, .init = setup, .fini = teardown);
+TestSuite(stdfds, .init = setup, .fini = teardown);
+TestSuite(shm, .init = setup, .fini = teardown);
+TestSuite(watch, .init = setup, .fini = teardown);
+
+static bool under_asan(void)
+{
+	const char *s = getenv("AGG_TEST_SCALE");
+
+	return s && strcmp(s, "asan") == 0;
+}
+
+/* A skipped test does not reach the suite's .fini: clean up first. */
+#define skip_test(...) do { teardown(); cr_skip_test(__VA_ARGS__); } while (0)
+
+static void put(const char *name, const char *content)
+{
+	char *p = tu_path(dir, name);
+
+	tu_write(p, content);
+	free(p);
+}
+
+static char *get(const char *name)
+{
+	char *p = tu_path(dir, name);
+	char *s = tu_read(p, NULL);
+
+	free(p);
+	return s;
+}
+
+/* p.conf: [aggregate] with extra, then one CSV provider "a" over a.csv. */
+static void one_provider(const char *extra, const char *prov_extra)
+{
+	char *text;
+
+	put("a.csv", "provider,id,name\na,1,one\na,2,two\n");
+	extra = extra ? extra : "";
+	cr_assert(asprintf(&text, "[aggregate]\noutput = out.csv\nfields = "
+			   "id:int, name:text\n%s%s\n"
+			   "[provider a]\ntype = file\npath = a.csv\n%s",
+			   strstr(extra, "ring_size") ? "" : "ring_size = 64K\n",
+			   extra, prov_extra ? prov_extra : "") > 0);
+	put("p.conf", text);
+	free(text);
+}
+
+/* --- running the binary with a hand-made start ------------------------ */
+
+struct proc {
+	pid_t pid;
+	int err_fd;
+	char *err;
+	size_t len, cap;
+};
+
+enum start_how {
+	START_PLAIN,
+	START_NO_STDERR,    /* fd 2 closed, as `2>&-` */
+	START_FEW_FDS,      /* RLIMIT_NOFILE 64, soft and hard */
+	START_SMALL_SHM,    /* a 1M tmpfs on /dev/shm, own mount namespace */
+};
+
+/*
+ * Start aggregate -c p.conf (plus arg, may be NULL) in dir with env (may
+ * be NULL, "NAME=value"), stderr into a pipe unless closed.  A child that
+ * cannot set up START_SMALL_SHM exits 77.
+ */
+static void spawn(struct proc *p, enum start_how how, const char *env,
+		  const char *arg)
+{
+	int fds[2];
+
+	memset(p, 0, sizeof *p);
+	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
+	p->pid = fork();
+	cr_assert_geq(p->pid, 0);
+	if (p->pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(fds[1], 2);
+		if (chdir(dir) < 0)
+			_exit(127);
+		if (env)
+			putenv((char *)env);
+		if (how == START_NO_STDERR)
+			close(2);
+		if (how == START_FEW_FDS) {
+			struct rlimit rl = { 64, 64 };
+
+			if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+				_exit(127);
+		}
+		if (how == START_SMALL_SHM &&
+		    (unshare(CLONE_NEWNS) < 0 ||
+		     mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		     mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
+			   "size=1M,mode=1777") < 0))
+			_exit(77);
+		execl(tu_bin(), tu_bin(), "-c", "p.conf", arg, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	p->err_fd = fds[0];
+	p->cap = 4096;
+	p->err = calloc(1, p->cap);
+}
+
+/* Read what stderr has; false at EOF. */
+static bool slurp(struct proc *p)
+{
+	char buf[4096];
+	ssize_t n = read(p->err_fd, buf, sizeof buf);
+
+	if (n < 0 && errno == EINTR)
+		return true;
+	if (n <= 0)
+		return false;
+	if (p->len + (size_t)n + 1 > p->cap) {
+		p->cap = (p->len + (size_t)n + 1) * 2;
+		p->err = realloc(p->err, p->cap);
+	}
+	memcpy(p->err + p->len, buf, (size_t)n);
+	p->len += (size_t)n;
+	p->err[p->len] = '\0';
+	return true;
+}
+
+/* Wait until stderr holds text (the watchdog bounds the wait). */
+static void wait_text(struct proc *p, const char *text)
+{
+	while (strstr(p->err, text) == NULL) {
+		struct pollfd pfd = { .fd = p->err_fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			cr_assert_fail("poll: %s", strerror(errno));
+		cr_assert(slurp(p), "aggregate ended before '%s':\n%s", text,
+			  p->err);
+	}
+}
+
+/* Read stderr to EOF and reap; the exit status as tu_run gives it. */
+static int finish(struct proc *p)
+{
+	int status;
+
+	while (slurp(p))
+		;
+	close(p->err_fd);
+	while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The parent pid in /proc/PID/stat, -1 if the process is gone. */
+static pid_t ppid_of(pid_t pid)
+{
+	char path[64], buf[512], *rp;
+	FILE *f;
+	size_t n;
+	long pp = -1;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	rp = strrchr(buf, ')');
+	if (rp == NULL || sscanf(rp + 1, " %*c %ld", &pp) != 1)
+		return -1;
+	return (pid_t)pp;
+}
+
+/* The child of sup whose command line is title; 0 if none. */
+static pid_t child_titled(pid_t sup, const char *title)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t found = 0;
+
+	cr_assert_not_null(d);
+	while ((e = readdir(d)) != NULL && found == 0) {
+		char *end, path[64], t[256];
+		long pid = strtol(e->d_name, &end, 10);
+		FILE *f;
+		size_t n;
+
+		if (*end != '\0' || pid <= 0 || ppid_of((pid_t)pid) != sup)
+			continue;
+		snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+		f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		n = fread(t, 1, sizeof t - 1, f);
+		fclose(f);
+		t[n] = '\0';
+		if (strcmp(t, title) == 0)
+			found = (pid_t)pid;
+	}
+	closedir(d);
+	return found;
+}
+
+/* Names of supervisor sup in /dev/shm. */
+static int shm_names_of(pid_t sup)
+{
+	DIR *d = opendir("/dev/shm");
+	struct dirent *e;
+	char prefix[64];
+	int n = 0;
+
+	snprintf(prefix, sizeof prefix, "aggregate-%ld-", (long)sup);
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+	closedir(d);
+	return n;
+}
+
+/* --- 1. many providers: no control message dropped, fds enough --------- */
+
+/*
+ * n providers of one tiny CSV file each, no -j: all at once.  The run's
+ * timeout turns the old hang (STARTED and ENDED dropped once the
+ * supervisor's socket was full) into a failure.
+ */
+static void many_providers(int n)
+{
+	FILE *f;
+	char *path = tu_path(dir, "p.conf"), name[64];
+	struct tu_result r;
+	const char *args[] = { "-c", "p.conf", "-q", NULL };
+	char *out, *line;
+	int rows = 0;
+	bool *seen = calloc((size_t)n, sizeof *seen);
+
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "[aggregate]\noutput = out.csv\nfields = id:int, name:text\n"
+		"ring_size = 64K\ntimeout = 150s\n\n");
+	for (int i = 0; i < n; i++) {
+		char *csv, text[64];
+
+		snprintf(name, sizeof name, "p%03d.csv", i);
+		snprintf(text, sizeof text, "id,name\n%d,n%d\n", i, i);
+		csv = tu_path(dir, name);
+		tu_write(csv, text);
+		free(csv);
+		fprintf(f, "[provider p%03d]\ntype = file\npath = %s\n\n", i, name);
+	}
+	cr_assert_eq(fclose(f), 0);
+	free(path);
+
+	tu_run(&r, dir, args, NULL);
+	cr_assert_eq(r.status, 0, "%d providers: exit %d\n%s", n, r.status, r.err);
+	out = get("out.csv");
+	cr_assert_not_null(out);
+	line = strtok(out, "\n");
+	cr_assert_str_eq(line, "provider,id,name");
+	while ((line = strtok(NULL, "\n")) != NULL) {
+		int id = -1, pid = -2;
+		char nm[32];
+
+		cr_assert_eq(sscanf(line, "p%d,%d,%31s", &pid, &id, nm), 3, "%s",
+			     line);
+		cr_assert(id >= 0 && id < n && id == pid && !seen[id], "row %s",
+			  line);
+		snprintf(name, sizeof name, "n%d", id);
+		cr_assert_str_eq(nm, name);
+		seen[id] = true;
+		rows++;
+	}
+	cr_assert_eq(rows, n, "%d rows of %d", rows, n);
+	free(out);
+	free(seen);
+	tu_result_free(&r);
+}
+
+Test(limits, five_hundred_providers_at_once_complete)
+{
+	/* Each process under ASan costs far more memory: 200 still hung. */
+	many_providers(under_asan() ? 200 : 500);
+}
+
+Test(limits, too_few_descriptors_fail_up_front_saying_so)
+{
+	FILE *f;
+	char *path = tu_path(dir, "p.conf");
+	struct proc p;
+	int rc;
+
+	put("a.csv", "id,name\n1,one\n");
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "[aggregate]\noutput = out.csv\nfields = id:int, name:text\n"
+		"ring_size = 64K\ntimeout = 60s\n\n");
+	for (int i = 0; i < 40; i++)
+		fprintf(f, "[provider p%d]\ntype = file\npath = a.csv\n\n", i);
+	cr_assert_eq(fclose(f), 0);
+	free(path);
+	spawn(&p, START_FEW_FDS, NULL, NULL);
+	rc = finish(&p);
+	cr_assert_eq(rc, 1, "exit %d\n%s", rc, p.err);
+	cr_assert(strstr(p.err, "too many providers for the open file limit"),
+		  "%s", p.err);
+	cr_assert(strstr(p.err, "limit=64"), "%s", p.err);
+	cr_assert_null(get("out.csv"));
+	cr_assert_eq(shm_names_of(p.pid), 0);
+	free(p.err);
+}
+
+/* --- 2. descriptors 0-2 closed at start --------------------------------- */
+
+Test(stdfds, closed_stderr_puts_no_log_line_in_the_lock_or_output)
+{
+	struct proc p;
+	char *lock, *out;
+	int rc;
+
+	one_provider("lock_file = run.lock\n", NULL);
+	/* -v: log lines at every step, each of which would land in fd 2. */
+	spawn(&p, START_NO_STDERR, NULL, "-v");
+	rc = finish(&p);
+	cr_assert_eq(rc, 0, "exit %d", rc);
+	out = get("out.csv");
+	cr_assert_not_null(out);
+	cr_assert_str_eq(out, "provider,id,name\na,1,one\na,2,two\n");
+	lock = get("run.lock");
+	if (lock) {
+		/* At most the pid the run wrote there. */
+		for (const char *c = lock; *c; c++)
+			cr_assert((*c >= '0' && *c <= '9') || *c == '\n',
+				  "log text in the lock file:\n%s", lock);
+	}
+	free(lock);
+	free(out);
+	free(p.err);
+}
+
+/* --- 3. /dev/shm: room reserved up front, stale names swept ------------- */
+
+Test(shm, a_small_dev_shm_fails_up_front_naming_it)
+{
+	struct proc p;
+	int rc;
+
+	/* 4 rings of 512K in a 1M /dev/shm. */
+	one_provider("ring_size = 512K\nrestart = 0\n",
+		     NULL);
+	{
+		char *text = get("p.conf");
+		char *more;
+
+		cr_assert(asprintf(&more, "%s\n[provider b]\ntype = file\npath = a.csv\n"
+				   "[provider c]\ntype = file\npath = a.csv\n"
+				   "[provider d]\ntype = file\npath = a.csv\n",
+				   text) > 0);
+		put("p.conf", more);
+		free(more);
+		free(text);
+	}
+	spawn(&p, START_SMALL_SHM, NULL, NULL);
+	rc = finish(&p);
+	if (rc == 77) {
+		free(p.err);
+		skip_test("cannot mount a tmpfs in a private mount namespace");
+	}
+	cr_assert_eq(rc, 1, "exit %d\n%s", rc, p.err);
+	cr_assert(strstr(p.err, "not enough shared memory"), "%s", p.err);
+	cr_assert(strstr(p.err, "path=/dev/shm"), "%s", p.err);
+	cr_assert(strstr(p.err, "needed=2.0M"), "%s", p.err);
+	cr_assert(strstr(p.err, "free=1.0M"), "%s", p.err);
+	cr_assert_null(strstr(p.err, "SIGBUS"), "%s", p.err);
+	cr_assert_null(get("out.csv"));
+	free(p.err);
+}
+
+/*
+ * The reservation itself, without the up-front check: in a 1M tmpfs a 2M
+ * ring cannot be made (unreserved, it was, and its provider died of
+ * SIGBUS at the first write past the first megabyte).
+ */
+Test(shm, a_ring_that_does_not_fit_is_refused_at_creation)
+{
+	pid_t pid = fork();
+	int status;
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct ring r;
+
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
+			  "size=1M,mode=1777") < 0)
+			_exit(77);
+		if (ring_create(&r, 2u << 20) == 0) {
+			ring_destroy(&r);
+			_exit(1);
+		}
+		_exit(errno == ENOSPC ? 0 : 2);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip_test("cannot mount a tmpfs in a private mount namespace");
+	cr_assert_eq(WEXITSTATUS(status), 0,
+		     "1: created unreserved, 2: another error");
+}
+
+Test(shm, a_name_left_by_a_killed_supervisor_is_swept_by_the_next_run)
+{
+	struct proc p;
+	int rc;
+
+	one_provider(NULL, NULL);
+	/* Killed between shm_open and shm_unlink of its first ring. */
+	spawn(&p, START_PLAIN, "AGG_FAULT_SHM=kill", NULL);
+	rc = finish(&p);
+	cr_assert_eq(rc, 128 + SIGKILL, "exit %d\n%s", rc, p.err);
+	cr_assert_eq(shm_names_of(p.pid), 1, "the fault left no name");
+	free(p.err);
+	/* The pid is dead (reaped): the next run removes its name. */
+	{
+		struct proc q;
+
+		spawn(&q, START_PLAIN, NULL, NULL);
+		rc = finish(&q);
+		cr_assert_eq(rc, 0, "exit %d\n%s", rc, q.err);
+		free(q.err);
+	}
+	cr_assert_eq(shm_names_of(p.pid), 0, "the stale name is still there");
+}
+
+/* --- 4. memory_limit is the provider's own memory ---------------------- */
+
+Test(limits, memory_limit_does_not_count_the_ring)
+{
+	struct tu_result r;
+	const char *args[] = { "-c", "p.conf", NULL };
+	char *out;
+
+	if (under_asan())
+		skip_test("RLIMIT_AS cannot apply under AddressSanitizer");
+	one_provider("ring_size = 256M\nmemory_limit = 256M\nrestart = 0\n",
+		     NULL);
+	tu_run(&r, dir, args, NULL);
+	cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
+	out = get("out.csv");
+	cr_assert_not_null(out);
+	cr_assert_str_eq(out, "provider,id,name\na,1,one\na,2,two\n");
+	free(out);
+	tu_result_free(&r);
+}
+
+/* --- 5. stall_timeout, and the aggregator watched ---------------------- */
+
+Test(watch, a_stall_timeout_under_twice_the_heartbeat_is_refused)
+{
+	static const char *const where[][2] = {
+		{ "stall_timeout = 100ms\n", NULL },
+		{ NULL, "stall_timeout = 999ms\n" },
+	};
+
+	for (int k = 0; k < 2; k++) {
+		struct tu_result r;
+		const char *args[] = { "-c", "p.conf", "--check", NULL };
+
+		one_provider(where[k][0], where[k][1]);
+		tu_run(&r, dir, args, NULL);
+		cr_assert_eq(r.status, 78, "exit %d\n%s", r.status, r.err);
+		cr_assert(strstr(r.err, "stall_timeout"), "%s", r.err);
+		cr_assert(strstr(r.err, "at least 1000ms"), "%s", r.err);
+		tu_result_free(&r);
+	}
+	/* The minimum itself is fine. */
+	{
+		struct tu_result r;
+		const char *args[] = { "-c", "p.conf", NULL };
+
+		one_provider("stall_timeout = 1s\n", NULL);
+		tu_run(&r, dir, args, NULL);
+		cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
+		tu_result_free(&r);
+	}
+}
+
+Test(watch, a_stopped_aggregator_is_found_without_the_run_timeout)
+{
+	struct proc p;
+	pid_t agg, prov;
+	int rc;
+
+	/*
+	 * The provider hangs at its start (it may: its own stall_timeout is
+	 * long), so the run cannot end by itself; the run's timeout is the
+	 * old code's only way out, and a failure here.
+	 */
+	one_provider("stall_timeout = 2s\ntimeout = 120s\n",
+		     "stall_timeout = 200s\n");
+	spawn(&p, START_PLAIN, "AGG_FAULT=a:0:start:1:hang", NULL);
+	wait_text(&p, "fault injected");
+	agg = child_titled(p.pid, "aggregate: aggregator");
+	prov = child_titled(p.pid, "aggregate: provider a");
+	cr_assert_neq(agg, 0);
+	cr_assert_neq(prov, 0);
+	cr_assert_eq(kill(agg, SIGSTOP), 0);
+	rc = finish(&p);
+	cr_assert_eq(rc, 1, "exit %d\n%s", rc, p.err);
+	cr_assert(strstr(p.err, "aggregator stalled"), "%s", p.err);
+	cr_assert(strstr(p.err, "no heartbeat within stall_timeout"), "%s",
+		  p.err);
+	cr_assert_null(strstr(p.err, "deadline"), "%s", p.err);
+	cr_assert_null(get("out.csv"));
+	/* Nothing outlives the run. */
+	cr_assert(kill(agg, 0) < 0 && errno == ESRCH, "the aggregator lives");
+	cr_assert(kill(prov, 0) < 0 && errno == ESRCH, "the provider lives");
+	cr_assert_eq(shm_names_of(p.pid), 0);
+	free(p.err);
+}

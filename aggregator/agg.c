@@ -392,6 +392,44 @@ static int on_checkpoint(struct agg *a, int pi, const unsigned char *pl,
 	return 0;
 }
 
+/* The coarse monotonic clock (ms): a few ms of resolution, no system call. */
+static uint64_t coarse_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+#ifdef AGG_TESTING
+/*
+ * Test builds: AGG_FAULT_FRAME_DELAY_MS=N makes the aggregator take N ms
+ * more over every frame, so that a test can keep it busy (its rings never
+ * empty) for as long as a provider streams.
+ */
+static long frame_delay_ms = -1;
+
+static void fault_frame_delay(void)
+{
+	if (frame_delay_ms < 0) {
+		const char *v = getenv("AGG_FAULT_FRAME_DELAY_MS");
+
+		frame_delay_ms = v ? atol(v) : 0;
+	}
+	if (frame_delay_ms > 0) {
+		struct timespec ts = { frame_delay_ms / 1000,
+				       (frame_delay_ms % 1000) * 1000000L };
+
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
+}
+#else
+static inline void fault_frame_delay(void)
+{
+}
+#endif
+
 /* Handle one frame of provider pi.  Returns 0, or -1 to stop reading it. */
 static int on_frame(struct agg *a, int pi, const struct ring_frame_hdr *h,
 		    const unsigned char *pl)
@@ -473,7 +511,11 @@ static int drain(struct agg *a, int pi, int max)
 		n++;
 		rc = on_frame(a, pi, &h, pl);
 		ring_consume(p->ring);
+		fault_frame_delay();
 		if (rc < 0 || a->finished)
+			break;
+		/* Time for the control socket: let the main loop look. */
+		if (max != 0 && coarse_ms() != a->ctl_tick)
 			break;
 	}
 	return n;
@@ -755,19 +797,13 @@ static void beat(struct agg *a, uint64_t now)
 
 /*
  * Is it time to look at the control socket?  Whenever the coarse clock
- * has moved since the last look (it is read without a system call), and
- * every CTL_EVERY_ROUNDS rounds.
+ * has moved since the last look, and every CTL_EVERY_ROUNDS rounds.
  */
 static bool ctl_due(struct agg *a, unsigned round)
 {
-	struct timespec ts;
-	uint64_t tick;
+	uint64_t tick = coarse_ms();
 
-	if (round % CTL_EVERY_ROUNDS == 0)
-		return true;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	tick = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-	if (tick == a->ctl_tick)
+	if (tick == a->ctl_tick && round % CTL_EVERY_ROUNDS != 0)
 		return false;
 	a->ctl_tick = tick;
 	return true;

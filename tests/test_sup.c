@@ -118,7 +118,7 @@ enum start_how {
  * be NULL, "NAME=value"), stderr into a pipe unless closed.  A child that
  * cannot set up START_SMALL_SHM exits 77.
  */
-static void spawn(struct proc *p, enum start_how how, const char *env,
+static void spawn(struct proc *p, enum start_how how, const char *const *env,
 		  const char *arg)
 {
 	int fds[2];
@@ -135,8 +135,8 @@ static void spawn(struct proc *p, enum start_how how, const char *env,
 		dup2(fds[1], 2);
 		if (chdir(dir) < 0)
 			_exit(127);
-		if (env)
-			putenv((char *)env);
+		for (int k = 0; env && env[k]; k++)
+			putenv((char *)env[k]);
 		if (how == START_NO_STDERR)
 			close(2);
 		if (how == START_FEW_FDS) {
@@ -472,7 +472,8 @@ Test(shm, a_name_left_by_a_killed_supervisor_is_swept_by_the_next_run)
 
 	one_provider(NULL, NULL);
 	/* Killed between shm_open and shm_unlink of its first ring. */
-	spawn(&p, START_PLAIN, "AGG_FAULT_SHM=kill", NULL);
+	spawn(&p, START_PLAIN, (const char *const[]){ "AGG_FAULT_SHM=kill",
+						    NULL }, NULL);
 	rc = finish(&p);
 	cr_assert_eq(rc, 128 + SIGKILL, "exit %d\n%s", rc, p.err);
 	cr_assert_eq(shm_names_of(p.pid), 1, "the fault left no name");
@@ -555,7 +556,8 @@ Test(watch, a_stopped_aggregator_is_found_without_the_run_timeout)
 	 */
 	one_provider("stall_timeout = 2s\ntimeout = 120s\n",
 		     "stall_timeout = 200s\n");
-	spawn(&p, START_PLAIN, "AGG_FAULT=a:0:start:1:hang", NULL);
+	spawn(&p, START_PLAIN, (const char *const[]){
+		      "AGG_FAULT=a:0:start:1:hang", NULL }, NULL);
 	wait_text(&p, "fault injected");
 	agg = child_titled(p.pid, "aggregate: aggregator");
 	prov = child_titled(p.pid, "aggregate: provider a");
@@ -574,4 +576,69 @@ Test(watch, a_stopped_aggregator_is_found_without_the_run_timeout)
 	cr_assert(kill(prov, 0) < 0 && errno == ESRCH, "the provider lives");
 	cr_assert_eq(shm_names_of(p.pid), 0);
 	free(p.err);
+}
+
+/* Where text first occurs in hay; hay's length if nowhere. */
+static size_t where(const char *hay, const char *text)
+{
+	const char *at = strstr(hay, text);
+
+	return at ? (size_t)(at - hay) : strlen(hay);
+}
+
+/*
+ * Control messages are read promptly while the aggregator is busy: a
+ * provider restarted while another streams runs and finishes meanwhile.
+ * The test build makes the aggregator take 20 ms over each frame, and
+ * big's ring (1M) holds a few frames, so big keeps the aggregator busy,
+ * its ring never empty, until big dies at its record 390 000 (saying
+ * "fault injected" itself, not through the aggregator) and is restarted.
+ * small dies at its start and is restarted after a backoff, when big
+ * already streams.  The old aggregator read its control socket only every
+ * 64 rounds: small's restart waited for big's death.
+ */
+Test(watch, control_messages_are_read_while_the_aggregator_is_busy)
+{
+	FILE *f;
+	char *path = tu_path(dir, "big.csv"), *out;
+	struct tu_result r;
+	const char *args[] = { "-c", "p.conf", NULL };
+	const char *env[] = { "AGG_FAULT=small:1:start:1;big:1:record:390000",
+			      "AGG_FAULT_FRAME_DELAY_MS=20", NULL };
+	size_t small_done, big_died;
+
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("id,name\n", f);
+	for (int i = 0; i < 400000; i++)
+		fprintf(f, "%d,n%d\n", i, i);
+	cr_assert_eq(fclose(f), 0);
+	free(path);
+	put("small.csv", "id,name\n-1,small\n");
+	put("p.conf", "[aggregate]\noutput = out.csv\nfields = id:int, "
+	    "name:text\nring_size = 1M\nbackoff = 100ms\nbackoff_max = 100ms\n"
+	    "timeout = 200s\n\n[provider big]\ntype = file\npath = big.csv\n\n"
+	    "[provider small]\ntype = file\npath = small.csv\n");
+	tu_run(&r, dir, args, env);
+	cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "provider=small restarted"), "%s", r.err);
+	cr_assert(strstr(r.err, "provider=big restarted"), "%s", r.err);
+	small_done = where(r.err, "provider=small finished");
+	big_died = where(r.err, "provider=big fault injected");
+	cr_assert_lt(small_done, strlen(r.err), "%s", r.err);
+	cr_assert_lt(big_died, strlen(r.err), "%s", r.err);
+	cr_assert_lt(small_done, big_died,
+		     "small's restart was held back until big died:\n%s", r.err);
+	/* And exactly once, as ever: 400 001 rows. */
+	out = get("out.csv");
+	cr_assert_not_null(out);
+	{
+		int lines = 0;
+
+		for (const char *c = out; *c; c++)
+			lines += *c == '\n';
+		cr_assert_eq(lines, 400002);
+	}
+	free(out);
+	tu_result_free(&r);
 }

@@ -733,19 +733,13 @@ static int next_timeout(const struct sup *s)
 	return t <= now ? 0 : (int)(t - now);
 }
 
-/* Empty a heartbeat pipe; returns the time of the beat (now). */
-static uint64_t drain_beats(int fd)
+static void drain_heartbeat(struct child *c)
 {
 	char buf[256];
 
-	while (read(fd, buf, sizeof buf) > 0)
+	while (read(c->hb_fd, buf, sizeof buf) > 0)
 		;
-	return now_ms();
-}
-
-static void drain_heartbeat(struct child *c)
-{
-	c->last_beat = drain_beats(c->hb_fd);
+	c->last_beat = now_ms();
 }
 
 /* The aggregator beat, or closed its end (it is exiting: reaping decides). */
@@ -1111,9 +1105,9 @@ int sup_run(const struct cfg *cfg, const struct sup_opts *opts)
 			} else if (owner[k] == -3) {
 				if (s.agg_hb_fd == fds[k].fd)
 					on_agg_beat(&s);
-			}
-			else if (s.ch[owner[k]].hb_fd == fds[k].fd)
+			} else if (s.ch[owner[k]].hb_fd == fds[k].fd) {
 				drain_heartbeat(&s.ch[owner[k]]);
+			}
 		}
 		on_timers(&s);
 		show_progress(&s, false);

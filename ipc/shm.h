@@ -1,11 +1,12 @@
 /*
  * shm.h - anonymous POSIX shared memory that never outlives its users.
  *
- * A segment is created with shm_open under a fresh name, sized, mapped
- * MAP_SHARED and unlinked at once, and its descriptor closed: only the
- * mapping remains, inherited by every child forked afterwards.  When the
- * last process holding the mapping exits, however it exits (SIGKILL
- * included), the memory goes away and nothing is left in /dev/shm.
+ * A segment is created with shm_open under a fresh name and unlinked at
+ * once, then sized, reserved, mapped MAP_SHARED, and its descriptor
+ * closed: only the mapping remains, inherited by every child forked
+ * afterwards.  When the last process holding the mapping exits, however it
+ * exits (SIGKILL included), the memory goes away.  A kill between open and
+ * unlink leaves an empty name, which shm_sweep_stale() removes later.
  */
 #ifndef AGG_SHM_H
 #define AGG_SHM_H

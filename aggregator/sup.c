@@ -77,7 +77,8 @@ struct child {
 	uint64_t started;       /* ms, first attempt */
 	uint64_t finished;      /* ms */
 	int status;             /* last wait status */
-	bool permanent;         /* exited with PROV_FAIL_PERMANENT */
+	bool permanent;         /* exited with PROV_FAIL_PERMANENT or _CONFIG */
+	bool config_error;      /* exited with PROV_FAIL_CONFIG: the run is 78 */
 	char kill_cause[64];    /* why we killed it, "" if we did not */
 	uint64_t records, rejects;
 	unsigned char token[PROV_TOKEN_MAX];
@@ -503,7 +504,8 @@ static void on_ended(struct sup *s, const struct ctl_msg *m)
 		log_event(LOG_ERROR, p->name, "failed", "attempt", num, "cause",
 			  cause, NULL);
 		if (s->cfg->on_error == CFG_ON_ERROR_FAIL)
-			begin_abort(s, EXIT_FAILED, true);
+			begin_abort(s, c->config_error ? EXIT_CONFIG
+						       : EXIT_FAILED, true);
 		else
 			send_ctl(s, CTL_DROP, i, c->attempt, 0);
 		return;
@@ -590,12 +592,13 @@ static void drain_ctl(struct sup *s)
 /*
  * Whether the attempt that just ended of provider i may be the last one,
  * for CTL_END.  The restart policy: a provider fails for good when its
- * process exits with PROV_FAIL_PERMANENT, or when it fails restart + 1
- * times in a row without a healthy attempt between.  An attempt is healthy
- * when the aggregator folded at least one checkpoint of it that moved the
- * provider forward (more records or rejects, or a new resume token): only
- * the aggregator knows that, so a failure after restart attempts in a row
- * is "final unless it progressed", and CTL_ENDED says whether it did.
+ * process exits with PROV_FAIL_PERMANENT or PROV_FAIL_CONFIG, or when it
+ * fails restart + 1 times in a row without a healthy attempt between.  An
+ * attempt is healthy when the aggregator folded at least one checkpoint of
+ * it that moved the provider forward (more records or rejects, or a new
+ * resume token): only the aggregator knows that, so a failure after
+ * restart attempts in a row is "final unless it progressed", and
+ * CTL_ENDED says whether it did.
  */
 static uint32_t end_flag(const struct sup *s, int i)
 {
@@ -625,8 +628,11 @@ static void reap(struct sup *s)
 				continue;
 			c->pid = 0;
 			c->status = status;
-			c->permanent = WIFEXITED(status) &&
-				       WEXITSTATUS(status) == PROV_FAIL_PERMANENT;
+			c->config_error = WIFEXITED(status) &&
+					  WEXITSTATUS(status) == PROV_FAIL_CONFIG;
+			c->permanent = c->config_error ||
+				       (WIFEXITED(status) &&
+					WEXITSTATUS(status) == PROV_FAIL_PERMANENT);
 			if (c->hb_fd >= 0) {
 				close(c->hb_fd);
 				c->hb_fd = -1;

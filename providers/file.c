@@ -520,8 +520,8 @@ static enum prov_status no_column(struct file_run *r, const char *name,
 			 field_name(r, i), want);
 	sqlmap_no_column(r->c->errbuf, sizeof r->c->errbuf, what, want, cols,
 			 (int)h->nfields);
-	r->c->fail_status = PROV_FAIL_PERMANENT;
-	st = PROV_FAIL_PERMANENT;
+	r->c->fail_status = PROV_FAIL_CONFIG;
+	st = PROV_FAIL_CONFIG;
 out_free:
 	free(cols);
 	free(text);
@@ -1327,8 +1327,7 @@ static int check_header(const struct cfg *cfg, const struct cfg_provider *p,
 		rc = 0; /* empty: no header to check, no record to read */
 	} else if (map_header(&r, name, &rec) != ST_OK) {
 		snprintf(msg, msglen, "%s", c.errbuf);
-		rc = c.fail_status == PROV_FAIL_PERMANENT ? PROV_CHECK_CONFIG
-							  : -1;
+		rc = c.fail_status == PROV_FAIL_CONFIG ? PROV_CHECK_CONFIG : -1;
 	} else {
 		rc = 0;
 	}

@@ -1600,6 +1600,7 @@ static enum prov_status postgres_run(struct prov_ctx *c)
 	enum prov_status st = PROV_DONE;
 	PGresult *desc = NULL;
 	bool done = false;
+	int rc;
 
 	r.nfields = c->cfg->schema.nfields;
 	if (c->token_len && pg_token_read(&r, c->token, c->token_len, &done) < 0) {
@@ -1632,9 +1633,11 @@ static enum prov_status postgres_run(struct prov_ctx *c)
 	desc = pg_describe(r.conn, c, r.body, &st, c->errbuf, sizeof c->errbuf);
 	if (desc == NULL)
 		goto out_finish;
-	if (pg_resolve(c->cfg, p, desc, r.map, &r.key_col, c->errbuf,
-		       sizeof c->errbuf) < 0) {
-		st = PROV_FAIL_PERMANENT;
+	rc = pg_resolve(c->cfg, p, desc, r.map, &r.key_col, c->errbuf,
+			sizeof c->errbuf);
+	if (rc < 0) {
+		st = rc == SQLMAP_NO_COLUMN ? PROV_FAIL_CONFIG
+					    : PROV_FAIL_PERMANENT;
 		goto out_finish;
 	}
 	if (r.key_col >= 0)
@@ -1667,7 +1670,7 @@ static enum prov_status postgres_run(struct prov_ctx *c)
 		goto out_finish;
 	pg_holder_stop(&r);
 out_finish:
-	if (st == PROV_FAIL_PERMANENT)
+	if (st == PROV_FAIL_PERMANENT || st == PROV_FAIL_CONFIG)
 		pg_holder_stop(&r); /* no attempt will need the snapshot */
 	PQclear(desc);
 	PQfinish(r.conn);

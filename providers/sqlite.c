@@ -1077,9 +1077,11 @@ static enum prov_status sqlite_run(struct prov_ctx *c)
 		st = sq_status(rc);
 		goto out_close;
 	}
-	if (sq_resolve(c->cfg, p, r.st, r.map, &r.key_col, c->errbuf,
-		       sizeof c->errbuf) < 0) {
-		st = PROV_FAIL_PERMANENT;
+	rc = sq_resolve(c->cfg, p, r.st, r.map, &r.key_col, c->errbuf,
+			sizeof c->errbuf);
+	if (rc < 0) {
+		st = rc == SQLMAP_NO_COLUMN ? PROV_FAIL_CONFIG
+					    : PROV_FAIL_PERMANENT;
 		goto out_close;
 	}
 	sq_plan(&r);

@@ -474,7 +474,7 @@ Test(file, csv_field_without_column_is_a_config_error)
 	expect_error("error a.csv:1: field amount: the header has no column "
 		     "\"amount\" (name one with map = amount=COLUMN) (columns: "
 		     "id, name, amnt; did you mean \"amnt\"?)",
-		     PROV_FAIL_PERMANENT);
+		     PROV_FAIL_CONFIG);
 	fx_fini();
 
 	/* each file of a glob: the second one lacks the column */
@@ -484,7 +484,7 @@ Test(file, csv_field_without_column_is_a_config_error)
 	write_text("b.csv", "id,nom\n2,bob\n");
 	expect_error("error b.csv:1: field name: the header has no column "
 		     "\"name\" (name one with map = name=COLUMN) (columns: id, "
-		     "nom)", PROV_FAIL_PERMANENT);
+		     "nom)", PROV_FAIL_CONFIG);
 	fx_fini();
 }
 
@@ -504,7 +504,7 @@ Test(file, csv_mapped_column_missing_fails)
 	write_text("a.csv", "id,name\n1,x\n");
 	expect_error("a.csv:1: field name is mapped to column \"full_name\", "
 		     "which the header does not have (columns: id, name)",
-		     PROV_FAIL_PERMANENT);
+		     PROV_FAIL_CONFIG);
 	fx_fini();
 }
 

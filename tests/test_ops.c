@@ -802,8 +802,8 @@ Test(ops, field_without_a_column_is_a_config_error)
 		     "%s%s", r.out, r.err);
 	tu_result_free(&r);
 
-	/* a run fails that provider for good, without restarts */
-	cr_assert_eq(run(&r, NULL, "--only", "db", NULL), 1, "%s", r.err);
+	/* a run fails that provider for good, without restarts: exit 78 */
+	cr_assert_eq(run(&r, NULL, "--only", "db", NULL), 78, "%s", r.err);
 	cr_assert(strstr(r.err, "error provider=db failed attempt=1 cause=\""
 			 "field name: the query returns no column") != NULL,
 		  "%s", r.err);

@@ -824,7 +824,7 @@ Test(postgres, check_prepares_without_running)
 		struct pt_result r;
 
 		cr_assert_eq(pt_run_inline(&cfg, 0, 1, NULL, 0, 0, 0, &r),
-			     PROV_FAIL_PERMANENT);
+			     PROV_FAIL_CONFIG);
 		cr_assert(strstr(r.error, "the query returns no column \"vv\""),
 			  "%s", r.error);
 		pt_result_free(&r);

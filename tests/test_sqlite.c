@@ -238,7 +238,7 @@ Test(sqlite, map_and_unmapped_fields)
 	     "SELECT id, region FROM orders WHERE id <= 2 ORDER BY id",
 	     "map = where=region");
 	cr_assert_eq(pt_run_inline(&cfg, 0, 1, NULL, 0, 0, 0, &r),
-		     PROV_FAIL_PERMANENT);
+		     PROV_FAIL_CONFIG);
 	cr_assert_eq(r.nrows, 0);
 	cr_assert_str_eq(r.error, "field regoin: the query returns no column "
 			 "\"regoin\" (name one with map = regoin=COLUMN) "
@@ -257,7 +257,7 @@ Test(sqlite, missing_mapped_column_is_permanent_and_named)
 	load(&cfg, "id:int, where:text", db, "SELECT id FROM orders",
 	     "map = where=region");
 	cr_assert_eq(pt_run_inline(&cfg, 0, 1, NULL, 0, 0, 0, &r),
-		     PROV_FAIL_PERMANENT);
+		     PROV_FAIL_CONFIG);
 	cr_assert_eq(r.nrows, 0);
 	cr_assert(strstr(r.error, "\"region\""), "%s", r.error);
 	pt_result_free(&r);

@@ -15,7 +15,7 @@ PKGS     := inih jansson zlib sqlite3 libpq libcurl
 PREFIX   ?= /usr/local
 
 WARN     := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes -Wvla
-# libpq and libcurl are loaded on first use (providers/libload.c): their
+# libpq and libcurl are loaded on first use (common/libload.c): their
 # headers come from pkg-config, their sonames from the libraries it names,
 # and the program is not linked against them.
 DLPKGS   := libpq libcurl
@@ -29,11 +29,15 @@ BASEFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -g $(shell pkg-config --cflags $(PKGS
 LIBS      = $(shell pkg-config --libs $(filter-out $(DLPKGS),$(PKGS))) -ldl -lm
 TESTLIBS  = $(shell pkg-config --libs criterion)
 
-SRC      := $(sort $(wildcard aggregator/*.c ipc/*.c providers/*.c))
-LIBSRC   := $(filter-out aggregator/main.c,$(SRC))
+# The folders are floors (docs/design.md): ipc and common at the bottom,
+# providers and aggregator above them, supervisor on top.
+DIRS     := ipc common providers aggregator supervisor
+SRC      := $(sort $(foreach d,$(DIRS),$(wildcard $(d)/*.c)))
+LIBSRC   := $(filter-out supervisor/main.c,$(SRC))
 TESTSRC  := $(sort $(wildcard tests/test_*.c))
 HELPSRC  := $(sort $(wildcard tests/helpers/*.c))
-HDRS     := $(wildcard aggregator/*.h ipc/*.h providers/*.h tests/*.h tests/helpers/*.h)
+HDRS     := $(foreach d,$(DIRS),$(wildcard $(d)/*.h)) \
+            $(wildcard tests/*.h tests/helpers/*.h)
 
 # Three builds of the same sources, each in its own folder:
 #   build/rel   the program users run
@@ -54,7 +58,7 @@ FUZZ_CFLAGS  := -O1 -DAGG_TESTING -fno-omit-frame-pointer \
                 -fno-sanitize-recover=undefined
 
 .PHONY: all deps run test test-unit test-asan test-fuzz-replay clean install \
-	bench chaos fuzz fuzz-deps valgrind
+	bench chaos fuzz fuzz-deps valgrind check-includes
 
 all: aggregate
 
@@ -109,11 +113,15 @@ test: deps
 	$(MAKE) test-unit
 	$(MAKE) test-asan
 
-test-unit: test-tests build/rel/aggregate
+test-unit: check-includes test-tests build/rel/aggregate
 	@sh scripts/run-tests.sh build/test
 	@sh scripts/run-tests.sh -b build/rel/aggregate build/test $(E2E_TESTS)
 	@sh scripts/chaos.sh -n 4 -s 1 build/test/aggregate
 	@sh scripts/valgrind.sh build/test short
+
+# Each folder includes only from the folders below it (scripts/check-includes.sh).
+check-includes:
+	@sh scripts/check-includes.sh
 
 # Random kills of random providers; every output must match a clean run's.
 ITER ?= 50

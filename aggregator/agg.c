@@ -43,9 +43,9 @@
 #include <unistd.h>
 
 #include "../ipc/record.h"
-#include "../providers/convert.h"
-#include "ctl.h"
-#include "log.h"
+#include "../common/convert.h"
+#include "../ipc/ctl.h"
+#include "../common/log.h"
 #include "merge.h"
 #include "outfile.h"
 #include "output.h"

@@ -7,7 +7,7 @@
 #define AGG_AGG_H
 
 #include "../ipc/ring.h"
-#include "config.h"
+#include "../common/config.h"
 
 /* The aggregator's heartbeat: a byte on its pipe at least this often (ms)
  * while it reads rings, so that the supervisor can tell a hung one. */

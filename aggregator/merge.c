@@ -63,7 +63,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../providers/convert.h"
+#include "../common/convert.h"
 #include "output.h"
 
 /* A union spool's buffer: records wait here before going to the file. */

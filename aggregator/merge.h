@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "../ipc/record.h"
-#include "config.h"
+#include "../common/config.h"
 
 struct merge;
 

@@ -55,10 +55,10 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
-#include "../providers/convert.h"
+#include "../common/convert.h"
 #include "outfile.h"
 #ifdef AGG_TESTING
-#include "log.h"
+#include "../common/log.h"
 #endif
 
 /* Bytes formatted before they go out in one write(2). */

@@ -25,7 +25,7 @@
 #include <stddef.h>
 
 #include "../ipc/record.h"
-#include "config.h"
+#include "../common/config.h"
 
 struct out_col {
 	const char *name;

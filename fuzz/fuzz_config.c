@@ -10,7 +10,7 @@
  * UTF-8).  An accepted config is also put through cfg_select and
  * cfg_set_output, as the command line does.
  */
-#include "../aggregator/config.c"
+#include "../common/config.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../providers/convert.h"
+#include "../common/convert.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

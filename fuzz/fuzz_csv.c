@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../providers/convert.h"
+#include "../common/convert.h"
 #include "../providers/csv.h"
 #include "../providers/csvfast.h"
 

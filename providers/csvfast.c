@@ -32,7 +32,7 @@
 #include <emmintrin.h>
 #endif
 
-#include "convert.h"
+#include "../common/convert.h"
 
 /* one_field()'s answer when the record is not for the fast path. */
 #define DECLINE SIZE_MAX

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../aggregator/log.h"
+#include "../common/log.h"
 #include "../ipc/ring_test.h"
 #include "provider.h"
 

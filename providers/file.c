@@ -41,7 +41,7 @@
 #include <jansson.h>
 #include <zlib.h>
 
-#include "convert.h"
+#include "../common/convert.h"
 #include "csv.h"
 #include "csvfast.h"
 #include "jsonptr.h"

@@ -60,8 +60,8 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "../aggregator/log.h"
-#include "convert.h"
+#include "../common/log.h"
+#include "../common/convert.h"
 #include "jsonptr.h"
 
 /* Longest wait in curl_multi_poll, so that heartbeats keep flowing (ms). */

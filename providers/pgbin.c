@@ -32,7 +32,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "convert.h"
+#include "../common/convert.h"
 
 /* Type OIDs (PostgreSQL's pg_type.dat). */
 #define OID_BOOL 16

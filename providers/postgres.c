@@ -91,9 +91,9 @@
 
 #include <libpq-fe.h>
 
-#include "../aggregator/log.h"
-#include "../aggregator/proctitle.h"
-#include "convert.h"
+#include "../common/log.h"
+#include "../common/proctitle.h"
+#include "../common/convert.h"
 #include "pgbin.h"
 #include "sqlmap.h"
 

@@ -25,13 +25,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../aggregator/config.h"
+#include "../common/config.h"
 #include "../ipc/record.h"
 #include "../ipc/ring.h"
+#include "../ipc/token.h"
 #include "faults.h"
-
-/* Largest resume token, in bytes. */
-#define PROV_TOKEN_MAX 4096
 
 /* What a run function returns; also the provider process's exit status. */
 enum prov_status {

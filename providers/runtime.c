@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../aggregator/log.h"
+#include "../common/log.h"
 #include "faults.h"
 
 /* A heartbeat at most this often (nanoseconds). */

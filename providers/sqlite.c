@@ -39,7 +39,7 @@
 
 #include <sqlite3.h>
 
-#include "convert.h"
+#include "../common/convert.h"
 #include "sqlmap.h"
 
 /* How long a query waits for a writer's lock before SQLITE_BUSY (ms). */

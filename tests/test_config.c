@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../aggregator/config.h"
+#include "../common/config.h"
 #include "helpers/testutil.h"
 
 #define NAME "providers.conf"

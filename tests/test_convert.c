@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../providers/convert.h"
+#include "../common/convert.h"
 #include "helpers/testutil.h"
 
 #define S(lit) (lit), (sizeof(lit) - 1)

@@ -24,7 +24,7 @@
 
 #include "../ipc/record.h"
 #include "../ipc/ring.h"
-#include "../providers/convert.h"
+#include "../common/convert.h"
 #include "../providers/file.h"
 #include "../providers/provider.h"
 #include "helpers/testutil.h"

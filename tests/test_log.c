@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "../aggregator/log.h"
+#include "../common/log.h"
 #include "helpers/testutil.h"
 
 static char *dir, *path;

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "../aggregator/merge.h"
-#include "../providers/convert.h"
+#include "../common/convert.h"
 #include "helpers/testutil.h"
 
 static char tmpdir[256];

@@ -23,7 +23,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#include "../aggregator/config.h"
+#include "../common/config.h"
 #include "helpers/httpfix.h"
 #include "helpers/testutil.h"
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../providers/convert.h"
+#include "../common/convert.h"
 #include "../providers/pgbin.h"
 
 /* Fewer iterations under the sanitizers. */

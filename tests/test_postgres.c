@@ -35,7 +35,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
-#include "../aggregator/log.h"
+#include "../common/log.h"
 #include "../providers/postgres.h"
 #include "helpers/provtest.h"
 #include "helpers/pgtest.h"

@@ -23,7 +23,7 @@
 
 #include "../../ipc/record.h"
 #include "../../ipc/ring.h"
-#include "../../providers/convert.h"
+#include "../../common/convert.h"
 
 /* Ring capacity: room for the runtime's largest frames. */
 #define PT_RING_BYTES (1u << 20)

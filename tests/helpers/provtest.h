@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../../aggregator/config.h"
+#include "../../common/config.h"
 #include "../../providers/provider.h"
 
 struct pt_checkpoint {

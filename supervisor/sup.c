@@ -40,10 +40,10 @@
 #include "../ipc/ring.h"
 #include "../ipc/shm.h"
 #include "../providers/provider.h"
-#include "agg.h"
-#include "ctl.h"
-#include "log.h"
-#include "proctitle.h"
+#include "../aggregator/agg.h"
+#include "../ipc/ctl.h"
+#include "../common/log.h"
+#include "../common/proctitle.h"
 
 /* After SIGTERM, children get this long before SIGKILL (ms). */
 #define GRACE_MS 3000

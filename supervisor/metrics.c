@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "outfile.h"
+#include "../aggregator/outfile.h"
 
 static const char *const statuses[] = { "ok", "failed", "stopped" };
 

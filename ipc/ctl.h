@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../providers/provider.h"
+#include "token.h"
 
 enum ctl_type {
 	CTL_START = 1,

@@ -24,7 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "../common/config.h"
 
 /* Redraws at most this often (ms). */
 #define PROGRESS_INTERVAL_MS 250

@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "../common/config.h"
 
 /* What the supervisor reports of one provider at the end of a run. */
 struct metrics_prov {

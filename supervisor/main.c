@@ -16,13 +16,13 @@
 #include <unistd.h>
 
 #include "../providers/provider.h"
-#include "config.h"
-#include "log.h"
+#include "../common/config.h"
+#include "../common/log.h"
 #include "metrics.h"
-#include "outfile.h"
-#include "output.h"
+#include "../aggregator/outfile.h"
+#include "../aggregator/output.h"
 #include "progress.h"
-#include "proctitle.h"
+#include "../common/proctitle.h"
 #include "sup.h"
 
 #ifndef AGG_VERSION

@@ -7,7 +7,7 @@
 
 #include <stdbool.h>
 
-#include "config.h"
+#include "../common/config.h"
 #include "metrics.h"
 #include "progress.h"
 

@@ -1,5 +1,5 @@
 /*
- * fuzz_config.c - providers.conf parsing and validation (aggregator/config.c).
+ * fuzz_config.c - providers.conf parsing and validation (common/config.c).
  *
  * The input is a whole config file, given to load() exactly as cfg_load()
  * does after reading the file (config.c is included for that: NUL bytes

@@ -1,5 +1,5 @@
 /*
- * fuzz_convert.c - the value converters (providers/convert.c).
+ * fuzz_convert.c - the value converters (common/convert.c).
  *
  * The first input byte picks what to check; the rest is the text (or the
  * raw 8 bytes of a number).  Besides memory errors, each case checks a

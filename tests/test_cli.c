@@ -189,7 +189,7 @@ Test(cli, union_csv_output_in_provider_and_source_order)
 
 /*
  * libpq and libcurl are loaded only by a process that calls them
- * (providers/libload.c): a run of file providers loads neither, in any of
+ * (common/libload.c): a run of file providers loads neither, in any of
  * its processes.  LD_DEBUG=files makes the loader log every library it
  * opens, dlopen included, on stderr.
  */

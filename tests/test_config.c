@@ -1,5 +1,5 @@
 /*
- * test_config.c - the providers.conf parser (aggregator/config.c).
+ * test_config.c - the providers.conf parser (common/config.c).
  *
  * A full config with every key of every section and provider type is
  * checked field by field (tests/configs/full.conf); then every kind of

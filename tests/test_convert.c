@@ -1,5 +1,5 @@
 /*
- * test_convert.c - the value converters of providers/convert.c: strict
+ * test_convert.c - the value converters of common/convert.c: strict
  * parsers, every type conversion, timestamps (zones, leap years, bad
  * dates), and the shortest round-trip float format on many random doubles.
  */

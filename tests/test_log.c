@@ -1,5 +1,5 @@
 /*
- * test_log.c - the event lines of aggregator/log.c, written into a file
+ * test_log.c - the event lines of common/log.c, written into a file
  * that stands in for stderr: JSON lines parse with jansson whatever the
  * values hold (quotes, control characters, invalid UTF-8, values longer
  * than a line), text values are quoted when they need it, levels follow

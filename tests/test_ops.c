@@ -941,7 +941,7 @@ Test(ops, help_and_man_page_cover_every_option_and_key)
 	assert_all_in(man, opts_man, "the man page");
 
 	/* Every key of the config grammar (config.c's table) is documented. */
-	path = tu_path(tu_srcdir(), "aggregator/config.c");
+	path = tu_path(tu_srcdir(), "common/config.c");
 	src = tu_read(path, NULL);
 	free(path);
 	cr_assert_not_null(src);

@@ -8,6 +8,7 @@
 #   make fuzz    build the libFuzzer targets with clang and run each for
 #                FUZZ_TIME seconds (default 60); see fuzz/ and docs/design.md
 #   make valgrind  the ring and fork tests and a small run under valgrind
+#   make check-includes  each folder includes only from the folders below it
 #   make bench   install the peers, run bench/ against them (QUICK=1: 1 M rows)
 
 CC       ?= gcc

@@ -21,8 +21,10 @@ set -u
 dir=$1
 mode=${2:-full}
 src=$(pwd)
+# --vgdb=no: a process killed under valgrind (the fault runs kill some)
+# would otherwise leave its vgdb pipes in /tmp.
 VG="valgrind -q --error-exitcode=99 --leak-check=full --trace-children=yes \
---suppressions=$src/tests/valgrind/criterion.supp"
+--vgdb=no --suppressions=$src/tests/valgrind/criterion.supp"
 bad=""
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "../ipc/record.h"
+#include "../common/clock.h"
 #include "../common/convert.h"
 #include "../ipc/ctl.h"
 #include "../common/log.h"
@@ -392,15 +393,6 @@ static int on_checkpoint(struct agg *a, int pi, const unsigned char *pl,
 	return 0;
 }
 
-/* The coarse monotonic clock (ms): a few ms of resolution, no system call. */
-static uint64_t coarse_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 #ifdef AGG_TESTING
 /*
  * Test builds: AGG_FAULT_FRAME_DELAY_MS=N makes the aggregator take N ms
@@ -515,7 +507,7 @@ static int drain(struct agg *a, int pi, int max)
 		if (rc < 0 || a->finished)
 			break;
 		/* Time for the control socket: let the main loop look. */
-		if (max != 0 && coarse_ms() != a->ctl_tick)
+		if (max != 0 && clock_coarse_ms() != a->ctl_tick)
 			break;
 	}
 	return n;
@@ -769,19 +761,6 @@ static int poll_ctl(struct agg *a)
 	return a->sup_gone ? -1 : 0;
 }
 
-/*
- * Tell the supervisor the folded counts that changed (for --progress), at
- * most every PROGRESS_EVERY_MS.  Best effort: a message that does not fit
- * is simply not sent.
- */
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* A byte on the heartbeat pipe, at most every AGG_BEAT_MS. */
 static void beat(struct agg *a, uint64_t now)
 {
@@ -801,7 +780,7 @@ static void beat(struct agg *a, uint64_t now)
  */
 static bool ctl_due(struct agg *a, unsigned round)
 {
-	uint64_t tick = coarse_ms();
+	uint64_t tick = clock_coarse_ms();
 
 	if (tick == a->ctl_tick && round % CTL_EVERY_ROUNDS != 0)
 		return false;
@@ -810,12 +789,14 @@ static bool ctl_due(struct agg *a, unsigned round)
 }
 
 /*
- * Best effort, unlike every other message: a count that does not fit now
- * is sent with the next one, and never queued in front of CTL_ENDED.
+ * Tell the supervisor the folded counts that changed (for --progress), at
+ * most every PROGRESS_EVERY_MS.  Best effort, unlike every other message:
+ * a count that does not fit now is sent with the next one, and never
+ * queued in front of CTL_ENDED.
  */
 static void send_progress(struct agg *a)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = clock_ms();
 	int queued = 0;
 
 	if (now - a->progress_ms < PROGRESS_EVERY_MS || a->sup_gone ||
@@ -850,7 +831,7 @@ static void send_progress(struct agg *a)
  */
 static int progress_wait_ms(const struct agg *a)
 {
-	uint64_t now = mono_ms(), since = now - a->progress_ms;
+	uint64_t now = clock_ms(), since = now - a->progress_ms;
 	uint64_t beat_in = now - a->beat_ms >= AGG_BEAT_MS
 			   ? 0 : AGG_BEAT_MS - (now - a->beat_ms);
 
@@ -915,7 +896,7 @@ static void flush_out(struct agg *a)
 		if (ctl_queue_pending(&a->out) && poll(&pfd, 1, AGG_BEAT_MS) < 0 &&
 		    errno != EINTR)
 			break;
-		beat(a, mono_ms());
+		beat(a, clock_ms());
 	}
 }
 
@@ -956,7 +937,7 @@ int agg_main(const struct cfg *cfg, struct ring *rings, int ctl_fd, int hb_fd)
 			if (poll_ctl(&a) < 0)
 				break; /* the supervisor is gone: write nothing */
 			send_progress(&a);
-			beat(&a, mono_ms());
+			beat(&a, clock_ms());
 		}
 		for (int i = 0; i < cfg->nproviders && !a.finished; i++) {
 			struct agg_prov *p = &a.prov[i];

@@ -64,6 +64,7 @@
 #include <unistd.h>
 
 #include "../common/convert.h"
+#include "../common/sysio.h"
 #include "output.h"
 
 /* A union spool's buffer: records wait here before going to the file. */
@@ -942,22 +943,6 @@ static int state_combine(struct arena *ar, const struct agg_info *a,
 /* Union spools                                                        */
 /* ------------------------------------------------------------------ */
 
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 static const char *spool_dir(void)
 {
 	const char *d = getenv("TMPDIR");
@@ -1002,7 +987,7 @@ static int spool_write(struct merge *m, int pi, const unsigned char *data,
 
 	if (p->fd < 0 && spool_create(m, pi, err, errlen) < 0)
 		return -1;
-	if (write_all(p->fd, data, n) < 0) {
+	if (sys_write_all(p->fd, data, n) < 0) {
 		snprintf(err, errlen,
 			 "cannot write the spool file of provider %s in %s: %s",
 			 m->cfg->providers[pi].name, spool_dir(),

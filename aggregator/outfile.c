@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/sysio.h"
+
 /* Symlinks followed before a path counts as a loop (as the kernel). */
 #define OUTFILE_MAX_LINKS 40
 
@@ -254,23 +256,6 @@ static mode_t current_umask(void)
 	return m;
 }
 
-/* write(2) all of p[0..n), retrying on EINTR and short writes. */
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 /*
  * Copy the target's bytes into the temporary (OUTFILE_APPEND), and a
  * newline if its last line has none.  A missing target copies nothing.
@@ -303,13 +288,13 @@ static int copy_old(struct outfile *o, char *err, size_t errlen)
 				 o->name, strerror(errno));
 			goto out;
 		}
-		if (write_all(o->fd, buf, (size_t)n) < 0)
+		if (sys_write_all(o->fd, buf, (size_t)n) < 0)
 			goto out_write;
 		o->kept += n;
 		last = buf[n - 1];
 	}
 	if (last != '\n') {
-		if (write_all(o->fd, "\n", 1) < 0)
+		if (sys_write_all(o->fd, "\n", 1) < 0)
 			goto out_write;
 		o->kept++;
 	}

@@ -57,6 +57,7 @@
 
 #include "../common/convert.h"
 #include "outfile.h"
+#include "../common/sysio.h"
 #ifdef AGG_TESTING
 #include "../common/log.h"
 #endif
@@ -126,23 +127,6 @@ static const char *format_name(enum cfg_format f)
 /* The buffered file sink                                              */
 /* ------------------------------------------------------------------ */
 
-/* write(2) all of p[0..n), retrying on EINTR and short writes. */
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 /*
  * Send the buffer out.  On failure the error sticks and the data is
  * dropped, so that formatting can go on without checks until the row ends.
@@ -151,7 +135,7 @@ static void file_flush(struct out_file *f)
 {
 	if (f->len > 0 && f->error == 0 &&
 	    (f->sink ? f->sink(f->sink_arg, f->buf, f->len)
-		     : write_all(f->of.fd, f->buf, f->len)) < 0)
+		     : sys_write_all(f->of.fd, f->buf, f->len)) < 0)
 		f->error = errno ? errno : EIO;
 	f->len = 0;
 }

@@ -203,7 +203,11 @@ static int ring_space_upto(struct ring *r, uint64_t end)
 	return end - r->rpos_cache <= r->cap;
 }
 
-/* Milliseconds left until deadline (CLOCK_MONOTONIC), rounded up. */
+/*
+ * Milliseconds left until deadline (CLOCK_MONOTONIC), rounded up.  ipc/ is
+ * the bottom floor and does not use common/clock.h: a timespec deadline,
+ * rounded up and failing safe, is a different thing from a clock read.
+ */
 static int ring_ms_left(const struct timespec *deadline)
 {
 	struct timespec now;

@@ -62,6 +62,7 @@
 
 #include "../common/log.h"
 #include "../common/convert.h"
+#include "../common/clock.h"
 #include "jsonptr.h"
 
 /* Longest wait in curl_multi_poll, so that heartbeats keep flowing (ms). */
@@ -204,14 +205,6 @@ struct http {
 };
 
 /* --- small helpers ----------------------------------------------------- */
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static int hbuf_add(struct hbuf *b, const char *s, size_t n)
 {
@@ -1217,7 +1210,7 @@ static void retry_flush(struct http *h)
  */
 static bool retry_logged(struct http *h, int kind, const char *why)
 {
-	uint64_t now = now_us();
+	uint64_t now = clock_us();
 
 	if (h->quiet_since_us != 0 && kind == h->quiet_kind &&
 	    now - h->quiet_since_us < RETRY_QUIET_US) {
@@ -1266,7 +1259,7 @@ static void job_retry(struct http *h, struct job *j, const char *pub,
 		ms = base / 2 + (uint64_t)rand_r(&h->seed) % (base / 2 + 1);
 	}
 	j->state = JOB_QUEUED;
-	j->due_us = now_us() + ms * 1000u;
+	j->due_us = clock_us() + ms * 1000u;
 	wake_at(h, j->due_us);
 	if (!retry_logged(h, kind, why))
 		return;
@@ -1530,7 +1523,7 @@ static struct job *gen_take(struct http *h)
 /* Start every transfer that may start now.  0, or -1 (out of memory). */
 static int issue(struct http *h)
 {
-	uint64_t now = now_us();
+	uint64_t now = clock_us();
 
 	h->wake_us = 0;
 	/* Retries first: they are earlier in the sequence. */
@@ -1564,7 +1557,7 @@ static int issue(struct http *h)
 /* How long curl_multi_poll may sleep (ms). */
 static int wait_ms(const struct http *h)
 {
-	uint64_t now = now_us();
+	uint64_t now = clock_us();
 
 	if (h->wake_us == 0)
 		return POLL_MS;
@@ -2037,7 +2030,7 @@ static enum prov_status http_run(struct prov_ctx *c)
 	if (h.concurrency > MAX_CONCURRENCY)
 		h.concurrency = MAX_CONCURRENCY;
 	h.tokens = RATE_BURST;
-	h.tokens_us = now_us();
+	h.tokens_us = clock_us();
 	h.seed = (unsigned)getpid() ^ (unsigned)h.tokens_us;
 	/* A peer closing a TLS connection must not kill us with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);

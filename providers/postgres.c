@@ -94,6 +94,8 @@
 #include "../common/log.h"
 #include "../common/proctitle.h"
 #include "../common/convert.h"
+#include "../common/clock.h"
+#include "../common/sysio.h"
 #include "pgbin.h"
 #include "sqlmap.h"
 
@@ -158,14 +160,6 @@ struct pg_run {
 	char snap[SNAP_MAX];    /* "" when snapshot = false */
 	pid_t holder;           /* the snapshot's holder, 0: none */
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* --- errors ---------------------------------------------------------- */
 
@@ -410,7 +404,7 @@ static PGconn *pg_connect(const char *conninfo, const char *name,
 			continue;
 		s = strtol(o->val, NULL, 10);
 		if (s > 0)
-			deadline = now_ms() + (uint64_t)(s < 2 ? 2 : s) * 1000u;
+			deadline = clock_ms() + (uint64_t)(s < 2 ? 2 : s) * 1000u;
 	}
 	PQconninfoFree(opts);
 
@@ -421,7 +415,7 @@ static PGconn *pg_connect(const char *conninfo, const char *name,
 		if (w < 0)
 			break;
 		if (w == 0) {
-			if (deadline && now_ms() >= deadline) {
+			if (deadline && clock_ms() >= deadline) {
 				*st = PROV_FAIL_RETRY;
 				snprintf(err, errlen, "cannot connect to "
 					 "database %s: timeout expired",
@@ -614,19 +608,10 @@ static socklen_t pg_holder_addr(struct sockaddr_un *a, pid_t sup, pid_t holder,
  */
 static int pg_holder_report(int fd, const char *msg)
 {
-	size_t len = strlen(msg), off = 0;
+	int rc = sys_write_all(fd, msg, strlen(msg));
 
-	while (off < len) {
-		ssize_t n = write(fd, msg + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
 	close(fd);
-	return off == len ? 0 : -1;
+	return rc;
 }
 
 /*
@@ -821,7 +806,7 @@ static void pg_holder_stop(struct pg_run *r)
 {
 	struct sockaddr_un addr;
 	socklen_t alen;
-	uint64_t until = now_ms() + HOLDER_STOP_MS;
+	uint64_t until = clock_ms() + HOLDER_STOP_MS;
 	int fd;
 
 	if (r->holder <= 0)
@@ -833,7 +818,7 @@ static void pg_holder_stop(struct pg_run *r)
 		return;
 	if (connect(fd, (struct sockaddr *)&addr, alen) == 0 &&
 	    write(fd, "q", 1) == 1) {
-		while (now_ms() < until) {
+		while (clock_ms() < until) {
 			struct pollfd pfd = { .fd = fd, .events = POLLIN };
 			char b;
 

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/clock.h"
 #include "../common/log.h"
 #include "faults.h"
 
@@ -50,14 +51,6 @@
 /* The supervisor that forked this process (prov_main() records it). */
 static pid_t supervisor;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 void prov_heartbeat(struct prov_ctx *c)
 {
 	uint64_t now;
@@ -65,7 +58,7 @@ void prov_heartbeat(struct prov_ctx *c)
 
 	if (c->heartbeat_fd < 0)
 		return;
-	now = now_ns();
+	now = clock_coarse_ns();
 	if (now - c->last_beat_ns < BEAT_INTERVAL_NS)
 		return;
 	c->last_beat_ns = now;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../providers/provider.h"
+#include "../common/clock.h"
 #include "../common/config.h"
 #include "../common/log.h"
 #include "metrics.h"
@@ -521,14 +522,6 @@ static void raise_fd_limit(void)
 	}
 }
 
-static double mono_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Write the metrics file, if there is one; a failure is only logged. */
 static void write_metrics(const char *path, const struct cfg *cfg,
 			  const struct metrics_run *run)
@@ -551,7 +544,7 @@ int main(int argc, char **argv)
 	struct metrics_prov *stats = NULL;
 	struct progress *pg = NULL;
 	uint64_t rows = 0;
-	double t0 = mono_seconds();
+	uint64_t t0 = clock_ns();
 	char err[CFG_ERR_MAX];
 	char **args;
 	struct run_lock lock;
@@ -573,7 +566,7 @@ int main(int argc, char **argv)
 		/* A broken config is a failed run for whoever watches metrics. */
 		if (!o.check) {
 			mr.exit_code = code;
-			mr.seconds = mono_seconds() - t0;
+			mr.seconds = (double)(clock_ns() - t0) / 1e9;
 			write_metrics(o.metrics, NULL, &mr);
 		}
 		return code;
@@ -627,7 +620,7 @@ int main(int argc, char **argv)
 				  NULL);
 	}
 	mr.exit_code = rc;
-	mr.seconds = mono_seconds() - t0;
+	mr.seconds = (double)(clock_ns() - t0) / 1e9;
 	mr.rows = rows;
 	mr.prov = stats;
 	if (o.json_logs)

@@ -20,6 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/clock.h"
+#include "../common/sysio.h"
+
 struct prog_line {
 	const char *state;      /* NULL: not shown */
 	int restarts;
@@ -39,14 +42,6 @@ struct progress {
 	char *buf;              /* one frame */
 	size_t cap;
 };
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 struct progress *progress_new(int fd, const struct cfg *cfg)
 {
@@ -81,11 +76,11 @@ void progress_set(struct progress *pg, int i, const char *state, int restarts,
 	if (records > l->records)
 		l->records = records;
 	if (state && strcmp(state, "waiting") != 0 && l->first_run_ms == 0)
-		l->first_run_ms = mono_ms();
+		l->first_run_ms = clock_ms();
 	if (state && (strcmp(state, "done") == 0 || strcmp(state, "failed") == 0 ||
 		      strcmp(state, "stopped") == 0)) {
 		if (l->end_ms == 0)
-			l->end_ms = mono_ms();
+			l->end_ms = clock_ms();
 	}
 }
 
@@ -109,20 +104,8 @@ static int term_width(int fd)
 
 static void write_frame(struct progress *pg, size_t len)
 {
-	const char *p = pg->buf;
-
-	while (len > 0) {
-		ssize_t k = write(pg->fd, p, len);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			pg->ended = true; /* stderr is gone: stop drawing */
-			return;
-		}
-		p += k;
-		len -= (size_t)k;
-	}
+	if (sys_write_all(pg->fd, pg->buf, len) < 0)
+		pg->ended = true; /* stderr is gone: stop drawing */
 }
 
 void progress_draw(struct progress *pg, bool force)
@@ -133,7 +116,7 @@ void progress_draw(struct progress *pg, bool force)
 
 	if (pg == NULL || pg->ended)
 		return;
-	now = mono_ms();
+	now = clock_ms();
 	if (!force && pg->last_draw_ms &&
 	    now - pg->last_draw_ms < PROGRESS_INTERVAL_MS)
 		return;

@@ -42,6 +42,7 @@
 #include "../providers/provider.h"
 #include "../aggregator/agg.h"
 #include "../ipc/ctl.h"
+#include "../common/clock.h"
 #include "../common/log.h"
 #include "../common/proctitle.h"
 
@@ -111,14 +112,6 @@ struct sup {
 	pid_t self;
 	unsigned rng;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static const char *pname(const struct sup *s, int i)
 {
@@ -192,7 +185,7 @@ static int fork_aggregator(struct sup *s)
 	close(hb[1]);
 	s->ctl_fd = sv[0];
 	s->agg_hb_fd = hb[0];
-	s->agg_beat = now_ms();
+	s->agg_beat = clock_ms();
 	s->agg_pid = pid;
 	return 0;
 }
@@ -301,7 +294,7 @@ static void fork_provider(struct sup *s, int i)
 	c->pid = pid;
 	c->hb_fd = hb[0];
 	c->state = P_RUNNING;
-	c->last_beat = now_ms();
+	c->last_beat = clock_ms();
 	c->kill_cause[0] = '\0';
 	if (log_enabled(LOG_DEBUG)) {
 		char num[16];
@@ -342,7 +335,7 @@ static void start_attempt(struct sup *s, int i)
 
 	c->attempt++;
 	if (c->started == 0)
-		c->started = now_ms();
+		c->started = clock_ms();
 	c->state = P_STARTING;
 	send_ctl(s, CTL_START, i, c->attempt, 0);
 }
@@ -477,7 +470,7 @@ static void on_ended(struct sup *s, const struct ctl_msg *m)
 				  "cause", cause, NULL);
 		}
 		c->state = P_DONE;
-		c->finished = now_ms();
+		c->finished = clock_ms();
 		snprintf(num, sizeof num, "%llu", (unsigned long long)c->records);
 		snprintf(num2, sizeof num2, "%llu", (unsigned long long)c->rejects);
 		log_event(LOG_INFO, p->name, "finished", "records", num,
@@ -499,7 +492,7 @@ static void on_ended(struct sup *s, const struct ctl_msg *m)
 		c->streak = 0;
 	if (c->permanent || c->streak >= p->restart) {
 		c->state = P_FAILED;
-		c->finished = now_ms();
+		c->finished = clock_ms();
 		snprintf(num, sizeof num, "%u", c->attempt);
 		log_event(LOG_ERROR, p->name, "failed", "attempt", num, "cause",
 			  cause, NULL);
@@ -514,7 +507,7 @@ static void on_ended(struct sup *s, const struct ctl_msg *m)
 	c->streak++;
 	c->state = P_BACKOFF;
 	delay = backoff_delay(s, c->streak);
-	c->backoff_until = now_ms() + delay;
+	c->backoff_until = clock_ms() + delay;
 	snprintf(num, sizeof num, "%u", c->attempt + 1);
 	snprintf(num2, sizeof num2, "%llums", (unsigned long long)delay);
 	log_event(LOG_WARN, p->name, "restarted", "attempt", num, "cause",
@@ -677,7 +670,7 @@ static bool agg_watched(const struct sup *s)
 /* Fork a pending failed fork, check stalls, backoffs and the deadline. */
 static void on_timers(struct sup *s)
 {
-	uint64_t now = now_ms();
+	uint64_t now = clock_ms();
 
 	if (s->deadline && now >= s->deadline && !s->aborting) {
 		log_event(LOG_ERROR, NULL, "timeout", "cause",
@@ -716,7 +709,7 @@ static void on_timers(struct sup *s)
 
 static int next_timeout(const struct sup *s)
 {
-	uint64_t now = now_ms(), t = now + 1000;
+	uint64_t now = clock_ms(), t = now + 1000;
 
 	if (s->opts->progress_block)
 		t = now + PROGRESS_INTERVAL_MS;
@@ -745,7 +738,7 @@ static void drain_heartbeat(struct child *c)
 
 	while (read(c->hb_fd, buf, sizeof buf) > 0)
 		;
-	c->last_beat = now_ms();
+	c->last_beat = clock_ms();
 }
 
 /* The aggregator beat, or closed its end (it is exiting: reaping decides). */
@@ -755,7 +748,7 @@ static void on_agg_beat(struct sup *s)
 	ssize_t n;
 
 	while ((n = read(s->agg_hb_fd, buf, sizeof buf)) > 0)
-		s->agg_beat = now_ms();
+		s->agg_beat = clock_ms();
 	if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 		close(s->agg_hb_fd);
 		s->agg_hb_fd = -1;
@@ -801,7 +794,7 @@ static void show_progress(struct sup *s, bool force)
 /* Hand the end-of-run counts to the caller (metrics). */
 static void report_stats(const struct sup *s)
 {
-	uint64_t end = now_ms();
+	uint64_t end = clock_ms();
 
 	if (s->opts->rows_written)
 		*s->opts->rows_written = s->rows;
@@ -828,7 +821,7 @@ static void report_stats(const struct sup *s)
 
 static void print_summary(const struct sup *s)
 {
-	uint64_t end = now_ms();
+	uint64_t end = clock_ms();
 
 	fprintf(stderr, "\n%-20s %-8s %12s %8s %8s %9s %12s\n", "provider",
 		"status", "records", "rejects", "restarts", "seconds",
@@ -856,7 +849,7 @@ static void print_summary(const struct sup *s)
 /* Wait for every child to be reaped, escalating to SIGKILL after a grace. */
 static void wait_all(struct sup *s)
 {
-	uint64_t until = now_ms() + GRACE_MS;
+	uint64_t until = clock_ms() + GRACE_MS;
 	bool killed = false;
 
 	for (;;) {
@@ -867,7 +860,7 @@ static void wait_all(struct sup *s)
 				left = true;
 		if (!left)
 			return;
-		if (!killed && now_ms() >= until) {
+		if (!killed && clock_ms() >= until) {
 			for (int i = 0; i < s->n; i++)
 				if (s->ch[i].pid > 0)
 					kill(s->ch[i].pid, SIGKILL);
@@ -877,7 +870,7 @@ static void wait_all(struct sup *s)
 		}
 		struct pollfd pfd = { .fd = s->sig_fd, .events = POLLIN };
 
-		uint64_t now = now_ms();
+		uint64_t now = clock_ms();
 
 		(void)poll(&pfd, 1, killed ? 1000
 				   : now >= until ? 0 : (int)(until - now) + 1);
@@ -1049,7 +1042,7 @@ int sup_run(const struct cfg *cfg, const struct sup_opts *opts)
 	int *owner = NULL, setup_rc = 0;
 
 	s.self = getpid();
-	s.t0 = now_ms();
+	s.t0 = clock_ms();
 	s.rng = (unsigned)s.self ^ (unsigned)s.t0;
 	if (cfg->timeout_ms)
 		s.deadline = s.t0 + cfg->timeout_ms;

@@ -1,0 +1,111 @@
+/*
+ * fsum.h - the exact sum of doubles, rounded once.
+ *
+ * A struct fsum holds the exact sum of every finite double added to it,
+ * as an integer times a power of two, so that the result does not depend
+ * on the order the values came in, on how they were split between
+ * accumulators that were merged, or on restarts: fsum_value() is the
+ * exact sum rounded once to the nearest double (ties to even), as
+ * Python's math.fsum, and fsum_avg() the exact sum divided by a count,
+ * also rounded once.
+ *
+ * Two forms.  Most data spans a narrow range of binary exponents (money,
+ * durations, measurements): the sum then lives in a 128-bit integer
+ * `acc` with the weight 2^lsb, and adding a value is a shift and an add
+ * (fsum_add() is inline: it runs per record).  A value that does not fit
+ * that window (one far larger or far smaller than the rest) moves the sum
+ * into the wide form: a heap array of 32-bit digits that covers every
+ * double, 2^-1074 to 2^1024 and 64 bits of carries above.
+ *
+ * Infinities and NaNs are kept apart: a NaN, or infinities of both signs,
+ * make the sum NaN; infinities of one sign make it that infinity.  A
+ * finite sum too large for a double is an infinity of its sign (rounded
+ * as IEEE 754 does).  A sum that is exactly zero is +0.0 (as a running
+ * double sum that starts at +0.0 gives, and math.fsum).
+ *
+ * A struct fsum starts zeroed ({0}: the empty sum) and owns its wide
+ * array, if any: release it with fsum_free().  No function but
+ * fsum_add()'s slow path and fsum_merge() allocates; they return -1
+ * when memory runs out, leaving the sum as it was.
+ */
+#ifndef AGG_FSUM_H
+#define AGG_FSUM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+struct fsum_wide;
+
+struct fsum {
+	__int128 acc;           /* narrow form: the sum is acc * 2^lsb */
+	int32_t lsb;            /* weight of acc's unit; valid when used */
+	uint16_t flags;         /* FSUM_* below */
+	uint16_t pad_;
+	struct fsum_wide *wide; /* non-NULL: the sum lives there (acc 0) */
+};
+
+#define FSUM_USED     0x01u /* acc/lsb hold a value (else the sum is 0) */
+#define FSUM_POS_INF  0x02u
+#define FSUM_NEG_INF  0x04u
+#define FSUM_NAN      0x08u
+
+/* Out of line: the cases fsum_add() does not handle inline. */
+int fsum_add_slow(struct fsum *s, double x);
+
+/*
+ * Add x.  Returns 0, or -1 when memory for the wide form ran out (the
+ * sum is then unchanged).
+ */
+static inline int fsum_add(struct fsum *s, double x)
+{
+	uint64_t bits;
+	int64_t m;
+	int e, d;
+	unsigned tz;
+
+	memcpy(&bits, &x, sizeof bits);
+	e = (int)((bits >> 52) & 0x7ff);
+	/* Zeros, subnormals, infinities, NaNs and the wide form: slow path. */
+	if (e == 0 || e == 0x7ff || s->wide || !(s->flags & FSUM_USED))
+		return fsum_add_slow(s, x);
+	m = (int64_t)((bits & 0xfffffffffffffull) | 0x10000000000000ull);
+	tz = (unsigned)__builtin_ctzll((unsigned long long)m);
+	m >>= tz;
+	e = e - 1075 + (int)tz;
+	if (bits >> 63)
+		m = -m;
+	d = e - s->lsb;
+	/*
+	 * In the window when m << d and acc both stay below 2^123
+	 * in magnitude: the sum then stays below 2^124, clear of overflow.
+	 */
+	if (d >= 0 && d <= 70) {
+		int64_t hi = (int64_t)(s->acc >> 64);
+
+		if (hi < ((int64_t)1 << 59) && hi >= -((int64_t)1 << 59)) {
+			/* Two's complement: the unsigned shift and add are exact. */
+			s->acc = (__int128)((unsigned __int128)s->acc +
+					    ((unsigned __int128)(__int128)m << d));
+			return 0;
+		}
+	}
+	return fsum_add_slow(s, x);
+}
+
+/* Add the whole of b to a (b unchanged).  Returns 0, or -1. */
+int fsum_merge(struct fsum *a, const struct fsum *b);
+
+/* The sum, rounded once to the nearest double (ties to even). */
+double fsum_value(const struct fsum *s);
+
+/*
+ * The sum divided by n (n > 0), rounded once to the nearest double
+ * (ties to even).  NaN and infinities as for fsum_value().
+ */
+double fsum_avg(const struct fsum *s, uint64_t n);
+
+/* Release the wide form, if any, and leave s the empty sum. */
+void fsum_free(struct fsum *s);
+
+#endif

@@ -148,7 +148,7 @@ int shm_unmap(void *addr, size_t len)
 /* Is name one of ours ("aggregate-PID-N") and PID dead?  Sets *pid. */
 static int shm_name_stale(const char *name, long *pid)
 {
-	const char *prefix = SHM_NAME_PREFIX + 1; /* without the slash */
+	const char *prefix = &SHM_NAME_PREFIX[1]; /* without the slash */
 	size_t plen = strlen(prefix);
 	char *end;
 

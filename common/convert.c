@@ -394,6 +394,11 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
+int64_t conv_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	return days_from_civil(y, m, d);
+}
+
 static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
 	int64_t era;

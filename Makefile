@@ -58,13 +58,17 @@ FUZZ_CFLAGS  := -O1 -DAGG_TESTING -fno-omit-frame-pointer \
                 -fsanitize=fuzzer-no-link,address,undefined \
                 -fno-sanitize-recover=undefined
 
-.PHONY: all deps run test test-unit test-asan test-fuzz-replay clean install \
+.PHONY: all deps peer-suites run test test-unit test-asan test-fuzz-replay clean install \
 	bench chaos fuzz fuzz-deps valgrind check-includes
 
 all: aggregate
 
 deps:
 	@sh scripts/deps.sh
+
+# Peers' test suites the tests compare against (csv-spectrum), fetched once.
+peer-suites:
+	@sh scripts/peer-suites.sh
 
 aggregate: build/rel/aggregate
 	cp $< $@
@@ -114,7 +118,7 @@ test: deps
 	$(MAKE) test-unit
 	$(MAKE) test-asan
 
-test-unit: check-includes test-tests build/rel/aggregate
+test-unit: check-includes peer-suites test-tests build/rel/aggregate
 	@sh scripts/run-tests.sh build/test
 	@sh scripts/run-tests.sh -b build/rel/aggregate build/test $(E2E_TESTS)
 	@sh scripts/chaos.sh -n 4 -s 1 build/test/aggregate
@@ -134,7 +138,7 @@ chaos: test-tests
 valgrind: deps test-tests
 	@sh scripts/valgrind.sh build/test
 
-test-asan: asan-tests test-fuzz-replay
+test-asan: peer-suites asan-tests test-fuzz-replay
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	 AGG_TEST_SCALE=asan sh scripts/run-tests.sh build/asan

@@ -27,7 +27,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-AGG = os.path.join(ROOT, "build", "rel", "aggregate")
+# AGG_BIN: another build to measure (before/after comparisons).
+AGG = os.environ.get("AGG_BIN") or os.path.join(ROOT, "build", "rel", "aggregate")
 RINGBENCH = os.path.join(ROOT, "build", "bench", "ringbench")
 
 results = []  # (case, what, verdict)

@@ -3,19 +3,19 @@
  *
  * One loop serves every ring and the control socket.  For each provider:
  *
- *   RECORDS     copied into the stage, then validated record by record
- *               (rec_validate: the checks of rec_decode, no values); or,
- *               when the merge can stage them (merge_stages: group mode,
- *               fixed-size aggregate inputs), copied into a scratch buffer
- *               and staged there: checked, decoded, grouped at once
- *   REJECT      validated, copied into the reject stage
+ *   RECORDS     the frame checked, its payload handed to the merge's
+ *               stage (merge_stage: copied, every record checked as
+ *               rec_decode would, then kept as it is or as its group and
+ *               the aggregates' inputs)
+ *   REJECT      validated, handed to the stage too (merge_stage_reject)
  *   CHECKPOINT  its counts must match what was folded plus what is staged;
- *               then the stage is folded into the merge (records, decoded
- *               without checks: they passed them on arrival; or the
- *               merge's own stage committed) and the
- *               committed rejects, and its token becomes the resume point
+ *               then the merge folds the stage (merge_commit: records and
+ *               rejects), and its token becomes the resume point
  *   DONE        folds the stage like a checkpoint; the provider finished
  *   ERROR       the provider's last words, kept for the supervisor
+ *
+ * The stage is the merge's alone: here only the counts of what was folded
+ * are kept, for the checkpoints' checks and the supervisor.
  *
  * Invariant: the merge holds exactly the records covered by the last folded
  * checkpoint of every provider; the token sent back on CTL_ENDED is that
@@ -77,13 +77,6 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* A growable byte buffer. */
-struct buf {
-	unsigned char *p;
-	size_t len;
-	size_t cap;
-};
-
 struct agg_prov {
 	struct ring *ring;
 	uint16_t attempt;
@@ -93,12 +86,6 @@ struct agg_prov {
 	bool stopped;         /* ERROR or DONE seen: nothing may follow */
 	bool progressed;      /* this attempt folded a checkpoint that moved
 	                       * the provider forward */
-	struct buf stage;     /* encoded records since the last checkpoint
-	                       * (unless the merge stages them itself) */
-	uint64_t stage_records;
-	struct buf stage_rejects;  /* REJECT payloads since the last one */
-	uint64_t stage_nrejects;
-	struct buf rejects;   /* committed REJECT payloads */
 	uint64_t records;     /* folded */
 	uint64_t nrejects;    /* committed */
 	unsigned char token[PROV_TOKEN_MAX];
@@ -111,8 +98,6 @@ struct agg {
 	const struct cfg *cfg;
 	struct agg_prov *prov;
 	struct merge *merge;
-	struct rec_value *values;  /* scratch, schema.nfields */
-	struct buf frame;          /* scratch: a RECORDS payload being staged */
 	struct pollfd *fds;        /* scratch for sleep_all, nproviders + 2 */
 	int *fd_owner;             /* provider of fds[k], -1: control socket,
 	                            * -2: the self-pipe */
@@ -145,27 +130,6 @@ static void on_term(int sig)
 		/* Full: a wake-up is already pending. */
 	}
 	errno = saved;
-}
-
-static int buf_append(struct buf *b, const void *p, size_t len)
-{
-	if (len == 0)
-		return 0; /* b->p may still be NULL */
-	if (b->len + len > b->cap) {
-		size_t cap = b->cap ? b->cap : 64 * 1024;
-		unsigned char *np;
-
-		while (cap < b->len + len)
-			cap *= 2;
-		np = realloc(b->p, cap);
-		if (np == NULL)
-			return -1;
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, p, len);
-	b->len += len;
-	return 0;
 }
 
 /*
@@ -211,50 +175,40 @@ static void poison(struct agg *a, int pi, const char *why)
 }
 
 /*
- * Fold the stage of provider pi into the merge and the committed rejects.
- * The stage is private memory whose every record on_records() validated:
- * it is decoded without checks.  When the merge stages records itself,
- * they are committed there instead.
+ * Fold the stage of provider pi (its records and rejects) into the merge,
+ * and count what it held as folded.
  */
 static int fold(struct agg *a, int pi)
 {
 	struct agg_prov *p = &a->prov[pi];
-	const struct rec_schema *s = &a->cfg->schema;
-	size_t off = 0;
+	uint64_t records, rejects;
 	char err[256];
 
-	if (merge_stages(a->merge)) {
-		if (merge_commit(a->merge, pi, err, sizeof err) < 0) {
-			send_fatal(a, err);
-			return -1;
-		}
-		goto out_rejects;
-	}
-	for (uint64_t i = 0; i < p->stage_records; i++) {
-		off += rec_decode_trusted(s, p->stage.p + off, a->values);
-		if (merge_add(a->merge, pi, a->values, err, sizeof err) < 0) {
-			send_fatal(a, err);
-			return -1;
-		}
-	}
-	/* Validated records add up to the stage: anything else is a bug. */
-	if (off != p->stage.len) {
-		send_fatal(a, "internal error: staged records unreadable");
+	merge_staged(a->merge, pi, &records, &rejects);
+	if (merge_commit(a->merge, pi, err, sizeof err) < 0) {
+		send_fatal(a, err);
 		return -1;
 	}
-out_rejects:
-	if (p->stage_rejects.len &&
-	    buf_append(&p->rejects, p->stage_rejects.p, p->stage_rejects.len) < 0) {
-		send_fatal(a, "out of memory");
-		return -1;
-	}
-	p->records += p->stage_records;
-	p->nrejects += p->stage_nrejects;
-	p->stage.len = 0;
-	p->stage_records = 0;
-	p->stage_rejects.len = 0;
-	p->stage_nrejects = 0;
+	p->records += records;
+	p->nrejects += rejects;
 	return 0;
+}
+
+/*
+ * Forget what the attempt of provider pi staged: records after its last
+ * checkpoint will be read again.  A provider that failed for good (final)
+ * keeps its last rejects for the reject file: no retry will read them.
+ */
+static void drop_stage(struct agg *a, int pi, bool final)
+{
+	uint64_t records, rejects;
+
+	merge_staged(a->merge, pi, &records, &rejects);
+	if (final && rejects > 0) {
+		merge_keep_rejects(a->merge, pi);
+		a->prov[pi].nrejects += rejects;
+	}
+	merge_discard(a->merge, pi);
 }
 
 static bool get_u32(const unsigned char **p, size_t *left, uint32_t *v)
@@ -281,25 +235,20 @@ static bool reject_valid(const unsigned char *p, size_t len)
 	return len == 0;
 }
 
-/*
- * on_records() when the merge stages records: the payload is copied into
- * private memory (the producer may still scribble over its ring, and the
- * walk must not read a byte twice from there), then merge_stage() checks
- * it, finds each record's group and keeps what the aggregates read.
- */
-static int stage_records(struct agg *a, int pi, uint32_t count,
-			 const unsigned char *recs, size_t len)
+static int on_records(struct agg *a, int pi, const unsigned char *pl,
+		      size_t len)
 {
+	uint32_t count;
 	char err[256];
 	int rc;
 
-	a->frame.len = 0;
-	if (buf_append(&a->frame, recs, len) < 0) {
-		send_fatal(a, "out of memory");
+	if (len < sizeof count) {
+		poison(a, pi, "short RECORDS frame");
 		return -1;
 	}
-	rc = merge_stage(a->merge, pi, a->frame.p, a->frame.len, count, err,
-			 sizeof err);
+	memcpy(&count, pl, sizeof count);
+	rc = merge_stage(a->merge, pi, pl + sizeof count, len - sizeof count,
+			 count, err, sizeof err);
 	if (rc < 0) {
 		send_fatal(a, err);
 		return -1;
@@ -308,59 +257,6 @@ static int stage_records(struct agg *a, int pi, uint32_t count,
 		poison(a, pi, err);
 		return -1;
 	}
-	a->prov[pi].stage_records += count;
-	return 0;
-}
-
-static int on_records(struct agg *a, int pi, const unsigned char *pl,
-		      size_t len)
-{
-	struct agg_prov *p = &a->prov[pi];
-	const struct rec_schema *s = &a->cfg->schema;
-	uint32_t count;
-	size_t off = sizeof count;
-
-	if (len < sizeof count) {
-		poison(a, pi, "short RECORDS frame");
-		return -1;
-	}
-	memcpy(&count, pl, sizeof count);
-	if (merge_stages(a->merge))
-		return stage_records(a, pi, count, pl + off, len - off);
-	/* Copy first: the producer may still scribble over its ring. */
-	size_t start = p->stage.len;
-
-	if (buf_append(&p->stage, pl + off, len - off) < 0) {
-		send_fatal(a, "out of memory");
-		return -1;
-	}
-	if (p->stage.len == start) {
-		/* No record bytes (and maybe no buffer yet): none may be
-		 * announced (found by fuzz/fuzz_frame). */
-		if (count != 0) {
-			poison(a, pi, "record does not match the schema");
-			return -1;
-		}
-		return 0;
-	}
-	off = start;
-	for (uint32_t i = 0; i < count; i++) {
-		long n = rec_validate(s, p->stage.p + off,
-				      p->stage.len - off);
-
-		if (n < 0) {
-			p->stage.len = start;
-			poison(a, pi, "record does not match the schema");
-			return -1;
-		}
-		off += (size_t)n;
-	}
-	if (off != p->stage.len) {
-		p->stage.len = start;
-		poison(a, pi, "RECORDS frame longer than its records");
-		return -1;
-	}
-	p->stage_records += count;
 	return 0;
 }
 
@@ -368,7 +264,7 @@ static int on_checkpoint(struct agg *a, int pi, const unsigned char *pl,
 			 size_t len)
 {
 	struct agg_prov *p = &a->prov[pi];
-	uint64_t records, rejects;
+	uint64_t records, rejects, staged, staged_rejects;
 
 	if (len < 2 * sizeof(uint64_t) ||
 	    len - 2 * sizeof(uint64_t) > PROV_TOKEN_MAX) {
@@ -377,12 +273,13 @@ static int on_checkpoint(struct agg *a, int pi, const unsigned char *pl,
 	}
 	memcpy(&records, pl, sizeof records);
 	memcpy(&rejects, pl + sizeof records, sizeof rejects);
-	if (records != p->records + p->stage_records ||
-	    rejects != p->nrejects + p->stage_nrejects) {
+	merge_staged(a->merge, pi, &staged, &staged_rejects);
+	if (records != p->records + staged ||
+	    rejects != p->nrejects + staged_rejects) {
 		poison(a, pi, "checkpoint counts do not match the records sent");
 		return -1;
 	}
-	if (p->stage_records || p->stage_nrejects ||
+	if (staged || staged_rejects ||
 	    p->token_len != len - 2 * sizeof(uint64_t) ||
 	    memcmp(p->token, pl + 2 * sizeof(uint64_t), p->token_len) != 0)
 		p->progressed = true;
@@ -427,6 +324,7 @@ static int on_frame(struct agg *a, int pi, const struct ring_frame_hdr *h,
 		    const unsigned char *pl)
 {
 	struct agg_prov *p = &a->prov[pi];
+	char err[256];
 
 	if (h->attempt != p->attempt) {
 		poison(a, pi, "frame of another attempt");
@@ -446,12 +344,11 @@ static int on_frame(struct agg *a, int pi, const struct ring_frame_hdr *h,
 			poison(a, pi, "bad REJECT frame");
 			return -1;
 		}
-		if (buf_append(&p->stage_rejects, &h->len, sizeof h->len) < 0 ||
-		    buf_append(&p->stage_rejects, pl, h->len) < 0) {
-			send_fatal(a, "out of memory");
+		if (merge_stage_reject(a->merge, pi, pl, h->len, err,
+				       sizeof err) < 0) {
+			send_fatal(a, err);
 			return -1;
 		}
-		p->stage_nrejects++;
 		return 0;
 	case RING_DONE:
 		if (h->len != 0) {
@@ -527,11 +424,7 @@ static void on_start(struct agg *a, const struct ctl_msg *in)
 	p->done = false;
 	p->progressed = false;
 	p->error[0] = '\0';
-	p->stage.len = 0;
 	merge_discard(a->merge, in->provider);
-	p->stage_records = 0;
-	p->stage_rejects.len = 0;
-	p->stage_nrejects = 0;
 	agg_send(a, &m);
 }
 
@@ -549,20 +442,8 @@ static void on_end(struct agg *a, const struct ctl_msg *in)
 		return;
 	final = in->flag == CTL_END_FINAL ||
 		(in->flag == CTL_END_FINAL_UNLESS_PROGRESS && !p->progressed);
-	if (!p->done) {
-		/* Records after the last checkpoint will be read again. */
-		p->stage.len = 0;
-		merge_discard(a->merge, in->provider);
-		p->stage_records = 0;
-		if (final && p->stage_rejects.len) {
-			/* No retry: keep its last rejects for the reject file. */
-			(void)buf_append(&p->rejects, p->stage_rejects.p,
-					 p->stage_rejects.len);
-			p->nrejects += p->stage_nrejects;
-		}
-		p->stage_rejects.len = 0;
-		p->stage_nrejects = 0;
-	}
+	if (!p->done)
+		drop_stage(a, in->provider, final);
 	ring_reset(p->ring);
 	p->active = false;
 	m.flag = (p->done ? CTL_ENDED_DONE : 0) |
@@ -631,9 +512,8 @@ static int write_rejects(struct agg *a, char *err, size_t errlen)
 		return -1;
 	}
 	for (int pi = 0; pi < a->cfg->nproviders; pi++) {
-		struct agg_prov *p = &a->prov[pi];
-		const unsigned char *q = p->rejects.p;
-		size_t left = p->rejects.len;
+		size_t left;
+		const unsigned char *q = merge_rejects(a->merge, pi, &left);
 
 		while (left > 0) {
 			uint32_t total, n;
@@ -913,11 +793,10 @@ int agg_main(const struct cfg *cfg, struct ring *rings, int ctl_fd, int hb_fd)
 	sigaction(SIGINT, &sa, NULL);
 	out_set_stop_flag(&stop_requested); /* a stop abandons the output */
 	a.prov = calloc((size_t)cfg->nproviders, sizeof *a.prov);
-	a.values = calloc((size_t)cfg->schema.nfields, sizeof *a.values);
 	a.fds = calloc((size_t)cfg->nproviders + 2, sizeof *a.fds);
 	a.fd_owner = calloc((size_t)cfg->nproviders + 2, sizeof *a.fd_owner);
 	a.merge = merge_new(cfg);
-	if (a.prov == NULL || a.values == NULL || a.fds == NULL ||
+	if (a.prov == NULL || a.fds == NULL ||
 	    a.fd_owner == NULL || a.merge == NULL) {
 		send_fatal(&a, "out of memory");
 		goto out;
@@ -961,16 +840,7 @@ out:
 	ctl_queue_free(&a.out);
 	if (a.merge)
 		merge_free(a.merge);
-	if (a.prov) {
-		for (int i = 0; i < cfg->nproviders; i++) {
-			free(a.prov[i].stage.p);
-			free(a.prov[i].stage_rejects.p);
-			free(a.prov[i].rejects.p);
-		}
-		free(a.prov);
-	}
-	free(a.values);
-	free(a.frame.p);
+	free(a.prov);
 	free(a.fds);
 	free(a.fd_owner);
 	for (int k = 0; k < 2; k++)

@@ -1,8 +1,9 @@
 /*
  * merge.h - folding providers' records into the result: union and group.
  *
- * The aggregator calls merge_add() for each record of provider pi once the
- * checkpoint covering it has arrived, in the provider's source order.  To
+ * The aggregator stages each provider's records and rejects here as they
+ * arrive, and the merge folds them once the checkpoint covering them has
+ * arrived, in the provider's source order (the stage, below).  To
  * keep the output byte-identical whatever the timing, every provider keeps
  * its own partial state (its spooled records in union mode, its own group
  * table in group mode) and merge_write() combines them in config order:
@@ -25,54 +26,81 @@ struct merge;
 struct merge *merge_new(const struct cfg *cfg);
 
 /*
- * Fold one record of provider pi (v: cfg->schema.nfields values; text is
- * copied).  Returns 0, or -1 with err (out of memory, spool write error).
+ * Fold one record of provider pi now (v: cfg->schema.nfields values; text
+ * is copied), bypassing the stage.  Returns 0, or -1 with err (out of
+ * memory, spool write error).
  */
 int merge_add(struct merge *m, int pi, const struct rec_value *v, char *err,
 	      size_t errlen);
 
 /*
- * Staging in the merge.  In group mode, when every aggregate reads either
- * nothing (count(*)), only whether a field is NULL (count), or a fixed-size
- * value (sum, avg, min, max of int, float, bool, timestamp), merge_stages()
- * is true and the aggregator hands each RECORDS payload to merge_stage() as
- * it arrives, instead of keeping the raw bytes until their checkpoint: one
- * walk checks and decodes every record, finds or creates its group in
- * provider pi's table and keeps only the group and the aggregates' inputs.
- * merge_commit() folds what is staged, in arrival order (so float sums add
- * in the same order as merge_add() would), when the checkpoint comes;
- * merge_discard() forgets it when the attempt dies.  A group that only
- * uncommitted records created stays in the table without a committed
- * record: it is left out of the result.  merge_add() and staging are not
- * meant to be mixed for one provider.
+ * The stage (stage.h): what provider pi sent since its last checkpoint,
+ * in every mode.  The aggregator hands each RECORDS payload to
+ * merge_stage() and each REJECT payload to merge_stage_reject() as they
+ * arrive, merge_commit() when a checkpoint covers them and merge_discard()
+ * when the attempt dies.  Records are staged as entries (their group and
+ * the aggregates' inputs; merge_stages() is true) in group mode when every
+ * aggregate reads either nothing (count(*)), only whether a field is NULL
+ * (count), or a fixed-size value (sum, avg, min, max of int, float, bool,
+ * timestamp), and as their bytes otherwise.  A group that only uncommitted
+ * records created stays in the table without a committed record: it is
+ * left out of the result.
  *
- * Test builds: AGG_STAGE=raw in the environment makes merge_stages() false,
- * so that a test can compare both paths.
+ * Test builds: AGG_STAGE=raw in the environment stages bytes always, so
+ * that a test can compare both forms.
  */
 bool merge_stages(const struct merge *m);
 
 /*
- * Stage the count records of recs[0..len) (a RECORDS payload in private
- * memory) for provider pi.  Returns 0; 1 when the bytes are not exactly
- * count well-formed records of the schema (rec_decode()'s verdict: the
- * reason in err, nothing of the frame staged); or -1 with err (out of
- * memory, or the result already written).
+ * Stage the count records of recs[0..len) (a RECORDS payload; it may be in
+ * memory its producer still writes: it is copied before it is read) for
+ * provider pi.  Returns 0; 1 when the bytes are not exactly count
+ * well-formed records of the schema (rec_decode()'s verdict: the reason in
+ * err, nothing of the frame staged); or -1 with err (out of memory, or the
+ * result already written).
  */
 int merge_stage(struct merge *m, int pi, const unsigned char *recs,
 		size_t len, uint32_t count, char *err, size_t errlen);
 
 /*
- * Fold everything staged for provider pi, in the order it was staged.
+ * Stage a REJECT payload p[0..len) of provider pi (checked by the caller).
  * Returns 0, or -1 with err (out of memory).
  */
+int merge_stage_reject(struct merge *m, int pi, const unsigned char *p,
+		       uint32_t len, char *err, size_t errlen);
+
+/* The records and rejects staged for provider pi since its last commit. */
+void merge_staged(const struct merge *m, int pi, uint64_t *records,
+		  uint64_t *rejects);
+
+/*
+ * Fold everything staged for provider pi, records in the order they were
+ * staged, and commit its staged rejects.  Returns 0, or -1 with err (out
+ * of memory, spool write error, the result already written).
+ */
 int merge_commit(struct merge *m, int pi, char *err, size_t errlen);
+
+/*
+ * Commit provider pi's staged rejects alone, its records still staged: a
+ * provider that failed for good keeps its last rejects (no retry will
+ * read them again).  Best effort: on no memory they are lost.
+ */
+void merge_keep_rejects(struct merge *m, int pi);
 
 /* Forget what is staged for provider pi.  This function can't fail. */
 void merge_discard(struct merge *m, int pi);
 
 /*
+ * Provider pi's committed rejects, *len bytes: each REJECT payload after
+ * its u32 length (NULL when none).  Owned by the merge.
+ */
+const unsigned char *merge_rejects(const struct merge *m, int pi,
+				   size_t *len);
+
+/*
  * Leave provider pi out of the result (it failed for good under
- * on_error = partial): its partial state is dropped.
+ * on_error = partial): its partial state is dropped; what it stages from
+ * now on is only checked and counted, and its rejects are kept.
  */
 void merge_drop(struct merge *m, int pi);
 
@@ -95,7 +123,7 @@ void merge_free(struct merge *m);
  * (encoded first), so that a test can compare the fast paths' result with
  * it; keep only hash_mask's bits of every group key's hash (UINT64_MAX:
  * all), so that keys collide and their compares decide.  Call before the
- * first merge_add().
+ * first record.
  */
 void merge_test_keys(struct merge *m, bool general, uint64_t hash_mask);
 #endif

@@ -8,9 +8,9 @@
  * bytes, the aggregator must only poison that provider, never crash, read
  * out of bounds or leak.  The bytes, read as one record, must also get
  * the same verdict from rec_validate() as from rec_decode().  The same
- * ring is read twice: by a merge that keeps the raw stage (count_distinct)
- * and by one that stages records itself (merge_stage()); both must poison
- * or accept alike, with the same reason, counts and state.
+ * ring is read twice: by a merge that stages the records' bytes
+ * (count_distinct) and by one that stages them as entries; both must
+ * poison or accept alike, with the same reason, counts and state.
  *
  * The first input byte is a flag: bit 0 ends the attempt as a permanent
  * failure (its uncommitted rejects are kept, as on_end() does); the rest
@@ -95,9 +95,8 @@ static void run(const struct cfg *c, const uint8_t *data, size_t size,
 	memset(&prov, 0, sizeof prov);
 	prov.ring = &ring;
 	a.prov = &prov;
-	a.values = calloc((size_t)c->schema.nfields, sizeof *a.values);
 	a.merge = merge_new(c);
-	if (a.values == NULL || a.merge == NULL)
+	if (a.merge == NULL)
 		abort();
 
 	/* A fresh attempt, as on_start() makes it. */
@@ -118,15 +117,8 @@ static void run(const struct cfg *c, const uint8_t *data, size_t size,
 
 	drain(&a, 0, 0);
 	/* What on_end() does with a dead attempt's leftovers. */
-	if (!a.finished && !prov.done) {
-		prov.stage.len = 0;
-		merge_discard(a.merge, 0);
-		prov.stage_records = 0;
-		if (final && prov.stage_rejects.len &&
-		    buf_append(&prov.rejects, prov.stage_rejects.p,
-			       prov.stage_rejects.len) < 0)
-			abort();
-	}
+	if (!a.finished && !prov.done)
+		drop_stage(&a, 0, final);
 	if (getenv("FUZZ_DEBUG"))
 		fprintf(stderr, "records %llu rejects %llu poisoned %d done %d "
 			"error \"%s\"\n", (unsigned long long)prov.records,
@@ -141,11 +133,6 @@ static void run(const struct cfg *c, const uint8_t *data, size_t size,
 	memcpy(o->error, prov.error, sizeof o->error);
 
 	merge_free(a.merge);
-	free(prov.stage.p);
-	free(prov.stage_rejects.p);
-	free(prov.rejects.p);
-	free(a.values);
-	free(a.frame.p);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,0 +1,297 @@
+/*
+ * gtable.c - the merge's group tables and group keys (gtable.h).
+ *
+ * Invariants: a table is at most half full (so a probe always ends on a
+ * free slot); t->n counts the groups in it, live or not; a key is stored
+ * once per table, in the canonical encoding gtable_key_encode() gives.
+ */
+#include "gtable.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Slots of a table when its first group comes. */
+#define GTABLE_INITIAL 64u
+
+void gtable_init(struct gtable *t, size_t group_size)
+{
+	memset(t, 0, sizeof(*t));
+	t->group_size = group_size;
+}
+
+void gtable_free(struct gtable *t)
+{
+	free(t->slots);
+	t->slots = NULL;
+	t->mask = t->n = 0;
+	arena_free(&t->arena);
+}
+
+static int gtable_resize(struct gtable *t, size_t cap)
+{
+	struct gslot *slots = calloc(cap, sizeof(*slots));
+	size_t i;
+
+	if (slots == NULL)
+		return -1;
+	if (t->slots != NULL) {
+		for (i = 0; i <= t->mask; i++) {
+			size_t j;
+
+			if (t->slots[i].g == NULL)
+				continue;
+			j = t->slots[i].hash & (cap - 1);
+			while (slots[j].g != NULL)
+				j = (j + 1) & (cap - 1);
+			slots[j] = t->slots[i];
+		}
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->mask = cap - 1;
+	return 0;
+}
+
+/* Room for one more group in t (it grows at half full).  0, or -1. */
+static inline int gtable_reserve(struct gtable *t)
+{
+	if (t->slots == NULL || (t->n + 1) * 2 > t->mask + 1) {
+		size_t cap = t->slots == NULL ? GTABLE_INITIAL :
+			     (t->mask + 1) * 2;
+
+		if (gtable_resize(t, cap) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+size_t gtable_new_slot(struct gtable *t, uint64_t h, size_t i)
+{
+	if (t->slots != NULL && (t->n + 1) * 2 <= t->mask + 1)
+		return i;
+	if (gtable_reserve(t) < 0)
+		return SIZE_MAX;
+	for (i = h & t->mask; t->slots[i].g != NULL; i = (i + 1) & t->mask)
+		;
+	return i;
+}
+
+struct group *gtable_put(struct gtable *t, size_t i, uint64_t h,
+			 const unsigned char *key, uint32_t klen)
+{
+	struct group *g = arena_calloc(&t->arena, t->group_size);
+
+	if (g == NULL)
+		return NULL;
+	g->key = key;
+	g->klen = klen;
+	t->slots[i].hash = h;
+	t->slots[i].g = g;
+	t->n++;
+	return g;
+}
+
+struct group *gtable_get(struct gtable *t, uint64_t h,
+			 const unsigned char *key, uint32_t klen,
+			 bool copy_key)
+{
+	struct group *g;
+	size_t i;
+
+	if (gtable_reserve(t) < 0)
+		return NULL;
+	for (i = h & t->mask; t->slots[i].g != NULL; i = (i + 1) & t->mask) {
+		g = t->slots[i].g;
+		if (t->slots[i].hash == h && g->klen == klen &&
+		    memcmp(g->key, key, klen) == 0)
+			return g;
+	}
+	if (copy_key) {
+		unsigned char *k = arena_alloc(&t->arena, klen, 1);
+
+		if (k == NULL)
+			return NULL;
+		memcpy(k, key, klen);
+		key = k;
+	}
+	return gtable_put(t, i, h, key, klen);
+}
+
+/* A non-NULL one-int key on its way through int_sort(). */
+struct int_item {
+	uint64_t k; /* the key, sign bit flipped: unsigned order = signed */
+	const struct group *g;
+};
+
+/*
+ * Sort a[0..n) by k, using tmp[0..n): a radix sort, one byte at a time
+ * from the lowest, skipping the bytes every key shares (five of eight for
+ * ids up to 10 M).  Group keys are distinct, so this is the order any sort
+ * gives.  Returns a or tmp, whichever holds the result.
+ */
+static struct int_item *int_sort(struct int_item *a, struct int_item *tmp,
+				 size_t n)
+{
+	size_t cnt[8][256];
+	size_t i, sum;
+	int b, d;
+
+	if (n < 2)
+		return a;
+	memset(cnt, 0, sizeof(cnt));
+	for (i = 0; i < n; i++)
+		for (b = 0; b < 8; b++)
+			cnt[b][(a[i].k >> (8 * b)) & 0xff]++;
+	for (b = 0; b < 8; b++) {
+		struct int_item *t;
+
+		if (cnt[b][(a[0].k >> (8 * b)) & 0xff] == n)
+			continue;
+		for (d = 0, sum = 0; d < 256; d++) {
+			size_t c = cnt[b][d];
+
+			cnt[b][d] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			tmp[cnt[b][(a[i].k >> (8 * b)) & 0xff]++] = a[i];
+		t = a;
+		a = tmp;
+		tmp = t;
+	}
+	return a;
+}
+
+/*
+ * A radix sort instead of qsort_r() over decoded keys, whose compares
+ * chase pointers all over memory (with millions of groups most of the
+ * time of writing the result went there).
+ */
+int gtable_sort_int1(const struct gtable *t, const struct group **out,
+		     size_t *np)
+{
+	struct int_item *a = malloc(sizeof(*a) * 2 * (t->n ? t->n : 1));
+	const struct int_item *sorted;
+	const struct group *null_g = NULL;
+	size_t n = 0, i;
+
+	if (a == NULL)
+		return -1;
+	for (i = 0; t->slots != NULL && i <= t->mask; i++) {
+		const struct group *g = t->slots[i].g;
+		uint64_t x;
+
+		if (g == NULL || !g->live)
+			continue;
+		if (g->klen != INT1_KLEN) {
+			null_g = g; /* the caller's decode checks it is NULL */
+			continue;
+		}
+		x = hash_rd64(g->key + INT1_OFF);
+		a[n].k = x ^ (UINT64_C(1) << 63);
+		a[n++].g = g;
+	}
+	sorted = int_sort(a, a + t->n, n);
+	for (i = 0; i < n; i++)
+		out[i] = sorted[i].g;
+	if (null_g != NULL)
+		out[n++] = null_g;
+	free(a);
+	*np = n;
+	return 0;
+}
+
+int gtable_keys_init(struct gtable_keys *k, const struct rec_schema *s,
+		     const int *group_by, int n)
+{
+	int i;
+
+	memset(k, 0, sizeof(*k));
+	k->schema.fields = calloc((size_t)(n ? n : 1),
+				  sizeof(*k->schema.fields));
+	if (k->schema.fields == NULL)
+		return -1;
+	k->schema.nfields = n;
+	for (i = 0; i < n; i++)
+		k->schema.fields[i] = s->fields[group_by[i]];
+	k->group_by = group_by;
+#ifdef AGG_TESTING
+	k->hash_mask = UINT64_MAX;
+#endif
+	k->shape = KEY_GENERAL;
+	if (n == 1 && k->schema.fields[0].type == REC_TEXT)
+		k->shape = KEY_TEXT1;
+	if (n == 1 && (k->schema.fields[0].type == REC_INT ||
+		       k->schema.fields[0].type == REC_TIMESTAMP))
+		k->shape = KEY_INT1;
+	return 0;
+}
+
+void gtable_keys_free(struct gtable_keys *k)
+{
+	free(k->schema.fields);
+	k->schema.fields = NULL;
+	buf_free(&k->scratch);
+}
+
+/*
+ * Straight from v, in one pass after the size: this runs for every record
+ * of the general shape.  The scratch buffer is a struct buf, its size
+ * checked inline before buf_reserve() is called.
+ */
+size_t gtable_key_encode(struct gtable_keys *k, const struct rec_value *v)
+{
+	const struct rec_schema *ks = &k->schema;
+	const int *by = k->group_by;
+	size_t bitmap = ((size_t)ks->nfields + 7) / 8;
+	size_t need = 4 + bitmap, pos = 4 + bitmap;
+	unsigned char *out;
+	uint32_t total;
+	int j;
+
+	for (j = 0; j < ks->nfields; j++) {
+		const struct rec_value *x = &v[by[j]];
+
+		if (!x->null)
+			need += ks->fields[j].type == REC_TEXT ?
+					4 + (size_t)x->u.s.len : 8;
+	}
+	if (need >= k->scratch.cap && buf_reserve(&k->scratch, need) < 0)
+		return 0;
+	out = k->scratch.p;
+	memset(out + 4, 0, bitmap);
+	for (j = 0; j < ks->nfields; j++) {
+		const struct rec_value *x = &v[by[j]];
+		double f;
+
+		if (x->null) {
+			out[4 + j / 8] |= (unsigned char)(1u << (j % 8));
+			continue;
+		}
+		switch (ks->fields[j].type) {
+		case REC_INT:
+		case REC_TIMESTAMP:
+			memcpy(out + pos, &x->u.i, 8);
+			pos += 8;
+			break;
+		case REC_FLOAT:
+			f = x->u.f == 0 ? 0.0 : x->u.f;
+			memcpy(out + pos, &f, 8);
+			pos += 8;
+			break;
+		case REC_BOOL:
+			out[pos++] = x->u.b ? 1 : 0;
+			break;
+		case REC_TEXT:
+			memcpy(out + pos, &x->u.s.len, 4);
+			pos += 4;
+			if (x->u.s.len != 0)
+				memcpy(out + pos, x->u.s.p, x->u.s.len);
+			pos += x->u.s.len;
+			break;
+		}
+	}
+	total = (uint32_t)pos;
+	memcpy(out, &total, 4);
+	return pos;
+}

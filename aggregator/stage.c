@@ -1,0 +1,577 @@
+/*
+ * stage.c - what a provider sent since its last checkpoint (stage.h).
+ *
+ * Invariants: st->records counts every record staged since the last
+ * clear, st->nkept those kept (all of them, unless the provider was left
+ * out of the result); a malformed frame leaves the stage as it was; the
+ * entries' walk gives exactly rec_decode()'s verdict and length for every
+ * record, so a frame is accepted in one form if and only if in the other.
+ */
+#include "stage.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Inputs an entry can hold: one NULL flag each in a uint64_t. */
+#define STAGE_MAX_INPUTS 64
+
+/* What a field of the schema is to staging: a key, an input, both, none. */
+#define SF_KEY 1u
+#define SF_INPUT 2u
+
+struct stage_field {
+	enum rec_type type;
+	unsigned role;  /* SF_KEY | SF_INPUT */
+	int input;      /* its input, when SF_INPUT */
+};
+
+/*
+ * How a staged input folds into one aggregate's state: the common kinds
+ * inline, the others (min, max) through state_add().
+ */
+enum stage_op_kind { SOP_COUNT_STAR, SOP_COUNT, SOP_ISUM, SOP_FSUM, SOP_OTHER };
+
+struct stage_op {
+	enum stage_op_kind kind;
+	int input;      /* 0 for count(*) */
+	size_t off;     /* of the state in a group (st_agg.off) */
+};
+
+/*
+ * How the walk reads the records whose null bitmap is a given byte
+ * (schemas of up to 8 fields, sg->plans[byte]): the fields present, in
+ * order, and the keys and inputs that are NULL; or that the byte has bits
+ * past the last field, which makes every such record malformed.
+ */
+enum { PLAN_UNKNOWN, PLAN_BAD, PLAN_OK };
+
+struct stage_plan {
+	unsigned char state;
+	unsigned char n;          /* fields present */
+	unsigned char nknull;     /* keys that are NULL */
+	unsigned char field[8];
+	unsigned char knull[8];
+	uint64_t nulls;           /* inputs that are NULL */
+};
+
+/*
+ * A staged record: its group and what its aggregates read, each input
+ * field once: its NULL flag and its value as 8 bytes (int and timestamp
+ * as int64, float as its IEEE bits, bool as 0 or 1; nothing for text,
+ * which only count reads).
+ */
+struct stage_entry {
+	struct group *g;
+	uint64_t nulls;  /* bit j: input j is NULL */
+	uint64_t v[];    /* sg->ninputs */
+};
+
+int stage_setup(struct stager *sg, const struct cfg *cfg,
+		const struct gtable_keys *keys, const struct st_agg *aggs,
+		int naggs)
+{
+	int nf = cfg->schema.nfields, j;
+
+	memset(sg, 0, sizeof(*sg));
+	sg->schema = &cfg->schema;
+	sg->aggs = aggs;
+	sg->naggs = naggs;
+	if (cfg->mode != CFG_MODE_GROUP)
+		return 0;
+	for (j = 0; j < naggs; j++) {
+		const struct st_agg *a = &aggs[j];
+
+		if (a->st == ST_SET ||
+		    (a->st == ST_MM && a->ftype == REC_TEXT))
+			return 0;
+	}
+	sg->sfields = calloc((size_t)(nf ? nf : 1), sizeof(*sg->sfields));
+	sg->sops = calloc((size_t)(naggs ? naggs : 1), sizeof(*sg->sops));
+	sg->vals = calloc((size_t)(nf ? nf : 1), sizeof(*sg->vals));
+	if (sg->sfields == NULL || sg->sops == NULL || sg->vals == NULL)
+		return -1;
+	if (nf >= 1 && nf <= 8) {
+		sg->plans = calloc(256, sizeof(*sg->plans));
+		if (sg->plans == NULL)
+			return -1;
+	}
+	for (j = 0; j < nf; j++)
+		sg->sfields[j].type = cfg->schema.fields[j].type;
+	for (j = 0; j < keys->schema.nfields; j++)
+		sg->sfields[keys->group_by[j]].role |= SF_KEY;
+	sg->ninputs = 0;
+	for (j = 0; j < naggs; j++) {
+		const struct st_agg *a = &aggs[j];
+		struct stage_op *o = &sg->sops[j];
+
+		o->off = a->off;
+		if (a->field >= 0) {
+			struct stage_field *f = &sg->sfields[a->field];
+
+			if (!(f->role & SF_INPUT)) {
+				f->role |= SF_INPUT;
+				f->input = sg->ninputs++;
+			}
+			o->input = f->input;
+		}
+		if (a->kind == CFG_AGG_COUNT_STAR)
+			o->kind = SOP_COUNT_STAR;
+		else if (a->st == ST_COUNT)
+			o->kind = SOP_COUNT;
+		else if (a->st == ST_ISUM)
+			o->kind = SOP_ISUM; /* a bool is staged as 0 or 1 */
+		else if (a->st == ST_FSUM)
+			o->kind = SOP_FSUM;
+		else
+			o->kind = SOP_OTHER;
+	}
+	if (sg->ninputs > STAGE_MAX_INPUTS)
+		return 0;
+	sg->entry_size = sizeof(struct stage_entry) +
+			 sizeof(uint64_t) * (size_t)sg->ninputs;
+	sg->entries = true;
+#ifdef AGG_TESTING
+	{
+		const char *st = getenv("AGG_STAGE");
+
+		if (st != NULL && strcmp(st, "raw") == 0)
+			sg->entries = false;
+	}
+#endif
+	return 0;
+}
+
+void stage_setup_free(struct stager *sg)
+{
+	free(sg->sfields);
+	free(sg->sops);
+	free(sg->vals);
+	free(sg->plans);
+	buf_free(&sg->frame);
+	sg->sfields = NULL;
+	sg->sops = NULL;
+	sg->vals = NULL;
+	sg->plans = NULL;
+}
+
+/*
+ * What the walk reads for every record, loaded once per frame: the group
+ * lookups between records are calls the compiler must assume change any
+ * memory, so it would load these again through sg for every record.
+ */
+struct stage_ctx {
+	const struct stage_field *sf; /* sg->sfields */
+	struct rec_value *vals;       /* sg->vals */
+	struct stage_plan *plans;     /* sg->plans */
+	int nf;                       /* fields of the schema */
+};
+
+/*
+ * Take non-NULL field i of a record at buf[*pos..total) with rec_decode()'s
+ * checks: its value into c->vals[i] if it is a key, into e if it is an
+ * input.  Advances *pos; returns 0, or -1 if the field does not fit or is
+ * not a valid value of its type.
+ */
+static inline __attribute__((always_inline)) int
+stage_take(const struct stage_ctx *c, int i, const unsigned char *buf,
+	   size_t *pos, size_t total, struct stage_entry *e)
+{
+	const struct stage_field *f = &c->sf[i];
+	struct rec_value *k = &c->vals[i];
+	size_t left = total - *pos;
+	uint64_t bits;
+	uint32_t len;
+
+	switch (f->type) {
+	case REC_INT:
+	case REC_TIMESTAMP:
+	case REC_FLOAT:
+		if (left < 8)
+			return -1;
+		memcpy(&bits, buf + *pos, 8);
+		*pos += 8;
+		break;
+	case REC_BOOL:
+		if (left < 1 || buf[*pos] > 1)
+			return -1;
+		bits = buf[*pos];
+		*pos += 1;
+		break;
+	case REC_TEXT:
+		if (left < 4)
+			return -1;
+		memcpy(&len, buf + *pos, 4);
+		if (len > left - 4)
+			return -1;
+		if (f->role & SF_KEY) {
+			k->null = false;
+			k->u.s.p = (const char *)buf + *pos + 4;
+			k->u.s.len = len;
+		}
+		*pos += 4 + (size_t)len;
+		return 0; /* as an input only its NULL flag counts */
+	default:
+		return -1;
+	}
+	if (f->role & SF_KEY) {
+		k->null = false;
+		if (f->type == REC_FLOAT)
+			memcpy(&k->u.f, &bits, 8);
+		else if (f->type == REC_BOOL)
+			k->u.b = bits != 0;
+		else
+			k->u.i = (int64_t)bits;
+	}
+	if (f->role & SF_INPUT)
+		e->v[f->input] = bits;
+	return 0;
+}
+
+/*
+ * The plan of null bitmap byte bm (schemas of up to 8 fields), built the
+ * first time that byte is seen.
+ */
+static __attribute__((noinline)) const struct stage_plan *
+stage_plan_of(struct stager *sg, unsigned bm)
+{
+	struct stage_plan *pl = &sg->plans[bm];
+	int nf = sg->schema->nfields, i;
+
+	if (pl->state != PLAN_UNKNOWN)
+		return pl;
+	if (nf < 8 && (bm >> nf) != 0) {
+		pl->state = PLAN_BAD;
+		return pl;
+	}
+	for (i = 0; i < nf; i++) {
+		const struct stage_field *f = &sg->sfields[i];
+
+		if (!((bm >> i) & 1)) {
+			pl->field[pl->n++] = (unsigned char)i;
+			continue;
+		}
+		if (f->role & SF_KEY)
+			pl->knull[pl->nknull++] = (unsigned char)i;
+		if (f->role & SF_INPUT)
+			pl->nulls |= UINT64_C(1) << f->input;
+	}
+	pl->state = PLAN_OK;
+	return pl;
+}
+
+/*
+ * Check one record at buf[0..avail) with exactly rec_decode()'s checks, in
+ * its order (the same verdict, the same length), and take what staging
+ * needs: the key fields into c->vals, the inputs and their NULL flags into
+ * e (e->g untouched).  Returns the record's length, or -1 if malformed.
+ */
+static inline __attribute__((always_inline)) long
+stage_walk(struct stager *sg, const struct stage_ctx *c,
+	   const unsigned char *buf, size_t avail, struct stage_entry *e)
+{
+	int nf = c->nf, i, k;
+	size_t bitmap = ((size_t)nf + 7) / 8;
+	size_t pos = 4 + bitmap;
+	uint64_t nulls = 0;
+	uint32_t total;
+
+	if (avail < 4)
+		return -1;
+	memcpy(&total, buf, 4);
+	if (total > avail || total < pos)
+		return -1;
+	if (c->plans != NULL) {
+		/* One bitmap byte: only the fields present, by its plan. */
+		const struct stage_plan *pl = &c->plans[buf[4]];
+
+		if (pl->state != PLAN_OK)
+			pl = stage_plan_of(sg, buf[4]);
+		if (pl->state == PLAN_BAD)
+			return -1;
+		for (k = 0; k < pl->n; k++)
+			if (stage_take(c, pl->field[k], buf, &pos, total, e) < 0)
+				return -1;
+		for (k = 0; k < pl->nknull; k++)
+			c->vals[pl->knull[k]].null = true;
+		nulls = pl->nulls;
+		goto out_end;
+	}
+	if (nf % 8 != 0 && (buf[4 + bitmap - 1] >> (nf % 8)) != 0)
+		return -1;
+	/* From here on every read is bounded by total, not avail. */
+	for (i = 0; i < nf; i++) {
+		const struct stage_field *f = &c->sf[i];
+
+		if ((buf[4 + i / 8] >> (i % 8)) & 1) {
+			if (f->role & SF_KEY)
+				c->vals[i].null = true;
+			if (f->role & SF_INPUT)
+				nulls |= UINT64_C(1) << f->input;
+			continue;
+		}
+		if (stage_take(c, i, buf, &pos, total, e) < 0)
+			return -1;
+	}
+out_end:
+	if (pos != total)
+		return -1;
+	e->nulls = nulls;
+	return (long)total;
+}
+
+/* rec_validate() over count records at p[0..len); bytes used, or -1. */
+static long validate(const struct rec_schema *s, const unsigned char *p,
+		     size_t len, uint32_t count)
+{
+	size_t off = 0;
+
+	for (uint32_t i = 0; i < count; i++) {
+		long n = rec_validate(s, p + off, len - off);
+
+		if (n < 0)
+			return -1;
+		off += (size_t)n;
+	}
+	return (long)off;
+}
+
+/* Walk count records of the frame into entries from st->kept's end. */
+static long walk_entries(struct stager *sg, struct stage *st,
+			 struct gtable_keys *k, struct gtable *t,
+			 uint32_t count, int *nomem)
+{
+	const struct stage_ctx c = { sg->sfields, sg->vals, sg->plans,
+				     sg->schema->nfields };
+	const unsigned char *recs = sg->frame.p;
+	const size_t es = sg->entry_size, len = sg->frame.len;
+	unsigned char *at = st->kept.p + st->kept.len;
+	size_t off = 0;
+
+	for (uint32_t i = 0; i < count; i++, at += es) {
+		struct stage_entry *e = (struct stage_entry *)(void *)at;
+		long n = stage_walk(sg, &c, recs + off, len - off, e);
+
+		if (n < 0)
+			return -1;
+		off += (size_t)n;
+		e->g = gtable_group_of(k, t, c.vals);
+		if (e->g == NULL) {
+			*nomem = 1;
+			return -1;
+		}
+	}
+	return (long)off;
+}
+
+int stage_records(struct stager *sg, struct stage *st, struct gtable_keys *k,
+		  struct gtable *t, const unsigned char *recs, size_t len,
+		  uint32_t count, const char *name, char *err, size_t errlen)
+{
+	const struct rec_schema *s = sg->schema;
+	/* The least bytes a record takes: its length and its null bitmap. */
+	size_t least = 4 + ((size_t)s->nfields + 7) / 8;
+	size_t start = st->kept.len;
+	int nomem = 0;
+	long used;
+
+	if (t != NULL && !sg->entries) {
+		/* Bytes: copied into the stage, checked there. */
+		if (buf_add(&st->kept, recs, len) < 0)
+			goto out_copy;
+		used = validate(s, st->kept.p + start, len, count);
+		if (used < 0)
+			goto out_bad;
+		if ((size_t)used != len)
+			goto out_long;
+		st->nkept += count;
+		st->records += count;
+		return 0;
+	}
+	buf_clear(&sg->frame);
+	if (buf_add(&sg->frame, recs, len) < 0)
+		goto out_copy;
+	/* Fewer bytes than count records need: one of them cannot parse. */
+	if (count > len / least)
+		goto out_bad;
+	if (t == NULL) {
+		/* Left out of the result: only checked. */
+		used = validate(s, sg->frame.p, len, count);
+	} else {
+		if (buf_reserve(&st->kept, (size_t)count * sg->entry_size) < 0)
+			goto out_nomem;
+		used = walk_entries(sg, st, k, t, count, &nomem);
+		if (nomem)
+			goto out_nomem;
+	}
+	if (used < 0)
+		goto out_bad;
+	if ((size_t)used != len)
+		goto out_long;
+	if (t != NULL) {
+		st->kept.len += (size_t)count * sg->entry_size;
+		st->nkept += count;
+	}
+	st->records += count;
+	return 0;
+
+out_long:
+	st->kept.len = start;
+	snprintf(err, errlen, "RECORDS frame longer than its records");
+	return 1;
+out_bad:
+	st->kept.len = start;
+	snprintf(err, errlen, "record does not match the schema");
+	return 1;
+out_copy:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+out_nomem:
+	snprintf(err, errlen, "out of memory grouping records of provider %s",
+		 name);
+	return -1;
+}
+
+int stage_reject(struct stage *st, const unsigned char *p, uint32_t len)
+{
+	if (buf_add(&st->rejects, &len, sizeof len) < 0 ||
+	    buf_add(&st->rejects, p, len) < 0)
+		return -1;
+	st->nrejects++;
+	return 0;
+}
+
+/* Input j of entry e as the value state_add() takes (type t). */
+static inline struct rec_value entry_value(const struct stage_entry *e,
+					   int j, enum rec_type t)
+{
+	struct rec_value x;
+
+	memset(&x, 0, sizeof(x));
+	x.null = (e->nulls >> j) & 1;
+	if (t == REC_FLOAT)
+		memcpy(&x.u.f, &e->v[j], 8);
+	else if (t == REC_BOOL)
+		x.u.b = e->v[j] != 0;
+	else
+		x.u.i = (int64_t)e->v[j];
+	return x;
+}
+
+/*
+ * Fold input o of every entry into its group's state, entry after entry:
+ * the aggregates' states are independent, so folding them one aggregate
+ * at a time adds each one's values in the same order as state_add()
+ * record after record, with one kind of step per loop.  The loops are
+ * alike on purpose (a deliberate hot-path specialisation): each runs once
+ * per entry, and one loop dispatching on the kind would branch per entry.
+ * Returns 0, or -1 on no memory.
+ */
+static int fold_op(const struct stager *sg, const struct stage *st,
+		   struct arena *ar, int j)
+{
+	const struct stage_op *o = &sg->sops[j];
+	const size_t off = o->off, n = st->nkept, es = sg->entry_size;
+	const unsigned char *at = st->kept.p;
+	const uint64_t bit = UINT64_C(1) << o->input;
+	const int in = o->input;
+	size_t i;
+
+	switch (o->kind) {
+	case SOP_COUNT_STAR:
+		for (i = 0; i < n; i++, at += es) {
+			const struct stage_entry *e = (const void *)at;
+
+			((struct st_count *)(void *)((unsigned char *)e->g +
+						     off))->n++;
+		}
+		return 0;
+	case SOP_COUNT:
+		for (i = 0; i < n; i++, at += es) {
+			const struct stage_entry *e = (const void *)at;
+
+			((struct st_count *)(void *)((unsigned char *)e->g +
+						     off))->n +=
+				!(e->nulls & bit);
+		}
+		return 0;
+	case SOP_ISUM:
+		for (i = 0; i < n; i++, at += es) {
+			const struct stage_entry *e = (const void *)at;
+			struct st_isum *s =
+				(void *)((unsigned char *)e->g + off);
+			__int128 sum;
+
+			if (e->nulls & bit)
+				continue;
+			memcpy(&sum, s->sum, sizeof(sum));
+			sum += (int64_t)e->v[in];
+			memcpy(s->sum, &sum, sizeof(sum));
+			s->n++;
+		}
+		return 0;
+	case SOP_FSUM:
+		for (i = 0; i < n; i++, at += es) {
+			const struct stage_entry *e = (const void *)at;
+			struct st_fsum *s =
+				(void *)((unsigned char *)e->g + off);
+			double f;
+
+			if (e->nulls & bit)
+				continue;
+			memcpy(&f, &e->v[in], 8);
+			/* As state_add(): a sum of -0.0 stays -0.0. */
+			s->sum = s->n == 0 ? f : s->sum + f;
+			s->n++;
+		}
+		return 0;
+	case SOP_OTHER:
+		for (i = 0; i < n; i++, at += es) {
+			const struct stage_entry *e = (const void *)at;
+			struct rec_value x =
+				entry_value(e, in, sg->aggs[j].ftype);
+
+			if (state_add(ar, &sg->aggs[j], e->g, &x) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+int stage_fold(const struct stager *sg, struct stage *st, struct arena *ar)
+{
+	const unsigned char *at = st->kept.p;
+	size_t i;
+
+	assert(sg->entries);
+	for (i = 0; i < st->nkept; i++, at += sg->entry_size)
+		((const struct stage_entry *)(const void *)at)->g->live = true;
+	for (int j = 0; j < sg->naggs; j++)
+		if (fold_op(sg, st, ar, j) < 0)
+			return -1;
+	return 0;
+}
+
+void stage_clear(struct stage *st)
+{
+	buf_clear(&st->kept);
+	st->nkept = 0;
+	st->records = 0;
+	buf_clear(&st->rejects);
+	st->nrejects = 0;
+}
+
+void stage_forget_records(struct stage *st)
+{
+	buf_free(&st->kept);
+	st->nkept = 0;
+}
+
+void stage_free(struct stage *st)
+{
+	buf_free(&st->kept);
+	buf_free(&st->rejects);
+	memset(st, 0, sizeof(*st));
+}

@@ -1,0 +1,324 @@
+/*
+ * state.c - the aggregates' states (state.h).
+ *
+ * Invariants: a state's n counts what was folded into it, and every other
+ * field is meaningful only when n > 0; an int sum is exact in 128 bits and
+ * checked against the 64-bit range only when written, so an overflow
+ * leaves no output at all.
+ */
+#include "state.h"
+
+#include <string.h>
+
+/* Slots of a count_distinct set when its first value comes. */
+#define DSET_INITIAL 4u
+
+int state_dset_insert(struct arena *a, struct dset *s, bool text,
+		      uint64_t hash, uint64_t bits, const unsigned char *p,
+		      uint32_t len, bool copy)
+{
+	struct dslot *sl;
+	uint32_t i;
+
+	if (s->slots == NULL || (s->n + 1) * 2 > s->mask + 1) {
+		uint32_t cap = s->slots == NULL ? DSET_INITIAL :
+			       (s->mask + 1) * 2;
+		struct dslot *ns = arena_calloc(a, sizeof(*ns) * cap);
+		uint32_t k;
+
+		if (ns == NULL || cap == 0)
+			return -1;
+		for (k = 0; s->slots != NULL && k <= s->mask; k++) {
+			uint32_t j;
+
+			if (!s->slots[k].used)
+				continue;
+			j = (uint32_t)s->slots[k].hash & (cap - 1);
+			while (ns[j].used)
+				j = (j + 1) & (cap - 1);
+			ns[j] = s->slots[k];
+		}
+		/* The old slots stay in the arena: geometric, so <= 2x. */
+		s->slots = ns;
+		s->mask = cap - 1;
+	}
+	for (i = (uint32_t)hash & s->mask; s->slots[i].used;
+	     i = (i + 1) & s->mask) {
+		sl = &s->slots[i];
+		if (sl->hash != hash)
+			continue;
+		if (text ? sl->len == len &&
+				   (len == 0 || memcmp(sl->v.p, p, len) == 0) :
+			   sl->v.bits == bits)
+			return 0;
+	}
+	sl = &s->slots[i];
+	if (text && copy && len > 0) {
+		unsigned char *c = arena_alloc(a, len, 1);
+
+		if (c == NULL)
+			return -1;
+		memcpy(c, p, len);
+		p = c;
+	}
+	sl->hash = hash;
+	sl->used = true;
+	sl->len = len;
+	if (text)
+		sl->v.p = p;
+	else
+		sl->v.bits = bits;
+	s->n++;
+	return 0;
+}
+
+int state_mm_set(struct arena *a, enum rec_type t, struct st_mm *s,
+		 const struct rec_value *v, bool copy)
+{
+	uint32_t len;
+
+	switch (t) {
+	case REC_TEXT:
+		break;
+	case REC_FLOAT:
+		s->u.f = v->u.f;
+		return 0;
+	case REC_BOOL:
+		s->u.b = v->u.b;
+		return 0;
+	case REC_INT:
+	case REC_TIMESTAMP:
+		s->u.i = v->u.i;
+		return 0;
+	}
+	len = v->u.s.len;
+	if (!copy) {
+		s->u.s.p = v->u.s.p;
+		s->u.s.len = len;
+		s->u.s.cap = 0;
+		return 0;
+	}
+	if (len > s->u.s.cap || (len > 0 && s->u.s.p == NULL)) {
+		uint32_t cap = s->u.s.cap * 2 > len ? s->u.s.cap * 2 : len;
+		char *p;
+
+		cap = cap < 16 ? 16 : cap;
+		p = arena_alloc(a, cap, 1);
+		if (p == NULL)
+			return -1;
+		s->u.s.p = p;
+		s->u.s.cap = cap;
+	}
+	if (len > 0)
+		memcpy((char *)s->u.s.p, v->u.s.p, len);
+	s->u.s.len = len;
+	return 0;
+}
+
+int state_combine(struct arena *ar, const struct st_agg *a,
+		  struct group *dst, const struct group *src)
+{
+	void *dp = STATE(dst, a);
+	const void *sp = STATE(src, a);
+	int64_t *dn = dp;
+	const int64_t *sn = sp;
+
+	if (*sn == 0)
+		return 0;
+	switch (a->st) {
+	case ST_COUNT:
+		break;
+	case ST_ISUM: {
+		struct st_isum *d = dp;
+		const struct st_isum *s = sp;
+		__int128 x, y;
+
+		memcpy(&x, d->sum, sizeof(x));
+		memcpy(&y, s->sum, sizeof(y));
+		x += y;
+		memcpy(d->sum, &x, sizeof(x));
+		break;
+	}
+	case ST_FSUM: {
+		struct st_fsum *d = dp;
+		const struct st_fsum *s = sp;
+
+		d->sum = d->n == 0 ? s->sum : d->sum + s->sum;
+		break;
+	}
+	case ST_MM: {
+		struct st_mm *d = dp;
+		const struct st_mm *s = sp;
+		struct rec_value sv = state_mm_value(a->ftype, s);
+
+		if (state_mm_beats(a, d, &sv))
+			state_mm_set(ar, a->ftype, d, &sv, false);
+		break;
+	}
+	case ST_SET: {
+		struct st_set *d = dp;
+		const struct st_set *s = sp;
+		uint32_t k;
+
+		for (k = 0; k <= s->set.mask; k++) {
+			const struct dslot *sl = &s->set.slots[k];
+
+			if (sl->used &&
+			    state_dset_insert(ar, &d->set,
+					      a->ftype == REC_TEXT, sl->hash,
+					      sl->v.bits, sl->v.p, sl->len,
+					      false) < 0)
+				return -1;
+		}
+		break;
+	}
+	}
+	*dn += *sn;
+	return 0;
+}
+
+/* Bytes of the state of an aggregate of this kind. */
+static size_t state_size(enum st_kind k)
+{
+	switch (k) {
+	case ST_COUNT:
+		return sizeof(struct st_count);
+	case ST_ISUM:
+		return sizeof(struct st_isum);
+	case ST_FSUM:
+		return sizeof(struct st_fsum);
+	case ST_MM:
+		return sizeof(struct st_mm);
+	case ST_SET:
+		return sizeof(struct st_set);
+	}
+	return 0;
+}
+
+size_t state_resolve(const struct cfg *cfg, const struct cfg_agg *c,
+		     struct st_agg *a, size_t off)
+{
+	a->kind = c->kind;
+	a->field = c->kind == CFG_AGG_COUNT_STAR ? -1 : c->field;
+	a->ftype = a->field >= 0 ? cfg->schema.fields[a->field].type : REC_INT;
+	switch (a->kind) {
+	case CFG_AGG_SUM:
+	case CFG_AGG_AVG:
+		/* int, timestamp and bool sum exactly; float in double */
+		a->st = a->ftype == REC_FLOAT ? ST_FSUM : ST_ISUM;
+		a->natural = a->kind == CFG_AGG_AVG || a->st == ST_FSUM ?
+				     REC_FLOAT :
+				     REC_INT;
+		break;
+	case CFG_AGG_MIN:
+	case CFG_AGG_MAX:
+		a->st = ST_MM;
+		a->natural = a->ftype;
+		break;
+	case CFG_AGG_COUNT_DISTINCT:
+		a->st = ST_SET;
+		a->natural = REC_INT;
+		break;
+	case CFG_AGG_COUNT_STAR:
+	case CFG_AGG_COUNT:
+		a->st = ST_COUNT;
+		a->natural = REC_INT;
+		break;
+	}
+	/* The config's type wins where the value can follow it. */
+	a->otype = c->type == a->natural ||
+				   (c->type == REC_FLOAT &&
+				    a->natural == REC_INT) ?
+			   c->type :
+			   a->natural;
+	a->off = off;
+	return state_size(a->st);
+}
+
+/* avg of an exact integer sum: one rounding while the sum fits a double. */
+static double avg_int(__int128 sum, int64_t n)
+{
+	const __int128 exact = (__int128)1 << 53;
+	__int128 q, r;
+
+	if (sum > -exact && sum < exact)
+		return (double)(int64_t)sum / (double)n;
+	q = sum / n;
+	r = sum % n;
+	return (double)q + (double)(int64_t)r / (double)n;
+}
+
+void state_result(const struct st_agg *a, const struct group *g,
+		  struct rec_value *out)
+{
+	const void *sp = STATE(g, a);
+	int64_t n = *(const int64_t *)sp;
+	__int128 sum;
+
+	memset(out, 0, sizeof(*out));
+	if (n == 0 && a->kind != CFG_AGG_COUNT_STAR &&
+	    a->kind != CFG_AGG_COUNT && a->kind != CFG_AGG_COUNT_DISTINCT) {
+		out->null = true; /* SQL: no value, no sum, avg, min, max */
+		return;
+	}
+	switch (a->kind) {
+	case CFG_AGG_COUNT_STAR:
+	case CFG_AGG_COUNT:
+		out->u.i = n;
+		break;
+	case CFG_AGG_COUNT_DISTINCT:
+		out->u.i = ((const struct st_set *)sp)->set.n;
+		break;
+	case CFG_AGG_SUM:
+	case CFG_AGG_AVG:
+		if (a->st == ST_FSUM) {
+			double s = ((const struct st_fsum *)sp)->sum;
+
+			out->u.f = a->kind == CFG_AGG_SUM ? s : s / (double)n;
+			break;
+		}
+		memcpy(&sum, ((const struct st_isum *)sp)->sum, sizeof(sum));
+		if (a->kind == CFG_AGG_SUM)
+			out->u.i = (int64_t)sum; /* range checked before */
+		else
+			out->u.f = avg_int(sum, n);
+		break;
+	case CFG_AGG_MIN:
+	case CFG_AGG_MAX:
+		*out = state_mm_value(a->ftype, sp);
+		break;
+	}
+	if (a->otype == REC_FLOAT && a->natural != REC_FLOAT)
+		out->u.f = (double)out->u.i;
+}
+
+bool state_isum_fits(const struct st_agg *a, const struct group *g)
+{
+	const struct st_isum *s = STATE(g, a);
+	__int128 sum;
+
+	if (a->kind != CFG_AGG_SUM || a->st != ST_ISUM)
+		return true;
+	memcpy(&sum, s->sum, sizeof(sum));
+	return sum >= INT64_MIN && sum <= INT64_MAX;
+}
+
+const char *state_func_name(enum cfg_agg_kind k)
+{
+	switch (k) {
+	case CFG_AGG_COUNT_STAR:
+	case CFG_AGG_COUNT:
+		return "count";
+	case CFG_AGG_SUM:
+		return "sum";
+	case CFG_AGG_AVG:
+		return "avg";
+	case CFG_AGG_MIN:
+		return "min";
+	case CFG_AGG_MAX:
+		return "max";
+	case CFG_AGG_COUNT_DISTINCT:
+		return "count_distinct";
+	}
+	return "?";
+}

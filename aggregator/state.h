@@ -1,0 +1,277 @@
+/*
+ * state.h - the aggregates' states: what one aggregate keeps per group.
+ *
+ * Five state kinds serve the seven aggregates: count(*) and count keep a
+ * count (ST_COUNT); sum and avg an exact 128-bit integer sum (ST_ISUM:
+ * int, timestamp, bool) or a double (ST_FSUM: float); min and max one
+ * value (ST_MM); count_distinct a set of values (ST_SET).  Each state
+ * begins with n, the rows (count(*)) or non-NULL values folded, takes only
+ * the bytes its kind needs and sits at its st_agg.off behind the group's
+ * header (gtable.h): the memory of a run with millions of groups is
+ * mostly these states.  A zeroed state is an empty one.
+ *
+ * Memory: text a min/max keeps and a set's slots live in the arena of the
+ * group's table; state_combine() shares the source's instead of copying,
+ * so every arena must live until the merge is freed.
+ *
+ * Errors: the functions that may allocate return -1 on no memory.
+ */
+#ifndef AGG_STATE_H
+#define AGG_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../ipc/record.h"
+#include "../common/config.h"
+#include "arena.h"
+#include "gtable.h"
+
+/* One value of a count_distinct set. */
+struct dslot {
+	uint64_t hash;
+	union {
+		uint64_t bits;          /* int, timestamp, float, bool */
+		const unsigned char *p; /* text */
+	} v;
+	uint32_t len;                   /* text */
+	bool used;
+};
+
+/* Open addressing, linear probing; slots live in the table's arena. */
+struct dset {
+	struct dslot *slots;
+	uint32_t mask;
+	uint32_t n;
+};
+
+/* The states by kind: multiples of 8 bytes, 8-byte aligned. */
+struct st_count {
+	int64_t n;
+};
+
+struct st_isum {
+	int64_t n;
+	unsigned char sum[16]; /* __int128, through memcpy: 8-byte aligned */
+};
+
+struct st_fsum {
+	int64_t n;
+	double sum;
+};
+
+struct st_mm {
+	int64_t n;
+	union {
+		int64_t i;  /* int, timestamp */
+		double f;
+		bool b;
+		struct {
+			const char *p;
+			uint32_t len;
+			uint32_t cap; /* room at p if this table owns it */
+		} s;
+	} u;
+};
+
+struct st_set {
+	int64_t n;
+	struct dset set;
+};
+
+enum st_kind { ST_COUNT, ST_ISUM, ST_FSUM, ST_MM, ST_SET };
+
+/* What the merge needs of an aggregate, resolved once (state_resolve()). */
+struct st_agg {
+	enum cfg_agg_kind kind;
+	enum st_kind st;
+	int field;             /* -1 for count(*) */
+	enum rec_type ftype;   /* the field's type */
+	enum rec_type natural; /* the type the state yields */
+	enum rec_type otype;   /* the output column's type */
+	size_t off;            /* of its state from the start of a group */
+};
+
+#define STATE(g, a) ((void *)((unsigned char *)(g) + (a)->off))
+
+/*
+ * Resolve aggregate c of cfg into a, its state at offset off.  Returns the
+ * bytes its state takes.
+ */
+size_t state_resolve(const struct cfg *cfg, const struct cfg_agg *c,
+		     struct st_agg *a, size_t off);
+
+/* The bits that identify a non-text value in a count_distinct set. */
+static inline uint64_t state_value_bits(enum rec_type t,
+					const struct rec_value *v)
+{
+	uint64_t bits;
+
+	switch (t) {
+	case REC_FLOAT:
+		if (v->u.f == 0)
+			return 0; /* -0.0 and 0.0 are one value */
+		memcpy(&bits, &v->u.f, 8);
+		return bits;
+	case REC_BOOL:
+		return v->u.b ? 1 : 0;
+	default:
+		return (uint64_t)v->u.i;
+	}
+}
+
+/* A min/max state's value as a rec_value (the state must have n > 0). */
+static inline struct rec_value state_mm_value(enum rec_type t,
+					      const struct st_mm *s)
+{
+	struct rec_value v;
+
+	memset(&v, 0, sizeof(v));
+	switch (t) {
+	case REC_TEXT:
+		v.u.s.p = s->u.s.p;
+		v.u.s.len = s->u.s.len;
+		break;
+	case REC_FLOAT:
+		v.u.f = s->u.f;
+		break;
+	case REC_BOOL:
+		v.u.b = s->u.b;
+		break;
+	case REC_INT:
+	case REC_TIMESTAMP:
+		v.u.i = s->u.i;
+		break;
+	}
+	return v;
+}
+
+/*
+ * Whether v (not NULL) is to replace the value of min/max state s: s is
+ * empty, or v is below its min or above its max.  Ties keep the first
+ * value seen (0.0 vs -0.0).
+ */
+static inline bool state_mm_beats(const struct st_agg *a,
+				  const struct st_mm *s,
+				  const struct rec_value *v)
+{
+	struct rec_value cur;
+	int c;
+
+	if (s->n == 0)
+		return true;
+	cur = state_mm_value(a->ftype, s);
+	c = rec_value_cmp(a->ftype, v, &cur);
+	return a->kind == CFG_AGG_MIN ? c < 0 : c > 0;
+}
+
+/*
+ * Keep v (not NULL) as s's min/max.  Text is copied into a when copy (into
+ * room that grows geometrically, so a falling sequence wastes <= 2x), or
+ * else shared with its owner.  Returns 0, or -1 on no memory.
+ */
+int state_mm_set(struct arena *a, enum rec_type t, struct st_mm *s,
+		 const struct rec_value *v, bool copy);
+
+/*
+ * Add one value to s unless it is there already.  Text p[0..len) is copied
+ * into a, unless copy is false (then the caller keeps it alive as long as
+ * s).  Returns 0, or -1 on no memory.
+ */
+int state_dset_insert(struct arena *a, struct dset *s, bool text,
+		      uint64_t hash, uint64_t bits, const unsigned char *p,
+		      uint32_t len, bool copy);
+
+/*
+ * Fold one value (NULL for count(*)) into g's state of a, copying what it
+ * keeps into ar.  Returns 0, or -1 on no memory.  Inline: it runs for
+ * every record and aggregate folded.
+ */
+static inline int state_add(struct arena *ar, const struct st_agg *a,
+			    struct group *g, const struct rec_value *v)
+{
+	void *sp = STATE(g, a);
+
+	if (a->kind == CFG_AGG_COUNT_STAR) {
+		((struct st_count *)sp)->n++;
+		return 0;
+	}
+	if (v->null)
+		return 0;
+	switch (a->st) {
+	case ST_COUNT:
+		break;
+	case ST_ISUM: {
+		struct st_isum *s = sp;
+		__int128 sum;
+
+		memcpy(&sum, s->sum, sizeof(sum));
+		sum += a->ftype == REC_BOOL ? (v->u.b ? 1 : 0) : v->u.i;
+		memcpy(s->sum, &sum, sizeof(sum));
+		break;
+	}
+	case ST_FSUM: {
+		struct st_fsum *s = sp;
+
+		/* From the first value, so that a sum of -0.0 stays -0.0. */
+		s->sum = s->n == 0 ? v->u.f : s->sum + v->u.f;
+		break;
+	}
+	case ST_MM: {
+		struct st_mm *s = sp;
+
+		if (state_mm_beats(a, s, v) &&
+		    state_mm_set(ar, a->ftype, s, v, true) < 0)
+			return -1;
+		break;
+	}
+	case ST_SET: {
+		struct st_set *s = sp;
+
+		if (a->ftype == REC_TEXT) {
+			const unsigned char *p =
+				(const unsigned char *)v->u.s.p;
+
+			if (state_dset_insert(ar, &s->set, true,
+					      hash_bytes(p, v->u.s.len), 0, p,
+					      v->u.s.len, true) < 0)
+				return -1;
+		} else {
+			uint64_t bits = state_value_bits(a->ftype, v);
+
+			if (state_dset_insert(ar, &s->set, false,
+					      hash_u64(bits), bits, NULL, 0,
+					      false) < 0)
+				return -1;
+		}
+		break;
+	}
+	}
+	((struct st_count *)sp)->n++;
+	return 0;
+}
+
+/*
+ * Fold the state of a in src (a later provider's) into dst's.  Text and
+ * set values are shared, not copied.  Returns 0, or -1 on no memory.
+ */
+int state_combine(struct arena *ar, const struct st_agg *a,
+		  struct group *dst, const struct group *src);
+
+/*
+ * The result of a in group g into out: NULL for a sum, avg, min or max of
+ * no value (as SQL).  An int sum is taken as fitting 64 bits: check it
+ * first (state_isum_fits()).
+ */
+void state_result(const struct st_agg *a, const struct group *g,
+		  struct rec_value *out);
+
+/* Whether a's state in g, when it is an int sum, fits 64 bits. */
+bool state_isum_fits(const struct st_agg *a, const struct group *g);
+
+/* The aggregate's function as the config spells it: "sum", "count"... */
+const char *state_func_name(enum cfg_agg_kind k);
+
+#endif

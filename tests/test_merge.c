@@ -2,8 +2,9 @@
  * test_merge.c - union and group-by (aggregator/merge.c).
  *
  * Each test builds a struct cfg by hand (schema, providers, group_by,
- * aggregates), feeds records with merge_add() and compares the exact CSV
- * bytes that merge_write() leaves in a fresh temporary folder.
+ * aggregates), feeds records with merge_add() (or stages them:
+ * merge_stage(), merge_commit()) and compares the exact CSV bytes that
+ * merge_write() leaves in a fresh temporary folder.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -1317,9 +1318,9 @@ struct st_pending {
  * Random frames from three providers, each followed at random by a
  * commit, or by the death of the attempt after a frame of ghost keys
  * (merge_discard); everything committed at the end.  Staged: through
- * merge_stage() and merge_commit().  Raw: the way the aggregator does
- * without staging, the records kept as bytes and merge_add()ed at the
- * commit.  Returns the CSV.
+ * merge_stage() and merge_commit().  Raw: the records kept as bytes and
+ * merge_add()ed at the commit, as the stage's bytes form folds them.
+ * Returns the CSV.
  */
 static char *run_staging(struct cfg *cfg, uint64_t seed, int frames,
 			 bool staged, uint64_t hash_mask)
@@ -1521,7 +1522,7 @@ Test(merge, staging_uncommitted_groups_leave_no_trace)
 	merge_free(m);
 }
 
-/* count_distinct, text min/max and union keep the raw stage. */
+/* count_distinct, text min/max and union stage the records' bytes. */
 Test(merge, staging_only_for_fixed_size_inputs)
 {
 	static struct cfg_agg text_max[] = {
@@ -1649,5 +1650,178 @@ Test(merge, staging_verdict_equals_rec_validate)
 		merge_free(m);
 		merge_free(ref);
 		free(frame);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* the one stage: records as bytes, rejects                            */
+/* ------------------------------------------------------------------ */
+
+/* Stage one record of provider pi; the source bytes are then scribbled. */
+static void stage_one(struct merge *m, const struct cfg *cfg, int pi,
+		      const char *region, int64_t qty)
+{
+	struct rec_value v[NF];
+	unsigned char buf[256];
+	char err[256] = "";
+	size_t len;
+
+	rec(v, region, 0, 1, qty, "x", 1);
+	len = rec_encode(&cfg->schema, v, buf);
+	cr_assert_eq(merge_stage(m, pi, buf, len, 1, err, sizeof(err)), 0,
+		     "%s", err);
+	/* The merge copied the payload: what its producer does next is
+	 * nothing to it. */
+	memset(buf, 0xff, sizeof(buf));
+}
+
+/* A REJECT payload: position, reason, raw, each after its u32 length. */
+static size_t reject_payload(const char *pos, unsigned char *out)
+{
+	const char *parts[3] = { pos, "bad", "raw" };
+	size_t len = 0;
+
+	for (int i = 0; i < 3; i++) {
+		uint32_t n = (uint32_t)strlen(parts[i]);
+
+		memcpy(out + len, &n, 4);
+		memcpy(out + len + 4, parts[i], n);
+		len += 4 + n;
+	}
+	return len;
+}
+
+static void stage_reject(struct merge *m, int pi, const char *pos)
+{
+	unsigned char p[64];
+	char err[256] = "";
+	size_t len = reject_payload(pos, p);
+
+	cr_assert_eq(merge_stage_reject(m, pi, p, (uint32_t)len, err,
+					sizeof(err)), 0, "%s", err);
+}
+
+/* Whether provider pi's committed rejects hold exactly those positions. */
+static void assert_rejects(struct merge *m, int pi, const char *const *pos,
+			   int n)
+{
+	unsigned char want[256], p[64];
+	size_t wlen = 0, len;
+	const unsigned char *got = merge_rejects(m, pi, &len);
+
+	for (int i = 0; i < n; i++) {
+		uint32_t k = (uint32_t)reject_payload(pos[i], p);
+
+		memcpy(want + wlen, &k, 4);
+		memcpy(want + wlen + 4, p, k);
+		wlen += 4 + k;
+	}
+	cr_assert_eq(len, wlen, "provider %d: %zu bytes of rejects", pi, len);
+	cr_assert(wlen == 0 || memcmp(got, want, wlen) == 0);
+}
+
+static void assert_staged(struct merge *m, int pi, uint64_t records,
+			  uint64_t rejects)
+{
+	uint64_t r, j;
+
+	merge_staged(m, pi, &r, &j);
+	cr_assert_eq(r, records, "provider %d: %llu staged", pi,
+		     (unsigned long long)r);
+	cr_assert_eq(j, rejects, "provider %d: %llu rejects staged", pi,
+		     (unsigned long long)j);
+}
+
+/*
+ * In union mode records are staged as their bytes: only the committed
+ * ones are written, a discarded stage leaves nothing, and the payload is
+ * copied on arrival.
+ */
+Test(merge, stage_bytes_commit_and_discard)
+{
+	struct cfg cfg;
+	struct merge *m;
+	char err[256] = "", *got;
+
+	set_cfg(&cfg, "s.csv");
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	cr_assert_not(merge_stages(m));
+	stage_one(m, &cfg, 0, "a1", 1);
+	stage_one(m, &cfg, 0, "a2", 2);
+	assert_staged(m, 0, 2, 0);
+	cr_assert_eq(merge_commit(m, 0, err, sizeof(err)), 0, "%s", err);
+	assert_staged(m, 0, 0, 0);
+	stage_one(m, &cfg, 0, "ghost", 3);
+	stage_one(m, &cfg, 1, "ghost", 4);
+	merge_discard(m, 0);
+	merge_discard(m, 1);
+	assert_staged(m, 0, 0, 0);
+	stage_one(m, &cfg, 1, "b1", 5);
+	cr_assert_eq(merge_commit(m, 1, err, sizeof(err)), 0, "%s", err);
+	stage_one(m, &cfg, 2, "never committed", 6);
+	got = write_and_read(m);
+	cr_assert_str_eq(got,
+			 "provider,region,day,amount,qty,name,ok\n"
+			 "a,a1,1970-01-01T00:00:00Z,1,1,x,true\n"
+			 "a,a2,1970-01-01T00:00:00Z,1,2,x,true\n"
+			 "b,b1,1970-01-01T00:00:00Z,1,5,x,true\n");
+	free(got);
+	merge_free(m);
+}
+
+/*
+ * Rejects wait in the stage like records: committed with them, gone with
+ * a discarded stage, kept alone for a provider that failed for good, and
+ * kept for a provider left out of the result, whose later frames are
+ * still counted.  Both forms of the stage.
+ */
+Test(merge, stage_rejects_follow_the_records)
+{
+	static struct cfg_agg count[] = {
+		{ CFG_AGG_COUNT_STAR, -1, "n", REC_INT },
+	};
+	static const char *const a_rej[] = { "1", "3" }, *const b_rej[] = {
+		"7" };
+
+	for (int form = 0; form < 2; form++) {
+		struct cfg cfg;
+		struct merge *m;
+		char err[256] = "";
+
+		if (form == 0)
+			set_cfg(&cfg, "r.csv");
+		else
+			set_group(&cfg, "r.csv", gb_region, 1, count, 1);
+		m = merge_new(&cfg);
+		cr_assert_not_null(m);
+		cr_assert_eq(merge_stages(m), form == 1);
+		stage_reject(m, 0, "1");
+		stage_one(m, &cfg, 0, "a", 1);
+		assert_staged(m, 0, 1, 1);
+		cr_assert_eq(merge_commit(m, 0, err, sizeof(err)), 0, "%s",
+			     err);
+		assert_rejects(m, 0, a_rej, 1);
+		/* the attempt dies: its rejects go with its records */
+		stage_reject(m, 0, "2");
+		merge_discard(m, 0);
+		assert_rejects(m, 0, a_rej, 1);
+		/* the next one fails for good: its last rejects stay */
+		stage_reject(m, 0, "3");
+		stage_one(m, &cfg, 0, "late", 2);
+		merge_keep_rejects(m, 0);
+		assert_staged(m, 0, 1, 0);
+		merge_discard(m, 0);
+		assert_rejects(m, 0, a_rej, 2);
+		/* b is left out of the result: counts and rejects go on */
+		merge_drop(m, 1);
+		stage_one(m, &cfg, 1, "b", 3);
+		stage_reject(m, 1, "7");
+		assert_staged(m, 1, 1, 1);
+		cr_assert_eq(merge_commit(m, 1, err, sizeof(err)), 0, "%s",
+			     err);
+		assert_rejects(m, 1, b_rej, 1);
+		assert_rejects(m, 2, NULL, 0);
+		merge_free(m);
 	}
 }

@@ -44,12 +44,11 @@
 
 #include "../ipc/record.h"
 #include "../common/clock.h"
-#include "../common/convert.h"
 #include "../ipc/ctl.h"
 #include "../common/log.h"
 #include "merge.h"
-#include "outfile.h"
 #include "output.h"
+#include "rejects.h"
 
 /* Frames handled per ring per round, so one busy ring cannot starve others. */
 #define FRAMES_PER_ROUND 64
@@ -211,30 +210,6 @@ static void drop_stage(struct agg *a, int pi, bool final)
 	merge_discard(a->merge, pi);
 }
 
-static bool get_u32(const unsigned char **p, size_t *left, uint32_t *v)
-{
-	if (*left < sizeof *v)
-		return false;
-	memcpy(v, *p, sizeof *v);
-	*p += sizeof *v;
-	*left -= sizeof *v;
-	return true;
-}
-
-/* A REJECT payload is three u32-length-prefixed strings, nothing more. */
-static bool reject_valid(const unsigned char *p, size_t len)
-{
-	for (int i = 0; i < 3; i++) {
-		uint32_t n;
-
-		if (!get_u32(&p, &len, &n) || n > len)
-			return false;
-		p += n;
-		len -= n;
-	}
-	return len == 0;
-}
-
 static int on_records(struct agg *a, int pi, const unsigned char *pl,
 		      size_t len)
 {
@@ -340,7 +315,7 @@ static int on_frame(struct agg *a, int pi, const struct ring_frame_hdr *h,
 	case RING_CHECKPOINT:
 		return on_checkpoint(a, pi, pl, h->len);
 	case RING_REJECT:
-		if (!reject_valid(pl, h->len)) {
+		if (!rejects_valid(pl, h->len)) {
 			poison(a, pi, "bad REJECT frame");
 			return -1;
 		}
@@ -456,96 +431,6 @@ static void on_end(struct agg *a, const struct ctl_msg *in)
 	agg_send(a, &m);
 }
 
-/* Append s as a JSON string, invalid UTF-8 replaced by U+FFFD. */
-static void json_string(FILE *f, const unsigned char *s, size_t len)
-{
-	putc('"', f);
-	for (size_t i = 0; i < len;) {
-		unsigned char ch = s[i];
-		size_t n = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3
-			 : (ch >> 3) == 30 ? 4 : 0;
-		/* Strictly: overlong forms and surrogates are invalid too. */
-		bool ok = n > 0 && i + n <= len &&
-			  (n == 1 || conv_utf8_valid((const char *)s + i, n));
-
-		if (!ok) {
-			fputs("\xEF\xBF\xBD", f);
-			i++;
-			continue;
-		}
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch == '\n')
-			fputs("\\n", f);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fwrite(s + i, 1, n, f);
-		i += n;
-	}
-	putc('"', f);
-}
-
-/*
- * Write the committed rejects of every provider, in config order, to the
- * reject file (atomically, like the output).  Returns 0 or -1 with err.
- */
-static int write_rejects(struct agg *a, char *err, size_t errlen)
-{
-	const char *path = a->cfg->reject_file;
-	struct outfile of;
-	FILE *f;
-	int fd;
-
-	if (path == NULL)
-		return 0;
-	if (outfile_open(&of, path, "reject file", 0, err, errlen) < 0)
-		return -1;
-	/* stdio on a duplicate: fclose() leaves of.fd to outfile_commit(). */
-	fd = dup(of.fd);
-	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
-		snprintf(err, errlen, "cannot write reject file %s: %s", path,
-			 strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		outfile_abort(&of);
-		return -1;
-	}
-	for (int pi = 0; pi < a->cfg->nproviders; pi++) {
-		size_t left;
-		const unsigned char *q = merge_rejects(a->merge, pi, &left);
-
-		while (left > 0) {
-			uint32_t total, n;
-			const char *keys[3] = { "position", "reason", "raw" };
-
-			memcpy(&total, q, sizeof total);
-			q += sizeof total;
-			left -= sizeof total + total;
-			fputs("{\"provider\":", f);
-			json_string(f, (const unsigned char *)a->cfg->providers[pi].name,
-				    strlen(a->cfg->providers[pi].name));
-			for (int k = 0; k < 3; k++) {
-				memcpy(&n, q, sizeof n);
-				q += sizeof n;
-				fprintf(f, ",\"%s\":", keys[k]);
-				json_string(f, q, n);
-				q += n;
-			}
-			fputs("}\n", f);
-		}
-	}
-	if (fflush(f) != 0 || ferror(f)) {
-		snprintf(err, errlen, "cannot write reject file %s: %s", path,
-			 strerror(errno));
-		fclose(f);
-		outfile_abort(&of);
-		return -1;
-	}
-	fclose(f);
-	return outfile_commit(&of, err, errlen);
-}
-
 #ifdef AGG_TESTING
 /*
  * Test builds: with AGG_FAULT_WRITTEN set, once the output is in place the
@@ -577,7 +462,7 @@ static void on_finish(struct agg *a, const struct ctl_msg *in)
 
 	err[0] = '\0';
 	/* Rejects help whatever the outcome: write them first. */
-	rc = write_rejects(a, err, sizeof err);
+	rc = rejects_write(a->cfg, a->merge, err, sizeof err);
 	if (in->flag) {
 		if (rc == 0 && merge_write(a->merge, err, sizeof err) == 0) {
 			m.flag = 1;

@@ -1,7 +1,7 @@
 /*
- * agg.h - the aggregator process: reads every provider's ring, stages
- * records until their checkpoint, folds them into the merge, writes the
- * output when the supervisor says so.
+ * agg.h - the aggregator process: reads every provider's ring, hands
+ * records and rejects to the merge's stage until their checkpoint, has
+ * them folded then, writes the output when the supervisor says so.
  */
 #ifndef AGG_AGG_H
 #define AGG_AGG_H

@@ -48,6 +48,18 @@ Test(rejects, valid_is_exactly_three_strings)
 static struct cfg_provider provs[2] = { { .name = "a" }, { .name = "b\"q" } };
 static struct rec_field fields[1] = { { "x", REC_INT } };
 
+/* A union of two providers, its reject file path (NULL: none). */
+static void set_cfg(struct cfg *cfg, char *path)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mode = CFG_MODE_UNION;
+	cfg->schema.nfields = 1;
+	cfg->schema.fields = fields;
+	cfg->providers = provs;
+	cfg->nproviders = 2;
+	cfg->reject_file = path;
+}
+
 /*
  * Committed rejects only, in config order, each a JSON line; invalid
  * UTF-8 replaced, quotes, newlines and control bytes escaped.
@@ -69,13 +81,7 @@ Test(rejects, file_holds_the_committed_rejects_in_config_order)
 
 	cr_assert_not_null(mkdtemp(dir), "%s", strerror(errno));
 	snprintf(path, sizeof(path), "%s/rej.jsonl", dir);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.mode = CFG_MODE_UNION;
-	cfg.schema.nfields = 1;
-	cfg.schema.fields = fields;
-	cfg.providers = provs;
-	cfg.nproviders = 2;
-	cfg.reject_file = path;
+	set_cfg(&cfg, path);
 	m = merge_new(&cfg);
 	cr_assert_not_null(m);
 	/* b's reject is committed, a's first too; a's second never is. */
@@ -113,12 +119,7 @@ Test(rejects, no_file_no_write)
 	struct merge *m;
 	char err[256] = "";
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.mode = CFG_MODE_UNION;
-	cfg.schema.nfields = 1;
-	cfg.schema.fields = fields;
-	cfg.providers = provs;
-	cfg.nproviders = 2;
+	set_cfg(&cfg, NULL);
 	m = merge_new(&cfg);
 	cr_assert_not_null(m);
 	cr_assert_eq(rejects_write(&cfg, m, err, sizeof(err)), 0);

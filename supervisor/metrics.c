@@ -97,27 +97,34 @@ static void per_provider(FILE *f, const struct cfg *cfg,
 	}
 }
 
+/* The per-provider series, in the order the file lists them. */
+static const struct series {
+	const char *name, *type, *help;
+	enum pv which;
+} prov_series[] = {
+	{ "aggregate_provider_records_total", "counter",
+	  "Records counted from the provider in the last run.", PV_RECORDS },
+	{ "aggregate_provider_rejects_total", "counter",
+	  "Input rejected by the provider in the last run.", PV_REJECTS },
+	{ "aggregate_provider_restarts_total", "counter",
+	  "Restarts of the provider in the last run.", PV_RESTARTS },
+	{ "aggregate_provider_duration_seconds", "gauge",
+	  "Seconds from the provider's first start to its end in the last run.",
+	  PV_SECONDS },
+};
+
 static void write_body(FILE *f, const struct cfg *cfg,
 		       const struct metrics_run *run, double now,
 		       double last_success)
 {
 	if (cfg != NULL && run->prov != NULL) {
-		head(f, "aggregate_provider_records_total", "counter",
-		     "Records counted from the provider in the last run.");
-		per_provider(f, cfg, run, "aggregate_provider_records_total",
-			     PV_RECORDS);
-		head(f, "aggregate_provider_rejects_total", "counter",
-		     "Input rejected by the provider in the last run.");
-		per_provider(f, cfg, run, "aggregate_provider_rejects_total",
-			     PV_REJECTS);
-		head(f, "aggregate_provider_restarts_total", "counter",
-		     "Restarts of the provider in the last run.");
-		per_provider(f, cfg, run, "aggregate_provider_restarts_total",
-			     PV_RESTARTS);
-		head(f, "aggregate_provider_duration_seconds", "gauge",
-		     "Seconds from the provider's first start to its end in the last run.");
-		per_provider(f, cfg, run, "aggregate_provider_duration_seconds",
-			     PV_SECONDS);
+		for (size_t k = 0; k < sizeof prov_series / sizeof *prov_series;
+		     k++) {
+			const struct series *m = &prov_series[k];
+
+			head(f, m->name, m->type, m->help);
+			per_provider(f, cfg, run, m->name, m->which);
+		}
 		head(f, "aggregate_provider_status", "gauge",
 		     "Status of the provider at the end of the last run: 1 for the one it has.");
 		for (int i = 0; i < cfg->nproviders; i++) {

@@ -43,6 +43,7 @@
 #include "../aggregator/outfile.h"
 #include "helpers/httpfix.h"
 #include "helpers/pgtest.h"
+#include "helpers/proc.h"
 #include "helpers/testutil.h"
 
 /* --- the PostgreSQL server (tests/helpers/pgtest.h) --------------- */
@@ -111,31 +112,17 @@ TestSuite(signals, .init = setup, .fini = teardown);
 TestSuite(lock, .init = setup, .fini = teardown);
 TestSuite(isolation, .init = setup, .fini = teardown);
 
-static bool under_asan(void)
-{
-	const char *s = getenv("AGG_TEST_SCALE");
-
-	return s && strcmp(s, "asan") == 0;
-}
-
 /* A skipped test does not reach the suite's .fini: clean up first. */
 #define skip_test(...) do { teardown(); cr_skip_test(__VA_ARGS__); } while (0)
 
 static void put(const char *name, const char *content)
 {
-	char *p = tu_path(dir, name);
-
-	tu_write(p, content);
-	free(p);
+	tu_put(dir, name, content);
 }
 
 static char *get(const char *name)
 {
-	char *p = tu_path(dir, name);
-	char *s = tu_read(p, NULL);
-
-	free(p);
-	return s;
+	return tu_get(dir, name);
 }
 
 /* --- inputs ----------------------------------------------------------- */
@@ -348,15 +335,6 @@ static int summary(const char *err, const char *name, char *st)
 	return -1;
 }
 
-static int count(const char *hay, const char *needle)
-{
-	int n = 0;
-
-	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
-		n++;
-	return n;
-}
-
 /* A clean run: exit 0, no restart.  Returns out.csv (free() it). */
 static char *clean_run(const char *name, char **rejects)
 {
@@ -404,7 +382,7 @@ static void expect_same(const char *name, const char *spec, const char *clean,
 	cr_assert_eq(summary(r.err, name, NULL), restarts,
 		     "%s: want %d restarts\n%s", spec, restarts, r.err);
 	snprintf(line, sizeof line, "provider=%s restarted", name);
-	cr_assert_eq(count(r.err, line), restarts, "%s:\n%s", spec, r.err);
+	cr_assert_eq(proc_count(r.err, line), restarts, "%s:\n%s", spec, r.err);
 	cr_assert(strstr(r.err, "fault injected"), "%s: no fault:\n%s", spec,
 		  r.err);
 	if (cause)
@@ -565,7 +543,7 @@ Test(policy, restart_limit_then_the_run_fails)
 	put("out.csv", "previous\n");
 	run(&r, "files:0:record:10", NULL);
 	cr_assert_eq(r.status, 1, "exit %d\n%s", r.status, r.err);
-	cr_assert_eq(count(r.err, "provider=files restarted"), 2, "%s", r.err);
+	cr_assert_eq(proc_count(r.err, "provider=files restarted"), 2, "%s", r.err);
 	cr_assert(strstr(r.err, "provider=files failed attempt=3"), "%s", r.err);
 	cr_assert_eq(summary(r.err, "files", st), 2, "%s", r.err);
 	cr_assert_str_eq(st, "failed");
@@ -584,7 +562,7 @@ Test(policy, restart_zero_means_the_first_failure_is_final)
 	conf("restart = 0\n", sec);
 	run(&r, "files:1:after_checkpoint:2", NULL);
 	cr_assert_eq(r.status, 1, "exit %d\n%s", r.status, r.err);
-	cr_assert_eq(count(r.err, "restarted"), 0, "%s", r.err);
+	cr_assert_eq(proc_count(r.err, "restarted"), 0, "%s", r.err);
 	cr_assert(strstr(r.err, "provider=files failed attempt=1"), "%s", r.err);
 	tu_result_free(&r);
 	free(sec);
@@ -702,8 +680,8 @@ Test(policy, the_final_attempt_keeps_its_last_rejects)
 	tu_result_free(&r);
 	rej = get("rejects.jsonl");
 	cr_assert_not_null(rej);
-	cr_assert_eq(count(rej, "\"provider\""), 1, "%s", rej);
-	cr_assert_eq(count(rej, "in/b.csv:731"), 1, "%s", rej);
+	cr_assert_eq(proc_count(rej, "\"provider\""), 1, "%s", rej);
+	cr_assert_eq(proc_count(rej, "in/b.csv:731"), 1, "%s", rej);
 	free(rej);
 	free(sec);
 }
@@ -726,7 +704,7 @@ Test(policy, memory_limit_fails_only_that_attempt)
 	char *sec, *clean, *rej;
 
 	/* ASan's shadow memory alone is past any RLIMIT_AS. */
-	if (under_asan())
+	if (tu_under_asan())
 		skip_test("RLIMIT_AS cannot apply under AddressSanitizer");
 	sec = sec_files();
 	conf("memory_limit = 256M\n", sec);
@@ -743,7 +721,7 @@ Test(policy, without_memory_limit_the_leak_is_not_stopped)
 	char *sec;
 	struct tu_result r;
 
-	if (under_asan())
+	if (tu_under_asan())
 		skip_test("ASan's allocator reports the failed allocation");
 	sec = sec_files();
 	conf("restart = 0\n", sec);
@@ -771,7 +749,7 @@ Test(policy, permanent_errors_fail_without_restart)
 	cr_assert_eq(r.status, 1, "exit %d\n%s", r.status, r.err);
 	cr_assert(strstr(r.err, "provider=lite failed attempt=1"), "%s", r.err);
 	cr_assert(strstr(r.err, "syntax error"), "%s", r.err);
-	cr_assert_eq(count(r.err, "restarted"), 0, "%s", r.err);
+	cr_assert_eq(proc_count(r.err, "restarted"), 0, "%s", r.err);
 	tu_result_free(&r);
 
 	/* on_error = partial: the other provider's data, exit 2. */
@@ -807,158 +785,18 @@ Test(policy, the_run_timeout_stops_everything_and_writes_nothing)
 
 /* --- processes: spawn, watch, find in /proc ---------------------------- */
 
-struct proc {
-	pid_t pid;
-	int err_fd;
-	char *err;
-	size_t len, cap;
-};
-
-/* Start aggregate -c p.conf in dir, stderr into a pipe we read. */
+/*
+ * Start aggregate -c p.conf in dir with AGG_FAULT=fault, stderr into a
+ * pipe we read (tests/helpers/proc.h).
+ */
 static void spawn(struct proc *p, const char *fault)
 {
-	int fds[2];
+	const char *args[] = { "-c", "p.conf", NULL };
+	char env[512];
 
-	memset(p, 0, sizeof *p);
-	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
-	p->pid = fork();
-	cr_assert_geq(p->pid, 0);
-	if (p->pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-		char env[512];
-
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(fds[1], 2);
-		if (chdir(dir) < 0)
-			_exit(127);
-		snprintf(env, sizeof env, "AGG_FAULT=%s", fault ? fault : "");
-		putenv(env);
-		execl(tu_bin(), tu_bin(), "-c", "p.conf", (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	p->err_fd = fds[0];
-	p->cap = 4096;
-	p->err = calloc(1, p->cap);
-}
-
-/* Read what stderr has; false at EOF. */
-static bool slurp(struct proc *p)
-{
-	char buf[4096];
-	ssize_t n = read(p->err_fd, buf, sizeof buf);
-
-	if (n < 0 && errno == EINTR)
-		return true;
-	if (n <= 0)
-		return false;
-	if (p->len + (size_t)n + 1 > p->cap) {
-		p->cap = (p->len + (size_t)n + 1) * 2;
-		p->err = realloc(p->err, p->cap);
-	}
-	memcpy(p->err + p->len, buf, (size_t)n);
-	p->len += (size_t)n;
-	p->err[p->len] = '\0';
-	return true;
-}
-
-/* Wait until stderr holds text n times (the watchdog bounds the wait). */
-static void wait_text(struct proc *p, const char *text, int n)
-{
-	while (count(p->err, text) < n) {
-		struct pollfd pfd = { .fd = p->err_fd, .events = POLLIN };
-
-		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-			cr_assert_fail("poll: %s", strerror(errno));
-		cr_assert(slurp(p), "aggregate ended before '%s' x%d:\n%s", text,
-			  n, p->err);
-	}
-}
-
-/* Read stderr to EOF and reap; the exit status as tu_run gives it. */
-static int finish(struct proc *p)
-{
-	int status;
-
-	while (slurp(p))
-		;
-	close(p->err_fd);
-	while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-/* The parent pid in /proc/PID/stat, -1 if the process is gone. */
-static pid_t ppid_of(pid_t pid)
-{
-	char path[64], buf[512], *rp;
-	FILE *f;
-	size_t n;
-	long pp = -1;
-
-	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	rp = strrchr(buf, ')');
-	if (rp == NULL || sscanf(rp + 1, " %*c %ld", &pp) != 1)
-		return -1;
-	return (pid_t)pp;
-}
-
-/* The command line of pid as ps shows it ("" if gone), into out. */
-static void title_of(pid_t pid, char *out, size_t len)
-{
-	char path[64];
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof path, "/proc/%ld/cmdline", (long)pid);
-	out[0] = '\0';
-	f = fopen(path, "r");
-	if (f == NULL)
-		return;
-	n = fread(out, 1, len - 1, f);
-	fclose(f);
-	out[n] = '\0';
-}
-
-/* The children of ppid, from /proc/ * /stat; returns how many. */
-static int children_of(pid_t ppid, pid_t *out, int max)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	int n = 0;
-
-	cr_assert_not_null(d);
-	while ((e = readdir(d)) != NULL && n < max) {
-		char *end;
-		long pid = strtol(e->d_name, &end, 10);
-
-		if (*end == '\0' && pid > 0 && ppid_of((pid_t)pid) == ppid)
-			out[n++] = (pid_t)pid;
-	}
-	closedir(d);
-	return n;
-}
-
-/* The child of sup whose title is title; 0 if none. */
-static pid_t child_titled(pid_t sup, const char *title)
-{
-	pid_t kids[64];
-	int n = children_of(sup, kids, 64);
-	char t[256];
-
-	for (int i = 0; i < n; i++) {
-		title_of(kids[i], t, sizeof t);
-		if (strcmp(t, title) == 0)
-			return kids[i];
-	}
-	return 0;
+	snprintf(env, sizeof env, "AGG_FAULT=%s", fault ? fault : "");
+	proc_spawn(p, dir, args, (const char *const[]){ env, NULL }, NULL,
+		   NULL);
 }
 
 /* No shared-memory object of supervisor sup is left in /dev/shm. */
@@ -984,7 +822,7 @@ static void expect_gone(const pid_t *pids, int n)
 	for (int i = 0; i < n; i++)
 		cr_assert(kill(pids[i], 0) < 0 && errno == ESRCH,
 			  "process %ld outlived the run (ppid %ld)",
-			  (long)pids[i], (long)ppid_of(pids[i]));
+			  (long)pids[i], (long)proc_ppid_of(pids[i]));
 }
 
 /* out.csv is "previous\n" and no temporary output is left beside it. */
@@ -1015,13 +853,13 @@ static void two_hung(struct proc *p, pid_t *kids, int *nkids, const char *act)
 	snprintf(fault, sizeof fault, "files:0:before_checkpoint:2:%s;"
 		 "lite:0:after_checkpoint:3:%s", act, act);
 	spawn(p, fault);
-	wait_text(p, "fault injected", 2);
-	*nkids = children_of(p->pid, kids, 64);
+	proc_wait_text(p, "fault injected", 2);
+	*nkids = proc_children_of(p->pid, kids, 64);
 	/* The aggregator and both providers. */
 	cr_assert_geq(*nkids, 3, "%d children", *nkids);
-	cr_assert_neq(child_titled(p->pid, "aggregate: aggregator"), 0);
-	cr_assert_neq(child_titled(p->pid, "aggregate: provider files"), 0);
-	cr_assert_neq(child_titled(p->pid, "aggregate: provider lite"), 0);
+	cr_assert_neq(proc_child_titled(p->pid, "aggregate: aggregator"), 0);
+	cr_assert_neq(proc_child_titled(p->pid, "aggregate: provider files"), 0);
+	cr_assert_neq(proc_child_titled(p->pid, "aggregate: provider lite"), 0);
 	free(secs);
 	free(a);
 	free(b);
@@ -1037,7 +875,7 @@ static void stop_with(int sig, int code)
 
 	two_hung(&p, kids, &n, "hang");
 	cr_assert_eq(kill(p.pid, sig), 0);
-	cr_assert_eq(finish(&p), code, "%s", p.err);
+	cr_assert_eq(proc_finish(&p), code, "%s", p.err);
 	cr_assert(strstr(p.err, sig == SIGINT ? "signal=SIGINT" : "signal=SIGTERM"),
 		  "%s", p.err);
 	cr_assert_null(strstr(p.err, "output written"), "%s", p.err);
@@ -1066,7 +904,7 @@ Test(signals, children_that_ignore_sigterm_are_killed)
 
 	two_hung(&p, kids, &n, "stubborn");
 	cr_assert_eq(kill(p.pid, SIGTERM), 0);
-	cr_assert_eq(finish(&p), 143, "%s", p.err);
+	cr_assert_eq(proc_finish(&p), 143, "%s", p.err);
 	expect_previous_output();
 	expect_gone(kids, n);
 	free(p.err);
@@ -1082,11 +920,11 @@ static void kill_supervisor(struct proc *p, pid_t *kids, int n)
 	char t[256];
 
 	for (int i = 0; i < n; i++) {
-		title_of(kids[i], t, sizeof t);
+		proc_title_of(kids[i], t, sizeof t);
 		provider[i] = strcmp(t, "aggregate: aggregator") != 0;
 	}
 	cr_assert_eq(kill(p->pid, SIGKILL), 0);
-	cr_assert_eq(finish(p), 128 + SIGKILL);
+	cr_assert_eq(proc_finish(p), 128 + SIGKILL);
 	for (int i = 0; i < n; i++) {
 		int status;
 		pid_t w;
@@ -1130,10 +968,10 @@ Test(signals, sigkill_takes_the_postgres_snapshot_holder)
 
 	conf(NULL, sec);
 	spawn(&p, "pg:0:after_checkpoint:2:hang");
-	wait_text(&p, "fault injected", 1);
-	n = children_of(p.pid, kids, 64);
+	proc_wait_text(&p, "fault injected", 1);
+	n = proc_children_of(p.pid, kids, 64);
 	for (int i = 0; i < n; i++) {
-		title_of(kids[i], t, sizeof t);
+		proc_title_of(kids[i], t, sizeof t);
 		holders += strcmp(t, "aggregate: aggregator") != 0 &&
 			   strcmp(t, "aggregate: provider pg") != 0;
 	}
@@ -1154,11 +992,11 @@ Test(signals, sigterm_reaps_the_postgres_snapshot_holder)
 
 	conf(NULL, sec);
 	spawn(&p, "pg:0:after_checkpoint:2:hang");
-	wait_text(&p, "fault injected", 1);
-	n = children_of(p.pid, kids, 64);
+	proc_wait_text(&p, "fault injected", 1);
+	n = proc_children_of(p.pid, kids, 64);
 	cr_assert_eq(n, 3);
 	kill(p.pid, SIGTERM);
-	cr_assert_eq(finish(&p), 143, "%s", p.err);
+	cr_assert_eq(proc_finish(&p), 143, "%s", p.err);
 	expect_gone(kids, n);
 	free(p.err);
 	free(sec);
@@ -1177,9 +1015,9 @@ Test(signals, a_stop_after_the_output_is_written_says_so)
 	put("out.csv", "previous\n");
 	setenv("AGG_FAULT_WRITTEN", "1", 1);
 	spawn(&p, NULL);
-	wait_text(&p, "point=output_written", 1);
+	proc_wait_text(&p, "point=output_written", 1);
 	cr_assert_eq(kill(p.pid, SIGINT), 0);
-	cr_assert_eq(finish(&p), 0, "%s", p.err);
+	cr_assert_eq(proc_finish(&p), 0, "%s", p.err);
 	cr_assert(strstr(p.err, "stop came too late"), "%s", p.err);
 	out = get("out.csv");
 	cr_assert_str_neq(out, "previous\n");
@@ -1195,9 +1033,9 @@ Test(signals, aggregator_killed_mid_run_fails_the_run)
 	int n;
 
 	two_hung(&p, kids, &n, "hang");
-	agg = child_titled(p.pid, "aggregate: aggregator");
+	agg = proc_child_titled(p.pid, "aggregate: aggregator");
 	cr_assert_eq(kill(agg, SIGKILL), 0);
-	cr_assert_eq(finish(&p), 1, "%s", p.err);
+	cr_assert_eq(proc_finish(&p), 1, "%s", p.err);
 	cr_assert(strstr(p.err, "aggregator died"), "%s", p.err);
 	expect_previous_output();
 	expect_gone(kids, n);
@@ -1223,9 +1061,9 @@ Test(lock, a_second_run_exits_75_naming_the_holder)
 	cr_assert(strstr(r.err, want), "%s", r.err);
 	tu_result_free(&r);
 	/* The first run was not disturbed. */
-	cr_assert_neq(child_titled(p.pid, "aggregate: aggregator"), 0);
+	cr_assert_neq(proc_child_titled(p.pid, "aggregate: aggregator"), 0);
 	kill(p.pid, SIGTERM);
-	cr_assert_eq(finish(&p), 143, "%s", p.err);
+	cr_assert_eq(proc_finish(&p), 143, "%s", p.err);
 	free(p.err);
 }
 
@@ -1306,7 +1144,7 @@ Test(lock, two_names_for_one_output_exclude_each_other)
 	cr_assert(strstr(r.err, lock), "%s", r.err);
 	tu_result_free(&r);
 	kill(p.pid, SIGTERM);
-	cr_assert_eq(finish(&p), 143, "%s", p.err);
+	cr_assert_eq(proc_finish(&p), 143, "%s", p.err);
 	/* Free again: the second config runs, through the symlink. */
 	run(&r, NULL, "-c", "q.conf", NULL);
 	cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
@@ -1519,10 +1357,10 @@ Test(crash, a_temporary_left_by_a_killed_run_is_removed_by_the_next)
 	put("out.csv", "previous\n");
 	setenv("AGG_OUT_HANG_AFTER", "2000", 1);
 	spawn(&p, NULL);
-	wait_text(&p, "point=output_write", 1);
+	proc_wait_text(&p, "point=output_write", 1);
 	unsetenv("AGG_OUT_HANG_AFTER");
-	agg = child_titled(p.pid, "aggregate: aggregator");
-	n = children_of(p.pid, kids, 64);
+	agg = proc_child_titled(p.pid, "aggregate: aggregator");
+	n = proc_children_of(p.pid, kids, 64);
 	/* Killed first, so that a failed check leaves no run behind. */
 	kill_supervisor(&p, kids, n);
 	cr_assert_neq(agg, 0);
@@ -1654,14 +1492,14 @@ Test(isolation, each_failure_is_named_and_restarted)
 	};
 	char *lite_only, *secs = two_providers(&lite_only), *clean, *rej;
 
-	conf(under_asan() ? "restart = 1\nstall_timeout = 3s\n"
+	conf(tu_under_asan() ? "restart = 1\nstall_timeout = 3s\n"
 			  : "restart = 1\nstall_timeout = 3s\nmemory_limit = 256M\n",
 	     secs);
 	clean = clean_run("files", &rej);
 	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
 		char want[256];
 
-		if (under_asan() && strstr(cases[k].fault, "leak"))
+		if (tu_under_asan() && strstr(cases[k].fault, "leak"))
 			continue;
 		snprintf(want, sizeof want, "provider=files restarted attempt=2 "
 			 "cause=\"%s", cases[k].cause);
@@ -1782,12 +1620,12 @@ Test(isolation, groups_of_a_killed_attempt_never_show)
 		group_csv("3.csv", "last", 601, 900);
 		spawn(&p, "files:1:before_checkpoint:2:hang");
 		/* 2.csv's records are in the ring: the aggregator has them. */
-		wait_text(&p, "fault injected", 1);
+		proc_wait_text(&p, "fault injected", 1);
 		group_csv("2.csv", "real", 301, 600);
-		kid = child_titled(p.pid, "aggregate: provider files");
+		kid = proc_child_titled(p.pid, "aggregate: provider files");
 		cr_assert_neq(kid, 0, "%s", p.err);
 		cr_assert_eq(kill(kid, SIGKILL), 0);
-		cr_assert_eq(finish(&p), 0, "%s", p.err);
+		cr_assert_eq(proc_finish(&p), 0, "%s", p.err);
 		cr_assert_eq(summary(p.err, "files", NULL), 1, "%s", p.err);
 		out = get("out.csv");
 		cr_assert_not_null(out);

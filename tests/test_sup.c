@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "../ipc/ring.h"
+#include "helpers/proc.h"
 #include "helpers/testutil.h"
 
 static char *dir;
@@ -54,13 +55,6 @@ TestSuite(stdfds, .init = setup, .fini = teardown);
 TestSuite(shm, .init = setup, .fini = teardown);
 TestSuite(watch, .init = setup, .fini = teardown);
 
-static bool under_asan(void)
-{
-	const char *s = getenv("AGG_TEST_SCALE");
-
-	return s && strcmp(s, "asan") == 0;
-}
-
 /* A skipped test does not reach the suite's .fini: clean up first. */
 #define skip_test(...) do { teardown(); cr_skip_test(__VA_ARGS__); } while (0)
 
@@ -72,19 +66,12 @@ static bool under_asan(void)
 
 static void put(const char *name, const char *content)
 {
-	char *p = tu_path(dir, name);
-
-	tu_write(p, content);
-	free(p);
+	tu_put(dir, name, content);
 }
 
 static char *get(const char *name)
 {
-	char *p = tu_path(dir, name);
-	char *s = tu_read(p, NULL);
-
-	free(p);
-	return s;
+	return tu_get(dir, name);
 }
 
 /* p.conf: [aggregate] with extra, then one CSV provider "a" over a.csv. */
@@ -105,13 +92,6 @@ static void one_provider(const char *extra, const char *prov_extra)
 
 /* --- running the binary with a hand-made start ------------------------ */
 
-struct proc {
-	pid_t pid;
-	int err_fd;
-	char *err;
-	size_t len, cap;
-};
-
 enum start_how {
 	START_PLAIN,
 	START_NO_STDERR,    /* fd 2 closed, as `2>&-` */
@@ -119,148 +99,39 @@ enum start_how {
 	START_SMALL_SHM,    /* a 1M tmpfs on /dev/shm, own mount namespace */
 };
 
+/* In the child, before exec: the start that *how asks for. */
+static void prepare(void *arg)
+{
+	enum start_how how = *(const enum start_how *)arg;
+
+	if (how == START_NO_STDERR)
+		close(2);
+	if (how == START_FEW_FDS) {
+		struct rlimit rl = { 64, 64 };
+
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			_exit(127);
+	}
+	if (how == START_SMALL_SHM &&
+	    (unshare(CLONE_NEWNS) < 0 ||
+	     mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	     mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
+		   "size=1M,mode=1777") < 0))
+		_exit(77);
+}
+
 /*
  * Start aggregate -c p.conf (plus arg, may be NULL) in dir with env (may
- * be NULL, "NAME=value"), stderr into a pipe unless closed.  A child that
- * cannot set up START_SMALL_SHM exits 77.
+ * be NULL, "NAME=value"), stderr into a pipe unless closed
+ * (tests/helpers/proc.h).  A child that cannot set up START_SMALL_SHM
+ * exits 77.
  */
 static void spawn(struct proc *p, enum start_how how, const char *const *env,
 		  const char *arg)
 {
-	int fds[2];
+	const char *args[] = { "-c", "p.conf", arg, NULL };
 
-	memset(p, 0, sizeof *p);
-	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
-	p->pid = fork();
-	cr_assert_geq(p->pid, 0);
-	if (p->pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(fds[1], 2);
-		if (chdir(dir) < 0)
-			_exit(127);
-		for (int k = 0; env && env[k]; k++)
-			putenv((char *)env[k]);
-		if (how == START_NO_STDERR)
-			close(2);
-		if (how == START_FEW_FDS) {
-			struct rlimit rl = { 64, 64 };
-
-			if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-				_exit(127);
-		}
-		if (how == START_SMALL_SHM &&
-		    (unshare(CLONE_NEWNS) < 0 ||
-		     mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-		     mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
-			   "size=1M,mode=1777") < 0))
-			_exit(77);
-		execl(tu_bin(), tu_bin(), "-c", "p.conf", arg, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	p->err_fd = fds[0];
-	p->cap = 4096;
-	p->err = calloc(1, p->cap);
-}
-
-/* Read what stderr has; false at EOF. */
-static bool slurp(struct proc *p)
-{
-	char buf[4096];
-	ssize_t n = read(p->err_fd, buf, sizeof buf);
-
-	if (n < 0 && errno == EINTR)
-		return true;
-	if (n <= 0)
-		return false;
-	if (p->len + (size_t)n + 1 > p->cap) {
-		p->cap = (p->len + (size_t)n + 1) * 2;
-		p->err = realloc(p->err, p->cap);
-	}
-	memcpy(p->err + p->len, buf, (size_t)n);
-	p->len += (size_t)n;
-	p->err[p->len] = '\0';
-	return true;
-}
-
-/* Wait until stderr holds text (the watchdog bounds the wait). */
-static void wait_text(struct proc *p, const char *text)
-{
-	while (strstr(p->err, text) == NULL) {
-		struct pollfd pfd = { .fd = p->err_fd, .events = POLLIN };
-
-		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-			cr_assert_fail("poll: %s", strerror(errno));
-		cr_assert(slurp(p), "aggregate ended before '%s':\n%s", text,
-			  p->err);
-	}
-}
-
-/* Read stderr to EOF and reap; the exit status as tu_run gives it. */
-static int finish(struct proc *p)
-{
-	int status;
-
-	while (slurp(p))
-		;
-	close(p->err_fd);
-	while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-/* The parent pid in /proc/PID/stat, -1 if the process is gone. */
-static pid_t ppid_of(pid_t pid)
-{
-	char path[64], buf[512], *rp;
-	FILE *f;
-	size_t n;
-	long pp = -1;
-
-	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	rp = strrchr(buf, ')');
-	if (rp == NULL || sscanf(rp + 1, " %*c %ld", &pp) != 1)
-		return -1;
-	return (pid_t)pp;
-}
-
-/* The child of sup whose command line is title; 0 if none. */
-static pid_t child_titled(pid_t sup, const char *title)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	pid_t found = 0;
-
-	cr_assert_not_null(d);
-	while ((e = readdir(d)) != NULL && found == 0) {
-		char *end, path[64], t[256];
-		long pid = strtol(e->d_name, &end, 10);
-		FILE *f;
-		size_t n;
-
-		if (*end != '\0' || pid <= 0 || ppid_of((pid_t)pid) != sup)
-			continue;
-		snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
-		f = fopen(path, "r");
-		if (f == NULL)
-			continue;
-		n = fread(t, 1, sizeof t - 1, f);
-		fclose(f);
-		t[n] = '\0';
-		if (strcmp(t, title) == 0)
-			found = (pid_t)pid;
-	}
-	closedir(d);
-	return found;
+	proc_spawn(p, dir, args, env, prepare, &how);
 }
 
 /* Names of supervisor sup in /dev/shm. */
@@ -342,7 +213,7 @@ static void many_providers(int n)
 Test(limits, five_hundred_providers_at_once_complete)
 {
 	/* Each process under ASan costs far more memory: 200 still hung. */
-	many_providers(under_asan() ? 200 : 500);
+	many_providers(tu_under_asan() ? 200 : 500);
 }
 
 Test(limits, too_few_descriptors_fail_up_front_saying_so)
@@ -362,7 +233,7 @@ Test(limits, too_few_descriptors_fail_up_front_saying_so)
 	cr_assert_eq(fclose(f), 0);
 	free(path);
 	spawn(&p, START_FEW_FDS, NULL, NULL);
-	rc = finish(&p);
+	rc = proc_finish(&p);
 	cr_assert_eq(rc, 1, "exit %d\n%s", rc, p.err);
 	cr_assert(strstr(p.err, "too many providers for the open file limit"),
 		  "%s", p.err);
@@ -383,7 +254,7 @@ Test(stdfds, closed_stderr_puts_no_log_line_in_the_lock_or_output)
 	one_provider("lock_file = run.lock\n", NULL);
 	/* -v: log lines at every step, each of which would land in fd 2. */
 	spawn(&p, START_NO_STDERR, NULL, "-v");
-	rc = finish(&p);
+	rc = proc_finish(&p);
 	cr_assert_eq(rc, 0, "exit %d", rc);
 	out = get("out.csv");
 	cr_assert_not_null(out);
@@ -423,7 +294,7 @@ Test(shm, a_small_dev_shm_fails_up_front_naming_it)
 		free(text);
 	}
 	spawn(&p, START_SMALL_SHM, NULL, NULL);
-	rc = finish(&p);
+	rc = proc_finish(&p);
 	if (rc == 77) {
 		free(p.err);
 		skip_test("cannot mount a tmpfs in a private mount namespace");
@@ -481,7 +352,7 @@ Test(shm, a_name_left_by_a_killed_supervisor_is_swept_by_the_next_run)
 	/* Killed between shm_open and shm_unlink of its first ring. */
 	spawn(&p, START_PLAIN, (const char *const[]){ "AGG_FAULT_SHM=kill",
 						    NULL }, NULL);
-	rc = finish(&p);
+	rc = proc_finish(&p);
 	cr_assert_eq(rc, 128 + SIGKILL, "exit %d\n%s", rc, p.err);
 	cr_assert_eq(shm_names_of(p.pid), 1, "the fault left no name");
 	free(p.err);
@@ -490,7 +361,7 @@ Test(shm, a_name_left_by_a_killed_supervisor_is_swept_by_the_next_run)
 		struct proc q;
 
 		spawn(&q, START_PLAIN, NULL, NULL);
-		rc = finish(&q);
+		rc = proc_finish(&q);
 		cr_assert_eq(rc, 0, "exit %d\n%s", rc, q.err);
 		free(q.err);
 	}
@@ -505,7 +376,7 @@ Test(limits, memory_limit_does_not_count_the_ring)
 	const char *args[] = { "-c", "p.conf", NULL };
 	char *out;
 
-	if (under_asan())
+	if (tu_under_asan())
 		skip_test("RLIMIT_AS cannot apply under AddressSanitizer");
 	one_provider("ring_size = 256M\nmemory_limit = 256M\nrestart = 0\n",
 		     NULL);
@@ -566,13 +437,13 @@ Test(watch, a_stopped_aggregator_is_found_without_the_run_timeout)
 		     "stall_timeout = 200s\n");
 	spawn(&p, START_PLAIN, (const char *const[]){
 		      "AGG_FAULT=a:0:start:1:hang", NULL }, NULL);
-	wait_text(&p, "fault injected");
-	agg = child_titled(p.pid, "aggregate: aggregator");
-	prov = child_titled(p.pid, "aggregate: provider a");
+	proc_wait_text(&p, "fault injected", 1);
+	agg = proc_child_titled(p.pid, "aggregate: aggregator");
+	prov = proc_child_titled(p.pid, "aggregate: provider a");
 	cr_assert_neq(agg, 0);
 	cr_assert_neq(prov, 0);
 	cr_assert_eq(kill(agg, SIGSTOP), 0);
-	rc = finish(&p);
+	rc = proc_finish(&p);
 	cr_assert_eq(rc, 1, "exit %d\n%s", rc, p.err);
 	cr_assert(strstr(p.err, "aggregator stalled"), "%s", p.err);
 	cr_assert(strstr(p.err, "no heartbeat within stall_timeout"), "%s",

@@ -109,6 +109,23 @@ void tu_write(const char *path, const char *content)
 	}
 }
 
+void tu_put(const char *dir, const char *name, const char *content)
+{
+	char *p = tu_path(dir, name);
+
+	tu_write(p, content);
+	free(p);
+}
+
+char *tu_get(const char *dir, const char *name)
+{
+	char *p = tu_path(dir, name);
+	char *s = tu_read(p, NULL);
+
+	free(p);
+	return s;
+}
+
 char *tu_read(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
@@ -256,11 +273,16 @@ void tu_watchdog(unsigned seconds)
 	alarm(seconds);
 }
 
-int tu_scale(int n)
+bool tu_under_asan(void)
 {
 	const char *s = getenv("AGG_TEST_SCALE");
 
-	return s != NULL && strcmp(s, "asan") == 0 ? n / 10 : n;
+	return s != NULL && strcmp(s, "asan") == 0;
+}
+
+int tu_scale(int n)
+{
+	return tu_under_asan() ? n / 10 : n;
 }
 
 uint64_t tu_rng(uint64_t *s)

@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Whether the tests run under the sanitizers (AGG_TEST_SCALE=asan). */
+bool tu_under_asan(void);
+
 /*
  * n, or a tenth of it under the sanitizers (AGG_TEST_SCALE=asan): the
  * size of a randomised test's loop.
@@ -46,6 +49,10 @@ void tu_write(const char *path, const char *content);
 
 /* Read a whole file, NUL-terminated; NULL if it cannot be read. */
 char *tu_read(const char *path, size_t *len);
+
+/* tu_write() and tu_read() of file name in folder dir (free() tu_get's). */
+void tu_put(const char *dir, const char *name, const char *content);
+char *tu_get(const char *dir, const char *name);
 
 struct tu_result {
 	int status;      /* exit status, or 128 + signal */

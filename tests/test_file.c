@@ -1,6 +1,7 @@
 /*
  * test_file.c - the file provider (providers/file.c) run in-process through
- * the real provider runtime into a real ring, which the test then drains:
+ * the real provider runtime into a real ring, which the test then drains
+ * (tests/helpers/provtest.h):
  * CSV and JSON Lines, plain and gzip, globs, NULL rules, column mapping,
  * rejects with their positions, the resume token (every checkpoint of a
  * run resumes to exactly the rest of that run), and --check.
@@ -23,10 +24,10 @@
 #include <zlib.h>
 
 #include "../ipc/record.h"
-#include "../ipc/ring.h"
-#include "../common/convert.h"
+#include "../common/buf.h"
 #include "../providers/file.h"
 #include "../providers/provider.h"
+#include "helpers/provtest.h"
 #include "helpers/testutil.h"
 
 #define MAXF 8
@@ -128,201 +129,43 @@ static void write_gz(const char *name, const char *content)
 
 /* --- running the provider and dumping what it sent -------------------- */
 
-struct dump {
-	char *p;
-	size_t len, cap;
-};
-
-static void put(struct dump *d, const char *s, size_t n)
-{
-	if (d->len + n + 1 > d->cap) {
-		d->cap = (d->len + n + 1) * 2 + 256;
-		d->p = realloc(d->p, d->cap);
-		cr_assert_not_null(d->p);
-	}
-	memcpy(d->p + d->len, s, n);
-	d->len += n;
-	d->p[d->len] = '\0';
-}
-
-static void puts_(struct dump *d, const char *s)
-{
-	put(d, s, strlen(s));
-}
-
-/* Bytes with CR and LF spelled out, so that one dump line is one frame. */
-static void put_esc(struct dump *d, const char *s, size_t n)
-{
-	for (size_t k = 0; k < n; k++) {
-		if (s[k] == '\n')
-			puts_(d, "\\n");
-		else if (s[k] == '\r')
-			puts_(d, "\\r");
-		else
-			put(d, &s[k], 1);
-	}
-}
-
-static void put_value(struct dump *d, enum rec_type t, const struct rec_value *v)
-{
-	char b[64];
-
-	if (v->null) {
-		puts_(d, "NULL");
-		return;
-	}
-	switch (t) {
-	case REC_INT:
-		snprintf(b, sizeof b, "%lld", (long long)v->u.i);
-		break;
-	case REC_FLOAT:
-		conv_format_float(v->u.f, b);
-		break;
-	case REC_BOOL:
-		snprintf(b, sizeof b, "%s", v->u.b ? "true" : "false");
-		break;
-	case REC_TIMESTAMP:
-		conv_format_timestamp(v->u.i, b);
-		break;
-	case REC_TEXT:
-		puts_(d, "'");
-		put_esc(d, v->u.s.p, v->u.s.len);
-		puts_(d, "'");
-		return;
-	}
-	puts_(d, b);
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof v);
-	return v;
-}
-
-static const unsigned char *get_str(struct dump *d, const unsigned char *p,
-				    const char *before)
-{
-	uint32_t n = get_u32(p);
-
-	puts_(d, before);
-	put_esc(d, (const char *)p + 4, n);
-	return p + 4 + n;
-}
-
 /*
- * Run the provider from token (NULL: the start).  Returns the dump:
+ * Run the provider from token (NULL: the start), in this process, through
+ * tests/helpers/provtest.h.  Returns the dump (pt_dump_inline):
  *   rec V|V|...      one record
  *   rej POS REASON [RAW]
  *   ckpt RECORDS/REJECTS TOKEN
  *   done / error MESSAGE
- * and the status in *status.
+ * and the status in *status.  A frame that does not decode fails the test.
  */
 static char *run_from(const char *token, int *status)
 {
-	struct ring ring;
-	struct prov_ctx *c = calloc(1, sizeof *c);
-	struct dump d = { 0 };
-	struct ring_frame_hdr h;
-	const unsigned char *pl;
-	struct rec_value v[MAXF];
-	int st;
+	struct pt_result r;
+	char *dump = pt_dump_inline(&fx.cfg, 0, token,
+				    token ? strlen(token) : 0, &r);
 
-	cr_assert_not_null(c);
-	cr_assert_eq(ring_create(&ring, 64u << 20), 0);
-	c->cfg = &fx.cfg;
-	c->p = &fx.p;
-	c->attempt = 1;
-	c->ring = &ring;
-	c->heartbeat_fd = -1;
-	if (token != NULL) {
-		c->token_len = strlen(token);
-		memcpy(c->token, token, c->token_len);
-	}
-	st = prov_main(c);
-	puts_(&d, "");
-	while (ring_next(&ring, &h, &pl) == 1) {
-		char b[128];
-
-		switch (h.type) {
-		case RING_RECORDS: {
-			uint32_t n = get_u32(pl);
-			size_t off = 4;
-
-			for (uint32_t k = 0; k < n; k++) {
-				long used = rec_decode(&fx.cfg.schema, pl + off,
-						       h.len - off, v);
-
-				cr_assert_gt(used, 0);
-				off += (size_t)used;
-				cr_assert_leq(off, h.len);
-				puts_(&d, "rec ");
-				for (int i = 0; i < fx.cfg.schema.nfields; i++) {
-					if (i)
-						puts_(&d, "|");
-					put_value(&d, fx.fields[i].type, &v[i]);
-				}
-				puts_(&d, "\n");
-			}
-			/* Its records and nothing else: no bytes left over. */
-			cr_assert_eq(off, h.len, "frame of %u bytes, %u records "
-				     "in %zu", h.len, n, off);
-			break;
-		}
-		case RING_REJECT:
-			pl = get_str(&d, pl, "rej ");
-			pl = get_str(&d, pl, " ");
-			get_str(&d, pl, " [");
-			puts_(&d, "]\n");
-			break;
-		case RING_CHECKPOINT: {
-			uint64_t recs, rejs;
-
-			memcpy(&recs, pl, 8);
-			memcpy(&rejs, pl + 8, 8);
-			snprintf(b, sizeof b, "ckpt %llu/%llu ",
-				 (unsigned long long)recs,
-				 (unsigned long long)rejs);
-			puts_(&d, b);
-			put(&d, (const char *)pl + 16, h.len - 16);
-			puts_(&d, "\n");
-			break;
-		}
-		case RING_DONE:
-			puts_(&d, "done\n");
-			break;
-		case RING_ERROR:
-			puts_(&d, "error ");
-			put(&d, (const char *)pl, h.len);
-			puts_(&d, "\n");
-			break;
-		default:
-			cr_assert_fail("frame type %d", h.type);
-		}
-		ring_consume(&ring);
-	}
-	ring_destroy(&ring);
-	free(c);
-	*status = st;
-	return d.p;
+	cr_assert_not_null(dump);
+	cr_assert(!r.bad, "%s, dump:\n%s", r.error, dump);
+	*status = r.status;
+	pt_result_free(&r);
+	return dump;
 }
 
 /* Only the rec and rej lines of a dump (drops checkpoints). */
 static char *data_lines(const char *dump)
 {
-	struct dump d = { 0 };
+	struct buf d = { 0 };
 
-	puts_(&d, "");
+	cr_assert_eq(buf_addstr(&d, ""), 0);
 	for (const char *l = dump; *l;) {
 		const char *e = strchr(l, '\n');
 		size_t n = e ? (size_t)(e - l) + 1 : strlen(l);
 
 		if (strncmp(l, "rec ", 4) == 0 || strncmp(l, "rej ", 4) == 0)
-			put(&d, l, n);
+			cr_assert_eq(buf_add(&d, l, n), 0);
 		l += n;
 	}
-	return d.p;
+	return (char *)buf_take(&d);
 }
 
 static void expect_run(const char *want, int want_status)
@@ -948,12 +791,12 @@ Test(file, group_mode_sends_only_the_fields_it_reads)
  */
 Test(file, fast_and_declined_records_share_frames)
 {
-	struct dump in = { 0 }, want = { 0 };
+	struct buf in = { 0 }, want = { 0 };
 	char line[160], rec[160];
 
 	fx_init_group_by_region();
-	puts_(&in, "id,region,day,amount\n");
-	puts_(&want, "");
+	cr_assert_eq(buf_addstr(&in, "id,region,day,amount\n"), 0);
+	cr_assert_eq(buf_addstr(&want, ""), 0);
 	for (int k = 0; k < 80; k++) {
 		rec[0] = '\0';
 		switch (k % 8) {
@@ -988,14 +831,14 @@ Test(file, fast_and_declined_records_share_frames)
 			snprintf(line, sizeof line, "\n");
 			break;
 		}
-		puts_(&in, line);
-		puts_(&want, rec);
+		cr_assert_eq(buf_addstr(&in, line), 0);
+		cr_assert_eq(buf_addstr(&want, rec), 0);
 	}
-	write_text("a.csv", in.p);
-	expect_run(want.p, PROV_DONE);
+	write_text("a.csv", buf_str(&in));
+	expect_run(buf_str(&want), PROV_DONE);
 	check_every_resume();
-	free(in.p);
-	free(want.p);
+	buf_free(&in);
+	buf_free(&want);
 	fx_fini();
 }
 

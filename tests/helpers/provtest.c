@@ -31,6 +31,9 @@
 /* pt_run_inline's ring: the whole output must fit. */
 #define PT_INLINE_RING_BYTES (16u << 20)
 
+/* pt_dump_inline's ring: room for the largest file test's output. */
+#define PT_DUMP_RING_BYTES (64u << 20)
+
 int pt_config(const char *text, struct cfg *cfg)
 {
 	char err[CFG_ERR_MAX];
@@ -89,15 +92,28 @@ static int pt_push_row(struct pt_result *r, char *row)
 	return 0;
 }
 
-/* A record as "a|b|NULL"; malloc'd, NULL on no memory. */
-static char *pt_row_text(const struct rec_schema *s, const struct rec_value *v)
+/* Bytes with CR and LF spelled out, so that one dump line is one frame. */
+static void pt_put_esc(FILE *f, const char *s, size_t n)
 {
-	char *buf = NULL, num[CONV_TS_MAX + CONV_FLOAT_MAX];
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	for (size_t k = 0; k < n; k++) {
+		if (s[k] == '\n')
+			fputs("\\n", f);
+		else if (s[k] == '\r')
+			fputs("\\r", f);
+		else
+			fputc(s[k], f);
+	}
+}
 
-	if (f == NULL)
-		return NULL;
+/*
+ * A record's values joined by '|'; with quoted (the dump), text between
+ * single quotes with CR and LF spelled out, else text as is.
+ */
+static void pt_put_values(FILE *f, const struct rec_schema *s,
+			  const struct rec_value *v, bool quoted)
+{
+	char num[CONV_TS_MAX + CONV_FLOAT_MAX];
+
 	for (int i = 0; i < s->nfields; i++) {
 		if (i)
 			fputc('|', f);
@@ -121,10 +137,28 @@ static char *pt_row_text(const struct rec_schema *s, const struct rec_value *v)
 			fputs(num, f);
 			break;
 		case REC_TEXT:
-			fwrite(v[i].u.s.p, 1, v[i].u.s.len, f);
+			if (!quoted) {
+				fwrite(v[i].u.s.p, 1, v[i].u.s.len, f);
+				break;
+			}
+			fputc('\'', f);
+			pt_put_esc(f, v[i].u.s.p, v[i].u.s.len);
+			fputc('\'', f);
 			break;
 		}
 	}
+}
+
+/* A record as "a|b|NULL"; malloc'd, NULL on no memory. */
+static char *pt_row_text(const struct rec_schema *s, const struct rec_value *v)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		return NULL;
+	pt_put_values(f, s, v, false);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;
@@ -155,10 +189,13 @@ static char *pt_get_str(const unsigned char **p, size_t *len)
 	return s;
 }
 
-/* Take one frame into r.  Returns 0, or -1 if it is malformed. */
+/*
+ * Take one frame into r, and its line into dump if not NULL (the format
+ * of pt_dump_inline).  Returns 0, or -1 if it is malformed.
+ */
 static int pt_frame(const struct cfg *cfg, struct pt_result *r,
 		    const struct ring_frame_hdr *h, const unsigned char *pl,
-		    struct rec_value *vals)
+		    struct rec_value *vals, FILE *dump)
 {
 	size_t len = h->len;
 
@@ -174,6 +211,11 @@ static int pt_frame(const struct cfg *cfg, struct pt_result *r,
 
 			if (n <= 0)
 				return -1;
+			if (dump) {
+				fputs("rec ", dump);
+				pt_put_values(dump, &cfg->schema, vals, true);
+				fputc('\n', dump);
+			}
 			row = pt_row_text(&cfg->schema, vals);
 			if (row == NULL || pt_push_row(r, row) < 0) {
 				free(row);
@@ -201,6 +243,13 @@ static int pt_frame(const struct cfg *cfg, struct pt_result *r,
 		memcpy(cp->token, pl + 2 * sizeof(uint64_t), cp->token_len);
 		cp->rows = r->nrows;
 		r->folded = r->nrows;
+		if (dump) {
+			fprintf(dump, "ckpt %llu/%llu ",
+				(unsigned long long)cp->records,
+				(unsigned long long)cp->rejects);
+			fwrite(cp->token, 1, cp->token_len, dump);
+			fputc('\n', dump);
+		}
 		return 0;
 	}
 	case RING_REJECT: {
@@ -215,15 +264,33 @@ static int pt_frame(const struct cfg *cfg, struct pt_result *r,
 		rj->reason = pt_get_str(&pl, &len);
 		rj->raw = pt_get_str(&pl, &len);
 		r->nrejects++;
-		return rj->position && rj->reason && rj->raw && len == 0 ? 0 : -1;
+		if (!(rj->position && rj->reason && rj->raw && len == 0))
+			return -1;
+		if (dump) {
+			fputs("rej ", dump);
+			pt_put_esc(dump, rj->position, strlen(rj->position));
+			fputc(' ', dump);
+			pt_put_esc(dump, rj->reason, strlen(rj->reason));
+			fputs(" [", dump);
+			pt_put_esc(dump, rj->raw, strlen(rj->raw));
+			fputs("]\n", dump);
+		}
+		return 0;
 	}
 	case RING_DONE:
 		r->done = true;
 		r->folded = r->nrows;
+		if (dump)
+			fputs("done\n", dump);
 		return len == 0 ? 0 : -1;
 	case RING_ERROR:
 		snprintf(r->error, sizeof r->error, "%.*s", (int)len,
 			 (const char *)pl);
+		if (dump) {
+			fputs("error ", dump);
+			fwrite(pl, 1, len, dump);
+			fputc('\n', dump);
+		}
 		return 0;
 	default:
 		return -1;
@@ -269,7 +336,7 @@ int pt_run(const struct cfg *cfg, int index, uint16_t attempt,
 		const unsigned char *pl;
 		int n = ring_next(&ring, &h, &pl);
 
-		if (n < 0 || (n == 1 && pt_frame(cfg, out, &h, pl, vals) < 0)) {
+		if (n < 0 || (n == 1 && pt_frame(cfg, out, &h, pl, vals, NULL) < 0)) {
 			out->bad = true;
 			snprintf(out->error, sizeof out->error,
 				 "pt_run: malformed frame (type %u)",
@@ -316,9 +383,11 @@ out_free:
 	return rc;
 }
 
-int pt_run_inline(const struct cfg *cfg, int index, uint16_t attempt,
-		  const void *token, size_t token_len, uint64_t records,
-		  uint64_t rejects, struct pt_result *out)
+/* pt_run_inline and pt_dump_inline: a ring of ring_bytes, dump or NULL. */
+static int pt_inline(const struct cfg *cfg, int index, uint16_t attempt,
+		     const void *token, size_t token_len, uint64_t records,
+		     uint64_t rejects, struct pt_result *out,
+		     uint32_t ring_bytes, FILE *dump)
 {
 	struct ring ring;
 	struct rec_value *vals = NULL;
@@ -331,7 +400,7 @@ int pt_run_inline(const struct cfg *cfg, int index, uint16_t attempt,
 	ctx = calloc(1, sizeof *ctx);
 	if (vals == NULL || ctx == NULL)
 		goto out_free;
-	if (ring_create(&ring, PT_INLINE_RING_BYTES) < 0) {
+	if (ring_create(&ring, ring_bytes) < 0) {
 		perror("pt_run_inline: ring_create");
 		goto out_free;
 	}
@@ -355,7 +424,7 @@ int pt_run_inline(const struct cfg *cfg, int index, uint16_t attempt,
 
 		if (n == 0)
 			break;
-		if (n < 0 || pt_frame(cfg, out, &h, pl, vals) < 0) {
+		if (n < 0 || pt_frame(cfg, out, &h, pl, vals, dump) < 0) {
 			out->bad = true;
 			snprintf(out->error, sizeof out->error,
 				 "pt_run_inline: malformed frame");
@@ -369,6 +438,34 @@ out_free:
 	free(ctx);
 	free(vals);
 	return rc;
+}
+
+int pt_run_inline(const struct cfg *cfg, int index, uint16_t attempt,
+		  const void *token, size_t token_len, uint64_t records,
+		  uint64_t rejects, struct pt_result *out)
+{
+	return pt_inline(cfg, index, attempt, token, token_len, records,
+			 rejects, out, PT_INLINE_RING_BYTES, NULL);
+}
+
+char *pt_dump_inline(const struct cfg *cfg, int index, const void *token,
+		     size_t token_len, struct pt_result *out)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	memset(out, 0, sizeof *out);
+	out->status = -1;
+	if (f == NULL)
+		return NULL;
+	pt_inline(cfg, index, 1, token, token_len, 0, 0, out,
+		  PT_DUMP_RING_BYTES, f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
 }
 
 const struct pt_checkpoint *pt_last_checkpoint(const struct pt_result *r)

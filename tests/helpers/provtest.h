@@ -79,6 +79,23 @@ int pt_run_inline(const struct cfg *cfg, int index, uint16_t attempt,
 		  const void *token, size_t token_len, uint64_t records,
 		  uint64_t rejects, struct pt_result *out);
 
+/*
+ * pt_run_inline of attempt 1 from token (NULL/0: the start) with no
+ * earlier counts, in a ring of 64M, that also writes every frame as one
+ * line of text, in the order sent:
+ *   rec V|V|...            a record; text in single quotes
+ *   rej POSITION REASON [RAW]
+ *   ckpt RECORDS/REJECTS TOKEN
+ *   done
+ *   error MESSAGE
+ * CR and LF in text, positions, reasons and raw input are spelled \r and
+ * \n, so a line is a frame.  Returns the lines (free() them), NULL if the
+ * harness had no memory; out as pt_run_inline fills it (out->bad: a frame
+ * did not decode, and the lines stop before it).
+ */
+char *pt_dump_inline(const struct cfg *cfg, int index, const void *token,
+		     size_t token_len, struct pt_result *out);
+
 /* The last checkpoint of r, or NULL if there was none. */
 const struct pt_checkpoint *pt_last_checkpoint(const struct pt_result *r);
 

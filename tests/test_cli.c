@@ -22,8 +22,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	tu_rmrf(dir);
-	free(dir);
+	tu_tmpdir_free(&dir);
 }
 
 TestSuite(cli, .init = setup, .fini = teardown);
@@ -45,11 +44,7 @@ static void put(const char *name, const char *content)
 
 static char *get(const char *name)
 {
-	char *p = tu_path(dir, name);
-	char *s = tu_read(p, NULL);
-
-	free(p);
-	return s;
+	return tu_get(dir, name);
 }
 
 static int run(struct tu_result *r, const char *const *args)

@@ -32,17 +32,8 @@
 #include "helpers/pgtest.h"
 #include "helpers/testutil.h"
 
-ReportHook(PRE_ALL)(struct criterion_test_set *set)
-{
-	(void)set;
-	pgt_start();
-}
-
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-	(void)stats;
-	pgt_stop();
-}
+PGT_START_BEFORE_ALL()
+PGT_STOP_AFTER_ALL()
 
 static char *dir;
 
@@ -54,16 +45,12 @@ static void setup(void)
 
 static void teardown(void)
 {
-	tu_rmrf(dir);
-	free(dir);
+	tu_tmpdir_free(&dir);
 }
 
 static void put(const char *name, const char *content)
 {
-	char *p = tu_path(dir, name);
-
-	tu_write(p, content);
-	free(p);
+	tu_put(dir, name, content);
 }
 
 static bool exists(const char *name)
@@ -98,14 +85,6 @@ static void put_many(const char *name, int n, const char *tag)
 /* --- SQLite ------------------------------------------------------------ */
 
 TestSuite(sqlite_out, .init = setup, .fini = teardown);
-
-/* A test of the test build's hooks; a skip does not reach .fini. */
-#define NEEDS_HOOKS(fini) do { \
-	if (!tu_bin_has_hooks()) { \
-		fini(); \
-		cr_skip_test(TU_NEEDS_HOOKS); \
-	} \
-} while (0)
 
 static sqlite3 *sq_open_db(const char *name)
 {
@@ -236,7 +215,7 @@ Test(sqlite_out, failed_run_leaves_table_unchanged)
 	struct tu_result r;
 	char *got;
 
-	NEEDS_HOOKS(teardown);
+	TU_REQUIRE_HOOKS(teardown);
 	put("p.conf", sq_conf);
 	put("in.csv", "id,name\n1,old1\n2,old2\n");
 	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", NULL }, NULL), 0,
@@ -276,7 +255,7 @@ Test(sqlite_out, sigterm_while_writing_leaves_table_unchanged)
 	struct tu_result r;
 	char *got;
 
-	NEEDS_HOOKS(teardown);
+	TU_REQUIRE_HOOKS(teardown);
 	put("p.conf", sq_conf);
 	put("in.csv", "id,name\n1,old1\n2,old2\n");
 	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", NULL }, NULL), 0,
@@ -526,7 +505,7 @@ Test(postgres_out, failed_run_leaves_table_unchanged)
 	struct tu_result r;
 	char q[256], *got;
 
-	NEEDS_HOOKS(pg_teardown);
+	TU_REQUIRE_HOOKS(pg_teardown);
 	pg_conf(tname, NULL);
 	put("in.csv", "id,name\n1,old1\n2,old2\n");
 	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", NULL }, NULL), 0,
@@ -561,7 +540,7 @@ Test(postgres_out, sigterm_while_writing_leaves_table_unchanged)
 	struct tu_result r;
 	char q[256], *got;
 
-	NEEDS_HOOKS(pg_teardown);
+	TU_REQUIRE_HOOKS(pg_teardown);
 	pg_conf(tname, NULL);
 	put("in.csv", "id,name\n1,old1\n2,old2\n");
 	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", NULL }, NULL), 0,

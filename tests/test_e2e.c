@@ -26,8 +26,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	tu_rmrf(dir);
-	free(dir);
+	tu_tmpdir_free(&dir);
 }
 
 TestSuite(e2e, .init = setup, .fini = teardown);

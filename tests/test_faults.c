@@ -48,17 +48,8 @@
 
 /* --- the PostgreSQL server (tests/helpers/pgtest.h) --------------- */
 
-ReportHook(PRE_ALL)(struct criterion_test_set *set)
-{
-	(void)set;
-	pgt_start();
-}
-
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-	(void)stats;
-	pgt_stop();
-}
+PGT_START_BEFORE_ALL()
+PGT_STOP_AFTER_ALL()
 
 /* --- per test --------------------------------------------------------- */
 
@@ -101,9 +92,7 @@ static void teardown(void)
 	hf_stop(&srv);
 	if (dir)
 		remove_runtime_lock();
-	tu_rmrf(dir);
-	free(dir);
-	dir = NULL;
+	tu_tmpdir_free(&dir);
 }
 
 TestSuite(crash, .init = setup, .fini = teardown);

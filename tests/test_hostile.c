@@ -49,8 +49,7 @@ static void setup(void)
 static void teardown(void)
 {
 	hf_stop(&srv);
-	tu_rmrf(dir);
-	free(dir);
+	tu_tmpdir_free(&dir);
 }
 
 TestSuite(hostile, .init = setup, .fini = teardown);
@@ -99,11 +98,7 @@ static int run(struct tu_result *r)
 
 static char *get(const char *name)
 {
-	char *p = tu_path(dir, name);
-	char *s = tu_read(p, NULL);
-
-	free(p);
-	return s;
+	return tu_get(dir, name);
 }
 
 /* True when s[0..len) is valid UTF-8 (no overlongs, no surrogates). */

@@ -205,11 +205,7 @@ static int run(struct tu_result *r, const char *const *env, ...)
 
 static char *get(const char *name)
 {
-	char *p = tu_path(dir, name);
-	char *s = tu_read(p, NULL);
-
-	free(p);
-	return s;
+	return tu_get(dir, name);
 }
 
 /* Run and insist on success; returns the output (free() it). */

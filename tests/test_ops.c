@@ -37,26 +37,14 @@ static void setup(void)
 
 static void teardown(void)
 {
-	tu_rmrf(dir);
-	free(dir);
+	tu_tmpdir_free(&dir);
 }
 
 TestSuite(ops, .init = setup, .fini = teardown);
 
-/* A test of the test build's hooks; a skip does not reach .fini. */
-#define NEEDS_HOOKS(fini) do { \
-	if (!tu_bin_has_hooks()) { \
-		fini(); \
-		cr_skip_test(TU_NEEDS_HOOKS); \
-	} \
-} while (0)
-
 static void put(const char *name, const char *content)
 {
-	char *p = tu_path(dir, name);
-
-	tu_write(p, content);
-	free(p);
+	tu_put(dir, name, content);
 }
 
 static void rm(const char *name)
@@ -69,11 +57,7 @@ static void rm(const char *name)
 
 static char *get(const char *name)
 {
-	char *p = tu_path(dir, name);
-	char *s = tu_read(p, NULL);
-
-	free(p);
-	return s;
+	return tu_get(dir, name);
 }
 
 /* Run the binary in dir with "-c p.conf" and the extra args. */
@@ -323,7 +307,7 @@ Test(ops, log_lines_replace_the_progress_block)
 {
 	char *out, *line;
 
-	NEEDS_HOOKS(teardown);
+	TU_REQUIRE_HOOKS(teardown);
 	/* A restart logs a warning while the block is on screen. */
 	three_providers(NULL);
 	setenv("AGG_FAULT", "b:1:after_checkpoint:1", 1);
@@ -386,7 +370,7 @@ Test(ops, jobs_limits_providers_running_at_once)
 	struct tu_result r;
 	char *seq, *out1, *out;
 
-	NEEDS_HOOKS(teardown);
+	TU_REQUIRE_HOOKS(teardown);
 	three_providers(NULL);
 	cr_assert_eq(run(&r, NULL, "-v", "-j", "1", NULL), 0, "%s", r.err);
 	seq = event_order(r.err);
@@ -444,7 +428,7 @@ Test(ops, json_logs_are_one_object_per_line)
 	int lines = 0, warns = 0, summaries = 0, totals = 0, debugs = 0;
 	char *copy, *save = NULL;
 
-	NEEDS_HOOKS(teardown);
+	TU_REQUIRE_HOOKS(teardown);
 	three_providers("reject_file = rejects.jsonl\nmax_rejects = 5\n");
 	put("c.csv", "id,name\n6,\"c \"\"quoted\"\" \\\\ name\"\nnope,bad\n");
 	cr_assert_eq(run(&r, (const char *[]){ "AGG_FAULT=b:1:after_checkpoint:1",
@@ -489,7 +473,7 @@ Test(ops, quiet_keeps_warnings_and_errors_verbose_adds_debug)
 	struct tu_result r;
 	const char *const fault[] = { "AGG_FAULT=b:1:after_checkpoint:1", NULL };
 
-	NEEDS_HOOKS(teardown);
+	TU_REQUIRE_HOOKS(teardown);
 	three_providers(NULL);
 	cr_assert_eq(run(&r, fault, "-q", NULL), 0, "%s", r.err);
 	cr_assert(strstr(r.err, " warn provider=b restarted attempt=2") != NULL,
@@ -606,7 +590,7 @@ Test(ops, metrics_file_parses_and_keeps_the_last_success)
 	char *text, last[64];
 	int n;
 
-	NEEDS_HOOKS(teardown);
+	TU_REQUIRE_HOOKS(teardown);
 	three_providers("reject_file = rejects.jsonl\nmax_rejects = 5\n");
 	put("c.csv", "id,name\n6,c1\nnope,bad\n");
 	cr_assert_eq(run(&r, (const char *[]){ "AGG_FAULT=b:1:after_checkpoint:1",
@@ -975,7 +959,7 @@ Test(ops, sigterm_while_writing_keeps_the_previous_output)
 	struct tu_result r;
 	char *out;
 
-	NEEDS_HOOKS(teardown);
+	TU_REQUIRE_HOOKS(teardown);
 	three_providers(NULL);
 	put("out.csv", "previous\n");
 	/* Test hook: SIGTERM reaches the run after the first row is written. */

@@ -22,35 +22,19 @@
 #include <unistd.h>
 
 #include "../aggregator/output.h"
+#include "helpers/testutil.h"
 
-static char tmpdir[256];
+static char *tmpdir;
 static char outpath[512];
 
 static void make_tmpdir(void)
 {
-	const char *base = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/test_output.XXXXXX",
-		 base && *base ? base : "/tmp");
-	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+	tmpdir = tu_tmpdir();
 }
 
 static void remove_tmpdir(void)
 {
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	char p[1024];
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(tmpdir);
+	tu_tmpdir_free(&tmpdir);
 }
 
 TestSuite(output, .init = make_tmpdir, .fini = remove_tmpdir);
@@ -69,21 +53,9 @@ static void set_cfg(struct cfg *cfg, const char *name, enum cfg_format fmt)
 /* The whole file, NUL-terminated; *len its size.  Caller frees. */
 static char *slurp(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
+	char *buf = tu_read(path, len);
 
-	cr_assert_not_null(f, "open %s: %s", path, strerror(errno));
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	cr_assert_not_null(buf);
-	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	if (len)
-		*len = (size_t)n;
+	cr_assert_not_null(buf, "open %s: %s", path, strerror(errno));
 	return buf;
 }
 
@@ -98,15 +70,9 @@ static void spit(const char *path, const char *text)
 
 static int count_entries(void)
 {
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	int n = 0;
+	int n = tu_count_entries(tmpdir);
 
-	cr_assert_not_null(d);
-	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			n++;
-	closedir(d);
+	cr_assert_geq(n, 0, "%s: %s", tmpdir, strerror(errno));
 	return n;
 }
 

@@ -43,17 +43,8 @@
 
 /* --- the server ------------------------------------------------------ */
 
-ReportHook(PRE_ALL)(struct criterion_test_set *set)
-{
-	(void)set;
-	pgt_start();
-}
-
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-	(void)stats;
-	pgt_stop();
-}
+PGT_START_BEFORE_ALL()
+PGT_STOP_AFTER_ALL()
 
 static PGconn *db;
 static int table_seq;

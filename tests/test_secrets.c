@@ -27,17 +27,8 @@ static struct hf_server srv;
 
 /* --- a PostgreSQL server with a password role (as test_postgres.c) ---- */
 
-ReportHook(PRE_ALL)(struct criterion_test_set *set)
-{
-	(void)set;
-	pgt_start();
-}
-
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-	(void)stats;
-	pgt_stop();
-}
+PGT_START_BEFORE_ALL()
+PGT_STOP_AFTER_ALL()
 
 static void setup(void)
 {
@@ -49,9 +40,7 @@ static void setup(void)
 static void teardown(void)
 {
 	hf_stop(&srv);
-	tu_rmrf(dir);
-	free(dir);
-	dir = NULL;
+	tu_tmpdir_free(&dir);
 }
 
 TestSuite(secrets, .init = setup, .fini = teardown);

@@ -45,9 +45,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	tu_rmrf(dir);
-	free(dir);
-	dir = NULL;
+	tu_tmpdir_free(&dir);
 }
 
 TestSuite(limits, .init = setup, .fini = teardown);
@@ -57,12 +55,6 @@ TestSuite(watch, .init = setup, .fini = teardown);
 
 /* A skipped test does not reach the suite's .fini: clean up first. */
 #define skip_test(...) do { teardown(); cr_skip_test(__VA_ARGS__); } while (0)
-
-/* A test of the test build's hooks (AGG_FAULT...): skip on a release build. */
-#define NEEDS_HOOKS() do { \
-	if (!tu_bin_has_hooks()) \
-		skip_test(TU_NEEDS_HOOKS); \
-} while (0)
 
 static void put(const char *name, const char *content)
 {
@@ -347,7 +339,7 @@ Test(shm, a_name_left_by_a_killed_supervisor_is_swept_by_the_next_run)
 	struct proc p;
 	int rc;
 
-	NEEDS_HOOKS();
+	TU_REQUIRE_HOOKS(teardown);
 	one_provider(NULL, NULL);
 	/* Killed between shm_open and shm_unlink of its first ring. */
 	spawn(&p, START_PLAIN, (const char *const[]){ "AGG_FAULT_SHM=kill",
@@ -427,7 +419,7 @@ Test(watch, a_stopped_aggregator_is_found_without_the_run_timeout)
 	pid_t agg, prov;
 	int rc;
 
-	NEEDS_HOOKS();
+	TU_REQUIRE_HOOKS(teardown);
 	/*
 	 * The provider hangs at its start (it may: its own stall_timeout is
 	 * long), so the run cannot end by itself; the run's timeout is the
@@ -486,7 +478,7 @@ Test(watch, control_messages_are_read_while_the_aggregator_is_busy)
 			      "AGG_FAULT_FRAME_DELAY_MS=20", NULL };
 	size_t small_done, big_died;
 
-	NEEDS_HOOKS();
+	TU_REQUIRE_HOOKS(teardown);
 	f = fopen(path, "w");
 	cr_assert_not_null(f);
 	fputs("id,name\n", f);

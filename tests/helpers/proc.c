@@ -55,21 +55,7 @@ void proc_spawn(struct proc *p, const char *dir, const char *const *args,
 
 bool proc_slurp(struct proc *p)
 {
-	char buf[4096];
-	ssize_t n = read(p->err_fd, buf, sizeof buf);
-
-	if (n < 0 && errno == EINTR)
-		return true;
-	if (n <= 0)
-		return false;
-	if (p->len + (size_t)n + 1 > p->cap) {
-		p->cap = (p->len + (size_t)n + 1) * 2;
-		p->err = realloc(p->err, p->cap);
-	}
-	memcpy(p->err + p->len, buf, (size_t)n);
-	p->len += (size_t)n;
-	p->err[p->len] = '\0';
-	return true;
+	return tu_read_some(p->err_fd, &p->err, &p->len, &p->cap);
 }
 
 int proc_count(const char *hay, const char *needle)

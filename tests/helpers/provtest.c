@@ -46,6 +46,33 @@ int pt_config(const char *text, struct cfg *cfg)
 	return 0;
 }
 
+/*
+ * The context of one attempt (see pt_run), producing into ring; calloc'd,
+ * NULL on no memory.
+ */
+static struct prov_ctx *pt_ctx(const struct cfg *cfg, int index,
+			       uint16_t attempt, const void *token,
+			       size_t token_len, uint64_t records,
+			       uint64_t rejects, struct ring *ring)
+{
+	struct prov_ctx *ctx = calloc(1, sizeof *ctx);
+
+	if (ctx == NULL)
+		return NULL;
+	ctx->cfg = cfg;
+	ctx->p = &cfg->providers[index];
+	ctx->index = index;
+	ctx->attempt = attempt;
+	if (token_len)
+		memcpy(ctx->token, token, token_len);
+	ctx->token_len = token_len;
+	ctx->records = records;
+	ctx->rejects = rejects;
+	ctx->ring = ring;
+	ctx->heartbeat_fd = -1;
+	return ctx;
+}
+
 /* The child: one provider attempt as the producer of ring. */
 static void __attribute__((noreturn))
 pt_child(const struct cfg *cfg, int index, uint16_t attempt,
@@ -62,20 +89,10 @@ pt_child(const struct cfg *cfg, int index, uint16_t attempt,
 	signal(SIGPIPE, SIG_IGN);
 	for (int i = 0; env && env[i]; i++)
 		putenv((char *)env[i]);
-	ctx = calloc(1, sizeof *ctx);
+	ctx = pt_ctx(cfg, index, attempt, token, token_len, records, rejects,
+		     ring);
 	if (ctx == NULL)
 		_exit(127);
-	ctx->cfg = cfg;
-	ctx->p = &cfg->providers[index];
-	ctx->index = index;
-	ctx->attempt = attempt;
-	if (token_len)
-		memcpy(ctx->token, token, token_len);
-	ctx->token_len = token_len;
-	ctx->records = records;
-	ctx->rejects = rejects;
-	ctx->ring = ring;
-	ctx->heartbeat_fd = -1;
 	st = prov_main(ctx);
 	free(ctx);
 	_exit(st);
@@ -397,24 +414,14 @@ static int pt_inline(const struct cfg *cfg, int index, uint16_t attempt,
 	memset(out, 0, sizeof *out);
 	out->status = -1;
 	vals = calloc((size_t)cfg->schema.nfields + 1, sizeof *vals);
-	ctx = calloc(1, sizeof *ctx);
+	ctx = pt_ctx(cfg, index, attempt, token, token_len, records, rejects,
+		     &ring);
 	if (vals == NULL || ctx == NULL)
 		goto out_free;
 	if (ring_create(&ring, ring_bytes) < 0) {
 		perror("pt_run_inline: ring_create");
 		goto out_free;
 	}
-	ctx->cfg = cfg;
-	ctx->p = &cfg->providers[index];
-	ctx->index = index;
-	ctx->attempt = attempt;
-	if (token_len)
-		memcpy(ctx->token, token, token_len);
-	ctx->token_len = token_len;
-	ctx->records = records;
-	ctx->rejects = rejects;
-	ctx->ring = &ring;
-	ctx->heartbeat_fd = -1;
 	out->status = prov_main(ctx);
 	rc = out->status;
 	for (;;) {

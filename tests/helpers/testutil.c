@@ -57,6 +57,13 @@ void tu_rmrf(const char *path)
 		nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+void tu_tmpdir_free(char **dir)
+{
+	tu_rmrf(*dir);
+	free(*dir);
+	*dir = NULL;
+}
+
 #define TU_NOBODY 65534
 
 static int chown_one(const char *path, const struct stat *sb, int flag,
@@ -126,6 +133,21 @@ char *tu_get(const char *dir, const char *name)
 	return s;
 }
 
+int tu_count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
 char *tu_read(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
@@ -151,8 +173,7 @@ char *tu_read(const char *path, size_t *len)
 	return buf;
 }
 
-/* Append what fd has to *buf; returns false at EOF. */
-static bool slurp(int fd, char **buf, size_t *len, size_t *cap)
+bool tu_read_some(int fd, char **buf, size_t *len, size_t *cap)
 {
 	char tmp[65536];
 	ssize_t n = read(fd, tmp, sizeof tmp);
@@ -220,9 +241,9 @@ int tu_run(struct tu_result *r, const char *cwd, const char *const *args,
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			break;
 		if (open_out && p[0].revents)
-			open_out = slurp(out[0], &r->out, &olen, &ocap);
+			open_out = tu_read_some(out[0], &r->out, &olen, &ocap);
 		if (open_err && p[1].revents)
-			open_err = slurp(err[0], &r->err, &elen, &ecap);
+			open_err = tu_read_some(err[0], &r->err, &elen, &ecap);
 	}
 	close(out[0]);
 	close(err[0]);

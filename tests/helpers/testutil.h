@@ -31,6 +31,9 @@ const char *tu_srcdir(void);
 char *tu_tmpdir(void);
 void tu_rmrf(const char *path);
 
+/* Remove folder *dir (may be NULL) with all in it, free *dir, NULL it. */
+void tu_tmpdir_free(char **dir);
+
 /*
  * When the test process runs as root, hand folder dir and everything in it
  * to an unprivileged user (uid and gid 65534: nobody, nogroup) and become
@@ -49,6 +52,16 @@ void tu_write(const char *path, const char *content);
 
 /* Read a whole file, NUL-terminated; NULL if it cannot be read. */
 char *tu_read(const char *path, size_t *len);
+
+/*
+ * Append what one read() of fd gives to the NUL-terminated *buf of *len
+ * bytes in *cap (realloc'd; *buf NULL and *cap 0 to start).  Returns false
+ * at EOF or on an error, true after data or EINTR.
+ */
+bool tu_read_some(int fd, char **buf, size_t *len, size_t *cap);
+
+/* Entries in folder dir besides . and .., -1 if it cannot be read. */
+int tu_count_entries(const char *dir);
 
 /* tu_write() and tu_read() of file name in folder dir (free() tu_get's). */
 void tu_put(const char *dir, const char *name, const char *content);
@@ -77,6 +90,17 @@ void tu_result_free(struct tu_result *r);
  */
 bool tu_bin_has_hooks(void);
 #define TU_NEEDS_HOOKS "needs the test build's hooks, not in this binary"
+
+/*
+ * In a Criterion test that needs those hooks: on a release build, run
+ * fini (a skipped test does not reach its suite's .fini) and skip.
+ */
+#define TU_REQUIRE_HOOKS(fini) do { \
+	if (!tu_bin_has_hooks()) { \
+		fini(); \
+		cr_skip_test(TU_NEEDS_HOOKS); \
+	} \
+} while (0)
 
 /* Number of entries in /dev/shm whose name starts with "aggregate". */
 int tu_shm_count(void);

@@ -510,7 +510,7 @@ static int std_fds_open(void)
 
 /*
  * Raise the soft limit on open files to the hard one: every provider costs
- * the supervisor a few descriptors (sup.c says how many and checks).
+ * the supervisor a few descriptors (sup_room.c says how many and checks).
  */
 static void raise_fd_limit(void)
 {

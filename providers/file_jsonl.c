@@ -1,0 +1,282 @@
+/*
+ * file_jsonl.c - JSON Lines files for the file provider (file_jsonl.h).
+ *
+ * Lines are found in the run's read buffer and handed out in place; only
+ * a line cut by the buffer's end is copied, into the splitter's carry
+ * (at most FILE_FILE_MAX_RECORD bytes of it: the rest is skipped and the line
+ * rejected).  jansson allocates per record: the values of a record point
+ * into its document, which lives until the record is emitted.
+ */
+#include "file_jsonl.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "file_run.h"
+
+/* One line out of the splitter. */
+struct line {
+	const char *p;
+	size_t len;          /* without the LF */
+	uint64_t no;         /* its line number */
+	uint64_t end_off;    /* offset just after it and its LF */
+	bool too_long;       /* p holds only its first FILE_MAX_RECORD bytes */
+};
+
+/* Append to the splitter's carry, keeping at most FILE_MAX_RECORD bytes. */
+static enum prov_status carry(struct file_run *r, const char *p, size_t n)
+{
+	struct file_lines *ls = &r->ls;
+
+	ls->partial = true;
+	if (ls->carry.len + n > FILE_MAX_RECORD) {
+		n = FILE_MAX_RECORD - ls->carry.len;
+		ls->too_long = true;
+	}
+	if (buf_add(&ls->carry, p, n) < 0)
+		return prov_fail(r->c, PROV_FAIL_RETRY, "out of memory");
+	return ST_OK;
+}
+
+/* The next line: 1 with *l, 0 at the end, -1 with *st on failure. */
+static int line_next(struct file_run *r, struct file_src *s, struct line *l,
+		     enum prov_status *st)
+{
+	struct file_lines *ls = &r->ls;
+
+	for (;;) {
+		size_t got;
+
+		if (ls->pos < ls->len) {
+			const char *p = r->buf + ls->pos;
+			const char *lf = memchr(p, '\n', ls->len - ls->pos);
+			size_t take = lf ? (size_t)(lf - p) : ls->len - ls->pos;
+
+			if (lf == NULL || ls->partial) {
+				*st = carry(r, p, take);
+				if (*st != ST_OK)
+					return -1;
+			}
+			ls->pos += take;
+			ls->off += take;
+			if (lf != NULL) {
+				ls->pos++;
+				ls->off++;
+				l->p = ls->partial ? (const char *)ls->carry.p
+						   : p;
+				l->len = ls->partial ? ls->carry.len : take;
+				goto line_done;
+			}
+			continue;
+		}
+		if (ls->eof) {
+			if (!ls->partial)
+				return 0;
+			l->p = (const char *)ls->carry.p;
+			l->len = ls->carry.len;
+			goto line_done;
+		}
+		*st = file_src_read(r->c, s, r->buf, FILE_READ_BYTES, &got);
+		if (*st != ST_OK)
+			return -1;
+		ls->pos = 0;
+		ls->len = got;
+		ls->eof = got == 0;
+		if (r->bom_check && file_has_bom(r->buf, got)) {
+			ls->pos = 3;
+			ls->off += 3;
+		}
+		r->bom_check = false;
+	}
+
+line_done:
+	l->no = ls->line++;
+	l->end_off = ls->off;
+	l->too_long = ls->too_long;
+	/* The carry's bytes stay valid until the next call. */
+	ls->partial = false;
+	ls->too_long = false;
+	ls->carry.len = 0;
+	return 1;
+}
+
+static bool blank_line(const char *p, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (p[k] != ' ' && p[k] != '\t' && p[k] != '\r')
+			return false;
+	return true;
+}
+
+static const char *json_kind(const json_t *v)
+{
+	return json_is_object(v) ? "object" : json_is_array(v) ? "array" :
+	       "value";
+}
+
+/* Convert one JSON value for field i; 0, or -1 with why filled. */
+static int json_value(struct file_run *r, int i, json_t *j, char *why,
+		      size_t whylen)
+{
+	enum rec_type t = r->schema->fields[i].type;
+	struct rec_value *v = &r->vals[i];
+
+	switch (json_typeof(j)) {
+	case JSON_NULL:
+		v->null = true;
+		return 0;
+	case JSON_STRING:
+		return conv_text(t, json_string_value(j), json_string_length(j),
+				 v, why, whylen);
+	case JSON_INTEGER:
+		return conv_int(t, (int64_t)json_integer_value(j), v,
+				r->scratch[i], why, whylen);
+	case JSON_REAL:
+		return conv_float(t, json_real_value(j), v, r->scratch[i], why,
+				  whylen);
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return conv_bool(t, json_is_true(j), v, why, whylen);
+	case JSON_OBJECT:
+	case JSON_ARRAY:
+		break;
+	}
+	if (t != REC_TEXT) {
+		snprintf(why, whylen, "cannot convert a JSON %s to %s",
+			 json_kind(j), rec_type_name(t));
+		return -1;
+	}
+	for (;;) {
+		struct buf *d = &r->dump[i];
+		size_t n = json_dumpb(j, (char *)d->p, d->cap, JSON_COMPACT);
+
+		if (n == 0) {
+			snprintf(why, whylen, "cannot write the JSON %s",
+				 json_kind(j));
+			return -1;
+		}
+		if (n <= d->cap)
+			return conv_text(REC_TEXT, (const char *)d->p, n, v, why,
+					 whylen);
+		if (buf_reserve(d, n) < 0) {
+			snprintf(why, whylen, "out of memory");
+			return -1;
+		}
+	}
+}
+
+/* One JSON line: ST_OK (emitted or rejected) or a failure. */
+static enum prov_status json_line(struct file_run *r, const char *name,
+				  const struct line *l)
+{
+	char why[CONV_REASON_MAX];
+	json_error_t err;
+	json_t *root;
+	enum prov_status st = ST_OK;
+	int i;
+
+	if (l->too_long) {
+		snprintf(r->reason, sizeof r->reason,
+			 "line longer than %zu bytes", (size_t)FILE_MAX_RECORD);
+		return file_reject(r, name, l->no, r->reason, l->p, l->len);
+	}
+	root = json_loadb(l->p, l->len, JSON_DECODE_ANY, &err);
+	if (root == NULL) {
+		snprintf(r->reason, sizeof r->reason,
+			 "invalid JSON: %s at column %d", err.text, err.column);
+		return file_reject(r, name, l->no, r->reason, l->p, l->len);
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return file_reject(r, name, l->no, "not a JSON object", l->p,
+				   l->len);
+	}
+	for (i = 0; i < r->schema->nfields; i++) {
+		json_t *j = jsonptr_resolve(&r->ptrs[i], root);
+
+		if (j == NULL) {
+			r->vals[i].null = true;
+			continue;
+		}
+		if (json_value(r, i, j, why, sizeof why) < 0)
+			break;
+	}
+	if (i < r->schema->nfields) {
+		snprintf(r->reason, sizeof r->reason, "field %s: %s",
+			 file_field_name(r, i), why);
+		st = file_reject(r, name, l->no, r->reason, l->p, l->len);
+	} else {
+		st = file_emit(r);
+	}
+	/* Text values point into root: it lives until they are emitted. */
+	json_decref(root);
+	return st;
+}
+
+enum prov_status file_jsonl_read(struct file_run *r, size_t idx,
+				 struct file_src *s, uint64_t off,
+				 uint64_t line)
+{
+	const char *name = r->names[idx];
+	enum prov_status st = ST_OK;
+	struct line l;
+	int rc;
+
+	r->ls.pos = r->ls.len = 0;
+	r->ls.off = 0;
+	r->ls.line = 1;
+	r->ls.eof = r->ls.partial = r->ls.too_long = false;
+	r->ls.carry.len = 0;
+	r->bom_check = true;
+	if (off > 0) {
+		st = file_src_seek(r->c, s, off);
+		if (st != ST_OK)
+			return st;
+		r->ls.off = off;
+		r->ls.line = line;
+		r->bom_check = false;
+	}
+	while ((rc = line_next(r, s, &l, &st)) == 1) {
+		if (!l.too_long && blank_line(l.p, l.len))
+			st = ST_OK;
+		else
+			st = json_line(r, name, &l);
+		if (st == ST_OK)
+			st = file_after_record(r, idx, l.end_off, l.no + 1);
+		if (st != ST_OK)
+			return st;
+	}
+	return rc < 0 ? st : ST_OK;
+}
+
+enum prov_status file_jsonl_compile(struct file_run *r)
+{
+	char err[160];
+
+	for (int i = 0; i < r->schema->nfields; i++) {
+		const char *s = r->p->source[i];
+		struct jsonptr *jp = &r->ptrs[i];
+
+		if (s[0] == '/' || s[0] == '\0') {
+			if (jsonptr_compile(jp, s, err, sizeof err) < 0)
+				return prov_fail(r->c, PROV_FAIL_PERMANENT,
+						 "field %s: %s",
+						 file_field_name(r, i), err);
+			continue;
+		}
+		/* One segment holding the key as it is: no escapes apply. */
+		jp->seg = calloc(1, sizeof *jp->seg);
+		jp->buf = strdup(s);
+		if (jp->seg == NULL || jp->buf == NULL)
+			return prov_fail(r->c, PROV_FAIL_RETRY, "out of memory");
+		jp->nseg = 1;
+		jp->seg[0].key = jp->buf;
+		jp->seg[0].len = strlen(s);
+		jp->seg[0].index = -1;
+	}
+	return ST_OK;
+}

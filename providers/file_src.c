@@ -1,0 +1,296 @@
+/*
+ * file_src.c - the file provider's inputs (file_src.h): the match list of
+ * a path or glob, opening and reading each file, plain or gzip, with
+ * large read() / gzread() calls, seeking to a resume point, and the
+ * resume token that names a file of the list and a place in it.
+ *
+ * Invariant: a file's offset (struct file_src.off) counts the bytes of
+ * the decompressed stream handed out so far, so an offset in a token is
+ * the same for a .gz file and for its plain copy.
+ */
+#include "file_src.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* zlib's own input buffer for .gz files. */
+#define GZ_BUFFER (256u * 1024u)
+
+#define TOKEN_TAG "file1"
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= UINT64_C(0x100000001b3);
+	}
+	return h;
+}
+
+static bool ends_with(const char *s, size_t len, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	return len >= n && strncasecmp(s + len - n, suffix, n) == 0;
+}
+
+static bool is_gz(const char *name)
+{
+	return ends_with(name, strlen(name), ".gz");
+}
+
+int file_kind_of(const struct cfg_provider *p, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (p->file_format == CFG_FMT_CSV)
+		return FILE_KIND_CSV;
+	if (p->file_format == CFG_FMT_JSONL)
+		return FILE_KIND_JSONL;
+	if (ends_with(name, len, ".gz"))
+		len -= 3;
+	if (ends_with(name, len, ".csv"))
+		return FILE_KIND_CSV;
+	if (ends_with(name, len, ".jsonl") || ends_with(name, len, ".ndjson"))
+		return FILE_KIND_JSONL;
+	return -1;
+}
+
+/* An errno of open(2) / read(2) that no retry will fix. */
+static enum prov_status errno_status(int err)
+{
+	switch (err) {
+	case ENOENT:
+	case EACCES:
+	case EPERM:
+	case EISDIR:
+	case ENOTDIR:
+	case ELOOP:
+	case ENAMETOOLONG:
+	case EINVAL:
+		return PROV_FAIL_PERMANENT;
+	default:
+		return PROV_FAIL_RETRY;
+	}
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+enum prov_status file_match(const struct cfg_provider *p, glob_t *g,
+			    const char ***names, size_t *n, char *msg,
+			    size_t msglen)
+{
+	const char **v;
+	int rc;
+
+	*names = NULL;
+	*n = 0;
+	rc = glob(p->path, 0, NULL, g);
+	if (rc == GLOB_NOSPACE) {
+		snprintf(msg, msglen, "%s: out of memory while matching files",
+			 p->path);
+		return PROV_FAIL_RETRY;
+	}
+	if (rc == GLOB_ABORTED) {
+		snprintf(msg, msglen, "%s: cannot read a folder while matching "
+			 "files", p->path);
+		return PROV_FAIL_PERMANENT;
+	}
+	if (rc == 0 && g->gl_pathc > 0) {
+		v = malloc(g->gl_pathc * sizeof *v);
+		if (v == NULL) {
+			snprintf(msg, msglen, "out of memory");
+			return PROV_FAIL_RETRY;
+		}
+		/* Folders match globs too; only files are inputs. */
+		for (size_t i = 0; i < g->gl_pathc; i++) {
+			struct stat st;
+
+			if (stat(g->gl_pathv[i], &st) == 0 &&
+			    S_ISDIR(st.st_mode))
+				continue;
+			v[(*n)++] = g->gl_pathv[i];
+		}
+		qsort(v, *n, sizeof *v, cmp_names);
+		*names = v;
+	}
+	if (*n == 0) {
+		snprintf(msg, msglen, "no file matches %s", p->path);
+		return PROV_FAIL_PERMANENT;
+	}
+	return ST_OK;
+}
+
+/* --- reading files ---------------------------------------------------- */
+
+enum prov_status file_src_open(struct prov_ctx *c, struct file_src *s,
+			       const char *name)
+{
+	s->name = name;
+	s->gz = NULL;
+	s->off = 0;
+	s->fd = open(name, O_RDONLY | O_CLOEXEC);
+	if (s->fd < 0) {
+		int err = errno;
+
+		return prov_fail(c, errno_status(err), "%s: %s", name,
+				 strerror(err));
+	}
+	if (is_gz(name)) {
+		s->gz = gzdopen(s->fd, "rb");
+		if (s->gz == NULL) {
+			close(s->fd);
+			s->fd = -1;
+			return prov_fail(c, PROV_FAIL_RETRY,
+					 "%s: out of memory opening gzip", name);
+		}
+		s->fd = -1; /* gzclose closes it */
+		(void)gzbuffer(s->gz, GZ_BUFFER);
+	} else {
+		/* One pass from front to back: let the kernel read ahead. */
+		(void)posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	}
+	return ST_OK;
+}
+
+void file_src_close(struct file_src *s)
+{
+	if (s->gz != NULL)
+		gzclose(s->gz);
+	if (s->fd >= 0)
+		close(s->fd);
+	s->gz = NULL;
+	s->fd = -1;
+}
+
+enum prov_status file_src_read(struct prov_ctx *c, struct file_src *s,
+			       char *buf, size_t cap, size_t *got)
+{
+	if (s->gz != NULL) {
+		int n = gzread(s->gz, buf, (unsigned)cap);
+
+		if (n < 0) {
+			int zerr;
+			const char *m = gzerror(s->gz, &zerr);
+
+			if (zerr == Z_ERRNO)
+				return prov_fail(c, errno_status(errno),
+						 "%s: %s", s->name,
+						 strerror(errno));
+			return prov_fail(c, zerr == Z_MEM_ERROR ?
+					 PROV_FAIL_RETRY : PROV_FAIL_PERMANENT,
+					 "%s: bad gzip data: %s", s->name, m);
+		}
+		/* A truncated .gz reads as a short file plus an error. */
+		if (n == 0) {
+			int zerr;
+			const char *m = gzerror(s->gz, &zerr);
+
+			if (zerr != Z_OK && zerr != Z_STREAM_END)
+				return prov_fail(c, PROV_FAIL_PERMANENT,
+						 "%s: bad gzip data: %s",
+						 s->name, m);
+		}
+		*got = (size_t)n;
+	} else {
+		ssize_t n;
+
+		do
+			n = read(s->fd, buf, cap);
+		while (n < 0 && errno == EINTR);
+		if (n < 0) {
+			int err = errno;
+
+			return prov_fail(c, errno_status(err), "%s: %s", s->name,
+					 strerror(err));
+		}
+		*got = (size_t)n;
+	}
+	s->off += *got;
+	return ST_OK;
+}
+
+enum prov_status file_src_seek(struct prov_ctx *c, struct file_src *s,
+			       uint64_t off)
+{
+	if (s->gz != NULL) {
+		/* Emulated by zlib: decompresses up to off (or rewinds first). */
+		z_off_t r = gzseek(s->gz, (z_off_t)off, SEEK_SET);
+
+		if (r < 0 || (uint64_t)r != off)
+			return prov_fail(c, PROV_FAIL_PERMANENT,
+					 "%s: cannot seek to the resume point "
+					 "%" PRIu64 ": input files changed",
+					 s->name, off);
+	} else {
+		struct stat st;
+
+		if (fstat(s->fd, &st) < 0)
+			return prov_fail(c, PROV_FAIL_RETRY, "%s: %s", s->name,
+					 strerror(errno));
+		if ((uint64_t)st.st_size < off)
+			return prov_fail(c, PROV_FAIL_PERMANENT,
+					 "%s: shorter than the resume point "
+					 "%" PRIu64 ": input files changed",
+					 s->name, off);
+		if (lseek(s->fd, (off_t)off, SEEK_SET) < 0)
+			return prov_fail(c, PROV_FAIL_RETRY, "%s: %s", s->name,
+					 strerror(errno));
+	}
+	s->off = off;
+	return ST_OK;
+}
+
+/* --- resume tokens ---------------------------------------------------- */
+
+int file_token(char *tok, size_t toklen, const char *const *names,
+	       size_t nnames, size_t idx, uint64_t off, uint64_t line)
+{
+	return snprintf(tok, toklen, TOKEN_TAG " %zu %" PRIu64 " %" PRIu64
+			" %016" PRIx64, idx, off, line,
+			fnv1a(idx < nnames ? names[idx] : ""));
+}
+
+enum prov_status file_token_parse(struct prov_ctx *c,
+				  const char *const *names, size_t nnames,
+				  size_t *idx, uint64_t *off, uint64_t *line)
+{
+	char tok[FILE_TOKEN_MAX];
+	uint64_t fp;
+	int used = -1;
+
+	*idx = 0;
+	*off = 0;
+	*line = 1;
+	if (c->token_len == 0)
+		return ST_OK;
+	if (c->token_len >= sizeof tok)
+		goto bad_token;
+	memcpy(tok, c->token, c->token_len);
+	tok[c->token_len] = '\0';
+	if (sscanf(tok, TOKEN_TAG " %zu %" SCNu64 " %" SCNu64 " %" SCNx64 "%n",
+		   idx, off, line, &fp, &used) != 4 ||
+	    used != (int)c->token_len || *line == 0)
+		goto bad_token;
+	if (*idx > nnames || fnv1a(*idx < nnames ? names[*idx] : "") != fp)
+		return prov_fail(c, PROV_FAIL_PERMANENT,
+				 "%s: input files changed since the last "
+				 "checkpoint (file %zu of the matches is not "
+				 "the one read before)", c->p->path, *idx + 1);
+	return ST_OK;
+
+bad_token:
+	return prov_fail(c, PROV_FAIL_PERMANENT, "bad resume token");
+}

@@ -1,0 +1,102 @@
+/*
+ * file_src.h - where the file provider's input comes from: which files a
+ * path or glob names and in what order, how each is opened and read
+ * (plain or gzip), and the resume token that says where in them a run is.
+ *
+ * Errors: functions that take a prov_ctx fail through prov_fail() (the
+ * reason, naming the file, in c->errbuf) and return the status; those that
+ * take a msg buffer write the reason there.  Either way the status says
+ * whether a restart may help (PROV_FAIL_RETRY) or not.
+ */
+#ifndef AGG_FILE_SRC_H
+#define AGG_FILE_SRC_H
+
+#include <glob.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <zlib.h>
+
+#include "provider.h"
+
+/* What the file_ helpers return when nothing failed (else a prov_status). */
+#define ST_OK PROV_DONE
+
+enum file_kind { FILE_KIND_CSV = 1, FILE_KIND_JSONL };
+
+/*
+ * FILE_KIND_CSV or FILE_KIND_JSONL from the config's `format`, or else
+ * from the name's extension (after a .gz); -1 when neither tells.
+ */
+int file_kind_of(const struct cfg_provider *p, const char *name);
+
+/*
+ * Expand p->path into its regular files, sorted byte-wise (glob itself
+ * sorts by the locale's collation).  *names (malloc'd, the caller frees
+ * it) points into g, which the caller globfree()s whatever the result.
+ * Returns ST_OK, or a failure status with msg filled (no match is a
+ * permanent failure).
+ */
+enum prov_status file_match(const struct cfg_provider *p, glob_t *g,
+			    const char ***names, size_t *n, char *msg,
+			    size_t msglen);
+
+/* One input file being read. */
+struct file_src {
+	const char *name;    /* borrowed: the match list's string */
+	int fd;              /* plain file, or -1 */
+	gzFile gz;           /* .gz file, or NULL */
+	uint64_t off;        /* (decompressed) offset of the next byte read */
+};
+
+/* Open name for reading (gzip by its .gz extension).  ST_OK or failure. */
+enum prov_status file_src_open(struct prov_ctx *c, struct file_src *s,
+			       const char *name);
+
+/* Close what file_src_open() opened; safe to call twice. */
+void file_src_close(struct file_src *s);
+
+/* Read up to cap bytes into buf: *got = 0 at the end.  ST_OK or failure. */
+enum prov_status file_src_read(struct prov_ctx *c, struct file_src *s,
+			       char *buf, size_t cap, size_t *got);
+
+/*
+ * Continue reading at the (decompressed) offset off, a resume point.  A
+ * file now shorter than off is a permanent failure: the inputs changed.
+ */
+enum prov_status file_src_seek(struct prov_ctx *c, struct file_src *s,
+			       uint64_t off);
+
+/* Does b[0..n) start with a UTF-8 byte order mark? */
+static inline bool file_has_bom(const char *b, size_t n)
+{
+	return n >= 3 && (unsigned char)b[0] == 0xef &&
+	       (unsigned char)b[1] == 0xbb && (unsigned char)b[2] == 0xbf;
+}
+
+/*
+ * Resume token (text): "file1 IDX OFFSET LINE FP" - IDX the file's index
+ * in the sorted match list, OFFSET the byte offset in the (decompressed)
+ * file just after the last record emitted or rejected, LINE the physical
+ * line that starts there, FP the FNV-1a hash of the file's name (of ""
+ * when IDX is past the last file).  A token whose FP does not match the
+ * current match list means the inputs changed under us: a permanent
+ * error, since resuming would count records twice or never.
+ */
+#define FILE_TOKEN_MAX 128
+
+/* Write the token for (idx, off, line) into tok; returns its length. */
+int file_token(char *tok, size_t toklen, const char *const *names,
+	       size_t nnames, size_t idx, uint64_t off, uint64_t line);
+
+/*
+ * Read c's resume token against the match list: *idx, *off, *line (0, 0,
+ * 1 when there is none).  ST_OK, or a permanent failure (a bad token, or
+ * inputs that changed: the message names c->p->path).
+ */
+enum prov_status file_token_parse(struct prov_ctx *c,
+				  const char *const *names, size_t nnames,
+				  size_t *idx, uint64_t *off, uint64_t *line);
+
+#endif

@@ -1,13 +1,14 @@
 /*
  * fuzz_json.c - record extraction from HTTP response bodies: the
  * `records` and `map` JSON pointers (providers/jsonptr.c) and the http
- * provider's own parse_body / emit_json / emit_ndjson / convert /
- * cursor_next / link_next (providers/http.c is included, so its static
- * functions run exactly as in the program; the runtime is replaced by the
- * small stubs below, which encode each record as runtime.c would and
- * check what reaches the ring).
+ * provider's own body parsing and record extraction (http_records_parse,
+ * http_records_emit: providers/http_records.c) and its cursor and Link
+ * pagination (http_page_next: providers/http_page.c).  providers/http.c
+ * is included, so its setup (prepare) runs exactly as in the program; the
+ * runtime is replaced by the small stubs below, which encode each record
+ * as runtime.c would and check what reaches the ring.
  *
- * The error-body excerpt (body_excerpt) is made of every body too, and
+ * The error-body excerpt (http_body_excerpt) is made of every body too, and
  * must never show the secrets the settings plant in headers, user
  * information or the query.
  *
@@ -171,8 +172,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct http *h;
 	struct job j;
 	struct jsonptr jp;
-	char why[WHY_MAX], err[256], pub[URL_PUB_MAX];
-	char excerpt[ERR_BODY_MAX + 1];
+	char why[HTTP_WHY_MAX], err[256], pub[HTTP_URL_PUB_MAX];
+	char excerpt[HTTP_ERR_BODY_MAX + 1];
 	char *ptr, *link;
 	int rc;
 
@@ -193,13 +194,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (j.target == NULL)
 		abort();
 	/* The body as curl hands it over, through the same callback. */
-	if (size > 0 && on_body((char *)data, 1, size, &j) != size)
+	if (size > 0 && http_fetch_on_body((char *)data, 1, size, &j) != size)
 		goto out;
-	if (*link && hbuf_add(&j.link, link, strlen(link)) < 0)
+	if (*link && buf_add(&j.link, link, strlen(link)) < 0)
 		abort();
 
 	/* An error excerpt never shows a secret the request carried. */
-	body_excerpt(&j.body, h->p, j.target, excerpt, sizeof excerpt);
+	http_body_excerpt(&j.body, h->p, j.target, excerpt, sizeof excerpt);
 	if (h == &https[0] && (strstr(excerpt, "hdr-secret") ||
 			       strstr(excerpt, "qry-secret")))
 		abort();
@@ -208,17 +209,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			       strstr(excerpt, "dTp1c3Itc2VjcmV0")))
 		abort();
 
-	rc = parse_body(h, &j, why, sizeof why);
+	rc = http_records_parse(h, &j, why, sizeof why);
 	if (rc == 0) {
 		http_url_public(j.target, pub, sizeof pub);
-		if (h->p->response == CFG_RESP_NDJSON)
-			(void)emit_ndjson(h, &j, pub);
-		else
-			(void)emit_json(h, &j, pub);
-		if (h->pagination == CFG_PAGE_CURSOR)
-			(void)cursor_next(h, &j, why, sizeof why);
-		else if (h->pagination == CFG_PAGE_LINK)
-			(void)link_next(&j, NULL, why, sizeof why);
+		(void)http_records_emit(h, &j, pub);
+		(void)http_page_next(h, &j, NULL, why, sizeof why);
 		free(j.next);
 		j.next = NULL;
 	}
@@ -229,8 +224,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	jsonptr_free(&jp);
 out:
 	json_decref(j.doc);
-	hbuf_free(&j.body);
-	hbuf_free(&j.link);
+	buf_free(&j.body);
+	buf_free(&j.link);
 	free(j.target);
 	free(link);
 	free(ptr);

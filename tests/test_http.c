@@ -21,6 +21,9 @@
 #include <sys/socket.h>
 
 #include "../providers/http.h"
+#include "../providers/http_fetch.h"
+#include "../providers/http_page.h"
+#include "../providers/http_redact.h"
 #include "../providers/jsonptr.h"
 #include "helpers/httpfix.h"
 #include "helpers/testutil.h"

@@ -1,0 +1,444 @@
+/*
+ * http_page.c - pagination for the http provider (http_page.h): URL
+ * templates, the Link header, cursors, the job generator and the resume
+ * tokens.
+ *
+ * Invariant: a token names the next job to fetch after the last job whose
+ * records the aggregator counted, so a restart resumes exactly there;
+ * jobs past the end of a page url (after its first empty page) may have
+ * been fetched, and are dropped, never emitted.
+ */
+#include "http_page.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http_fetch.h"
+#include "http_records.h"
+
+/* tmpl with every "{page}" replaced by page; NULL when out of memory. */
+char *http_page_url(const char *tmpl, long page)
+{
+	char num[24];
+	size_t nlen, n = 0, len;
+	const char *s;
+	char *out, *o;
+
+	nlen = (size_t)snprintf(num, sizeof num, "%ld", page);
+	for (s = tmpl; (s = strstr(s, "{page}")) != NULL; s += 6)
+		n++;
+	len = strlen(tmpl) + n * nlen + 1;
+	out = malloc(len);
+	if (out == NULL)
+		return NULL;
+	o = out;
+	for (s = tmpl; *s;) {
+		if (strncmp(s, "{page}", 6) == 0) {
+			memcpy(o, num, nlen);
+			o += nlen;
+			s += 6;
+		} else {
+			*o++ = *s++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Does the rel value s[0..len) name "next" among its blank-separated words? */
+static bool rel_has_next(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		size_t start;
+
+		while (i < len && http_is_ws(s[i]))
+			i++;
+		start = i;
+		while (i < len && !http_is_ws(s[i]))
+			i++;
+		if (i - start == 4 && strncasecmp(s + start, "next", 4) == 0)
+			return true;
+	}
+	return false;
+}
+
+int http_link_next(const char *links, char *out, size_t outlen)
+{
+	const char *s = links;
+
+	while (*s) {
+		const char *target, *end;
+		bool next = false;
+
+		while (*s == ',' || http_is_ws(*s))
+			s++;
+		if (*s != '<') {
+			/* Not a link-value: skip to the next comma. */
+			while (*s && *s != ',')
+				s++;
+			continue;
+		}
+		target = s + 1;
+		end = strchr(target, '>');
+		if (end == NULL)
+			return -1;
+		s = end + 1;
+		/* Parameters: ; name[=value|="quoted"] ... up to ',' */
+		while (*s && *s != ',') {
+			const char *name, *val;
+			size_t nlen, vlen = 0;
+			char quoted[256];
+
+			while (http_is_ws(*s) || *s == ';')
+				s++;
+			name = s;
+			while (*s && *s != '=' && *s != ';' && *s != ',' &&
+			       !http_is_ws(*s))
+				s++;
+			nlen = (size_t)(s - name);
+			while (http_is_ws(*s))
+				s++;
+			val = s;
+			if (*s == '=') {
+				s++;
+				while (http_is_ws(*s))
+					s++;
+				if (*s == '"') {
+					s++;
+					while (*s && *s != '"') {
+						if (*s == '\\' && s[1])
+							s++;
+						if (vlen + 1 < sizeof quoted)
+							quoted[vlen++] = *s;
+						s++;
+					}
+					if (*s == '"')
+						s++;
+					val = quoted;
+				} else {
+					val = s;
+					while (*s && *s != ';' && *s != ',')
+						s++;
+					vlen = (size_t)(s - val);
+				}
+			} else if (nlen == 0 && *s && *s != ',' && *s != ';') {
+				s++; /* a stray character: step over it */
+			}
+			if (nlen == 3 && strncasecmp(name, "rel", 3) == 0 &&
+			    rel_has_next(val, vlen))
+				next = true;
+		}
+		if (next) {
+			size_t tlen = (size_t)(end - target);
+
+			if (tlen + 1 > outlen)
+				return -1;
+			memcpy(out, target, tlen);
+			out[tlen] = '\0';
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Set *out to a copy of the URL CURLU holds; 0, or -1. */
+static int curlu_take(CURLU *u, char **out)
+{
+	char *s = NULL;
+
+	*out = NULL;
+	if (curl_url_get(u, CURLUPART_URL, &s, 0) != CURLUE_OK)
+		return -1;
+	*out = strdup(s);
+	curl_free(s);
+	return *out ? 0 : -1;
+}
+
+/* cursor: the next URL from the body (NULL at the end).  0, or -1 + why. */
+static int cursor_next(struct http *h, struct job *j, char *why, size_t wl)
+{
+	const char *param = h->p->cursor_param && *h->p->cursor_param ?
+				    h->p->cursor_param : "cursor";
+	json_t *v = jsonptr_resolve(&h->curptr, j->doc);
+	char num[32], *q = NULL, *base = NULL;
+	const char *cur;
+	CURLU *u = NULL;
+	int rc = -1;
+
+	j->next = NULL;
+	if (v == NULL || json_is_null(v) || json_is_false(v))
+		return 0;
+	if (json_is_string(v)) {
+		cur = json_string_value(v);
+		if (json_string_length(v) == 0)
+			return 0;
+		if (j->marked && http_marked_byte(v) >= 0) {
+			snprintf(why, wl, "cursor at \"%.100s\" is not valid "
+				 "UTF-8", h->p->cursor_path);
+			return -1;
+		}
+	} else if (json_is_integer(v)) {
+		snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT,
+			 json_integer_value(v));
+		cur = num;
+	} else {
+		snprintf(why, wl, "cursor at \"%.100s\" is neither a string "
+			 "nor an integer", h->p->cursor_path);
+		return -1;
+	}
+	base = http_page_url(h->p->urls[j->url], j->page + 1);
+	if (base == NULL || asprintf(&q, "%s=%s", param, cur) < 0) {
+		q = NULL;
+		snprintf(why, wl, "out of memory");
+		goto out_free;
+	}
+	u = curl_url();
+	if (u == NULL ||
+	    curl_url_set(u, CURLUPART_URL, base, 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_QUERY, q,
+			 CURLU_APPENDQUERY | CURLU_URLENCODE) != CURLUE_OK ||
+	    curlu_take(u, &j->next) < 0) {
+		snprintf(why, wl, "cannot build the next URL from the cursor");
+		goto out_free;
+	}
+	rc = 0;
+out_free:
+	curl_url_cleanup(u);
+	free(q);
+	free(base);
+	return rc;
+}
+
+/* link: the next URL from the Link header (NULL at the end). */
+static int link_next(struct job *j, const char *effective, char *why,
+		     size_t wl)
+{
+	char *target = NULL;
+	CURLU *u = NULL;
+	int rc = -1;
+
+	j->next = NULL;
+	if (j->link.len == 0)
+		return 0;
+	target = malloc(j->link.len + 1);
+	if (target == NULL) {
+		snprintf(why, wl, "out of memory");
+		return -1;
+	}
+	if (http_link_next((const char *)j->link.p, target,
+			   j->link.len + 1) < 0) {
+		rc = 0;
+		goto out_free_target;
+	}
+	/* The target may be relative to the URL that answered. */
+	u = curl_url();
+	if (u == NULL ||
+	    curl_url_set(u, CURLUPART_URL, effective ? effective : j->target,
+			 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_URL, target, 0) != CURLUE_OK ||
+	    curlu_take(u, &j->next) < 0) {
+		snprintf(why, wl, "bad rel=\"next\" link in the Link header");
+		goto out_free_target;
+	}
+	if (strcmp(j->next, j->target) == 0) {
+		snprintf(why, wl, "the rel=\"next\" link points at the page "
+			 "itself");
+		free(j->next);
+		j->next = NULL;
+		goto out_free_target;
+	}
+	rc = 0;
+out_free_target:
+	curl_url_cleanup(u);
+	free(target);
+	return rc;
+}
+
+/* page: every job of url after page p is past the end: drop them. */
+static void skip_after(struct http *h, int url, long page)
+{
+	for (uint64_t s = h->head; s < h->tail; s++) {
+		struct job *j = http_job_at(h, s);
+
+		if (j->url != url || j->page <= page || j->state == JOB_SKIPPED)
+			continue;
+		http_job_detach(h, j);
+		j->state = JOB_SKIPPED;
+	}
+}
+
+int http_page_next(struct http *h, struct job *j, const char *effective,
+		   char *why, size_t wl)
+{
+	if (h->pagination == CFG_PAGE_CURSOR)
+		return cursor_next(h, j, why, wl);
+	if (h->pagination == CFG_PAGE_LINK)
+		return link_next(j, effective, why, wl);
+	return 0;
+}
+
+int http_page_done(struct http *h, struct job *j)
+{
+	switch (h->pagination) {
+	case CFG_PAGE_PAGE:
+		if (j->nrecords == 0) {
+			if (j->url == h->gen_url && j->page < h->gen_stop)
+				h->gen_stop = j->page;
+			skip_after(h, j->url, j->page);
+		}
+		break;
+	case CFG_PAGE_CURSOR:
+	case CFG_PAGE_LINK:
+		/* The next job of the chain may start now. */
+		free(h->gen_next);
+		h->gen_next = NULL;
+		if (j->next != NULL) {
+			h->gen_next = strdup(j->next);
+			if (h->gen_next == NULL)
+				return -1;
+			h->gen_page = j->page + 1;
+		} else {
+			h->gen_url = j->url + 1;
+			h->gen_page = 1;
+		}
+		h->gen_ready = true;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+bool http_page_more(struct http *h)
+{
+	switch (h->pagination) {
+	case CFG_PAGE_PAGE:
+		while (h->gen_url < h->p->nurls && h->gen_page > h->gen_stop) {
+			h->gen_url++;
+			h->gen_page = h->p->page_start;
+			h->gen_stop = LONG_MAX;
+		}
+		return h->gen_url < h->p->nurls;
+	case CFG_PAGE_CURSOR:
+	case CFG_PAGE_LINK:
+		return h->gen_ready && h->gen_url < h->p->nurls;
+	default:
+		return h->gen_url < h->p->nurls;
+	}
+}
+
+/* Create the next job at the tail of the window.  NULL: out of memory. */
+struct job *http_page_take(struct http *h)
+{
+	struct job *j = http_job_at(h, h->tail);
+
+	j->url = h->gen_url;
+	j->page = h->gen_page;
+	j->tries = 0;
+	j->due_us = 0;
+	if (h->gen_next != NULL) {
+		j->target = h->gen_next;
+		h->gen_next = NULL;
+	} else {
+		j->target = http_page_url(h->p->urls[j->url], j->page);
+		if (j->target == NULL)
+			return NULL;
+	}
+	switch (h->pagination) {
+	case CFG_PAGE_PAGE:
+		h->gen_page++;
+		break;
+	case CFG_PAGE_CURSOR:
+	case CFG_PAGE_LINK:
+		h->gen_ready = false;
+		break;
+	default:
+		h->gen_url++;
+		break;
+	}
+	j->state = JOB_QUEUED;
+	h->tail++;
+	return j;
+}
+
+int http_page_token(const struct http *h, const struct job *j, char *tok,
+		    size_t toklen)
+{
+	int n;
+
+	switch (h->pagination) {
+	case CFG_PAGE_PAGE:
+		if (j->nrecords == 0)
+			n = snprintf(tok, toklen, "page %d %ld", j->url + 1,
+				     h->p->page_start);
+		else
+			n = snprintf(tok, toklen, "page %d %ld", j->url,
+				     j->page + 1);
+		break;
+	case CFG_PAGE_CURSOR:
+	case CFG_PAGE_LINK:
+		if (j->next != NULL)
+			n = snprintf(tok, toklen, "seq %d %ld %s", j->url,
+				     j->page + 1, j->next);
+		else
+			n = snprintf(tok, toklen, "seq %d 1 ", j->url + 1);
+		break;
+	default:
+		n = snprintf(tok, toklen, "none %d", j->url + 1);
+		break;
+	}
+	return n < 0 || (size_t)n >= toklen ? -1 : n;
+}
+
+enum prov_status http_page_resume(struct http *h)
+{
+	const struct prov_ctx *c = h->c;
+	char tok[PROV_TOKEN_MAX + 1];
+	int u = 0, n = -1;
+	long page = 1;
+
+	h->gen_url = 0;
+	h->gen_page = h->pagination == CFG_PAGE_PAGE ? h->p->page_start : 1;
+	h->gen_stop = LONG_MAX;
+	h->gen_ready = true;
+	h->finished_url = -1;
+	if (c->token_len == 0)
+		return PROV_DONE;
+	memcpy(tok, c->token, c->token_len);
+	tok[c->token_len] = '\0';
+	switch (h->pagination) {
+	case CFG_PAGE_PAGE:
+		if (sscanf(tok, "page %d %ld%n", &u, &page, &n) != 2 ||
+		    (size_t)n != c->token_len)
+			n = -1;
+		h->gen_page = page;
+		break;
+	case CFG_PAGE_CURSOR:
+	case CFG_PAGE_LINK:
+		if (sscanf(tok, "seq %d %ld %n", &u, &page, &n) != 2)
+			n = -1;
+		if (n >= 0 && tok[n] != '\0') {
+			h->gen_next = strdup(tok + n);
+			if (h->gen_next == NULL)
+				return prov_fail(h->c, PROV_FAIL_RETRY,
+						 "out of memory");
+		}
+		h->gen_page = page;
+		break;
+	default:
+		if (sscanf(tok, "none %d%n", &u, &n) != 1 ||
+		    (size_t)n != c->token_len)
+			n = -1;
+		break;
+	}
+	if (n < 0 || u < 0 || u > h->p->nurls)
+		return prov_fail(h->c, PROV_FAIL_PERMANENT,
+				 "resume token does not fit this provider");
+	h->gen_url = u;
+	return PROV_DONE;
+}

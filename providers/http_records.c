@@ -1,0 +1,484 @@
+/*
+ * http_records.c - the http provider's response bodies into records
+ * (http_records.h): parsing, invalid UTF-8 marks, conversion, emitting.
+ *
+ * The per-record path (emit_json / emit_ndjson -> emit_record -> convert)
+ * is all in this file, static, so that it inlines as one loop.
+ */
+#include "http_records.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Does s[0..len) hold only blanks? */
+static bool blank(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!http_is_ws(s[i]))
+			return false;
+	return true;
+}
+
+/*
+ * Count the records of an NDJSON body (its non-blank lines).  A last line
+ * without its newline that does not parse is a cut-off transfer.
+ */
+static int scan_ndjson(struct job *j, char *why, size_t wl)
+{
+	const char *s = (const char *)j->body.p, *end = s, *last = s;
+	size_t n = 0;
+
+	/* An empty body has no buffer: no arithmetic on NULL. */
+	if (s != NULL)
+		end = s + j->body.len;
+
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		const char *e = nl ? nl : end;
+
+		if (!blank(s, (size_t)(e - s)))
+			n++;
+		last = s;
+		s = nl ? nl + 1 : end;
+	}
+	if (j->body.len > 0 && end[-1] != '\n' &&
+	    !blank(last, (size_t)(end - last))) {
+		json_error_t e;
+		json_t *v = json_loadb(last, (size_t)(end - last),
+				       JSON_ALLOW_NUL | JSON_DECODE_ANY, &e);
+
+		/* Invalid UTF-8 is that line's reject, not a cut-off. */
+		if (v == NULL &&
+		    json_error_code(&e) != json_error_invalid_utf8) {
+			snprintf(why, wl, "response cut off (last line is not "
+				 "JSON: %s)", e.text);
+			return -1;
+		}
+		json_decref(v);
+	}
+	j->nrecords = n;
+	return 0;
+}
+
+/*
+ * Invalid UTF-8 in a JSON body.  jansson refuses the whole document for
+ * one bad byte, but the byte belongs to one record: that record is one
+ * reject, as the same bytes in a JSON Lines file are.  Each byte that is
+ * not part of a well-formed UTF-8 sequence is replaced by a mark, the code
+ * point MARK_BASE + the byte (supplementary private use plane: F3 B0 8x
+ * xx), and the copy is parsed; emit_json() rejects every record holding a
+ * mark.  A body that already holds such a code point (raw or escaped) is
+ * not marked: it fails as before.
+ */
+#define MARK_BASE 0xF0000u
+#define MARK_LEN 4
+
+/* Is s[0..n) (n >= MARK_LEN) a mark?  Its byte, or -1. */
+static int mark_at(const unsigned char *s, size_t n)
+{
+	if (n < MARK_LEN || s[0] != 0xF3 || s[1] != 0xB0 ||
+	    (s[2] & 0xFC) != 0x80 || (s[3] & 0xC0) != 0x80)
+		return -1;
+	return (s[2] & 0x03) << 6 | (s[3] & 0x3F);
+}
+
+/* Bytes of the well-formed UTF-8 sequence at s[0..n) (n > 0), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] < 0x80 ? 1 : s[0] < 0xC2 ? 0 : s[0] < 0xE0 ? 2 :
+		     s[0] < 0xF0 ? 3 : s[0] < 0xF5 ? 4 : 0;
+
+	if (len == 0 || len > n)
+		return 0;
+	for (size_t k = 1; k < len; k++)
+		if ((s[k] & 0xC0) != 0x80)
+			return 0;
+	/* Overlong forms, surrogates, past U+10FFFF. */
+	if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) ||
+	    (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))
+		return 0;
+	return len;
+}
+
+/*
+ * The body with every invalid byte marked, or NULL when the body holds a
+ * mark already (or no memory).  Sets *len.
+ */
+static char *mark_invalid(const struct buf *b, size_t *len)
+{
+	const unsigned char *s = (const unsigned char *)b->p;
+	struct buf out = { 0 };
+	size_t i = 0, run = 0;
+
+	if (memmem(b->p, b->len, "\\udb80", 6) != NULL ||
+	    memmem(b->p, b->len, "\\uDB80", 6) != NULL)
+		return NULL;
+	while (i < b->len) {
+		size_t n = utf8_len(s + i, b->len - i);
+		unsigned char m[MARK_LEN];
+		unsigned v;
+
+		if (n == MARK_LEN && mark_at(s + i, n) >= 0)
+			goto out_fail;
+		if (n > 0) {
+			i += n;
+			run += n;
+			continue;
+		}
+		v = MARK_BASE + s[i];
+		m[0] = (unsigned char)(0xF0 | v >> 18);
+		m[1] = (unsigned char)(0x80 | (v >> 12 & 0x3F));
+		m[2] = (unsigned char)(0x80 | (v >> 6 & 0x3F));
+		m[3] = (unsigned char)(0x80 | (v & 0x3F));
+		if (buf_add(&out, s + i - run, run) < 0 ||
+		    buf_add(&out, m, MARK_LEN) < 0)
+			goto out_fail;
+		run = 0;
+		i++;
+	}
+	if (buf_add(&out, s + i - run, run) < 0)
+		goto out_fail;
+	*len = out.len;
+	return (char *)buf_take(&out);
+
+out_fail:
+	buf_free(&out);
+	return NULL;
+}
+
+/* The first marked byte in a string, or -1. */
+static int mark_in(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	const unsigned char *p;
+
+	while ((p = memchr(s, 0xF3, n)) != NULL) {
+		int b = mark_at(p, n - (size_t)(p - s));
+
+		if (b >= 0)
+			return b;
+		n -= (size_t)(p + 1 - s);
+		s = p + 1;
+	}
+	return -1;
+}
+
+/* The first marked byte in a value (its strings and keys), or -1. */
+int http_marked_byte(json_t *v)
+{
+	const char *key;
+	json_t *m;
+	size_t i;
+	int b = -1;
+
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return mark_in(json_string_value(v), json_string_length(v));
+	case JSON_OBJECT:
+		json_object_foreach(v, key, m) {
+			b = mark_in(key, strlen(key));
+			if (b < 0)
+				b = http_marked_byte(m);
+			if (b >= 0)
+				break;
+		}
+		return b;
+	case JSON_ARRAY:
+		json_array_foreach(v, i, m)
+			if ((b = http_marked_byte(m)) >= 0)
+				break;
+		return b;
+	default:
+		return -1;
+	}
+}
+
+/* Turn each mark in the NUL-terminated s back into U+FFFD, in place. */
+static void unmark(char *s)
+{
+	char *o = s;
+
+	for (size_t n = strlen(s); *s; n--) {
+		if (mark_at((const unsigned char *)s, n) >= 0) {
+			memcpy(o, "\xEF\xBF\xBD", 3);
+			o += 3;
+			s += MARK_LEN;
+			n -= MARK_LEN - 1;
+		} else {
+			*o++ = *s++;
+		}
+	}
+	*o = '\0';
+}
+
+/*
+ * Parse a 2xx body.  Returns 0 (doc, records, nrecords set), -1 for a body
+ * that is not JSON (cut off: worth a retry) or -2 for one whose shape no
+ * retry will change; why says what is wrong.
+ */
+int http_records_parse(struct http *h, struct job *j, char *why, size_t wl)
+{
+	json_error_t e;
+	json_t *arr;
+
+	if (h->p->response == CFG_RESP_NDJSON)
+		return scan_ndjson(j, why, wl);
+	j->marked = false;
+	j->doc = json_loadb(j->body.p ? (const char *)j->body.p : "",
+			    j->body.len, JSON_ALLOW_NUL, &e);
+	if (j->doc == NULL && json_error_code(&e) == json_error_invalid_utf8) {
+		size_t len;
+		char *marked = mark_invalid(&j->body, &len);
+
+		if (marked != NULL) {
+			j->doc = json_loadb(marked, len, JSON_ALLOW_NUL, NULL);
+			j->marked = j->doc != NULL;
+			free(marked);
+		}
+	}
+	if (j->doc == NULL) {
+		snprintf(why, wl, "response is not JSON (line %d: %s)", e.line,
+			 e.text);
+		/* Nesting past jansson's depth limit is no cut-off transfer:
+		 * the same body would come again. */
+		return json_error_code(&e) == json_error_stack_overflow ? -2
+									: -1;
+	}
+	arr = jsonptr_resolve(&h->recptr, j->doc);
+	if (arr == NULL) {
+		snprintf(why, wl, "no value at records pointer \"%.100s\"",
+			 h->p->records ? h->p->records : "");
+		return -2;
+	}
+	if (json_is_null(arr)) {
+		j->nrecords = 0;
+		return 0;
+	}
+	if (!json_is_array(arr)) {
+		snprintf(why, wl, "records pointer \"%.100s\" is not an array",
+			 h->p->records ? h->p->records : "");
+		return -2;
+	}
+	j->records = arr;
+	j->nrecords = json_array_size(arr);
+	return 0;
+}
+
+/* Convert one JSON value into field f.  0, or -1 with a reason. */
+static int convert(struct http_field *f, json_t *v, struct rec_value *out,
+		   char *reason, size_t rl)
+{
+	char why[CONV_REASON_MAX];
+	size_t need;
+	int rc = -1;
+
+	why[0] = '\0';
+	switch (v ? json_typeof(v) : JSON_NULL) {
+	case JSON_NULL:
+		out->null = true;
+		return 0;
+	case JSON_STRING:
+		rc = conv_text(f->type, json_string_value(v),
+			       json_string_length(v), out, why, sizeof why);
+		break;
+	case JSON_INTEGER:
+		rc = conv_int(f->type, json_integer_value(v), out, f->scratch,
+			      why, sizeof why);
+		break;
+	case JSON_REAL:
+		rc = conv_float(f->type, json_real_value(v), out, f->scratch,
+				why, sizeof why);
+		break;
+	case JSON_TRUE:
+	case JSON_FALSE:
+		rc = conv_bool(f->type, json_is_true(v), out, why, sizeof why);
+		break;
+	case JSON_OBJECT:
+	case JSON_ARRAY:
+		if (f->type != REC_TEXT) {
+			snprintf(why, sizeof why, "cannot convert %s to %s",
+				 json_is_object(v) ? "object" : "array",
+				 rec_type_name(f->type));
+			break;
+		}
+		need = json_dumpb(v, (char *)f->json.p, f->json.cap,
+				  JSON_COMPACT);
+		if (need > f->json.cap) {
+			if (buf_reserve(&f->json, need) < 0) {
+				snprintf(why, sizeof why, "out of memory");
+				break;
+			}
+			need = json_dumpb(v, (char *)f->json.p, f->json.cap,
+					  JSON_COMPACT);
+		}
+		if (need == 0 || need > UINT32_MAX) {
+			snprintf(why, sizeof why, "cannot write as JSON text");
+			break;
+		}
+		out->null = false;
+		out->u.s.p = (const char *)f->json.p;
+		out->u.s.len = (uint32_t)need;
+		rc = 0;
+		break;
+	}
+	if (rc < 0)
+		snprintf(reason, rl, "field %s: %s", f->name, why);
+	return rc;
+}
+
+static enum prov_status reject(struct http *h, const char *pos,
+			       const char *reason, json_t *rec,
+			       const char *raw, size_t rawlen)
+{
+	char *dump = NULL;
+	int rc;
+
+	if (raw == NULL && rec != NULL) {
+		dump = json_dumps(rec, JSON_COMPACT | JSON_ENCODE_ANY);
+		/* Marked bytes show as U+FFFD, as invalid UTF-8 does. */
+		if (dump != NULL)
+			unmark(dump);
+		raw = dump;
+		rawlen = dump ? strlen(dump) : 0;
+	}
+	rc = prov_reject(h->c, pos, reason, raw, rawlen);
+	free(dump);
+	return rc < 0 ? prov_failure(h->c) : PROV_DONE;
+}
+
+/* Convert and emit one record (or reject it). */
+static enum prov_status emit_record(struct http *h, json_t *rec,
+				    const char *pos, const char *raw,
+				    size_t rawlen)
+{
+	const struct rec_schema *s = &h->c->cfg->schema;
+	char reason[CONV_REASON_MAX + 160];
+
+	if (!json_is_object(rec))
+		return reject(h, pos, "record is not a JSON object", rec, raw,
+			      rawlen);
+	for (int i = 0; i < s->nfields; i++) {
+		struct http_field *f = &h->fields[i];
+		json_t *v = f->is_ptr ? jsonptr_resolve(&f->ptr, rec) :
+					json_object_get(rec, f->key);
+
+		if (convert(f, v, &h->vals[i], reason, sizeof reason) < 0)
+			return reject(h, pos, reason, rec, raw, rawlen);
+	}
+	if (prov_emit(h->c, h->vals) < 0)
+		return prov_failure(h->c);
+	return PROV_DONE;
+}
+
+static enum prov_status emit_json(struct http *h, struct job *j,
+				  const char *pub)
+{
+	char pos[HTTP_URL_PUB_MAX + 64];
+	enum prov_status st;
+
+	for (size_t k = 0; k < j->nrecords; k++) {
+		json_t *rec = json_array_get(j->records, k);
+		char reason[64];
+		int b;
+
+		snprintf(pos, sizeof pos, "%s page %ld record %zu", pub,
+			 j->page, k + 1);
+		if (j->marked && (b = http_marked_byte(rec)) >= 0) {
+			/* What jansson says of the same bytes on their own. */
+			snprintf(reason, sizeof reason, "invalid JSON: unable "
+				 "to decode byte 0x%x", (unsigned)b);
+			st = reject(h, pos, reason, rec, NULL, 0);
+		} else {
+			st = emit_record(h, rec, pos, NULL, 0);
+		}
+		if (st != PROV_DONE)
+			return st;
+	}
+	return PROV_DONE;
+}
+
+static enum prov_status emit_ndjson(struct http *h, struct job *j,
+				    const char *pub)
+{
+	const char *s = (const char *)j->body.p;
+	const char *end = s ? s + j->body.len : s;
+	char pos[HTTP_URL_PUB_MAX + 64];
+	enum prov_status st = PROV_DONE;
+	size_t line = 0;
+
+	while (s < end && st == PROV_DONE) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t len = (size_t)((nl ? nl : end) - s);
+		json_error_t e;
+		json_t *rec;
+		char reason[256];
+
+		line++;
+		if (!blank(s, len)) {
+			snprintf(pos, sizeof pos, "%s page %ld line %zu", pub,
+				 j->page, line);
+			rec = json_loadb(s, len, JSON_ALLOW_NUL |
+					 JSON_DECODE_ANY, &e);
+			if (rec == NULL) {
+				snprintf(reason, sizeof reason,
+					 "invalid JSON: %s", e.text);
+				st = reject(h, pos, reason, NULL, s, len);
+			} else {
+				st = emit_record(h, rec, pos, s, len);
+				json_decref(rec);
+			}
+		}
+		s = nl ? nl + 1 : end;
+	}
+	return st;
+}
+
+
+enum prov_status http_records_emit(struct http *h, struct job *j,
+				   const char *pub)
+{
+	return h->p->response == CFG_RESP_NDJSON ? emit_ndjson(h, j, pub) :
+						    emit_json(h, j, pub);
+}
+
+enum prov_status http_records_compile(struct http *h)
+{
+	const struct cfg_provider *p = h->p;
+	const struct rec_schema *s = &h->c->cfg->schema;
+	char err[256];
+
+	h->fields = calloc((size_t)s->nfields, sizeof *h->fields);
+	h->vals = calloc((size_t)s->nfields, sizeof *h->vals);
+	if (h->fields == NULL || h->vals == NULL)
+		return prov_fail(h->c, PROV_FAIL_RETRY, "out of memory");
+	for (int i = 0; i < s->nfields; i++) {
+		struct http_field *f = &h->fields[i];
+		const char *src = p->source[i];
+
+		f->name = s->fields[i].name;
+		f->type = s->fields[i].type;
+		f->key = src;
+		f->is_ptr = src[0] == '/';
+		if (f->is_ptr && jsonptr_compile(&f->ptr, src, err,
+						 sizeof err) < 0)
+			return prov_fail(h->c, PROV_FAIL_PERMANENT,
+					 "map %s: %s", f->name, err);
+	}
+	return PROV_DONE;
+}
+
+void http_records_free(struct http *h)
+{
+	const struct rec_schema *s = &h->c->cfg->schema;
+
+	if (h->fields != NULL) {
+		for (int i = 0; i < s->nfields; i++) {
+			jsonptr_free(&h->fields[i].ptr);
+			buf_free(&h->fields[i].json);
+		}
+		free(h->fields);
+	}
+	free(h->vals);
+}

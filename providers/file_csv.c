@@ -205,7 +205,7 @@ static enum prov_status csv_values(struct file_run *r, const char *name,
 			 r->p->header ? "" : "at least ", r->ncols, rec->nfields);
 		*rejected = true;
 		return file_reject(r, name, rec->line, r->reason, rec->raw,
-			      rec->raw_len);
+				   rec->raw_len);
 	}
 	for (int i = 0; i < r->schema->nfields; i++) {
 		const struct csv_field *f;
@@ -225,8 +225,8 @@ static enum prov_status csv_values(struct file_run *r, const char *name,
 			snprintf(r->reason, sizeof r->reason, "field %s: %s",
 				 file_field_name(r, i), why);
 			*rejected = true;
-			return file_reject(r, name, rec->line, r->reason, rec->raw,
-				      rec->raw_len);
+			return file_reject(r, name, rec->line, r->reason,
+					   rec->raw, rec->raw_len);
 		}
 	}
 	return ST_OK;
@@ -397,7 +397,7 @@ enum prov_status file_csv_read(struct file_run *r, size_t idx,
 			st = file_emit(r);
 			if (st == ST_OK)
 				st = file_after_record(r, idx, rec.end_offset,
-						  rec.next_line);
+						       rec.next_line);
 			if (st != ST_OK)
 				return st;
 			continue;
@@ -406,8 +406,8 @@ enum prov_status file_csv_read(struct file_run *r, size_t idx,
 		if (rc != CSV_RECORD && rc != CSV_MALFORMED)
 			break;
 		if (rc == CSV_MALFORMED) {
-			st = file_reject(r, name, rec.line, rec.reason, rec.raw,
-				    rec.raw_len);
+			st = file_reject(r, name, rec.line, rec.reason,
+					 rec.raw, rec.raw_len);
 		} else if (rec.raw_len == 0 && r->ncols != 1) {
 			/* A blank line: no record, unless one column. */
 		} else {
@@ -416,8 +416,7 @@ enum prov_status file_csv_read(struct file_run *r, size_t idx,
 				st = file_emit(r);
 		}
 		if (st == ST_OK)
-			st = file_after_record(r, idx, rec.end_offset,
-					       rec.next_line);
+			st = file_after_record(r, idx, rec.end_offset, rec.next_line);
 		if (st != ST_OK)
 			return st;
 	}

@@ -407,7 +407,7 @@ static void job_finish(struct http *h, struct job *j, CURLcode rc,
 	}
 	if (status < 200 || status > 299) {
 		http_body_excerpt(&j->body, h->p, j->target, excerpt,
-			     sizeof excerpt);
+				  sizeof excerpt);
 		snprintf(why, sizeof why, "HTTP %ld%s%s", status,
 			 excerpt[0] ? ": " : "", excerpt);
 		job_fail(j, PROV_FAIL_PERMANENT, pub, why);

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* --- parsing a response ------------------------------------------------ */
+
 /* Does s[0..len) hold only blanks? */
 static bool blank(const char *s, size_t len)
 {
@@ -266,6 +268,8 @@ int http_records_parse(struct http *h, struct job *j, char *why, size_t wl)
 	return 0;
 }
 
+/* --- emitting ---------------------------------------------------------- */
+
 /* Convert one JSON value into field f.  0, or -1 with a reason. */
 static int convert(struct http_field *f, json_t *v, struct rec_value *out,
 		   char *reason, size_t rl)
@@ -442,6 +446,8 @@ enum prov_status http_records_emit(struct http *h, struct job *j,
 	return h->p->response == CFG_RESP_NDJSON ? emit_ndjson(h, j, pub) :
 						    emit_json(h, j, pub);
 }
+
+/* --- the map ------------------------------------------------------------ */
 
 enum prov_status http_records_compile(struct http *h)
 {

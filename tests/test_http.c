@@ -86,6 +86,42 @@ Test(http_unit, public_url_hides_credentials_and_query)
 	cr_assert_str_eq(out, "http:");
 }
 
+Test(http_unit, page_template_replaces_every_placeholder)
+{
+	char *u = http_page_url("http://h/p/{page}?page={page}&n=1", 12);
+
+	cr_assert_not_null(u);
+	cr_assert_str_eq(u, "http://h/p/12?page=12&n=1");
+	free(u);
+	u = http_page_url("http://h/all", 3);
+	cr_assert_str_eq(u, "http://h/all");
+	free(u);
+}
+
+Test(http_unit, error_excerpt_hides_the_request_secrets)
+{
+	char *headers[] = { "Authorization: Bearer hdr-s3cret-tok" };
+	struct cfg_provider p = { .headers = headers, .nheaders = 1 };
+	const char *target = "http://u:pw-s3cret@h/p?key=qry-s3cret&x=1";
+	const char *body = "denied: Bearer hdr-s3cret-tok, key=qry-s3cret, "
+			   "user u:pw-s3cret,\nbasic dTpwdy1zM2NyZXQ=";
+	struct buf b = {0};
+	char out[HTTP_ERR_BODY_MAX + 1];
+
+	cr_assert_eq(buf_addstr(&b, body), 0);
+	http_body_excerpt(&b, &p, target, out, sizeof out);
+	cr_assert_null(strstr(out, "hdr-s3cret"), "%s", out);
+	cr_assert_null(strstr(out, "qry-s3cret"), "%s", out);
+	cr_assert_null(strstr(out, "pw-s3cret"), "%s", out);
+	/* base64 of "u:pw-s3cret", the Basic credentials curl sends */
+	cr_assert_null(strstr(out, "dTpwdy1zM2NyZXQ="), "%s", out);
+	cr_assert_str_eq(out, "denied: ***, key=***, user ***, basic ***");
+	buf_clear(&b);
+	http_body_excerpt(&b, &p, target, out, sizeof out);
+	cr_assert_str_eq(out, "");
+	buf_free(&b);
+}
+
 Test(http_unit, json_pointers)
 {
 	json_t *doc = json_loads("{\"a\": {\"b\": [10, 20, {\"c\": 3}]},"

@@ -9,6 +9,8 @@
  *  - The conninfo never appears in a message: only the table, service,
  *    dbname, host, port and user, and every message is scrubbed of the
  *    password (pg_fail()).
+ *  - The server's notices go to the log as the PostgreSQL provider's do
+ *    (common/pgnotice.h), never raw to stderr.
  */
 #include "out_pg.h"
 
@@ -21,6 +23,7 @@
 
 #include <libpq-fe.h>
 
+#include "../common/pgnotice.h"
 #include "out_buf.h"
 #include "out_sql.h"
 
@@ -109,12 +112,6 @@ char *out_pg_target(const char *conninfo, char **password)
 	if (q.b.len == 0)
 		return strdup("defaults from the environment");
 	return (char *)buf_take(&q.b);
-}
-
-static void pg_notice(void *arg, const char *message)
-{
-	(void)arg;
-	(void)message; /* "relation already exists, skipping" and the like */
 }
 
 static int pg_exec(struct pg_out *o, const char *sql, const char *what,
@@ -227,7 +224,7 @@ static int pg_open(struct out_writer *w, const struct cfg *cfg, char *err,
 		pg_fail(o, "cannot connect to write", err, errlen);
 		goto out;
 	}
-	PQsetNoticeProcessor(o->conn, pg_notice, NULL);
+	PQsetNoticeReceiver(o->conn, pgnotice_log, NULL);
 	if (PQsetClientEncoding(o->conn, "UTF8") != 0) {
 		pg_fail(o, "cannot write", err, errlen);
 		goto out;

@@ -14,6 +14,8 @@
  *    STDIN, COMMIT at commit.  Abort and every failure roll it back.
  *  - Messages name the table and out_pg_target()'s description, never the
  *    conninfo, and are scrubbed of the password.
+ *  - The server's notices and warnings go to the log (common/pgnotice.h),
+ *    under no provider name, never raw to stderr.
  */
 #ifndef AGG_OUT_PG_H
 #define AGG_OUT_PG_H

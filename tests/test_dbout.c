@@ -13,7 +13,8 @@
  * and sees only the new ones afterwards (SQLite WAL and PostgreSQL
  * REPEATABLE READ), without being blocked; a second PostgreSQL writer waits
  * for the first while readers do not; the PostgreSQL password never
- * shows in logs, text or JSON.  Also --check of postgres providers through
+ * shows in logs, text or JSON; the server's notices and warnings go to
+ * the log.  Also --check of postgres providers through
  * the binary: the query is described, not run.
  */
 #include <criterion/criterion.h>
@@ -677,6 +678,47 @@ Test(postgres_out, a_second_writer_waits_and_readers_do_not)
 	got = pg_rows(db, q);
 	cr_assert_str_eq(got, "3|new3\n");
 	free(got);
+}
+
+/*
+ * The server's notices and warnings while the output is written (here from
+ * a trigger on the table) reach the log in its format, as the PostgreSQL
+ * provider's do: the notice at info level (-q hides it), the warning at
+ * warn level with its detail; never raw on stderr.
+ */
+Test(postgres_out, notices_go_to_the_log)
+{
+	struct tu_result r;
+
+	put("in.csv", "id,name\n1,x\n");
+	pg_conf(tname, NULL);
+	sql(db, "CREATE TABLE %s (provider text, id bigint, name text)", tname);
+	sql(db, "CREATE FUNCTION %s_f() RETURNS trigger AS $$ BEGIN "
+		"RAISE NOTICE 'notice from %s'; "
+		"RAISE WARNING 'warning from %s' USING DETAIL = 'a detail'; "
+		"RETURN NULL; END $$ LANGUAGE plpgsql", tname, tname, tname);
+	sql(db, "CREATE TRIGGER %s_t AFTER INSERT ON %s FOR EACH STATEMENT "
+		"EXECUTE FUNCTION %s_f()", tname, tname, tname);
+
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", "--log-format",
+					       "json", NULL }, NULL), 0,
+		     "%s", r.err);
+	cr_assert(strstr(r.err, "\"level\":\"info\",\"event\":\"server message\","
+			 "\"severity\":\"NOTICE\",\"message\":\"notice from ")
+		  != NULL, "%s", r.err);
+	cr_assert(strstr(r.err, "\"level\":\"warn\",\"event\":\"server message\","
+			 "\"severity\":\"WARNING\",\"message\":\"warning from ")
+		  != NULL, "%s", r.err);
+	cr_assert(strstr(r.err, "\"detail\":\"a detail\"") != NULL, "%s", r.err);
+	tu_result_free(&r);
+
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", "-q", NULL },
+			 NULL), 0, "%s", r.err);
+	cr_assert(strstr(r.err, "notice from") == NULL, "%s", r.err);
+	cr_assert(strstr(r.err, "warn server message severity=WARNING "
+			 "message=\"warning from ") != NULL, "%s", r.err);
+	cr_assert(strstr(r.err, "WARNING:") == NULL, "%s", r.err);
+	tu_result_free(&r);
 }
 
 Test(postgres_out, password_never_reaches_the_logs)

@@ -1,5 +1,5 @@
 /*
- * test_output.c - the writers of aggregator/output.c: CSV and JSON Lines
+ * test_output.c - the writers behind aggregator/output.h: CSV and JSON Lines
  * byte for byte, the SQLite writer's transaction, and out_describe()
  * (the table outputs end to end are in test_dbout.c).
  *

@@ -1,0 +1,116 @@
+/*
+ * test_out_buf.c - the row buffer of the outputs (aggregator/out_buf.h):
+ * bytes go out only in full buffers or on a flush, a failed send sticks
+ * (nothing more is sent, the bytes are dropped), and the value formatters
+ * write what the text outputs expect.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../aggregator/out_buf.h"
+
+/* A sink that records what it gets, failing from call fail_at on. */
+struct rec_sink {
+	size_t calls, bytes;
+	size_t fail_at;       /* 0: never */
+	char first[16];       /* the first bytes of the first call */
+};
+
+static int rec_send(void *arg, const char *p, size_t n)
+{
+	struct rec_sink *s = arg;
+
+	s->calls++;
+	if (s->fail_at != 0 && s->calls >= s->fail_at) {
+		errno = ENOSPC;
+		return -1;
+	}
+	if (s->calls == 1)
+		memcpy(s->first, p, n < sizeof s->first ? n : sizeof s->first);
+	s->bytes += n;
+	return 0;
+}
+
+static void open_buf(struct out_buf *b, struct rec_sink *s)
+{
+	cr_assert_eq(out_buf_init(b), 0);
+	b->sink = rec_send;
+	b->sink_arg = s;
+}
+
+Test(out_buf, sends_only_full_buffers_or_on_flush)
+{
+	struct rec_sink s = { 0 };
+	struct out_buf b;
+	char *big = malloc(OUT_BUF_SIZE + 10);
+
+	cr_assert_not_null(big);
+	memset(big, 'x', OUT_BUF_SIZE + 10);
+	open_buf(&b, &s);
+	out_buf_putc(&b, 'a');
+	out_buf_put(&b, "bc", 2);
+	cr_assert_eq(s.calls, 0);
+	out_buf_put(&b, big, OUT_BUF_SIZE + 10);
+	cr_assert_eq(s.calls, 1);
+	cr_assert_eq(s.bytes, OUT_BUF_SIZE);
+	cr_assert_eq(memcmp(s.first, "abcx", 4), 0);
+	out_buf_flush(&b);
+	cr_assert_eq(s.calls, 2);
+	cr_assert_eq(s.bytes, OUT_BUF_SIZE + 13);
+	cr_assert_eq(b.len, 0);
+	out_buf_flush(&b);
+	cr_assert_eq(s.calls, 2, "an empty buffer sends nothing");
+	cr_assert_eq(b.error, 0);
+	out_buf_free(&b);
+	out_buf_free(&b);
+	free(big);
+}
+
+Test(out_buf, a_failed_send_sticks)
+{
+	struct rec_sink s = { .fail_at = 1 };
+	struct out_buf b;
+
+	open_buf(&b, &s);
+	out_buf_put(&b, "row\n", 4);
+	out_buf_flush(&b);
+	cr_assert_eq(b.error, ENOSPC);
+	cr_assert_eq(b.len, 0, "the bytes are dropped");
+	out_buf_put(&b, "more\n", 5);
+	out_buf_flush(&b);
+	cr_assert_eq(s.calls, 1, "nothing is sent after a failure");
+	cr_assert_eq(b.error, ENOSPC);
+	out_buf_free(&b);
+}
+
+Test(out_buf, plain_values)
+{
+	struct rec_sink s = { 0 };
+	struct out_buf b;
+	struct rec_value v[] = {
+		{ .u.i = INT64_MIN }, { .u.i = 0 }, { .u.f = 0.1 },
+		{ .u.f = NAN }, { .u.b = true }, { .u.b = false },
+		{ .u.i = 0 },
+	};
+
+	open_buf(&b, &s);
+	out_buf_plain(&b, REC_INT, &v[0], false);
+	out_buf_putc(&b, '|');
+	out_buf_plain(&b, REC_INT, &v[1], false);
+	out_buf_putc(&b, '|');
+	out_buf_plain(&b, REC_FLOAT, &v[2], false);
+	out_buf_putc(&b, '|');
+	out_buf_plain(&b, REC_FLOAT, &v[3], false);
+	out_buf_putc(&b, '|');
+	out_buf_plain(&b, REC_BOOL, &v[4], false);
+	out_buf_putc(&b, '|');
+	out_buf_plain(&b, REC_BOOL, &v[5], false);
+	out_buf_putc(&b, '|');
+	out_buf_plain(&b, REC_TIMESTAMP, &v[6], true);
+	out_buf_putc(&b, '\0');
+	cr_assert_str_eq(b.buf, "-9223372036854775808|0|0.1||true|false|"
+				"\"1970-01-01T00:00:00Z\"");
+	out_buf_free(&b);
+}

@@ -76,11 +76,7 @@ static void pg_fail(struct pg_out *o, const char *what, char *err,
 		 msg[0] ? msg : "no message");
 }
 
-/*
- * Describe a conninfo without its password: "dbname=x host=y port=z
- * user=u" (only what is set).  Returns a malloc'd string; *password gets
- * the password (malloc'd) or NULL.
- */
+/* Also for out_describe(): the target without its password. */
 char *out_pg_target(const char *conninfo, char **password)
 {
 	static const char *const keys[] = { "service", "dbname", "host",

@@ -87,28 +87,28 @@ Test(out_buf, a_failed_send_sticks)
 
 Test(out_buf, plain_values)
 {
+	static const struct {
+		enum rec_type type;
+		struct rec_value v;
+		bool quote_ts;
+	} vals[] = {
+		{ REC_INT, { .u.i = INT64_MIN }, false },
+		{ REC_INT, { .u.i = 0 }, false },
+		{ REC_FLOAT, { .u.f = 0.1 }, false },
+		{ REC_FLOAT, { .u.f = NAN }, false },
+		{ REC_BOOL, { .u.b = true }, false },
+		{ REC_BOOL, { .u.b = false }, false },
+		{ REC_TIMESTAMP, { .u.i = 0 }, true },
+	};
 	struct rec_sink s = { 0 };
 	struct out_buf b;
-	struct rec_value v[] = {
-		{ .u.i = INT64_MIN }, { .u.i = 0 }, { .u.f = 0.1 },
-		{ .u.f = NAN }, { .u.b = true }, { .u.b = false },
-		{ .u.i = 0 },
-	};
 
 	open_buf(&b, &s);
-	out_buf_plain(&b, REC_INT, &v[0], false);
-	out_buf_putc(&b, '|');
-	out_buf_plain(&b, REC_INT, &v[1], false);
-	out_buf_putc(&b, '|');
-	out_buf_plain(&b, REC_FLOAT, &v[2], false);
-	out_buf_putc(&b, '|');
-	out_buf_plain(&b, REC_FLOAT, &v[3], false);
-	out_buf_putc(&b, '|');
-	out_buf_plain(&b, REC_BOOL, &v[4], false);
-	out_buf_putc(&b, '|');
-	out_buf_plain(&b, REC_BOOL, &v[5], false);
-	out_buf_putc(&b, '|');
-	out_buf_plain(&b, REC_TIMESTAMP, &v[6], true);
+	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+		if (i > 0)
+			out_buf_putc(&b, '|');
+		out_buf_plain(&b, vals[i].type, &vals[i].v, vals[i].quote_ts);
+	}
 	out_buf_putc(&b, '\0');
 	cr_assert_str_eq(b.buf, "-9223372036854775808|0|0.1||true|false|"
 				"\"1970-01-01T00:00:00Z\"");

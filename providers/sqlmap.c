@@ -1,15 +1,18 @@
 /*
- * sqlmap.c - shared by the SQL providers (sqlite.c, postgres.c): resolving
- * schema fields to result columns, and the resume token codec (sqlmap.h).
+ * sqlmap.c - shared by the SQL providers (sqlite, postgres): resolving
+ * schema fields to result columns, resuming by key, and the resume token
+ * codec (sqlmap.h).
  *
- * Both run once per attempt, before the first row, so nothing here is on
- * the hot path.  A field is "explicitly mapped" when its source differs
+ * All of it runs once per attempt, per checkpoint or on a failure, so
+ * nothing here is on the hot path (sqlmap_key_set() is inline in the
+ * header).  A field is "explicitly mapped" when its source differs
  * from its own name: config.c sets an unmapped field's source to its name.
  */
 #include "sqlmap.h"
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -88,6 +91,24 @@ int sqlmap_resolve(const struct cfg *cfg, const struct cfg_provider *p,
 	return 0;
 }
 
+int sqlmap_resolve_cols(const struct cfg *cfg, const struct cfg_provider *p,
+			const void *src, int ncols, sqlmap_colname_fn *colname,
+			int *map, int *key_col, char *err, size_t errlen)
+{
+	const char **names = calloc(ncols > 0 ? (size_t)ncols : 1, sizeof *names);
+	int rc;
+
+	if (names == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (int j = 0; j < ncols; j++)
+		names[j] = colname(src, j);
+	rc = sqlmap_resolve(cfg, p, names, ncols, map, key_col, err, errlen);
+	free(names);
+	return rc;
+}
+
 char *sqlmap_query_body(const char *query)
 {
 	size_t n = strlen(query);
@@ -97,6 +118,49 @@ char *sqlmap_query_body(const char *query)
 			 query[n - 1] == '\r'))
 		n--;
 	return strndup(query, n);
+}
+
+char *sqlmap_resume_sql(const char *body, const char *ident,
+			const char *after)
+{
+	char *sql;
+
+	if (asprintf(&sql, "SELECT * FROM (\n%s\n) AS agg_resume WHERE %s > %s "
+		     "ORDER BY %s", body, ident, after, ident) < 0)
+		return NULL;
+	return sql;
+}
+
+enum prov_status sqlmap_key_null(struct prov_ctx *c, const char *key,
+				 uint64_t row)
+{
+	return prov_fail(c, PROV_FAIL_PERMANENT,
+			 "key \"%s\" is NULL at row %" PRIu64
+			 ": a key must strictly increase", key, row);
+}
+
+static int quoted(size_t len)
+{
+	return (int)(len < SQLMAP_QUOTE_MAX ? len : SQLMAP_QUOTE_MAX);
+}
+
+enum prov_status sqlmap_key_order(struct prov_ctx *c, const char *key,
+				  uint64_t row, const char *now, size_t nowlen,
+				  const char *before, size_t beforelen)
+{
+	return prov_fail(c, PROV_FAIL_PERMANENT,
+			 "key \"%s\" does not strictly increase: row %" PRIu64
+			 " has %.*s after %.*s", key, row, quoted(nowlen), now,
+			 quoted(beforelen), before);
+}
+
+void sqlmap_position(char *out, size_t len, const char *key, size_t keylen,
+		     uint64_t row)
+{
+	if (key != NULL)
+		snprintf(out, len, "row key=%.*s", quoted(keylen), key);
+	else
+		snprintf(out, len, "row %" PRIu64, row);
 }
 
 void sqlmap_tok_init(struct sqlmap_token *t, unsigned char *buf, size_t cap)
@@ -220,4 +284,39 @@ int sqlmap_tok_get_u64(const unsigned char *tok, size_t len, const char *name,
 	}
 	*v = x;
 	return 1;
+}
+
+void sqlmap_tok_head(struct sqlmap_token *t, unsigned char *buf,
+		     const char *type, uint64_t rows, bool done)
+{
+	sqlmap_tok_init(t, buf, PROV_TOKEN_MAX);
+	sqlmap_tok_u64(t, type, 1);
+	sqlmap_tok_u64(t, "rows", rows);
+	sqlmap_tok_u64(t, "done", done);
+}
+
+int sqlmap_tok_get_head(const unsigned char *tok, size_t len,
+			const char *type, uint64_t *rows, bool *done)
+{
+	uint64_t version, d;
+
+	if (sqlmap_tok_get_u64(tok, len, type, &version) != 1 || version != 1 ||
+	    sqlmap_tok_get_u64(tok, len, "rows", rows) != 1 ||
+	    sqlmap_tok_get_u64(tok, len, "done", &d) != 1 || d > 1)
+		return -1;
+	*done = d;
+	return 0;
+}
+
+enum prov_status sqlmap_checkpoint(struct prov_ctx *c,
+				   const struct sqlmap_token *t,
+				   size_t key_len)
+{
+	if (t->overflow)
+		return prov_fail(c, PROV_FAIL_PERMANENT,
+				 "the key's value is too long for a resume "
+				 "token (%zu bytes)", key_len);
+	if (prov_checkpoint(c, t->buf, t->len) < 0)
+		return prov_failure(c);
+	return PROV_DONE;
 }

@@ -78,6 +78,29 @@ int rec_type_parse(const char *name, enum rec_type *t);
 size_t rec_encoded_size(const struct rec_schema *s, const struct rec_value *v);
 
 /*
+ * Size in bytes of the record rec_encode_dropping() writes for these
+ * values, the fields drop[i] written as NULL (drop may be NULL).
+ */
+size_t rec_encoded_size_dropping(const struct rec_schema *s,
+				 const struct rec_value *v, const bool *drop);
+
+/*
+ * A RECORDS frame's payload is a u32 count of the records in it, then the
+ * records one after another.
+ */
+#define REC_FRAME_COUNT_BYTES 4
+
+/*
+ * The payload bytes of a RECORDS frame that carries this one record alone
+ * (its count and the record as rec_encode_dropping() writes it).  A record
+ * travels alone when it fits no ordinary frame; it can only if this is at
+ * most the ring's largest frame (ring_max_payload()), the bound the
+ * aggregator checks every frame against.
+ */
+size_t rec_frame_alone_size(const struct rec_schema *s,
+			    const struct rec_value *v, const bool *drop);
+
+/*
  * Encode one record of s from v[0..nfields-1] into out, which must hold
  * rec_encoded_size() bytes.  Returns the number of bytes written.
  * This function can't fail.

@@ -123,7 +123,7 @@ static int flush_records(struct prov_ctx *c)
 	ring_commit(c->ring, c->buf_len, RING_RECORDS, c->attempt);
 	c->buf = NULL;
 	faults_hit(c, FAULT_AFTER_RECORDS);
-	c->buf_len = sizeof(uint32_t);
+	c->buf_len = REC_FRAME_COUNT_BYTES;
 	c->buf_count = 0;
 	prov_heartbeat(c);
 	return 0;
@@ -147,30 +147,22 @@ static void size_text(uint64_t n, char *out, size_t outlen)
 
 /*
  * A record that does not fit a frame of buf_cap bytes: send it alone in a
- * frame of its own size, up to the ring's largest (a quarter of it), so
- * that a larger ring_size really lets a larger record through.  Not on the
- * hot path: only records larger than a whole ordinary frame come here.
+ * frame of its own size (rec_frame_alone_size(), the record encoding's
+ * rule), up to the ring's largest (a quarter of it), so that a larger
+ * ring_size really lets a larger record through.  Not on the hot path: only records larger than a whole ordinary frame come here.
  * 0, or -1 (too large for this ring: failed for good; the ring is gone).
  */
 static __attribute__((noinline, cold)) int
 emit_alone(struct prov_ctx *c, const struct rec_value *v)
 {
 	const struct rec_schema *s = &c->cfg->schema;
-	size_t size = rec_encoded_size(s, v), max = ring_max_payload(c->ring);
-	size_t need, n;
+	/* Fields sent as NULL (c->unused) take no bytes. */
+	size_t need = rec_frame_alone_size(s, v, c->unused);
+	size_t size = need - REC_FRAME_COUNT_BYTES;
+	size_t max = ring_max_payload(c->ring), n;
 	char have[32], fits[32];
 	uint64_t ring;
 
-	/* Fields sent as NULL (c->unused) take no bytes. */
-	for (int i = 0; c->unused != NULL && i < s->nfields; i++) {
-		if (!c->unused[i] || v[i].null)
-			continue;
-		if (s->fields[i].type == REC_TEXT)
-			size -= sizeof(uint32_t) + v[i].u.s.len;
-		else
-			size -= s->fields[i].type == REC_BOOL ? 1 : 8;
-	}
-	need = sizeof(uint32_t) + size;
 	if (need > max) {
 		/*
 		 * The ring rounds up to a power of two; a frame is a quarter
@@ -390,7 +382,7 @@ int prov_main(struct prov_ctx *c)
 	if (c->buf_cap > FRAME_BYTES)
 		c->buf_cap = FRAME_BYTES;
 	c->buf = NULL;
-	c->buf_len = sizeof(uint32_t);
+	c->buf_len = REC_FRAME_COUNT_BYTES;
 	c->buf_count = 0;
 	c->errbuf[0] = '\0';
 	ring_producer_attach(c->ring);

@@ -12,6 +12,7 @@
  * AddressSanitizer catches any read past the end.
  */
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -820,5 +821,47 @@ Test(record, dropping_is_encoding_those_fields_as_null)
 		cr_assert_gt(na, 0);
 		cr_assert_eq(na, nb, "mask %u", mask);
 		cr_assert(memcmp(a, b, sizeof a) == 0, "mask %u", mask);
+	}
+}
+
+/*
+ * The frame a record travels alone in is its count and exactly the bytes
+ * rec_encode_dropping() writes: one byte less room and the record does not
+ * fit, so a producer that sized the frame by any other rule would either
+ * fail to encode or send a frame larger than the record.
+ */
+Test(record, frame_alone_is_the_count_and_the_encoded_record)
+{
+	struct rec_value v[NALL];
+	bool drop[NALL];
+	unsigned char *buf;
+
+	for (int k = 0; k < 2000; k++) {
+		uint64_t seed = rng_next();
+		uint64_t nulls = rng_next(), drops = rng_next();
+		size_t size, frame, n;
+
+		make_values(&all_schema, v, seed, nulls);
+		for (int i = 0; i < NALL; i++)
+			drop[i] = (drops >> i) & 1;
+		size = rec_encoded_size_dropping(&all_schema, v, drop);
+		frame = rec_frame_alone_size(&all_schema, v, drop);
+		cr_assert_eq(frame, REC_FRAME_COUNT_BYTES + size);
+		cr_assert_eq(rec_encoded_size_dropping(&all_schema, v, NULL),
+			     rec_encoded_size(&all_schema, v));
+		buf = malloc(frame);
+		cr_assert_not_null(buf);
+		cr_assert_eq(rec_encode_dropping(&all_schema, v, drop,
+						 buf + REC_FRAME_COUNT_BYTES,
+						 size - 1), 0,
+			     "seed %" PRIu64 ": fits in one byte less", seed);
+		n = rec_encode_dropping(&all_schema, v, drop,
+					buf + REC_FRAME_COUNT_BYTES,
+					frame - REC_FRAME_COUNT_BYTES);
+		cr_assert_eq(n, size, "seed %" PRIu64 ": encoded %zu, sized %zu",
+			     seed, n, size);
+		cr_assert_eq(rec_validate(&all_schema, buf + REC_FRAME_COUNT_BYTES,
+					  size), (long)size);
+		free(buf);
 	}
 }

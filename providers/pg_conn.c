@@ -25,7 +25,6 @@
 
 #include "../common/clock.h"
 #include "../common/log.h"
-#include "sqlmap.h"
 
 /* --- errors ---------------------------------------------------------- */
 
@@ -428,16 +427,7 @@ PGresult *pg_describe(PGconn *conn, struct prov_ctx *c,
 	return desc;
 }
 
-/* PQfname() as sqlmap_resolve_cols() asks for it. */
-static const char *pg_colname(const void *desc, int j)
+const char *pg_colname(const void *desc, int j)
 {
 	return PQfname(desc, j);
-}
-
-int pg_resolve(const struct cfg *cfg, const struct cfg_provider *p,
-	       const PGresult *desc, int *map, int *key_col, char *err,
-	       size_t errlen)
-{
-	return sqlmap_resolve_cols(cfg, p, desc, PQnfields(desc), pg_colname,
-				   map, key_col, err, errlen);
 }

@@ -70,13 +70,7 @@ int pg_run_sql(PGconn *conn, struct prov_ctx *c, const char *sql,
 PGresult *pg_describe(PGconn *conn, struct prov_ctx *c, const char *body,
 		      enum prov_status *st, char *err, size_t errlen);
 
-/*
- * Resolve the schema's fields and p's key against the description's
- * columns: sqlmap_resolve(), with its returns (SQLMAP_NO_COLUMN for a
- * field without a column).
- */
-int pg_resolve(const struct cfg *cfg, const struct cfg_provider *p,
-	       const PGresult *desc, int *map, int *key_col, char *err,
-	       size_t errlen);
+/* The name of column j of a description (a sqlmap_colname_fn). */
+const char *pg_colname(const void *desc, int j);
 
 #endif

@@ -71,8 +71,8 @@ static enum prov_status postgres_run(struct prov_ctx *c)
 	desc = pg_describe(r.conn, c, r.body, &st, c->errbuf, sizeof c->errbuf);
 	if (desc == NULL)
 		goto out_finish;
-	rc = pg_resolve(c->cfg, p, desc, r.map, &r.key_col, c->errbuf,
-			sizeof c->errbuf);
+	rc = sqlmap_resolve_cols(c->cfg, p, desc, PQnfields(desc), pg_colname,
+				 r.map, &r.key_col, c->errbuf, sizeof c->errbuf);
 	if (rc < 0) {
 		st = rc == SQLMAP_NO_COLUMN ? PROV_FAIL_CONFIG
 					    : PROV_FAIL_PERMANENT;
@@ -130,10 +130,9 @@ static int postgres_check(const struct cfg *cfg, const struct cfg_provider *p,
 	PGconn *conn;
 	PGresult *desc = NULL;
 	char *body = sqlmap_query_body(p->query);
-	int *map = calloc((size_t)cfg->schema.nfields + 1, sizeof *map);
-	int key_col, rc = -1;
+	int rc = -1;
 
-	if (body == NULL || map == NULL) {
+	if (body == NULL) {
 		snprintf(msg, msglen, "out of memory");
 		goto out_free;
 	}
@@ -143,11 +142,10 @@ static int postgres_check(const struct cfg *cfg, const struct cfg_provider *p,
 	desc = pg_describe(conn, NULL, body, &st, msg, msglen);
 	if (desc == NULL)
 		goto out_finish;
-	rc = pg_resolve(cfg, p, desc, map, &key_col, msg, msglen);
-	if (rc < 0) {
-		rc = rc == SQLMAP_NO_COLUMN ? PROV_CHECK_CONFIG : -1;
+	rc = sqlmap_check_cols(cfg, p, desc, PQnfields(desc), pg_colname, msg,
+			       msglen);
+	if (rc != 0)
 		goto out_finish;
-	}
 	snprintf(msg, msglen, "connected to database %s, query prepared, "
 		 "%d columns", PQdb(conn), PQnfields(desc));
 	rc = 0;
@@ -155,7 +153,6 @@ out_finish:
 	PQclear(desc);
 	PQfinish(conn);
 out_free:
-	free(map);
 	free(body);
 	return rc;
 }

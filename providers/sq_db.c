@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sqlmap.h"
 
 /* How long a query waits for a writer's lock before SQLITE_BUSY (ms). */
 #define BUSY_TIMEOUT_MS 5000
@@ -118,16 +117,7 @@ int sq_prepare(sqlite3 *db, const char *path, const char *sql,
 	return SQLITE_OK;
 }
 
-/* sqlite3_column_name() as sqlmap_resolve_cols() asks for it. */
-static const char *sq_colname(const void *st, int j)
+const char *sq_colname(const void *st, int j)
 {
 	return sqlite3_column_name((sqlite3_stmt *)st, j);
-}
-
-int sq_resolve(const struct cfg *cfg, const struct cfg_provider *p,
-	       sqlite3_stmt *st, int *map, int *key_col, char *err,
-	       size_t errlen)
-{
-	return sqlmap_resolve_cols(cfg, p, st, sqlite3_column_count(st),
-				   sq_colname, map, key_col, err, errlen);
 }

@@ -41,13 +41,7 @@ int sq_open(const char *path, sqlite3 **db, char *err, size_t errlen);
 int sq_prepare(sqlite3 *db, const char *path, const char *sql,
 	       sqlite3_stmt **st, char *err, size_t errlen);
 
-/*
- * Resolve the schema's fields and p's key against the statement's columns:
- * sqlmap_resolve(), with its returns (SQLMAP_NO_COLUMN for a field without
- * a column).
- */
-int sq_resolve(const struct cfg *cfg, const struct cfg_provider *p,
-	       sqlite3_stmt *st, int *map, int *key_col, char *err,
-	       size_t errlen);
+/* The name of column j of a statement (a sqlmap_colname_fn). */
+const char *sq_colname(const void *st, int j);
 
 #endif

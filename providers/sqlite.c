@@ -76,8 +76,9 @@ static enum prov_status sqlite_run(struct prov_ctx *c)
 		st = sq_status(rc);
 		goto out_close;
 	}
-	rc = sq_resolve(c->cfg, p, r.st, r.map, &r.key_col, c->errbuf,
-			sizeof c->errbuf);
+	rc = sqlmap_resolve_cols(c->cfg, p, r.st, sqlite3_column_count(r.st),
+				 sq_colname, r.map, &r.key_col, c->errbuf,
+				 sizeof c->errbuf);
 	if (rc < 0) {
 		st = rc == SQLMAP_NO_COLUMN ? PROV_FAIL_CONFIG
 					    : PROV_FAIL_PERMANENT;
@@ -109,10 +110,9 @@ static int sqlite_check(const struct cfg *cfg, const struct cfg_provider *p,
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	char *path = sq_plain_path(p->path);
-	int *map = calloc((size_t)cfg->schema.nfields + 1, sizeof *map);
-	int key_col, rc = -1;
+	int rc = -1;
 
-	if (path == NULL || map == NULL) {
+	if (path == NULL) {
 		snprintf(msg, msglen, "out of memory");
 		goto out_free;
 	}
@@ -120,11 +120,10 @@ static int sqlite_check(const struct cfg *cfg, const struct cfg_provider *p,
 		goto out_free;
 	if (sq_prepare(db, path, p->query, &st, msg, msglen) != SQLITE_OK)
 		goto out_close;
-	rc = sq_resolve(cfg, p, st, map, &key_col, msg, msglen);
-	if (rc < 0) {
-		rc = rc == SQLMAP_NO_COLUMN ? PROV_CHECK_CONFIG : -1;
+	rc = sqlmap_check_cols(cfg, p, st, sqlite3_column_count(st),
+			       sq_colname, msg, msglen);
+	if (rc != 0)
 		goto out_close;
-	}
 	snprintf(msg, msglen, "query prepared, %d columns",
 		 sqlite3_column_count(st));
 	rc = 0;
@@ -132,7 +131,6 @@ out_close:
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 out_free:
-	free(map);
 	free(path);
 	return rc;
 }

@@ -109,6 +109,25 @@ int sqlmap_resolve_cols(const struct cfg *cfg, const struct cfg_provider *p,
 	return rc;
 }
 
+int sqlmap_check_cols(const struct cfg *cfg, const struct cfg_provider *p,
+		      const void *src, int ncols, sqlmap_colname_fn *colname,
+		      char *err, size_t errlen)
+{
+	int *map = calloc((size_t)cfg->schema.nfields + 1, sizeof *map);
+	int key_col, rc;
+
+	if (map == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	rc = sqlmap_resolve_cols(cfg, p, src, ncols, colname, map, &key_col,
+				 err, errlen);
+	free(map);
+	if (rc < 0)
+		return rc == SQLMAP_NO_COLUMN ? PROV_CHECK_CONFIG : -1;
+	return 0;
+}
+
 char *sqlmap_query_body(const char *query)
 {
 	size_t n = strlen(query);

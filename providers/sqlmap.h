@@ -59,6 +59,15 @@ int sqlmap_resolve_cols(const struct cfg *cfg, const struct cfg_provider *p,
 			int *map, int *key_col, char *err, size_t errlen);
 
 /*
+ * For --check: sqlmap_resolve_cols() into a map of its own, kept nowhere.
+ * Returns 0, PROV_CHECK_CONFIG for a field without a column, or -1; err
+ * says why.
+ */
+int sqlmap_check_cols(const struct cfg *cfg, const struct cfg_provider *p,
+		      const void *src, int ncols, sqlmap_colname_fn *colname,
+		      char *err, size_t errlen);
+
+/*
  * err = "WHAT (columns: a, b, c; did you mean \"b\"?)": the columns
  * names[0..ncols) there are, and the one nearest to want if any is near.
  */

@@ -480,24 +480,21 @@ static int pg_types_sendable(struct pg_run *r, const unsigned *oids, int n,
 		"AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE "
 		"e.oid = t.typelem AND (e.typsend::oid = 0 OR "
 		"e.typtype NOT IN ('b', 'e'))))";
-	size_t cap = sizeof head + sizeof tail + (size_t)n * 12, len;
-	char *sql = malloc(cap);
+	struct buf sql = { 0 };
 	PGresult *res = NULL;
-	int ok;
+	int ok = buf_addstr(&sql, head);
 
-	if (sql == NULL) {
+	for (int k = 0; ok == 0 && k < n; k++)
+		ok = buf_printf(&sql, "%s%u", k ? ", " : "", oids[k]);
+	if (ok < 0 || buf_addstr(&sql, tail) < 0) {
+		buf_free(&sql);
 		*st = prov_fail(r->c, PROV_FAIL_RETRY, "out of memory");
 		return -1;
 	}
-	len = (size_t)snprintf(sql, cap, "%s", head);
-	for (int k = 0; k < n; k++)
-		len += (size_t)snprintf(sql + len, cap - len, "%s%u",
-					k ? ", " : "", oids[k]);
-	snprintf(sql + len, cap - len, "%s", tail);
-	ok = pg_run_sql(r->conn, r->c, sql, PGRES_TUPLES_OK, &res,
+	ok = pg_run_sql(r->conn, r->c, buf_str(&sql), PGRES_TUPLES_OK, &res,
 			"cannot read the column types", st, r->c->errbuf,
 			sizeof r->c->errbuf);
-	free(sql);
+	buf_free(&sql);
 	if (ok < 0)
 		return -1;
 	ok = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) &&

@@ -5,11 +5,11 @@
  *
  * struct pg_run is the attempt's state, shared by the provider's files:
  * postgres.c fills it and frees it, pg_resume.c reads and writes its
- * resume state (rows, key, snapshot), pg_snapshot.c its snapshot, and this
- * file its per-row arrays.  Every pointer in it is owned by it (the conn
- * and the per-column arrays are freed by postgres.c; tbuf[j] and key by
- * the same), except c, p and the current row's column pointers, which
- * point into the COPY message being read.
+ * resume state (rows, key), pg_snapshot.c its snapshot (snap, holder),
+ * and this file its per-column arrays.  It owns what its pointers point
+ * to (postgres.c frees all of it at the attempt's end), except c and p,
+ * and col[j] and bval[j], which point into the COPY message being read
+ * (or into tbuf[j]).
  */
 #ifndef AGG_PG_COPY_H
 #define AGG_PG_COPY_H
@@ -53,7 +53,10 @@ struct pg_run {
 
 	/* Binary COPY (see pgbin.h): this attempt's choice, the kind of each
 	 * column, the current row's bytes, and scratch for values written as
-	 * text (a reject's raw text, a key, a type read through its text). */
+	 * text (a reject's raw text, a key, a type read through its text).
+	 * tbuf[j]/tcap[j] grow as their own realloc, not a struct buf: they
+	 * are refilled per row on the binary path, a deliberate hot-path
+	 * specialisation (pg_bin_text()). */
 	bool binary;
 	bool bin_header;        /* the stream's header was read */
 	bool bin_trailer;       /* ... and its trailer */

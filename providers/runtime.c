@@ -149,7 +149,8 @@ static void size_text(uint64_t n, char *out, size_t outlen)
  * A record that does not fit a frame of buf_cap bytes: send it alone in a
  * frame of its own size (rec_frame_alone_size(), the record encoding's
  * rule), up to the ring's largest (a quarter of it), so that a larger
- * ring_size really lets a larger record through.  Not on the hot path: only records larger than a whole ordinary frame come here.
+ * ring_size really lets a larger record through.  Not on the hot path:
+ * only records larger than a whole ordinary frame come here.
  * 0, or -1 (too large for this ring: failed for good; the ring is gone).
  */
 static __attribute__((noinline, cold)) int

@@ -95,7 +95,8 @@ int sqlmap_resolve_cols(const struct cfg *cfg, const struct cfg_provider *p,
 			const void *src, int ncols, sqlmap_colname_fn *colname,
 			int *map, int *key_col, char *err, size_t errlen)
 {
-	const char **names = calloc(ncols > 0 ? (size_t)ncols : 1, sizeof *names);
+	const char **names = calloc(ncols > 0 ? (size_t)ncols : 1,
+				    sizeof *names);
 	int rc;
 
 	if (names == NULL) {

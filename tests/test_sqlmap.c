@@ -53,7 +53,8 @@ Test(sqlmap, token_head_round_trips_and_names_its_type)
 	cr_assert_eq(rows, 12345);
 	cr_assert(done);
 	/* Another type's token, a version or a done this code never wrote. */
-	cr_assert_eq(sqlmap_tok_get_head(buf, t.len, "sqlite", &rows, &done), -1);
+	cr_assert_eq(sqlmap_tok_get_head(buf, t.len, "sqlite", &rows, &done),
+		     -1);
 	cr_assert_eq(sqlmap_tok_get_head((const unsigned char *)
 					 "pg=2\nrows=1\ndone=0\n", 19, "pg",
 					 &rows, &done), -1);

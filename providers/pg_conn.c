@@ -25,6 +25,7 @@
 
 #include "../common/clock.h"
 #include "../common/log.h"
+#include "../common/pgnotice.h"
 
 /* --- errors ---------------------------------------------------------- */
 
@@ -165,66 +166,10 @@ static bool pg_has_password(const char *conninfo)
 	       strchr(conninfo, '@') != NULL;
 }
 
-/* One line of a server's message text: blanks for line breaks and tabs. */
-static void pg_line(const char *s, char *out, size_t len)
-{
-	size_t k = 0;
-
-	for (; s != NULL && *s && k + 1 < len; s++)
-		out[k++] = *s == '\n' || *s == '\t' || *s == '\r' ? ' ' : *s;
-	while (k > 0 && out[k - 1] == ' ')
-		k--;
-	out[k] = '\0';
-}
-
-/*
- * The server's notices and warnings (RAISE NOTICE, "there is no
- * transaction in progress", a FATAL before it hangs up) go to our log, in
- * its format, never raw to stderr: NOTICE, INFO and LOG at info level (so
- * -q hides them), DEBUG at debug level, WARNING and worse at warn level
- * (the failure that may follow is reported where it happens).  arg: the
- * provider's name.
- */
-static void pg_notice(void *arg, const PGresult *res)
-{
-	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
-	char msg[1024], detail[512], hint[512];
-	enum log_level level = LOG_WARN;
-
-	if (sev == NULL)
-		sev = PQresultErrorField(res, PG_DIAG_SEVERITY);
-	if (sev == NULL)
-		sev = "NOTICE";
-	if (strcmp(sev, "NOTICE") == 0 || strcmp(sev, "INFO") == 0 ||
-	    strcmp(sev, "LOG") == 0)
-		level = LOG_INFO;
-	else if (strcmp(sev, "DEBUG") == 0)
-		level = LOG_DEBUG;
-	if (!log_enabled(level))
-		return;
-	pg_line(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY), msg,
-		sizeof msg);
-	pg_line(PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL), detail,
-		sizeof detail);
-	pg_line(PQresultErrorField(res, PG_DIAG_MESSAGE_HINT), hint,
-		sizeof hint);
-	/* Detail and hint only when the server gave them. */
-	if (detail[0] && hint[0])
-		log_event(level, arg, "server message", "severity", sev,
-			  "message", msg, "detail", detail, "hint", hint, NULL);
-	else if (detail[0] || hint[0])
-		log_event(level, arg, "server message", "severity", sev,
-			  "message", msg, detail[0] ? "detail" : "hint",
-			  detail[0] ? detail : hint, NULL);
-	else
-		log_event(level, arg, "server message", "severity", sev,
-			  "message", msg, NULL);
-}
-
 /*
  * Connect with conninfo, as psql does (PG* variables, .pgpass, services),
  * beating through c while waiting (c may be NULL).  connect_timeout is
- * honoured.  The server's notices are logged under name (pg_notice()).
+ * honoured.  The server's notices are logged under name (pgnotice.h).
  * Returns the connection in UTF-8, or NULL with *st and err.
  */
 PGconn *pg_connect(const char *conninfo, const char *name,
@@ -260,7 +205,7 @@ PGconn *pg_connect(const char *conninfo, const char *name,
 	}
 	/* Verbose messages carry the SQLSTATE of a refused login. */
 	PQsetErrorVerbosity(conn, PQERRORS_VERBOSE);
-	PQsetNoticeReceiver(conn, pg_notice, (void *)name);
+	PQsetNoticeReceiver(conn, pgnotice_log, (void *)name);
 	opts = PQconninfo(conn);
 	for (PQconninfoOption *o = opts; o && o->keyword; o++) {
 		long s;

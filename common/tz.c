@@ -257,43 +257,58 @@ static int32_t rule_offset(const struct rule *r, int64_t t)
 
 /* --- TZif ------------------------------------------------------------ */
 
+/* A TZif header's counts (RFC 8536, 3.1). */
+struct tzif_head {
+	int ver;
+	uint32_t isut, isstd, leap, timecnt, typecnt, charcnt;
+};
+
+/*
+ * Read the header at p (end: the file's end) for times of tsize bytes (4
+ * in the version 1 block, 8 in the version 2 one).  Returns the size of
+ * the data block that follows it, or 0 if there is no valid header.
+ */
+static size_t tzif_head(const unsigned char *p, const unsigned char *end,
+			size_t tsize, struct tzif_head *h)
+{
+	size_t data;
+
+	if ((size_t)(end - p) < 44 || memcmp(p, "TZif", 4) != 0)
+		return 0;
+	h->ver = p[4];
+	h->isut = be32(p + 20);
+	h->isstd = be32(p + 24);
+	h->leap = be32(p + 28);
+	h->timecnt = be32(p + 32);
+	h->typecnt = be32(p + 36);
+	h->charcnt = be32(p + 40);
+	data = (size_t)h->timecnt * (tsize + 1) + (size_t)h->typecnt * 6 +
+	       h->charcnt + (size_t)h->leap * (tsize + 4) + h->isstd + h->isut;
+	if (h->typecnt == 0 || data > (size_t)(end - p) - 44)
+		return 0;
+	return data;
+}
+
 /* Parse a whole TZif file into z.  Returns 0, or -1 if it is not one. */
 static int parse_tzif(struct tz *z, const unsigned char *p, size_t len)
 {
 	const unsigned char *end = p + len, *data;
-	uint32_t isut, isstd, leap, timecnt, typecnt, charcnt;
+	struct tzif_head h;
+	uint32_t timecnt, typecnt;
 	int ver;
 	size_t skip;
 
-	if (len < 44 || memcmp(p, "TZif", 4) != 0)
+	if (!(skip = tzif_head(p, end, 4, &h)))
 		return -1;
-	ver = p[4];
-	isut = be32(p + 20);
-	isstd = be32(p + 24);
-	leap = be32(p + 28);
-	timecnt = be32(p + 32);
-	typecnt = be32(p + 36);
-	charcnt = be32(p + 40);
-	skip = (size_t)timecnt * 5 + (size_t)typecnt * 6 + charcnt +
-	       (size_t)leap * 8 + isstd + isut;
-	if (typecnt == 0 || skip > len - 44)
-		return -1;
+	ver = h.ver;
 	if (ver >= '2') {
 		/* The version 2 header and 64-bit block follow the first. */
 		p += 44 + skip;
-		if ((size_t)(end - p) < 44 || memcmp(p, "TZif", 4) != 0)
-			return -1;
-		isut = be32(p + 20);
-		isstd = be32(p + 24);
-		leap = be32(p + 28);
-		timecnt = be32(p + 32);
-		typecnt = be32(p + 36);
-		charcnt = be32(p + 40);
-		skip = (size_t)timecnt * 9 + (size_t)typecnt * 6 + charcnt +
-		       (size_t)leap * 12 + isstd + isut;
-		if (typecnt == 0 || skip > (size_t)(end - p) - 44)
+		if (!(skip = tzif_head(p, end, 8, &h)))
 			return -1;
 	}
+	timecnt = h.timecnt;
+	typecnt = h.typecnt;
 	data = p + 44;
 	z->n = timecnt;
 	z->trans = calloc(timecnt ? timecnt : 1, sizeof *z->trans);

@@ -240,7 +240,11 @@ static int carry_append(struct csv_parser *p, const char *src, size_t n)
 	return 0;
 }
 
-/* push_field() when the spans are full, the record bad or at its limit. */
+/*
+ * push_field() when the spans are full, the record bad or at its limit.
+ * Its last lines repeat push_field()'s on purpose: a deliberate hot-path
+ * specialisation, so that the inline fast path makes no call per field.
+ */
 static int push_field_slow(struct csv_parser *p, size_t len)
 {
 	void *buf = p->spans;

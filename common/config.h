@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "../ipc/record.h"
+#include "config_value.h" /* the value parsers and cfg_nearest() */
 
 /* Most markers a file provider's `null` may list. */
 #define CFG_MAX_NULLS 16
@@ -196,19 +197,6 @@ int cfg_set_output(struct cfg *cfg, const char *output, char *err,
  * order).  Returns 0, or -1 with err naming an unknown provider.
  */
 int cfg_select(struct cfg *cfg, const char *names, char *err, size_t errlen);
-
-/*
- * The candidate nearest to word (a typo of it: at most 1 edit when both
- * are of up to 4 bytes, else 2; case-insensitive), or NULL.  For "did you
- * mean" hints.
- */
-const char *cfg_nearest(const char *word, const char *const *candidates,
-			size_t n);
-
-/* Parse helpers, exposed for tests and other modules.  Each returns 0 or -1. */
-int cfg_parse_duration(const char *s, uint64_t *ms);
-int cfg_parse_size(const char *s, uint64_t *bytes);
-int cfg_parse_bool(const char *s, bool *b);
 
 void cfg_free(struct cfg *cfg);
 

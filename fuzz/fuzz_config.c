@@ -1,9 +1,9 @@
 /*
- * fuzz_config.c - providers.conf parsing and validation (common/config.c).
+ * fuzz_config.c - providers.conf parsing and validation (common/config*.c).
  *
  * The input is a whole config file, given to load() exactly as cfg_load()
  * does after reading the file (config.c is included for that: NUL bytes
- * reach the parser as they would from disk).  It must either accept
+ * reach the reader, config_read.c, as they would from disk).  It must either accept
  * it or fail with a message that names the file and a line; it must never
  * crash, read out of bounds or leak, whatever the bytes (long lines that
  * config.c feeds to inih in chunks, NUL bytes, ${VAR} expansions, broken

@@ -16,9 +16,6 @@
 #include "../ipc/record.h"
 #include "config_value.h" /* the value parsers and cfg_nearest() */
 
-/* Most markers a file provider's `null` may list. */
-#define CFG_MAX_NULLS 16
-
 /* Error message buffer size used by every cfg_ function. */
 #define CFG_ERR_MAX 512
 
@@ -65,15 +62,6 @@ enum cfg_provider_type {
 	CFG_PROV_FILE,
 };
 
-enum cfg_pagination {
-	CFG_PAGE_NONE = 1,
-	CFG_PAGE_PAGE,
-	CFG_PAGE_CURSOR,
-	CFG_PAGE_LINK,
-};
-
-enum cfg_response { CFG_RESP_JSON = 1, CFG_RESP_NDJSON };
-
 struct cfg_provider {
 	char *name;
 	int line;                  /* line of its [provider NAME] header */
@@ -94,44 +82,18 @@ struct cfg_provider {
 	uint64_t memory_limit;     /* bytes, 0 = none */
 	long max_rejects;
 
-	/* file */
-	char *path;                /* file or glob; also sqlite's file */
-	enum cfg_format file_format; /* CSV, JSONL or AUTO (per file) */
-	char delimiter;
-	char quote;
-	bool header;
-	char **nulls;              /* markers that also mean NULL in an
-				      unquoted field, besides the empty one */
-	int nnulls;                /* at most CFG_MAX_NULLS */
-
-	/* sqlite, postgres */
-	char *query;
-	char *key;                 /* NULL: resume by skipping rows */
+	/*
+	 * Records between checkpoints: the sql types' `batch`, 10000 for
+	 * every type that has no such key.
+	 */
 	long batch;
-	char *conninfo;            /* postgres */
-	bool snapshot;             /* postgres */
 
-	/* http */
-	char **urls;
-	int nurls;
-	enum cfg_pagination pagination;
-	long page_start;
-	char *cursor_path;
-	char *cursor_param;
-	char *records;             /* JSON pointer; "" = the body is the array */
-	enum cfg_response response;
-	int concurrency;
-	char **headers;            /* "Name: value", secrets included */
-	int nheaders;
-	char *method;
-	char *body;
-	uint64_t timeout_ms;
-	uint64_t connect_timeout_ms;
-	int retries;
-	double rate_limit;         /* requests per second, 0 = none */
-	uint64_t max_response;
-	char *ca_file;
-	bool insecure;
+	/*
+	 * The type's own options (struct file_opts, sql_opts or http_opts in
+	 * providers/), allocated and freed through the type's struct cfg_type:
+	 * only providers/ read them.
+	 */
+	void *opts;
 };
 
 struct cfg {
@@ -199,5 +161,68 @@ int cfg_set_output(struct cfg *cfg, const char *output, char *err,
 int cfg_select(struct cfg *cfg, const char *names, char *err, size_t errlen);
 
 void cfg_free(struct cfg *cfg);
+
+/* --- provider types -------------------------------------------------- */
+
+struct cfg_doc;
+struct cfg_key;
+
+/*
+ * A key of a provider type's own (struct cfg_type): the type's number for
+ * it is its index in the type's table.  A NULL name is a number the type
+ * does not use (two types sharing one numbering: sql_conf.c).
+ */
+struct cfg_key_def {
+	const char *name;
+	unsigned flags;
+};
+#define CFG_KEY_REPEAT 0x1u        /* may be given more than once */
+#define CFG_KEY_SECRET 0x2u        /* never quoted back in a message */
+
+/* Most keys a provider type may have of its own. */
+#define CFG_TYPE_KEYS_MAX 32
+
+/* What a type's check is given: its section, and where each key was set. */
+struct cfg_check {
+	struct cfg_doc *doc;       /* for cfg_fail() and friends */
+	int si;                    /* the provider's section */
+	const int *seen;           /* seen[id]: line where the type's key id
+				      was first set; 0: never (a default) */
+};
+
+/*
+ * A provider type as the config sees it: its name, the keys it has besides
+ * those every provider has (type, map, enabled, restart, stall_timeout,
+ * memory_limit, max_rejects), how each is applied, and the checks once all
+ * are.  Each type defines one in providers/ (providers/X_conf.c), where
+ * its options struct lives, so that the config reader never names a
+ * type's option: a key of one type is refused in a provider of another.
+ *
+ * init() allocates p->opts with the type's defaults (-1: no memory);
+ * apply() sets option id from the expanded value *vp (a setter may take
+ * the string: config_key.h), 0 or -1 after an error through k;
+ * check() runs after every key of every section was applied: keys that
+ * must be there, combinations that do not go together (0, or -1 after
+ * cfg_fail()); free() frees p->opts and what it holds (NULL: nothing).
+ */
+struct cfg_type {
+	const char *name;          /* as written in `type = NAME` */
+	enum cfg_provider_type type;
+	const struct cfg_key_def *keys;
+	int nkeys;                 /* at most CFG_TYPE_KEYS_MAX */
+	int (*init)(struct cfg_provider *p);
+	int (*apply)(const struct cfg_key *k, int id, struct cfg_provider *p,
+		     char **vp);
+	int (*check)(const struct cfg_check *c, struct cfg_provider *p);
+	void (*free)(struct cfg_provider *p);
+};
+
+/*
+ * The provider types built into the program, in the order the messages
+ * name them: defined by providers/ (conf_types.c), so that common/ names no
+ * type's options.  cfg_load() and cfg_free() use them.
+ */
+extern const struct cfg_type *const cfg_types[];
+extern const int cfg_ntypes;
 
 #endif

@@ -140,7 +140,7 @@ static void setup(void)
 		ctxs[k].p = &cfgs[k].providers[0];
 		h->c = &ctxs[k];
 		h->p = ctxs[k].p;
-		h->pagination = h->p->pagination ? h->p->pagination
+		h->pagination = http_conf(h->p)->pagination ? http_conf(h->p)->pagination
 						  : CFG_PAGE_NONE;
 		if (prepare(h) != PROV_DONE) {
 			fprintf(stderr, "fuzz_json: variant %zu: %s\n", k,
@@ -190,7 +190,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&j, 0, sizeof j);
 	j.h = h;
 	j.page = 1;
-	j.target = strdup(h->p->urls[0]);
+	j.target = strdup(http_conf(h->p)->urls[0]);
 	if (j.target == NULL)
 		abort();
 	/* The body as curl hands it over, through the same callback. */

@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file_conf.h"
 #include "file_csv.h"
 #include "file_jsonl.h"
 #include "file_run.h"
@@ -67,14 +68,14 @@ static enum prov_status setup(struct file_run *r)
 {
 	int n = r->schema->nfields;
 	struct csv_options o = {
-		.delimiter = r->p->delimiter,
-		.quote = r->p->quote,
+		.delimiter = r->fc->delimiter,
+		.quote = r->fc->quote,
 		.max_record = FILE_MAX_RECORD,
 	};
 
-	r->null_len = calloc((size_t)r->p->nnulls + 1, sizeof *r->null_len);
-	for (int i = 0; r->null_len && i < r->p->nnulls; i++)
-		r->null_len[i] = strlen(r->p->nulls[i]);
+	r->null_len = calloc((size_t)r->fc->nnulls + 1, sizeof *r->null_len);
+	for (int i = 0; r->null_len && i < r->fc->nnulls; i++)
+		r->null_len[i] = strlen(r->fc->nulls[i]);
 	r->buf = malloc(FILE_READ_BYTES);
 	r->vals = calloc((size_t)n, sizeof *r->vals);
 	r->scratch = calloc((size_t)n, sizeof *r->scratch);
@@ -122,7 +123,8 @@ static void teardown(struct file_run *r)
 
 static enum prov_status file_run(struct prov_ctx *c)
 {
-	struct file_run r = { .c = c, .p = c->p, .schema = &c->cfg->schema };
+	struct file_run r = { .c = c, .p = c->p, .fc = file_conf(c->p),
+			      .schema = &c->cfg->schema };
 	enum prov_status st;
 	bool positions_mapped = false, pointers_compiled = false;
 	size_t idx;
@@ -152,7 +154,7 @@ static enum prov_status file_run(struct prov_ctx *c)
 				       name);
 			goto out_teardown;
 		}
-		if (kind == FILE_KIND_CSV && !c->p->header && !positions_mapped) {
+		if (kind == FILE_KIND_CSV && !file_conf(c->p)->header && !positions_mapped) {
 			st = file_csv_map_positions(&r);
 			if (st != ST_OK)
 				goto out_teardown;
@@ -207,6 +209,7 @@ static void human_size(uint64_t bytes, char *out, size_t outlen)
 static int file_check(const struct cfg *cfg, const struct cfg_provider *p,
 		      char *msg, size_t msglen)
 {
+	const struct file_conf *fc = file_conf(p);
 	const char **names = NULL;
 	size_t n = 0;
 	uint64_t total = 0;
@@ -239,7 +242,7 @@ static int file_check(const struct cfg *cfg, const struct cfg_provider *p,
 				 names[i]);
 			goto out_globfree;
 		}
-		if (file_kind_of(p, names[i]) == FILE_KIND_CSV && p->header) {
+		if (file_kind_of(p, names[i]) == FILE_KIND_CSV && fc->header) {
 			int hr = file_csv_check_header(cfg, p, names[i], msg,
 							   msglen);
 

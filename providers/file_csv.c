@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file_conf.h"
 #include "file_run.h"
 #include "sqlmap.h"
 
@@ -186,8 +187,8 @@ static bool is_null_marker(const struct file_run *r, const char *p,
 {
 	if (len == 0)
 		return true;
-	for (int k = 0; k < r->p->nnulls; k++)
-		if (len == r->null_len[k] && memcmp(p, r->p->nulls[k], len) == 0)
+	for (int k = 0; k < r->fc->nnulls; k++)
+		if (len == r->null_len[k] && memcmp(p, r->fc->nulls[k], len) == 0)
 			return true;
 	return false;
 }
@@ -199,10 +200,10 @@ static enum prov_status csv_values(struct file_run *r, const char *name,
 	char why[CONV_REASON_MAX];
 
 	*rejected = false;
-	if (r->p->header ? rec->nfields != r->ncols : rec->nfields < r->ncols) {
+	if (r->fc->header ? rec->nfields != r->ncols : rec->nfields < r->ncols) {
 		snprintf(r->reason, sizeof r->reason,
 			 "expected %s%zu columns, got %zu",
-			 r->p->header ? "" : "at least ", r->ncols, rec->nfields);
+			 r->fc->header ? "" : "at least ", r->ncols, rec->nfields);
 		*rejected = true;
 		return file_reject(r, name, rec->line, r->reason, rec->raw,
 				   rec->raw_len);
@@ -239,11 +240,11 @@ static int plan_fast(struct file_run *r)
 		.schema = r->schema,
 		.col = r->col,
 		.ncols = r->ncols,
-		.exact_cols = r->p->header,
-		.delimiter = r->p->delimiter,
-		.quote = r->p->quote,
-		.nulls = (const char *const *)r->p->nulls,
-		.nnulls = r->p->nnulls,
+		.exact_cols = r->fc->header,
+		.delimiter = r->fc->delimiter,
+		.quote = r->fc->quote,
+		.nulls = (const char *const *)r->fc->nulls,
+		.nnulls = r->fc->nnulls,
 		.max_record = FILE_MAX_RECORD,
 		.max_fields = CSV_DEFAULT_MAX_FIELDS,
 		.drop = r->c->unused,
@@ -359,7 +360,7 @@ enum prov_status file_csv_read(struct file_run *r, size_t idx,
 
 	csv_reset(r->csv, 0, 1);
 	r->bom_check = true;
-	if (r->p->header) {
+	if (r->fc->header) {
 		rc = csv_pull(r, s, &rec, &st);
 		if (rc == -2)
 			return st;
@@ -437,10 +438,11 @@ int file_csv_check_header(const struct cfg *cfg,
 			  char *msg, size_t msglen)
 {
 	struct prov_ctx c = { .cfg = cfg, .p = p };
-	struct file_run r = { .c = &c, .p = p, .schema = &cfg->schema };
+	struct file_run r = { .c = &c, .p = p, .fc = file_conf(p),
+			      .schema = &cfg->schema };
 	struct csv_options o = {
-		.delimiter = p->delimiter,
-		.quote = p->quote,
+		.delimiter = file_conf(p)->delimiter,
+		.quote = file_conf(p)->quote,
 		.max_record = FILE_MAX_RECORD,
 	};
 	struct file_src s = { .fd = -1 };

@@ -22,6 +22,7 @@
 #include "../common/convert.h"
 #include "csv.h"
 #include "csvfast.h"
+#include "file_conf.h"
 #include "file_jsonl.h"
 #include "file_src.h"
 #include "jsonptr.h"
@@ -39,6 +40,7 @@
 struct file_run {
 	struct prov_ctx *c;
 	const struct cfg_provider *p;
+	const struct file_conf *fc; /* p's options: read per field */
 	const struct rec_schema *schema;
 
 	glob_t g;

@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file_conf.h"
+
 /* zlib's own input buffer for .gz files. */
 #define GZ_BUFFER (256u * 1024u)
 
@@ -52,9 +54,9 @@ int file_kind_of(const struct cfg_provider *p, const char *name)
 {
 	size_t len = strlen(name);
 
-	if (p->file_format == CFG_FMT_CSV)
+	if (file_conf(p)->file_format == CFG_FMT_CSV)
 		return FILE_KIND_CSV;
-	if (p->file_format == CFG_FMT_JSONL)
+	if (file_conf(p)->file_format == CFG_FMT_JSONL)
 		return FILE_KIND_JSONL;
 	if (ends_with(name, len, ".gz"))
 		len -= 3;
@@ -92,20 +94,21 @@ enum prov_status file_match(const struct cfg_provider *p, glob_t *g,
 			    const char ***names, size_t *n, char *msg,
 			    size_t msglen)
 {
+	const struct file_conf *fc = file_conf(p);
 	const char **v;
 	int rc;
 
 	*names = NULL;
 	*n = 0;
-	rc = glob(p->path, 0, NULL, g);
+	rc = glob(fc->path, 0, NULL, g);
 	if (rc == GLOB_NOSPACE) {
 		snprintf(msg, msglen, "%s: out of memory while matching files",
-			 p->path);
+			 fc->path);
 		return PROV_FAIL_RETRY;
 	}
 	if (rc == GLOB_ABORTED) {
 		snprintf(msg, msglen, "%s: cannot read a folder while matching "
-			 "files", p->path);
+			 "files", fc->path);
 		return PROV_FAIL_PERMANENT;
 	}
 	if (rc == 0 && g->gl_pathc > 0) {
@@ -127,7 +130,7 @@ enum prov_status file_match(const struct cfg_provider *p, glob_t *g,
 		*names = v;
 	}
 	if (*n == 0) {
-		snprintf(msg, msglen, "no file matches %s", p->path);
+		snprintf(msg, msglen, "no file matches %s", fc->path);
 		return PROV_FAIL_PERMANENT;
 	}
 	return ST_OK;
@@ -267,6 +270,7 @@ enum prov_status file_token_parse(struct prov_ctx *c,
 				  const char *const *names, size_t nnames,
 				  size_t *idx, uint64_t *off, uint64_t *line)
 {
+	const struct file_conf *fc = file_conf(c->p);
 	char tok[FILE_TOKEN_MAX];
 	uint64_t fp;
 	int used = -1;
@@ -288,7 +292,7 @@ enum prov_status file_token_parse(struct prov_ctx *c,
 		return prov_fail(c, PROV_FAIL_PERMANENT,
 				 "%s: input files changed since the last "
 				 "checkpoint (file %zu of the matches is not "
-				 "the one read before)", c->p->path, *idx + 1);
+				 "the one read before)", fc->path, *idx + 1);
 	return ST_OK;
 
 bad_token:

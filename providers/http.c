@@ -34,6 +34,7 @@
 
 #include "../common/clock.h"
 #include "../common/log.h"
+#include "http_conf.h"
 #include "http_fetch.h"
 #include "http_page.h"
 #include "http_records.h"
@@ -92,25 +93,26 @@ static enum prov_status emit_ready(struct http *h)
 static enum prov_status prepare(struct http *h)
 {
 	const struct cfg_provider *p = h->p;
+	const struct http_conf *hc = http_conf(p);
 	char err[256];
 
-	if (p->nurls < 1)
+	if (hc->nurls < 1)
 		return prov_fail(h->c, PROV_FAIL_PERMANENT, "no url");
 	if (h->pagination == CFG_PAGE_PAGE)
-		for (int i = 0; i < p->nurls; i++)
-			if (strstr(p->urls[i], "{page}") == NULL)
+		for (int i = 0; i < hc->nurls; i++)
+			if (strstr(hc->urls[i], "{page}") == NULL)
 				return prov_fail(h->c, PROV_FAIL_PERMANENT,
 						 "url %d has no {page} "
 						 "(pagination = page)", i + 1);
 	if (h->pagination == CFG_PAGE_CURSOR &&
-	    p->response == CFG_RESP_NDJSON)
+	    hc->response == CFG_RESP_NDJSON)
 		return prov_fail(h->c, PROV_FAIL_PERMANENT, "pagination = "
 				 "cursor needs a JSON response, not ndjson");
-	if (jsonptr_compile(&h->recptr, p->records ? p->records : "", err,
+	if (jsonptr_compile(&h->recptr, hc->records ? hc->records : "", err,
 			    sizeof err) < 0)
 		return prov_fail(h->c, PROV_FAIL_PERMANENT, "records: %s", err);
 	if (h->pagination == CFG_PAGE_CURSOR &&
-	    jsonptr_compile(&h->curptr, p->cursor_path ? p->cursor_path : "",
+	    jsonptr_compile(&h->curptr, hc->cursor_path ? hc->cursor_path : "",
 			    err, sizeof err) < 0)
 		return prov_fail(h->c, PROV_FAIL_PERMANENT, "cursor_path: %s",
 				 err);
@@ -174,14 +176,15 @@ static enum prov_status pump(struct http *h)
 
 static enum prov_status http_run(struct prov_ctx *c)
 {
+	const struct http_conf *hc = http_conf(c->p);
 	struct http h;
 	enum prov_status st;
 
 	memset(&h, 0, sizeof h);
 	h.c = c;
 	h.p = c->p;
-	h.pagination = c->p->pagination ? c->p->pagination : CFG_PAGE_NONE;
-	h.concurrency = c->p->concurrency;
+	h.pagination = hc->pagination ? hc->pagination : CFG_PAGE_NONE;
+	h.concurrency = hc->concurrency;
 	if (h.concurrency < 1)
 		h.concurrency = 1;
 	if (h.concurrency > MAX_CONCURRENCY)
@@ -193,7 +196,7 @@ static enum prov_status http_run(struct prov_ctx *c)
 	signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return prov_fail(c, PROV_FAIL_RETRY, "cannot start libcurl");
-	if (c->p->insecure)
+	if (hc->insecure)
 		log_event(LOG_WARN, c->p->name, "tls verification off",
 			  "detail", "insecure = true: the server's certificate "
 			  "and name are not checked", NULL);
@@ -214,6 +217,7 @@ static enum prov_status http_run(struct prov_ctx *c)
 static int http_check(const struct cfg *cfg, const struct cfg_provider *p,
 		      char *msg, size_t msglen)
 {
+	const struct http_conf *hc = http_conf(p);
 	struct prov_ctx ctx;
 	struct http h;
 	struct job j;
@@ -233,7 +237,7 @@ static int http_check(const struct cfg *cfg, const struct cfg_provider *p,
 	h.p = p;
 	j.h = &h;
 	err[0] = '\0';
-	if (p->nurls < 1) {
+	if (hc->nurls < 1) {
 		snprintf(msg, msglen, "no url");
 		return -1;
 	}
@@ -241,8 +245,8 @@ static int http_check(const struct cfg *cfg, const struct cfg_provider *p,
 		snprintf(msg, msglen, "cannot start libcurl");
 		return -1;
 	}
-	j.page = p->pagination == CFG_PAGE_PAGE ? p->page_start : 1;
-	j.target = http_page_url(p->urls[0], j.page);
+	j.page = hc->pagination == CFG_PAGE_PAGE ? hc->page_start : 1;
+	j.target = http_page_url(hc->urls[0], j.page);
 	h.headers = http_fetch_headers(p);
 	e = curl_easy_init();
 	if (j.target == NULL || h.headers == NULL || e == NULL ||
@@ -254,11 +258,11 @@ static int http_check(const struct cfg *cfg, const struct cfg_provider *p,
 		goto out_cleanup;
 	}
 	http_url_public(j.target, pub, sizeof pub);
-	if (p->insecure)
+	if (hc->insecure)
 		log_event(LOG_WARN, p->name, "tls verification off",
 			  "detail", "insecure = true: the server's certificate "
 			  "and name are not checked", NULL);
-	if (jsonptr_compile(&h.recptr, p->records ? p->records : "", why,
+	if (jsonptr_compile(&h.recptr, hc->records ? hc->records : "", why,
 			    sizeof why) < 0) {
 		snprintf(msg, msglen, "records: %s", why);
 		goto out_cleanup;

@@ -18,6 +18,7 @@
 
 #include "../common/clock.h"
 #include "../common/log.h"
+#include "http_conf.h"
 #include "http_page.h"
 #include "http_records.h"
 #include "http_redact.h"
@@ -88,7 +89,7 @@ size_t http_fetch_on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 {
 	struct job *j = ud;
 	size_t len = size * nmemb;
-	uint64_t max = j->h->p->max_response;
+	uint64_t max = http_conf(j->h->p)->max_response;
 
 	j->h->received = true;
 	if (max > 0 && j->body.len + len > max) {
@@ -142,13 +143,14 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 
 struct curl_slist *http_fetch_headers(const struct cfg_provider *p)
 {
+	const struct http_conf *hc = http_conf(p);
 	struct curl_slist *list = NULL, *l;
 	bool accept = false;
 
-	for (int i = 0; i < p->nheaders; i++) {
-		if (strncasecmp(p->headers[i], "accept:", 7) == 0)
+	for (int i = 0; i < hc->nheaders; i++) {
+		if (strncasecmp(hc->headers[i], "accept:", 7) == 0)
 			accept = true;
-		l = curl_slist_append(list, p->headers[i]);
+		l = curl_slist_append(list, hc->headers[i]);
 		if (l == NULL)
 			goto out_free_list;
 		list = l;
@@ -173,7 +175,8 @@ out_free_list:
 int http_fetch_easy_setup(CURL *e, const struct cfg_provider *p,
 			  struct curl_slist *headers, char *errbuf)
 {
-	const char *method = p->method && *p->method ? p->method : "GET";
+	const struct http_conf *hc = http_conf(p);
+	const char *method = hc->method && *hc->method ? hc->method : "GET";
 	CURLcode rc = CURLE_OK;
 
 #define SET(opt, val) \
@@ -183,8 +186,8 @@ int http_fetch_easy_setup(CURL *e, const struct cfg_provider *p,
 	SET(CURLOPT_HTTPHEADER, headers);
 	SET(CURLOPT_WRITEFUNCTION, http_fetch_on_body);
 	SET(CURLOPT_HEADERFUNCTION, on_header);
-	SET(CURLOPT_TIMEOUT_MS, (long)p->timeout_ms);
-	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)p->connect_timeout_ms);
+	SET(CURLOPT_TIMEOUT_MS, (long)hc->timeout_ms);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)hc->connect_timeout_ms);
 	SET(CURLOPT_FOLLOWLOCATION, 1L);
 	SET(CURLOPT_MAXREDIRS, 10L);
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
@@ -192,17 +195,17 @@ int http_fetch_easy_setup(CURL *e, const struct cfg_provider *p,
 	SET(CURLOPT_ACCEPT_ENCODING, "");
 	SET(CURLOPT_USERAGENT, "aggregate");
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
-	if (p->max_response > 0)
-		SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)p->max_response);
-	if (p->ca_file != NULL && *p->ca_file)
-		SET(CURLOPT_CAINFO, p->ca_file);
-	if (p->insecure) {
+	if (hc->max_response > 0)
+		SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)hc->max_response);
+	if (hc->ca_file != NULL && *hc->ca_file)
+		SET(CURLOPT_CAINFO, hc->ca_file);
+	if (hc->insecure) {
 		SET(CURLOPT_SSL_VERIFYPEER, 0L);
 		SET(CURLOPT_SSL_VERIFYHOST, 0L);
 	}
-	if (p->body != NULL) {
-		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(p->body));
-		SET(CURLOPT_POSTFIELDS, p->body);
+	if (hc->body != NULL) {
+		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(hc->body));
+		SET(CURLOPT_POSTFIELDS, hc->body);
 		if (strcasecmp(method, "POST") != 0)
 			SET(CURLOPT_CUSTOMREQUEST, method);
 	} else if (strcasecmp(method, "POST") == 0) {
@@ -339,7 +342,7 @@ static void job_retry(struct http *h, struct job *j, const char *pub,
 	j->records = NULL;
 	free(j->next);
 	j->next = NULL;
-	if (j->tries > h->p->retries) {
+	if (j->tries > http_conf(h->p)->retries) {
 		char msg[HTTP_WHY_MAX + 40];
 
 		snprintf(msg, sizeof msg, "%s (gave up after %d attempts)",
@@ -381,7 +384,7 @@ static void job_finish(struct http *h, struct job *j, CURLcode rc,
 	http_url_public(j->target, pub, sizeof pub);
 	if (j->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
 		snprintf(why, sizeof why, "response larger than max_response "
-			 "(%" PRIu64 " bytes)", h->p->max_response);
+			 "(%" PRIu64 " bytes)", http_conf(h->p)->max_response);
 		job_fail(j, PROV_FAIL_PERMANENT, pub, why);
 		return;
 	}
@@ -507,7 +510,7 @@ static int job_start(struct http *h, struct job *j)
 /* May one more request go out now (rate_limit)?  Takes the token if so. */
 static bool take_token(struct http *h, uint64_t now)
 {
-	double rate = h->p->rate_limit;
+	double rate = http_conf(h->p)->rate_limit;
 
 	if (rate <= 0)
 		return true;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http_conf.h"
 #include "http_fetch.h"
 #include "http_records.h"
 
@@ -162,8 +163,9 @@ static int curlu_take(CURLU *u, char **out)
 /* cursor: the next URL from the body (NULL at the end).  0, or -1 + why. */
 static int cursor_next(struct http *h, struct job *j, char *why, size_t wl)
 {
-	const char *param = h->p->cursor_param && *h->p->cursor_param ?
-				    h->p->cursor_param : "cursor";
+	const struct http_conf *hc = http_conf(h->p);
+	const char *param = hc->cursor_param && *hc->cursor_param ?
+				    hc->cursor_param : "cursor";
 	json_t *v = jsonptr_resolve(&h->curptr, j->doc);
 	char num[32], *q = NULL, *base = NULL;
 	const char *cur;
@@ -179,7 +181,7 @@ static int cursor_next(struct http *h, struct job *j, char *why, size_t wl)
 			return 0;
 		if (j->marked && http_marked_byte(v) >= 0) {
 			snprintf(why, wl, "cursor at \"%.100s\" is not valid "
-				 "UTF-8", h->p->cursor_path);
+				 "UTF-8", hc->cursor_path);
 			return -1;
 		}
 	} else if (json_is_integer(v)) {
@@ -188,10 +190,10 @@ static int cursor_next(struct http *h, struct job *j, char *why, size_t wl)
 		cur = num;
 	} else {
 		snprintf(why, wl, "cursor at \"%.100s\" is neither a string "
-			 "nor an integer", h->p->cursor_path);
+			 "nor an integer", hc->cursor_path);
 		return -1;
 	}
-	base = http_page_url(h->p->urls[j->url], j->page + 1);
+	base = http_page_url(hc->urls[j->url], j->page + 1);
 	if (base == NULL || asprintf(&q, "%s=%s", param, cur) < 0) {
 		q = NULL;
 		snprintf(why, wl, "out of memory");
@@ -316,25 +318,27 @@ int http_page_done(struct http *h, struct job *j)
 
 bool http_page_more(struct http *h)
 {
+	const struct http_conf *hc = http_conf(h->p);
 	switch (h->pagination) {
 	case CFG_PAGE_PAGE:
-		while (h->gen_url < h->p->nurls && h->gen_page > h->gen_stop) {
+		while (h->gen_url < hc->nurls && h->gen_page > h->gen_stop) {
 			h->gen_url++;
-			h->gen_page = h->p->page_start;
+			h->gen_page = hc->page_start;
 			h->gen_stop = LONG_MAX;
 		}
-		return h->gen_url < h->p->nurls;
+		return h->gen_url < hc->nurls;
 	case CFG_PAGE_CURSOR:
 	case CFG_PAGE_LINK:
-		return h->gen_ready && h->gen_url < h->p->nurls;
+		return h->gen_ready && h->gen_url < hc->nurls;
 	default:
-		return h->gen_url < h->p->nurls;
+		return h->gen_url < hc->nurls;
 	}
 }
 
 /* Create the next job at the tail of the window.  NULL: out of memory. */
 struct job *http_page_take(struct http *h)
 {
+	const struct http_conf *hc = http_conf(h->p);
 	struct job *j = http_job_at(h, h->tail);
 
 	j->url = h->gen_url;
@@ -345,7 +349,7 @@ struct job *http_page_take(struct http *h)
 		j->target = h->gen_next;
 		h->gen_next = NULL;
 	} else {
-		j->target = http_page_url(h->p->urls[j->url], j->page);
+		j->target = http_page_url(hc->urls[j->url], j->page);
 		if (j->target == NULL)
 			return NULL;
 	}
@@ -375,7 +379,7 @@ int http_page_token(const struct http *h, const struct job *j, char *tok,
 	case CFG_PAGE_PAGE:
 		if (j->nrecords == 0)
 			n = snprintf(tok, toklen, "page %d %ld", j->url + 1,
-				     h->p->page_start);
+				     http_conf(h->p)->page_start);
 		else
 			n = snprintf(tok, toklen, "page %d %ld", j->url,
 				     j->page + 1);
@@ -397,13 +401,14 @@ int http_page_token(const struct http *h, const struct job *j, char *tok,
 
 enum prov_status http_page_resume(struct http *h)
 {
+	const struct http_conf *hc = http_conf(h->p);
 	const struct prov_ctx *c = h->c;
 	char tok[PROV_TOKEN_MAX + 1];
 	int u = 0, n = -1;
 	long page = 1;
 
 	h->gen_url = 0;
-	h->gen_page = h->pagination == CFG_PAGE_PAGE ? h->p->page_start : 1;
+	h->gen_page = h->pagination == CFG_PAGE_PAGE ? hc->page_start : 1;
 	h->gen_stop = LONG_MAX;
 	h->gen_ready = true;
 	h->finished_url = -1;
@@ -436,7 +441,7 @@ enum prov_status http_page_resume(struct http *h)
 			n = -1;
 		break;
 	}
-	if (n < 0 || u < 0 || u > h->p->nurls)
+	if (n < 0 || u < 0 || u > hc->nurls)
 		return prov_fail(h->c, PROV_FAIL_PERMANENT,
 				 "resume token does not fit this provider");
 	h->gen_url = u;

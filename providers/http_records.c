@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http_conf.h"
+
 /* --- parsing a response ------------------------------------------------ */
 
 /* Does s[0..len) hold only blanks? */
@@ -222,10 +224,11 @@ static void unmark(char *s)
  */
 int http_records_parse(struct http *h, struct job *j, char *why, size_t wl)
 {
+	const struct http_conf *hc = http_conf(h->p);
 	json_error_t e;
 	json_t *arr;
 
-	if (h->p->response == CFG_RESP_NDJSON)
+	if (hc->response == CFG_RESP_NDJSON)
 		return scan_ndjson(j, why, wl);
 	j->marked = false;
 	j->doc = json_loadb(j->body.p ? (const char *)j->body.p : "",
@@ -251,7 +254,7 @@ int http_records_parse(struct http *h, struct job *j, char *why, size_t wl)
 	arr = jsonptr_resolve(&h->recptr, j->doc);
 	if (arr == NULL) {
 		snprintf(why, wl, "no value at records pointer \"%.100s\"",
-			 h->p->records ? h->p->records : "");
+			 hc->records ? hc->records : "");
 		return -2;
 	}
 	if (json_is_null(arr)) {
@@ -260,7 +263,7 @@ int http_records_parse(struct http *h, struct job *j, char *why, size_t wl)
 	}
 	if (!json_is_array(arr)) {
 		snprintf(why, wl, "records pointer \"%.100s\" is not an array",
-			 h->p->records ? h->p->records : "");
+			 hc->records ? hc->records : "");
 		return -2;
 	}
 	j->records = arr;
@@ -443,7 +446,8 @@ static enum prov_status emit_ndjson(struct http *h, struct job *j,
 enum prov_status http_records_emit(struct http *h, struct job *j,
 				   const char *pub)
 {
-	return h->p->response == CFG_RESP_NDJSON ? emit_ndjson(h, j, pub) :
+	const struct http_conf *hc = http_conf(h->p);
+	return hc->response == CFG_RESP_NDJSON ? emit_ndjson(h, j, pub) :
 						    emit_json(h, j, pub);
 }
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http_conf.h"
 #include "http_state.h"
 
 void http_url_public(const char *url, char *out, size_t outlen)
@@ -109,8 +110,8 @@ static size_t redact_secrets(char *text, const struct cfg_provider *p,
 	const char *sep = target ? strstr(target, "://") : NULL;
 	size_t longest = 0;
 
-	for (int i = 0; i < p->nheaders; i++) {
-		const char *v = strchr(p->headers[i], ':'), *w;
+	for (int i = 0; i < http_conf(p)->nheaders; i++) {
+		const char *v = strchr(http_conf(p)->headers[i], ':'), *w;
 		size_t n;
 
 		if (v == NULL)
@@ -171,8 +172,8 @@ void http_body_excerpt(const struct buf *b, const struct cfg_provider *p,
 	out[0] = '\0';
 	if (b->len == 0)
 		return;
-	for (int i = 0; i < p->nheaders; i++)
-		window += strlen(p->headers[i]);
+	for (int i = 0; i < http_conf(p)->nheaders; i++)
+		window += strlen(http_conf(p)->headers[i]);
 	if (target != NULL)
 		window += strlen(target);
 	n = b->len < window ? b->len : window;

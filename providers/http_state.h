@@ -39,6 +39,7 @@
 #include <jansson.h>
 
 #include "../common/buf.h"
+#include "http_conf.h"
 #include "jsonptr.h"
 #include "provider.h"
 

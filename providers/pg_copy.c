@@ -40,6 +40,7 @@
 #include "../common/log.h"
 #include "pg_conn.h"
 #include "pg_resume.h"
+#include "sql_conf.h"
 #include "sqlmap.h"
 
 /* --- rows ------------------------------------------------------------ */
@@ -188,7 +189,7 @@ static enum prov_status pg_take_key(struct pg_run *r)
 	bool had = r->have_key;
 
 	if (r->col_null[col])
-		return sqlmap_key_null(c, r->p->key, r->rows);
+		return sqlmap_key_null(c, sql_conf(r->p)->key, r->rows);
 	switch (r->key_type) {
 	case PG_OID_INT2:
 	case PG_OID_INT4:
@@ -221,7 +222,7 @@ static enum prov_status pg_take_key(struct pg_run *r)
 	r->have_key = true;
 	return PROV_DONE;
 out_order:
-	return sqlmap_key_order(c, r->p->key, r->rows, v, len,
+	return sqlmap_key_order(c, sql_conf(r->p)->key, r->rows, v, len,
 				(const char *)r->key.p, r->key.len);
 }
 

@@ -15,6 +15,7 @@
 
 #include "../common/convert.h"
 #include "pg_snapshot.h"
+#include "sql_conf.h"
 #include "sqlmap.h"
 
 static void pg_token_write(const struct pg_run *r, bool done,
@@ -85,6 +86,7 @@ enum prov_status pg_checkpoint(struct pg_run *r, bool done)
 
 char *pg_copy_sql(struct pg_run *r)
 {
+	const struct sql_conf *sc = sql_conf(r->p);
 	const char *fmt = r->binary ? " (FORMAT binary)" : "";
 	char *sql = NULL, *ident, *lit, *query = NULL;
 
@@ -93,7 +95,7 @@ char *pg_copy_sql(struct pg_run *r)
 			return NULL;
 		return sql;
 	}
-	ident = PQescapeIdentifier(r->conn, r->p->key, strlen(r->p->key));
+	ident = PQescapeIdentifier(r->conn, sc->key, strlen(sc->key));
 	lit = PQescapeLiteral(r->conn, (const char *)r->key.p, r->key.len);
 	if (ident && lit)
 		query = sqlmap_resume_sql(r->body, ident, lit);

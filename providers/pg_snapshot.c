@@ -47,6 +47,7 @@
 #include "../common/sysio.h"
 #include "pg_conn.h"
 #include "pg_resume.h"
+#include "sql_conf.h"
 
 /* How long an attempt waits for the holder to go after telling it (ms). */
 #define HOLDER_STOP_MS 10000
@@ -115,7 +116,7 @@ pg_holder_main(struct prov_ctx *c, int fd, pid_t sup)
 	snprintf(title, sizeof title, "aggregate: pg snapshot %s", c->p->name);
 	proctitle_set(title);
 
-	conn = pg_connect(c->p->conninfo, c->p->name, NULL, &st, err,
+	conn = pg_connect(sql_conf(c->p)->conninfo, c->p->name, NULL, &st, err,
 			  sizeof err);
 	if (conn == NULL)
 		goto out_report;

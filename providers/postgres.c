@@ -29,11 +29,13 @@
 #include "pg_copy.h"
 #include "pg_resume.h"
 #include "pg_snapshot.h"
+#include "sql_conf.h"
 #include "sqlmap.h"
 
 static enum prov_status postgres_run(struct prov_ctx *c)
 {
 	const struct cfg_provider *p = c->p;
+	const struct sql_conf *sc = sql_conf(p);
 	struct pg_run r = { .c = c, .p = p, .key_col = -1 };
 	enum prov_status st = PROV_DONE;
 	PGresult *desc = NULL;
@@ -50,14 +52,14 @@ static enum prov_status postgres_run(struct prov_ctx *c)
 		pg_holder_stop(&r);
 		goto out_free;
 	}
-	r.body = sqlmap_query_body(p->query);
+	r.body = sqlmap_query_body(sc->query);
 	r.map = calloc((size_t)r.nfields + 1, sizeof *r.map);
 	r.vals = calloc((size_t)r.nfields + 1, sizeof *r.vals);
 	if (r.body == NULL || r.map == NULL || r.vals == NULL) {
 		st = prov_fail(c, PROV_FAIL_RETRY, "out of memory");
 		goto out_free;
 	}
-	r.conn = pg_connect(p->conninfo, p->name, c, &st, c->errbuf,
+	r.conn = pg_connect(sc->conninfo, p->name, c, &st, c->errbuf,
 			    sizeof c->errbuf);
 	if (r.conn == NULL)
 		goto out_free;
@@ -66,7 +68,7 @@ static enum prov_status postgres_run(struct prov_ctx *c)
 		       PGRES_COMMAND_OK, NULL, "cannot set up the session", &st,
 		       c->errbuf, sizeof c->errbuf) < 0)
 		goto out_finish;
-	if (p->snapshot && (st = pg_snapshot(&r)) != PROV_DONE)
+	if (sc->snapshot && (st = pg_snapshot(&r)) != PROV_DONE)
 		goto out_finish;
 	desc = pg_describe(r.conn, c, r.body, &st, c->errbuf, sizeof c->errbuf);
 	if (desc == NULL)
@@ -126,17 +128,18 @@ out_free:
 static int postgres_check(const struct cfg *cfg, const struct cfg_provider *p,
 			  char *msg, size_t msglen)
 {
+	const struct sql_conf *sc = sql_conf(p);
 	enum prov_status st;
 	PGconn *conn;
 	PGresult *desc = NULL;
-	char *body = sqlmap_query_body(p->query);
+	char *body = sqlmap_query_body(sc->query);
 	int rc = -1;
 
 	if (body == NULL) {
 		snprintf(msg, msglen, "out of memory");
 		goto out_free;
 	}
-	conn = pg_connect(p->conninfo, p->name, NULL, &st, msg, msglen);
+	conn = pg_connect(sc->conninfo, p->name, NULL, &st, msg, msglen);
 	if (conn == NULL)
 		goto out_free;
 	desc = pg_describe(conn, NULL, body, &st, msg, msglen);

@@ -32,6 +32,7 @@
 #include "../common/convert.h"
 #include "sq_db.h"
 #include "sq_resume.h"
+#include "sql_conf.h"
 #include "sqlmap.h"
 
 /* Bytes of the total-length word that starts an encoded record. */
@@ -127,12 +128,12 @@ static enum prov_status sq_take_key(struct sq_run *r, struct sq_key *cur)
 		break;
 	}
 	default:
-		return sqlmap_key_null(r->c, r->p->key, r->rows);
+		return sqlmap_key_null(r->c, sql_conf(r->p)->key, r->rows);
 	}
 	if (r->last.type && sq_key_cmp(&r->last, cur) >= 0) {
 		sq_key_text(&r->last, a, sizeof a);
 		sq_key_text(cur, b, sizeof b);
-		return sqlmap_key_order(r->c, r->p->key, r->rows, b,
+		return sqlmap_key_order(r->c, sql_conf(r->p)->key, r->rows, b,
 					strlen(b), a, strlen(a));
 	}
 	return PROV_DONE;

@@ -12,6 +12,7 @@
 
 #include "../common/convert.h"
 #include "sq_db.h"
+#include "sql_conf.h"
 #include "sqlmap.h"
 
 /* Double-quote an identifier for SQL: "a""b".  malloc'd, NULL on no memory. */
@@ -120,8 +121,8 @@ int sq_token_read(struct sq_run *r, const unsigned char *tok, size_t len,
 enum prov_status sq_prepare_resume(struct sq_run *r)
 {
 	struct prov_ctx *c = r->c;
-	char *body = sqlmap_query_body(r->p->query);
-	char *ident = sq_quote_ident(r->p->key), *sql = NULL;
+	char *body = sqlmap_query_body(sql_conf(r->p)->query);
+	char *ident = sq_quote_ident(sql_conf(r->p)->key), *sql = NULL;
 	enum prov_status st = PROV_DONE;
 	int rc;
 

@@ -27,6 +27,7 @@
 #include "sq_db.h"
 #include "sq_read.h"
 #include "sq_resume.h"
+#include "sql_conf.h"
 #include "sqlmap.h"
 
 /* VM instructions between two heartbeat calls during a long step. */
@@ -54,7 +55,7 @@ static enum prov_status sqlite_run(struct prov_ctx *c)
 	}
 	if (done)
 		goto out_free; /* only the DONE frame was lost */
-	r.path = sq_plain_path(p->path);
+	r.path = sq_plain_path(sql_conf(p)->path);
 	r.map = calloc((size_t)r.nfields + 1, sizeof *r.map);
 	r.vals = calloc((size_t)r.nfields + 1, sizeof *r.vals);
 	r.scratch = calloc((size_t)r.nfields + 1, CONV_SCRATCH_MAX);
@@ -70,7 +71,7 @@ static enum prov_status sqlite_run(struct prov_ctx *c)
 		goto out_free;
 	}
 	sqlite3_progress_handler(r.db, PROGRESS_OPS, sq_progress, c);
-	rc = sq_prepare(r.db, r.path, p->query, &r.st, c->errbuf,
+	rc = sq_prepare(r.db, r.path, sql_conf(p)->query, &r.st, c->errbuf,
 			sizeof c->errbuf);
 	if (rc != SQLITE_OK) {
 		st = sq_status(rc);
@@ -107,9 +108,10 @@ out_free:
 static int sqlite_check(const struct cfg *cfg, const struct cfg_provider *p,
 			char *msg, size_t msglen)
 {
+	const struct sql_conf *sc = sql_conf(p);
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
-	char *path = sq_plain_path(p->path);
+	char *path = sq_plain_path(sc->path);
 	int rc = -1;
 
 	if (path == NULL) {
@@ -118,7 +120,7 @@ static int sqlite_check(const struct cfg *cfg, const struct cfg_provider *p,
 	}
 	if (sq_open(path, &db, msg, msglen) != SQLITE_OK)
 		goto out_free;
-	if (sq_prepare(db, path, p->query, &st, msg, msglen) != SQLITE_OK)
+	if (sq_prepare(db, path, sc->query, &st, msg, msglen) != SQLITE_OK)
 		goto out_close;
 	rc = sqlmap_check_cols(cfg, p, st, sqlite3_column_count(st),
 			       sq_colname, msg, msglen);

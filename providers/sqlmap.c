@@ -16,6 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sql_conf.h"
+
 int sqlmap_find(const char *const *names, int ncols, const char *name)
 {
 	int found = -1;
@@ -56,6 +58,7 @@ int sqlmap_resolve(const struct cfg *cfg, const struct cfg_provider *p,
 		   const char *const *names, int ncols, int *map, int *key_col,
 		   char *err, size_t errlen)
 {
+	const struct sql_conf *sc = sql_conf(p);
 	const struct rec_schema *s = &cfg->schema;
 	char what[256];
 
@@ -79,12 +82,12 @@ int sqlmap_resolve(const struct cfg *cfg, const struct cfg_provider *p,
 		return SQLMAP_NO_COLUMN;
 	}
 	*key_col = -1;
-	if (p->key) {
-		*key_col = sqlmap_find(names, ncols, p->key);
+	if (sc->key) {
+		*key_col = sqlmap_find(names, ncols, sc->key);
 		if (*key_col < 0) {
 			snprintf(err, errlen,
 				 "key \"%s\" is not a column of the query's "
-				 "result (add it to the SELECT list)", p->key);
+				 "result (add it to the SELECT list)", sc->key);
 			return -1;
 		}
 	}

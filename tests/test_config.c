@@ -19,6 +19,9 @@
 #include <unistd.h>
 
 #include "../common/config.h"
+#include "../providers/file_conf.h"
+#include "../providers/http_conf.h"
+#include "../providers/sql_conf.h"
 #include "helpers/testutil.h"
 
 #define NAME "providers.conf"
@@ -200,9 +203,9 @@ Test(config, full_config_every_key)
 	p = &cfg.providers[0];
 	cr_assert_eq(p->line, 5);
 	cr_assert_eq(p->type, CFG_PROV_HTTP);
-	cr_assert_eq(p->nurls, 2);
-	cr_assert_str_eq(p->urls[0], "https://api.example.com/v1/orders?limit=100");
-	cr_assert_str_eq(p->urls[1], "http://127.0.0.1:8080/more");
+	cr_assert_eq(http_conf(p)->nurls, 2);
+	cr_assert_str_eq(http_conf(p)->urls[0], "https://api.example.com/v1/orders?limit=100");
+	cr_assert_str_eq(http_conf(p)->urls[1], "http://127.0.0.1:8080/more");
 	cr_assert_str_eq(p->source[0], "/shipping/region");
 	cr_assert_str_eq(p->source[1], "/created_at");
 	cr_assert_str_eq(p->source[2], "/total");
@@ -213,32 +216,32 @@ Test(config, full_config_every_key)
 	cr_assert_eq(p->stall_timeout_ms, 300000);
 	cr_assert_eq(p->memory_limit, 1ull << 30);
 	cr_assert_eq(p->max_rejects, 3);
-	cr_assert_eq(p->pagination, CFG_PAGE_CURSOR);
-	cr_assert_str_eq(p->cursor_path, "/meta/next");
-	cr_assert_str_eq(p->cursor_param, "cursor");
-	cr_assert_str_eq(p->records, "/data/items");
-	cr_assert_eq(p->response, CFG_RESP_JSON);
-	cr_assert_eq(p->concurrency, 4);
-	cr_assert_eq(p->nheaders, 2);
-	cr_assert_str_eq(p->headers[0], "Authorization: Bearer secret-token");
-	cr_assert_str_eq(p->headers[1], "Accept: application/json");
-	cr_assert_str_eq(p->method, "POST");
-	cr_assert_str_eq(p->body, "{\"since\": \"2024-01-01\"}");
-	cr_assert_eq(p->timeout_ms, 45000);
-	cr_assert_eq(p->connect_timeout_ms, 3000);
-	cr_assert_eq(p->retries, 9);
-	cr_assert_float_eq(p->rate_limit, 2.0, 1e-12);
-	cr_assert_eq(p->max_response, 16ull << 20);
-	cr_assert_str_eq(p->ca_file, "/etc/ssl/certs/ca.pem");
-	cr_assert_not(p->insecure);
+	cr_assert_eq(http_conf(p)->pagination, CFG_PAGE_CURSOR);
+	cr_assert_str_eq(http_conf(p)->cursor_path, "/meta/next");
+	cr_assert_str_eq(http_conf(p)->cursor_param, "cursor");
+	cr_assert_str_eq(http_conf(p)->records, "/data/items");
+	cr_assert_eq(http_conf(p)->response, CFG_RESP_JSON);
+	cr_assert_eq(http_conf(p)->concurrency, 4);
+	cr_assert_eq(http_conf(p)->nheaders, 2);
+	cr_assert_str_eq(http_conf(p)->headers[0], "Authorization: Bearer secret-token");
+	cr_assert_str_eq(http_conf(p)->headers[1], "Accept: application/json");
+	cr_assert_str_eq(http_conf(p)->method, "POST");
+	cr_assert_str_eq(http_conf(p)->body, "{\"since\": \"2024-01-01\"}");
+	cr_assert_eq(http_conf(p)->timeout_ms, 45000);
+	cr_assert_eq(http_conf(p)->connect_timeout_ms, 3000);
+	cr_assert_eq(http_conf(p)->retries, 9);
+	cr_assert_float_eq(http_conf(p)->rate_limit, 2.0, 1e-12);
+	cr_assert_eq(http_conf(p)->max_response, 16ull << 20);
+	cr_assert_str_eq(http_conf(p)->ca_file, "/etc/ssl/certs/ca.pem");
+	cr_assert_not(http_conf(p)->insecure);
 
 	p = &cfg.providers[1];
 	cr_assert_eq(p->type, CFG_PROV_HTTP);
-	cr_assert_eq(p->pagination, CFG_PAGE_PAGE);
-	cr_assert_eq(p->page_start, 0);
-	cr_assert_eq(p->response, CFG_RESP_NDJSON);
-	cr_assert_str_eq(p->records, "");
-	cr_assert(p->insecure);
+	cr_assert_eq(http_conf(p)->pagination, CFG_PAGE_PAGE);
+	cr_assert_eq(http_conf(p)->page_start, 0);
+	cr_assert_eq(http_conf(p)->response, CFG_RESP_NDJSON);
+	cr_assert_str_eq(http_conf(p)->records, "");
+	cr_assert(http_conf(p)->insecure);
 	/* inherited from [aggregate], which comes after it */
 	cr_assert_eq(p->restart, 7);
 	cr_assert_eq(p->stall_timeout_ms, 90000);
@@ -246,47 +249,47 @@ Test(config, full_config_every_key)
 	cr_assert_eq(p->max_rejects, 12);
 
 	p = &cfg.providers[2];
-	cr_assert_eq(p->pagination, CFG_PAGE_LINK);
+	cr_assert_eq(http_conf(p)->pagination, CFG_PAGE_LINK);
 	cr_assert_not(p->enabled);
 
 	p = &cfg.providers[3];
 	cr_assert_eq(p->type, CFG_PROV_POSTGRES);
-	cr_assert_str_eq(p->conninfo, "host=/var/run/postgresql dbname=warehouse");
-	cr_assert_str_eq(p->query,
+	cr_assert_str_eq(sql_conf(p)->conninfo, "host=/var/run/postgresql dbname=warehouse");
+	cr_assert_str_eq(sql_conf(p)->query,
 			 "SELECT region, day, amount, customer_id AS customer\n"
 			 "FROM orders\n"
 			 "WHERE day >= now() - interval '1 day'");
-	cr_assert_str_eq(p->key, "id");
+	cr_assert_str_eq(sql_conf(p)->key, "id");
 	cr_assert_eq(p->batch, 5000);
-	cr_assert_not(p->snapshot);
+	cr_assert_not(sql_conf(p)->snapshot);
 	cr_assert_str_eq(p->source[0], "region");
 	cr_assert_str_eq(p->source[3], "customer_id");
 
 	p = &cfg.providers[4];
 	cr_assert_eq(p->type, CFG_PROV_SQLITE);
-	cr_assert_str_eq(p->path, "sample_data/legacy.db");
-	cr_assert_str_eq(p->query,
+	cr_assert_str_eq(sql_conf(p)->path, "sample_data/legacy.db");
+	cr_assert_str_eq(sql_conf(p)->query,
 			 "SELECT region, day, amount, customer, paid FROM orders");
-	cr_assert_str_eq(p->key, "rowid");
+	cr_assert_str_eq(sql_conf(p)->key, "rowid");
 	cr_assert_eq(p->batch, 100);
 
 	p = &cfg.providers[5];
 	cr_assert_eq(p->type, CFG_PROV_FILE);
-	cr_assert_str_eq(p->path, "sample_data/drops/*.csv.gz");
-	cr_assert_eq(p->file_format, CFG_FMT_CSV); /* .gz stripped */
-	cr_assert_eq(p->delimiter, ';');
-	cr_assert_eq(p->quote, '\'');
-	cr_assert_not(p->header);
-	cr_assert_eq(p->nnulls, 1);
-	cr_assert_str_eq(p->nulls[0], "\\N");
+	cr_assert_str_eq(file_conf(p)->path, "sample_data/drops/*.csv.gz");
+	cr_assert_eq(file_conf(p)->file_format, CFG_FMT_CSV); /* .gz stripped */
+	cr_assert_eq(file_conf(p)->delimiter, ';');
+	cr_assert_eq(file_conf(p)->quote, '\'');
+	cr_assert_not(file_conf(p)->header);
+	cr_assert_eq(file_conf(p)->nnulls, 1);
+	cr_assert_str_eq(file_conf(p)->nulls[0], "\\N");
 	cr_assert_eq(p->max_rejects, 0); /* own value, not [aggregate]'s 12 */
 	cr_assert_eq(p->restart, 7);
 
 	p = &cfg.providers[6];
-	cr_assert_eq(p->file_format, CFG_FMT_JSONL);
-	cr_assert_eq(p->delimiter, ',');
-	cr_assert(p->header);
-	cr_assert_eq(p->nnulls, 0);
+	cr_assert_eq(file_conf(p)->file_format, CFG_FMT_JSONL);
+	cr_assert_eq(file_conf(p)->delimiter, ',');
+	cr_assert(file_conf(p)->header);
+	cr_assert_eq(file_conf(p)->nnulls, 0);
 
 	cfg_free(&cfg);
 	cr_assert_null(cfg.providers);
@@ -328,11 +331,11 @@ Test(config, defaults)
 
 	p = find_prov(&cfg, "p");
 	cr_assert(p->enabled);
-	cr_assert_eq(p->file_format, CFG_FMT_CSV);
-	cr_assert_eq(p->delimiter, ',');
-	cr_assert_eq(p->quote, '"');
-	cr_assert(p->header);
-	cr_assert_eq(p->nnulls, 0);
+	cr_assert_eq(file_conf(p)->file_format, CFG_FMT_CSV);
+	cr_assert_eq(file_conf(p)->delimiter, ',');
+	cr_assert_eq(file_conf(p)->quote, '"');
+	cr_assert(file_conf(p)->header);
+	cr_assert_eq(file_conf(p)->nnulls, 0);
 	cr_assert_eq(p->restart, 3);
 	cr_assert_eq(p->stall_timeout_ms, 60000);
 	cr_assert_eq(p->memory_limit, 0);
@@ -341,31 +344,31 @@ Test(config, defaults)
 		cr_assert_str_eq(p->source[i], cfg.schema.fields[i].name);
 
 	p = find_prov(&cfg, "h");
-	cr_assert_eq(p->pagination, CFG_PAGE_NONE);
-	cr_assert_eq(p->page_start, 1);
-	cr_assert_eq(p->concurrency, 8);
-	cr_assert_str_eq(p->method, "GET");
-	cr_assert_null(p->body);
-	cr_assert_eq(p->timeout_ms, 30000);
-	cr_assert_eq(p->connect_timeout_ms, 10000);
-	cr_assert_eq(p->retries, 5);
-	cr_assert_eq(p->max_response, 64ull << 20);
-	cr_assert_eq(p->response, CFG_RESP_JSON);
-	cr_assert_str_eq(p->records, "");
-	cr_assert_eq(p->nheaders, 0);
-	cr_assert_float_eq(p->rate_limit, 0.0, 1e-12);
-	cr_assert_null(p->ca_file);
-	cr_assert_not(p->insecure);
+	cr_assert_eq(http_conf(p)->pagination, CFG_PAGE_NONE);
+	cr_assert_eq(http_conf(p)->page_start, 1);
+	cr_assert_eq(http_conf(p)->concurrency, 8);
+	cr_assert_str_eq(http_conf(p)->method, "GET");
+	cr_assert_null(http_conf(p)->body);
+	cr_assert_eq(http_conf(p)->timeout_ms, 30000);
+	cr_assert_eq(http_conf(p)->connect_timeout_ms, 10000);
+	cr_assert_eq(http_conf(p)->retries, 5);
+	cr_assert_eq(http_conf(p)->max_response, 64ull << 20);
+	cr_assert_eq(http_conf(p)->response, CFG_RESP_JSON);
+	cr_assert_str_eq(http_conf(p)->records, "");
+	cr_assert_eq(http_conf(p)->nheaders, 0);
+	cr_assert_float_eq(http_conf(p)->rate_limit, 0.0, 1e-12);
+	cr_assert_null(http_conf(p)->ca_file);
+	cr_assert_not(http_conf(p)->insecure);
 	cr_assert_str_eq(p->source[1], "b"); /* no "/" added for JSON */
 
 	p = find_prov(&cfg, "s");
 	cr_assert_eq(p->batch, 10000);
-	cr_assert_null(p->key);
+	cr_assert_null(sql_conf(p)->key);
 
 	p = find_prov(&cfg, "g");
 	cr_assert_eq(p->batch, 10000);
-	cr_assert(p->snapshot);
-	cr_assert_str_eq(p->conninfo, ""); /* PG* variables */
+	cr_assert(sql_conf(p)->snapshot);
+	cr_assert_str_eq(sql_conf(p)->conninfo, ""); /* PG* variables */
 	cfg_free(&cfg);
 }
 
@@ -538,7 +541,7 @@ Test(config, sections)
 	cr_assert_str_eq(cfg.providers[1].name, "a.b-c_D9");
 	cr_assert_str_eq(cfg.providers[2].name,
 			 "a_provider_name_well_beyond_forty_nine_bytes_long");
-	cr_assert_str_eq(cfg.providers[2].path, "y.csv");
+	cr_assert_str_eq(file_conf(&cfg.providers[2])->path, "y.csv");
 	cr_assert_eq(cfg.providers[2].line, 10);
 	cfg_free(&cfg);
 }
@@ -711,9 +714,9 @@ Test(config, rate_limit_units)
 		"[provider q]\ntype = http\nurl = http://y/\nrate_limit = 30/m\n"
 		"[provider r]\ntype = http\nurl = http://y/\nrate_limit = 2.5\n",
 		&cfg);
-	cr_assert_float_eq(cfg.providers[0].rate_limit, 20.0, 1e-12);
-	cr_assert_float_eq(cfg.providers[1].rate_limit, 0.5, 1e-12);
-	cr_assert_float_eq(cfg.providers[2].rate_limit, 2.5, 1e-12);
+	cr_assert_float_eq(http_conf(&cfg.providers[0])->rate_limit, 20.0, 1e-12);
+	cr_assert_float_eq(http_conf(&cfg.providers[1])->rate_limit, 0.5, 1e-12);
+	cr_assert_float_eq(http_conf(&cfg.providers[2])->rate_limit, 2.5, 1e-12);
 	cfg_free(&cfg);
 }
 
@@ -948,7 +951,7 @@ static enum cfg_format file_format_of(const char *path, const char *format)
 	snprintf(text, sizeof text, AGG_HEAD "type = file\npath = %s\n%s%s\n",
 		 path, format ? "format = " : "", format ? format : "");
 	load_ok(text, &cfg);
-	f = cfg.providers[0].file_format;
+	f = file_conf(&cfg.providers[0])->file_format;
 	cfg_free(&cfg);
 	return f;
 }
@@ -981,11 +984,11 @@ Test(config, delimiter_and_quote_spellings)
 		"[provider r]\ntype = file\npath = y.csv\ndelimiter =|\n"
 		"[provider s]\ntype = file\npath = y.csv\ndelimiter = semicolon\n",
 		&cfg);
-	cr_assert_eq(cfg.providers[0].delimiter, '\t');
-	cr_assert_eq(cfg.providers[0].quote, '\'');
-	cr_assert_eq(cfg.providers[1].delimiter, '\t');
-	cr_assert_eq(cfg.providers[2].delimiter, '|');
-	cr_assert_eq(cfg.providers[3].delimiter, ';');
+	cr_assert_eq(file_conf(&cfg.providers[0])->delimiter, '\t');
+	cr_assert_eq(file_conf(&cfg.providers[0])->quote, '\'');
+	cr_assert_eq(file_conf(&cfg.providers[1])->delimiter, '\t');
+	cr_assert_eq(file_conf(&cfg.providers[2])->delimiter, '|');
+	cr_assert_eq(file_conf(&cfg.providers[3])->delimiter, ';');
 	cfg_free(&cfg);
 
 	/* each key's error speaks of that key */
@@ -1071,14 +1074,14 @@ Test(config, null_takes_a_list_of_markers)
 		"[provider r]\ntype = file\npath = r.csv\nnull = \" \"\n",
 		&cfg);
 	p = find_prov(&cfg, "p");
-	cr_assert_eq(p->nnulls, 4, "empty items add nothing: \"\" is NULL anyway");
-	cr_assert_str_eq(p->nulls[0], "NA");
-	cr_assert_str_eq(p->nulls[1], "N/A");
-	cr_assert_str_eq(p->nulls[2], "-");
-	cr_assert_str_eq(p->nulls[3], "\\N");
-	cr_assert_eq(find_prov(&cfg, "q")->nnulls, 0);
+	cr_assert_eq(file_conf(p)->nnulls, 4, "empty items add nothing: \"\" is NULL anyway");
+	cr_assert_str_eq(file_conf(p)->nulls[0], "NA");
+	cr_assert_str_eq(file_conf(p)->nulls[1], "N/A");
+	cr_assert_str_eq(file_conf(p)->nulls[2], "-");
+	cr_assert_str_eq(file_conf(p)->nulls[3], "\\N");
+	cr_assert_eq(file_conf(find_prov(&cfg, "q"))->nnulls, 0);
 	/* a list item is trimmed: a blank marker is no marker */
-	cr_assert_eq(find_prov(&cfg, "r")->nnulls, 0);
+	cr_assert_eq(file_conf(find_prov(&cfg, "r"))->nnulls, 0);
 	cfg_free(&cfg);
 
 	m = load_bad(MINIMAL "null = a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q\n");
@@ -1137,7 +1140,7 @@ Test(config, env_expansion)
 	cr_assert_eq(cfg.restart, 4);
 	cr_assert_str_eq(cfg.reject_file, "rej.jsonl");
 	cr_assert_str_eq(cfg.metrics_file, "m.prom");
-	cr_assert_str_eq(cfg.providers[0].path, "/data/x/in-$HOME-$.csv");
+	cr_assert_str_eq(file_conf(&cfg.providers[0])->path, "/data/x/in-$HOME-$.csv");
 	cfg_free(&cfg);
 }
 
@@ -1360,14 +1363,14 @@ Test(config, long_query_and_url_round_trip)
 		"header = X-Long: %s\n",                /* 13 */
 		query, url, url, url, url);
 	load_ok(text, &cfg);
-	cr_assert_str_eq(cfg.providers[0].query, query);
-	cr_assert_str_eq(cfg.providers[0].key, "id");
-	cr_assert_eq(cfg.providers[1].nurls, 2);
-	cr_assert_str_eq(cfg.providers[1].urls[0], url);
-	cr_assert_eq(strncmp(cfg.providers[1].urls[1], "http://b/", 9), 0);
-	cr_assert_str_eq(cfg.providers[1].urls[1] + 9, url);
-	cr_assert_eq(cfg.providers[1].nheaders, 1);
-	cr_assert_str_eq(cfg.providers[1].headers[0] + 8, url);
+	cr_assert_str_eq(sql_conf(&cfg.providers[0])->query, query);
+	cr_assert_str_eq(sql_conf(&cfg.providers[0])->key, "id");
+	cr_assert_eq(http_conf(&cfg.providers[1])->nurls, 2);
+	cr_assert_str_eq(http_conf(&cfg.providers[1])->urls[0], url);
+	cr_assert_eq(strncmp(http_conf(&cfg.providers[1])->urls[1], "http://b/", 9), 0);
+	cr_assert_str_eq(http_conf(&cfg.providers[1])->urls[1] + 9, url);
+	cr_assert_eq(http_conf(&cfg.providers[1])->nheaders, 1);
+	cr_assert_str_eq(http_conf(&cfg.providers[1])->headers[0] + 8, url);
 	cfg_free(&cfg);
 
 	/* errors after long lines still name the physical line */
@@ -1394,8 +1397,8 @@ Test(config, long_lines_every_length)
 		sprintf(text, AGG_HEAD "type = postgres\nquery = %s\n"
 			"key = k\n", q);
 		load_ok(text, &cfg);
-		cr_assert_str_eq(cfg.providers[0].query, q, "length %zu", n);
-		cr_assert_str_eq(cfg.providers[0].key, "k");
+		cr_assert_str_eq(sql_conf(&cfg.providers[0])->query, q, "length %zu", n);
+		cr_assert_str_eq(sql_conf(&cfg.providers[0])->key, "k");
 		cfg_free(&cfg);
 		free(text);
 		free(q);
@@ -1414,7 +1417,7 @@ Test(config, variable_across_a_cut)
 			 "query = %0*d${AGG_T_V}%050d\n", k, 1, 2);
 		snprintf(want, sizeof want, "%0*d<value>%050d", k, 1, 2);
 		load_ok(text, &cfg);
-		cr_assert_str_eq(cfg.providers[0].query, want, "k = %d", k);
+		cr_assert_str_eq(sql_conf(&cfg.providers[0])->query, want, "k = %d", k);
 		cfg_free(&cfg);
 	}
 }
@@ -1446,11 +1449,11 @@ Test(config, continuation_lines)
 	char want[2048];
 
 	snprintf(want, sizeof want, "SELECT a\nFROM t\n%s", longcont);
-	cr_assert_str_eq(cfg.providers[0].query, want);
-	cr_assert_str_eq(cfg.providers[0].key, "id");
-	cr_assert_eq(cfg.providers[1].nheaders, 2);
-	cr_assert_str_eq(cfg.providers[1].headers[1], "B: 2");
-	cr_assert_str_eq(cfg.providers[1].body, "{\n\"a\": 1\n}");
+	cr_assert_str_eq(sql_conf(&cfg.providers[0])->query, want);
+	cr_assert_str_eq(sql_conf(&cfg.providers[0])->key, "id");
+	cr_assert_eq(http_conf(&cfg.providers[1])->nheaders, 2);
+	cr_assert_str_eq(http_conf(&cfg.providers[1])->headers[1], "B: 2");
+	cr_assert_str_eq(http_conf(&cfg.providers[1])->body, "{\n\"a\": 1\n}");
 	cfg_free(&cfg);
 
 	/* an indented line right after a section header is a key */
@@ -1490,9 +1493,9 @@ Test(config, comments_crlf_bom)
 		"null =;\r\n", &cfg);
 	cr_assert_str_eq(cfg.output, "o.csv");
 	cr_assert_str_eq(cfg.reject_file, "t;not_a_comment");
-	cr_assert_str_eq(cfg.providers[0].path, "x#1.csv");
-	cr_assert_eq(cfg.providers[0].nnulls, 1);
-	cr_assert_str_eq(cfg.providers[0].nulls[0], ";");
+	cr_assert_str_eq(file_conf(&cfg.providers[0])->path, "x#1.csv");
+	cr_assert_eq(file_conf(&cfg.providers[0])->nnulls, 1);
+	cr_assert_str_eq(file_conf(&cfg.providers[0])->nulls[0], ";");
 	cfg_free(&cfg);
 
 	/* a long comment line is skipped whole, not continued */
@@ -1502,11 +1505,11 @@ Test(config, comments_crlf_bom)
 	cr_assert_not_null(text);
 	sprintf(text, MINIMAL "%s\n", c);
 	load_ok(text, &cfg);
-	cr_assert_str_eq(cfg.providers[0].path, "in.csv");
+	cr_assert_str_eq(file_conf(&cfg.providers[0])->path, "in.csv");
 	cfg_free(&cfg);
 	sprintf(text, AGG_HEAD "type = file\n%s\npath = x.csv\n", c);
 	load_ok(text, &cfg);
-	cr_assert_str_eq(cfg.providers[0].path, "x.csv");
+	cr_assert_str_eq(file_conf(&cfg.providers[0])->path, "x.csv");
 	cfg_free(&cfg);
 	free(text);
 	free(c);
@@ -1542,11 +1545,11 @@ Test(config, inline_comments_and_quoted_values)
 	cr_assert_str_eq(cfg.metrics_file, "  m.prom ");
 	p = find_prov(&cfg, "p");
 	cr_assert_eq(p->type, CFG_PROV_FILE);
-	cr_assert_str_eq(p->path, "in#1.csv");
-	cr_assert_eq(p->delimiter, ';');
-	cr_assert_eq(p->quote, '"', "a lone quote is the character itself");
+	cr_assert_str_eq(file_conf(p)->path, "in#1.csv");
+	cr_assert_eq(file_conf(p)->delimiter, ';');
+	cr_assert_eq(file_conf(p)->quote, '"', "a lone quote is the character itself");
 	p = find_prov(&cfg, "q");
-	cr_assert_str_eq(p->query, "SELECT a\nFROM t");
+	cr_assert_str_eq(sql_conf(p)->query, "SELECT a\nFROM t");
 	cfg_free(&cfg);
 
 	/* a quoted value longer than inih's line, with markers inside */
@@ -1591,8 +1594,8 @@ Test(config, colon_separator_and_long_whitespace)
 		 spaces);
 	load_ok(text, &cfg);
 	cr_assert_eq(cfg.providers[0].type, CFG_PROV_POSTGRES);
-	cr_assert_eq(strlen(cfg.providers[0].query), 192);
-	cr_assert_eq(cfg.providers[0].query[191], 'b');
+	cr_assert_eq(strlen(sql_conf(&cfg.providers[0])->query), 192);
+	cr_assert_eq(sql_conf(&cfg.providers[0])->query[191], 'b');
 	cfg_free(&cfg);
 }
 
@@ -1642,7 +1645,7 @@ Test(config, secrets_never_echoed)
 
 	load_ok(AGG_HEAD "type = http\nurl = http://x/\nmethod = POST\n"
 		"body = ${AGG_T_PW}\n", &cfg);
-	cr_assert_str_eq(cfg.providers[0].body, "hunter2 bad");
+	cr_assert_str_eq(http_conf(&cfg.providers[0])->body, "hunter2 bad");
 	cfg_free(&cfg);
 }
 
@@ -1774,7 +1777,7 @@ Test(config, select_providers)
 	cr_assert_eq(cfg.nproviders, 2);
 	cr_assert_str_eq(cfg.providers[0].name, "p"); /* config order */
 	cr_assert_str_eq(cfg.providers[1].name, "r");
-	cr_assert_str_eq(cfg.providers[1].path, "r.csv");
+	cr_assert_str_eq(file_conf(&cfg.providers[1])->path, "r.csv");
 	cfg_free(&cfg);
 
 	load_ok(three, &cfg);

@@ -26,6 +26,7 @@
 #include "../ipc/record.h"
 #include "../common/buf.h"
 #include "../providers/file.h"
+#include "../providers/file_conf.h"
 #include "../providers/provider.h"
 #include "helpers/provtest.h"
 #include "helpers/testutil.h"
@@ -36,6 +37,7 @@ struct fixture {
 	char *dir;
 	struct cfg cfg;
 	struct cfg_provider p;
+	struct file_conf fc;     /* p's options */
 	struct rec_field fields[MAXF];
 	char *sources[MAXF];
 	char names[MAXF][32];
@@ -70,15 +72,16 @@ static void fx_init(const char *schema)
 	fx.p.type = CFG_PROV_FILE;
 	fx.p.enabled = true;
 	fx.p.source = fx.sources;
+	fx.p.opts = &fx.fc;
 	fx.p.max_rejects = 100;
-	fx.p.file_format = CFG_FMT_AUTO;
-	fx.p.delimiter = ',';
-	fx.p.quote = '"';
-	fx.p.header = true;
-	fx.p.nulls = NULL;
-	fx.p.nnulls = 0;
+	fx.fc.file_format = CFG_FMT_AUTO;
+	fx.fc.delimiter = ',';
+	fx.fc.quote = '"';
+	fx.fc.header = true;
+	fx.fc.nulls = NULL;
+	fx.fc.nnulls = 0;
 	fx.p.batch = 0;
-	fx.p.path = "a.csv";
+	fx.fc.path = "a.csv";
 	fx.cfg.providers = &fx.p;
 	fx.cfg.nproviders = 1;
 }
@@ -275,8 +278,8 @@ Test(file, csv_null_text)
 	static char *nulls[] = { "NA", "N/A", "-" };
 
 	fx_init("id:int name:text");
-	fx.p.nulls = nulls;
-	fx.p.nnulls = 1;
+	fx.fc.nulls = nulls;
+	fx.fc.nnulls = 1;
 	/* a marker adds to the unquoted empty field; a quoted one is text */
 	write_text("a.csv", "id,name\nNA,NA\n2,\"NA\"\n3,\n4,\"\"\n");
 	expect_run("rec NULL|NULL\n"
@@ -288,8 +291,8 @@ Test(file, csv_null_text)
 
 	/* several markers, on the general path (quoted fields) as well */
 	fx_init("id:int name:text");
-	fx.p.nulls = nulls;
-	fx.p.nnulls = 3;
+	fx.fc.nulls = nulls;
+	fx.fc.nnulls = 3;
 	write_text("a.csv", "id,name\n-,N/A\n\"5\",-\nN/A,\"-\"\n6,NA\n");
 	expect_run("rec NULL|NULL\n"
 		   "rec 5|NULL\n"
@@ -322,7 +325,7 @@ Test(file, csv_field_without_column_is_a_config_error)
 
 	/* each file of a glob: the second one lacks the column */
 	fx_init("id:int name:text");
-	fx.p.path = "*.csv";
+	fx.fc.path = "*.csv";
 	write_text("a.csv", "id,name\n1,ann\n");
 	write_text("b.csv", "id,nom\n2,bob\n");
 	expect_error("error b.csv:1: field name: the header has no column "
@@ -354,7 +357,7 @@ Test(file, csv_mapped_column_missing_fails)
 Test(file, csv_without_header)
 {
 	fx_init("id:int name:text amount:float");
-	fx.p.header = false;
+	fx.fc.header = false;
 	fx_map("amount", "4");
 	write_text("a.csv", "1,ann,x,2.5\n2,bob,y,3.5,extra\n3,cy\n");
 	expect_run("rec 1|'ann'|2.5\n"
@@ -367,7 +370,7 @@ Test(file, csv_without_header)
 Test(file, csv_without_header_needs_numbers)
 {
 	fx_init("id:int name:text");
-	fx.p.header = false;
+	fx.fc.header = false;
 	fx_map("name", "full_name");
 	write_text("a.csv", "1,ann\n");
 	expect_error("field name: with header = false the source \"full_name\" "
@@ -424,8 +427,8 @@ Test(file, csv_blank_line_in_one_column_file_is_null)
 Test(file, csv_bom_and_custom_delimiter)
 {
 	fx_init("id:int name:text");
-	fx.p.delimiter = ';';
-	fx.p.quote = '\'';
+	fx.fc.delimiter = ';';
+	fx.fc.quote = '\'';
 	write_text("a.csv", "\xef\xbb\xbfid;name\n1;'x;y'\n");
 	expect_run("rec 1|'x;y'\n", PROV_DONE);
 	fx_fini();
@@ -453,7 +456,7 @@ Test(file, csv_invalid_utf8_is_a_reject)
 Test(file, glob_reads_in_sorted_order)
 {
 	fx_init("id:int");
-	fx.p.path = "in/*.csv";
+	fx.fc.path = "in/*.csv";
 	cr_assert_eq(mkdir("in", 0700), 0);
 	cr_assert_eq(mkdir("in/sub.csv", 0700), 0); /* a folder: skipped */
 	write_text("in/b.csv", "id\n2\n");
@@ -467,9 +470,9 @@ Test(file, glob_reads_in_sorted_order)
 Test(file, no_match_fails_for_good)
 {
 	fx_init("id:int");
-	fx.p.path = "nothing/*.csv";
+	fx.fc.path = "nothing/*.csv";
 	expect_error("no file matches nothing/*.csv", PROV_FAIL_PERMANENT);
-	fx.p.path = "missing.csv";
+	fx.fc.path = "missing.csv";
 	expect_error("no file matches missing.csv", PROV_FAIL_PERMANENT);
 	fx_fini();
 }
@@ -477,7 +480,7 @@ Test(file, no_match_fails_for_good)
 Test(file, unreadable_file_fails_for_good)
 {
 	fx_init("id:int");
-	fx.p.path = "a.csv";
+	fx.fc.path = "a.csv";
 	write_text("a.csv", "id\n1\n");
 	cr_assert_eq(chmod("a.csv", 0), 0);
 	/* Root reads anything: run as a user the mode applies to. */
@@ -490,10 +493,10 @@ Test(file, unreadable_file_fails_for_good)
 Test(file, unknown_extension_fails)
 {
 	fx_init("id:int");
-	fx.p.path = "a.dat";
+	fx.fc.path = "a.dat";
 	write_text("a.dat", "id\n1\n");
 	expect_error("a.dat: cannot tell the format", PROV_FAIL_PERMANENT);
-	fx.p.file_format = CFG_FMT_CSV;
+	fx.fc.file_format = CFG_FMT_CSV;
 	expect_run("rec 1\n", PROV_DONE);
 	fx_fini();
 }
@@ -501,7 +504,7 @@ Test(file, unknown_extension_fails)
 Test(file, gzip_files)
 {
 	fx_init("id:int name:text");
-	fx.p.path = "*.gz";
+	fx.fc.path = "*.gz";
 	write_gz("a.csv.gz", "id,name\n1,a\n2,b\n");
 	write_gz("b.jsonl.gz", "{\"id\":3,\"name\":\"c\"}\n");
 	expect_run("rec 1|'a'\nrec 2|'b'\nrec 3|'c'\n", PROV_DONE);
@@ -511,7 +514,7 @@ Test(file, gzip_files)
 Test(file, corrupt_gzip_fails)
 {
 	fx_init("id:int");
-	fx.p.path = "a.csv.gz";
+	fx.fc.path = "a.csv.gz";
 	/* A gzip header, then garbage. */
 	write_file("a.csv.gz", "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbage!",
 		   18);
@@ -524,7 +527,7 @@ Test(file, corrupt_gzip_fails)
 Test(file, jsonl_values)
 {
 	fx_init("id:int name:text amount:float ok:bool day:timestamp");
-	fx.p.path = "a.jsonl";
+	fx.fc.path = "a.jsonl";
 	fx_map("name", "/user/name");
 	fx_map("amount", "/amounts/1");
 	write_text("a.jsonl",
@@ -545,7 +548,7 @@ Test(file, jsonl_values)
 Test(file, jsonl_keys_and_pointer_escapes)
 {
 	fx_init("a:text b:text c:text");
-	fx.p.path = "a.ndjson";
+	fx.fc.path = "a.ndjson";
 	fx_map("a", "/a~1b");
 	fx_map("b", "m~n");
 	fx_map("c", "/m~0n");
@@ -557,7 +560,7 @@ Test(file, jsonl_keys_and_pointer_escapes)
 Test(file, jsonl_numbers_and_objects_into_text)
 {
 	fx_init("a:text b:text c:text d:text");
-	fx.p.path = "a.jsonl";
+	fx.fc.path = "a.jsonl";
 	write_text("a.jsonl",
 		   "{\"a\":12,\"b\":0.1,\"c\":{\"x\":[1,true]},\"d\":false}\n");
 	expect_run("rec '12'|'0.1'|'{\"x\":[1,true]}'|'false'\n", PROV_DONE);
@@ -567,7 +570,7 @@ Test(file, jsonl_numbers_and_objects_into_text)
 Test(file, jsonl_rejects)
 {
 	fx_init("id:int");
-	fx.p.path = "a.jsonl";
+	fx.fc.path = "a.jsonl";
 	write_text("a.jsonl",
 		   "{\"id\":1}\n"
 		   "{\"id\":\n"
@@ -597,7 +600,7 @@ Test(file, jsonl_rejects)
 Test(file, resume_csv_everywhere)
 {
 	fx_init("id:int name:text");
-	fx.p.path = "*.csv";
+	fx.fc.path = "*.csv";
 	write_text("a.csv", "\xef\xbb\xbfid,name\r\n1,a\r\n2,\"b\nb\"\r\nx,bad\r\n\r\n3,c");
 	write_text("b.csv", "id,name\n4,d\n5,e\n");
 	check_every_resume();
@@ -607,8 +610,8 @@ Test(file, resume_csv_everywhere)
 Test(file, resume_csv_without_header)
 {
 	fx_init("id:int name:text");
-	fx.p.path = "a.csv";
-	fx.p.header = false;
+	fx.fc.path = "a.csv";
+	fx.fc.header = false;
 	write_text("a.csv", "1,a\n2,b\n3,c\n");
 	check_every_resume();
 	fx_fini();
@@ -617,7 +620,7 @@ Test(file, resume_csv_without_header)
 Test(file, resume_jsonl_and_gzip)
 {
 	fx_init("id:int name:text");
-	fx.p.path = "*.gz";
+	fx.fc.path = "*.gz";
 	write_gz("a.jsonl.gz", "{\"id\":1,\"name\":\"a\"}\n\n{\"id\":\"x\"}\n"
 			       "{\"id\":2,\"name\":\"b\"}");
 	write_gz("b.csv.gz", "id,name\n3,c\n4,d\n");
@@ -631,7 +634,7 @@ Test(file, resume_token_of_other_files_fails)
 	char *out;
 
 	fx_init("id:int");
-	fx.p.path = "*.csv";
+	fx.fc.path = "*.csv";
 	write_text("a.csv", "id\n1\n");
 	write_text("b.csv", "id\n2\n");
 	fx.p.batch = 1;
@@ -657,7 +660,7 @@ Test(file, checkpoints_at_end_of_each_file)
 	char *out;
 
 	fx_init("id:int");
-	fx.p.path = "*.csv";
+	fx.fc.path = "*.csv";
 	write_text("a.csv", "id\n1\n");
 	write_text("b.csv", "id\n2\n");
 	out = run_from(NULL, &st);
@@ -679,15 +682,15 @@ Test(file, check_counts_files)
 	char msg[256];
 
 	fx_init("id:int");
-	fx.p.path = "*.csv";
+	fx.fc.path = "*.csv";
 	write_text("a.csv", "id\n1\n");
 	write_text("b.csv", "id\n2\n3\n");
 	cr_assert_eq(file_provider_ops.check(&fx.cfg, &fx.p, msg, sizeof msg), 0);
 	cr_assert_str_eq(msg, "2 files, 12 bytes");
-	fx.p.path = "a.csv";
+	fx.fc.path = "a.csv";
 	cr_assert_eq(file_provider_ops.check(&fx.cfg, &fx.p, msg, sizeof msg), 0);
 	cr_assert_str_eq(msg, "1 file, 5 bytes");
-	fx.p.path = "none*.csv";
+	fx.fc.path = "none*.csv";
 	cr_assert_eq(file_provider_ops.check(&fx.cfg, &fx.p, msg, sizeof msg), -1);
 	cr_assert_str_eq(msg, "no file matches none*.csv");
 	fx_fini();
@@ -703,7 +706,7 @@ Test(file, many_rows_across_buffers)
 	long long sum = 0, want = 0;
 
 	fx_init("id:int name:text amount:float");
-	fx.p.path = "big.csv";
+	fx.fc.path = "big.csv";
 	f = fopen("big.csv", "w");
 	cr_assert_not_null(f);
 	fprintf(f, "id,name,amount\n");
@@ -731,7 +734,7 @@ Test(file, shipped_sample_files)
 	dir = tu_path(tu_srcdir(), "tests/data/file");
 	cr_assert_eq(chdir(dir), 0, "%s", dir);
 	free(dir);
-	fx.p.path = "orders*";
+	fx.fc.path = "orders*";
 	expect_run("rec 'north'|2026-11-22T03:00:01Z|12.5|1\n"
 		   "rec 'south, coast'|2026-11-22T03:00:00Z|0.1|2\n"
 		   "rec 'east'|2026-11-23T00:00:00Z|NULL|3\n"

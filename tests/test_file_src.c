@@ -12,6 +12,7 @@
 
 #include <zlib.h>
 
+#include "../providers/file_conf.h"
 #include "../providers/file_src.h"
 #include "helpers/testutil.h"
 
@@ -20,7 +21,8 @@ Test(file_src, matches_are_files_sorted_bytewise)
 	char *dir = tu_tmpdir(), *glob_path = tu_path(dir, "*");
 	char *names[] = { tu_path(dir, "b.csv"), tu_path(dir, "B.csv"),
 			  tu_path(dir, "a.csv"), tu_path(dir, "sub") };
-	struct cfg_provider p = { .path = glob_path };
+	struct file_conf pc = { .path = glob_path };
+	struct cfg_provider p = { .type = CFG_PROV_FILE, .opts = &pc };
 	const char **v = NULL;
 	char msg[256];
 	size_t n = 0;
@@ -39,7 +41,7 @@ Test(file_src, matches_are_files_sorted_bytewise)
 	free(v);
 	globfree(&g);
 
-	p.path = names[3]; /* a folder alone matches no file */
+	pc.path = names[3]; /* a folder alone matches no file */
 	cr_assert_eq(file_match(&p, &g, &v, &n, msg, sizeof msg),
 		     PROV_FAIL_PERMANENT);
 	cr_assert_not_null(strstr(msg, "no file matches"), "%s", msg);
@@ -54,14 +56,15 @@ Test(file_src, matches_are_files_sorted_bytewise)
 
 Test(file_src, kind_from_format_or_extension)
 {
-	struct cfg_provider p = { .file_format = CFG_FMT_AUTO };
+	struct file_conf pc = { .file_format = CFG_FMT_AUTO };
+	struct cfg_provider p = { .type = CFG_PROV_FILE, .opts = &pc };
 
 	cr_assert_eq(file_kind_of(&p, "x.CSV"), FILE_KIND_CSV);
 	cr_assert_eq(file_kind_of(&p, "x.csv.gz"), FILE_KIND_CSV);
 	cr_assert_eq(file_kind_of(&p, "x.ndjson.gz"), FILE_KIND_JSONL);
 	cr_assert_eq(file_kind_of(&p, "x.jsonl"), FILE_KIND_JSONL);
 	cr_assert_eq(file_kind_of(&p, "x.txt"), -1);
-	p.file_format = CFG_FMT_JSONL;
+	pc.file_format = CFG_FMT_JSONL;
 	cr_assert_eq(file_kind_of(&p, "x.csv"), FILE_KIND_JSONL);
 }
 
@@ -69,7 +72,8 @@ Test(file_src, token_round_trip_and_changed_inputs)
 {
 	const char *names[] = { "/d/a.csv", "/d/b.csv" };
 	const char *other[] = { "/d/a.csv", "/d/c.csv" };
-	struct cfg_provider p = { .path = "/d/*.csv" };
+	struct file_conf pc = { .path = "/d/*.csv" };
+	struct cfg_provider p = { .type = CFG_PROV_FILE, .opts = &pc };
 	struct prov_ctx c = { .p = &p };
 	size_t idx;
 	uint64_t off, line;

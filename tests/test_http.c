@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "../providers/http.h"
+#include "../providers/http_conf.h"
 #include "../providers/http_fetch.h"
 #include "../providers/http_page.h"
 #include "../providers/http_redact.h"
@@ -101,7 +102,8 @@ Test(http_unit, page_template_replaces_every_placeholder)
 Test(http_unit, error_excerpt_hides_the_request_secrets)
 {
 	char *headers[] = { "Authorization: Bearer hdr-s3cret-tok" };
-	struct cfg_provider p = { .headers = headers, .nheaders = 1 };
+	struct http_conf pc = { .headers = headers, .nheaders = 1 };
+	struct cfg_provider p = { .type = CFG_PROV_HTTP, .opts = &pc };
 	const char *target = "http://u:pw-s3cret@h/p?key=qry-s3cret&x=1";
 	const char *body = "denied: Bearer hdr-s3cret-tok, key=qry-s3cret, "
 			   "user u:pw-s3cret,\nbasic dTpwdy1zM2NyZXQ=";

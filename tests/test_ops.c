@@ -896,6 +896,12 @@ static void assert_all_in(const char *text, const char *words, const char *what)
 		cr_assert(strstr(text, w) != NULL, "%s lacks %s", what, w);
 }
 
+/* The files that hold a table of config keys (NAME_keys[] = { ... }). */
+static const char *const key_tables[] = {
+	"common/config.c", "common/config_agg.c", "providers/file_conf.c",
+	"providers/sql_conf.c", "providers/http_conf.c",
+};
+
 Test(ops, help_and_man_page_cover_every_option_and_key)
 {
 	static const char opts_help[] =
@@ -924,33 +930,44 @@ Test(ops, help_and_man_page_cover_every_option_and_key)
 	cr_assert_not_null(man);
 	assert_all_in(man, opts_man, "the man page");
 
-	/* Every key of the config grammar (config.c's table) is documented. */
-	path = tu_path(tu_srcdir(), "common/config.c");
-	src = tu_read(path, NULL);
-	free(path);
-	cr_assert_not_null(src);
-	for (p = strstr(src, "key_defs[] = {"); p && (p = strstr(p, "\t{ \"")); ) {
-		char key[64], bold[80], *end;
+	/*
+	 * Every key of the config grammar is documented: the tables of
+	 * [aggregate]'s and every provider's keys (config.c), and each
+	 * provider type's own (providers/X_conf.c).
+	 */
+	for (size_t fi = 0; fi < sizeof key_tables / sizeof *key_tables; fi++) {
+		path = tu_path(tu_srcdir(), key_tables[fi]);
+		src = tu_read(path, NULL);
+		free(path);
+		cr_assert_not_null(src, "%s", key_tables[fi]);
+		for (char *t = src; (t = strstr(t, "_keys[] = {")); ) {
+			char *end = strstr(t, "\n};");
 
-		p += 4;
-		end = strchr(p, '"');
-		if (end == NULL || strncmp(end, "\", K_", 5) != 0)
-			break;
-		snprintf(key, sizeof key, "%.*s", (int)(end - p), p);
-		/* ".B key", ".BR key ..." or a comma list: the key in bold. */
-		snprintf(bold, sizeof bold, "B %s", key);
-		cr_assert(strstr(man, bold) != NULL ||
-			  (snprintf(bold, sizeof bold, "BR %s ", key),
-			   strstr(man, bold) != NULL) ||
-			  (snprintf(bold, sizeof bold, "\" %s ", key),
-			   strstr(man, bold) != NULL) ||
-			  (snprintf(bold, sizeof bold, "\" %s\n", key),
-			   strstr(man, bold) != NULL),
-			  "man page lacks the key %s", key);
-		keys++;
+			cr_assert_not_null(end);
+			for (p = t; (p = strstr(p, "{ \"")) && p < end; ) {
+				char key[64], bold[80], *q;
+
+				p += 3;
+				q = strchr(p, '"');
+				cr_assert_not_null(q);
+				snprintf(key, sizeof key, "%.*s", (int)(q - p), p);
+				/* ".B key", ".BR key ..." or a comma list: bold. */
+				snprintf(bold, sizeof bold, "B %s", key);
+				cr_assert(strstr(man, bold) != NULL ||
+					  (snprintf(bold, sizeof bold, "BR %s ", key),
+					   strstr(man, bold) != NULL) ||
+					  (snprintf(bold, sizeof bold, "\" %s ", key),
+					   strstr(man, bold) != NULL) ||
+					  (snprintf(bold, sizeof bold, "\" %s\n", key),
+					   strstr(man, bold) != NULL),
+					  "man page lacks the key %s", key);
+				keys++;
+			}
+			t = end;
+		}
+		free(src);
 	}
-	cr_assert_gt(keys, 40, "read only %d keys from config.c", keys);
-	free(src);
+	cr_assert_gt(keys, 50, "read only %d keys from the key tables", keys);
 	free(man);
 }
 

@@ -1,0 +1,327 @@
+/*
+ * config_agg.c - the [aggregate] section of providers.conf
+ * (config_agg.h): its keys, applied into the struct cfg, and its checks
+ * once every key of the file is applied; and the output's format, which
+ * -o may change after the load (cfg_set_output).
+ */
+#include "config_agg.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../ipc/ring.h"
+#include "config_read.h"
+#include "config_schema.h"
+#include "config_value.h"
+
+/* In this order for the "did you mean" hint: the first nearest wins. */
+const struct cfg_key_def cfg_agg_keys[] = {
+	[AK_OUTPUT] = { "output", 0 },
+	[AK_FORMAT] = { "format", 0 },
+	[AK_TABLE] = { "table", 0 },
+	[AK_WRITE] = { "write", 0 },
+	[AK_FIELDS] = { "fields", 0 },
+	[AK_MODE] = { "mode", 0 },
+	[AK_GROUP_BY] = { "group_by", 0 },
+	[AK_AGGREGATES] = { "aggregates", 0 },
+	[AK_ON_ERROR] = { "on_error", 0 },
+	[AK_RESTART] = { "restart", 0 },
+	[AK_BACKOFF] = { "backoff", 0 },
+	[AK_BACKOFF_MAX] = { "backoff_max", 0 },
+	[AK_STALL_TIMEOUT] = { "stall_timeout", 0 },
+	[AK_TIMEOUT] = { "timeout", 0 },
+	[AK_MEMORY_LIMIT] = { "memory_limit", 0 },
+	[AK_RING_SIZE] = { "ring_size", 0 },
+	[AK_REJECT_FILE] = { "reject_file", 0 },
+	[AK_MAX_REJECTS] = { "max_rejects", 0 },
+	[AK_LOCK_FILE] = { "lock_file", 0 },
+	[AK_METRICS_FILE] = { "metrics_file", 0 },
+};
+
+int cfg_agg_defaults(struct cfg *cfg)
+{
+	cfg->write = CFG_WRITE_REPLACE;
+	cfg->on_error = CFG_ON_ERROR_FAIL;
+	cfg->restart = 3;
+	cfg->backoff_ms = 200;
+	cfg->backoff_max_ms = 10000;
+	cfg->stall_timeout_ms = 60000;
+	cfg->ring_size = 4ull << 20;
+	cfg->table = strdup("aggregate");
+	return cfg->table ? 0 : -1;
+}
+
+bool cfg_agg_secret(const struct cfg *cfg, int id)
+{
+	return id == AK_OUTPUT && cfg->format == CFG_FMT_POSTGRES;
+}
+
+/* Output format from the extension; -1 if unknown. */
+static int format_from_ext(const char *path, enum cfg_format *f)
+{
+	const char *base = strrchr(path, '/'), *dot;
+
+	base = base ? base + 1 : path;
+	dot = strrchr(base, '.');
+	if (!dot)
+		return -1;
+	dot++;
+	if (strcasecmp(dot, "csv") == 0)
+		*f = CFG_FMT_CSV;
+	else if (strcasecmp(dot, "jsonl") == 0 || strcasecmp(dot, "ndjson") == 0)
+		*f = CFG_FMT_JSONL;
+	else if (strcasecmp(dot, "db") == 0 || strcasecmp(dot, "sqlite") == 0 ||
+		 strcasecmp(dot, "sqlite3") == 0)
+		*f = CFG_FMT_SQLITE;
+	else
+		return -1;
+	return 0;
+}
+
+/* Looks like a libpq connection string rather than a file name. */
+static bool looks_like_conninfo(const char *s)
+{
+	return strchr(s, '=') || strncasecmp(s, "postgres://", 11) == 0 ||
+	       strncasecmp(s, "postgresql://", 13) == 0;
+}
+
+int cfg_agg_apply(const struct cfg_key *k, int id, struct cfg *cfg, char **vp)
+{
+	char *v = *vp;
+	long l;
+	int iv;
+
+	switch (id) {
+	case AK_OUTPUT:
+		return cfg_key_string(k, &cfg->output, vp);
+	case AK_FORMAT: {
+		static const char *const names[] = { "csv", "jsonl", "ndjson",
+			"sqlite", "postgres", NULL };
+		static const int vals[] = { CFG_FMT_CSV, CFG_FMT_JSONL,
+			CFG_FMT_JSONL, CFG_FMT_SQLITE, CFG_FMT_POSTGRES };
+
+		if (cfg_parse_enum(v, names, vals, &iv) < 0)
+			return cfg_bad_value(k, NULL,
+					     "expected csv, jsonl, sqlite or postgres");
+		cfg->format = (enum cfg_format)iv;
+		cfg->format_given = true;
+		return 0;
+	}
+	case AK_TABLE: {
+		char *dot = strchr(v, '.');
+		bool ok;
+
+		if (dot) {
+			*dot = '\0';
+			ok = cfg_is_ident(v) && cfg_is_ident(dot + 1);
+			*dot = '.';
+		} else {
+			ok = cfg_is_ident(v);
+		}
+		if (!ok)
+			return cfg_bad_value(k, NULL,
+					     "expected a table name (letters, digits, '_'; optionally schema.table)");
+		return cfg_key_string(k, &cfg->table, vp);
+	}
+	case AK_WRITE: {
+		static const char *const names[] = { "replace", "append", NULL };
+		static const int vals[] = { CFG_WRITE_REPLACE, CFG_WRITE_APPEND };
+
+		if (cfg_parse_enum(v, names, vals, &iv) < 0)
+			return cfg_bad_value(k, NULL,
+					     "expected replace or append");
+		cfg->write = (enum cfg_write)iv;
+		return 0;
+	}
+	case AK_FIELDS:
+		return 0; /* parsed first, in resolve() */
+	case AK_MODE: {
+		static const char *const names[] = { "union", "group", NULL };
+		static const int vals[] = { CFG_MODE_UNION, CFG_MODE_GROUP };
+
+		if (cfg_parse_enum(v, names, vals, &iv) < 0)
+			return cfg_bad_value(k, NULL, "expected union or group");
+		cfg->mode = (enum cfg_mode)iv;
+		return 0;
+	}
+	case AK_GROUP_BY:
+		return cfg_schema_group_by(k, cfg, v);
+	case AK_AGGREGATES:
+		return cfg_schema_aggregates(k, cfg, v);
+	case AK_ON_ERROR: {
+		static const char *const names[] = { "fail", "partial", NULL };
+		static const int vals[] = { CFG_ON_ERROR_FAIL,
+			CFG_ON_ERROR_PARTIAL };
+
+		if (cfg_parse_enum(v, names, vals, &iv) < 0)
+			return cfg_bad_value(k, NULL, "expected fail or partial");
+		cfg->on_error = (enum cfg_on_error)iv;
+		return 0;
+	}
+	case AK_RESTART:
+		if (cfg_key_long(k, v, 0, INT_MAX, &l) < 0)
+			return -1;
+		cfg->restart = (int)l;
+		return 0;
+	case AK_BACKOFF:
+		return cfg_key_duration(k, v, true, &cfg->backoff_ms);
+	case AK_BACKOFF_MAX:
+		return cfg_key_duration(k, v, true, &cfg->backoff_max_ms);
+	case AK_STALL_TIMEOUT:
+		return cfg_key_stall_timeout(k, v, &cfg->stall_timeout_ms);
+	case AK_TIMEOUT:
+		return cfg_key_duration(k, v, true, &cfg->timeout_ms);
+	case AK_MEMORY_LIMIT:
+		return cfg_key_size(k, v, &cfg->memory_limit);
+	case AK_RING_SIZE:
+		if (cfg_key_size(k, v, &cfg->ring_size) < 0)
+			return -1;
+		if (cfg->ring_size < RING_MIN_CAPACITY ||
+		    cfg->ring_size > RING_MAX_CAPACITY)
+			return cfg_bad_value(k, NULL,
+					     "must be from 64K to 16G");
+		return 0;
+	case AK_REJECT_FILE:
+		return cfg_key_string(k, &cfg->reject_file, vp);
+	case AK_MAX_REJECTS:
+		return cfg_key_long(k, v, 0, LONG_MAX, &cfg->max_rejects);
+	case AK_LOCK_FILE:
+		cfg->lock_file_given = true;
+		return cfg_key_string(k, &cfg->lock_file, vp);
+	case AK_METRICS_FILE:
+		return cfg_key_string(k, &cfg->metrics_file, vp);
+	default:
+		break;
+	}
+	return cfg_fail(k->doc, k->e->line, "internal error: key '%s'",
+			k->e->key);
+}
+
+int cfg_agg_check(const struct cfg_check *c, struct cfg *cfg)
+{
+	char sd[CFG_SECT_DESC_MAX] = "[aggregate]";
+	char eb[CFG_ECHO_BUF];
+	enum cfg_format f;
+
+	if (!cfg->output)
+		return cfg_missing_key(c->doc, c->si, "output", NULL);
+
+	/* mode */
+	if (!c->seen[AK_MODE]) {
+		cfg->mode = cfg->ngroup_by || cfg->naggs ? CFG_MODE_GROUP
+							 : CFG_MODE_UNION;
+	} else if (cfg->mode == CFG_MODE_UNION && (cfg->ngroup_by || cfg->naggs)) {
+		return cfg_fail(c->doc, c->seen[AK_MODE],
+				"mode = union writes every record: remove group_by and aggregates, or use mode = group");
+	} else if (cfg->mode == CFG_MODE_GROUP && !cfg->ngroup_by && !cfg->naggs) {
+		return cfg_fail(c->doc, c->seen[AK_MODE],
+				"mode = group needs group_by or aggregates in %s", sd);
+	}
+	if (cfg_schema_columns(c->doc, cfg, c->seen[AK_FIELDS],
+			       c->seen[AK_AGGREGATES]) < 0)
+		return -1;
+
+	/* format */
+	if (strcmp(cfg->output, "-") == 0) {
+		if (cfg->format_given && (cfg->format == CFG_FMT_SQLITE ||
+					  cfg->format == CFG_FMT_POSTGRES))
+			return cfg_fail(c->doc, c->seen[AK_FORMAT],
+					"format = %s cannot be written to stdout (output = -)",
+					cfg->format == CFG_FMT_SQLITE ? "sqlite" : "postgres");
+		if (!cfg->format_given)
+			cfg->format = CFG_FMT_CSV;
+	} else if (cfg->format_given) {
+		if (cfg->format == CFG_FMT_POSTGRES) {
+			int ok = cfg_conninfo_ok(cfg->output);
+
+			if (ok < 0)
+				return cfg_fail_oom(c->doc);
+			if (!ok)
+				return cfg_fail(c->doc, c->seen[AK_OUTPUT],
+						"invalid value for key 'output' in [aggregate]: not a libpq connection string (format = postgres)");
+		}
+	} else if (format_from_ext(cfg->output, &f) == 0) {
+		cfg->format = f;
+	} else if (looks_like_conninfo(cfg->output)) {
+		return cfg_fail(c->doc, c->seen[AK_OUTPUT],
+				"output in [aggregate] looks like a PostgreSQL connection string: add format = postgres");
+	} else {
+		return cfg_fail(c->doc, c->seen[AK_OUTPUT],
+				"cannot tell the format of output '%s' from its extension (.csv, .jsonl, .ndjson, .db, .sqlite, .sqlite3): set format",
+				cfg_echo(cfg->output, eb, sizeof eb));
+	}
+
+	/* Keys that name something only some outputs have. */
+	if (c->seen[AK_TABLE] && (cfg->format == CFG_FMT_CSV ||
+					   cfg->format == CFG_FMT_JSONL))
+		return cfg_fail(c->doc, c->seen[AK_TABLE],
+				"key 'table' does not apply to a %s output: it names the table of a sqlite or postgres output",
+				cfg->format == CFG_FMT_CSV ? "CSV" : "JSON Lines");
+
+	if (cfg->backoff_ms > cfg->backoff_max_ms) {
+		int line = c->seen[AK_BACKOFF_MAX];
+
+		return cfg_fail(c->doc, line ? line : c->seen[AK_BACKOFF],
+				"backoff (%llums) is longer than backoff_max (%llums)",
+				(unsigned long long)cfg->backoff_ms,
+				(unsigned long long)cfg->backoff_max_ms);
+	}
+
+	/* No lock_file: the run locks on the output's real path (main.c). */
+	return 0;
+}
+
+int cfg_set_output(struct cfg *cfg, const char *output, char *err,
+		   size_t errlen)
+{
+	enum cfg_format f = cfg->format;
+	char *out = NULL;
+	char eb[CFG_ECHO_BUF];
+	bool stdout_ = strcmp(output, "-") == 0;
+
+	if (!*output) {
+		cfg_set_err(err, errlen, "-o: empty output");
+		return -1;
+	}
+	if (stdout_) {
+		if (cfg->format_given && (f == CFG_FMT_SQLITE || f == CFG_FMT_POSTGRES)) {
+			cfg_set_err(err, errlen,
+				    "-o -: format = %s cannot be written to stdout",
+				    f == CFG_FMT_SQLITE ? "sqlite" : "postgres");
+			return -1;
+		}
+		if (!cfg->format_given)
+			f = CFG_FMT_CSV;
+	} else if (cfg->format_given) {
+		if (f == CFG_FMT_POSTGRES && cfg_conninfo_ok(output) != 1) {
+			cfg_set_err(err, errlen,
+				    "-o: not a libpq connection string (format = postgres)");
+			return -1;
+		}
+	} else if (format_from_ext(output, &f) < 0) {
+		if (looks_like_conninfo(output))
+			cfg_set_err(err, errlen,
+				    "-o: looks like a PostgreSQL connection string: set [aggregate] format = postgres");
+		else
+			cfg_set_err(err, errlen,
+				    "-o: cannot tell the format of '%s' from its extension (.csv, .jsonl, .ndjson, .db, .sqlite, .sqlite3): set [aggregate] format",
+				    cfg_echo(output, eb, sizeof eb));
+		return -1;
+	}
+	out = strdup(output);
+	if (!out)
+		goto fail_oom;
+	free(cfg->output);
+	cfg->output = out;
+	cfg->format = f;
+	return 0;
+
+fail_oom:
+	free(out);
+	cfg_set_err(err, errlen, "out of memory");
+	return -1;
+}

@@ -1,0 +1,231 @@
+/*
+ * file_conf.c - a file provider's keys in providers.conf (file_conf.h).
+ *
+ * Its key table, how each key is applied, and the checks once all are:
+ * path is required; delimiter and quote differ; the format comes from
+ * `format`, else from the path's extension (".gz" aside), else, for a
+ * glob whose extension is open, from each file's; CSV settings are refused
+ * for JSON Lines.  Messages are config_key.h's and config_read.h's, so
+ * they read as every other key's.
+ */
+#include "file_conf.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../common/config_key.h"
+#include "../common/config_read.h"
+#include "../common/config_value.h"
+
+enum file_key {
+	FK_FORMAT, FK_PATH, FK_DELIMITER, FK_QUOTE, FK_HEADER, FK_NULL,
+};
+
+static const struct cfg_key_def file_keys[] = {
+	[FK_FORMAT] = { "format", 0 },
+	[FK_PATH] = { "path", 0 },
+	[FK_DELIMITER] = { "delimiter", 0 },
+	[FK_QUOTE] = { "quote", 0 },
+	[FK_HEADER] = { "header", 0 },
+	[FK_NULL] = { "null", 0 },
+};
+
+static int file_init(struct cfg_provider *p)
+{
+	struct file_conf *f = calloc(1, sizeof *f);
+
+	if (!f)
+		return -1;
+	f->file_format = CFG_FMT_AUTO;
+	f->delimiter = ',';
+	f->quote = '"';
+	f->header = true;
+	p->opts = f;
+	return 0;
+}
+
+static void file_free(struct cfg_provider *p)
+{
+	struct file_conf *f = p->opts;
+
+	if (!f)
+		return;
+	free(f->path);
+	for (int i = 0; i < f->nnulls; i++)
+		free(f->nulls[i]);
+	free(f->nulls);
+	free(f);
+	p->opts = NULL;
+}
+
+/* delimiter or quote: one ASCII character, or "\t", "tab", "semicolon". */
+static int apply_char(const struct cfg_key *k, int id, const char *v,
+		      char *out)
+{
+	/*
+	 * inih strips a literal tab and reads " ;" as a comment, so those two
+	 * are spelt "\t" or "tab", and "semicolon".
+	 */
+	if (strcmp(v, "\\t") == 0 || strcmp(v, "tab") == 0)
+		*out = '\t';
+	else if (strcmp(v, "semicolon") == 0)
+		*out = ';';
+	else if (strlen(v) == 1 && !isspace((unsigned char)*v) &&
+		 !iscntrl((unsigned char)*v) && !((unsigned char)*v & 0x80))
+		*out = *v;
+	else if (id == FK_DELIMITER)
+		return cfg_bad_value(k, NULL,
+				     "expected one ASCII character, tab or semicolon");
+	else
+		return cfg_bad_value(k, NULL,
+				     "expected one ASCII character for the quote, such as \" or '");
+	return 0;
+}
+
+/* null: markers that also mean NULL, each added to the empty field. */
+static int apply_nulls(const struct cfg_key *k, struct file_conf *f, char *v)
+{
+	char *item, *rest = v;
+
+	while ((item = cfg_next_item(&rest))) {
+		char *m;
+
+		if (!*item)
+			continue;
+		if (f->nnulls == CFG_MAX_NULLS)
+			return cfg_bad_value(k, NULL, "more than %d markers",
+					     CFG_MAX_NULLS);
+		m = strdup(item);
+		if (!m || cfg_key_append(k, &f->nulls, &f->nnulls, &m) < 0) {
+			free(m);
+			return cfg_fail_oom(k->doc);
+		}
+	}
+	return 0;
+}
+
+static int file_apply(const struct cfg_key *k, int id, struct cfg_provider *p,
+		      char **vp)
+{
+	struct file_conf *f = p->opts;
+	char *v = *vp;
+	int iv;
+
+	switch (id) {
+	case FK_PATH:
+		return cfg_key_string(k, &f->path, vp);
+	case FK_FORMAT: {
+		static const char *const names[] = { "csv", "jsonl", "ndjson",
+			NULL };
+		static const int vals[] = { CFG_FMT_CSV, CFG_FMT_JSONL,
+			CFG_FMT_JSONL };
+
+		if (cfg_parse_enum(v, names, vals, &iv) < 0)
+			return cfg_bad_value(k, NULL, "expected csv or jsonl");
+		f->file_format = (enum cfg_format)iv;
+		return 0;
+	}
+	case FK_DELIMITER:
+		return apply_char(k, id, v, &f->delimiter);
+	case FK_QUOTE:
+		return apply_char(k, id, v, &f->quote);
+	case FK_HEADER:
+		return cfg_key_bool(k, v, &f->header);
+	case FK_NULL:
+		return apply_nulls(k, f, v);
+	default:
+		break;
+	}
+	return cfg_fail(k->doc, k->e->line, "internal error: key '%s'",
+			k->e->key);
+}
+
+/* The format from the path's extension (".gz" ignored). */
+static int file_format(const struct cfg_check *c, struct file_conf *f)
+{
+	const char *base = strrchr(f->path, '/'), *dot;
+	size_t n;
+	char ext[16];
+	char sd[CFG_SECT_DESC_MAX], eb[CFG_ECHO_BUF];
+
+	if (f->file_format != CFG_FMT_AUTO)
+		return 0;
+	base = base ? base + 1 : f->path;
+	n = strlen(base);
+	if (n > 3 && strcasecmp(base + n - 3, ".gz") == 0)
+		n -= 3;
+	dot = memrchr(base, '.', n);
+	if (dot && (size_t)(base + n - dot) < sizeof ext) {
+		memcpy(ext, dot + 1, (size_t)(base + n - dot - 1));
+		ext[base + n - dot - 1] = '\0';
+		if (strcasecmp(ext, "csv") == 0) {
+			f->file_format = CFG_FMT_CSV;
+			return 0;
+		}
+		if (strcasecmp(ext, "jsonl") == 0 ||
+		    strcasecmp(ext, "ndjson") == 0) {
+			f->file_format = CFG_FMT_JSONL;
+			return 0;
+		}
+	}
+	/*
+	 * A glob whose extension is open ("in/x*", "part-??", "x.[cj]*") may
+	 * match either format: decided per file.
+	 */
+	if (dot) {
+		size_t en = (size_t)(base + n - dot);
+
+		if (memchr(dot, '*', en) || memchr(dot, '?', en) ||
+		    memchr(dot, '[', en))
+			return 0;
+	} else if (memchr(base, '*', n) || memchr(base, '?', n) ||
+		   memchr(base, '[', n)) {
+		return 0;
+	}
+	return cfg_fail(c->doc, c->seen[FK_PATH],
+			"cannot tell the format of path '%s' in %s from its extension (.csv, .jsonl, .ndjson, optionally .gz): set format",
+			cfg_echo(f->path, eb, sizeof eb),
+			cfg_sect_desc(c->doc, c->si, sd, sizeof sd));
+}
+
+static int file_check(const struct cfg_check *c, struct cfg_provider *p)
+{
+	/* CSV settings; a glob open to both formats may use them. */
+	static const enum file_key csv_only[] = {
+		FK_HEADER, FK_NULL, FK_DELIMITER, FK_QUOTE,
+	};
+	struct file_conf *f = p->opts;
+	char sd[CFG_SECT_DESC_MAX];
+
+	if (!f->path)
+		return cfg_missing_key(c->doc, c->si, "path", NULL);
+	if (f->delimiter == f->quote)
+		return cfg_fail(c->doc, c->seen[FK_QUOTE] ? c->seen[FK_QUOTE] :
+				c->seen[FK_DELIMITER],
+				"delimiter and quote are the same character");
+	if (file_format(c, f) < 0)
+		return -1;
+	if (f->file_format != CFG_FMT_JSONL)
+		return 0;
+	for (size_t i = 0; i < sizeof csv_only / sizeof csv_only[0]; i++)
+		if (c->seen[csv_only[i]])
+			return cfg_fail(c->doc, c->seen[csv_only[i]],
+					"key '%s' does not apply to JSON Lines files in %s: it is a CSV setting",
+					file_keys[csv_only[i]].name,
+					cfg_sect_desc(c->doc, c->si, sd,
+						      sizeof sd));
+	return 0;
+}
+
+const struct cfg_type file_conf_type = {
+	.name = "file",
+	.type = CFG_PROV_FILE,
+	.keys = file_keys,
+	.nkeys = sizeof file_keys / sizeof file_keys[0],
+	.init = file_init,
+	.apply = file_apply,
+	.check = file_check,
+	.free = file_free,
+};

@@ -1,0 +1,39 @@
+/*
+ * file_conf.h - a file provider's options, as providers.conf sets them.
+ *
+ * The keys (path, format, delimiter, quote, header, null), their checks
+ * and their defaults are file_conf.c's, through file_conf_type (a struct
+ * cfg_type, config.h); the config reader fills a struct file_conf per
+ * file provider and hangs it on its struct cfg_provider.  Only the file
+ * provider reads it, through file_conf().
+ */
+#ifndef AGG_FILE_CONF_H
+#define AGG_FILE_CONF_H
+
+#include <stdbool.h>
+
+#include "../common/config.h"
+
+/* Most markers a file provider's `null` may list. */
+#define CFG_MAX_NULLS 16
+
+struct file_conf {
+	char *path;                /* file or glob */
+	enum cfg_format file_format; /* CSV, JSONL or AUTO (per file) */
+	char delimiter;
+	char quote;
+	bool header;
+	char **nulls;              /* markers that also mean NULL in an
+				      unquoted field, besides the empty one */
+	int nnulls;                /* at most CFG_MAX_NULLS */
+};
+
+extern const struct cfg_type file_conf_type;
+
+/* The options of p, a file provider. */
+static inline const struct file_conf *file_conf(const struct cfg_provider *p)
+{
+	return p->opts;
+}
+
+#endif

@@ -19,7 +19,6 @@
 #include "fsum.h"
 
 #include <math.h>
-#include <stdlib.h>
 
 #define W_BASE 1074   /* digit 0's weight is 2^-W_BASE */
 #define W_DIGITS 70   /* 2,240 bits: 2^-1074 .. 2^1166 */
@@ -130,61 +129,61 @@ static bool narrow_add(struct fsum *s, __int128 m, int e)
 
 	if (m == 0)
 		return true;
-	if (s->acc == 0) {
+	if (fsum_acc(s) == 0) {
 		if (bitlen128(m) > 123)
 			return false;
-		s->acc = m;
+		fsum_set_acc(s, m);
 		s->lsb = e;
 		return true;
 	}
 	lsb = e < s->lsb ? e : s->lsb;
-	la = bitlen128(s->acc) + (s->lsb - lsb);
+	la = bitlen128(fsum_acc(s)) + (s->lsb - lsb);
 	lm = bitlen128(m) + (e - lsb);
 	if (la > 123 || lm > 123)
 		return false;
-	s->acc = s->acc * ((__int128)1 << (s->lsb - lsb)) +
-		 m * ((__int128)1 << (e - lsb));
+	fsum_set_acc(s, fsum_acc(s) * ((__int128)1 << (s->lsb - lsb)) +
+			       m * ((__int128)1 << (e - lsb)));
 	s->lsb = lsb;
 	return true;
 }
 
 /* Move the narrow sum into a new wide form.  Returns 0, or -1. */
-static int go_wide(struct fsum *s)
+static int go_wide(struct fsum *s, struct arena *ar)
 {
-	struct fsum_wide *w = calloc(1, sizeof *w);
+	struct fsum_wide *w = arena_calloc(ar, sizeof *w);
 
 	if (!w)
 		return -1;
 	if (s->flags & FSUM_USED)
-		wide_add_signed(w, s->acc, s->lsb);
+		wide_add_signed(w, fsum_acc(s), s->lsb);
 	s->wide = w;
-	s->acc = 0;
+	fsum_set_acc(s, 0);
 	s->flags &= (uint16_t)~FSUM_USED;
 	return 0;
 }
 
 /* Add m * 2^e, |m| < 2^127, to whichever form s is in.  Returns 0, or -1. */
-static int add_exact(struct fsum *s, __int128 m, int e)
+static int add_exact(struct fsum *s, __int128 m, int e, struct arena *ar)
 {
 	if (s->wide) {
 		wide_add_signed(s->wide, m, e);
 		return 0;
 	}
 	if (!(s->flags & FSUM_USED)) {
-		s->acc = m;
+		fsum_set_acc(s, m);
 		s->lsb = e;
 		s->flags |= FSUM_USED;
 		return 0;
 	}
 	if (narrow_add(s, m, e))
 		return 0;
-	if (go_wide(s) < 0)
+	if (go_wide(s, ar) < 0)
 		return -1;
 	wide_add_signed(s->wide, m, e);
 	return 0;
 }
 
-int fsum_add_slow(struct fsum *s, double x)
+int fsum_add_slow(struct fsum *s, double x, struct arena *ar)
 {
 	int64_t m;
 	int e;
@@ -197,17 +196,20 @@ int fsum_add_slow(struct fsum *s, double x)
 		s->flags |= x > 0 ? FSUM_POS_INF : FSUM_NEG_INF;
 		return 0;
 	}
-	if (x == 0)
+	if (x == 0) {
+		s->flags |= signbit(x) ? FSUM_NEG_ZERO : FSUM_POS_ZERO;
 		return 0;
+	}
 	decompose(x, &m, &e);
-	return add_exact(s, m, e);
+	return add_exact(s, m, e, ar);
 }
 
-int fsum_merge(struct fsum *a, const struct fsum *b)
+int fsum_merge(struct fsum *a, const struct fsum *b, struct arena *ar)
 {
-	a->flags |= b->flags & (FSUM_POS_INF | FSUM_NEG_INF | FSUM_NAN);
+	a->flags |= b->flags & (FSUM_POS_INF | FSUM_NEG_INF | FSUM_NAN |
+				FSUM_NEG_ZERO | FSUM_POS_ZERO);
 	if (b->wide) {
-		if (!a->wide && go_wide(a) < 0)
+		if (!a->wide && go_wide(a, ar) < 0)
 			return -1;
 		wide_normalise(a->wide);
 		/* a's digits below 2^32, b's below 2^61: no overflow. */
@@ -218,7 +220,7 @@ int fsum_merge(struct fsum *a, const struct fsum *b)
 	}
 	if (!(b->flags & FSUM_USED))
 		return 0;
-	return add_exact(a, b->acc, b->lsb);
+	return add_exact(a, fsum_acc(b), b->lsb, ar);
 }
 
 /* --- rounding ------------------------------------------------------- */
@@ -327,14 +329,21 @@ static int to_digits(const struct fsum *s, uint32_t *d, int extra, int *S,
 	{
 		unsigned __int128 mag;
 
-		*neg = s->acc < 0;
-		mag = *neg ? -(unsigned __int128)s->acc
-			   : (unsigned __int128)s->acc;
+		__int128 acc = fsum_acc(s);
+
+		*neg = acc < 0;
+		mag = *neg ? -(unsigned __int128)acc : (unsigned __int128)acc;
 		for (int i = 0; i < 4; i++, mag >>= 32)
 			d[extra + i] = (uint32_t)mag;
 		*S = ((s->flags & FSUM_USED) ? s->lsb : 0) - 32 * extra;
 		return extra + 4;
 	}
+}
+
+/* Whether every value added was -0.0 (and at least one was). */
+static bool only_neg_zeros(const struct fsum *s)
+{
+	return s->flags == FSUM_NEG_ZERO && !s->wide;
 }
 
 double fsum_value(const struct fsum *s)
@@ -346,6 +355,8 @@ double fsum_value(const struct fsum *s)
 
 	if (special(s, &r))
 		return r;
+	if (only_neg_zeros(s))
+		return -0.0;
 	n = to_digits(s, d, 0, &S, &neg);
 	return round_digits(d, n, S, false, neg);
 }
@@ -360,6 +371,8 @@ double fsum_avg(const struct fsum *s, uint64_t n)
 
 	if (special(s, &r))
 		return r;
+	if (only_neg_zeros(s))
+		return -0.0;
 	/*
 	 * AVG_EXTRA zero digits below the sum give the quotient at least
 	 * 6 * 32 - 64 more bits than the sum has, so more than the 54 that
@@ -373,10 +386,4 @@ double fsum_avg(const struct fsum *s, uint64_t n)
 		rem = cur % n;
 	}
 	return round_digits(d, nd, S, rem != 0, neg);
-}
-
-void fsum_free(struct fsum *s)
-{
-	free(s->wide);
-	memset(s, 0, sizeof *s);
 }

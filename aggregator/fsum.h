@@ -20,13 +20,14 @@
  * Infinities and NaNs are kept apart: a NaN, or infinities of both signs,
  * make the sum NaN; infinities of one sign make it that infinity.  A
  * finite sum too large for a double is an infinity of its sign (rounded
- * as IEEE 754 does).  A sum that is exactly zero is +0.0 (as a running
- * double sum that starts at +0.0 gives, and math.fsum).
+ * as IEEE 754 does).  A sum that is exactly zero is +0.0, or -0.0 when
+ * every value added was -0.0: what IEEE addition gives.
  *
- * A struct fsum starts zeroed ({0}: the empty sum) and owns its wide
- * array, if any: release it with fsum_free().  No function but
- * fsum_add()'s slow path and fsum_merge() allocates; they return -1
- * when memory runs out, leaving the sum as it was.
+ * A struct fsum starts zeroed ({0}: the empty sum).  Its wide array,
+ * if it needs one, comes from the arena the caller passes (arena.h: the
+ * merge's group tables keep their states there and free them all at
+ * once).  Only fsum_add()'s slow path and fsum_merge() allocate; they
+ * return -1 when memory runs out, leaving the sum as it was.
  */
 #ifndef AGG_FSUM_H
 #define AGG_FSUM_H
@@ -35,10 +36,18 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "arena.h"
+
 struct fsum_wide;
 
 struct fsum {
-	__int128 acc;           /* narrow form: the sum is acc * 2^lsb */
+	/*
+	 * Narrow form: the sum is acc * 2^lsb, acc a 128-bit integer kept
+	 * as two halves so that the struct needs only 8-byte alignment (the
+	 * merge packs states at multiples of 8): fsum_acc(), fsum_set_acc().
+	 */
+	uint64_t acc_lo;
+	int64_t acc_hi;
 	int32_t lsb;            /* weight of acc's unit; valid when used */
 	uint16_t flags;         /* FSUM_* below */
 	uint16_t pad_;
@@ -49,15 +58,29 @@ struct fsum {
 #define FSUM_POS_INF  0x02u
 #define FSUM_NEG_INF  0x04u
 #define FSUM_NAN      0x08u
+#define FSUM_NEG_ZERO 0x10u /* a -0.0 was added */
+#define FSUM_POS_ZERO 0x20u /* a +0.0 was added */
+
+static inline __int128 fsum_acc(const struct fsum *s)
+{
+	return (__int128)((unsigned __int128)(uint64_t)s->acc_hi << 64 |
+			  s->acc_lo);
+}
+
+static inline void fsum_set_acc(struct fsum *s, __int128 v)
+{
+	s->acc_lo = (uint64_t)v;
+	s->acc_hi = (int64_t)(uint64_t)((unsigned __int128)v >> 64);
+}
 
 /* Out of line: the cases fsum_add() does not handle inline. */
-int fsum_add_slow(struct fsum *s, double x);
+int fsum_add_slow(struct fsum *s, double x, struct arena *ar);
 
 /*
  * Add x.  Returns 0, or -1 when memory for the wide form ran out (the
  * sum is then unchanged).
  */
-static inline int fsum_add(struct fsum *s, double x)
+static inline int fsum_add(struct fsum *s, double x, struct arena *ar)
 {
 	uint64_t bits;
 	int64_t m;
@@ -68,7 +91,7 @@ static inline int fsum_add(struct fsum *s, double x)
 	e = (int)((bits >> 52) & 0x7ff);
 	/* Zeros, subnormals, infinities, NaNs and the wide form: slow path. */
 	if (e == 0 || e == 0x7ff || s->wide || !(s->flags & FSUM_USED))
-		return fsum_add_slow(s, x);
+		return fsum_add_slow(s, x, ar);
 	m = (int64_t)((bits & 0xfffffffffffffull) | 0x10000000000000ull);
 	tz = (unsigned)__builtin_ctzll((unsigned long long)m);
 	m >>= tz;
@@ -81,20 +104,20 @@ static inline int fsum_add(struct fsum *s, double x)
 	 * in magnitude: the sum then stays below 2^124, clear of overflow.
 	 */
 	if (d >= 0 && d <= 70) {
-		int64_t hi = (int64_t)(s->acc >> 64);
+		int64_t hi = s->acc_hi;
 
 		if (hi < ((int64_t)1 << 59) && hi >= -((int64_t)1 << 59)) {
 			/* Two's complement: the unsigned shift and add are exact. */
-			s->acc = (__int128)((unsigned __int128)s->acc +
-					    ((unsigned __int128)(__int128)m << d));
+			fsum_set_acc(s, (__int128)((unsigned __int128)fsum_acc(s) +
+					((unsigned __int128)(__int128)m << d)));
 			return 0;
 		}
 	}
-	return fsum_add_slow(s, x);
+	return fsum_add_slow(s, x, ar);
 }
 
 /* Add the whole of b to a (b unchanged).  Returns 0, or -1. */
-int fsum_merge(struct fsum *a, const struct fsum *b);
+int fsum_merge(struct fsum *a, const struct fsum *b, struct arena *ar);
 
 /* The sum, rounded once to the nearest double (ties to even). */
 double fsum_value(const struct fsum *s);
@@ -104,8 +127,5 @@ double fsum_value(const struct fsum *s);
  * (ties to even).  NaN and infinities as for fsum_value().
  */
 double fsum_avg(const struct fsum *s, uint64_t n);
-
-/* Release the wide form, if any, and leave s the empty sum. */
-void fsum_free(struct fsum *s);
 
 #endif

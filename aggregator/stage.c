@@ -521,8 +521,8 @@ static int fold_op(const struct stager *sg, const struct stage *st,
 			if (e->nulls & bit)
 				continue;
 			memcpy(&f, &e->v[in], 8);
-			/* As state_add(): a sum of -0.0 stays -0.0. */
-			s->sum = s->n == 0 ? f : s->sum + f;
+			if (fsum_add(&s->sum, f, ar) < 0)
+				return -1;
 			s->n++;
 		}
 		return 0;

@@ -139,13 +139,11 @@ int state_combine(struct arena *ar, const struct st_agg *a,
 		memcpy(d->sum, &x, sizeof(x));
 		break;
 	}
-	case ST_FSUM: {
-		struct st_fsum *d = dp;
-		const struct st_fsum *s = sp;
-
-		d->sum = d->n == 0 ? s->sum : d->sum + s->sum;
+	case ST_FSUM:
+		if (fsum_merge(&((struct st_fsum *)dp)->sum,
+			       &((const struct st_fsum *)sp)->sum, ar) < 0)
+			return -1;
 		break;
-	}
 	case ST_MM: {
 		struct st_mm *d = dp;
 		const struct st_mm *s = sp;
@@ -204,7 +202,7 @@ size_t state_resolve(const struct cfg *cfg, const struct cfg_agg *c,
 	switch (a->kind) {
 	case CFG_AGG_SUM:
 	case CFG_AGG_AVG:
-		/* int, timestamp and bool sum exactly; float in double */
+		/* int, timestamp and bool sum exactly; float too (fsum.h) */
 		a->st = a->ftype == REC_FLOAT ? ST_FSUM : ST_ISUM;
 		a->natural = a->kind == CFG_AGG_AVG || a->st == ST_FSUM ?
 				     REC_FLOAT :
@@ -272,9 +270,10 @@ void state_result(const struct st_agg *a, const struct group *g,
 	case CFG_AGG_SUM:
 	case CFG_AGG_AVG:
 		if (a->st == ST_FSUM) {
-			double s = ((const struct st_fsum *)sp)->sum;
+			const struct fsum *s = &((const struct st_fsum *)sp)->sum;
 
-			out->u.f = a->kind == CFG_AGG_SUM ? s : s / (double)n;
+			out->u.f = a->kind == CFG_AGG_SUM ? fsum_value(s)
+							  : fsum_avg(s, (uint64_t)n);
 			break;
 		}
 		memcpy(&sum, ((const struct st_isum *)sp)->sum, sizeof(sum));

@@ -3,8 +3,9 @@
  *
  * Five state kinds serve the seven aggregates: count(*) and count keep a
  * count (ST_COUNT); sum and avg an exact 128-bit integer sum (ST_ISUM:
- * int, timestamp, bool) or a double (ST_FSUM: float); min and max one
- * value (ST_MM); count_distinct a set of values (ST_SET).  Each state
+ * int, timestamp, bool) or an exact sum of doubles (ST_FSUM: float,
+ * fsum.h); min and max one value (ST_MM); count_distinct a set of values
+ * (ST_SET).  Each state
  * begins with n, the rows (count(*)) or non-NULL values folded, takes only
  * the bytes its kind needs and sits at its st_agg.off behind the group's
  * header (gtable.h): the memory of a run with millions of groups is
@@ -27,6 +28,7 @@
 #include "../ipc/record.h"
 #include "../common/config.h"
 #include "arena.h"
+#include "fsum.h"
 #include "gtable.h"
 
 /* One value of a count_distinct set. */
@@ -59,7 +61,7 @@ struct st_isum {
 
 struct st_fsum {
 	int64_t n;
-	double sum;
+	struct fsum sum;    /* exact, rounded once at the end (fsum.h) */
 };
 
 struct st_mm {
@@ -212,13 +214,10 @@ static inline int state_add(struct arena *ar, const struct st_agg *a,
 		memcpy(s->sum, &sum, sizeof(sum));
 		break;
 	}
-	case ST_FSUM: {
-		struct st_fsum *s = sp;
-
-		/* From the first value, so that a sum of -0.0 stays -0.0. */
-		s->sum = s->n == 0 ? v->u.f : s->sum + v->u.f;
+	case ST_FSUM:
+		if (fsum_add(&((struct st_fsum *)sp)->sum, v->u.f, ar) < 0)
+			return -1;
 		break;
-	}
 	case ST_MM: {
 		struct st_mm *s = sp;
 

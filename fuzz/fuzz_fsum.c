@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../aggregator/arena.h"
 #include "../aggregator/fsum.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -26,26 +27,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t n = size / 8, cut = size % 8 ? data[size - 1] % (n + 1) : n / 2;
 	struct fsum f = {0}, r = {0}, a = {0}, b = {0};
+	struct arena ar = {0};
 	double x;
 
 	if (n == 0)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		memcpy(&x, data + 8 * i, 8);
-		fsum_add(&f, x);
-		fsum_add(i < cut ? &a : &b, x);
+		fsum_add(&f, x, &ar);
+		fsum_add(i < cut ? &a : &b, x, &ar);
 		memcpy(&x, data + 8 * (n - 1 - i), 8);
-		fsum_add(&r, x);
+		fsum_add(&r, x, &ar);
 	}
-	fsum_merge(&b, &a);
+	fsum_merge(&b, &a, &ar);
 	if (!same(fsum_value(&f), fsum_value(&r)) ||
 	    !same(fsum_value(&f), fsum_value(&b)) ||
 	    !same(fsum_avg(&f, n), fsum_avg(&r, n)) ||
 	    !same(fsum_avg(&f, n), fsum_avg(&b, n)))
 		abort();
-	fsum_free(&f);
-	fsum_free(&r);
-	fsum_free(&a);
-	fsum_free(&b);
+	arena_free(&ar);
 	return 0;
 }

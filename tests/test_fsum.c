@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../aggregator/arena.h"
 #include "../aggregator/fsum.h"
 #include "helpers/testutil.h"
 
@@ -37,13 +38,15 @@ static void expect(const struct fsum *s, size_t n, double want_sum,
 		  lineno, how, avg, want_avg);
 }
 
+static struct arena ar;
+
 static void sum_range(struct fsum *s, const double *x, size_t from,
 		      size_t to, bool backwards)
 {
 	for (size_t i = from; i < to; i++) {
 		size_t k = backwards ? to - 1 - (i - from) : i;
 
-		cr_assert_eq(fsum_add(s, x[k]), 0);
+		cr_assert_eq(fsum_add(s, x[k], &ar), 0);
 	}
 }
 
@@ -70,24 +73,20 @@ static void check_case(char *text, int lineno, uint64_t *rng)
 
 	sum_range(&s, x, 0, n, false);
 	expect(&s, n, want_sum, want_avg, lineno, "in order");
-	fsum_free(&s);
+	s = (struct fsum){0};
 
 	sum_range(&s, x, 0, n, true);
 	expect(&s, n, want_sum, want_avg, lineno, "backwards");
-	fsum_free(&s);
 
 	k = (size_t)(tu_rng(rng) % (n + 1));
 	sum_range(&a, x, 0, k, false);
 	sum_range(&b, x, k, n, true);
 	s = (struct fsum){0};
-	cr_assert_eq(fsum_merge(&s, &a), 0);
-	cr_assert_eq(fsum_merge(&s, &b), 0);
+	cr_assert_eq(fsum_merge(&s, &a, &ar), 0);
+	cr_assert_eq(fsum_merge(&s, &b, &ar), 0);
 	expect(&s, n, want_sum, want_avg, lineno, "split, merged");
-	cr_assert_eq(fsum_merge(&b, &a), 0);
+	cr_assert_eq(fsum_merge(&b, &a, &ar), 0);
 	expect(&b, n, want_sum, want_avg, lineno, "split, merged backwards");
-	fsum_free(&s);
-	fsum_free(&a);
-	fsum_free(&b);
 	free(x);
 }
 
@@ -109,17 +108,27 @@ Test(fsum, matches_python_fsum_and_fractions)
 	free(line);
 	cr_assert_eq(pclose(p), 0, "the oracle failed");
 	cr_assert_gt(lineno, 100, "the oracle gave %d cases", lineno);
+	arena_free(&ar);
 }
 
-Test(fsum, empty_sum_is_positive_zero)
+Test(fsum, zeros_are_signed_as_ieee_addition_signs_them)
 {
 	struct fsum s = {0};
 
 	cr_assert(same(fsum_value(&s), 0.0));
 	cr_assert(same(fsum_avg(&s, 3), 0.0));
-	cr_assert_eq(fsum_add(&s, -0.0), 0);
-	cr_assert(same(fsum_value(&s), 0.0));
-	fsum_free(&s);
+	cr_assert_eq(fsum_add(&s, -0.0, &ar), 0);
+	cr_assert_eq(fsum_add(&s, -0.0, &ar), 0);
+	cr_assert(same(fsum_value(&s), -0.0), "only -0.0 added: -0.0");
+	cr_assert(same(fsum_avg(&s, 2), -0.0));
+	cr_assert_eq(fsum_add(&s, 0.0, &ar), 0);
+	cr_assert(same(fsum_value(&s), 0.0), "with a +0.0: +0.0");
+	s = (struct fsum){0};
+	cr_assert_eq(fsum_add(&s, -0.0, &ar), 0);
+	cr_assert_eq(fsum_add(&s, 1.5, &ar), 0);
+	cr_assert_eq(fsum_add(&s, -1.5, &ar), 0);
+	cr_assert(same(fsum_value(&s), 0.0), "x + -x: +0.0");
+	arena_free(&ar);
 }
 
 Test(fsum, order_never_changes_the_bits)
@@ -134,13 +143,12 @@ Test(fsum, order_never_changes_the_bits)
 	double naive = 0;
 
 	for (size_t i = 0; i < sizeof x / sizeof *x; i++) {
-		fsum_add(&f, x[i]);
-		fsum_add(&r, x[sizeof x / sizeof *x - 1 - i]);
+		fsum_add(&f, x[i], &ar);
+		fsum_add(&r, x[sizeof x / sizeof *x - 1 - i], &ar);
 		naive += x[i];
 	}
 	cr_assert(same(fsum_value(&f), fsum_value(&r)));
 	cr_assert(same(fsum_value(&f), 3.6), "got %a", fsum_value(&f));
 	cr_assert(!same(naive, 3.6), "a running double sum should be off");
-	fsum_free(&f);
-	fsum_free(&r);
+	arena_free(&ar);
 }

@@ -935,41 +935,43 @@ Test(merge, union_output_independent_of_interleaving)
 }
 
 /*
- * The float sum is provider 0's partial + provider 1's + ..., each partial
- * in that provider's source order.  These values tell that apart from any
- * other order: 1e16 + 1 rounds back to 1e16 (ties to even), so
- * (1e16 + 1) + 1 = 1e16 while (1 + 1) + 1e16 = 1e16 + 2.
+ * The float sum is the exact sum of the doubles, rounded once, whatever
+ * the order of providers and records: 1e16 + 0.5 + 0.5 + 1 is exactly
+ * 1e16 + 2, which a running double sum misses in every order that adds
+ * 1e16 first (1e16 + 0.5 rounds back to 1e16, ties to even).  The
+ * average divides that exact sum: 2500000000000000.5.
  */
-Test(merge, float_sum_adds_partials_in_config_order)
+Test(merge, float_sum_is_exact_whatever_the_order)
 {
 	static struct cfg_agg aggs[] = {
 		{ CFG_AGG_SUM, F_AMOUNT, "s", REC_FLOAT },
 		{ CFG_AGG_AVG, F_AMOUNT, "a", REC_FLOAT },
 	};
+	static const int orders[3][4] = {
+		{ 2, 1, 1, 0 }, { 0, 1, 1, 2 }, { 1, 0, 2, 1 },
+	};
+	static const double values[3] = { 1e16, 0.5, 1.0 };
 	struct cfg cfg;
-	struct merge *m;
-	char *got, want[128], sum[CONV_FLOAT_MAX], avg[CONV_FLOAT_MAX];
-	volatile double total = 1e16;
+	volatile double naive = 1e16;
 
-	total += 1.0;
-	total += 1.0;
-	cr_assert(total == 1e16, "this machine does not round to even");
+	naive += 0.5;
+	cr_assert(naive == 1e16, "this machine does not round to even");
 	set_group(&cfg, "g.csv", NULL, 0, aggs, 2);
-	m = merge_new(&cfg);
-	cr_assert_not_null(m);
-	/* arrival: c, b, b, a, the reverse of config order */
-	add(m, 2, "x", 0, 1.0, 0, NULL, NO_B);
-	add(m, 1, "x", 0, 0.5, 0, NULL, NO_B);
-	add(m, 1, "x", 0, 0.5, 0, NULL, NO_B);
-	add(m, 0, "x", 0, 1e16, 0, NULL, NO_B);
-	got = write_and_read(m);
-	conv_format_float(total, sum);
-	conv_format_float(total / 4, avg);
-	snprintf(want, sizeof(want), "s,a\n%s,%s\n", sum, avg);
-	cr_assert_str_eq(got, want);
-	cr_assert_str_eq(sum, "1e+16");
-	free(got);
-	merge_free(m);
+	for (int o = 0; o < 3; o++) {
+		struct merge *m = merge_new(&cfg);
+		char *got;
+
+		cr_assert_not_null(m);
+		for (int k = 0; k < 4; k++)
+			add(m, orders[o][k], "x", 0, values[orders[o][k]], 0,
+			    NULL, NO_B);
+		got = write_and_read(m);
+		cr_assert_str_eq(got, "s,a\n10000000000000002,"
+				      "2500000000000000.5\n",
+				 "arrival order %d", o);
+		free(got);
+		merge_free(m);
+	}
 }
 
 /* ------------------------------------------------------------------ */

@@ -150,7 +150,8 @@ static enum prov_status file_run(struct prov_ctx *c)
 		if (kind < 0) {
 			st = prov_fail(c, PROV_FAIL_PERMANENT,
 				       "%s: cannot tell the format from the "
-				       "extension (set format = csv or jsonl)",
+				       "extension (set format = csv, tsv or "
+				       "jsonl)",
 				       name);
 			goto out_teardown;
 		}
@@ -238,7 +239,8 @@ static int file_check(const struct cfg *cfg, const struct cfg_provider *p,
 		close(fd);
 		if (file_kind_of(p, names[i]) < 0) {
 			snprintf(msg, msglen, "%s: cannot tell the format from "
-				 "the extension (set format = csv or jsonl)",
+				 "the extension (set format = csv, tsv or "
+				 "jsonl)",
 				 names[i]);
 			goto out_globfree;
 		}

@@ -5,7 +5,8 @@
  * path is required; delimiter and quote differ; the format comes from
  * `format`, else from the path's extension (".gz" aside), else, for a
  * glob whose extension is open, from each file's; CSV settings are refused
- * for JSON Lines.  Messages are config_key.h's and config_read.h's, so
+ * for JSON Lines.  TSV (format = tsv, or a .tsv path) is CSV whose
+ * delimiter is a tab unless `delimiter` says otherwise.  Messages are config_key.h's and config_read.h's, so
  * they read as every other key's.
  */
 #include "file_conf.h"
@@ -117,14 +118,16 @@ static int file_apply(const struct cfg_key *k, int id, struct cfg_provider *p,
 	case FK_PATH:
 		return cfg_key_string(k, &f->path, vp);
 	case FK_FORMAT: {
-		static const char *const names[] = { "csv", "jsonl", "ndjson",
-			NULL };
-		static const int vals[] = { CFG_FMT_CSV, CFG_FMT_JSONL,
-			CFG_FMT_JSONL };
+		static const char *const names[] = { "csv", "tsv", "jsonl",
+			"ndjson", NULL };
+		static const int vals[] = { CFG_FMT_CSV, CFG_FMT_CSV,
+			CFG_FMT_JSONL, CFG_FMT_JSONL };
 
 		if (cfg_parse_enum(v, names, vals, &iv) < 0)
-			return cfg_bad_value(k, NULL, "expected csv or jsonl");
+			return cfg_bad_value(k, NULL,
+					     "expected csv, tsv or jsonl");
 		f->file_format = (enum cfg_format)iv;
+		f->tsv = strcasecmp(v, "tsv") == 0;
 		return 0;
 	}
 	case FK_DELIMITER:
@@ -160,8 +163,10 @@ static int file_format(const struct cfg_check *c, struct file_conf *f)
 	if (dot && (size_t)(base + n - dot) < sizeof ext) {
 		memcpy(ext, dot + 1, (size_t)(base + n - dot - 1));
 		ext[base + n - dot - 1] = '\0';
-		if (strcasecmp(ext, "csv") == 0) {
+		if (strcasecmp(ext, "csv") == 0 ||
+		    strcasecmp(ext, "tsv") == 0) {
 			f->file_format = CFG_FMT_CSV;
+			f->tsv = strcasecmp(ext, "tsv") == 0;
 			return 0;
 		}
 		if (strcasecmp(ext, "jsonl") == 0 ||
@@ -185,7 +190,7 @@ static int file_format(const struct cfg_check *c, struct file_conf *f)
 		return 0;
 	}
 	return cfg_fail(c->doc, c->seen[FK_PATH],
-			"cannot tell the format of path '%s' in %s from its extension (.csv, .jsonl, .ndjson, optionally .gz): set format",
+			"cannot tell the format of path '%s' in %s from its extension (.csv, .tsv, .jsonl, .ndjson, optionally .gz): set format",
 			cfg_echo(f->path, eb, sizeof eb),
 			cfg_sect_desc(c->doc, c->si, sd, sizeof sd));
 }
@@ -201,12 +206,14 @@ static int file_check(const struct cfg_check *c, struct cfg_provider *p)
 
 	if (!f->path)
 		return cfg_missing_key(c->doc, c->si, "path", NULL);
+	if (file_format(c, f) < 0)
+		return -1;
+	if (f->tsv && !c->seen[FK_DELIMITER])
+		f->delimiter = '\t';
 	if (f->delimiter == f->quote)
 		return cfg_fail(c->doc, c->seen[FK_QUOTE] ? c->seen[FK_QUOTE] :
 				c->seen[FK_DELIMITER],
 				"delimiter and quote are the same character");
-	if (file_format(c, f) < 0)
-		return -1;
 	if (f->file_format != CFG_FMT_JSONL)
 		return 0;
 	for (size_t i = 0; i < sizeof csv_only / sizeof csv_only[0]; i++)

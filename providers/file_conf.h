@@ -20,6 +20,8 @@
 struct file_conf {
 	char *path;                /* file or glob */
 	enum cfg_format file_format; /* CSV, JSONL or AUTO (per file) */
+	bool tsv;                  /* format = tsv or a .tsv path: CSV whose
+				      delimiter is a tab unless one is set */
 	char delimiter;
 	char quote;
 	bool header;

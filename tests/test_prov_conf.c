@@ -12,6 +12,7 @@
  */
 #include <criterion/criterion.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "../common/config.h"
@@ -133,4 +134,36 @@ Test(prov_conf, a_key_of_another_type)
 		"[provider f]\ntype = file\npath = a.csv\ndelimter = ;\n",
 		&cfg, err, sizeof err), -1);
 	cr_assert_str_eq(err, "t.conf:7: unknown key 'delimter' in [provider f] (did you mean 'delimiter'?)");
+}
+
+/* TSV: a .tsv path, or format = tsv, is CSV split at tabs unless told. */
+Test(prov_conf, tsv_is_csv_split_at_tabs)
+{
+	static const struct {
+		const char *keys;
+		char delimiter;
+	} cases[] = {
+		{ "path = in.tsv\n", '\t' },
+		{ "path = in/*.TSV.gz\n", '\t' },
+		{ "path = in.txt\nformat = tsv\n", '\t' },
+		{ "path = in.tsv\ndelimiter = semicolon\n", ';' },
+		{ "path = in.csv\n", ',' },
+		{ "path = in.tsv\nformat = csv\n", ',' },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct cfg cfg;
+		char err[CFG_ERR_MAX] = "", text[512];
+
+		snprintf(text, sizeof text, AGG "[provider f]\ntype = file\n%s",
+			 cases[i].keys);
+		cr_assert_eq(cfg_load_string("t.conf", text, &cfg, err,
+					     sizeof err), 0, "%s: %s",
+			     cases[i].keys, err);
+		cr_assert_eq(file_conf(&cfg.providers[0])->file_format,
+			     CFG_FMT_CSV, "%s", cases[i].keys);
+		cr_assert_eq(file_conf(&cfg.providers[0])->delimiter,
+			     cases[i].delimiter, "%s", cases[i].keys);
+		cfg_free(&cfg);
+	}
 }

@@ -2,7 +2,8 @@
  * file_conf.c - a file provider's keys in providers.conf (file_conf.h).
  *
  * Its key table, how each key is applied, and the checks once all are:
- * path is required; delimiter and quote differ; the format comes from
+ * path is required (and may be given more than once); delimiter and quote
+ * differ; the format comes from
  * `format`, else from the path's extension (".gz" aside), else, for a
  * glob whose extension is open, from each file's; CSV settings are refused
  * for JSON Lines.  TSV (format = tsv, or a .tsv path) is CSV whose
@@ -26,7 +27,7 @@ enum file_key {
 
 static const struct cfg_key_def file_keys[] = {
 	[FK_FORMAT] = { "format", 0 },
-	[FK_PATH] = { "path", 0 },
+	[FK_PATH] = { "path", CFG_KEY_REPEAT },
 	[FK_DELIMITER] = { "delimiter", 0 },
 	[FK_QUOTE] = { "quote", 0 },
 	[FK_HEADER] = { "header", 0 },
@@ -53,7 +54,9 @@ static void file_free(struct cfg_provider *p)
 
 	if (!f)
 		return;
-	free(f->path);
+	for (int i = 0; i < f->npaths; i++)
+		free(f->paths[i]);
+	free(f->paths);
 	for (int i = 0; i < f->nnulls; i++)
 		free(f->nulls[i]);
 	free(f->nulls);
@@ -116,7 +119,13 @@ static int file_apply(const struct cfg_key *k, int id, struct cfg_provider *p,
 
 	switch (id) {
 	case FK_PATH:
-		return cfg_key_string(k, &f->path, vp);
+		/* Repeatable: each adds files; path names the first. */
+		if (!*v)
+			return cfg_bad_value(k, NULL, "empty value");
+		if (cfg_key_append(k, &f->paths, &f->npaths, vp) < 0)
+			return -1;
+		f->path = f->paths[0];
+		return 0;
 	case FK_FORMAT: {
 		static const char *const names[] = { "csv", "tsv", "jsonl",
 			"ndjson", NULL };
@@ -145,17 +154,20 @@ static int file_apply(const struct cfg_key *k, int id, struct cfg_provider *p,
 			k->e->key);
 }
 
-/* The format from the path's extension (".gz" ignored). */
-static int file_format(const struct cfg_check *c, struct file_conf *f)
+/*
+ * The format of one path from its extension (".gz" ignored): *fmt CSV or
+ * JSONL (*tsv for .tsv), or AUTO for a glob whose extension is open (then
+ * each file's decides).  Returns 0, or -1 when the extension tells nothing.
+ */
+static int path_format(const char *path, enum cfg_format *fmt, bool *tsv)
 {
-	const char *base = strrchr(f->path, '/'), *dot;
+	const char *base = strrchr(path, '/'), *dot;
 	size_t n;
 	char ext[16];
-	char sd[CFG_SECT_DESC_MAX], eb[CFG_ECHO_BUF];
 
-	if (f->file_format != CFG_FMT_AUTO)
-		return 0;
-	base = base ? base + 1 : f->path;
+	*tsv = false;
+	*fmt = CFG_FMT_AUTO;
+	base = base ? base + 1 : path;
 	n = strlen(base);
 	if (n > 3 && strcasecmp(base + n - 3, ".gz") == 0)
 		n -= 3;
@@ -165,34 +177,63 @@ static int file_format(const struct cfg_check *c, struct file_conf *f)
 		ext[base + n - dot - 1] = '\0';
 		if (strcasecmp(ext, "csv") == 0 ||
 		    strcasecmp(ext, "tsv") == 0) {
-			f->file_format = CFG_FMT_CSV;
-			f->tsv = strcasecmp(ext, "tsv") == 0;
+			*fmt = CFG_FMT_CSV;
+			*tsv = strcasecmp(ext, "tsv") == 0;
 			return 0;
 		}
 		if (strcasecmp(ext, "jsonl") == 0 ||
 		    strcasecmp(ext, "ndjson") == 0) {
-			f->file_format = CFG_FMT_JSONL;
+			*fmt = CFG_FMT_JSONL;
 			return 0;
 		}
 	}
 	/*
-	 * A glob whose extension is open ("in/x*", "part-??", "x.[cj]*") may
-	 * match either format: decided per file.
+	 * A glob whose extension is open ("in/x*", "part-??", "x.[cj]*",
+	 * "x.{csv,jsonl}") may match either format: decided per file.
 	 */
 	if (dot) {
 		size_t en = (size_t)(base + n - dot);
 
 		if (memchr(dot, '*', en) || memchr(dot, '?', en) ||
-		    memchr(dot, '[', en))
+		    memchr(dot, '[', en) || memchr(dot, '{', en))
 			return 0;
 	} else if (memchr(base, '*', n) || memchr(base, '?', n) ||
-		   memchr(base, '[', n)) {
+		   memchr(base, '[', n) || memchr(base, '{', n)) {
 		return 0;
 	}
-	return cfg_fail(c->doc, c->seen[FK_PATH],
-			"cannot tell the format of path '%s' in %s from its extension (.csv, .tsv, .jsonl, .ndjson, optionally .gz): set format",
-			cfg_echo(f->path, eb, sizeof eb),
-			cfg_sect_desc(c->doc, c->si, sd, sizeof sd));
+	return -1;
+}
+
+/*
+ * The provider's format, unless `format` set it: the paths' when they
+ * agree, else (or when a glob leaves it open) each file's.
+ */
+static int file_format(const struct cfg_check *c, struct file_conf *f)
+{
+	char sd[CFG_SECT_DESC_MAX], eb[CFG_ECHO_BUF];
+
+	if (f->file_format != CFG_FMT_AUTO)
+		return 0;
+	for (int i = 0; i < (f->npaths ? f->npaths : 1); i++) {
+		const char *path = f->npaths ? f->paths[i] : f->path;
+		enum cfg_format fmt;
+		bool tsv;
+
+		if (path_format(path, &fmt, &tsv) < 0)
+			return cfg_fail(c->doc, c->seen[FK_PATH],
+					"cannot tell the format of path '%s' in %s from its extension (.csv, .tsv, .jsonl, .ndjson, optionally .gz): set format",
+					cfg_echo(path, eb, sizeof eb),
+					cfg_sect_desc(c->doc, c->si, sd,
+						      sizeof sd));
+		if (i == 0) {
+			f->file_format = fmt;
+			f->tsv = tsv;
+		} else if (fmt != f->file_format || tsv != f->tsv) {
+			f->file_format = CFG_FMT_AUTO;
+			f->tsv = false;
+		}
+	}
+	return 0;
 }
 
 static int file_check(const struct cfg_check *c, struct cfg_provider *p)

@@ -1,7 +1,7 @@
 /*
  * file_conf.h - a file provider's options, as providers.conf sets them.
  *
- * The keys (path, format, delimiter, quote, header, null), their checks
+ * The keys (path, repeatable; format, delimiter, quote, header, null), their checks
  * and their defaults are file_conf.c's, through file_conf_type (a struct
  * cfg_type, config.h); the config reader fills a struct file_conf per
  * file provider and hangs it on its struct cfg_provider.  Only the file
@@ -18,7 +18,11 @@
 #define CFG_MAX_NULLS 16
 
 struct file_conf {
-	char *path;                /* file or glob */
+	char *path;                /* the first path: file or glob (paths[0]
+				      when paths is set, not owned apart) */
+	char **paths;              /* every `path` given, in order (npaths
+				      0: path alone) */
+	int npaths;
 	enum cfg_format file_format; /* CSV, JSONL or AUTO (per file) */
 	bool tsv;                  /* format = tsv or a .tsv path: CSV whose
 				      delimiter is a tab unless one is set */

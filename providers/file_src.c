@@ -90,26 +90,58 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* The paths as a message names them: "a.csv", or "a.csv, in/x.csv". */
+const char *file_paths_desc(const struct file_conf *fc, char *buf,
+			    size_t len)
+{
+	size_t k = 0;
+
+	if (fc->npaths <= 1)
+		return fc->path;
+	buf[0] = '\0';
+	for (int i = 0; i < fc->npaths && k < len; i++) {
+		int w = snprintf(buf + k, len - k, "%s%s", i ? ", " : "",
+				 fc->paths[i]);
+
+		if (w < 0)
+			break;
+		k += (size_t)w;
+	}
+	return buf;
+}
+
 enum prov_status file_match(const struct cfg_provider *p, glob_t *g,
 			    const char ***names, size_t *n, char *msg,
 			    size_t msglen)
 {
 	const struct file_conf *fc = file_conf(p);
+	int npat = fc->npaths ? fc->npaths : 1;
+	char desc[512];
 	const char **v;
-	int rc;
+	int rc = GLOB_NOMATCH;
 
 	*names = NULL;
 	*n = 0;
-	rc = glob(fc->path, 0, NULL, g);
-	if (rc == GLOB_NOSPACE) {
-		snprintf(msg, msglen, "%s: out of memory while matching files",
-			 fc->path);
-		return PROV_FAIL_RETRY;
-	}
-	if (rc == GLOB_ABORTED) {
-		snprintf(msg, msglen, "%s: cannot read a folder while matching "
-			 "files", fc->path);
-		return PROV_FAIL_PERMANENT;
+	memset(g, 0, sizeof *g);
+	/* Every path's matches in one list; braces expand ("{a,b}"). */
+	for (int i = 0; i < npat; i++) {
+		const char *pat = fc->npaths ? fc->paths[i] : fc->path;
+		int r = glob(pat, GLOB_BRACE | (i > 0 && g->gl_pathc ?
+						GLOB_APPEND : 0),
+			     NULL, g);
+
+		if (r == GLOB_NOSPACE) {
+			snprintf(msg, msglen,
+				 "%s: out of memory while matching files", pat);
+			return PROV_FAIL_RETRY;
+		}
+		if (r == GLOB_ABORTED) {
+			snprintf(msg, msglen, "%s: cannot read a folder while "
+				 "matching files", pat);
+			return PROV_FAIL_PERMANENT;
+		}
+		if (r == 0)
+			rc = 0;
 	}
 	if (rc == 0 && g->gl_pathc > 0) {
 		v = malloc(g->gl_pathc * sizeof *v);
@@ -127,10 +159,20 @@ enum prov_status file_match(const struct cfg_provider *p, glob_t *g,
 			v[(*n)++] = g->gl_pathv[i];
 		}
 		qsort(v, *n, sizeof *v, cmp_names);
+		/* A file two paths match is read once. */
+		if (*n > 1) {
+			size_t k = 1;
+
+			for (size_t i = 1; i < *n; i++)
+				if (strcmp(v[i], v[k - 1]) != 0)
+					v[k++] = v[i];
+			*n = k;
+		}
 		*names = v;
 	}
 	if (*n == 0) {
-		snprintf(msg, msglen, "no file matches %s", fc->path);
+		snprintf(msg, msglen, "no file matches %s",
+			 file_paths_desc(fc, desc, sizeof desc));
 		return PROV_FAIL_PERMANENT;
 	}
 	return ST_OK;
@@ -271,7 +313,7 @@ enum prov_status file_token_parse(struct prov_ctx *c,
 				  size_t *idx, uint64_t *off, uint64_t *line)
 {
 	const struct file_conf *fc = file_conf(c->p);
-	char tok[FILE_TOKEN_MAX];
+	char tok[FILE_TOKEN_MAX], desc[512];
 	uint64_t fp;
 	int used = -1;
 
@@ -292,7 +334,8 @@ enum prov_status file_token_parse(struct prov_ctx *c,
 		return prov_fail(c, PROV_FAIL_PERMANENT,
 				 "%s: input files changed since the last "
 				 "checkpoint (file %zu of the matches is not "
-				 "the one read before)", fc->path, *idx + 1);
+				 "the one read before)",
+				 file_paths_desc(fc, desc, sizeof desc), *idx + 1);
 	return ST_OK;
 
 bad_token:

@@ -18,6 +18,7 @@
 
 #include <zlib.h>
 
+#include "file_conf.h"
 #include "provider.h"
 
 /* What the file_ helpers return when nothing failed (else a prov_status). */
@@ -32,8 +33,17 @@ enum file_kind { FILE_KIND_CSV = 1, FILE_KIND_JSONL };
 int file_kind_of(const struct cfg_provider *p, const char *name);
 
 /*
- * Expand p->path into its regular files, sorted byte-wise (glob itself
- * sorts by the locale's collation).  *names (malloc'd, the caller frees
+ * The provider's paths as messages name them (the one path, or all of
+ * them joined by ", " into buf).
+ */
+const char *file_paths_desc(const struct file_conf *fc, char *buf,
+			    size_t len);
+
+/*
+ * Expand every `path` of p (file names or globs, braces included:
+ * "in/{2025,2026}-*.csv") into their regular files, sorted byte-wise
+ * (glob itself sorts by the locale's collation), a file that two paths
+ * match once.  *names (malloc'd, the caller frees
  * it) points into g, which the caller globfree()s whatever the result.
  * Returns ST_OK, or a failure status with msg filled (no match is a
  * permanent failure).

@@ -479,14 +479,16 @@ Test(config, duplicate_keys_name_both_lines)
 {
 	const char *m;
 
-	m = load_bad(AGG_HEAD "type = file\npath = a.csv\n\npath = b.csv\n");
-	cr_assert_str_eq(m, NAME ":8: duplicate key 'path' in [provider p] "
-			 "(first set at line 6)");
+	m = load_bad(AGG_HEAD "type = file\npath = a.csv\nformat = csv\n\n"
+		     "format = jsonl\n");
+	cr_assert_str_eq(m, NAME ":9: duplicate key 'format' in [provider p] "
+			 "(first set at line 7)");
 	m = load_bad("[aggregate]\noutput = a.csv\nfields = a:int\n"
 		     "output = b.csv\n");
 	cr_assert_str_eq(m, NAME ":4: duplicate key 'output' in [aggregate] "
 			 "(first set at line 2)");
-	/* header is repeatable for http, a plain bool for files */
+	/* header is repeatable for http, a plain bool for files; path is
+	 * repeatable (test_prov_conf) */
 	m = load_bad(AGG_HEAD "type = file\npath = a.csv\nheader = true\n"
 		     "header = false\n");
 	assert_prefix(m, NAME ":8: duplicate key 'header' in [provider p] "

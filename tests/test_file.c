@@ -334,6 +334,46 @@ Test(file, csv_field_without_column_is_a_config_error)
 	fx_fini();
 }
 
+/* Several paths and brace globs: one sorted list, a file matched twice once. */
+Test(file, several_paths_and_braces_read_each_file_once)
+{
+	static char *paths[] = { "b.csv", "{a,c}.csv", "*.csv" };
+
+	fx_init("id:int name:text");
+	fx.fc.paths = paths;
+	fx.fc.npaths = 3;
+	fx.fc.path = paths[0];
+	write_text("a.csv", "id,name\n1,ann\n");
+	write_text("b.csv", "id,name\n2,bob\n");
+	write_text("c.csv", "id,name\n3,cy\n");
+	write_text("d.txt", "id,name\n4,dee\n");
+	expect_run("rec 1|'ann'\n"
+		   "rec 2|'bob'\n"
+		   "rec 3|'cy'\n",
+		   PROV_DONE);
+	fx_fini();
+
+	/* braces alone select, and none matching names every path */
+	static char *only[] = { "{a,c}.csv" };
+	fx_init("id:int name:text");
+	fx.fc.paths = only;
+	fx.fc.npaths = 1;
+	fx.fc.path = only[0];
+	write_text("a.csv", "id,name\n1,ann\n");
+	write_text("b.csv", "id,name\n2,bob\n");
+	expect_run("rec 1|'ann'\n", PROV_DONE);
+	fx_fini();
+
+	static char *none[] = { "x.csv", "y/*.csv" };
+	fx_init("id:int name:text");
+	fx.fc.paths = none;
+	fx.fc.npaths = 2;
+	fx.fc.path = none[0];
+	expect_error("error no file matches x.csv, y/*.csv",
+		     PROV_FAIL_PERMANENT);
+	fx_fini();
+}
+
 Test(file, csv_default_pointer_source_is_the_name)
 {
 	fx_init("id:int name:text");

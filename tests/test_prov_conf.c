@@ -167,3 +167,41 @@ Test(prov_conf, tsv_is_csv_split_at_tabs)
 		cfg_free(&cfg);
 	}
 }
+
+/* path may be given more than once; the format is theirs when they agree. */
+Test(prov_conf, several_paths)
+{
+	static const struct {
+		const char *keys;
+		int npaths;
+		enum cfg_format format;
+	} cases[] = {
+		{ "path = a.csv\npath = in/*.csv\n", 2, CFG_FMT_CSV },
+		{ "path = a.csv\npath = b.jsonl\n", 2, CFG_FMT_AUTO },
+		{ "path = a.jsonl\npath = b.ndjson.gz\n", 2, CFG_FMT_JSONL },
+		{ "path = in/x.{csv,jsonl}\n", 1, CFG_FMT_AUTO },
+	};
+	struct cfg cfg;
+	char err[CFG_ERR_MAX] = "", text[512];
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(text, sizeof text, AGG "[provider f]\ntype = file\n%s",
+			 cases[i].keys);
+		cr_assert_eq(cfg_load_string("t.conf", text, &cfg, err,
+					     sizeof err), 0, "%s: %s",
+			     cases[i].keys, err);
+		cr_assert_eq(file_conf(&cfg.providers[0])->npaths,
+			     cases[i].npaths, "%s", cases[i].keys);
+		cr_assert_eq(file_conf(&cfg.providers[0])->path,
+			     file_conf(&cfg.providers[0])->paths[0]);
+		cr_assert_eq(file_conf(&cfg.providers[0])->file_format,
+			     cases[i].format, "%s", cases[i].keys);
+		cfg_free(&cfg);
+	}
+	/* one path the extension says nothing of is still an error */
+	cr_assert_eq(cfg_load_string("t.conf", AGG "[provider f]\ntype = file\n"
+				     "path = a.csv\npath = b.dat\n", &cfg,
+				     err, sizeof err), -1);
+	cr_assert(strstr(err, "cannot tell the format of path 'b.dat'"), "%s",
+		  err);
+}

@@ -420,17 +420,17 @@ void conv_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d)
 	civil_from_days(days, y, m, d);
 }
 
-static bool is_leap(int64_t y)
+bool conv_is_leap(int64_t y)
 {
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-static unsigned days_in_month(int64_t y, unsigned m)
+unsigned conv_days_in_month(int64_t y, unsigned m)
 {
 	static const unsigned char dim[12] = { 31, 28, 31, 30, 31, 30,
 					       31, 31, 30, 31, 30, 31 };
 
-	return m == 2 && is_leap(y) ? 29 : dim[m - 1];
+	return m == 2 && conv_is_leap(y) ? 29 : dim[m - 1];
 }
 
 /* n digits at s[i..], into *v; false if any is not a digit or missing. */
@@ -462,7 +462,7 @@ int conv_parse_timestamp(const char *s, size_t len, int64_t *us)
 	    !take_digits(s, len, 5, 2, &mo) || s[7] != '-' ||
 	    !take_digits(s, len, 8, 2, &d))
 		return -1;
-	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > conv_days_in_month(y, mo))
 		return -1;
 	i = 10;
 	if (i < len) {

@@ -72,6 +72,10 @@ void conv_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 /* Its inverse: the day count since 1970-01-01 of year y, month m, day d. */
 int64_t conv_days_from_civil(int64_t y, unsigned m, unsigned d);
 
+/* Whether y is a leap year, and the days of month m (1-12) of year y. */
+bool conv_is_leap(int64_t y);
+unsigned conv_days_in_month(int64_t y, unsigned m);
+
 /*
  * Write a timestamp as RFC 3339 UTC ("2026-11-22T03:00:01Z", with a
  * fraction only when it is not zero, trailing zeros trimmed).  out must hold

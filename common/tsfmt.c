@@ -285,19 +285,6 @@ static int take_offset(const char *s, size_t len, size_t *i, int32_t *off)
 	return 0;
 }
 
-static bool is_leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int days_in(int64_t y, int m)
-{
-	static const int d[] = { 31, 28, 31, 30, 31, 30,
-				 31, 31, 30, 31, 30, 31 };
-
-	return d[m - 1] + (m == 2 && is_leap(y));
-}
-
 static int read_epoch(const struct fmt *f, const char *s, size_t len,
 		      int64_t *us)
 {
@@ -435,11 +422,12 @@ static int read_pattern(const struct fmt *f, const struct tz *z,
 	if (v[F_HOUR12] >= 0)
 		v[F_HOUR] = v[F_HOUR12] % 12 + (pm ? 12 : 0);
 	if (v[F_YDAY] >= 0 && !has_md) {
-		if (v[F_YDAY] > 365 + is_leap(v[F_YEAR]))
+		if (v[F_YDAY] > 365 + conv_is_leap(v[F_YEAR]))
 			return -1;
 		day = conv_days_from_civil(v[F_YEAR], 1, 1) + v[F_YDAY] - 1;
 	} else {
-		if (v[F_DAY] > days_in(v[F_YEAR], v[F_MONTH]))
+		if (v[F_DAY] > (int)conv_days_in_month(v[F_YEAR],
+							 (unsigned)v[F_MONTH]))
 			return -1;
 		day = conv_days_from_civil(v[F_YEAR], (unsigned)v[F_MONTH],
 					   (unsigned)v[F_DAY]);

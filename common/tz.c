@@ -204,11 +204,6 @@ static int parse_rule(const char *s, struct rule *r)
 	return *s == '\0' ? 0 : -1;
 }
 
-static bool is_leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
 /* The local second (since the epoch) at which date d of year y falls. */
 static int64_t rule_local(const struct rule_date *d, int64_t y)
 {
@@ -216,16 +211,14 @@ static int64_t rule_local(const struct rule_date *d, int64_t y)
 
 	switch (d->kind) {
 	case 'J':
-		day = jan1 + d->n - 1 + (is_leap(y) && d->n >= 60);
+		day = jan1 + d->n - 1 + (conv_is_leap(y) && d->n >= 60);
 		break;
 	case 'n':
 		day = jan1 + d->n;
 		break;
 	default: {
-		static const int mdays[] = { 31, 28, 31, 30, 31, 30,
-					     31, 31, 30, 31, 30, 31 };
 		int64_t first = conv_days_from_civil(y, (unsigned)d->m, 1);
-		int dim = mdays[d->m - 1] + (d->m == 2 && is_leap(y));
+		int dim = (int)conv_days_in_month(y, (unsigned)d->m);
 		/* 1970-01-01 was a Thursday (4). */
 		int dow1 = (int)(((first % 7) + 7 + 4) % 7);
 		int dom = 1 + (d->d - dow1 + 7) % 7 + (d->w - 1) * 7;

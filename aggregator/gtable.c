@@ -271,8 +271,14 @@ size_t gtable_key_encode(struct gtable_keys *k, const struct rec_value *v)
 		switch (ks->fields[j].type) {
 		case REC_INT:
 		case REC_TIMESTAMP:
+		case REC_DATE:
 			memcpy(out + pos, &x->u.i, 8);
 			pos += 8;
+			break;
+		case REC_DECIMAL:
+			memcpy(out + pos, &x->u.d.lo, 8);
+			memcpy(out + pos + 8, &x->u.d.hi, 8);
+			pos += 16;
 			break;
 		case REC_FLOAT:
 			f = x->u.f == 0 ? 0.0 : x->u.f;

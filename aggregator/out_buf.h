@@ -141,6 +141,15 @@ static inline void out_buf_plain(struct out_buf *b, enum rec_type t,
 		if (quote_ts)
 			p[n++] = '"';
 		break;
+	case REC_DATE:
+		if (quote_ts)
+			p[n++] = '"';
+		n += conv_format_date(v->u.i, p + n);
+		if (quote_ts)
+			p[n++] = '"';
+		break;
+	case REC_DECIMAL:
+		/* Not yet written: the config declares no decimal yet. */
 	case REC_TEXT:
 		break;
 	}

@@ -257,6 +257,15 @@ static int sq_row(struct out_writer *w, const struct rec_value *v, char *err,
 					  (int)conv_format_timestamp(v[i].u.i, ts),
 					  SQLITE_TRANSIENT);
 			break;
+		case REC_DATE:
+			sqlite3_bind_text(st, k, ts,
+					  (int)conv_format_date(v[i].u.i, ts),
+					  SQLITE_TRANSIENT);
+			break;
+		case REC_DECIMAL:
+			/* Not yet written: the config declares no decimal yet. */
+			sqlite3_bind_null(st, k);
+			break;
 		case REC_TEXT:
 			sqlite3_bind_text(st, k, v[i].u.s.p, (int)v[i].u.s.len,
 					  SQLITE_STATIC);

@@ -88,7 +88,12 @@ int state_mm_set(struct arena *a, enum rec_type t, struct st_mm *s,
 		return 0;
 	case REC_INT:
 	case REC_TIMESTAMP:
+	case REC_DATE:
 		s->u.i = v->u.i;
+		return 0;
+	case REC_DECIMAL:
+		s->u.d.lo = v->u.d.lo;
+		s->u.d.hi = v->u.d.hi;
 		return 0;
 	}
 	len = v->u.s.len;

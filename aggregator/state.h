@@ -67,8 +67,12 @@ struct st_fsum {
 struct st_mm {
 	int64_t n;
 	union {
-		int64_t i;  /* int, timestamp */
+		int64_t i;  /* int, timestamp, date */
 		double f;
+		struct {
+			uint64_t lo;
+			int64_t hi;
+		} d;        /* decimal, as in struct rec_value */
 		bool b;
 		struct {
 			const char *p;
@@ -144,7 +148,12 @@ static inline struct rec_value state_mm_value(enum rec_type t,
 		break;
 	case REC_INT:
 	case REC_TIMESTAMP:
+	case REC_DATE:
 		v.u.i = s->u.i;
+		break;
+	case REC_DECIMAL:
+		v.u.d.lo = s->u.d.lo;
+		v.u.d.hi = s->u.d.hi;
 		break;
 	}
 	return v;

@@ -529,19 +529,13 @@ static char *put2(char *o, unsigned v)
 	return o + 2;
 }
 
-size_t conv_format_timestamp(int64_t us, char *out)
+/* YYYY-MM-DD of a day count; a year outside 0-9999 with its sign. */
+static char *put_date(char *o, int64_t days)
 {
-	int64_t days = us / US_PER_DAY, rem = us % US_PER_DAY, y;
-	unsigned m, d, secs, frac;
-	char *o = out;
+	int64_t y;
+	unsigned m, d;
 
-	if (rem < 0) {
-		rem += US_PER_DAY;
-		days--;
-	}
 	civil_from_days(days, &y, &m, &d);
-	secs = (unsigned)(rem / US_PER_SEC);
-	frac = (unsigned)(rem % US_PER_SEC);
 	if (y >= 0 && y <= 9999) {
 		o = put2(o, (unsigned)(y / 100));
 		o = put2(o, (unsigned)(y % 100));
@@ -552,7 +546,30 @@ size_t conv_format_timestamp(int64_t us, char *out)
 	*o++ = '-';
 	o = put2(o, m);
 	*o++ = '-';
-	o = put2(o, d);
+	return put2(o, d);
+}
+
+size_t conv_format_date(int64_t days, char *out)
+{
+	char *o = put_date(out, days);
+
+	*o = '\0';
+	return (size_t)(o - out);
+}
+
+size_t conv_format_timestamp(int64_t us, char *out)
+{
+	int64_t days = us / US_PER_DAY, rem = us % US_PER_DAY;
+	unsigned secs, frac;
+	char *o = out;
+
+	if (rem < 0) {
+		rem += US_PER_DAY;
+		days--;
+	}
+	secs = (unsigned)(rem / US_PER_SEC);
+	frac = (unsigned)(rem % US_PER_SEC);
+	o = put_date(o, days);
 	*o++ = 'T';
 	o = put2(o, secs / 3600);
 	*o++ = ':';
@@ -690,6 +707,10 @@ static const char *type_name(enum rec_type t)
 		return "bool";
 	case REC_TIMESTAMP:
 		return "timestamp";
+	case REC_DECIMAL:
+		return "decimal";
+	case REC_DATE:
+		return "date";
 	}
 	return "unknown type";
 }

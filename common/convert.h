@@ -85,6 +85,12 @@ unsigned conv_days_in_month(int64_t y, unsigned m);
 size_t conv_format_timestamp(int64_t us, char *out);
 
 /*
+ * Write a date (days since 1970-01-01) as "YYYY-MM-DD".  out must hold
+ * CONV_TS_MAX bytes; returns the length written (NUL-terminated).
+ */
+size_t conv_format_date(int64_t days, char *out);
+
+/*
  * Write a double in the shortest form that reads back to the same double
  * ("0.1", "1e+300", "-0").  out must hold CONV_FLOAT_MAX bytes; returns the
  * length written.

@@ -28,6 +28,8 @@ static const char *const rec_type_names[] = {
 	[REC_TEXT] = "text",
 	[REC_BOOL] = "bool",
 	[REC_TIMESTAMP] = "timestamp",
+	[REC_DECIMAL] = "decimal",
+	[REC_DATE] = "date",
 };
 
 #define REC_NTYPES (sizeof(rec_type_names) / sizeof(rec_type_names[0]))
@@ -75,7 +77,11 @@ static inline size_t encoded_size(const struct rec_schema *s,
 		case REC_INT:
 		case REC_FLOAT:
 		case REC_TIMESTAMP:
+		case REC_DATE:
 			size += 8;
+			break;
+		case REC_DECIMAL:
+			size += 16;
 			break;
 		case REC_BOOL:
 			size += 1;
@@ -140,10 +146,18 @@ static inline size_t encode(const struct rec_schema *s,
 		switch (s->fields[i].type) {
 		case REC_INT:
 		case REC_TIMESTAMP:
+		case REC_DATE:
 			if (room - pos < 8)
 				return 0;
 			memcpy(out + pos, &v[i].u.i, 8);
 			pos += 8;
+			break;
+		case REC_DECIMAL:
+			if (room - pos < 16)
+				return 0;
+			memcpy(out + pos, &v[i].u.d.lo, 8);
+			memcpy(out + pos + 8, &v[i].u.d.hi, 8);
+			pos += 16;
 			break;
 		case REC_FLOAT:
 			if (room - pos < 8)
@@ -221,11 +235,21 @@ rec_walk(const struct rec_schema *s, const unsigned char *buf, size_t avail,
 		switch (s->fields[i].type) {
 		case REC_INT:
 		case REC_TIMESTAMP:
+		case REC_DATE:
 			if (left < 8)
 				return -1;
 			if (v != NULL)
 				memcpy(&v[i].u.i, buf + pos, 8);
 			pos += 8;
+			break;
+		case REC_DECIMAL:
+			if (left < 16)
+				return -1;
+			if (v != NULL) {
+				memcpy(&v[i].u.d.lo, buf + pos, 8);
+				memcpy(&v[i].u.d.hi, buf + pos + 8, 8);
+			}
+			pos += 16;
 			break;
 		case REC_FLOAT:
 			if (left < 8)
@@ -288,8 +312,14 @@ size_t rec_decode_trusted(const struct rec_schema *s,
 		switch (s->fields[i].type) {
 		case REC_INT:
 		case REC_TIMESTAMP:
+		case REC_DATE:
 			memcpy(&v[i].u.i, buf + pos, 8);
 			pos += 8;
+			break;
+		case REC_DECIMAL:
+			memcpy(&v[i].u.d.lo, buf + pos, 8);
+			memcpy(&v[i].u.d.hi, buf + pos + 8, 8);
+			pos += 16;
 			break;
 		case REC_FLOAT:
 			memcpy(&v[i].u.f, buf + pos, 8);
@@ -314,6 +344,7 @@ int rec_value_cmp(enum rec_type t, const struct rec_value *a,
 		  const struct rec_value *b)
 {
 	size_t n;
+	__int128 x, y;
 	int c;
 
 	if (a->null || b->null)
@@ -321,7 +352,12 @@ int rec_value_cmp(enum rec_type t, const struct rec_value *a,
 	switch (t) {
 	case REC_INT:
 	case REC_TIMESTAMP:
+	case REC_DATE:
 		return (a->u.i > b->u.i) - (a->u.i < b->u.i);
+	case REC_DECIMAL:
+		x = rec_dec(a);
+		y = rec_dec(b);
+		return (x > y) - (x < y);
 	case REC_FLOAT:
 		/* -0 == 0 falls out of ==; NaN (never expected) sorts last. */
 		if (a->u.f != a->u.f || b->u.f != b->u.f)

@@ -10,6 +10,9 @@
  *   for each non-NULL field, in schema order:
  *     int, float, timestamp  8 bytes (int64 / IEEE double / int64 microseconds
  *                            since 1970-01-01T00:00:00Z), native byte order
+ *     date                   8 bytes, int64 days since 1970-01-01
+ *     decimal                16 bytes, the integer v of v / 10^scale as a
+ *                            signed 128-bit integer: low 8 bytes, then high
  *     bool                   1 byte, 0 or 1
  *     text                   u32 length, then that many bytes (UTF-8, no NUL)
  *
@@ -33,14 +36,32 @@ enum rec_type {
 	REC_TEXT,
 	REC_BOOL,
 	REC_TIMESTAMP,
+	REC_DECIMAL,
+	REC_DATE,
 };
 
 /* The most fields a schema may declare. */
 #define REC_MAX_FIELDS 256
 
+struct tsfmt;
+struct tz;
+
+/*
+ * A field: its name and type, the type's parameters, and how text reads
+ * into it.  prec and scale are a decimal's p and s (decimal(p,s)); zero for
+ * every other type.  fmt is a timestamp's formats (tsfmt.h), NULL for the
+ * standard forms (conv_parse_timestamp); tz the zone of a timestamp read
+ * with no offset (tz.h), NULL for UTC.  The config owns what fmt and tz
+ * point at; each provider converts with its own copy of the schema, its
+ * zone set (struct cfg_provider's schema), and the wire format is the same
+ * for every copy.
+ */
 struct rec_field {
 	char *name;
 	enum rec_type type;
+	uint8_t prec, scale;
+	const struct tsfmt *fmt;
+	const struct tz *tz;
 };
 
 struct rec_schema {
@@ -56,17 +77,38 @@ struct rec_schema {
 struct rec_value {
 	bool null;
 	union {
-		int64_t i;  /* REC_INT, REC_TIMESTAMP (microseconds) */
+		int64_t i;  /* REC_INT, REC_TIMESTAMP (microseconds), REC_DATE
+			     * (days since 1970-01-01) */
 		double f;   /* REC_FLOAT */
 		bool b;     /* REC_BOOL */
 		struct {
 			const char *p;
 			uint32_t len;
 		} s;        /* REC_TEXT */
+		struct {
+			uint64_t lo;
+			int64_t hi;
+		} d;        /* REC_DECIMAL: rec_dec() and rec_set_dec() */
 	} u;
 };
 
-/* Name of a type as the config spells it ("int", "float", ...). */
+/* A decimal value's integer (v / 10^scale), and setting it. */
+static inline __int128 rec_dec(const struct rec_value *v)
+{
+	return (__int128)(((unsigned __int128)(uint64_t)v->u.d.hi << 64)
+			  | v->u.d.lo);
+}
+
+static inline void rec_set_dec(struct rec_value *v, __int128 x)
+{
+	v->u.d.lo = (uint64_t)x;
+	v->u.d.hi = (int64_t)(x >> 64);
+}
+
+/*
+ * Name of a type as the config spells it ("int", "float", ...), without
+ * its parameters ("decimal", not "decimal(10,2)").
+ */
 const char *rec_type_name(enum rec_type t);
 
 /* Parse a type name; returns 0 and sets *t, or -1 if unknown. */

@@ -645,10 +645,18 @@ static bool put_value(unsigned char *out, size_t *pos, size_t room, int i,
 	switch (t) {
 	case REC_INT:
 	case REC_TIMESTAMP:
+	case REC_DATE:
 		if (room - p < 8)
 			return false;
 		memcpy(out + p, &x->u.i, 8);
 		p += 8;
+		break;
+	case REC_DECIMAL:
+		if (room - p < 16)
+			return false;
+		memcpy(out + p, &x->u.d.lo, 8);
+		memcpy(out + p + 8, &x->u.d.hi, 8);
+		p += 16;
 		break;
 	case REC_FLOAT:
 		if (room - p < 8)

@@ -365,7 +365,11 @@ static size_t sq_put_value(unsigned char *out, size_t room, size_t pos,
 	switch (t) {
 	case REC_INT:
 	case REC_TIMESTAMP:
+	case REC_DATE:
 		return sq_put(out, room, pos, &v->u.i, 8);
+	case REC_DECIMAL:
+		pos = sq_put(out, room, pos, &v->u.d.lo, 8);
+		return sq_put(out, room, pos, &v->u.d.hi, 8);
 	case REC_FLOAT:
 		return sq_put(out, room, pos, &v->u.f, 8);
 	case REC_BOOL:

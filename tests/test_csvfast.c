@@ -214,7 +214,12 @@ static void same_value(enum rec_type ty, const struct rec_value *a,
 	switch (ty) {
 	case REC_INT:
 	case REC_TIMESTAMP:
+	case REC_DATE:
 		cr_assert_eq(a->u.i, b->u.i, "int differs in [%s]", rec);
+		break;
+	case REC_DECIMAL:
+		cr_assert(rec_dec(a) == rec_dec(b), "decimal differs in [%s]",
+			  rec);
 		break;
 	case REC_FLOAT:
 		cr_assert(memcmp(&a->u.f, &b->u.f, sizeof(double)) == 0,

@@ -39,9 +39,9 @@ TestSuite(merge, .init = make_tmpdir, .fini = remove_tmpdir);
 enum { F_REGION, F_DAY, F_AMOUNT, F_QTY, F_NAME, F_FLAG, NF };
 
 static struct rec_field fields[NF] = {
-	{ "region", REC_TEXT }, { "day", REC_TIMESTAMP },
-	{ "amount", REC_FLOAT }, { "qty", REC_INT },
-	{ "name", REC_TEXT },   { "ok", REC_BOOL },
+	{ .name = "region", .type = REC_TEXT }, { .name = "day", .type = REC_TIMESTAMP },
+	{ .name = "amount", .type = REC_FLOAT }, { .name = "qty", .type = REC_INT },
+	{ .name = "name", .type = REC_TEXT },   { .name = "ok", .type = REC_BOOL },
 };
 
 static struct cfg_provider provs[3] = {
@@ -1155,10 +1155,10 @@ Test(merge, one_int_key_fast_path_equals_general_path)
 #define WIDE_NF 11
 
 static struct rec_field wide_fields[WIDE_NF] = {
-	{ "w0", REC_INT },    { "region", REC_TEXT }, { "w2", REC_FLOAT },
-	{ "w3", REC_BOOL },   { "w4", REC_TIMESTAMP }, { "w5", REC_TEXT },
-	{ "w6", REC_INT },    { "w7", REC_INT },      { "w8", REC_FLOAT },
-	{ "w9", REC_TEXT },   { "w10", REC_INT },
+	{ .name = "w0", .type = REC_INT },    { .name = "region", .type = REC_TEXT }, { .name = "w2", .type = REC_FLOAT },
+	{ .name = "w3", .type = REC_BOOL },   { .name = "w4", .type = REC_TIMESTAMP }, { .name = "w5", .type = REC_TEXT },
+	{ .name = "w6", .type = REC_INT },    { .name = "w7", .type = REC_INT },      { .name = "w8", .type = REC_FLOAT },
+	{ .name = "w9", .type = REC_TEXT },   { .name = "w10", .type = REC_INT },
 };
 
 /* Every aggregate staging takes, for each field that allows it. */
@@ -1229,6 +1229,13 @@ static void st_value(enum rec_type t, uint64_t *seed, bool ghost,
 	case REC_TIMESTAMP:
 		v->u.i = ghost ? (int64_t)(1000 + r % 50) * DAY :
 				 (int64_t)(r % 20) * DAY;
+		break;
+	case REC_DATE:
+		v->u.i = ghost ? (int64_t)(1000 + r % 50) : (int64_t)(r % 20);
+		break;
+	case REC_DECIMAL:
+		rec_set_dec(v, ghost ? 100000 + (__int128)(r % 50) :
+				       (__int128)(r % 40) - 10);
 		break;
 	case REC_TEXT:
 		if (ghost)

@@ -121,11 +121,11 @@ static struct rec_value B(bool b)
 static const struct rec_value N = { .null = true };
 
 static const struct out_col cols5[] = {
-	{ "name", REC_TEXT },
-	{ "n", REC_INT },
-	{ "x", REC_FLOAT },
-	{ "ok", REC_BOOL },
-	{ "at", REC_TIMESTAMP },
+	{ .name = "name", .type = REC_TEXT },
+	{ .name = "n", .type = REC_INT },
+	{ .name = "x", .type = REC_FLOAT },
+	{ .name = "ok", .type = REC_BOOL },
+	{ .name = "at", .type = REC_TIMESTAMP },
 };
 
 /* 2026-11-22T03:00:01Z in microseconds since the epoch. */
@@ -215,7 +215,7 @@ Test(output, jsonl_every_type_exact_bytes)
 
 Test(output, jsonl_escapes_control_and_replaces_invalid_utf8)
 {
-	static const struct out_col cols[] = { { "s", REC_TEXT } };
+	static const struct out_col cols[] = { { .name = "s", .type = REC_TEXT } };
 	struct cfg cfg;
 	char err[256] = "";
 	struct out_writer *w;
@@ -255,7 +255,7 @@ Test(output, jsonl_escapes_control_and_replaces_invalid_utf8)
 Test(output, csv_quotes_header_names_and_big_fields)
 {
 	static const struct out_col cols[] = { { "a,b", REC_TEXT },
-					       { "c", REC_INT } };
+					       { .name = "c", .type = REC_INT } };
 	struct cfg cfg;
 	char err[256] = "";
 	struct out_writer *w;
@@ -293,7 +293,7 @@ Test(output, csv_quotes_header_names_and_big_fields)
 
 Test(output, target_untouched_until_commit)
 {
-	static const struct out_col cols[] = { { "n", REC_INT } };
+	static const struct out_col cols[] = { { .name = "n", .type = REC_INT } };
 	struct cfg cfg;
 	char err[256] = "";
 	struct out_writer *w;
@@ -322,7 +322,7 @@ Test(output, target_untouched_until_commit)
 
 Test(output, abort_leaves_target_and_no_temporary)
 {
-	static const struct out_col cols[] = { { "n", REC_INT } };
+	static const struct out_col cols[] = { { .name = "n", .type = REC_INT } };
 	struct cfg cfg;
 	char err[256] = "";
 	struct out_writer *w;
@@ -347,7 +347,7 @@ Test(output, abort_leaves_target_and_no_temporary)
 
 Test(output, abort_without_prior_output_leaves_nothing)
 {
-	static const struct out_col cols[] = { { "n", REC_INT } };
+	static const struct out_col cols[] = { { .name = "n", .type = REC_INT } };
 	struct cfg cfg;
 	char err[256] = "";
 	struct out_writer *w;
@@ -361,7 +361,7 @@ Test(output, abort_without_prior_output_leaves_nothing)
 
 static mode_t mode_with_umask(mode_t mask)
 {
-	static const struct out_col cols[] = { { "n", REC_INT } };
+	static const struct out_col cols[] = { { .name = "n", .type = REC_INT } };
 	struct cfg cfg;
 	char err[256] = "";
 	struct out_writer *w;
@@ -387,7 +387,7 @@ Test(output, new_file_mode_follows_umask)
 
 Test(output, missing_folder_is_named)
 {
-	static const struct out_col cols[] = { { "n", REC_INT } };
+	static const struct out_col cols[] = { { .name = "n", .type = REC_INT } };
 	struct cfg cfg;
 	char err[256] = "", want[600];
 
@@ -401,8 +401,8 @@ Test(output, missing_folder_is_named)
 
 Test(output, sqlite_abort_leaves_no_database_and_commit_writes_rows)
 {
-	static const struct out_col cols[] = { { "n", REC_INT },
-					       { "s", REC_TEXT } };
+	static const struct out_col cols[] = { { .name = "n", .type = REC_INT },
+					       { .name = "s", .type = REC_TEXT } };
 	struct rec_value row[2] = { I(42), T("x") };
 	struct out_writer *w;
 	struct cfg cfg;
@@ -449,8 +449,8 @@ Test(output, describe_never_shows_a_password)
 
 Test(output, dash_writes_stdout_without_temporary)
 {
-	static const struct out_col cols[] = { { "s", REC_TEXT },
-					       { "n", REC_INT } };
+	static const struct out_col cols[] = { { .name = "s", .type = REC_TEXT },
+					       { .name = "n", .type = REC_INT } };
 	struct cfg cfg;
 	char err[256] = "", path[600];
 	struct out_writer *w;
@@ -483,7 +483,7 @@ Test(output, dash_writes_stdout_without_temporary)
 
 Test(output, write_error_is_reported_and_cleaned_up)
 {
-	static const struct out_col cols[] = { { "n", REC_INT } };
+	static const struct out_col cols[] = { { .name = "n", .type = REC_INT } };
 	struct cfg cfg;
 	char err[256] = "";
 	struct out_writer *w;
@@ -517,7 +517,7 @@ Test(output, write_error_is_reported_and_cleaned_up)
 
 Test(output, commit_failure_removes_temporary)
 {
-	static const struct out_col cols[] = { { "n", REC_INT } };
+	static const struct out_col cols[] = { { .name = "n", .type = REC_INT } };
 	struct cfg cfg;
 	char err[256] = "";
 	struct out_writer *w;
@@ -542,7 +542,7 @@ Test(output, commit_failure_removes_temporary)
 /* One CSV row "n\n7\n" into cfg's output; returns out_commit()'s status. */
 static int write_n7(struct cfg *cfg, char *err, size_t errlen)
 {
-	static const struct out_col cols[] = { { "n", REC_INT } };
+	static const struct out_col cols[] = { { .name = "n", .type = REC_INT } };
 	struct rec_value row[1] = { I(7) };
 	struct out_writer *w = out_open(cfg, cols, 1, err, errlen);
 
@@ -681,7 +681,7 @@ Test(output, folder_and_socket_are_refused)
 
 Test(output, temporary_says_whose_it_is)
 {
-	static const struct out_col cols[] = { { "n", REC_INT } };
+	static const struct out_col cols[] = { { .name = "n", .type = REC_INT } };
 	struct cfg cfg;
 	char err[256] = "", want[64];
 	struct out_writer *w;
@@ -715,8 +715,8 @@ Test(output, temporary_says_whose_it_is)
 /* Open cfg's output for append with columns n, s; write rows (n, s). */
 static struct out_writer *append_open(struct cfg *cfg, char *err, size_t len)
 {
-	static const struct out_col cols[] = { { "n", REC_INT },
-					       { "s", REC_TEXT } };
+	static const struct out_col cols[] = { { .name = "n", .type = REC_INT },
+					       { .name = "s", .type = REC_TEXT } };
 
 	cfg->write = CFG_WRITE_APPEND;
 	return out_open(cfg, cols, 2, err, len);
@@ -820,7 +820,7 @@ Test(output, jsonl_append_keeps_old_rows_and_a_failed_run_changes_nothing)
 
 Test(output, sqlite_through_a_dangling_symlink_keeps_the_link)
 {
-	static const struct out_col cols[] = { { "n", REC_INT } };
+	static const struct out_col cols[] = { { .name = "n", .type = REC_INT } };
 	struct rec_value row[1] = { I(42) };
 	struct out_writer *w;
 	struct cfg cfg;

@@ -20,10 +20,12 @@
 #include "../ipc/record.h"
 
 static struct rec_field all_fields[] = {
-	{ "i", REC_INT },   { "f", REC_FLOAT },  { "t", REC_TEXT },
-	{ "b", REC_BOOL },  { "ts", REC_TIMESTAMP },
-	{ "i2", REC_INT },  { "t2", REC_TEXT },  { "b2", REC_BOOL },
-	{ "f2", REC_FLOAT }, { "ts2", REC_TIMESTAMP }, { "t3", REC_TEXT },
+	{ .name = "i", .type = REC_INT },   { .name = "f", .type = REC_FLOAT },  { .name = "t", .type = REC_TEXT },
+	{ .name = "b", .type = REC_BOOL },  { .name = "ts", .type = REC_TIMESTAMP },
+	{ .name = "i2", .type = REC_INT },  { .name = "t2", .type = REC_TEXT },  { .name = "b2", .type = REC_BOOL },
+	{ .name = "f2", .type = REC_FLOAT }, { .name = "ts2", .type = REC_TIMESTAMP }, { .name = "t3", .type = REC_TEXT },
+	{ .name = "d", .type = REC_DECIMAL, .prec = 38, .scale = 2 },
+	{ .name = "day", .type = REC_DATE },
 };
 #define NALL ((int)(sizeof(all_fields) / sizeof(all_fields[0])))
 static const struct rec_schema all_schema = { NALL, all_fields };
@@ -62,6 +64,14 @@ static void make_values(const struct rec_schema *s, struct rec_value *v,
 		case REC_TIMESTAMP:
 			v[i].u.i = -(int64_t)(seed % 1000000007) * 1000000 + i;
 			break;
+		case REC_DATE:
+			v[i].u.i = (int64_t)(seed % 2932897) - 719162 + i;
+			break;
+		case REC_DECIMAL:
+			/* Both halves, negative values, up to 38 digits. */
+			rec_set_dec(&v[i], ((__int128)(int64_t)(seed * 0x9e3779b97f4a7c15ull) << 60)
+					    - (__int128)i);
+			break;
 		case REC_FLOAT:
 			v[i].u.f = (double)(int64_t)seed / 7.0 - i * 0.5;
 			break;
@@ -89,7 +99,11 @@ static void expect_equal_values(const struct rec_schema *s,
 		switch (s->fields[i].type) {
 		case REC_INT:
 		case REC_TIMESTAMP:
+		case REC_DATE:
 			cr_assert_eq(a[i].u.i, b[i].u.i, "field %d", i);
+			break;
+		case REC_DECIMAL:
+			cr_assert(rec_dec(&a[i]) == rec_dec(&b[i]), "field %d", i);
 			break;
 		case REC_FLOAT:
 			cr_assert(memcmp(&a[i].u.f, &b[i].u.f, 8) == 0,
@@ -147,8 +161,10 @@ Test(record, type_names)
 		const char *name;
 		enum rec_type t;
 	} names[] = {
-		{ "int", REC_INT }, { "float", REC_FLOAT }, { "text", REC_TEXT },
-		{ "bool", REC_BOOL }, { "timestamp", REC_TIMESTAMP },
+		{ "int", REC_INT },   { "float", REC_FLOAT },
+		{ "text", REC_TEXT }, { "bool", REC_BOOL },
+		{ "timestamp", REC_TIMESTAMP }, { "decimal", REC_DECIMAL },
+		{ "date", REC_DATE },
 	};
 	enum rec_type t;
 	size_t i;
@@ -170,8 +186,8 @@ Test(record, type_names)
 Test(record, layout_is_as_documented)
 {
 	static struct rec_field f[] = {
-		{ "a", REC_INT }, { "b", REC_BOOL }, { "c", REC_TEXT },
-		{ "d", REC_FLOAT },
+		{ .name = "a", .type = REC_INT }, { .name = "b", .type = REC_BOOL }, { .name = "c", .type = REC_TEXT },
+		{ .name = "d", .type = REC_FLOAT },
 	};
 	const struct rec_schema s = { 4, f };
 	struct rec_value v[4];
@@ -262,8 +278,8 @@ Test(record, encode_within_is_encode_or_nothing_past_the_room)
 Test(record, round_trip_extremes)
 {
 	static struct rec_field f[] = {
-		{ "i", REC_INT }, { "ts", REC_TIMESTAMP }, { "f", REC_FLOAT },
-		{ "t", REC_TEXT }, { "b", REC_BOOL },
+		{ .name = "i", .type = REC_INT }, { .name = "ts", .type = REC_TIMESTAMP }, { .name = "f", .type = REC_FLOAT },
+		{ .name = "t", .type = REC_TEXT }, { .name = "b", .type = REC_BOOL },
 	};
 	const struct rec_schema s = { 5, f };
 	static const char bytes[] = { 0, 0, (char)0xff, 0, (char)0x80 };
@@ -292,7 +308,7 @@ Test(record, round_trip_extremes)
 
 Test(record, empty_text_is_not_null)
 {
-	static struct rec_field f[] = { { "t", REC_TEXT }, { "u", REC_TEXT } };
+	static struct rec_field f[] = { { .name = "t", .type = REC_TEXT }, { .name = "u", .type = REC_TEXT } };
 	const struct rec_schema s = { 2, f };
 	struct rec_value in[2], out[2];
 	unsigned char buf[32];
@@ -414,7 +430,7 @@ Test(record, wrong_total_length)
 
 Test(record, bad_bool_rejected)
 {
-	static struct rec_field f[] = { { "i", REC_INT }, { "b", REC_BOOL } };
+	static struct rec_field f[] = { { .name = "i", .type = REC_INT }, { .name = "b", .type = REC_BOOL } };
 	const struct rec_schema s = { 2, f };
 	struct rec_value v[2];
 	unsigned char buf[32];
@@ -436,8 +452,8 @@ Test(record, bad_bool_rejected)
 
 Test(record, stray_bitmap_bits_rejected)
 {
-	static struct rec_field f[] = { { "a", REC_INT }, { "b", REC_INT },
-					{ "c", REC_INT } };
+	static struct rec_field f[] = { { .name = "a", .type = REC_INT }, { .name = "b", .type = REC_INT },
+					{ .name = "c", .type = REC_INT } };
 	const struct rec_schema s = { 3, f };
 	struct rec_value v[3];
 	unsigned char buf[64];
@@ -458,7 +474,7 @@ Test(record, stray_bitmap_bits_rejected)
 
 Test(record, bad_text_length_rejected)
 {
-	static struct rec_field f[] = { { "t", REC_TEXT }, { "i", REC_INT } };
+	static struct rec_field f[] = { { .name = "t", .type = REC_TEXT }, { .name = "i", .type = REC_INT } };
 	const struct rec_schema s = { 2, f };
 	struct rec_value v[2];
 	unsigned char buf[64];
@@ -533,17 +549,17 @@ Test(record, fuzz_decode_accepts_only_canonical)
 }
 
 /* Schemas of other shapes: one field, a full bitmap byte, nine fields. */
-static struct rec_field one_bool_fields[] = { { "b", REC_BOOL } };
-static struct rec_field one_text_fields[] = { { "t", REC_TEXT } };
+static struct rec_field one_bool_fields[] = { { .name = "b", .type = REC_BOOL } };
+static struct rec_field one_text_fields[] = { { .name = "t", .type = REC_TEXT } };
 static struct rec_field eight_fields[] = {
-	{ "a", REC_BOOL }, { "b", REC_TEXT }, { "c", REC_INT },
-	{ "d", REC_BOOL }, { "e", REC_FLOAT }, { "f", REC_TEXT },
-	{ "g", REC_TIMESTAMP }, { "h", REC_BOOL },
+	{ .name = "a", .type = REC_BOOL }, { .name = "b", .type = REC_TEXT }, { .name = "c", .type = REC_INT },
+	{ .name = "d", .type = REC_BOOL }, { .name = "e", .type = REC_FLOAT }, { .name = "f", .type = REC_TEXT },
+	{ .name = "g", .type = REC_TIMESTAMP }, { .name = "h", .type = REC_BOOL },
 };
 static struct rec_field nine_fields[] = {
-	{ "a", REC_TEXT }, { "b", REC_TEXT }, { "c", REC_TEXT },
-	{ "d", REC_BOOL }, { "e", REC_BOOL }, { "f", REC_INT },
-	{ "g", REC_TEXT }, { "h", REC_FLOAT }, { "i", REC_BOOL },
+	{ .name = "a", .type = REC_TEXT }, { .name = "b", .type = REC_TEXT }, { .name = "c", .type = REC_TEXT },
+	{ .name = "d", .type = REC_BOOL }, { .name = "e", .type = REC_BOOL }, { .name = "f", .type = REC_INT },
+	{ .name = "g", .type = REC_TEXT }, { .name = "h", .type = REC_FLOAT }, { .name = "i", .type = REC_BOOL },
 };
 static const struct rec_schema other_schemas[] = {
 	{ 1, one_bool_fields }, { 1, one_text_fields }, { 8, eight_fields },
@@ -766,7 +782,7 @@ Test(record, value_order)
 
 Test(record, text_of_every_short_length_round_trips)
 {
-	struct rec_field f[] = { { "a", REC_TEXT }, { "b", REC_TEXT } };
+	struct rec_field f[] = { { .name = "a", .type = REC_TEXT }, { .name = "b", .type = REC_TEXT } };
 	struct rec_schema s = { 2, f };
 	char src[64];
 	unsigned char out[256];
@@ -795,8 +811,8 @@ Test(record, text_of_every_short_length_round_trips)
 
 Test(record, dropping_is_encoding_those_fields_as_null)
 {
-	struct rec_field f[] = { { "i", REC_INT }, { "t", REC_TEXT },
-				 { "b", REC_BOOL }, { "x", REC_FLOAT } };
+	struct rec_field f[] = { { .name = "i", .type = REC_INT }, { .name = "t", .type = REC_TEXT },
+				 { .name = "b", .type = REC_BOOL }, { .name = "x", .type = REC_FLOAT } };
 	struct rec_schema s = { 4, f };
 	struct rec_value v[4] = {
 		{ .u.i = 42 }, { .u.s = { "hello", 5 } }, { .u.b = true },

@@ -46,7 +46,7 @@ Test(rejects, valid_is_exactly_three_strings)
 }
 
 static struct cfg_provider provs[2] = { { .name = "a" }, { .name = "b\"q" } };
-static struct rec_field fields[1] = { { "x", REC_INT } };
+static struct rec_field fields[1] = { { .name = "x", .type = REC_INT } };
 
 /* A union of two providers, its reject file path (NULL: none). */
 static void set_cfg(struct cfg *cfg, char *path)

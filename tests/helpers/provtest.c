@@ -153,6 +153,14 @@ static void pt_put_values(FILE *f, const struct rec_schema *s,
 			conv_format_timestamp(v[i].u.i, num);
 			fputs(num, f);
 			break;
+		case REC_DATE:
+			conv_format_date(v[i].u.i, num);
+			fputs(num, f);
+			break;
+		case REC_DECIMAL:
+			fprintf(f, "dec:%" PRId64 ":%" PRIu64, v[i].u.d.hi,
+				v[i].u.d.lo);
+			break;
 		case REC_TEXT:
 			if (!quoted) {
 				fwrite(v[i].u.s.p, 1, v[i].u.s.len, f);

@@ -28,6 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decimal.h"
+#include "tsfmt.h"
+#include "tz.h"
+
 /* Longest float text conv_parse_float takes (it is copied to the stack). */
 #define FLOAT_TEXT_MAX 512
 
@@ -452,12 +456,22 @@ static bool take_digits(const char *s, size_t len, size_t i, size_t n,
 	return true;
 }
 
-int conv_parse_timestamp(const char *s, size_t len, int64_t *us)
+/*
+ * The standard forms (conv_parse_timestamp) as read on a wall clock:
+ * *local the microseconds since 1970 of the date and time written, as if
+ * in UTC; *zoned whether an offset ("Z", "+02:00", ...) was written, and
+ * *off that offset in seconds east.  The date is checked, the range once
+ * the zone is known is the caller's.
+ */
+static int parse_ts_local(const char *s, size_t len, int64_t *local,
+			  bool *zoned, int32_t *off)
 {
 	unsigned y, mo, d, h = 0, mi = 0, sec = 0, oh, om = 0;
-	int64_t frac = 0, offset_min = 0, days, t;
+	int64_t frac = 0, days;
 	size_t i;
 
+	*zoned = false;
+	*off = 0;
 	if (!take_digits(s, len, 0, 4, &y) || len < 10 || s[4] != '-' ||
 	    !take_digits(s, len, 5, 2, &mo) || s[7] != '-' ||
 	    !take_digits(s, len, 8, 2, &d))
@@ -487,6 +501,7 @@ int conv_parse_timestamp(const char *s, size_t len, int64_t *us)
 			i += 1 + n;
 		}
 		if (i < len && (s[i] == 'Z' || s[i] == 'z')) {
+			*zoned = true;
 			i++;
 		} else if (i < len && (s[i] == '+' || s[i] == '-')) {
 			int sign = s[i] == '-' ? -1 : 1;
@@ -505,20 +520,84 @@ int conv_parse_timestamp(const char *s, size_t len, int64_t *us)
 			}
 			if (oh > 23 || om > 59)
 				return -1;
-			offset_min = sign * (int64_t)(oh * 60 + om);
+			*zoned = true;
+			*off = sign * (int32_t)(oh * 3600 + om * 60);
 		}
 		if (i != len)
 			return -1;
 	}
 	days = days_from_civil(y, mo, d);
-	t = ((days * 24 + h) * 60 + mi) * 60 + sec;
-	t = t * US_PER_SEC + frac - offset_min * 60 * US_PER_SEC;
+	*local = (((days * 24 + h) * 60 + mi) * 60 + sec) * US_PER_SEC + frac;
+	return 0;
+}
+
+/* Whether a timestamp is within 0001-01-01 .. 9999-12-31 (writable). */
+static bool ts_in_range(int64_t us)
+{
+	return us >= days_from_civil(1, 1, 1) * US_PER_DAY &&
+	       us < days_from_civil(10000, 1, 1) * US_PER_DAY;
+}
+
+/* a / b rounded down (b > 0). */
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b < 0);
+}
+
+/* The instant of wall-clock microseconds `local` in zone z (NULL: UTC). */
+static int64_t local_to_utc(const struct tz *z, int64_t local)
+{
+	int64_t secs;
+
+	if (!z)
+		return local;
+	secs = floor_div(local, US_PER_SEC);
+	return tz_local_to_utc(z, secs) * US_PER_SEC + (local - secs * US_PER_SEC);
+}
+
+int conv_parse_timestamp_in(const char *s, size_t len, const struct tz *z,
+			    int64_t *us)
+{
+	int64_t t;
+	int32_t off;
+	bool zoned;
+
+	if (parse_ts_local(s, len, &t, &zoned, &off) < 0)
+		return -1;
+	t = zoned ? t - off * US_PER_SEC : local_to_utc(z, t);
 	/* A zone may push it out of 0001-9999, where it could not be
 	 * written back (found by fuzz/fuzz_convert). */
-	if (t < days_from_civil(1, 1, 1) * US_PER_DAY ||
-	    t >= days_from_civil(10000, 1, 1) * US_PER_DAY)
+	if (!ts_in_range(t))
 		return -1;
 	*us = t;
+	return 0;
+}
+
+int conv_parse_timestamp(const char *s, size_t len, int64_t *us)
+{
+	return conv_parse_timestamp_in(s, len, NULL, us);
+}
+
+int conv_parse_date(const char *s, size_t len, const struct tz *z,
+		    int64_t *days)
+{
+	int64_t t, d;
+	int32_t off;
+	bool zoned;
+
+	if (parse_ts_local(s, len, &t, &zoned, &off) < 0)
+		return -1;
+	if (zoned) {
+		/* An instant: its day on the zone's wall clock, as
+		 * PostgreSQL's timestamptz::date. */
+		t -= off * US_PER_SEC;
+		if (z)
+			t += tz_offset(z, floor_div(t, US_PER_SEC)) * US_PER_SEC;
+	}
+	d = floor_div(t, US_PER_DAY);
+	if (d < days_from_civil(1, 1, 1) || d >= days_from_civil(10000, 1, 1))
+		return -1;
+	*days = d;
 	return 0;
 }
 
@@ -693,7 +772,7 @@ size_t conv_format_float(double d, char *out)
 
 /* --- conversions ------------------------------------------------------ */
 
-/* The config's spelling of a type, for reasons. */
+/* The config's spelling of a type, for reasons (no parameters). */
 static const char *type_name(enum rec_type t)
 {
 	switch (t) {
@@ -715,15 +794,73 @@ static const char *type_name(enum rec_type t)
 	return "unknown type";
 }
 
+/* A format as the config writes it: a bare epoch word, else quoted. */
+static size_t spell_format(const char *text, char *out, size_t n)
+{
+	if (strcmp(text, "epoch_s") == 0 || strcmp(text, "epoch_ms") == 0 ||
+	    strcmp(text, "epoch_us") == 0)
+		return (size_t)snprintf(out, n, "%s", text);
+	if (strchr(text, '\'') == NULL)
+		return (size_t)snprintf(out, n, "'%s'", text);
+	return (size_t)snprintf(out, n, "\"%s\"", text);
+}
+
+size_t conv_type_text(const struct rec_field *f, char *out, size_t n)
+{
+	size_t len;
+
+	if (n == 0)
+		return 0;
+	if (f->type == REC_DECIMAL)
+		return (size_t)snprintf(out, n, "decimal(%u,%u)", f->prec,
+					f->scale);
+	len = (size_t)snprintf(out, n, "%s", type_name(f->type));
+	if (f->type != REC_TIMESTAMP || f->fmt == NULL)
+		return len;
+	for (int i = 0; i < tsfmt_count(f->fmt) && len < n; i++) {
+		len += (size_t)snprintf(out + len, n - len, "%s",
+					i == 0 ? "(" : ", ");
+		if (len < n)
+			len += spell_format(tsfmt_text(f->fmt, i), out + len,
+					    n - len);
+	}
+	if (len < n)
+		len += (size_t)snprintf(out + len, n - len, ")");
+	return len < n ? len : n - 1;
+}
+
+/* "decimal(10,2)" into buf, for a reason. */
+static const char *dec_name(const struct rec_field *f, char *buf, size_t n)
+{
+	snprintf(buf, n, "decimal(%u,%u)", f->prec, f->scale);
+	return buf;
+}
+
+/* The reason of a decimal that dec_* refused: its text quoted. */
+static void reason_decimal(const struct rec_field *f, enum dec_status st,
+			   char *reason, size_t reasonlen, const char *s,
+			   size_t len)
+{
+	char name[32], what[48];
+
+	dec_name(f, name, sizeof name);
+	if (st == DEC_OVERFLOW)
+		snprintf(what, sizeof what, "%s overflow", name);
+	else
+		snprintf(what, sizeof what, "invalid %s", name);
+	reason_value(reason, reasonlen, what, s, len);
+}
+
 static bool is_blank(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' ||
 	       c == '\f';
 }
 
-int conv_text(enum rec_type t, const char *s, size_t len, struct rec_value *out,
-	      char *reason, size_t reasonlen)
+int conv_text(const struct rec_field *f, const char *s, size_t len,
+	      struct rec_value *out, char *reason, size_t reasonlen)
 {
+	enum rec_type t = f->type;
 	enum parse_result r = PARSE_SYNTAX;
 
 	out->null = false;
@@ -762,8 +899,28 @@ int conv_text(enum rec_type t, const char *s, size_t len, struct rec_value *out,
 							  : PARSE_SYNTAX;
 		break;
 	case REC_TIMESTAMP:
-		r = conv_parse_timestamp(s, len, &out->u.i) == 0 ? PARSE_OK
-								 : PARSE_SYNTAX;
+		if (f->fmt != NULL)
+			r = tsfmt_parse(f->fmt, f->tz, s, len, &out->u.i) == 0 ?
+				    PARSE_OK : PARSE_SYNTAX;
+		else
+			r = conv_parse_timestamp_in(s, len, f->tz,
+						    &out->u.i) == 0 ?
+				    PARSE_OK : PARSE_SYNTAX;
+		break;
+	case REC_DECIMAL: {
+		__int128 d;
+		enum dec_status st = dec_parse(s, len, f->prec, f->scale, &d);
+
+		if (st == DEC_OK) {
+			rec_set_dec(out, d);
+			return 0;
+		}
+		reason_decimal(f, st, reason, reasonlen, s, len);
+		return -1;
+	}
+	case REC_DATE:
+		r = conv_parse_date(s, len, f->tz, &out->u.i) == 0 ? PARSE_OK
+								   : PARSE_SYNTAX;
 		break;
 	default:
 		reason_text(reason, reasonlen, "unknown field type");
@@ -780,13 +937,29 @@ int conv_text(enum rec_type t, const char *s, size_t len, struct rec_value *out,
 			     t == REC_INT ? "invalid int" :
 			     t == REC_FLOAT ? "invalid float" :
 			     t == REC_BOOL ? "invalid bool" :
+			     t == REC_DATE ? "invalid date" :
 					     "invalid timestamp", s, len);
 	return -1;
 }
 
-int conv_int(enum rec_type t, int64_t i, struct rec_value *out, char *scratch,
-	     char *reason, size_t reasonlen)
+/*
+ * A number's text read with a timestamp field's formats (epoch_ms reads
+ * 1517966773840); a field without formats takes no number.
+ */
+static int number_timestamp(const struct rec_field *f, const char *text,
+			    size_t len, struct rec_value *out)
 {
+	if (f->fmt == NULL)
+		return -1;
+	return tsfmt_parse(f->fmt, f->tz, text, len, &out->u.i);
+}
+
+int conv_int(const struct rec_field *f, int64_t i, struct rec_value *out,
+	     char *scratch, char *reason, size_t reasonlen)
+{
+	enum rec_type t = f->type;
+	char text[CONV_SCRATCH_MAX];
+
 	out->null = false;
 	switch (t) {
 	case REC_INT:
@@ -808,7 +981,27 @@ int conv_int(enum rec_type t, int64_t i, struct rec_value *out, char *scratch,
 						  "%" PRId64, i);
 		out->u.s.p = scratch;
 		return 0;
-	case REC_TIMESTAMP:
+	case REC_DECIMAL: {
+		__int128 d;
+		enum dec_status st = dec_from_int(i, f->prec, f->scale, &d);
+		int n;
+
+		if (st == DEC_OK) {
+			rec_set_dec(out, d);
+			return 0;
+		}
+		n = snprintf(text, sizeof text, "%" PRId64, i);
+		reason_decimal(f, st, reason, reasonlen, text, (size_t)n);
+		return -1;
+	}
+	case REC_TIMESTAMP: {
+		int n = snprintf(text, sizeof text, "%" PRId64, i);
+
+		if (number_timestamp(f, text, (size_t)n, out) == 0)
+			return 0;
+		break;
+	}
+	case REC_DATE:
 	default:
 		break;
 	}
@@ -818,9 +1011,10 @@ int conv_int(enum rec_type t, int64_t i, struct rec_value *out, char *scratch,
 	return -1;
 }
 
-int conv_float(enum rec_type t, double d, struct rec_value *out,
+int conv_float(const struct rec_field *f, double d, struct rec_value *out,
 	       char *scratch, char *reason, size_t reasonlen)
 {
+	enum rec_type t = f->type;
 	char text[CONV_FLOAT_MAX];
 
 	out->null = false;
@@ -856,7 +1050,36 @@ int conv_float(enum rec_type t, double d, struct rec_value *out,
 		out->u.s.len = (uint32_t)conv_format_float(d, scratch);
 		out->u.s.p = scratch;
 		return 0;
-	case REC_TIMESTAMP:
+	case REC_DECIMAL: {
+		__int128 v;
+		enum dec_status st = dec_from_double(d, f->prec, f->scale, &v);
+
+		if (st == DEC_OK) {
+			rec_set_dec(out, v);
+			return 0;
+		}
+		reason_decimal(f, st, reason, reasonlen, text,
+			       conv_format_float(d, text));
+		return -1;
+	}
+	case REC_TIMESTAMP: {
+		/* An integral float as its integer, else its shortest digits
+		 * (epoch_ms reads 1517966773840.5 from them exactly). */
+		size_t n;
+
+		if (f->fmt == NULL)
+			break;
+		if (d >= -9223372036854775808.0 && d < 9223372036854775808.0 &&
+		    (double)(int64_t)d == d)
+			n = (size_t)snprintf(text, sizeof text, "%" PRId64,
+					     (int64_t)d);
+		else
+			n = conv_format_float(d, text);
+		if (number_timestamp(f, text, n, out) == 0)
+			return 0;
+		break;
+	}
+	case REC_DATE:
 	default:
 		break;
 	}
@@ -867,9 +1090,11 @@ int conv_float(enum rec_type t, double d, struct rec_value *out,
 	return -1;
 }
 
-int conv_bool(enum rec_type t, bool b, struct rec_value *out, char *reason,
-	      size_t reasonlen)
+int conv_bool(const struct rec_field *f, bool b, struct rec_value *out,
+	      char *reason, size_t reasonlen)
 {
+	enum rec_type t = f->type;
+
 	out->null = false;
 	switch (t) {
 	case REC_BOOL:
@@ -885,7 +1110,21 @@ int conv_bool(enum rec_type t, bool b, struct rec_value *out, char *reason,
 		out->u.s.p = b ? "true" : "false";
 		out->u.s.len = b ? 4 : 5;
 		return 0;
+	case REC_DECIMAL: {
+		/* As into float: 0 and 1 (a decimal(p,p) cannot hold 1). */
+		__int128 v;
+		enum dec_status st = dec_from_int(b, f->prec, f->scale, &v);
+
+		if (st == DEC_OK) {
+			rec_set_dec(out, v);
+			return 0;
+		}
+		reason_decimal(f, st, reason, reasonlen, b ? "true" : "false",
+			       b ? 4 : 5);
+		return -1;
+	}
 	case REC_TIMESTAMP:
+	case REC_DATE:
 	default:
 		break;
 	}

@@ -19,14 +19,25 @@
 #define CONV_REASON_MAX 160
 
 /*
- * Convert s[0..len) (not NUL-terminated) into type t.  For REC_TEXT the
- * value points at s itself (the caller keeps s alive until the record is
+ * Convert s[0..len) (not NUL-terminated) into field f's type, with its
+ * parameters (a decimal's precision and scale, a timestamp's formats, the
+ * zone of a timestamp written without offset).  For REC_TEXT the value
+ * points at s itself (the caller keeps s alive until the record is
  * emitted) after checking it is valid UTF-8 without NUL bytes.
  * Leading and trailing blanks are ignored for every type but text.
  * Returns 0, or -1 with a reason such as `invalid int "abc"`.
+ *
+ * decimal(p,s): dec_parse() of the digits (never through a double);
+ * `invalid decimal(10,2) "abc"`, `decimal(10,2) overflow "123456789012"`.
+ * date: "YYYY-MM-DD", or a timestamp of the standard forms: one without
+ * offset gives its date part, one with an offset is an instant whose day
+ * is read in f->tz (as PostgreSQL's timestamptz::date).
+ * timestamp: with f->fmt, its formats (tsfmt_parse) in zone f->tz; else
+ * the standard forms, those without offset local time in f->tz (UTC when
+ * NULL).
  */
-int conv_text(enum rec_type t, const char *s, size_t len, struct rec_value *out,
-	      char *reason, size_t reasonlen);
+int conv_text(const struct rec_field *f, const char *s, size_t len,
+	      struct rec_value *out, char *reason, size_t reasonlen);
 
 /* Bytes of scratch a number needs to become text (conv_int, conv_float). */
 #define CONV_SCRATCH_MAX 32
@@ -34,19 +45,30 @@ int conv_text(enum rec_type t, const char *s, size_t len, struct rec_value *out,
 /*
  * Same, from a number the source already typed.  int -> float always;
  * float -> int only when integral and in range; int/float -> bool only for
- * 0 and 1; bool -> int/float as 0 and 1; numbers never become timestamps.
+ * 0 and 1; bool -> int/float/decimal as 0 and 1; int -> decimal exactly,
+ * float -> decimal from its shortest round-trip digits (dec_from_double);
+ * a number into a timestamp only through the field's formats, read from
+ * the number's text (epoch_ms reads 1517966773840), never without them;
+ * nothing into a date.
  * Into REC_TEXT a number is written into scratch (CONV_SCRATCH_MAX bytes,
  * owned by the caller, one per field, kept alive until the record is
  * emitted) and the value points there; scratch may be NULL for other types
  * (with a NULL scratch, a number into text is an error).  A bool into text
  * points at a static "true" / "false" and needs no scratch.
  */
-int conv_int(enum rec_type t, int64_t i, struct rec_value *out, char *scratch,
-	     char *reason, size_t reasonlen);
-int conv_float(enum rec_type t, double d, struct rec_value *out,
+int conv_int(const struct rec_field *f, int64_t i, struct rec_value *out,
+	     char *scratch, char *reason, size_t reasonlen);
+int conv_float(const struct rec_field *f, double d, struct rec_value *out,
 	       char *scratch, char *reason, size_t reasonlen);
-int conv_bool(enum rec_type t, bool b, struct rec_value *out, char *reason,
-	      size_t reasonlen);
+int conv_bool(const struct rec_field *f, bool b, struct rec_value *out,
+	      char *reason, size_t reasonlen);
+
+/*
+ * A field's type as the config spells it, in full: "decimal(10,2)",
+ * "timestamp('%d/%m/%Y', epoch_ms)", "int".  Writes at most n bytes
+ * (NUL-terminated, cut when short); returns the length written.
+ */
+size_t conv_type_text(const struct rec_field *f, char *out, size_t n);
 
 /*
  * Parse a timestamp: RFC 3339 ("2026-11-22T03:00:01Z", "...+02:00",
@@ -62,6 +84,21 @@ int conv_bool(enum rec_type t, bool b, struct rec_value *out, char *reason,
  * second).
  */
 int conv_parse_timestamp(const char *s, size_t len, int64_t *us);
+
+/*
+ * The same forms, those without an offset read as local time in zone z
+ * (NULL: UTC; gaps and overlaps as tz.h reads them).
+ */
+int conv_parse_timestamp_in(const char *s, size_t len, const struct tz *z,
+			    int64_t *us);
+
+/*
+ * A date: "YYYY-MM-DD", or a timestamp of the forms above, into days since
+ * 1970-01-01: without offset its date part, with one the day of that
+ * instant on zone z's wall clock (NULL: UTC).  Years 0001-9999.  0 or -1.
+ */
+int conv_parse_date(const char *s, size_t len, const struct tz *z,
+		    int64_t *days);
 
 /*
  * The proleptic Gregorian date of a day count since 1970-01-01 (year 0 is

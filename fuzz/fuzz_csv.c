@@ -174,7 +174,7 @@ static bool general_values(const struct csvfast *f, const struct csv_record *r,
 			v[i].null = true;
 			continue;
 		}
-		if (conv_text(s->fields[i].type, x->p, x->len, &v[i], why,
+		if (conv_text(&s->fields[i], x->p, x->len, &v[i], why,
 			      sizeof why) < 0)
 			return false;
 	}

@@ -237,7 +237,7 @@ static void pg_position(const struct pg_run *r, char *out, size_t len)
 static enum prov_status pg_row(struct pg_run *r, char *buf, size_t n)
 {
 	struct prov_ctx *c = r->c;
-	const struct rec_schema *s = &c->cfg->schema;
+	const struct rec_schema *s = &c->p->schema;
 	char reason[CONV_REASON_MAX], full[CONV_REASON_MAX + 128];
 	char pos[SQLMAP_QUOTE_MAX + 64];
 	enum prov_status st;
@@ -264,7 +264,7 @@ static enum prov_status pg_row(struct pg_run *r, char *buf, size_t n)
 		}
 		r->vals[i].null = false;
 		if (r->binary) {
-			if (pgbin_value(r->kind[col], s->fields[i].type,
+			if (pgbin_value(r->kind[col], &s->fields[i],
 					r->bval[col], r->blen[col], &r->vals[i]))
 				continue;
 			/* Through the text, for the same value or reject. */
@@ -272,7 +272,7 @@ static enum prov_status pg_row(struct pg_run *r, char *buf, size_t n)
 				return prov_fail(c, PROV_FAIL_RETRY,
 						 "out of memory");
 		}
-		if (conv_text(s->fields[i].type, r->col[col], r->col_len[col],
+		if (conv_text(&s->fields[i], r->col[col], r->col_len[col],
 			      &r->vals[i], reason, sizeof reason) == 0)
 			continue;
 		pg_position(r, pos, sizeof pos);

@@ -739,7 +739,7 @@ Test(config, fields_errors)
 	m = load_bad("[aggregate]\noutput=o.csv\nfields = a:int, b:money\n"
 		     "[provider p]\ntype=file\npath=x.csv\n");
 	cr_assert_str_eq(m, NAME ":3: invalid value 'money' for key 'fields' in "
-			 "[aggregate]: unknown type (int, float, text, bool, timestamp)");
+			 "[aggregate]: unknown type (int, float, text, bool, timestamp, timestamp('FORMAT', ...), decimal(p,s), date)");
 	m = load_bad("[aggregate]\noutput=o.csv\nfields = a:int, a:text\n"
 		     "[provider p]\ntype=file\npath=x.csv\n");
 	assert_prefix(m, NAME ":3: invalid value 'a' for key 'fields'");

@@ -17,6 +17,9 @@
 
 #define S(lit) (lit), (sizeof(lit) - 1)
 
+/* A field of type t with no parameters. */
+#define FT(t) (&(const struct rec_field){ .type = (t) })
+
 /* Fewer iterations under the sanitizers. */
 /* A deterministic xorshift generator: failures can be replayed. */
 static uint64_t rng_state = UINT64_C(0x9e3779b97f4a7c15);
@@ -590,17 +593,17 @@ Test(convert, text_into_every_type)
 	struct rec_value v;
 	char reason[CONV_REASON_MAX];
 
-	cr_assert_eq(conv_text(REC_INT, S(" 42 "), &v, reason, sizeof reason), 0);
+	cr_assert_eq(conv_text(FT(REC_INT), S(" 42 "), &v, reason, sizeof reason), 0);
 	cr_assert(!v.null);
 	cr_assert_eq(v.u.i, 42);
-	cr_assert_eq(conv_text(REC_FLOAT, S("\t12.5\r\n"), &v, reason,
+	cr_assert_eq(conv_text(FT(REC_FLOAT), S("\t12.5\r\n"), &v, reason,
 			       sizeof reason), 0);
 	cr_assert_eq(v.u.f, 12.5);
-	cr_assert_eq(conv_text(REC_FLOAT, S("12"), &v, reason, sizeof reason), 0);
+	cr_assert_eq(conv_text(FT(REC_FLOAT), S("12"), &v, reason, sizeof reason), 0);
 	cr_assert_eq(v.u.f, 12.0);
-	cr_assert_eq(conv_text(REC_BOOL, S(" Yes"), &v, reason, sizeof reason), 0);
+	cr_assert_eq(conv_text(FT(REC_BOOL), S(" Yes"), &v, reason, sizeof reason), 0);
 	cr_assert(v.u.b);
-	cr_assert_eq(conv_text(REC_TIMESTAMP, S(" 2026-11-22T03:00:01Z "), &v,
+	cr_assert_eq(conv_text(FT(REC_TIMESTAMP), S(" 2026-11-22T03:00:01Z "), &v,
 			       reason, sizeof reason), 0);
 	cr_assert_eq(v.u.i, INT64_C(1795316401000000));
 
@@ -608,12 +611,12 @@ Test(convert, text_into_every_type)
 	{
 		const char *s = " caf\xc3\xa9 ";
 
-		cr_assert_eq(conv_text(REC_TEXT, s, strlen(s), &v, reason,
+		cr_assert_eq(conv_text(FT(REC_TEXT), s, strlen(s), &v, reason,
 				       sizeof reason), 0);
 		cr_assert_eq(v.u.s.p, s);
 		cr_assert_eq(v.u.s.len, strlen(s));
 	}
-	cr_assert_eq(conv_text(REC_TEXT, "", 0, &v, reason, sizeof reason), 0);
+	cr_assert_eq(conv_text(FT(REC_TEXT), "", 0, &v, reason, sizeof reason), 0);
 	cr_assert_eq(v.u.s.len, 0);
 }
 
@@ -622,31 +625,31 @@ Test(convert, text_reasons)
 	struct rec_value v;
 	char reason[CONV_REASON_MAX];
 
-	cr_assert_eq(conv_text(REC_INT, S("abc"), &v, reason, sizeof reason), -1);
+	cr_assert_eq(conv_text(FT(REC_INT), S("abc"), &v, reason, sizeof reason), -1);
 	cr_assert_str_eq(reason, "invalid int \"abc\"");
-	cr_assert_eq(conv_text(REC_INT, S("12.5"), &v, reason, sizeof reason), -1);
+	cr_assert_eq(conv_text(FT(REC_INT), S("12.5"), &v, reason, sizeof reason), -1);
 	cr_assert_str_eq(reason, "invalid int \"12.5\"");
-	cr_assert_eq(conv_text(REC_INT, S("12.0"), &v, reason, sizeof reason), -1);
-	cr_assert_eq(conv_text(REC_INT, S(""), &v, reason, sizeof reason), -1);
+	cr_assert_eq(conv_text(FT(REC_INT), S("12.0"), &v, reason, sizeof reason), -1);
+	cr_assert_eq(conv_text(FT(REC_INT), S(""), &v, reason, sizeof reason), -1);
 	cr_assert_str_eq(reason, "invalid int \"\"");
-	cr_assert_eq(conv_text(REC_INT, S("99999999999999999999"), &v, reason,
+	cr_assert_eq(conv_text(FT(REC_INT), S("99999999999999999999"), &v, reason,
 			       sizeof reason), -1);
 	cr_assert_str_eq(reason, "int out of range \"99999999999999999999\"");
-	cr_assert_eq(conv_text(REC_FLOAT, S("1e999"), &v, reason, sizeof reason),
+	cr_assert_eq(conv_text(FT(REC_FLOAT), S("1e999"), &v, reason, sizeof reason),
 		     -1);
 	cr_assert_str_eq(reason, "float out of range \"1e999\"");
-	cr_assert_eq(conv_text(REC_FLOAT, S("nan"), &v, reason, sizeof reason), -1);
+	cr_assert_eq(conv_text(FT(REC_FLOAT), S("nan"), &v, reason, sizeof reason), -1);
 	cr_assert_str_eq(reason, "invalid float \"nan\"");
-	cr_assert_eq(conv_text(REC_BOOL, S("maybe"), &v, reason, sizeof reason),
+	cr_assert_eq(conv_text(FT(REC_BOOL), S("maybe"), &v, reason, sizeof reason),
 		     -1);
 	cr_assert_str_eq(reason, "invalid bool \"maybe\"");
-	cr_assert_eq(conv_text(REC_TIMESTAMP, S("2023-02-29"), &v, reason,
+	cr_assert_eq(conv_text(FT(REC_TIMESTAMP), S("2023-02-29"), &v, reason,
 			       sizeof reason), -1);
 	cr_assert_str_eq(reason, "invalid timestamp \"2023-02-29\"");
-	cr_assert_eq(conv_text(REC_TEXT, S("a\xff"), &v, reason, sizeof reason),
+	cr_assert_eq(conv_text(FT(REC_TEXT), S("a\xff"), &v, reason, sizeof reason),
 		     -1);
 	cr_assert_str_eq(reason, "invalid UTF-8");
-	cr_assert_eq(conv_text(REC_TEXT, S("a\0b"), &v, reason, sizeof reason), -1);
+	cr_assert_eq(conv_text(FT(REC_TEXT), S("a\0b"), &v, reason, sizeof reason), -1);
 	cr_assert_str_eq(reason, "NUL byte in text");
 }
 
@@ -657,14 +660,14 @@ Test(convert, reason_quotes_safely)
 	char longval[300];
 
 	/* Control bytes and bad UTF-8 come out as \xNN; UTF-8 stays. */
-	cr_assert_eq(conv_text(REC_INT, S("a\x01\xff\xc3\xa9"), &v, reason,
+	cr_assert_eq(conv_text(FT(REC_INT), S("a\x01\xff\xc3\xa9"), &v, reason,
 			       sizeof reason), -1);
 	cr_assert_str_eq(reason, "invalid int \"a\\x01\\xff\xc3\xa9\"");
 	cr_assert(conv_utf8_valid(reason, strlen(reason)));
 
 	/* A long value is cut with "..." and the reason fits. */
 	memset(longval, 'x', sizeof longval);
-	cr_assert_eq(conv_text(REC_INT, longval, sizeof longval, &v, reason,
+	cr_assert_eq(conv_text(FT(REC_INT), longval, sizeof longval, &v, reason,
 			       sizeof reason), -1);
 	cr_assert_lt(strlen(reason), sizeof reason - 1);
 	cr_assert(strstr(reason, "...\"") != NULL, "%s", reason);
@@ -674,7 +677,7 @@ Test(convert, reason_quotes_safely)
 		char tiny[8];
 
 		memset(tiny, 'Z', sizeof tiny);
-		cr_assert_eq(conv_text(REC_INT, S("abcdefgh"), &v, tiny, 5), -1);
+		cr_assert_eq(conv_text(FT(REC_INT), S("abcdefgh"), &v, tiny, 5), -1);
 		cr_assert_eq(tiny[4], '\0');
 		cr_assert_eq(tiny[5], 'Z');
 	}
@@ -685,25 +688,25 @@ Test(convert, int_into_every_type)
 	struct rec_value v;
 	char reason[CONV_REASON_MAX], scratch[CONV_SCRATCH_MAX];
 
-	cr_assert_eq(conv_int(REC_INT, -7, &v, NULL, reason, sizeof reason), 0);
+	cr_assert_eq(conv_int(FT(REC_INT), -7, &v, NULL, reason, sizeof reason), 0);
 	cr_assert_eq(v.u.i, -7);
-	cr_assert_eq(conv_int(REC_FLOAT, 3, &v, NULL, reason, sizeof reason), 0);
+	cr_assert_eq(conv_int(FT(REC_FLOAT), 3, &v, NULL, reason, sizeof reason), 0);
 	cr_assert_eq(v.u.f, 3.0);
-	cr_assert_eq(conv_int(REC_BOOL, 1, &v, NULL, reason, sizeof reason), 0);
+	cr_assert_eq(conv_int(FT(REC_BOOL), 1, &v, NULL, reason, sizeof reason), 0);
 	cr_assert(v.u.b);
-	cr_assert_eq(conv_int(REC_BOOL, 0, &v, NULL, reason, sizeof reason), 0);
+	cr_assert_eq(conv_int(FT(REC_BOOL), 0, &v, NULL, reason, sizeof reason), 0);
 	cr_assert(!v.u.b);
-	cr_assert_eq(conv_int(REC_BOOL, 2, &v, NULL, reason, sizeof reason), -1);
+	cr_assert_eq(conv_int(FT(REC_BOOL), 2, &v, NULL, reason, sizeof reason), -1);
 	cr_assert_str_eq(reason, "cannot convert int 2 to bool");
-	cr_assert_eq(conv_int(REC_TIMESTAMP, 5, &v, NULL, reason, sizeof reason),
+	cr_assert_eq(conv_int(FT(REC_TIMESTAMP), 5, &v, NULL, reason, sizeof reason),
 		     -1);
 	cr_assert_str_eq(reason, "cannot convert int 5 to timestamp");
-	cr_assert_eq(conv_int(REC_TEXT, INT64_MIN, &v, scratch, reason,
+	cr_assert_eq(conv_int(FT(REC_TEXT), INT64_MIN, &v, scratch, reason,
 			      sizeof reason), 0);
 	cr_assert_eq(v.u.s.p, scratch);
 	cr_assert_eq(v.u.s.len, 20);
 	cr_assert_eq(memcmp(v.u.s.p, "-9223372036854775808", 20), 0);
-	cr_assert_eq(conv_int(REC_TEXT, 1, &v, NULL, reason, sizeof reason), -1);
+	cr_assert_eq(conv_int(FT(REC_TEXT), 1, &v, NULL, reason, sizeof reason), -1);
 }
 
 Test(convert, float_into_every_type)
@@ -711,38 +714,38 @@ Test(convert, float_into_every_type)
 	struct rec_value v;
 	char reason[CONV_REASON_MAX], scratch[CONV_SCRATCH_MAX];
 
-	cr_assert_eq(conv_float(REC_FLOAT, 0.5, &v, NULL, reason, sizeof reason),
+	cr_assert_eq(conv_float(FT(REC_FLOAT), 0.5, &v, NULL, reason, sizeof reason),
 		     0);
 	cr_assert_eq(v.u.f, 0.5);
-	cr_assert_eq(conv_float(REC_INT, 12.0, &v, NULL, reason, sizeof reason),
+	cr_assert_eq(conv_float(FT(REC_INT), 12.0, &v, NULL, reason, sizeof reason),
 		     0);
 	cr_assert_eq(v.u.i, 12);
-	cr_assert_eq(conv_float(REC_INT, -9223372036854775808.0, &v, NULL, reason,
+	cr_assert_eq(conv_float(FT(REC_INT), -9223372036854775808.0, &v, NULL, reason,
 				sizeof reason), 0);
 	cr_assert_eq(v.u.i, INT64_MIN);
-	cr_assert_eq(conv_float(REC_INT, 9223372036854775808.0, &v, NULL, reason,
+	cr_assert_eq(conv_float(FT(REC_INT), 9223372036854775808.0, &v, NULL, reason,
 				sizeof reason), -1);
 	cr_assert_str_eq(reason, "float 9.223372036854776e+18 is not in int range");
-	cr_assert_eq(conv_float(REC_INT, 12.5, &v, NULL, reason, sizeof reason),
+	cr_assert_eq(conv_float(FT(REC_INT), 12.5, &v, NULL, reason, sizeof reason),
 		     -1);
 	cr_assert_str_eq(reason, "float 12.5 is not an integer");
-	cr_assert_eq(conv_float(REC_BOOL, 1.0, &v, NULL, reason, sizeof reason),
+	cr_assert_eq(conv_float(FT(REC_BOOL), 1.0, &v, NULL, reason, sizeof reason),
 		     0);
 	cr_assert(v.u.b);
-	cr_assert_eq(conv_float(REC_BOOL, 0.5, &v, NULL, reason, sizeof reason),
+	cr_assert_eq(conv_float(FT(REC_BOOL), 0.5, &v, NULL, reason, sizeof reason),
 		     -1);
-	cr_assert_eq(conv_float(REC_TIMESTAMP, 1.0, &v, NULL, reason,
+	cr_assert_eq(conv_float(FT(REC_TIMESTAMP), 1.0, &v, NULL, reason,
 				sizeof reason), -1);
 	cr_assert_str_eq(reason, "cannot convert float 1 to timestamp");
-	cr_assert_eq(conv_float(REC_TEXT, 0.1, &v, scratch, reason, sizeof reason),
+	cr_assert_eq(conv_float(FT(REC_TEXT), 0.1, &v, scratch, reason, sizeof reason),
 		     0);
 	cr_assert_eq(v.u.s.p, scratch);
 	cr_assert_eq(v.u.s.len, 3);
 	cr_assert_eq(memcmp(v.u.s.p, "0.1", 3), 0);
-	cr_assert_eq(conv_float(REC_FLOAT, NAN, &v, NULL, reason, sizeof reason),
+	cr_assert_eq(conv_float(FT(REC_FLOAT), NAN, &v, NULL, reason, sizeof reason),
 		     -1);
 	cr_assert_str_eq(reason, "non-finite float");
-	cr_assert_eq(conv_float(REC_FLOAT, -INFINITY, &v, NULL, reason,
+	cr_assert_eq(conv_float(FT(REC_FLOAT), -INFINITY, &v, NULL, reason,
 				sizeof reason), -1);
 }
 
@@ -751,16 +754,16 @@ Test(convert, bool_into_every_type)
 	struct rec_value v;
 	char reason[CONV_REASON_MAX];
 
-	cr_assert_eq(conv_bool(REC_BOOL, true, &v, reason, sizeof reason), 0);
+	cr_assert_eq(conv_bool(FT(REC_BOOL), true, &v, reason, sizeof reason), 0);
 	cr_assert(v.u.b);
-	cr_assert_eq(conv_bool(REC_INT, true, &v, reason, sizeof reason), 0);
+	cr_assert_eq(conv_bool(FT(REC_INT), true, &v, reason, sizeof reason), 0);
 	cr_assert_eq(v.u.i, 1);
-	cr_assert_eq(conv_bool(REC_FLOAT, false, &v, reason, sizeof reason), 0);
+	cr_assert_eq(conv_bool(FT(REC_FLOAT), false, &v, reason, sizeof reason), 0);
 	cr_assert_eq(v.u.f, 0.0);
-	cr_assert_eq(conv_bool(REC_TEXT, false, &v, reason, sizeof reason), 0);
+	cr_assert_eq(conv_bool(FT(REC_TEXT), false, &v, reason, sizeof reason), 0);
 	cr_assert_eq(v.u.s.len, 5);
 	cr_assert_eq(memcmp(v.u.s.p, "false", 5), 0);
-	cr_assert_eq(conv_bool(REC_TIMESTAMP, true, &v, reason, sizeof reason),
+	cr_assert_eq(conv_bool(FT(REC_TIMESTAMP), true, &v, reason, sizeof reason),
 		     -1);
 	cr_assert_str_eq(reason, "cannot convert bool to timestamp");
 }

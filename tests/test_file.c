@@ -68,6 +68,7 @@ static void fx_init(const char *schema)
 		fx.sources[i] = fx.names[i];
 	}
 	fx.cfg.schema.fields = fx.fields;
+	fx.p.schema = fx.cfg.schema; /* the provider's copy: no zone */
 	fx.p.name = "drops";
 	fx.p.type = CFG_PROV_FILE;
 	fx.p.enabled = true;

@@ -164,8 +164,12 @@ Test(pgbin, pairs)
 static void expect_direct_is_text(enum pgbin_kind k, const unsigned char *p,
 				  size_t len)
 {
-	static const enum rec_type types[] = { REC_INT, REC_FLOAT, REC_TEXT,
-					       REC_BOOL, REC_TIMESTAMP };
+	static const struct rec_field types[] = {
+		{ .type = REC_INT }, { .type = REC_FLOAT },
+		{ .type = REC_TEXT }, { .type = REC_BOOL },
+		{ .type = REC_TIMESTAMP }, { .type = REC_DATE },
+		{ .type = REC_DECIMAL, .prec = 38, .scale = 6 },
+	};
 	size_t size = pgbin_text_size(k, p, len);
 	char *text = malloc(size), reason[CONV_REASON_MAX];
 	size_t n;
@@ -176,15 +180,19 @@ static void expect_direct_is_text(enum pgbin_kind k, const unsigned char *p,
 	cr_assert_eq(strlen(text), n);
 	for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
 		struct rec_value direct, via;
-		int rc = conv_text(types[t], text, n, &via, reason,
+		int rc = conv_text(&types[t], text, n, &via, reason,
 				   sizeof reason);
 
-		if (!pgbin_value(k, types[t], p, len, &direct))
+		if (!pgbin_value(k, &types[t], p, len, &direct))
 			continue;
 		cr_assert_eq(rc, 0, "%s \"%s\" into %s: direct, but %s",
-			     pgbin_kind_name(k), text, rec_type_name(types[t]),
+			     pgbin_kind_name(k), text, rec_type_name(types[t].type),
 			     reason);
-		switch (types[t]) {
+		switch (types[t].type) {
+		case REC_DECIMAL:
+			cr_assert(rec_dec(&direct) == rec_dec(&via), "\"%s\"",
+				  text);
+			break;
 		case REC_FLOAT:
 			cr_assert(memcmp(&direct.u.f, &via.u.f,
 					 sizeof via.u.f) == 0, "%s \"%s\"",
@@ -196,7 +204,7 @@ static void expect_direct_is_text(enum pgbin_kind k, const unsigned char *p,
 		default:
 			cr_assert_eq(direct.u.i, via.u.i, "%s \"%s\" into %s",
 				     pgbin_kind_name(k), text,
-				     rec_type_name(types[t]));
+				     rec_type_name(types[t].type));
 		}
 	}
 	free(text);

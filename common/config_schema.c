@@ -164,6 +164,8 @@ static int parse_formats(const struct cfg_key *k, const char *type,
 	char *rest = args, *item, err[CFG_ERR_MAX];
 	int n = 0;
 
+	if (!*cfg_trim(args))
+		rest = NULL; /* timestamp(): no format */
 	while ((item = next_top_item(&rest))) {
 		size_t len = strlen(item);
 

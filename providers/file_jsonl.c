@@ -147,8 +147,11 @@ static int json_value(struct file_run *r, int i, json_t *j, char *why,
 		break;
 	}
 	if (t != REC_TEXT) {
+		char type[128];
+
+		conv_type_text(f, type, sizeof type);
 		snprintf(why, whylen, "cannot convert a JSON %s to %s",
-			 json_kind(j), rec_type_name(t));
+			 json_kind(j), type);
 		return -1;
 	}
 	for (;;) {

@@ -305,9 +305,11 @@ static int convert(struct http_field *f, json_t *v, struct rec_value *out,
 	case JSON_OBJECT:
 	case JSON_ARRAY:
 		if (f->type != REC_TEXT) {
+			char type[128];
+
+			conv_type_text(f->field, type, sizeof type);
 			snprintf(why, sizeof why, "cannot convert %s to %s",
-				 json_is_object(v) ? "object" : "array",
-				 rec_type_name(f->type));
+				 json_is_object(v) ? "object" : "array", type);
 			break;
 		}
 		need = json_dumpb(v, (char *)f->json.p, f->json.cap,

@@ -528,11 +528,14 @@ static void pg_binary_blocker(struct pg_run *r, const PGresult *desc,
 	for (int i = 0; i < r->nfields; i++) {
 		int col = r->map[i];
 
+		char type[128];
+
 		if (col < 0 || pgbin_pair_ok(r->kind[col], s->fields[i].type))
 			continue;
+		conv_type_text(&s->fields[i], type, sizeof type);
 		snprintf(why, len, "column %s (type %u) into %s:%s",
 			 PQfname(desc, col), PQftype(desc, col),
-			 s->fields[i].name, rec_type_name(s->fields[i].type));
+			 s->fields[i].name, type);
 		return;
 	}
 	if (r->key_col >= 0 && !pgbin_has_text(r->kind[r->key_col]))

@@ -1,6 +1,6 @@
 /*
- * convert.c - source values into schema types (SPEC §4), and the canonical
- * text forms of floats and timestamps the outputs write.
+ * convert.c - source values into schema types (SPEC §4); their canonical
+ * text forms, which the outputs write, are convert_fmt.c's.
  *
  * Every provider calls these once per value, so they allocate nothing, take
  * (pointer, length) slices straight out of read buffers, and never depend
@@ -14,8 +14,8 @@
  *  - a text value always points into the caller's bytes (conv_text) or the
  *    caller's scratch (conv_int, conv_float) or a static literal (conv_bool),
  *    never into storage of this file;
- *  - conv_format_float(d) parses back to exactly d; conv_format_timestamp
- *    is the inverse of conv_parse_timestamp on its own output.
+ *  - a decimal has at most its field's precision in digits, a date and a
+ *    timestamp are within the years 0001-9999, once their zone is applied.
  */
 #include "convert.h"
 
@@ -55,8 +55,7 @@ static void c_locale_init(void)
 	c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
 }
 
-/* The C locale, or (locale_t)0 if it could not be made (then the global one). */
-static locale_t get_c_locale(void)
+locale_t conv_c_locale(void)
 {
 	(void)pthread_once(&c_locale_once, c_locale_init);
 	return c_locale;
@@ -65,7 +64,7 @@ static locale_t get_c_locale(void)
 /* strtod on a NUL-terminated string, with '.' as the decimal point. */
 static double strtod_c(const char *s, char **end)
 {
-	locale_t loc = get_c_locale();
+	locale_t loc = conv_c_locale();
 
 	if (loc != (locale_t)0)
 		return strtod_l(s, end, loc);
@@ -384,46 +383,6 @@ bool conv_utf8_valid(const char *s, size_t len)
 
 /* --- timestamps ------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-int64_t conv_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	return days_from_civil(y, m, d);
-}
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	int64_t era;
-	unsigned doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = (unsigned)(z - era * 146097);
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-void conv_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d)
-{
-	civil_from_days(days, y, m, d);
-}
-
 bool conv_is_leap(int64_t y)
 {
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -526,7 +485,7 @@ static int parse_ts_local(const char *s, size_t len, int64_t *local,
 		if (i != len)
 			return -1;
 	}
-	days = days_from_civil(y, mo, d);
+	days = conv_days_from_civil(y, mo, d);
 	*local = (((days * 24 + h) * 60 + mi) * 60 + sec) * US_PER_SEC + frac;
 	return 0;
 }
@@ -534,8 +493,8 @@ static int parse_ts_local(const char *s, size_t len, int64_t *local,
 /* Whether a timestamp is within 0001-01-01 .. 9999-12-31 (writable). */
 static bool ts_in_range(int64_t us)
 {
-	return us >= days_from_civil(1, 1, 1) * US_PER_DAY &&
-	       us < days_from_civil(10000, 1, 1) * US_PER_DAY;
+	return us >= conv_days_from_civil(1, 1, 1) * US_PER_DAY &&
+	       us < conv_days_from_civil(10000, 1, 1) * US_PER_DAY;
 }
 
 /* a / b rounded down (b > 0). */
@@ -595,179 +554,10 @@ int conv_parse_date(const char *s, size_t len, const struct tz *z,
 			t += tz_offset(z, floor_div(t, US_PER_SEC)) * US_PER_SEC;
 	}
 	d = floor_div(t, US_PER_DAY);
-	if (d < days_from_civil(1, 1, 1) || d >= days_from_civil(10000, 1, 1))
+	if (d < conv_days_from_civil(1, 1, 1) || d >= conv_days_from_civil(10000, 1, 1))
 		return -1;
 	*days = d;
 	return 0;
-}
-
-static char *put2(char *o, unsigned v)
-{
-	o[0] = (char)('0' + v / 10);
-	o[1] = (char)('0' + v % 10);
-	return o + 2;
-}
-
-/* YYYY-MM-DD of a day count; a year outside 0-9999 with its sign. */
-static char *put_date(char *o, int64_t days)
-{
-	int64_t y;
-	unsigned m, d;
-
-	civil_from_days(days, &y, &m, &d);
-	if (y >= 0 && y <= 9999) {
-		o = put2(o, (unsigned)(y / 100));
-		o = put2(o, (unsigned)(y % 100));
-	} else {
-		/* Only sums of offsets reach here; int64 years fit easily. */
-		o += snprintf(o, 16, "%+05" PRId64, y);
-	}
-	*o++ = '-';
-	o = put2(o, m);
-	*o++ = '-';
-	return put2(o, d);
-}
-
-size_t conv_format_date(int64_t days, char *out)
-{
-	char *o = put_date(out, days);
-
-	*o = '\0';
-	return (size_t)(o - out);
-}
-
-size_t conv_format_timestamp(int64_t us, char *out)
-{
-	int64_t days = us / US_PER_DAY, rem = us % US_PER_DAY;
-	unsigned secs, frac;
-	char *o = out;
-
-	if (rem < 0) {
-		rem += US_PER_DAY;
-		days--;
-	}
-	secs = (unsigned)(rem / US_PER_SEC);
-	frac = (unsigned)(rem % US_PER_SEC);
-	o = put_date(o, days);
-	*o++ = 'T';
-	o = put2(o, secs / 3600);
-	*o++ = ':';
-	o = put2(o, secs / 60 % 60);
-	*o++ = ':';
-	o = put2(o, secs % 60);
-	if (frac != 0) {
-		int digits = 6;
-
-		while (frac % 10 == 0) {
-			frac /= 10;
-			digits--;
-		}
-		*o++ = '.';
-		for (int k = digits - 1; k >= 0; k--) {
-			o[k] = (char)('0' + frac % 10);
-			frac /= 10;
-		}
-		o += digits;
-	}
-	*o++ = 'Z';
-	*o = '\0';
-	return (size_t)(o - out);
-}
-
-/* --- floats ----------------------------------------------------------- */
-
-/*
- * conv_format_float()'s fast path, for 1e-4 <= |d| < 1e15, where "%.15g"
- * writes no exponent.  When d is the double nearest to a decimal of at
- * most 15 significant digits (m / 10^s, m < 10^15), that decimal is what
- * "%.15g" writes once its trailing zeros are gone: d lies within half an
- * ulp of it (2^-53 of d), far less than half the spacing of 15-digit
- * decimals (over 10^-15 of d), so it is d's rounding to 15 digits; and it
- * reads back as d, so the printf way would stop there.  Tried for s = 0,
- * 1, ...: the first m that reads back (one exact IEEE division decides,
- * as in conv_float_exact()) is written, the point s digits from its
- * right.  Returns the length, or 0 when d is not such a decimal.
- */
-static size_t format_short_decimal(double d, char *out)
-{
-	double a = fabs(d), p = 1, v;
-	char dig[24];
-	size_t nd = 0, len = 0;
-	uint64_t m = 0;
-	int s;
-
-	if (!(a >= 1e-4 && a < 1e15))
-		return 0;
-	/* Every 10^s up to 1e22 is exact, and so is each product p * 10. */
-	for (s = 0;; s++, p *= 10) {
-		double t = a * p;
-
-		if (s > 22 || t >= 1e15)
-			return 0;
-		m = (uint64_t)nearbyint(t);
-		if (conv_float_exact(m, -s, &v) && v == a)
-			break;
-	}
-	/* The first s that reads back leaves no zero at m's right. */
-	if (m == 0 || (s > 0 && m % 10 == 0))
-		return 0;
-	for (; m != 0; m /= 10)
-		dig[nd++] = (char)('0' + m % 10);
-	if (d < 0)
-		out[len++] = '-';
-	if ((size_t)s >= nd) {
-		/* Below 1: "0.", the zeros after the point, m's digits. */
-		out[len++] = '0';
-		out[len++] = '.';
-		for (size_t z = nd; z < (size_t)s; z++)
-			out[len++] = '0';
-		while (nd > 0)
-			out[len++] = dig[--nd];
-	} else {
-		/* The point, if any, before m's last s digits. */
-		while (nd > 0) {
-			out[len++] = dig[--nd];
-			if (s > 0 && nd == (size_t)s)
-				out[len++] = '.';
-		}
-	}
-	out[len] = '\0';
-	return len;
-}
-
-size_t conv_format_float(double d, char *out)
-{
-	locale_t loc = get_c_locale(), old = (locale_t)0;
-	int n = 0;
-	size_t k;
-
-	if (d == 0) {
-		/* printf would say "-0" too; spelled out so it is obvious. */
-		strcpy(out, signbit(d) ? "-0" : "0");
-		return strlen(out);
-	}
-	if (!isfinite(d)) {
-		strcpy(out, isnan(d) ? "nan" : d < 0 ? "-inf" : "inf");
-		return strlen(out);
-	}
-	if ((k = format_short_decimal(d, out)) != 0)
-		return k;
-	if (loc != (locale_t)0)
-		old = uselocale(loc);
-	/*
-	 * A normal double that some k <= 15 digits round-trip prints as those
-	 * digits with %.15g (15 digits are always within half an ulp), so
-	 * trying 15, 16, 17 finds the shortest.  Subnormals have fewer
-	 * significant bits: try every precision.
-	 */
-	for (int prec = fabs(d) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
-		n = snprintf(out, CONV_FLOAT_MAX, "%.*g", prec, d);
-		if (strtod_c(out, NULL) == d)
-			break;
-	}
-	if (loc != (locale_t)0)
-		uselocale(old);
-	return (size_t)n;
 }
 
 /* --- conversions ------------------------------------------------------ */
@@ -792,41 +582,6 @@ static const char *type_name(enum rec_type t)
 		return "date";
 	}
 	return "unknown type";
-}
-
-/* A format as the config writes it: a bare epoch word, else quoted. */
-static size_t spell_format(const char *text, char *out, size_t n)
-{
-	if (strcmp(text, "epoch_s") == 0 || strcmp(text, "epoch_ms") == 0 ||
-	    strcmp(text, "epoch_us") == 0)
-		return (size_t)snprintf(out, n, "%s", text);
-	if (strchr(text, '\'') == NULL)
-		return (size_t)snprintf(out, n, "'%s'", text);
-	return (size_t)snprintf(out, n, "\"%s\"", text);
-}
-
-size_t conv_type_text(const struct rec_field *f, char *out, size_t n)
-{
-	size_t len;
-
-	if (n == 0)
-		return 0;
-	if (f->type == REC_DECIMAL)
-		return (size_t)snprintf(out, n, "decimal(%u,%u)", f->prec,
-					f->scale);
-	len = (size_t)snprintf(out, n, "%s", type_name(f->type));
-	if (f->type != REC_TIMESTAMP || f->fmt == NULL)
-		return len;
-	for (int i = 0; i < tsfmt_count(f->fmt) && len < n; i++) {
-		len += (size_t)snprintf(out + len, n - len, "%s",
-					i == 0 ? "(" : ", ");
-		if (len < n)
-			len += spell_format(tsfmt_text(f->fmt, i), out + len,
-					    n - len);
-	}
-	if (len < n)
-		len += (size_t)snprintf(out + len, n - len, ")");
-	return len < n ? len : n - 1;
 }
 
 /* "decimal(10,2)" into buf, for a reason. */

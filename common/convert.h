@@ -9,6 +9,7 @@
 #define AGG_CONVERT_H
 
 #include <float.h>
+#include <locale.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -102,12 +103,38 @@ int conv_parse_date(const char *s, size_t len, const struct tz *z,
 
 /*
  * The proleptic Gregorian date of a day count since 1970-01-01 (year 0 is
- * 1 BC, as in ISO 8601), for any count.
+ * 1 BC, as in ISO 8601), for any count (H. Hinnant's algorithms).  Inline:
+ * the parsers and the formatters run it once per value.
  */
-void conv_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+static inline void conv_civil_from_days(int64_t days, int64_t *y, unsigned *m,
+					unsigned *d)
+{
+	int64_t z = days + 719468, era;
+	unsigned doe, yoe, doy, mp;
+
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
 
 /* Its inverse: the day count since 1970-01-01 of year y, month m, day d. */
-int64_t conv_days_from_civil(int64_t y, unsigned m, unsigned d);
+static inline int64_t conv_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
 
 /* Whether y is a leap year, and the days of month m (1-12) of year y. */
 bool conv_is_leap(int64_t y);
@@ -176,6 +203,13 @@ static inline bool conv_float_exact(uint64_t m, int e10, double *v)
 #endif
 }
 int conv_parse_bool(const char *s, size_t len, bool *v);
+
+/*
+ * The "C" locale object the parsers and formatters use instead of the
+ * process's locale (made once; glibc's static one, nothing to free), or
+ * (locale_t)0 if it could not be made (then the global locale is used).
+ */
+locale_t conv_c_locale(void);
 
 /* True when s[0..len) is valid UTF-8 and holds no NUL byte. */
 bool conv_utf8_valid(const char *s, size_t len);

@@ -422,8 +422,9 @@ static bool take_digits(const char *s, size_t len, size_t i, size_t n,
  * *off that offset in seconds east.  The date is checked, the range once
  * the zone is known is the caller's.
  */
-static int parse_ts_local(const char *s, size_t len, int64_t *local,
-			  bool *zoned, int32_t *off)
+static inline __attribute__((always_inline)) int
+parse_ts_local(const char *s, size_t len, int64_t *local, bool *zoned,
+	       int32_t *off)
 {
 	unsigned y, mo, d, h = 0, mi = 0, sec = 0, oh, om = 0;
 	int64_t frac = 0, days;
@@ -490,11 +491,14 @@ static int parse_ts_local(const char *s, size_t len, int64_t *local,
 	return 0;
 }
 
+/* Days since 1970-01-01 of 0001-01-01 and of 10000-01-01. */
+#define DAY_0001 INT64_C(-719162)
+#define DAY_10000 INT64_C(2932897)
+
 /* Whether a timestamp is within 0001-01-01 .. 9999-12-31 (writable). */
 static bool ts_in_range(int64_t us)
 {
-	return us >= conv_days_from_civil(1, 1, 1) * US_PER_DAY &&
-	       us < conv_days_from_civil(10000, 1, 1) * US_PER_DAY;
+	return us >= DAY_0001 * US_PER_DAY && us < DAY_10000 * US_PER_DAY;
 }
 
 /* a / b rounded down (b > 0). */
@@ -514,8 +518,9 @@ static int64_t local_to_utc(const struct tz *z, int64_t local)
 	return tz_local_to_utc(z, secs) * US_PER_SEC + (local - secs * US_PER_SEC);
 }
 
-int conv_parse_timestamp_in(const char *s, size_t len, const struct tz *z,
-			    int64_t *us)
+/* conv_parse_timestamp_in(), inline in conv_text(): once per value. */
+static inline __attribute__((always_inline)) int
+parse_timestamp(const char *s, size_t len, const struct tz *z, int64_t *us)
 {
 	int64_t t;
 	int32_t off;
@@ -532,9 +537,15 @@ int conv_parse_timestamp_in(const char *s, size_t len, const struct tz *z,
 	return 0;
 }
 
+int conv_parse_timestamp_in(const char *s, size_t len, const struct tz *z,
+			    int64_t *us)
+{
+	return parse_timestamp(s, len, z, us);
+}
+
 int conv_parse_timestamp(const char *s, size_t len, int64_t *us)
 {
-	return conv_parse_timestamp_in(s, len, NULL, us);
+	return parse_timestamp(s, len, NULL, us);
 }
 
 int conv_parse_date(const char *s, size_t len, const struct tz *z,
@@ -554,7 +565,7 @@ int conv_parse_date(const char *s, size_t len, const struct tz *z,
 			t += tz_offset(z, floor_div(t, US_PER_SEC)) * US_PER_SEC;
 	}
 	d = floor_div(t, US_PER_DAY);
-	if (d < conv_days_from_civil(1, 1, 1) || d >= conv_days_from_civil(10000, 1, 1))
+	if (d < DAY_0001 || d >= DAY_10000)
 		return -1;
 	*days = d;
 	return 0;
@@ -658,8 +669,7 @@ int conv_text(const struct rec_field *f, const char *s, size_t len,
 			r = tsfmt_parse(f->fmt, f->tz, s, len, &out->u.i) == 0 ?
 				    PARSE_OK : PARSE_SYNTAX;
 		else
-			r = conv_parse_timestamp_in(s, len, f->tz,
-						    &out->u.i) == 0 ?
+			r = parse_timestamp(s, len, f->tz, &out->u.i) == 0 ?
 				    PARSE_OK : PARSE_SYNTAX;
 		break;
 	case REC_DECIMAL: {

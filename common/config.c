@@ -34,7 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <sys/stat.h>
 
 #include "buf.h"
 #include "config_agg.h"
@@ -176,14 +176,17 @@ static bool zone_suggest(const char *name, char *out, size_t n)
 	int best = 10;
 	bool found = false;
 
-	/* The same city in another area. */
+	/* The same city in another area (not the posix/ and right/ copies). */
 	if ((d = opendir(zone_dir()))) {
 		while (!found && (de = readdir(d))) {
-			if (de->d_name[0] == '.')
+			struct stat st;
+
+			if (de->d_name[0] == '.' || strcmp(de->d_name, "posix") == 0 ||
+			    strcmp(de->d_name, "right") == 0)
 				continue;
 			snprintf(path, sizeof path, "%s/%s/%s", zone_dir(),
 				 de->d_name, city);
-			if (access(path, R_OK) == 0 &&
+			if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
 			    (size_t)snprintf(out, n, "%s/%s", de->d_name, city) < n)
 				found = strcmp(out, name) != 0;
 		}

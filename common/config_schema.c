@@ -58,52 +58,54 @@ static int list_count(char *v)
 }
 
 /*
- * The next item of a list whose items may hold commas inside parentheses
- * or quotes ("a:decimal(10,2), t:timestamp('%d,%m', epoch_s)"): cut at
- * the first comma outside both, trimmed; NULL at the end.
+ * The end of the list item that starts at s: the first comma outside
+ * parentheses and quotes ("a:decimal(10,2), t:timestamp('%d,%m', epoch_s)"
+ * has two items), else the string's end.
  */
+static const char *top_item_end(const char *s)
+{
+	char quote = '\0';
+	int depth = 0;
+
+	for (; *s; s++) {
+		if (quote) {
+			if (*s == quote)
+				quote = '\0';
+		} else if (*s == '\'' || *s == '"') {
+			quote = *s;
+		} else if (*s == '(') {
+			depth++;
+		} else if (*s == ')') {
+			depth -= depth > 0;
+		} else if (*s == ',' && depth == 0) {
+			break;
+		}
+	}
+	return s;
+}
+
+/* The next item of such a list, cut in place and trimmed; NULL at the end. */
 static char *next_top_item(char **sp)
 {
-	char *s = *sp, quote = '\0';
-	int depth = 0;
+	char *s = *sp, *end;
 
 	if (!s)
 		return NULL;
-	for (char *c = s; *c; c++) {
-		if (quote) {
-			if (*c == quote)
-				quote = '\0';
-		} else if (*c == '\'' || *c == '"') {
-			quote = *c;
-		} else if (*c == '(') {
-			depth++;
-		} else if (*c == ')') {
-			depth -= depth > 0;
-		} else if (*c == ',' && depth == 0) {
-			*c = '\0';
-			*sp = c + 1;
-			return cfg_trim(s);
-		}
-	}
-	*sp = NULL;
+	end = s + (top_item_end(s) - s);
+	*sp = *end ? end + 1 : NULL;
+	*end = '\0';
 	return cfg_trim(s);
 }
 
 /* How many items next_top_item() cuts v into (0 for a blank value). */
 static int top_count(char *v)
 {
-	char *copy, *rest, *item;
-	int n = 0;
+	int n = 1;
 
 	if (!*cfg_trim(v))
 		return 0;
-	copy = strdup(v);
-	if (!copy)
-		return REC_MAX_FIELDS + 1; /* reported as too many; rare */
-	rest = copy;
-	while ((item = next_top_item(&rest)))
+	for (const char *c = top_item_end(v); *c; c = top_item_end(c + 1))
 		n++;
-	free(copy);
 	return n;
 }
 

@@ -201,10 +201,18 @@ static bool zone_suggest(const char *name, char *out, size_t n)
 	if (strstr(area, "..") || !(d = opendir(path)))
 		return false;
 	while ((de = readdir(d))) {
-		if (de->d_name[0] != '.' && cfg_near_miss(city, de->d_name, &best)) {
-			if ((size_t)snprintf(out, n, "%s%s%s", area,
-					     slash ? "/" : "", de->d_name) < n)
-				found = true;
+		char file[sizeof path + sizeof de->d_name + 2];
+		struct stat st;
+		int b = best;
+
+		if (de->d_name[0] == '.' || !cfg_near_miss(city, de->d_name, &b))
+			continue;
+		snprintf(file, sizeof file, "%s/%s", path, de->d_name);
+		if (stat(file, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (size_t)snprintf(out, n, "%s%s%s", area, slash ? "/" : "",
+				     de->d_name) < n) {
+			best = b;
+			found = true;
 		}
 	}
 	closedir(d);

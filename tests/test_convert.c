@@ -848,7 +848,8 @@ Test(convert, text_and_doubles_into_decimal_match_python_decimal)
 	}
 	free(line);
 	cr_assert_eq(pclose(p), 0, "the oracle failed");
-	cr_assert_gt(checked, 1000, "only %d cases", checked);
+	/* Half the oracle's random cases parse text or a double. */
+	cr_assert_gt(checked, tu_scale(6000) / 3, "only %d cases", checked);
 }
 
 Test(convert, decimal_reasons_and_typed_sources)
@@ -1080,7 +1081,7 @@ Test(convert, timestamp_formats_and_zones_match_python)
 	}
 	free(line);
 	cr_assert_eq(pclose(p), 0, "the oracle failed");
-	cr_assert_gt(n, 500);
+	cr_assert_gt(n, tu_scale(4000) / 2);
 }
 
 /*

@@ -16,7 +16,10 @@
  * never names a type's option) - then checked for duplicates, expanded
  * and applied; then each section is checked as a whole.  The values are
  * parsed by config_value.c and reported on through config_key.c, the
- * schema by config_schema.c.  The public API is here too.
+ * schema by config_schema.c.  The zones (`timezone`, in [aggregate] and
+ * in any provider) are loaded here, [aggregate]'s with the fields, and
+ * each provider gets its copy of the schema in its zone.  The public API
+ * is here too.
  *
  * Invariants: after a successful load every string the header promises is
  * non-NULL where it says so, every index is valid, cfg->format is never

@@ -4,6 +4,12 @@
  * Pure functions, no allocation: they are on every provider's hot path.
  * Text converts into any type; numbers in text ("12.5") convert; a value
  * that cannot convert is an error with a short reason for the reject file.
+ * A converter is given the field, whose type's parameters (a decimal's
+ * precision and scale, a timestamp's formats, the zone of a local time)
+ * it reads; the switch on the type comes first, so the types without
+ * parameters cost what they did.  convert.c reads values in; the text
+ * forms the outputs write (conv_format_*, conv_type_text) are
+ * convert_fmt.c's.
  */
 #ifndef AGG_CONVERT_H
 #define AGG_CONVERT_H

@@ -16,7 +16,10 @@
  * never names a type's option) - then checked for duplicates, expanded
  * and applied; then each section is checked as a whole.  The values are
  * parsed by config_value.c and reported on through config_key.c, the
- * schema by config_schema.c.  The public API is here too.
+ * schema by config_schema.c.  The zones (`timezone`, in [aggregate] and
+ * in any provider) are loaded here, [aggregate]'s with the fields, and
+ * each provider gets its copy of the schema in its zone.  The public API
+ * is here too.
  *
  * Invariants: after a successful load every string the header promises is
  * non-NULL where it says so, every index is valid, cfg->format is never
@@ -28,11 +31,13 @@
 #include "config.h"
 
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "buf.h"
 #include "config_agg.h"
@@ -40,11 +45,12 @@
 #include "config_read.h"
 #include "config_schema.h"
 #include "config_value.h"
+#include "tz.h"
 
 /* The keys every provider has, whatever its type. */
 enum prov_key {
 	PK_RESTART, PK_STALL_TIMEOUT, PK_MEMORY_LIMIT, PK_MAX_REJECTS,
-	PK_TYPE, PK_MAP, PK_ENABLED,
+	PK_TYPE, PK_MAP, PK_ENABLED, PK_TIMEZONE,
 	PK_NKEYS
 };
 
@@ -57,14 +63,26 @@ static const struct cfg_key_def prov_keys[] = {
 	[PK_TYPE] = { "type", 0 },
 	[PK_MAP] = { "map", 0 },
 	[PK_ENABLED] = { "enabled", 0 },
+	[PK_TIMEZONE] = { "timezone", 0 },
 };
+
+/*
+ * [aggregate]'s keys of the schema read here rather than in config_agg.c:
+ * its zone, which the fields take before any other key is applied.  Seen
+ * at slot AK_NKEYS + i.
+ */
+static const struct cfg_key_def agg_zone_keys[] = {
+	{ "timezone", 0 },
+};
+#define AGG_ZONE_NKEYS 1
 
 /*
  * A section's keys as seen, each by its slot: [aggregate]'s key i at i;
  * a provider's common key i at i, its type's key i at PK_NKEYS + i.
  */
 #define SEEN_SLOTS (PK_NKEYS + CFG_TYPE_KEYS_MAX)
-_Static_assert(AK_NKEYS <= SEEN_SLOTS, "[aggregate] has too many keys");
+_Static_assert(AK_NKEYS + AGG_ZONE_NKEYS <= SEEN_SLOTS,
+	       "[aggregate] has too many keys");
 
 /* Phase 2's state: what the reader collected, and what is resolved. */
 struct loader {
@@ -113,6 +131,8 @@ static const char *key_suggest(const char *name, const struct cfg_type *t)
 
 	if (!t) {
 		nearest_in(cfg_agg_keys, AK_NKEYS, name, &best, &best_name);
+		nearest_in(agg_zone_keys, AGG_ZONE_NKEYS, name, &best,
+			   &best_name);
 		return best_name;
 	}
 	nearest_in(prov_keys, PK_NKEYS, name, &best, &best_name);
@@ -137,6 +157,90 @@ static int *seen_of(const struct loader *ld, int si)
 	return &ld->seen[(size_t)si * SEEN_SLOTS];
 }
 
+/* The folder of the tz database, as tz_load() reads it. */
+static const char *zone_dir(void)
+{
+	const char *d = getenv("TZDIR");
+
+	return d && *d ? d : "/usr/share/zoneinfo";
+}
+
+/*
+ * A zone name near the unknown `name`, into out: the same city in another
+ * area ("Europe/Paris" for "Asia/Paris"), else the nearest name in its own
+ * area ("Europe/Paris" for "Europe/Pariss").  False when none is near.
+ */
+static bool zone_suggest(const char *name, char *out, size_t n)
+{
+	const char *slash = strrchr(name, '/'), *city = slash ? slash + 1 : name;
+	char area[256], path[1024];
+	struct dirent *de;
+	DIR *d;
+	int best = 10;
+	bool found = false;
+
+	/* The same city in another area (not the posix/ and right/ copies). */
+	if ((d = opendir(zone_dir()))) {
+		while (!found && (de = readdir(d))) {
+			struct stat st;
+
+			if (de->d_name[0] == '.' || strcmp(de->d_name, "posix") == 0 ||
+			    strcmp(de->d_name, "right") == 0)
+				continue;
+			snprintf(path, sizeof path, "%s/%s/%s", zone_dir(),
+				 de->d_name, city);
+			if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+			    (size_t)snprintf(out, n, "%s/%s", de->d_name, city) < n)
+				found = strcmp(out, name) != 0;
+		}
+		closedir(d);
+	}
+	if (found)
+		return true;
+	/* The nearest name in its own area (or at the top). */
+	snprintf(area, sizeof area, "%.*s", slash ? (int)(slash - name) : 0,
+		 name);
+	snprintf(path, sizeof path, "%s/%s", zone_dir(), area);
+	if (strstr(area, "..") || !(d = opendir(path)))
+		return false;
+	while ((de = readdir(d))) {
+		char file[sizeof path + sizeof de->d_name + 2];
+		struct stat st;
+		int b = best;
+
+		if (de->d_name[0] == '.' || !cfg_near_miss(city, de->d_name, &b))
+			continue;
+		snprintf(file, sizeof file, "%s/%s", path, de->d_name);
+		if (stat(file, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (size_t)snprintf(out, n, "%s%s%s", area, slash ? "/" : "",
+				     de->d_name) < n) {
+			best = b;
+			found = true;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* `timezone = Area/City`: the zone, loaded now (tz.h), into *slot. */
+static int key_zone(const struct cfg_key *k, const char *v, struct tz **slot)
+{
+	char err[CFG_ERR_MAX], near[256];
+
+	if (!*v)
+		return cfg_bad_value(k, NULL, "empty time zone (e.g. Europe/Paris, UTC)");
+	tz_free(*slot);
+	*slot = tz_load(v, err, sizeof err);
+	if (*slot)
+		return 0;
+	if (zone_suggest(v, near, sizeof near))
+		return cfg_bad_value(k, NULL,
+				     "unknown time zone (did you mean '%s'?)",
+				     near);
+	return cfg_bad_value(k, NULL,
+			     "unknown time zone (an Area/City name of the tz database, e.g. Europe/Paris, or UTC)");
+}
+
 /* The keys every provider has; its type's own go to its cfg_type. */
 static int apply_provider(struct loader *ld, const struct cfg_key *k,
 			  struct cfg_provider *p, enum prov_key id, char **vp)
@@ -151,6 +255,8 @@ static int apply_provider(struct loader *ld, const struct cfg_key *k,
 		return cfg_schema_map(k, &ld->cfg->schema, &p->source, v);
 	case PK_ENABLED:
 		return cfg_key_bool(k, v, &p->enabled);
+	case PK_TIMEZONE:
+		return key_zone(k, v, &p->tz);
 	case PK_RESTART:
 		if (cfg_key_long(k, v, 0, INT_MAX, &l) < 0)
 			return -1;
@@ -242,6 +348,20 @@ static int resolve_types_and_fields(struct loader *ld)
 	k = (struct cfg_key){ .doc = &ld->doc, .e = e, .val = v };
 	rc = cfg_schema_fields(&k, &cfg->schema, v);
 	free(v);
+	if (rc < 0)
+		return -1;
+	/* The zone, which every field's reading and provider inherit. */
+	e = cfg_find_entry(&ld->doc, ld->doc.agg_sect, "timezone");
+	if (!e)
+		return 0;
+	v = cfg_expand(&ld->doc, e);
+	if (!v)
+		return -1;
+	k = (struct cfg_key){ .doc = &ld->doc, .e = e, .val = v };
+	rc = key_zone(&k, v, &cfg->tz);
+	free(v);
+	for (int i = 0; rc == 0 && i < cfg->schema.nfields; i++)
+		cfg_schema_set_zone(&cfg->schema.fields[i], cfg->tz);
 	return rc;
 }
 
@@ -302,6 +422,9 @@ static int apply_entry(struct loader *ld, const struct cfg_entry *e)
 			return bad_key(ld, e, p, t);
 	} else {
 		id = key_in(cfg_agg_keys, AK_NKEYS, e->key);
+		if (id < 0 && key_in(agg_zone_keys, AGG_ZONE_NKEYS, e->key) >= 0)
+			id = AK_NKEYS + key_in(agg_zone_keys, AGG_ZONE_NKEYS,
+					       e->key);
 		if (id < 0)
 			return bad_key(ld, e, NULL, NULL);
 		k.secret = cfg_agg_secret(ld->cfg, id);
@@ -325,6 +448,8 @@ static int apply_entry(struct loader *ld, const struct cfg_entry *e)
 	k.val = v;
 	if (tk >= 0)
 		rc = t->apply(&k, tk, p, &v);
+	else if (!p && id >= AK_NKEYS)
+		rc = 0; /* the zone: read with the fields */
 	else if (p)
 		rc = apply_provider(ld, &k, p, (enum prov_key)id, &v);
 	else
@@ -346,6 +471,9 @@ static int resolve_provider(struct loader *ld, int si)
 		return -1;
 	if (cfg_schema_sources(&ld->doc, &cfg->schema, &p->source) < 0)
 		return -1;
+	if (cfg_schema_copy(&p->schema, &cfg->schema,
+			    p->tz ? p->tz : cfg->tz) < 0)
+		return cfg_fail_oom(&ld->doc);
 	if (!seen[PK_RESTART])
 		p->restart = cfg->restart;
 	if (!seen[PK_STALL_TIMEOUT])
@@ -506,6 +634,8 @@ static void prov_free(struct cfg_provider *p, int nfields)
 			free(p->source[i]);
 	free(p->source);
 	free(p->name);
+	free(p->schema.fields);
+	tz_free(p->tz);
 	if (t)
 		t->free(p);
 }
@@ -590,9 +720,8 @@ void cfg_free(struct cfg *cfg)
 	for (int i = 0; i < cfg->nproviders; i++)
 		prov_free(&cfg->providers[i], cfg->schema.nfields);
 	free(cfg->providers);
-	for (int i = 0; i < cfg->schema.nfields; i++)
-		free(cfg->schema.fields[i].name);
-	free(cfg->schema.fields);
+	cfg_schema_free(&cfg->schema);
+	tz_free(cfg->tz);
 	for (int i = 0; i < cfg->naggs; i++)
 		free(cfg->aggs[i].name);
 	free(cfg->aggs);

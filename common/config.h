@@ -76,6 +76,15 @@ struct cfg_provider {
 	 */
 	char **source;
 
+	/*
+	 * The schema this provider converts with: cfg->schema's fields (their
+	 * names and formats shared with it), the timestamp and date fields in
+	 * the provider's zone.  The wire format is cfg->schema's.
+	 */
+	struct rec_schema schema;
+	struct tz *tz;             /* `timezone` as set here, NULL: the
+				      [aggregate] zone's */
+
 	/* Per-provider values; the [aggregate] defaults are filled in. */
 	int restart;
 	uint64_t stall_timeout_ms;
@@ -104,7 +113,8 @@ struct cfg {
 	enum cfg_format format;    /* resolved: never CFG_FMT_AUTO */
 	char *table;
 	enum cfg_write write;
-	struct rec_schema schema;
+	struct rec_schema schema;  /* the fields in the [aggregate] zone */
+	struct tz *tz;             /* [aggregate] timezone, NULL: UTC */
 	enum cfg_mode mode;
 	int *group_by;             /* field indexes */
 	int ngroup_by;

@@ -15,6 +15,8 @@
 #include <strings.h>
 
 #include "config_value.h"
+#include "decimal.h"
+#include "tsfmt.h"
 
 /* Longest field or column name: PostgreSQL's identifier limit. */
 #define FIELD_NAME_MAX 63
@@ -55,10 +57,193 @@ static int list_count(char *v)
 	return n;
 }
 
+/*
+ * The end of the list item that starts at s: the first comma outside
+ * parentheses and quotes ("a:decimal(10,2), t:timestamp('%d,%m', epoch_s)"
+ * has two items), else the string's end.
+ */
+static const char *top_item_end(const char *s)
+{
+	char quote = '\0';
+	int depth = 0;
+
+	for (; *s; s++) {
+		if (quote) {
+			if (*s == quote)
+				quote = '\0';
+		} else if (*s == '\'' || *s == '"') {
+			quote = *s;
+		} else if (*s == '(') {
+			depth++;
+		} else if (*s == ')') {
+			depth -= depth > 0;
+		} else if (*s == ',' && depth == 0) {
+			break;
+		}
+	}
+	return s;
+}
+
+/* The next item of such a list, cut in place and trimmed; NULL at the end. */
+static char *next_top_item(char **sp)
+{
+	char *s = *sp, *end;
+
+	if (!s)
+		return NULL;
+	end = s + (top_item_end(s) - s);
+	*sp = *end ? end + 1 : NULL;
+	*end = '\0';
+	return cfg_trim(s);
+}
+
+/* How many items next_top_item() cuts v into (0 for a blank value). */
+static int top_count(char *v)
+{
+	int n = 1;
+
+	if (!*cfg_trim(v))
+		return 0;
+	for (const char *c = top_item_end(v); *c; c = top_item_end(c + 1))
+		n++;
+	return n;
+}
+
+/* The spellings of types, for "did you mean". */
+static const char *const type_words[] = {
+	"int", "float", "text", "bool", "timestamp", "decimal", "numeric",
+	"date",
+};
+
+#define TYPE_LIST "int, float, text, bool, timestamp, timestamp('FORMAT', ...), decimal(p,s), date"
+
+/* A whole number of at most 3 digits in s (trimmed), or -1. */
+static int small_number(const char *s)
+{
+	int n = 0, digits = 0;
+
+	for (; *s >= '0' && *s <= '9' && digits < 4; s++, digits++)
+		n = n * 10 + (*s - '0');
+	return digits == 0 || digits > 3 || *s ? -1 : n;
+}
+
+/* decimal(p[,s]): args is what the parentheses hold, cut in place. */
+static int parse_decimal(const struct cfg_key *k, const char *type,
+			 char *args, struct rec_field *f)
+{
+	char *comma = strchr(args, ','), *sp = NULL;
+	int p, sc = 0;
+
+	if (comma) {
+		*comma = '\0';
+		sp = cfg_trim(comma + 1);
+	}
+	p = small_number(cfg_trim(args));
+	if (p < 1 || p > DEC_MAX_PRECISION)
+		return cfg_bad_value(k, type,
+				     "the precision of a decimal is 1 to %d",
+				     DEC_MAX_PRECISION);
+	if (sp) {
+		sc = small_number(sp);
+		if (sc < 0 || sc > p)
+			return cfg_bad_value(k, type,
+					     "the scale of a decimal is 0 to its precision (%d)",
+					     p);
+	}
+	f->prec = (uint8_t)p;
+	f->scale = (uint8_t)sc;
+	return 0;
+}
+
+/*
+ * timestamp(FORMAT, ...): quoted patterns and the bare words epoch_s,
+ * epoch_ms, epoch_us, compiled into f->fmt.
+ */
+static int parse_formats(const struct cfg_key *k, const char *type,
+			 char *args, struct rec_field *f)
+{
+	const char *fmts[REC_MAX_FIELDS];
+	char *rest = args, *item, err[CFG_ERR_MAX];
+	int n = 0;
+
+	if (!*cfg_trim(args))
+		rest = NULL; /* timestamp(): no format */
+	while ((item = next_top_item(&rest))) {
+		size_t len = strlen(item);
+
+		if (n == REC_MAX_FIELDS)
+			return cfg_bad_value(k, type, "too many formats");
+		if (len >= 2 && (item[0] == '\'' || item[0] == '"') &&
+		    item[len - 1] == item[0]) {
+			item[len - 1] = '\0';
+			item++;
+		} else if (strcmp(item, "epoch_s") != 0 &&
+			   strcmp(item, "epoch_ms") != 0 &&
+			   strcmp(item, "epoch_us") != 0) {
+			return cfg_bad_value(k, type,
+					     "a timestamp format is quoted ('%%d/%%m/%%Y %%H:%%M') or one of epoch_s, epoch_ms, epoch_us");
+		}
+		fmts[n++] = item;
+	}
+	if (n == 0)
+		return cfg_bad_value(k, type,
+				     "timestamp() needs at least one format, e.g. timestamp('%%d/%%m/%%Y %%H:%%M')");
+	f->fmt = tsfmt_compile(fmts, n, err, sizeof err);
+	if (!f->fmt)
+		return cfg_bad_value(k, type, "%s", err);
+	return 0;
+}
+
+/* A field's type as written after its colon, into f (type, parameters). */
+static int parse_field_type(const struct cfg_key *k, char *type,
+			    struct rec_field *f)
+{
+	char *paren = strchr(type, '('), *args = NULL, shown[CFG_ECHO_BUF];
+	char *base;
+
+	/* Quoted back whole in messages: the parsers below cut it. */
+	snprintf(shown, sizeof shown, "%s", type);
+	if (paren) {
+		size_t len = strlen(type);
+
+		if (type[len - 1] != ')')
+			return cfg_bad_value(k, shown,
+					     "expected TYPE or TYPE(...) with nothing after ')'");
+		type[len - 1] = '\0';
+		*paren = '\0';
+		args = paren + 1;
+	}
+	base = cfg_trim(type);
+	if (strcmp(base, "numeric") == 0)
+		base = "decimal";
+	if (rec_type_parse(base, &f->type) < 0) {
+		const char *near = cfg_nearest(base, type_words,
+					       sizeof type_words /
+						       sizeof *type_words);
+
+		if (near)
+			return cfg_bad_value(k, shown,
+					     "unknown type (did you mean '%s'?)",
+					     near);
+		return cfg_bad_value(k, shown, "unknown type (" TYPE_LIST ")");
+	}
+	if (f->type == REC_DECIMAL) {
+		if (!args)
+			return cfg_bad_value(k, shown,
+					     "give a decimal's precision and scale: decimal(p,s), e.g. decimal(10,2)");
+		return parse_decimal(k, shown, args, f);
+	}
+	if (!args)
+		return 0;
+	if (f->type == REC_TIMESTAMP)
+		return parse_formats(k, shown, args, f);
+	return cfg_bad_value(k, shown, "%s takes no parameters", base);
+}
+
 int cfg_schema_fields(const struct cfg_key *k, struct rec_schema *s, char *v)
 {
 	char *item, *rest = v;
-	int n = list_count(v);
+	int n = top_count(v);
 
 	if (n == 0)
 		return cfg_bad_value(k, NULL, "no field declared");
@@ -68,9 +253,9 @@ int cfg_schema_fields(const struct cfg_key *k, struct rec_schema *s, char *v)
 	s->fields = calloc((size_t)n, sizeof *s->fields);
 	if (!s->fields)
 		return cfg_fail_oom(k->doc);
-	while ((item = cfg_next_item(&rest))) {
+	while ((item = next_top_item(&rest))) {
 		char *colon = strchr(item, ':'), *name, *type;
-		enum rec_type t;
+		struct rec_field *f = &s->fields[s->nfields];
 
 		if (!*item)
 			return cfg_bad_value(k, NULL, "empty item in list");
@@ -84,19 +269,50 @@ int cfg_schema_fields(const struct cfg_key *k, struct rec_schema *s, char *v)
 			return cfg_bad_value(k, name,
 					     "a field name is a letter or '_' then letters, digits or '_', at most %d bytes",
 					     FIELD_NAME_MAX);
-		if (rec_type_parse(type, &t) < 0)
-			return cfg_bad_value(k, type,
-					     "unknown type (int, float, text, bool, timestamp)");
 		if (field_index(s, name) >= 0)
 			return cfg_bad_value(k, name,
 					     "field declared twice");
-		s->fields[s->nfields].name = strdup(name);
-		if (!s->fields[s->nfields].name)
+		f->name = strdup(name);
+		if (!f->name)
 			return cfg_fail_oom(k->doc);
-		s->fields[s->nfields].type = t;
+		/* Counted now, so that cfg_free sees its name and formats. */
 		s->nfields++;
+		if (parse_field_type(k, type, f) < 0)
+			return -1;
 	}
 	return 0;
+}
+
+void cfg_schema_free(struct rec_schema *s)
+{
+	for (int i = 0; i < s->nfields; i++) {
+		free(s->fields[i].name);
+		tsfmt_free((struct tsfmt *)s->fields[i].fmt);
+	}
+	free(s->fields);
+	s->fields = NULL;
+	s->nfields = 0;
+}
+
+int cfg_schema_copy(struct rec_schema *dst, const struct rec_schema *src,
+		    const struct tz *z)
+{
+	dst->fields = calloc((size_t)(src->nfields ? src->nfields : 1),
+			     sizeof *dst->fields);
+	if (!dst->fields)
+		return -1;
+	dst->nfields = src->nfields;
+	for (int i = 0; i < src->nfields; i++) {
+		dst->fields[i] = src->fields[i];
+		cfg_schema_set_zone(&dst->fields[i], z);
+	}
+	return 0;
+}
+
+void cfg_schema_set_zone(struct rec_field *f, const struct tz *z)
+{
+	if (f->type == REC_TIMESTAMP || f->type == REC_DATE)
+		f->tz = z;
 }
 
 int cfg_schema_group_by(const struct cfg_key *k, struct cfg *cfg, char *v)

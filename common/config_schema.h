@@ -18,8 +18,29 @@
 #include "config.h"
 #include "config_key.h"
 
-/* `fields = name:type, ...` into s (empty on entry): 1 to REC_MAX_FIELDS. */
+/*
+ * `fields = name:type, ...` into s (empty on entry): 1 to REC_MAX_FIELDS.
+ * A type is int, float, text, bool, date, timestamp, decimal(p,s) or
+ * decimal(p) (numeric a synonym; p 1..38, s 0..p), or timestamp(F, ...)
+ * whose formats are quoted patterns or epoch_s / epoch_ms / epoch_us,
+ * compiled here (tsfmt_compile).  Commas inside parentheses or quotes do
+ * not split the list.  Zones are left NULL (UTC).
+ */
 int cfg_schema_fields(const struct cfg_key *k, struct rec_schema *s, char *v);
+
+/* Free what cfg_schema_fields() put in s (names, formats) and empty it. */
+void cfg_schema_free(struct rec_schema *s);
+
+/*
+ * A provider's copy of src: its own array of fields, sharing their names
+ * and formats with src, with zone z (NULL: UTC) on the timestamp and date
+ * fields.  Free with free(dst->fields).  0, or -1 when out of memory.
+ */
+int cfg_schema_copy(struct rec_schema *dst, const struct rec_schema *src,
+		    const struct tz *z);
+
+/* Field f's zone, if it is a timestamp or a date (the others have none). */
+void cfg_schema_set_zone(struct rec_field *f, const struct tz *z);
 
 /* `group_by = field, ...` into cfg->group_by. */
 int cfg_schema_group_by(const struct cfg_key *k, struct cfg *cfg, char *v);

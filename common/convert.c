@@ -1,6 +1,6 @@
 /*
- * convert.c - source values into schema types (SPEC §4), and the canonical
- * text forms of floats and timestamps the outputs write.
+ * convert.c - source values into schema types (SPEC §4); their canonical
+ * text forms, which the outputs write, are convert_fmt.c's.
  *
  * Every provider calls these once per value, so they allocate nothing, take
  * (pointer, length) slices straight out of read buffers, and never depend
@@ -14,8 +14,8 @@
  *  - a text value always points into the caller's bytes (conv_text) or the
  *    caller's scratch (conv_int, conv_float) or a static literal (conv_bool),
  *    never into storage of this file;
- *  - conv_format_float(d) parses back to exactly d; conv_format_timestamp
- *    is the inverse of conv_parse_timestamp on its own output.
+ *  - a decimal has at most its field's precision in digits, a date and a
+ *    timestamp are within the years 0001-9999, once their zone is applied.
  */
 #include "convert.h"
 
@@ -27,6 +27,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "decimal.h"
+#include "tsfmt.h"
+#include "tz.h"
 
 /* Longest float text conv_parse_float takes (it is copied to the stack). */
 #define FLOAT_TEXT_MAX 512
@@ -51,8 +55,7 @@ static void c_locale_init(void)
 	c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
 }
 
-/* The C locale, or (locale_t)0 if it could not be made (then the global one). */
-static locale_t get_c_locale(void)
+locale_t conv_c_locale(void)
 {
 	(void)pthread_once(&c_locale_once, c_locale_init);
 	return c_locale;
@@ -61,7 +64,7 @@ static locale_t get_c_locale(void)
 /* strtod on a NUL-terminated string, with '.' as the decimal point. */
 static double strtod_c(const char *s, char **end)
 {
-	locale_t loc = get_c_locale();
+	locale_t loc = conv_c_locale();
 
 	if (loc != (locale_t)0)
 		return strtod_l(s, end, loc);
@@ -380,46 +383,6 @@ bool conv_utf8_valid(const char *s, size_t len)
 
 /* --- timestamps ------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-int64_t conv_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	return days_from_civil(y, m, d);
-}
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	int64_t era;
-	unsigned doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = (unsigned)(z - era * 146097);
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-void conv_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d)
-{
-	civil_from_days(days, y, m, d);
-}
-
 bool conv_is_leap(int64_t y)
 {
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -452,12 +415,23 @@ static bool take_digits(const char *s, size_t len, size_t i, size_t n,
 	return true;
 }
 
-int conv_parse_timestamp(const char *s, size_t len, int64_t *us)
+/*
+ * The standard forms (conv_parse_timestamp) as read on a wall clock:
+ * *local the microseconds since 1970 of the date and time written, as if
+ * in UTC; *zoned whether an offset ("Z", "+02:00", ...) was written, and
+ * *off that offset in seconds east.  The date is checked, the range once
+ * the zone is known is the caller's.
+ */
+static inline __attribute__((always_inline)) int
+parse_ts_local(const char *s, size_t len, int64_t *local, bool *zoned,
+	       int32_t *off)
 {
 	unsigned y, mo, d, h = 0, mi = 0, sec = 0, oh, om = 0;
-	int64_t frac = 0, offset_min = 0, days, t;
+	int64_t frac = 0, days;
 	size_t i;
 
+	*zoned = false;
+	*off = 0;
 	if (!take_digits(s, len, 0, 4, &y) || len < 10 || s[4] != '-' ||
 	    !take_digits(s, len, 5, 2, &mo) || s[7] != '-' ||
 	    !take_digits(s, len, 8, 2, &d))
@@ -487,6 +461,7 @@ int conv_parse_timestamp(const char *s, size_t len, int64_t *us)
 			i += 1 + n;
 		}
 		if (i < len && (s[i] == 'Z' || s[i] == 'z')) {
+			*zoned = true;
 			i++;
 		} else if (i < len && (s[i] == '+' || s[i] == '-')) {
 			int sign = s[i] == '-' ? -1 : 1;
@@ -505,195 +480,100 @@ int conv_parse_timestamp(const char *s, size_t len, int64_t *us)
 			}
 			if (oh > 23 || om > 59)
 				return -1;
-			offset_min = sign * (int64_t)(oh * 60 + om);
+			*zoned = true;
+			*off = sign * (int32_t)(oh * 3600 + om * 60);
 		}
 		if (i != len)
 			return -1;
 	}
-	days = days_from_civil(y, mo, d);
-	t = ((days * 24 + h) * 60 + mi) * 60 + sec;
-	t = t * US_PER_SEC + frac - offset_min * 60 * US_PER_SEC;
+	days = conv_days_from_civil(y, mo, d);
+	*local = (((days * 24 + h) * 60 + mi) * 60 + sec) * US_PER_SEC + frac;
+	return 0;
+}
+
+/* Days since 1970-01-01 of 0001-01-01 and of 10000-01-01. */
+#define DAY_0001 INT64_C(-719162)
+#define DAY_10000 INT64_C(2932897)
+
+/* Whether a timestamp is within 0001-01-01 .. 9999-12-31 (writable). */
+static bool ts_in_range(int64_t us)
+{
+	return us >= DAY_0001 * US_PER_DAY && us < DAY_10000 * US_PER_DAY;
+}
+
+/* a / b rounded down (b > 0). */
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b < 0);
+}
+
+/* The instant of wall-clock microseconds `local` in zone z (NULL: UTC). */
+static int64_t local_to_utc(const struct tz *z, int64_t local)
+{
+	int64_t secs;
+
+	if (!z)
+		return local;
+	secs = floor_div(local, US_PER_SEC);
+	return tz_local_to_utc(z, secs) * US_PER_SEC + (local - secs * US_PER_SEC);
+}
+
+/* conv_parse_timestamp_in(), inline in conv_text(): once per value. */
+static inline __attribute__((always_inline)) int
+parse_timestamp(const char *s, size_t len, const struct tz *z, int64_t *us)
+{
+	int64_t t;
+	int32_t off;
+	bool zoned;
+
+	if (parse_ts_local(s, len, &t, &zoned, &off) < 0)
+		return -1;
+	t = zoned ? t - off * US_PER_SEC : local_to_utc(z, t);
 	/* A zone may push it out of 0001-9999, where it could not be
 	 * written back (found by fuzz/fuzz_convert). */
-	if (t < days_from_civil(1, 1, 1) * US_PER_DAY ||
-	    t >= days_from_civil(10000, 1, 1) * US_PER_DAY)
+	if (!ts_in_range(t))
 		return -1;
 	*us = t;
 	return 0;
 }
 
-static char *put2(char *o, unsigned v)
+int conv_parse_timestamp_in(const char *s, size_t len, const struct tz *z,
+			    int64_t *us)
 {
-	o[0] = (char)('0' + v / 10);
-	o[1] = (char)('0' + v % 10);
-	return o + 2;
+	return parse_timestamp(s, len, z, us);
 }
 
-/* YYYY-MM-DD of a day count; a year outside 0-9999 with its sign. */
-static char *put_date(char *o, int64_t days)
+int conv_parse_timestamp(const char *s, size_t len, int64_t *us)
 {
-	int64_t y;
-	unsigned m, d;
-
-	civil_from_days(days, &y, &m, &d);
-	if (y >= 0 && y <= 9999) {
-		o = put2(o, (unsigned)(y / 100));
-		o = put2(o, (unsigned)(y % 100));
-	} else {
-		/* Only sums of offsets reach here; int64 years fit easily. */
-		o += snprintf(o, 16, "%+05" PRId64, y);
-	}
-	*o++ = '-';
-	o = put2(o, m);
-	*o++ = '-';
-	return put2(o, d);
+	return parse_timestamp(s, len, NULL, us);
 }
 
-size_t conv_format_date(int64_t days, char *out)
+int conv_parse_date(const char *s, size_t len, const struct tz *z,
+		    int64_t *days)
 {
-	char *o = put_date(out, days);
+	int64_t t, d;
+	int32_t off;
+	bool zoned;
 
-	*o = '\0';
-	return (size_t)(o - out);
-}
-
-size_t conv_format_timestamp(int64_t us, char *out)
-{
-	int64_t days = us / US_PER_DAY, rem = us % US_PER_DAY;
-	unsigned secs, frac;
-	char *o = out;
-
-	if (rem < 0) {
-		rem += US_PER_DAY;
-		days--;
+	if (parse_ts_local(s, len, &t, &zoned, &off) < 0)
+		return -1;
+	if (zoned) {
+		/* An instant: its day on the zone's wall clock, as
+		 * PostgreSQL's timestamptz::date. */
+		t -= off * US_PER_SEC;
+		if (z)
+			t += tz_offset(z, floor_div(t, US_PER_SEC)) * US_PER_SEC;
 	}
-	secs = (unsigned)(rem / US_PER_SEC);
-	frac = (unsigned)(rem % US_PER_SEC);
-	o = put_date(o, days);
-	*o++ = 'T';
-	o = put2(o, secs / 3600);
-	*o++ = ':';
-	o = put2(o, secs / 60 % 60);
-	*o++ = ':';
-	o = put2(o, secs % 60);
-	if (frac != 0) {
-		int digits = 6;
-
-		while (frac % 10 == 0) {
-			frac /= 10;
-			digits--;
-		}
-		*o++ = '.';
-		for (int k = digits - 1; k >= 0; k--) {
-			o[k] = (char)('0' + frac % 10);
-			frac /= 10;
-		}
-		o += digits;
-	}
-	*o++ = 'Z';
-	*o = '\0';
-	return (size_t)(o - out);
-}
-
-/* --- floats ----------------------------------------------------------- */
-
-/*
- * conv_format_float()'s fast path, for 1e-4 <= |d| < 1e15, where "%.15g"
- * writes no exponent.  When d is the double nearest to a decimal of at
- * most 15 significant digits (m / 10^s, m < 10^15), that decimal is what
- * "%.15g" writes once its trailing zeros are gone: d lies within half an
- * ulp of it (2^-53 of d), far less than half the spacing of 15-digit
- * decimals (over 10^-15 of d), so it is d's rounding to 15 digits; and it
- * reads back as d, so the printf way would stop there.  Tried for s = 0,
- * 1, ...: the first m that reads back (one exact IEEE division decides,
- * as in conv_float_exact()) is written, the point s digits from its
- * right.  Returns the length, or 0 when d is not such a decimal.
- */
-static size_t format_short_decimal(double d, char *out)
-{
-	double a = fabs(d), p = 1, v;
-	char dig[24];
-	size_t nd = 0, len = 0;
-	uint64_t m = 0;
-	int s;
-
-	if (!(a >= 1e-4 && a < 1e15))
-		return 0;
-	/* Every 10^s up to 1e22 is exact, and so is each product p * 10. */
-	for (s = 0;; s++, p *= 10) {
-		double t = a * p;
-
-		if (s > 22 || t >= 1e15)
-			return 0;
-		m = (uint64_t)nearbyint(t);
-		if (conv_float_exact(m, -s, &v) && v == a)
-			break;
-	}
-	/* The first s that reads back leaves no zero at m's right. */
-	if (m == 0 || (s > 0 && m % 10 == 0))
-		return 0;
-	for (; m != 0; m /= 10)
-		dig[nd++] = (char)('0' + m % 10);
-	if (d < 0)
-		out[len++] = '-';
-	if ((size_t)s >= nd) {
-		/* Below 1: "0.", the zeros after the point, m's digits. */
-		out[len++] = '0';
-		out[len++] = '.';
-		for (size_t z = nd; z < (size_t)s; z++)
-			out[len++] = '0';
-		while (nd > 0)
-			out[len++] = dig[--nd];
-	} else {
-		/* The point, if any, before m's last s digits. */
-		while (nd > 0) {
-			out[len++] = dig[--nd];
-			if (s > 0 && nd == (size_t)s)
-				out[len++] = '.';
-		}
-	}
-	out[len] = '\0';
-	return len;
-}
-
-size_t conv_format_float(double d, char *out)
-{
-	locale_t loc = get_c_locale(), old = (locale_t)0;
-	int n = 0;
-	size_t k;
-
-	if (d == 0) {
-		/* printf would say "-0" too; spelled out so it is obvious. */
-		strcpy(out, signbit(d) ? "-0" : "0");
-		return strlen(out);
-	}
-	if (!isfinite(d)) {
-		strcpy(out, isnan(d) ? "nan" : d < 0 ? "-inf" : "inf");
-		return strlen(out);
-	}
-	if ((k = format_short_decimal(d, out)) != 0)
-		return k;
-	if (loc != (locale_t)0)
-		old = uselocale(loc);
-	/*
-	 * A normal double that some k <= 15 digits round-trip prints as those
-	 * digits with %.15g (15 digits are always within half an ulp), so
-	 * trying 15, 16, 17 finds the shortest.  Subnormals have fewer
-	 * significant bits: try every precision.
-	 */
-	for (int prec = fabs(d) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
-		n = snprintf(out, CONV_FLOAT_MAX, "%.*g", prec, d);
-		if (strtod_c(out, NULL) == d)
-			break;
-	}
-	if (loc != (locale_t)0)
-		uselocale(old);
-	return (size_t)n;
+	d = floor_div(t, US_PER_DAY);
+	if (d < DAY_0001 || d >= DAY_10000)
+		return -1;
+	*days = d;
+	return 0;
 }
 
 /* --- conversions ------------------------------------------------------ */
 
-/* The config's spelling of a type, for reasons. */
+/* The config's spelling of a type, for reasons (no parameters). */
 static const char *type_name(enum rec_type t)
 {
 	switch (t) {
@@ -715,15 +595,38 @@ static const char *type_name(enum rec_type t)
 	return "unknown type";
 }
 
+/* "decimal(10,2)" into buf, for a reason. */
+static const char *dec_name(const struct rec_field *f, char *buf, size_t n)
+{
+	snprintf(buf, n, "decimal(%u,%u)", f->prec, f->scale);
+	return buf;
+}
+
+/* The reason of a decimal that dec_* refused: its text quoted. */
+static void reason_decimal(const struct rec_field *f, enum dec_status st,
+			   char *reason, size_t reasonlen, const char *s,
+			   size_t len)
+{
+	char name[32], what[48];
+
+	dec_name(f, name, sizeof name);
+	if (st == DEC_OVERFLOW)
+		snprintf(what, sizeof what, "%s overflow", name);
+	else
+		snprintf(what, sizeof what, "invalid %s", name);
+	reason_value(reason, reasonlen, what, s, len);
+}
+
 static bool is_blank(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' ||
 	       c == '\f';
 }
 
-int conv_text(enum rec_type t, const char *s, size_t len, struct rec_value *out,
-	      char *reason, size_t reasonlen)
+int conv_text(const struct rec_field *f, const char *s, size_t len,
+	      struct rec_value *out, char *reason, size_t reasonlen)
 {
+	enum rec_type t = f->type;
 	enum parse_result r = PARSE_SYNTAX;
 
 	out->null = false;
@@ -762,8 +665,27 @@ int conv_text(enum rec_type t, const char *s, size_t len, struct rec_value *out,
 							  : PARSE_SYNTAX;
 		break;
 	case REC_TIMESTAMP:
-		r = conv_parse_timestamp(s, len, &out->u.i) == 0 ? PARSE_OK
-								 : PARSE_SYNTAX;
+		if (f->fmt != NULL)
+			r = tsfmt_parse(f->fmt, f->tz, s, len, &out->u.i) == 0 ?
+				    PARSE_OK : PARSE_SYNTAX;
+		else
+			r = parse_timestamp(s, len, f->tz, &out->u.i) == 0 ?
+				    PARSE_OK : PARSE_SYNTAX;
+		break;
+	case REC_DECIMAL: {
+		__int128 d;
+		enum dec_status st = dec_parse(s, len, f->prec, f->scale, &d);
+
+		if (st == DEC_OK) {
+			rec_set_dec(out, d);
+			return 0;
+		}
+		reason_decimal(f, st, reason, reasonlen, s, len);
+		return -1;
+	}
+	case REC_DATE:
+		r = conv_parse_date(s, len, f->tz, &out->u.i) == 0 ? PARSE_OK
+								   : PARSE_SYNTAX;
 		break;
 	default:
 		reason_text(reason, reasonlen, "unknown field type");
@@ -780,13 +702,29 @@ int conv_text(enum rec_type t, const char *s, size_t len, struct rec_value *out,
 			     t == REC_INT ? "invalid int" :
 			     t == REC_FLOAT ? "invalid float" :
 			     t == REC_BOOL ? "invalid bool" :
+			     t == REC_DATE ? "invalid date" :
 					     "invalid timestamp", s, len);
 	return -1;
 }
 
-int conv_int(enum rec_type t, int64_t i, struct rec_value *out, char *scratch,
-	     char *reason, size_t reasonlen)
+/*
+ * A number's text read with a timestamp field's formats (epoch_ms reads
+ * 1517966773840); a field without formats takes no number.
+ */
+static int number_timestamp(const struct rec_field *f, const char *text,
+			    size_t len, struct rec_value *out)
 {
+	if (f->fmt == NULL)
+		return -1;
+	return tsfmt_parse(f->fmt, f->tz, text, len, &out->u.i);
+}
+
+int conv_int(const struct rec_field *f, int64_t i, struct rec_value *out,
+	     char *scratch, char *reason, size_t reasonlen)
+{
+	enum rec_type t = f->type;
+	char text[CONV_SCRATCH_MAX];
+
 	out->null = false;
 	switch (t) {
 	case REC_INT:
@@ -808,7 +746,27 @@ int conv_int(enum rec_type t, int64_t i, struct rec_value *out, char *scratch,
 						  "%" PRId64, i);
 		out->u.s.p = scratch;
 		return 0;
-	case REC_TIMESTAMP:
+	case REC_DECIMAL: {
+		__int128 d;
+		enum dec_status st = dec_from_int(i, f->prec, f->scale, &d);
+		int n;
+
+		if (st == DEC_OK) {
+			rec_set_dec(out, d);
+			return 0;
+		}
+		n = snprintf(text, sizeof text, "%" PRId64, i);
+		reason_decimal(f, st, reason, reasonlen, text, (size_t)n);
+		return -1;
+	}
+	case REC_TIMESTAMP: {
+		int n = snprintf(text, sizeof text, "%" PRId64, i);
+
+		if (number_timestamp(f, text, (size_t)n, out) == 0)
+			return 0;
+		break;
+	}
+	case REC_DATE:
 	default:
 		break;
 	}
@@ -818,9 +776,10 @@ int conv_int(enum rec_type t, int64_t i, struct rec_value *out, char *scratch,
 	return -1;
 }
 
-int conv_float(enum rec_type t, double d, struct rec_value *out,
+int conv_float(const struct rec_field *f, double d, struct rec_value *out,
 	       char *scratch, char *reason, size_t reasonlen)
 {
+	enum rec_type t = f->type;
 	char text[CONV_FLOAT_MAX];
 
 	out->null = false;
@@ -856,7 +815,36 @@ int conv_float(enum rec_type t, double d, struct rec_value *out,
 		out->u.s.len = (uint32_t)conv_format_float(d, scratch);
 		out->u.s.p = scratch;
 		return 0;
-	case REC_TIMESTAMP:
+	case REC_DECIMAL: {
+		__int128 v;
+		enum dec_status st = dec_from_double(d, f->prec, f->scale, &v);
+
+		if (st == DEC_OK) {
+			rec_set_dec(out, v);
+			return 0;
+		}
+		reason_decimal(f, st, reason, reasonlen, text,
+			       conv_format_float(d, text));
+		return -1;
+	}
+	case REC_TIMESTAMP: {
+		/* An integral float as its integer, else its shortest digits
+		 * (epoch_ms reads 1517966773840.5 from them exactly). */
+		size_t n;
+
+		if (f->fmt == NULL)
+			break;
+		if (d >= -9223372036854775808.0 && d < 9223372036854775808.0 &&
+		    (double)(int64_t)d == d)
+			n = (size_t)snprintf(text, sizeof text, "%" PRId64,
+					     (int64_t)d);
+		else
+			n = conv_format_float(d, text);
+		if (number_timestamp(f, text, n, out) == 0)
+			return 0;
+		break;
+	}
+	case REC_DATE:
 	default:
 		break;
 	}
@@ -867,9 +855,11 @@ int conv_float(enum rec_type t, double d, struct rec_value *out,
 	return -1;
 }
 
-int conv_bool(enum rec_type t, bool b, struct rec_value *out, char *reason,
-	      size_t reasonlen)
+int conv_bool(const struct rec_field *f, bool b, struct rec_value *out,
+	      char *reason, size_t reasonlen)
 {
+	enum rec_type t = f->type;
+
 	out->null = false;
 	switch (t) {
 	case REC_BOOL:
@@ -885,7 +875,21 @@ int conv_bool(enum rec_type t, bool b, struct rec_value *out, char *reason,
 		out->u.s.p = b ? "true" : "false";
 		out->u.s.len = b ? 4 : 5;
 		return 0;
+	case REC_DECIMAL: {
+		/* As into float: 0 and 1 (a decimal(p,p) cannot hold 1). */
+		__int128 v;
+		enum dec_status st = dec_from_int(b, f->prec, f->scale, &v);
+
+		if (st == DEC_OK) {
+			rec_set_dec(out, v);
+			return 0;
+		}
+		reason_decimal(f, st, reason, reasonlen, b ? "true" : "false",
+			       b ? 4 : 5);
+		return -1;
+	}
 	case REC_TIMESTAMP:
+	case REC_DATE:
 	default:
 		break;
 	}

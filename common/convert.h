@@ -4,11 +4,18 @@
  * Pure functions, no allocation: they are on every provider's hot path.
  * Text converts into any type; numbers in text ("12.5") convert; a value
  * that cannot convert is an error with a short reason for the reject file.
+ * A converter is given the field, whose type's parameters (a decimal's
+ * precision and scale, a timestamp's formats, the zone of a local time)
+ * it reads; the switch on the type comes first, so the types without
+ * parameters cost what they did.  convert.c reads values in; the text
+ * forms the outputs write (conv_format_*, conv_type_text) are
+ * convert_fmt.c's.
  */
 #ifndef AGG_CONVERT_H
 #define AGG_CONVERT_H
 
 #include <float.h>
+#include <locale.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,14 +26,25 @@
 #define CONV_REASON_MAX 160
 
 /*
- * Convert s[0..len) (not NUL-terminated) into type t.  For REC_TEXT the
- * value points at s itself (the caller keeps s alive until the record is
+ * Convert s[0..len) (not NUL-terminated) into field f's type, with its
+ * parameters (a decimal's precision and scale, a timestamp's formats, the
+ * zone of a timestamp written without offset).  For REC_TEXT the value
+ * points at s itself (the caller keeps s alive until the record is
  * emitted) after checking it is valid UTF-8 without NUL bytes.
  * Leading and trailing blanks are ignored for every type but text.
  * Returns 0, or -1 with a reason such as `invalid int "abc"`.
+ *
+ * decimal(p,s): dec_parse() of the digits (never through a double);
+ * `invalid decimal(10,2) "abc"`, `decimal(10,2) overflow "123456789012"`.
+ * date: "YYYY-MM-DD", or a timestamp of the standard forms: one without
+ * offset gives its date part, one with an offset is an instant whose day
+ * is read in f->tz (as PostgreSQL's timestamptz::date).
+ * timestamp: with f->fmt, its formats (tsfmt_parse) in zone f->tz; else
+ * the standard forms, those without offset local time in f->tz (UTC when
+ * NULL).
  */
-int conv_text(enum rec_type t, const char *s, size_t len, struct rec_value *out,
-	      char *reason, size_t reasonlen);
+int conv_text(const struct rec_field *f, const char *s, size_t len,
+	      struct rec_value *out, char *reason, size_t reasonlen);
 
 /* Bytes of scratch a number needs to become text (conv_int, conv_float). */
 #define CONV_SCRATCH_MAX 32
@@ -34,19 +52,30 @@ int conv_text(enum rec_type t, const char *s, size_t len, struct rec_value *out,
 /*
  * Same, from a number the source already typed.  int -> float always;
  * float -> int only when integral and in range; int/float -> bool only for
- * 0 and 1; bool -> int/float as 0 and 1; numbers never become timestamps.
+ * 0 and 1; bool -> int/float/decimal as 0 and 1; int -> decimal exactly,
+ * float -> decimal from its shortest round-trip digits (dec_from_double);
+ * a number into a timestamp only through the field's formats, read from
+ * the number's text (epoch_ms reads 1517966773840), never without them;
+ * nothing into a date.
  * Into REC_TEXT a number is written into scratch (CONV_SCRATCH_MAX bytes,
  * owned by the caller, one per field, kept alive until the record is
  * emitted) and the value points there; scratch may be NULL for other types
  * (with a NULL scratch, a number into text is an error).  A bool into text
  * points at a static "true" / "false" and needs no scratch.
  */
-int conv_int(enum rec_type t, int64_t i, struct rec_value *out, char *scratch,
-	     char *reason, size_t reasonlen);
-int conv_float(enum rec_type t, double d, struct rec_value *out,
+int conv_int(const struct rec_field *f, int64_t i, struct rec_value *out,
+	     char *scratch, char *reason, size_t reasonlen);
+int conv_float(const struct rec_field *f, double d, struct rec_value *out,
 	       char *scratch, char *reason, size_t reasonlen);
-int conv_bool(enum rec_type t, bool b, struct rec_value *out, char *reason,
-	      size_t reasonlen);
+int conv_bool(const struct rec_field *f, bool b, struct rec_value *out,
+	      char *reason, size_t reasonlen);
+
+/*
+ * A field's type as the config spells it, in full: "decimal(10,2)",
+ * "timestamp('%d/%m/%Y', epoch_ms)", "int".  Writes at most n bytes
+ * (NUL-terminated, cut when short); returns the length written.
+ */
+size_t conv_type_text(const struct rec_field *f, char *out, size_t n);
 
 /*
  * Parse a timestamp: RFC 3339 ("2026-11-22T03:00:01Z", "...+02:00",
@@ -64,13 +93,54 @@ int conv_bool(enum rec_type t, bool b, struct rec_value *out, char *reason,
 int conv_parse_timestamp(const char *s, size_t len, int64_t *us);
 
 /*
- * The proleptic Gregorian date of a day count since 1970-01-01 (year 0 is
- * 1 BC, as in ISO 8601), for any count.
+ * The same forms, those without an offset read as local time in zone z
+ * (NULL: UTC; gaps and overlaps as tz.h reads them).
  */
-void conv_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+int conv_parse_timestamp_in(const char *s, size_t len, const struct tz *z,
+			    int64_t *us);
+
+/*
+ * A date: "YYYY-MM-DD", or a timestamp of the forms above, into days since
+ * 1970-01-01: without offset its date part, with one the day of that
+ * instant on zone z's wall clock (NULL: UTC).  Years 0001-9999.  0 or -1.
+ */
+int conv_parse_date(const char *s, size_t len, const struct tz *z,
+		    int64_t *days);
+
+/*
+ * The proleptic Gregorian date of a day count since 1970-01-01 (year 0 is
+ * 1 BC, as in ISO 8601), for any count (H. Hinnant's algorithms).  Inline:
+ * the parsers and the formatters run it once per value.
+ */
+static inline void conv_civil_from_days(int64_t days, int64_t *y, unsigned *m,
+					unsigned *d)
+{
+	int64_t z = days + 719468, era;
+	unsigned doe, yoe, doy, mp;
+
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
 
 /* Its inverse: the day count since 1970-01-01 of year y, month m, day d. */
-int64_t conv_days_from_civil(int64_t y, unsigned m, unsigned d);
+static inline int64_t conv_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
 
 /* Whether y is a leap year, and the days of month m (1-12) of year y. */
 bool conv_is_leap(int64_t y);
@@ -139,6 +209,13 @@ static inline bool conv_float_exact(uint64_t m, int e10, double *v)
 #endif
 }
 int conv_parse_bool(const char *s, size_t len, bool *v);
+
+/*
+ * The "C" locale object the parsers and formatters use instead of the
+ * process's locale (made once; glibc's static one, nothing to free), or
+ * (locale_t)0 if it could not be made (then the global locale is used).
+ */
+locale_t conv_c_locale(void);
 
 /* True when s[0..len) is valid UTF-8 and holds no NUL byte. */
 bool conv_utf8_valid(const char *s, size_t len);

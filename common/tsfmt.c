@@ -213,6 +213,16 @@ struct tsfmt *tsfmt_compile(const char *const *formats, int n, char *err,
 	return t;
 }
 
+int tsfmt_count(const struct tsfmt *t)
+{
+	return t->n;
+}
+
+const char *tsfmt_text(const struct tsfmt *t, int i)
+{
+	return t->f[i].text;
+}
+
 void tsfmt_free(struct tsfmt *t)
 {
 	if (!t)

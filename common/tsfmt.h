@@ -52,6 +52,10 @@ struct tsfmt *tsfmt_compile(const char *const *formats, int n, char *err,
 int tsfmt_parse(const struct tsfmt *f, const struct tz *z, const char *s,
 		size_t len, int64_t *us);
 
+/* How many formats the list has, and format i's text as compiled. */
+int tsfmt_count(const struct tsfmt *f);
+const char *tsfmt_text(const struct tsfmt *f, int i);
+
 void tsfmt_free(struct tsfmt *f);
 
 #endif

@@ -174,7 +174,7 @@ static bool general_values(const struct csvfast *f, const struct csv_record *r,
 			v[i].null = true;
 			continue;
 		}
-		if (conv_text(s->fields[i].type, x->p, x->len, &v[i], why,
+		if (conv_text(&s->fields[i], x->p, x->len, &v[i], why,
 			      sizeof why) < 0)
 			return false;
 	}
@@ -226,8 +226,8 @@ static void fast_agrees(const struct csv_options *o, unsigned bits,
 	static const enum rec_type types[] = { REC_INT, REC_TEXT, REC_FLOAT,
 					       REC_TEXT, REC_BOOL, REC_INT,
 					       REC_TIMESTAMP, REC_FLOAT };
-	struct rec_field fields[4] = { { "a", 0 }, { "b", 0 }, { "c", 0 },
-				       { "d", 0 } };
+	struct rec_field fields[4] = { { .name = "a" }, { .name = "b" },
+				       { .name = "c" }, { .name = "d" } };
 	struct rec_schema s = { 4, fields };
 	int col[4] = { 0, 1, 2, 3 };
 	/* The fields the encoder drops: from the length (bits has no more). */

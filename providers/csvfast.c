@@ -169,6 +169,7 @@ int csvfast_plan(struct csvfast *f, const struct csvfast_options *o)
 			return 0; /* a column feeding two fields: not taken */
 		cols[c].field = i;
 		cols[c].type = s->fields[i].type;
+		cols[c].fld = &s->fields[i];
 	}
 	f->delim = (unsigned char)o->delimiter;
 	f->quote = (unsigned char)o->quote;
@@ -501,12 +502,13 @@ static inline bool is_null(const struct csvfast *f, const unsigned char *p,
 }
 
 /*
- * The field at in[i] of type type (its first byte no quote), without the
+ * The field at in[i] of field fld (its first byte no quote), without the
  * number readers: its end, the NULL test, ASCII text where it lies, and
  * anything else through conv_text().  Sets *x; returns the index of the
  * delimiter or LF that ends it, or DECLINE.
  */
-static inline size_t plain_field(const struct csvfast *f, enum rec_type type,
+static inline size_t plain_field(const struct csvfast *f,
+				 const struct rec_field *fld,
 				 const unsigned char *in, size_t i,
 				 size_t avail, struct rec_value *x)
 {
@@ -525,13 +527,13 @@ static inline size_t plain_field(const struct csvfast *f, enum rec_type type,
 		x->null = true;
 		return j;
 	}
-	if (type == REC_TEXT && !odd && len <= UINT32_MAX) {
+	if (fld->type == REC_TEXT && !odd && len <= UINT32_MAX) {
 		x->null = false;
 		x->u.s.p = (const char *)in + i;
 		x->u.s.len = (uint32_t)len;
 		return j;
 	}
-	if (conv_text(type, (const char *)in + i, len, x, why, sizeof why) < 0)
+	if (conv_text(fld, (const char *)in + i, len, x, why, sizeof why) < 0)
 		return DECLINE; /* a reject: the general path words it */
 	return j;
 }
@@ -568,7 +570,7 @@ static inline size_t one_field(const struct csvfast *f,
 			return stop_at(in, j);
 		}
 	}
-	return plain_field(f, col->type, in, i, avail, x);
+	return plain_field(f, col->fld, in, i, avail, x);
 }
 
 static size_t record(const struct csvfast *f, const unsigned char *in,
@@ -804,7 +806,7 @@ static inline __attribute__((always_inline)) size_t encode(const struct csvfast 
 			break;
 		}
 		/* What the column's own reader did not take. */
-		j = plain_field(f, col->type, in, i, avail, &x);
+		j = plain_field(f, col->fld, in, i, avail, &x);
 		if (j == DECLINE)
 			return 0;
 		if (col->keep &&

@@ -35,6 +35,7 @@
 struct csvfast_col {
 	int field;            /* the schema field it feeds, -1: none */
 	enum rec_type type;   /* that field's type */
+	const struct rec_field *fld; /* that field (its parameters) */
 	unsigned char op;     /* csvfast_encode()'s reader for it (csvfast.c) */
 	bool keep;            /* its value is encoded (else NULL whatever) */
 };

@@ -124,7 +124,7 @@ static void teardown(struct file_run *r)
 static enum prov_status file_run(struct prov_ctx *c)
 {
 	struct file_run r = { .c = c, .p = c->p, .fc = file_conf(c->p),
-			      .schema = &c->cfg->schema };
+			      .schema = &c->p->schema };
 	enum prov_status st;
 	bool positions_mapped = false, pointers_compiled = false;
 	size_t idx;

@@ -221,7 +221,7 @@ static enum prov_status csv_values(struct file_run *r, const char *name,
 			v->null = true;
 			continue;
 		}
-		if (conv_text(r->schema->fields[i].type, f->p, f->len, v, why,
+		if (conv_text(&r->schema->fields[i], f->p, f->len, v, why,
 			      sizeof why) < 0) {
 			snprintf(r->reason, sizeof r->reason, "field %s: %s",
 				 file_field_name(r, i), why);

@@ -122,7 +122,8 @@ static const char *json_kind(const json_t *v)
 static int json_value(struct file_run *r, int i, json_t *j, char *why,
 		      size_t whylen)
 {
-	enum rec_type t = r->schema->fields[i].type;
+	const struct rec_field *f = &r->schema->fields[i];
+	enum rec_type t = f->type;
 	struct rec_value *v = &r->vals[i];
 
 	switch (json_typeof(j)) {
@@ -130,24 +131,27 @@ static int json_value(struct file_run *r, int i, json_t *j, char *why,
 		v->null = true;
 		return 0;
 	case JSON_STRING:
-		return conv_text(t, json_string_value(j), json_string_length(j),
+		return conv_text(f, json_string_value(j), json_string_length(j),
 				 v, why, whylen);
 	case JSON_INTEGER:
-		return conv_int(t, (int64_t)json_integer_value(j), v,
+		return conv_int(f, (int64_t)json_integer_value(j), v,
 				r->scratch[i], why, whylen);
 	case JSON_REAL:
-		return conv_float(t, json_real_value(j), v, r->scratch[i], why,
+		return conv_float(f, json_real_value(j), v, r->scratch[i], why,
 				  whylen);
 	case JSON_TRUE:
 	case JSON_FALSE:
-		return conv_bool(t, json_is_true(j), v, why, whylen);
+		return conv_bool(f, json_is_true(j), v, why, whylen);
 	case JSON_OBJECT:
 	case JSON_ARRAY:
 		break;
 	}
 	if (t != REC_TEXT) {
+		char type[128];
+
+		conv_type_text(f, type, sizeof type);
 		snprintf(why, whylen, "cannot convert a JSON %s to %s",
-			 json_kind(j), rec_type_name(t));
+			 json_kind(j), type);
 		return -1;
 	}
 	for (;;) {
@@ -160,7 +164,7 @@ static int json_value(struct file_run *r, int i, json_t *j, char *why,
 			return -1;
 		}
 		if (n <= d->cap)
-			return conv_text(REC_TEXT, (const char *)d->p, n, v, why,
+			return conv_text(f, (const char *)d->p, n, v, why,
 					 whylen);
 		if (buf_reserve(d, n) < 0) {
 			snprintf(why, whylen, "out of memory");

@@ -287,27 +287,29 @@ static int convert(struct http_field *f, json_t *v, struct rec_value *out,
 		out->null = true;
 		return 0;
 	case JSON_STRING:
-		rc = conv_text(f->type, json_string_value(v),
+		rc = conv_text(f->field, json_string_value(v),
 			       json_string_length(v), out, why, sizeof why);
 		break;
 	case JSON_INTEGER:
-		rc = conv_int(f->type, json_integer_value(v), out, f->scratch,
+		rc = conv_int(f->field, json_integer_value(v), out, f->scratch,
 			      why, sizeof why);
 		break;
 	case JSON_REAL:
-		rc = conv_float(f->type, json_real_value(v), out, f->scratch,
+		rc = conv_float(f->field, json_real_value(v), out, f->scratch,
 				why, sizeof why);
 		break;
 	case JSON_TRUE:
 	case JSON_FALSE:
-		rc = conv_bool(f->type, json_is_true(v), out, why, sizeof why);
+		rc = conv_bool(f->field, json_is_true(v), out, why, sizeof why);
 		break;
 	case JSON_OBJECT:
 	case JSON_ARRAY:
 		if (f->type != REC_TEXT) {
+			char type[128];
+
+			conv_type_text(f->field, type, sizeof type);
 			snprintf(why, sizeof why, "cannot convert %s to %s",
-				 json_is_object(v) ? "object" : "array",
-				 rec_type_name(f->type));
+				 json_is_object(v) ? "object" : "array", type);
 			break;
 		}
 		need = json_dumpb(v, (char *)f->json.p, f->json.cap,
@@ -456,7 +458,7 @@ enum prov_status http_records_emit(struct http *h, struct job *j,
 enum prov_status http_records_compile(struct http *h)
 {
 	const struct cfg_provider *p = h->p;
-	const struct rec_schema *s = &h->c->cfg->schema;
+	const struct rec_schema *s = &p->schema;
 	char err[256];
 
 	h->fields = calloc((size_t)s->nfields, sizeof *h->fields);
@@ -468,6 +470,7 @@ enum prov_status http_records_compile(struct http *h)
 		const char *src = p->source[i];
 
 		f->name = s->fields[i].name;
+		f->field = &s->fields[i];
 		f->type = s->fields[i].type;
 		f->key = src;
 		f->is_ptr = src[0] == '/';

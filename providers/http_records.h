@@ -27,6 +27,7 @@
 /* Where one schema field comes from and its per-record scratch space. */
 struct http_field {
 	const char *name;
+	const struct rec_field *field; /* the provider's own (its zone) */
 	enum rec_type type;
 	bool is_ptr;            /* source is a JSON pointer, else a key */
 	const char *key;

@@ -237,7 +237,7 @@ static void pg_position(const struct pg_run *r, char *out, size_t len)
 static enum prov_status pg_row(struct pg_run *r, char *buf, size_t n)
 {
 	struct prov_ctx *c = r->c;
-	const struct rec_schema *s = &c->cfg->schema;
+	const struct rec_schema *s = &c->p->schema;
 	char reason[CONV_REASON_MAX], full[CONV_REASON_MAX + 128];
 	char pos[SQLMAP_QUOTE_MAX + 64];
 	enum prov_status st;
@@ -264,7 +264,7 @@ static enum prov_status pg_row(struct pg_run *r, char *buf, size_t n)
 		}
 		r->vals[i].null = false;
 		if (r->binary) {
-			if (pgbin_value(r->kind[col], s->fields[i].type,
+			if (pgbin_value(r->kind[col], &s->fields[i],
 					r->bval[col], r->blen[col], &r->vals[i]))
 				continue;
 			/* Through the text, for the same value or reject. */
@@ -272,7 +272,7 @@ static enum prov_status pg_row(struct pg_run *r, char *buf, size_t n)
 				return prov_fail(c, PROV_FAIL_RETRY,
 						 "out of memory");
 		}
-		if (conv_text(s->fields[i].type, r->col[col], r->col_len[col],
+		if (conv_text(&s->fields[i], r->col[col], r->col_len[col],
 			      &r->vals[i], reason, sizeof reason) == 0)
 			continue;
 		pg_position(r, pos, sizeof pos);
@@ -528,11 +528,14 @@ static void pg_binary_blocker(struct pg_run *r, const PGresult *desc,
 	for (int i = 0; i < r->nfields; i++) {
 		int col = r->map[i];
 
+		char type[128];
+
 		if (col < 0 || pgbin_pair_ok(r->kind[col], s->fields[i].type))
 			continue;
+		conv_type_text(&s->fields[i], type, sizeof type);
 		snprintf(why, len, "column %s (type %u) into %s:%s",
 			 PQfname(desc, col), PQftype(desc, col),
-			 s->fields[i].name, rec_type_name(s->fields[i].type));
+			 s->fields[i].name, type);
 		return;
 	}
 	if (r->key_col >= 0 && !pgbin_has_text(r->kind[r->key_col]))

@@ -16,6 +16,10 @@
  *    proleptic Gregorian date and time (with "+00" for timestamptz), which
  *    conv_parse_timestamp() reads for years 1-9999; anything else (BC,
  *    later years, infinities) goes through its text and is rejected there.
+ *    A date or timestamp (without time zone) is a wall-clock time: into a
+ *    field with a zone it goes through its text, read in that zone.
+ *  - date -> date: the day count, for years 1-9999.
+ *  - numeric goes through its text, which dec_parse() reads exactly.
  * Every other pair is written as the server's text and converted from it.
  *
  * Formats (PostgreSQL's send functions): integers big-endian two's
@@ -275,6 +279,17 @@ static bool ts_unix(int64_t pg_us, int64_t *us)
 	return true;
 }
 
+/* A date's days since 1970, when its year is 1-9999. */
+static bool date_days(int32_t pg_days, int64_t *days)
+{
+	int64_t d = (int64_t)pg_days + PG_EPOCH_DAYS;
+
+	if (d < DAY_MIN || d >= DAY_END)
+		return false;
+	*days = d;
+	return true;
+}
+
 /* A date's microseconds since 1970 (midnight), when its year is 1-9999. */
 static bool date_unix(int32_t pg_days, int64_t *us)
 {
@@ -286,9 +301,11 @@ static bool date_unix(int32_t pg_days, int64_t *us)
 	return true;
 }
 
-bool pgbin_value(enum pgbin_kind k, enum rec_type t, const unsigned char *p,
-		 size_t len, struct rec_value *out)
+bool pgbin_value(enum pgbin_kind k, const struct rec_field *f,
+		 const unsigned char *p, size_t len, struct rec_value *out)
 {
+	enum rec_type t = f->type;
+
 	(void)len;
 	out->null = false;
 	switch (k) {
@@ -309,9 +326,15 @@ bool pgbin_value(enum pgbin_kind k, enum rec_type t, const unsigned char *p,
 		out->u.b = p[0] == 1;
 		return t == REC_BOOL;
 	case PGBIN_DATE:
-		return t == REC_TIMESTAMP &&
+		if (t == REC_DATE)
+			return date_days((int32_t)get32(p), &out->u.i);
+		/* Midnight in the field's zone: through the text. */
+		return t == REC_TIMESTAMP && f->tz == NULL &&
 		       date_unix((int32_t)get32(p), &out->u.i);
 	case PGBIN_TIMESTAMP:
+		/* A wall-clock time: in a zone other than UTC, the text. */
+		return t == REC_TIMESTAMP && f->tz == NULL &&
+		       ts_unix((int64_t)get64(p), &out->u.i);
 	case PGBIN_TIMESTAMPTZ:
 		return t == REC_TIMESTAMP &&
 		       ts_unix((int64_t)get64(p), &out->u.i);

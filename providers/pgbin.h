@@ -74,12 +74,12 @@ int pgbin_tuple(const unsigned char *p, size_t n, int ncols,
 int pgbin_check(enum pgbin_kind k, const unsigned char *p, size_t len);
 
 /*
- * Convert a checked value straight into type t when that gives exactly
+ * Convert a checked value straight into field f when that gives exactly
  * what conv_text() gives for its text: true with *out set, false when the
  * caller must go through the text (an infinity, a date out of range, ...).
  */
-bool pgbin_value(enum pgbin_kind k, enum rec_type t, const unsigned char *p,
-		 size_t len, struct rec_value *out);
+bool pgbin_value(enum pgbin_kind k, const struct rec_field *f,
+		 const unsigned char *p, size_t len, struct rec_value *out);
 
 /* Bytes pgbin_text() needs for this checked value (its NUL included). */
 size_t pgbin_text_size(enum pgbin_kind k, const unsigned char *p, size_t len);

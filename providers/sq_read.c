@@ -165,7 +165,7 @@ static int sq_convert(struct sq_run *r, int i, int col, int stype,
 		      char *numbuf)
 {
 	sqlite3_stmt *st = r->st;
-	enum rec_type t = r->c->cfg->schema.fields[i].type;
+	const struct rec_field *t = &r->c->p->schema.fields[i];
 	struct rec_value *v = &r->vals[i];
 	char *scratch = r->scratch + (size_t)i * CONV_SCRATCH_MAX;
 	const char *s;

@@ -517,3 +517,71 @@ Test(cli, only_selects_providers)
 			 "(did you mean 'second'?)") != NULL, "%s", r.err);
 	tu_result_free(&r);
 }
+
+/* A field's type spelt wrong: 78 at the fields line, from a run and --check. */
+Test(cli, bad_type_exit_78_at_file_line)
+{
+	static const char *const bad[][2] = {
+		{ "price:decimal", "give a decimal's precision and scale" },
+		{ "price:decimal(40,2)", "the precision of a decimal is 1 to 38" },
+		{ "at:timestamp('%d/%Q')", "unknown directive %Q" },
+	};
+	struct tu_result r;
+	char conf[512];
+
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		for (int check = 0; check < 2; check++) {
+			snprintf(conf, sizeof conf,
+				 "[aggregate]\noutput = out.csv\n"
+				 "fields = id:int, %s\n"
+				 "[provider x]\ntype = file\npath = x.csv\n",
+				 bad[i][0]);
+			put("p.conf", conf);
+			cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf",
+				     check ? "--check" : NULL, NULL }), 78,
+				     "%s", r.err);
+			cr_assert(strstr(r.err, "p.conf:3: invalid value"),
+				  "%s", r.err);
+			cr_assert(strstr(r.err, bad[i][1]), "%s", r.err);
+			tu_result_free(&r);
+		}
+	}
+	put("p.conf", "[aggregate]\noutput = out.csv\nfields = t:timestamp\n"
+		      "[provider x]\ntype = file\npath = x.csv\n"
+		      "timezone = Europe/Pariss\n");
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", NULL }), 78);
+	cr_assert(strstr(r.err, "p.conf:7: invalid value 'Europe/Pariss' for "
+			 "key 'timezone' in [provider x]: unknown time zone "
+			 "(did you mean 'Europe/Paris'?)"), "%s", r.err);
+	tu_result_free(&r);
+}
+
+/*
+ * The whole program: timestamps read with formats in each provider's zone
+ * (one provider's own, the other's the aggregate's), written as RFC 3339.
+ */
+Test(cli, union_of_timestamp_formats_in_zones)
+{
+	struct tu_result r;
+	char *out;
+
+	put("p.conf", "[aggregate]\noutput = out.csv\n"
+		      "fields = id:int, at:timestamp('%d/%m/%Y %H:%M', epoch_ms)\n"
+		      "timezone = America/New_York\n"
+		      "[provider paris]\ntype = file\npath = a.csv\n"
+		      "timezone = Europe/Paris\n"
+		      "[provider ny]\ntype = file\npath = b.csv\n");
+	put("a.csv", "id,at\n1,31/03/2024 02:30\n2,1711848600000\n");
+	put("b.csv", "id,at\n3,10/03/2024 02:30\n4,03/11/2024 01:30\n");
+	cr_assert_eq(run(&r, (const char *[]){ "-c", "p.conf", NULL }), 0,
+		     "%s", r.err);
+	out = get("out.csv");
+	cr_assert_not_null(out);
+	cr_assert_str_eq(out, "provider,id,at\n"
+			      "paris,1,2024-03-31T01:30:00Z\n"
+			      "paris,2,2024-03-31T01:30:00Z\n"
+			      "ny,3,2024-03-10T07:30:00Z\n"
+			      "ny,4,2024-11-03T06:30:00Z\n");
+	free(out);
+	tu_result_free(&r);
+}

@@ -22,6 +22,8 @@
 #include "../providers/file_conf.h"
 #include "../providers/http_conf.h"
 #include "../providers/sql_conf.h"
+#include "../common/convert.h"
+#include "../common/tz.h"
 #include "helpers/testutil.h"
 
 #define NAME "providers.conf"
@@ -739,7 +741,7 @@ Test(config, fields_errors)
 	m = load_bad("[aggregate]\noutput=o.csv\nfields = a:int, b:money\n"
 		     "[provider p]\ntype=file\npath=x.csv\n");
 	cr_assert_str_eq(m, NAME ":3: invalid value 'money' for key 'fields' in "
-			 "[aggregate]: unknown type (int, float, text, bool, timestamp)");
+			 "[aggregate]: unknown type (int, float, text, bool, timestamp, timestamp('FORMAT', ...), decimal(p,s), date)");
 	m = load_bad("[aggregate]\noutput=o.csv\nfields = a:int, a:text\n"
 		     "[provider p]\ntype=file\npath=x.csv\n");
 	assert_prefix(m, NAME ":3: invalid value 'a' for key 'fields'");
@@ -1795,4 +1797,187 @@ Test(config, select_providers)
 	cr_assert_eq(cfg.nproviders, 1);
 	cr_assert_str_eq(cfg.providers[0].name, "q");
 	cfg_free(&cfg);
+}
+
+/* ------------------------------------------------------------------ */
+/* decimal, date, timestamp formats, timezone                           */
+
+/* [aggregate] with these fields (line 3) and one more line (4). */
+#define TYPES(fields, extra)                                                  \
+	"[aggregate]\noutput = o.csv\nfields = " fields "\n" extra           \
+	"[provider p]\ntype = file\npath = in.csv\n"
+
+/* The full spelling of field i's type. */
+static const char *type_of_field(const struct cfg *cfg, int i)
+{
+	static char out[256];
+
+	conv_type_text(&cfg->schema.fields[i], out, sizeof out);
+	return out;
+}
+
+Test(config, new_types_parse)
+{
+	struct cfg cfg;
+
+	load_ok(TYPES("price:decimal(10,2), qty:numeric(5), d:date, "
+		      "at:timestamp('%d/%m/%Y %H:%M', epoch_ms, \"%Y, %j\"), "
+		      "plain:timestamp, big:decimal( 38 , 38 )", ""), &cfg);
+	cr_assert_eq(cfg.schema.nfields, 6);
+	cr_assert_eq(cfg.schema.fields[0].type, REC_DECIMAL);
+	cr_assert_eq(cfg.schema.fields[0].prec, 10);
+	cr_assert_eq(cfg.schema.fields[0].scale, 2);
+	cr_assert_str_eq(type_of_field(&cfg, 0), "decimal(10,2)");
+	cr_assert_str_eq(type_of_field(&cfg, 1), "decimal(5,0)");
+	cr_assert_eq(cfg.schema.fields[2].type, REC_DATE);
+	cr_assert_not_null(cfg.schema.fields[3].fmt);
+	cr_assert_str_eq(type_of_field(&cfg, 3),
+			 "timestamp('%d/%m/%Y %H:%M', epoch_ms, '%Y, %j')");
+	cr_assert_null(cfg.schema.fields[4].fmt);
+	cr_assert_str_eq(type_of_field(&cfg, 4), "timestamp");
+	cr_assert_str_eq(type_of_field(&cfg, 5), "decimal(38,38)");
+	/* No timezone: UTC, no zone anywhere. */
+	cr_assert_null(cfg.tz);
+	cr_assert_null(cfg.schema.fields[3].tz);
+	cr_assert_eq(cfg.providers[0].schema.nfields, 6);
+	cr_assert_null(cfg.providers[0].schema.fields[3].tz);
+	cr_assert_eq(cfg.providers[0].schema.fields[3].fmt,
+		     cfg.schema.fields[3].fmt);
+	cfg_free(&cfg);
+}
+
+Test(config, new_types_errors_at_file_line)
+{
+	static const struct {
+		const char *fields, *shown, *why;
+	} bad[] = {
+		{ "a:decimal", "decimal",
+		  "give a decimal's precision and scale: decimal(p,s), e.g. decimal(10,2)" },
+		{ "a:numeric", "numeric",
+		  "give a decimal's precision and scale: decimal(p,s), e.g. decimal(10,2)" },
+		{ "a:decimal(0,0)", "decimal(0,0)",
+		  "the precision of a decimal is 1 to 38" },
+		{ "a:decimal(39,2)", "decimal(39,2)",
+		  "the precision of a decimal is 1 to 38" },
+		{ "a:decimal(10,11)", "decimal(10,11)",
+		  "the scale of a decimal is 0 to its precision (10)" },
+		{ "a:decimal(10,-1)", "decimal(10,-1)",
+		  "the scale of a decimal is 0 to its precision (10)" },
+		{ "a:decimal(x)", "decimal(x)",
+		  "the precision of a decimal is 1 to 38" },
+		{ "a:decimal(10,2)x", "decimal(10,2)x",
+		  "expected TYPE or TYPE(...) with nothing after ')'" },
+		{ "a:int(4)", "int(4)", "int takes no parameters" },
+		{ "a:date('%Y')", "date('%Y')", "date takes no parameters" },
+		{ "a:timestamp()", "timestamp()",
+		  "timestamp() needs at least one format, e.g. timestamp('%d/%m/%Y %H:%M')" },
+		{ "a:timestamp(%Y)", "timestamp(%Y)",
+		  "a timestamp format is quoted ('%d/%m/%Y %H:%M') or one of epoch_s, epoch_ms, epoch_us" },
+		{ "a:timestamp(epoch_ns)", "timestamp(epoch_ns)",
+		  "a timestamp format is quoted ('%d/%m/%Y %H:%M') or one of epoch_s, epoch_ms, epoch_us" },
+		{ "a:timestamp('%Y-%Q')", "timestamp('%Y-%Q')",
+		  "unknown directive %Q in timestamp format \"%Y-%Q\"" },
+		{ "a:timestmap", "timestmap",
+		  "unknown type (did you mean 'timestamp'?)" },
+		{ "a:decimel(10,2)", "decimel(10,2)",
+		  "unknown type (did you mean 'decimal'?)" },
+	};
+	char text[512], want[512];
+
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		const char *m;
+
+		snprintf(text, sizeof text, TYPES("%s, b:int", ""),
+			 bad[i].fields);
+		m = load_bad(text);
+		snprintf(want, sizeof want, NAME ":3: invalid value '%s' for "
+			 "key 'fields' in [aggregate]: %s", bad[i].shown,
+			 bad[i].why);
+		cr_assert_str_eq(m, want, "%s", bad[i].fields);
+	}
+	/* An unclosed parenthesis takes the rest of the list with it. */
+	cr_assert_str_eq(load_bad(TYPES("b:int, a:decimal(10,2", "")),
+			 NAME ":3: invalid value 'decimal(10,2' for key 'fields' "
+			 "in [aggregate]: expected TYPE or TYPE(...) with "
+			 "nothing after ')'");
+}
+
+Test(config, list_splits_outside_parentheses_and_quotes)
+{
+	struct cfg cfg;
+
+	load_ok(TYPES("a:decimal(10, 2), t:timestamp('%d,%m,%Y', \"(%H, %M)\","
+		      " epoch_s), n:int", ""), &cfg);
+	cr_assert_eq(cfg.schema.nfields, 3);
+	cr_assert_str_eq(type_of_field(&cfg, 0), "decimal(10,2)");
+	cr_assert_str_eq(type_of_field(&cfg, 1),
+			 "timestamp('%d,%m,%Y', '(%H, %M)', epoch_s)");
+	cr_assert_str_eq(cfg.schema.fields[2].name, "n");
+	cfg_free(&cfg);
+}
+
+Test(config, timezone_of_aggregate_and_providers)
+{
+	struct cfg cfg;
+	const struct cfg_provider *p, *q;
+
+	load_ok("[aggregate]\noutput = o.csv\n"
+		"fields = t:timestamp, d:date, n:int\n"
+		"timezone = Europe/Paris\n"
+		"[provider p]\ntype = file\npath = in.csv\n"
+		"[provider q]\ntype = file\npath = in.csv\n"
+		"timezone = America/New_York\n", &cfg);
+	cr_assert_not_null(cfg.tz);
+	cr_assert_str_eq(tz_name(cfg.tz), "Europe/Paris");
+	cr_assert_eq(cfg.schema.fields[0].tz, cfg.tz);
+	cr_assert_eq(cfg.schema.fields[1].tz, cfg.tz);
+	cr_assert_null(cfg.schema.fields[2].tz);
+	p = find_prov(&cfg, "p");
+	q = find_prov(&cfg, "q");
+	cr_assert_null(p->tz);
+	cr_assert_eq(p->schema.fields[0].tz, cfg.tz);
+	cr_assert_not_null(q->tz);
+	cr_assert_str_eq(tz_name(q->tz), "America/New_York");
+	cr_assert_eq(q->schema.fields[0].tz, q->tz);
+	cr_assert_eq(q->schema.fields[1].tz, q->tz);
+	cr_assert_null(q->schema.fields[2].tz);
+	/* The names are the aggregate's. */
+	cr_assert_eq(q->schema.fields[0].name, cfg.schema.fields[0].name);
+	cfg_free(&cfg);
+
+	/* Given in [aggregate] after the fields that use it: the same. */
+	load_ok("[aggregate]\ntimezone = Asia/Tokyo\noutput = o.csv\n"
+		"fields = t:timestamp\n"
+		"[provider p]\ntype = file\npath = in.csv\n", &cfg);
+	cr_assert_str_eq(tz_name(cfg.schema.fields[0].tz), "Asia/Tokyo");
+	cfg_free(&cfg);
+}
+
+Test(config, timezone_errors)
+{
+	const char *m;
+
+	m = load_bad(TYPES("t:timestamp", "timezone = Europe/Pariss\n"));
+	cr_assert_str_eq(m, NAME ":4: invalid value 'Europe/Pariss' for key "
+			 "'timezone' in [aggregate]: unknown time zone (did you "
+			 "mean 'Europe/Paris'?)");
+	m = load_bad(TYPES("t:timestamp", "timezone = Asia/Paris\n"));
+	assert_has(m, "unknown time zone (did you mean 'Europe/Paris'?)");
+	m = load_bad(TYPES("t:timestamp", "timezone = Nowhere/Qqqqqqqq\n"));
+	cr_assert_str_eq(m, NAME ":4: invalid value 'Nowhere/Qqqqqqqq' for key "
+			 "'timezone' in [aggregate]: unknown time zone (an "
+			 "Area/City name of the tz database, e.g. "
+			 "Europe/Paris, or UTC)");
+	m = load_bad(TYPES("t:timestamp", "timezone = ../../etc/passwd\n"));
+	assert_prefix(m, NAME ":4: invalid value");
+	assert_has(m, "unknown time zone");
+	m = load_bad(TYPES("t:timestamp", "timezone = UTC\ntimezone = UTC\n"));
+	assert_has(m, "duplicate key 'timezone'");
+	m = load_bad(TYPES("t:timestamp", "timezon = UTC\n"));
+	assert_has(m, ":4: unknown key 'timezon' in [aggregate] (did you mean "
+		   "'timezone'?)");
+	m = load_bad(TYPES("t:timestamp", "") "timezone = America/New_Yrok\n");
+	cr_assert_str_eq(m, NAME ":7: invalid value 'America/New_Yrok' for key "
+			 "'timezone' in [provider p]: unknown time zone (did "
+			 "you mean 'America/New_York'?)");
 }

@@ -106,7 +106,7 @@ static enum outcome general(const struct setup *t, const char *buf,
 				v[i].null = true;
 				continue;
 			}
-			if (conv_text(t->schema.fields[i].type, f->p, f->len,
+			if (conv_text(&t->schema.fields[i], f->p, f->len,
 				      &v[i], why, sizeof why) < 0) {
 				out = GEN_REJECT;
 				break;

@@ -1020,3 +1020,46 @@ Test(https, insecure_logs_a_warning)
 	cr_assert(strstr(r.err, "verification off") == NULL, "%s", r.err);
 	tu_result_free(&r);
 }
+
+/*
+ * Numbers and strings into timestamp('%d/%m/%Y %H:%M', epoch_ms) and the
+ * standard forms, local times in the provider's zone (not the
+ * aggregate's), dates and decimals: the values and the rejects.
+ */
+Test(http, timestamp_formats_zones_dates_and_decimals)
+{
+	struct tu_result r;
+	char *out, *rej;
+
+	conf("id:int, at:timestamp('%d/%m/%Y %H:%M', epoch_ms), "
+	     "local:timestamp('%d/%m/%Y %H:%M', '%Y-%m-%d %H:%M:%S', "
+	     "'%Y-%m-%d %H:%M:%S%z'), day:date, price:decimal(10,2)",
+	     "reject_file = rejects.jsonl\nmax_rejects = 10\n"
+	     "timezone = Asia/Tokyo\n",
+	     "url = @@/items?data=typed&per_page=100&page={page}\n"
+	     "pagination = page\nrecords = /items\n"
+	     "timezone = Europe/Paris\n");
+	run(&r, NULL, "--only", "api", NULL);
+	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+	tu_result_free(&r);
+	out = get("out.jsonl");
+	cr_assert_not_null(out);
+	/* The decimal column is the outputs' to write: not checked here. */
+	cr_assert(strstr(out, "\"at\":\"2018-02-07T01:26:13.84Z\""), "%s", out);
+	cr_assert(strstr(out, "\"at\":\"2018-02-07T01:26:13.8405Z\""), "%s",
+		  out);
+	cr_assert(strstr(out, "\"local\":\"2024-03-31T01:30:00Z\""), "%s", out);
+	cr_assert(strstr(out, "\"local\":\"2024-10-27T01:30:00Z\""), "%s", out);
+	cr_assert(strstr(out, "\"at\":\"2024-03-31T01:30:00Z\""), "%s", out);
+	cr_assert(strstr(out, "\"local\":\"2024-07-01T12:00:00Z\""), "%s", out);
+	free(out);
+	rej = get("rejects.jsonl");
+	cr_assert_not_null(rej);
+	cr_assert(strstr(rej, "field at: invalid timestamp \\\"yesterday\\\""),
+		  "%s", rej);
+	cr_assert(strstr(rej, "field day: invalid date \\\"2024-02-30\\\""),
+		  "%s", rej);
+	cr_assert(strstr(rej, "field price: decimal(10,2) overflow "
+			 "\\\"123456789\\\""), "%s", rej);
+	free(rej);
+}

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../common/convert.h"
+#include "../common/tz.h"
 #include "../providers/pgbin.h"
 
 /* Fewer iterations under the sanitizers. */
@@ -148,11 +149,50 @@ Test(pgbin, pairs)
 	cr_assert_not(pgbin_pair_ok(PGBIN_FLOAT8, REC_INT));
 	cr_assert_not(pgbin_has_text(PGBIN_FLOAT8));
 	cr_assert(pgbin_pair_ok(PGBIN_NUMERIC, REC_TEXT));
+	cr_assert(pgbin_pair_ok(PGBIN_NUMERIC, REC_DECIMAL));
+	cr_assert(pgbin_pair_ok(PGBIN_INT8, REC_DECIMAL));
+	cr_assert(pgbin_pair_ok(PGBIN_DATE, REC_DATE));
+	cr_assert(pgbin_pair_ok(PGBIN_TIMESTAMPTZ, REC_DATE));
+	cr_assert_not(pgbin_pair_ok(PGBIN_FLOAT8, REC_DECIMAL));
 	cr_assert_not(pgbin_pair_ok(PGBIN_NONE, REC_TEXT));
 	cr_assert_eq(pgbin_kind(700, true), PGBIN_NONE);   /* float4 */
 	cr_assert_eq(pgbin_kind(1184, false), PGBIN_NONE); /* timestamptz */
 	cr_assert_eq(pgbin_kind(1184, true), PGBIN_TIMESTAMPTZ);
 	cr_assert_eq(pgbin_kind(1042, false), PGBIN_TEXT); /* bpchar */
+}
+
+/*
+ * A date into a date is its day count; a wall-clock time (date, timestamp
+ * without time zone) into a field in a zone is declined (its text is read
+ * in the zone); an instant is not.
+ */
+Test(pgbin, dates_direct_and_wall_clocks_in_a_zone_through_text)
+{
+	/* 2024-02-29: 8825 days after 2000-01-01; 12:00 that day. */
+	static const unsigned char day[4] = { 0, 0, 0x22, 0x79 };
+	static const unsigned char noon[8] = { 0x00, 0x02, 0xb5, 0x82, 0xc4,
+					       0x78, 0x10, 0x00 };
+	char err[256];
+	struct tz *paris = tz_load("Europe/Paris", err, sizeof err);
+	struct rec_field date = { .type = REC_DATE };
+	struct rec_field ts = { .type = REC_TIMESTAMP };
+	struct rec_field zoned = { .type = REC_TIMESTAMP, .tz = paris };
+	struct rec_value v;
+	char text[64];
+
+	cr_assert_not_null(paris, "%s", err);
+	cr_assert(pgbin_value(PGBIN_DATE, &date, day, 4, &v));
+	conv_format_date(v.u.i, text);
+	cr_assert_str_eq(text, "2024-02-29");
+	cr_assert(pgbin_value(PGBIN_DATE, &ts, day, 4, &v));
+	cr_assert_not(pgbin_value(PGBIN_DATE, &zoned, day, 4, &v));
+	pgbin_text(PGBIN_TIMESTAMP, noon, 8, text);
+	cr_assert_str_eq(text, "2024-02-29 12:00:00");
+	cr_assert(pgbin_value(PGBIN_TIMESTAMP, &ts, noon, 8, &v));
+	cr_assert_not(pgbin_value(PGBIN_TIMESTAMP, &zoned, noon, 8, &v));
+	cr_assert(pgbin_value(PGBIN_TIMESTAMPTZ, &zoned, noon, 8, &v));
+	cr_assert_not(pgbin_value(PGBIN_TIMESTAMP, &date, noon, 8, &v));
+	tz_free(paris);
 }
 
 /*
@@ -164,8 +204,12 @@ Test(pgbin, pairs)
 static void expect_direct_is_text(enum pgbin_kind k, const unsigned char *p,
 				  size_t len)
 {
-	static const enum rec_type types[] = { REC_INT, REC_FLOAT, REC_TEXT,
-					       REC_BOOL, REC_TIMESTAMP };
+	static const struct rec_field types[] = {
+		{ .type = REC_INT }, { .type = REC_FLOAT },
+		{ .type = REC_TEXT }, { .type = REC_BOOL },
+		{ .type = REC_TIMESTAMP }, { .type = REC_DATE },
+		{ .type = REC_DECIMAL, .prec = 38, .scale = 6 },
+	};
 	size_t size = pgbin_text_size(k, p, len);
 	char *text = malloc(size), reason[CONV_REASON_MAX];
 	size_t n;
@@ -176,15 +220,19 @@ static void expect_direct_is_text(enum pgbin_kind k, const unsigned char *p,
 	cr_assert_eq(strlen(text), n);
 	for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
 		struct rec_value direct, via;
-		int rc = conv_text(types[t], text, n, &via, reason,
+		int rc = conv_text(&types[t], text, n, &via, reason,
 				   sizeof reason);
 
-		if (!pgbin_value(k, types[t], p, len, &direct))
+		if (!pgbin_value(k, &types[t], p, len, &direct))
 			continue;
 		cr_assert_eq(rc, 0, "%s \"%s\" into %s: direct, but %s",
-			     pgbin_kind_name(k), text, rec_type_name(types[t]),
+			     pgbin_kind_name(k), text, rec_type_name(types[t].type),
 			     reason);
-		switch (types[t]) {
+		switch (types[t].type) {
+		case REC_DECIMAL:
+			cr_assert(rec_dec(&direct) == rec_dec(&via), "\"%s\"",
+				  text);
+			break;
 		case REC_FLOAT:
 			cr_assert(memcmp(&direct.u.f, &via.u.f,
 					 sizeof via.u.f) == 0, "%s \"%s\"",
@@ -196,7 +244,7 @@ static void expect_direct_is_text(enum pgbin_kind k, const unsigned char *p,
 		default:
 			cr_assert_eq(direct.u.i, via.u.i, "%s \"%s\" into %s",
 				     pgbin_kind_name(k), text,
-				     rec_type_name(types[t]));
+				     rec_type_name(types[t].type));
 		}
 	}
 	free(text);

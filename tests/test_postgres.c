@@ -35,6 +35,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "../common/convert.h"
 #include "../common/log.h"
 #include "../providers/postgres.h"
 #include "helpers/provtest.h"
@@ -1304,4 +1305,109 @@ Test(postgres, binary_copy_rejects_quote_the_text)
 	pt_result_free(&r);
 	cfg_free(&cfg);
 	free(log);
+}
+
+/*
+ * numeric into decimal(10,2), date into date, timestamp without time zone
+ * into a timestamp read in the provider's zone, and timestamptz into a
+ * date (its day in that zone), on the binary and the text COPY path:
+ * every value what PostgreSQL itself computes (round(x, 2), the value AT
+ * TIME ZONE 'Europe/Paris', (tz AT TIME ZONE ...)::date), a value too
+ * big for decimal(10,2) a reject.  Random rows and the nights clocks
+ * change.
+ */
+Test(postgres, decimal_date_and_zoned_timestamps_as_postgres_computes)
+{
+	char *t = table(), *q, *fields, *extra;
+	PGresult *res;
+	struct cfg cfg;
+	int n;
+
+	sql("SELECT setseed(0.42)");
+	sql("CREATE TABLE %s AS SELECT g AS id, "
+	    "CASE WHEN g %% 17 = 0 THEN NULL "
+	    "WHEN g %% 5 = 0 THEN (g %% 2000 - 1000)::numeric / 200 "
+	    "ELSE ((random() - 0.5) * 10 ^ (random() * 11))::numeric(30,6) END AS x, "
+	    "timestamp '1960-01-01' + random() * interval '90 years' AS ts, "
+	    "date '1900-01-01' + (random() * 70000)::int AS d, "
+	    "timestamptz '1960-01-01 00:00Z' + random() * interval '90 years' AS tz "
+	    "FROM generate_series(1, %d) g", t, tu_scale(2000));
+	/* Europe/Paris' gaps and overlaps, and a few at midnight UTC. */
+	sql("INSERT INTO %s VALUES "
+	    "(100001, 1.005, '2024-03-31 02:30:00', '0001-01-01', '2024-03-31 00:30:00Z'), "
+	    "(100002, -1.005, '2024-10-27 02:30:00.25', '9999-12-31', '2024-10-26 22:00:00Z'), "
+	    "(100003, 99999999.994, '1976-03-28 01:30:00', '2000-02-29', '2024-10-26 21:59:59.999999Z'), "
+	    "(100004, 99999999.995, '2024-03-31 03:00:00', '2024-01-01', '2024-01-01 00:00Z'), "
+	    "(100005, -0.004, '2024-10-27 03:00:00', '2024-01-01', '2023-12-31 23:00Z')", t);
+
+	/* The oracle: PostgreSQL's answers, row by row. */
+	cr_assert(asprintf(&q, "SELECT id, CASE WHEN x IS NULL THEN 'NULL' "
+			   "WHEN abs(round(x, 2)) < 100000000 THEN round(x, 2)::text "
+			   "ELSE 'REJECT' END, "
+			   "(extract(epoch FROM ts AT TIME ZONE 'Europe/Paris') * 1000000)::bigint, "
+			   "d::text, ((tz AT TIME ZONE 'Europe/Paris')::date)::text "
+			   "FROM %s ORDER BY id", t) > 0);
+	res = PQexec(db, q);
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s",
+		     PQerrorMessage(db));
+	free(q);
+	n = PQntuples(res);
+
+	cr_assert(asprintf(&q, "SELECT id, x, ts, d, tz AS tzd FROM %s ORDER BY id",
+			   t) > 0);
+	fields = "id:int, x:decimal(10,2), ts:timestamp, d:date, tzd:date";
+	extra = "snapshot = false\nmax_rejects = 100000\ntimezone = Europe/Paris";
+	for (int text = 0; text < 2; text++) {
+		struct pt_result r;
+		char *log;
+		size_t row = 0, rej = 0;
+
+		load(&cfg, fields, q, extra);
+		run_logged(&cfg, text, &r, &log);
+		cr_assert_eq(r.status, PROV_DONE, "%s", r.error);
+		cr_assert(strstr(log, text ? "format=text" : "format=binary"),
+			  "%s", log);
+		for (int k = 0; k < n; k++) {
+			char want[256], ts[CONV_TS_MAX];
+
+			if (strcmp(PQgetvalue(res, k, 1), "REJECT") == 0) {
+				cr_assert_lt(rej, r.nrejects);
+				cr_assert(strstr(r.rejects[rej].reason,
+						 "field x: decimal(10,2) overflow"),
+					  "%s", r.rejects[rej].reason);
+				rej++;
+				continue;
+			}
+			conv_format_timestamp(strtoll(PQgetvalue(res, k, 2),
+						      NULL, 10), ts);
+			snprintf(want, sizeof want, "%s|%s|%s|%s|%s",
+				 PQgetvalue(res, k, 0), PQgetvalue(res, k, 1),
+				 ts, PQgetvalue(res, k, 3),
+				 PQgetvalue(res, k, 4));
+			cr_assert_lt(row, r.nrows);
+			cr_assert_str_eq(r.rows[row], want, "%s path, id %s",
+					 text ? "text" : "binary",
+					 PQgetvalue(res, k, 0));
+			row++;
+		}
+		cr_assert_eq(row, r.nrows);
+		cr_assert_eq(rej, r.nrejects);
+		cr_assert_gt(rej, 0);
+		pt_result_free(&r);
+		free(log);
+		cfg_free(&cfg);
+	}
+	PQclear(res);
+	free(q);
+	free(t);
+}
+
+/* A timestamp without time zone and a date into a field in UTC: direct. */
+Test(postgres, wall_clock_types_without_a_zone_are_utc)
+{
+	expect_both_paths("ts:timestamp, d:date, dt:timestamp, tsd:date",
+			  "SELECT '2024-03-31 02:30:00'::timestamp AS ts, "
+			  "'2024-02-29'::date AS d, '2024-02-29'::date AS dt, "
+			  "'2024-03-31 23:30:00'::timestamp AS tsd",
+			  "snapshot = false", "wall clock in UTC");
 }

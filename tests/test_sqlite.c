@@ -765,3 +765,99 @@ Test(sqlite, records_across_frames_and_one_too_large)
 	cfg_free(&cfg);
 	free(db);
 }
+
+/*
+ * INTEGER, REAL and TEXT values into decimal(12,3), dates and timestamps
+ * in a zone (the provider's, not the aggregate's), against Python's
+ * decimal and zoneinfo (tests/fixtures/sqltypes_oracle.py): each row is
+ * the oracle's, or a reject where it says so.
+ */
+Test(sqlite, decimal_date_and_zoned_timestamps_match_python)
+{
+	struct cfg cfg;
+	struct pt_result r;
+	char *db = tu_path(tmp, "types.db"), cmd[4096], *line = NULL;
+	char **want = NULL;
+	size_t cap = 0, nwant = 0, nrows = 0, nrej = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof cmd,
+		 "python3 '%s/tests/fixtures/sqltypes_oracle.py' 20261207 %d "
+		 "'%s'", tu_srcdir(), tu_scale(3000), db);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	while (getline(&line, &cap, p) > 0) {
+		char *sp = strchr(line, ' ');
+
+		cr_assert_not_null(sp);
+		line[strcspn(line, "\n")] = '\0';
+		want = realloc(want, (nwant + 1) * sizeof *want);
+		cr_assert_not_null(want);
+		want[nwant++] = strdup(sp + 1);
+	}
+	free(line);
+	cr_assert_eq(pclose(p), 0, "the oracle failed");
+	cr_assert_gt(nwant, 100);
+
+	/* The aggregate's zone is not the provider's. */
+	cr_assert(asprintf(&line,
+			   "[aggregate]\noutput = out.csv\n"
+			   "fields = id:int, i:decimal(12,3), r:decimal(12,3), "
+			   "t:numeric(12,3), d:date, ts:timestamp\n"
+			   "timezone = Asia/Tokyo\n"
+			   "[provider legacy]\ntype = sqlite\npath = %s\n"
+			   "query = SELECT id, i, r, t, d, ts FROM v ORDER BY id\n"
+			   "key = id\nmax_rejects = 100000\n"
+			   "timezone = Europe/Paris\n", db) > 0);
+	cr_assert_eq(pt_config(line, &cfg), 0);
+	free(line);
+	cr_assert_eq(pt_run_inline(&cfg, 0, 1, NULL, 0, 0, 0, &r), PROV_DONE,
+		     "%s", r.error);
+	for (size_t k = 0; k < nwant; k++) {
+		char pos[64];
+
+		if (strcmp(want[k], "REJECT") == 0) {
+			cr_assert_lt(nrej, r.nrejects, "row %zu: no reject", k + 1);
+			snprintf(pos, sizeof pos, "row key=%zu", k + 1);
+			cr_assert_str_eq(r.rejects[nrej].position, pos);
+			nrej++;
+		} else {
+			cr_assert_lt(nrows, r.nrows, "row %zu missing", k + 1);
+			cr_assert_str_eq(r.rows[nrows], want[k], "row %zu",
+					 k + 1);
+			nrows++;
+		}
+		free(want[k]);
+	}
+	cr_assert_eq(nrows, r.nrows);
+	cr_assert_eq(nrej, r.nrejects);
+	free(want);
+	pt_result_free(&r);
+	cfg_free(&cfg);
+	free(db);
+}
+
+/* A decimal reject names the field, the type and the value. */
+Test(sqlite, decimal_reject_reason)
+{
+	struct cfg cfg;
+	struct pt_result r;
+	char *db = make_db("d.db", "CREATE TABLE d (x);"
+			   "INSERT INTO d VALUES (123456789012);"
+			   "INSERT INTO d VALUES ('12.345');"
+			   "INSERT INTO d VALUES ('abc');");
+
+	load(&cfg, "x:decimal(10,2)", db, "SELECT x FROM d", "max_rejects = 5");
+	cr_assert_eq(pt_run_inline(&cfg, 0, 1, NULL, 0, 0, 0, &r), PROV_DONE,
+		     "%s", r.error);
+	cr_assert_eq(r.nrows, 1);
+	cr_assert_str_eq(r.rows[0], "12.35");
+	cr_assert_eq(r.nrejects, 2);
+	cr_assert_str_eq(r.rejects[0].reason,
+			 "field x: decimal(10,2) overflow \"123456789012\"");
+	cr_assert_str_eq(r.rejects[1].reason,
+			 "field x: invalid decimal(10,2) \"abc\"");
+	pt_result_free(&r);
+	cfg_free(&cfg);
+	free(db);
+}

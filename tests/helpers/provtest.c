@@ -24,6 +24,7 @@
 #include "../../ipc/record.h"
 #include "../../ipc/ring.h"
 #include "../../common/convert.h"
+#include "../../common/decimal.h"
 
 /* Ring capacity: room for the runtime's largest frames. */
 #define PT_RING_BYTES (1u << 20)
@@ -158,8 +159,8 @@ static void pt_put_values(FILE *f, const struct rec_schema *s,
 			fputs(num, f);
 			break;
 		case REC_DECIMAL:
-			fprintf(f, "dec:%" PRId64 ":%" PRIu64, v[i].u.d.hi,
-				v[i].u.d.lo);
+			dec_format(rec_dec(&v[i]), s->fields[i].scale, num);
+			fputs(num, f);
 			break;
 		case REC_TEXT:
 			if (!quoted) {

@@ -10,7 +10,8 @@
  *
  * Rows are the record's fields joined by '|': ints in decimal, floats in
  * the shortest form (conv_format_float), bools as true/false, timestamps in
- * RFC 3339 UTC, text as is, NULL as the four letters NULL.
+ * RFC 3339 UTC, dates as YYYY-MM-DD, decimals with their scale's digits
+ * (dec_format: 37.60), text as is, NULL as the four letters NULL.
  */
 #ifndef AGG_PROVTEST_H
 #define AGG_PROVTEST_H

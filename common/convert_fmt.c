@@ -1,0 +1,232 @@
+/*
+ * convert_fmt.c - the canonical text forms the outputs and the messages
+ * write (convert.h): floats in their shortest round-trip digits, timestamps
+ * as RFC 3339 UTC, dates as YYYY-MM-DD, and a field's type as the config
+ * spells it.  The other half of convert.c, which reads values in.
+ *
+ * Invariants: conv_format_float(d) parses back to exactly d, whatever the
+ * process's locale (it prints and reads in the "C" locale object);
+ * conv_format_timestamp is the inverse of conv_parse_timestamp on its own
+ * output; nothing is written past the buffer the header names.
+ */
+#include "convert.h"
+
+#include <inttypes.h>
+#include <locale.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tsfmt.h"
+
+#define US_PER_SEC INT64_C(1000000)
+#define US_PER_DAY (INT64_C(86400) * US_PER_SEC)
+
+/* --- timestamps and dates ---------------------------------------------- */
+
+static char *put2(char *o, unsigned v)
+{
+	o[0] = (char)('0' + v / 10);
+	o[1] = (char)('0' + v % 10);
+	return o + 2;
+}
+
+/* YYYY-MM-DD of a day count; a year outside 0-9999 with its sign. */
+static char *put_date(char *o, int64_t days)
+{
+	int64_t y;
+	unsigned m, d;
+
+	conv_civil_from_days(days, &y, &m, &d);
+	if (y >= 0 && y <= 9999) {
+		o = put2(o, (unsigned)(y / 100));
+		o = put2(o, (unsigned)(y % 100));
+	} else {
+		/* Only sums of offsets reach here; int64 years fit easily. */
+		o += snprintf(o, 16, "%+05" PRId64, y);
+	}
+	*o++ = '-';
+	o = put2(o, m);
+	*o++ = '-';
+	return put2(o, d);
+}
+
+size_t conv_format_date(int64_t days, char *out)
+{
+	char *o = put_date(out, days);
+
+	*o = '\0';
+	return (size_t)(o - out);
+}
+
+size_t conv_format_timestamp(int64_t us, char *out)
+{
+	int64_t days = us / US_PER_DAY, rem = us % US_PER_DAY;
+	unsigned secs, frac;
+	char *o = out;
+
+	if (rem < 0) {
+		rem += US_PER_DAY;
+		days--;
+	}
+	secs = (unsigned)(rem / US_PER_SEC);
+	frac = (unsigned)(rem % US_PER_SEC);
+	o = put_date(o, days);
+	*o++ = 'T';
+	o = put2(o, secs / 3600);
+	*o++ = ':';
+	o = put2(o, secs / 60 % 60);
+	*o++ = ':';
+	o = put2(o, secs % 60);
+	if (frac != 0) {
+		int digits = 6;
+
+		while (frac % 10 == 0) {
+			frac /= 10;
+			digits--;
+		}
+		*o++ = '.';
+		for (int k = digits - 1; k >= 0; k--) {
+			o[k] = (char)('0' + frac % 10);
+			frac /= 10;
+		}
+		o += digits;
+	}
+	*o++ = 'Z';
+	*o = '\0';
+	return (size_t)(o - out);
+}
+
+/* --- floats ---------------------------------------------------------- */
+
+/*
+ * conv_format_float()'s fast path, for 1e-4 <= |d| < 1e15, where "%.15g"
+ * writes no exponent.  When d is the double nearest to a decimal of at
+ * most 15 significant digits (m / 10^s, m < 10^15), that decimal is what
+ * "%.15g" writes once its trailing zeros are gone: d lies within half an
+ * ulp of it (2^-53 of d), far less than half the spacing of 15-digit
+ * decimals (over 10^-15 of d), so it is d's rounding to 15 digits; and it
+ * reads back as d, so the printf way would stop there.  Tried for s = 0,
+ * 1, ...: the first m that reads back (one exact IEEE division decides,
+ * as in conv_float_exact()) is written, the point s digits from its
+ * right.  Returns the length, or 0 when d is not such a decimal.
+ */
+static size_t format_short_decimal(double d, char *out)
+{
+	double a = fabs(d), p = 1, v;
+	char dig[24];
+	size_t nd = 0, len = 0;
+	uint64_t m = 0;
+	int s;
+
+	if (!(a >= 1e-4 && a < 1e15))
+		return 0;
+	/* Every 10^s up to 1e22 is exact, and so is each product p * 10. */
+	for (s = 0;; s++, p *= 10) {
+		double t = a * p;
+
+		if (s > 22 || t >= 1e15)
+			return 0;
+		m = (uint64_t)nearbyint(t);
+		if (conv_float_exact(m, -s, &v) && v == a)
+			break;
+	}
+	/* The first s that reads back leaves no zero at m's right. */
+	if (m == 0 || (s > 0 && m % 10 == 0))
+		return 0;
+	for (; m != 0; m /= 10)
+		dig[nd++] = (char)('0' + m % 10);
+	if (d < 0)
+		out[len++] = '-';
+	if ((size_t)s >= nd) {
+		/* Below 1: "0.", the zeros after the point, m's digits. */
+		out[len++] = '0';
+		out[len++] = '.';
+		for (size_t z = nd; z < (size_t)s; z++)
+			out[len++] = '0';
+		while (nd > 0)
+			out[len++] = dig[--nd];
+	} else {
+		/* The point, if any, before m's last s digits. */
+		while (nd > 0) {
+			out[len++] = dig[--nd];
+			if (s > 0 && nd == (size_t)s)
+				out[len++] = '.';
+		}
+	}
+	out[len] = '\0';
+	return len;
+}
+
+size_t conv_format_float(double d, char *out)
+{
+	locale_t loc = conv_c_locale(), old = (locale_t)0;
+	int n = 0;
+	size_t k;
+
+	if (d == 0) {
+		/* printf would say "-0" too; spelled out so it is obvious. */
+		strcpy(out, signbit(d) ? "-0" : "0");
+		return strlen(out);
+	}
+	if (!isfinite(d)) {
+		strcpy(out, isnan(d) ? "nan" : d < 0 ? "-inf" : "inf");
+		return strlen(out);
+	}
+	if ((k = format_short_decimal(d, out)) != 0)
+		return k;
+	if (loc != (locale_t)0)
+		old = uselocale(loc);
+	/*
+	 * A normal double that some k <= 15 digits round-trip prints as those
+	 * digits with %.15g (15 digits are always within half an ulp), so
+	 * trying 15, 16, 17 finds the shortest.  Subnormals have fewer
+	 * significant bits: try every precision.
+	 */
+	for (int prec = fabs(d) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
+		n = snprintf(out, CONV_FLOAT_MAX, "%.*g", prec, d);
+		if (strtod(out, NULL) == d)
+			break;
+	}
+	if (loc != (locale_t)0)
+		uselocale(old);
+	return (size_t)n;
+}
+
+/* --- types ------------------------------------------------------------ */
+
+/* A format as the config writes it: a bare epoch word, else quoted. */
+static size_t spell_format(const char *text, char *out, size_t n)
+{
+	if (strcmp(text, "epoch_s") == 0 || strcmp(text, "epoch_ms") == 0 ||
+	    strcmp(text, "epoch_us") == 0)
+		return (size_t)snprintf(out, n, "%s", text);
+	if (strchr(text, '\'') == NULL)
+		return (size_t)snprintf(out, n, "'%s'", text);
+	return (size_t)snprintf(out, n, "\"%s\"", text);
+}
+
+size_t conv_type_text(const struct rec_field *f, char *out, size_t n)
+{
+	size_t len;
+
+	if (n == 0)
+		return 0;
+	if (f->type == REC_DECIMAL)
+		return (size_t)snprintf(out, n, "decimal(%u,%u)", f->prec,
+					f->scale);
+	len = (size_t)snprintf(out, n, "%s", rec_type_name(f->type));
+	if (f->type != REC_TIMESTAMP || f->fmt == NULL)
+		return len;
+	for (int i = 0; i < tsfmt_count(f->fmt) && len < n; i++) {
+		len += (size_t)snprintf(out + len, n - len, "%s",
+					i == 0 ? "(" : ", ");
+		if (len < n)
+			len += spell_format(tsfmt_text(f->fmt, i), out + len,
+					    n - len);
+	}
+	if (len < n)
+		len += (size_t)snprintf(out + len, n - len, ")");
+	return len < n ? len : n - 1;
+}

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "../common/convert.h"
+#include "../common/decimal.h"
 #include "../ipc/record.h"
 
 /* Bytes formatted before they go out in one piece. */
@@ -113,11 +114,14 @@ static inline size_t out_fmt_i64(int64_t v, char *out)
 /*
  * A value of a type that needs neither quoting nor escaping (not REC_TEXT,
  * which writes nothing): an int, a float (nothing for NaN or infinities,
- * which the converters never make), true/false, a timestamp in RFC 3339,
- * in double quotes when quote_ts (JSON).
+ * which the converters never make), true/false, a decimal's digits with
+ * exactly scale fraction digits (a bare number in JSON too), a timestamp
+ * in RFC 3339 and a date as YYYY-MM-DD, both in double quotes when
+ * quote_ts (JSON).  scale is read only for a decimal.
  */
 static inline void out_buf_plain(struct out_buf *b, enum rec_type t,
-				 const struct rec_value *v, bool quote_ts)
+				 int scale, const struct rec_value *v,
+				 bool quote_ts)
 {
 	char *p = out_buf_reserve(b, OUT_VALUE_MAX);
 	size_t n = 0;
@@ -149,7 +153,8 @@ static inline void out_buf_plain(struct out_buf *b, enum rec_type t,
 			p[n++] = '"';
 		break;
 	case REC_DECIMAL:
-		/* Not yet written: the config declares no decimal yet. */
+		n = dec_format(rec_dec(v), scale, p);
+		break;
 	case REC_TEXT:
 		break;
 	}

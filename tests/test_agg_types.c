@@ -410,6 +410,32 @@ Test(agg_types, decimal_sum_overflow_names_the_aggregate_and_group)
 	merge_free(m);
 }
 
+/* The group named in the message shows a decimal's digits and a day. */
+Test(agg_types, overflow_names_decimal_and_date_keys)
+{
+	const __int128 max = dec_pow10(38) - 1;
+	struct cfg_agg a[] = { { CFG_AGG_SUM, 1, "total", REC_INT, 0, 0 } };
+	int gb[] = { 1, 2 };
+	struct rec_value v[3];
+	struct cfg cfg;
+	struct merge *m;
+	char err[512] = "";
+
+	set_cfg(&cfg, "o.csv", money, 3);
+	set_group(&cfg, gb, 2, a, 1);
+	m = merge_new(&cfg);
+	v[0] = T("east");
+	v[1] = D(-max);
+	v[2] = I(-1);
+	add(m, 0, v);
+	add(m, 1, v);
+	cr_assert_eq(merge_write(m, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "sum(x) overflows decimal(38,2) in group "
+			      "x=-999999999999999999999999999999999999.99 "
+			      "day=1969-12-31");
+	merge_free(m);
+}
+
 Test(agg_types, decimal_avg_overflow_fails_the_run)
 {
 	/* decimal(38,0) values of 33 digits: their avg has 33 + 6 digits. */

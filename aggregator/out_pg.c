@@ -425,8 +425,7 @@ static int pg_row(struct out_writer *w, const struct rec_value *v, char *err,
 		else if (w->cols[i].type == REC_BOOL)
 			out_buf_putc(f, v[i].u.b ? 't' : 'f');
 		else
-			out_buf_plain(f, w->cols[i].type, w->cols[i].scale,
-				      &v[i], false);
+			out_buf_plain(f, &w->cols[i], &v[i], false);
 	}
 	out_buf_putc(f, '\n');
 	o->rows++;

@@ -31,8 +31,8 @@ struct stage_field {
  * How a staged input folds into one aggregate's state: the common kinds
  * inline, the others (min, max) through state_add().
  */
-enum stage_op_kind { SOP_COUNT_STAR, SOP_COUNT, SOP_ISUM, SOP_DSUM, SOP_FSUM,
-		    SOP_OTHER };
+enum stage_op_kind { SOP_COUNT_STAR, SOP_COUNT, SOP_ISUM, SOP_FSUM, SOP_OTHER,
+		    SOP_DSUM, SOP_DEC_OTHER };
 
 struct stage_op {
 	enum stage_op_kind kind;
@@ -129,6 +129,8 @@ int stage_setup(struct stager *sg, const struct cfg *cfg,
 			o->kind = SOP_DSUM;
 		else if (a->st == ST_FSUM)
 			o->kind = SOP_FSUM;
+		else if (a->ftype == REC_DECIMAL)
+			o->kind = SOP_DEC_OTHER;
 		else
 			o->kind = SOP_OTHER;
 	}
@@ -468,16 +470,25 @@ static inline struct rec_value entry_value(const struct stage_entry *e,
 
 	memset(&x, 0, sizeof(x));
 	x.null = (e->nulls >> j) & 1;
-	if (t == REC_FLOAT) {
+	if (t == REC_FLOAT)
 		memcpy(&x.u.f, &e->v[j], 8);
-	} else if (t == REC_BOOL) {
+	else if (t == REC_BOOL)
 		x.u.b = e->v[j] != 0;
-	} else if (t == REC_DECIMAL) {
-		x.u.d.lo = e->v[j];
-		x.u.d.hi = (int64_t)e->v[j + 1];
-	} else {
+	else
 		x.u.i = (int64_t)e->v[j];
-	}
+	return x;
+}
+
+/* Input j of entry e when it is a decimal: two words. */
+static inline struct rec_value entry_dec_value(const struct stage_entry *e,
+					       int j)
+{
+	struct rec_value x;
+
+	memset(&x, 0, sizeof(x));
+	x.null = (e->nulls >> j) & 1;
+	x.u.d.lo = e->v[j];
+	x.u.d.hi = (int64_t)e->v[j + 1];
 	return x;
 }
 
@@ -570,6 +581,20 @@ static int fold_op(const struct stager *sg, const struct stage *st,
 
 			if (state_add(ar, &sg->aggs[j], e->g, &x) < 0)
 				return -1;
+		}
+		return 0;
+	case SOP_DEC_OTHER:
+		/* min, max of a decimal: no second call site of state_add() */
+		for (i = 0; i < n; i++, at += es) {
+			const struct stage_entry *e = (const void *)at;
+			struct st_mm *s = (void *)((unsigned char *)e->g + off);
+			struct rec_value x = entry_dec_value(e, in);
+
+			if (x.null)
+				continue;
+			if (state_mm_beats(&sg->aggs[j], s, &x))
+				state_mm_set(ar, REC_DECIMAL, s, &x, true);
+			s->n++;
 		}
 		return 0;
 	}

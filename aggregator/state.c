@@ -76,6 +76,25 @@ int state_dset_insert(struct arena *a, struct dset *s, bool text,
 	return 0;
 }
 
+int state_add_dec(struct arena *ar, const struct st_agg *a, void *sp,
+		  const struct rec_value *v)
+{
+	unsigned char b[16];
+
+	if (a->st == ST_DSUM) {
+		state_dsum_add(sp, rec_dec(v), 0);
+	} else {
+		/* A decimal in a set is its 16 bytes, as text is its bytes. */
+		memcpy(b, &v->u.d.lo, 8);
+		memcpy(b + 8, &v->u.d.hi, 8);
+		if (state_dset_insert(ar, &((struct st_set *)sp)->set, true,
+				      hash_bytes(b, 16), 0, b, 16, true) < 0)
+			return -1;
+	}
+	((struct st_count *)sp)->n++;
+	return 0;
+}
+
 int state_mm_set(struct arena *a, enum rec_type t, struct st_mm *s,
 		 const struct rec_value *v, bool copy)
 {

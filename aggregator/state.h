@@ -102,8 +102,8 @@ struct st_set {
 	struct dset set;
 };
 
-enum st_kind { ST_COUNT, ST_ISUM, ST_DSUM, ST_FSUM, ST_MM, ST_SET,
-	       ST_SET_DEC };
+/* The kinds of decimals last: state_add() passes them on (state_add_dec()). */
+enum st_kind { ST_COUNT, ST_ISUM, ST_FSUM, ST_MM, ST_SET, ST_DSUM, ST_SET_DEC };
 
 /* What the merge needs of an aggregate, resolved once (state_resolve()). */
 struct st_agg {
@@ -226,6 +226,14 @@ int state_dset_insert(struct arena *a, struct dset *s, bool text,
 		      uint32_t len, bool copy);
 
 /*
+ * state_add() of a value v (not NULL) into a decimals' state (ST_DSUM,
+ * ST_SET_DEC), n counted.  Out of line, so that the inline switch of the
+ * other kinds is what it was.  Returns 0, or -1 on no memory.
+ */
+int state_add_dec(struct arena *ar, const struct st_agg *a, void *sp,
+		  const struct rec_value *v);
+
+/*
  * Fold one value (NULL for count(*)) into g's state of a, copying what it
  * keeps into ar.  Returns 0, or -1 on no memory.  Inline: it runs for
  * every record and aggregate folded.
@@ -241,6 +249,8 @@ static inline int state_add(struct arena *ar, const struct st_agg *a,
 	}
 	if (v->null)
 		return 0;
+	if (__builtin_expect(a->st > ST_SET, 0))
+		return state_add_dec(ar, a, sp, v);
 	switch (a->st) {
 	case ST_COUNT:
 		break;
@@ -253,9 +263,6 @@ static inline int state_add(struct arena *ar, const struct st_agg *a,
 		memcpy(s->sum, &sum, sizeof(sum));
 		break;
 	}
-	case ST_DSUM:
-		state_dsum_add(sp, rec_dec(v), 0);
-		break;
 	case ST_FSUM:
 		if (fsum_add(&((struct st_fsum *)sp)->sum, v->u.f, ar) < 0)
 			return -1;
@@ -289,16 +296,9 @@ static inline int state_add(struct arena *ar, const struct st_agg *a,
 		}
 		break;
 	}
-	case ST_SET_DEC: {
-		unsigned char b[16];
-
-		memcpy(b, &v->u.d.lo, 8);
-		memcpy(b + 8, &v->u.d.hi, 8);
-		if (state_dset_insert(ar, &((struct st_set *)sp)->set, true,
-				      hash_bytes(b, 16), 0, b, 16, true) < 0)
-			return -1;
-		break;
-	}
+	case ST_DSUM:
+	case ST_SET_DEC:
+		break; /* above */
 	}
 	((struct st_count *)sp)->n++;
 	return 0;

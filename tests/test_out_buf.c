@@ -109,8 +109,9 @@ Test(out_buf, plain_values)
 	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
 		if (i > 0)
 			out_buf_putc(&b, '|');
-		out_buf_plain(&b, vals[i].type, 0, &vals[i].v,
-			      vals[i].quote_ts);
+		struct out_col c = { .name = "c", .type = vals[i].type };
+
+		out_buf_plain(&b, &c, &vals[i].v, vals[i].quote_ts);
 	}
 	out_buf_putc(&b, '\0');
 	cr_assert_str_eq(b.buf, "-9223372036854775808|0|0.1||true|false|"
@@ -148,6 +149,8 @@ Test(out_buf, plain_decimals)
 
 	open_buf(&b, &s);
 	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+		struct out_col c = { .name = "c", .type = REC_DECIMAL,
+				     .prec = 38, .scale = (uint8_t)vals[i].scale };
 		struct rec_value v = { 0 };
 		const char *p = vals[i].v;
 		__int128 x = 0;
@@ -157,8 +160,7 @@ Test(out_buf, plain_decimals)
 			x = x * 10 + (*p - '0');
 		rec_set_dec(&v, neg ? -x : x);
 		b.len = 0;
-		out_buf_plain(&b, REC_DECIMAL, vals[i].scale, &v,
-			      i % 2 == 0);
+		out_buf_plain(&b, &c, &v, i % 2 == 0);
 		out_buf_putc(&b, '\0');
 		cr_assert_str_eq(b.buf, vals[i].want, "%s at scale %d",
 				 vals[i].v, vals[i].scale);

@@ -222,7 +222,8 @@ int gtable_keys_init(struct gtable_keys *k, const struct rec_schema *s,
 	if (n == 1 && k->schema.fields[0].type == REC_TEXT)
 		k->shape = KEY_TEXT1;
 	if (n == 1 && (k->schema.fields[0].type == REC_INT ||
-		       k->schema.fields[0].type == REC_TIMESTAMP))
+		       k->schema.fields[0].type == REC_TIMESTAMP ||
+		       k->schema.fields[0].type == REC_DATE))
 		k->shape = KEY_INT1;
 	return 0;
 }
@@ -252,9 +253,10 @@ size_t gtable_key_encode(struct gtable_keys *k, const struct rec_value *v)
 	for (j = 0; j < ks->nfields; j++) {
 		const struct rec_value *x = &v[by[j]];
 
+		/* 16: the most any other type takes (a decimal) */
 		if (!x->null)
 			need += ks->fields[j].type == REC_TEXT ?
-					4 + (size_t)x->u.s.len : 8;
+					4 + (size_t)x->u.s.len : 16;
 	}
 	if (need >= k->scratch.cap && buf_reserve(&k->scratch, need) < 0)
 		return 0;

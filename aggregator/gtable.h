@@ -190,7 +190,8 @@ struct group *gtable_put(struct gtable *t, size_t i, uint64_t h,
 			 const unsigned char *key, uint32_t klen);
 
 /*
- * The live groups of t, whose keys are one int or timestamp (or NULL), in
+ * The live groups of t, whose keys are one int, timestamp or date (or
+ * NULL), in
  * key order, the NULL key last, into out[0..*np) (room for t->n): by a
  * radix sort of the keys themselves.  0, or -1 on no memory.
  */
@@ -203,8 +204,8 @@ int gtable_sort_int1(const struct gtable *t, const struct group **out,
 
 /*
  * Group keys a lookup takes without encoding them first: one non-NULL
- * text or int (timestamp) key.  Anything else (NULL, several fields,
- * float, bool) takes the general path.  Either way the table holds the
+ * text or int (timestamp, date: 8 bytes too) key.  Anything else (NULL,
+ * several fields, float, bool, decimal) takes the general path.  Either way the table holds the
  * same canonical encoded key.
  */
 enum gtable_shape { KEY_GENERAL, KEY_TEXT1, KEY_INT1 };
@@ -289,7 +290,7 @@ gtable_get_text1(const struct gtable_keys *ks, struct gtable *t,
 	return gtable_put(t, i, h, k, klen);
 }
 
-/* gtable_get() for one non-NULL int or timestamp key x, likewise. */
+/* gtable_get() for one non-NULL int, timestamp or date key x, likewise. */
 static inline __attribute__((always_inline)) struct group *
 gtable_get_int1(const struct gtable_keys *ks, struct gtable *t, int64_t x)
 {

@@ -46,6 +46,7 @@
 
 #include "../common/buf.h"
 #include "../common/convert.h"
+#include "../common/decimal.h"
 #include "gtable.h"
 #include "output.h"
 #include "spool.h"
@@ -314,6 +315,8 @@ static int write_union(struct merge *m, char *err, size_t errlen)
 	for (i = 0; i < nf; i++) {
 		cols[i + 1].name = cfg->schema.fields[i].name;
 		cols[i + 1].type = cfg->schema.fields[i].type;
+		cols[i + 1].prec = cfg->schema.fields[i].prec;
+		cols[i + 1].scale = cfg->schema.fields[i].scale;
 	}
 	w = out_open(cfg, cols, nf + 1, err, errlen);
 	if (w == NULL)
@@ -376,7 +379,7 @@ static void describe_key(const struct merge *m, const struct rec_value *kv,
 		const struct rec_value *v = &kv[j];
 		const char *name = ks->fields[j].name;
 		const char *sep = j ? " " : "";
-		char num[CONV_TS_MAX + CONV_FLOAT_MAX];
+		char num[CONV_TS_MAX + CONV_FLOAT_MAX + DEC_STR_MAX];
 		int n;
 
 		if (!v->null && ks->fields[j].type == REC_TEXT) {
@@ -394,6 +397,11 @@ static void describe_key(const struct merge *m, const struct rec_value *kv,
 					 v->u.b ? "true" : "false");
 			else if (ks->fields[j].type == REC_TIMESTAMP)
 				conv_format_timestamp(v->u.i, num);
+			else if (ks->fields[j].type == REC_DATE)
+				conv_format_date(v->u.i, num);
+			else if (ks->fields[j].type == REC_DECIMAL)
+				dec_format(rec_dec(v), ks->fields[j].scale,
+					   num);
 			else
 				snprintf(num, sizeof(num), "%lld",
 					 (long long)v->u.i);
@@ -406,7 +414,10 @@ static void describe_key(const struct merge *m, const struct rec_value *kv,
 	}
 }
 
-/* 0 when every int sum fits 64 bits; else -1 naming the first that does not. */
+/*
+ * 0 when every int sum fits 64 bits and every decimal sum or average 38
+ * digits; else -1 naming the first that does not.
+ */
 static int check_overflow(const struct merge *m, const struct out_group *gs,
 			  size_t ng, char *err, size_t errlen)
 {
@@ -416,15 +427,20 @@ static int check_overflow(const struct merge *m, const struct out_group *gs,
 	for (i = 0; i < ng; i++) {
 		for (k = 0; k < m->naggs; k++) {
 			const struct st_agg *a = &m->aggs[k];
-			char where[512];
+			char where[512], type[32];
 
-			if (state_isum_fits(a, gs[i].g))
+			if (state_fits(a, gs[i].g))
 				continue;
 			describe_key(m, gs[i].kv, where, sizeof(where));
-			snprintf(err, errlen,
-				 "%s(%s) overflows a 64-bit integer%s%s",
+			if (a->natural == REC_DECIMAL)
+				snprintf(type, sizeof(type), "decimal(%d,%d)",
+					 a->oprec, a->oscale);
+			else
+				snprintf(type, sizeof(type),
+					 "a 64-bit integer");
+			snprintf(err, errlen, "%s(%s) overflows %s%s%s",
 				 state_func_name(a->kind),
-				 m->cfg->schema.fields[a->field].name,
+				 m->cfg->schema.fields[a->field].name, type,
 				 m->keys.schema.nfields > 0 ? " in group " : "",
 				 where);
 			return -1;
@@ -583,10 +599,14 @@ static int write_group(struct merge *m, char *err, size_t errlen)
 
 	for (j = 0; j < ng; j++)
 		cols[j] = (struct out_col){ m->keys.schema.fields[j].name,
-					    m->keys.schema.fields[j].type };
+					    m->keys.schema.fields[j].type,
+					    m->keys.schema.fields[j].prec,
+					    m->keys.schema.fields[j].scale };
 	for (j = 0; j < m->naggs; j++)
 		cols[ng + j] = (struct out_col){ cfg->aggs[j].name,
-						 m->aggs[j].otype };
+						 m->aggs[j].otype,
+						 m->aggs[j].oprec,
+						 m->aggs[j].oscale };
 	w = out_open(cfg, cols, ncols, err, errlen);
 	if (w == NULL)
 		goto out_free;

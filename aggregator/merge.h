@@ -8,7 +8,8 @@
  * its own partial state (its spooled records in union mode, its own group
  * table in group mode) and merge_write() combines them in config order:
  * float sums then always add in the same order.  Integer sums are kept in
- * 128 bits and checked for 64-bit overflow when written.
+ * 128 bits and checked for 64-bit overflow when written; decimal sums are
+ * exact and checked for 38 digits when written.
  */
 #ifndef AGG_MERGE_H
 #define AGG_MERGE_H
@@ -42,7 +43,7 @@ int merge_add(struct merge *m, int pi, const struct rec_value *v, char *err,
  * the aggregates' inputs; merge_stages() is true) in group mode when every
  * aggregate reads either nothing (count(*)), only whether a field is NULL
  * (count), or a fixed-size value (sum, avg, min, max of int, float, bool,
- * timestamp), and as their bytes otherwise.  A group that only uncommitted
+ * timestamp, decimal; min, max of date), and as their bytes otherwise.  A group that only uncommitted
  * records created stays in the table without a committed record: it is
  * left out of the result.
  *

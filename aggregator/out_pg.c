@@ -30,7 +30,8 @@
 static const char *const pg_types[] = {
 	[REC_INT] = "BIGINT", [REC_FLOAT] = "DOUBLE PRECISION",
 	[REC_TEXT] = "TEXT", [REC_BOOL] = "BOOLEAN",
-	[REC_TIMESTAMP] = "TIMESTAMPTZ",
+	[REC_TIMESTAMP] = "TIMESTAMPTZ", [REC_DECIMAL] = "NUMERIC(%d,%d)",
+	[REC_DATE] = "DATE",
 };
 
 struct pg_out {
@@ -150,18 +151,24 @@ static void pg_close(struct pg_out *o)
 	free(o);
 }
 
-/* Columns of the table; none when it does not exist. */
+/*
+ * Columns of the table, names[i] its name and names[n + i] its type as
+ * PostgreSQL spells it (format_type: "numeric(12,2)", "date"); none when
+ * it does not exist.  *n counts the columns; free with
+ * out_sql_free_names(names, 2 * n).
+ */
 static int pg_columns(struct pg_out *o, const char *qtable, char ***names,
 		      int *n, char *err, size_t errlen)
 {
 	const char *params[1] = { qtable };
 	PGresult *r;
-	int rc = -1;
+	int rc = -1, nt;
 
 	*names = NULL;
 	*n = 0;
 	r = PQexecParams(o->conn,
-			 "SELECT attname FROM pg_attribute "
+			 "SELECT attname, format_type(atttypid, atttypmod) "
+			 "FROM pg_attribute "
 			 "WHERE attrelid = to_regclass($1) AND attnum > 0 "
 			 "AND NOT attisdropped ORDER BY attnum",
 			 1, NULL, params, NULL, NULL, 0);
@@ -169,22 +176,64 @@ static int pg_columns(struct pg_out *o, const char *qtable, char ***names,
 		pg_fail(o, "cannot read", err, errlen);
 		goto out;
 	}
-	*names = calloc((size_t)PQntuples(r) + 1, sizeof(char *));
+	nt = PQntuples(r);
+	*names = calloc(2 * (size_t)nt + 1, sizeof(char *));
 	if (*names == NULL)
 		goto out_oom;
-	for (int i = 0; i < PQntuples(r); i++) {
+	for (int i = 0; i < nt; i++) {
 		(*names)[i] = strdup(PQgetvalue(r, i, 0));
-		if ((*names)[i] == NULL)
+		(*names)[nt + i] = strdup(PQgetvalue(r, i, 1));
+		if ((*names)[i] == NULL || (*names)[nt + i] == NULL)
 			goto out_oom;
-		(*n)++;
 	}
+	*n = nt;
 	rc = 0;
 	goto out;
 out_oom:
+	if (*names != NULL)
+		out_sql_free_names(*names, 2 * nt);
+	*names = NULL;
 	snprintf(err, errlen, "out of memory opening table %s", o->table);
 out:
 	PQclear(r);
 	return rc;
+}
+
+/*
+ * An existing table's decimal and date columns (names[0..n), their types
+ * at names[n..2n), as pg_columns() gives them) must be of the types this
+ * run writes: numeric(p,s) with the same p and s, date; PostgreSQL would
+ * round or refuse the values otherwise.  The other types are taken as
+ * they are.  Returns 0, or -1 with err.
+ */
+static int pg_check_types(const struct out_writer *w, char *const *names,
+			  int n, const char *table, const char *target,
+			  char *err, size_t errlen)
+{
+	for (int i = 0; i < w->ncols; i++) {
+		const struct out_col *c = &w->cols[i];
+		char want[48];
+
+		if (c->type != REC_DECIMAL && c->type != REC_DATE)
+			continue;
+		if (c->type == REC_DECIMAL)
+			snprintf(want, sizeof want, "numeric(%d,%d)", c->prec,
+				 c->scale);
+		else
+			snprintf(want, sizeof want, "date");
+		for (int j = 0; j < n; j++) {
+			if (strcmp(names[j], c->name) != 0 ||
+			    strcmp(names[n + j], want) == 0)
+				continue;
+			snprintf(err, errlen,
+				 "table %s (%s) has column %s of type %s, but this "
+				 "run writes %s: drop or rename it, or set table "
+				 "to another name",
+				 table, target, c->name, names[n + j], want);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static int pg_send(void *arg, const char *p, size_t n);
@@ -255,7 +304,7 @@ static int pg_open(struct out_writer *w, const struct cfg *cfg, char *err,
 		goto out_oom;
 	if (pg_exec(o, out_sql_str(&q), "cannot lock", err, errlen) < 0)
 		goto out;
-	out_sql_free_names(names, n);
+	out_sql_free_names(names, 2 * n);
 	if (pg_columns(o, out_sql_str(&qt), &names, &n, err, errlen) < 0)
 		goto out;
 	{
@@ -263,7 +312,9 @@ static int pg_open(struct out_writer *w, const struct cfg *cfg, char *err,
 
 		snprintf(where, sizeof where, " (%s)", o->target);
 		if (out_sql_check_columns(w, names, n, false, table, where, err,
-				  errlen) < 0)
+				  errlen) < 0 ||
+		    pg_check_types(w, names, n, table, o->target, err,
+				   errlen) < 0)
 			goto out;
 	}
 	if (cfg->write == CFG_WRITE_REPLACE) {
@@ -301,7 +352,7 @@ out_oom:
 out:
 	out_sql_free(&q);
 	out_sql_free(&qt);
-	out_sql_free_names(names, n);
+	out_sql_free_names(names, 2 * n);
 	if (w->impl == NULL)
 		pg_close(o);
 	return rc;
@@ -374,7 +425,7 @@ static int pg_row(struct out_writer *w, const struct rec_value *v, char *err,
 		else if (w->cols[i].type == REC_BOOL)
 			out_buf_putc(f, v[i].u.b ? 't' : 'f');
 		else
-			out_buf_plain(f, w->cols[i].type, &v[i], false);
+			out_buf_plain(f, &w->cols[i], &v[i], false);
 	}
 	out_buf_putc(f, '\n');
 	o->rows++;

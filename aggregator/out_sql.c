@@ -56,6 +56,20 @@ void out_sql_col_list(struct out_sql *q, const struct out_writer *w)
 	out_sql_put(q, ")", 1);
 }
 
+void out_sql_type(struct out_sql *q, const char *const types[],
+		  const struct out_col *c)
+{
+	char t[48];
+
+	if (c->type != REC_DECIMAL) {
+		out_sql_puts(q, types[c->type]);
+		return;
+	}
+	/* Only a decimal's type takes parameters. */
+	snprintf(t, sizeof t, types[REC_DECIMAL], c->prec, c->scale);
+	out_sql_puts(q, t);
+}
+
 void out_sql_create(struct out_sql *q, const struct out_writer *w,
 		    const char *table, const char *const types[],
 		    bool if_not_exists)
@@ -70,7 +84,7 @@ void out_sql_create(struct out_sql *q, const struct out_writer *w,
 			out_sql_puts(q, ", ");
 		sql_ident(q, w->cols[i].name, strlen(w->cols[i].name));
 		out_sql_puts(q, " ");
-		out_sql_puts(q, types[w->cols[i].type]);
+		out_sql_type(q, types, &w->cols[i]);
 	}
 	out_sql_puts(q, ")");
 }

@@ -53,8 +53,16 @@ void out_sql_table(struct out_sql *q, const char *table);
 void out_sql_col_list(struct out_sql *q, const struct out_writer *w);
 
 /*
+ * Column c's type in the dialect of types[] (indexed by enum rec_type):
+ * types[REC_DECIMAL] is a printf format of the precision and the scale,
+ * two ints ("NUMERIC(%d,%d)"), or a name that takes none ("TEXT").
+ */
+void out_sql_type(struct out_sql *q, const char *const types[],
+		  const struct out_col *c);
+
+/*
  * CREATE TABLE [IF NOT EXISTS] table (col type, ...) with types[] of the
- * dialect, indexed by enum rec_type.
+ * dialect, indexed by enum rec_type (out_sql_type()).
  */
 void out_sql_create(struct out_sql *q, const struct out_writer *w,
 		    const char *table, const char *const types[],

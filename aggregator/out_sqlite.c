@@ -23,6 +23,7 @@
 #include <sqlite3.h>
 
 #include "../common/convert.h"
+#include "../common/decimal.h"
 #include "out_sql.h"
 #include "outfile.h"
 
@@ -32,6 +33,7 @@
 static const char *const sq_types[] = {
 	[REC_INT] = "INTEGER", [REC_FLOAT] = "REAL", [REC_TEXT] = "TEXT",
 	[REC_BOOL] = "INTEGER", [REC_TIMESTAMP] = "TEXT",
+	[REC_DECIMAL] = "TEXT", [REC_DATE] = "TEXT",
 };
 
 struct sq_out {
@@ -225,7 +227,7 @@ static int sq_row(struct out_writer *w, const struct rec_value *v, char *err,
 {
 	struct sq_out *o = w->impl;
 	sqlite3_stmt *st = o->ins;
-	char ts[CONV_TS_MAX];
+	char ts[CONV_TS_MAX > DEC_STR_MAX ? CONV_TS_MAX : DEC_STR_MAX];
 
 	if (o->fail_after >= 0 && o->rows >= o->fail_after) {
 		snprintf(err, errlen, "test hook: output fails after %ld rows",
@@ -263,8 +265,11 @@ static int sq_row(struct out_writer *w, const struct rec_value *v, char *err,
 					  SQLITE_TRANSIENT);
 			break;
 		case REC_DECIMAL:
-			/* Not yet written: the config declares no decimal yet. */
-			sqlite3_bind_null(st, k);
+			/* TEXT: SQLite's NUMERIC would make a REAL of it. */
+			sqlite3_bind_text(st, k, ts,
+					  (int)dec_format(rec_dec(&v[i]),
+							  w->cols[i].scale, ts),
+					  SQLITE_TRANSIENT);
 			break;
 		case REC_TEXT:
 			sqlite3_bind_text(st, k, v[i].u.s.p, (int)v[i].u.s.len,

@@ -244,7 +244,7 @@ static int csv_row(struct out_writer *w, const struct rec_value *v, char *err,
 		if (w->cols[i].type == REC_TEXT)
 			csv_text(b, v[i].u.s.p, v[i].u.s.len);
 		else
-			out_buf_plain(b, w->cols[i].type, &v[i], false);
+			out_buf_plain(b, &w->cols[i], &v[i], false);
 	}
 	out_buf_putc(b, '\n');
 	return text_row_status(o, err, errlen);
@@ -427,7 +427,7 @@ static int jsonl_row(struct out_writer *w, const struct rec_value *v,
 		else if (w->cols[i].type == REC_FLOAT && !isfinite(v[i].u.f))
 			out_buf_put(b, "null", 4);
 		else
-			out_buf_plain(b, w->cols[i].type, &v[i], true);
+			out_buf_plain(b, &w->cols[i], &v[i], true);
 	}
 	out_buf_put(b, "}\n", 2);
 	return text_row_status(o, err, errlen);

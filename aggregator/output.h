@@ -14,15 +14,18 @@
  * is written in one transaction that out_open() begins and out_commit()
  * commits; out_abort() rolls it back, so a failed run leaves the table as
  * it was.  A missing table is created with typed columns (int, float, text,
- * bool, timestamp: SQLite INTEGER, REAL, TEXT, INTEGER 0/1, TEXT RFC 3339;
- * PostgreSQL BIGINT, DOUBLE PRECISION, TEXT, BOOLEAN, TIMESTAMPTZ); an
- * existing one must have the same set of column names.
+ * bool, timestamp, decimal(p,s), date: SQLite INTEGER, REAL, TEXT, INTEGER
+ * 0/1, TEXT RFC 3339, TEXT of the digits, TEXT YYYY-MM-DD; PostgreSQL
+ * BIGINT, DOUBLE PRECISION, TEXT, BOOLEAN, TIMESTAMPTZ, NUMERIC(p,s),
+ * DATE); an existing one must have the same set of column names, and in
+ * PostgreSQL a decimal or date column the same type.
  */
 #ifndef AGG_OUTPUT_H
 #define AGG_OUTPUT_H
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../ipc/record.h"
 #include "../common/config.h"
@@ -30,6 +33,7 @@
 struct out_col {
 	const char *name;
 	enum rec_type type;
+	uint8_t prec, scale; /* a decimal's p and s (decimal(p,s)); else 0 */
 };
 
 struct out_writer;

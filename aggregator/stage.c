@@ -31,7 +31,8 @@ struct stage_field {
  * How a staged input folds into one aggregate's state: the common kinds
  * inline, the others (min, max) through state_add().
  */
-enum stage_op_kind { SOP_COUNT_STAR, SOP_COUNT, SOP_ISUM, SOP_FSUM, SOP_OTHER };
+enum stage_op_kind { SOP_COUNT_STAR, SOP_COUNT, SOP_ISUM, SOP_FSUM, SOP_OTHER,
+		    SOP_DSUM, SOP_DEC_OTHER };
 
 struct stage_op {
 	enum stage_op_kind kind;
@@ -58,9 +59,10 @@ struct stage_plan {
 
 /*
  * A staged record: its group and what its aggregates read, each input
- * field once: its NULL flag and its value as 8 bytes (int and timestamp
- * as int64, float as its IEEE bits, bool as 0 or 1; nothing for text,
- * which only count reads).
+ * field once: its NULL flag and its value as 8 bytes (int, timestamp and
+ * date as int64, float as its IEEE bits, bool as 0 or 1; nothing for
+ * text, which only count reads), a decimal as two (v[j] its low word,
+ * v[j + 1] its high word; its NULL flag is bit j).
  */
 struct stage_entry {
 	struct group *g;
@@ -83,7 +85,7 @@ int stage_setup(struct stager *sg, const struct cfg *cfg,
 	for (j = 0; j < naggs; j++) {
 		const struct st_agg *a = &aggs[j];
 
-		if (a->st == ST_SET ||
+		if (a->st == ST_SET || a->st == ST_SET_DEC ||
 		    (a->st == ST_MM && a->ftype == REC_TEXT))
 			return 0;
 	}
@@ -112,7 +114,8 @@ int stage_setup(struct stager *sg, const struct cfg *cfg,
 
 			if (!(f->role & SF_INPUT)) {
 				f->role |= SF_INPUT;
-				f->input = sg->ninputs++;
+				f->input = sg->ninputs;
+				sg->ninputs += f->type == REC_DECIMAL ? 2 : 1;
 			}
 			o->input = f->input;
 		}
@@ -122,8 +125,12 @@ int stage_setup(struct stager *sg, const struct cfg *cfg,
 			o->kind = SOP_COUNT;
 		else if (a->st == ST_ISUM)
 			o->kind = SOP_ISUM; /* a bool is staged as 0 or 1 */
+		else if (a->st == ST_DSUM)
+			o->kind = SOP_DSUM;
 		else if (a->st == ST_FSUM)
 			o->kind = SOP_FSUM;
+		else if (a->ftype == REC_DECIMAL)
+			o->kind = SOP_DEC_OTHER;
 		else
 			o->kind = SOP_OTHER;
 	}
@@ -187,12 +194,25 @@ stage_take(const struct stage_ctx *c, int i, const unsigned char *buf,
 	switch (f->type) {
 	case REC_INT:
 	case REC_TIMESTAMP:
+	case REC_DATE:
 	case REC_FLOAT:
 		if (left < 8)
 			return -1;
 		memcpy(&bits, buf + *pos, 8);
 		*pos += 8;
 		break;
+	case REC_DECIMAL:
+		if (left < 16)
+			return -1;
+		if (f->role & SF_KEY) {
+			k->null = false;
+			memcpy(&k->u.d.lo, buf + *pos, 8);
+			memcpy(&k->u.d.hi, buf + *pos + 8, 8);
+		}
+		if (f->role & SF_INPUT)
+			memcpy(&e->v[f->input], buf + *pos, 16);
+		*pos += 16;
+		return 0;
 	case REC_BOOL:
 		if (left < 1 || buf[*pos] > 1)
 			return -1;
@@ -459,6 +479,19 @@ static inline struct rec_value entry_value(const struct stage_entry *e,
 	return x;
 }
 
+/* Input j of entry e when it is a decimal: two words. */
+static inline struct rec_value entry_dec_value(const struct stage_entry *e,
+					       int j)
+{
+	struct rec_value x;
+
+	memset(&x, 0, sizeof(x));
+	x.null = (e->nulls >> j) & 1;
+	x.u.d.lo = e->v[j];
+	x.u.d.hi = (int64_t)e->v[j + 1];
+	return x;
+}
+
 /*
  * Fold input o of every entry into its group's state, entry after entry:
  * the aggregates' states are independent, so folding them one aggregate
@@ -511,6 +544,20 @@ static int fold_op(const struct stager *sg, const struct stage *st,
 			s->n++;
 		}
 		return 0;
+	case SOP_DSUM:
+		for (i = 0; i < n; i++, at += es) {
+			const struct stage_entry *e = (const void *)at;
+			struct st_dsum *s =
+				(void *)((unsigned char *)e->g + off);
+			__int128 v;
+
+			if (e->nulls & bit)
+				continue;
+			memcpy(&v, &e->v[in], sizeof(v));
+			state_dsum_add(s, v, 0);
+			s->n++;
+		}
+		return 0;
 	case SOP_FSUM:
 		for (i = 0; i < n; i++, at += es) {
 			const struct stage_entry *e = (const void *)at;
@@ -534,6 +581,20 @@ static int fold_op(const struct stager *sg, const struct stage *st,
 
 			if (state_add(ar, &sg->aggs[j], e->g, &x) < 0)
 				return -1;
+		}
+		return 0;
+	case SOP_DEC_OTHER:
+		/* min, max of a decimal: no second call site of state_add() */
+		for (i = 0; i < n; i++, at += es) {
+			const struct stage_entry *e = (const void *)at;
+			struct st_mm *s = (void *)((unsigned char *)e->g + off);
+			struct rec_value x = entry_dec_value(e, in);
+
+			if (x.null)
+				continue;
+			if (state_mm_beats(&sg->aggs[j], s, &x))
+				state_mm_set(ar, REC_DECIMAL, s, &x, true);
+			s->n++;
 		}
 		return 0;
 	}

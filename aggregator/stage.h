@@ -10,7 +10,8 @@
  *
  *  - entries: in group mode, when every aggregate reads nothing
  *    (count(*)), only whether a field is NULL (count), or a fixed-size
- *    value (sum, avg, min, max of int, float, bool, timestamp).  One walk
+ *    value (sum, avg, min, max of int, float, bool, timestamp, decimal;
+ *    min, max of date).  One walk
  *    over a RECORDS payload checks every record as rec_decode() would,
  *    finds or creates its group in the provider's table and keeps an
  *    entry: the group and the aggregates' inputs.  stage_fold() applies

@@ -3,12 +3,16 @@
  *
  * Invariants: a state's n counts what was folded into it, and every other
  * field is meaningful only when n > 0; an int sum is exact in 128 bits and
- * checked against the 64-bit range only when written, so an overflow
- * leaves no output at all.
+ * checked against the 64-bit range only when written, a decimal sum exact
+ * in 128 bits and a carry and checked against 38 digits only when written,
+ * so an overflow leaves no output at all.
  */
 #include "state.h"
 
 #include <string.h>
+
+#include "../common/config_agg.h"
+#include "../common/decimal.h"
 
 /* Slots of a count_distinct set when its first value comes. */
 #define DSET_INITIAL 4u
@@ -69,6 +73,25 @@ int state_dset_insert(struct arena *a, struct dset *s, bool text,
 	else
 		sl->v.bits = bits;
 	s->n++;
+	return 0;
+}
+
+int state_add_dec(struct arena *ar, const struct st_agg *a, void *sp,
+		  const struct rec_value *v)
+{
+	unsigned char b[16];
+
+	if (a->st == ST_DSUM) {
+		state_dsum_add(sp, rec_dec(v), 0);
+	} else {
+		/* A decimal in a set is its 16 bytes, as text is its bytes. */
+		memcpy(b, &v->u.d.lo, 8);
+		memcpy(b + 8, &v->u.d.hi, 8);
+		if (state_dset_insert(ar, &((struct st_set *)sp)->set, true,
+				      hash_bytes(b, 16), 0, b, 16, true) < 0)
+			return -1;
+	}
+	((struct st_count *)sp)->n++;
 	return 0;
 }
 
@@ -144,6 +167,14 @@ int state_combine(struct arena *ar, const struct st_agg *a,
 		memcpy(d->sum, &x, sizeof(x));
 		break;
 	}
+	case ST_DSUM: {
+		const struct st_dsum *s = sp;
+		__int128 y;
+
+		memcpy(&y, s->sum, sizeof(y));
+		state_dsum_add(dp, y, s->carry);
+		break;
+	}
 	case ST_FSUM:
 		if (fsum_merge(&((struct st_fsum *)dp)->sum,
 			       &((const struct st_fsum *)sp)->sum, ar) < 0)
@@ -158,7 +189,8 @@ int state_combine(struct arena *ar, const struct st_agg *a,
 			state_mm_set(ar, a->ftype, d, &sv, false);
 		break;
 	}
-	case ST_SET: {
+	case ST_SET:
+	case ST_SET_DEC: {
 		struct st_set *d = dp;
 		const struct st_set *s = sp;
 		uint32_t k;
@@ -168,7 +200,9 @@ int state_combine(struct arena *ar, const struct st_agg *a,
 
 			if (sl->used &&
 			    state_dset_insert(ar, &d->set,
-					      a->ftype == REC_TEXT, sl->hash,
+					      a->ftype == REC_TEXT ||
+						      a->st == ST_SET_DEC,
+					      sl->hash,
 					      sl->v.bits, sl->v.p, sl->len,
 					      false) < 0)
 				return -1;
@@ -188,11 +222,14 @@ static size_t state_size(enum st_kind k)
 		return sizeof(struct st_count);
 	case ST_ISUM:
 		return sizeof(struct st_isum);
+	case ST_DSUM:
+		return sizeof(struct st_dsum);
 	case ST_FSUM:
 		return sizeof(struct st_fsum);
 	case ST_MM:
 		return sizeof(struct st_mm);
 	case ST_SET:
+	case ST_SET_DEC:
 		return sizeof(struct st_set);
 	}
 	return 0;
@@ -204,6 +241,8 @@ size_t state_resolve(const struct cfg *cfg, const struct cfg_agg *c,
 	a->kind = c->kind;
 	a->field = c->kind == CFG_AGG_COUNT_STAR ? -1 : c->field;
 	a->ftype = a->field >= 0 ? cfg->schema.fields[a->field].type : REC_INT;
+	a->fscale = a->field >= 0 ? cfg->schema.fields[a->field].scale : 0;
+	a->oprec = a->oscale = 0;
 	switch (a->kind) {
 	case CFG_AGG_SUM:
 	case CFG_AGG_AVG:
@@ -212,6 +251,10 @@ size_t state_resolve(const struct cfg *cfg, const struct cfg_agg *c,
 		a->natural = a->kind == CFG_AGG_AVG || a->st == ST_FSUM ?
 				     REC_FLOAT :
 				     REC_INT;
+		if (a->ftype == REC_DECIMAL) {
+			a->st = ST_DSUM;
+			a->natural = REC_DECIMAL;
+		}
 		break;
 	case CFG_AGG_MIN:
 	case CFG_AGG_MAX:
@@ -219,7 +262,7 @@ size_t state_resolve(const struct cfg *cfg, const struct cfg_agg *c,
 		a->natural = a->ftype;
 		break;
 	case CFG_AGG_COUNT_DISTINCT:
-		a->st = ST_SET;
+		a->st = a->ftype == REC_DECIMAL ? ST_SET_DEC : ST_SET;
 		a->natural = REC_INT;
 		break;
 	case CFG_AGG_COUNT_STAR:
@@ -228,10 +271,19 @@ size_t state_resolve(const struct cfg *cfg, const struct cfg_agg *c,
 		a->natural = REC_INT;
 		break;
 	}
+	if (a->natural == REC_DECIMAL) {
+		/* Its precision and scale by the config's one rule. */
+		struct cfg_agg r = *c;
+
+		(void)cfg_agg_result_type(&r, &cfg->schema.fields[a->field]);
+		a->oprec = r.prec;
+		a->oscale = r.scale;
+	}
 	/* The config's type wins where the value can follow it. */
 	a->otype = c->type == a->natural ||
 				   (c->type == REC_FLOAT &&
-				    a->natural == REC_INT) ?
+				    (a->natural == REC_INT ||
+				     a->natural == REC_DECIMAL)) ?
 			   c->type :
 			   a->natural;
 	a->off = off;
@@ -249,6 +301,78 @@ static double avg_int(__int128 sum, int64_t n)
 	q = sum / n;
 	r = sum % n;
 	return (double)q + (double)(int64_t)r / (double)n;
+}
+
+/* The magnitude of a 192-bit value (hi:lo, two's complement) as 3 words. */
+static bool mag192(int64_t hi, __int128 lo, uint64_t w[3])
+{
+	unsigned __int128 l = (unsigned __int128)lo;
+	uint64_t h = (uint64_t)hi;
+	bool neg = hi < 0;
+
+	if (neg) {
+		/* -(h:l): invert every bit and add one */
+		l = ~l + 1;
+		h = ~h + (l == 0 ? 1 : 0);
+	}
+	w[0] = (uint64_t)l;
+	w[1] = (uint64_t)(l >> 64);
+	w[2] = h;
+	return neg;
+}
+
+/*
+ * The average of a decimal sum (struct st_dsum's sum and carry) over n
+ * values at scale s_in, at scale s_out, rounded half away from zero.
+ * DEC_OK or DEC_OVERFLOW.  With no carry it is dec_avg(); else the sum is
+ * divided first (q, r: |sum| = q n + r), and q + r/n rounds as q and r/n
+ * apart, both of the sum's sign.
+ */
+static enum dec_status dsum_avg(__int128 sum, int64_t carry, int64_t n,
+				int s_in, int s_out, __int128 *out)
+{
+	/* The 192-bit value's top word: carry, less one if sum is negative. */
+	int64_t hi = carry + (sum < 0 ? -1 : 0);
+	unsigned __int128 rem = 0, q;
+	uint64_t w[3], qw[3];
+	__int128 frac, whole;
+	bool neg;
+	int i;
+
+	if (carry == 0)
+		return dec_avg(sum, n, s_in, s_out, out);
+	neg = mag192(hi, sum, w);
+	for (i = 2; i >= 0; i--) {
+		unsigned __int128 x = (rem << 64) | w[i];
+
+		qw[i] = (uint64_t)(x / (uint64_t)n);
+		rem = x % (uint64_t)n;
+	}
+	q = ((unsigned __int128)qw[1] << 64) | qw[0];
+	if (qw[2] != 0 || q >= (unsigned __int128)dec_pow10(DEC_MAX_PRECISION))
+		return DEC_OVERFLOW;
+	if (dec_avg((__int128)rem, n, s_in, s_out, &frac) != DEC_OK ||
+	    __builtin_mul_overflow((__int128)q, dec_pow10(s_out - s_in),
+				   &whole) ||
+	    __builtin_add_overflow(whole, frac, &whole) ||
+	    !dec_fits(whole, DEC_MAX_PRECISION))
+		return DEC_OVERFLOW;
+	*out = neg ? -whole : whole;
+	return DEC_OK;
+}
+
+/* A decimal sum's or average's result; false when it has over 38 digits. */
+static bool dsum_result(const struct st_agg *a, const struct st_dsum *s,
+			__int128 *out)
+{
+	__int128 sum;
+
+	memcpy(&sum, s->sum, sizeof(sum));
+	if (a->kind == CFG_AGG_AVG)
+		return dsum_avg(sum, s->carry, s->n, a->fscale, a->oscale,
+				out) == DEC_OK;
+	*out = sum;
+	return s->carry == 0 && dec_fits(sum, DEC_MAX_PRECISION);
 }
 
 void state_result(const struct st_agg *a, const struct group *g,
@@ -281,6 +405,11 @@ void state_result(const struct st_agg *a, const struct group *g,
 							  : fsum_avg(s, (uint64_t)n);
 			break;
 		}
+		if (a->st == ST_DSUM) {
+			(void)dsum_result(a, sp, &sum); /* checked before */
+			rec_set_dec(out, sum);
+			break;
+		}
 		memcpy(&sum, ((const struct st_isum *)sp)->sum, sizeof(sum));
 		if (a->kind == CFG_AGG_SUM)
 			out->u.i = (int64_t)sum; /* range checked before */
@@ -292,18 +421,22 @@ void state_result(const struct st_agg *a, const struct group *g,
 		*out = state_mm_value(a->ftype, sp);
 		break;
 	}
-	if (a->otype == REC_FLOAT && a->natural != REC_FLOAT)
+	if (a->otype == REC_FLOAT && a->natural == REC_DECIMAL && !out->null)
+		out->u.f = dec_to_double(rec_dec(out), a->oscale);
+	else if (a->otype == REC_FLOAT && a->natural != REC_FLOAT)
 		out->u.f = (double)out->u.i;
 }
 
-bool state_isum_fits(const struct st_agg *a, const struct group *g)
+bool state_fits(const struct st_agg *a, const struct group *g)
 {
-	const struct st_isum *s = STATE(g, a);
 	__int128 sum;
 
+	if (a->st == ST_DSUM)
+		return ((const struct st_dsum *)STATE(g, a))->n == 0 ||
+		       dsum_result(a, STATE(g, a), &sum);
 	if (a->kind != CFG_AGG_SUM || a->st != ST_ISUM)
 		return true;
-	memcpy(&sum, s->sum, sizeof(sum));
+	memcpy(&sum, ((const struct st_isum *)STATE(g, a))->sum, sizeof(sum));
 	return sum >= INT64_MIN && sum <= INT64_MAX;
 }
 

@@ -1,11 +1,13 @@
 /*
  * state.h - the aggregates' states: what one aggregate keeps per group.
  *
- * Five state kinds serve the seven aggregates: count(*) and count keep a
+ * Seven state kinds serve the seven aggregates: count(*) and count keep a
  * count (ST_COUNT); sum and avg an exact 128-bit integer sum (ST_ISUM:
- * int, timestamp, bool) or an exact sum of doubles (ST_FSUM: float,
- * fsum.h); min and max one value (ST_MM); count_distinct a set of values
- * (ST_SET).  Each state
+ * int, timestamp, bool), an exact sum of decimals (ST_DSUM: 128 bits and
+ * a carry, so that no order of adding overflows) or an exact sum of
+ * doubles (ST_FSUM: float, fsum.h); min and max one value (ST_MM);
+ * count_distinct a set of values (ST_SET; ST_SET_DEC for decimals, kept
+ * as their 16 bytes).  Each state
  * begins with n, the rows (count(*)) or non-NULL values folded, takes only
  * the bytes its kind needs and sits at its st_agg.off behind the group's
  * header (gtable.h): the memory of a run with millions of groups is
@@ -35,10 +37,10 @@
 struct dslot {
 	uint64_t hash;
 	union {
-		uint64_t bits;          /* int, timestamp, float, bool */
-		const unsigned char *p; /* text */
+		uint64_t bits;          /* int, timestamp, date, float, bool */
+		const unsigned char *p; /* text; a decimal's 16 bytes */
 	} v;
-	uint32_t len;                   /* text */
+	uint32_t len;                   /* text, decimal (16) */
 	bool used;
 };
 
@@ -57,6 +59,19 @@ struct st_count {
 struct st_isum {
 	int64_t n;
 	unsigned char sum[16]; /* __int128, through memcpy: 8-byte aligned */
+};
+
+/*
+ * A sum of decimals: the exact value is sum + carry * 2^128.  A decimal
+ * is below 10^38 < 2^127 in magnitude, so two of them may pass the
+ * 128-bit range; the carry counts the wraps, and the sum is exact however
+ * far partial sums stray (the order records and providers arrive in does
+ * not matter).  The result fits decimal(38,s) only when carry is 0.
+ */
+struct st_dsum {
+	int64_t n;
+	unsigned char sum[16]; /* __int128, the value at the field's scale */
+	int64_t carry;
 };
 
 struct st_fsum {
@@ -87,7 +102,8 @@ struct st_set {
 	struct dset set;
 };
 
-enum st_kind { ST_COUNT, ST_ISUM, ST_FSUM, ST_MM, ST_SET };
+/* The kinds of decimals last: state_add() passes them on (state_add_dec()). */
+enum st_kind { ST_COUNT, ST_ISUM, ST_FSUM, ST_MM, ST_SET, ST_DSUM, ST_SET_DEC };
 
 /* What the merge needs of an aggregate, resolved once (state_resolve()). */
 struct st_agg {
@@ -97,6 +113,8 @@ struct st_agg {
 	enum rec_type ftype;   /* the field's type */
 	enum rec_type natural; /* the type the state yields */
 	enum rec_type otype;   /* the output column's type */
+	uint8_t fscale;        /* a decimal field's scale */
+	uint8_t oprec, oscale; /* a decimal result's p and s */
 	size_t off;            /* of its state from the start of a group */
 };
 
@@ -178,6 +196,18 @@ static inline bool state_mm_beats(const struct st_agg *a,
 	return a->kind == CFG_AGG_MIN ? c < 0 : c > 0;
 }
 
+/* d += v for a sum of decimals (struct st_dsum), exactly. */
+static inline void state_dsum_add(struct st_dsum *d, __int128 v, int64_t carry)
+{
+	__int128 sum, r;
+
+	memcpy(&sum, d->sum, sizeof(sum));
+	if (__builtin_add_overflow(sum, v, &r))
+		d->carry += v < 0 ? -1 : 1;
+	d->carry += carry;
+	memcpy(d->sum, &r, sizeof(r));
+}
+
 /*
  * Keep v (not NULL) as s's min/max.  Text is copied into a when copy (into
  * room that grows geometrically, so a falling sequence wastes <= 2x), or
@@ -196,6 +226,14 @@ int state_dset_insert(struct arena *a, struct dset *s, bool text,
 		      uint32_t len, bool copy);
 
 /*
+ * state_add() of a value v (not NULL) into a decimals' state (ST_DSUM,
+ * ST_SET_DEC), n counted.  Out of line, so that the inline switch of the
+ * other kinds is what it was.  Returns 0, or -1 on no memory.
+ */
+int state_add_dec(struct arena *ar, const struct st_agg *a, void *sp,
+		  const struct rec_value *v);
+
+/*
  * Fold one value (NULL for count(*)) into g's state of a, copying what it
  * keeps into ar.  Returns 0, or -1 on no memory.  Inline: it runs for
  * every record and aggregate folded.
@@ -211,6 +249,8 @@ static inline int state_add(struct arena *ar, const struct st_agg *a,
 	}
 	if (v->null)
 		return 0;
+	if (__builtin_expect(a->st > ST_SET, 0))
+		return state_add_dec(ar, a, sp, v);
 	switch (a->st) {
 	case ST_COUNT:
 		break;
@@ -256,6 +296,9 @@ static inline int state_add(struct arena *ar, const struct st_agg *a,
 		}
 		break;
 	}
+	case ST_DSUM:
+	case ST_SET_DEC:
+		break; /* above */
 	}
 	((struct st_count *)sp)->n++;
 	return 0;
@@ -270,14 +313,17 @@ int state_combine(struct arena *ar, const struct st_agg *a,
 
 /*
  * The result of a in group g into out: NULL for a sum, avg, min or max of
- * no value (as SQL).  An int sum is taken as fitting 64 bits: check it
- * first (state_isum_fits()).
+ * no value (as SQL).  An int sum is taken as fitting 64 bits, a decimal
+ * sum or average as fitting 38 digits: check it first (state_fits()).
  */
 void state_result(const struct st_agg *a, const struct group *g,
 		  struct rec_value *out);
 
-/* Whether a's state in g, when it is an int sum, fits 64 bits. */
-bool state_isum_fits(const struct st_agg *a, const struct group *g);
+/*
+ * Whether a's result in g fits its type: an int sum 64 bits, a decimal
+ * sum or average 38 digits at its scale; anything else always does.
+ */
+bool state_fits(const struct st_agg *a, const struct group *g);
 
 /* The aggregate's function as the config spells it: "sum", "count"... */
 const char *state_func_name(enum cfg_agg_kind k);

@@ -53,6 +53,7 @@ struct cfg_agg {
 	int field;          /* schema field index; -1 for count(*) */
 	char *name;         /* output column: "as" name or the default */
 	enum rec_type type; /* type of the result column */
+	uint8_t prec, scale; /* a decimal result's p and s; 0 otherwise */
 };
 
 enum cfg_provider_type {

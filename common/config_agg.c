@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "../ipc/ring.h"
+#include "decimal.h"
 #include "config_read.h"
 #include "config_schema.h"
 #include "config_value.h"
@@ -41,6 +42,40 @@ const struct cfg_key_def cfg_agg_keys[] = {
 	[AK_LOCK_FILE] = { "lock_file", 0 },
 	[AK_METRICS_FILE] = { "metrics_file", 0 },
 };
+
+/* The scale of an average of decimals: PostgreSQL's avg keeps at least 6. */
+#define AVG_MIN_SCALE 6
+
+int cfg_agg_result_type(struct cfg_agg *a, const struct rec_field *f)
+{
+	a->prec = a->scale = 0;
+	if (f == NULL || a->kind == CFG_AGG_COUNT_STAR ||
+	    a->kind == CFG_AGG_COUNT || a->kind == CFG_AGG_COUNT_DISTINCT) {
+		a->type = REC_INT;
+		return 0;
+	}
+	switch (a->kind) {
+	case CFG_AGG_SUM:
+	case CFG_AGG_AVG:
+		if (f->type == REC_DECIMAL) {
+			a->type = REC_DECIMAL;
+			a->prec = DEC_MAX_PRECISION;
+			a->scale = f->scale;
+			if (a->kind == CFG_AGG_AVG && a->scale < AVG_MIN_SCALE)
+				a->scale = AVG_MIN_SCALE;
+			return 0;
+		}
+		if (f->type != REC_INT && f->type != REC_FLOAT)
+			return -1;
+		a->type = a->kind == CFG_AGG_AVG ? REC_FLOAT : f->type;
+		return 0;
+	default:
+		a->type = f->type;
+		a->prec = f->prec;
+		a->scale = f->scale;
+		return 0;
+	}
+}
 
 int cfg_agg_defaults(struct cfg *cfg)
 {

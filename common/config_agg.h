@@ -29,6 +29,17 @@ enum cfg_agg_key {
 /* [aggregate]'s keys, numbered by enum cfg_agg_key. */
 extern const struct cfg_key_def cfg_agg_keys[AK_NKEYS];
 
+/*
+ * The result of aggregate a (its kind set) over field f (NULL for
+ * count(*)) into a->type, a->prec and a->scale, as PostgreSQL types it:
+ * count and count_distinct are int; sum of int is int, of float float, of
+ * decimal(p,s) decimal(38,s); avg of int or float is float, of
+ * decimal(p,s) decimal(38,max(s,6)); min and max keep the field's type.
+ * Returns 0, or -1 when the function does not apply to f's type (sum or
+ * avg of anything but int, float and decimal); a->type is then unset.
+ */
+int cfg_agg_result_type(struct cfg_agg *a, const struct rec_field *f);
+
 /* The defaults of a zeroed struct cfg.  Returns 0, or -1: no memory. */
 int cfg_agg_defaults(struct cfg *cfg);
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config_agg.h"
 #include "config_value.h"
 #include "decimal.h"
 #include "tsfmt.h"
@@ -431,7 +432,7 @@ static int parse_agg(const struct cfg_key *k, const struct rec_schema *schema,
 					     "only count takes '*'");
 		a->kind = CFG_AGG_COUNT_STAR;
 		a->field = -1;
-		a->type = REC_INT;
+		(void)cfg_agg_result_type(a, NULL);
 	} else {
 		enum rec_type ft;
 
@@ -448,23 +449,10 @@ static int parse_agg(const struct cfg_key *k, const struct rec_schema *schema,
 					     arg);
 		}
 		ft = schema->fields[a->field].type;
-		switch (a->kind) {
-		case CFG_AGG_COUNT:
-		case CFG_AGG_COUNT_DISTINCT:
-			a->type = REC_INT;
-			break;
-		case CFG_AGG_SUM:
-		case CFG_AGG_AVG:
-			if (ft != REC_INT && ft != REC_FLOAT)
-				return cfg_bad_value(k, item,
-						     "%s needs an int or float field; '%s' is %s",
-						     fn, arg, rec_type_name(ft));
-			a->type = a->kind == CFG_AGG_AVG ? REC_FLOAT : ft;
-			break;
-		default:
-			a->type = ft;
-			break;
-		}
+		if (cfg_agg_result_type(a, &schema->fields[a->field]) < 0)
+			return cfg_bad_value(k, item,
+					     "%s needs an int, float or decimal field; '%s' is %s",
+					     fn, arg, rec_type_name(ft));
 	}
 	if (as[0]) {
 		a->name = strdup(as);

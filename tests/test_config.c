@@ -823,11 +823,11 @@ Test(config, aggregates_errors)
 
 	m = load_bad(AGG_FIELDS("aggregates = sum(region)\n"));
 	cr_assert_str_eq(m, NAME ":4: invalid value 'sum(region)' for key "
-			 "'aggregates' in [aggregate]: sum needs an int or float "
+			 "'aggregates' in [aggregate]: sum needs an int, float or decimal "
 			 "field; 'region' is text");
 	m = load_bad(AGG_FIELDS("aggregates = count(*), avg(ok)\n"));
 	assert_prefix(m, NAME ":4: invalid value 'avg(ok)'");
-	assert_has(m, "avg needs an int or float field; 'ok' is bool");
+	assert_has(m, "avg needs an int, float or decimal field; 'ok' is bool");
 	m = load_bad(AGG_FIELDS("aggregates = sum(day)\n"));
 	assert_has(m, "'day' is timestamp");
 	m = load_bad(AGG_FIELDS("aggregates = median(n)\n"));

@@ -8,7 +8,9 @@
  * swaps the rows, append adds; a run that fails after part of the rows were
  * sent leaves the table exactly as it was (and a first run leaves no
  * database file), and so does a run stopped by SIGTERM while it writes; a
- * table with other columns is refused by name and kept;
+ * table with other columns is refused by name and kept, and so is one
+ * whose decimal (numeric(p,s)) or date column has another type; decimal
+ * and date results are what PostgreSQL's own aggregates give;
  * a concurrent reader keeps seeing the old rows while the run replaces them
  * and sees only the new ones afterwards (SQLite WAL and PostgreSQL
  * REPEATABLE READ), without being blocked; a second PostgreSQL writer waits
@@ -30,6 +32,10 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include "../aggregator/merge.h"
+#include "../common/config_agg.h"
+#include "../common/convert.h"
+#include "../common/decimal.h"
 #include "helpers/pgtest.h"
 #include "helpers/testutil.h"
 
@@ -841,4 +847,244 @@ Test(postgres_out, check_describes_the_query_without_running_it)
 					       "--only", "wh", NULL }, NULL), 0,
 		     "%s%s", r.out, r.err);
 	tu_result_free(&r);
+}
+
+/*
+ * Decimals and dates into PostgreSQL, the merge run in this process
+ * (the config cannot declare them through the binary yet): the columns
+ * are numeric(p,s) and date, and the values are those PostgreSQL's own
+ * sum, avg, min, max and count compute over the same rows loaded into a
+ * table of numeric(12,2), numeric(38,6) and date columns: the oracle.
+ */
+static struct rec_field pg_typed[] = {
+	{ .name = "region", .type = REC_TEXT },
+	{ .name = "x", .type = REC_DECIMAL, .prec = 12, .scale = 2 },
+	{ .name = "big", .type = REC_DECIMAL, .prec = 38, .scale = 6 },
+	{ .name = "day", .type = REC_DATE },
+};
+
+static struct cfg_agg pg_typed_aggs[] = {
+	{ CFG_AGG_SUM, 1, "total", REC_INT, 0, 0 },
+	{ CFG_AGG_AVG, 1, "mean", REC_INT, 0, 0 },
+	{ CFG_AGG_MIN, 1, "lo", REC_INT, 0, 0 },
+	{ CFG_AGG_MAX, 1, "hi", REC_INT, 0, 0 },
+	{ CFG_AGG_COUNT_DISTINCT, 1, "xs", REC_INT, 0, 0 },
+	{ CFG_AGG_SUM, 2, "bigsum", REC_INT, 0, 0 },
+	{ CFG_AGG_AVG, 2, "bigavg", REC_INT, 0, 0 },
+	{ CFG_AGG_MIN, 3, "first", REC_INT, 0, 0 },
+	{ CFG_AGG_MAX, 3, "last", REC_INT, 0, 0 },
+	{ CFG_AGG_COUNT, 3, "ndays", REC_INT, 0, 0 },
+};
+
+static struct cfg_provider pg_provs[3] = {
+	{ .name = "a" }, { .name = "b" }, { .name = "c" },
+};
+
+static int pg_typed_gb[] = { 0 };
+
+/* cfg writing table t with the typed schema, grouped by region. */
+static void pg_typed_cfg(struct cfg *cfg, char *conninfo, size_t len,
+			 const char *t, enum cfg_write wr)
+{
+	const int naggs = sizeof(pg_typed_aggs) / sizeof(pg_typed_aggs[0]);
+
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(conninfo, len, "dbname=%s", getenv("PGDATABASE"));
+	cfg->output = conninfo;
+	cfg->format = CFG_FMT_POSTGRES;
+	cfg->table = (char *)t;
+	cfg->write = wr;
+	cfg->schema.fields = pg_typed;
+	cfg->schema.nfields = 4;
+	cfg->providers = pg_provs;
+	cfg->nproviders = 3;
+	cfg->mode = CFG_MODE_GROUP;
+	cfg->group_by = pg_typed_gb;
+	cfg->ngroup_by = 1;
+	cfg->aggs = pg_typed_aggs;
+	cfg->naggs = naggs;
+	for (int i = 0; i < naggs; i++)
+		cr_assert_eq(cfg_agg_result_type(&pg_typed_aggs[i],
+						 &pg_typed[pg_typed_aggs[i].field]),
+			     0);
+}
+
+static uint64_t pg_rand(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/*
+ * n random rows into the merge (spread over its providers) and into
+ * PostgreSQL table src: a few regions (one NULL), values of x up to its
+ * 12 digits, big up to 35 (29 before the point), days from 0001-01-01 to 9999-12-31, NULLs.
+ */
+static void pg_typed_rows(struct merge *m, const char *src, int n)
+{
+	static const char *const regions[] = { "east", "north", "west", NULL };
+	const __int128 xlim = dec_pow10(12), blim = dec_pow10(35);
+	uint64_t seed = 0x5eed;
+	char err[256] = "";
+
+	sql(db, "CREATE TABLE %s (region text, x numeric(12,2), "
+	    "big numeric(38,6), day date)", src);
+	for (int i = 0; i < n; i++) {
+		struct rec_value v[4];
+		char xs[DEC_STR_MAX] = "NULL", bs[DEC_STR_MAX] = "NULL";
+		char ds[CONV_TS_MAX + 2] = "NULL", rs[16] = "NULL";
+		const char *r = regions[pg_rand(&seed) % 4];
+		uint64_t k = pg_rand(&seed);
+		__int128 x = (__int128)(((unsigned __int128)pg_rand(&seed) << 64 |
+					 pg_rand(&seed)) % (unsigned __int128)xlim);
+		__int128 b = (__int128)(((unsigned __int128)pg_rand(&seed) << 64 |
+					 pg_rand(&seed)) % (unsigned __int128)blim);
+		int64_t day = (int64_t)(pg_rand(&seed) % 3652059) - 719162;
+
+		memset(v, 0, sizeof(v));
+		v[0].null = r == NULL;
+		if (r != NULL) {
+			v[0].u.s.p = r;
+			v[0].u.s.len = (uint32_t)strlen(r);
+			snprintf(rs, sizeof rs, "'%s'", r);
+		}
+		x = k % 2 ? -x : x;
+		b = k % 4 < 2 ? -b : b;
+		if (k % 3 == 0 && k % 7 == 0)
+			x = k % 5 ? xlim - 1 : -(xlim - 1);
+		v[1].null = k % 11 == 0;
+		v[2].null = k % 13 == 0;
+		v[3].null = k % 17 == 0;
+		rec_set_dec(&v[1], x);
+		rec_set_dec(&v[2], b);
+		v[3].u.i = day;
+		if (!v[1].null)
+			dec_format(x, 2, xs);
+		if (!v[2].null)
+			dec_format(b, 6, bs);
+		if (!v[3].null) {
+			ds[0] = '\'';
+			conv_format_date(day, ds + 1);
+			strcat(ds, "'");
+		}
+		sql(db, "INSERT INTO %s VALUES (%s, %s, %s, %s)", src, rs, xs,
+		    bs, ds);
+		cr_assert_eq(merge_add(m, (int)(k % 3), v, err, sizeof(err)), 0,
+			     "%s", err);
+	}
+}
+
+Test(postgres_out, decimals_and_dates_as_postgresql_computes_them)
+{
+	struct cfg cfg;
+	struct merge *m;
+	char conninfo[256], t[96], src[96], q[1024], err[512] = "";
+	char *got, *want;
+
+	snprintf(t, sizeof t, "typed_%s", tname);
+	snprintf(src, sizeof src, "src_%s", tname);
+	pg_typed_cfg(&cfg, conninfo, sizeof conninfo, t, CFG_WRITE_REPLACE);
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	pg_typed_rows(m, src, 400);
+	cr_assert_eq(merge_write(m, err, sizeof err), 0, "%s", err);
+	merge_free(m);
+
+	snprintf(q, sizeof q,
+		 "SELECT column_name, data_type, numeric_precision, numeric_scale "
+		 "FROM information_schema.columns WHERE table_name = '%s' "
+		 "ORDER BY ordinal_position", t);
+	got = pg_rows(db, q);
+	cr_assert_str_eq(got, "region|text|NULL|NULL\n"
+			      "total|numeric|38|2\n"
+			      "mean|numeric|38|6\n"
+			      "lo|numeric|12|2\n"
+			      "hi|numeric|12|2\n"
+			      "xs|bigint|64|0\n"
+			      "bigsum|numeric|38|6\n"
+			      "bigavg|numeric|38|6\n"
+			      "first|date|NULL|NULL\n"
+			      "last|date|NULL|NULL\n"
+			      "ndays|bigint|64|0\n");
+	free(got);
+
+	snprintf(q, sizeof q,
+		 "SELECT region, total, mean, lo, hi, xs, bigsum, bigavg, "
+		 "first, last, ndays FROM %s ORDER BY region COLLATE \"C\"", t);
+	got = pg_rows(db, q);
+	snprintf(q, sizeof q,
+		 "SELECT region, sum(x)::numeric(38,2), "
+		 "round(avg(x), 6)::numeric(38,6), min(x), max(x), "
+		 "count(DISTINCT x), sum(big)::numeric(38,6), "
+		 "round(avg(big), 6)::numeric(38,6), min(day), max(day), "
+		 "count(day) FROM %s GROUP BY region "
+		 "ORDER BY region COLLATE \"C\"", src);
+	want = pg_rows(db, q);
+	cr_assert_str_eq(got, want);
+	cr_assert(strstr(got, "\n") != NULL && strlen(got) > 200, "%s", got);
+	free(got);
+	free(want);
+
+	/* append into it: the types match, so the table is taken */
+	pg_typed_cfg(&cfg, conninfo, sizeof conninfo, t, CFG_WRITE_APPEND);
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	cr_assert_eq(merge_write(m, err, sizeof err), 0, "%s", err);
+	merge_free(m);
+}
+
+/*
+ * write = append into a table whose decimal or date column has another
+ * type fails naming it, and leaves the table as it was.
+ */
+Test(postgres_out, append_checks_numeric_and_date_types)
+{
+	static const char *const cols[] = {
+		"lo numeric(10,2)", "last timestamptz", "bigavg numeric(38,5)",
+	};
+	static const char *const says[] = {
+		"has column lo of type numeric(10,2), but this run writes "
+		"numeric(12,2)",
+		"has column last of type timestamp with time zone, but this run "
+		"writes date",
+		"has column bigavg of type numeric(38,5), but this run writes "
+		"numeric(38,6)",
+	};
+
+	for (int i = 0; i < 3; i++) {
+		struct cfg cfg;
+		struct merge *m;
+		char conninfo[256], t[96], err[512] = "", q[1024], *got;
+		struct rec_value v[4];
+
+		snprintf(t, sizeof t, "app%d_%s", i, tname);
+		sql(db, "CREATE TABLE %s (region text, total numeric(38,2), "
+		    "mean numeric(38,6), %s, hi numeric(12,2), xs bigint, "
+		    "bigsum numeric(38,6), %s, first date, %s, ndays bigint); "
+		    "INSERT INTO %s (region) VALUES ('kept')",
+		    t, i == 0 ? cols[0] : "lo numeric(12,2)",
+		    i == 2 ? cols[2] : "bigavg numeric(38,6)",
+		    i == 1 ? cols[1] : "last date", t);
+		pg_typed_cfg(&cfg, conninfo, sizeof conninfo, t,
+			     CFG_WRITE_APPEND);
+		m = merge_new(&cfg);
+		memset(v, 0, sizeof v);
+		v[0].u.s.p = "r";
+		v[0].u.s.len = 1;
+		rec_set_dec(&v[1], 1);
+		rec_set_dec(&v[2], 1);
+		v[3].u.i = 1;
+		cr_assert_eq(merge_add(m, 0, v, err, sizeof err), 0);
+		cr_assert_eq(merge_write(m, err, sizeof err), -1);
+		cr_assert(strstr(err, says[i]) != NULL, "%s", err);
+		cr_assert(strstr(err, t) != NULL, "%s", err);
+		merge_free(m);
+		snprintf(q, sizeof q, "SELECT region FROM %s", t);
+		got = pg_rows(db, q);
+		cr_assert_str_eq(got, "kept\n");
+		free(got);
+	}
 }

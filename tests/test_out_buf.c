@@ -99,6 +99,8 @@ Test(out_buf, plain_values)
 		{ REC_BOOL, { .u.b = true }, false },
 		{ REC_BOOL, { .u.b = false }, false },
 		{ REC_TIMESTAMP, { .u.i = 0 }, true },
+		{ REC_DATE, { .u.i = -1 }, false },
+		{ REC_DATE, { .u.i = 19723 }, true },
 	};
 	struct rec_sink s = { 0 };
 	struct out_buf b;
@@ -107,10 +109,61 @@ Test(out_buf, plain_values)
 	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
 		if (i > 0)
 			out_buf_putc(&b, '|');
-		out_buf_plain(&b, vals[i].type, &vals[i].v, vals[i].quote_ts);
+		struct out_col c = { .name = "c", .type = vals[i].type };
+
+		out_buf_plain(&b, &c, &vals[i].v, vals[i].quote_ts);
 	}
 	out_buf_putc(&b, '\0');
 	cr_assert_str_eq(b.buf, "-9223372036854775808|0|0.1||true|false|"
-				"\"1970-01-01T00:00:00Z\"");
+				"\"1970-01-01T00:00:00Z\"|1969-12-31|"
+				"\"2024-01-01\"");
+	out_buf_free(&b);
+}
+
+/*
+ * A decimal is its digits with exactly scale fraction digits, never
+ * quoted (a bare number in JSON): the largest and smallest decimal(38,s)
+ * too.
+ */
+Test(out_buf, plain_decimals)
+{
+	static const struct {
+		const char *v; /* the integer at the scale, in decimal */
+		int scale;
+		const char *want;
+	} vals[] = {
+		{ "3762", 2, "37.62" },
+		{ "-5", 2, "-0.05" },
+		{ "12", 0, "12" },
+		{ "0", 3, "0.000" },
+		{ "-0", 1, "0.0" },
+		{ "99999999999999999999999999999999999999", 0,
+		  "99999999999999999999999999999999999999" },
+		{ "-99999999999999999999999999999999999999", 38,
+		  "-0.99999999999999999999999999999999999999" },
+		{ "100000000000000000000000000000000000", 6,
+		  "100000000000000000000000000000.000000" },
+	};
+	struct rec_sink s = { 0 };
+	struct out_buf b;
+
+	open_buf(&b, &s);
+	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+		struct out_col c = { .name = "c", .type = REC_DECIMAL,
+				     .prec = 38, .scale = (uint8_t)vals[i].scale };
+		struct rec_value v = { 0 };
+		const char *p = vals[i].v;
+		__int128 x = 0;
+		bool neg = *p == '-';
+
+		for (p += neg; *p; p++)
+			x = x * 10 + (*p - '0');
+		rec_set_dec(&v, neg ? -x : x);
+		b.len = 0;
+		out_buf_plain(&b, &c, &v, i % 2 == 0);
+		out_buf_putc(&b, '\0');
+		cr_assert_str_eq(b.buf, vals[i].want, "%s at scale %d",
+				 vals[i].v, vals[i].scale);
+	}
 	out_buf_free(&b);
 }

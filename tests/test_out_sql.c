@@ -10,7 +10,7 @@
 #include "../aggregator/out_sql.h"
 
 static const struct out_col cols[] = {
-	{ .name = "id", .type = REC_INT }, { "na\"me", REC_TEXT }, { .name = "Day", .type = REC_TIMESTAMP },
+	{ .name = "id", .type = REC_INT }, { .name = "na\"me", .type = REC_TEXT }, { .name = "Day", .type = REC_TIMESTAMP },
 };
 
 static const struct out_writer w = { .cols = (struct out_col *)cols,

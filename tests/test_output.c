@@ -254,7 +254,7 @@ Test(output, jsonl_escapes_control_and_replaces_invalid_utf8)
 
 Test(output, csv_quotes_header_names_and_big_fields)
 {
-	static const struct out_col cols[] = { { "a,b", REC_TEXT },
+	static const struct out_col cols[] = { { .name = "a,b", .type = REC_TEXT },
 					       { .name = "c", .type = REC_INT } };
 	struct cfg cfg;
 	char err[256] = "";

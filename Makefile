@@ -112,7 +112,8 @@ run: deps aggregate
 # the end-to-end programs (they run the binary, and skip the tests that
 # need the test build's hooks) run again against the release build, the
 # program users get.
-E2E_TESTS := test_e2e test_cli test_dbout test_hostile test_ops test_secrets test_sup
+E2E_TESTS := test_e2e test_cli test_dbout test_hostile test_ops test_secrets test_sup \
+	test_types
 
 test: deps
 	$(MAKE) test-unit

@@ -199,9 +199,11 @@ double dec_to_double(__int128 v, int scale)
 
 enum dec_status dec_add(__int128 *acc, __int128 v)
 {
-	__int128 r = *acc + v; /* |acc|, |v| < 10^38: no 128-bit overflow */
+	__int128 r;
 
-	if (!dec_fits(r, DEC_MAX_PRECISION))
+	/* Two 38-digit values may pass 2^127 (about 1.7 * 10^38). */
+	if (__builtin_add_overflow(*acc, v, &r)
+	    || !dec_fits(r, DEC_MAX_PRECISION))
 		return DEC_OVERFLOW;
 	*acc = r;
 	return DEC_OK;

@@ -115,6 +115,13 @@ Test(decimal, sum_past_38_digits_overflows_and_keeps_the_sum)
 	cr_assert(acc == 0);
 	acc = -big;
 	cr_assert_eq(dec_add(&acc, -1), DEC_OVERFLOW);
+	/* Two 38-digit values pass 2^127: an overflow, not a wrap. */
+	acc = big;
+	cr_assert_eq(dec_add(&acc, big), DEC_OVERFLOW);
+	cr_assert(acc == big);
+	acc = -big;
+	cr_assert_eq(dec_add(&acc, -big), DEC_OVERFLOW);
+	cr_assert(acc == -big);
 }
 
 Test(decimal, avg_of_a_huge_sum_overflows_at_its_scale)

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -319,6 +320,7 @@ Test(types, postgres_provider_matches_postgres)
 	got = run_report(conf);
 	cr_assert_str_eq(got, want, "aggregate:\n%s\nPostgreSQL:\n%s", got,
 			 want);
+	sql("DROP VIEW ty_src");
 	sql("DROP TABLE %s", tname);
 	sql("DROP TABLE %s_raw", tname);
 	free(conf);

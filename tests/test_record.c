@@ -69,8 +69,10 @@ static void make_values(const struct rec_schema *s, struct rec_value *v,
 			break;
 		case REC_DECIMAL:
 			/* Both halves, negative values, up to 38 digits. */
-			rec_set_dec(&v[i], ((__int128)(int64_t)(seed * 0x9e3779b97f4a7c15ull) << 60)
-					    - (__int128)i);
+			rec_set_dec(&v[i],
+				    (__int128)(int64_t)(seed * 0x9e3779b97f4a7c15ull)
+					    * ((__int128)1 << 60)
+				    - (__int128)i);
 			break;
 		case REC_FLOAT:
 			v[i].u.f = (double)(int64_t)seed / 7.0 - i * 0.5;

@@ -610,6 +610,9 @@ int expr_fold(struct ecomp *c, struct enode *n)
 			n->nargs = 0; /* the operands stay on c->nodes, to be freed */
 			n->lit_text = false;
 		}
+	} else if (n->kind == N_CAST && n->args[0]->ty.type == REC_TEXT) {
+		/* A literal that does not read as its type: PostgreSQL says so at once. */
+		rc = ecomp_fail(c, n->args[0]->column, "%s", reason);
 	} else {
 		rc = 0; /* left for the records: each one's error */
 	}

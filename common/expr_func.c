@@ -472,7 +472,9 @@ static size_t format_float(double d, char *out)
 		for (int i = 0; i < -exp10 - 1; i++)
 			out[n++] = '0';
 		memcpy(out + n, digits, (size_t)nd);
-		return n + (size_t)nd;
+		n += (size_t)nd;
+		out[n] = '\0';
+		return n;
 	}
 	for (int i = 0; i <= exp10; i++)
 		out[n++] = i < nd ? digits[i] : '0';
@@ -732,7 +734,7 @@ int expr_cast(struct expr_frame *f, const struct tz *z, int from, int sa,
 
 			if (isnan(v->u.f) || isinf(v->u.f))
 				return overflow(reason, reasonlen, "cannot convert infinity or NaN to numeric");
-			snprintf(buf, sizeof buf, "%.15e", v->u.f);
+			snprintf(buf, sizeof buf, "%.14e", v->u.f); /* DBL_DIG */
 			if (dec_parse(buf, strlen(buf), DEC_MAX_PRECISION, sk, &x) != DEC_OK)
 				return overflow(reason, reasonlen, "numeric field overflow");
 			break;

@@ -55,6 +55,19 @@ static int int_digits(struct expr_type t)
 	return t.prec > t.scale ? t.prec - t.scale : 0;
 }
 
+/* The decimal type of an int or decimal node: a constant int by its digits. */
+static struct expr_type node_dec(const struct enode *n)
+{
+	if (n->kind == N_CONST && n->ty.type == REC_INT && !n->val.null) {
+		int digits = 1;
+
+		for (int64_t v = n->val.u.i / 10; v; v /= 10)
+			digits++;
+		return mktype(REC_DECIMAL, digits, 0);
+	}
+	return as_dec(n->ty);
+}
+
 /* The numeric type two numeric types meet in. */
 static struct expr_type num_common(struct expr_type a, struct expr_type b)
 {
@@ -297,7 +310,7 @@ static int check_arith(struct ecomp *c, struct enode *n)
 		return op_error(c, n);
 	if (t.type == REC_DECIMAL) {
 		/* Operands keep their scales: the instruction aligns them. */
-		struct expr_type da = as_dec(a), db = as_dec(b);
+		struct expr_type da = node_dec(n->args[0]), db = node_dec(n->args[1]);
 
 		if (a.type == REC_INT && coerce(c, &n->args[0], da) < 0)
 			return -1;
@@ -319,13 +332,16 @@ static int check_arith(struct ecomp *c, struct enode *n)
 		}
 		case '/': {
 			/*
-			 * At least 16 digits after the point, as PostgreSQL's
-			 * select_div_scale gives at least 16 significant digits,
-			 * but fewer when the quotient's integer digits need the
-			 * room (never fewer than either operand's scale).
+			 * PostgreSQL rounds a quotient to 16 significant digits
+			 * (at least either operand's scale), a scale that depends
+			 * on the values: up to 20 for a quotient below 1.  The
+			 * result's one scale holds 20 digits after the point, or
+			 * fewer when the quotient's integer digits need the room
+			 * (never fewer than either operand's scale); each value
+			 * is PostgreSQL's, padded, or rounded again to this scale.
 			 */
 			int intd = int_digits(da) + db.scale;
-			int s = min_i(16, DEC_MAX_PRECISION - intd);
+			int s = min_i(20, DEC_MAX_PRECISION - intd);
 
 			s = max_i(s, max_i(da.scale, db.scale));
 			t = mktype(REC_DECIMAL, DEC_MAX_PRECISION, s);

@@ -404,7 +404,7 @@ int expr_eval(const struct expr_prog *prog, const struct rec_value *fields,
 			if (rec_dec(b) == 0)
 				return fail(reason, reasonlen, "division by zero");
 			if ((in->op == EOP_DIV_D
-			     ? expr_dec_div(rec_dec(a), in->sa, rec_dec(b), in->sb, in->sk, &r)
+			     ? expr_dec_div_pg(rec_dec(a), in->sa, rec_dec(b), in->sb, in->sk, &r)
 			     : expr_dec_mod(rec_dec(a), in->sa, rec_dec(b), in->sb, in->sk, &r)) < 0)
 				return fail(reason, reasonlen, "numeric field overflow");
 			rec_set_dec(d, r);

@@ -417,6 +417,55 @@ int expr_dec_div(__int128 a, int sa, __int128 b, int sb, int sk, __int128 *out)
 	return 0;
 }
 
+/* A nonzero decimal's weight and first digit in base 10000, as PostgreSQL keeps it. */
+static void base10000_lead(__int128 v, int s, int *weight, int *first)
+{
+	u128 u = v < 0 ? -(u128)v : (u128)v;
+	int ndig = 0, p10, sh;
+
+	if (u == 0) {
+		*weight = 0;
+		*first = 0;
+		return;
+	}
+	for (u128 x = u; x; x /= 10)
+		ndig++;
+	p10 = ndig - 1 - s;
+	*weight = p10 >= 0 ? p10 / 4 : -((-p10 + 3) / 4);
+	sh = s + 4 * *weight;
+	if (sh >= 0)
+		*first = (int)(u / (u128)dec_pow10(sh));
+	else
+		*first = (int)(u * (u128)dec_pow10(-sh));
+}
+
+int expr_dec_div_pg(__int128 a, int sa, __int128 b, int sb, int sk, __int128 *out)
+{
+	int w1, f1, w2, f2, qweight, rscale;
+	__int128 q;
+
+	/* PostgreSQL's select_div_scale: at least 16 significant digits. */
+	base10000_lead(a, sa, &w1, &f1);
+	base10000_lead(b, sb, &w2, &f2);
+	qweight = w1 - w2;
+	if (f1 <= f2)
+		qweight--;
+	rscale = 16 - qweight * 4;
+	if (rscale < sa)
+		rscale = sa;
+	if (rscale < sb)
+		rscale = sb;
+	if (rscale < 0)
+		rscale = 0;
+	if (rscale >= sk)
+		return expr_dec_div(a, sa, b, sb, sk, out);
+	if (expr_dec_div(a, sa, b, sb, rscale, &q) < 0 ||
+	    __builtin_mul_overflow(q, dec_pow10(sk - rscale), out) ||
+	    !dec_fits(*out, DEC_MAX_PRECISION))
+		return -1;
+	return 0;
+}
+
 int expr_dec_mod(__int128 a, int sa, __int128 b, int sb, int sk, __int128 *out)
 {
 	__int128 x, y;

@@ -209,6 +209,13 @@ int expr_dec_cmp(__int128 a, int sa, __int128 b, int sb);
 int expr_dec_add(__int128 a, int sa, __int128 b, int sb, int sk, __int128 *out);
 int expr_dec_mul(__int128 a, __int128 b, int shift, __int128 *out);
 int expr_dec_div(__int128 a, int sa, __int128 b, int sb, int sk, __int128 *out);
+/*
+ * Division as PostgreSQL rounds it: the quotient rounded at the scale
+ * select_div_scale picks for these values (16 significant digits, at least
+ * either operand's scale), then written at scale sk: padded with zeros,
+ * or rounded once more when PostgreSQL's scale is larger than sk.
+ */
+int expr_dec_div_pg(__int128 a, int sa, __int128 b, int sb, int sk, __int128 *out);
 int expr_dec_mod(__int128 a, int sa, __int128 b, int sb, int sk, __int128 *out);
 /*
  * v at scale s rounded (half away from zero, floor, ceil) to `digits`

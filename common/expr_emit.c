@@ -72,10 +72,11 @@ static struct einsn *add(struct ecomp *c, struct expr_prog *p, int op, int dst,
 	in = &p->code[p->ncode++];
 	memset(in, 0, sizeof *in);
 	in->op = (uint16_t)op;
-	in->dst = dst;
-	in->a = a;
-	in->b = b;
-	in->c = -1;
+	in->dst = dst < 0 ? SLOT_NONE : dst;
+	in->a = a < 0 ? SLOT_NONE : a;
+	in->b = b < 0 ? SLOT_NONE : b;
+	in->c = SLOT_NONE;
+	in->strict = op >= EOP_ADD_I && op != EOP_GREATEST && op != EOP_LEAST;
 	return in;
 }
 
@@ -330,7 +331,7 @@ static int emit_func(struct emit *e, struct enode *n)
 			      : EOP_BUCKET_TS, dst, a, -1)) == NULL)
 			return -1;
 		in->k = us;
-		in->c = (int32_t)months;
+		in->k2 = months;
 		in->tb = (uint8_t)n->ty.type;
 		return dst;
 	}
@@ -390,7 +391,7 @@ static int emit_func(struct emit *e, struct enode *n)
 	if ((dst = new_slot(e->c, e->p)) < 0 ||
 	    (in = add(e->c, e->p, op, dst, a, b)) == NULL)
 		return -1;
-	in->c = c3;
+	in->c = c3 < 0 ? SLOT_NONE : c3;
 	in->sa = n->nargs ? n->args[0]->ty.scale : 0;
 	in->sk = n->ty.scale;
 	if (op == EOP_ROUND_D || op == EOP_FLOOR_D || op == EOP_CEIL_D)
@@ -526,6 +527,12 @@ static int emit_program(struct ecomp *c, struct expr_prog *p, struct enode *n)
 		goto out;
 	}
 	mark_fields(n, read);
+	if (p->nslots == 0) {
+		/* Slot 0: never NULL, the operand of what has none. */
+		if (new_slot(c, p) < 0)
+			goto out;
+		p->init[SLOT_NONE].null = false;
+	}
 	p->nfields = 0;
 	for (int i = 0; i < nf; i++)
 		p->nfields += read[i];

@@ -183,10 +183,17 @@ int expr_eval(const struct expr_prog *prog, const struct rec_value *fields,
 	scratch_reset(frame);
 	while (pc < n) {
 		const struct einsn *in = &code[pc++];
-		struct rec_value *d = &s[in->dst < 0 ? 0 : in->dst];
-		const struct rec_value *a = &s[in->a < 0 ? 0 : in->a];
-		const struct rec_value *b = &s[in->b < 0 ? 0 : in->b];
+		struct rec_value *d = &s[in->dst];
+		const struct rec_value *a = &s[in->a];
+		const struct rec_value *b = &s[in->b];
 
+		if (in->strict) {
+			if (a->null | b->null | s[in->c].null) {
+				d->null = true;
+				continue;
+			}
+			d->null = false;
+		}
 		switch ((enum eop)in->op) {
 		case EOP_LOAD:
 			*d = fields[in->a];
@@ -275,18 +282,6 @@ int expr_eval(const struct expr_prog *prog, const struct rec_value *fields,
 					*d = *a;
 			}
 			continue;
-		default:
-			break;
-		}
-		/* Everything below is strict: NULL in, NULL out. */
-		if (a->null || (in->b >= 0 && b->null) ||
-		    (in->c >= 0 && s[in->c].null && in->op != EOP_BUCKET_TS &&
-		     in->op != EOP_BUCKET_DATE)) {
-			d->null = true;
-			continue;
-		}
-		d->null = false;
-		switch ((enum eop)in->op) {
 #define CMP(name, field, expr)                                                \
 		case EOP_EQ_##name: d->u.b = (expr) == 0; continue;              \
 		case EOP_NE_##name: d->u.b = (expr) != 0; continue;              \
@@ -498,7 +493,7 @@ int expr_eval(const struct expr_prog *prog, const struct rec_value *fields,
 			continue;
 		}
 		case EOP_TRIM: {
-			const struct rec_value *set = in->b >= 0 ? b : NULL;
+			const struct rec_value *set = in->b != SLOT_NONE ? b : NULL;
 			uint32_t lo = 0, hi = a->u.s.len;
 
 			if (set && (utf8_len(set->u.s.p, set->u.s.len) != (int)set->u.s.len)) {
@@ -543,7 +538,7 @@ int expr_eval(const struct expr_prog *prog, const struct rec_value *fields,
 			int64_t start = b->u.i, end;
 			uint32_t lo, hi;
 
-			if (in->c >= 0) {
+			if (in->c != SLOT_NONE) {
 				if (s[in->c].u.i < 0)
 					return fail(reason, reasonlen, "negative substring length not allowed");
 				if (__builtin_add_overflow(start, s[in->c].u.i, &end))
@@ -645,17 +640,17 @@ int expr_eval(const struct expr_prog *prog, const struct rec_value *fields,
 			d->u.i = expr_trunc_date(prog->tz, a->u.i, (int)in->k);
 			continue;
 		case EOP_BUCKET_TS:
-			d->u.i = expr_bucket_ts(prog->tz, a->u.i, in->k, in->c);
+			d->u.i = expr_bucket_ts(prog->tz, a->u.i, in->k, in->k2);
 			continue;
 		case EOP_BUCKET_DATE:
 			if (in->tb == REC_DATE) {
 				/* whole days or months: stays a date */
-				int64_t r = expr_bucket_ts(NULL, a->u.i * 86400000000LL, in->k, in->c);
+				int64_t r = expr_bucket_ts(NULL, a->u.i * 86400000000LL, in->k, in->k2);
 
 				d->u.i = r / 86400000000LL - (r % 86400000000LL < 0);
 			} else {
 				d->u.i = expr_bucket_ts(prog->tz, expr_trunc_date(prog->tz, a->u.i, U_DAY),
-							in->k, in->c);
+							in->k, in->k2);
 			}
 			continue;
 		case EOP_EXTRACT_TS:

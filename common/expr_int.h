@@ -132,6 +132,9 @@ const char *expr_type_name(int t);
 enum eop { EOPS(EOP_ENUM) EOP_COUNT };
 #undef EOP_ENUM
 
+/* Slot 0 of every frame: a value that is never NULL, for absent operands. */
+#define SLOT_NONE 0
+
 /*
  * One instruction: dst = op(a, b, c) over slots.  ta/tb are types (casts,
  * greatest), sa/sb the scales of a decimal a and b, sk and pk a result's
@@ -140,8 +143,9 @@ enum eop { EOPS(EOP_ENUM) EOP_COUNT };
 struct einsn {
 	uint16_t op;
 	uint8_t ta, tb, sa, sb, sk, pk;
-	int32_t dst, a, b, c;
-	int64_t k;
+	bool strict;              /* NULL in a, b or c gives NULL */
+	int32_t dst, a, b, c;     /* slots; 0 (never NULL) for none */
+	int64_t k, k2;
 };
 
 struct expr_prog {

@@ -81,6 +81,7 @@ int expr_bucket_parse(const char *s, size_t len, int64_t *us, int64_t *months)
 		if (n > 1000000000)
 			return -1;
 	}
+	/* Below, widths are kept within 10,000 years, so no bucket overflows. */
 	while (i < len && s[i] == ' ')
 		i++;
 	while (i < len && s[i] != ' ' && u + 1 < sizeof unit) {
@@ -111,11 +112,13 @@ int expr_bucket_parse(const char *s, size_t len, int64_t *us, int64_t *months)
 			k = 7 * US_PER_DAY;
 		else if (IS("mon", "month", "months")) {
 			*months = n;
-			return 0;
+			return n <= 120000 ? 0 : -1;
 		} else if (IS("y", "year", "years")) {
 			*months = 12 * n;
-			return 0;
+			return n <= 10000 ? 0 : -1;
 		} else
+			return -1;
+		if (n > 10000 * 366 * US_PER_DAY / k)
 			return -1;
 		*us = n * k;
 	}

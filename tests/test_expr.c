@@ -409,6 +409,8 @@ Test(expr, time_in_the_zone)
 		{ "time_bucket('3 months', dt)", "2024-01-01", "date" },
 		{ "time_bucket('6h', dt)", "2024-03-31 00:00:00+01", "timestamp" },
 		{ "time_bucket('1 fortnight', ts)", "COMPILE: invalid bucket width \"1 fortnight\" (e.g. '15m', '1 hour', '1 day', '1 month') at column 13", NULL },
+		{ "time_bucket('522222226 month', dt)", "COMPILE: invalid bucket width \"522222226 month\" (e.g. '15m', '1 hour', '1 day', '1 month') at column 13", NULL },
+		{ "time_bucket('100 years', DATE '1999-12-31')", "1900-01-01", "date" },
 		{ "strftime('%Y-%m-%d %H:%M:%S %z', ts)", "2024-03-31 03:00:00 +0200", "text" },
 		{ "strftime(ts, '%d/%m/%Y')", "31/03/2024", "text" },
 		{ "strftime('%a %A %b %B %j %V %G %u %w %I%p %e', ts)", "Sun Sunday Mar March 091 13 2024 7 0 03AM 31", "text" },

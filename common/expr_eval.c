@@ -468,6 +468,12 @@ int expr_eval(const struct expr_prog *prog, const struct rec_value *fields,
 		case EOP_CAST: {
 			struct rec_value v = *a;
 
+			if (in->ta == REC_INT && in->tb == REC_DECIMAL && in->sk == 0 &&
+			    in->pk >= 19) {
+				rec_set_dec(d, a->u.i); /* an int meeting a decimal */
+				continue;
+			}
+
 			if (expr_cast(frame, prog->tz, in->ta, in->sa, in->tb, in->pk,
 				      in->sk, &v, d, reason, reasonlen) < 0)
 				return -1;

@@ -3,8 +3,9 @@
  *
  * expr_parse.c turns text into a tree of enodes, expr_check.c gives each
  * node its type (inserting casts, folding constants), expr_emit.c turns
- * the tree into instructions, expr_eval.c runs them and expr_func.c holds
- * the functions' and casts' arithmetic they call.  The tree lives only
+ * the tree into instructions, expr_eval.c runs them, and expr_func.c
+ * (decimals, casts, LIKE) and expr_time.c (time in a zone) hold the
+ * arithmetic they call.  The tree lives only
  * while compiling; a program is the instructions, its constants and the
  * number of slots a frame needs.
  */
@@ -177,7 +178,7 @@ struct expr_frame {
 /* Room for n bytes of text in the frame for this record; NULL when out of memory. */
 char *expr_scratch(struct expr_frame *f, size_t n);
 
-/* --- functions (expr_func.c) ------------------------------------------- */
+/* --- functions (expr_func.c, expr_time.c) ------------------------------- */
 
 /* Units of date_trunc and fields of extract. */
 enum { U_MICRO, U_SECOND, U_MINUTE, U_HOUR, U_DAY, U_WEEK, U_MONTH, U_QUARTER,
@@ -231,6 +232,16 @@ enum { ROUND_HALF, ROUND_FLOOR, ROUND_CEIL, ROUND_TRUNC };
 
 /* LIKE: whether s matches pattern p (% _ and the escape byte, -1 for none). */
 bool expr_like(const char *s, size_t slen, const char *p, size_t plen, int esc);
+
+/* A date's local midnight as an instant, and an instant's local date. */
+int64_t expr_date_to_ts(const struct tz *z, int64_t days);
+int64_t expr_ts_to_date(const struct tz *z, int64_t us);
+
+/* A timestamp as PostgreSQL's timestamptz output in zone z; out holds 64 bytes. */
+size_t expr_format_ts(const struct tz *z, int64_t us, char *out);
+
+/* A timestamp in text: with an offset that instant, without one local time in z. */
+int expr_parse_ts(const struct tz *z, const char *s, size_t len, int64_t *us);
 
 /* strftime of instant us in zone z into the frame; 0 or -1. */
 int expr_strftime(struct expr_frame *f, const struct tz *z, const char *fmt,

@@ -70,6 +70,13 @@ struct enode {
 	struct enode *next_alloc;
 };
 
+/*
+ * Bounds on an expression, so that the compiler's recursion stays well
+ * within the stack: its nodes, and how deep the parser may nest.
+ */
+#define EXPR_MAX_NODES 5000
+#define EXPR_MAX_DEPTH 200
+
 /* The compiler's state, shared by its files. */
 struct ecomp {
 	const char *text;
@@ -77,6 +84,7 @@ struct ecomp {
 	const struct tz *tz;
 	struct expr_error *err;
 	struct enode *nodes;      /* every node, to free them */
+	int nnodes, depth;        /* bounds on the tree (EXPR_MAX_NODES, _DEPTH) */
 	struct expr_prog *prog;   /* the program being built */
 	/* the lexer */
 	const char *p;

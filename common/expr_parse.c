@@ -45,8 +45,14 @@ int ecomp_fail(struct ecomp *c, int column, const char *fmt, ...)
 
 struct enode *enode_new(struct ecomp *c, enum enode_kind kind, int column)
 {
-	struct enode *n = calloc(1, sizeof *n);
+	struct enode *n;
 
+	if (++c->nnodes > EXPR_MAX_NODES) {
+		ecomp_fail(c, column, "expression too long (more than %d terms)",
+			   EXPR_MAX_NODES);
+		return NULL;
+	}
+	n = calloc(1, sizeof *n);
 	if (n == NULL) {
 		ecomp_fail(c, 0, "out of memory");
 		return NULL;
@@ -716,7 +722,23 @@ static struct enode *postfix_like(struct ecomp *c, struct enode *left, int col)
 	return n;
 }
 
+static struct enode *parse_level(struct ecomp *c, int minprec);
+
 static struct enode *parse_expr(struct ecomp *c, int minprec)
+{
+	struct enode *n;
+
+	if (++c->depth > EXPR_MAX_DEPTH) {
+		ecomp_fail(c, c->tokcol, "expression nested too deeply (more than %d levels)",
+			   EXPR_MAX_DEPTH);
+		return NULL;
+	}
+	n = parse_level(c, minprec);
+	c->depth--;
+	return n;
+}
+
+static struct enode *parse_level(struct ecomp *c, int minprec)
 {
 	struct enode *left;
 	int col = c->tokcol;

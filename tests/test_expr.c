@@ -465,6 +465,35 @@ Test(expr, compile_errors_name_the_column_and_the_nearest_name)
 	check_table(w, N(w));
 }
 
+Test(expr, bounds_on_size_and_nesting)
+{
+	static char text[40000];
+	char got[512];
+	size_t n = 0;
+
+	for (int k = 0; k < 250; k++)
+		text[n++] = '(';
+	text[n++] = '1';
+	for (int k = 0; k < 250; k++)
+		text[n++] = ')';
+	text[n] = '\0';
+	run(text, got, sizeof got, NULL);
+	cr_expect_str_eq(got, "COMPILE: expression nested too deeply (more than 200 levels) at column 201");
+	n = 0;
+	text[n++] = 'i';
+	for (int k = 0; k < 6000; k++) {
+		memcpy(text + n, " + 1", 4);
+		n += 4;
+	}
+	text[n] = '\0';
+	run(text, got, sizeof got, NULL);
+	cr_expect(strncmp(got, "COMPILE: expression too long (more than 5000 terms)", 51) == 0, "%s", got);
+	/* 1000 terms fold and run */
+	text[1 + 4 * 1000] = '\0';
+	run(text, got, sizeof got, NULL);
+	cr_expect_str_eq(got, "1007");
+}
+
 Test(expr, lists_the_fields_it_reads_and_folds_constants)
 {
 	struct expr_error err;

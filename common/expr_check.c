@@ -155,6 +155,9 @@ static int coerce(struct ecomp *c, struct enode **np, struct expr_type t)
 {
 	struct enode *n = *np;
 
+	if (n->interval && t.type != REC_TEXT)
+		return ecomp_fail(c, n->column, "intervals are only the width of time_bucket (e.g. time_bucket(INTERVAL '15 minutes', ts))");
+
 	if (n->ty.type == t.type && !n->lit_text) {
 		if (t.type != REC_DECIMAL || n->ty.scale == t.scale)
 			return 0;

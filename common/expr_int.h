@@ -56,6 +56,7 @@ struct enode {
 	int column;       /* 1-based, where the node starts in the text */
 	bool negated;     /* NOT IN, NOT BETWEEN, NOT LIKE, IS NOT */
 	bool lit_text;    /* a quoted literal still of unknown type */
+	bool interval;    /* INTERVAL '...': only time_bucket's width */
 	bool has_operand; /* CASE x WHEN ... */
 	bool has_else;
 	int escape;       /* LIKE's escape byte, -1 for none */

@@ -575,8 +575,11 @@ static struct enode *primary(struct ecomp *c)
 
 					if (lit == NULL)
 						return NULL;
-					if (kw == 'i')
-						return lit; /* time_bucket's width */
+					if (kw == 'i') {
+						lit->interval = true; /* time_bucket's width */
+						lit->column = col;
+						return lit;
+					}
 					if ((n = enode_new(c, N_CAST, col)) == NULL ||
 					    enode_add_arg(c, n, lit) < 0)
 						return NULL;

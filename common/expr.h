@@ -75,6 +75,18 @@ struct expr_type expr_result_type(const struct expr_prog *prog);
 const int *expr_fields_read(const struct expr_prog *prog, int *n);
 
 /*
+ * The names of the fields text reads, from its syntax alone (no schema, no
+ * types): each once, in the order they first appear, folded as the
+ * compiler folds them.  For a caller that must know what an expression
+ * depends on before the schema it reads is complete (derived fields that
+ * read each other).  Returns the count and sets *names to an array the
+ * caller frees with expr_names_free(), or -1 with *err filled in (a
+ * syntax error).
+ */
+int expr_names_read(const char *text, char ***names, struct expr_error *err);
+void expr_names_free(char **names, int n);
+
+/*
  * A frame to evaluate prog in: its slots and a scratch buffer for text
  * results.  NULL when out of memory.  Release with expr_frame_free().
  */

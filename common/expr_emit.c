@@ -696,3 +696,69 @@ const int *expr_fields_read(const struct expr_prog *prog, int *n)
 	*n = prog->nfields;
 	return prog->fields;
 }
+
+/* Append the names a tree reads that are not yet in the list. */
+static int collect_names(const struct enode *n, char ***names, int *count, int *cap)
+{
+	if (n->kind == N_FIELD) {
+		int i;
+
+		for (i = 0; i < *count; i++)
+			if (strcmp((*names)[i], n->name) == 0)
+				break;
+		if (i == *count) {
+			if (*count == *cap) {
+				int ncap = *cap ? 2 * *cap : 8;
+				char **more = realloc(*names, sizeof *more * (size_t)ncap);
+
+				if (more == NULL)
+					return -1;
+				*names = more;
+				*cap = ncap;
+			}
+			if (((*names)[*count] = strdup(n->name)) == NULL)
+				return -1;
+			(*count)++;
+		}
+	}
+	for (int i = 0; i < n->nargs; i++)
+		if (collect_names(n->args[i], names, count, cap) < 0)
+			return -1;
+	return 0;
+}
+
+int expr_names_read(const char *text, char ***names, struct expr_error *err)
+{
+	struct ecomp c;
+	struct enode *root;
+	struct expr_prog scratch;
+	int count = 0, cap = 0;
+
+	memset(err, 0, sizeof *err);
+	memset(&c, 0, sizeof c);
+	memset(&scratch, 0, sizeof scratch);
+	c.text = text;
+	c.err = err;
+	c.prog = &scratch; /* holds the literals' text while parsing */
+	*names = NULL;
+	root = expr_parse_text(&c);
+	if (root == NULL) {
+		count = -1;
+	} else if (collect_names(root, names, &count, &cap) < 0) {
+		snprintf(err->msg, sizeof err->msg, "out of memory");
+		expr_names_free(*names, count);
+		*names = NULL;
+		count = -1;
+	}
+	free_nodes(&c);
+	free(c.tokstr);
+	prog_release(&scratch);
+	return count;
+}
+
+void expr_names_free(char **names, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}

@@ -6,7 +6,9 @@
  * few records (NULLs, zeros, the ends of int, long texts).  Besides memory
  * errors and undefined behaviour, checks what expr.h promises: a value has
  * the type expr_result_type() says, a text result is valid UTF-8, a
- * decimal fits 38 digits, and an error always comes with a reason.
+ * decimal fits 38 digits, an error always comes with a reason, and the
+ * names expr_names_read() finds in the text cover the fields the program
+ * reads.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -98,6 +100,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data + 1, size - 1);
 	text[size - 1] = '\0';
 	p = expr_compile(text, &schema, tzs[zi], &err);
+	{
+		/* What the syntax reads covers what the program reads. */
+		struct expr_error err2;
+		char **names;
+		int nn = expr_names_read(text, &names, &err2);
+
+		if (p && nn < 0)
+			abort();
+		if (p) {
+			int nf;
+			const int *idx = expr_fields_read(p, &nf);
+
+			for (int i = 0; i < nf; i++) {
+				int k = 0;
+
+				while (k < nn && strcmp(names[k], fields[idx[i]].name) != 0)
+					k++;
+				if (k == nn)
+					abort();
+			}
+		}
+		if (nn >= 0)
+			expr_names_free(names, nn);
+	}
 	if (p == NULL) {
 		if (err.msg[0] == '\0')
 			abort();

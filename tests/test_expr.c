@@ -527,6 +527,26 @@ Test(expr, lists_the_fields_it_reads_and_folds_constants)
 	expr_free(p);
 }
 
+Test(expr, names_read_from_the_syntax_alone)
+{
+	struct expr_error err;
+	char **names;
+	int n = expr_names_read("CASE WHEN Qty > 0 THEN qty * \"Unit Price\" ELSE coalesce(fee, 0) END "
+				"|| extract(day from ts) || 'qty'", &names, &err);
+
+	cr_assert_eq(n, 4, "%s", err.msg);
+	cr_expect_str_eq(names[0], "qty");
+	cr_expect_str_eq(names[1], "Unit Price");
+	cr_expect_str_eq(names[2], "fee");
+	cr_expect_str_eq(names[3], "ts");
+	expr_names_free(names, n);
+	cr_expect_eq(expr_names_read("nosuchfield + 1", &names, &err), 1);
+	expr_names_free(names, 1);
+	cr_expect_eq(expr_names_read("a +", &names, &err), -1);
+	cr_expect_str_eq(err.msg, "syntax error at end of expression at column 4");
+	cr_expect_null(names);
+}
+
 Test(expr, frame_stops_allocating_once_grown)
 {
 	struct expr_error err;

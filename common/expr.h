@@ -1,0 +1,125 @@
+/*
+ * expr.h - expressions of the report language (SPEC §8), compiled once.
+ *
+ * An expression is text in PostgreSQL's syntax over the fields of one
+ * schema ("amount * 1.2", "date_trunc('day', ts)", "region IN ('EU',
+ * 'US') AND amount > 100").  expr_compile() parses it, checks its types
+ * as PostgreSQL would (an unknown name or a type error is an error for
+ * the user, with the column and the nearest name), folds what is constant
+ * and turns the rest into a flat program of typed instructions over the
+ * slots of a frame: no tree and no name is looked at per record.
+ * expr_eval() runs the program over one record's values.
+ *
+ * Types are the record's (ipc/record.h): int is PostgreSQL's bigint,
+ * float its double precision, decimal(p,s) its numeric (with a scale
+ * fixed when the expression is compiled: see docs/design.md for the rule
+ * of each operator), text, bool, timestamp (timestamptz: an instant,
+ * shown and cut into days in the zone given to expr_compile) and date.
+ *
+ * A compiled program is read-only and may be shared; each thread or
+ * process that evaluates it needs its own frame.
+ */
+#ifndef AGG_EXPR_H
+#define AGG_EXPR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../ipc/record.h"
+
+struct tz;
+struct expr_prog;
+struct expr_frame;
+
+/* Room for an error message. */
+#define EXPR_ERR_MAX 256
+
+/*
+ * A compile error: the 1-based column in the text where it was found, and
+ * a message that says it ("unknown field \"amout\" at column 5; did you
+ * mean \"amount\"?", "operator + cannot take text and int at column 8").
+ * The caller prefixes file:line.
+ */
+struct expr_error {
+	int column;
+	char msg[EXPR_ERR_MAX];
+};
+
+/* A value's type; prec and scale for a decimal, zero for the others. */
+struct expr_type {
+	enum rec_type type;
+	uint8_t prec, scale;
+};
+
+/*
+ * Compile text (NUL-terminated) over the fields of schema, with day,
+ * week, month and hour boundaries (date_trunc, time_bucket, extract,
+ * strftime, casts between timestamp and date or text) taken in zone tz
+ * (NULL for UTC).  The program keeps pointers to neither schema nor text,
+ * but tz must outlive it.  Returns the program (expr_free), or NULL with
+ * *err filled in.
+ */
+struct expr_prog *expr_compile(const char *text, const struct rec_schema *schema,
+			       const struct tz *tz, struct expr_error *err);
+
+void expr_free(struct expr_prog *prog);
+
+/* The type of the expression's value. */
+struct expr_type expr_result_type(const struct expr_prog *prog);
+
+/*
+ * The fields the expression reads, as indexes into the schema, each once,
+ * in increasing order: *n of them.  The array belongs to the program.
+ */
+const int *expr_fields_read(const struct expr_prog *prog, int *n);
+
+/*
+ * The names of the fields text reads, from its syntax alone (no schema, no
+ * types): each once, in the order they first appear, folded as the
+ * compiler folds them.  For a caller that must know what an expression
+ * depends on before the schema it reads is complete (derived fields that
+ * read each other).  Returns the count and sets *names to an array the
+ * caller frees with expr_names_free(), or -1 with *err filled in (a
+ * syntax error).
+ */
+int expr_names_read(const char *text, char ***names, struct expr_error *err);
+void expr_names_free(char **names, int n);
+
+/*
+ * A frame to evaluate prog in: its slots and a scratch buffer for text
+ * results.  NULL when out of memory.  Release with expr_frame_free().
+ */
+struct expr_frame *expr_frame_new(const struct expr_prog *prog);
+void expr_frame_free(struct expr_frame *frame);
+
+/* Room for the reason of a record's error. */
+#define EXPR_REASON_MAX 160
+
+/*
+ * Evaluate prog over one record: fields[i] is the value of the schema's
+ * field i (only the fields expr_fields_read() lists are read).  Writes the
+ * value to *out: a text points into the frame, into the program or into
+ * the fields' own text, and stays valid until the next expr_eval() on
+ * this frame.  Returns 0, or -1 with a reason for the record's reject
+ * ("integer out of range", "division by zero", "numeric field overflow",
+ * "invalid input syntax for type int: \"abc\"", or "out of memory").
+ * Nothing is allocated once the frame's scratch has grown to what the
+ * records need.
+ */
+int expr_eval(const struct expr_prog *prog, const struct rec_value *fields,
+	      struct expr_frame *frame, struct rec_value *out, char *reason,
+	      size_t reasonlen);
+
+/*
+ * Write v, a value of type t, as PostgreSQL writes it as text (a
+ * timestamp in zone tz as "2024-03-31 02:00:00+02", a bool "true"), into
+ * out of outlen bytes (at least EXPR_TEXT_MAX for all types but text,
+ * which is copied and cut to fit).  Returns the length it needed.  For
+ * tests and messages.
+ */
+#define EXPR_TEXT_MAX 64
+size_t expr_format(struct expr_type t, const struct rec_value *v,
+		   const struct tz *tz, char *out, size_t outlen);
+
+#endif

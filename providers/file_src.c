@@ -57,13 +57,15 @@ int file_kind_of(const struct cfg_provider *p, const char *name)
 	if (file_conf(p)->file_format == CFG_FMT_CSV)
 		return FILE_KIND_CSV;
 	if (file_conf(p)->file_format == CFG_FMT_JSONL)
-		return FILE_KIND_JSONL;
+		return file_conf(p)->json ? FILE_KIND_JSON : FILE_KIND_JSONL;
 	if (ends_with(name, len, ".gz"))
 		len -= 3;
 	if (ends_with(name, len, ".csv"))
 		return FILE_KIND_CSV;
 	if (ends_with(name, len, ".jsonl") || ends_with(name, len, ".ndjson"))
 		return FILE_KIND_JSONL;
+	if (ends_with(name, len, ".json"))
+		return FILE_KIND_JSON;
 	return -1;
 }
 

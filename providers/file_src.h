@@ -24,11 +24,12 @@
 /* What the file_ helpers return when nothing failed (else a prov_status). */
 #define ST_OK PROV_DONE
 
-enum file_kind { FILE_KIND_CSV = 1, FILE_KIND_JSONL };
+enum file_kind { FILE_KIND_CSV = 1, FILE_KIND_JSONL, FILE_KIND_JSON };
 
 /*
- * FILE_KIND_CSV or FILE_KIND_JSONL from the config's `format`, or else
- * from the name's extension (after a .gz); -1 when neither tells.
+ * FILE_KIND_CSV, FILE_KIND_JSONL or FILE_KIND_JSON (one array) from the
+ * config's `format`, or else from the name's extension (after a .gz); -1
+ * when neither tells.
  */
 int file_kind_of(const struct cfg_provider *p, const char *name);
 

@@ -10,6 +10,7 @@
  * whose delimiter is a tab unless `delimiter` says otherwise; JSON
  * (format = json, or a .json path) is a JSON array of the records, at
  * `records` (a JSON pointer, spelt as the http provider's) when set.
+ * `encoding` names the files' character set by a name iconv knows.
  * Messages are config_key.h's and config_read.h's, so they read as every
  * other key's.
  */
@@ -26,7 +27,7 @@
 
 enum file_key {
 	FK_FORMAT, FK_PATH, FK_DELIMITER, FK_QUOTE, FK_HEADER, FK_NULL,
-	FK_RECORDS,
+	FK_RECORDS, FK_ENCODING,
 };
 
 static const struct cfg_key_def file_keys[] = {
@@ -37,6 +38,22 @@ static const struct cfg_key_def file_keys[] = {
 	[FK_HEADER] = { "header", 0 },
 	[FK_NULL] = { "null", 0 },
 	[FK_RECORDS] = { "records", 0 },
+	[FK_ENCODING] = { "encoding", 0 },
+};
+
+/*
+ * encoding: the names a user may write (any case), and the name glibc's
+ * iconv knows each by (NULL: UTF-8, read as it is).  UTF-16 without a
+ * byte order mark is little-endian, as glibc's "UTF-16" reads it.
+ */
+static const char *const enc_names[] = {
+	"utf-8", "utf8", "latin1", "iso-8859-1", "iso8859-1", "latin-1",
+	"windows-1252", "cp1252", "utf-16", "utf16", "utf-16le", "utf-16be",
+};
+static const char *const enc_iconv[] = {
+	NULL, NULL, "ISO-8859-1", "ISO-8859-1", "ISO-8859-1", "ISO-8859-1",
+	"WINDOWS-1252", "WINDOWS-1252", "UTF-16", "UTF-16", "UTF-16LE",
+	"UTF-16BE",
 };
 
 static int file_init(struct cfg_provider *p)
@@ -154,6 +171,24 @@ static int file_apply(const struct cfg_key *k, int id, struct cfg_provider *p,
 		f->records = v;
 		*vp = NULL;
 		return 0;
+	case FK_ENCODING: {
+		const char *near;
+
+		for (size_t i = 0; i < sizeof enc_names / sizeof enc_names[0];
+		     i++)
+			if (strcasecmp(v, enc_names[i]) == 0) {
+				f->encoding = enc_iconv[i];
+				return 0;
+			}
+		near = cfg_nearest(v, enc_names,
+				   sizeof enc_names / sizeof enc_names[0]);
+		if (near)
+			return cfg_bad_value(k, NULL,
+					     "unknown encoding (did you mean '%s'?)",
+					     near);
+		return cfg_bad_value(k, NULL,
+				     "expected utf-8, latin1, windows-1252, utf-16, utf-16le or utf-16be");
+	}
 	case FK_DELIMITER:
 		return apply_char(k, id, v, &f->delimiter);
 	case FK_QUOTE:

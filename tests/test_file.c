@@ -830,6 +830,129 @@ Test(file, json_records_pointer_escapes_and_indexes)
 	fx_fini();
 }
 
+/* --- other encodings -------------------------------------------------- */
+
+/*
+ * Run tests/fixtures/encoding_oracle.py: it writes file (20000 records of
+ * kind, encoded by Python's codec) and returns what Python reads back
+ * from it, as dump lines.
+ */
+static char *encoding_oracle(const char *file, const char *codec,
+			     const char *kind)
+{
+	char cmd[1024], line[4096];
+	struct buf out = { 0 };
+	FILE *p;
+
+	snprintf(cmd, sizeof cmd,
+		 "python3 '%s/tests/fixtures/encoding_oracle.py' 20261206 "
+		 "'%s' '%s' '%s'", tu_srcdir(), file, codec, kind);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	cr_assert_eq(buf_addstr(&out, ""), 0);
+	while (fgets(line, sizeof line, p) != NULL)
+		cr_assert_eq(buf_addstr(&out, line), 0);
+	cr_assert_eq(pclose(p), 0, "the oracle failed");
+	return (char *)buf_take(&out);
+}
+
+Test(file, encodings_read_as_pythons_codecs_decode_them)
+{
+	static const char *const cases[][4] = {
+		/* file, Python's codec, kind, our encoding (iconv's name) */
+		{ "l1.csv", "latin-1", "csv", "ISO-8859-1" },
+		{ "cp.tsv", "cp1252", "tsv", "WINDOWS-1252" },
+		{ "cp.jsonl", "cp1252", "jsonl", "WINDOWS-1252" },
+		{ "u16.csv", "utf-16", "csv", "UTF-16" },
+		{ "u16.json", "utf-16", "json", "UTF-16" },
+		{ "le.jsonl", "utf-16-le", "jsonl", "UTF-16LE" },
+		/* No byte order mark: UTF-16 is little-endian. */
+		{ "nobom.csv", "utf-16-le:nobom", "csv", "UTF-16" },
+		{ "be.json", "utf-16-be", "json", "UTF-16BE" },
+	};
+
+	fx_init("id:int name:text");
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		char *want = encoding_oracle(cases[k][0], cases[k][1],
+					     cases[k][2]);
+
+		fx.fc.path = (char *)cases[k][0];
+		fx.fc.encoding = cases[k][3];
+		fx.fc.delimiter = strcmp(cases[k][2], "tsv") == 0 ? '\t' : ',';
+		fx.fc.file_format = strcmp(cases[k][2], "tsv") == 0 ?
+				    CFG_FMT_CSV : CFG_FMT_AUTO;
+		expect_run(want, PROV_DONE);
+		free(want);
+	}
+	fx_fini();
+}
+
+Test(file, resume_in_other_encodings)
+{
+	fx_init("id:int name:text");
+	fx.fc.path = "*.*";
+	fx.fc.encoding = "UTF-16";
+	/*
+	 * Python's "utf-16" encoding (a byte order mark, little-endian) of
+	 * 'id,name\n1,\u00e9\n2,"\n"\nx,y\n3,\U0001F600\n',
+	 * '{"id":4}\n{"id":5,"name":"\u03a9"}' and '[{"id":6},\n{"id":7}]'.
+	 */
+	write_file("a.csv", "\xff\xfe\x69\x00\x64\x00\x2c\x00\x6e\x00\x61\x00\x6d\x00"
+		   "\x65\x00\x0a\x00\x31\x00\x2c\x00\xe9\x00\x0a\x00\x32\x00"
+		   "\x2c\x00\x22\x00\x0a\x00\x22\x00\x0a\x00\x78\x00\x2c\x00"
+		   "\x79\x00\x0a\x00\x33\x00\x2c\x00\x3d\xd8\x00\xde\x0a\x00",
+		   56);
+	write_file("b.jsonl", "\xff\xfe\x7b\x00\x22\x00\x69\x00\x64\x00\x22\x00\x3a\x00"
+		   "\x34\x00\x7d\x00\x0a\x00\x7b\x00\x22\x00\x69\x00\x64\x00"
+		   "\x22\x00\x3a\x00\x35\x00\x2c\x00\x22\x00\x6e\x00\x61\x00"
+		   "\x6d\x00\x65\x00\x22\x00\x3a\x00\x22\x00\xa9\x03\x22\x00"
+		   "\x7d\x00",
+		   58);
+	write_file("c.json", "\xff\xfe\x5b\x00\x7b\x00\x22\x00\x69\x00\x64\x00\x22\x00"
+		   "\x3a\x00\x36\x00\x7d\x00\x2c\x00\x0a\x00\x7b\x00\x22\x00"
+		   "\x69\x00\x64\x00\x22\x00\x3a\x00\x37\x00\x7d\x00\x5d\x00",
+		   42);
+	check_every_resume();
+	fx.fc.encoding = "ISO-8859-1";
+	cr_assert_eq(unlink("a.csv"), 0);
+	cr_assert_eq(unlink("b.jsonl"), 0);
+	cr_assert_eq(unlink("c.json"), 0);
+	write_text("d.jsonl", "{\"id\":8,\"name\":\"\xe9t\xe9\"}\n"
+		   "{\"id\":9,\"name\":\"\xff\"}\n");
+	write_gz("e.json.gz", "[{\"id\":10,\"name\":\"\xc0\"},\n{\"id\":11}]");
+	check_every_resume();
+	fx_fini();
+}
+
+Test(file, bytes_invalid_in_the_encoding_fail_with_their_place)
+{
+	int st;
+	char *out;
+
+	fx_init("id:int name:text");
+	fx.fc.path = "a.csv";
+	fx.fc.encoding = "WINDOWS-1252";
+	/* 0x81 is no character in windows-1252 (nor in Python's cp1252). */
+	write_text("a.csv", "id,name\n1,\x80\n2,\x81x\n3,z\n");
+	out = run_from(NULL, &st);
+	cr_assert_eq(st, PROV_FAIL_PERMANENT, "%s", out);
+	cr_assert(strstr(out, "error a.csv: byte 14 (line 3) is not valid "
+			 "windows-1252") != NULL, "%s", out);
+	free(out);
+	fx_fini();
+	/* UTF-16 cut inside a character, and an unpaired surrogate. */
+	fx_init("id:int");
+	fx.fc.path = "a.csv";
+	fx.fc.encoding = "UTF-16LE";
+	write_file("a.csv", "i\0d\0\n\0" "1\0\n\0" "2", 13);
+	expect_error("a.csv: the file ends inside a utf-16le character "
+		     "(line 3)", PROV_FAIL_PERMANENT);
+	write_file("a.csv", "i\0d\0\n\0" "1\0\n\0" "\x00\xdc\n\0", 16);
+	expect_error("a.csv: byte 10 (line 3) is not valid utf-16le",
+		     PROV_FAIL_PERMANENT);
+	fx_fini();
+}
+
 /* --- resuming --------------------------------------------------------- */
 
 Test(file, resume_csv_everywhere)

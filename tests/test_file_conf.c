@@ -1,7 +1,7 @@
 /*
  * test_file_conf.c - the file provider's keys that choose how its files
  * read (providers/file_conf.c): format = json and .json paths, records,
- * encoding; each refused where it cannot apply, at file:line, with the
+ * encoding (the names glibc's iconv knows each by); each refused where it cannot apply, at file:line, with the
  * nearest name for a misspelt one.
  */
 #include <criterion/criterion.h>
@@ -84,4 +84,41 @@ Test(file_conf, json_keys_refused_where_they_cannot_apply)
 	cr_assert_str_eq(load_bad("path = a.txt\nformat = jsn\n"),
 			 "t.conf:7: invalid value 'jsn' for key 'format' in "
 			 "[provider f]: expected csv, tsv, jsonl or json");
+}
+
+Test(file_conf, encodings_by_their_usual_names)
+{
+	static const char *const names[][2] = {
+		{ "utf-8", NULL }, { "UTF8", NULL },
+		{ "latin1", "ISO-8859-1" }, { "ISO-8859-1", "ISO-8859-1" },
+		{ "windows-1252", "WINDOWS-1252" }, { "cp1252", "WINDOWS-1252" },
+		{ "utf-16", "UTF-16" }, { "UTF-16LE", "UTF-16LE" },
+		{ "utf-16be", "UTF-16BE" },
+	};
+	struct cfg cfg;
+
+	for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+		char body[128];
+		struct file_conf *f;
+
+		snprintf(body, sizeof body, "path = a.csv\nencoding = %s\n",
+			 names[k][0]);
+		f = load_ok(&cfg, body);
+		if (names[k][1] == NULL)
+			cr_assert_null(f->encoding, "%s", names[k][0]);
+		else
+			cr_assert_str_eq(f->encoding, names[k][1]);
+		cfg_free(&cfg);
+	}
+}
+
+Test(file_conf, unknown_encoding_names_the_nearest)
+{
+	cr_assert_str_eq(load_bad("path = a.csv\nencoding = latin\n"),
+			 "t.conf:7: invalid value 'latin' for key 'encoding' in "
+			 "[provider f]: unknown encoding (did you mean 'latin1'?)");
+	cr_assert_str_eq(load_bad("path = a.json\nencoding = ebcdic\n"),
+			 "t.conf:7: invalid value 'ebcdic' for key 'encoding' in "
+			 "[provider f]: expected utf-8, latin1, windows-1252, "
+			 "utf-16, utf-16le or utf-16be");
 }

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "file_conf.h"
+#include "file_glob.h"
 
 /* zlib's own input buffer for .gz files. */
 #define GZ_BUFFER (256u * 1024u)
@@ -133,12 +134,13 @@ enum prov_status file_match(const struct cfg_provider *p, glob_t *g,
 	*names = NULL;
 	*n = 0;
 	memset(g, 0, sizeof *g);
-	/* Every path's matches in one list; braces expand ("{a,b}"). */
+	/*
+	 * Every path's matches in one list; braces expand ("{a,b}"), "**"
+	 * matches folders at any depth (file_glob.h).
+	 */
 	for (int i = 0; i < npat; i++) {
 		const char *pat = fc->npaths ? fc->paths[i] : fc->path;
-		int r = glob(pat, GLOB_BRACE | (i > 0 && g->gl_pathc ?
-						GLOB_APPEND : 0),
-			     NULL, g);
+		int r = file_glob(pat, g);
 
 		if (r == GLOB_NOSPACE) {
 			snprintf(msg, msglen,

@@ -43,7 +43,8 @@ const char *file_paths_desc(const struct file_conf *fc, char *buf,
 
 /*
  * Expand every `path` of p (file names or globs, braces included:
- * "in/{2025,2026}-*.csv") into their regular files, sorted byte-wise
+ * "in/{2025,2026}-*.csv"; and "**" as a whole component for any depth
+ * of folders, file_glob.h) into their regular files, sorted byte-wise
  * (glob itself sorts by the locale's collation), a file that two paths
  * match once.  *names (malloc'd, the caller frees
  * it) points into g, which the caller globfree()s whatever the result.

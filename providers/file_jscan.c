@@ -270,6 +270,7 @@ enum jscan_event jscan_feed(struct jscan *s, const char *p, size_t n,
 	enum jscan_event ev = JSCAN_MORE;
 	size_t i = 0;
 
+	*used = 0;
 	if (s->st == ST_ERROR) {
 		*used = 0;
 		return JSCAN_ERROR;

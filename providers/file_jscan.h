@@ -77,7 +77,8 @@ void jscan_init(struct jscan *s, const struct jsonptr *path);
 
 /*
  * Consume p[0..n) up to the next event: *used is how many bytes were
- * consumed (the rest must be given again).  JSCAN_MORE when all were.
+ * consumed (the rest must be given again).  JSCAN_MORE when all were;
+ * with JSCAN_ERROR, *used is 0 and off stays at p's start.
  */
 enum jscan_event jscan_feed(struct jscan *s, const char *p, size_t n,
 			    size_t *used);

@@ -89,10 +89,12 @@ void file_src_close(struct file_src *s);
 
 /*
  * Read up to cap bytes into buf: *got = 0 at the end.  ST_OK or failure.
- * In another encoding, bytes that are not valid in it (or a file that
- * ends inside a character) fail for good, naming the byte's offset in
- * the file and the line of the converted text it falls on: the reader
- * cannot tell which record they belong to.
+ * In another encoding cap must hold a UTF-8 character (4 bytes), and
+ * bytes that are not valid in it (or a file that ends inside a
+ * character) fail for good, naming the byte's offset in the file and the
+ * line of the converted text it falls on, once everything before them
+ * has been handed out: the reader cannot tell which record they belong
+ * to.
  */
 enum prov_status file_src_read(struct prov_ctx *c, struct file_src *s,
 			       char *buf, size_t cap, size_t *got);

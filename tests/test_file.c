@@ -944,10 +944,10 @@ Test(file, bytes_invalid_in_the_encoding_fail_with_their_place)
 	fx_init("id:int");
 	fx.fc.path = "a.csv";
 	fx.fc.encoding = "UTF-16LE";
-	write_file("a.csv", "i\0d\0\n\0" "1\0\n\0" "2", 13);
+	write_file("a.csv", "i\0d\0\n\0" "1\0\n\0" "2", 11);
 	expect_error("a.csv: the file ends inside a utf-16le character "
 		     "(line 3)", PROV_FAIL_PERMANENT);
-	write_file("a.csv", "i\0d\0\n\0" "1\0\n\0" "\x00\xdc\n\0", 16);
+	write_file("a.csv", "i\0d\0\n\0" "1\0\n\0" "\x00\xdc\n\0", 14);
 	expect_error("a.csv: byte 10 (line 3) is not valid utf-16le",
 		     PROV_FAIL_PERMANENT);
 	fx_fini();

@@ -4,7 +4,9 @@
  * (tests/helpers/provtest.h):
  * CSV and JSON Lines, plain and gzip, globs, NULL rules, column mapping,
  * rejects with their positions, the resume token (every checkpoint of a
- * run resumes to exactly the rest of that run), and --check.
+ * run resumes to exactly the rest of that run), and --check; JSON arrays
+ * (against what Python's json module reads from the same files) and files
+ * in other encodings (against Python's codecs).
  *
  * Each test works in its own temporary folder (Criterion runs every test in
  * its own process, so chdir is safe) and compares a text dump of the

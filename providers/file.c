@@ -1,9 +1,10 @@
 /*
- * file.c - the file provider: CSV and JSON Lines files, plain or gzip, one
- * path or a glob whose matches are read in byte-wise sorted order (SPEC §3
- * type = file, §4 conversions).  This file holds the run and --check; its
- * rooms are file_src (the match list, reading, resume tokens), file_csv
- * and file_jsonl (one per format), sharing the run's state (file_run.h).
+ * file.c - the file provider: CSV, JSON Lines and JSON array files, plain
+ * or gzip, in any encoding iconv reads, one path or a glob whose matches
+ * are read in byte-wise sorted order (SPEC §3 type = file, §4
+ * conversions, §7).  This file holds the run and --check; its rooms are
+ * file_src (the match list, reading, resume tokens), file_csv, file_jsonl
+ * and file_json (one per format), sharing the run's state (file_run.h).
  *
  * Data path: large read() / gzread() calls into one reusable 1 MiB buffer;
  * the CSV parser (csv.h) or the line splitter (file_jsonl.c) hands out
@@ -34,6 +35,7 @@
 
 #include "file_conf.h"
 #include "file_csv.h"
+#include "file_json.h"
 #include "file_jsonl.h"
 #include "file_run.h"
 #include "file_src.h"
@@ -44,7 +46,11 @@ enum prov_status file_reject(struct file_run *r, const char *name,
 			     uint64_t line, const char *reason,
 			     const char *raw, size_t rawlen)
 {
-	snprintf(r->pos, sizeof r->pos, "%s:%" PRIu64, name, line);
+	if (r->json_record)
+		snprintf(r->pos, sizeof r->pos, "%s:%" PRIu64 " (record %"
+			 PRIu64 ")", name, line, r->json_record);
+	else
+		snprintf(r->pos, sizeof r->pos, "%s:%" PRIu64, name, line);
 	if (prov_reject(r->c, r->pos, reason, raw, rawlen) < 0)
 		return prov_failure(r->c);
 	return ST_OK;
@@ -116,6 +122,9 @@ static void teardown(struct file_run *r)
 	free(r->vals);
 	free(r->buf);
 	buf_free(&r->ls.carry);
+	buf_free(&r->elem);
+	jsonptr_free(&r->records);
+	free(r->jscan);
 	free(r->names);
 	if (r->have_glob)
 		globfree(&r->g);
@@ -150,8 +159,8 @@ static enum prov_status file_run(struct prov_ctx *c)
 		if (kind < 0) {
 			st = prov_fail(c, PROV_FAIL_PERMANENT,
 				       "%s: cannot tell the format from the "
-				       "extension (set format = csv, tsv or "
-				       "jsonl)",
+				       "extension (set format = csv, tsv, "
+				       "jsonl or json)",
 				       name);
 			goto out_teardown;
 		}
@@ -161,17 +170,24 @@ static enum prov_status file_run(struct prov_ctx *c)
 				goto out_teardown;
 			positions_mapped = true;
 		}
-		if (kind == FILE_KIND_JSONL && !pointers_compiled) {
+		if (kind != FILE_KIND_CSV && !pointers_compiled) {
 			st = file_jsonl_compile(&r);
 			if (st != ST_OK)
 				goto out_teardown;
 			pointers_compiled = true;
+		}
+		if (kind == FILE_KIND_JSON && r.jscan == NULL) {
+			st = file_json_compile(&r);
+			if (st != ST_OK)
+				goto out_teardown;
 		}
 		st = file_src_open(c, &s, name);
 		if (st != ST_OK)
 			goto out_teardown;
 		if (kind == FILE_KIND_CSV)
 			st = file_csv_read(&r, idx, &s, off, line);
+		else if (kind == FILE_KIND_JSON)
+			st = file_json_read(&r, idx, &s, off);
 		else
 			st = file_jsonl_read(&r, idx, &s, off, line);
 		file_src_close(&s);
@@ -239,8 +255,8 @@ static int file_check(const struct cfg *cfg, const struct cfg_provider *p,
 		close(fd);
 		if (file_kind_of(p, names[i]) < 0) {
 			snprintf(msg, msglen, "%s: cannot tell the format from "
-				 "the extension (set format = csv, tsv or "
-				 "jsonl)",
+				 "the extension (set format = csv, tsv, "
+				 "jsonl or json)",
 				 names[i]);
 			goto out_globfree;
 		}

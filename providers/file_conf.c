@@ -6,9 +6,13 @@
  * differ; the format comes from
  * `format`, else from the path's extension (".gz" aside), else, for a
  * glob whose extension is open, from each file's; CSV settings are refused
- * for JSON Lines.  TSV (format = tsv, or a .tsv path) is CSV whose
- * delimiter is a tab unless `delimiter` says otherwise.  Messages are config_key.h's and config_read.h's, so
- * they read as every other key's.
+ * for JSON Lines and JSON.  TSV (format = tsv, or a .tsv path) is CSV
+ * whose delimiter is a tab unless `delimiter` says otherwise; JSON
+ * (format = json, or a .json path) is a JSON array of the records, at
+ * `records` (a JSON pointer, spelt as the http provider's) when set.
+ * `encoding` names the files' character set by a name iconv knows.
+ * Messages are config_key.h's and config_read.h's, so they read as every
+ * other key's.
  */
 #include "file_conf.h"
 
@@ -23,6 +27,7 @@
 
 enum file_key {
 	FK_FORMAT, FK_PATH, FK_DELIMITER, FK_QUOTE, FK_HEADER, FK_NULL,
+	FK_RECORDS, FK_ENCODING,
 };
 
 static const struct cfg_key_def file_keys[] = {
@@ -32,6 +37,23 @@ static const struct cfg_key_def file_keys[] = {
 	[FK_QUOTE] = { "quote", 0 },
 	[FK_HEADER] = { "header", 0 },
 	[FK_NULL] = { "null", 0 },
+	[FK_RECORDS] = { "records", 0 },
+	[FK_ENCODING] = { "encoding", 0 },
+};
+
+/*
+ * encoding: the names a user may write (any case), and the name glibc's
+ * iconv knows each by (NULL: UTF-8, read as it is).  UTF-16 without a
+ * byte order mark is little-endian, as glibc's "UTF-16" reads it.
+ */
+static const char *const enc_names[] = {
+	"utf-8", "utf8", "latin1", "iso-8859-1", "iso8859-1", "latin-1",
+	"windows-1252", "cp1252", "utf-16", "utf16", "utf-16le", "utf-16be",
+};
+static const char *const enc_iconv[] = {
+	NULL, NULL, "ISO-8859-1", "ISO-8859-1", "ISO-8859-1", "ISO-8859-1",
+	"WINDOWS-1252", "WINDOWS-1252", "UTF-16", "UTF-16", "UTF-16LE",
+	"UTF-16BE",
 };
 
 static int file_init(struct cfg_provider *p)
@@ -60,6 +82,7 @@ static void file_free(struct cfg_provider *p)
 	for (int i = 0; i < f->nnulls; i++)
 		free(f->nulls[i]);
 	free(f->nulls);
+	free(f->records);
 	free(f);
 	p->opts = NULL;
 }
@@ -128,16 +151,43 @@ static int file_apply(const struct cfg_key *k, int id, struct cfg_provider *p,
 		return 0;
 	case FK_FORMAT: {
 		static const char *const names[] = { "csv", "tsv", "jsonl",
-			"ndjson", NULL };
+			"ndjson", "json", NULL };
 		static const int vals[] = { CFG_FMT_CSV, CFG_FMT_CSV,
-			CFG_FMT_JSONL, CFG_FMT_JSONL };
+			CFG_FMT_JSONL, CFG_FMT_JSONL, CFG_FMT_JSONL };
 
 		if (cfg_parse_enum(v, names, vals, &iv) < 0)
 			return cfg_bad_value(k, NULL,
-					     "expected csv, tsv or jsonl");
+					     "expected csv, tsv, jsonl or json");
 		f->file_format = (enum cfg_format)iv;
 		f->tsv = strcasecmp(v, "tsv") == 0;
+		f->json = strcasecmp(v, "json") == 0;
 		return 0;
+	}
+	case FK_RECORDS:
+		if (!cfg_is_json_pointer(v))
+			return cfg_bad_value(k, NULL,
+					     "expected a JSON pointer such as /items (empty: the file is the array)");
+		free(f->records);
+		f->records = v;
+		*vp = NULL;
+		return 0;
+	case FK_ENCODING: {
+		const char *near;
+
+		for (size_t i = 0; i < sizeof enc_names / sizeof enc_names[0];
+		     i++)
+			if (strcasecmp(v, enc_names[i]) == 0) {
+				f->encoding = enc_iconv[i];
+				return 0;
+			}
+		near = cfg_nearest(v, enc_names,
+				   sizeof enc_names / sizeof enc_names[0]);
+		if (near)
+			return cfg_bad_value(k, NULL,
+					     "unknown encoding (did you mean '%s'?)",
+					     near);
+		return cfg_bad_value(k, NULL,
+				     "expected utf-8, latin1, windows-1252, utf-16, utf-16le or utf-16be");
 	}
 	case FK_DELIMITER:
 		return apply_char(k, id, v, &f->delimiter);
@@ -156,16 +206,18 @@ static int file_apply(const struct cfg_key *k, int id, struct cfg_provider *p,
 
 /*
  * The format of one path from its extension (".gz" ignored): *fmt CSV or
- * JSONL (*tsv for .tsv), or AUTO for a glob whose extension is open (then
- * each file's decides).  Returns 0, or -1 when the extension tells nothing.
+ * JSONL (*tsv for .tsv, *json for .json), or AUTO for a glob whose
+ * extension is open (then each file's decides).  Returns 0, or -1 when the extension tells nothing.
  */
-static int path_format(const char *path, enum cfg_format *fmt, bool *tsv)
+static int path_format(const char *path, enum cfg_format *fmt, bool *tsv,
+		       bool *json)
 {
 	const char *base = strrchr(path, '/'), *dot;
 	size_t n;
 	char ext[16];
 
 	*tsv = false;
+	*json = false;
 	*fmt = CFG_FMT_AUTO;
 	base = base ? base + 1 : path;
 	n = strlen(base);
@@ -182,8 +234,10 @@ static int path_format(const char *path, enum cfg_format *fmt, bool *tsv)
 			return 0;
 		}
 		if (strcasecmp(ext, "jsonl") == 0 ||
-		    strcasecmp(ext, "ndjson") == 0) {
+		    strcasecmp(ext, "ndjson") == 0 ||
+		    strcasecmp(ext, "json") == 0) {
 			*fmt = CFG_FMT_JSONL;
+			*json = strcasecmp(ext, "json") == 0;
 			return 0;
 		}
 	}
@@ -217,20 +271,23 @@ static int file_format(const struct cfg_check *c, struct file_conf *f)
 	for (int i = 0; i < (f->npaths ? f->npaths : 1); i++) {
 		const char *path = f->npaths ? f->paths[i] : f->path;
 		enum cfg_format fmt;
-		bool tsv;
+		bool tsv, json;
 
-		if (path_format(path, &fmt, &tsv) < 0)
+		if (path_format(path, &fmt, &tsv, &json) < 0)
 			return cfg_fail(c->doc, c->seen[FK_PATH],
-					"cannot tell the format of path '%s' in %s from its extension (.csv, .tsv, .jsonl, .ndjson, optionally .gz): set format",
+					"cannot tell the format of path '%s' in %s from its extension (.csv, .tsv, .jsonl, .ndjson, .json, optionally .gz): set format",
 					cfg_echo(path, eb, sizeof eb),
 					cfg_sect_desc(c->doc, c->si, sd,
 						      sizeof sd));
 		if (i == 0) {
 			f->file_format = fmt;
 			f->tsv = tsv;
-		} else if (fmt != f->file_format || tsv != f->tsv) {
+			f->json = json;
+		} else if (fmt != f->file_format || tsv != f->tsv ||
+			   json != f->json) {
 			f->file_format = CFG_FMT_AUTO;
 			f->tsv = false;
+			f->json = false;
 		}
 	}
 	return 0;
@@ -255,13 +312,20 @@ static int file_check(const struct cfg_check *c, struct cfg_provider *p)
 		return cfg_fail(c->doc, c->seen[FK_QUOTE] ? c->seen[FK_QUOTE] :
 				c->seen[FK_DELIMITER],
 				"delimiter and quote are the same character");
+	/* records: JSON arrays only; a glob open to JSON may use it. */
+	if (c->seen[FK_RECORDS] && !f->json &&
+	    f->file_format != CFG_FMT_AUTO)
+		return cfg_fail(c->doc, c->seen[FK_RECORDS],
+				"key 'records' applies only to JSON files (format = json or a .json path) in %s",
+				cfg_sect_desc(c->doc, c->si, sd, sizeof sd));
 	if (f->file_format != CFG_FMT_JSONL)
 		return 0;
 	for (size_t i = 0; i < sizeof csv_only / sizeof csv_only[0]; i++)
 		if (c->seen[csv_only[i]])
 			return cfg_fail(c->doc, c->seen[csv_only[i]],
-					"key '%s' does not apply to JSON Lines files in %s: it is a CSV setting",
+					"key '%s' does not apply to %s files in %s: it is a CSV setting",
 					file_keys[csv_only[i]].name,
+					f->json ? "JSON" : "JSON Lines",
 					cfg_sect_desc(c->doc, c->si, sd,
 						      sizeof sd));
 	return 0;

@@ -1,7 +1,8 @@
 /*
  * file_conf.h - a file provider's options, as providers.conf sets them.
  *
- * The keys (path, repeatable; format, delimiter, quote, header, null), their checks
+ * The keys (path, repeatable; format, delimiter, quote, header, null,
+ * records, encoding), their checks
  * and their defaults are file_conf.c's, through file_conf_type (a struct
  * cfg_type, config.h); the config reader fills a struct file_conf per
  * file provider and hangs it on its struct cfg_provider.  Only the file
@@ -26,6 +27,13 @@ struct file_conf {
 	enum cfg_format file_format; /* CSV, JSONL or AUTO (per file) */
 	bool tsv;                  /* format = tsv or a .tsv path: CSV whose
 				      delimiter is a tab unless one is set */
+	bool json;                 /* format = json or a .json path: JSONL
+				      records, but one JSON array of them
+				      (file_format is then JSONL) */
+	char *records;             /* JSON: pointer to the array (NULL or
+				      "": the document is the array) */
+	const char *encoding;      /* iconv's name of the files' encoding,
+				      or NULL for UTF-8 (read as it is) */
 	char delimiter;
 	char quote;
 	bool header;

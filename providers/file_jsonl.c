@@ -173,9 +173,9 @@ static int json_value(struct file_run *r, int i, json_t *j, char *why,
 	}
 }
 
-/* One JSON line: ST_OK (emitted or rejected) or a failure. */
-static enum prov_status json_line(struct file_run *r, const char *name,
-				  const struct line *l)
+enum prov_status file_jsonl_record(struct file_run *r, const char *name,
+				   uint64_t line, const char *p, size_t len,
+				   bool too_long)
 {
 	char why[CONV_REASON_MAX];
 	json_error_t err;
@@ -183,21 +183,22 @@ static enum prov_status json_line(struct file_run *r, const char *name,
 	enum prov_status st = ST_OK;
 	int i;
 
-	if (l->too_long) {
-		snprintf(r->reason, sizeof r->reason,
-			 "line longer than %zu bytes", (size_t)FILE_MAX_RECORD);
-		return file_reject(r, name, l->no, r->reason, l->p, l->len);
+	if (too_long) {
+		snprintf(r->reason, sizeof r->reason, "%s longer than %zu bytes",
+			 r->json_record ? "record" : "line",
+			 (size_t)FILE_MAX_RECORD);
+		return file_reject(r, name, line, r->reason, p, len);
 	}
-	root = json_loadb(l->p, l->len, JSON_DECODE_ANY, &err);
+	root = json_loadb(p, len, JSON_DECODE_ANY, &err);
 	if (root == NULL) {
 		snprintf(r->reason, sizeof r->reason,
 			 "invalid JSON: %s at column %d", err.text, err.column);
-		return file_reject(r, name, l->no, r->reason, l->p, l->len);
+		return file_reject(r, name, line, r->reason, p, len);
 	}
 	if (!json_is_object(root)) {
 		json_decref(root);
-		return file_reject(r, name, l->no, "not a JSON object", l->p,
-				   l->len);
+		return file_reject(r, name, line, "not a JSON object", p,
+				   len);
 	}
 	for (i = 0; i < r->schema->nfields; i++) {
 		json_t *j = jsonptr_resolve(&r->ptrs[i], root);
@@ -212,7 +213,7 @@ static enum prov_status json_line(struct file_run *r, const char *name,
 	if (i < r->schema->nfields) {
 		snprintf(r->reason, sizeof r->reason, "field %s: %s",
 			 file_field_name(r, i), why);
-		st = file_reject(r, name, l->no, r->reason, l->p, l->len);
+		st = file_reject(r, name, line, r->reason, p, len);
 	} else {
 		st = file_emit(r);
 	}
@@ -248,7 +249,8 @@ enum prov_status file_jsonl_read(struct file_run *r, size_t idx,
 		if (!l.too_long && blank_line(l.p, l.len))
 			st = ST_OK;
 		else
-			st = json_line(r, name, &l);
+			st = file_jsonl_record(r, name, l.no, l.p, l.len,
+					       l.too_long);
 		if (st == ST_OK)
 			st = file_after_record(r, idx, l.end_off, l.no + 1);
 		if (st != ST_OK)

@@ -40,6 +40,17 @@ struct file_lines {
 enum prov_status file_jsonl_compile(struct file_run *r);
 
 /*
+ * One JSON text p[0..len) from line `line` of file name: a record when it
+ * is an object whose fields convert, else one reject at NAME:LINE (with
+ * " (record N)" when r->json_record is set); too_long: p holds only the
+ * first FILE_MAX_RECORD bytes of it.  ST_OK (emitted or rejected) or how
+ * the run fails.  JSON Lines' lines and JSON arrays' elements alike.
+ */
+enum prov_status file_jsonl_record(struct file_run *r, const char *name,
+				   uint64_t line, const char *p, size_t len,
+				   bool too_long);
+
+/*
  * Read file idx (open in s) from offset off, at line number line (0 and
  * 1: its start), emitting its records, with a checkpoint wherever the
  * runtime asks for one.  ST_OK at its end, or how the run fails.

@@ -1,7 +1,7 @@
 /*
  * file_run.h - the state of one run of the file provider, shared by its
- * rooms: file.c (the run, --check), file_csv.c (CSV files) and
- * file_jsonl.c (JSON Lines files); and the per-record steps they all take
+ * rooms: file.c (the run, --check), file_csv.c (CSV files),
+ * file_jsonl.c (JSON Lines files) and file_json.c (JSON arrays); and the per-record steps they all take
  * (emit, reject, heartbeat, checkpoint), inline where called per record.
  *
  * Memory: everything a file_run points to is owned by it and freed by
@@ -23,6 +23,8 @@
 #include "csv.h"
 #include "csvfast.h"
 #include "file_conf.h"
+#include "file_jscan.h"
+#include "file_json.h"
 #include "file_jsonl.h"
 #include "file_src.h"
 #include "jsonptr.h"
@@ -65,6 +67,13 @@ struct file_run {
 	struct jsonptr *ptrs;
 	struct buf *dump;    /* compact JSON of objects/arrays, per field */
 	struct file_lines ls;
+
+	/* JSON arrays */
+	uint64_t json_record; /* 1-based number of the element read, which
+				 rejects name; 0 outside JSON arrays */
+	struct jsonptr records; /* where the array is (nseg 0: the file) */
+	struct buf elem;      /* an element cut by the buffer's end */
+	struct jscan *jscan;  /* the scanner, made on first use */
 
 	char pos[4200];      /* "FILE:LINE" of a reject */
 	char reason[CONV_REASON_MAX + 320];

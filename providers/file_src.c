@@ -4,12 +4,20 @@
  * large read() / gzread() calls, seeking to a resume point, and the
  * resume token that names a file of the list and a place in it.
  *
- * Invariant: a file's offset (struct file_src.off) counts the bytes of
- * the decompressed stream handed out so far, so an offset in a token is
- * the same for a .gz file and for its plain copy.
+ * A file in another encoding goes through iconv (glibc's) on its way
+ * out, in pieces of FILE_RAW_BYTES: memory stays the same whatever the
+ * file's size, and a resume converts the file again from its start up
+ * to the offset (as zlib decompresses up to it), which gives the same
+ * bytes every time.
+ *
+ * Invariant: a file's offset (struct file_src.off) counts the bytes
+ * handed out so far (decompressed, then converted), so an offset in a
+ * token is the same for a .gz file and for its plain copy, and falls on
+ * the same record boundary in every attempt.
  */
 #include "file_src.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -21,6 +29,7 @@
 #include <unistd.h>
 
 #include "file_conf.h"
+#include "file_glob.h"
 
 /* zlib's own input buffer for .gz files. */
 #define GZ_BUFFER (256u * 1024u)
@@ -57,13 +66,15 @@ int file_kind_of(const struct cfg_provider *p, const char *name)
 	if (file_conf(p)->file_format == CFG_FMT_CSV)
 		return FILE_KIND_CSV;
 	if (file_conf(p)->file_format == CFG_FMT_JSONL)
-		return FILE_KIND_JSONL;
+		return file_conf(p)->json ? FILE_KIND_JSON : FILE_KIND_JSONL;
 	if (ends_with(name, len, ".gz"))
 		len -= 3;
 	if (ends_with(name, len, ".csv"))
 		return FILE_KIND_CSV;
 	if (ends_with(name, len, ".jsonl") || ends_with(name, len, ".ndjson"))
 		return FILE_KIND_JSONL;
+	if (ends_with(name, len, ".json"))
+		return FILE_KIND_JSON;
 	return -1;
 }
 
@@ -123,12 +134,13 @@ enum prov_status file_match(const struct cfg_provider *p, glob_t *g,
 	*names = NULL;
 	*n = 0;
 	memset(g, 0, sizeof *g);
-	/* Every path's matches in one list; braces expand ("{a,b}"). */
+	/*
+	 * Every path's matches in one list; braces expand ("{a,b}"), "**"
+	 * matches folders at any depth (file_glob.h).
+	 */
 	for (int i = 0; i < npat; i++) {
 		const char *pat = fc->npaths ? fc->paths[i] : fc->path;
-		int r = glob(pat, GLOB_BRACE | (i > 0 && g->gl_pathc ?
-						GLOB_APPEND : 0),
-			     NULL, g);
+		int r = file_glob(pat, g);
 
 		if (r == GLOB_NOSPACE) {
 			snprintf(msg, msglen,
@@ -180,12 +192,38 @@ enum prov_status file_match(const struct cfg_provider *p, glob_t *g,
 
 /* --- reading files ---------------------------------------------------- */
 
+/* Set s up to convert from enc to UTF-8.  ST_OK or failure. */
+static enum prov_status conv_open(struct prov_ctx *c, struct file_src *s,
+				  const char *enc)
+{
+	s->cd = iconv_open("UTF-8", enc);
+	if (s->cd == (iconv_t)-1)
+		return prov_fail(c, errno == EINVAL ? PROV_FAIL_PERMANENT :
+				 PROV_FAIL_RETRY, "%s: cannot convert from %s: %s",
+				 s->name, enc, strerror(errno));
+	s->raw = malloc(FILE_RAW_BYTES);
+	if (s->raw == NULL) {
+		iconv_close(s->cd);
+		return prov_fail(c, PROV_FAIL_RETRY, "out of memory");
+	}
+	s->enc = enc;
+	return ST_OK;
+}
+
 enum prov_status file_src_open(struct prov_ctx *c, struct file_src *s,
 			       const char *name)
 {
+	const char *enc = c->p ? file_conf(c->p)->encoding : NULL;
+	enum prov_status st;
+
 	s->name = name;
 	s->gz = NULL;
 	s->off = 0;
+	s->raw = NULL;
+	s->raw_pos = s->raw_len = 0;
+	s->raw_eof = false;
+	s->raw_off = 0;
+	s->lines = 0;
 	s->fd = open(name, O_RDONLY | O_CLOEXEC);
 	if (s->fd < 0) {
 		int err = errno;
@@ -207,6 +245,13 @@ enum prov_status file_src_open(struct prov_ctx *c, struct file_src *s,
 		/* One pass from front to back: let the kernel read ahead. */
 		(void)posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	}
+	if (enc != NULL) {
+		st = conv_open(c, s, enc);
+		if (st != ST_OK) {
+			file_src_close(s);
+			return st;
+		}
+	}
 	return ST_OK;
 }
 
@@ -216,12 +261,18 @@ void file_src_close(struct file_src *s)
 		gzclose(s->gz);
 	if (s->fd >= 0)
 		close(s->fd);
+	if (s->raw != NULL) {
+		iconv_close(s->cd);
+		free(s->raw);
+	}
 	s->gz = NULL;
 	s->fd = -1;
+	s->raw = NULL;
 }
 
-enum prov_status file_src_read(struct prov_ctx *c, struct file_src *s,
-			       char *buf, size_t cap, size_t *got)
+/* The file's own bytes, as file_src_read() hands them without encoding. */
+static enum prov_status read_raw(struct prov_ctx *c, struct file_src *s,
+				 char *buf, size_t cap, size_t *got)
 {
 	if (s->gz != NULL) {
 		int n = gzread(s->gz, buf, (unsigned)cap);
@@ -263,13 +314,170 @@ enum prov_status file_src_read(struct prov_ctx *c, struct file_src *s,
 		}
 		*got = (size_t)n;
 	}
-	s->off += *got;
 	return ST_OK;
+}
+
+/* "utf-16" for "UTF-16": the encoding as the config spells it. */
+static const char *enc_name(const struct file_src *s, char *out, size_t len)
+{
+	size_t i = 0;
+
+	for (; s->enc[i] && i + 1 < len; i++)
+		out[i] = (char)tolower((unsigned char)s->enc[i]);
+	out[i] = '\0';
+	return out;
+}
+
+/* Refill raw, keeping its unconverted tail (a character cut short). */
+static enum prov_status refill(struct prov_ctx *c, struct file_src *s)
+{
+	size_t keep = s->raw_len - s->raw_pos, got;
+	enum prov_status st;
+
+	memmove(s->raw, s->raw + s->raw_pos, keep);
+	s->raw_pos = 0;
+	s->raw_len = keep;
+	st = read_raw(c, s, s->raw + keep, FILE_RAW_BYTES - keep, &got);
+	if (st != ST_OK)
+		return st;
+	s->raw_len += got;
+	s->raw_eof = got == 0;
+	return ST_OK;
+}
+
+/* Up to cap bytes of UTF-8 converted from the file's encoding. */
+static enum prov_status read_conv(struct prov_ctx *c, struct file_src *s,
+				  char *buf, size_t cap, size_t *got)
+{
+	char en[32];
+
+	for (;;) {
+		char *in = s->raw + s->raw_pos, *out = buf;
+		size_t inleft = s->raw_len - s->raw_pos, outleft = cap;
+		size_t r = (size_t)-1;
+		int err = 0;
+
+		if (inleft > 0) {
+			r = iconv(s->cd, &in, &inleft, &out, &outleft);
+			err = r == (size_t)-1 ? errno : 0;
+		}
+		s->raw_off += (uint64_t)(in - (s->raw + s->raw_pos));
+		s->raw_pos = (size_t)(in - s->raw);
+		*got = cap - outleft;
+		for (const char *p = buf; (p = memchr(p, '\n',
+					(size_t)(buf + *got - p))) != NULL; p++)
+			s->lines++;
+		/* What came before a bad byte is handed out first. */
+		if (*got > 0)
+			return ST_OK;
+		if (err == EILSEQ)
+			return prov_fail(c, PROV_FAIL_PERMANENT,
+					 "%s: byte %" PRIu64 " (line %" PRIu64
+					 ") is not valid %s", s->name,
+					 s->raw_off, s->lines + 1,
+					 enc_name(s, en, sizeof en));
+		if (err == E2BIG)
+			return prov_fail(c, PROV_FAIL_PERMANENT,
+					 "%s: cannot stop inside a character at "
+					 "offset %" PRIu64 ": input files changed",
+					 s->name, s->off);
+		if (s->raw_eof) {
+			if (s->raw_pos < s->raw_len)
+				return prov_fail(c, PROV_FAIL_PERMANENT,
+						 "%s: the file ends inside a %s "
+						 "character (line %" PRIu64 ")",
+						 s->name, enc_name(s, en, sizeof en),
+						 s->lines + 1);
+			return ST_OK; /* *got == 0: the end */
+		}
+		/* All converted, or a character cut by raw's end: more. */
+		{
+			enum prov_status st = refill(c, s);
+
+			if (st != ST_OK)
+				return st;
+		}
+	}
+}
+
+enum prov_status file_src_read(struct prov_ctx *c, struct file_src *s,
+			       char *buf, size_t cap, size_t *got)
+{
+	enum prov_status st = s->raw != NULL ? read_conv(c, s, buf, cap, got)
+					     : read_raw(c, s, buf, cap, got);
+
+	if (st == ST_OK)
+		s->off += *got;
+	return st;
+}
+
+/* Back to the file's first byte, and iconv to its first state. */
+static enum prov_status rewind_conv(struct prov_ctx *c, struct file_src *s)
+{
+	iconv_t cd;
+
+	if (s->gz != NULL ? gzrewind(s->gz) < 0 :
+	    lseek(s->fd, 0, SEEK_SET) < 0)
+		return prov_fail(c, PROV_FAIL_RETRY, "%s: cannot read it again "
+				 "from its start", s->name);
+	/* A new descriptor: UTF-16 looks for its byte order mark again. */
+	cd = iconv_open("UTF-8", s->enc);
+	if (cd == (iconv_t)-1)
+		return prov_fail(c, PROV_FAIL_RETRY, "%s: cannot convert from "
+				 "%s: %s", s->name, s->enc, strerror(errno));
+	iconv_close(s->cd);
+	s->cd = cd;
+	s->raw_pos = s->raw_len = 0;
+	s->raw_eof = false;
+	s->raw_off = 0;
+	s->lines = 0;
+	s->off = 0;
+	return ST_OK;
+}
+
+/*
+ * Convert from the start up to off, handing nothing out (from where the
+ * stream is, when that is not past off: a CSV header read first).
+ */
+static enum prov_status seek_conv(struct prov_ctx *c, struct file_src *s,
+				  uint64_t off)
+{
+	size_t cap = 64u << 10;
+	char *scratch;
+	enum prov_status st = ST_OK;
+
+	if (s->off > off) {
+		st = rewind_conv(c, s);
+		if (st != ST_OK)
+			return st;
+	}
+	scratch = malloc(cap);
+	if (scratch == NULL)
+		return prov_fail(c, PROV_FAIL_RETRY, "out of memory");
+	while (s->off < off) {
+		size_t got, want = off - s->off < cap ? (size_t)(off - s->off)
+						      : cap;
+
+		st = file_src_read(c, s, scratch, want, &got);
+		if (st != ST_OK)
+			break;
+		if (got == 0) {
+			st = prov_fail(c, PROV_FAIL_PERMANENT,
+				       "%s: shorter than the resume point "
+				       "%" PRIu64 ": input files changed",
+				       s->name, off);
+			break;
+		}
+	}
+	free(scratch);
+	return st;
 }
 
 enum prov_status file_src_seek(struct prov_ctx *c, struct file_src *s,
 			       uint64_t off)
 {
+	if (s->raw != NULL)
+		return seek_conv(c, s, off);
 	if (s->gz != NULL) {
 		/* Emulated by zlib: decompresses up to off (or rewinds first). */
 		z_off_t r = gzseek(s->gz, (z_off_t)off, SEEK_SET);

@@ -649,7 +649,7 @@ Test(config, bad_values_name_key_and_value)
 	m = load_bad(AGG_HEAD "type = file\npath = data.txt\n");
 	cr_assert_str_eq(m, NAME ":6: cannot tell the format of path 'data.txt' in "
 			 "[provider p] from its extension (.csv, .tsv, .jsonl, "
-			 ".ndjson, optionally .gz): set format");
+			 ".ndjson, .json, optionally .gz): set format");
 
 	/* sqlite, postgres */
 	m = load_bad(AGG_HEAD "type = sqlite\npath = a.db\nquery = x\nbatch = 0\n");

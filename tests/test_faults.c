@@ -24,6 +24,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <iconv.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -175,6 +176,57 @@ static void make_files(void)
 	free(in);
 }
 
+/*
+ * in2/e.json and in2/f.json: JSON arrays at /data/items, in UTF-16 with
+ * a byte order mark (converted by glibc's iconv here, as a file another
+ * program wrote); records 1..1500 and 1501..3000, one a few lines long,
+ * and one reject in e.json.
+ */
+static void make_json_files(void)
+{
+	char *in = tu_path(dir, "in2");
+
+	cr_assert_eq(mkdir(in, 0755), 0);
+	for (int part = 0; part < 2; part++) {
+		char *utf8 = NULL, *p, *u16, *ip, *op;
+		size_t len = 0, inleft, outleft;
+		FILE *f = open_memstream(&utf8, &len);
+		iconv_t cd = iconv_open("UTF-16", "UTF-8");
+
+		cr_assert(f != NULL && cd != (iconv_t)-1);
+		fputs("{\"meta\": {\"note\": \"]}\"},\n \"data\": {\"items\": [\n", f);
+		for (int i = 1 + part * 1500; i <= 1500 + part * 1500; i++) {
+			fprintf(f, "%s  {\"id\": %d, \"name\": \"j\u00e9-%d%s\", "
+				"\"amount\": %g,\n   \"day\": "
+				"\"2026-06-%02dT10:00:00Z\"}", i > 1 + part * 1500
+				? ",\n" : "", i, i, i % 97 == 0 ? "\\n]" : "",
+				i * 0.5, 1 + i % 28);
+			if (i == 700)
+				fputs(",\n  {\"id\": \"bad\"}", f);
+		}
+		fputs("\n]}}\n", f);
+		cr_assert_eq(fclose(f), 0);
+		u16 = malloc(2 * len + 8);
+		cr_assert_not_null(u16);
+		ip = utf8;
+		inleft = len;
+		op = u16;
+		outleft = 2 * len + 8;
+		cr_assert_neq(iconv(cd, &ip, &inleft, &op, &outleft), (size_t)-1);
+		iconv_close(cd);
+		p = tu_path(in, part ? "f.json" : "e.json");
+		f = fopen(p, "wb");
+		cr_assert_not_null(f);
+		cr_assert_eq(fwrite(u16, 1, (size_t)(op - u16), f),
+			     (size_t)(op - u16));
+		cr_assert_eq(fclose(f), 0);
+		free(p);
+		free(u16);
+		free(utf8);
+	}
+	free(in);
+}
+
 /* lite.db: table orders, 3000 rows. */
 static void make_sqlite(void)
 {
@@ -228,6 +280,14 @@ static char *sec_files(void)
 {
 	make_files();
 	return strdup("[provider files]\ntype = file\npath = in/*\n"
+		      "max_rejects = 10\n");
+}
+
+static char *sec_json(void)
+{
+	make_json_files();
+	return strdup("[provider jsons]\ntype = file\npath = in2/*.json\n"
+		      "records = /data/items\nencoding = utf-16\n"
 		      "max_rejects = 10\n");
 }
 
@@ -470,6 +530,17 @@ Test(crash, files_csv_gz_jsonl_at_every_point)
 	};
 
 	crash_matrix("files", sec_files(), extra);
+}
+
+Test(crash, json_arrays_in_utf16_at_every_point)
+{
+	/* Inside each file, and across the two. */
+	static const char *const extra[] = {
+		"record:700", "record:1499", "record:1501:segv",
+		"record:2999", "after_checkpoint:7:exit0", NULL,
+	};
+
+	crash_matrix("jsons", sec_json(), extra);
 }
 
 Test(crash, sqlite_at_every_point)

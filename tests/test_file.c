@@ -4,7 +4,9 @@
  * (tests/helpers/provtest.h):
  * CSV and JSON Lines, plain and gzip, globs, NULL rules, column mapping,
  * rejects with their positions, the resume token (every checkpoint of a
- * run resumes to exactly the rest of that run), and --check.
+ * run resumes to exactly the rest of that run), and --check; JSON arrays
+ * (against what Python's json module reads from the same files) and files
+ * in other encodings (against Python's codecs).
  *
  * Each test works in its own temporary folder (Criterion runs every test in
  * its own process, so chdir is safe) and compares a text dump of the
@@ -636,6 +638,324 @@ Test(file, jsonl_rejects)
 	fx_fini();
 }
 
+/* --- JSON arrays ------------------------------------------------------ */
+
+/*
+ * Run tests/fixtures/json_array_oracle.py: it writes file (3000 records,
+ * as Python's json module writes them, at pointer) and returns what
+ * Python's json.load reads back from it, as dump lines.
+ */
+static char *json_oracle(const char *file, const char *pointer,
+			 const char *style)
+{
+	char cmd[1024], line[65536];
+	struct buf out = { 0 };
+	FILE *p;
+
+	snprintf(cmd, sizeof cmd,
+		 "python3 '%s/tests/fixtures/json_array_oracle.py' 20261206 "
+		 "'%s' '%s' '%s'", tu_srcdir(), file, pointer, style);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	cr_assert_eq(buf_addstr(&out, ""), 0);
+	while (fgets(line, sizeof line, p) != NULL)
+		cr_assert_eq(buf_addstr(&out, line), 0);
+	cr_assert_eq(pclose(p), 0, "the oracle failed");
+	return (char *)buf_take(&out);
+}
+
+/* file into file.gz (zlib), and file gone. */
+static void gzip_file(const char *file)
+{
+	char gz[256];
+	size_t len;
+	char *text = tu_read(file, &len);
+	gzFile g;
+
+	cr_assert_not_null(text);
+	snprintf(gz, sizeof gz, "%s.gz", file);
+	g = gzopen(gz, "wb");
+	cr_assert_not_null(g);
+	cr_assert_eq(gzwrite(g, text, (unsigned)len), (int)len);
+	cr_assert_eq(gzclose(g), Z_OK);
+	cr_assert_eq(unlink(file), 0);
+	free(text);
+}
+
+Test(file, json_array_values_as_pythons_json_reads_them)
+{
+	static const char *const cases[][4] = {
+		/* file, records, style, its .gz */
+		{ "top.json", "", "compact", "top.json.gz" },
+		{ "in.json", "/data/items", "indent", "in.json.gz" },
+		{ "in2.json", "/data/items", "compact", "in2.json.gz" },
+	};
+
+	fx_init("id:int name:text amount:float deep:text");
+	fx_map("deep", "/extra/deep/1");
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		char *want = json_oracle(cases[k][0], cases[k][1], cases[k][2]);
+		int lines = 0;
+
+		for (const char *l = want; (l = strchr(l, '\n')); l++)
+			lines++;
+		cr_assert_eq(lines, 3000, "%s", cases[k][0]);
+		fx.fc.path = (char *)cases[k][0];
+		fx.fc.records = (char *)cases[k][1];
+		expect_run(want, PROV_DONE);
+		/* The same bytes through gzip: elements cut by other ends. */
+		gzip_file(cases[k][0]);
+		fx.fc.path = (char *)cases[k][3];
+		expect_run(want, PROV_DONE);
+		cr_assert_eq(unlink(cases[k][3]), 0);
+		free(want);
+	}
+	fx_fini();
+}
+
+Test(file, json_format_by_key_and_extension)
+{
+	fx_init("id:int");
+	fx.fc.path = "a.txt";
+	fx.fc.file_format = CFG_FMT_JSONL;
+	fx.fc.json = true;
+	write_text("a.txt", "[{\"id\":1},\n{\"id\":2}]");
+	expect_run("rec 1\nrec 2\n", PROV_DONE);
+	/* By extension, any case, with a UTF-8 byte order mark. */
+	fx.fc.file_format = CFG_FMT_AUTO;
+	fx.fc.json = false;
+	fx.fc.path = "b.JSON";
+	write_text("b.JSON", "\xef\xbb\xbf [ {\"id\":3} ]\r\n");
+	expect_run("rec 3\n", PROV_DONE);
+	fx_fini();
+}
+
+Test(file, json_empty_arrays)
+{
+	fx_init("id:int");
+	fx.fc.path = "[ab].json";
+	write_text("a.json", "[]");
+	write_text("b.json", " \n[\n\n ]\n\n");
+	write_text("c.json", "{\"data\": {\"items\": [], \"n\": 0}}");
+	expect_run("", PROV_DONE);
+	fx.fc.path = "c.json";
+	fx.fc.records = "/data/items";
+	expect_run("", PROV_DONE);
+	fx_fini();
+}
+
+Test(file, json_brackets_quotes_and_escapes_in_elements)
+{
+	fx_init("id:int s:text o:text");
+	fx.fc.path = "a.json";
+	write_text("a.json",
+		   "[{\"id\":1,\"s\":\"]},[{\\\"\",\"o\":{\"a\":[\"]\",{\"b\":\"}\"}]}},\n"
+		   " {\"id\":2,\"s\":\"back\\\\\",\"o\":[]} ,{\"s\":\"\\u005d\\ud83d\\ude00\","
+		   "\"id\":3}]\n");
+	expect_run("rec 1|']},[{\"'|'{\"a\":[\"]\",{\"b\":\"}\"}]}'\n"
+		   "rec 2|'back\\'|'[]'\n"
+		   "rec 3|']\xf0\x9f\x98\x80'|NULL\n", PROV_DONE);
+	fx_fini();
+}
+
+Test(file, json_rejects_name_line_and_record)
+{
+	fx_init("id:int");
+	fx.fc.path = "a.json";
+	write_text("a.json",
+		   "[\n"
+		   "  {\"id\": 1},\n"
+		   "  {\"id\": \"abc\"},\n"
+		   "  17, \"x\",\n"
+		   "  {\"id\":\n"
+		   "     tru},\n"
+		   "  {\"id\": 2}\n"
+		   "]\n");
+	expect_run("rec 1\n"
+		   "rej a.json:3 (record 2) field id: invalid int \"abc\" "
+		   "[{\"id\": \"abc\"}]\n"
+		   "rej a.json:4 (record 3) not a JSON object [17]\n"
+		   "rej a.json:4 (record 4) not a JSON object [\"x\"]\n"
+		   "rej a.json:5 (record 5) invalid JSON: invalid token near "
+		   "'tru' at column 8 [{\"id\":\\n     tru}]\n"
+		   "rec 2\n", PROV_DONE);
+	fx_fini();
+}
+
+Test(file, json_not_an_array_fails_for_good)
+{
+	static const char *const cases[][3] = {
+		/* content, records, the error */
+		{ "{\"a\": 1}", "", "a.json:1: not a JSON array but an object" },
+		{ "\n\n17", "", "a.json:3: not a JSON array" },
+		{ "", "", "a.json:1: no JSON document: the file is empty" },
+		{ "[{\"id\":1},\n{\"id\":2}", "",
+		  "a.json:2: the file ends inside the JSON document" },
+		{ "[{\"id\":1}]\n,", "",
+		  "a.json:2: trailing characters after the JSON document: "
+		  "unexpected ','" },
+		{ "[{\"id\":1}] [{\"id\":2}]", "",
+		  "a.json:1: trailing characters after the JSON document: "
+		  "unexpected '['" },
+		{ "[{\"id\":1}}", "",
+		  "a.json:1: unexpected '}'" },
+		{ "{\"data\": {\"items\": 1}}", "/data/items",
+		  "a.json:1: not a JSON array (records = /data/items)" },
+		{ "{\"data\": {\"item\": []}}", "/data/items",
+		  "a.json:1: no array at the records pointer (records = /data/items)" },
+		{ "[[{\"id\":1}]]", "/data/items",
+		  "a.json:1: no array at the records pointer (records = /data/items)" },
+		{ "{\"data\": [{\"id\":1}],\n \"x\" 1}", "/data",
+		  "a.json:2: expected ':', not '1' (records = /data)" },
+	};
+
+	fx_init("id:int");
+	fx.fc.path = "a.json";
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		write_text("a.json", cases[k][0]);
+		fx.fc.records = (char *)cases[k][1];
+		expect_error(cases[k][2], PROV_FAIL_PERMANENT);
+	}
+	fx_fini();
+}
+
+Test(file, json_records_pointer_escapes_and_indexes)
+{
+	fx_init("id:int");
+	fx.fc.path = "a.json";
+	write_text("a.json",
+		   "{\"a/b\": {\"x\": [{\"id\": 9}]}, \"pages\": [[], "
+		   "{\"m~n\\u0021\": [{\"id\": 1}, {\"id\": 2}]}]}");
+	fx.fc.records = "/pages/1/m~0n!";
+	expect_run("rec 1\nrec 2\n", PROV_DONE);
+	fx.fc.records = "/a~1b/x";
+	expect_run("rec 9\n", PROV_DONE);
+	fx_fini();
+}
+
+/* --- other encodings -------------------------------------------------- */
+
+/*
+ * Run tests/fixtures/encoding_oracle.py: it writes file (20000 records of
+ * kind, encoded by Python's codec) and returns what Python reads back
+ * from it, as dump lines.
+ */
+static char *encoding_oracle(const char *file, const char *codec,
+			     const char *kind)
+{
+	char cmd[1024], line[4096];
+	struct buf out = { 0 };
+	FILE *p;
+
+	snprintf(cmd, sizeof cmd,
+		 "python3 '%s/tests/fixtures/encoding_oracle.py' 20261206 "
+		 "'%s' '%s' '%s'", tu_srcdir(), file, codec, kind);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	cr_assert_eq(buf_addstr(&out, ""), 0);
+	while (fgets(line, sizeof line, p) != NULL)
+		cr_assert_eq(buf_addstr(&out, line), 0);
+	cr_assert_eq(pclose(p), 0, "the oracle failed");
+	return (char *)buf_take(&out);
+}
+
+Test(file, encodings_read_as_pythons_codecs_decode_them)
+{
+	static const char *const cases[][4] = {
+		/* file, Python's codec, kind, our encoding (iconv's name) */
+		{ "l1.csv", "latin-1", "csv", "ISO-8859-1" },
+		{ "cp.tsv", "cp1252", "tsv", "WINDOWS-1252" },
+		{ "cp.jsonl", "cp1252", "jsonl", "WINDOWS-1252" },
+		{ "u16.csv", "utf-16", "csv", "UTF-16" },
+		{ "u16.json", "utf-16", "json", "UTF-16" },
+		{ "le.jsonl", "utf-16-le", "jsonl", "UTF-16LE" },
+		/* No byte order mark: UTF-16 is little-endian. */
+		{ "nobom.csv", "utf-16-le:nobom", "csv", "UTF-16" },
+		{ "be.json", "utf-16-be", "json", "UTF-16BE" },
+	};
+
+	fx_init("id:int name:text");
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		char *want = encoding_oracle(cases[k][0], cases[k][1],
+					     cases[k][2]);
+
+		fx.fc.path = (char *)cases[k][0];
+		fx.fc.encoding = cases[k][3];
+		fx.fc.delimiter = strcmp(cases[k][2], "tsv") == 0 ? '\t' : ',';
+		fx.fc.file_format = strcmp(cases[k][2], "tsv") == 0 ?
+				    CFG_FMT_CSV : CFG_FMT_AUTO;
+		expect_run(want, PROV_DONE);
+		free(want);
+	}
+	fx_fini();
+}
+
+Test(file, resume_in_other_encodings)
+{
+	fx_init("id:int name:text");
+	fx.fc.path = "*.*";
+	fx.fc.encoding = "UTF-16";
+	/*
+	 * Python's "utf-16" encoding (a byte order mark, little-endian) of
+	 * 'id,name\n1,\u00e9\n2,"\n"\nx,y\n3,\U0001F600\n',
+	 * '{"id":4}\n{"id":5,"name":"\u03a9"}' and '[{"id":6},\n{"id":7}]'.
+	 */
+	write_file("a.csv", "\xff\xfe\x69\x00\x64\x00\x2c\x00\x6e\x00\x61\x00\x6d\x00"
+		   "\x65\x00\x0a\x00\x31\x00\x2c\x00\xe9\x00\x0a\x00\x32\x00"
+		   "\x2c\x00\x22\x00\x0a\x00\x22\x00\x0a\x00\x78\x00\x2c\x00"
+		   "\x79\x00\x0a\x00\x33\x00\x2c\x00\x3d\xd8\x00\xde\x0a\x00",
+		   56);
+	write_file("b.jsonl", "\xff\xfe\x7b\x00\x22\x00\x69\x00\x64\x00\x22\x00\x3a\x00"
+		   "\x34\x00\x7d\x00\x0a\x00\x7b\x00\x22\x00\x69\x00\x64\x00"
+		   "\x22\x00\x3a\x00\x35\x00\x2c\x00\x22\x00\x6e\x00\x61\x00"
+		   "\x6d\x00\x65\x00\x22\x00\x3a\x00\x22\x00\xa9\x03\x22\x00"
+		   "\x7d\x00",
+		   58);
+	write_file("c.json", "\xff\xfe\x5b\x00\x7b\x00\x22\x00\x69\x00\x64\x00\x22\x00"
+		   "\x3a\x00\x36\x00\x7d\x00\x2c\x00\x0a\x00\x7b\x00\x22\x00"
+		   "\x69\x00\x64\x00\x22\x00\x3a\x00\x37\x00\x7d\x00\x5d\x00",
+		   42);
+	check_every_resume();
+	fx.fc.encoding = "ISO-8859-1";
+	cr_assert_eq(unlink("a.csv"), 0);
+	cr_assert_eq(unlink("b.jsonl"), 0);
+	cr_assert_eq(unlink("c.json"), 0);
+	write_text("d.jsonl", "{\"id\":8,\"name\":\"\xe9t\xe9\"}\n"
+		   "{\"id\":9,\"name\":\"\xff\"}\n");
+	write_gz("e.json.gz", "[{\"id\":10,\"name\":\"\xc0\"},\n{\"id\":11}]");
+	check_every_resume();
+	fx_fini();
+}
+
+Test(file, bytes_invalid_in_the_encoding_fail_with_their_place)
+{
+	int st;
+	char *out;
+
+	fx_init("id:int name:text");
+	fx.fc.path = "a.csv";
+	fx.fc.encoding = "WINDOWS-1252";
+	/* 0x81 is no character in windows-1252 (nor in Python's cp1252). */
+	write_text("a.csv", "id,name\n1,\x80\n2,\x81x\n3,z\n");
+	out = run_from(NULL, &st);
+	cr_assert_eq(st, PROV_FAIL_PERMANENT, "%s", out);
+	cr_assert(strstr(out, "error a.csv: byte 14 (line 3) is not valid "
+			 "windows-1252") != NULL, "%s", out);
+	free(out);
+	fx_fini();
+	/* UTF-16 cut inside a character, and an unpaired surrogate. */
+	fx_init("id:int");
+	fx.fc.path = "a.csv";
+	fx.fc.encoding = "UTF-16LE";
+	write_file("a.csv", "i\0d\0\n\0" "1\0\n\0" "2", 11);
+	expect_error("a.csv: the file ends inside a utf-16le character "
+		     "(line 3)", PROV_FAIL_PERMANENT);
+	write_file("a.csv", "i\0d\0\n\0" "1\0\n\0" "\x00\xdc\n\0", 14);
+	expect_error("a.csv: byte 10 (line 3) is not valid utf-16le",
+		     PROV_FAIL_PERMANENT);
+	fx_fini();
+}
+
 /* --- resuming --------------------------------------------------------- */
 
 Test(file, resume_csv_everywhere)
@@ -666,6 +986,56 @@ Test(file, resume_jsonl_and_gzip)
 			       "{\"id\":2,\"name\":\"b\"}");
 	write_gz("b.csv.gz", "id,name\n3,c\n4,d\n");
 	check_every_resume();
+	fx_fini();
+}
+
+Test(file, resume_json_everywhere)
+{
+	fx_init("id:int name:text");
+	fx.fc.path = "*.json*";
+	fx.fc.records = "/data/items";
+	write_text("a.json",
+		   "\xef\xbb\xbf{\"meta\": [\"]\", {\"items\": 0}],\n"
+		   " \"data\": {\"items\": [\n"
+		   "  {\"id\": 1, \"name\": \"a,]\"},\n"
+		   "  {\"id\": \"x\"},\n"
+		   "  {\"id\": 2,\n   \"name\": \"b\\\"\\n\"}, {\"id\": 3}\n"
+		   " ], \"after\": {\"items\": [9]}}}\n");
+	write_gz("b.json.gz", "{\"data\":{\"items\":[{\"id\":4},{\"id\":5}]}}");
+	check_every_resume();
+	fx_fini();
+}
+
+Test(file, resume_json_between_elements_only)
+{
+	int st;
+	char *out, *ck, tok[128], *fp, *data;
+
+	fx_init("id:int");
+	fx.fc.path = "a.json";
+	write_text("a.json", "[{\"id\":1},{\"id\":2}]");
+	fx.p.batch = 1;
+	out = run_from(NULL, &st);
+	cr_assert_eq(st, PROV_DONE);
+	/* The first checkpoint: just after the first element, offset 9. */
+	ck = strstr(out, "ckpt 1/0 file1 0 9 1 ");
+	cr_assert_not_null(ck, "%s", out);
+	fp = ck + strlen("ckpt 1/0 file1 0 9 1 ");
+	snprintf(tok, sizeof tok, "file1 0 9 1 %.16s", fp);
+	free(out);
+	out = run_from(tok, &st);
+	cr_assert_eq(st, PROV_DONE);
+	data = data_lines(out);
+	cr_assert_str_eq(data, "rec 2\n");
+	free(data);
+	free(out);
+	/* An offset inside an element: the file is not the one read. */
+	tok[strlen("file1 0 ")] = '4';
+	out = run_from(tok, &st);
+	cr_assert_eq(st, PROV_FAIL_PERMANENT, "%s", out);
+	cr_assert(strstr(out, "a.json: no record ends at the resume point 4: "
+			 "input files changed") != NULL, "%s", out);
+	free(out);
 	fx_fini();
 }
 

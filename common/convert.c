@@ -776,6 +776,41 @@ int conv_int(const struct rec_field *f, int64_t i, struct rec_value *out,
 	return -1;
 }
 
+/* Significant digits of a number as conv_format_float() writes it. */
+static int significant_digits(const char *s)
+{
+	int n = 0, lead = 1;
+
+	for (; *s && *s != 'e' && *s != 'E'; s++) {
+		if (*s < '0' || *s > '9')
+			continue;
+		if (lead && *s == '0')
+			continue;
+		lead = 0;
+		n++;
+	}
+	return n;
+}
+
+int conv_json_real(const struct rec_field *f, double d, struct rec_value *out,
+		   char *scratch, char *reason, size_t reasonlen)
+{
+	char text[CONV_FLOAT_MAX], type[64];
+
+	if (f->type != REC_DECIMAL || !isfinite(d))
+		return conv_float(f, d, out, scratch, reason, reasonlen);
+	conv_format_float(d, text);
+	if (significant_digits(text) <= 15)
+		return conv_float(f, d, out, scratch, reason, reasonlen);
+	out->null = false;
+	conv_type_text(f, type, sizeof type);
+	if (reason != NULL && reasonlen > 0)
+		snprintf(reason, reasonlen,
+			 "JSON number %s has more than 15 significant digits "
+			 "for %s: write it as a string", text, type);
+	return -1;
+}
+
 int conv_float(const struct rec_field *f, double d, struct rec_value *out,
 	       char *scratch, char *reason, size_t reasonlen)
 {

@@ -71,6 +71,18 @@ int conv_bool(const struct rec_field *f, bool b, struct rec_value *out,
 	      char *reason, size_t reasonlen);
 
 /*
+ * A JSON number literal that the parser could only give as the double d
+ * (it had a fraction or an exponent): conv_float(), except into a decimal.
+ * There the literal's digits are wanted, and a double keeps any literal of
+ * at most 15 significant digits exactly (its shortest round-trip digits
+ * are the literal's value); one whose shortest digits are more than 15
+ * may not be the literal, so it is a reject that says to quote the number,
+ * never a value silently rounded.
+ */
+int conv_json_real(const struct rec_field *f, double d, struct rec_value *out,
+		   char *scratch, char *reason, size_t reasonlen);
+
+/*
  * A field's type as the config spells it, in full: "decimal(10,2)",
  * "timestamp('%d/%m/%Y', epoch_ms)", "int".  Writes at most n bytes
  * (NUL-terminated, cut when short); returns the length written.

@@ -137,8 +137,8 @@ static int json_value(struct file_run *r, int i, json_t *j, char *why,
 		return conv_int(f, (int64_t)json_integer_value(j), v,
 				r->scratch[i], why, whylen);
 	case JSON_REAL:
-		return conv_float(f, json_real_value(j), v, r->scratch[i], why,
-				  whylen);
+		return conv_json_real(f, json_real_value(j), v, r->scratch[i],
+				      why, whylen);
 	case JSON_TRUE:
 	case JSON_FALSE:
 		return conv_bool(f, json_is_true(j), v, why, whylen);

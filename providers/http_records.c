@@ -295,8 +295,8 @@ static int convert(struct http_field *f, json_t *v, struct rec_value *out,
 			      why, sizeof why);
 		break;
 	case JSON_REAL:
-		rc = conv_float(f->field, json_real_value(v), out, f->scratch,
-				why, sizeof why);
+		rc = conv_json_real(f->field, json_real_value(v), out,
+				    f->scratch, why, sizeof why);
 		break;
 	case JSON_TRUE:
 	case JSON_FALSE:

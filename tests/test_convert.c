@@ -899,6 +899,33 @@ Test(convert, decimal_reasons_and_typed_sources)
 	cr_assert_str_eq(reason, "decimal(2,2) overflow \"true\"");
 }
 
+/*
+ * A JSON number with a fraction reaches a decimal through jansson's
+ * double: exact up to 15 significant digits, a reject past them (never a
+ * value silently rounded), as conv_float() for every other type.
+ */
+Test(convert, json_reals_into_decimal_keep_their_digits_or_are_rejects)
+{
+	struct rec_field f = dec_field(20, 2), fl = { .type = REC_FLOAT };
+	struct rec_value v;
+	char reason[CONV_REASON_MAX];
+
+	cr_assert_eq(conv_json_real(&f, 1234567890123.45, &v, NULL, reason,
+				    sizeof reason), 0);
+	cr_assert(rec_dec(&v) == (__int128)123456789012345);
+	cr_assert_eq(conv_json_real(&f, 0.000000000000001, &v, NULL, reason,
+				    sizeof reason), 0);
+	cr_assert(rec_dec(&v) == 0);
+	cr_assert_eq(conv_json_real(&f, 12345678901234567.89, &v, NULL,
+				    reason, sizeof reason), -1);
+	cr_assert_str_eq(reason, "JSON number 12345678901234568 has more than "
+			 "15 significant digits for decimal(20,2): write it "
+			 "as a string");
+	cr_assert_eq(conv_json_real(&fl, 12345678901234567.89, &v, NULL,
+				    reason, sizeof reason), 0);
+	cr_assert(v.u.f == 12345678901234567.89);
+}
+
 /* A zone, loaded once per test process. */
 static const struct tz *zone(const char *name)
 {

@@ -41,16 +41,18 @@
 
 #include "buf.h"
 #include "config_agg.h"
+#include "config_derive.h"
 #include "config_key.h"
 #include "config_read.h"
 #include "config_schema.h"
 #include "config_value.h"
+#include "expr.h"
 #include "tz.h"
 
 /* The keys every provider has, whatever its type. */
 enum prov_key {
 	PK_RESTART, PK_STALL_TIMEOUT, PK_MEMORY_LIMIT, PK_MAX_REJECTS,
-	PK_TYPE, PK_MAP, PK_ENABLED, PK_TIMEZONE,
+	PK_TYPE, PK_MAP, PK_ENABLED, PK_TIMEZONE, PK_WHERE,
 	PK_NKEYS
 };
 
@@ -64,17 +66,21 @@ static const struct cfg_key_def prov_keys[] = {
 	[PK_MAP] = { "map", 0 },
 	[PK_ENABLED] = { "enabled", 0 },
 	[PK_TIMEZONE] = { "timezone", 0 },
+	[PK_WHERE] = { "where", 0 },
 };
 
 /*
- * [aggregate]'s keys of the schema read here rather than in config_agg.c:
- * its zone, which the fields take before any other key is applied.  Seen
- * at slot AK_NKEYS + i.
+ * [aggregate]'s keys of the schema read here rather than in config_agg.c,
+ * with the fields, before any other key is applied: the zone, which the
+ * fields take; derive, whose fields every other key may name; where,
+ * over those.  Seen at slot AK_NKEYS + i.
  */
 static const struct cfg_key_def agg_zone_keys[] = {
 	{ "timezone", 0 },
+	{ "derive", 0 },
+	{ "where", 0 },
 };
-#define AGG_ZONE_NKEYS 1
+#define AGG_ZONE_NKEYS 3
 
 /*
  * A section's keys as seen, each by its slot: [aggregate]'s key i at i;
@@ -251,8 +257,15 @@ static int apply_provider(struct loader *ld, const struct cfg_key *k,
 	switch (id) {
 	case PK_TYPE:
 		return 0; /* parsed first, in resolve() */
-	case PK_MAP:
-		return cfg_schema_map(k, &ld->cfg->schema, &p->source, v);
+	case PK_MAP: {
+		/* Only the declared fields come from a source. */
+		struct rec_schema decl = { ld->cfg->nfields_declared,
+					   ld->cfg->schema.fields };
+
+		return cfg_schema_map(k, &decl, &p->source, v);
+	}
+	case PK_WHERE:
+		return cfg_derive_where(k, ld->cfg, v, &p->where);
 	case PK_ENABLED:
 		return cfg_key_bool(k, v, &p->enabled);
 	case PK_TIMEZONE:
@@ -350,18 +363,42 @@ static int resolve_types_and_fields(struct loader *ld)
 	free(v);
 	if (rc < 0)
 		return -1;
+	cfg->nfields_declared = cfg->schema.nfields;
 	/* The zone, which every field's reading and provider inherit. */
 	e = cfg_find_entry(&ld->doc, ld->doc.agg_sect, "timezone");
-	if (!e)
-		return 0;
-	v = cfg_expand(&ld->doc, e);
-	if (!v)
-		return -1;
-	k = (struct cfg_key){ .doc = &ld->doc, .e = e, .val = v };
-	rc = key_zone(&k, v, &cfg->tz);
-	free(v);
-	for (int i = 0; rc == 0 && i < cfg->schema.nfields; i++)
-		cfg_schema_set_zone(&cfg->schema.fields[i], cfg->tz);
+	if (e) {
+		v = cfg_expand(&ld->doc, e);
+		if (!v)
+			return -1;
+		k = (struct cfg_key){ .doc = &ld->doc, .e = e, .val = v };
+		rc = key_zone(&k, v, &cfg->tz);
+		free(v);
+		if (rc < 0)
+			return -1;
+		for (int i = 0; i < cfg->schema.nfields; i++)
+			cfg_schema_set_zone(&cfg->schema.fields[i], cfg->tz);
+	}
+	/* The derived fields, then where, which may read them. */
+	e = cfg_find_entry(&ld->doc, ld->doc.agg_sect, "derive");
+	if (e) {
+		v = cfg_expand(&ld->doc, e);
+		if (!v)
+			return -1;
+		k = (struct cfg_key){ .doc = &ld->doc, .e = e, .val = v };
+		rc = cfg_derive_list(&k, cfg, v);
+		free(v);
+		if (rc < 0)
+			return -1;
+	}
+	e = cfg_find_entry(&ld->doc, ld->doc.agg_sect, "where");
+	if (e) {
+		v = cfg_expand(&ld->doc, e);
+		if (!v)
+			return -1;
+		k = (struct cfg_key){ .doc = &ld->doc, .e = e, .val = v };
+		rc = cfg_derive_where(&k, cfg, v, &cfg->where);
+		free(v);
+	}
 	return rc;
 }
 
@@ -449,7 +486,7 @@ static int apply_entry(struct loader *ld, const struct cfg_entry *e)
 	if (tk >= 0)
 		rc = t->apply(&k, tk, p, &v);
 	else if (!p && id >= AK_NKEYS)
-		rc = 0; /* the zone: read with the fields */
+		rc = 0; /* zone, derive, where: read with the fields */
 	else if (p)
 		rc = apply_provider(ld, &k, p, (enum prov_key)id, &v);
 	else
@@ -466,13 +503,14 @@ static int resolve_provider(struct loader *ld, int si)
 	const int *seen = seen_of(ld, si);
 	struct cfg_check c = { .doc = &ld->doc, .si = si,
 			       .seen = seen + PK_NKEYS };
+	/* A provider reads and converts the declared fields only. */
+	struct rec_schema decl = { cfg->nfields_declared, cfg->schema.fields };
 
 	if (type_of(p->type)->check(&c, p) < 0)
 		return -1;
-	if (cfg_schema_sources(&ld->doc, &cfg->schema, &p->source) < 0)
+	if (cfg_schema_sources(&ld->doc, &decl, &p->source) < 0)
 		return -1;
-	if (cfg_schema_copy(&p->schema, &cfg->schema,
-			    p->tz ? p->tz : cfg->tz) < 0)
+	if (cfg_schema_copy(&p->schema, &decl, p->tz ? p->tz : cfg->tz) < 0)
 		return cfg_fail_oom(&ld->doc);
 	if (!seen[PK_RESTART])
 		p->restart = cfg->restart;
@@ -625,10 +663,20 @@ out:
 	return rc;
 }
 
+/*
+ * The fields read from sources (a provider's sources and schema have these
+ * only); all of them in a struct cfg built by hand, which has no derived.
+ */
+static int declared(const struct cfg *cfg)
+{
+	return cfg->derive ? cfg->nfields_declared : cfg->schema.nfields;
+}
+
 static void prov_free(struct cfg_provider *p, int nfields)
 {
 	const struct cfg_type *t = type_of(p->type);
 
+	expr_free(p->where);
 	if (p->source)
 		for (int i = 0; i < nfields; i++)
 			free(p->source[i]);
@@ -702,7 +750,7 @@ int cfg_select(struct cfg *cfg, const char *names, char *err, size_t errlen)
 		if (keep[i])
 			cfg->providers[n++] = cfg->providers[i];
 		else
-			prov_free(&cfg->providers[i], cfg->schema.nfields);
+			prov_free(&cfg->providers[i], declared(cfg));
 	}
 	cfg->nproviders = n;
 	rc = 0;
@@ -717,8 +765,9 @@ void cfg_free(struct cfg *cfg)
 {
 	if (!cfg)
 		return;
+	cfg_derive_free(cfg);
 	for (int i = 0; i < cfg->nproviders; i++)
-		prov_free(&cfg->providers[i], cfg->schema.nfields);
+		prov_free(&cfg->providers[i], declared(cfg));
 	free(cfg->providers);
 	cfg_schema_free(&cfg->schema);
 	tz_free(cfg->tz);

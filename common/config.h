@@ -48,12 +48,17 @@ enum cfg_agg_kind {
 	CFG_AGG_COUNT_DISTINCT,
 };
 
+struct expr_prog;
+
 struct cfg_agg {
 	enum cfg_agg_kind kind;
 	int field;          /* schema field index; -1 for count(*) */
 	char *name;         /* output column: "as" name or the default */
 	enum rec_type type; /* type of the result column */
 	uint8_t prec, scale; /* a decimal result's p and s; 0 otherwise */
+	int filter;         /* `filter (where ...)`: a bool field (a hidden
+			       derived one); the aggregate folds only the
+			       records where it is true.  -1: every record */
 };
 
 enum cfg_provider_type {
@@ -86,6 +91,13 @@ struct cfg_provider {
 	struct tz *tz;             /* `timezone` as set here, NULL: the
 				      [aggregate] zone's */
 
+	/*
+	 * `where` of this provider (NULL: none), over cfg->schema's fields
+	 * (declared and derived) in the [aggregate] zone: evaluated in the
+	 * provider's process after cfg->where, on each converted record.
+	 */
+	struct expr_prog *where;
+
 	/* Per-provider values; the [aggregate] defaults are filled in. */
 	int restart;
 	uint64_t stall_timeout_ms;
@@ -116,6 +128,25 @@ struct cfg {
 	enum cfg_write write;
 	struct rec_schema schema;  /* the fields in the [aggregate] zone */
 	struct tz *tz;             /* [aggregate] timezone, NULL: UTC */
+
+	/*
+	 * schema.fields[0..nfields_declared) are `fields`, read from the
+	 * sources (each provider's schema has these only); the others are
+	 * derived, computed in the provider's process from the record:
+	 * derive[i] computes field nfields_declared + i, and reads only
+	 * fields before it, so they are computed in field order.  They are
+	 * `derive`'s, then group_by's expressions and the hidden fields
+	 * (hidden[i]) that hold an aggregate's expression argument or its
+	 * filter.  The ring carries all of them: the aggregator sees
+	 * ordinary fields.  guard[i] is a bool field before it that must be
+	 * true for derived field i to be computed (else it is NULL: the
+	 * arguments of an aggregate with a filter), -1: always computed.
+	 */
+	int nfields_declared;
+	struct expr_prog **derive;
+	bool *hidden;
+	int *guard;
+	struct expr_prog *where;   /* [aggregate] where, NULL: none */
 	enum cfg_mode mode;
 	int *group_by;             /* field indexes */
 	int ngroup_by;

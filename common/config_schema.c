@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "config_agg.h"
+#include "config_derive.h"
 #include "config_value.h"
 #include "decimal.h"
 #include "tsfmt.h"
@@ -40,22 +41,6 @@ static const char *field_suggest(const struct rec_schema *s, const char *name)
 		if (cfg_near_miss(name, s->fields[i].name, &best))
 			best_name = s->fields[i].name;
 	return best_name;
-}
-
-/*
- * How many items the comma-separated list v has (its trailing blanks cut
- * in place): 0 for a blank value, else one more than its commas.  Empty
- * items count; the parsers reject them one by one.
- */
-static int list_count(char *v)
-{
-	int n = 1;
-
-	if (!*cfg_trim(v))
-		return 0;
-	for (const char *c = v; *c; c++)
-		n += *c == ',';
-	return n;
 }
 
 /*
@@ -320,19 +305,27 @@ int cfg_schema_group_by(const struct cfg_key *k, struct cfg *cfg, char *v)
 {
 	const struct rec_schema *s = &cfg->schema;
 	char *item, *rest = v;
-	int n = list_count(v);
+	int n = top_count(v);
 
 	if (n == 0)
 		return 0; /* none */
 	cfg->group_by = calloc((size_t)n, sizeof *cfg->group_by);
 	if (!cfg->group_by)
 		return cfg_fail_oom(k->doc);
-	while ((item = cfg_next_item(&rest))) {
+	while ((item = next_top_item(&rest))) {
 		int fi;
 
 		if (!*item)
 			return cfg_bad_value(k, NULL,
 					     "empty item in list");
+		if (!cfg_is_ident(item)) {
+			/* An expression: a derived field of its own. */
+			if (cfg_derive_group_item(k, cfg, item,
+						  (int)(item - v), &fi) < 0)
+				return -1;
+			cfg->group_by[cfg->ngroup_by++] = fi;
+			continue;
+		}
 		fi = field_index(s, item);
 		if (fi < 0 && field_suggest(s, item))
 			return cfg_bad_value(k, item,
@@ -477,23 +470,37 @@ syntax:
 int cfg_schema_aggregates(const struct cfg_key *k, struct cfg *cfg, char *v)
 {
 	char *item, *rest = v;
-	int n = list_count(v);
+	int n = top_count(v);
 
 	if (n == 0)
 		return 0; /* none */
 	cfg->aggs = calloc((size_t)n, sizeof *cfg->aggs);
 	if (!cfg->aggs)
 		return cfg_fail_oom(k->doc);
-	while ((item = cfg_next_item(&rest))) {
+	while ((item = next_top_item(&rest))) {
 		struct cfg_agg *a = &cfg->aggs[cfg->naggs];
+		char plain[CFG_ERR_MAX], dflt[FIELD_NAME_MAX + 1];
+		int filter;
 
 		if (!*item)
 			return cfg_bad_value(k, NULL,
 					     "empty item in list");
+		/* Expression arguments and the filter: hidden fields. */
+		if (cfg_derive_agg_item(k, cfg, cfg->naggs, item,
+					(int)(item - v), plain, sizeof plain,
+					&filter, dflt, sizeof dflt) < 0)
+			return -1;
 		/* counted now, so that cfg_free sees a->name */
 		cfg->naggs++;
-		if (parse_agg(k, &cfg->schema, item, a) < 0)
+		if (parse_agg(k, &cfg->schema, plain, a) < 0)
 			return -1;
+		a->filter = filter;
+		if (dflt[0]) {
+			free(a->name);
+			a->name = strdup(dflt);
+			if (!a->name)
+				return cfg_fail_oom(k->doc);
+		}
 	}
 	return 0;
 }

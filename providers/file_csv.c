@@ -250,7 +250,13 @@ static int plan_fast(struct file_run *r)
 		.drop = r->c->unused,
 	};
 
-	return csvfast_plan(&r->fast, &o);
+	if (csvfast_plan(&r->fast, &o) < 0)
+		return -1;
+	/* Derived fields and where are computed in prov_emit(): no record
+	 * is encoded straight into the frame. */
+	if (r->c->compute != NULL)
+		r->fast.enc = false;
+	return 0;
 }
 
 /*
@@ -395,7 +401,7 @@ enum prov_status file_csv_read(struct file_run *r, size_t idx,
 			if (st != ST_OK)
 				return st;
 		} else if (r->fast.on && take_fast(r, &rec)) {
-			st = file_emit(r);
+			st = file_emit(r, name, rec.line, rec.raw, rec.raw_len);
 			if (st == ST_OK)
 				st = file_after_record(r, idx, rec.end_offset,
 						       rec.next_line);
@@ -414,7 +420,8 @@ enum prov_status file_csv_read(struct file_run *r, size_t idx,
 		} else {
 			st = csv_values(r, name, &rec, &rejected);
 			if (st == ST_OK && !rejected)
-				st = file_emit(r);
+				st = file_emit(r, name, rec.line, rec.raw,
+					       rec.raw_len);
 		}
 		if (st == ST_OK)
 			st = file_after_record(r, idx, rec.end_offset, rec.next_line);

@@ -215,7 +215,7 @@ enum prov_status file_jsonl_record(struct file_run *r, const char *name,
 			 file_field_name(r, i), why);
 		st = file_reject(r, name, line, r->reason, p, len);
 	} else {
-		st = file_emit(r);
+		st = file_emit(r, name, line, p, len);
 	}
 	/* Text values point into root: it lives until they are emitted. */
 	json_decref(root);

@@ -97,11 +97,20 @@ enum prov_status file_reject(struct file_run *r, const char *name,
 enum prov_status file_checkpoint(struct file_run *r, size_t idx,
 				 uint64_t off, uint64_t line);
 
-/* Emit the record in r->vals.  ST_OK, or how the run fails. */
-static inline enum prov_status file_emit(struct file_run *r)
+/*
+ * Emit the record in r->vals, read at name:line from raw[0..rawlen) (a
+ * reject of its expressions quotes it).  ST_OK, or how the run fails.
+ */
+static inline enum prov_status file_emit(struct file_run *r,
+					 const char *name, uint64_t line,
+					 const char *raw, size_t rawlen)
 {
-	if (prov_emit(r->c, r->vals) < 0)
+	int rc = prov_emit(r->c, r->vals);
+
+	if (rc < 0)
 		return prov_failure(r->c);
+	if (rc > 0)
+		return file_reject(r, name, line, r->c->why, raw, rawlen);
 	return ST_OK;
 }
 

@@ -376,8 +376,14 @@ static enum prov_status emit_record(struct http *h, json_t *rec,
 		if (convert(f, v, &h->vals[i], reason, sizeof reason) < 0)
 			return reject(h, pos, reason, rec, raw, rawlen);
 	}
-	if (prov_emit(h->c, h->vals) < 0)
+	switch (prov_emit(h->c, h->vals)) {
+	case 0:
+		break;
+	case 1:
+		return reject(h, pos, h->c->why, rec, raw, rawlen);
+	default:
 		return prov_failure(h->c);
+	}
 	return PROV_DONE;
 }
 

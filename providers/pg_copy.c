@@ -284,9 +284,17 @@ static enum prov_status pg_row(struct pg_run *r, char *buf, size_t n)
 			return prov_failure(c);
 		return PROV_DONE;
 	}
-	if (prov_emit(c, r->vals) < 0)
+	switch (prov_emit(c, r->vals)) {
+	case 0:
+		return PROV_DONE;
+	case 1:
+		pg_position(r, pos, sizeof pos);
+		if (prov_reject(c, pos, c->why, NULL, 0) < 0)
+			return prov_failure(c);
+		return PROV_DONE;
+	default:
 		return prov_failure(c);
-	return PROV_DONE;
+	}
 }
 
 /*

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "../common/config.h"
+#include "../common/expr.h"
 #include "../ipc/record.h"
 #include "../ipc/ring.h"
 #include "../ipc/token.h"
@@ -67,6 +68,19 @@ struct prov_ctx {
 				       none */
 	char errbuf[1024];
 	enum prov_status fail_status; /* what prov_fail() last said */
+
+	/*
+	 * Derived fields and `where` (runtime.c), NULL when the config has
+	 * none: then a record goes to the ring exactly as the provider
+	 * converted it.  When set, cfg is a copy whose schema has the
+	 * declared fields only (what the run function converts), every
+	 * record goes through prov_emit() (no provider encodes one itself),
+	 * and prov_emit() returns 1 for a record whose expressions failed,
+	 * with the reason in why.
+	 */
+	struct prov_compute *compute;
+	uint64_t filtered;          /* records `where` dropped, this attempt */
+	char why[EXPR_REASON_MAX + 96];
 };
 
 /*
@@ -95,6 +109,11 @@ const struct prov_ops *prov_ops_for(enum cfg_provider_type type);
 /*
  * Emit one record (v has cfg->schema.nfields values).  Returns 0, or -1 if
  * the ring is gone (the run function should then return PROV_FAIL_RETRY).
+ * With derived fields or a `where` (c->compute), they are computed here:
+ * a record `where` does not keep is dropped (0, counted in c->filtered),
+ * and one whose expression fails (division by zero, overflow) is not
+ * emitted: 1, with the reason in c->why ("derive ratio: division by
+ * zero"), for the caller to reject at its position as a conversion error.
  */
 int prov_emit(struct prov_ctx *c, const struct rec_value *v);
 

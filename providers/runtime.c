@@ -154,9 +154,9 @@ static void size_text(uint64_t n, char *out, size_t outlen)
  * 0, or -1 (too large for this ring: failed for good; the ring is gone).
  */
 static __attribute__((noinline, cold)) int
-emit_alone(struct prov_ctx *c, const struct rec_value *v)
+emit_alone(struct prov_ctx *c, const struct rec_schema *s,
+	   const struct rec_value *v)
 {
-	const struct rec_schema *s = &c->cfg->schema;
 	/* Fields sent as NULL (c->unused) take no bytes. */
 	size_t need = rec_frame_alone_size(s, v, c->unused);
 	size_t size = need - REC_FRAME_COUNT_BYTES;
@@ -200,9 +200,10 @@ emit_alone(struct prov_ctx *c, const struct rec_value *v)
 	return flush_records(c);
 }
 
-int prov_emit(struct prov_ctx *c, const struct rec_value *v)
+/* Encode one record of s into the frame (prov_emit()'s work). */
+static inline int emit_record(struct prov_ctx *c, const struct rec_schema *s,
+			      const struct rec_value *v)
 {
-	const struct rec_schema *s = &c->cfg->schema;
 	size_t n = 0;
 
 	/*
@@ -221,10 +222,100 @@ int prov_emit(struct prov_ctx *c, const struct rec_value *v)
 		n = rec_encode_dropping(s, v, c->unused, c->buf + c->buf_len,
 					c->buf_cap - c->buf_len);
 		if (n == 0)
-			return emit_alone(c, v);
+			return emit_alone(c, s, v);
 	}
 	prov_commit(c, n);
 	return 0;
+}
+
+/*
+ * What derived fields and `where` need in the provider's process: the
+ * config as loaded (whose schema has the derived fields), a frame per
+ * program, and the record's values, declared then derived.
+ */
+struct prov_compute {
+	const struct cfg *cfg;      /* the whole config (c->cfg is a copy) */
+	struct cfg view;            /* that copy: the declared fields */
+	struct rec_value *vals;     /* schema.nfields values */
+	struct expr_frame **frames; /* one per derived field */
+	struct expr_frame *where, *pwhere; /* [aggregate]'s, the provider's */
+	int nd;                     /* the declared fields */
+	int pre;                    /* derived fields `where` reads: computed
+				       before it, the others only after */
+};
+
+/* Derived field i (schema index) into k->vals; 0, or 1 with c->why. */
+static int derive_one(struct prov_ctx *c, struct prov_compute *k, int i)
+{
+	const struct cfg *cfg = k->cfg;
+	int d = i - cfg->nfields_declared;
+	char reason[EXPR_REASON_MAX];
+
+	if (cfg->guard[d] >= 0 && (k->vals[cfg->guard[d]].null ||
+				   !k->vals[cfg->guard[d]].u.b)) {
+		k->vals[i].null = true; /* never read: its filter is false */
+		return 0;
+	}
+	if (expr_eval(cfg->derive[d], k->vals, k->frames[d], &k->vals[i],
+		      reason, sizeof reason) == 0)
+		return 0;
+	if (cfg->hidden[d])
+		snprintf(c->why, sizeof c->why, "aggregate %s: %s",
+			 cfg->schema.fields[i].name + 2, reason);
+	else
+		snprintf(c->why, sizeof c->why, "derive %s: %s",
+			 cfg->schema.fields[i].name, reason);
+	return 1;
+}
+
+/* Whether a `where` keeps the record: 1 yes, 0 no, -1 failed (c->why). */
+static int keep(struct prov_ctx *c, struct prov_compute *k,
+		const struct expr_prog *prog, struct expr_frame *frame)
+{
+	struct rec_value w;
+	char reason[EXPR_REASON_MAX];
+
+	if (expr_eval(prog, k->vals, frame, &w, reason, sizeof reason) < 0) {
+		snprintf(c->why, sizeof c->why, "where: %s", reason);
+		return -1;
+	}
+	return !w.null && w.u.b;
+}
+
+/* prov_emit() with derived fields or a `where`: off the plain path. */
+static __attribute__((noinline)) int emit_computed(struct prov_ctx *c,
+						   const struct rec_value *v)
+{
+	struct prov_compute *k = c->compute;
+	const struct cfg *cfg = k->cfg;
+	int nd = k->nd, n = cfg->schema.nfields, i, r;
+
+	memcpy(k->vals, v, (size_t)nd * sizeof *v);
+	for (i = nd; i < nd + k->pre; i++)
+		if (derive_one(c, k, i))
+			return 1;
+	if (cfg->where && (r = keep(c, k, cfg->where, k->where)) <= 0)
+		goto dropped;
+	if (c->p->where && (r = keep(c, k, c->p->where, k->pwhere)) <= 0)
+		goto dropped;
+	for (; i < n; i++)
+		if (derive_one(c, k, i))
+			return 1;
+	return emit_record(c, &cfg->schema, k->vals);
+
+dropped:
+	if (r < 0)
+		return 1;
+	c->filtered++;
+	return 0;
+}
+
+int prov_emit(struct prov_ctx *c, const struct rec_value *v)
+{
+	/* Chosen once per process; the plain path is as it always was. */
+	if (__builtin_expect(c->compute != NULL, 0))
+		return emit_computed(c, v);
+	return emit_record(c, &c->cfg->schema, v);
 }
 
 unsigned char *prov_room(struct prov_ctx *c, bool fresh, size_t *room)
@@ -340,6 +431,102 @@ enum prov_status prov_failure(struct prov_ctx *c)
 }
 
 /*
+ * The declared fields: all but the derived ones (a config built by hand,
+ * as tests do, has none).
+ */
+static int declared(const struct cfg *cfg)
+{
+	return cfg->derive ? cfg->nfields_declared : cfg->schema.nfields;
+}
+
+/* Every field prog (NULL: none) reads is used. */
+static void mark_read(bool *unused, const struct expr_prog *prog)
+{
+	const int *f;
+	int n;
+
+	if (prog == NULL)
+		return;
+	f = expr_fields_read(prog, &n);
+	for (int i = 0; i < n; i++)
+		unused[f[i]] = false;
+}
+
+/* The highest field prog (NULL: none) reads, or -1. */
+static int last_read(const struct expr_prog *prog)
+{
+	const int *f;
+	int n;
+
+	if (prog == NULL)
+		return -1;
+	f = expr_fields_read(prog, &n);
+	return n ? f[n - 1] : -1;
+}
+
+static void compute_free(struct prov_compute *k)
+{
+	int nd;
+
+	if (k == NULL)
+		return;
+	nd = k->cfg->schema.nfields - k->nd;
+	if (k->frames)
+		for (int d = 0; d < nd; d++)
+			expr_frame_free(k->frames[d]);
+	expr_frame_free(k->where);
+	expr_frame_free(k->pwhere);
+	free(k->frames);
+	free(k->vals);
+	free(k);
+}
+
+/*
+ * With derived fields or a `where`, set up c->compute and give the run
+ * function a copy of the config with the declared fields only.  0, or -1:
+ * no memory.
+ */
+static int compute_init(struct prov_ctx *c)
+{
+	const struct cfg *cfg = c->cfg;
+	int n = cfg->schema.nfields, nd = declared(cfg);
+	struct prov_compute *k;
+	int last;
+
+	if (n == nd && cfg->where == NULL && c->p->where == NULL)
+		return 0;
+	k = calloc(1, sizeof *k);
+	if (k == NULL)
+		return -1;
+	k->cfg = cfg;
+	k->nd = nd;
+	k->vals = calloc((size_t)n, sizeof *k->vals);
+	k->frames = calloc((size_t)(n - nd) + 1, sizeof *k->frames);
+	if (k->vals == NULL || k->frames == NULL)
+		goto fail;
+	for (int d = 0; d < n - nd; d++) {
+		k->frames[d] = expr_frame_new(cfg->derive[d]);
+		if (k->frames[d] == NULL)
+			goto fail;
+	}
+	if ((cfg->where && (k->where = expr_frame_new(cfg->where)) == NULL) ||
+	    (c->p->where && (k->pwhere = expr_frame_new(c->p->where)) == NULL))
+		goto fail;
+	last = last_read(cfg->where);
+	if (last_read(c->p->where) > last)
+		last = last_read(c->p->where);
+	k->pre = last >= nd ? last - nd + 1 : 0;
+	k->view = *cfg;
+	k->view.schema.nfields = nd;
+	c->compute = k;
+	c->cfg = &k->view;
+	return 0;
+fail:
+	compute_free(k);
+	return -1;
+}
+
+/*
  * Group mode: the fields that neither the group key nor any aggregate
  * reads.  They are still converted (a bad one is still a reject) but sent
  * as NULL, which takes no bytes in the ring and no work in the aggregator.
@@ -347,7 +534,7 @@ enum prov_status prov_failure(struct prov_ctx *c)
  */
 static int find_unused(struct prov_ctx *c)
 {
-	const struct cfg *cfg = c->cfg;
+	const struct cfg *cfg = c->compute ? c->compute->cfg : c->cfg;
 	int n = cfg->schema.nfields;
 	bool any = false;
 
@@ -361,9 +548,17 @@ static int find_unused(struct prov_ctx *c)
 		c->unused[i] = true;
 	for (int k = 0; k < cfg->ngroup_by; k++)
 		c->unused[cfg->group_by[k]] = false;
-	for (int k = 0; k < cfg->naggs; k++)
+	for (int k = 0; k < cfg->naggs; k++) {
 		if (cfg->aggs[k].field >= 0)
 			c->unused[cfg->aggs[k].field] = false;
+		if (cfg->aggs[k].filter >= 0)
+			c->unused[cfg->aggs[k].filter] = false;
+	}
+	/* What the expressions read is converted and computed with. */
+	for (int d = 0; d < n - declared(cfg); d++)
+		mark_read(c->unused, cfg->derive[d]);
+	mark_read(c->unused, cfg->where);
+	mark_read(c->unused, c->p->where);
 	for (int i = 0; i < n; i++)
 		any |= c->unused[i];
 	if (!any) {
@@ -392,7 +587,7 @@ int prov_main(struct prov_ctx *c)
 	if (ops == NULL)
 		st = prov_fail(c, PROV_FAIL_PERMANENT,
 			       "provider type not built in");
-	else if (find_unused(c) < 0)
+	else if (compute_init(c) < 0 || find_unused(c) < 0)
 		st = prov_fail(c, PROV_FAIL_RETRY, "out of memory");
 	else
 		st = ops->run(c);
@@ -416,5 +611,10 @@ int prov_main(struct prov_ctx *c)
 	c->buf = NULL;
 	free(c->unused);
 	c->unused = NULL;
+	if (c->compute != NULL) {
+		c->cfg = c->compute->cfg;
+		compute_free(c->compute);
+		c->compute = NULL;
+	}
 	return st;
 }

@@ -279,8 +279,16 @@ static enum prov_status sq_row_general(struct sq_run *r,
 	r->out = NULL; /* prov_emit() moves the frame on by itself */
 	if (bad >= 0)
 		return sq_reject(r, cur, bad, reason, raw, rawlen);
-	if (prov_emit(r->c, r->vals) < 0)
+	bad = prov_emit(r->c, r->vals);
+	if (bad < 0)
 		return prov_failure(r->c);
+	if (bad > 0) {
+		char pos[SQLMAP_QUOTE_MAX + 64];
+
+		sq_position(r, cur, pos, sizeof pos);
+		if (prov_reject(r->c, pos, r->c->why, NULL, 0) < 0)
+			return prov_failure(r->c);
+	}
 	return PROV_DONE;
 }
 
@@ -608,6 +616,8 @@ void sq_plan(struct sq_run *r)
 	const struct rec_schema *s = &r->c->cfg->schema;
 
 	r->mode = sq_mode();
+	if (r->c->compute != NULL)
+		r->mode = SQ_GENERAL; /* prov_emit() computes the rest */
 	r->bitmap = ((size_t)r->nfields + 7) / 8;
 	memset(r->nulls, 0, sizeof r->nulls);
 	for (int i = 0; i < r->nfields; i++) {

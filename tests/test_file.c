@@ -1168,8 +1168,8 @@ static void fx_init_group_by_region(void)
 {
 	static int by[] = { 1 };
 	static struct cfg_agg aggs[] = {
-		{ .kind = CFG_AGG_COUNT_STAR, .field = -1 },
-		{ .kind = CFG_AGG_SUM, .field = 3 },
+		{ .kind = CFG_AGG_COUNT_STAR, .field = -1, .filter = -1 },
+		{ .kind = CFG_AGG_SUM, .field = 3, .filter = -1 },
 	};
 
 	fx_init("id:int region:text day:text amount:float");

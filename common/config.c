@@ -765,10 +765,10 @@ void cfg_free(struct cfg *cfg)
 {
 	if (!cfg)
 		return;
-	cfg_derive_free(cfg);
 	for (int i = 0; i < cfg->nproviders; i++)
 		prov_free(&cfg->providers[i], declared(cfg));
 	free(cfg->providers);
+	cfg_derive_free(cfg);
 	cfg_schema_free(&cfg->schema);
 	tz_free(cfg->tz);
 	for (int i = 0; i < cfg->naggs; i++)

@@ -193,7 +193,11 @@ int cfg_derive_list(const struct cfg_key *k, struct cfg *cfg, char *v)
 {
 	struct ditem *it = NULL;
 	int n = 0, cap = 0, rc = -1, left;
-	char *s = v;
+	/* Cut a copy: messages quote the value whole. */
+	char *work = strdup(v), *s = work;
+
+	if (!work)
+		return cfg_fail_oom(k->doc);
 
 	while (*cfg_skip_space(s)) {
 		char *end = (char *)item_end(s), *eq, *name;
@@ -226,7 +230,7 @@ int cfg_derive_list(const struct cfg_key *k, struct cfg *cfg, char *v)
 			goto out;
 		d->name = name;
 		d->text = eq + 1;
-		d->col0 = (int)(d->text - v);
+		d->col0 = (int)(d->text - work);
 		n++;
 		d->nreads = expr_names_read(d->text, &d->reads, &err);
 		if (d->nreads < 0) {
@@ -304,6 +308,7 @@ out:
 	for (int i = 0; i < n; i++)
 		expr_names_free(it[i].reads, it[i].nreads);
 	free(it);
+	free(work);
 	return rc;
 }
 
@@ -480,6 +485,7 @@ int cfg_derive_agg_item(const struct cfg_key *k, struct cfg *cfg, int ai,
 		char arg[CFG_ERR_MAX], name[32];
 		const char *t;
 		size_t alen, lead;
+		bool star = false;
 
 		if (e > close)
 			e = close;
@@ -496,6 +502,7 @@ int cfg_derive_agg_item(const struct cfg_key *k, struct cfg *cfg, int ai,
 			 * that is NULL unless p holds.
 			 */
 			t = "true";
+			star = true;
 			if (!*rest)
 				snprintf(dflt, dfltlen, "count");
 		}
@@ -516,7 +523,8 @@ int cfg_derive_agg_item(const struct cfg_key *k, struct cfg *cfg, int ai,
 			if (fi < 0 || set_field(k, cfg, fi, what, t,
 						col0 + (int)(a - item + lead)) < 0)
 				return -1;
-			if (plain_arg(cfg, t) && a == open + 1 && !*rest) {
+			if (plain_arg(cfg, t) && a == open + 1 && !*rest &&
+			    !star) {
 				/* The name it would have without the filter. */
 				size_t i;
 
@@ -564,8 +572,4 @@ void cfg_derive_free(struct cfg *cfg)
 	cfg->derive = NULL;
 	cfg->hidden = NULL;
 	cfg->where = NULL;
-	for (int i = 0; i < cfg->nproviders; i++) {
-		expr_free(cfg->providers[i].where);
-		cfg->providers[i].where = NULL;
-	}
 }

@@ -60,7 +60,10 @@ int cfg_derive_agg_item(const struct cfg_key *k, struct cfg *cfg, int ai,
 			const char *item, int col0, char *out, size_t outlen,
 			int *filter, char *dflt, size_t dfltlen);
 
-/* Free the programs of cfg (derived fields, wheres). */
+/*
+ * Free the derived fields' programs and [aggregate]'s where (a provider's
+ * is its own), before cfg's schema (whose size says how many).
+ */
 void cfg_derive_free(struct cfg *cfg);
 
 #endif

@@ -761,6 +761,12 @@ out_free:
 	return rc;
 }
 
+void cfg_provider_view(const struct cfg *cfg, struct cfg *view)
+{
+	*view = *cfg;
+	view->schema.nfields = declared(cfg);
+}
+
 void cfg_free(struct cfg *cfg)
 {
 	if (!cfg)

@@ -204,6 +204,14 @@ int cfg_select(struct cfg *cfg, const char *names, char *err, size_t errlen);
 
 void cfg_free(struct cfg *cfg);
 
+/*
+ * Into *view, a shallow copy of cfg whose schema has the declared fields
+ * only: what a provider reads and converts (its run and check functions
+ * are given it; the derived fields are computed after).  It shares all
+ * cfg holds: nothing to free, valid while cfg is.
+ */
+void cfg_provider_view(const struct cfg *cfg, struct cfg *view);
+
 /* --- provider types -------------------------------------------------- */
 
 struct cfg_doc;

@@ -516,8 +516,7 @@ static int compute_init(struct prov_ctx *c)
 	if (last_read(c->p->where) > last)
 		last = last_read(c->p->where);
 	k->pre = last >= nd ? last - nd + 1 : 0;
-	k->view = *cfg;
-	k->view.schema.nfields = nd;
+	cfg_provider_view(cfg, &k->view);
 	c->compute = k;
 	c->cfg = &k->view;
 	return 0;

@@ -258,6 +258,7 @@ static int run_check(const struct cfg *cfg, const char *metrics)
 		{ "metrics_file", metrics, "metrics file", 0 },
 	};
 	int failed = 0, config = 0;
+	struct cfg view; /* the fields a provider reads: not the derived */
 
 	/* Where the run writes: each problem on a line of its own. */
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
@@ -272,6 +273,7 @@ static int run_check(const struct cfg *cfg, const char *metrics)
 		failed++;
 	}
 
+	cfg_provider_view(cfg, &view);
 	for (int i = 0; i < cfg->nproviders; i++) {
 		const struct cfg_provider *p = &cfg->providers[i];
 		const struct prov_ops *ops = prov_ops_for(p->type);
@@ -289,7 +291,7 @@ static int run_check(const struct cfg *cfg, const char *metrics)
 			failed++;
 			continue;
 		}
-		rc = ops->check(cfg, p, msg, sizeof msg);
+		rc = ops->check(&view, p, msg, sizeof msg);
 		for (char *c = msg; *c; c++)
 			if (*c == '\n' || *c == '\r')
 				*c = ' ';

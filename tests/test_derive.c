@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <libpq-fe.h>
+#include <sqlite3.h>
 
 #include "../common/config.h"
 #include "../common/expr.h"
@@ -600,4 +601,97 @@ Test(derive, union_mode_writes_derived_fields_after_the_declared)
 		"f,2,2024-03-31T01:30:00Z,,3,1.25,b,3.75,2024-03-31 03:30\n");
 	tu_result_free(&r);
 	free(got);
+}
+
+/* A SQLite provider: its direct encoding gives way to the computed path. */
+Test(derive, sqlite_provider_computes_and_rejects_at_its_key)
+{
+	char *rows = rand_rows(tu_scale(3000), 0x5151c0deULL);
+	char *want, *got, *rej, *path, *sqlerr = NULL, *line, *save = NULL;
+	char *copy;
+	struct tu_result r;
+	sqlite3 *sq;
+	sqlite3_stmt *st;
+	long nrej = 0, zeros;
+	char *nz;
+
+	load_rows(rows);
+	want = pg_csv("SELECT coalesce(country, 'XX') AS c, count(*) AS n,"
+		      " sum(qty * price) FILTER (WHERE note LIKE 'b%%')"
+		      " AS big, max(round(price / qty, 4)) AS top"
+		      " FROM %s WHERE qty IS DISTINCT FROM 0 OR price IS NULL"
+		      " GROUP BY 1 ORDER BY 1", tname);
+	nz = pg_csv("SELECT count(*) FROM %s WHERE qty = 0"
+		    " AND price IS NOT NULL", tname);
+	zeros = strtol(strchr(nz, '\n') + 1, NULL, 10);
+
+	path = tu_path(dir, "s.db");
+	cr_assert_eq(sqlite3_open(path, &sq), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(sq, "CREATE TABLE t (id INTEGER PRIMARY KEY,"
+				  " day TEXT, country TEXT, qty INTEGER,"
+				  " price TEXT, note TEXT)", NULL, NULL,
+				  &sqlerr), SQLITE_OK, "%s", sqlerr);
+	cr_assert_eq(sqlite3_prepare_v2(sq, "INSERT INTO t VALUES"
+					" (?, ?, ?, ?, ?, ?)", -1, &st, NULL),
+		     SQLITE_OK);
+	copy = strdup(rows);
+	line = strtok_r(copy, "\n", &save); /* the header */
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		char *f[6], *c = line;
+
+		for (int i = 0; i < 6; i++) {
+			f[i] = c;
+			c = strchr(c, ',');
+			if (c)
+				*c++ = '\0';
+		}
+		for (int i = 0; i < 6; i++)
+			if (*f[i])
+				sqlite3_bind_text(st, i + 1, f[i], -1,
+						  SQLITE_TRANSIENT);
+			else
+				sqlite3_bind_null(st, i + 1);
+		cr_assert_eq(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(sq);
+	free(copy);
+
+	got = run_report(HEAD
+		"derive = per = price / qty\n"
+		"group_by = coalesce(country, 'XX') as c\n"
+		"aggregates = count(*) as n,\n"
+		"  sum(qty * price) filter (where note LIKE 'b%') as big,\n"
+		"  max(round(per, 4)) as top\n"
+		"reject_file = rej.jsonl\n"
+		"max_rejects = 100000\n"
+		"[provider s]\n"
+		"type = sqlite\n"
+		"path = s.db\n"
+		"query = SELECT id, day, country, qty, price, note FROM t"
+		" ORDER BY id\n"
+		"key = id\n", &r);
+	cr_assert_str_eq(got, want, "aggregate:\n%s\nPostgreSQL:\n%s", got,
+			 want);
+	rej = tu_get(dir, "rej.jsonl");
+	cr_assert_not_null(rej);
+	for (const char *l = rej; l && *l; l = strchr(l, '\n') ?
+				       strchr(l, '\n') + 1 : NULL) {
+		long key;
+
+		cr_assert(sscanf(l, "{\"provider\":\"s\",\"position\":"
+				 "\"row key=%ld\",\"reason\":\"derive per: "
+				 "division by zero\"", &key) == 1, "%s", l);
+		nrej++;
+	}
+	cr_assert_eq(nrej, zeros);
+	tu_result_free(&r);
+	free(rej);
+	free(nz);
+	free(path);
+	free(got);
+	free(want);
+	free(rows);
 }

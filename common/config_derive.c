@@ -181,6 +181,25 @@ static int check_name(const struct cfg_key *k, const char *name)
 	return 0;
 }
 
+/* expr_names_read() with its columns counted from col0 (as compile_at). */
+static int names_read_at(const char *text, int col0, char ***names,
+			 struct expr_error *err)
+{
+	size_t n = strlen(text);
+	char *pad = malloc((size_t)col0 + n + 1);
+	int rc;
+
+	if (!pad) {
+		err->column = -1;
+		return -1;
+	}
+	memset(pad, ' ', (size_t)col0);
+	memcpy(pad + col0, text, n + 1);
+	rc = expr_names_read(pad, names, err);
+	free(pad);
+	return rc;
+}
+
 struct ditem {
 	char *name, *text;
 	int col0;
@@ -232,17 +251,19 @@ int cfg_derive_list(const struct cfg_key *k, struct cfg *cfg, char *v)
 		d->text = eq + 1;
 		d->col0 = (int)(d->text - work);
 		n++;
-		d->nreads = expr_names_read(d->text, &d->reads, &err);
+		d->nreads = names_read_at(d->text, d->col0, &d->reads, &err);
 		if (d->nreads < 0) {
 			char sd[CFG_SECT_DESC_MAX];
 
 			d->nreads = 0;
 			d->reads = NULL;
-			cfg_fail(k->doc, k->e->line,
-				 "derive %s in %s: %s (column %d of the expression)",
-				 name, cfg_sect_desc(k->doc, k->e->sect, sd,
-						     sizeof sd),
-				 err.msg, err.column);
+			if (err.column < 0)
+				cfg_fail_oom(k->doc);
+			else
+				cfg_fail(k->doc, k->e->line, "derive %s in %s: %s",
+					 name, cfg_sect_desc(k->doc, k->e->sect,
+							     sd, sizeof sd),
+					 err.msg);
 			goto out;
 		}
 		for (int j = 0; j < n - 1; j++)
@@ -555,6 +576,46 @@ int cfg_derive_agg_item(const struct cfg_key *k, struct cfg *cfg, int ai,
 		dflt[i] = '\0';
 	}
 	return 0;
+}
+
+/* Replace the first from in s (of size cap) with to, when it fits. */
+static void replace_in(char *s, size_t cap, const char *from, const char *to)
+{
+	char *at = strstr(s, from);
+	size_t fl = strlen(from), tl = strlen(to), len = strlen(s);
+
+	if (!at || len - fl + tl >= cap)
+		return;
+	memmove(at + tl, at + fl, len - (size_t)(at - s) - fl + 1);
+	memcpy(at, to, tl);
+}
+
+void cfg_derive_agg_error(const struct cfg_key *k, const char *plain,
+			  const char *item)
+{
+	char from[CFG_ERR_MAX + 2], to[CFG_ERR_MAX + 2];
+
+	if (strcmp(plain, item) == 0 || !k->doc->err)
+		return;
+	snprintf(from, sizeof from, "'%s'", plain);
+	snprintf(to, sizeof to, "'%s'", item);
+	replace_in(k->doc->err, k->doc->errlen, from, to);
+	for (int j = 1; j <= 2; j++) {
+		/* A hidden field's name: what it stands for. */
+		const char *h = strstr(k->doc->err, "'__agg");
+
+		if (h && strstr(h, "_arg")) {
+			const char *end = strchr(h + 1, '\'');
+
+			if (end && (size_t)(end - h + 1) < sizeof from) {
+				snprintf(from, sizeof from, "%.*s",
+					 (int)(end - h + 1), h);
+				replace_in(k->doc->err, k->doc->errlen, from,
+					   j == 1 ? "the expression" :
+					   "the other expression");
+			}
+		}
+	}
 }
 
 void cfg_derive_free(struct cfg *cfg)

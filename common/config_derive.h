@@ -61,6 +61,13 @@ int cfg_derive_agg_item(const struct cfg_key *k, struct cfg *cfg, int ai,
 			int *filter, char *dflt, size_t dfltlen);
 
 /*
+ * After parse_agg() refused the rewritten item plain: its message quotes
+ * the item as written, and an argument's hidden field as "the expression".
+ */
+void cfg_derive_agg_error(const struct cfg_key *k, const char *plain,
+			  const char *item);
+
+/*
  * Free the derived fields' programs and [aggregate]'s where (a provider's
  * is its own), before cfg's schema (whose size says how many).
  */

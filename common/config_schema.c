@@ -492,8 +492,10 @@ int cfg_schema_aggregates(const struct cfg_key *k, struct cfg *cfg, char *v)
 			return -1;
 		/* counted now, so that cfg_free sees a->name */
 		cfg->naggs++;
-		if (parse_agg(k, &cfg->schema, plain, a) < 0)
+		if (parse_agg(k, &cfg->schema, plain, a) < 0) {
+			cfg_derive_agg_error(k, plain, item);
 			return -1;
+		}
 		a->filter = filter;
 		if (dflt[0]) {
 			free(a->name);

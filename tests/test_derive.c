@@ -151,6 +151,13 @@ Test(derive_conf, errors_at_their_line_and_column)
 			 NAME ":6: aggregate 1's argument in [aggregate]: "
 			 "unknown field \"pric\" at column 11; did you mean "
 			 "\"price\"?");
+	cr_assert_str_eq(load_bad(HEAD "aggregates = sum(note || 'x')\n" PROV),
+			 NAME ":6: invalid value 'sum(note || 'x')' for key "
+			 "'aggregates' in [aggregate]: sum needs an int, float "
+			 "or decimal field; the expression is text");
+	cr_assert_str_eq(load_bad(HEAD "derive = x = qty * , y = 2\n" PROV),
+			 NAME ":6: derive x in [aggregate]: syntax error at end "
+			 "of expression at column 11");
 	/* A derived field has no source. */
 	cr_assert_str_eq(load_bad(HEAD "derive = a = qty * 2\n" PROV
 				  "map = a = x\n"),

@@ -47,8 +47,10 @@
 #include "../common/buf.h"
 #include "../common/convert.h"
 #include "../common/decimal.h"
+#include "../common/expr.h"
 #include "gtable.h"
 #include "output.h"
+#include "post.h"
 #include "spool.h"
 #include "stage.h"
 #include "state.h"
@@ -298,6 +300,18 @@ void merge_drop(struct merge *m, int pi)
 /* Writing the result                                                  */
 /* ------------------------------------------------------------------ */
 
+static int sink_out(void *ctx, const struct rec_value *row, char *err,
+		    size_t errlen)
+{
+	return out_row(ctx, row, err, errlen);
+}
+
+static int sink_post(void *ctx, const struct rec_value *row, char *err,
+		     size_t errlen)
+{
+	return post_add(ctx, row, true, err, errlen) != 0 ? -1 : 0;
+}
+
 static int write_union(struct merge *m, char *err, size_t errlen)
 {
 	const struct cfg *cfg = m->cfg;
@@ -305,6 +319,9 @@ static int write_union(struct merge *m, char *err, size_t errlen)
 	struct out_col *cols = calloc((size_t)nf + 1, sizeof(*cols));
 	struct rec_value *row = calloc((size_t)nf + 1, sizeof(*row));
 	struct out_writer *w = NULL;
+	struct post *post = NULL;
+	struct spool_sink sink;
+	uint64_t kept = 0;
 
 	if (cols == NULL || row == NULL) {
 		snprintf(err, errlen, "out of memory writing the output");
@@ -321,7 +338,16 @@ static int write_union(struct merge *m, char *err, size_t errlen)
 	w = out_open(cfg, cols, nf + 1, err, errlen);
 	if (w == NULL)
 		goto out_free;
-	for (i = 0; i < cfg->nproviders; i++) {
+	sink = (struct spool_sink){ sink_out, w };
+	if (post_wanted(cfg)) {
+		post = post_new(cfg, cols, nf + 1);
+		if (post == NULL) {
+			snprintf(err, errlen, "out of memory writing the output");
+			goto out_abort;
+		}
+		sink = (struct spool_sink){ sink_post, post };
+	}
+	for (i = 0; i < cfg->nproviders && !(post && post_full(post)); i++) {
 		struct part *p = &m->parts[i];
 		const char *name = cfg->providers[i].name;
 
@@ -330,16 +356,19 @@ static int write_union(struct merge *m, char *err, size_t errlen)
 		row[0].null = false;
 		row[0].u.s.p = name;
 		row[0].u.s.len = (uint32_t)strlen(name);
-		if (spool_replay(&p->spool, &cfg->schema, name, w, row,
-				 &m->rows, err, errlen) < 0)
+		if (spool_replay(&p->spool, &cfg->schema, name, &sink, row,
+				 post ? &kept : &m->rows, err, errlen) < 0)
 			goto out_abort;
 	}
+	if (post && post_write(post, w, &m->rows, err, errlen) < 0)
+		goto out_abort;
 	rc = out_commit(w, err, errlen);
 	goto out_free;
 
 out_abort:
 	out_abort(w);
 out_free:
+	post_free(post);
 	free(cols);
 	free(row);
 	return rc;
@@ -570,7 +599,9 @@ static int write_group(struct merge *m, char *err, size_t errlen)
 	struct out_col *cols = calloc((size_t)ncols + 1, sizeof(*cols));
 	struct rec_value *row = calloc((size_t)ncols + 1, sizeof(*row));
 	struct out_writer *w = NULL;
+	struct post *post = NULL;
 	size_t n = 0, i;
+	int prc;
 
 	if (cols == NULL || row == NULL)
 		goto out_nomem;
@@ -610,16 +641,43 @@ static int write_group(struct merge *m, char *err, size_t errlen)
 	w = out_open(cfg, cols, ncols, err, errlen);
 	if (w == NULL)
 		goto out_free;
-	for (i = 0; i < n; i++) {
+	if (post_wanted(cfg) &&
+	    (post = post_new(cfg, cols, ncols)) == NULL) {
+		out_abort(w);
+		goto out_nomem;
+	}
+	for (i = 0; i < n && !(post && post_full(post)); i++) {
 		if (ng > 0)
 			memcpy(row, gs[i].kv, sizeof(*row) * (size_t)ng);
 		for (j = 0; j < m->naggs; j++)
 			state_result(&m->aggs[j], gs[i].g, &row[ng + j]);
+		if (post) {
+			char reason[EXPR_REASON_MAX], where[512];
+
+			prc = post_add(post, row, false, reason,
+				       sizeof(reason));
+			if (prc == 0)
+				continue;
+			if (prc < 0) {
+				snprintf(err, errlen, "%s", reason);
+			} else {
+				describe_key(m, gs[i].kv, where,
+					     sizeof(where));
+				snprintf(err, errlen, "having: %s%s%s", reason,
+					 ng > 0 ? " in group " : "", where);
+			}
+			out_abort(w);
+			goto out_free;
+		}
 		if (out_row(w, row, err, errlen) < 0) {
 			out_abort(w);
 			goto out_free;
 		}
 		m->rows++;
+	}
+	if (post && post_write(post, w, &m->rows, err, errlen) < 0) {
+		out_abort(w);
+		goto out_free;
 	}
 	rc = out_commit(w, err, errlen);
 	goto out_free;
@@ -627,6 +685,7 @@ static int write_group(struct merge *m, char *err, size_t errlen)
 out_nomem:
 	snprintf(err, errlen, "out of memory combining the groups");
 out_free:
+	post_free(post);
 	free(gs);
 	free(kv);
 	free(cols);

@@ -368,6 +368,8 @@ static int parse_agg(const struct cfg_key *k, const struct rec_schema *schema,
 	size_t n;
 	size_t fi;
 
+	a->field2 = -1;
+	a->filter = -1;
 	n = cfg_ident_len(s);
 	if (n == 0 || n >= sizeof func)
 		goto syntax;

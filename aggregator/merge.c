@@ -71,6 +71,7 @@ struct merge {
 	struct st_agg *aggs;
 	int naggs;
 	size_t group_size;       /* header and states */
+	bool special;            /* a statistic or a filter: group_add_special() */
 	bool folded;             /* group: the tables are folded into result */
 	bool fold_failed;
 	struct gtable *result;   /* group: the folded table, once folded */
@@ -100,8 +101,11 @@ struct merge *merge_new(const struct cfg *cfg)
 	if (m->parts == NULL || m->aggs == NULL || m->values == NULL ||
 	    gtable_keys_init(&m->keys, &cfg->schema, cfg->group_by, ng) < 0)
 		goto out_free;
-	for (i = 0; i < m->naggs; i++)
+	for (i = 0; i < m->naggs; i++) {
 		off += state_resolve(cfg, &cfg->aggs[i], &m->aggs[i], off);
+		m->special |= state_is_stat(&m->aggs[i]) ||
+			      m->aggs[i].filter >= 0;
+	}
 	m->group_size = off;
 	for (i = 0; i < cfg->nproviders; i++)
 		gtable_init(&m->parts[i].t, off);
@@ -120,6 +124,30 @@ static const char *pname(const struct merge *m, int pi)
 	return m->cfg->providers[pi].name;
 }
 
+/*
+ * Fold v into group g of t for a merge with a statistic or a filter: each
+ * aggregate only when its filter field is true, the statistics with the
+ * whole record.  0, or -1 on no memory.
+ */
+static int group_add_special(struct merge *m, struct gtable *t,
+			     struct group *g, const struct rec_value *v)
+{
+	int j;
+
+	for (j = 0; j < m->naggs; j++) {
+		const struct st_agg *a = &m->aggs[j];
+
+		if (a->filter >= 0 && (v[a->filter].null || !v[a->filter].u.b))
+			continue;
+		if (state_is_stat(a) ? state_add_stat(&t->arena, a, g, v) < 0 :
+				       state_add(&t->arena, a, g,
+						 a->field >= 0 ? &v[a->field] :
+								 NULL) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int group_add(struct merge *m, int pi, const struct rec_value *v,
 		     char *err, size_t errlen)
 {
@@ -131,6 +159,11 @@ static int group_add(struct merge *m, int pi, const struct rec_value *v,
 	if (g == NULL)
 		goto out_nomem;
 	g->live = true;
+	if (__builtin_expect(m->special, 0)) {
+		if (group_add_special(m, t, g, v) < 0)
+			goto out_nomem;
+		return 0;
+	}
 	for (j = 0; j < m->naggs; j++) {
 		const struct st_agg *a = &m->aggs[j];
 

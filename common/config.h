@@ -46,6 +46,13 @@ enum cfg_agg_kind {
 	CFG_AGG_MIN,
 	CFG_AGG_MAX,
 	CFG_AGG_COUNT_DISTINCT,
+	CFG_AGG_STDDEV,      /* stddev_samp */
+	CFG_AGG_STDDEV_POP,
+	CFG_AGG_VARIANCE,    /* var_samp */
+	CFG_AGG_VAR_POP,
+	CFG_AGG_PERCENTILE,  /* percentile_cont(p); median: p = 0.5 */
+	CFG_AGG_ARG_MIN,     /* field's value at the least field2 */
+	CFG_AGG_ARG_MAX,
 };
 
 struct cfg_agg {

@@ -62,6 +62,16 @@ int cfg_agg_result_type(struct cfg_agg *a, const struct rec_field *f)
 		return 0;
 	}
 	switch (a->kind) {
+	case CFG_AGG_STDDEV:
+	case CFG_AGG_STDDEV_POP:
+	case CFG_AGG_VARIANCE:
+	case CFG_AGG_VAR_POP:
+	case CFG_AGG_PERCENTILE:
+		if (f->type != REC_INT && f->type != REC_FLOAT &&
+		    f->type != REC_DECIMAL)
+			return -1;
+		a->type = REC_FLOAT;
+		return 0;
 	case CFG_AGG_SUM:
 	case CFG_AGG_AVG:
 		if (f->type == REC_DECIMAL) {

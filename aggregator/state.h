@@ -7,7 +7,9 @@
  * a carry, so that no order of adding overflows) or an exact sum of
  * doubles (ST_FSUM: float, fsum.h); min and max one value (ST_MM);
  * count_distinct a set of values (ST_SET; ST_SET_DEC for decimals, kept
- * as their 16 bytes).  Each state
+ * as their 16 bytes).  The statistics (stddev, variance, percentile,
+ * arg_min, arg_max: ST_VAR, ST_PCT, ST_ARG) live in state_stat.c and are
+ * folded by state_add_stat() from the whole record.  Each state
  * begins with n, the rows (count(*)) or non-NULL values folded, takes only
  * the bytes its kind needs and sits at its st_agg.off behind the group's
  * header (gtable.h): the memory of a run with millions of groups is

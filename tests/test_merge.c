@@ -1863,3 +1863,35 @@ Test(merge, stage_rejects_follow_the_records)
 		merge_free(m);
 	}
 }
+
+/* An aggregate with a filter folds only the records whose filter is true. */
+static struct cfg_agg filter_aggs[] = {
+	{ CFG_AGG_COUNT_STAR, -1, "n", REC_INT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_COUNT_STAR, -1, "n_ok", REC_INT, 0, 0, -1, 0, F_FLAG },
+	{ CFG_AGG_SUM, F_QTY, "qty_ok", REC_INT, 0, 0, -1, 0, F_FLAG },
+	{ CFG_AGG_MAX, F_NAME, "name_ok", REC_TEXT, 0, 0, -1, 0, F_FLAG },
+	{ CFG_AGG_ARG_MAX, F_NAME, "top_ok", REC_TEXT, 0, 0, F_QTY, 0, F_FLAG },
+	{ CFG_AGG_VAR_POP, F_QTY, "vp_ok", REC_FLOAT, 0, 0, -1, 0, F_FLAG },
+};
+
+Test(merge, filter_skips_records_whose_filter_is_not_true)
+{
+	struct cfg cfg;
+	struct merge *m;
+	char *got;
+
+	set_group(&cfg, "f.csv", gb_region, 1, filter_aggs, 6);
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	add(m, 0, "west", 0, 0, 3, "zed", 1);
+	add(m, 1, "west", 0, 0, 5, "amy", 1);
+	add(m, 2, "west", 0, 0, 100, "zzz", 0);      /* false */
+	add(m, 0, "west", 0, 0, 200, "zzzz", NO_B);  /* NULL */
+	add(m, 1, "east", 0, 0, 7, "bob", 0);
+	got = write_and_read(m);
+	cr_assert_str_eq(got, "region,n,n_ok,qty_ok,name_ok,top_ok,vp_ok\n"
+			      "east,1,0,,,,\n"
+			      "west,4,2,8,zed,amy,1\n");
+	free(got);
+	merge_free(m);
+}

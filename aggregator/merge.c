@@ -47,8 +47,10 @@
 #include "../common/buf.h"
 #include "../common/convert.h"
 #include "../common/decimal.h"
+#include "../common/expr.h"
 #include "gtable.h"
 #include "output.h"
+#include "post.h"
 #include "spool.h"
 #include "stage.h"
 #include "state.h"
@@ -69,6 +71,7 @@ struct merge {
 	struct st_agg *aggs;
 	int naggs;
 	size_t group_size;       /* header and states */
+	bool special;            /* a statistic or a filter: group_add_special() */
 	bool folded;             /* group: the tables are folded into result */
 	bool fold_failed;
 	struct gtable *result;   /* group: the folded table, once folded */
@@ -98,8 +101,11 @@ struct merge *merge_new(const struct cfg *cfg)
 	if (m->parts == NULL || m->aggs == NULL || m->values == NULL ||
 	    gtable_keys_init(&m->keys, &cfg->schema, cfg->group_by, ng) < 0)
 		goto out_free;
-	for (i = 0; i < m->naggs; i++)
+	for (i = 0; i < m->naggs; i++) {
 		off += state_resolve(cfg, &cfg->aggs[i], &m->aggs[i], off);
+		m->special |= state_is_stat(&m->aggs[i]) ||
+			      m->aggs[i].filter >= 0;
+	}
 	m->group_size = off;
 	for (i = 0; i < cfg->nproviders; i++)
 		gtable_init(&m->parts[i].t, off);
@@ -118,6 +124,30 @@ static const char *pname(const struct merge *m, int pi)
 	return m->cfg->providers[pi].name;
 }
 
+/*
+ * Fold v into group g of t for a merge with a statistic or a filter: each
+ * aggregate only when its filter field is true, the statistics with the
+ * whole record.  0, or -1 on no memory.
+ */
+static int group_add_special(struct merge *m, struct gtable *t,
+			     struct group *g, const struct rec_value *v)
+{
+	int j;
+
+	for (j = 0; j < m->naggs; j++) {
+		const struct st_agg *a = &m->aggs[j];
+
+		if (a->filter >= 0 && (v[a->filter].null || !v[a->filter].u.b))
+			continue;
+		if (state_is_stat(a) ? state_add_stat(&t->arena, a, g, v) < 0 :
+				       state_add(&t->arena, a, g,
+						 a->field >= 0 ? &v[a->field] :
+								 NULL) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int group_add(struct merge *m, int pi, const struct rec_value *v,
 		     char *err, size_t errlen)
 {
@@ -129,6 +159,11 @@ static int group_add(struct merge *m, int pi, const struct rec_value *v,
 	if (g == NULL)
 		goto out_nomem;
 	g->live = true;
+	if (__builtin_expect(m->special, 0)) {
+		if (group_add_special(m, t, g, v) < 0)
+			goto out_nomem;
+		return 0;
+	}
 	for (j = 0; j < m->naggs; j++) {
 		const struct st_agg *a = &m->aggs[j];
 
@@ -298,6 +333,18 @@ void merge_drop(struct merge *m, int pi)
 /* Writing the result                                                  */
 /* ------------------------------------------------------------------ */
 
+static int sink_out(void *ctx, const struct rec_value *row, char *err,
+		    size_t errlen)
+{
+	return out_row(ctx, row, err, errlen);
+}
+
+static int sink_post(void *ctx, const struct rec_value *row, char *err,
+		     size_t errlen)
+{
+	return post_add(ctx, row, true, err, errlen) != 0 ? -1 : 0;
+}
+
 static int write_union(struct merge *m, char *err, size_t errlen)
 {
 	const struct cfg *cfg = m->cfg;
@@ -305,6 +352,9 @@ static int write_union(struct merge *m, char *err, size_t errlen)
 	struct out_col *cols = calloc((size_t)nf + 1, sizeof(*cols));
 	struct rec_value *row = calloc((size_t)nf + 1, sizeof(*row));
 	struct out_writer *w = NULL;
+	struct post *post = NULL;
+	struct spool_sink sink;
+	uint64_t kept = 0;
 
 	if (cols == NULL || row == NULL) {
 		snprintf(err, errlen, "out of memory writing the output");
@@ -321,7 +371,16 @@ static int write_union(struct merge *m, char *err, size_t errlen)
 	w = out_open(cfg, cols, nf + 1, err, errlen);
 	if (w == NULL)
 		goto out_free;
-	for (i = 0; i < cfg->nproviders; i++) {
+	sink = (struct spool_sink){ sink_out, w };
+	if (post_wanted(cfg)) {
+		post = post_new(cfg, cols, nf + 1);
+		if (post == NULL) {
+			snprintf(err, errlen, "out of memory writing the output");
+			goto out_abort;
+		}
+		sink = (struct spool_sink){ sink_post, post };
+	}
+	for (i = 0; i < cfg->nproviders && !(post && post_full(post)); i++) {
 		struct part *p = &m->parts[i];
 		const char *name = cfg->providers[i].name;
 
@@ -330,16 +389,19 @@ static int write_union(struct merge *m, char *err, size_t errlen)
 		row[0].null = false;
 		row[0].u.s.p = name;
 		row[0].u.s.len = (uint32_t)strlen(name);
-		if (spool_replay(&p->spool, &cfg->schema, name, w, row,
-				 &m->rows, err, errlen) < 0)
+		if (spool_replay(&p->spool, &cfg->schema, name, &sink, row,
+				 post ? &kept : &m->rows, err, errlen) < 0)
 			goto out_abort;
 	}
+	if (post && post_write(post, w, &m->rows, err, errlen) < 0)
+		goto out_abort;
 	rc = out_commit(w, err, errlen);
 	goto out_free;
 
 out_abort:
 	out_abort(w);
 out_free:
+	post_free(post);
 	free(cols);
 	free(row);
 	return rc;
@@ -570,7 +632,9 @@ static int write_group(struct merge *m, char *err, size_t errlen)
 	struct out_col *cols = calloc((size_t)ncols + 1, sizeof(*cols));
 	struct rec_value *row = calloc((size_t)ncols + 1, sizeof(*row));
 	struct out_writer *w = NULL;
+	struct post *post = NULL;
 	size_t n = 0, i;
+	int prc;
 
 	if (cols == NULL || row == NULL)
 		goto out_nomem;
@@ -610,16 +674,43 @@ static int write_group(struct merge *m, char *err, size_t errlen)
 	w = out_open(cfg, cols, ncols, err, errlen);
 	if (w == NULL)
 		goto out_free;
-	for (i = 0; i < n; i++) {
+	if (post_wanted(cfg) &&
+	    (post = post_new(cfg, cols, ncols)) == NULL) {
+		out_abort(w);
+		goto out_nomem;
+	}
+	for (i = 0; i < n && !(post && post_full(post)); i++) {
 		if (ng > 0)
 			memcpy(row, gs[i].kv, sizeof(*row) * (size_t)ng);
 		for (j = 0; j < m->naggs; j++)
 			state_result(&m->aggs[j], gs[i].g, &row[ng + j]);
+		if (post) {
+			char reason[EXPR_REASON_MAX], where[512];
+
+			prc = post_add(post, row, false, reason,
+				       sizeof(reason));
+			if (prc == 0)
+				continue;
+			if (prc < 0) {
+				snprintf(err, errlen, "%s", reason);
+			} else {
+				describe_key(m, gs[i].kv, where,
+					     sizeof(where));
+				snprintf(err, errlen, "having: %s%s%s", reason,
+					 ng > 0 ? " in group " : "", where);
+			}
+			out_abort(w);
+			goto out_free;
+		}
 		if (out_row(w, row, err, errlen) < 0) {
 			out_abort(w);
 			goto out_free;
 		}
 		m->rows++;
+	}
+	if (post && post_write(post, w, &m->rows, err, errlen) < 0) {
+		out_abort(w);
+		goto out_free;
 	}
 	rc = out_commit(w, err, errlen);
 	goto out_free;
@@ -627,6 +718,7 @@ static int write_group(struct merge *m, char *err, size_t errlen)
 out_nomem:
 	snprintf(err, errlen, "out of memory combining the groups");
 out_free:
+	post_free(post);
 	free(gs);
 	free(kv);
 	free(cols);

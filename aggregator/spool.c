@@ -114,10 +114,10 @@ out_nomem:
 	return -1;
 }
 
-static int emit_row(struct out_writer *w, const struct rec_value *row,
+static int emit_row(const struct spool_sink *w, const struct rec_value *row,
 		    uint64_t *rows, char *err, size_t errlen)
 {
-	if (out_row(w, row, err, errlen) < 0)
+	if (w->row(w->ctx, row, err, errlen) < 0)
 		return -1;
 	(*rows)++;
 	return 0;
@@ -126,7 +126,7 @@ static int emit_row(struct out_writer *w, const struct rec_value *row,
 /* Write the records in memory: data[0..n) holds whole records. */
 static int replay_buffer(const struct rec_schema *s, const char *name,
 			 const unsigned char *data, size_t n,
-			 struct out_writer *w, struct rec_value *row,
+			 const struct spool_sink *w, struct rec_value *row,
 			 uint64_t *rows, char *err, size_t errlen)
 {
 	size_t off = 0;
@@ -152,7 +152,7 @@ static int replay_buffer(const struct rec_schema *s, const char *name,
  * does not fit grows it.
  */
 static int replay_file(struct spool *sp, const struct rec_schema *s,
-		       const char *name, struct out_writer *w,
+		       const char *name, const struct spool_sink *w,
 		       struct rec_value *row, uint64_t *rows, char *err,
 		       size_t errlen)
 {
@@ -229,7 +229,7 @@ out_free:
 }
 
 int spool_replay(struct spool *sp, const struct rec_schema *s,
-		 const char *name, struct out_writer *w, struct rec_value *row,
+		 const char *name, const struct spool_sink *w, struct rec_value *row,
 		 uint64_t *rows, char *err, size_t errlen)
 {
 	if (sp->fd < 0)

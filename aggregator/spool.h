@@ -60,6 +60,13 @@ static inline int spool_add(struct spool *sp, const struct rec_schema *s,
 	return spool_add_slow(sp, s, v, n, name, err, errlen);
 }
 
+/* Where replayed rows go: row(ctx, ...) returns 0, or -1 with err. */
+struct spool_sink {
+	int (*row)(void *ctx, const struct rec_value *row, char *err,
+		   size_t errlen);
+	void *ctx;
+};
+
 /*
  * Write every record of the spool to w as a row: row[0] is set by the
  * caller (the provider column), row[1..] takes each record's values.
@@ -67,7 +74,7 @@ static inline int spool_add(struct spool *sp, const struct rec_schema *s,
  * unreadable or corrupt, or out_row()'s error).
  */
 int spool_replay(struct spool *sp, const struct rec_schema *s,
-		 const char *name, struct out_writer *w, struct rec_value *row,
+		 const char *name, const struct spool_sink *w, struct rec_value *row,
 		 uint64_t *rows, char *err, size_t errlen);
 
 /* Close the file, free the memory; sp is empty again. */

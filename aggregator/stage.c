@@ -86,7 +86,8 @@ int stage_setup(struct stager *sg, const struct cfg *cfg,
 		const struct st_agg *a = &aggs[j];
 
 		if (a->st == ST_SET || a->st == ST_SET_DEC ||
-		    (a->st == ST_MM && a->ftype == REC_TEXT))
+		    (a->st == ST_MM && a->ftype == REC_TEXT) ||
+		    state_is_stat(a) || a->filter >= 0)
 			return 0;
 	}
 	sg->sfields = calloc((size_t)(nf ? nf : 1), sizeof(*sg->sfields));

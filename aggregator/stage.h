@@ -18,7 +18,9 @@
  *    the entries in arrival order (so float sums add in the same order as
  *    folding record after record would).  A group that only uncommitted
  *    records created stays in the table without being live.
- *  - bytes: otherwise (union; count_distinct; min or max of text) the
+ *  - bytes: otherwise (union; count_distinct; min or max of text; the
+ *    statistics: stddev, variance, percentile, arg_min, arg_max; any
+ *    aggregate with a filter) the
  *    records as they arrived, checked by rec_validate(); the merge decodes
  *    them without checks when it folds them.
  *

@@ -154,6 +154,10 @@ int state_combine(struct arena *ar, const struct st_agg *a,
 	if (*sn == 0)
 		return 0;
 	switch (a->st) {
+	case ST_VAR:
+	case ST_PCT:
+	case ST_ARG:
+		return state_combine_stat(ar, a, dp, sp);
 	case ST_COUNT:
 		break;
 	case ST_ISUM: {
@@ -231,6 +235,12 @@ static size_t state_size(enum st_kind k)
 	case ST_SET:
 	case ST_SET_DEC:
 		return sizeof(struct st_set);
+	case ST_VAR:
+		return sizeof(struct st_var);
+	case ST_PCT:
+		return sizeof(struct st_pct);
+	case ST_ARG:
+		return sizeof(struct st_arg);
 	}
 	return 0;
 }
@@ -243,7 +253,27 @@ size_t state_resolve(const struct cfg *cfg, const struct cfg_agg *c,
 	a->ftype = a->field >= 0 ? cfg->schema.fields[a->field].type : REC_INT;
 	a->fscale = a->field >= 0 ? cfg->schema.fields[a->field].scale : 0;
 	a->oprec = a->oscale = 0;
+	a->field2 = c->field2;
+	a->ftype2 = c->field2 >= 0 ? cfg->schema.fields[c->field2].type : REC_INT;
+	a->p = c->p;
+	a->filter = c->filter;
 	switch (a->kind) {
+	case CFG_AGG_STDDEV:
+	case CFG_AGG_STDDEV_POP:
+	case CFG_AGG_VARIANCE:
+	case CFG_AGG_VAR_POP:
+		a->st = ST_VAR;
+		a->natural = REC_FLOAT;
+		break;
+	case CFG_AGG_PERCENTILE:
+		a->st = ST_PCT;
+		a->natural = REC_FLOAT;
+		break;
+	case CFG_AGG_ARG_MIN:
+	case CFG_AGG_ARG_MAX:
+		a->st = ST_ARG;
+		a->natural = a->ftype;
+		break;
 	case CFG_AGG_SUM:
 	case CFG_AGG_AVG:
 		/* int, timestamp and bool sum exactly; float too (fsum.h) */
@@ -389,6 +419,15 @@ void state_result(const struct st_agg *a, const struct group *g,
 		return;
 	}
 	switch (a->kind) {
+	case CFG_AGG_STDDEV:
+	case CFG_AGG_STDDEV_POP:
+	case CFG_AGG_VARIANCE:
+	case CFG_AGG_VAR_POP:
+	case CFG_AGG_PERCENTILE:
+	case CFG_AGG_ARG_MIN:
+	case CFG_AGG_ARG_MAX:
+		state_result_stat(a, sp, out);
+		return;
 	case CFG_AGG_COUNT_STAR:
 	case CFG_AGG_COUNT:
 		out->u.i = n;
@@ -456,6 +495,20 @@ const char *state_func_name(enum cfg_agg_kind k)
 		return "max";
 	case CFG_AGG_COUNT_DISTINCT:
 		return "count_distinct";
+	case CFG_AGG_STDDEV:
+		return "stddev";
+	case CFG_AGG_STDDEV_POP:
+		return "stddev_pop";
+	case CFG_AGG_VARIANCE:
+		return "variance";
+	case CFG_AGG_VAR_POP:
+		return "var_pop";
+	case CFG_AGG_PERCENTILE:
+		return "percentile";
+	case CFG_AGG_ARG_MIN:
+		return "arg_min";
+	case CFG_AGG_ARG_MAX:
+		return "arg_max";
 	}
 	return "?";
 }

@@ -7,7 +7,9 @@
  * a carry, so that no order of adding overflows) or an exact sum of
  * doubles (ST_FSUM: float, fsum.h); min and max one value (ST_MM);
  * count_distinct a set of values (ST_SET; ST_SET_DEC for decimals, kept
- * as their 16 bytes).  Each state
+ * as their 16 bytes).  The statistics (stddev, variance, percentile,
+ * arg_min, arg_max: ST_VAR, ST_PCT, ST_ARG) live in state_stat.c and are
+ * folded by state_add_stat() from the whole record.  Each state
  * begins with n, the rows (count(*)) or non-NULL values folded, takes only
  * the bytes its kind needs and sits at its st_agg.off behind the group's
  * header (gtable.h): the memory of a run with millions of groups is
@@ -102,8 +104,40 @@ struct st_set {
 	struct dset set;
 };
 
-/* The kinds of decimals last: state_add() passes them on (state_add_dec()). */
-enum st_kind { ST_COUNT, ST_ISUM, ST_FSUM, ST_MM, ST_SET, ST_DSUM, ST_SET_DEC };
+/*
+ * stddev, stddev_pop, variance, var_pop: the exact sums of x and of x*x
+ * (fsum.h), so that the result is computed once at the end from exact
+ * sums whatever the order (state_stat.c).  An int or a decimal (its
+ * integer at the field's scale) goes in as the exact doubles its bits
+ * split into, x*x as the exact products of those parts (fma).
+ */
+struct st_var {
+	int64_t n;
+	struct fsum s1;
+	struct fsum s2;
+};
+
+/* median, percentile: every value as a double, in the table's arena. */
+struct st_pct {
+	int64_t n;
+	double *v;    /* n of them, room for cap */
+	int64_t cap;
+};
+
+/* arg_min, arg_max: the value of field (f) at the least/greatest field2 (g). */
+struct st_arg {
+	int64_t n;
+	struct st_mm f;
+	struct st_mm g;
+};
+
+/*
+ * The kinds of decimals after ST_SET: state_add() passes them on
+ * (state_add_dec()); the statistics' kinds last, folded by
+ * state_add_stat() only (they read the whole record).
+ */
+enum st_kind { ST_COUNT, ST_ISUM, ST_FSUM, ST_MM, ST_SET, ST_DSUM, ST_SET_DEC,
+	       ST_VAR, ST_PCT, ST_ARG };
 
 /* What the merge needs of an aggregate, resolved once (state_resolve()). */
 struct st_agg {
@@ -116,7 +150,17 @@ struct st_agg {
 	uint8_t fscale;        /* a decimal field's scale */
 	uint8_t oprec, oscale; /* a decimal result's p and s */
 	size_t off;            /* of its state from the start of a group */
+	int field2;            /* arg_min/arg_max's g; -1 */
+	enum rec_type ftype2;  /* its type */
+	double p;              /* percentile's fraction */
+	int filter;            /* a bool field: fold only when true; -1 */
 };
+
+/* Whether a is folded by state_add_stat() (a kind of ST_VAR and after). */
+static inline bool state_is_stat(const struct st_agg *a)
+{
+	return a->st >= ST_VAR;
+}
 
 #define STATE(g, a) ((void *)((unsigned char *)(g) + (a)->off))
 
@@ -298,11 +342,30 @@ static inline int state_add(struct arena *ar, const struct st_agg *a,
 	}
 	case ST_DSUM:
 	case ST_SET_DEC:
-		break; /* above */
+	case ST_VAR:
+	case ST_PCT:
+	case ST_ARG:
+		break; /* above; the statistics never come here */
 	}
 	((struct st_count *)sp)->n++;
 	return 0;
 }
+
+/*
+ * Fold record rec (every field; the aggregate reads its field and field2)
+ * into g's state of a statistic (state_is_stat()), copying what it keeps
+ * into ar.  Returns 0, or -1 on no memory.
+ */
+int state_add_stat(struct arena *ar, const struct st_agg *a, struct group *g,
+		   const struct rec_value *rec);
+
+/* state_combine() of a statistic's states.  0, or -1 on no memory. */
+int state_combine_stat(struct arena *ar, const struct st_agg *a, void *dp,
+		       const void *sp);
+
+/* state_result() of a statistic (its n > 0). */
+void state_result_stat(const struct st_agg *a, const void *sp,
+		       struct rec_value *out);
 
 /*
  * Fold the state of a in src (a later provider's) into dst's.  Text and

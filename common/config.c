@@ -42,6 +42,7 @@
 #include "buf.h"
 #include "config_agg.h"
 #include "config_derive.h"
+#include "expr.h"
 #include "config_key.h"
 #include "config_read.h"
 #include "config_schema.h"
@@ -787,5 +788,9 @@ void cfg_free(struct cfg *cfg)
 	free(cfg->reject_file);
 	free(cfg->lock_file);
 	free(cfg->metrics_file);
+	free(cfg->order_by_text);
+	free(cfg->order_by);
+	free(cfg->having);
+	expr_free(cfg->having_prog);
 	memset(cfg, 0, sizeof *cfg);
 }

@@ -46,6 +46,13 @@ enum cfg_agg_kind {
 	CFG_AGG_MIN,
 	CFG_AGG_MAX,
 	CFG_AGG_COUNT_DISTINCT,
+	CFG_AGG_STDDEV,      /* stddev_samp */
+	CFG_AGG_STDDEV_POP,
+	CFG_AGG_VARIANCE,    /* var_samp */
+	CFG_AGG_VAR_POP,
+	CFG_AGG_PERCENTILE,  /* percentile_cont(p); median: p = 0.5 */
+	CFG_AGG_ARG_MIN,     /* field's value at the least field2 */
+	CFG_AGG_ARG_MAX,
 };
 
 struct expr_prog;
@@ -56,9 +63,18 @@ struct cfg_agg {
 	char *name;         /* output column: "as" name or the default */
 	enum rec_type type; /* type of the result column */
 	uint8_t prec, scale; /* a decimal result's p and s; 0 otherwise */
+	int field2;         /* arg_min/arg_max's second field (g); else -1 */
+	double p;           /* percentile's fraction, 0..1 */
 	int filter;         /* `filter (where ...)`: a bool field (a hidden
 			       derived one); the aggregate folds only the
 			       records where it is true.  -1: every record */
+};
+
+/* One term of order_by: an output column, its direction and NULLs. */
+struct cfg_order {
+	int col;            /* the output column's index */
+	bool desc;
+	bool nulls_first;
 };
 
 enum cfg_provider_type {
@@ -118,6 +134,8 @@ struct cfg_provider {
 	void *opts;
 };
 
+struct expr_prog;
+
 struct cfg {
 	char *path;                /* the config file, as given */
 
@@ -168,6 +186,13 @@ struct cfg {
 	char *metrics_file;
 	bool format_given;         /* [aggregate] format was set: -o keeps it */
 	bool lock_file_given;      /* lock_file was set: -o keeps it */
+	char *order_by_text;       /* order_by as set, resolved by the check */
+	struct cfg_order *order_by; /* over the output columns; NULL: none */
+	int norder_by;
+	int64_t limit;             /* rows at most, when limit_set */
+	bool limit_set;
+	char *having;              /* over the output columns; NULL: none */
+	struct expr_prog *having_prog; /* having compiled (common/expr.h) */
 
 	struct cfg_provider *providers; /* in config order */
 	int nproviders;

@@ -18,6 +18,7 @@
 #include "config_read.h"
 #include "config_schema.h"
 #include "config_value.h"
+#include "expr.h"
 
 /* In this order for the "did you mean" hint: the first nearest wins. */
 const struct cfg_key_def cfg_agg_keys[] = {
@@ -41,7 +42,13 @@ const struct cfg_key_def cfg_agg_keys[] = {
 	[AK_MAX_REJECTS] = { "max_rejects", 0 },
 	[AK_LOCK_FILE] = { "lock_file", 0 },
 	[AK_METRICS_FILE] = { "metrics_file", 0 },
+	[AK_ORDER_BY] = { "order_by", 0 },
+	[AK_LIMIT] = { "limit", 0 },
+	[AK_HAVING] = { "having", 0 },
 };
+
+/* The longest column name (config_schema.c: fields).  */
+#define ORDER_NAME_MAX 63
 
 /* The scale of an average of decimals: PostgreSQL's avg keeps at least 6. */
 #define AVG_MIN_SCALE 6
@@ -55,6 +62,16 @@ int cfg_agg_result_type(struct cfg_agg *a, const struct rec_field *f)
 		return 0;
 	}
 	switch (a->kind) {
+	case CFG_AGG_STDDEV:
+	case CFG_AGG_STDDEV_POP:
+	case CFG_AGG_VARIANCE:
+	case CFG_AGG_VAR_POP:
+	case CFG_AGG_PERCENTILE:
+		if (f->type != REC_INT && f->type != REC_FLOAT &&
+		    f->type != REC_DECIMAL)
+			return -1;
+		a->type = REC_FLOAT;
+		return 0;
 	case CFG_AGG_SUM:
 	case CFG_AGG_AVG:
 		if (f->type == REC_DECIMAL) {
@@ -229,11 +246,187 @@ int cfg_agg_apply(const struct cfg_key *k, int id, struct cfg *cfg, char **vp)
 		return cfg_key_string(k, &cfg->lock_file, vp);
 	case AK_METRICS_FILE:
 		return cfg_key_string(k, &cfg->metrics_file, vp);
+	case AK_ORDER_BY:
+		return cfg_key_string(k, &cfg->order_by_text, vp);
+	case AK_LIMIT: {
+		long lim;
+
+		if (cfg_key_long(k, v, 0, LONG_MAX, &lim) < 0)
+			return -1;
+		cfg->limit = lim;
+		cfg->limit_set = true;
+		return 0;
+	}
+	case AK_HAVING:
+		return cfg_key_string(k, &cfg->having, vp);
 	default:
 		break;
 	}
 	return cfg_fail(k->doc, k->e->line, "internal error: key '%s'",
 			k->e->key);
+}
+
+/*
+ * The output columns as a schema (names shared with cfg): union mode's
+ * provider and fields, group mode's keys then aggregates.  0, or -1.
+ */
+static int out_schema(const struct cfg *cfg, struct rec_schema *s)
+{
+	int union_ = cfg->mode == CFG_MODE_UNION;
+	int n = union_ ? 1 + cfg->schema.nfields : cfg->ngroup_by + cfg->naggs;
+	int i;
+
+	s->nfields = n;
+	s->fields = calloc((size_t)(n ? n : 1), sizeof(*s->fields));
+	if (s->fields == NULL)
+		return -1;
+	if (union_) {
+		s->fields[0].name = (char *)"provider";
+		s->fields[0].type = REC_TEXT;
+		for (i = 0; i < cfg->schema.nfields; i++)
+			s->fields[1 + i] = cfg->schema.fields[i];
+		return 0;
+	}
+	for (i = 0; i < cfg->ngroup_by; i++)
+		s->fields[i] = cfg->schema.fields[cfg->group_by[i]];
+	for (i = 0; i < cfg->naggs; i++) {
+		struct rec_field *f = &s->fields[cfg->ngroup_by + i];
+
+		memset(f, 0, sizeof(*f));
+		f->name = cfg->aggs[i].name;
+		f->type = cfg->aggs[i].type;
+		f->prec = cfg->aggs[i].prec;
+		f->scale = cfg->aggs[i].scale;
+	}
+	return 0;
+}
+
+/* One order_by term: col [asc|desc] [nulls first|last]. */
+static int parse_order(const struct cfg_check *c, const struct rec_schema *s,
+		       char *item, struct cfg_order *o)
+{
+	int line = c->seen[AK_ORDER_BY];
+	char word[ORDER_NAME_MAX + 1];
+	const char *p = cfg_skip_space(item);
+	size_t n = cfg_ident_len(p);
+	int i;
+
+	if (n == 0 || n > ORDER_NAME_MAX)
+		return cfg_fail(c->doc, line,
+				"invalid value for key 'order_by' in [aggregate]: expected column [asc|desc] [nulls first|last], e.g. revenue desc");
+	memcpy(word, p, n);
+	word[n] = '\0';
+	p = cfg_skip_space(p + n);
+	o->col = -1;
+	for (i = 0; i < s->nfields; i++)
+		if (strcmp(s->fields[i].name, word) == 0)
+			o->col = i;
+	if (o->col < 0) {
+		const char **names = malloc(sizeof(*names) *
+					    (size_t)(s->nfields ? s->nfields : 1));
+		const char *near;
+
+		if (names == NULL)
+			return cfg_fail_oom(c->doc);
+		for (i = 0; i < s->nfields; i++)
+			names[i] = s->fields[i].name;
+		near = cfg_nearest(word, names, (size_t)s->nfields);
+		if (near)
+			cfg_fail(c->doc, line,
+				 "order_by: '%s' is not an output column (did you mean '%s'?)",
+				 word, near);
+		else
+			cfg_fail(c->doc, line,
+				 "order_by: '%s' is not an output column (the group keys and aggregates' names; in mode = union, provider and the fields)",
+				 word);
+		free(names);
+		return -1;
+	}
+	o->desc = false;
+	if (strncasecmp(p, "asc", 3) == 0 && cfg_ident_len(p) == 3) {
+		p = cfg_skip_space(p + 3);
+	} else if (strncasecmp(p, "desc", 4) == 0 && cfg_ident_len(p) == 4) {
+		o->desc = true;
+		p = cfg_skip_space(p + 4);
+	}
+	/* PostgreSQL: NULLs are larger than any value. */
+	o->nulls_first = o->desc;
+	if (strncasecmp(p, "nulls", 5) == 0 && cfg_ident_len(p) == 5) {
+		p = cfg_skip_space(p + 5);
+		if (strncasecmp(p, "first", 5) == 0 && cfg_ident_len(p) == 5) {
+			o->nulls_first = true;
+			p = cfg_skip_space(p + 5);
+		} else if (strncasecmp(p, "last", 4) == 0 &&
+			   cfg_ident_len(p) == 4) {
+			o->nulls_first = false;
+			p = cfg_skip_space(p + 4);
+		} else {
+			p = "?";
+		}
+	}
+	if (*p)
+		return cfg_fail(c->doc, line,
+				"invalid value for key 'order_by' in [aggregate]: '%s': expected column [asc|desc] [nulls first|last]",
+				item);
+	return 0;
+}
+
+/* order_by's columns and having's expression, over the output columns. */
+static int check_post(const struct cfg_check *c, struct cfg *cfg)
+{
+	struct rec_schema s = { 0, NULL };
+	struct expr_error ee;
+	char *rest, *item;
+	int n = 0, rc = -1;
+
+	if (!cfg->order_by_text && !cfg->having)
+		return 0;
+	if (out_schema(cfg, &s) < 0)
+		return cfg_fail_oom(c->doc);
+	if (cfg->order_by_text) {
+		for (rest = cfg->order_by_text; *rest; rest++)
+			n += *rest == ',';
+		cfg->order_by = calloc((size_t)n + 1, sizeof(*cfg->order_by));
+		if (cfg->order_by == NULL) {
+			cfg_fail_oom(c->doc);
+			goto out;
+		}
+		rest = cfg->order_by_text;
+		while ((item = cfg_next_item(&rest))) {
+			if (!*item) {
+				cfg_fail(c->doc, c->seen[AK_ORDER_BY],
+					 "invalid value for key 'order_by' in [aggregate]: empty item in list");
+				goto out;
+			}
+			if (parse_order(c, &s, item,
+					&cfg->order_by[cfg->norder_by]) < 0)
+				goto out;
+			cfg->norder_by++;
+		}
+	}
+	if (cfg->having) {
+		if (cfg->mode != CFG_MODE_GROUP) {
+			cfg_fail(c->doc, c->seen[AK_HAVING],
+				 "having filters groups: it needs mode = group (group_by or aggregates)");
+			goto out;
+		}
+		cfg->having_prog = expr_compile(cfg->having, &s, cfg->tz, &ee);
+		if (cfg->having_prog == NULL) {
+			cfg_fail(c->doc, c->seen[AK_HAVING],
+				 "having: %s", ee.msg);
+			goto out;
+		}
+		if (expr_result_type(cfg->having_prog).type != REC_BOOL) {
+			cfg_fail(c->doc, c->seen[AK_HAVING],
+				 "having must be a condition (bool), not %s",
+				 rec_type_name(expr_result_type(cfg->having_prog).type));
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(s.fields);
+	return rc;
 }
 
 int cfg_agg_check(const struct cfg_check *c, struct cfg *cfg)
@@ -305,6 +498,9 @@ int cfg_agg_check(const struct cfg_check *c, struct cfg *cfg)
 				(unsigned long long)cfg->backoff_ms,
 				(unsigned long long)cfg->backoff_max_ms);
 	}
+
+	if (check_post(c, cfg) < 0)
+		return -1;
 
 	/* No lock_file: the run locks on the output's real path (main.c). */
 	return 0;

@@ -22,7 +22,7 @@ enum cfg_agg_key {
 	AK_GROUP_BY, AK_AGGREGATES, AK_ON_ERROR, AK_RESTART, AK_BACKOFF,
 	AK_BACKOFF_MAX, AK_STALL_TIMEOUT, AK_TIMEOUT, AK_MEMORY_LIMIT,
 	AK_RING_SIZE, AK_REJECT_FILE, AK_MAX_REJECTS, AK_LOCK_FILE,
-	AK_METRICS_FILE,
+	AK_METRICS_FILE, AK_ORDER_BY, AK_LIMIT, AK_HAVING,
 	AK_NKEYS
 };
 
@@ -35,8 +35,12 @@ extern const struct cfg_key_def cfg_agg_keys[AK_NKEYS];
  * count and count_distinct are int; sum of int is int, of float float, of
  * decimal(p,s) decimal(38,s); avg of int or float is float, of
  * decimal(p,s) decimal(38,max(s,6)); min and max keep the field's type.
- * Returns 0, or -1 when the function does not apply to f's type (sum or
- * avg of anything but int, float and decimal); a->type is then unset.
+ * stddev, stddev_pop, variance, var_pop, median and percentile are float
+ * (of int, float and decimal; PostgreSQL's numeric results for int and
+ * decimal are given as the nearest double); arg_min and arg_max keep the
+ * field's type.  Returns 0, or -1 when the function does not apply to f's
+ * type (sum, avg and the statistics of anything but int, float and
+ * decimal); a->type is then unset.
  */
 int cfg_agg_result_type(struct cfg_agg *a, const struct rec_field *f);
 

@@ -350,17 +350,73 @@ static const struct {
 	{ "count", CFG_AGG_COUNT }, { "sum", CFG_AGG_SUM },
 	{ "avg", CFG_AGG_AVG }, { "min", CFG_AGG_MIN },
 	{ "max", CFG_AGG_MAX }, { "count_distinct", CFG_AGG_COUNT_DISTINCT },
+	{ "stddev", CFG_AGG_STDDEV }, { "stddev_samp", CFG_AGG_STDDEV },
+	{ "stddev_pop", CFG_AGG_STDDEV_POP }, { "variance", CFG_AGG_VARIANCE },
+	{ "var_samp", CFG_AGG_VARIANCE }, { "var_pop", CFG_AGG_VAR_POP },
+	{ "median", CFG_AGG_PERCENTILE }, { "percentile", CFG_AGG_PERCENTILE },
+	{ "arg_min", CFG_AGG_ARG_MIN }, { "arg_max", CFG_AGG_ARG_MAX },
 };
 
-/* One aggregate item: func(arg) [as name]. */
+/*
+ * The second argument of percentile (a fraction 0..1) and of arg_min and
+ * arg_max (a field); none for the other functions.  0, or -1.
+ */
+static int parse_arg2(const struct cfg_key *k, const struct rec_schema *schema,
+		      const char *item, const char *fn, struct cfg_agg *a,
+		      const char *arg2)
+{
+	bool pct = strcmp(fn, "percentile") == 0;
+	bool arg = a->kind == CFG_AGG_ARG_MIN || a->kind == CFG_AGG_ARG_MAX;
+	char *end;
+
+	if (!pct && !arg) {
+		if (arg2[0])
+			return cfg_bad_value(k, item, "%s takes one argument",
+					     fn);
+		return 0;
+	}
+	if (!arg2[0] && pct)
+		return cfg_bad_value(k, item,
+				     "percentile takes a field and a fraction from 0 to 1, e.g. percentile(latency, 0.95)");
+	if (!arg2[0])
+		return cfg_bad_value(k, item,
+				     "%s takes two fields: %s(value, by), e.g. %s(name, price)",
+				     fn, fn, fn);
+	if (pct) {
+		a->p = strtod(arg2, &end);
+		if (*end || end == arg2 || !(a->p >= 0 && a->p <= 1))
+			return cfg_bad_value(k, item,
+					     "percentile's fraction must be a number from 0 to 1, not '%s'",
+					     arg2);
+		return 0;
+	}
+	a->field2 = field_index(schema, arg2);
+	if (a->field2 < 0) {
+		const char *near = field_suggest(schema, arg2);
+
+		if (near)
+			return cfg_bad_value(k, item,
+					     "'%s' is not a field declared in fields (did you mean '%s'?)",
+					     arg2, near);
+		return cfg_bad_value(k, item,
+				     "'%s' is not a field declared in fields",
+				     arg2);
+	}
+	return 0;
+}
+
+/* One aggregate item: func(arg [, arg2]) [as name]. */
 static int parse_agg(const struct cfg_key *k, const struct rec_schema *schema,
 		     char *item, struct cfg_agg *a)
 {
 	const char *s = item, *fn = NULL;
 	char func[32], arg[FIELD_NAME_MAX + 2], as[FIELD_NAME_MAX + 2];
+	char arg2[FIELD_NAME_MAX + 2] = "";
 	size_t n;
 	size_t fi;
 
+	a->field2 = -1;
+	a->filter = -1;
 	n = cfg_ident_len(s);
 	if (n == 0 || n >= sizeof func)
 		goto syntax;
@@ -382,6 +438,16 @@ static int parse_agg(const struct cfg_key *k, const struct rec_schema *schema,
 		s += n;
 	}
 	s = cfg_skip_space(s);
+	if (*s == ',') {
+		/* a second argument: a field name or a number */
+		s = cfg_skip_space(s + 1);
+		n = strcspn(s, " \t)");
+		if (n == 0 || n > FIELD_NAME_MAX)
+			goto syntax;
+		memcpy(arg2, s, n);
+		arg2[n] = '\0';
+		s = cfg_skip_space(s + n);
+	}
 	if (*s++ != ')')
 		goto syntax;
 	s = cfg_skip_space(s);
@@ -414,11 +480,15 @@ static int parse_agg(const struct cfg_key *k, const struct rec_schema *schema,
 					     "unknown function '%s' (did you mean '%s'?)",
 					     func, near);
 		return cfg_bad_value(k, item,
-				     "unknown function '%s' (count, sum, avg, min, max, count_distinct)",
+				     "unknown function '%s' (count, sum, avg, min, max, count_distinct, stddev, stddev_pop, variance, var_pop, median, percentile, arg_min, arg_max)",
 				     func);
 	}
 	a->kind = agg_funcs[fi].kind;
 	fn = agg_funcs[fi].name;
+	if (strcmp(fn, "median") == 0)
+		a->p = 0.5;
+	if (parse_arg2(k, schema, item, fn, a, arg2) < 0)
+		return -1;
 	if (strcmp(arg, "*") == 0) {
 		if (a->kind != CFG_AGG_COUNT)
 			return cfg_bad_value(k, item,
@@ -451,6 +521,12 @@ static int parse_agg(const struct cfg_key *k, const struct rec_schema *schema,
 		a->name = strdup(as);
 	} else if (a->kind == CFG_AGG_COUNT_STAR) {
 		a->name = strdup("count");
+	} else if (a->field2 >= 0) {
+		size_t len = strlen(fn) + 2 + strlen(arg) + strlen(arg2) + 1;
+
+		a->name = malloc(len);
+		if (a->name)
+			snprintf(a->name, len, "%s_%s_%s", fn, arg, arg2);
 	} else {
 		size_t len = strlen(fn) + 1 + strlen(arg) + 1;
 

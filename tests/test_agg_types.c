@@ -252,7 +252,7 @@ static void run_case(const struct dcase *d, enum cfg_agg_kind kind,
 {
 	struct rec_field f[1] = { { .name = "x", .type = REC_DECIMAL,
 				    .prec = 38, .scale = (uint8_t)d->scale } };
-	struct cfg_agg a[1] = { { kind, 0, "r", REC_INT, 0, 0, .filter = -1 } };
+	struct cfg_agg a[1] = { { kind, 0, "r", REC_INT, 0, 0, -1, 0, -1 } };
 	struct cfg cfg;
 	struct merge *m;
 	char err[512] = "", *got, *nl;
@@ -362,8 +362,8 @@ static struct rec_field money[] = {
 Test(agg_types, decimal_sum_overflow_names_the_aggregate_and_group)
 {
 	const __int128 max = dec_pow10(38) - 1;
-	struct cfg_agg a[] = { { CFG_AGG_COUNT_STAR, -1, "n", REC_INT, 0, 0, .filter = -1 },
-			       { CFG_AGG_SUM, 1, "total", REC_INT, 0, 0, .filter = -1 } };
+	struct cfg_agg a[] = { { CFG_AGG_COUNT_STAR, -1, "n", REC_INT, 0, 0, -1, 0, -1 },
+			       { CFG_AGG_SUM, 1, "total", REC_INT, 0, 0, -1, 0, -1 } };
 	int gb[] = { 0 };
 	struct rec_value v[3];
 	struct cfg cfg;
@@ -414,7 +414,7 @@ Test(agg_types, decimal_sum_overflow_names_the_aggregate_and_group)
 Test(agg_types, overflow_names_decimal_and_date_keys)
 {
 	const __int128 max = dec_pow10(38) - 1;
-	struct cfg_agg a[] = { { CFG_AGG_SUM, 1, "total", REC_INT, 0, 0, .filter = -1 } };
+	struct cfg_agg a[] = { { CFG_AGG_SUM, 1, "total", REC_INT, 0, 0, -1, 0, -1 } };
 	int gb[] = { 1, 2 };
 	struct rec_value v[3];
 	struct cfg cfg;
@@ -441,7 +441,7 @@ Test(agg_types, decimal_avg_overflow_fails_the_run)
 	/* decimal(38,0) values of 33 digits: their avg has 33 + 6 digits. */
 	struct rec_field f[] = { { .name = "x", .type = REC_DECIMAL,
 				   .prec = 38, .scale = 0 } };
-	struct cfg_agg a[] = { { CFG_AGG_AVG, 0, "mean", REC_INT, 0, 0, .filter = -1 } };
+	struct cfg_agg a[] = { { CFG_AGG_AVG, 0, "mean", REC_INT, 0, 0, -1, 0, -1 } };
 	struct rec_value v = D(dec_pow10(32) * 3);
 	struct cfg cfg;
 	struct merge *m;
@@ -475,7 +475,7 @@ Test(agg_types, group_keys_sorted_by_value)
 					    "-150", NULL, "200", "-99999", "0" };
 	static const int64_t days[] = { 19723, -1, 0, -719162, 19723,
 					INT64_MIN, 2932896, -1, 0, 1 };
-	struct cfg_agg a[] = { { CFG_AGG_COUNT_STAR, -1, "n", REC_INT, 0, 0, .filter = -1 } };
+	struct cfg_agg a[] = { { CFG_AGG_COUNT_STAR, -1, "n", REC_INT, 0, 0, -1, 0, -1 } };
 	int by_dec[] = { 1 }, by_day[] = { 2 }, by_both[] = { 2, 1 };
 	const struct {
 		int *gb;
@@ -534,15 +534,15 @@ Test(agg_types, group_keys_sorted_by_value)
 /* ------------------------------------------------------------------ */
 
 static struct cfg_agg mm_aggs[] = {
-	{ CFG_AGG_MIN, 1, "lo", REC_INT, 0, 0, .filter = -1 },
-	{ CFG_AGG_MAX, 1, "hi", REC_INT, 0, 0, .filter = -1 },
-	{ CFG_AGG_COUNT_DISTINCT, 1, "xs", REC_INT, 0, 0, .filter = -1 },
-	{ CFG_AGG_COUNT, 1, "nx", REC_INT, 0, 0, .filter = -1 },
-	{ CFG_AGG_MIN, 2, "first", REC_INT, 0, 0, .filter = -1 },
-	{ CFG_AGG_MAX, 2, "last", REC_INT, 0, 0, .filter = -1 },
-	{ CFG_AGG_COUNT_DISTINCT, 2, "days", REC_INT, 0, 0, .filter = -1 },
-	{ CFG_AGG_SUM, 1, "total", REC_INT, 0, 0, .filter = -1 },
-	{ CFG_AGG_AVG, 1, "mean", REC_INT, 0, 0, .filter = -1 },
+	{ CFG_AGG_MIN, 1, "lo", REC_INT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_MAX, 1, "hi", REC_INT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_COUNT_DISTINCT, 1, "xs", REC_INT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_COUNT, 1, "nx", REC_INT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_MIN, 2, "first", REC_INT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_MAX, 2, "last", REC_INT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_COUNT_DISTINCT, 2, "days", REC_INT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_SUM, 1, "total", REC_INT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_AVG, 1, "mean", REC_INT, 0, 0, -1, 0, -1 },
 };
 
 /* Rows of (region, x at scale 2, day) spread over the providers. */

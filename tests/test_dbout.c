@@ -864,16 +864,16 @@ static struct rec_field pg_typed[] = {
 };
 
 static struct cfg_agg pg_typed_aggs[] = {
-	{ CFG_AGG_SUM, 1, "total", REC_INT, 0, 0, .filter = -1 },
-	{ CFG_AGG_AVG, 1, "mean", REC_INT, 0, 0, .filter = -1 },
-	{ CFG_AGG_MIN, 1, "lo", REC_INT, 0, 0, .filter = -1 },
-	{ CFG_AGG_MAX, 1, "hi", REC_INT, 0, 0, .filter = -1 },
-	{ CFG_AGG_COUNT_DISTINCT, 1, "xs", REC_INT, 0, 0, .filter = -1 },
-	{ CFG_AGG_SUM, 2, "bigsum", REC_INT, 0, 0, .filter = -1 },
-	{ CFG_AGG_AVG, 2, "bigavg", REC_INT, 0, 0, .filter = -1 },
-	{ CFG_AGG_MIN, 3, "first", REC_INT, 0, 0, .filter = -1 },
-	{ CFG_AGG_MAX, 3, "last", REC_INT, 0, 0, .filter = -1 },
-	{ CFG_AGG_COUNT, 3, "ndays", REC_INT, 0, 0, .filter = -1 },
+	{ CFG_AGG_SUM, 1, "total", REC_INT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_AVG, 1, "mean", REC_INT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_MIN, 1, "lo", REC_INT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_MAX, 1, "hi", REC_INT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_COUNT_DISTINCT, 1, "xs", REC_INT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_SUM, 2, "bigsum", REC_INT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_AVG, 2, "bigavg", REC_INT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_MIN, 3, "first", REC_INT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_MAX, 3, "last", REC_INT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_COUNT, 3, "ndays", REC_INT, 0, 0, -1, 0, -1 },
 };
 
 static struct cfg_provider pg_provs[3] = {

@@ -309,18 +309,18 @@ Test(merge, union_spool_error_names_folder_and_provider)
 /* ------------------------------------------------------------------ */
 
 static struct cfg_agg all_aggs[] = {
-	{ CFG_AGG_COUNT_STAR, -1, "orders", REC_INT, 0, 0, .filter = -1 },
-	{ CFG_AGG_COUNT, F_QTY, "count_qty", REC_INT, 0, 0, .filter = -1 },
-	{ CFG_AGG_SUM, F_QTY, "sum_qty", REC_INT, 0, 0, .filter = -1 },
-	{ CFG_AGG_SUM, F_AMOUNT, "revenue", REC_FLOAT, 0, 0, .filter = -1 },
-	{ CFG_AGG_AVG, F_QTY, "avg_qty", REC_FLOAT, 0, 0, .filter = -1 },
-	{ CFG_AGG_AVG, F_AMOUNT, "avg_amount", REC_FLOAT, 0, 0, .filter = -1 },
-	{ CFG_AGG_MIN, F_DAY, "min_day", REC_TIMESTAMP, 0, 0, .filter = -1 },
-	{ CFG_AGG_MAX, F_DAY, "max_day", REC_TIMESTAMP, 0, 0, .filter = -1 },
-	{ CFG_AGG_MIN, F_NAME, "min_name", REC_TEXT, 0, 0, .filter = -1 },
-	{ CFG_AGG_MAX, F_NAME, "max_name", REC_TEXT, 0, 0, .filter = -1 },
-	{ CFG_AGG_MIN, F_FLAG, "min_ok", REC_BOOL, 0, 0, .filter = -1 },
-	{ CFG_AGG_COUNT_DISTINCT, F_NAME, "names", REC_INT, 0, 0, .filter = -1 },
+	{ CFG_AGG_COUNT_STAR, -1, "orders", REC_INT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_COUNT, F_QTY, "count_qty", REC_INT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_SUM, F_QTY, "sum_qty", REC_INT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_SUM, F_AMOUNT, "revenue", REC_FLOAT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_AVG, F_QTY, "avg_qty", REC_FLOAT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_AVG, F_AMOUNT, "avg_amount", REC_FLOAT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_MIN, F_DAY, "min_day", REC_TIMESTAMP, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_MAX, F_DAY, "max_day", REC_TIMESTAMP, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_MIN, F_NAME, "min_name", REC_TEXT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_MAX, F_NAME, "max_name", REC_TEXT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_MIN, F_FLAG, "min_ok", REC_BOOL, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_COUNT_DISTINCT, F_NAME, "names", REC_INT, 0, 0, -1, 0, -1 },
 };
 
 static int gb_region[] = { F_REGION };
@@ -467,7 +467,7 @@ Test(merge, sort_is_bytewise_with_nulls_last_per_field)
 {
 	static int gb[] = { F_REGION, F_QTY };
 	static struct cfg_agg aggs[] = {
-		{ CFG_AGG_COUNT_STAR, -1, "n", REC_INT, 0, 0, .filter = -1 },
+		{ CFG_AGG_COUNT_STAR, -1, "n", REC_INT, 0, 0, -1, 0, -1 },
 	};
 	struct cfg cfg;
 	struct merge *m;
@@ -505,8 +505,8 @@ Test(merge, float_key_minus_zero_is_zero)
 {
 	static int gb[] = { F_AMOUNT };
 	static struct cfg_agg aggs[] = {
-		{ CFG_AGG_COUNT_STAR, -1, "n", REC_INT, 0, 0, .filter = -1 },
-		{ CFG_AGG_COUNT_DISTINCT, F_AMOUNT, "d", REC_INT, 0, 0, .filter = -1 },
+		{ CFG_AGG_COUNT_STAR, -1, "n", REC_INT, 0, 0, -1, 0, -1 },
+		{ CFG_AGG_COUNT_DISTINCT, F_AMOUNT, "d", REC_INT, 0, 0, -1, 0, -1 },
 	};
 	struct cfg cfg;
 	struct merge *m;
@@ -530,11 +530,11 @@ Test(merge, float_key_minus_zero_is_zero)
 Test(merge, count_distinct_across_providers)
 {
 	static struct cfg_agg aggs[] = {
-		{ CFG_AGG_COUNT_DISTINCT, F_NAME, "names", REC_INT, 0, 0, .filter = -1 },
-		{ CFG_AGG_COUNT_DISTINCT, F_QTY, "qtys", REC_INT, 0, 0, .filter = -1 },
-		{ CFG_AGG_COUNT_DISTINCT, F_AMOUNT, "amounts", REC_INT, 0, 0, .filter = -1 },
-		{ CFG_AGG_COUNT_DISTINCT, F_FLAG, "oks", REC_INT, 0, 0, .filter = -1 },
-		{ CFG_AGG_COUNT_DISTINCT, F_DAY, "days", REC_INT, 0, 0, .filter = -1 },
+		{ CFG_AGG_COUNT_DISTINCT, F_NAME, "names", REC_INT, 0, 0, -1, 0, -1 },
+		{ CFG_AGG_COUNT_DISTINCT, F_QTY, "qtys", REC_INT, 0, 0, -1, 0, -1 },
+		{ CFG_AGG_COUNT_DISTINCT, F_AMOUNT, "amounts", REC_INT, 0, 0, -1, 0, -1 },
+		{ CFG_AGG_COUNT_DISTINCT, F_FLAG, "oks", REC_INT, 0, 0, -1, 0, -1 },
+		{ CFG_AGG_COUNT_DISTINCT, F_DAY, "days", REC_INT, 0, 0, -1, 0, -1 },
 	};
 	struct cfg cfg;
 	struct merge *m;
@@ -582,8 +582,8 @@ Test(merge, count_distinct_across_providers)
 Test(merge, text_min_max_survive_reallocation)
 {
 	static struct cfg_agg aggs[] = {
-		{ CFG_AGG_MIN, F_NAME, "lo", REC_TEXT, 0, 0, .filter = -1 },
-		{ CFG_AGG_MAX, F_NAME, "hi", REC_TEXT, 0, 0, .filter = -1 },
+		{ CFG_AGG_MIN, F_NAME, "lo", REC_TEXT, 0, 0, -1, 0, -1 },
+		{ CFG_AGG_MAX, F_NAME, "hi", REC_TEXT, 0, 0, -1, 0, -1 },
 	};
 	struct cfg cfg;
 	struct merge *m;
@@ -614,8 +614,8 @@ Test(merge, text_min_max_survive_reallocation)
 Test(merge, dropped_provider_left_out_of_groups)
 {
 	static struct cfg_agg aggs[] = {
-		{ CFG_AGG_COUNT_STAR, -1, "n", REC_INT, 0, 0, .filter = -1 },
-		{ CFG_AGG_SUM, F_QTY, "q", REC_INT, 0, 0, .filter = -1 },
+		{ CFG_AGG_COUNT_STAR, -1, "n", REC_INT, 0, 0, -1, 0, -1 },
+		{ CFG_AGG_SUM, F_QTY, "q", REC_INT, 0, 0, -1, 0, -1 },
 	};
 	struct cfg cfg;
 	struct merge *m;
@@ -638,8 +638,8 @@ Test(merge, dropped_provider_left_out_of_groups)
 Test(merge, many_groups_resize_tables)
 {
 	static struct cfg_agg aggs[] = {
-		{ CFG_AGG_COUNT_STAR, -1, "n", REC_INT, 0, 0, .filter = -1 },
-		{ CFG_AGG_SUM, F_QTY, "q", REC_INT, 0, 0, .filter = -1 },
+		{ CFG_AGG_COUNT_STAR, -1, "n", REC_INT, 0, 0, -1, 0, -1 },
+		{ CFG_AGG_SUM, F_QTY, "q", REC_INT, 0, 0, -1, 0, -1 },
 	};
 	static int gb[] = { F_QTY };
 	struct cfg cfg;
@@ -680,8 +680,8 @@ Test(merge, many_groups_resize_tables)
 /* ------------------------------------------------------------------ */
 
 static struct cfg_agg sum_qty[] = {
-	{ CFG_AGG_SUM, F_QTY, "total", REC_INT, 0, 0, .filter = -1 },
-	{ CFG_AGG_AVG, F_QTY, "mean", REC_FLOAT, 0, 0, .filter = -1 },
+	{ CFG_AGG_SUM, F_QTY, "total", REC_INT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_AVG, F_QTY, "mean", REC_FLOAT, 0, 0, -1, 0, -1 },
 };
 
 Test(merge, int_sum_overflow_fails_and_writes_nothing)
@@ -817,8 +817,8 @@ Test(merge, int_sum_one_past_the_64_bit_limits_fails)
 Test(merge, int_avg_uses_the_exact_sum)
 {
 	static struct cfg_agg aggs[] = {
-		{ CFG_AGG_AVG, F_QTY, "mean", REC_FLOAT, 0, 0, .filter = -1 },
-		{ CFG_AGG_SUM, F_AMOUNT, "s", REC_FLOAT, 0, 0, .filter = -1 },
+		{ CFG_AGG_AVG, F_QTY, "mean", REC_FLOAT, 0, 0, -1, 0, -1 },
+		{ CFG_AGG_SUM, F_AMOUNT, "s", REC_FLOAT, 0, 0, -1, 0, -1 },
 	};
 	struct cfg cfg;
 	struct merge *m;
@@ -858,13 +858,13 @@ static uint64_t next_rand(uint64_t *s)
 static char *run_interleaved(uint64_t seed, int per_provider, bool group)
 {
 	static struct cfg_agg aggs[] = {
-		{ CFG_AGG_COUNT_STAR, -1, "n", REC_INT, 0, 0, .filter = -1 },
-		{ CFG_AGG_SUM, F_AMOUNT, "s", REC_FLOAT, 0, 0, .filter = -1 },
-		{ CFG_AGG_AVG, F_AMOUNT, "a", REC_FLOAT, 0, 0, .filter = -1 },
-		{ CFG_AGG_SUM, F_QTY, "q", REC_INT, 0, 0, .filter = -1 },
-		{ CFG_AGG_MIN, F_NAME, "lo", REC_TEXT, 0, 0, .filter = -1 },
-		{ CFG_AGG_MAX, F_AMOUNT, "hi", REC_FLOAT, 0, 0, .filter = -1 },
-		{ CFG_AGG_COUNT_DISTINCT, F_NAME, "d", REC_INT, 0, 0, .filter = -1 },
+		{ CFG_AGG_COUNT_STAR, -1, "n", REC_INT, 0, 0, -1, 0, -1 },
+		{ CFG_AGG_SUM, F_AMOUNT, "s", REC_FLOAT, 0, 0, -1, 0, -1 },
+		{ CFG_AGG_AVG, F_AMOUNT, "a", REC_FLOAT, 0, 0, -1, 0, -1 },
+		{ CFG_AGG_SUM, F_QTY, "q", REC_INT, 0, 0, -1, 0, -1 },
+		{ CFG_AGG_MIN, F_NAME, "lo", REC_TEXT, 0, 0, -1, 0, -1 },
+		{ CFG_AGG_MAX, F_AMOUNT, "hi", REC_FLOAT, 0, 0, -1, 0, -1 },
+		{ CFG_AGG_COUNT_DISTINCT, F_NAME, "d", REC_INT, 0, 0, -1, 0, -1 },
 	};
 	static const char *regions[] = { "n", "s", "e", "w", "c" };
 	struct cfg cfg;
@@ -945,8 +945,8 @@ Test(merge, union_output_independent_of_interleaving)
 Test(merge, float_sum_is_exact_whatever_the_order)
 {
 	static struct cfg_agg aggs[] = {
-		{ CFG_AGG_SUM, F_AMOUNT, "s", REC_FLOAT, 0, 0, .filter = -1 },
-		{ CFG_AGG_AVG, F_AMOUNT, "a", REC_FLOAT, 0, 0, .filter = -1 },
+		{ CFG_AGG_SUM, F_AMOUNT, "s", REC_FLOAT, 0, 0, -1, 0, -1 },
+		{ CFG_AGG_AVG, F_AMOUNT, "a", REC_FLOAT, 0, 0, -1, 0, -1 },
 	};
 	static const int orders[3][4] = {
 		{ 2, 1, 1, 0 }, { 0, 1, 1, 2 }, { 1, 0, 2, 1 },
@@ -1024,9 +1024,9 @@ static char *run_one_key(int field, bool general, uint64_t hash_mask,
 			 int nkeys, int nrecs)
 {
 	static struct cfg_agg aggs[] = {
-		{ CFG_AGG_COUNT_STAR, -1, "n", REC_INT, 0, 0, .filter = -1 },
-		{ CFG_AGG_SUM, F_AMOUNT, "s", REC_FLOAT, 0, 0, .filter = -1 },
-		{ CFG_AGG_MAX, F_NAME, "hi", REC_TEXT, 0, 0, .filter = -1 },
+		{ CFG_AGG_COUNT_STAR, -1, "n", REC_INT, 0, 0, -1, 0, -1 },
+		{ CFG_AGG_SUM, F_AMOUNT, "s", REC_FLOAT, 0, 0, -1, 0, -1 },
+		{ CFG_AGG_MAX, F_NAME, "hi", REC_TEXT, 0, 0, -1, 0, -1 },
 	};
 	static int gb[1];
 	struct cfg cfg;
@@ -1170,7 +1170,7 @@ static int staged_aggs(const struct rec_schema *s)
 {
 	int n = 0;
 
-	st_aggs[n++] = (struct cfg_agg){ CFG_AGG_COUNT_STAR, -1, "n", REC_INT, 0, 0, .filter = -1 };
+	st_aggs[n++] = (struct cfg_agg){ CFG_AGG_COUNT_STAR, -1, "n", REC_INT, 0, 0, -1, 0, -1 };
 	for (int i = 0; i < s->nfields; i++) {
 		enum rec_type t = s->fields[i].type;
 		enum cfg_agg_kind kinds[5] = { CFG_AGG_COUNT, CFG_AGG_SUM,
@@ -1191,7 +1191,7 @@ static int staged_aggs(const struct rec_schema *s)
 				out = t;
 			snprintf(st_names[n], sizeof(st_names[n]), "a%d", n);
 			st_aggs[n] = (struct cfg_agg){ kinds[k], i, st_names[n],
-						       out, 0, 0, .filter = -1 };
+						       out, 0, 0, -1, 0, -1 };
 			/* decimals' results as the config types them */
 			if (t == REC_DECIMAL)
 				cr_assert_eq(cfg_agg_result_type(&st_aggs[n],
@@ -1505,9 +1505,9 @@ Test(merge, staging_equals_the_raw_path_for_decimals_and_dates)
 Test(merge, staging_uncommitted_groups_leave_no_trace)
 {
 	static struct cfg_agg aggs[] = {
-		{ CFG_AGG_COUNT_STAR, -1, "n", REC_INT, 0, 0, .filter = -1 },
-		{ CFG_AGG_SUM, F_AMOUNT, "s", REC_FLOAT, 0, 0, .filter = -1 },
-		{ CFG_AGG_MAX, F_QTY, "hi", REC_INT, 0, 0, .filter = -1 },
+		{ CFG_AGG_COUNT_STAR, -1, "n", REC_INT, 0, 0, -1, 0, -1 },
+		{ CFG_AGG_SUM, F_AMOUNT, "s", REC_FLOAT, 0, 0, -1, 0, -1 },
+		{ CFG_AGG_MAX, F_QTY, "hi", REC_INT, 0, 0, -1, 0, -1 },
 	};
 	struct cfg cfg;
 	struct merge *m;
@@ -1564,14 +1564,14 @@ Test(merge, staging_uncommitted_groups_leave_no_trace)
 Test(merge, staging_only_for_fixed_size_inputs)
 {
 	static struct cfg_agg text_max[] = {
-		{ CFG_AGG_MAX, F_NAME, "hi", REC_TEXT, 0, 0, .filter = -1 },
+		{ CFG_AGG_MAX, F_NAME, "hi", REC_TEXT, 0, 0, -1, 0, -1 },
 	};
 	static struct cfg_agg distinct[] = {
-		{ CFG_AGG_COUNT_DISTINCT, F_QTY, "d", REC_INT, 0, 0, .filter = -1 },
+		{ CFG_AGG_COUNT_DISTINCT, F_QTY, "d", REC_INT, 0, 0, -1, 0, -1 },
 	};
 	static struct cfg_agg count_text[] = {
-		{ CFG_AGG_COUNT, F_NAME, "c", REC_INT, 0, 0, .filter = -1 },
-		{ CFG_AGG_MIN, F_FLAG, "lo", REC_BOOL, 0, 0, .filter = -1 },
+		{ CFG_AGG_COUNT, F_NAME, "c", REC_INT, 0, 0, -1, 0, -1 },
+		{ CFG_AGG_MIN, F_FLAG, "lo", REC_BOOL, 0, 0, -1, 0, -1 },
 	};
 	struct cfg cfg;
 	struct merge *m;
@@ -1817,7 +1817,7 @@ Test(merge, stage_bytes_commit_and_discard)
 Test(merge, stage_rejects_follow_the_records)
 {
 	static struct cfg_agg count[] = {
-		{ CFG_AGG_COUNT_STAR, -1, "n", REC_INT, 0, 0, .filter = -1 },
+		{ CFG_AGG_COUNT_STAR, -1, "n", REC_INT, 0, 0, -1, 0, -1 },
 	};
 	static const char *const a_rej[] = { "1", "3" }, *const b_rej[] = {
 		"7" };
@@ -1862,4 +1862,36 @@ Test(merge, stage_rejects_follow_the_records)
 		assert_rejects(m, 2, NULL, 0);
 		merge_free(m);
 	}
+}
+
+/* An aggregate with a filter folds only the records whose filter is true. */
+static struct cfg_agg filter_aggs[] = {
+	{ CFG_AGG_COUNT_STAR, -1, "n", REC_INT, 0, 0, -1, 0, -1 },
+	{ CFG_AGG_COUNT_STAR, -1, "n_ok", REC_INT, 0, 0, -1, 0, F_FLAG },
+	{ CFG_AGG_SUM, F_QTY, "qty_ok", REC_INT, 0, 0, -1, 0, F_FLAG },
+	{ CFG_AGG_MAX, F_NAME, "name_ok", REC_TEXT, 0, 0, -1, 0, F_FLAG },
+	{ CFG_AGG_ARG_MAX, F_NAME, "top_ok", REC_TEXT, 0, 0, F_QTY, 0, F_FLAG },
+	{ CFG_AGG_VAR_POP, F_QTY, "vp_ok", REC_FLOAT, 0, 0, -1, 0, F_FLAG },
+};
+
+Test(merge, filter_skips_records_whose_filter_is_not_true)
+{
+	struct cfg cfg;
+	struct merge *m;
+	char *got;
+
+	set_group(&cfg, "f.csv", gb_region, 1, filter_aggs, 6);
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	add(m, 0, "west", 0, 0, 3, "zed", 1);
+	add(m, 1, "west", 0, 0, 5, "amy", 1);
+	add(m, 2, "west", 0, 0, 100, "zzz", 0);      /* false */
+	add(m, 0, "west", 0, 0, 200, "zzzz", NO_B);  /* NULL */
+	add(m, 1, "east", 0, 0, 7, "bob", 0);
+	got = write_and_read(m);
+	cr_assert_str_eq(got, "region,n,n_ok,qty_ok,name_ok,top_ok,vp_ok\n"
+			      "east,1,0,,,,\n"
+			      "west,4,2,8,zed,amy,1\n");
+	free(got);
+	merge_free(m);
 }

@@ -327,7 +327,7 @@ Test(aggs, same_rows_any_split_same_bytes)
 		for (i = 0; i < 3; i++)
 			fclose(f[k][i]);
 		for (i = 0; i < 3; i++) {
-			char name[16];
+			char name[32];
 
 			snprintf(name, sizeof name, "p%d.csv", i);
 			tu_put(dir, name, parts[k][(i + k) % 3]);

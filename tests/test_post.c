@@ -366,7 +366,7 @@ Test(post, same_rows_any_split_same_bytes)
 		for (i = 0; i < 3; i++)
 			fclose(f[k][i]);
 		for (i = 0; i < 3; i++) {
-			char name[16];
+			char name[32];
 
 			snprintf(name, sizeof name, "p%d.csv", i);
 			tu_put(dir, name, parts[k][(i + k) % 3]);

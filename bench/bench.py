@@ -11,10 +11,21 @@ largest resident set among the processes a run waited for (getrusage of
 the children, as /usr/bin/time -v reports it).  Each case prints our time,
 the peer's, the ratio, and PASS or MISS against the target.
 
+DuckDB (issue #18) is a peer where bench/run.sh could install it (the npm
+package @duckdb/node-api, into build/bench/node_modules): bench/duckdb.mjs
+runs one query with SET threads = the cpu count and writes its result to a
+CSV file sorted by the group key, as ours does.  Its runs alternate with
+ours (ours, DuckDB, ours, ...; medians of each), its results are compared
+with ours as values, and each ratio is printed with its target.  Where it
+could not be installed, its rows print "skipped:" and why (run.sh passes
+the reason in BENCH_DUCKDB_SKIP), and the rest runs as before.
+
 Data is generated deterministically (bench/gen.py) into DIR (default
 bench/data, which git ignores) and reused by later runs.
 """
 import argparse
+import csv as csvmod
+import decimal
 import os
 import resource
 import shutil
@@ -30,6 +41,8 @@ ROOT = os.path.dirname(HERE)
 # AGG_BIN: another build to measure (before/after comparisons).
 AGG = os.environ.get("AGG_BIN") or os.path.join(ROOT, "build", "rel", "aggregate")
 RINGBENCH = os.path.join(ROOT, "build", "bench", "ringbench")
+NODE_MODULES = os.path.join(ROOT, "build", "bench", "node_modules")
+DUCKDB_JS = os.path.join(HERE, "duckdb.mjs")
 
 results = []  # (case, what, verdict)
 
@@ -38,13 +51,21 @@ def say(*a):
     print(*a, flush=True)
 
 
-def run_once(cmd, env=None, stdout=subprocess.DEVNULL, shell=False):
-    """Run cmd to its end; (wall seconds, peak RSS in MiB, exit status)."""
+def run_once(cmd, env=None, stdout=subprocess.DEVNULL, shell=False,
+             capture=None):
+    """Run cmd to its end; (wall seconds, peak RSS in MiB).  With capture (a
+    list), its stdout (a line or two: read after its end) is appended."""
+    if capture is not None:
+        stdout = tempfile.TemporaryFile()
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE,
                          env=env, shell=shell, start_new_session=True)
     _, status, ru = os.wait4(p.pid, 0)
     wall = time.monotonic() - t0
+    if capture is not None:
+        stdout.seek(0)
+        capture.append(stdout.read().decode(errors="replace"))
+        stdout.close()
     err = p.stderr.read().decode(errors="replace")
     p.stderr.close()
     p.returncode = os.waitstatus_to_exitcode(status)
@@ -64,6 +85,25 @@ def timed(cmd, runs, env=None, shell=False, warmup=1):
         walls.append(w)
         peaks.append(m)
     return statistics.median(walls), statistics.median(peaks)
+
+
+def timed_alternating(cmds, runs, warmup=1):
+    """The commands run in turn, runs rounds (after warm-up rounds), so that
+    a change of the machine's load falls on all of them alike.  Per command:
+    (median wall seconds, median peak MiB, its stdouts)."""
+    for _ in range(warmup):
+        for cmd in cmds:
+            run_once(cmd)
+    walls = [[] for _ in cmds]
+    peaks = [[] for _ in cmds]
+    outs = [[] for _ in cmds]
+    for _ in range(runs):
+        for i, cmd in enumerate(cmds):
+            w, m = run_once(cmd, capture=outs[i])
+            walls[i].append(w)
+            peaks[i].append(m)
+    return [(statistics.median(w), statistics.median(m), o)
+            for w, m, o in zip(walls, peaks, outs)]
 
 
 def verdict(case, what, ok):
@@ -128,6 +168,107 @@ def same_values(ours, theirs, exact):
     return True
 
 
+class DuckDB:
+    """The DuckDB peer: bench/duckdb.mjs under node, or why it cannot run."""
+
+    def __init__(self, tmp):
+        self.threads = os.cpu_count() or 1
+        self.skip = os.environ.get("BENCH_DUCKDB_SKIP") or self.probe(tmp)
+
+    def probe(self, tmp):
+        if not shutil.which("node"):
+            return "node not found (bench/run.sh installs it as root)"
+        if not os.path.isdir(os.path.join(NODE_MODULES, "@duckdb", "node-api")):
+            return ("@duckdb/node-api not in %s (bench/run.sh installs it)"
+                    % NODE_MODULES)
+        r = subprocess.run(["node", "--check", DUCKDB_JS],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            return "node --check bench/duckdb.mjs: " + r.stderr.strip()[-300:]
+        r = subprocess.run(self.cmd("SELECT 1 AS one",
+                                    os.path.join(tmp, "duckdb_probe.csv")),
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            return "DuckDB does not start: " + r.stderr.strip()[-300:]
+        return None
+
+    def cmd(self, sql, out):
+        return ["node", DUCKDB_JS, NODE_MODULES, str(self.threads), out, sql]
+
+
+def sql_str(path):
+    return "'" + path.replace("'", "''") + "'"
+
+
+def read_sums(path):
+    """key -> (count, sum as printed) from a CSV of key,count,sum."""
+    out = {}
+    with open(path, newline="") as f:
+        r = csvmod.reader(f)
+        next(r)
+        for k, c, t in r:
+            out[k] = (int(c), t)
+    return out
+
+
+CENTS = decimal.Decimal("0.01")
+
+
+def compare_sums(ours, theirs):
+    """None when both have the same groups with the same counts and the same
+    sums at the data's two decimals (each printed sum rounded half-even to
+    cents: the exact sum has no more digits); else the first difference."""
+    if ours.keys() != theirs.keys():
+        only_o = sorted(ours.keys() - theirs.keys())
+        only_t = sorted(theirs.keys() - ours.keys())
+        return "groups differ: %d only ours %s, %d only DuckDB's %s" % (
+            len(only_o), only_o[:3], len(only_t), only_t[:3])
+    for k in sorted(ours):
+        (c, s), (tc, ts) = ours[k], theirs[k]
+        if c != tc:
+            return "%s: count %d, DuckDB's %d" % (k, c, tc)
+        try:
+            a = decimal.Decimal(s).quantize(CENTS, decimal.ROUND_HALF_EVEN)
+            b = decimal.Decimal(ts).quantize(CENTS, decimal.ROUND_HALF_EVEN)
+        except decimal.InvalidOperation:
+            return "%s: sum %r or DuckDB's %r is not a number" % (k, s, ts)
+        if a != b:
+            return "%s: sum %s, DuckDB's %s" % (k, s, ts)
+    return None
+
+
+def versus_duckdb(case, what, a, duck, conf, ours_out, sql, tmp, target):
+    """Ours and DuckDB's, alternated; their values compared; the ratio with
+    its target (None: reported only).  DuckDB's rows print "skipped: why"
+    when it cannot run."""
+    label = "ours/DuckDB <= %.1f" % target if target else "ours/DuckDB"
+    if duck.skip:
+        row("DuckDB", "skipped: " + duck.skip)
+        return
+    dout = os.path.join(tmp, "duckdb_%d.csv" % case)
+    ((ours, ours_mem, _), (dd, dd_mem, dd_outs)) = timed_alternating(
+        [[AGG, "-q", "-c", conf], duck.cmd(sql, dout)], a.runs)
+    qs = [float(o.split("=", 1)[1]) for o in dd_outs if o.startswith("query_s=")]
+    q = statistics.median(qs) if qs else float("nan")
+    row("aggregate (alternated with DuckDB)",
+        "%.3f s  peak %.0f MiB" % (ours, ours_mem))
+    row("DuckDB %d threads, node process" % duck.threads,
+        "%.3f s  peak %.0f MiB" % (dd, dd_mem))
+    row("DuckDB's query alone (its own clock)", "%.3f s" % q)
+    row("ours/DuckDB's query alone (reported)", "%.2f" % (ours / q))
+    row("peak RSS ours/DuckDB's (reported)", "%.2f" % (ours_mem / dd_mem))
+    r = ours / dd
+    if target:
+        row(label, "%.2f  %s" % (r, verdict(case, what + " vs DuckDB",
+                                            r <= target)))
+    else:
+        row(label, "%.2f  (reported, no target)" % r)
+    why = compare_sums(read_sums(ours_out), read_sums(dout))
+    row("values = DuckDB's",
+        "%s  %s" % (verdict(case, what + " values = DuckDB", why is None),
+                    why or "same groups, counts, sums"))
+
+
 GROUP_CONF = """[aggregate]
 output     = {out}
 fields     = id:int, region:text, day:text, amount:float
@@ -166,7 +307,7 @@ def case_ring(a):
 
 # --- 2. CSV group-by -------------------------------------------------------
 
-def case_csv(a, csv, tmp):
+def case_csv(a, csv, tmp, duck):
     say("\n[2] CSV file -> group by region, count and sum (%d rows, %.0f MB)"
         % (a.rows, os.path.getsize(csv) / 1e6))
     out = os.path.join(tmp, "csv_out.csv")
@@ -180,7 +321,9 @@ def case_csv(a, csv, tmp):
                     "-f", "amount", "-g", "region", csv], a.peer_runs)
     dm, _ = timed("datamash -t, --header-in -s -g 2 count 2 sum 4 < '%s'" % csv,
                   a.peer_runs, shell=True)
-    # Values: mawk in full precision (same order of additions as ours).
+    # Values: mawk in full precision.  Ours are exact sums (correctly
+    # rounded) and mawk's add doubles in turn, so they agree to the
+    # tolerance, not to the last digit.
     mine = read_groups(out)
     mv = parse_peer(subprocess.check_output(
         ["mawk", "-F,", "NR > 1 {c[$2]++; s[$2]+=$4} END {for (k in c) "
@@ -201,12 +344,16 @@ def case_csv(a, csv, tmp):
         "%.1fx  %s" % (mlr / ours, verdict(2, "csv vs mlr", mlr / ours >= 10)))
     row("datamash/ours >= 10",
         "%.1fx  %s" % (dm / ours, verdict(2, "csv vs datamash", dm / ours >= 10)))
-    row("values = mawk (exact), mlr, datamash",
-        "%s %s %s  %s" % (same_values(mine, mv, True), same_values(mine, lv, False),
+    row("values = mawk, mlr, datamash",
+        "%s %s %s  %s" % (same_values(mine, mv, False), same_values(mine, lv, False),
                           same_values(mine, dv, False),
-                          verdict(2, "csv values", same_values(mine, mv, True) and
+                          verdict(2, "csv values", same_values(mine, mv, False) and
                                   same_values(mine, lv, False) and
                                   same_values(mine, dv, False))))
+    versus_duckdb(2, "csv", a, duck, conf, out,
+                  "SELECT region, count(*) AS n, sum(amount) AS total FROM "
+                  "read_csv(%s) GROUP BY region ORDER BY region" % sql_str(csv),
+                  tmp, None)
     return ours
 
 
@@ -435,16 +582,64 @@ def case_startup(a, tmp):
     row("< 50 ms", verdict(8, "start-up", wall < 0.050))
 
 
+# --- 9, 10. JSON Lines and a JSON array, against DuckDB -----------------------
+
+def case_json(a, case, path, duck, tmp):
+    array = case == 10
+    say("\n[%d] %s file -> group by region, count and sum (%d rows, %.0f MB)"
+        % (case, "JSON array" if array else "JSON Lines", a.json_rows,
+           os.path.getsize(path) / 1e6))
+    name = "json" if array else "jsonl"
+    out = os.path.join(tmp, name + "_out.csv")
+    conf = write_conf(os.path.join(tmp, name + ".conf"),
+                      GROUP_CONF.format(out=out) +
+                      "\n[provider sales]\ntype = file\npath = %s\n" % path +
+                      ("format = json\n" if array else ""))
+    fmt = "array" if array else "newline_delimited"
+    # JSON Lines: the target of issue 18; a JSON array: reported.
+    versus_duckdb(case, name, a, duck, conf, out,
+                  "SELECT region, count(*) AS n, sum(amount) AS total FROM "
+                  "read_json(%s, format = '%s') GROUP BY region ORDER BY region"
+                  % (sql_str(path), fmt), tmp, None if array else 0.5)
+
+
+# --- 11. many groups, against DuckDB --------------------------------------------
+
+def case_many(a, path, duck, tmp):
+    say("\n[11] many groups: %d rows, %d distinct text keys (%.0f MB CSV) -> "
+        "count and sum, sorted by key to CSV"
+        % (a.many_rows, a.many_rows // 5, os.path.getsize(path) / 1e6))
+    out = os.path.join(tmp, "many_out.csv")
+    conf = write_conf(os.path.join(tmp, "many.conf"), """[aggregate]
+output     = {out}
+fields     = key:text, amount:float
+group_by   = key
+aggregates = count(*) as n, sum(amount) as total
+
+[provider many]
+type = file
+path = {path}
+""".format(out=out, path=path))
+    versus_duckdb(11, "many groups", a, duck, conf, out,
+                  "SELECT key, count(*) AS n, sum(amount) AS total FROM "
+                  "read_csv(%s) GROUP BY key ORDER BY key" % sql_str(path),
+                  tmp, 0.7)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true",
                     help="1 M rows instead of 10 M, fewer pages")
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--only", default="1,2,3,4,5,6,7,8")
+    ap.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10,11")
     ap.add_argument("--data", default=os.path.join(HERE, "data"))
     a = ap.parse_args()
     a.rows = 1_000_000 if a.quick else 10_000_000
     a.pages = 20 if a.quick else 100
+    # JSON: 2 M rows (issue 18's case), fewer with --quick; many groups:
+    # 5 M rows of 1 M keys, 1 M rows of 200 000 keys with --quick.
+    a.json_rows = min(a.rows, 2_000_000)
+    a.many_rows = a.rows // 2 if not a.quick else a.rows
     # The slow peers run fewer times at full scale.
     a.peer_runs = a.runs if a.quick else min(a.runs, 3)
     only = set(int(x) for x in a.only.split(","))
@@ -453,7 +648,7 @@ def main():
     say("aggregate bench: %s rows, %d runs per figure (medians), %d cpus"
         % ("{:,}".format(a.rows), a.runs, os.cpu_count()))
     tmp = tempfile.mkdtemp(prefix="aggregate-bench.")
-    pg = httpd = None
+    pg = httpd = duck = None
     rates = {}
     try:
         if only & {2, 6, 7}:
@@ -466,12 +661,21 @@ def main():
             say("  starting PostgreSQL and loading %d rows..." % a.rows)
             pg = Postgres(tmp)
             load_postgres(a, pg)
+        if only & {9, 10}:
+            jsonl = gen("jsonl", a.json_rows,
+                        os.path.join(a.data, "sales_%d.jsonl" % a.json_rows))
+            jarr = gen("json", a.json_rows,
+                       os.path.join(a.data, "sales_%d.json" % a.json_rows))
+        if 11 in only:
+            many = gen("many", a.many_rows,
+                       os.path.join(a.data, "many_%d.csv" % a.many_rows))
         if only & {5, 6}:
             httpd = Httpd()
+        duck = DuckDB(tmp)
         if 1 in only:
             case_ring(a)
         if only & {2, 6}:
-            rates["csv"] = a.rows / case_csv(a, csv, tmp)
+            rates["csv"] = a.rows / case_csv(a, csv, tmp, duck)
         if only & {3, 6}:
             rates["sqlite"] = a.rows / case_sqlite(a, db, tmp)
         if only & {4, 6}:
@@ -484,6 +688,12 @@ def main():
             case_memory(a, csv, small, tmp)
         if 8 in only:
             case_startup(a, tmp)
+        if 9 in only:
+            case_json(a, 9, jsonl, duck, tmp)
+        if 10 in only:
+            case_json(a, 10, jarr, duck, tmp)
+        if 11 in only:
+            case_many(a, many, duck, tmp)
     finally:
         if httpd:
             httpd.stop()
@@ -494,6 +704,8 @@ def main():
     say("\nsummary")
     for case, what, v in results:
         say("  [%d] %-28s %s" % (case, what, v))
+    if duck and duck.skip and only & {2, 9, 10, 11}:
+        say("  DuckDB rows skipped: %s" % duck.skip)
     misses = sum(1 for r in results if r[2] == "MISS")
     say("%d targets, %d met, %d missed" % (len(results), len(results) - misses,
                                            misses))

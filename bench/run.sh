@@ -8,6 +8,12 @@
 #   --quick      1 M rows instead of 10 M (about a minute)
 #   --runs N     runs per figure (medians; default 5)
 #   --only 2,7   only these cases
+#
+# DuckDB is a peer where it can be installed: Node.js and npm from Debian
+# (as root, when missing), then the npm package @duckdb/node-api at the
+# version bench/package.json pins, into build/bench/node_modules.  When any
+# step fails (not root, no network), BENCH_DUCKDB_SKIP says why and the
+# DuckDB rows print "skipped:" with it; the rest of the bench runs as before.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -31,4 +37,30 @@ if [ -n "$missing" ]; then
 fi
 
 make -s build/rel/aggregate build/bench/ringbench
+
+duckdb_skip=""
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	if [ "$(id -u)" -ne 0 ]; then
+		duckdb_skip="node or npm missing (run as root: apt-get install -y nodejs npm)"
+	else
+		echo "installing: nodejs npm" >&2
+		export DEBIAN_FRONTEND=noninteractive
+		{ apt-get update -qq && apt-get install -y -qq \
+			--no-install-recommends nodejs npm >&2; } ||
+			duckdb_skip="apt-get install nodejs npm failed"
+	fi
+fi
+if [ -z "$duckdb_skip" ] &&
+	! { cmp -s bench/package.json build/bench/package.json &&
+		[ -d build/bench/node_modules/@duckdb/node-api ]; }; then
+	echo "installing: @duckdb/node-api (npm, into build/bench)" >&2
+	mkdir -p build/bench
+	cp bench/package.json build/bench/package.json.part
+	mv build/bench/package.json.part build/bench/package.json
+	npm install --prefix build/bench --no-audit --no-fund --omit=dev \
+		--fetch-retries=1 --fetch-timeout=30000 >&2 ||
+		{ duckdb_skip="npm install @duckdb/node-api failed (no network?)";
+		  rm -f build/bench/package.json; }
+fi
+export BENCH_DUCKDB_SKIP="$duckdb_skip"
 exec python3 bench/bench.py "$@"

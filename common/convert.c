@@ -507,15 +507,31 @@ static int64_t floor_div(int64_t a, int64_t b)
 	return a / b - (a % b < 0);
 }
 
+/*
+ * The last zone's lookups (tz_local_to_utc_cached): a stream's timestamps
+ * are mostly near one another, so most cost a few compares.  Per thread,
+ * and reset when the zone is another (tz_serial).
+ */
+static _Thread_local struct {
+	uint64_t serial;
+	struct tz_local_cache c;
+} zone_cache;
+
 /* The instant of wall-clock microseconds `local` in zone z (NULL: UTC). */
 static int64_t local_to_utc(const struct tz *z, int64_t local)
 {
 	int64_t secs;
+	uint64_t serial;
 
 	if (!z)
 		return local;
 	secs = floor_div(local, US_PER_SEC);
-	return tz_local_to_utc(z, secs) * US_PER_SEC + (local - secs * US_PER_SEC);
+	if ((serial = tz_serial(z)) != zone_cache.serial) {
+		zone_cache.serial = serial;
+		zone_cache.c = TZ_LOCAL_CACHE_EMPTY;
+	}
+	return tz_local_to_utc_cached(z, &zone_cache.c, secs) * US_PER_SEC +
+	       (local - secs * US_PER_SEC);
 }
 
 /* conv_parse_timestamp_in(), inline in conv_text(): once per value. */

@@ -125,7 +125,9 @@ static int convert_const(struct ecomp *c, struct enode *n, struct expr_type t)
 		n->ty = t;
 		return 0;
 	}
-	if (expr_cast(NULL, c->tz, n->ty.type, n->ty.scale, t.type, t.prec, t.scale,
+	struct expr_zone zone = EXPR_ZONE(c->tz);
+
+	if (expr_cast(NULL, &zone, n->ty.type, n->ty.scale, t.type, t.prec, t.scale,
 		      &n->val, &out, reason, sizeof reason) < 0)
 		return ecomp_fail(c, n->column, "%s", reason);
 	n->val = out;

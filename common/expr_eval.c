@@ -80,6 +80,7 @@ struct expr_frame *expr_frame_new(const struct expr_prog *prog)
 	if (f == NULL)
 		return NULL;
 	f->nslots = prog->nslots;
+	f->zone = EXPR_ZONE(prog->tz);
 	f->slots = malloc(sizeof *f->slots * (size_t)(prog->nslots + 1));
 	if (f->slots == NULL) {
 		free(f);
@@ -474,7 +475,7 @@ int expr_eval(const struct expr_prog *prog, const struct rec_value *fields,
 				continue;
 			}
 
-			if (expr_cast(frame, prog->tz, in->ta, in->sa, in->tb, in->pk,
+			if (expr_cast(frame, &frame->zone, in->ta, in->sa, in->tb, in->pk,
 				      in->sk, &v, d, reason, reasonlen) < 0)
 				return -1;
 			continue;
@@ -640,13 +641,13 @@ int expr_eval(const struct expr_prog *prog, const struct rec_value *fields,
 			continue;
 		}
 		case EOP_TRUNC_TS:
-			d->u.i = expr_trunc_ts(prog->tz, a->u.i, (int)in->k);
+			d->u.i = expr_trunc_ts(&frame->zone, a->u.i, (int)in->k);
 			continue;
 		case EOP_TRUNC_DATE:
-			d->u.i = expr_trunc_date(prog->tz, a->u.i, (int)in->k);
+			d->u.i = expr_trunc_date(&frame->zone, a->u.i, (int)in->k);
 			continue;
 		case EOP_BUCKET_TS:
-			d->u.i = expr_bucket_ts(prog->tz, a->u.i, in->k, in->k2);
+			d->u.i = expr_bucket_ts(&frame->zone, a->u.i, in->k, in->k2);
 			continue;
 		case EOP_BUCKET_DATE:
 			if (in->tb == REC_DATE) {
@@ -655,21 +656,21 @@ int expr_eval(const struct expr_prog *prog, const struct rec_value *fields,
 
 				d->u.i = r / 86400000000LL - (r % 86400000000LL < 0);
 			} else {
-				d->u.i = expr_bucket_ts(prog->tz, expr_trunc_date(prog->tz, a->u.i, U_DAY),
+				d->u.i = expr_bucket_ts(&frame->zone, expr_trunc_date(&frame->zone, a->u.i, U_DAY),
 							in->k, in->k2);
 			}
 			continue;
 		case EOP_EXTRACT_TS:
-			rec_set_dec(d, expr_extract_ts(prog->tz, a->u.i, (int)in->k));
+			rec_set_dec(d, expr_extract_ts(&frame->zone, a->u.i, (int)in->k));
 			continue;
 		case EOP_EXTRACT_DATE:
 			rec_set_dec(d, expr_extract_date(a->u.i, (int)in->k));
 			continue;
 		case EOP_STRFTIME: {
 			int64_t us = in->tb == REC_DATE
-				     ? expr_trunc_date(prog->tz, b->u.i, U_DAY) : b->u.i;
+				     ? expr_trunc_date(&frame->zone, b->u.i, U_DAY) : b->u.i;
 
-			if (expr_strftime(frame, prog->tz, a->u.s.p, a->u.s.len, us, d,
+			if (expr_strftime(frame, &frame->zone, a->u.s.p, a->u.s.len, us, d,
 					  reason, reasonlen) < 0)
 				return -1;
 			continue;

@@ -295,7 +295,7 @@ static size_t format_float(double d, char *out)
 
 /* Any non-text value as text, into buf (EXPR_TEXT_MAX bytes). */
 static size_t format_value(int t, int scale, const struct rec_value *v,
-			   const struct tz *z, char *buf)
+			   struct expr_zone *z, char *buf)
 {
 	switch (t) {
 	case REC_INT:
@@ -320,6 +320,7 @@ size_t expr_format(struct expr_type t, const struct rec_value *v,
 		   const struct tz *tz, char *out, size_t outlen)
 {
 	char buf[EXPR_TEXT_MAX];
+	struct expr_zone zone = EXPR_ZONE(tz);
 	size_t n;
 
 	if (v->null) {
@@ -330,7 +331,7 @@ size_t expr_format(struct expr_type t, const struct rec_value *v,
 		snprintf(out, outlen, "%.*s", (int)v->u.s.len, v->u.s.p);
 		return v->u.s.len;
 	}
-	n = format_value(t.type, t.scale, v, tz, buf);
+	n = format_value(t.type, t.scale, v, &zone, buf);
 	snprintf(out, outlen, "%s", buf);
 	return n;
 }
@@ -377,7 +378,7 @@ static int text_out(struct expr_frame *f, const char *s, size_t n,
 	return 0;
 }
 
-int expr_cast(struct expr_frame *f, const struct tz *z, int from, int sa,
+int expr_cast(struct expr_frame *f, struct expr_zone *z, int from, int sa,
 	      int to, int pk, int sk, const struct rec_value *v,
 	      struct rec_value *out, char *reason, size_t reasonlen)
 {

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "expr.h"
+#include "tz.h"
 
 /* A type while compiling: a record type, or T_UNKNOWN for a bare NULL. */
 #define T_UNKNOWN 0
@@ -177,11 +178,24 @@ struct scratch_chunk {
 	char data[];
 };
 
+/*
+ * The program's zone with the frame's memory of its last lookups
+ * (tz_offset_cached): records near one another in time cost a compare per
+ * lookup.  A NULL tz is UTC, with no lookup at all.
+ */
+struct expr_zone {
+	const struct tz *tz;
+	struct tz_span off;
+	struct tz_local_cache local;
+};
+#define EXPR_ZONE(z) ((struct expr_zone){ (z), TZ_SPAN_EMPTY, TZ_LOCAL_CACHE_EMPTY })
+
 struct expr_frame {
 	struct rec_value *slots;
 	int nslots;
 	struct scratch_chunk *scratch;  /* the chunk in use; more behind it */
 	size_t scratch_total;
+	struct expr_zone zone;          /* the program's, with its lookups */
 };
 
 /* Room for n bytes of text in the frame for this record; NULL when out of memory. */
@@ -199,12 +213,12 @@ extern const char *const expr_unit_names[U_COUNT];
 /* A time_bucket width: microseconds, or months when months > 0. */
 int expr_bucket_parse(const char *s, size_t len, int64_t *us, int64_t *months);
 
-int64_t expr_trunc_ts(const struct tz *z, int64_t us, int unit);
-int64_t expr_trunc_date(const struct tz *z, int64_t days, int unit);
-int64_t expr_bucket_ts(const struct tz *z, int64_t us, int64_t width_us,
+int64_t expr_trunc_ts(struct expr_zone *z, int64_t us, int unit);
+int64_t expr_trunc_date(struct expr_zone *z, int64_t days, int unit);
+int64_t expr_bucket_ts(struct expr_zone *z, int64_t us, int64_t width_us,
 		       int64_t months);
 /* extract: the value as a decimal at scale *scale (0 or 6). */
-__int128 expr_extract_ts(const struct tz *z, int64_t us, int unit);
+__int128 expr_extract_ts(struct expr_zone *z, int64_t us, int unit);
 __int128 expr_extract_date(int64_t days, int unit);
 
 /*
@@ -212,7 +226,7 @@ __int128 expr_extract_date(int64_t days, int unit);
  * scale sk).  Text results go to the frame's scratch.  0, or -1 with a
  * reason.
  */
-int expr_cast(struct expr_frame *f, const struct tz *z, int from, int sa,
+int expr_cast(struct expr_frame *f, struct expr_zone *z, int from, int sa,
 	      int to, int pk, int sk, const struct rec_value *v,
 	      struct rec_value *out, char *reason, size_t reasonlen);
 
@@ -243,17 +257,17 @@ enum { ROUND_HALF, ROUND_FLOOR, ROUND_CEIL, ROUND_TRUNC };
 bool expr_like(const char *s, size_t slen, const char *p, size_t plen, int esc);
 
 /* A date's local midnight as an instant, and an instant's local date. */
-int64_t expr_date_to_ts(const struct tz *z, int64_t days);
-int64_t expr_ts_to_date(const struct tz *z, int64_t us);
+int64_t expr_date_to_ts(struct expr_zone *z, int64_t days);
+int64_t expr_ts_to_date(struct expr_zone *z, int64_t us);
 
 /* A timestamp as PostgreSQL's timestamptz output in zone z; out holds 64 bytes. */
-size_t expr_format_ts(const struct tz *z, int64_t us, char *out);
+size_t expr_format_ts(struct expr_zone *z, int64_t us, char *out);
 
 /* A timestamp in text: with an offset that instant, without one local time in z. */
-int expr_parse_ts(const struct tz *z, const char *s, size_t len, int64_t *us);
+int expr_parse_ts(struct expr_zone *z, const char *s, size_t len, int64_t *us);
 
 /* strftime of instant us in zone z into the frame; 0 or -1. */
-int expr_strftime(struct expr_frame *f, const struct tz *z, const char *fmt,
+int expr_strftime(struct expr_frame *f, struct expr_zone *z, const char *fmt,
 		  size_t fmtlen, int64_t us, struct rec_value *out, char *reason,
 		  size_t reasonlen);
 

@@ -5,7 +5,8 @@
  * A timestamp is microseconds since the epoch, UTC; its fields (day, hour,
  * ...) are read on the zone's wall clock (tz_offset), and a local time made
  * from them goes back to an instant with PostgreSQL's rule for gaps and
- * overlaps (tz_local_to_utc), except that date_trunc to an hour or a
+ * overlaps (tz_local_to_utc), each lookup through the frame's cache of the
+ * span it fell in (struct expr_zone), except that date_trunc to an hour or a
  * minute keeps the instant's own offset, as PostgreSQL's timestamptz_trunc
  * does.  A NULL zone is UTC, with no lookup at all.
  */
@@ -122,14 +123,14 @@ int expr_bucket_parse(const char *s, size_t len, int64_t *us, int64_t *months)
 	return 0;
 }
 
-static int32_t offset_at(const struct tz *z, int64_t sec)
+static int32_t offset_at(struct expr_zone *z, int64_t sec)
 {
-	return z ? tz_offset(z, sec) : 0;
+	return z && z->tz ? tz_offset_cached(z->tz, &z->off, sec) : 0;
 }
 
-static int64_t local_to_utc(const struct tz *z, int64_t local)
+static int64_t local_to_utc(struct expr_zone *z, int64_t local)
 {
-	return z ? tz_local_to_utc(z, local) : local;
+	return z && z->tz ? tz_local_to_utc_cached(z->tz, &z->local, local) : local;
 }
 
 /* A day count truncated to the unit (day and longer units). */
@@ -155,7 +156,7 @@ static int64_t trunc_days(int64_t days, int unit)
 	}
 }
 
-int64_t expr_trunc_ts(const struct tz *z, int64_t us, int unit)
+int64_t expr_trunc_ts(struct expr_zone *z, int64_t us, int unit)
 {
 	int64_t sec = floordiv(us, US_PER_S);
 	int32_t off = offset_at(z, sec);
@@ -176,14 +177,14 @@ int64_t expr_trunc_ts(const struct tz *z, int64_t us, int unit)
 	}
 }
 
-int64_t expr_trunc_date(const struct tz *z, int64_t days, int unit)
+int64_t expr_trunc_date(struct expr_zone *z, int64_t days, int unit)
 {
 	int64_t us = local_to_utc(z, days * 86400) * US_PER_S;
 
 	return unit <= U_DAY ? us : expr_trunc_ts(z, us, unit);
 }
 
-int64_t expr_bucket_ts(const struct tz *z, int64_t us, int64_t width_us,
+int64_t expr_bucket_ts(struct expr_zone *z, int64_t us, int64_t width_us,
 		       int64_t months)
 {
 	int64_t sec = floordiv(us, US_PER_S);
@@ -237,7 +238,7 @@ static __int128 day_field(int64_t days, int unit)
 	}
 }
 
-__int128 expr_extract_ts(const struct tz *z, int64_t us, int unit)
+__int128 expr_extract_ts(struct expr_zone *z, int64_t us, int unit)
 {
 	int64_t sec = floordiv(us, US_PER_S), micro = us - sec * US_PER_S;
 	int64_t local = sec + offset_at(z, sec);
@@ -259,12 +260,12 @@ __int128 expr_extract_date(int64_t days, int unit)
 	return day_field(days, unit);
 }
 
-int64_t expr_date_to_ts(const struct tz *z, int64_t days)
+int64_t expr_date_to_ts(struct expr_zone *z, int64_t days)
 {
 	return local_to_utc(z, days * 86400) * US_PER_S;
 }
 
-int64_t expr_ts_to_date(const struct tz *z, int64_t us)
+int64_t expr_ts_to_date(struct expr_zone *z, int64_t us)
 {
 	int64_t sec = floordiv(us, US_PER_S);
 
@@ -272,7 +273,7 @@ int64_t expr_ts_to_date(const struct tz *z, int64_t us)
 }
 
 /* A timestamp as PostgreSQL's timestamptz output: in the zone, with its offset. */
-size_t expr_format_ts(const struct tz *z, int64_t us, char *out)
+size_t expr_format_ts(struct expr_zone *z, int64_t us, char *out)
 {
 	int64_t sec = floordiv(us, US_PER_S), micro = us - sec * US_PER_S;
 	int32_t off = offset_at(z, sec);
@@ -303,7 +304,7 @@ size_t expr_format_ts(const struct tz *z, int64_t us, char *out)
 }
 
 /* A timestamp in text: with an offset it is that instant, without one local time. */
-int expr_parse_ts(const struct tz *z, const char *s, size_t len, int64_t *us)
+int expr_parse_ts(struct expr_zone *z, const char *s, size_t len, int64_t *us)
 {
 	bool zone = false;
 
@@ -312,7 +313,7 @@ int expr_parse_ts(const struct tz *z, const char *s, size_t len, int64_t *us)
 	for (size_t i = 10; i < len; i++)
 		if (s[i] == 'Z' || s[i] == 'z' || s[i] == '+' || s[i] == '-')
 			zone = true;
-	if (!zone && z) {
+	if (!zone && z && z->tz) {
 		int64_t sec = floordiv(*us, US_PER_S);
 
 		*us = local_to_utc(z, sec) * US_PER_S + (*us - sec * US_PER_S);
@@ -329,7 +330,7 @@ static const char *const day_names[] = {
 	"Saturday",
 };
 
-int expr_strftime(struct expr_frame *f, const struct tz *z, const char *fmt,
+int expr_strftime(struct expr_frame *f, struct expr_zone *z, const char *fmt,
 		  size_t fmtlen, int64_t us, struct rec_value *out, char *reason,
 		  size_t reasonlen)
 {
@@ -383,7 +384,7 @@ int expr_strftime(struct expr_frame *f, const struct tz *z, const char *fmt,
 		case 'G': PUT("%04lld", (long long)iy); break;
 		case 's': PUT("%lld", (long long)sec); break;
 		case 'z': PUT("%c%02d%02d", off < 0 ? '-' : '+', abs(off) / 3600, abs(off) / 60 % 60); break;
-		case 'Z': PUT("%s", z ? tz_name(z) : "UTC"); break;
+		case 'Z': PUT("%s", z && z->tz ? tz_name(z->tz) : "UTC"); break;
 		case 'F': PUT("%04lld-%02u-%02u", (long long)y, m, d); break;
 		case 'T': PUT("%02d:%02d:%02d", hour, (int)(sod / 60 % 60), (int)(sod % 60)); break;
 		case 'R': PUT("%02d:%02d", hour, (int)(sod / 60 % 60)); break;

@@ -45,6 +45,7 @@ struct rule {
 
 struct tz {
 	char *name;
+	uint64_t serial;
 	int64_t *trans;  /* instants of change, ascending */
 	int32_t *after;  /* offset from trans[i] on */
 	size_t n;
@@ -356,6 +357,11 @@ struct tz *tz_load(const char *name, char *err, size_t errlen)
 	z = calloc(1, sizeof *z);
 	if (!z || !(z->name = strdup(name)))
 		goto oom;
+	{
+		static _Atomic uint64_t serials;
+
+		z->serial = ++serials;
+	}
 	snprintf(path, sizeof path, "%s/%s",
 		 dir && *dir ? dir : "/usr/share/zoneinfo", name);
 	f = fopen(path, "rb");
@@ -398,16 +404,77 @@ const char *tz_name(const struct tz *z)
 	return z->name;
 }
 
-int32_t tz_offset(const struct tz *z, int64_t t)
+uint64_t tz_serial(const struct tz *z)
+{
+	return z->serial;
+}
+
+/*
+ * The footer rule's offset at t and the span about t over which it holds:
+ * within the local year of t (read in standard time, as rule_offset()
+ * does) the offset changes only at that year's start and end instants.
+ */
+static int32_t rule_span(const struct rule *r, int64_t t, struct tz_span *c)
+{
+	int64_t y, s, e, lt = t + r->std_off, y0, y1, lo, hi;
+	unsigned mo, dd;
+	int32_t off = rule_offset(r, t);
+
+	if (!r->dst) {
+		c->lo = INT64_MIN;
+		c->hi = INT64_MAX;
+		return c->off = off;
+	}
+	conv_civil_from_days(lt >= 0 ? lt / 86400 : (lt - 86399) / 86400, &y,
+			     &mo, &dd);
+	y0 = conv_days_from_civil(y, 1, 1) * 86400 - r->std_off;
+	y1 = conv_days_from_civil(y + 1, 1, 1) * 86400 - r->std_off;
+	s = rule_local(&r->start, y) - r->std_off;
+	e = rule_local(&r->end, y) - r->dst_off;
+	lo = y0;
+	hi = y1;
+	/* Narrow [y0, y1) to the piece between the cuts s and e holding t. */
+	if (s > lo && s <= t)
+		lo = s;
+	if (e > lo && e <= t)
+		lo = e;
+	if (s < hi && s > t)
+		hi = s;
+	if (e < hi && e > t)
+		hi = e;
+	c->lo = lo;
+	c->hi = hi;
+	return c->off = off;
+}
+
+int32_t tz_offset_span(const struct tz *z, int64_t t, struct tz_span *c)
 {
 	size_t lo = 0, hi = z->n;
 
-	if (z->n == 0 || t < z->trans[0])
-		return z->n == 0 && z->rule.has ? rule_offset(&z->rule, t)
-						: z->first;
-	if (t >= z->trans[z->n - 1])
-		return z->rule.has ? rule_offset(&z->rule, t)
-				   : z->after[z->n - 1];
+	if (z->n == 0) {
+		if (z->rule.has)
+			return rule_span(&z->rule, t, c);
+		c->lo = INT64_MIN;
+		c->hi = INT64_MAX;
+		return c->off = z->first;
+	}
+	if (t < z->trans[0]) {
+		c->lo = INT64_MIN;
+		c->hi = z->trans[0];
+		return c->off = z->first;
+	}
+	if (t >= z->trans[z->n - 1]) {
+		if (z->rule.has) {
+			int32_t off = rule_span(&z->rule, t, c);
+
+			if (c->lo < z->trans[z->n - 1])
+				c->lo = z->trans[z->n - 1];
+			return off;
+		}
+		c->lo = z->trans[z->n - 1];
+		c->hi = INT64_MAX;
+		return c->off = z->after[z->n - 1];
+	}
 	/* The last change at or before t: trans[lo] <= t < trans[hi]. */
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -417,27 +484,67 @@ int32_t tz_offset(const struct tz *z, int64_t t)
 		else
 			hi = mid;
 	}
-	return z->after[lo];
+	c->lo = z->trans[lo];
+	c->hi = z->trans[hi];
+	return c->off = z->after[lo];
+}
+
+int32_t tz_offset(const struct tz *z, int64_t t)
+{
+	struct tz_span c;
+
+	return tz_offset_span(z, t, &c);
+}
+
+/*
+ * Offsets stay within a day of UTC, so the instants that read as `local`
+ * lie within 26 hours of it: take the offset in force after that window
+ * and the one before.  The one after is right when the instant it gives
+ * has it: alone, or with the one before also right in an overlap (the
+ * later, standard, reading is wanted).  Else the one before is right, or
+ * neither is (a gap: the offset from before the change is wanted).  This
+ * assumes one change at most within the 60-hour window, which every
+ * zone's history keeps.
+ */
+static int64_t add_sat(int64_t a, int64_t b)
+{
+	if (b > 0 && a > INT64_MAX - b)
+		return INT64_MAX;
+	if (b < 0 && a < INT64_MIN - b)
+		return INT64_MIN;
+	return a + b;
+}
+
+int64_t tz_local_to_utc_span(const struct tz *z, struct tz_local_cache *c,
+			     int64_t local)
+{
+	const int64_t w = 30 * 3600;
+	int32_t before = tz_offset_cached(z, &c->before, local - w);
+	int32_t after = tz_offset_cached(z, &c->after, local + w);
+
+	if (after == before) {
+		/*
+		 * Every local time whose two lookups fall in these same
+		 * spans gets this same answer: remember that range.
+		 */
+		int64_t lo = add_sat(c->before.lo, w), hi = add_sat(c->before.hi, w);
+		int64_t alo = add_sat(c->after.lo, -w), ahi = add_sat(c->after.hi, -w);
+
+		c->local.lo = lo > alo ? lo : alo;
+		c->local.hi = hi < ahi ? hi : ahi;
+		c->local.off = after;
+		return local - after;
+	}
+	if (tz_offset_cached(z, &c->at, local - after) == after)
+		return local - after;
+	return local - before;
 }
 
 int64_t tz_local_to_utc(const struct tz *z, int64_t local)
 {
-	/*
-	 * Offsets stay within a day of UTC, so the instants that read as
-	 * `local` lie within 26 hours of it: take the offset in force after
-	 * that window and the one before.  The one after is right when the
-	 * instant it gives has it: alone, or with the one before also right
-	 * in an overlap (the later, standard, reading is wanted).  Else the
-	 * one before is right, or neither is (a gap: the offset from before
-	 * the change is wanted).  This assumes one change at most within
-	 * the 60-hour window, which every zone's history keeps.
-	 */
-	int32_t before = tz_offset(z, local - 30 * 3600);
-	int32_t after = tz_offset(z, local + 30 * 3600);
+	struct tz_local_cache c = TZ_LOCAL_CACHE_EMPTY;
 
-	if (after == before || tz_offset(z, local - after) == after)
-		return local - after;
-	return local - before;
+	return tz_local_to_utc_span(z, &c, local);
 }
 
 void tz_free(struct tz *z)

@@ -136,3 +136,100 @@ Test(tz, bad_names_and_files_are_errors)
 	free(sub);
 	free(dir);
 }
+
+/*
+ * The cached lookups (tz_offset_cached, tz_local_to_utc_cached) against
+ * the uncached ones, over every change of offset from 1900 to 2100
+ * (past 2037 the footer rule's): the instants and local times about each
+ * change are looked up in ascending then descending order through one
+ * cache, so that each lookup meets a span remembered from the other side
+ * of the change, then random instants and local times in random order.
+ */
+static void check_point(const struct tz *z, struct tz_span *c,
+			struct tz_local_cache *lc, int64_t t)
+{
+	cr_assert_eq(tz_offset_cached(z, c, t), tz_offset(z, t),
+		     "%s offset at %lld", tz_name(z), (long long)t);
+	cr_assert_eq(tz_local_to_utc_cached(z, lc, t), tz_local_to_utc(z, t),
+		     "%s local %lld", tz_name(z), (long long)t);
+}
+
+Test(tz, cached_lookups_equal_uncached_about_every_change)
+{
+	static const int64_t deltas[] = { -86400, -3601, -3600, -1801, -1800,
+					  -2, -1, 0, 1, 2, 1799, 1800, 3599,
+					  3600, 86400 };
+	const int nd = (int)(sizeof deltas / sizeof deltas[0]);
+	const int64_t from = -2208988800LL, to = 4102444800LL; /* 1900, 2100 */
+	int nchanges[NZONES] = {0};
+	char err[256];
+
+	for (int zi = 0; zi < NZONES; zi++) {
+		struct tz *z = tz_load(zones[zi], err, sizeof err);
+		struct tz_span c = TZ_SPAN_EMPTY;
+		struct tz_local_cache lc = TZ_LOCAL_CACHE_EMPTY;
+		int32_t prev = tz_offset(z, from);
+
+		cr_assert_not_null(z, "%s", err);
+		for (int64_t t = from + 3600; t < to; t += 3600) {
+			int32_t off = tz_offset(z, t);
+			int64_t lo = t - 3600, hi = t, at;
+
+			if (off == prev)
+				continue;
+			/* The first instant of the new offset. */
+			while (hi - lo > 1) {
+				int64_t mid = lo + (hi - lo) / 2;
+
+				if (tz_offset(z, mid) == off)
+					hi = mid;
+				else
+					lo = mid;
+			}
+			at = hi;
+			nchanges[zi]++;
+			/* Instants, and local times on either offset's clock. */
+			for (int k = 0; k < 3; k++) {
+				int64_t base = at + (k == 0 ? 0 : k == 1 ? prev : off);
+
+				for (int i = 0; i < nd; i++)
+					check_point(z, &c, &lc, base + deltas[i]);
+				for (int i = nd - 1; i >= 0; i--)
+					check_point(z, &c, &lc, base + deltas[i]);
+			}
+			prev = off;
+		}
+		srand(16 + zi);
+		for (int i = 0; i < 200000; i++) {
+			int64_t t = from + (int64_t)((double)rand() / RAND_MAX *
+						     (double)(to - from));
+
+			check_point(z, &c, &lc, t);
+			/* A neighbour, as records in a stream are. */
+			check_point(z, &c, &lc, t + rand() % 7200);
+		}
+		/* A walk by the hour through two centuries: mostly hits. */
+		for (int64_t t = from; t < to; t += 3600 + 17)
+			check_point(z, &c, &lc, t);
+		tz_free(z);
+	}
+	/* Changes were met where there are some (twice a year past 2037). */
+	cr_assert_gt(nchanges[0], 300, "Europe/Paris: %d changes", nchanges[0]);
+	cr_assert_gt(nchanges[1], 300, "America/New_York: %d", nchanges[1]);
+	cr_assert_gt(nchanges[2], 200, "Australia/Lord_Howe: %d", nchanges[2]);
+	cr_assert_eq(nchanges[NZONES - 1], 0, "UTC changes");
+}
+
+/* A cache filled in one zone is reset, not trusted, in another. */
+Test(tz, serials_differ_between_zones)
+{
+	char err[256];
+	struct tz *a = tz_load("Europe/Paris", err, sizeof err);
+	struct tz *b = tz_load("Europe/Paris", err, sizeof err);
+
+	cr_assert(a && b);
+	cr_assert_neq(tz_serial(a), tz_serial(b));
+	cr_assert_neq(tz_serial(a), 0);
+	tz_free(a);
+	tz_free(b);
+}

@@ -273,7 +273,8 @@ int cfg_agg_apply(const struct cfg_key *k, int id, struct cfg *cfg, char **vp)
 static int out_schema(const struct cfg *cfg, struct rec_schema *s)
 {
 	int union_ = cfg->mode == CFG_MODE_UNION;
-	int n = union_ ? 1 + cfg->schema.nfields : cfg->ngroup_by + cfg->naggs;
+	int n = union_ ? 1 + cfg_union_fields(cfg) :
+			 cfg->ngroup_by + cfg->naggs;
 	int i;
 
 	s->nfields = n;
@@ -283,7 +284,7 @@ static int out_schema(const struct cfg *cfg, struct rec_schema *s)
 	if (union_) {
 		s->fields[0].name = (char *)"provider";
 		s->fields[0].type = REC_TEXT;
-		for (i = 0; i < cfg->schema.nfields; i++)
+		for (i = 0; i < cfg_union_fields(cfg); i++)
 			s->fields[1 + i] = cfg->schema.fields[i];
 		return 0;
 	}

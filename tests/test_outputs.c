@@ -432,6 +432,28 @@ Test(outputs, several_outputs_from_one_read_match_postgres)
 	check_file("big.csv", big);
 	check_file("stats.csv", stats);
 	tu_result_free(&r);
+
+	/*
+	 * The provider killed half way: what every output staged of that
+	 * attempt is forgotten, and each counts every record once.
+	 */
+	if (tu_bin_has_hooks()) {
+		char fault[64];
+
+		snprintf(fault, sizeof fault, "AGG_FAULT=f:1:record:%d",
+			 tu_scale(5000) / 2);
+		tu_run(&r, dir, (const char *[]){ "-c", "t.conf", NULL },
+		       (const char *[]){ fault, NULL });
+		cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+		cr_assert(strstr(r.err, "provider=f restarted attempt=2"), "%s",
+			  r.err);
+		check_file("out.csv", main_);
+		check_file("monthly.csv", monthly);
+		check_file("top.csv", top);
+		check_file("big.csv", big);
+		check_file("stats.csv", stats);
+		tu_result_free(&r);
+	}
 	free(main_);
 	free(monthly);
 	free(top);

@@ -432,12 +432,13 @@ out:
 
 int cfg_agg_check(const struct cfg_check *c, struct cfg *cfg)
 {
-	char sd[CFG_SECT_DESC_MAX] = "[aggregate]";
+	char sd[CFG_SECT_DESC_MAX];
 	char eb[CFG_ECHO_BUF];
 	enum cfg_format f;
 
 	if (!cfg->output)
 		return cfg_missing_key(c->doc, c->si, "output", NULL);
+	cfg_sect_desc(c->doc, c->si, sd, sizeof sd); /* or [output NAME] */
 
 	/* mode */
 	if (!c->seen[AK_MODE]) {
@@ -471,13 +472,15 @@ int cfg_agg_check(const struct cfg_check *c, struct cfg *cfg)
 				return cfg_fail_oom(c->doc);
 			if (!ok)
 				return cfg_fail(c->doc, c->seen[AK_OUTPUT],
-						"invalid value for key 'output' in [aggregate]: not a libpq connection string (format = postgres)");
+						"invalid value for key 'output' in %s: not a libpq connection string (format = postgres)",
+						sd);
 		}
 	} else if (format_from_ext(cfg->output, &f) == 0) {
 		cfg->format = f;
 	} else if (looks_like_conninfo(cfg->output)) {
 		return cfg_fail(c->doc, c->seen[AK_OUTPUT],
-				"output in [aggregate] looks like a PostgreSQL connection string: add format = postgres");
+				"output in %s looks like a PostgreSQL connection string: add format = postgres",
+				sd);
 	} else {
 		return cfg_fail(c->doc, c->seen[AK_OUTPUT],
 				"cannot tell the format of output '%s' from its extension (.csv, .jsonl, .ndjson, .db, .sqlite, .sqlite3): set format",

@@ -288,6 +288,12 @@ static int open_section(struct reader *rd, char *inner)
 					words[0], words[1] ? " " : "",
 					words[1] ? words[1] : "",
 					words[1] ? words[1] : "NAME");
+		if (cfg_near_miss(words[0], "output", &best))
+			return cfg_fail(doc, rd->lineno,
+					"unknown section [%s%s%s] (did you mean [output %s]?)",
+					words[0], words[1] ? " " : "",
+					words[1] ? words[1] : "",
+					words[1] ? words[1] : "NAME");
 		return cfg_fail(doc, rd->lineno,
 				"unknown section [%s]: expected [aggregate], [provider NAME] or [output NAME]",
 				words[0]);

@@ -547,6 +547,19 @@ int cfg_set_output(struct cfg *cfg, const char *output, char *err,
 				    cfg_echo(output, eb, sizeof eb));
 		return -1;
 	}
+	for (int i = 0; i < cfg->noutputs; i++) {
+		const struct cfg_output *o = &cfg->outputs[i];
+		bool table = f == CFG_FMT_SQLITE || f == CFG_FMT_POSTGRES;
+
+		if (strcmp(o->output, output) == 0 &&
+		    (!table || (o->format == f &&
+				strcmp(o->table, cfg->table) == 0))) {
+			cfg_set_err(err, errlen,
+				    "-o: [output %s] writes that %s already",
+				    o->name, table ? "table" : "output");
+			return -1;
+		}
+	}
 	out = strdup(output);
 	if (!out)
 		goto fail_oom;

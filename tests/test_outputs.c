@@ -188,6 +188,18 @@ Test(outputs_conf, errors_at_their_line)
 			 "table");
 }
 
+Test(outputs_conf, dash_o_may_not_name_another_output)
+{
+	struct cfg cfg;
+
+	load_ok(HEAD "[output a]\noutput = a.csv\n" PROV, &cfg);
+	cr_assert_eq(cfg_set_output(&cfg, "a.csv", err, sizeof err), -1);
+	cr_assert_str_eq(err, "-o: [output a] writes that output already");
+	cr_assert_eq(cfg_set_output(&cfg, "b.csv", err, sizeof err), 0, "%s",
+		     err);
+	cfg_free(&cfg);
+}
+
 Test(outputs_conf, same_database_other_table_is_fine)
 {
 	struct cfg cfg;

@@ -535,10 +535,13 @@ static void mark_output(bool *unused, const struct cfg *v)
 	for (int k = 0; k < v->naggs; k++) {
 		if (v->aggs[k].field >= 0)
 			unused[v->aggs[k].field] = false;
-		if (v->aggs[k].field2 >= 0)
-			unused[v->aggs[k].field2] = false;
 		if (v->aggs[k].filter >= 0)
 			unused[v->aggs[k].filter] = false;
+		/* arg_min(f, g), arg_max(f, g) read g as well. */
+		if ((v->aggs[k].kind == CFG_AGG_ARG_MIN ||
+		     v->aggs[k].kind == CFG_AGG_ARG_MAX) &&
+		    v->aggs[k].field2 >= 0)
+			unused[v->aggs[k].field2] = false;
 	}
 	if (v->has_keep)
 		unused[v->keep] = false;

@@ -200,6 +200,31 @@ Test(outputs_conf, dash_o_may_not_name_another_output)
 	cfg_free(&cfg);
 }
 
+/* arg_max's g read by nothing else still reaches the aggregator. */
+Test(outputs_conf, arg_max_of_a_field_nothing_else_reads)
+{
+	char *d = tu_tmpdir(), *got;
+	struct tu_result r;
+
+	tu_put(d, "data.csv", "id,day,country,qty,price,note\n"
+	       "1,2024-01-05 10:00:00,FR,1,1.00,a\n"
+	       "2,2024-03-05 10:00:00,DE,1,1.00,b\n"
+	       "3,2024-02-05 10:00:00,FR,1,1.00,c\n");
+	tu_put(d, "t.conf", HEAD
+	       "[output last]\n"
+	       "output = last.csv\n"
+	       "group_by = country\n"
+	       "aggregates = arg_max(id, day) as last_id\n"
+	       PROV);
+	tu_run(&r, d, (const char *[]){ "-c", "t.conf", NULL }, NULL);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	tu_result_free(&r);
+	got = tu_get(d, "last.csv");
+	cr_assert_str_eq(got, "country,last_id\nDE,2\nFR,3\n");
+	free(got);
+	tu_tmpdir_free(&d);
+}
+
 Test(outputs_conf, same_database_other_table_is_fine)
 {
 	struct cfg cfg;

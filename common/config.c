@@ -44,6 +44,7 @@
 #include "config_derive.h"
 #include "expr.h"
 #include "config_key.h"
+#include "config_out.h"
 #include "config_read.h"
 #include "config_schema.h"
 #include "config_value.h"
@@ -82,20 +83,6 @@ static const struct cfg_key_def agg_zone_keys[] = {
 	{ "where", 0 },
 };
 #define AGG_ZONE_NKEYS 3
-
-/*
- * The [aggregate] keys an [output NAME] section may have, by their
- * numbers there; its where is at slot AK_NKEYS + 2, as [aggregate]'s.
- */
-static const int out_key_ids[] = {
-	AK_OUTPUT, AK_FORMAT, AK_TABLE, AK_WRITE, AK_MODE, AK_GROUP_BY,
-	AK_AGGREGATES, AK_HAVING, AK_ORDER_BY, AK_LIMIT,
-};
-#define OUT_NKEYS (int)(sizeof out_key_ids / sizeof out_key_ids[0])
-#define OUT_WHERE_SLOT (AK_NKEYS + 2)
-
-/* Output i's hidden fields are named __agg(OUT_AGG_BASE * (i + 1) + n). */
-#define OUT_AGG_BASE 1000
 
 /*
  * A section's keys as seen, each by its slot: [aggregate]'s key i at i;
@@ -453,170 +440,6 @@ static int bad_key(struct loader *ld, const struct cfg_entry *e,
 			sd);
 }
 
-/* The number of an [output NAME] key (its slot), or -1. */
-static int out_key(const char *name)
-{
-	for (int i = 0; i < OUT_NKEYS; i++)
-		if (strcmp(cfg_agg_keys[out_key_ids[i]].name, name) == 0)
-			return out_key_ids[i];
-	return strcmp(name, "where") == 0 ? OUT_WHERE_SLOT : -1;
-}
-
-/* A key not valid in an [output NAME] section.  Returns -1. */
-static int bad_out_key(struct loader *ld, const struct cfg_entry *e)
-{
-	const char *best_name = NULL;
-	char sd[CFG_SECT_DESC_MAX];
-	int best = 10;
-
-	cfg_sect_desc(&ld->doc, e->sect, sd, sizeof sd);
-	for (int i = 0; i < OUT_NKEYS; i++)
-		if (cfg_near_miss(e->key, cfg_agg_keys[out_key_ids[i]].name,
-				  &best))
-			best_name = cfg_agg_keys[out_key_ids[i]].name;
-	if (cfg_near_miss(e->key, "where", &best))
-		best_name = "where";
-	if (best_name)
-		return cfg_fail(&ld->doc, e->line,
-				"unknown key '%s' in %s (did you mean '%s'?)",
-				e->key, sd, best_name);
-	if (key_in(cfg_agg_keys, AK_NKEYS, e->key) >= 0 ||
-	    key_in(agg_zone_keys, AGG_ZONE_NKEYS, e->key) >= 0)
-		return cfg_fail(&ld->doc, e->line,
-				"key '%s' is not valid in %s: it is shared by every output, set it in [aggregate]",
-				e->key, sd);
-	return cfg_fail(&ld->doc, e->line,
-			"unknown key '%s' in %s (an output has output, format, table, write, mode, where, group_by, aggregates, having, order_by and limit)",
-			e->key, sd);
-}
-
-/*
- * Output oi as a struct cfg the [aggregate] functions work on: cfg's
- * shared parts, o's own.  out_put() takes o's back, and the fields its
- * keys derived into cfg's schema.
- */
-static void out_take(const struct cfg *cfg, int oi, struct cfg *t)
-{
-	const struct cfg_output *o = &cfg->outputs[oi];
-
-	*t = *cfg;
-	t->output = o->output;
-	t->format = o->format;
-	t->format_given = o->format_given;
-	t->table = o->table;
-	t->write = o->write;
-	t->mode = o->mode;
-	t->group_by = o->group_by;
-	t->ngroup_by = o->ngroup_by;
-	t->aggs = o->aggs;
-	t->naggs = o->naggs;
-	t->order_by_text = o->order_by_text;
-	t->order_by = o->order_by;
-	t->norder_by = o->norder_by;
-	t->limit = o->limit;
-	t->limit_set = o->limit_set;
-	t->having = o->having;
-	t->having_prog = o->having_prog;
-	t->has_keep = o->keep >= 0;
-	t->keep = o->keep;
-	t->output_name = o->name;
-	t->agg_base = OUT_AGG_BASE * (oi + 1);
-	t->outputs = NULL;
-	t->noutputs = 0;
-}
-
-static void out_put(struct cfg *cfg, int oi, const struct cfg *t)
-{
-	struct cfg_output *o = &cfg->outputs[oi];
-
-	o->output = t->output;
-	o->format = t->format;
-	o->format_given = t->format_given;
-	o->table = t->table;
-	o->write = t->write;
-	o->mode = t->mode;
-	o->group_by = t->group_by;
-	o->ngroup_by = t->ngroup_by;
-	o->aggs = t->aggs;
-	o->naggs = t->naggs;
-	o->order_by_text = t->order_by_text;
-	o->order_by = t->order_by;
-	o->norder_by = t->norder_by;
-	o->limit = t->limit;
-	o->limit_set = t->limit_set;
-	o->having = t->having;
-	o->having_prog = t->having_prog;
-	o->keep = t->has_keep ? t->keep : -1;
-	cfg->schema = t->schema;
-	cfg->derive = t->derive;
-	cfg->hidden = t->hidden;
-	cfg->guard = t->guard;
-}
-
-/* Apply key id (an output's) of output oi with the expanded value *vp. */
-static int apply_output(struct loader *ld, const struct cfg_key *k, int oi,
-			int id, char **vp)
-{
-	struct cfg t;
-	char name[32];
-	int rc, fi;
-
-	out_take(ld->cfg, oi, &t);
-	if (id == OUT_WHERE_SLOT) {
-		if (!*cfg_skip_space(*vp)) {
-			rc = cfg_bad_value(k, NULL, "no expression");
-		} else {
-			snprintf(name, sizeof name, "__out%d_where", oi + 1);
-			rc = cfg_derive_keep(k, &t, *vp, name, &fi);
-			if (rc == 0) {
-				t.has_keep = true;
-				t.keep = fi;
-			}
-		}
-	} else {
-		rc = cfg_agg_apply(k, id, &t, vp);
-	}
-	out_put(ld->cfg, oi, &t);
-	return rc;
-}
-
-/*
- * Two outputs writing the same file (or the same table of one database)
- * would overwrite each other: output oi against [aggregate]'s and those
- * before it.  0, or -1 after cfg_fail().
- */
-static int check_out_target(struct loader *ld, int oi)
-{
-	const struct cfg *cfg = ld->cfg;
-	const struct cfg_output *o = &cfg->outputs[oi];
-
-	for (int j = -1; j < oi; j++) {
-		struct cfg v;
-		bool table;
-
-		cfg_output_view(cfg, j, &v);
-		if (strcmp(v.output, o->output) != 0)
-			continue;
-		table = o->format == CFG_FMT_SQLITE ||
-			o->format == CFG_FMT_POSTGRES;
-		if (table && v.format == o->format &&
-		    strcmp(v.table, o->table) != 0)
-			continue;
-		if (j < 0)
-			return cfg_fail(&ld->doc, o->line,
-					"[output %s] writes the same %s as [aggregate] (line %d): give it another output%s",
-					o->name, table ? "table" : "output",
-					ld->doc.sects[ld->doc.agg_sect].line,
-					table ? " or table" : "");
-		return cfg_fail(&ld->doc, o->line,
-				"[output %s] writes the same %s as [output %s] (line %d): give it another output%s",
-				o->name, table ? "table" : "output",
-				cfg->outputs[j].name, cfg->outputs[j].line,
-				table ? " or table" : "");
-	}
-	return 0;
-}
-
 /* Check the key of e is known here and not given twice, then apply it. */
 static int apply_entry(struct loader *ld, const struct cfg_entry *e)
 {
@@ -639,9 +462,9 @@ static int apply_entry(struct loader *ld, const struct cfg_entry *e)
 		if (id < 0 && tk < 0)
 			return bad_key(ld, e, p, t);
 	} else if (s->kind == CFG_SECT_OUTPUT) {
-		id = out_key(e->key);
+		id = cfg_out_key(e->key);
 		if (id < 0)
-			return bad_out_key(ld, e);
+			return cfg_out_bad_key(&ld->doc, e);
 		k.secret = id == AK_OUTPUT &&
 			   ld->cfg->outputs[s->prov].format == CFG_FMT_POSTGRES;
 	} else {
@@ -673,7 +496,7 @@ static int apply_entry(struct loader *ld, const struct cfg_entry *e)
 	if (tk >= 0)
 		rc = t->apply(&k, tk, p, &v);
 	else if (s->kind == CFG_SECT_OUTPUT)
-		rc = apply_output(ld, &k, s->prov, id, &v);
+		rc = cfg_out_apply(&k, ld->cfg, s->prov, id, &v);
 	else if (!p && id >= AK_NKEYS)
 		rc = 0; /* zone, derive, where: read with the fields */
 	else if (p)
@@ -733,18 +556,11 @@ static int resolve(struct loader *ld)
 		return -1;
 	for (int si = 0; si < ld->doc.nsects; si++) {
 		const struct cfg_sect *sc = &ld->doc.sects[si];
-		struct cfg t;
-		int rc;
-
-		if (sc->kind != CFG_SECT_OUTPUT)
-			continue;
-		out_take(cfg, sc->prov, &t);
-		rc = cfg_agg_check(&(struct cfg_check){ .doc = &ld->doc,
-							.si = si,
-							.seen = seen_of(ld, si) },
-				   &t);
-		out_put(cfg, sc->prov, &t);
-		if (rc < 0 || check_out_target(ld, sc->prov) < 0)
+		if (sc->kind == CFG_SECT_OUTPUT &&
+		    cfg_out_check(&(struct cfg_check){ .doc = &ld->doc,
+						       .si = si,
+						       .seen = seen_of(ld, si) },
+				  cfg, sc->prov) < 0)
 			return -1;
 	}
 	for (int si = 0; si < ld->doc.nsects; si++)
@@ -790,34 +606,6 @@ static int make_providers(struct loader *ld)
 	return 0;
 }
 
-/* One struct cfg_output, with its defaults, per [output NAME]. */
-static int make_outputs(struct loader *ld)
-{
-	struct cfg *cfg = ld->cfg;
-
-	if (ld->doc.nouts == 0)
-		return 0;
-	cfg->outputs = calloc((size_t)ld->doc.nouts, sizeof *cfg->outputs);
-	if (!cfg->outputs)
-		return cfg_fail_oom(&ld->doc);
-	for (int si = 0; si < ld->doc.nsects; si++) {
-		const struct cfg_sect *s = &ld->doc.sects[si];
-		struct cfg_output *o;
-
-		if (s->kind != CFG_SECT_OUTPUT)
-			continue;
-		o = &cfg->outputs[cfg->noutputs++];
-		o->name = strdup(s->name);
-		o->line = s->line;
-		o->write = CFG_WRITE_REPLACE;
-		o->table = strdup("aggregate");
-		o->keep = -1;
-		if (!o->name || !o->table)
-			return cfg_fail_oom(&ld->doc);
-	}
-	return 0;
-}
-
 static int load(const char *name, const char *text, size_t len,
 		struct cfg *cfg, char *err, size_t errlen)
 {
@@ -834,7 +622,7 @@ static int load(const char *name, const char *text, size_t len,
 		goto out_free_loader;
 	}
 	if (cfg_read(&ld.doc, text, len) < 0 || make_providers(&ld) < 0 ||
-	    make_outputs(&ld) < 0 || resolve(&ld) < 0)
+	    cfg_out_make(&ld.doc, cfg) < 0 || resolve(&ld) < 0)
 		goto out_free_loader;
 	rc = 0;
 
@@ -1000,39 +788,11 @@ void cfg_provider_view(const struct cfg *cfg, struct cfg *view)
 	view->schema.nfields = declared(cfg);
 }
 
-void cfg_output_view(const struct cfg *cfg, int i, struct cfg *view)
-{
-	*view = *cfg;
-	view->outputs = NULL;
-	view->noutputs = 0;
-	if (i < 0)
-		return;
-	out_take(cfg, i, view);
-	view->agg_base = 0;
-}
-
-static void out_free(struct cfg_output *o)
-{
-	for (int i = 0; i < o->naggs; i++)
-		free(o->aggs[i].name);
-	free(o->aggs);
-	free(o->group_by);
-	free(o->name);
-	free(o->output);
-	free(o->table);
-	free(o->order_by_text);
-	free(o->order_by);
-	free(o->having);
-	expr_free(o->having_prog);
-}
-
 void cfg_free(struct cfg *cfg)
 {
 	if (!cfg)
 		return;
-	for (int i = 0; i < cfg->noutputs; i++)
-		out_free(&cfg->outputs[i]);
-	free(cfg->outputs);
+	cfg_out_free(cfg);
 	for (int i = 0; i < cfg->nproviders; i++)
 		prov_free(&cfg->providers[i], declared(cfg));
 	free(cfg->providers);

@@ -96,7 +96,10 @@ struct agg_prov {
 struct agg {
 	const struct cfg *cfg;
 	struct agg_prov *prov;
-	struct merge *merge;
+	struct merge *merge;       /* the first output's: rejects, counts */
+	struct merge **merges;     /* one per output, merges[0] == merge */
+	struct cfg *views;         /* output i's cfg (cfg_output_view) */
+	int nmerges;
 	struct pollfd *fds;        /* scratch for sleep_all, nproviders + 2 */
 	int *fd_owner;             /* provider of fds[k], -1: control socket,
 	                            * -2: the self-pipe */
@@ -184,10 +187,11 @@ static int fold(struct agg *a, int pi)
 	char err[256];
 
 	merge_staged(a->merge, pi, &records, &rejects);
-	if (merge_commit(a->merge, pi, err, sizeof err) < 0) {
-		send_fatal(a, err);
-		return -1;
-	}
+	for (int i = 0; i < a->nmerges; i++)
+		if (merge_commit(a->merges[i], pi, err, sizeof err) < 0) {
+			send_fatal(a, err);
+			return -1;
+		}
 	p->records += records;
 	p->nrejects += rejects;
 	return 0;
@@ -207,7 +211,8 @@ static void drop_stage(struct agg *a, int pi, bool final)
 		merge_keep_rejects(a->merge, pi);
 		a->prov[pi].nrejects += rejects;
 	}
-	merge_discard(a->merge, pi);
+	for (int i = 0; i < a->nmerges; i++)
+		merge_discard(a->merges[i], pi);
 }
 
 static int on_records(struct agg *a, int pi, const unsigned char *pl,
@@ -222,15 +227,18 @@ static int on_records(struct agg *a, int pi, const unsigned char *pl,
 		return -1;
 	}
 	memcpy(&count, pl, sizeof count);
-	rc = merge_stage(a->merge, pi, pl + sizeof count, len - sizeof count,
-			 count, err, sizeof err);
-	if (rc < 0) {
-		send_fatal(a, err);
-		return -1;
-	}
-	if (rc > 0) {
-		poison(a, pi, err);
-		return -1;
+	/* Every output stages the records: the first checks them. */
+	for (int i = 0; i < a->nmerges; i++) {
+		rc = merge_stage(a->merges[i], pi, pl + sizeof count,
+				 len - sizeof count, count, err, sizeof err);
+		if (rc < 0) {
+			send_fatal(a, err);
+			return -1;
+		}
+		if (rc > 0) {
+			poison(a, pi, err);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -399,7 +407,8 @@ static void on_start(struct agg *a, const struct ctl_msg *in)
 	p->done = false;
 	p->progressed = false;
 	p->error[0] = '\0';
-	merge_discard(a->merge, in->provider);
+	for (int i = 0; i < a->nmerges; i++)
+		merge_discard(a->merges[i], in->provider);
 	agg_send(a, &m);
 }
 
@@ -454,6 +463,74 @@ static void fault_after_write(void)
 }
 #endif
 
+/* A table (SQLite, PostgreSQL) output: committed before the files. */
+static bool is_table(const struct cfg *cfg)
+{
+	return cfg->format == CFG_FMT_SQLITE || cfg->format == CFG_FMT_POSTGRES;
+}
+
+/* err, prefixed with output i's name when it is an [output NAME]. */
+static void name_error(const struct agg *a, int i, char *err, size_t len)
+{
+	const char *name = a->views[i].output_name;
+	size_t n = name ? strlen(name) + 9 : 0;
+
+	/* Shift the message right: "output NAME: " goes before it. */
+	if (name == NULL || n >= len)
+		return;
+	memmove(err + n, err, len - n - 1);
+	err[len - 1] = '\0';
+	memcpy(err, "output ", 7);
+	memcpy(err + 7, name, n - 9);
+	memcpy(err + n - 2, ": ", 2);
+}
+
+/*
+ * Write every output, or change none: each is written whole first (a
+ * file under its temporary name, a table in its open transaction); only
+ * when all are, they are committed, the tables first (a commit there may
+ * still fail: the server decides), then the files (a rename).  A failure
+ * before the first commit gives up every output.  Returns 0, or -1 with
+ * err (after a commit failed, naming what was already committed).
+ */
+static int write_outputs(struct agg *a, char *err, size_t len)
+{
+	int i, pass, done = 0;
+	char first[CTL_TEXT_MAX] = "";
+
+	for (i = 0; i < a->nmerges; i++)
+		if (merge_prepare(a->merges[i], err, len) < 0) {
+			name_error(a, i, err, len);
+			for (int j = 0; j < i; j++)
+				merge_abandon(a->merges[j]);
+			return -1;
+		}
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < a->nmerges; i++) {
+			if (is_table(&a->views[i]) != (pass == 0))
+				continue;
+			if (merge_finish(a->merges[i], err, len) < 0) {
+				name_error(a, i, err, len);
+				for (int j = 0; j < a->nmerges; j++)
+					merge_abandon(a->merges[j]);
+				if (done) {
+					size_t n = strlen(err);
+
+					snprintf(err + n, len - n,
+						 " (after %s was committed)",
+						 first);
+				}
+				return -1;
+			}
+			if (done++ == 0)
+				snprintf(first, sizeof first, "%s",
+					 a->views[i].output_name
+					 ? a->views[i].output_name
+					 : "the [aggregate] output");
+		}
+	return 0;
+}
+
 static void on_finish(struct agg *a, const struct ctl_msg *in)
 {
 	struct ctl_msg m = { .type = CTL_FINISHED, .provider = -1 };
@@ -464,7 +541,7 @@ static void on_finish(struct agg *a, const struct ctl_msg *in)
 	/* Rejects help whatever the outcome: write them first. */
 	rc = rejects_write(a->cfg, a->merge, err, sizeof err);
 	if (in->flag) {
-		if (rc == 0 && merge_write(a->merge, err, sizeof err) == 0) {
+		if (rc == 0 && write_outputs(a, err, sizeof err) == 0) {
 			m.flag = 1;
 			m.records = merge_rows_written(a->merge);
 			fault_after_write();
@@ -492,7 +569,8 @@ static void on_ctl(struct agg *a, const struct ctl_msg *m)
 		on_end(a, m);
 		break;
 	case CTL_DROP:
-		merge_drop(a->merge, m->provider);
+		for (int i = 0; i < a->nmerges; i++)
+			merge_drop(a->merges[i], m->provider);
 		break;
 	case CTL_FINISH:
 		on_finish(a, m);
@@ -680,9 +758,19 @@ int agg_main(const struct cfg *cfg, struct ring *rings, int ctl_fd, int hb_fd)
 	a.prov = calloc((size_t)cfg->nproviders, sizeof *a.prov);
 	a.fds = calloc((size_t)cfg->nproviders + 2, sizeof *a.fds);
 	a.fd_owner = calloc((size_t)cfg->nproviders + 2, sizeof *a.fd_owner);
-	a.merge = merge_new(cfg);
-	if (a.prov == NULL || a.fds == NULL ||
-	    a.fd_owner == NULL || a.merge == NULL) {
+	a.nmerges = 1 + cfg->noutputs;
+	a.merges = calloc((size_t)a.nmerges, sizeof *a.merges);
+	a.views = calloc((size_t)a.nmerges, sizeof *a.views);
+	for (int i = 0; a.merges && a.views && i < a.nmerges; i++) {
+		cfg_output_view(cfg, i - 1, &a.views[i]);
+		a.merges[i] = merge_new(&a.views[i]);
+		if (a.merges[i] == NULL)
+			break;
+	}
+	a.merge = a.merges ? a.merges[0] : NULL;
+	if (a.prov == NULL || a.fds == NULL || a.fd_owner == NULL ||
+	    a.merges == NULL || a.views == NULL ||
+	    a.merges[a.nmerges - 1] == NULL) {
 		send_fatal(&a, "out of memory");
 		goto out;
 	}
@@ -723,8 +811,10 @@ int agg_main(const struct cfg *cfg, struct ring *rings, int ctl_fd, int hb_fd)
 out:
 	flush_out(&a);
 	ctl_queue_free(&a.out);
-	if (a.merge)
-		merge_free(a.merge);
+	for (int i = 0; a.merges && i < a.nmerges; i++)
+		merge_free(a.merges[i]);
+	free(a.merges);
+	free(a.views);
 	free(a.prov);
 	free(a.fds);
 	free(a.fd_owner);

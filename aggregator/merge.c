@@ -77,6 +77,7 @@ struct merge {
 	struct gtable *result;   /* group: the folded table, once folded */
 	struct gtable own;       /* the result when no provider is left */
 	uint64_t rows;
+	struct out_writer *pending; /* written, not yet committed */
 	struct stager stager;
 	struct rec_value *values; /* scratch: a staged record decoded */
 };
@@ -112,6 +113,9 @@ struct merge *merge_new(const struct cfg *cfg)
 	gtable_init(&m->own, off);
 	if (stage_setup(&m->stager, cfg, &m->keys, m->aggs, m->naggs) < 0)
 		goto out_free;
+	/* An output's where: its records are staged whole, kept or not. */
+	if (cfg->has_keep)
+		m->stager.entries = false;
 	return m;
 
 out_free:
@@ -188,10 +192,17 @@ static int too_late(const struct merge *m, int pi, char *err, size_t errlen)
 	return -1;
 }
 
+/* False when the output's where (cfg->keep) does not hold for v. */
+static inline bool kept(const struct merge *m, const struct rec_value *v)
+{
+	return !m->cfg->has_keep ||
+	       (!v[m->cfg->keep].null && v[m->cfg->keep].u.b);
+}
+
 int merge_add(struct merge *m, int pi, const struct rec_value *v, char *err,
 	      size_t errlen)
 {
-	if (m->parts[pi].dropped)
+	if (m->parts[pi].dropped || !kept(m, v))
 		return 0;
 	if (m->folded)
 		return too_late(m, pi, err, errlen);
@@ -249,6 +260,8 @@ static int fold_bytes(struct merge *m, int pi, char *err, size_t errlen)
 
 	for (i = 0; i < p->stage.nkept; i++) {
 		off += rec_decode_trusted(s, b + off, m->values);
+		if (!kept(m, m->values))
+			continue;
 		if (group ? group_add(m, pi, m->values, err, errlen) < 0 :
 			    spool_add(&p->spool, s, m->values, pname(m, pi),
 				      err, errlen) < 0)
@@ -348,9 +361,11 @@ static int sink_post(void *ctx, const struct rec_value *row, char *err,
 static int write_union(struct merge *m, char *err, size_t errlen)
 {
 	const struct cfg *cfg = m->cfg;
-	int nf = cfg->schema.nfields, i, rc = -1;
+	/* Records decode into all of row; the first nf fields are written. */
+	int nf = cfg_union_fields(cfg), i, rc = -1;
 	struct out_col *cols = calloc((size_t)nf + 1, sizeof(*cols));
-	struct rec_value *row = calloc((size_t)nf + 1, sizeof(*row));
+	struct rec_value *row = calloc((size_t)cfg->schema.nfields + 1,
+				       sizeof(*row));
 	struct out_writer *w = NULL;
 	struct post *post = NULL;
 	struct spool_sink sink;
@@ -395,7 +410,8 @@ static int write_union(struct merge *m, char *err, size_t errlen)
 	}
 	if (post && post_write(post, w, &m->rows, err, errlen) < 0)
 		goto out_abort;
-	rc = out_commit(w, err, errlen);
+	m->pending = w;
+	rc = 0;
 	goto out_free;
 
 out_abort:
@@ -712,7 +728,8 @@ static int write_group(struct merge *m, char *err, size_t errlen)
 		out_abort(w);
 		goto out_free;
 	}
-	rc = out_commit(w, err, errlen);
+	m->pending = w;
+	rc = 0;
 	goto out_free;
 
 out_nomem:
@@ -726,10 +743,11 @@ out_free:
 	return rc;
 }
 
-int merge_write(struct merge *m, char *err, size_t errlen)
+int merge_prepare(struct merge *m, char *err, size_t errlen)
 {
 	int rc;
 
+	merge_abandon(m);
 	m->rows = 0;
 	if (m->cfg->mode == CFG_MODE_GROUP)
 		rc = write_group(m, err, errlen);
@@ -738,6 +756,35 @@ int merge_write(struct merge *m, char *err, size_t errlen)
 	if (rc < 0)
 		m->rows = 0;
 	return rc;
+}
+
+int merge_finish(struct merge *m, char *err, size_t errlen)
+{
+	struct out_writer *w = m->pending;
+
+	m->pending = NULL;
+	if (w == NULL) {
+		snprintf(err, errlen, "internal error: no output prepared");
+		return -1;
+	}
+	if (out_commit(w, err, errlen) < 0) {
+		m->rows = 0;
+		return -1;
+	}
+	return 0;
+}
+
+void merge_abandon(struct merge *m)
+{
+	out_abort(m->pending);
+	m->pending = NULL;
+}
+
+int merge_write(struct merge *m, char *err, size_t errlen)
+{
+	if (merge_prepare(m, err, errlen) < 0)
+		return -1;
+	return merge_finish(m, err, errlen);
 }
 
 uint64_t merge_rows_written(const struct merge *m)
@@ -760,6 +807,7 @@ void merge_free(struct merge *m)
 
 	if (m == NULL)
 		return;
+	merge_abandon(m);
 	if (m->parts != NULL) {
 		for (i = 0; i < m->cfg->nproviders; i++) {
 			part_free_records(&m->parts[i]);

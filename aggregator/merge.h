@@ -113,7 +113,20 @@ void merge_drop(struct merge *m, int pi);
  */
 int merge_write(struct merge *m, char *err, size_t errlen);
 
-/* Rows written by the last merge_write. */
+/*
+ * merge_write() in two steps, so that several outputs are all written
+ * before any is put in place: merge_prepare() writes every row (a file
+ * under its temporary name, a table in its open transaction), and
+ * merge_finish() commits it (renames the file, commits the transaction);
+ * merge_abandon() gives it up instead, leaving the previous output as it
+ * was (and is a no-op when nothing is prepared).  Each returns 0, or -1
+ * with err; nothing is left behind by a failure.
+ */
+int merge_prepare(struct merge *m, char *err, size_t errlen);
+int merge_finish(struct merge *m, char *err, size_t errlen);
+void merge_abandon(struct merge *m);
+
+/* Rows written by the last merge_write (or merge_prepare). */
 uint64_t merge_rows_written(const struct merge *m);
 
 void merge_free(struct merge *m);

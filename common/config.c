@@ -44,6 +44,7 @@
 #include "config_derive.h"
 #include "expr.h"
 #include "config_key.h"
+#include "config_out.h"
 #include "config_read.h"
 #include "config_schema.h"
 #include "config_value.h"
@@ -391,6 +392,8 @@ static int resolve_types_and_fields(struct loader *ld)
 		if (rc < 0)
 			return -1;
 	}
+	/* Later fields (group_by's, hidden ones) are not a union's. */
+	cfg->nfields_union = cfg->schema.nfields;
 	e = cfg_find_entry(&ld->doc, ld->doc.agg_sect, "where");
 	if (e) {
 		v = cfg_expand(&ld->doc, e);
@@ -458,6 +461,12 @@ static int apply_entry(struct loader *ld, const struct cfg_entry *e)
 			tk = key_in(t->keys, t->nkeys, e->key);
 		if (id < 0 && tk < 0)
 			return bad_key(ld, e, p, t);
+	} else if (s->kind == CFG_SECT_OUTPUT) {
+		id = cfg_out_key(e->key);
+		if (id < 0)
+			return cfg_out_bad_key(&ld->doc, e);
+		k.secret = id == AK_OUTPUT &&
+			   ld->cfg->outputs[s->prov].format == CFG_FMT_POSTGRES;
 	} else {
 		id = key_in(cfg_agg_keys, AK_NKEYS, e->key);
 		if (id < 0 && key_in(agg_zone_keys, AGG_ZONE_NKEYS, e->key) >= 0)
@@ -486,6 +495,8 @@ static int apply_entry(struct loader *ld, const struct cfg_entry *e)
 	k.val = v;
 	if (tk >= 0)
 		rc = t->apply(&k, tk, p, &v);
+	else if (s->kind == CFG_SECT_OUTPUT)
+		rc = cfg_out_apply(&k, ld->cfg, s->prov, id, &v);
 	else if (!p && id >= AK_NKEYS)
 		rc = 0; /* zone, derive, where: read with the fields */
 	else if (p)
@@ -543,6 +554,15 @@ static int resolve(struct loader *ld)
 					       .seen = seen_of(ld, ld->doc.agg_sect) },
 			  cfg) < 0)
 		return -1;
+	for (int si = 0; si < ld->doc.nsects; si++) {
+		const struct cfg_sect *sc = &ld->doc.sects[si];
+		if (sc->kind == CFG_SECT_OUTPUT &&
+		    cfg_out_check(&(struct cfg_check){ .doc = &ld->doc,
+						       .si = si,
+						       .seen = seen_of(ld, si) },
+				  cfg, sc->prov) < 0)
+			return -1;
+	}
 	for (int si = 0; si < ld->doc.nsects; si++)
 		if (ld->doc.sects[si].kind == CFG_SECT_PROVIDER &&
 		    resolve_provider(ld, si) < 0)
@@ -602,7 +622,7 @@ static int load(const char *name, const char *text, size_t len,
 		goto out_free_loader;
 	}
 	if (cfg_read(&ld.doc, text, len) < 0 || make_providers(&ld) < 0 ||
-	    resolve(&ld) < 0)
+	    cfg_out_make(&ld.doc, cfg) < 0 || resolve(&ld) < 0)
 		goto out_free_loader;
 	rc = 0;
 
@@ -772,6 +792,7 @@ void cfg_free(struct cfg *cfg)
 {
 	if (!cfg)
 		return;
+	cfg_out_free(cfg);
 	for (int i = 0; i < cfg->nproviders; i++)
 		prov_free(&cfg->providers[i], declared(cfg));
 	free(cfg->providers);

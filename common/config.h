@@ -136,6 +136,38 @@ struct cfg_provider {
 
 struct expr_prog;
 
+/*
+ * An `[output NAME]` section: one more output of the same run, with its
+ * own mode, grouping, aggregates and post-processing over the same
+ * records (fields and derive are [aggregate]'s).  Its group_by
+ * expressions, aggregate arguments and filters, and its where, are
+ * derived fields of cfg->schema (hidden but for group_by's `as` names);
+ * keep is where's bool field (-1: every record).  cfg_output_view()
+ * gives it as a struct cfg.
+ */
+struct cfg_output {
+	char *name;
+	int line;                  /* of its [output NAME] header */
+	char *output;
+	enum cfg_format format;
+	bool format_given;
+	char *table;
+	enum cfg_write write;
+	enum cfg_mode mode;
+	int *group_by;
+	int ngroup_by;
+	struct cfg_agg *aggs;
+	int naggs;
+	char *order_by_text;
+	struct cfg_order *order_by;
+	int norder_by;
+	int64_t limit;
+	bool limit_set;
+	char *having;
+	struct expr_prog *having_prog;
+	int keep;
+};
+
 struct cfg {
 	char *path;                /* the config file, as given */
 
@@ -164,6 +196,9 @@ struct cfg {
 	struct expr_prog **derive;
 	bool *hidden;
 	int *guard;
+	int nfields_union;         /* a union output writes the fields
+				      [0, this): the declared ones and
+				      derive's (0: all of them) */
 	struct expr_prog *where;   /* [aggregate] where, NULL: none */
 	enum cfg_mode mode;
 	int *group_by;             /* field indexes */
@@ -196,7 +231,39 @@ struct cfg {
 
 	struct cfg_provider *providers; /* in config order */
 	int nproviders;
+
+	/* [output NAME] sections, in config order (the first output is
+	   [aggregate]'s own). */
+	struct cfg_output *outputs;
+	int noutputs;
+
+	/*
+	 * Set in a view of an output (cfg_output_view): its name, NULL for
+	 * [aggregate]'s; with has_keep, keep is a bool field: the output
+	 * folds only the records where it is true.  agg_base: added to
+	 * an aggregate's number in its hidden fields' names, so that every
+	 * output's are distinct (config only).
+	 */
+	const char *output_name;
+	bool has_keep;
+	int keep;
+	int agg_base;
 };
+
+/* The fields a union output writes (struct cfg: nfields_union). */
+static inline int cfg_union_fields(const struct cfg *cfg)
+{
+	return cfg->nfields_union ? cfg->nfields_union : cfg->schema.nfields;
+}
+
+/*
+ * Into *view, cfg as output i sees it: [aggregate]'s struct (schema,
+ * providers, limits shared) with output i's keys; i = -1: [aggregate]'s
+ * own output.  It shares all cfg holds: nothing to free, valid while
+ * cfg is (and after cfg_select(), which changes the providers, take it
+ * again).  view->noutputs is 0.
+ */
+void cfg_output_view(const struct cfg *cfg, int i, struct cfg *view);
 
 /*
  * Read and validate the config file at path.  On success returns 0 and

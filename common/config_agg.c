@@ -273,7 +273,8 @@ int cfg_agg_apply(const struct cfg_key *k, int id, struct cfg *cfg, char **vp)
 static int out_schema(const struct cfg *cfg, struct rec_schema *s)
 {
 	int union_ = cfg->mode == CFG_MODE_UNION;
-	int n = union_ ? 1 + cfg->schema.nfields : cfg->ngroup_by + cfg->naggs;
+	int n = union_ ? 1 + cfg_union_fields(cfg) :
+			 cfg->ngroup_by + cfg->naggs;
 	int i;
 
 	s->nfields = n;
@@ -283,7 +284,7 @@ static int out_schema(const struct cfg *cfg, struct rec_schema *s)
 	if (union_) {
 		s->fields[0].name = (char *)"provider";
 		s->fields[0].type = REC_TEXT;
-		for (i = 0; i < cfg->schema.nfields; i++)
+		for (i = 0; i < cfg_union_fields(cfg); i++)
 			s->fields[1 + i] = cfg->schema.fields[i];
 		return 0;
 	}
@@ -431,12 +432,13 @@ out:
 
 int cfg_agg_check(const struct cfg_check *c, struct cfg *cfg)
 {
-	char sd[CFG_SECT_DESC_MAX] = "[aggregate]";
+	char sd[CFG_SECT_DESC_MAX];
 	char eb[CFG_ECHO_BUF];
 	enum cfg_format f;
 
 	if (!cfg->output)
 		return cfg_missing_key(c->doc, c->si, "output", NULL);
+	cfg_sect_desc(c->doc, c->si, sd, sizeof sd); /* or [output NAME] */
 
 	/* mode */
 	if (!c->seen[AK_MODE]) {
@@ -470,13 +472,15 @@ int cfg_agg_check(const struct cfg_check *c, struct cfg *cfg)
 				return cfg_fail_oom(c->doc);
 			if (!ok)
 				return cfg_fail(c->doc, c->seen[AK_OUTPUT],
-						"invalid value for key 'output' in [aggregate]: not a libpq connection string (format = postgres)");
+						"invalid value for key 'output' in %s: not a libpq connection string (format = postgres)",
+						sd);
 		}
 	} else if (format_from_ext(cfg->output, &f) == 0) {
 		cfg->format = f;
 	} else if (looks_like_conninfo(cfg->output)) {
 		return cfg_fail(c->doc, c->seen[AK_OUTPUT],
-				"output in [aggregate] looks like a PostgreSQL connection string: add format = postgres");
+				"output in %s looks like a PostgreSQL connection string: add format = postgres",
+				sd);
 	} else {
 		return cfg_fail(c->doc, c->seen[AK_OUTPUT],
 				"cannot tell the format of output '%s' from its extension (.csv, .jsonl, .ndjson, .db, .sqlite, .sqlite3): set format",
@@ -542,6 +546,19 @@ int cfg_set_output(struct cfg *cfg, const char *output, char *err,
 				    "-o: cannot tell the format of '%s' from its extension (.csv, .jsonl, .ndjson, .db, .sqlite, .sqlite3): set [aggregate] format",
 				    cfg_echo(output, eb, sizeof eb));
 		return -1;
+	}
+	for (int i = 0; i < cfg->noutputs; i++) {
+		const struct cfg_output *o = &cfg->outputs[i];
+		bool table = f == CFG_FMT_SQLITE || f == CFG_FMT_POSTGRES;
+
+		if (strcmp(o->output, output) == 0 &&
+		    (!table || (o->format == f &&
+				strcmp(o->table, cfg->table) == 0))) {
+			cfg_set_err(err, errlen,
+				    "-o: [output %s] writes that %s already",
+				    o->name, table ? "table" : "output");
+			return -1;
+		}
 	}
 	out = strdup(output);
 	if (!out)

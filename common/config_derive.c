@@ -367,6 +367,15 @@ int cfg_derive_where(const struct cfg_key *k, const struct cfg *cfg,
 	return 0;
 }
 
+int cfg_derive_keep(const struct cfg_key *k, struct cfg *cfg, const char *v,
+		    const char *name, int *fi)
+{
+	*fi = add_field(k, cfg, name, true);
+	if (*fi < 0 || set_field(k, cfg, *fi, "where", v, 0) < 0)
+		return -1;
+	return want_bool(k, "where", cfg->derive[*fi - cfg->nfields_declared]);
+}
+
 /*
  * The trailing `as NAME` of item, outside parentheses and quotes: cuts
  * item before it and returns NAME, or NULL when there is none.
@@ -489,7 +498,8 @@ int cfg_derive_agg_item(const struct cfg_key *k, struct cfg *cfg, int ai,
 			return cfg_bad_value(k, item, "filter too long");
 		memcpy(buf, w, flen);
 		buf[flen] = '\0';
-		snprintf(name, sizeof name, "__agg%d_filter", ai + 1);
+		snprintf(name, sizeof name, "__agg%d_filter",
+			 cfg->agg_base + ai + 1);
 		snprintf(what, sizeof what, "aggregate %d's filter", ai + 1);
 		fi = add_field(k, cfg, name, true);
 		if (fi < 0 || set_field(k, cfg, fi, what, buf,
@@ -536,7 +546,8 @@ int cfg_derive_agg_item(const struct cfg_key *k, struct cfg *cfg, int ai,
 			char what[64];
 			int fi;
 
-			snprintf(name, sizeof name, "__agg%d_arg%d", ai + 1,
+			snprintf(name, sizeof name, "__agg%d_arg%d",
+				 cfg->agg_base + ai + 1,
 				 a > open + 1 ? 2 : 1);
 			snprintf(what, sizeof what, "aggregate %d's argument",
 				 ai + 1);

@@ -39,6 +39,13 @@ int cfg_derive_where(const struct cfg_key *k, const struct cfg *cfg,
 		     const char *v, struct expr_prog **prog);
 
 /*
+ * An output's `where` value v: a hidden bool derived field named name
+ * (*fi), computed in the providers as the others are.
+ */
+int cfg_derive_keep(const struct cfg_key *k, struct cfg *cfg, const char *v,
+		    const char *name, int *fi);
+
+/*
  * One group_by item that is not a bare field name: `expr [as name]`, at
  * column col0 (0-based) of the value.  A bare function call without `as`
  * is named after its function (date_trunc), as PostgreSQL names such a

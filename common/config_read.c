@@ -124,6 +124,8 @@ const char *cfg_sect_desc(const struct cfg_doc *doc, int si, char *buf,
 
 	if (s->kind == CFG_SECT_AGGREGATE)
 		snprintf(buf, n, "[aggregate]");
+	else if (s->kind == CFG_SECT_OUTPUT)
+		snprintf(buf, n, "[output %s]", s->name);
 	else
 		snprintf(buf, n, "[provider %s]", s->name);
 	return buf;
@@ -251,6 +253,28 @@ static int open_section(struct reader *rd, char *inner)
 			return cfg_fail_oom(doc);
 		sp->kind = CFG_SECT_PROVIDER;
 		sp->prov = doc->nprovs++;
+	} else if (strcmp(words[0], "output") == 0) {
+		const char *name = words[1];
+
+		if (!name)
+			return cfg_fail(doc, rd->lineno,
+					"missing output name: write [output NAME]");
+		if (nwords > 2 ||
+		    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") !=
+			    strlen(name))
+			return cfg_fail(doc, rd->lineno,
+					"invalid output name in section header: use letters, digits, '_', '.' and '-'");
+		for (int i = 0; i < doc->nsects; i++)
+			if (doc->sects[i].kind == CFG_SECT_OUTPUT &&
+			    strcmp(doc->sects[i].name, name) == 0)
+				return cfg_fail(doc, rd->lineno,
+						"duplicate section [output %s] (first at line %d)",
+						name, doc->sects[i].line);
+		sp->name = strdup(name);
+		if (!sp->name)
+			return cfg_fail_oom(doc);
+		sp->kind = CFG_SECT_OUTPUT;
+		sp->prov = doc->nouts++;
 	} else {
 		int best = 10;
 
@@ -264,8 +288,14 @@ static int open_section(struct reader *rd, char *inner)
 					words[0], words[1] ? " " : "",
 					words[1] ? words[1] : "",
 					words[1] ? words[1] : "NAME");
+		if (cfg_near_miss(words[0], "output", &best))
+			return cfg_fail(doc, rd->lineno,
+					"unknown section [%s%s%s] (did you mean [output %s]?)",
+					words[0], words[1] ? " " : "",
+					words[1] ? words[1] : "",
+					words[1] ? words[1] : "NAME");
 		return cfg_fail(doc, rd->lineno,
-				"unknown section [%s]: expected [aggregate] or [provider NAME]",
+				"unknown section [%s]: expected [aggregate], [provider NAME] or [output NAME]",
 				words[0]);
 	}
 	rd->cur_sect = doc->nsects++;

@@ -23,13 +23,14 @@
 
 #include "buf.h"
 
-enum cfg_sect_kind { CFG_SECT_AGGREGATE = 1, CFG_SECT_PROVIDER };
+enum cfg_sect_kind { CFG_SECT_AGGREGATE = 1, CFG_SECT_PROVIDER, CFG_SECT_OUTPUT };
 
 struct cfg_sect {
 	enum cfg_sect_kind kind;
 	int line;      /* of the [header] */
-	char *name;    /* a provider's NAME; NULL for [aggregate] */
-	int prov;      /* a provider's index among the providers; -1 else */
+	char *name;    /* a provider's or output's NAME; NULL for [aggregate] */
+	int prov;      /* a provider's index among the providers, an
+			  output's among the outputs; -1 else */
 };
 
 /* One `key = value`, continuation lines already joined. */
@@ -51,6 +52,7 @@ struct cfg_doc {
 	struct cfg_sect *sects; /* in file order */
 	int nsects;
 	int nprovs;            /* sections that are [provider NAME] */
+	int nouts;             /* sections that are [output NAME] */
 	int agg_sect;          /* index of [aggregate], -1 if none */
 	struct cfg_entry *ents; /* in file order */
 	int nents;
@@ -87,7 +89,7 @@ void cfg_set_err(char *err, size_t errlen, const char *fmt, ...)
 /* Size of a buffer that holds any cfg_sect_desc() result. */
 #define CFG_SECT_DESC_MAX 128
 
-/* "[aggregate]" or "[provider NAME]" for section si, in buf. */
+/* "[aggregate]", "[provider NAME]" or "[output NAME]" for section si. */
 const char *cfg_sect_desc(const struct cfg_doc *doc, int si, char *buf,
 			  size_t n);
 

@@ -527,11 +527,32 @@ fail:
 	return -1;
 }
 
+/* Mark what output view v's grouping and aggregates read as used. */
+static void mark_output(bool *unused, const struct cfg *v)
+{
+	for (int k = 0; k < v->ngroup_by; k++)
+		unused[v->group_by[k]] = false;
+	for (int k = 0; k < v->naggs; k++) {
+		if (v->aggs[k].field >= 0)
+			unused[v->aggs[k].field] = false;
+		if (v->aggs[k].filter >= 0)
+			unused[v->aggs[k].filter] = false;
+		/* arg_min(f, g), arg_max(f, g) read g as well. */
+		if ((v->aggs[k].kind == CFG_AGG_ARG_MIN ||
+		     v->aggs[k].kind == CFG_AGG_ARG_MAX) &&
+		    v->aggs[k].field2 >= 0)
+			unused[v->aggs[k].field2] = false;
+	}
+	if (v->has_keep)
+		unused[v->keep] = false;
+}
+
 /*
  * Group mode: the fields that neither the group key nor any aggregate
- * reads.  They are still converted (a bad one is still a reject) but sent
- * as NULL, which takes no bytes in the ring and no work in the aggregator.
- * Union mode writes every field: nothing is left out.  -1: no memory.
+ * (of any output) reads.  They are still converted (a bad one is still a
+ * reject) but sent as NULL, which takes no bytes in the ring and no work
+ * in the aggregator.  Union mode (of any output) writes every field:
+ * nothing is left out.  -1: no memory.
  */
 static int find_unused(struct prov_ctx *c)
 {
@@ -542,18 +563,20 @@ static int find_unused(struct prov_ctx *c)
 	c->unused = NULL;
 	if (cfg->mode != CFG_MODE_GROUP || n == 0)
 		return 0;
+	for (int o = 0; o < cfg->noutputs; o++)
+		if (cfg->outputs[o].mode != CFG_MODE_GROUP)
+			return 0;
 	c->unused = malloc((size_t)n * sizeof *c->unused);
 	if (c->unused == NULL)
 		return -1;
 	for (int i = 0; i < n; i++)
 		c->unused[i] = true;
-	for (int k = 0; k < cfg->ngroup_by; k++)
-		c->unused[cfg->group_by[k]] = false;
-	for (int k = 0; k < cfg->naggs; k++) {
-		if (cfg->aggs[k].field >= 0)
-			c->unused[cfg->aggs[k].field] = false;
-		if (cfg->aggs[k].filter >= 0)
-			c->unused[cfg->aggs[k].filter] = false;
+	mark_output(c->unused, cfg);
+	for (int o = 0; o < cfg->noutputs; o++) {
+		struct cfg v;
+
+		cfg_output_view(cfg, o, &v);
+		mark_output(c->unused, &v);
 	}
 	/* What the expressions read is converted and computed with. */
 	for (int d = 0; d < n - declared(cfg); d++)

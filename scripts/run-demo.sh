@@ -5,11 +5,14 @@
 # the job, prints the result, and stops both servers whatever happened.
 #
 #   AGG_BIN     the program to run (default ./aggregate)
-#   AGG_OUTPUT  where the result goes (default: the config's output)
+#   AGG_OUTPUT  where the result goes (default: the config's output); the
+#               config's other outputs go beside it (AGG_DEMO_OUT)
 set -eu
 cd "$(dirname "$0")/.."
 bin=${AGG_BIN:-./aggregate}
 output=${AGG_OUTPUT:-out/revenue_by_country.csv}
+AGG_DEMO_OUT=$(dirname "$output")
+export AGG_DEMO_OUT
 
 tmp=$(mktemp -d /tmp/aggregate-demo.XXXXXX)
 http_pid=
@@ -58,4 +61,13 @@ echo
 echo "output: $output (exit status $status)"
 echo
 [ -f "$output" ] && cat "$output"
+# The [output NAME] reports of the same run.
+for extra in revenue_by_month top_countries; do
+	f=$AGG_DEMO_OUT/$extra.csv
+	[ -f "$f" ] || continue
+	echo
+	echo "output: $f"
+	echo
+	cat "$f"
+done
 exit $status

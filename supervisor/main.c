@@ -272,6 +272,18 @@ static int run_check(const struct cfg *cfg, const char *metrics)
 		       msg);
 		failed++;
 	}
+	for (int i = 0; i < cfg->noutputs; i++) {
+		const struct cfg_output *o = &cfg->outputs[i];
+		char msg[1024], key[80];
+
+		if (o->format == CFG_FMT_POSTGRES ||
+		    outfile_check(o->output, "output", OUTFILE_STDOUT, msg,
+				  sizeof msg) == 0)
+			continue;
+		snprintf(key, sizeof key, "output %s", o->name);
+		printf("%-20s %-8s %-8s %s\n", key, "file", "error", msg);
+		failed++;
+	}
 
 	cfg_provider_view(cfg, &view);
 	for (int i = 0; i < cfg->nproviders; i++) {
@@ -620,6 +632,16 @@ int main(int argc, char **argv)
 		if (strcmp(cfg.output, "-") != 0)
 			log_event(LOG_INFO, NULL, "output written", "to", where,
 				  NULL);
+		for (int i = 0; i < cfg.noutputs; i++) {
+			struct cfg v;
+
+			cfg_output_view(&cfg, i, &v);
+			out_describe(&v, where, sizeof where);
+			if (strcmp(v.output, "-") != 0)
+				log_event(LOG_INFO, NULL, "output written",
+					  "output", v.output_name, "to", where,
+					  NULL);
+		}
 	}
 	mr.exit_code = rc;
 	mr.seconds = (double)(clock_ns() - t0) / 1e9;

@@ -509,8 +509,13 @@ Test(config, sections)
 	m = load_bad(MINIMAL "[providr q]\n");
 	cr_assert_str_eq(m, NAME ":7: unknown section [providr q] "
 			 "(did you mean [provider q]?)");
+	m = load_bad(MINIMAL "[outputs m]\n");
+	cr_assert_str_eq(m, NAME ":7: unknown section [outputs m] "
+			 "(did you mean [output m]?)");
 	m = load_bad(MINIMAL "[output]\n");
-	assert_prefix(m, NAME ":7: unknown section [output]");
+	assert_prefix(m, NAME ":7: missing output name: write [output NAME]");
+	m = load_bad(MINIMAL "[output a/b]\n");
+	assert_prefix(m, NAME ":7: invalid output name");
 	m = load_bad(MINIMAL "[provider]\n");
 	assert_prefix(m, NAME ":7: missing provider name");
 	m = load_bad(MINIMAL "[provider a b]\n");

@@ -6,7 +6,9 @@
  * sample_data/http/, and conf/providers.conf, whose five providers (CSV
  * files, JSON Lines, SQLite, PostgreSQL, HTTP) each hold one slice of the
  * 412 Chinook invoices.  The result must equal the same aggregation done by
- * SQLite itself over the whole Invoice table.
+ * SQLite itself over the whole Invoice table; so must the config's two
+ * [output NAME] reports of the same read (revenue per month, the top five
+ * countries), written beside it.
  */
 #include <criterion/criterion.h>
 #include <sqlite3.h>
@@ -130,6 +132,74 @@ Test(e2e, every_provider_type_feeds_one_group_by_equal_to_sql)
 	sqlite3_close(conn);
 	free(db);
 	free(text);
+	free(out);
+	free(log);
+}
+
+/* What SQLite's query gives as CSV with a header, each column as text. */
+static char *sqlite_csv(const char *header, const char *query)
+{
+	char *db, *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	sqlite3 *conn;
+	sqlite3_stmt *st;
+
+	if (asprintf(&db, "%s/sample_data/chinook.sqlite", tu_srcdir()) < 0)
+		cr_assert_fail("out of memory");
+	cr_assert_eq(sqlite3_open_v2(db, &conn, SQLITE_OPEN_READONLY, NULL),
+		     SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(conn, query, -1, &st, NULL), SQLITE_OK,
+		     "%s", sqlite3_errmsg(conn));
+	fprintf(f, "%s\n", header);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		for (int i = 0; i < sqlite3_column_count(st); i++)
+			fprintf(f, "%s%s", (const char *)sqlite3_column_text(st, i),
+				i + 1 < sqlite3_column_count(st) ? "," : "\n");
+	sqlite3_finalize(st);
+	sqlite3_close(conn);
+	fclose(f);
+	free(db);
+	return out;
+}
+
+Test(e2e, the_extra_reports_of_the_same_read_equal_sql)
+{
+	char *out = tu_path(dir, "result.csv"), *log = tu_path(dir, "log");
+	char *logtext, *got, *want;
+	int rc;
+
+	rc = run_demo(out, log);
+	logtext = tu_read(log, NULL);
+	cr_assert_eq(rc, 0, "run-demo.sh failed:\n%s", logtext);
+	/* The demo prints every report. */
+	cr_assert(strstr(logtext, "revenue_by_month.csv\n\nmonth,invoices,"
+				  "revenue\n2021-01-01T00:00:00Z,"), "%s",
+		  logtext);
+	cr_assert(strstr(logtext, "top_countries.csv\n\ncountry,revenue,"
+				  "invoices\nUSA,"), "%s", logtext);
+	free(logtext);
+
+	got = tu_get(dir, "revenue_by_month.csv");
+	want = sqlite_csv("month,invoices,revenue",
+		"SELECT strftime('%Y-%m-01T00:00:00Z', InvoiceDate), count(*),"
+		" printf('%.2f', sum(Total)) FROM Invoice"
+		" GROUP BY 1 ORDER BY 1");
+	cr_assert_not_null(got);
+	cr_assert_str_eq(got, want, "aggregate:\n%s\nSQLite:\n%s", got, want);
+	free(got);
+	free(want);
+
+	got = tu_get(dir, "top_countries.csv");
+	want = sqlite_csv("country,revenue,invoices",
+		"SELECT BillingCountry, printf('%.2f', sum(Total)), count(*)"
+		" FROM Invoice GROUP BY 1"
+		" ORDER BY sum(Total) DESC, BillingCountry LIMIT 5");
+	cr_assert_not_null(got);
+	cr_assert_str_eq(got, want, "aggregate:\n%s\nSQLite:\n%s", got, want);
+	free(got);
+	free(want);
+	cr_assert_eq(tu_shm_count(), 0);
 	free(out);
 	free(log);
 }

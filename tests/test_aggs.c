@@ -39,16 +39,9 @@ static char tname[64];
 
 static void setup(void)
 {
-	const char *skip = getenv("AGG_PG_SKIP");
-
 	tu_watchdog(300);
 	dir = tu_tmpdir();
-	if (skip)
-		cr_assert_fail("no PostgreSQL server: %s", skip);
-	db = PQconnectdb("");
-	if (PQstatus(db) != CONNECTION_OK)
-		cr_assert_fail("cannot connect to PostgreSQL: %s",
-			       PQerrorMessage(db));
+	db = pgt_connect();
 	snprintf(tname, sizeof tname, "ag_%ld", (long)getpid());
 }
 
@@ -60,81 +53,6 @@ static void teardown(void)
 }
 
 TestSuite(aggs, .init = setup, .fini = teardown);
-
-static void sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void sql(const char *fmt, ...)
-{
-	va_list ap;
-	char *text;
-	PGresult *res;
-
-	va_start(ap, fmt);
-	cr_assert(vasprintf(&text, fmt, ap) > 0);
-	va_end(ap);
-	res = PQexec(db, text);
-	cr_assert(PQresultStatus(res) == PGRES_COMMAND_OK ||
-		  PQresultStatus(res) == PGRES_TUPLES_OK,
-		  "%s: %s", text, PQerrorMessage(db));
-	PQclear(res);
-	free(text);
-}
-
-/* Load CSV text (no header) into a table with COPY FROM STDIN. */
-static void pg_load(const char *table, const char *csv)
-{
-	PGresult *res;
-	char *q;
-
-	cr_assert(asprintf(&q, "COPY %s FROM STDIN (FORMAT csv)", table) > 0);
-	res = PQexec(db, q);
-	cr_assert_eq(PQresultStatus(res), PGRES_COPY_IN, "%s: %s", q,
-		     PQerrorMessage(db));
-	PQclear(res);
-	cr_assert_eq(PQputCopyData(db, csv, (int)strlen(csv)), 1);
-	cr_assert_eq(PQputCopyEnd(db, NULL), 1);
-	res = PQgetResult(db);
-	cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s: %s", q,
-		     PQerrorMessage(db));
-	PQclear(res);
-	while ((res = PQgetResult(db)))
-		PQclear(res);
-	free(q);
-}
-
-/* What COPY (query) TO STDOUT (FORMAT csv, HEADER) writes. */
-static char *pg_csv(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *pg_csv(const char *fmt, ...)
-{
-	char *q, *query, *out = NULL, *buf;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-	PGresult *res;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	cr_assert(vasprintf(&query, fmt, ap) > 0);
-	va_end(ap);
-	cr_assert(asprintf(&q, "COPY (%s) TO STDOUT (FORMAT csv, HEADER)",
-			   query) > 0);
-	res = PQexec(db, q);
-	cr_assert_eq(PQresultStatus(res), PGRES_COPY_OUT, "%s: %s", q,
-		     PQerrorMessage(db));
-	PQclear(res);
-	while ((n = PQgetCopyData(db, &buf, 0)) > 0) {
-		fwrite(buf, 1, (size_t)n, f);
-		PQfreemem(buf);
-	}
-	cr_assert_eq(n, -1, "%s: %s", q, PQerrorMessage(db));
-	while ((res = PQgetResult(db)))
-		PQclear(res);
-	fclose(f);
-	free(q);
-	free(query);
-	return out;
-}
 
 
 /*
@@ -177,10 +95,10 @@ static char *rand_rows(int n, uint64_t seed)
 
 static void load(const char *rows)
 {
-	sql("CREATE TEMP TABLE IF NOT EXISTS %s (id bigint, grp text,"
+	pgt_sql(db, "CREATE TEMP TABLE IF NOT EXISTS %s (id bigint, grp text,"
 	    " i bigint, f float8, d numeric(12,3), t text)", tname);
-	sql("TRUNCATE %s", tname);
-	pg_load(tname, rows);
+	pgt_sql(db, "TRUNCATE %s", tname);
+	pgt_load_csv(db, tname, rows, false);
 }
 
 #define FIELDS "fields = id:int, grp:text, i:int, f:float, d:decimal(12,3), t:text\n"
@@ -220,7 +138,7 @@ static char *run_report(const char *agg)
 
 #define CHECK(agg, ...) do { \
 		char *got_ = run_report(agg); \
-		char *want_ = pg_csv(__VA_ARGS__); \
+		char *want_ = pgt_copy_csv(db, __VA_ARGS__); \
 		cr_assert_str_eq(got_, want_, "%s\naggregate:\n%s\nPostgreSQL:\n%s", \
 				 agg, got_, want_); \
 		free(got_); \

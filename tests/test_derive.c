@@ -232,16 +232,9 @@ static char tname[64];
 
 static void setup(void)
 {
-	const char *skip = getenv("AGG_PG_SKIP");
-
 	tu_watchdog(300);
 	dir = tu_tmpdir();
-	if (skip)
-		cr_assert_fail("no PostgreSQL server: %s", skip);
-	db = PQconnectdb("");
-	if (PQstatus(db) != CONNECTION_OK)
-		cr_assert_fail("cannot connect to PostgreSQL: %s",
-			       PQerrorMessage(db));
+	db = pgt_connect();
 	snprintf(tname, sizeof tname, "dv_%ld", (long)getpid());
 }
 
@@ -253,82 +246,6 @@ static void teardown(void)
 }
 
 TestSuite(derive, .init = setup, .fini = teardown);
-
-static void sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void sql(const char *fmt, ...)
-{
-	va_list ap;
-	char *text;
-	PGresult *res;
-
-	va_start(ap, fmt);
-	cr_assert(vasprintf(&text, fmt, ap) > 0);
-	va_end(ap);
-	res = PQexec(db, text);
-	cr_assert(PQresultStatus(res) == PGRES_COMMAND_OK ||
-		  PQresultStatus(res) == PGRES_TUPLES_OK,
-		  "%s: %s", text, PQerrorMessage(db));
-	PQclear(res);
-	free(text);
-}
-
-/* Load CSV text (with a header) into a table with COPY FROM STDIN. */
-static void pg_load(const char *table, const char *csv)
-{
-	PGresult *res;
-	char *q;
-
-	cr_assert(asprintf(&q, "COPY %s FROM STDIN (FORMAT csv, HEADER)",
-			   table) > 0);
-	res = PQexec(db, q);
-	cr_assert_eq(PQresultStatus(res), PGRES_COPY_IN, "%s: %s", q,
-		     PQerrorMessage(db));
-	PQclear(res);
-	cr_assert_eq(PQputCopyData(db, csv, (int)strlen(csv)), 1);
-	cr_assert_eq(PQputCopyEnd(db, NULL), 1);
-	res = PQgetResult(db);
-	cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s: %s", q,
-		     PQerrorMessage(db));
-	PQclear(res);
-	while ((res = PQgetResult(db)))
-		PQclear(res);
-	free(q);
-}
-
-/* What COPY (query) TO STDOUT (FORMAT csv, HEADER) writes. */
-static char *pg_csv(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *pg_csv(const char *fmt, ...)
-{
-	char *q, *query, *out = NULL, *buf;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-	PGresult *res;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	cr_assert(vasprintf(&query, fmt, ap) > 0);
-	va_end(ap);
-	cr_assert(asprintf(&q, "COPY (%s) TO STDOUT (FORMAT csv, HEADER)",
-			   query) > 0);
-	res = PQexec(db, q);
-	cr_assert_eq(PQresultStatus(res), PGRES_COPY_OUT, "%s: %s", q,
-		     PQerrorMessage(db));
-	PQclear(res);
-	while ((n = PQgetCopyData(db, &buf, 0)) > 0) {
-		fwrite(buf, 1, (size_t)n, f);
-		PQfreemem(buf);
-	}
-	cr_assert_eq(n, -1, "%s: %s", q, PQerrorMessage(db));
-	while ((res = PQgetResult(db)))
-		PQclear(res);
-	fclose(f);
-	free(q);
-	free(query);
-	return out;
-}
 
 /*
  * n random rows with a header: id, a local time in Europe/Paris (often
@@ -383,10 +300,10 @@ static char *rand_rows(int n, uint64_t seed)
 /* Load rows into PostgreSQL as table tname, read in Europe/Paris. */
 static void load_rows(const char *rows)
 {
-	sql("SET TimeZone = 'Europe/Paris'");
-	sql("CREATE TEMP TABLE %s (id int, day timestamptz, country text,"
+	pgt_sql(db, "SET TimeZone = 'Europe/Paris'");
+	pgt_sql(db, "CREATE TEMP TABLE %s (id int, day timestamptz, country text,"
 	    " qty bigint, price numeric(10,2), note text)", tname);
-	pg_load(tname, rows);
+	pgt_load_csv(db, tname, rows, true);
 	/* The file provider reads an empty field as NULL, as COPY does. */
 }
 
@@ -412,7 +329,7 @@ Test(derive, group_by_expressions_and_filters_match_postgres)
 	struct tu_result r;
 
 	load_rows(rows);
-	want = pg_csv(
+	want = pgt_copy_csv(db, 
 		"SELECT " UTC_TEXT("date_trunc('month', day)") " AS month,"
 		" region, size, count(*) AS n, sum(amount) AS revenue,"
 		" sum(qty * price) FILTER (WHERE note LIKE 'b%%') AS big_rev,"
@@ -477,12 +394,12 @@ Test(derive, provider_where_filters_in_the_provider)
 	long rec_lo, rec_hi, rej;
 
 	load_rows(rows);
-	want = pg_csv("SELECT coalesce(country, 'XX') AS c, count(*) AS n,"
+	want = pgt_copy_csv(db, "SELECT coalesce(country, 'XX') AS c, count(*) AS n,"
 		      " sum(qty) AS q FROM %s"
 		      " WHERE price IS NOT NULL"
 		      " GROUP BY 1 ORDER BY 1", tname);
-	n_lo = pg_csv("SELECT count(*) FROM %s WHERE qty < 3", tname);
-	n_hi = pg_csv("SELECT count(*) FROM %s WHERE qty >= 3 OR qty IS NULL",
+	n_lo = pgt_copy_csv(db, "SELECT count(*) FROM %s WHERE qty < 3", tname);
+	n_hi = pgt_copy_csv(db, "SELECT count(*) FROM %s WHERE qty >= 3 OR qty IS NULL",
 		      tname);
 
 	tu_put(dir, "data.csv", rows);
@@ -509,7 +426,7 @@ Test(derive, provider_where_filters_in_the_provider)
 	{
 		long lo_all = strtol(strchr(n_lo, '\n') + 1, NULL, 10);
 		long hi_all = strtol(strchr(n_hi, '\n') + 1, NULL, 10);
-		char *q = pg_csv("SELECT count(*) FILTER (WHERE qty < 3),"
+		char *q = pgt_copy_csv(db, "SELECT count(*) FILTER (WHERE qty < 3),"
 				 " count(*) FILTER (WHERE qty >= 3 OR qty IS NULL)"
 				 " FROM %s WHERE price IS NOT NULL", tname);
 		long lo_kept, hi_kept;
@@ -543,12 +460,12 @@ Test(derive, division_by_zero_is_a_reject_with_its_position)
 	 * The rows PostgreSQL would fail on are the rejects (NULL / 0 is
 	 * NULL, not an error); the rest add up.
 	 */
-	want = pg_csv("SELECT country, count(*) AS n,"
+	want = pgt_copy_csv(db, "SELECT country, count(*) AS n,"
 		      " sum(round(price / qty, 2)) AS per FROM %s"
 		      " WHERE (qty IS DISTINCT FROM 0 OR price IS NULL)"
 		      " AND id < 1500"
 		      " GROUP BY country ORDER BY country COLLATE \"C\"", tname);
-	nz = pg_csv("SELECT count(*) FROM %s WHERE qty = 0 AND id < 1500"
+	nz = pgt_copy_csv(db, "SELECT count(*) FROM %s WHERE qty = 0 AND id < 1500"
 		    " AND price IS NOT NULL", tname);
 	zeros = strtol(strchr(nz, '\n') + 1, NULL, 10);
 	cr_assert_gt(zeros, 0);
@@ -623,12 +540,12 @@ Test(derive, sqlite_provider_computes_and_rejects_at_its_key)
 	char *nz;
 
 	load_rows(rows);
-	want = pg_csv("SELECT coalesce(country, 'XX') AS c, count(*) AS n,"
+	want = pgt_copy_csv(db, "SELECT coalesce(country, 'XX') AS c, count(*) AS n,"
 		      " sum(qty * price) FILTER (WHERE note LIKE 'b%%')"
 		      " AS big, max(round(price / qty, 4)) AS top"
 		      " FROM %s WHERE qty IS DISTINCT FROM 0 OR price IS NULL"
 		      " GROUP BY 1 ORDER BY 1", tname);
-	nz = pg_csv("SELECT count(*) FROM %s WHERE qty = 0"
+	nz = pgt_copy_csv(db, "SELECT count(*) FROM %s WHERE qty = 0"
 		    " AND price IS NOT NULL", tname);
 	zeros = strtol(strchr(nz, '\n') + 1, NULL, 10);
 

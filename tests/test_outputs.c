@@ -243,16 +243,9 @@ static char tname[64];
 
 static void setup(void)
 {
-	const char *skip = getenv("AGG_PG_SKIP");
-
 	tu_watchdog(300);
 	dir = tu_tmpdir();
-	if (skip)
-		cr_assert_fail("no PostgreSQL server: %s", skip);
-	db = PQconnectdb("");
-	if (PQstatus(db) != CONNECTION_OK)
-		cr_assert_fail("cannot connect to PostgreSQL: %s",
-			       PQerrorMessage(db));
+	db = pgt_connect();
 	snprintf(tname, sizeof tname, "outs_%ld", (long)getpid());
 }
 
@@ -264,82 +257,6 @@ static void teardown(void)
 }
 
 TestSuite(outputs, .init = setup, .fini = teardown);
-
-static void sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void sql(const char *fmt, ...)
-{
-	va_list ap;
-	char *text;
-	PGresult *res;
-
-	va_start(ap, fmt);
-	cr_assert(vasprintf(&text, fmt, ap) > 0);
-	va_end(ap);
-	res = PQexec(db, text);
-	cr_assert(PQresultStatus(res) == PGRES_COMMAND_OK ||
-		  PQresultStatus(res) == PGRES_TUPLES_OK,
-		  "%s: %s", text, PQerrorMessage(db));
-	PQclear(res);
-	free(text);
-}
-
-/* Load CSV text (with a header) into a table with COPY FROM STDIN. */
-static void pg_load(const char *table, const char *csv)
-{
-	PGresult *res;
-	char *q;
-
-	cr_assert(asprintf(&q, "COPY %s FROM STDIN (FORMAT csv, HEADER)",
-			   table) > 0);
-	res = PQexec(db, q);
-	cr_assert_eq(PQresultStatus(res), PGRES_COPY_IN, "%s: %s", q,
-		     PQerrorMessage(db));
-	PQclear(res);
-	cr_assert_eq(PQputCopyData(db, csv, (int)strlen(csv)), 1);
-	cr_assert_eq(PQputCopyEnd(db, NULL), 1);
-	res = PQgetResult(db);
-	cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s: %s", q,
-		     PQerrorMessage(db));
-	PQclear(res);
-	while ((res = PQgetResult(db)))
-		PQclear(res);
-	free(q);
-}
-
-/* What COPY (query) TO STDOUT (FORMAT csv, HEADER) writes. */
-static char *pg_csv(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *pg_csv(const char *fmt, ...)
-{
-	char *q, *query, *out = NULL, *buf;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-	PGresult *res;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	cr_assert(vasprintf(&query, fmt, ap) > 0);
-	va_end(ap);
-	cr_assert(asprintf(&q, "COPY (%s) TO STDOUT (FORMAT csv, HEADER)",
-			   query) > 0);
-	res = PQexec(db, q);
-	cr_assert_eq(PQresultStatus(res), PGRES_COPY_OUT, "%s: %s", q,
-		     PQerrorMessage(db));
-	PQclear(res);
-	while ((n = PQgetCopyData(db, &buf, 0)) > 0) {
-		fwrite(buf, 1, (size_t)n, f);
-		PQfreemem(buf);
-	}
-	cr_assert_eq(n, -1, "%s: %s", q, PQerrorMessage(db));
-	while ((res = PQgetResult(db)))
-		PQclear(res);
-	fclose(f);
-	free(q);
-	free(query);
-	return out;
-}
 
 /*
  * n random rows with a header: id, a local time in Europe/Paris over two
@@ -395,30 +312,30 @@ Test(outputs, several_outputs_from_one_read_match_postgres)
 	char *main_, *monthly, *top, *big, *stats;
 	struct tu_result r;
 
-	sql("SET TimeZone = 'Europe/Paris'");
-	sql("CREATE TEMP TABLE %s (id int, day timestamptz, country text,"
+	pgt_sql(db, "SET TimeZone = 'Europe/Paris'");
+	pgt_sql(db, "CREATE TEMP TABLE %s (id int, day timestamptz, country text,"
 	    " qty bigint, price numeric(10,2), note text)", tname);
-	pg_load(tname, rows);
-	main_ = pg_csv("SELECT region, count(*) AS n, sum(qty * price) AS"
+	pgt_load_csv(db, tname, rows, true);
+	main_ = pgt_copy_csv(db, "SELECT region, count(*) AS n, sum(qty * price) AS"
 		       " revenue FROM (SELECT *, coalesce(country, 'XX') AS"
 		       " region FROM %s) s GROUP BY region"
 		       " ORDER BY region COLLATE \"C\"", tname);
-	monthly = pg_csv("SELECT " UTC_TEXT("date_trunc('month', day)")
+	monthly = pgt_copy_csv(db, "SELECT " UTC_TEXT("date_trunc('month', day)")
 			 " AS month, sum(qty * price) AS revenue,"
 			 " count(*) FILTER (WHERE note = 'big') AS bigs"
 			 " FROM %s WHERE qty > 0"
 			 " GROUP BY date_trunc('month', day)"
 			 " ORDER BY date_trunc('month', day)", tname);
-	top = pg_csv("SELECT region, sum(qty * price) AS revenue FROM"
+	top = pgt_copy_csv(db, "SELECT region, sum(qty * price) AS revenue FROM"
 		     " (SELECT *, coalesce(country, 'XX') AS region FROM %s) s"
 		     " WHERE region <> 'XX' GROUP BY region"
 		     " ORDER BY revenue DESC, region COLLATE \"C\" LIMIT 3",
 		     tname);
-	big = pg_csv("SELECT 'f' AS provider, id, " UTC_TEXT("day")
+	big = pgt_copy_csv(db, "SELECT 'f' AS provider, id, " UTC_TEXT("day")
 		     " AS day, country, qty, price, note,"
 		     " coalesce(country, 'XX') AS region FROM %s"
 		     " WHERE qty * price > 7000 ORDER BY id", tname);
-	stats = pg_csv("SELECT note, count(*) AS n, min(price) AS lo,"
+	stats = pgt_copy_csv(db, "SELECT note, count(*) AS n, min(price) AS lo,"
 		       " max(price) AS hi FROM %s"
 		       " WHERE note IS NOT NULL AND country = 'FR'"
 		       " GROUP BY note HAVING count(*) > 10"

@@ -41,16 +41,9 @@ static char tname[64];
 
 static void setup(void)
 {
-	const char *skip = getenv("AGG_PG_SKIP");
-
 	tu_watchdog(300);
 	dir = tu_tmpdir();
-	if (skip)
-		cr_assert_fail("no PostgreSQL server: %s", skip);
-	db = PQconnectdb("");
-	if (PQstatus(db) != CONNECTION_OK)
-		cr_assert_fail("cannot connect to PostgreSQL: %s",
-			       PQerrorMessage(db));
+	db = pgt_connect();
 	snprintf(tname, sizeof tname, "ty_%ld", (long)getpid());
 }
 
@@ -62,74 +55,6 @@ static void teardown(void)
 }
 
 TestSuite(types, .init = setup, .fini = teardown);
-
-static void sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void sql(const char *fmt, ...)
-{
-	va_list ap;
-	char *text;
-	PGresult *res;
-
-	va_start(ap, fmt);
-	cr_assert(vasprintf(&text, fmt, ap) > 0);
-	va_end(ap);
-	res = PQexec(db, text);
-	cr_assert(PQresultStatus(res) == PGRES_COMMAND_OK ||
-		  PQresultStatus(res) == PGRES_TUPLES_OK,
-		  "%s: %s", text, PQerrorMessage(db));
-	PQclear(res);
-	free(text);
-}
-
-/* Load CSV text (no header) into a table with COPY FROM STDIN. */
-static void pg_load(const char *table, const char *csv)
-{
-	PGresult *res;
-	char *q;
-
-	cr_assert(asprintf(&q, "COPY %s FROM STDIN (FORMAT csv)", table) > 0);
-	res = PQexec(db, q);
-	cr_assert_eq(PQresultStatus(res), PGRES_COPY_IN, "%s: %s", q,
-		     PQerrorMessage(db));
-	PQclear(res);
-	cr_assert_eq(PQputCopyData(db, csv, (int)strlen(csv)), 1);
-	cr_assert_eq(PQputCopyEnd(db, NULL), 1);
-	res = PQgetResult(db);
-	cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s: %s", q,
-		     PQerrorMessage(db));
-	PQclear(res);
-	while ((res = PQgetResult(db)))
-		PQclear(res);
-	free(q);
-}
-
-/* What COPY (query) TO STDOUT (FORMAT csv, HEADER) writes. */
-static char *pg_csv(const char *query)
-{
-	char *q, *out = NULL, *buf;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-	PGresult *res;
-	int n;
-
-	cr_assert(asprintf(&q, "COPY (%s) TO STDOUT (FORMAT csv, HEADER)",
-			   query) > 0);
-	res = PQexec(db, q);
-	cr_assert_eq(PQresultStatus(res), PGRES_COPY_OUT, "%s: %s", q,
-		     PQerrorMessage(db));
-	PQclear(res);
-	while ((n = PQgetCopyData(db, &buf, 0)) > 0) {
-		fwrite(buf, 1, (size_t)n, f);
-		PQfreemem(buf);
-	}
-	cr_assert_eq(n, -1, "%s: %s", q, PQerrorMessage(db));
-	while ((res = PQgetResult(db)))
-		PQclear(res);
-	fclose(f);
-	free(q);
-	return out;
-}
 
 /*
  * A random amount as text: a sign now and then, up to 9 integer digits,
@@ -247,17 +172,17 @@ Test(types, csv_file_matches_postgres)
 	char *rows = rand_rows(tu_scale(4000), 0x5eed1234abcdULL);
 	char *want, *got, *q, *conf;
 
-	sql("SET TimeZone = 'Europe/Paris'");
-	sql("CREATE TEMP TABLE %s_raw (grp text, amt text, day text, at text)",
+	pgt_sql(db, "SET TimeZone = 'Europe/Paris'");
+	pgt_sql(db, "CREATE TEMP TABLE %s_raw (grp text, amt text, day text, at text)",
 	    tname);
 	cr_assert(asprintf(&q, "%s_raw", tname) > 0);
-	pg_load(q, rows);
+	pgt_load_csv(db, q, rows, false);
 	free(q);
-	sql("CREATE TEMP TABLE %s AS SELECT grp, amt::numeric(12,2) AS amt,"
+	pgt_sql(db, "CREATE TEMP TABLE %s AS SELECT grp, amt::numeric(12,2) AS amt,"
 	    " day::date AS day, to_timestamp(at, 'DD/MM/YYYY HH24:MI') AS at"
 	    " FROM %s_raw", tname, tname);
 	cr_assert(asprintf(&q, ORACLE_SELECT, tname) > 0);
-	want = pg_csv(q);
+	want = pgt_copy_csv(db, "%s", q);
 	free(q);
 
 	tu_put(dir, "data.csv", rows);
@@ -287,22 +212,22 @@ Test(types, postgres_provider_matches_postgres)
 	char *rows = rand_rows(tu_scale(4000), 0xfeedbeef77ULL);
 	char *want, *got, *q, *conf;
 
-	sql("SET TimeZone = 'Europe/Paris'");
-	sql("CREATE TABLE %s_raw (grp text, amt text, day text, at text)",
+	pgt_sql(db, "SET TimeZone = 'Europe/Paris'");
+	pgt_sql(db, "CREATE TABLE %s_raw (grp text, amt text, day text, at text)",
 	    tname);
 	cr_assert(asprintf(&q, "%s_raw", tname) > 0);
-	pg_load(q, rows);
+	pgt_load_csv(db, q, rows, false);
 	free(q);
 	/* Local wall times, no zone: the provider reads them in its own. */
-	sql("CREATE TABLE %s AS SELECT row_number() OVER () AS id, grp,"
+	pgt_sql(db, "CREATE TABLE %s AS SELECT row_number() OVER () AS id, grp,"
 	    " amt::numeric(12,2) AS amt, day::date AS day,"
 	    " to_timestamp(at, 'DD/MM/YYYY HH24:MI')::timestamp AS at"
 	    " FROM %s_raw", tname, tname);
 	cr_assert(asprintf(&q, ORACLE_SELECT,
 			   "(SELECT grp, amt, day, at AT TIME ZONE"
 			   " 'Europe/Paris' AS at FROM ty_src) s") > 0);
-	sql("CREATE TEMP VIEW ty_src AS SELECT * FROM %s", tname);
-	want = pg_csv(q);
+	pgt_sql(db, "CREATE TEMP VIEW ty_src AS SELECT * FROM %s", tname);
+	want = pgt_copy_csv(db, "%s", q);
 	free(q);
 
 	cr_assert(asprintf(&conf,
@@ -320,9 +245,9 @@ Test(types, postgres_provider_matches_postgres)
 	got = run_report(conf);
 	cr_assert_str_eq(got, want, "aggregate:\n%s\nPostgreSQL:\n%s", got,
 			 want);
-	sql("DROP VIEW ty_src");
-	sql("DROP TABLE %s", tname);
-	sql("DROP TABLE %s_raw", tname);
+	pgt_sql(db, "DROP VIEW ty_src");
+	pgt_sql(db, "DROP TABLE %s", tname);
+	pgt_sql(db, "DROP TABLE %s_raw", tname);
 	free(conf);
 	free(got);
 	free(want);

@@ -3,6 +3,7 @@
  */
 #include "pgtest.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,4 +96,89 @@ void pgt_stop(void)
 	tu_rmrf(own_cluster);
 	free(own_cluster);
 	own_cluster = NULL;
+}
+
+PGconn *pgt_connect(void)
+{
+	const char *skip = getenv("AGG_PG_SKIP");
+	PGconn *c;
+
+	if (skip)
+		cr_assert_fail("no PostgreSQL server: %s", skip);
+	c = PQconnectdb("");
+	if (PQstatus(c) != CONNECTION_OK)
+		cr_assert_fail("cannot connect to PostgreSQL: %s",
+			       PQerrorMessage(c));
+	return c;
+}
+
+void pgt_sql(PGconn *c, const char *fmt, ...)
+{
+	va_list ap;
+	char *text;
+	PGresult *res;
+
+	va_start(ap, fmt);
+	cr_assert(vasprintf(&text, fmt, ap) > 0);
+	va_end(ap);
+	res = PQexec(c, text);
+	cr_assert(PQresultStatus(res) == PGRES_COMMAND_OK ||
+		  PQresultStatus(res) == PGRES_TUPLES_OK,
+		  "%s: %s", text, PQerrorMessage(c));
+	PQclear(res);
+	free(text);
+}
+
+void pgt_load_csv(PGconn *c, const char *table, const char *csv,
+		  bool header)
+{
+	PGresult *res;
+	char *q;
+
+	cr_assert(asprintf(&q, "COPY %s FROM STDIN (FORMAT csv%s)", table,
+			   header ? ", HEADER" : "") > 0);
+	res = PQexec(c, q);
+	cr_assert_eq(PQresultStatus(res), PGRES_COPY_IN, "%s: %s", q,
+		     PQerrorMessage(c));
+	PQclear(res);
+	cr_assert_eq(PQputCopyData(c, csv, (int)strlen(csv)), 1);
+	cr_assert_eq(PQputCopyEnd(c, NULL), 1);
+	res = PQgetResult(c);
+	cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s: %s", q,
+		     PQerrorMessage(c));
+	PQclear(res);
+	while ((res = PQgetResult(c)))
+		PQclear(res);
+	free(q);
+}
+
+char *pgt_copy_csv(PGconn *c, const char *fmt, ...)
+{
+	char *q, *query, *out = NULL, *buf;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	PGresult *res;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	cr_assert(vasprintf(&query, fmt, ap) > 0);
+	va_end(ap);
+	cr_assert(asprintf(&q, "COPY (%s) TO STDOUT (FORMAT csv, HEADER)",
+			   query) > 0);
+	res = PQexec(c, q);
+	cr_assert_eq(PQresultStatus(res), PGRES_COPY_OUT, "%s: %s", q,
+		     PQerrorMessage(c));
+	PQclear(res);
+	while ((n = PQgetCopyData(c, &buf, 0)) > 0) {
+		fwrite(buf, 1, (size_t)n, f);
+		PQfreemem(buf);
+	}
+	cr_assert_eq(n, -1, "%s: %s", q, PQerrorMessage(c));
+	while ((res = PQgetResult(c)))
+		PQclear(res);
+	fclose(f);
+	free(q);
+	free(query);
+	return out;
 }

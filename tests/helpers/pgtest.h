@@ -15,9 +15,36 @@
 
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
+#include <stdbool.h>
+
+#include <libpq-fe.h>
 
 void pgt_start(void);
 void pgt_stop(void);
+
+/*
+ * A connection to the test server (the PG* variables pgt_start() set);
+ * the test fails with why when there is none.  PQfinish() it.
+ */
+PGconn *pgt_connect(void);
+
+/* Run one statement (printf-style); the test fails if it fails. */
+void pgt_sql(PGconn *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Load CSV text into a table with COPY FROM STDIN; header: its first line
+ * names the columns (and is skipped).
+ */
+void pgt_load_csv(PGconn *c, const char *table, const char *csv,
+		  bool header);
+
+/*
+ * What COPY (query) TO STDOUT (FORMAT csv, HEADER) writes for the query
+ * (printf-style), the oracle's answer in our CSV output's form.  free() it.
+ */
+char *pgt_copy_csv(PGconn *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /*
  * The report hooks, each on a line of its own (Criterion names a hook

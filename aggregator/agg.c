@@ -517,7 +517,7 @@ static int write_outputs(struct agg *a, char *err, size_t len)
 					size_t n = strlen(err);
 
 					snprintf(err + n, len - n,
-						 " (after %s was committed)",
+						 " (after %.200s was committed)",
 						 first);
 				}
 				return -1;

@@ -24,29 +24,6 @@
 /* Longest field name (as config_schema.c). */
 #define NAME_MAX_LEN 63
 
-/* The end of the top-level item at s (a comma outside () and quotes). */
-static const char *item_end(const char *s)
-{
-	char quote = '\0';
-	int depth = 0;
-
-	for (; *s; s++) {
-		if (quote) {
-			if (*s == quote)
-				quote = '\0';
-		} else if (*s == '\'' || *s == '"') {
-			quote = *s;
-		} else if (*s == '(') {
-			depth++;
-		} else if (*s == ')') {
-			depth -= depth > 0;
-		} else if (*s == ',' && depth == 0) {
-			break;
-		}
-	}
-	return s;
-}
-
 /* The ')' that closes the '(' just before s, or NULL. */
 static const char *close_paren(const char *s)
 {
@@ -219,7 +196,7 @@ int cfg_derive_list(const struct cfg_key *k, struct cfg *cfg, char *v)
 		return cfg_fail_oom(k->doc);
 
 	while (*cfg_skip_space(s)) {
-		char *end = (char *)item_end(s), *eq, *name;
+		char *end = (char *)cfg_item_end(s), *eq, *name;
 		struct ditem *d;
 		struct expr_error err = { 0 };
 		bool last = *end == '\0';
@@ -512,7 +489,7 @@ int cfg_derive_agg_item(const struct cfg_key *k, struct cfg *cfg, int ai,
 	}
 	len = (size_t)snprintf(out, outlen, "%.*s(", (int)n, s);
 	for (const char *a = open + 1; a < close && len < outlen;) {
-		const char *e = item_end(a);
+		const char *e = cfg_item_end(a);
 		char arg[CFG_ERR_MAX], name[32];
 		const char *t;
 		size_t alen, lead;

@@ -43,33 +43,6 @@ static const char *field_suggest(const struct rec_schema *s, const char *name)
 	return best_name;
 }
 
-/*
- * The end of the list item that starts at s: the first comma outside
- * parentheses and quotes ("a:decimal(10,2), t:timestamp('%d,%m', epoch_s)"
- * has two items), else the string's end.
- */
-static const char *top_item_end(const char *s)
-{
-	char quote = '\0';
-	int depth = 0;
-
-	for (; *s; s++) {
-		if (quote) {
-			if (*s == quote)
-				quote = '\0';
-		} else if (*s == '\'' || *s == '"') {
-			quote = *s;
-		} else if (*s == '(') {
-			depth++;
-		} else if (*s == ')') {
-			depth -= depth > 0;
-		} else if (*s == ',' && depth == 0) {
-			break;
-		}
-	}
-	return s;
-}
-
 /* The next item of such a list, cut in place and trimmed; NULL at the end. */
 static char *next_top_item(char **sp)
 {
@@ -77,7 +50,7 @@ static char *next_top_item(char **sp)
 
 	if (!s)
 		return NULL;
-	end = s + (top_item_end(s) - s);
+	end = s + (cfg_item_end(s) - s);
 	*sp = *end ? end + 1 : NULL;
 	*end = '\0';
 	return cfg_trim(s);
@@ -90,7 +63,7 @@ static int top_count(char *v)
 
 	if (!*cfg_trim(v))
 		return 0;
-	for (const char *c = top_item_end(v); *c; c = top_item_end(c + 1))
+	for (const char *c = cfg_item_end(v); *c; c = cfg_item_end(c + 1))
 		n++;
 	return n;
 }

@@ -36,6 +36,28 @@ char *cfg_trim(char *s)
 	return s;
 }
 
+const char *cfg_item_end(const char *s)
+{
+	char quote = '\0';
+	int depth = 0;
+
+	for (; *s; s++) {
+		if (quote) {
+			if (*s == quote)
+				quote = '\0';
+		} else if (*s == '\'' || *s == '"') {
+			quote = *s;
+		} else if (*s == '(') {
+			depth++;
+		} else if (*s == ')') {
+			depth -= depth > 0;
+		} else if (*s == ',' && depth == 0) {
+			break;
+		}
+	}
+	return s;
+}
+
 char *cfg_next_item(char **sp)
 {
 	char *s = *sp, *comma;

@@ -77,6 +77,13 @@ char *cfg_trim(char *s);
  */
 char *cfg_next_item(char **sp);
 
+/*
+ * The end of the list item that starts at s: the first comma outside
+ * parentheses and quotes ("a:decimal(10,2), t:timestamp('%d,%m', epoch_s)"
+ * has two items), else the string's end.
+ */
+const char *cfg_item_end(const char *s);
+
 /* RFC 6901: "" or "/" segments, '~' only as "~0" or "~1". */
 bool cfg_is_json_pointer(const char *s);
 

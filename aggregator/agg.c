@@ -46,6 +46,8 @@
 #include "../common/clock.h"
 #include "../ipc/ctl.h"
 #include "../common/log.h"
+#include "../common/trace.h"
+#include "agg_trace.h"
 #include "merge.h"
 #include "output.h"
 #include "rejects.h"
@@ -183,7 +185,7 @@ static void poison(struct agg *a, int pi, const char *why)
 static int fold(struct agg *a, int pi)
 {
 	struct agg_prov *p = &a->prov[pi];
-	uint64_t records, rejects;
+	uint64_t records, rejects, t0 = trace_on ? clock_us() : 0;
 	char err[256];
 
 	merge_staged(a->merge, pi, &records, &rejects);
@@ -194,6 +196,8 @@ static int fold(struct agg *a, int pi)
 		}
 	p->records += records;
 	p->nrejects += rejects;
+	if (trace_on)
+		agg_trace_fold(a->cfg, pi, t0, records);
 	return 0;
 }
 
@@ -499,7 +503,7 @@ static int write_outputs(struct agg *a, char *err, size_t len)
 	char first[CTL_TEXT_MAX] = "";
 
 	for (i = 0; i < a->nmerges; i++)
-		if (merge_prepare(a->merges[i], err, len) < 0) {
+		if (agg_trace_prepare(a->merges[i], &a->views[i], err, len) < 0) {
 			name_error(a, i, err, len);
 			for (int j = 0; j < i; j++)
 				merge_abandon(a->merges[j]);
@@ -509,7 +513,7 @@ static int write_outputs(struct agg *a, char *err, size_t len)
 		for (i = 0; i < a->nmerges; i++) {
 			if (is_table(&a->views[i]) != (pass == 0))
 				continue;
-			if (merge_finish(a->merges[i], err, len) < 0) {
+			if (agg_trace_finish(a->merges[i], &a->views[i], err, len) < 0) {
 				name_error(a, i, err, len);
 				for (int j = 0; j < a->nmerges; j++)
 					merge_abandon(a->merges[j]);
@@ -615,6 +619,9 @@ static void beat(struct agg *a, uint64_t now)
 	/* Non-blocking: a full pipe already says we are alive. */
 	if (write(a->hb_fd, &b, 1) < 0 && errno != EAGAIN && errno != EINTR)
 		a->hb_fd = -1;
+	for (int i = 0; trace_on && i < a->cfg->nproviders; i++)
+		agg_trace_ring(a->cfg, i, a->prov[i].active ? a->prov[i].ring : NULL);
+	trace_flush_due();
 }
 
 /*

@@ -219,6 +219,7 @@ struct cfg {
 				      the output's real path in a runtime
 				      folder (main.c, outfile_lock_path) */
 	char *metrics_file;
+	char *trace_file;          /* --trace's file, or NULL */
 	bool format_given;         /* [aggregate] format was set: -o keeps it */
 	bool lock_file_given;      /* lock_file was set: -o keeps it */
 	char *order_by_text;       /* order_by as set, resolved by the check */

@@ -45,6 +45,7 @@ const struct cfg_key_def cfg_agg_keys[] = {
 	[AK_ORDER_BY] = { "order_by", 0 },
 	[AK_LIMIT] = { "limit", 0 },
 	[AK_HAVING] = { "having", 0 },
+	[AK_TRACE_FILE] = { "trace_file", 0 },
 };
 
 /* The longest column name (config_schema.c: fields).  */
@@ -246,6 +247,8 @@ int cfg_agg_apply(const struct cfg_key *k, int id, struct cfg *cfg, char **vp)
 		return cfg_key_string(k, &cfg->lock_file, vp);
 	case AK_METRICS_FILE:
 		return cfg_key_string(k, &cfg->metrics_file, vp);
+	case AK_TRACE_FILE:
+		return cfg_key_string(k, &cfg->trace_file, vp);
 	case AK_ORDER_BY:
 		return cfg_key_string(k, &cfg->order_by_text, vp);
 	case AK_LIMIT: {

@@ -471,6 +471,17 @@ void ring_consumer_woken(struct ring *r)
 			      memory_order_relaxed);
 }
 
+double ring_fill(const struct ring *r)
+{
+	uint64_t w = atomic_load_explicit(&r->sh->write_pos,
+					  memory_order_relaxed);
+
+	/* The producer's position is not trusted: clamp to the capacity. */
+	if (w < r->rpos)
+		return 0.0;
+	return w - r->rpos >= r->cap ? 1.0 : (double)(w - r->rpos) / (double)r->cap;
+}
+
 /* --- test hooks ------------------------------------------------------ */
 
 #ifdef AGG_TESTING

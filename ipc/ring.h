@@ -155,4 +155,10 @@ int ring_consumer_fd(const struct ring *r);
 /* After poll() reported the fd readable: clear it and the sleeping flag. */
 void ring_consumer_woken(struct ring *r);
 
+/*
+ * Consumer: the part of the ring (0 to 1) published and not yet consumed,
+ * as the producer's position says now.  For --trace's samples.
+ */
+double ring_fill(const struct ring *r);
+
 #endif

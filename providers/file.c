@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/trace.h"
 #include "file_conf.h"
 #include "file_csv.h"
 #include "file_json.h"
@@ -181,6 +182,7 @@ static enum prov_status file_run(struct prov_ctx *c)
 			if (st != ST_OK)
 				goto out_teardown;
 		}
+		trace_begin("file", "path", name, NULL);
 		st = file_src_open(c, &s, name);
 		if (st != ST_OK)
 			goto out_teardown;
@@ -191,6 +193,7 @@ static enum prov_status file_run(struct prov_ctx *c)
 		else
 			st = file_jsonl_read(&r, idx, &s, off, line);
 		file_src_close(&s);
+		trace_end("file", NULL);
 		if (st != ST_OK)
 			goto out_teardown;
 		/* The end of every file is a resume point of its own. */

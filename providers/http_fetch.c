@@ -18,6 +18,7 @@
 
 #include "../common/clock.h"
 #include "../common/log.h"
+#include "../common/trace.h"
 #include "http_conf.h"
 #include "http_page.h"
 #include "http_records.h"
@@ -434,6 +435,34 @@ static void job_finish(struct http *h, struct job *j, CURLcode rc,
 		job_fail(j, PROV_FAIL_RETRY, pub, "out of memory");
 }
 
+/*
+ * --trace: the request that just ended, from its start (curl's total
+ * time), with its page, its URL as logs show it, its status; and its
+ * connection's set-up when it made one.  Requests overlap: async spans.
+ */
+static __attribute__((cold)) void trace_request(const struct job *j, CURL *e,
+						CURLcode rc, long status)
+{
+	static unsigned long id;
+	curl_off_t total = 0, connect = 0;
+	char pub[HTTP_URL_PUB_MAX], page[24], code[24];
+	uint64_t now = clock_us(), start;
+
+	curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &total);
+	curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &connect);
+	start = total > 0 && (uint64_t)total < now ? now - (uint64_t)total : now;
+	http_url_public(j->target, pub, sizeof pub);
+	snprintf(page, sizeof page, "%ld", j->page);
+	snprintf(code, sizeof code, "%ld", status);
+	if (connect > 0)
+		trace_async("connect", start, start + (uint64_t)connect, ++id,
+			    "url", pub, NULL);
+	trace_async("request", start, now, ++id, "url", pub, "page", page,
+		    "status", code, "error",
+		    rc != CURLE_OK ? curl_easy_strerror(rc) : NULL, NULL);
+	trace_flush_due();
+}
+
 void http_fetch_collect(struct http *h)
 {
 	CURLMsg *m;
@@ -456,6 +485,8 @@ void http_fetch_collect(struct http *h)
 			continue; /* cancelled meanwhile (SKIPPED) */
 		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE,
 				  &status);
+		if (trace_on)
+			trace_request(j, m->easy_handle, rc, status);
 		if (h->pagination == CFG_PAGE_LINK &&
 		    curl_easy_getinfo(m->easy_handle, CURLINFO_EFFECTIVE_URL,
 				      &eff) == CURLE_OK && eff != NULL)

@@ -45,6 +45,7 @@
 #include "../common/clock.h"
 #include "../common/proctitle.h"
 #include "../common/sysio.h"
+#include "../common/trace.h"
 #include "pg_conn.h"
 #include "pg_resume.h"
 #include "sql_conf.h"
@@ -115,6 +116,8 @@ pg_holder_main(struct prov_ctx *c, int fd, pid_t sup)
 	close_range(4, ~0u, 0);
 	snprintf(title, sizeof title, "aggregate: pg snapshot %s", c->p->name);
 	proctitle_set(title);
+	trace_child("postgres snapshot holder %s", c->p->name);
+	trace_begin("hold snapshot", NULL);
 
 	conn = pg_connect(sql_conf(c->p)->conninfo, c->p->name, NULL, &st, err,
 			  sizeof err);
@@ -153,6 +156,8 @@ pg_holder_main(struct prov_ctx *c, int fd, pid_t sup)
 		PQfinish(conn);
 		_exit(1);
 	}
+	trace_instant("snapshot exported", NULL);
+	trace_flush();
 
 	for (;;) {
 		struct pollfd pfd[2] = {
@@ -189,6 +194,8 @@ pg_holder_main(struct prov_ctx *c, int fd, pid_t sup)
 				    read(cfd, &cmd, 1) == 1 && cmd == 'q') {
 					/* cfd closes at _exit: the attempt's EOF. */
 					PQfinish(conn);
+					trace_end("hold snapshot", NULL);
+					trace_stop();
 					_exit(0);
 				}
 			}

@@ -25,6 +25,7 @@
 
 #include <libpq-fe.h>
 
+#include "../common/trace.h"
 #include "pg_conn.h"
 #include "pg_copy.h"
 #include "pg_resume.h"
@@ -59,8 +60,10 @@ static enum prov_status postgres_run(struct prov_ctx *c)
 		st = prov_fail(c, PROV_FAIL_RETRY, "out of memory");
 		goto out_free;
 	}
+	trace_begin("connect", "to", "postgresql", NULL);
 	r.conn = pg_connect(sc->conninfo, p->name, c, &st, c->errbuf,
 			    sizeof c->errbuf);
+	trace_end("connect", "ok", r.conn ? "yes" : "no", NULL);
 	if (r.conn == NULL)
 		goto out_free;
 	/* Text that reads back as the same value: ISO dates, exact floats. */
@@ -96,7 +99,10 @@ static enum prov_status postgres_run(struct prov_ctx *c)
 		r.skip = r.rows;
 	if ((st = pg_choose(&r, desc)) != PROV_DONE)
 		goto out_finish;
-	if ((st = pg_copy(&r)) != PROV_DONE)
+	trace_begin("COPY", NULL);
+	st = pg_copy(&r);
+	trace_end("COPY", NULL);
+	if (st != PROV_DONE)
 		goto out_finish;
 	if ((st = pg_checkpoint(&r, true)) != PROV_DONE)
 		goto out_finish;

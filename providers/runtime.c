@@ -33,6 +33,7 @@
 
 #include "../common/clock.h"
 #include "../common/log.h"
+#include "../common/trace.h"
 #include "faults.h"
 
 /* A heartbeat at most this often (nanoseconds). */
@@ -50,6 +51,42 @@
 
 /* The supervisor that forked this process (prov_main() records it). */
 static pid_t supervisor;
+
+/*
+ * --trace: where the batch being read began (clock_us), its counts, and
+ * the number of the next.  Batches end at checkpoints, which fall inside
+ * a file or a query as often as between them: async spans, on a track of
+ * their own, so that they need not nest with the provider's other spans.
+ */
+static struct {
+	uint64_t start_us, records, rejects;
+	unsigned long n;
+} batch;
+
+/*
+ * --trace, at a checkpoint: the batch it ends as one span, its rate, its
+ * rejects as one count (not an event each), and a flush when one is due.
+ */
+static __attribute__((noinline, cold)) void trace_batch(struct prov_ctx *c)
+{
+	uint64_t now = clock_us(), n = c->records - batch.records;
+	char num[24], rej[24];
+
+	snprintf(num, sizeof num, "%llu", (unsigned long long)n);
+	snprintf(rej, sizeof rej, "%llu",
+		 (unsigned long long)(c->rejects - batch.rejects));
+	trace_async("batch", batch.start_us, now, ++batch.n, "records", num,
+		    "rejects", rej, NULL);
+	if (c->rejects > batch.rejects)
+		trace_instant("rejects", "count", rej, NULL);
+	if (now > batch.start_us)
+		trace_counter("records/s", "records/s",
+			      (double)n * 1e6 / (double)(now - batch.start_us));
+	batch.start_us = now;
+	batch.records = c->records;
+	batch.rejects = c->rejects;
+	trace_flush_due();
+}
 
 void prov_heartbeat(struct prov_ctx *c)
 {
@@ -409,6 +446,8 @@ int prov_checkpoint(struct prov_ctx *c, const void *token, size_t len)
 	faults_hit(c, FAULT_AFTER_CHECKPOINT);
 	c->since_checkpoint = 0;
 	prov_heartbeat(c);
+	if (trace_on)
+		trace_batch(c);
 	return 0;
 }
 
@@ -607,6 +646,10 @@ int prov_main(struct prov_ctx *c)
 	c->errbuf[0] = '\0';
 	ring_producer_attach(c->ring);
 	faults_init(c);
+	trace_begin("read", NULL);
+	batch.start_us = clock_us();
+	batch.records = c->records;
+	batch.rejects = c->rejects;
 
 	if (ops == NULL)
 		st = prov_fail(c, PROV_FAIL_PERMANENT,
@@ -625,6 +668,8 @@ int prov_main(struct prov_ctx *c)
 		else
 			faults_hit(c, FAULT_AFTER_DONE);
 	}
+	trace_end("read", "status", st == PROV_DONE ? "done" : "failed",
+		  "cause", st == PROV_DONE ? NULL : c->errbuf, NULL);
 	if (st != PROV_DONE) {
 		c->buf = NULL;    /* the ERROR frame takes its space */
 		if (c->errbuf[0] == '\0')

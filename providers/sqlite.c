@@ -24,6 +24,7 @@
 #include <sqlite3.h>
 
 #include "../common/convert.h"
+#include "../common/trace.h"
 #include "sq_db.h"
 #include "sq_read.h"
 #include "sq_resume.h"
@@ -65,7 +66,9 @@ static enum prov_status sqlite_run(struct prov_ctx *c)
 		st = prov_fail(c, PROV_FAIL_RETRY, "out of memory");
 		goto out_free;
 	}
+	trace_begin("open", "path", r.path, NULL);
 	rc = sq_open(r.path, &r.db, c->errbuf, sizeof c->errbuf);
+	trace_end("open", NULL);
 	if (rc != SQLITE_OK) {
 		st = sq_status(rc);
 		goto out_free;
@@ -90,8 +93,11 @@ static enum prov_status sqlite_run(struct prov_ctx *c)
 		st = sq_prepare_resume(&r);
 	else if (r.key_col < 0 && r.rows > 0)
 		st = sq_skip(&r);
-	if (st == PROV_DONE)
+	if (st == PROV_DONE) {
+		trace_begin("query", NULL);
 		st = sq_loop(&r);
+		trace_end("query", NULL);
+	}
 out_close:
 	sqlite3_finalize(r.st);
 	sqlite3_close(r.db);

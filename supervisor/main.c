@@ -25,6 +25,8 @@
 #include "progress.h"
 #include "../common/proctitle.h"
 #include "sup.h"
+#include "../common/trace.h"
+#include "trace_out.h"
 
 #ifndef AGG_VERSION
 #define AGG_VERSION "0.1.0"
@@ -53,6 +55,8 @@ static const char usage_text[] =
 	"  -v, --verbose         more log lines\n"
 	"      --log-format F    text (default) or json\n"
 	"      --metrics FILE    also write Prometheus metrics to FILE\n"
+	"      --trace FILE      also write a timeline of the run to FILE\n"
+	"                        (Trace Event Format: Perfetto, chrome://tracing)\n"
 	"  -V, --version         print the version\n"
 	"  -h, --help            print this help\n"
 	"\n"
@@ -71,6 +75,7 @@ enum {
 	OPT_NO_PROGRESS,
 	OPT_LOG_FORMAT,
 	OPT_METRICS,
+	OPT_TRACE,
 };
 
 static const struct option long_options[] = {
@@ -85,6 +90,7 @@ static const struct option long_options[] = {
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "trace", required_argument, NULL, OPT_TRACE },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -100,6 +106,7 @@ struct options {
 	int verbosity;
 	bool json_logs;
 	const char *metrics;
+	const char *trace;
 };
 
 static int usage_error(const char *fmt, const char *arg)
@@ -206,6 +213,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_METRICS:
 			o->metrics = optarg;
 			break;
+		case OPT_TRACE:
+			o->trace = optarg;
+			break;
 		case 'V':
 			printf("aggregate %s%s\n", AGG_VERSION, AGG_BUILD_TAG);
 			return EXIT_OK;
@@ -245,7 +255,8 @@ static const char *type_name(enum cfg_provider_type t)
  * columns do not fit the config (a field that matches no column), else 1.
  * Messages never hold a secret (each type's check() promises it).
  */
-static int run_check(const struct cfg *cfg, const char *metrics)
+static int run_check(const struct cfg *cfg, const char *metrics,
+		     const char *trace)
 {
 	const struct {
 		const char *key, *path, *what;
@@ -256,6 +267,7 @@ static int run_check(const struct cfg *cfg, const char *metrics)
 		  OUTFILE_STDOUT },
 		{ "reject_file", cfg->reject_file, "reject file", 0 },
 		{ "metrics_file", metrics, "metrics file", 0 },
+		{ "trace_file", trace, "trace file", 0 },
 	};
 	int failed = 0, config = 0;
 	struct cfg view; /* the fields a provider reads: not the derived */
@@ -487,7 +499,8 @@ static void release_lock(struct run_lock *lk)
  * Under the lock: remove what killed runs left beside the files this run
  * writes (temporaries of dead processes, outfile_clean).
  */
-static void clean_stale(const struct cfg *cfg, const char *metrics)
+static void clean_stale(const struct cfg *cfg, const char *metrics,
+			const char *trace)
 {
 	if (cfg->format != CFG_FMT_POSTGRES)
 		outfile_clean(cfg->output, OUTFILE_STDOUT);
@@ -495,6 +508,8 @@ static void clean_stale(const struct cfg *cfg, const char *metrics)
 		outfile_clean(cfg->reject_file, 0);
 	if (metrics)
 		outfile_clean(metrics, 0);
+	if (trace)
+		outfile_clean(trace, 0);
 }
 
 /*
@@ -549,6 +564,22 @@ static void write_metrics(const char *path, const struct cfg *cfg,
 			  NULL);
 }
 
+/*
+ * Write the trace file, if the run is traced, and remove the run's trace
+ * folder; a failure is only logged.
+ */
+static void write_trace(const char *path, int exit_code)
+{
+	char err[1024];
+
+	if (path == NULL)
+		return;
+	if (trace_out_write(path, exit_code, AGG_VERSION, err, sizeof err) < 0)
+		log_event(LOG_ERROR, NULL, "cannot write trace", "cause", err,
+			  NULL);
+	trace_stop();
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { .config = "providers.conf", .progress = -1 };
@@ -562,6 +593,7 @@ int main(int argc, char **argv)
 	char err[CFG_ERR_MAX];
 	char **args;
 	struct run_lock lock;
+	const char *trace;
 	int rc, code;
 
 	if (std_fds_open() < 0)
@@ -592,7 +624,8 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (o.check) {
-		rc = run_check(&cfg, o.metrics ? o.metrics : cfg.metrics_file);
+		rc = run_check(&cfg, o.metrics ? o.metrics : cfg.metrics_file,
+			       o.trace ? o.trace : cfg.trace_file);
 		cfg_free(&cfg);
 		return rc;
 	}
@@ -601,7 +634,8 @@ int main(int argc, char **argv)
 		cfg_free(&cfg);
 		return code;
 	}
-	clean_stale(&cfg, o.metrics ? o.metrics : cfg.metrics_file);
+	trace = o.trace ? o.trace : cfg.trace_file;
+	clean_stale(&cfg, o.metrics ? o.metrics : cfg.metrics_file, trace);
 	so.jobs = o.jobs;
 	/* JSON logs get the summary as events (log_summary), not a table. */
 	so.quiet = o.verbosity < 0 || o.json_logs;
@@ -621,6 +655,10 @@ int main(int argc, char **argv)
 	stats = calloc((size_t)cfg.nproviders + 1, sizeof *stats);
 	so.stats = stats;
 	so.rows_written = &rows;
+	if (trace && trace_start("supervisor", err, sizeof err) < 0) {
+		log_event(LOG_ERROR, NULL, err, NULL);
+		trace = NULL;
+	}
 	rc = sup_run(&cfg, &so);
 	log_set_redraw(false);
 	warn_rejects(&cfg, stats);
@@ -650,6 +688,7 @@ int main(int argc, char **argv)
 	if (o.json_logs)
 		log_summary(&cfg, &mr);
 	write_metrics(so.metrics_file, &cfg, &mr);
+	write_trace(trace, rc);
 	progress_free(pg);
 	free(stats);
 	release_lock(&lock);

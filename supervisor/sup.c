@@ -42,10 +42,12 @@
 #include "../common/clock.h"
 #include "../common/log.h"
 #include "../common/proctitle.h"
+#include "../common/trace.h"
 #include "sup_child.h"
 #include "sup_room.h"
 #include "sup_spawn.h"
 #include "sup_state.h"
+#include "sup_trace.h"
 
 /* After SIGTERM, children get this long before SIGKILL (ms). */
 #define GRACE_MS 3000
@@ -131,6 +133,12 @@ static void begin_abort(struct sup *s, int code, bool keep_rejects)
 		return;
 	s->aborting = true;
 	s->exit_code = code;
+	if (trace_on) {
+		char num[16];
+
+		snprintf(num, sizeof num, "%d", code);
+		trace_instant("abort", "exit_status", num, NULL);
+	}
 	for (int i = 0; i < s->n; i++)
 		if (s->ch[i].state == P_RUNNING && s->ch[i].pid > 0)
 			kill(s->ch[i].pid, SIGTERM);
@@ -162,9 +170,11 @@ static void on_ended(struct sup *s, const struct ctl_msg *m)
 {
 	int i = m->provider;
 	struct child *c = &s->ch[i];
+	enum sup_end end = sup_child_ended(c, s->cfg, &s->cfg->providers[i], m,
+					   &s->rng);
 
-	if (sup_child_ended(c, s->cfg, &s->cfg->providers[i], m, &s->rng) !=
-	    SUP_END_FAILED)
+	sup_trace_ended(s, i, end);
+	if (end != SUP_END_FAILED)
 		return;
 	if (s->cfg->on_error == CFG_ON_ERROR_FAIL)
 		begin_abort(s, c->config_error ? EXIT_CONFIG : EXIT_FAILED, true);
@@ -208,6 +218,9 @@ static int on_ctl(struct sup *s)
 		s->finished = true;
 		s->written = m.flag;
 		s->rows = m.records;
+		if (trace_on)
+			trace_instant("finished", "written", m.flag ? "yes" : "no",
+				      "cause", m.text[0] ? m.text : NULL, NULL);
 		if (m.text[0])
 			log_event(LOG_ERROR, NULL, "output failed", "cause", m.text,
 				  NULL);
@@ -254,6 +267,7 @@ static void reap(struct sup *s)
 		if (pid == s->agg_pid) {
 			s->agg_reaped = true;
 			s->agg_status = status;
+			sup_trace_agg_reaped(s, s->agg_start_us, status);
 			continue;
 		}
 		for (int i = 0; i < s->n; i++) {
@@ -262,6 +276,7 @@ static void reap(struct sup *s)
 			if (c->pid != pid)
 				continue;
 			sup_child_reaped(c, status);
+			sup_trace_reaped(s, i, pid);
 			if (s->aborting) {
 				/* Stopped by the abort, not failed by itself. */
 				if (c->state != P_FAILED)
@@ -287,6 +302,11 @@ static int on_signal(struct sup *s)
 			log_event(LOG_WARN, NULL, "stopping", "signal",
 				  si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM",
 				  NULL);
+			if (trace_on)
+				trace_instant("signal", "signal",
+					      si.ssi_signo == SIGINT ? "SIGINT"
+								     : "SIGTERM",
+					      NULL);
 			begin_abort(s, si.ssi_signo == SIGINT ? EXIT_SIGINT
 							      : EXIT_SIGTERM, false);
 		}
@@ -309,6 +329,9 @@ static void on_timers(struct sup *s)
 	if (s->deadline && now >= s->deadline && !s->aborting) {
 		log_event(LOG_ERROR, NULL, "timeout", "cause",
 			  "the run's deadline passed", NULL);
+		if (trace_on)
+			trace_instant("timeout", "cause",
+				      "the run's deadline passed", NULL);
 		begin_abort(s, EXIT_FAILED, false);
 	}
 	/*
@@ -319,6 +342,10 @@ static void on_timers(struct sup *s)
 	if (agg_watched(s) && now - s->agg_beat >= s->cfg->stall_timeout_ms) {
 		log_event(LOG_ERROR, NULL, "aggregator stalled", "cause",
 			  "no heartbeat within stall_timeout", NULL);
+		if (trace_on)
+			trace_instant_for(s->agg_pid, "killed", clock_us(), "cause",
+					  "stalled: no heartbeat within "
+					  "stall_timeout", NULL);
 		kill(s->agg_pid, SIGKILL); /* SIGTERM would wait for SIGCONT */
 		begin_abort(s, EXIT_FAILED, false);
 	}
@@ -498,6 +525,8 @@ int sup_run(const struct cfg *cfg, const struct sup_opts *opts)
 	if (cfg->timeout_ms)
 		s.deadline = s.t0 + cfg->timeout_ms;
 	proctitle_set("aggregate: supervisor");
+	if (trace_on)
+		trace_begin("run", NULL);
 	fds = calloc((size_t)s.n + 3, sizeof *fds);
 	owner = calloc((size_t)s.n + 3, sizeof *owner);
 	s.fds = fds;
@@ -518,6 +547,8 @@ int sup_run(const struct cfg *cfg, const struct sup_opts *opts)
 			fill_slots(&s);
 		if (!s.finishing && !s.aborting && all_settled(&s)) {
 			s.finishing = true;
+			if (trace_on)
+				trace_instant("finish", NULL);
 			send_ctl(&s, CTL_FINISH, -1, 0, 1);
 			continue;
 		}
@@ -625,5 +656,11 @@ out:
 	free(s.ch);
 	free(fds);
 	free(owner);
+	if (trace_on) {
+		char num[16];
+
+		snprintf(num, sizeof num, "%d", s.exit_code);
+		trace_end("run", "exit_status", num, NULL);
+	}
 	return s.exit_code;
 }

@@ -23,6 +23,7 @@
 
 #include "../common/clock.h"
 #include "../common/log.h"
+#include "sup_trace.h"
 
 void sup_child_describe(int status, char *out, size_t len)
 {
@@ -148,6 +149,7 @@ void sup_child_kill(struct child *c, const char *cause)
 		return;
 	if (c->kill_cause[0] == '\0')
 		snprintf(c->kill_cause, sizeof c->kill_cause, "%s", cause);
+	sup_trace_kill(c, cause);
 	kill(c->pid, SIGKILL);
 }
 

@@ -47,6 +47,10 @@ struct child {
 	unsigned char token[PROV_TOKEN_MAX];
 	uint32_t token_len;
 	char cause[CTL_TEXT_MAX];
+	/* --trace (sup_trace.c): the attempt's process and times, in us */
+	pid_t trace_pid;
+	uint64_t trace_start_us, trace_ended_us;
+	char trace_backoff_ms[24];
 };
 
 /* Describe a wait status for the log: "exit status 1", "killed by SIGSEGV". */

@@ -20,7 +20,9 @@
 #include "../common/clock.h"
 #include "../common/log.h"
 #include "../common/proctitle.h"
+#include "../common/trace.h"
 #include "../providers/provider.h"
+#include "sup_trace.h"
 
 /*
  * In a freshly forked child: die with the supervisor, default signal
@@ -44,7 +46,7 @@ static void child_setup(struct sup *s)
 
 int sup_spawn_aggregator(struct sup *s)
 {
-	int sv[2], hb[2];
+	int sv[2], hb[2], rc;
 	pid_t pid;
 
 	/* Non-blocking at both ends: see struct ctl_queue. */
@@ -55,6 +57,7 @@ int sup_spawn_aggregator(struct sup *s)
 		close(sv[1]);
 		return -1;
 	}
+	s->agg_start_us = clock_us();
 	pid = fork();
 	if (pid < 0) {
 		close(sv[0]);
@@ -68,7 +71,10 @@ int sup_spawn_aggregator(struct sup *s)
 		close(hb[0]);
 		child_setup(s);
 		proctitle_set("aggregate: aggregator");
-		_exit(agg_main(s->cfg, s->rings, sv[1], hb[1]));
+		trace_child("aggregator");
+		rc = agg_main(s->cfg, s->rings, sv[1], hb[1]);
+		trace_stop();
+		_exit(rc);
 	}
 	close(sv[1]);
 	close(hb[1]);
@@ -76,6 +82,8 @@ int sup_spawn_aggregator(struct sup *s)
 	s->agg_hb_fd = hb[0];
 	s->agg_beat = clock_ms();
 	s->agg_pid = pid;
+	if (trace_on)
+		trace_name(pid, "aggregator", 1);
 	return 0;
 }
 
@@ -108,6 +116,7 @@ void sup_spawn_provider(struct sup *s, int i)
 {
 	struct child *c = &s->ch[i];
 	const struct cfg_provider *p = &s->cfg->providers[i];
+	uint64_t start_us = trace_on ? clock_us() : 0;
 	int hb[2];
 	pid_t pid;
 
@@ -137,6 +146,7 @@ void sup_spawn_provider(struct sup *s, int i)
 		}
 		snprintf(title, sizeof title, "aggregate: provider %s", p->name);
 		proctitle_set(title);
+		trace_child("provider %s attempt %u", p->name, c->attempt);
 		if (p->memory_limit) {
 			/*
 			 * The limit is the provider's own memory: what is
@@ -166,6 +176,7 @@ void sup_spawn_provider(struct sup *s, int i)
 		ctx->heartbeat_fd = hb[1];
 		rc = prov_main(ctx);
 		free(ctx); /* valgrind's leak check runs at _exit too */
+		trace_stop();
 		_exit(rc);
 	}
 	if (hb[1] >= 0)
@@ -185,6 +196,7 @@ void sup_spawn_provider(struct sup *s, int i)
 	c->state = P_RUNNING;
 	c->last_beat = clock_ms();
 	c->kill_cause[0] = '\0';
+	sup_trace_spawned(s, i, pid, start_us);
 	if (log_enabled(LOG_DEBUG)) {
 		char num[16];
 

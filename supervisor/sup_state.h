@@ -29,6 +29,7 @@ struct sup {
 	uint64_t agg_beat;      /* ms, its last heartbeat */
 	int sig_fd;
 	pid_t agg_pid;
+	uint64_t agg_start_us;  /* its fork, for --trace */
 	int agg_status;
 	bool agg_reaped;
 	bool finishing;         /* CTL_FINISH sent */

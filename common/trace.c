@@ -45,6 +45,7 @@ static struct {
 	unsigned events;        /* recorded by this process */
 	bool capped;            /* TRACE_MAX_EVENTS reached */
 	uint64_t flushed_ms;    /* last flush */
+	unsigned long async_id; /* the last async span's */
 } tr = { .fd = -1 };
 
 const char *trace_dir(void)
@@ -339,8 +340,7 @@ void trace_span(const char *name, uint64_t start_us, ...)
 	va_end(ap);
 }
 
-void trace_async(const char *name, uint64_t start_us, uint64_t end_us,
-		 unsigned long id, ...)
+void trace_async(const char *name, uint64_t start_us, uint64_t end_us, ...)
 {
 	char extra[64];
 	va_list ap;
@@ -349,8 +349,8 @@ void trace_async(const char *name, uint64_t start_us, uint64_t end_us,
 		return;
 	/* Ids are global to the file: the pid makes them this process's. */
 	snprintf(extra, sizeof extra, ",\"cat\":\"async\",\"id\":\"0x%llx\"",
-		 ((unsigned long long)tr.pid << 32) | (id & 0xffffffffu));
-	va_start(ap, id);
+		 ((unsigned long long)tr.pid << 32) | (++tr.async_id & 0xffffffffu));
+	va_start(ap, end_us);
 	emit('b', name, tr.pid, start_us, 0, extra, ap);
 	va_end(ap);
 	emit_plain('e', name, tr.pid, end_us > start_us ? end_us : start_us,

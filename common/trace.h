@@ -72,11 +72,10 @@ void trace_span(const char *name, uint64_t start_us, ...);
 /*
  * A span from start_us to end_us that may overlap others of the process
  * (concurrent HTTP requests, batches): an async pair ("b" and "e",
- * written together) with id (unique in this process for name), shown on
- * a track of its own under the process.
+ * written together, with an id of their own), shown on a track of its
+ * own under the process.
  */
-void trace_async(const char *name, uint64_t start_us, uint64_t end_us,
-		 unsigned long id, ...);
+void trace_async(const char *name, uint64_t start_us, uint64_t end_us, ...);
 
 /* An instant event on this process's track, with arguments ("i"). */
 void trace_instant(const char *name, ...);

@@ -443,7 +443,6 @@ static void job_finish(struct http *h, struct job *j, CURLcode rc,
 static __attribute__((cold)) void trace_request(const struct job *j, CURL *e,
 						CURLcode rc, long status)
 {
-	static unsigned long id;
 	curl_off_t total = 0, connect = 0;
 	char pub[HTTP_URL_PUB_MAX], page[24], code[24];
 	uint64_t now = clock_us(), start;
@@ -455,12 +454,12 @@ static __attribute__((cold)) void trace_request(const struct job *j, CURL *e,
 	snprintf(page, sizeof page, "%ld", j->page);
 	snprintf(code, sizeof code, "%ld", status);
 	if (connect > 0)
-		trace_async("connect", start, start + (uint64_t)connect, ++id,
-			    "url", pub, NULL);
-	trace_async("request", start, now, ++id, "url", pub, "page", page,
+		trace_async("connect", start, start + (uint64_t)connect, "url",
+			    pub, NULL);
+	trace_async("request", start, now, "url", pub, "page", page,
 		    "status", code, "error",
 		    rc != CURLE_OK ? curl_easy_strerror(rc) : NULL, NULL);
-	trace_flush_due();
+	trace_flush();
 }
 
 void http_fetch_collect(struct http *h)

@@ -53,19 +53,19 @@
 static pid_t supervisor;
 
 /*
- * --trace: where the batch being read began (clock_us), its counts, and
- * the number of the next.  Batches end at checkpoints, which fall inside
+ * --trace: where the batch being read began (clock_us) and its counts.
+ * Batches end at checkpoints, which fall inside
  * a file or a query as often as between them: async spans, on a track of
  * their own, so that they need not nest with the provider's other spans.
  */
 static struct {
 	uint64_t start_us, records, rejects;
-	unsigned long n;
 } batch;
 
 /*
  * --trace, at a checkpoint: the batch it ends as one span, its rate, its
- * rejects as one count (not an event each), and a flush when one is due.
+ * rejects as one count (not an event each); then the events go to the
+ * file, so that a process killed later loses none of them.
  */
 static __attribute__((noinline, cold)) void trace_batch(struct prov_ctx *c)
 {
@@ -75,8 +75,8 @@ static __attribute__((noinline, cold)) void trace_batch(struct prov_ctx *c)
 	snprintf(num, sizeof num, "%llu", (unsigned long long)n);
 	snprintf(rej, sizeof rej, "%llu",
 		 (unsigned long long)(c->rejects - batch.rejects));
-	trace_async("batch", batch.start_us, now, ++batch.n, "records", num,
-		    "rejects", rej, NULL);
+	trace_async("batch", batch.start_us, now, "records", num, "rejects", rej,
+		    NULL);
 	if (c->rejects > batch.rejects)
 		trace_instant("rejects", "count", rej, NULL);
 	if (now > batch.start_us)
@@ -85,7 +85,7 @@ static __attribute__((noinline, cold)) void trace_batch(struct prov_ctx *c)
 	batch.start_us = now;
 	batch.records = c->records;
 	batch.rejects = c->rejects;
-	trace_flush_due();
+	trace_flush();
 }
 
 void prov_heartbeat(struct prov_ctx *c)

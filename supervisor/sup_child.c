@@ -147,9 +147,10 @@ void sup_child_kill(struct child *c, const char *cause)
 {
 	if (c->state != P_RUNNING || c->pid <= 0)
 		return;
-	if (c->kill_cause[0] == '\0')
+	if (c->kill_cause[0] == '\0') {
 		snprintf(c->kill_cause, sizeof c->kill_cause, "%s", cause);
-	sup_trace_kill(c, cause);
+		sup_trace_kill(c, cause);
+	}
 	kill(c->pid, SIGKILL);
 }
 

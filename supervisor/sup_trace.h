@@ -39,7 +39,7 @@ void sup_trace_agg_reaped(const struct sup *s, uint64_t start_us, int status);
 /* CTL_ENDED made end of provider i's attempt. */
 void sup_trace_ended(const struct sup *s, int i, enum sup_end end);
 
-/* c's process is being killed (SIGKILL) because of cause. */
+/* c's process is being killed (SIGKILL) because of cause: the first time. */
 void sup_trace_kill(const struct child *c, const char *cause);
 
 #endif

@@ -6,7 +6,8 @@
 #
 #   AGG_BIN     the program to run (default ./aggregate)
 #   AGG_OUTPUT  where the result goes (default: the config's output); the
-#               config's other outputs go beside it (AGG_DEMO_OUT)
+#               config's other outputs and the run's trace (trace.json, for
+#               Perfetto) go beside it (AGG_DEMO_OUT)
 set -eu
 cd "$(dirname "$0")/.."
 bin=${AGG_BIN:-./aggregate}
@@ -53,10 +54,11 @@ DEMO_HTTP="http://127.0.0.1:$port"
 export DEMO_HTTP
 
 mkdir -p out "$(dirname "$output")"
-echo "running: aggregate -c conf/providers.conf -o $output"
+trace=$AGG_DEMO_OUT/trace.json
+echo "running: aggregate -c conf/providers.conf -o $output --trace $trace"
 echo
 status=0
-"$bin" -c conf/providers.conf -o "$output" || status=$?
+"$bin" -c conf/providers.conf -o "$output" --trace "$trace" || status=$?
 echo
 echo "output: $output (exit status $status)"
 echo
@@ -70,4 +72,9 @@ for extra in revenue_by_month top_countries; do
 	echo
 	cat "$f"
 done
+if [ -f "$trace" ]; then
+	echo
+	echo "timeline of this run: $trace (open it at https://ui.perfetto.dev,"
+	echo "\"Open trace file\", or in chrome://tracing)"
+fi
 exit $status

@@ -44,8 +44,9 @@ void sup_trace_spawned(const struct sup *s, int i, pid_t pid,
 	/* The wait between the death and this start, on our own track. */
 	trace_span("backoff", c->trace_ended_us, "provider", name, NULL);
 	snprintf(num, sizeof num, "%u", c->attempt);
-	snprintf(ms, sizeof ms, "%llu",
-		 (unsigned long long)(start_us - c->trace_ended_us) / 1000u);
+	snprintf(ms, sizeof ms, "%llu", (unsigned long long)
+		 (start_us > c->trace_ended_us ? start_us - c->trace_ended_us
+					       : 0) / 1000u);
 	trace_instant_for(pid, "restarted", start_us, "provider", name,
 			  "attempt", num, "cause", c->cause, "waited_ms", ms,
 			  "backoff_ms", c->trace_backoff_ms, NULL);
@@ -83,6 +84,7 @@ void sup_trace_ended(const struct sup *s, int i, enum sup_end end)
 	struct child *c = &s->ch[i];
 	const char *name = s->cfg->providers[i].name;
 	char num[24];
+	uint64_t now;
 
 	if (!trace_on)
 		return;
@@ -97,8 +99,10 @@ void sup_trace_ended(const struct sup *s, int i, enum sup_end end)
 			      "cause", c->cause, NULL);
 		break;
 	case SUP_END_RESTART:
+		now = clock_ms();
 		snprintf(c->trace_backoff_ms, sizeof c->trace_backoff_ms, "%llu",
-			 (unsigned long long)(c->backoff_until - clock_ms()));
+			 (unsigned long long)(c->backoff_until > now
+					      ? c->backoff_until - now : 0));
 		trace_instant("restart", "provider", name, "attempt", num,
 			      "cause", c->cause, "backoff_ms",
 			      c->trace_backoff_ms, NULL);

@@ -34,6 +34,8 @@ struct ev {
 	char ph;
 	bool always;            /* kept past the cap: names, lifetimes, ours */
 	bool drop;
+	bool paired;            /* an async e: its b is the event read at seq */
+	uint64_t b_seq;
 	char *name;             /* B: to close it; else NULL */
 	char *text;             /* the JSON object, one line */
 };
@@ -134,6 +136,12 @@ static int take_line(struct merge *m, const char *line, size_t len)
 			goto fail;
 		l->end = e.ts + (uint64_t)json_integer_value(dur);
 	}
+	/* An async pair is written as two lines in a row, b then e. */
+	if (e.ph == 'e' && m->n > 0 && m->ev[m->n - 1].ph == 'b' &&
+	    m->ev[m->n - 1].pid == e.pid) {
+		e.paired = true;
+		e.b_seq = m->ev[m->n - 1].seq;
+	}
 	e.text = strndup(line, len);
 	e.name = e.ph == 'B' ? strdup(name) : NULL;
 	if (e.text == NULL || (e.ph == 'B' && e.name == NULL) ||
@@ -214,17 +222,33 @@ static int add_own(struct merge *m, json_t *o, char ph, long pid, uint64_t ts)
 }
 
 /*
+ * The cap: TRACE_OUT_MAX_EVENTS, or in a test build AGG_TRACE_MAX_EVENTS
+ * (so that a test reaches it with a small run).
+ */
+static size_t max_events(void)
+{
+#ifdef AGG_TESTING
+	const char *v = getenv("AGG_TRACE_MAX_EVENTS");
+
+	if (v != NULL && atol(v) > 0)
+		return (size_t)atol(v);
+#endif
+	return TRACE_OUT_MAX_EVENTS;
+}
+
+/*
  * Keep every event that must stay and the earliest others, up to
- * TRACE_OUT_MAX_EVENTS.  Returns how many were dropped.
+ * max_events(); an async e goes with its b.  Returns how many were
+ * dropped, or (size_t)-1 when memory ran out.
  */
 static size_t cap_events(struct merge *m)
 {
-	size_t always = 0, budget, dropped = 0;
+	size_t always = 0, budget, dropped = 0, max = max_events();
+	size_t *at;
 
 	for (size_t i = 0; i < m->n; i++)
 		always += m->ev[i].always;
-	budget = always < TRACE_OUT_MAX_EVENTS ? TRACE_OUT_MAX_EVENTS - always
-					       : 0;
+	budget = always < max ? max - always : 0;
 	for (size_t i = 0; i < m->n; i++) {
 		if (m->ev[i].always)
 			continue;
@@ -235,6 +259,25 @@ static size_t cap_events(struct merge *m)
 			dropped++;
 		}
 	}
+	if (dropped == 0)
+		return 0;
+	at = malloc((size_t)m->seq * sizeof *at);
+	if (at == NULL)
+		return (size_t)-1;
+	for (size_t i = 0; i < m->n; i++)
+		at[m->ev[i].seq] = i;
+	for (size_t i = 0; i < m->n; i++) {
+		struct ev *e = &m->ev[i];
+
+		if (!e->paired || e->drop == m->ev[at[e->b_seq]].drop)
+			continue;
+		e->drop = !e->drop;
+		if (e->drop)
+			dropped++;
+		else
+			dropped--;
+	}
+	free(at);
 	return dropped;
 }
 
@@ -370,6 +413,8 @@ int trace_out_write(const char *path, int exit_code, const char *version,
 	}
 	qsort(m.ev, m.n, sizeof *m.ev, by_time);
 	dropped = cap_events(&m);
+	if (dropped == (size_t)-1)
+		goto out_nomem;
 	if (dropped) {
 		uint64_t at = m.max_ts;
 
@@ -385,8 +430,7 @@ int trace_out_write(const char *path, int exit_code, const char *version,
 					  (json_int_t)m.self, "ts",
 					  (json_int_t)at, "args",
 					  "dropped_events", (json_int_t)dropped,
-					  "max_events",
-					  (json_int_t)TRACE_OUT_MAX_EVENTS),
+					  "max_events", (json_int_t)max_events()),
 			    'i', m.self, at) < 0)
 			goto out_nomem;
 	}
@@ -402,7 +446,7 @@ int trace_out_write(const char *path, int exit_code, const char *version,
 			  (json_int_t)kept, "capped", dropped > 0 || m.capped > 0,
 			  "capped_processes", (json_int_t)m.capped,
 			  "dropped_events", (json_int_t)dropped,
-			  "max_events", (json_int_t)TRACE_OUT_MAX_EVENTS,
+			  "max_events", (json_int_t)max_events(),
 			  "max_events_per_process",
 			  (json_int_t)TRACE_MAX_EVENTS);
 	if (other == NULL)

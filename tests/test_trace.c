@@ -602,6 +602,44 @@ Test(trace, a_capped_trace_says_so)
 	tu_result_free(&r);
 }
 
+/*
+ * Past the file's cap (lowered by the test build's AGG_TRACE_MAX_EVENTS):
+ * the earliest events are kept with every lifetime and name, the spans
+ * still closed, and the file says how many went.
+ */
+Test(trace, a_file_past_its_cap_says_so)
+{
+	const char *args[] = { "-c", "p.conf", "--trace", "t.json", NULL };
+	struct tu_result r;
+	struct trace tr;
+	json_t *ev[8];
+
+	TU_REQUIRE_HOOKS(teardown);
+	make_sqlite(3000);
+	conf("", "[provider a]\ntype = sqlite\npath = lite.db\nquery = SELECT "
+	     "id, name, amount FROM t ORDER BY id\nkey = id\nbatch = 10\n"
+	     "[provider b]\ntype = sqlite\npath = lite.db\nquery = SELECT "
+	     "id, name, amount FROM t ORDER BY id\nkey = id\nbatch = 10\n");
+	tu_run(&r, dir, args, (const char *const[]){ "AGG_TRACE_MAX_EVENTS=300",
+						     tmpenv, NULL });
+	cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
+	load(&tr, "t.json");
+	cr_assert(json_is_true(json_object_get(tr.other, "capped")));
+	cr_assert_gt(json_integer_value(json_object_get(tr.other,
+							"dropped_events")), 0);
+	cr_assert_eq(find(&tr, named(&tr, "supervisor")->pid, "i",
+			  "trace capped", ev, 8), 1);
+	/* Each name and each lifetime is still there. */
+	cr_assert_eq(tr.n, 4, "%d tracks", tr.n);
+	cr_assert_neq(named(&tr, "provider a attempt 1")->start, -1);
+	cr_assert_neq(named(&tr, "provider b attempt 1")->start, -1);
+	cr_assert_neq(named(&tr, "aggregator")->start, -1);
+	cr_assert_leq(json_array_size(tr.ev), 300 + 10);
+	unload(&tr);
+	expect_tmp_empty();
+	tu_result_free(&r);
+}
+
 /* Without --trace: no file, no folder. */
 Test(trace, off_writes_nothing)
 {

@@ -54,9 +54,9 @@ static pid_t supervisor;
 
 /*
  * --trace: where the batch being read began (clock_us) and its counts.
- * Batches end at checkpoints, which fall inside
- * a file or a query as often as between them: async spans, on a track of
- * their own, so that they need not nest with the provider's other spans.
+ * Batches end at checkpoints, which fall inside a file or a query as often
+ * as between them: async spans, on a track of their own, so that they need
+ * not nest with the provider's other spans.
  */
 static struct {
 	uint64_t start_us, records, rejects;

@@ -2,9 +2,9 @@
  * expr_emit.c - the checked tree into a flat program, and the compile API.
  *
  * Every node gets a slot of the frame for its value; constants are slots
- * filled when the frame is made, and fields are loaded into theirs at the
- * start of each evaluation (all of them, before any jump, so that a field
- * read in two branches is loaded once).  Instructions are typed: the
+ * filled when the frame is made, and an operand that reads a field names
+ * the field itself (direct_fields()), so nothing is loaded per record
+ * unless an instruction writes that slot.  Instructions are typed: the
  * checker fixed every operand's type, so ADD_I, LT_T or ADD_D (with its
  * operands' scales) is chosen here, once.  AND, OR, CASE and coalesce
  * jump past what they need not evaluate, as PostgreSQL's executor does,

@@ -2,9 +2,11 @@
  * expr_eval.c - running a compiled expression over one record (expr.h).
  *
  * One loop over the program's instructions, a switch per instruction,
- * operands in the frame's slots.  Invariants: a constant's slot is never
- * written (the frame fills the constants once, when it is made); every
- * field the program reads is loaded before the first jump; an
+ * operands in the frame's slots or, for a field, in the record itself
+ * (fa, fb, fc).  Invariants: a constant's slot is never written (the
+ * frame fills the constants once, when it is made); a field kept in a
+ * slot is copied there before the loop; a program of one instruction
+ * over fields and constants (prog->fast) runs without the loop; an
  * instruction whose operand is NULL gives NULL, except the logic ones
  * (three-valued), IS, coalesce and greatest/least.  Errors of a record
  * (overflow, division by zero, a text that does not convert) end the run

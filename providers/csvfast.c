@@ -22,7 +22,9 @@
  * and writes each kept value where the encoding wants it; the null bitmap
  * starts as the plan's (f->nulls) and a field read as NULL adds its bit.
  * Each reader is the one csvfast_record() uses, so the two cannot differ
- * in what they take.
+ * in what they take.  csvfast_encode_then() is the same loop storing each
+ * value it encodes, asking its caller about the record, and appending the
+ * computed fields' values to the ones it keeps.
  */
 #include "csvfast.h"
 

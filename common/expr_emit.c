@@ -2,9 +2,9 @@
  * expr_emit.c - the checked tree into a flat program, and the compile API.
  *
  * Every node gets a slot of the frame for its value; constants are slots
- * filled when the frame is made, and fields are loaded into theirs at the
- * start of each evaluation (all of them, before any jump, so that a field
- * read in two branches is loaded once).  Instructions are typed: the
+ * filled when the frame is made, and an operand that reads a field names
+ * the field itself (direct_fields()), so nothing is loaded per record
+ * unless an instruction writes that slot.  Instructions are typed: the
  * checker fixed every operand's type, so ADD_I, LT_T or ADD_D (with its
  * operands' scales) is chosen here, once.  AND, OR, CASE and coalesce
  * jump past what they need not evaluate, as PostgreSQL's executor does,
@@ -515,6 +515,76 @@ static void mark_fields(const struct enode *n, bool *read)
 		mark_fields(n->args[i], read);
 }
 
+/*
+ * Operands that name a field directly: the fields are loaded into their
+ * slots by the LOADs that start the code; where nothing else writes such
+ * a slot and it is not the result, every operand reading it is made to
+ * read the record's field instead (fa, fb, fc), and its LOAD is moved
+ * past p->nloads, so the run skips it.  A load costs a copy per record,
+ * a turn of the loop before this.  0, or -1: no memory.
+ */
+static int direct_fields(struct ecomp *c, struct expr_prog *p)
+{
+	int *field = malloc(sizeof *field * (size_t)(p->nslots + 1));
+	int start, keep = 0;
+
+	if (field == NULL)
+		return ecomp_fail(c, 0, "out of memory");
+	for (int k = 0; k < p->nslots; k++)
+		field[k] = -1;
+	for (start = 0; start < p->ncode && p->code[start].op == EOP_LOAD;
+	     start++)
+		field[p->code[start].dst] = p->code[start].a;
+	for (int pc = start; pc < p->ncode; pc++)
+		field[p->code[pc].dst] = -1;
+	field[p->result] = -1;
+	field[SLOT_NONE] = -1;
+	for (int pc = start; pc < p->ncode; pc++) {
+		struct einsn *in = &p->code[pc];
+
+		if (field[in->a] >= 0) {
+			in->fa = true;
+			in->a = field[in->a];
+		}
+		if (field[in->b] >= 0) {
+			in->fb = true;
+			in->b = field[in->b];
+		}
+		if (field[in->c] >= 0) {
+			in->fc = true;
+			in->c = field[in->c];
+		}
+	}
+	/* The LOADs still needed first; jumps all land past start. */
+	for (int pc = 0; pc < start; pc++) {
+		if (field[p->code[pc].dst] < 0) {
+			struct einsn t = p->code[keep];
+
+			p->code[keep++] = p->code[pc];
+			p->code[pc] = t;
+		}
+	}
+	p->nloads = keep;
+	p->start = start;
+	free(field);
+	p->fast = FAST_NONE;
+	if (keep == 0 && p->ncode == start + 1 &&
+	    p->code[start].dst == p->result && p->code[start].strict &&
+	    !p->code[start].fc && p->code[start].c == SLOT_NONE) {
+		int op = p->code[start].op;
+
+		if (op >= EOP_EQ_I && op <= EOP_GE_I)
+			p->fast = FAST_CMP_I;
+		else if (op >= EOP_EQ_F && op <= EOP_GE_F)
+			p->fast = FAST_CMP_F;
+		else if (op == EOP_TRUNC_TS)
+			p->fast = FAST_TRUNC_TS;
+		else if (op == EOP_BUCKET_TS)
+			p->fast = FAST_BUCKET_TS;
+	}
+	return 0;
+}
+
 static int emit_program(struct ecomp *c, struct expr_prog *p, struct enode *n)
 {
 	int nf = c->schema ? c->schema->nfields : 0;
@@ -554,6 +624,8 @@ static int emit_program(struct ecomp *c, struct expr_prog *p, struct enode *n)
 		e.field_slot[i] = s;
 	}
 	if ((p->result = emit(&e, n)) < 0)
+		goto out;
+	if (direct_fields(c, p) < 0)
 		goto out;
 	p->type = n->ty;
 	rc = 0;

@@ -2,9 +2,11 @@
  * expr_eval.c - running a compiled expression over one record (expr.h).
  *
  * One loop over the program's instructions, a switch per instruction,
- * operands in the frame's slots.  Invariants: a constant's slot is never
- * written (the frame fills the constants once, when it is made); every
- * field the program reads is loaded before the first jump; an
+ * operands in the frame's slots or, for a field, in the record itself
+ * (fa, fb, fc).  Invariants: a constant's slot is never written (the
+ * frame fills the constants once, when it is made); a field kept in a
+ * slot is copied there before the loop; a program of one instruction
+ * over fields and constants (prog->fast) runs without the loop; an
  * instruction whose operand is NULL gives NULL, except the logic ones
  * (three-valued), IS, coalesce and greatest/least.  Errors of a record
  * (overflow, division by zero, a text that does not convert) end the run
@@ -173,23 +175,33 @@ static bool in_set(char ch, const struct rec_value *set)
 	return memchr(set->u.s.p, ch, set->u.s.len) != NULL;
 }
 
-int expr_eval(const struct expr_prog *prog, const struct rec_value *fields,
-	      struct expr_frame *frame, struct rec_value *out, char *reason,
-	      size_t reasonlen)
+/* The loop: expr_eval() of a program that is not one of the FAST_ ones. */
+static __attribute__((noinline)) int
+run(const struct expr_prog *prog, const struct rec_value *fields,
+    struct expr_frame *frame, struct rec_value *out, char *reason,
+    size_t reasonlen)
 {
 	struct rec_value *s = frame->slots;
 	const struct einsn *code = prog->code;
-	int pc = 0, n = prog->ncode;
+	int pc, n = prog->ncode;
 
 	scratch_reset(frame);
+	/*
+	 * The fields that stay in slots: a copy each, not a turn of the
+	 * loop; the others are read where they are (fa, fb, fc).
+	 */
+	for (pc = 0; pc < prog->nloads; pc++)
+		s[code[pc].dst] = fields[code[pc].a];
+	pc = prog->start;
 	while (pc < n) {
 		const struct einsn *in = &code[pc++];
 		struct rec_value *d = &s[in->dst];
-		const struct rec_value *a = &s[in->a];
-		const struct rec_value *b = &s[in->b];
+		const struct rec_value *a = in->fa ? &fields[in->a] : &s[in->a];
+		const struct rec_value *b = in->fb ? &fields[in->b] : &s[in->b];
+		const struct rec_value *c = in->fc ? &fields[in->c] : &s[in->c];
 
 		if (in->strict) {
-			if (a->null | b->null | s[in->c].null) {
+			if (a->null | b->null | c->null) {
 				d->null = true;
 				continue;
 			}
@@ -500,7 +512,7 @@ int expr_eval(const struct expr_prog *prog, const struct rec_value *fields,
 			continue;
 		}
 		case EOP_TRIM: {
-			const struct rec_value *set = in->b != SLOT_NONE ? b : NULL;
+			const struct rec_value *set = b != &s[SLOT_NONE] ? b : NULL;
 			uint32_t lo = 0, hi = a->u.s.len;
 
 			if (set && (utf8_len(set->u.s.p, set->u.s.len) != (int)set->u.s.len)) {
@@ -545,10 +557,10 @@ int expr_eval(const struct expr_prog *prog, const struct rec_value *fields,
 			int64_t start = b->u.i, end;
 			uint32_t lo, hi;
 
-			if (in->c != SLOT_NONE) {
-				if (s[in->c].u.i < 0)
+			if (c != &s[SLOT_NONE]) {
+				if (c->u.i < 0)
 					return fail(reason, reasonlen, "negative substring length not allowed");
-				if (__builtin_add_overflow(start, s[in->c].u.i, &end))
+				if (__builtin_add_overflow(start, c->u.i, &end))
 					end = INT64_MAX;
 			} else {
 				end = INT64_MAX;
@@ -568,7 +580,6 @@ int expr_eval(const struct expr_prog *prog, const struct rec_value *fields,
 			continue;
 		}
 		case EOP_REPLACE: {
-			const struct rec_value *c = &s[in->c];
 			const char *src = a->u.s.p, *hit;
 			uint32_t left = a->u.s.len, nhit = 0;
 			uint64_t len;
@@ -605,7 +616,7 @@ int expr_eval(const struct expr_prog *prog, const struct rec_value *fields,
 			continue;
 		}
 		case EOP_SPLIT_PART: {
-			int64_t k = s[in->c].u.i;
+			int64_t k = c->u.i;
 			const char *str = a->u.s.p, *end = str + a->u.s.len;
 			const char *dl = b->u.s.p;
 			uint32_t dlen = b->u.s.len;
@@ -680,5 +691,52 @@ int expr_eval(const struct expr_prog *prog, const struct rec_value *fields,
 		}
 	}
 	*out = s[prog->result];
+	return 0;
+}
+
+/* A comparison's result from the sign of a - b, by the op's offset from EQ. */
+static inline bool rel_holds(int rel, int lt, int gt)
+{
+	switch (rel) {
+	case 0: return !lt && !gt;
+	case 1: return lt || gt;
+	case 2: return lt;
+	case 3: return !gt;
+	case 4: return gt;
+	default: return !lt;
+	}
+}
+
+int expr_eval(const struct expr_prog *prog, const struct rec_value *fields,
+	      struct expr_frame *frame, struct rec_value *out, char *reason,
+	      size_t reasonlen)
+{
+	const struct einsn *in = &prog->code[prog->start];
+	const struct rec_value *s = frame->slots, *a, *b;
+
+	if (prog->fast == FAST_NONE)
+		return run(prog, fields, frame, out, reason, reasonlen);
+	/* One strict instruction over fields and constants (FAST_*). */
+	a = in->fa ? &fields[in->a] : &s[in->a];
+	b = in->fb ? &fields[in->b] : &s[in->b];
+	out->null = a->null | b->null;
+	if (out->null)
+		return 0;
+	switch (prog->fast) {
+	case FAST_CMP_I:
+		out->u.b = rel_holds(in->op - EOP_EQ_I, a->u.i < b->u.i,
+				     a->u.i > b->u.i);
+		break;
+	case FAST_CMP_F:
+		out->u.b = rel_holds(in->op - EOP_EQ_F, a->u.f < b->u.f,
+				     a->u.f > b->u.f);
+		break;
+	case FAST_TRUNC_TS:
+		out->u.i = expr_trunc_ts(&frame->zone, a->u.i, (int)in->k);
+		break;
+	default:
+		out->u.i = expr_bucket_ts(&frame->zone, a->u.i, in->k, in->k2);
+		break;
+	}
 	return 0;
 }

@@ -143,6 +143,19 @@ const char *expr_type_name(int t);
 enum eop { EOPS(EOP_ENUM) EOP_COUNT };
 #undef EOP_ENUM
 
+/*
+ * Programs of one instruction, code[start], over fields and constants
+ * (most `where` tests and group keys): expr_eval() runs them without its
+ * loop, its frame's scratch or a copy of the result.
+ */
+enum {
+	FAST_NONE,
+	FAST_CMP_I,     /* EQ_I .. GE_I */
+	FAST_CMP_F,     /* EQ_F .. GE_F */
+	FAST_TRUNC_TS,  /* date_trunc of a timestamp */
+	FAST_BUCKET_TS, /* time_bucket of a timestamp */
+};
+
 /* Slot 0 of every frame: a value that is never NULL, for absent operands. */
 #define SLOT_NONE 0
 
@@ -155,6 +168,8 @@ struct einsn {
 	uint16_t op;
 	uint8_t ta, tb, sa, sb, sk, pk;
 	bool strict;              /* NULL in a, b or c gives NULL */
+	bool fa, fb, fc;          /* a (b, c) is a field of the record, not
+				     a slot (expr_emit's direct_fields()) */
 	int32_t dst, a, b, c;     /* slots; 0 (never NULL) for none */
 	int64_t k, k2;
 };
@@ -168,6 +183,13 @@ struct expr_prog {
 	struct expr_type type;
 	int *fields;              /* fields read, increasing */
 	int nfields;
+	int nloads;               /* code[0..nloads): LOADs done before the
+				     loop (of slots an instruction writes) */
+	int start;                /* where the loop starts: code[nloads..
+				     start) are LOADs of fields that the
+				     instructions read directly */
+	int fast;                 /* a program of one instruction the run
+				     does without its loop: FAST_* */
 	const struct tz *tz;
 	struct keep { struct keep *next; char data[]; } *kept;
 };

@@ -17,7 +17,10 @@
  * must take exactly the same records, in rec_encode_dropping()'s bytes of
  * the general path's values, writing nothing past the room it is given;
  * and a batch of them (csvfast_encode_batch()) from any record start must
- * be those records one after another.
+ * be those records one after another.  With a computed field and a
+ * verdict per record (csvfast_encode_then(): kept, dropped or refused by
+ * a pattern), the batch must be the kept ones among those records, each
+ * with its computed value after the columns', and stop at the refused.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -220,6 +223,106 @@ static void batch_agrees(struct csvfast *fb, struct csvfast *fs,
 		abort();
 }
 
+/* csvfast_encode_then()'s verdicts: two bits per record from a pattern. */
+struct verdicts {
+	unsigned pattern;
+	int calls;
+	struct rec_value *v;
+};
+
+static enum csvfast_verdict verdict_of(unsigned pattern, int call)
+{
+	switch ((pattern >> (2 * (call % 8))) & 3) {
+	case 1:
+		return CSVFAST_DROP;
+	case 2:
+		return CSVFAST_REFUSE;
+	default:
+		return CSVFAST_KEEP;
+	}
+}
+
+static enum csvfast_verdict then_verdict(void *arg)
+{
+	struct verdicts *vd = arg;
+
+	vd->v[4].null = false;
+	vd->v[4].u.i = vd->calls;
+	return verdict_of(vd->pattern, vd->calls++);
+}
+
+/*
+ * csvfast_encode_then() with ft (planned with a fifth, computed int
+ * field, dropped when drop4) against csvfast_encode() with fs record
+ * after record, the verdicts applied: the kept records' bytes with the
+ * computed value (the call's number) appended, the dropped ones consumed
+ * and absent, the stop at a refused one.
+ */
+static void then_agrees(struct csvfast *ft, struct csvfast *fs,
+			const char *in, size_t avail, uint64_t max,
+			size_t slack, unsigned pattern, bool drop4)
+{
+	static unsigned char got[1024 + 16], want[1024 + 8];
+	struct rec_value v[5];
+	struct verdicts vd = { pattern, 0, v };
+	struct csvfast_batch b;
+	enum csvfast_stop why, stop = CSVFAST_LIMIT;
+	size_t used = 0, pos = 0, e, elen;
+	uint64_t n = 0, seen = 0;
+	int call = 0;
+
+	memset(got + 1024, 0xa5, 16);
+	why = csvfast_encode_then(ft, in, avail, got, 1024, max, slack, v,
+				  then_verdict, &vd, &b);
+	for (int k = 0; k < 16; k++)
+		if (got[1024 + k] != 0xa5)
+			abort();
+	while (n < max) {
+		enum csvfast_verdict d;
+		uint32_t total;
+
+		e = csvfast_encode(fs, in + used, avail - used, want + pos,
+				   1024 - pos, &elen);
+		if (e == 0 || e == CSVFAST_FULL) {
+			stop = e == 0 ? CSVFAST_DECLINED : CSVFAST_NO_ROOM;
+			break;
+		}
+		d = verdict_of(pattern, call++);
+		if (d == CSVFAST_REFUSE) {
+			stop = CSVFAST_REFUSED;
+			break;
+		}
+		if (d == CSVFAST_DROP) {
+			used += e;
+			seen++;
+			continue;
+		}
+		if (drop4) {
+			want[pos + 4] |= 1u << 4;
+		} else {
+			int64_t x = call - 1;
+
+			if (1024 - pos - elen < 8) {
+				stop = CSVFAST_NO_ROOM;
+				break;
+			}
+			memcpy(want + pos + elen, &x, 8);
+			elen += 8;
+			total = (uint32_t)elen;
+			memcpy(want + pos, &total, 4);
+		}
+		used += e;
+		pos += elen;
+		seen++;
+		n++;
+		if (1024 - pos < slack)
+			break;
+	}
+	if (why != stop || b.records != n || b.seen != seen || b.used != used ||
+	    b.len != pos || memcmp(got, want, pos) != 0 || vd.calls != call)
+		abort();
+}
+
 static void fast_agrees(const struct csv_options *o, unsigned bits,
 			const uint8_t *text, size_t len)
 {
@@ -228,12 +331,16 @@ static void fast_agrees(const struct csv_options *o, unsigned bits,
 					       REC_TIMESTAMP, REC_FLOAT };
 	struct rec_field fields[4] = { { .name = "a" }, { .name = "b" },
 				       { .name = "c" }, { .name = "d" } };
-	struct rec_schema s = { 4, fields };
+	struct rec_field wf[5] = { { .name = "a" }, { .name = "b" },
+				   { .name = "c" }, { .name = "d" },
+				   { .name = "x", .type = REC_INT } };
+	struct rec_schema s = { 4, fields }, whole = { 5, wf };
 	int col[4] = { 0, 1, 2, 3 };
 	/* The fields the encoder drops: from the length (bits has no more). */
-	bool drop[4] = { len & 1, (len >> 1) & 1, (len >> 2) & 1,
-			 (len >> 3) & 1 };
-	struct csvfast f = { 0 }, fb = { 0 }, fs = { 0 };
+	bool drop[5] = { len & 1, (len >> 1) & 1, (len >> 2) & 1,
+			 (len >> 3) & 1, (len >> 4) & 1 };
+	struct csvfast f = { 0 }, fb = { 0 }, fs = { 0 }, ft = { 0 },
+		       ft1 = { 0 };
 	static const char *const nulls[] = { "\\N" };
 	struct csvfast_options fo = {
 		.schema = &s, .col = col, .ncols = 4, .exact_cols = bits & 1,
@@ -254,9 +361,14 @@ static void fast_agrees(const struct csv_options *o, unsigned bits,
 	int st;
 
 	for (int i = 0; i < 4; i++)
-		fields[i].type = types[((bits >> 2) + (unsigned)i) & 7];
+		wf[i].type = fields[i].type =
+			types[((bits >> 2) + (unsigned)i) & 7];
 	if (p == NULL || copy == NULL || csvfast_plan(&f, &fo) < 0 ||
-	    csvfast_plan(&fb, &fo) < 0 || csvfast_plan(&fs, &fo) < 0)
+	    csvfast_plan(&fb, &fo) < 0 || csvfast_plan(&fs, &fo) < 0 ||
+	    csvfast_plan(&ft1, &fo) < 0)
+		abort();
+	fo.whole = &whole;
+	if (csvfast_plan(&ft, &fo) < 0 || ft.enc != fb.enc)
 		abort();
 	if (len)
 		memcpy(copy, text, len);
@@ -285,6 +397,13 @@ static void fast_agrees(const struct csv_options *o, unsigned bits,
 				batch_agrees(&fb, &fs, in, avail,
 					     1 + (avail & 7),
 					     (avail >> 3 & 3) * 300);
+			/* And with verdicts and a computed field. */
+			if (ft.enc && ft.on && ft1.on)
+				then_agrees(&ft, &ft1, in, avail,
+					    1 + (avail >> 2 & 7),
+					    (avail >> 5 & 3) * 300,
+					    (unsigned)avail * 2654435761u,
+					    drop[4]);
 		}
 		st = csv_next(p, &r);
 		if (st == CSV_MORE) {
@@ -313,6 +432,8 @@ static void fast_agrees(const struct csv_options *o, unsigned bits,
 	csvfast_free(&f);
 	csvfast_free(&fb);
 	csvfast_free(&fs);
+	csvfast_free(&ft);
+	csvfast_free(&ft1);
 	csv_free(p);
 	free(copy);
 }

@@ -22,7 +22,9 @@
  * and writes each kept value where the encoding wants it; the null bitmap
  * starts as the plan's (f->nulls) and a field read as NULL adds its bit.
  * Each reader is the one csvfast_record() uses, so the two cannot differ
- * in what they take.
+ * in what they take.  csvfast_encode_then() is the same loop storing each
+ * value it encodes, asking its caller about the record, and appending the
+ * computed fields' values to the ones it keeps.
  */
 #include "csvfast.h"
 
@@ -92,17 +94,23 @@ static bool looks_numeric(const char *s)
 static void plan_encoding(struct csvfast *f, const struct csvfast_options *o)
 {
 	const struct rec_schema *s = o->schema;
+	const struct rec_schema *w = o->whole ? o->whole : o->schema;
 	int last = -1;
 
 	f->enc = false;
 	memset(f->nulls, 0, sizeof f->nulls);
+	f->nfields = s->nfields;
+	f->nwhole = w->nfields;
+	f->whole = w->fields;
+	f->drop = o->drop;
 	/* Records of ncols columns are all the general path's: nothing to do. */
-	if (s->nfields > REC_MAX_FIELDS || f->max_fields < f->ncols ||
-	    f->max_record > UINT32_MAX - 2)
+	if (w->nfields > REC_MAX_FIELDS || w->nfields < s->nfields ||
+	    f->max_fields < f->ncols || f->max_record > UINT32_MAX - 2)
 		return;
-	f->head = ENC_LEN_BYTES + ((size_t)s->nfields + 7) / 8;
-	for (int i = 0; i < s->nfields; i++)
-		if (o->col[i] < 0 || (o->drop != NULL && o->drop[i]))
+	f->head = ENC_LEN_BYTES + ((size_t)w->nfields + 7) / 8;
+	for (int i = 0; i < w->nfields; i++)
+		if ((i < s->nfields && o->col[i] < 0) ||
+		    (o->drop != NULL && o->drop[i]))
 			f->nulls[i / 8] |= (unsigned char)(1u << (i % 8));
 	for (size_t c = 0; c < f->ncols; c++) {
 		struct csvfast_col *col = &f->cols[c];
@@ -635,7 +643,8 @@ static inline void set_null(unsigned char *out, int i)
  * Append x, a value of type t for field i, at out[*pos..room) as
  * record.c's encoder does.  False: it does not fit.
  */
-static bool put_value(unsigned char *out, size_t *pos, size_t room, int i,
+static inline __attribute__((always_inline)) bool
+put_value(unsigned char *out, size_t *pos, size_t room, int i,
 		      enum rec_type t, const struct rec_value *x)
 {
 	size_t p = *pos;
@@ -707,11 +716,13 @@ static inline void put_bytes(unsigned char *out, size_t p, size_t room,
 
 /*
  * record() writing the encoding: see csvfast_encode().  Inline in
- * csvfast_encode_batch()'s loop.
+ * csvfast_encode_batch()'s loop; with v (csvfast_encode_then()), each
+ * value encoded is also stored in v (a field's value that is not encoded
+ * is not), as csvfast_record() would store it.
  */
-static inline __attribute__((always_inline)) size_t encode(const struct csvfast *f, const unsigned char *in,
-		     size_t avail, unsigned char *out, size_t room,
-		     size_t *outlen)
+static inline __attribute__((always_inline)) size_t
+encode(const struct csvfast *f, const unsigned char *in, size_t avail,
+       unsigned char *out, size_t room, size_t *outlen, struct rec_value *v)
 {
 	/* A byte never equal to an unsigned char without quoting. */
 	const int quote = f->has_quote ? f->quote : -1;
@@ -756,6 +767,10 @@ static inline __attribute__((always_inline)) size_t encode(const struct csvfast 
 				return CSVFAST_FULL;
 			memcpy(out + pos, &x.u.i, 8);
 			pos += 8;
+			if (v != NULL) {
+				v[col->field].null = false;
+				v[col->field].u.i = x.u.i;
+			}
 			j = stop_at(in, j);
 			continue;
 		case OP_INT_CHECK:
@@ -772,6 +787,10 @@ static inline __attribute__((always_inline)) size_t encode(const struct csvfast 
 				return CSVFAST_FULL;
 			memcpy(out + pos, &x.u.f, 8);
 			pos += 8;
+			if (v != NULL) {
+				v[col->field].null = false;
+				v[col->field].u.f = x.u.f;
+			}
 			j = stop_at(in, j);
 			continue;
 		case OP_FLOAT_CHECK:
@@ -793,6 +812,8 @@ static inline __attribute__((always_inline)) size_t encode(const struct csvfast 
 				continue;
 			if (is_null(f, in + i, len)) {
 				set_null(out, col->field);
+				if (v != NULL)
+					v[col->field].null = true;
 				continue;
 			}
 			if (room - pos < 4 || room - pos - 4 < len)
@@ -801,6 +822,11 @@ static inline __attribute__((always_inline)) size_t encode(const struct csvfast 
 			memcpy(out + pos, &total, 4);
 			put_bytes(out, pos + 4, room, in, i, avail, len);
 			pos += 4 + len;
+			if (v != NULL) {
+				v[col->field].null = false;
+				v[col->field].u.s.p = (const char *)in + i;
+				v[col->field].u.s.len = total;
+			}
 			continue;
 		default:
 			break;
@@ -812,6 +838,8 @@ static inline __attribute__((always_inline)) size_t encode(const struct csvfast 
 		if (col->keep &&
 		    !put_value(out, &pos, room, col->field, col->type, &x))
 			return CSVFAST_FULL;
+		if (col->keep && v != NULL)
+			v[col->field] = x;
 	}
 	/* Columns past the mapped ones: only without a header. */
 	for (c = f->ncols; in[j] == f->delim; c++) {
@@ -835,10 +863,50 @@ static inline __attribute__((always_inline)) size_t encode(const struct csvfast 
 	return j + 1;
 }
 
-enum csvfast_stop csvfast_encode_batch(struct csvfast *f, const char *in,
-				       size_t avail, unsigned char *out,
-				       size_t room, uint64_t max, size_t slack,
-				       struct csvfast_batch *b)
+/*
+ * The computed fields' values v[f->nfields..f->nwhole) appended to the
+ * record encoded at out[0..*len), within room, its length word updated:
+ * what encode() does for the columns' fields.  False: no room.
+ */
+static bool put_computed(const struct csvfast *f, const struct rec_value *v,
+			 unsigned char *out, size_t room, size_t *len)
+{
+	size_t pos = *len;
+	uint32_t total;
+
+	for (int i = f->nfields; i < f->nwhole; i++) {
+		enum rec_type t = f->whole[i].type;
+
+		if (f->drop != NULL && f->drop[i])
+			continue;
+		/* The 8-byte values here, the others by put_value(). */
+		if (v[i].null || (t != REC_INT && t != REC_TIMESTAMP &&
+				  t != REC_DATE && t != REC_FLOAT)) {
+			if (!put_value(out, &pos, room, i, t, &v[i]))
+				return false;
+			continue;
+		}
+		if (room - pos < 8)
+			return false;
+		memcpy(out + pos, &v[i].u.i, 8);
+		pos += 8;
+	}
+	if (pos > UINT32_MAX)
+		return false;
+	total = (uint32_t)pos;
+	memcpy(out, &total, ENC_LEN_BYTES);
+	*len = pos;
+	return true;
+}
+
+/*
+ * csvfast_encode_batch() and, with then, csvfast_encode_then(): one loop,
+ * inlined into each, so the first is the loop it always was.
+ */
+static inline __attribute__((always_inline)) enum csvfast_stop
+batch(struct csvfast *f, const char *in, size_t avail, unsigned char *out,
+      size_t room, uint64_t max, size_t slack, struct rec_value *v,
+      csvfast_then then, void *arg, struct csvfast_batch *b)
 {
 	/*
 	 * The plan in a local: out is bytes, which may alias anything, so
@@ -848,31 +916,70 @@ enum csvfast_stop csvfast_encode_batch(struct csvfast *f, const char *in,
 	const unsigned char *p = (const unsigned char *)in;
 	enum csvfast_stop why = CSVFAST_LIMIT;
 	size_t used = 0, pos = 0, n, len;
-	uint64_t k;
+	uint64_t k, seen = 0;
 
-	for (k = 0; k < max; k++) {
+	for (k = 0; k < max;) {
 		n = encode(&plan, p + used, avail - used, out + pos,
-			   room - pos, &len);
+			   room - pos, &len, v);
 		if (n == 0 || n == CSVFAST_FULL) {
 			why = n == 0 ? CSVFAST_DECLINED : CSVFAST_NO_ROOM;
 			break;
 		}
+		if (then != NULL) {
+			enum csvfast_verdict d = then(arg);
+
+			if (d == CSVFAST_REFUSE) {
+				why = CSVFAST_REFUSED;
+				break;
+			}
+			if (d == CSVFAST_DROP) {
+				used += n;
+				seen++;
+				continue;
+			}
+			if (!put_computed(&plan, v, out + pos, room - pos,
+					  &len)) {
+				why = CSVFAST_NO_ROOM;
+				break;
+			}
+		}
 		used += n;
 		pos += len;
-		if (room - pos < slack) {
-			k++;
+		seen++;
+		k++;
+		if (room - pos < slack)
 			break;
-		}
 	}
 	b->used = used;
 	b->len = pos;
 	b->records = k;
+	b->seen = seen;
 	/* A record that did not fit is neither taken nor declined yet. */
-	f->tries += k + (why == CSVFAST_DECLINED);
+	f->tries += seen + (why == CSVFAST_DECLINED);
 	if (why == CSVFAST_DECLINED && ++f->declines >= 1024 &&
 	    f->declines * 2 > f->tries)
 		f->on = false; /* as csvfast_record() */
 	return why;
+}
+
+enum csvfast_stop csvfast_encode_batch(struct csvfast *f, const char *in,
+				       size_t avail, unsigned char *out,
+				       size_t room, uint64_t max, size_t slack,
+				       struct csvfast_batch *b)
+{
+	return batch(f, in, avail, out, room, max, slack, NULL, NULL, NULL,
+		     b);
+}
+
+enum csvfast_stop csvfast_encode_then(struct csvfast *f, const char *in,
+				      size_t avail, unsigned char *out,
+				      size_t room, uint64_t max, size_t slack,
+				      struct rec_value *v, csvfast_then then,
+				      void *arg, struct csvfast_batch *b)
+{
+	for (int k = 0; k < f->nalways_null; k++)
+		v[f->always_null[k]].null = true;
+	return batch(f, in, avail, out, room, max, slack, v, then, arg, b);
 }
 
 size_t csvfast_encode(struct csvfast *f, const char *in, size_t avail,

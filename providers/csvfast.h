@@ -22,6 +22,13 @@
  * declining exactly the same records.  It needs a plan whose columns feed
  * fields in increasing order (the order the encoding walks the fields);
  * csvfast_plan() says so in f->enc.
+ *
+ * csvfast_encode_then() is csvfast_encode_batch() for records that carry
+ * fields computed from the columns' (derived fields, a filter): each
+ * record taken is also read into values, a function of the caller's
+ * decides from them whether it is kept, dropped or left to the general
+ * path, and the computed values of a kept one are encoded after the
+ * columns', as rec_encode_dropping() would encode the whole record.
  */
 #ifndef AGG_CSVFAST_H
 #define AGG_CSVFAST_H
@@ -65,6 +72,10 @@ struct csvfast {
 	uint64_t tries;
 	uint64_t declines;
 	bool enc;             /* csvfast_encode() may be used */
+	int nfields;          /* fields read from the columns */
+	int nwhole;           /* fields encoded: those, then computed ones */
+	const struct rec_field *whole; /* the encoding's fields (nwhole) */
+	const bool *drop;     /* fields encoded as NULL (nwhole), or NULL */
 	size_t head;          /* encoded bytes before the values */
 	unsigned char nulls[REC_MAX_FIELDS / 8]; /* the bitmap of every
 				 record before its values: fields read
@@ -83,7 +94,12 @@ struct csvfast_options {
 	size_t max_record;
 	size_t max_fields;
 	const bool *drop;     /* fields encoded as NULL whatever they hold
-				 (the runtime's unused ones), or NULL */
+				 (the runtime's unused ones; of whole),
+				 or NULL */
+	const struct rec_schema *whole; /* what records are encoded as:
+				 schema's fields, then fields computed
+				 from them (csvfast_encode_then()); NULL:
+				 schema */
 };
 
 /*
@@ -125,6 +141,7 @@ struct csvfast_batch {
 	size_t used;          /* input bytes of the records taken */
 	size_t len;           /* their encoding, one after another at out */
 	uint64_t records;     /* how many */
+	uint64_t seen;        /* records read, with those dropped (then) */
 };
 
 /* Why csvfast_encode_batch() stopped. */
@@ -134,6 +151,8 @@ enum csvfast_stop {
 				 be one the fast path declines) */
 	CSVFAST_LIMIT,        /* max records taken, or less than slack
 				 bytes of room left after the last */
+	CSVFAST_REFUSED,      /* csvfast_encode_then()'s function left the
+				 next one to the general path */
 };
 
 /*
@@ -149,5 +168,36 @@ enum csvfast_stop csvfast_encode_batch(struct csvfast *f, const char *in,
 				       size_t avail, unsigned char *out,
 				       size_t room, uint64_t max, size_t slack,
 				       struct csvfast_batch *b);
+
+/* What a csvfast_then function makes of a record's values. */
+enum csvfast_verdict {
+	CSVFAST_KEEP,         /* encode it, with its computed values */
+	CSVFAST_DROP,         /* read, not encoded (a filter said no) */
+	CSVFAST_REFUSE,       /* leave it to the general path (an error
+				 that path words and rejects) */
+};
+
+/*
+ * Called with the values of a record read: v[0..f->nfields) as the
+ * general path would give them (fields the encoding drops excepted), to
+ * fill v[f->nfields..f->nwhole) and say what becomes of it.
+ */
+typedef enum csvfast_verdict (*csvfast_then)(void *arg);
+
+/*
+ * csvfast_encode_batch() for a plan whose records have computed fields
+ * (o->whole), or a filter: each record is read into v as well (v has
+ * f->nwhole values), then then(arg) decides.  A kept record is encoded
+ * with v's computed values after the columns' and counts towards max
+ * and slack; a dropped one is only read (b->seen counts it, b->records
+ * not); a refused one stops the batch (CSVFAST_REFUSED), consumed no
+ * more than a declined one, and is no decline.  Values of fields the
+ * encoding drops are not read.
+ */
+enum csvfast_stop csvfast_encode_then(struct csvfast *f, const char *in,
+				      size_t avail, unsigned char *out,
+				      size_t room, uint64_t max, size_t slack,
+				      struct rec_value *v, csvfast_then then,
+				      void *arg, struct csvfast_batch *b);
 
 #endif

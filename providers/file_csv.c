@@ -248,15 +248,19 @@ static int plan_fast(struct file_run *r)
 		.max_record = FILE_MAX_RECORD,
 		.max_fields = CSV_DEFAULT_MAX_FIELDS,
 		.drop = r->c->unused,
+		/* Derived fields are encoded after the declared ones. */
+		.whole = r->c->compute ? prov_whole_schema(r->c) : NULL,
 	};
 
-	if (csvfast_plan(&r->fast, &o) < 0)
-		return -1;
-	/* Derived fields and where are computed in prov_emit(): no record
-	 * is encoded straight into the frame. */
-	if (r->c->compute != NULL)
-		r->fast.enc = false;
-	return 0;
+	return csvfast_plan(&r->fast, &o);
+}
+
+/* csvfast_encode_then()'s verdict: the runtime's derived fields, where. */
+static enum csvfast_verdict compute_then(void *arg)
+{
+	int rc = prov_compute(arg);
+
+	return rc == 0 ? CSVFAST_KEEP : rc > 0 ? CSVFAST_DROP : CSVFAST_REFUSE;
 }
 
 /*
@@ -285,7 +289,10 @@ static bool take_fast(struct file_run *r, struct csv_record *rec)
  * (the general path then fails it as too large).  The parser is moved
  * past the records taken, with a checkpoint wherever the runtime asks for
  * one (file_after_record()'s rules, per record): each batch of records stops
- * where the runtime would ask.
+ * where the runtime would ask.  With derived fields or a `where`, each
+ * record's values go through prov_compute() too: one `where` drops is
+ * only read, and one whose expression fails is left to the general path,
+ * which computes it again and rejects it at its line, as it would have.
  */
 static enum prov_status fast_batch(struct file_run *r, size_t idx)
 {
@@ -305,23 +312,32 @@ static enum prov_status fast_batch(struct file_run *r, size_t idx)
 	if (out == NULL)
 		goto out_ring;
 	for (;;) {
-		why = csvfast_encode_batch(&r->fast, in + used, avail - used,
-					   out, room,
-					   prov_records_to_checkpoint(c),
-					   PROV_FRAME_SLACK, &b);
-		if (b.records > 0) {
+		if (c->compute == NULL)
+			why = csvfast_encode_batch(&r->fast, in + used,
+						   avail - used, out, room,
+						   prov_records_to_checkpoint(c),
+						   PROV_FRAME_SLACK, &b);
+		else
+			why = csvfast_encode_then(&r->fast, in + used,
+						  avail - used, out, room,
+						  prov_records_to_checkpoint(c),
+						  PROV_FRAME_SLACK,
+						  prov_values(c), compute_then,
+						  c, &b);
+		if (b.records > 0)
 			prov_commit_records(c, b.len, b.records);
+		if (b.seen > 0) {
 			out += b.len;
 			room -= b.len;
 			used += b.used;
-			taken += b.records;
+			taken += b.seen;
 			fresh = false;
 			/* A heartbeat each time the count passes a
 			 * multiple of FILE_BEAT_EVERY. */
-			if ((r->beat + b.records) / FILE_BEAT_EVERY !=
+			if ((r->beat + b.seen) / FILE_BEAT_EVERY !=
 			    r->beat / FILE_BEAT_EVERY)
 				prov_heartbeat(c);
-			r->beat += b.records;
+			r->beat += b.seen;
 		}
 		if (why == CSVFAST_NO_ROOM) {
 			if (fresh)
@@ -332,7 +348,7 @@ static enum prov_status fast_batch(struct file_run *r, size_t idx)
 			fresh = true;
 			continue;
 		}
-		if (why == CSVFAST_DECLINED)
+		if (why == CSVFAST_DECLINED || why == CSVFAST_REFUSED)
 			break;
 		if (!prov_want_checkpoint(c))
 			continue;

@@ -73,10 +73,10 @@ struct prov_ctx {
 	 * Derived fields and `where` (runtime.c), NULL when the config has
 	 * none: then a record goes to the ring exactly as the provider
 	 * converted it.  When set, cfg is a copy whose schema has the
-	 * declared fields only (what the run function converts), every
-	 * record goes through prov_emit() (no provider encodes one itself),
-	 * and prov_emit() returns 1 for a record whose expressions failed,
-	 * with the reason in why.
+	 * declared fields only (what the run function converts), a record
+	 * goes through prov_emit(), or through prov_compute() for a
+	 * provider that encodes records itself, and prov_emit() returns 1
+	 * for a record whose expressions failed, with the reason in why.
 	 */
 	struct prov_compute *compute;
 	uint64_t filtered;          /* records `where` dropped, this attempt */
@@ -116,6 +116,20 @@ const struct prov_ops *prov_ops_for(enum cfg_provider_type type);
  * zero"), for the caller to reject at its position as a conversion error.
  */
 int prov_emit(struct prov_ctx *c, const struct rec_value *v);
+
+/*
+ * For a provider that encodes records itself when c->compute is set: the
+ * schema records are encoded in (the declared fields, then the derived
+ * ones; c->unused is over it), the array (of its nfields values) to read
+ * a record's declared values into, and prov_compute() on them: the
+ * derived fields computed into that array and `where` applied.  0: keep
+ * it (encode every field); 1: dropped (counted in c->filtered); -1: an
+ * expression failed (c->why), a reject at the record's position, as
+ * prov_emit()'s 1.
+ */
+const struct rec_schema *prov_whole_schema(const struct prov_ctx *c);
+struct rec_value *prov_values(struct prov_ctx *c);
+int prov_compute(struct prov_ctx *c);
 
 /*
  * For a provider that encodes records itself, in record.h's format with

@@ -281,33 +281,41 @@ struct prov_compute {
 				       before it, the others only after */
 };
 
+/* Why derived field i failed, into c->why. */
+static __attribute__((noinline, cold)) void
+derive_failed(struct prov_ctx *c, const struct cfg *cfg, int i,
+	      const char *reason)
+{
+	if (cfg->hidden[i - cfg->nfields_declared])
+		snprintf(c->why, sizeof c->why, "aggregate %s: %s",
+			 cfg->schema.fields[i].name + 2, reason);
+	else
+		snprintf(c->why, sizeof c->why, "derive %s: %s",
+			 cfg->schema.fields[i].name, reason);
+}
+
 /* Derived field i (schema index) into k->vals; 0, or 1 with c->why. */
-static int derive_one(struct prov_ctx *c, struct prov_compute *k, int i)
+static inline int derive_one(struct prov_ctx *c, struct prov_compute *k,
+			     int i)
 {
 	const struct cfg *cfg = k->cfg;
-	int d = i - cfg->nfields_declared;
+	int d = i - cfg->nfields_declared, g = cfg->guard[d];
 	char reason[EXPR_REASON_MAX];
 
-	if (cfg->guard[d] >= 0 && (k->vals[cfg->guard[d]].null ||
-				   !k->vals[cfg->guard[d]].u.b)) {
+	if (g >= 0 && (k->vals[g].null || !k->vals[g].u.b)) {
 		k->vals[i].null = true; /* never read: its filter is false */
 		return 0;
 	}
 	if (expr_eval(cfg->derive[d], k->vals, k->frames[d], &k->vals[i],
 		      reason, sizeof reason) == 0)
 		return 0;
-	if (cfg->hidden[d])
-		snprintf(c->why, sizeof c->why, "aggregate %s: %s",
-			 cfg->schema.fields[i].name + 2, reason);
-	else
-		snprintf(c->why, sizeof c->why, "derive %s: %s",
-			 cfg->schema.fields[i].name, reason);
+	derive_failed(c, cfg, i, reason);
 	return 1;
 }
 
 /* Whether a `where` keeps the record: 1 yes, 0 no, -1 failed (c->why). */
-static int keep(struct prov_ctx *c, struct prov_compute *k,
-		const struct expr_prog *prog, struct expr_frame *frame)
+static inline int keep(struct prov_ctx *c, struct prov_compute *k,
+		       const struct expr_prog *prog, struct expr_frame *frame)
 {
 	struct rec_value w;
 	char reason[EXPR_REASON_MAX];
@@ -319,34 +327,64 @@ static int keep(struct prov_ctx *c, struct prov_compute *k,
 	return !w.null && w.u.b;
 }
 
-/* prov_emit() with derived fields or a `where`: off the plain path. */
-static __attribute__((noinline)) int emit_computed(struct prov_ctx *c,
-						   const struct rec_value *v)
+/*
+ * The derived fields and `where` of the record whose declared values are
+ * in k->vals: 0 kept (every derived field computed), 1 dropped, -1 an
+ * expression failed (c->why).
+ */
+static inline int compute(struct prov_ctx *c, struct prov_compute *k)
 {
-	struct prov_compute *k = c->compute;
 	const struct cfg *cfg = k->cfg;
 	int nd = k->nd, n = cfg->schema.nfields, i, r;
 
-	memcpy(k->vals, v, (size_t)nd * sizeof *v);
 	for (i = nd; i < nd + k->pre; i++)
 		if (derive_one(c, k, i))
-			return 1;
+			return -1;
 	if (cfg->where && (r = keep(c, k, cfg->where, k->where)) <= 0)
 		goto dropped;
 	if (c->p->where && (r = keep(c, k, c->p->where, k->pwhere)) <= 0)
 		goto dropped;
 	for (; i < n; i++)
 		if (derive_one(c, k, i))
-			return 1;
-	return emit_record(c, &cfg->schema, k->vals);
+			return -1;
+	return 0;
 
 dropped:
 	if (r < 0)
-		return 1;
+		return -1;
 	/* Alive while a where drops everything: no frame, no beat else. */
 	if (++c->filtered % 4096 == 0)
 		prov_heartbeat(c);
-	return 0;
+	return 1;
+}
+
+int prov_compute(struct prov_ctx *c)
+{
+	return compute(c, c->compute);
+}
+
+struct rec_value *prov_values(struct prov_ctx *c)
+{
+	return c->compute->vals;
+}
+
+const struct rec_schema *prov_whole_schema(const struct prov_ctx *c)
+{
+	return &c->compute->cfg->schema;
+}
+
+/* prov_emit() with derived fields or a `where`: off the plain path. */
+static __attribute__((noinline)) int emit_computed(struct prov_ctx *c,
+						   const struct rec_value *v)
+{
+	struct prov_compute *k = c->compute;
+	int r;
+
+	memcpy(k->vals, v, (size_t)k->nd * sizeof *v);
+	r = compute(c, k);
+	if (r != 0)
+		return r < 0;
+	return emit_record(c, &k->cfg->schema, k->vals);
 }
 
 int prov_emit(struct prov_ctx *c, const struct rec_value *v)

@@ -16,6 +16,10 @@
  * exactly the records csvfast_record() takes, it never writes at or past
  * the room it is given, and a record it declines leaves a frame as if it
  * had never been tried.
+ *
+ * With derived fields and `where` (csvfast_encode_then()), the batch is
+ * held to the general path with the same decisions; test_csvfast_expr.c
+ * runs the file provider with expressions the same way.
  */
 #include <criterion/criterion.h>
 
@@ -776,4 +780,220 @@ Test(csvfast, max_record_is_the_general_paths)
 	cr_assert_gt(both(&f, &t, B("1,ab,cd,23\r\n")), 0);  /* 10 + CR */
 	cr_assert_eq(both(&f, &t, B("1,ab,cd,234\n")), 0);   /* 11 */
 	csvfast_free(&f);
+}
+
+/* --- batches with computed fields and a filter ------------------------- */
+
+/*
+ * setup4's fields, then a computed one: x:int.  The rule stands in for
+ * the runtime's expressions: an id of NULL is kept with x NULL; an id
+ * whose remainder by 7 is 5 is an expression's error (refused); one
+ * divisible by 3 is dropped by the filter; the others are kept with
+ * x = 2 * id.
+ */
+static enum csvfast_verdict rule(struct rec_value *v)
+{
+	if (v[0].null) {
+		v[4].null = true;
+		return CSVFAST_KEEP;
+	}
+	if (v[0].u.i % 7 == 5)
+		return CSVFAST_REFUSE;
+	if (v[0].u.i % 3 == 0)
+		return CSVFAST_DROP;
+	v[4].null = false;
+	v[4].u.i = (int64_t)((uint64_t)v[0].u.i * 2);
+	return CSVFAST_KEEP;
+}
+
+#define NREC 16
+
+/* What csvfast_encode_then() is given, and the general path's values. */
+struct then_case {
+	const struct setup *t;
+	struct rec_value v[MAXF];         /* read into by the batch */
+	struct rec_value gv[NREC][MAXF];  /* the general path's, per record */
+	int ngv, calls;
+};
+
+/*
+ * The batch's verdict: the values it read must be the general path's for
+ * that record (those it encodes; the rule reads only those), then the
+ * rule.
+ */
+static enum csvfast_verdict then_rule(void *arg)
+{
+	struct then_case *tc = arg;
+
+	cr_assert_lt(tc->calls, tc->ngv, "a record the general path lacks");
+	for (int i = 0; i < 4; i++)
+		if (!tc->t->drop[i])
+			same_value(tc->t->schema.fields[i].type, &tc->v[i],
+				   &tc->gv[tc->calls][i], "then");
+	tc->calls++;
+	return rule(tc->v);
+}
+
+/*
+ * csvfast_encode_then() over runs of records against the general path
+ * record after record with the same rule: it keeps, drops and stops
+ * exactly where that walk does (a declined record, a refused one in the
+ * middle of a batch, max kept records, slack, room), every record kept
+ * is rec_encode_dropping() of the general path's values with the
+ * computed one, one after another, dropped records leave no byte, and
+ * nothing is written at or past the room.
+ */
+Test(csvfast, then_batches_are_the_general_paths_kept_records)
+{
+	static const char *const extra[] = {
+		"1,\"a\",b,2\n", "1,a,b\n", "\n", "1,a,b, 2\n", ",a,b,2\n",
+		"x,a,b,1\n",
+	};
+	int rounds = tu_scale(20000), dropped = 0, kept = 0;
+	int stops[4] = { 0 };
+
+	for (int k = 0; k < rounds; k++) {
+		struct setup t;
+		struct rec_field wf[MAXF];
+		struct rec_schema whole;
+		struct csvfast f = { 0 }, g = { 0 };
+		struct csvfast_batch b;
+		struct csvfast_options o;
+		struct then_case *tc = calloc(1, sizeof *tc);
+		enum csvfast_stop why;
+		char buf[4096];
+		unsigned char got[1024 + GUARD], want[1024];
+		size_t len = 0, room, slack, used = 0, pos = 0, off = 0;
+		uint64_t max, n = 0, seen = 0;
+		int nrec = 1 + (int)(rng() % 12);
+
+		cr_assert_not_null(tc);
+		setup4(&t);
+		memcpy(wf, t.fields, sizeof wf);
+		wf[4].name = "x";
+		wf[4].type = REC_INT;
+		whole.fields = wf;
+		whole.nfields = 5;
+		/* What the rule reads is never dropped. */
+		for (int i = 1; i < 5; i++)
+			t.drop[i] = rng() % 3 == 0;
+		t.null_text = rng() % 4 == 0 ? "NA" : NULL;
+		plan(&g, &t);
+		o = (struct csvfast_options){
+			.schema = &t.schema, .col = t.col, .ncols = t.ncols,
+			.exact_cols = t.exact, .delimiter = t.delim,
+			.quote = t.quote, .nulls = &t.null_text,
+			.nnulls = t.null_text ? 1 : 0,
+			.max_record = t.max_record,
+			.max_fields = CSV_DEFAULT_MAX_FIELDS, .drop = t.drop,
+			.whole = &whole,
+		};
+		cr_assert_eq(csvfast_plan(&f, &o), 0);
+		cr_assert(f.enc);
+		for (int r = 0; r < nrec; r++) {
+			char num[32];
+			const char *tok;
+
+			if (rng() % 10 == 0) {
+				tok = PICK(extra);
+				append(buf, &len, sizeof buf, tok, strlen(tok));
+				continue;
+			}
+			snprintf(num, sizeof num, "%d,", (int)(rng() % 40) - 5);
+			append(buf, &len, sizeof buf, num, strlen(num));
+			tok = rng() % 4 == 0 ? PICK(text_tokens) : "r064";
+			append(buf, &len, sizeof buf, tok, strlen(tok));
+			append(buf, &len, sizeof buf, ",2025-09-28,", 12);
+			tok = rng() % 4 == 0 ? PICK(float_tokens) : "590.64";
+			append(buf, &len, sizeof buf, tok, strlen(tok));
+			append(buf, &len, sizeof buf, "\n", 1);
+		}
+		/* The general path's values, record by record. */
+		tc->t = &t;
+		while (tc->ngv < NREC && off < len) {
+			size_t glen = 0;
+
+			if (general(&t, buf + off, len - off, &glen,
+				    tc->gv[tc->ngv]) != GEN_VALUES)
+				break;
+			tc->ngv++;
+			off += glen;
+		}
+		room = rng() % 4 == 0 ? rng() % 200 : 1024;
+		max = rng() % 3 == 0 ? rng() % 6 : UINT64_MAX;
+		slack = rng() % 3 == 0 ? rng() % 300 : 0;
+		memset(got, GUARD_BYTE, sizeof got);
+		why = csvfast_encode_then(&f, buf, len, got, room, max, slack,
+					  tc->v, then_rule, tc, &b);
+		for (size_t i = room; i < room + GUARD; i++)
+			cr_assert_eq(got[i], GUARD_BYTE,
+				     "batch wrote past its room %zu", room);
+		/* The same walk, record by record, on the general values. */
+		for (;;) {
+			struct rec_value x[MAXF], fv[MAXF];
+			size_t e, w;
+			enum csvfast_verdict d;
+
+			if (n == max) {
+				cr_assert_eq(why, CSVFAST_LIMIT);
+				break;
+			}
+			e = csvfast_record(&g, buf + used, len - used, fv);
+			if (e == 0) {
+				/* It may find no room before it declines. */
+				cr_assert(why == CSVFAST_DECLINED ||
+					  why == CSVFAST_NO_ROOM, "stop %d",
+					  (int)why);
+				break;
+			}
+			cr_assert_lt(seen, (uint64_t)tc->ngv);
+			memcpy(x, tc->gv[seen], sizeof x);
+			x[4].null = true;
+			if (rec_encoded_size_dropping(&whole, x, t.drop) >
+			    room - pos) {
+				cr_assert_eq(why, CSVFAST_NO_ROOM);
+				break;
+			}
+			d = rule(x);
+			if (d == CSVFAST_REFUSE) {
+				cr_assert_eq(why, CSVFAST_REFUSED);
+				break;
+			}
+			used += e;
+			seen++;
+			if (d == CSVFAST_DROP) {
+				dropped++;
+				continue;
+			}
+			w = rec_encode_dropping(&whole, x, t.drop, want + pos,
+						room - pos);
+			if (w == 0) {
+				cr_assert_eq(why, CSVFAST_NO_ROOM);
+				used -= e;
+				seen--;
+				break;
+			}
+			pos += w;
+			n++;
+			kept++;
+			if (room - pos < slack) {
+				cr_assert_eq(why, CSVFAST_LIMIT);
+				break;
+			}
+		}
+		cr_assert_eq(b.records, n, "%" PRIu64 " records, not %" PRIu64,
+			     b.records, n);
+		cr_assert_eq(b.seen, seen);
+		cr_assert_eq(b.used, used);
+		cr_assert_eq(b.len, pos);
+		cr_assert(memcmp(got, want, pos) == 0, "encoding differs");
+		stops[why]++;
+		csvfast_free(&f);
+		csvfast_free(&g);
+		free(tc);
+	}
+	cr_assert_gt(dropped, rounds / 4);
+	cr_assert_gt(kept, rounds);
+	for (int i = 0; i < 4; i++)
+		cr_assert_gt(stops[i], rounds / 40, "stop %d: %d", i, stops[i]);
 }

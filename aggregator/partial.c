@@ -41,6 +41,7 @@
 
 #include "../common/buf.h"
 #include "../common/config_read.h"
+#include "../common/sysio.h"
 #include "gtable.h"
 #include "outfile.h"
 #include "partial_state.h"
@@ -211,7 +212,6 @@ static int finish_file(struct buf *b, const char *path, char *err,
 	struct outfile o;
 	uint64_t total = b->len + 4;
 	uint32_t crc;
-	size_t off = 0;
 
 	memcpy(b->p + 24, &total, 8);
 	crc = (uint32_t)crc32(0, b->p, (uInt)b->len);
@@ -221,18 +221,11 @@ static int finish_file(struct buf *b, const char *path, char *err,
 	}
 	if (outfile_open(&o, path, "partial", 0, err, errlen) < 0)
 		return -1;
-	while (off < b->len) {
-		ssize_t n = write(o.fd, b->p + off, b->len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			snprintf(err, errlen, "cannot write partial %s: %s",
-				 path, n < 0 ? strerror(errno) : "no space");
-			outfile_abort(&o);
-			return -1;
-		}
-		off += (size_t)n;
+	if (sys_write_all(o.fd, b->p, b->len) < 0) {
+		snprintf(err, errlen, "cannot write partial %s: %s", path,
+			 strerror(errno));
+		outfile_abort(&o);
+		return -1;
 	}
 	return outfile_commit(&o, err, errlen);
 }

@@ -85,6 +85,8 @@ static int add_masked(struct buf *b, const char *key, const char *v,
 {
 	const char *end = v + n, *p;
 
+	if (n == 0)
+		return 0;
 	if (strcmp(key, "header") == 0) {
 		p = memchr(v, ':', n);
 		return buf_add(b, v, p ? (size_t)(p - v) : n);

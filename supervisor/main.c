@@ -65,12 +65,10 @@ static const char usage_text[] =
 	"examples:\n"
 	"  aggregate -c providers.conf --check      probe every provider\n"
 	"  aggregate -c /etc/aggregate/providers.conf -q --metrics agg.prom\n"
-	"  aggregate -c providers.conf --shard 2/8 --partial part-2.agp\n"
-	"  aggregate merge -c providers.conf part-*.agp\n"
+
 	"\n"
-	"exit status: 0 ok, 1 failed, 2 partial, 64 usage, 66 no config,\n"
-	"65 bad or missing partial (merge), 75 locked by another run, 78 bad config,\n"
-	"130/143 interrupted.\n"
+	"exit status: 0 ok, 1 failed, 2 partial, 64 usage, 65 bad partial, 66 no\n"
+	"config, 75 locked by another run, 78 bad config, 130/143 interrupted.\n"
 	"See aggregate(1).\n";
 
 enum {
@@ -644,63 +642,6 @@ static void write_metrics(const char *path, const struct cfg *cfg,
 			  NULL);
 }
 
-/*
- * aggregate merge: read and check every partial (any refused: 65, or 66
- * when it cannot be read, nothing written); with --partial write their
- * merge as one partial, else check every shard is there and let the run
- * write the outputs from them (cfg->partials, no provider runs).  Returns
- * -1 to go on with the run, or an exit status.
- */
-static int setup_merge(struct cfg *cfg, const struct options *o,
-		       struct partial_set **psp)
-{
-	struct partial_set *ps = partial_set_new(cfg);
-	char err[1024];
-	int code = EXIT_FAILED;
-
-	*psp = ps;
-	if (ps == NULL) {
-		log_event(LOG_ERROR, NULL, "out of memory", NULL);
-		return EXIT_FAILED;
-	}
-	for (int i = 0; i < o->nparts; i++)
-		if (partial_set_add(ps, o->parts[i], err, sizeof err,
-				    &code) < 0)
-			goto out_fail;
-	if (o->partial) {
-		code = EXIT_FAILED;
-		if (partial_set_save(ps, o->partial, err, sizeof err) < 0)
-			goto out_fail;
-		log_event(LOG_INFO, NULL, "partial written", "to", o->partial,
-			  NULL);
-		return EXIT_OK;
-	}
-	code = EXIT_DATAERR;
-	if (partial_set_complete(ps, err, sizeof err) < 0)
-		goto out_fail;
-	for (int i = 0; i < cfg->nproviders; i++) {
-		struct partial_prov pp;
-		char rec[32], rej[32];
-
-		cfg->providers[i].enabled = false;
-		partial_set_prov(ps, i, &pp);
-		if (!pp.ran)
-			continue;
-		snprintf(rec, sizeof rec, "%llu", (unsigned long long)pp.records);
-		snprintf(rej, sizeof rej, "%llu", (unsigned long long)pp.rejects);
-		log_event(pp.dropped ? LOG_WARN : LOG_INFO,
-			  cfg->providers[i].name,
-			  pp.dropped ? "merged without it: it failed in its "
-				       "shard" : "merged",
-			  "records", rec, "rejects", rej, NULL);
-	}
-	cfg->partials = ps;
-	return -1;
-out_fail:
-	log_event(LOG_ERROR, NULL, "merge failed", "cause", err, NULL);
-	return code;
-}
-
 int main(int argc, char **argv)
 {
 	struct options o = { .config = "providers.conf", .progress = -1 };
@@ -759,7 +700,7 @@ int main(int argc, char **argv)
 		return EXIT_NOINPUT;
 	}
 	if (o.merge) {
-		rc = setup_merge(&cfg, &o, &ps);
+		rc = shard_merge_setup(&cfg, o.parts, o.nparts, o.partial, &ps);
 		if (rc >= 0) {
 			partial_set_free(ps);
 			cfg_free(&cfg);

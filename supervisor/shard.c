@@ -19,6 +19,8 @@
 #include <string.h>
 
 #include "../aggregator/partial.h"
+#include "../common/log.h"
+#include "sup.h"
 
 /* A whole number in [min, max] from s; false if it is not one. */
 static bool number(const char *s, long min, long max, long *out)
@@ -152,4 +154,54 @@ void shard_report(const struct cfg *cfg, int shard, int nshards)
 		       p->shard_split || i % nshards == shard ? ": runs here"
 							     : "");
 	}
+}
+
+int shard_merge_setup(struct cfg *cfg, char *const *parts, int nparts,
+		      const char *partial, struct partial_set **psp)
+{
+	struct partial_set *ps = partial_set_new(cfg);
+	char err[1024];
+	int code = EXIT_FAILED;
+
+	*psp = ps;
+	if (ps == NULL) {
+		log_event(LOG_ERROR, NULL, "out of memory", NULL);
+		return EXIT_FAILED;
+	}
+	for (int i = 0; i < nparts; i++)
+		if (partial_set_add(ps, parts[i], err, sizeof err,
+				    &code) < 0)
+			goto out_fail;
+	if (partial) {
+		code = EXIT_FAILED;
+		if (partial_set_save(ps, partial, err, sizeof err) < 0)
+			goto out_fail;
+		log_event(LOG_INFO, NULL, "partial written", "to", partial,
+			  NULL);
+		return EXIT_OK;
+	}
+	code = EXIT_DATAERR;
+	if (partial_set_complete(ps, err, sizeof err) < 0)
+		goto out_fail;
+	for (int i = 0; i < cfg->nproviders; i++) {
+		struct partial_prov pp;
+		char rec[32], rej[32];
+
+		cfg->providers[i].enabled = false;
+		partial_set_prov(ps, i, &pp);
+		if (!pp.ran)
+			continue;
+		snprintf(rec, sizeof rec, "%llu", (unsigned long long)pp.records);
+		snprintf(rej, sizeof rej, "%llu", (unsigned long long)pp.rejects);
+		log_event(pp.dropped ? LOG_WARN : LOG_INFO,
+			  cfg->providers[i].name,
+			  pp.dropped ? "merged without it: it failed in its "
+				       "shard" : "merged",
+			  "records", rec, "rejects", rej, NULL);
+	}
+	cfg->partials = ps;
+	return -1;
+out_fail:
+	log_event(LOG_ERROR, NULL, "merge failed", "cause", err, NULL);
+	return code;
 }

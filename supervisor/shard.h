@@ -1,6 +1,7 @@
 /*
- * shard.h - which shard of how many this run is, and which providers it
- * runs: the command line's --shard I/N and --shards N, or what a batch
+ * shard.h - sharded runs on the command line: which shard of how many
+ * this run is and which providers it runs, and the partials a merge
+ * starts from.  The shard comes from the command line's --shard I/N and --shards N, or what a batch
  * system says in the environment (Kubernetes Indexed Jobs'
  * JOB_COMPLETION_INDEX, Slurm job arrays' SLURM_ARRAY_TASK_*).
  *
@@ -40,5 +41,17 @@ int shard_apply(struct cfg *cfg, int shard, int nshards);
 
 /* For --check: one line per provider on stdout, where it runs. */
 void shard_report(const struct cfg *cfg, int shard, int nshards);
+
+/*
+ * aggregate merge: read and check every partial of parts[0..nparts) (one
+ * refused: 65, or 66 when it cannot be read; nothing written); with
+ * partial, write their merge there as one partial; else check that every
+ * shard is there, log each provider's counts, disable every provider and
+ * hang the set on cfg->partials, for the run to write the outputs from
+ * (the aggregator loads it).  *psp: the set, for the caller to free.
+ * Returns -1 to go on with the run, or an exit status.
+ */
+int shard_merge_setup(struct cfg *cfg, char *const *parts, int nparts,
+		      const char *partial, struct partial_set **psp);
 
 #endif

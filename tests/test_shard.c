@@ -224,6 +224,7 @@ static void make_data(void)
 	}
 	fclose(mem);
 	c = pgt_connect();
+	pgt_sql(c, "SET client_min_messages = warning");
 	/* Tests run side by side: a table of this process's own. */
 	snprintf(table, sizeof table, "shard_src_%d", (int)getpid());
 	pgt_sql(c, "DROP TABLE IF EXISTS %s", table);

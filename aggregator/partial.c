@@ -282,16 +282,17 @@ int partial_save(const char *path, const struct cfg *cfg,
 		 const struct partial_prov *prov, char *err, size_t errlen)
 {
 	struct buf b = { 0 };
-	bool *covered = calloc((size_t)cfg->nshards + 1, sizeof *covered);
+	int nshards = cfg->nshards > 0 ? cfg->nshards : 1; /* 0: not sharded */
+	bool *covered = calloc((size_t)nshards + 1, sizeof *covered);
 	int nviews, npieces = 0, rc = -1;
 	struct cfg *views = make_views(cfg, &nviews);
 
 	if (covered == NULL || views == NULL || nviews != nmerges)
 		goto out_nomem;
-	covered[cfg->shard] = true;
+	covered[cfg->shard < nshards ? cfg->shard : 0] = true;
 	for (int i = 0; i < cfg->nproviders; i++)
 		npieces += prov[i].ran;
-	if (start_file(&b, cfg->nshards, cfg->fingerprint, nmerges,
+	if (start_file(&b, nshards, cfg->fingerprint, nmerges,
 		       cfg->nproviders, npieces, covered) < 0)
 		goto out_nomem;
 	for (int i = 0; i < cfg->nproviders; i++) {

@@ -59,8 +59,8 @@ int partial_fingerprint(const char *path, uint64_t *fp, char *err,
 
 /*
  * Write the state of merges[0..nmerges) (one per output, [aggregate]'s
- * first) of a shard run to path: cfg's shard of cfg->nshards, fingerprint
- * cfg->fingerprint; prov[i] says whether provider i ran here and its
+ * first) of a shard run to path: cfg's shard of cfg->nshards (0: shard
+ * 0 of 1, a run that is not sharded), fingerprint cfg->fingerprint; prov[i] says whether provider i ran here and its
  * counts.  Returns 0, or -1 with err; nothing is left behind then.
  */
 int partial_save(const char *path, const struct cfg *cfg,

@@ -50,6 +50,7 @@
 #include "agg_trace.h"
 #include "merge.h"
 #include "output.h"
+#include "partial.h"
 #include "rejects.h"
 
 /* Frames handled per ring per round, so one busy ring cannot starve others. */
@@ -535,6 +536,27 @@ static int write_outputs(struct agg *a, char *err, size_t len)
 	return 0;
 }
 
+/* --partial: every output's state and the providers' counts (partial.h). */
+static int save_partial(struct agg *a, char *err, size_t len)
+{
+	struct partial_prov *pp = calloc((size_t)a->cfg->nproviders + 1,
+					 sizeof *pp);
+	int rc;
+
+	if (pp == NULL) {
+		snprintf(err, len, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < a->cfg->nproviders; i++)
+		pp[i] = (struct partial_prov){ .ran = a->prov[i].ring != NULL,
+					       .records = a->prov[i].records,
+					       .rejects = a->prov[i].nrejects };
+	rc = partial_save(a->cfg->partial, a->cfg, a->merges, a->nmerges, pp,
+			  err, len);
+	free(pp);
+	return rc;
+}
+
 static void on_finish(struct agg *a, const struct ctl_msg *in)
 {
 	struct ctl_msg m = { .type = CTL_FINISHED, .provider = -1 };
@@ -542,10 +564,14 @@ static void on_finish(struct agg *a, const struct ctl_msg *in)
 	int rc;
 
 	err[0] = '\0';
-	/* Rejects help whatever the outcome: write them first. */
-	rc = rejects_write(a->cfg, a->merge, err, sizeof err);
+	/* A shard: its state (rejects too) goes to its partial instead. */
+	if (a->cfg->partial)
+		rc = in->flag ? save_partial(a, err, sizeof err) : 0;
+	else /* Rejects help whatever the outcome: write them first. */
+		rc = rejects_write(a->cfg, a->merge, err, sizeof err);
 	if (in->flag) {
-		if (rc == 0 && write_outputs(a, err, sizeof err) == 0) {
+		if (rc == 0 && (a->cfg->partial ||
+				write_outputs(a, err, sizeof err) == 0)) {
 			m.flag = 1;
 			m.records = merge_rows_written(a->merge);
 			fault_after_write();
@@ -783,6 +809,15 @@ int agg_main(const struct cfg *cfg, struct ring *rings, int ctl_fd, int hb_fd)
 	}
 	for (int i = 0; i < cfg->nproviders; i++)
 		a.prov[i].ring = rings[i].sh ? &rings[i] : NULL;
+	if (cfg->partials) { /* aggregate merge: start from the partials */
+		char err[CTL_TEXT_MAX];
+
+		if (partial_set_load(cfg->partials, a.merges, a.nmerges, err,
+				     sizeof err) < 0) {
+			send_fatal(&a, err);
+			goto out;
+		}
+	}
 	if (fcntl(ctl_fd, F_SETFL, O_NONBLOCK) < 0) {
 		send_fatal(&a, "cannot set up the control socket");
 		goto out;

@@ -25,6 +25,8 @@
 #define W_PENDING_MAX (1u << 28) /* adds between two normalisations */
 #define AVG_EXTRA 6   /* digits below the sum's last when dividing */
 
+_Static_assert(3 + W_DIGITS * 8 <= FSUM_SAVE_MAX, "FSUM_SAVE_MAX too small");
+
 struct fsum_wide {
 	int64_t c[W_DIGITS];
 	uint32_t pending;  /* adds since the last normalisation */
@@ -386,4 +388,62 @@ double fsum_avg(const struct fsum *s, uint64_t n)
 		rem = cur % n;
 	}
 	return round_digits(d, nd, S, rem != 0, neg);
+}
+
+/* --- saving and loading (partial.c) ------------------------------------ */
+
+size_t fsum_save(const struct fsum *s, unsigned char *out)
+{
+	uint16_t flags = s->flags;
+	size_t n = 3;
+
+	memcpy(out, &flags, 2);
+	if (s->wide) {
+		struct fsum_wide w = *s->wide;
+
+		/* Normalised, so that one value is one string of bytes. */
+		wide_normalise(&w);
+		out[2] = 2;
+		memcpy(out + n, w.c, sizeof w.c);
+		return n + sizeof w.c;
+	}
+	out[2] = 1;
+	memcpy(out + n, &s->acc_lo, 8);
+	memcpy(out + n + 8, &s->acc_hi, 8);
+	memcpy(out + n + 16, &s->lsb, 4);
+	return n + 20;
+}
+
+long fsum_load(struct fsum *s, const unsigned char *p, size_t len,
+	       struct arena *ar)
+{
+	uint16_t flags;
+
+	memset(s, 0, sizeof *s);
+	if (len < 3)
+		return -1;
+	memcpy(&flags, p, 2);
+	if (flags & ~(FSUM_USED | FSUM_POS_INF | FSUM_NEG_INF | FSUM_NAN |
+		      FSUM_NEG_ZERO | FSUM_POS_ZERO))
+		return -1;
+	s->flags = flags;
+	if (p[2] == 1) {
+		if (len < 23)
+			return -1;
+		memcpy(&s->acc_lo, p + 3, 8);
+		memcpy(&s->acc_hi, p + 11, 8);
+		memcpy(&s->lsb, p + 19, 4);
+		return 23;
+	}
+	if (p[2] != 2 || len < 3 + sizeof s->wide->c || (flags & FSUM_USED))
+		return -1;
+	s->wide = arena_calloc(ar, sizeof *s->wide);
+	if (s->wide == NULL)
+		return -2;
+	memcpy(s->wide->c, p + 3, sizeof s->wide->c);
+	/* Digits as wide_normalise() leaves them, or the sums could overflow. */
+	for (int i = 0; i < W_DIGITS - 1; i++)
+		if (s->wide->c[i] < 0 || s->wide->c[i] >= ((int64_t)1 << 32))
+			return -1;
+	return (long)(3 + sizeof s->wide->c);
 }

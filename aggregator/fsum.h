@@ -128,4 +128,16 @@ double fsum_value(const struct fsum *s);
  */
 double fsum_avg(const struct fsum *s, uint64_t n);
 
+/*
+ * Saving a sum in a partial (partial.c): fsum_save() writes s to out (room
+ * for FSUM_SAVE_MAX bytes) as one string of bytes per value and form, and
+ * returns how many; fsum_load() reads one back from p[0..len) into s (the
+ * wide form's array from ar) and returns the bytes read, -1 when they are
+ * not a saved sum, -2 when out of memory.
+ */
+#define FSUM_SAVE_MAX 600
+size_t fsum_save(const struct fsum *s, unsigned char *out);
+long fsum_load(struct fsum *s, const unsigned char *p, size_t len,
+	       struct arena *ar);
+
 #endif

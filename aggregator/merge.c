@@ -792,6 +792,38 @@ uint64_t merge_rows_written(const struct merge *m)
 	return m->rows;
 }
 
+const struct st_agg *merge_aggs(const struct merge *m, int *n)
+{
+	*n = m->naggs;
+	return m->aggs;
+}
+
+struct gtable_keys *merge_keys(struct merge *m)
+{
+	return &m->keys;
+}
+
+struct gtable *merge_part_table(struct merge *m, int pi)
+{
+	return &m->parts[pi].t;
+}
+
+struct spool *merge_part_spool(struct merge *m, int pi)
+{
+	return &m->parts[pi].spool;
+}
+
+bool merge_part_dropped(const struct merge *m, int pi)
+{
+	return m->parts[pi].dropped;
+}
+
+int merge_add_rejects(struct merge *m, int pi, const unsigned char *p,
+		      size_t len)
+{
+	return len ? buf_add(&m->parts[pi].rejects, p, len) : 0;
+}
+
 #ifdef AGG_TESTING
 void merge_test_keys(struct merge *m, bool general, uint64_t hash_mask)
 {

@@ -22,6 +22,7 @@
 #include "../common/config.h"
 
 struct merge;
+struct st_agg;
 
 /* A merge for cfg (mode, schema, group_by, aggregates); NULL on no memory. */
 struct merge *merge_new(const struct cfg *cfg);
@@ -125,6 +126,24 @@ int merge_write(struct merge *m, char *err, size_t errlen);
 int merge_prepare(struct merge *m, char *err, size_t errlen);
 int merge_finish(struct merge *m, char *err, size_t errlen);
 void merge_abandon(struct merge *m);
+
+/*
+ * What partial.c saves and loads of a merge: the aggregates (*n of
+ * them), the group keys, and provider pi's part (its table in group mode,
+ * its spool in union mode), whether it was dropped, and its committed
+ * rejects, to which merge_add_rejects() appends p[0..len) (0, or -1 on
+ * no memory).  Before the first merge_write() only.
+ */
+struct gtable;
+struct gtable_keys;
+struct spool;
+const struct st_agg *merge_aggs(const struct merge *m, int *n);
+struct gtable_keys *merge_keys(struct merge *m);
+struct gtable *merge_part_table(struct merge *m, int pi);
+struct spool *merge_part_spool(struct merge *m, int pi);
+bool merge_part_dropped(const struct merge *m, int pi);
+int merge_add_rejects(struct merge *m, int pi, const unsigned char *p,
+		      size_t len);
 
 /* Rows written by the last merge_write (or merge_prepare). */
 uint64_t merge_rows_written(const struct merge *m);

@@ -388,6 +388,17 @@ void state_result(const struct st_agg *a, const struct group *g,
  */
 bool state_fits(const struct st_agg *a, const struct group *g);
 
+/*
+ * A percentile's values (ST_PCT), for saving and loading its state:
+ * state_pct_foreach() calls fn with each value folded into sp, in no
+ * useful order (stops at and returns fn's -1; else 0);
+ * state_pct_add() folds one more into sp (0, or -1 on no memory).
+ */
+int state_pct_foreach(const struct st_agg *a, const void *sp,
+		      int (*fn)(void *ctx, double v), void *ctx);
+int state_pct_add(struct arena *ar, const struct st_agg *a, void *sp,
+		  double v);
+
 /* The aggregate's function as the config spells it: "sum", "count"... */
 const char *state_func_name(enum cfg_agg_kind k);
 

@@ -366,3 +366,23 @@ void state_result_stat(const struct st_agg *a, const void *sp,
 		return;
 	}
 }
+
+/* --- a percentile's values, for saving and loading (partial.c) -------- */
+
+int state_pct_foreach(const struct st_agg *a, const void *sp,
+		      int (*fn)(void *ctx, double v), void *ctx)
+{
+	const struct st_pct *s = sp;
+
+	(void)a;
+	for (int64_t i = 0; i < s->n; i++)
+		if (fn(ctx, s->v[i]) < 0)
+			return -1;
+	return 0;
+}
+
+int state_pct_add(struct arena *ar, const struct st_agg *a, void *sp,
+		  double v)
+{
+	return pct_add(ar, a, sp, v);
+}

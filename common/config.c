@@ -54,7 +54,7 @@
 /* The keys every provider has, whatever its type. */
 enum prov_key {
 	PK_RESTART, PK_STALL_TIMEOUT, PK_MEMORY_LIMIT, PK_MAX_REJECTS,
-	PK_TYPE, PK_MAP, PK_ENABLED, PK_TIMEZONE, PK_WHERE,
+	PK_TYPE, PK_MAP, PK_ENABLED, PK_TIMEZONE, PK_WHERE, PK_SHARD,
 	PK_NKEYS
 };
 
@@ -69,6 +69,7 @@ static const struct cfg_key_def prov_keys[] = {
 	[PK_ENABLED] = { "enabled", 0 },
 	[PK_TIMEZONE] = { "timezone", 0 },
 	[PK_WHERE] = { "where", 0 },
+	[PK_SHARD] = { "shard", 0 },
 };
 
 /*
@@ -249,6 +250,32 @@ static int key_zone(const struct cfg_key *k, const char *v, struct tz **slot)
 			     "unknown time zone (an Area/City name of the tz database, e.g. Europe/Paris, or UTC)");
 }
 
+/*
+ * shard = whole | split.  A query or URL splits through ${SHARD} (the
+ * environment's, which the command line sets): without it in any of the
+ * provider's values every shard would read everything.
+ */
+static int shard_key(struct loader *ld, const struct cfg_key *k,
+		     struct cfg_provider *p, const char *v)
+{
+	if (strcmp(v, "whole") == 0)
+		return 0;
+	if (strcmp(v, "split") != 0)
+		return cfg_bad_value(k, NULL, "whole or split");
+	p->shard_split = true;
+	if (p->type == CFG_PROV_FILE)
+		return 0;
+	for (int i = 0; i < ld->doc.nents; i++)
+		if (ld->doc.ents[i].sect == k->e->sect &&
+		    memmem(ld->doc.ents[i].val.p, ld->doc.ents[i].val.len,
+			   "${SHARD}", 8) != NULL)
+			return 0;
+	return cfg_fail(&ld->doc, k->e->line,
+			"shard = split needs ${SHARD} in the provider's query or "
+			"url (and ${SHARDS} as needed), so that each shard reads "
+			"its own rows");
+}
+
 /* The keys every provider has; its type's own go to its cfg_type. */
 static int apply_provider(struct loader *ld, const struct cfg_key *k,
 			  struct cfg_provider *p, enum prov_key id, char **vp)
@@ -283,6 +310,8 @@ static int apply_provider(struct loader *ld, const struct cfg_key *k,
 		return cfg_key_size(k, v, &p->memory_limit);
 	case PK_MAX_REJECTS:
 		return cfg_key_long(k, v, 0, LONG_MAX, &p->max_rejects);
+	case PK_SHARD:
+		return shard_key(ld, k, p, v);
 	default:
 		break;
 	}

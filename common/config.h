@@ -132,6 +132,16 @@ struct cfg_provider {
 	 * only providers/ read them.
 	 */
 	void *opts;
+
+	/*
+	 * shard = split: each shard of a sharded run reads a share of the
+	 * input (a file provider: files [n*shard/nshards, n*(shard+1)/nshards)
+	 * of the n its paths match, in their order; a query or URL: what
+	 * ${SHARD} and ${SHARDS} select).  shard and nshards are set by the
+	 * command line (nshards 0: the whole input).
+	 */
+	bool shard_split;
+	int shard, nshards;
 };
 
 struct expr_prog;
@@ -249,6 +259,18 @@ struct cfg {
 	bool has_keep;
 	int keep;
 	int agg_base;
+
+	/*
+	 * Set by the command line, never by the file (aggregator/partial.h):
+	 * with partial, this run is shard `shard` of `nshards` and writes its
+	 * aggregate state there instead of the outputs; with partials, the
+	 * merges start from those loaded states (aggregate merge).
+	 * fingerprint identifies what determines the states.
+	 */
+	const char *partial;
+	int shard, nshards;
+	uint64_t fingerprint;
+	struct partial_set *partials;
 };
 
 /* The fields a union output writes (struct cfg: nfields_union). */

@@ -181,6 +181,16 @@ enum prov_status file_match(const struct cfg_provider *p, glob_t *g,
 			*n = k;
 		}
 		*names = v;
+		/* shard = split: this shard's run of the files, in order. */
+		if (p->shard_split && p->nshards > 1) {
+			size_t all = *n, lo = all * (size_t)p->shard /
+					      (size_t)p->nshards;
+
+			*n = all * (size_t)(p->shard + 1) / (size_t)p->nshards -
+			     lo;
+			memmove(v, v + lo, *n * sizeof *v);
+			return ST_OK;
+		}
 	}
 	if (*n == 0) {
 		snprintf(msg, msglen, "no file matches %s",

@@ -9,7 +9,7 @@ set -eu
 
 PACKAGES="gcc make pkg-config libinih-dev libjansson-dev libcurl4-openssl-dev
 zlib1g-dev libsqlite3-dev libpq-dev libcriterion-dev sqlite3 postgresql
-python3 procps valgrind tzdata"
+python3 procps valgrind tzdata slurm-wlm munge"
 [ "${1:-}" = fuzz ] && PACKAGES="$PACKAGES clang"
 
 missing=""

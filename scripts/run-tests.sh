@@ -17,7 +17,8 @@ set -u
 
 explained="RLIMIT_AS cannot apply under AddressSanitizer
 ASan's allocator reports the failed allocation
-needs the test build's hooks"
+needs the test build's hooks
+kubectl is not installed"
 
 bin=
 while getopts b: opt; do

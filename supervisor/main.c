@@ -22,7 +22,9 @@
 #include "metrics.h"
 #include "../aggregator/outfile.h"
 #include "../aggregator/output.h"
+#include "../aggregator/partial.h"
 #include "progress.h"
+#include "shard.h"
 #include "../common/proctitle.h"
 #include "sup.h"
 #include "../common/trace.h"
@@ -40,6 +42,7 @@
 
 static const char usage_text[] =
 	"usage: aggregate [-c FILE] [options]\n"
+	"       aggregate merge [-c FILE] [options] PARTIAL...\n"
 	"\n"
 	"Pull records from every provider in the config at once (HTTP JSON APIs,\n"
 	"PostgreSQL, SQLite, CSV and JSON Lines files) and merge them into one output.\n"
@@ -55,17 +58,20 @@ static const char usage_text[] =
 	"  -v, --verbose         more log lines\n"
 	"      --log-format F    text (default) or json\n"
 	"      --metrics FILE    also write Prometheus metrics to FILE\n"
-	"      --trace FILE      also write a timeline of the run to FILE\n"
-	"                        (Trace Event Format: Perfetto, chrome://tracing)\n"
+	"      --trace FILE      write a timeline of the run to FILE (Perfetto)\n"
+	"      --shard I/N       run shard I of N (from 0) and write --partial\n"
+	"      --shards N        N shards, I from JOB_COMPLETION_INDEX or Slurm\n"
+	"      --partial FILE    write the aggregate state to FILE, not the outputs\n"
 	"  -V, --version         print the version\n"
 	"  -h, --help            print this help\n"
 	"\n"
 	"examples:\n"
 	"  aggregate -c providers.conf --check      probe every provider\n"
 	"  aggregate -c /etc/aggregate/providers.conf -q --metrics agg.prom\n"
+
 	"\n"
-	"exit status: 0 ok, 1 failed, 2 partial, 64 usage, 66 no config,\n"
-	"75 locked by another run, 78 bad config, 130/143 interrupted.\n"
+	"exit status: 0 ok, 1 failed, 2 partial, 64 usage, 65 bad partial, 66 no\n"
+	"config, 75 locked by another run, 78 bad config, 130/143 interrupted.\n"
 	"See aggregate(1).\n";
 
 enum {
@@ -76,6 +82,9 @@ enum {
 	OPT_LOG_FORMAT,
 	OPT_METRICS,
 	OPT_TRACE,
+	OPT_SHARD,
+	OPT_SHARDS,
+	OPT_PARTIAL,
 };
 
 static const struct option long_options[] = {
@@ -91,6 +100,9 @@ static const struct option long_options[] = {
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "trace", required_argument, NULL, OPT_TRACE },
+	{ "shard", required_argument, NULL, OPT_SHARD },
+	{ "shards", required_argument, NULL, OPT_SHARDS },
+	{ "partial", required_argument, NULL, OPT_PARTIAL },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -107,6 +119,12 @@ struct options {
 	bool json_logs;
 	const char *metrics;
 	const char *trace;
+	const char *shard;      /* --shard I/N */
+	int shards;             /* --shards N, 0: not given */
+	const char *partial;    /* --partial FILE */
+	bool merge;             /* aggregate merge PARTIAL... */
+	char **parts;
+	int nparts;
 };
 
 static int usage_error(const char *fmt, const char *arg)
@@ -167,6 +185,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 	char *end;
 
 	opterr = 0;
+	if (argc > 1 && strcmp(argv[1], "merge") == 0) {
+		o->merge = true;
+		argv++;
+		argc--;
+	}
 	while ((ch = getopt_long(argc, argv, ":c:o:j:qvVh", long_options,
 				 NULL)) != -1) {
 		switch (ch) {
@@ -216,6 +239,20 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_TRACE:
 			o->trace = optarg;
 			break;
+		case OPT_SHARD:
+			o->shard = optarg;
+			break;
+		case OPT_SHARDS:
+			errno = 0;
+			o->shards = (int)strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || o->shards < 1 ||
+			    o->shards > PARTIAL_SHARDS_MAX)
+				return usage_error("invalid --shards '%s': need "
+						   "a positive number", optarg);
+			break;
+		case OPT_PARTIAL:
+			o->partial = optarg;
+			break;
 		case 'V':
 			printf("aggregate %s%s\n", AGG_VERSION, AGG_BUILD_TAG);
 			return EXIT_OK;
@@ -226,8 +263,26 @@ static int parse_options(int argc, char **argv, struct options *o)
 			return option_error(ch, argv[optind - 1]);
 		}
 	}
+	if (o->merge) {
+		o->parts = argv + optind;
+		o->nparts = argc - optind;
+		if (o->nparts == 0)
+			return usage_error("%s: name the partials to merge",
+					   "merge");
+		if (o->shard || o->shards || o->only || o->check)
+			return usage_error("merge takes no %s", o->check ?
+					   "--check" : o->only ? "--only" :
+					   "--shard or --shards");
+		return -1;
+	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
+	if ((o->shard || o->shards) && !o->partial && !o->check)
+		return usage_error("%s: a shard writes a partial (add --partial "
+				   "FILE)", o->shard ? "--shard" : "--shards");
+	if (o->partial && o->only)
+		return usage_error("%s: a shard runs what the shard rule gives "
+				   "it", "--only with --partial");
 	return -1;
 }
 
@@ -484,6 +539,43 @@ out:
 	return rc;
 }
 
+/*
+ * A shard's lock: on its partial's real path, in a runtime folder, so that
+ * a retried shard and a late first attempt never write it at once; the
+ * outputs are the merge's.  Returns 0, or -1 with *exit_code set.
+ */
+static int take_partial_lock(const char *partial, struct run_lock *lk,
+			     int *exit_code)
+{
+	struct outfile_loc loc = { 0 };
+	char err[1024];
+	int rc = -1;
+
+	*lk = (struct run_lock){ .fd = -1, .runtime = true };
+	if (outfile_locate(partial, "partial", 0, &loc, err, sizeof err) < 0) {
+		log_event(LOG_ERROR, NULL, err, NULL);
+		*exit_code = EXIT_FAILED;
+		return -1;
+	}
+	lk->path = loc.real ? outfile_lock_path(loc.real) : NULL;
+	if (loc.real == NULL || loc.stream) {
+		log_event(LOG_ERROR, NULL, "a partial must be a file", "path",
+			  partial, NULL);
+		*exit_code = EXIT_USAGE;
+	} else if (lk->path == NULL) {
+		log_event(LOG_ERROR, NULL, "out of memory", NULL);
+		*exit_code = EXIT_FAILED;
+	} else {
+		rc = lock_path(lk, exit_code);
+	}
+	if (rc < 0) {
+		free(lk->path);
+		lk->path = NULL;
+	}
+	free(loc.real);
+	return rc;
+}
+
 /* Let go of the lock; a runtime lock file goes too (while still held). */
 static void release_lock(struct run_lock *lk)
 {
@@ -594,7 +686,8 @@ int main(int argc, char **argv)
 	char **args;
 	struct run_lock lock;
 	const char *trace;
-	int rc, code;
+	struct partial_set *ps = NULL;
+	int rc, code, shard = 0, nshards = 1, sharded = 0;
 
 	if (std_fds_open() < 0)
 		return EXIT_FAILED;
@@ -607,6 +700,13 @@ int main(int argc, char **argv)
 		return rc;
 	log_init(o.verbosity, o.json_logs);
 
+	/* ${SHARD} and ${SHARDS} in the config: this shard's, 0 of 1 else. */
+	if ((o.partial || o.shard || o.shards) && !o.merge &&
+	    shard_resolve(o.shard, o.shards, &shard, &nshards, &sharded, err,
+			  sizeof err) < 0)
+		return usage_error("%s", err);
+	if (shard_setenv(shard, nshards) < 0)
+		return EXIT_FAILED;
 	if (cfg_load(o.config, &cfg, err, sizeof err, &code) < 0) {
 		fprintf(stderr, "aggregate: %s\n", err);
 		/* A broken config is a failed run for whoever watches metrics. */
@@ -623,6 +723,26 @@ int main(int argc, char **argv)
 		cfg_free(&cfg);
 		return EXIT_USAGE;
 	}
+	if ((o.partial || o.merge) &&
+	    partial_fingerprint(o.config, &cfg.fingerprint, err,
+				sizeof err) < 0) {
+		fprintf(stderr, "aggregate: %s\n", err);
+		cfg_free(&cfg);
+		return EXIT_NOINPUT;
+	}
+	if (o.merge) {
+		rc = shard_merge_setup(&cfg, o.parts, o.nparts, o.partial, &ps);
+		if (rc >= 0) {
+			partial_set_free(ps);
+			cfg_free(&cfg);
+			return rc;
+		}
+	} else if (o.partial || sharded) {
+		if (o.check)
+			shard_report(&cfg, shard, nshards);
+		shard_apply(&cfg, shard, nshards);
+		cfg.partial = o.partial;
+	}
 	if (o.check) {
 		rc = run_check(&cfg, o.metrics ? o.metrics : cfg.metrics_file,
 			       o.trace ? o.trace : cfg.trace_file);
@@ -630,12 +750,21 @@ int main(int argc, char **argv)
 		return rc;
 	}
 
-	if (take_lock(&cfg, &lock, &code) < 0) {
+	if (cfg.partial ? take_partial_lock(cfg.partial, &lock, &code) < 0
+			: take_lock(&cfg, &lock, &code) < 0) {
+		partial_set_free(ps);
 		cfg_free(&cfg);
 		return code;
 	}
 	trace = o.trace ? o.trace : cfg.trace_file;
-	clean_stale(&cfg, o.metrics ? o.metrics : cfg.metrics_file, trace);
+	if (cfg.partial) {
+		outfile_clean(cfg.partial, 0);
+		if (trace)
+			outfile_clean(trace, 0);
+	} else {
+		clean_stale(&cfg, o.metrics ? o.metrics : cfg.metrics_file,
+			    trace);
+	}
 	so.jobs = o.jobs;
 	/* JSON logs get the summary as events (log_summary), not a table. */
 	so.quiet = o.verbosity < 0 || o.json_logs;
@@ -661,8 +790,18 @@ int main(int argc, char **argv)
 	}
 	rc = sup_run(&cfg, &so);
 	log_set_redraw(false);
+	for (int i = 0; ps && rc == EXIT_OK && i < cfg.nproviders; i++) {
+		struct partial_prov pp;
+
+		partial_set_prov(ps, i, &pp);
+		if (pp.dropped)
+			rc = EXIT_PARTIAL; /* as the shard's run was */
+	}
 	warn_rejects(&cfg, stats);
-	if (rc == EXIT_OK || rc == EXIT_PARTIAL) {
+	if (cfg.partial && (rc == EXIT_OK || rc == EXIT_PARTIAL)) {
+		log_event(LOG_INFO, NULL, "partial written", "to", cfg.partial,
+			  NULL);
+	} else if (rc == EXIT_OK || rc == EXIT_PARTIAL) {
 		char where[512];
 
 		/* Never the conninfo itself: it may hold a password. */
@@ -692,6 +831,7 @@ int main(int argc, char **argv)
 	progress_free(pg);
 	free(stats);
 	release_lock(&lock);
+	partial_set_free(ps);
 	cfg_free(&cfg);
 	return rc;
 }

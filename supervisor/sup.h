@@ -17,6 +17,7 @@ enum {
 	EXIT_FAILED = 1,
 	EXIT_PARTIAL = 2,
 	EXIT_USAGE = 64,
+	EXIT_DATAERR = 65,    /* a partial refused (aggregate merge) */
 	EXIT_NOINPUT = 66,
 	EXIT_TEMPFAIL = 75,
 	EXIT_CONFIG = 78,

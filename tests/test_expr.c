@@ -289,6 +289,10 @@ Test(expr, text_functions)
 		{ "'x' || 1 + 2", "x3", "text" },  /* || binds looser than + */
 		{ "upper(t)", "HELLO, WORLD", "text" },
 		{ "lower(t)", "hello, world", "text" },
+		/* every letter, by Unicode's simple mapping (2 bytes may map to 3) */
+		{ "upper('caf\xc3\xa9 \xc3\x9f')", "CAF\xc3\x89 \xc3\x9f", "text" },
+		{ "lower('\xc3\x80\xce\xa3X')", "\xc3\xa0\xcf\x83x", "text" },
+		{ "upper('\xc9\x90')", "\xe2\xb1\xaf", "text" },
 		{ "length(t)", "12", "int" },
 		{ "length('héllo')", "5", "int" },
 		{ "trim('  ab  ')", "ab", "text" },

@@ -34,6 +34,7 @@
 #include "arena.h"
 #include "fsum.h"
 #include "gtable.h"
+#include "pctspill.h"
 
 /* One value of a count_distinct set. */
 struct dslot {
@@ -117,11 +118,19 @@ struct st_var {
 	struct fsum s2;
 };
 
-/* median, percentile: every value as a double, in the table's arena. */
+/*
+ * median, percentile: every value as a double, in the table's arena, or,
+ * once the memory budget is spent, in sorted runs of a temporary file
+ * (pctspill.h).
+ */
 struct st_pct {
-	int64_t n;
-	double *v;    /* n of them, room for cap */
+	int64_t n;    /* values folded, in memory and in runs */
+	double *v;    /* nv of them in memory, room for cap */
+	int64_t nv;
 	int64_t cap;
+	struct pspill_run *runs; /* nruns of them, room for runcap */
+	int64_t nruns;
+	int64_t runcap;
 };
 
 /* arg_min, arg_max: the value of field (f) at the least/greatest field2 (g). */
@@ -387,6 +396,17 @@ void state_result(const struct st_agg *a, const struct group *g,
  * sum or average 38 digits at its scale; anything else always does.
  */
 bool state_fits(const struct st_agg *a, const struct group *g);
+
+/*
+ * A percentile's values (ST_PCT), for saving and loading its state:
+ * state_pct_foreach() calls fn with each value folded into sp, in no
+ * useful order (stops at and returns fn's -1; else 0);
+ * state_pct_add() folds one more into sp (0, or -1 on no memory).
+ */
+int state_pct_foreach(const struct st_agg *a, const void *sp,
+		      int (*fn)(void *ctx, double v), void *ctx);
+int state_pct_add(struct arena *ar, const struct st_agg *a, void *sp,
+		  double v);
 
 /* The aggregate's function as the config spells it: "sum", "count"... */
 const char *state_func_name(enum cfg_agg_kind k);

@@ -96,6 +96,9 @@ static int dcmp(const void *pa, const void *pb)
 	/* PostgreSQL's order of float8: NaN above everything */
 	if (isnan(a) || isnan(b))
 		return isnan(a) - isnan(b);
+	/* -0 before 0, so that the order (and a -0 result) is one */
+	if (a == b)
+		return (signbit(b) != 0) - (signbit(a) != 0);
 	return a < b ? -1 : a > b;
 }
 

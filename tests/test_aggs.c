@@ -352,3 +352,24 @@ Test(aggs, memory_key_errors)
 	cr_assert(strstr(r.err, "aggs.conf:7"), "%s", r.err);
 	tu_result_free(&r);
 }
+
+/* -0 and 0 are equal but print apart: either order gives the same bytes. */
+Test(aggs, minus_zero_percentiles_do_not_depend_on_order)
+{
+	static const char *const data[2] = {
+		"1,a,,-0,,\n2,a,,0,,\n3,a,,0,,\n4,a,,-0,,\n",
+		"1,a,,0,,\n2,a,,-0,,\n3,a,,0,,\n4,a,,-0,,\n",
+	};
+	char *out[2];
+
+	for (int i = 0; i < 2; i++) {
+		tu_put(dir, "data.csv", data[i]);
+		out[i] = run_report("group_by = grp\naggregates = percentile(f, 0)"
+				    " as lo, percentile(f, 0.5) as m,"
+				    " percentile(f, 1) as hi\n");
+	}
+	cr_assert_str_eq(out[0], out[1]);
+	cr_assert_str_eq(out[0], "grp,lo,m,hi\na,-0,0,0\n");
+	free(out[0]);
+	free(out[1]);
+}

@@ -1104,7 +1104,7 @@ static int one_run(const char *zone, int run)
 		cr_log_info("run %d:\n%s\n%s", run, conf, r.err);
 	tu_result_free(&r);
 	for (int k = 0; k < NREPORTS; k++) {
-		char name[16], *got, *want, *why = NULL;
+		char name[24], *got, *want, *why = NULL;
 
 		snprintf(name, sizeof name, "o%d.csv", k);
 		got = tu_get(dir, name);

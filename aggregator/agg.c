@@ -557,6 +557,25 @@ static int save_partial(struct agg *a, char *err, size_t len)
 	return rc;
 }
 
+/* The rows of every output (each logged with -v). */
+static uint64_t rows_written(const struct agg *a)
+{
+	uint64_t total = 0;
+
+	for (int i = 0; i < a->nmerges; i++) {
+		uint64_t n = merge_rows_written(a->merges[i]);
+		char rows[24];
+
+		snprintf(rows, sizeof rows, "%llu", (unsigned long long)n);
+		log_event(LOG_DEBUG, NULL, "output rows", "output",
+			  a->views[i].output_name ? a->views[i].output_name
+						  : "[aggregate]",
+			  "rows", rows, NULL);
+		total += n;
+	}
+	return total;
+}
+
 static void on_finish(struct agg *a, const struct ctl_msg *in)
 {
 	struct ctl_msg m = { .type = CTL_FINISHED, .provider = -1 };
@@ -573,7 +592,7 @@ static void on_finish(struct agg *a, const struct ctl_msg *in)
 		if (rc == 0 && (a->cfg->partial ||
 				write_outputs(a, err, sizeof err) == 0)) {
 			m.flag = 1;
-			m.records = merge_rows_written(a->merge);
+			m.records = rows_written(a);
 			fault_after_write();
 		}
 	}

@@ -58,7 +58,7 @@ static const char *const out_keys[] = {
 	"output", "format", "table", "write", "order_by", "having", "limit",
 	"reject_file", "lock_file", "metrics_file", "on_error", "restart",
 	"backoff", "backoff_max", "stall_timeout", "timeout", "memory_limit",
-	"ring_size", "max_rejects", NULL
+	"ring_size", "max_rejects", "trace_file", "memory", NULL
 };
 
 /* Keys of a provider that say how, not what, it reads. */

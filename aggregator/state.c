@@ -268,6 +268,7 @@ size_t state_resolve(const struct cfg *cfg, const struct cfg_agg *c,
 	case CFG_AGG_PERCENTILE:
 		a->st = ST_PCT;
 		a->natural = REC_FLOAT;
+		pspill_set_budget(cfg->memory);
 		break;
 	case CFG_AGG_ARG_MIN:
 	case CFG_AGG_ARG_MAX:

@@ -34,6 +34,7 @@
 #include "arena.h"
 #include "fsum.h"
 #include "gtable.h"
+#include "pctspill.h"
 
 /* One value of a count_distinct set. */
 struct dslot {
@@ -117,11 +118,19 @@ struct st_var {
 	struct fsum s2;
 };
 
-/* median, percentile: every value as a double, in the table's arena. */
+/*
+ * median, percentile: every value as a double, in the table's arena, or,
+ * once the memory budget is spent, in sorted runs of a temporary file
+ * (pctspill.h).
+ */
 struct st_pct {
-	int64_t n;
-	double *v;    /* n of them, room for cap */
+	int64_t n;    /* values folded, in memory and in runs */
+	double *v;    /* nv of them in memory, room for cap */
+	int64_t nv;
 	int64_t cap;
+	struct pspill_run *runs; /* nruns of them, room for runcap */
+	int64_t nruns;
+	int64_t runcap;
 };
 
 /* arg_min, arg_max: the value of field (f) at the least/greatest field2 (g). */

@@ -14,7 +14,10 @@
  *    the exact value lies within about 2^-100 of a halfway point.
  *  - percentile: the values are sorted when the result is taken, and
  *    interpolated as PostgreSQL's percentile_cont does (in doubles, the
- *    same formula, so the same bits).
+ *    same formula, so the same bits).  Past the memory budget a full
+ *    array is written, sorted, as a run to the spill file (pctspill.h);
+ *    the result then merges the runs with the values left in memory up
+ *    to the two positions it needs: the same values, the same bits.
  *  - arg_min/arg_max: a tie on the ordering value keeps the least value.
  */
 #include "state.h"
@@ -86,24 +89,77 @@ static int var_add(struct arena *ar, const struct st_agg *a,
 	return 0;
 }
 
+static int dcmp(const void *pa, const void *pb)
+{
+	double a = *(const double *)pa, b = *(const double *)pb;
+
+	/* PostgreSQL's order of float8: NaN above everything */
+	if (isnan(a) || isnan(b))
+		return isnan(a) - isnan(b);
+	/* -0 before 0, so that the order (and a -0 result) is one */
+	if (a == b)
+		return (signbit(b) != 0) - (signbit(a) != 0);
+	return a < b ? -1 : a > b;
+}
+
+/* Room for one more run in s's list (in the arena, geometric). */
+static int pct_run_room(struct arena *ar, struct st_pct *s)
+{
+	struct pspill_run *nr;
+	int64_t cap;
+
+	if (s->nruns < s->runcap)
+		return 0;
+	cap = s->runcap ? s->runcap * 2 : 4;
+	nr = arena_alloc(ar, sizeof(*nr) * (size_t)cap, sizeof(int64_t));
+	if (nr == NULL)
+		return -1;
+	if (s->nruns)
+		memcpy(nr, s->runs, sizeof(*nr) * (size_t)s->nruns);
+	s->runs = nr;
+	s->runcap = cap;
+	return 0;
+}
+
+/* Write s's values in memory, sorted, as a run; its array is empty again. */
+static int pct_spill(struct arena *ar, struct st_pct *s)
+{
+	if (pct_run_room(ar, s) < 0)
+		return -1;
+	qsort(s->v, (size_t)s->nv, sizeof(double), dcmp);
+	if (pspill_write(s->v, s->nv, &s->runs[s->nruns]) < 0)
+		return -1;
+	s->nruns++;
+	s->nv = 0;
+	return 0;
+}
+
 static int pct_add(struct arena *ar, const struct st_agg *a,
 		   struct st_pct *s, double x)
 {
 	(void)a;
-	if (s->n == s->cap) {
-		int64_t cap = s->cap ? s->cap * 2 : 4;
-		double *nv = arena_alloc(ar, sizeof(double) * (size_t)cap,
-					 sizeof(double));
+	if (s->nv == s->cap) {
+		if (s->nv >= PSPILL_MIN_VALUES && pspill_spent()) {
+			/* past the budget: to disk rather than grow */
+			if (pct_spill(ar, s) < 0)
+				return -1;
+		} else {
+			int64_t cap = s->cap ? s->cap * 2 : 4;
+			double *nv = arena_alloc(ar, sizeof(double) *
+						 (size_t)cap, sizeof(double));
 
-		if (nv == NULL)
-			return -1;
-		/* The old array stays in the arena: geometric, so <= 2x. */
-		if (s->n)
-			memcpy(nv, s->v, sizeof(double) * (size_t)s->n);
-		s->v = nv;
-		s->cap = cap;
+			if (nv == NULL)
+				return -1;
+			/* The old array stays in the arena: geometric, so <= 2x. */
+			if (s->nv)
+				memcpy(nv, s->v, sizeof(double) * (size_t)s->nv);
+			s->v = nv;
+			s->cap = cap;
+			pspill_take(sizeof(double) * (uint64_t)cap);
+		}
 	}
-	s->v[s->n++] = x;
+	s->v[s->nv++] = x;
+	s->n++;
 	return 0;
 }
 
@@ -189,12 +245,20 @@ int state_combine_stat(struct arena *ar, const struct st_agg *a, void *dp,
 		return 0;
 	}
 	case ST_PCT: {
+		struct st_pct *d = dp;
 		const struct st_pct *s = sp;
 		int64_t i;
 
-		for (i = 0; i < s->n; i++)
-			if (pct_add(ar, a, dp, s->v[i]) < 0)
+		for (i = 0; i < s->nv; i++)
+			if (pct_add(ar, a, d, s->v[i]) < 0)
 				return -1;
+		/* the runs on disk are shared, never changed */
+		for (i = 0; i < s->nruns; i++) {
+			if (pct_run_room(ar, d) < 0)
+				return -1;
+			d->runs[d->nruns++] = s->runs[i];
+			d->n += s->runs[i].n;
+		}
 		return 0;
 	}
 	case ST_ARG: {
@@ -310,29 +374,141 @@ nomem:
 	return NAN;
 }
 
-static int dcmp(const void *pa, const void *pb)
-{
-	double a = *(const double *)pa, b = *(const double *)pb;
+/*
+ * One sorted source of a percentile's values: a run on disk, read a
+ * buffer at a time, or the values in memory (sorted).
+ */
+#define PCT_BUF 128
+struct pct_src {
+	const struct pspill_run *run;  /* NULL: mem */
+	const double *mem;
+	int64_t i, n;                  /* next value, of n */
+	double buf[PCT_BUF];
+	int64_t b0, bn;                /* buf holds values [b0, b0 + bn) */
+};
 
-	/* PostgreSQL's order of float8: NaN above everything */
-	if (isnan(a) || isnan(b))
-		return isnan(a) - isnan(b);
-	return a < b ? -1 : a > b;
+/* The source's next value into *x; 0, or -1 on a read error. */
+static int src_peek(struct pct_src *c, double *x)
+{
+	if (c->run == NULL) {
+		*x = c->mem[c->i];
+		return 0;
+	}
+	if (c->i >= c->b0 + c->bn) {
+		int64_t k = c->n - c->i < PCT_BUF ? c->n - c->i : PCT_BUF;
+
+		if (pspill_read(c->run, c->i, c->buf, k) < 0)
+			return -1;
+		c->b0 = c->i;
+		c->bn = k;
+	}
+	*x = c->buf[c->i - c->b0];
+	return 0;
+}
+
+/* A min-heap of sources h, hv[i] the next value of h[i]. */
+static bool src_less(const double *hv, size_t a, size_t b)
+{
+	return dcmp(&hv[a], &hv[b]) < 0;
+}
+
+static void heap_down(struct pct_src **h, double *hv, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		struct pct_src *t;
+		double tv;
+
+		if (l < n && src_less(hv, l, m))
+			m = l;
+		if (l + 1 < n && src_less(hv, l + 1, m))
+			m = l + 1;
+		if (m == i)
+			return;
+		t = h[i], h[i] = h[m], h[m] = t;
+		tv = hv[i], hv[i] = hv[m], hv[m] = tv;
+		i = m;
+	}
+}
+
+/*
+ * The values at sorted positions first and second (first <= second) of
+ * s's runs and its values in memory (mem[0..nv), sorted): a merge of the
+ * sorted sources that stops at second.  0, or -1 on no memory or a read
+ * error.
+ */
+static int pct_pick(const struct st_pct *s, const double *mem,
+		    int64_t first, int64_t second, double *lo, double *hi)
+{
+	size_t ns = (size_t)s->nruns + 1, n = 0, i;
+	struct pct_src *src = calloc(ns, sizeof(*src));
+	struct pct_src **h = malloc(sizeof(*h) * ns);
+	double *hv = malloc(sizeof(double) * ns);
+	int rc = -1;
+
+	if (src == NULL || h == NULL || hv == NULL)
+		goto out;
+	for (i = 0; i < ns; i++) {
+		struct pct_src *c = &src[i];
+
+		if (i < (size_t)s->nruns) {
+			c->run = &s->runs[i];
+			c->n = s->runs[i].n;
+		} else {
+			c->mem = mem;
+			c->n = s->nv;
+		}
+		if (c->n == 0)
+			continue;
+		if (src_peek(c, &hv[n]) < 0)
+			goto out;
+		h[n++] = c;
+	}
+	for (i = n; i-- > 0;)
+		heap_down(h, hv, n, i);
+	for (int64_t k = 0; k <= second && n > 0; k++) {
+		struct pct_src *c = h[0];
+
+		if (k == first)
+			*lo = hv[0];
+		if (k == second)
+			*hi = hv[0];
+		if (++c->i < c->n) {
+			if (src_peek(c, &hv[0]) < 0)
+				goto out;
+		} else {
+			h[0] = h[--n];
+			hv[0] = hv[n];
+		}
+		heap_down(h, hv, n, 0);
+	}
+	rc = 0;
+out:
+	free(src);
+	free(h);
+	free(hv);
+	return rc;
 }
 
 /* percentile_cont(p) of the values of s (n > 0); NaN on no memory. */
 static double pct_result(const struct st_agg *a, const struct st_pct *s)
 {
-	double *v = malloc(sizeof(double) * (size_t)s->n), lo, hi, r;
+	double *v = malloc(sizeof(double) * (size_t)(s->nv ? s->nv : 1));
+	double lo = NAN, hi = NAN, r;
 	double pos = a->p * (double)(s->n - 1);
 	int64_t first = (int64_t)floor(pos), second = (int64_t)ceil(pos);
 
 	if (v == NULL)
 		return NAN;
-	memcpy(v, s->v, sizeof(double) * (size_t)s->n);
-	qsort(v, (size_t)s->n, sizeof(double), dcmp);
-	lo = v[first];
-	hi = v[second];
+	memcpy(v, s->v, sizeof(double) * (size_t)s->nv);
+	qsort(v, (size_t)s->nv, sizeof(double), dcmp);
+	if (s->nruns == 0) {
+		lo = v[first];
+		hi = v[second];
+	} else if (pct_pick(s, v, first, second, &lo, &hi) < 0) {
+		free(v);
+		return NAN;
+	}
 	/* PostgreSQL's float8_lerp */
 	r = first == second ? lo : lo + ((pos - (double)first) * (hi - lo));
 	free(v);
@@ -373,11 +549,23 @@ int state_pct_foreach(const struct st_agg *a, const void *sp,
 		      int (*fn)(void *ctx, double v), void *ctx)
 {
 	const struct st_pct *s = sp;
+	double buf[PCT_BUF];
 
 	(void)a;
-	for (int64_t i = 0; i < s->n; i++)
+	for (int64_t i = 0; i < s->nv; i++)
 		if (fn(ctx, s->v[i]) < 0)
 			return -1;
+	for (int64_t r = 0; r < s->nruns; r++)
+		for (int64_t i = 0; i < s->runs[r].n; i += PCT_BUF) {
+			int64_t k = s->runs[r].n - i < PCT_BUF ?
+				    s->runs[r].n - i : PCT_BUF;
+
+			if (pspill_read(&s->runs[r], i, buf, k) < 0)
+				return -1;
+			for (int64_t j = 0; j < k; j++)
+				if (fn(ctx, buf[j]) < 0)
+					return -1;
+		}
 	return 0;
 }
 

@@ -223,6 +223,13 @@ struct cfg {
 	uint64_t timeout_ms;       /* 0 = none */
 	uint64_t memory_limit;     /* 0 = none */
 	uint64_t ring_size;
+	/*
+	 * memory: the aggregator's budget for the values percentiles keep;
+	 * past it they go to a temporary file (aggregator/pctspill.h).
+	 */
+	uint64_t memory;
+#define CFG_MEMORY_DEFAULT (1ull << 30)
+#define CFG_MEMORY_MIN (64ull << 10)
 	char *reject_file;
 	long max_rejects;
 	char *lock_file;           /* as set, or NULL: then the run locks on

@@ -46,6 +46,7 @@ const struct cfg_key_def cfg_agg_keys[] = {
 	[AK_LIMIT] = { "limit", 0 },
 	[AK_HAVING] = { "having", 0 },
 	[AK_TRACE_FILE] = { "trace_file", 0 },
+	[AK_MEMORY] = { "memory", 0 },
 };
 
 /* The longest column name (config_schema.c: fields).  */
@@ -104,6 +105,7 @@ int cfg_agg_defaults(struct cfg *cfg)
 	cfg->backoff_max_ms = 10000;
 	cfg->stall_timeout_ms = 60000;
 	cfg->ring_size = 4ull << 20;
+	cfg->memory = CFG_MEMORY_DEFAULT;
 	cfg->table = strdup("aggregate");
 	return cfg->table ? 0 : -1;
 }
@@ -230,6 +232,12 @@ int cfg_agg_apply(const struct cfg_key *k, int id, struct cfg *cfg, char **vp)
 		return cfg_key_duration(k, v, true, &cfg->timeout_ms);
 	case AK_MEMORY_LIMIT:
 		return cfg_key_size(k, v, &cfg->memory_limit);
+	case AK_MEMORY:
+		if (cfg_key_size(k, v, &cfg->memory) < 0)
+			return -1;
+		if (cfg->memory < CFG_MEMORY_MIN)
+			return cfg_bad_value(k, NULL, "must be at least 64K");
+		return 0;
 	case AK_RING_SIZE:
 		if (cfg_key_size(k, v, &cfg->ring_size) < 0)
 			return -1;

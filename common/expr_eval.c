@@ -493,24 +493,11 @@ run(const struct expr_prog *prog, const struct rec_value *fields,
 			continue;
 		}
 		case EOP_LOWER:
-		case EOP_UPPER: {
-			char *p = expr_scratch(frame, a->u.s.len ? a->u.s.len : 1);
-
-			if (p == NULL)
+		case EOP_UPPER:
+			if (expr_case_map(frame, in->op == EOP_UPPER, a->u.s.p,
+					  a->u.s.len, d) < 0)
 				return fail(reason, reasonlen, "out of memory");
-			for (uint32_t i = 0; i < a->u.s.len; i++) {
-				char ch = a->u.s.p[i];
-
-				if (in->op == EOP_LOWER && ch >= 'A' && ch <= 'Z')
-					ch = (char)(ch + 32);
-				else if (in->op == EOP_UPPER && ch >= 'a' && ch <= 'z')
-					ch = (char)(ch - 32);
-				p[i] = ch;
-			}
-			d->u.s.p = p;
-			d->u.s.len = a->u.s.len;
 			continue;
-		}
 		case EOP_TRIM: {
 			const struct rec_value *set = b != &s[SLOT_NONE] ? b : NULL;
 			uint32_t lo = 0, hi = a->u.s.len;

@@ -9,10 +9,12 @@
  */
 #include "expr_int.h"
 
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wctype.h>
 
 #include "convert.h"
 #include "decimal.h"
@@ -538,6 +540,100 @@ nocast:
 	snprintf(reason, reasonlen, "cannot cast type %s to %s", expr_type_name(from),
 		 expr_type_name(to));
 	return -1;
+}
+
+/* --- lower and upper ------------------------------------------------- */
+
+/* The code point of the UTF-8 character at s[0..n), its length in *len; -1 if not one. */
+static long utf8_decode(const unsigned char *s, size_t n, size_t *len)
+{
+	long c;
+	size_t k;
+
+	if (s[0] < 0xC2 || s[0] > 0xF4)
+		return -1;
+	k = s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : 4;
+	if (k > n)
+		return -1;
+	c = s[0] & (0x7F >> k);
+	for (size_t i = 1; i < k; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return -1;
+		c = c << 6 | (s[i] & 0x3F);
+	}
+	if ((k == 3 && c < 0x800) || (k == 4 && (c < 0x10000 || c > 0x10FFFF)) ||
+	    (c >= 0xD800 && c <= 0xDFFF))
+		return -1;
+	*len = k;
+	return c;
+}
+
+static size_t utf8_encode(unsigned long c, char *o)
+{
+	if (c < 0x80) {
+		o[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		o[0] = (char)(0xC0 | c >> 6);
+		o[1] = (char)(0x80 | (c & 0x3F));
+		return 2;
+	}
+	if (c < 0x10000) {
+		o[0] = (char)(0xE0 | c >> 12);
+		o[1] = (char)(0x80 | (c >> 6 & 0x3F));
+		o[2] = (char)(0x80 | (c & 0x3F));
+		return 3;
+	}
+	o[0] = (char)(0xF0 | c >> 18);
+	o[1] = (char)(0x80 | (c >> 12 & 0x3F));
+	o[2] = (char)(0x80 | (c >> 6 & 0x3F));
+	o[3] = (char)(0x80 | (c & 0x3F));
+	return 4;
+}
+
+int expr_case_map(struct expr_frame *f, bool upper, const char *s, uint32_t n,
+		  struct rec_value *d)
+{
+	static locale_t utf8 = (locale_t)0;
+	static bool tried;
+	/* a character's mapping is at most 3/2 its length (2 bytes to 3) */
+	char *p = expr_scratch(f, n ? (size_t)n * 2 : 1), *o = p;
+
+	if (p == NULL)
+		return -1;
+	for (uint32_t i = 0; i < n;) {
+		unsigned char ch = (unsigned char)s[i];
+		size_t len;
+		long c;
+
+		if (ch < 0x80) {
+			if (upper && ch >= 'a' && ch <= 'z')
+				ch = (unsigned char)(ch - 32);
+			else if (!upper && ch >= 'A' && ch <= 'Z')
+				ch = (unsigned char)(ch + 32);
+			*o++ = (char)ch;
+			i++;
+			continue;
+		}
+		if (!tried) {
+			utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+			tried = true;
+		}
+		c = utf8_decode((const unsigned char *)s + i, n - i, &len);
+		if (c < 0 || utf8 == (locale_t)0) {
+			*o++ = (char)ch;
+			i++;
+			continue;
+		}
+		c = (long)(upper ? towupper_l((wint_t)c, utf8)
+				 : towlower_l((wint_t)c, utf8));
+		o += utf8_encode((unsigned long)c, o);
+		i += (uint32_t)len;
+	}
+	d->u.s.p = p;
+	d->u.s.len = (uint32_t)(o - p);
+	return 0;
 }
 
 /* --- LIKE ------------------------------------------------------------ */

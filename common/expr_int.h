@@ -278,6 +278,15 @@ enum { ROUND_HALF, ROUND_FLOOR, ROUND_CEIL, ROUND_TRUNC };
 /* LIKE: whether s matches pattern p (% _ and the escape byte, -1 for none). */
 bool expr_like(const char *s, size_t slen, const char *p, size_t plen, int esc);
 
+/*
+ * lower(s) or upper(s) of the n bytes at s into d (text in f's scratch):
+ * ASCII by table, other characters by Unicode's simple case mapping (the
+ * C.UTF-8 locale's, as a PostgreSQL database in that locale maps them);
+ * bytes that are not UTF-8 stay as they are.  -1 when out of memory.
+ */
+int expr_case_map(struct expr_frame *f, bool upper, const char *s, uint32_t n,
+		  struct rec_value *d);
+
 /* A date's local midnight as an instant, and an instant's local date. */
 int64_t expr_date_to_ts(struct expr_zone *z, int64_t days);
 int64_t expr_ts_to_date(struct expr_zone *z, int64_t us);

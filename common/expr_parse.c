@@ -224,7 +224,7 @@ static bool is_kw(const struct ecomp *c, const char *kw)
 static const char *const reserved[] = {
 	"and", "or", "not", "is", "null", "true", "false", "in", "between",
 	"like", "case", "when", "then", "else", "end", "as", "from",
-	"escape", "distinct", NULL,
+	"escape", "distinct", "ilike", NULL,
 };
 
 static bool is_reserved(const char *s)
@@ -655,7 +655,7 @@ static int infix_prec(struct ecomp *c)
 		if (is_kw(c, "and")) return P_AND;
 		if (is_kw(c, "is")) return P_IS;
 		if (is_kw(c, "between") || is_kw(c, "in") || is_kw(c, "like") ||
-		    is_kw(c, "not"))
+		    is_kw(c, "ilike") || is_kw(c, "not"))
 			return P_LIKE;
 		return 0;
 	case '=': case '<': case '>': case TK_LE: case TK_GE: case TK_NE:
@@ -671,6 +671,70 @@ static int infix_prec(struct ecomp *c)
 	default:
 		return 0;
 	}
+}
+
+/* fn(a), a function node the parser makes up. */
+static struct enode *call1(struct ecomp *c, const char *fn, int col,
+			   struct enode *a)
+{
+	struct enode *n;
+
+	if (a == NULL || (n = enode_new(c, N_FUNC, col)) == NULL)
+		return NULL;
+	if ((n->name = strdup(fn)) == NULL) {
+		ecomp_fail(c, 0, "out of memory");
+		return NULL;
+	}
+	return enode_add_arg(c, n, a) < 0 ? NULL : n;
+}
+
+/* A copy of the tree at s, before it is checked. */
+static struct enode *clone(struct ecomp *c, const struct enode *s)
+{
+	struct enode *n, *next;
+
+	if (s == NULL || (n = enode_new(c, s->kind, s->column)) == NULL)
+		return NULL;
+	next = n->next_alloc;
+	*n = *s;
+	n->next_alloc = next;
+	n->args = NULL;
+	n->nargs = 0;
+	n->name = NULL;
+	if (s->name != NULL && (n->name = strdup(s->name)) == NULL) {
+		ecomp_fail(c, 0, "out of memory");
+		return NULL;
+	}
+	for (int i = 0; i < s->nargs; i++)
+		if (enode_add_arg(c, n, clone(c, s->args[i])) < 0)
+			return NULL;
+	return n;
+}
+
+/*
+ * a IS [NOT] DISTINCT FROM b, as coalesce(a <> b, (a IS NULL) <> (b IS
+ * NULL)) (= for NOT): the comparison where both are values, else whether
+ * just one is NULL; never NULL.
+ */
+static struct enode *distinct_from(struct ecomp *c, struct enode *a,
+				   struct enode *b, bool not, int col)
+{
+	int op = not ? '=' : TK_NE;
+	struct enode *a2 = clone(c, a), *b2 = clone(c, b), *na, *nb, *f;
+
+	na = unary(c, N_IS, col, a2);
+	nb = unary(c, N_IS, col, b2);
+	if (na == NULL || nb == NULL || (f = enode_new(c, N_FUNC, col)) == NULL)
+		return NULL;
+	na->op = nb->op = IS_NULL;
+	if ((f->name = strdup("coalesce")) == NULL) {
+		ecomp_fail(c, 0, "out of memory");
+		return NULL;
+	}
+	if (enode_add_arg(c, f, binary(c, N_CMP, op, col, a, b)) < 0 ||
+	    enode_add_arg(c, f, binary(c, N_CMP, op, col, na, nb)) < 0)
+		return NULL;
+	return f;
 }
 
 static struct enode *postfix_like(struct ecomp *c, struct enode *left, int col)
@@ -702,10 +766,16 @@ static struct enode *postfix_like(struct ecomp *c, struct enode *left, int col)
 		}
 		if (expect(c, ')') < 0)
 			return NULL;
-	} else if (is_kw(c, "like")) {
+	} else if (is_kw(c, "like") || is_kw(c, "ilike")) {
+		/* ILIKE is LIKE of both sides lower()ed, as PostgreSQL's */
+		bool ci = is_kw(c, "ilike");
+
 		lex(c);
-		if ((n = unary(c, N_LIKE, col, left)) == NULL ||
-		    enode_add_arg(c, n, parse_expr(c, P_OP)) < 0)
+		if ((n = unary(c, N_LIKE, col, ci ? call1(c, "lower", col, left)
+						  : left)) == NULL ||
+		    enode_add_arg(c, n, ci ? call1(c, "lower", col,
+						   parse_expr(c, P_OP))
+					   : parse_expr(c, P_OP)) < 0)
 			return NULL;
 		n->escape = '\\';
 		if (is_kw(c, "escape")) {
@@ -785,6 +855,15 @@ static struct enode *parse_level(struct ecomp *c, int minprec)
 				n->negated = true;
 				lex(c);
 			}
+			if (is_kw(c, "distinct")) {
+				lex(c);
+				if (expect_kw(c, "from") < 0)
+					return NULL;
+				left = distinct_from(c, left,
+						     parse_expr(c, P_IS + 1),
+						     n->negated, opcol);
+				break;
+			}
 			if (is_kw(c, "null"))
 				n->op = IS_NULL;
 			else if (is_kw(c, "true"))
@@ -816,7 +895,7 @@ static struct enode *parse_level(struct ecomp *c, int minprec)
 
 				lex(c);
 				if (!(is_kw(c, "between") || is_kw(c, "in") ||
-				      is_kw(c, "like"))) {
+				      is_kw(c, "like") || is_kw(c, "ilike"))) {
 					syntax_error(c);
 					return NULL;
 				}

@@ -151,7 +151,7 @@ static void write_body(FILE *f, const struct cfg *cfg,
 	     "Seconds the last run took.");
 	fprintf(f, "aggregate_run_duration_seconds %.3f\n", run->seconds);
 	head(f, "aggregate_run_rows_written", "gauge",
-	     "Rows the last run wrote to its output.");
+	     "Rows the last run wrote, every output counted.");
 	fprintf(f, "aggregate_run_rows_written %llu\n",
 		(unsigned long long)run->rows);
 	head(f, "aggregate_run_timestamp_seconds", "gauge",

@@ -17,7 +17,7 @@
  *   aggregate_run_success                          1 when exit status is 0
  *   aggregate_run_exit_code                        the exit status
  *   aggregate_run_duration_seconds                 the whole run
- *   aggregate_run_rows_written                     rows in the output
+ *   aggregate_run_rows_written                     rows in every output
  *   aggregate_run_timestamp_seconds                when this run ended
  *   aggregate_last_success_timestamp_seconds       when a run last succeeded
  * Nothing from the config but provider names reaches the file.

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -264,4 +265,111 @@ Test(aggs, same_rows_any_split_same_bytes)
 	for (k = 0; k < 3; k++)
 		free(out[k]);
 	free(rows);
+}
+
+/*
+ * Past `memory`, percentiles' values go to a temporary file in sorted
+ * runs: the same bytes as in memory and as PostgreSQL, over two providers
+ * (their tables' runs are combined), and nothing left in TMPDIR.
+ */
+Test(aggs, percentiles_spill_past_memory)
+{
+	int n = 40000, i;
+	char *rows = rand_rows(n, 0x5eed0005ULL), *line, *save = NULL;
+	char *parts[2] = { NULL, NULL }, *out[2], *want, *tmp, env[600];
+	size_t lens[2] = { 0, 0 };
+	FILE *f[2];
+	struct tu_result r;
+	static const char *const mem[2] = { "memory = 64K\n", "" };
+
+	load(rows);
+	want = pgt_copy_csv(db, "SELECT grp, percentile_cont(0.5) WITHIN GROUP"
+		" (ORDER BY f) AS m, percentile_cont(0.9) WITHIN GROUP (ORDER BY"
+		" i) AS p9, percentile_cont(0.01) WITHIN GROUP (ORDER BY d) AS p1,"
+		" percentile_cont(1) WITHIN GROUP (ORDER BY f) AS top"
+		" FROM %s GROUP BY grp ORDER BY grp", tname);
+	for (i = 0; i < 2; i++)
+		f[i] = open_memstream(&parts[i], &lens[i]);
+	for (line = strtok_r(rows, "\n", &save), i = 0; line;
+	     line = strtok_r(NULL, "\n", &save), i++)
+		fprintf(f[i % 7 == 0], "%s\n", line);
+	for (i = 0; i < 2; i++) {
+		fclose(f[i]);
+		tu_put(dir, i ? "p1.csv" : "p0.csv", parts[i]);
+		free(parts[i]);
+	}
+	tmp = tu_path(dir, "tmp");
+	cr_assert_eq(mkdir(tmp, 0700), 0);
+	snprintf(env, sizeof env, "TMPDIR=%s", tmp);
+	for (i = 0; i < 2; i++) {
+		char *conf;
+
+		cr_assert(asprintf(&conf, "[aggregate]\noutput = out.csv\n" FIELDS
+			"%sgroup_by = grp\naggregates = median(f) as m,"
+			" percentile(i, 0.9) as p9, percentile(d, 0.01) as p1,"
+			" percentile(f, 1) as top\n"
+			"[provider a]\ntype = file\npath = p0.csv\nheader = false\n"
+			"[provider b]\ntype = file\npath = p1.csv\nheader = false\n",
+			mem[i]) > 0);
+		tu_put(dir, "aggs.conf", conf);
+		tu_run(&r, dir, (const char *[]){ "-c", "aggs.conf", NULL },
+		       (const char *[]){ env, NULL });
+		cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+		cr_assert_eq(strstr(r.err, "percentiles spill to disk memory=64K") != NULL,
+			     i == 0, "%s", r.err);
+		tu_result_free(&r);
+		out[i] = tu_get(dir, "out.csv");
+		cr_assert_str_eq(out[i], want, "%s\naggregate:\n%s\nPostgreSQL:\n%s",
+				 mem[i], out[i], want);
+		cr_assert_eq(tu_count_entries(tmp), 0);
+		free(conf);
+	}
+	free(out[0]);
+	free(out[1]);
+	free(want);
+	free(tmp);
+	free(rows);
+}
+
+Test(aggs, memory_key_errors)
+{
+	struct tu_result r;
+
+	tu_put(dir, "aggs.conf", "[aggregate]\noutput = out.csv\n" FIELDS
+	       "memory = 1K\naggregates = median(f)\n"
+	       "[provider a]\ntype = file\npath = p0.csv\nheader = false\n");
+	tu_run(&r, dir, (const char *[]){ "-c", "aggs.conf", NULL }, NULL);
+	cr_assert_eq(r.status, 78, "%s", r.err);
+	cr_assert(strstr(r.err, "aggs.conf:4") && strstr(r.err, "at least 64K"),
+		  "%s", r.err);
+	tu_result_free(&r);
+	tu_put(dir, "aggs.conf", "[aggregate]\noutput = out.csv\n" FIELDS
+	       "aggregates = median(f)\n"
+	       "[output o]\noutput = o.csv\nmemory = 1M\n"
+	       "[provider a]\ntype = file\npath = p0.csv\nheader = false\n");
+	tu_run(&r, dir, (const char *[]){ "-c", "aggs.conf", NULL }, NULL);
+	cr_assert_eq(r.status, 78, "%s", r.err);
+	cr_assert(strstr(r.err, "aggs.conf:7"), "%s", r.err);
+	tu_result_free(&r);
+}
+
+/* -0 and 0 are equal but print apart: either order gives the same bytes. */
+Test(aggs, minus_zero_percentiles_do_not_depend_on_order)
+{
+	static const char *const data[2] = {
+		"1,a,,-0,,\n2,a,,0,,\n3,a,,0,,\n4,a,,-0,,\n",
+		"1,a,,0,,\n2,a,,-0,,\n3,a,,0,,\n4,a,,-0,,\n",
+	};
+	char *out[2];
+
+	for (int i = 0; i < 2; i++) {
+		tu_put(dir, "data.csv", data[i]);
+		out[i] = run_report("group_by = grp\naggregates = percentile(f, 0)"
+				    " as lo, percentile(f, 0.5) as m,"
+				    " percentile(f, 1) as hi\n");
+	}
+	cr_assert_str_eq(out[0], out[1]);
+	cr_assert_str_eq(out[0], "grp,lo,m,hi\na,-0,0,0\n");
+	free(out[0]);
+	free(out[1]);
 }

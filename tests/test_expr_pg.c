@@ -442,8 +442,16 @@ static const char *const fixed[][2] = {
 	{ "f NOT BETWEEN g AND 0", NULL },
 	{ "t LIKE '%a%'", NULL }, { "t LIKE 'a_b'", NULL }, { "t LIKE '%\\%%'", NULL },
 	{ "u NOT LIKE '%.'", NULL }, { "t LIKE u", NULL },
+	{ "t ILIKE '%A%'", "t COLLATE \"default\" ILIKE '%A%'" },
+	{ "u NOT ILIKE 'CAF_'", "u COLLATE \"default\" NOT ILIKE 'CAF_'" },
+	{ "t ILIKE u", "t COLLATE \"default\" ILIKE u" },
+	{ "i IS DISTINCT FROM j", NULL }, { "i IS NOT DISTINCT FROM j", NULL },
+	{ "t IS DISTINCT FROM u", NULL }, { "d IS NOT DISTINCT FROM e", NULL },
+	{ "f IS DISTINCT FROM g", NULL }, { "ts IS NOT DISTINCT FROM ts", NULL },
+	{ "b IS DISTINCT FROM (i > 0)", NULL },
 	{ "t || u", NULL }, { "t || i", NULL }, { "d || '|' || e", NULL },
-	{ "b || t", NULL }, { "upper(t)", NULL }, { "lower(u)", NULL },
+	{ "b || t", NULL }, { "upper(t)", "upper(t COLLATE \"default\")" },
+	{ "lower(u)", "lower(u COLLATE \"default\")" },
 	{ "trim(t)", NULL }, { "btrim(t, ' .')", NULL }, { "ltrim(u, 'a.')", NULL },
 	{ "length(t)", NULL }, { "substr(t, 2)", NULL }, { "substr(t, 2, 3)", NULL },
 	{ "substr(t, -1, 3)", NULL }, { "replace(t, '.', '::')", NULL },
@@ -744,7 +752,19 @@ static bool gen(struct gen *g, int type, int depth)
 		switch (rnd(11)) {
 		case 0: return gen_binop(g, G_TEXT, G_TEXT, " || ", depth, false);
 		case 1: return gen_binop(g, G_TEXT, rnd(2) ? G_INT : G_DEC, " || ", depth, false);
-		case 2: return gen_fn1(g, rnd(2) ? "upper" : "lower", G_TEXT, depth, false);
+		case 2: {
+			/*
+			 * The columns are COLLATE "C", whose upper() maps
+			 * ASCII only; ours maps every letter, as the
+			 * database's own C.UTF-8 does.
+			 */
+			bool c;
+
+			both(g, rnd(2) ? "upper(" : "lower(");
+			c = gen(g, G_TEXT, depth - 1);
+			split(g, ")", " COLLATE \"default\")");
+			return c;
+		}
 		case 3: return gen_fn1(g, "trim", G_TEXT, depth, false);
 		case 4: {
 			bool c;

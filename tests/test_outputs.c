@@ -455,3 +455,64 @@ Test(outputs, a_failed_second_output_changes_no_output)
 	cr_assert_str_eq(got, "country,n\nDE,1\nFR,2\n");
 	free(got);
 }
+
+/* Lines of a CSV text after its header. */
+static long data_lines(const char *name)
+{
+	char *t = tu_get(dir, name);
+	long n = -1;
+
+	cr_assert_not_null(t, "%s missing", name);
+	for (const char *p = t; (p = strchr(p, '\n')) != NULL; p++)
+		n++;
+	free(t);
+	return n;
+}
+
+/*
+ * The summary's "rows written" and the metrics count the rows of every
+ * output; -v logs each output's own.
+ */
+Test(outputs, rows_written_counts_every_output)
+{
+	char *rows = rand_rows(500, 0x0a7b5eef0ULL), *m, line[160];
+	struct tu_result r;
+	long a, b, c;
+
+	tu_put(dir, "data.csv", rows);
+	tu_put(dir, "t.conf",
+	       "[aggregate]\n"
+	       "output = out.csv\n"
+	       "fields = id:int, day:timestamp, country:text, qty:int,\n"
+	       "  price:decimal(10,2), note:text\n"
+	       "group_by = country\n"
+	       "aggregates = count(*) as n\n"
+	       "[output big]\n"
+	       "output = big.csv\n"
+	       "mode = union\n"
+	       "where = qty > 6\n"
+	       "[output notes]\n"
+	       "output = notes.csv\n"
+	       "group_by = note\n"
+	       "aggregates = sum(qty) as q\n"
+	       PROV);
+	tu_run(&r, dir, (const char *[]){ "-c", "t.conf", "-v", "--metrics",
+					  "m.prom", NULL }, NULL);
+	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+	a = data_lines("out.csv");
+	b = data_lines("big.csv");
+	c = data_lines("notes.csv");
+	cr_assert(b > 10);
+	snprintf(line, sizeof line, " %ld rows written", a + b + c);
+	cr_assert(strstr(r.err, line), "want%s in:\n%s", line, r.err);
+	snprintf(line, sizeof line, "output rows output=big rows=%ld", b);
+	cr_assert(strstr(r.err, line), "want %s in:\n%s", line, r.err);
+	snprintf(line, sizeof line, "output rows output=[aggregate] rows=%ld", a);
+	cr_assert(strstr(r.err, line), "want %s in:\n%s", line, r.err);
+	m = tu_get(dir, "m.prom");
+	snprintf(line, sizeof line, "\naggregate_run_rows_written %ld\n", a + b + c);
+	cr_assert(m && strstr(m, line), "want %s in:\n%s", line, m);
+	free(m);
+	tu_result_free(&r);
+	free(rows);
+}

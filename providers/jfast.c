@@ -147,8 +147,10 @@ int jfast_plan(struct jfast *jf, const struct rec_schema *s,
 
 static inline void skip_ws(struct rd *r)
 {
-	while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' ||
-				 *r->p == '\r' || *r->p == '\t'))
+	/* Mostly there is none: one compare says so. */
+	while (r->p < r->end && *r->p <= ' ' &&
+	       (*r->p == ' ' || *r->p == '\n' || *r->p == '\r' ||
+		*r->p == '\t'))
 		r->p++;
 }
 
@@ -541,9 +543,18 @@ static int key_child(struct rd *r, int node, const unsigned char *s,
 		s = jf->key.p;
 		n = jf->key.len;
 	}
-	for (int k = jf->nodes[node].child; k >= 0; k = jf->nodes[k].next)
-		if (jf->nodes[k].len == n && memcmp(jf->nodes[k].key, s, n) == 0)
+	for (int k = jf->nodes[node].child; k >= 0; k = jf->nodes[k].next) {
+		const struct jfast_node *c = &jf->nodes[k];
+		size_t i = 0;
+
+		/* Keys are short: a byte loop beats a call to memcmp. */
+		if (c->len != n)
+			continue;
+		while (i < n && (unsigned char)c->key[i] == s[i])
+			i++;
+		if (i == n)
 			return k;
+	}
 	return -1;
 }
 
@@ -570,7 +581,9 @@ static int object(struct rd *r, int node, int depth)
 			child = key_child(r, node, s, n, esc);
 			if (child == -2)
 				return -1;
-			if (child >= 0)
+			/* A field ending here is set (or the record declined)
+			 * by its value; only deeper ones need clearing. */
+			if (child >= 0 && r->jf->nodes[child].child >= 0)
 				clear_sub(r, &r->jf->nodes[child]);
 		}
 		skip_ws(r);

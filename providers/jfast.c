@@ -33,8 +33,15 @@ struct jfast_node {
 	const char *key;      /* the reference token (into the pointer) */
 	size_t len;
 	long index;           /* as an array index, or -1 */
+	uint64_t key8;        /* a key of at most 8 bytes, as a word */
+	uint64_t mask8;       /* its bytes in that word (0: longer) */
 	int child;            /* first node under it, -1: none */
 	int next;             /* its next sibling, -1: none */
+	int guess;            /* the child of the first key on a path in
+				 the last record's object here, -1: none */
+	int after;            /* the sibling on a path that came after it
+				 there, -1: none (records repeat their
+				 keys' order: the guess is mostly right) */
 	int field0, nfield;   /* fields found here: jf->fields[field0..] */
 	int sub0, nsub;       /* fields found here or under it */
 };
@@ -42,9 +49,9 @@ struct jfast_node {
 #define LO UINT64_C(0x0101010101010101)
 #define HI UINT64_C(0x8080808080808080)
 
-/* Reading one record. */
+/* Reading one record: what stays the same while its bytes are walked. */
 struct rd {
-	const unsigned char *p, *end;
+	const unsigned char *end;
 	struct jfast *jf;
 	struct rec_value *v;
 	char (*scratch)[CONV_SCRATCH_MAX];
@@ -77,9 +84,15 @@ static int child_of(struct jfast *jf, int n, const struct jsonptr_seg *sg,
 	k = jf->nnodes++;
 	jf->nodes[k] = (struct jfast_node){
 		.key = sg->key, .len = sg->len, .index = sg->index,
-		.child = -1, .next = jf->nodes[n].child,
+		.child = -1, .next = jf->nodes[n].child, .guess = -1,
+		.after = -1,
 	};
 	jf->nodes[n].child = k;
+	if (sg->len <= 8) {
+		memcpy(&jf->nodes[k].key8, sg->key, sg->len);
+		jf->nodes[k].mask8 = sg->len == 8 ? ~UINT64_C(0) :
+				     (UINT64_C(1) << (8 * sg->len)) - 1;
+	}
 	return k;
 }
 
@@ -103,7 +116,8 @@ int jfast_plan(struct jfast *jf, const struct rec_schema *s,
 	if (jf->nodes == NULL || jf->fields == NULL || jf->text == NULL)
 		return -1;
 	jf->nodes[0] = (struct jfast_node){ .child = -1, .next = -1,
-					    .index = -1 };
+					    .index = -1, .guess = -1,
+					    .after = -1 };
 	jf->nnodes = 1;
 	/* The tree, and how many fields each node ends and holds. */
 	for (i = 0; i < s->nfields; i++) {
@@ -145,13 +159,19 @@ int jfast_plan(struct jfast *jf, const struct rec_schema *s,
 
 /* --- the grammar ---------------------------------------------------------- */
 
-static inline void skip_ws(struct rd *r)
+/*
+ * The walk threads its position through the calls (each takes p and
+ * returns where it stopped, NULL: not JSON jansson takes), so that it
+ * stays in a register rather than in memory.
+ */
+static inline const unsigned char *skip_ws(const unsigned char *p,
+					   const unsigned char *end)
 {
 	/* Mostly there is none: one compare says so. */
-	while (r->p < r->end && *r->p <= ' ' &&
-	       (*r->p == ' ' || *r->p == '\n' || *r->p == '\r' ||
-		*r->p == '\t'))
-		r->p++;
+	while (p < end && *p <= ' ' &&
+	       (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+		p++;
+	return p;
 }
 
 static int hex4(const unsigned char *s)
@@ -228,13 +248,16 @@ static size_t utf8_len(const unsigned char *s, const unsigned char *end)
 }
 
 /*
- * The string whose opening quote was just read: its raw bytes s[0..*n)
- * and whether they hold an escape.  0, or -1: not a string jansson takes.
+ * The string whose opening quote is just before p: its raw bytes
+ * s[0..*n) and whether they hold an escape.  Past its closing quote, or
+ * NULL: not a string jansson takes.
  */
-static int scan_string(struct rd *r, const unsigned char **s, size_t *n,
-		       bool *esc)
+static inline __attribute__((always_inline)) const unsigned char *
+scan_string(const unsigned char *p,
+					const unsigned char *end,
+					const unsigned char **s, size_t *n,
+					bool *esc)
 {
-	const unsigned char *p = r->p, *end = r->end;
 	bool e = false;
 
 	*s = p;
@@ -262,27 +285,26 @@ static int scan_string(struct rd *r, const unsigned char **s, size_t *n,
 		}
 #endif
 		if (p >= end)
-			return -1;
+			return NULL;
 		if (*p == '"')
 			break;
 		if (*p == '\\') {
 			e = true;
 			k = escape_len(p, end);
 		} else if (*p < 0x20) {
-			return -1;
+			return NULL;
 		} else if (*p < 0x80) {
 			k = 1;
 		} else {
 			k = utf8_len(p, end);
 		}
 		if (k == 0)
-			return -1;
+			return NULL;
 		p += k;
 	}
 	*n = (size_t)(p - *s);
 	*esc = e;
-	r->p = p + 1;
-	return 0;
+	return p + 1;
 }
 
 static unsigned char *put_utf8(unsigned char *o, unsigned cp)
@@ -376,13 +398,14 @@ static int read_strtod(struct jfast *jf, const unsigned char *s, size_t n,
 }
 
 /*
- * The number at r->p, its value in *out when want (else only checked, for
+ * The number at p, its value in *out when want (else only checked, for
  * jansson refuses integers out of int64_t and reals out of double's range
- * wherever they are).  0, or -1: not one jansson takes.
+ * wherever they are).  Past it, or NULL: not one jansson takes.
  */
-static int number(struct rd *r, struct num *out, bool want)
+static const unsigned char *number(struct rd *r, const unsigned char *p,
+				   struct num *out, bool want)
 {
-	const unsigned char *p = r->p, *end = r->end, *start = p;
+	const unsigned char *end = r->end, *start = p;
 	bool neg = false;
 	uint64_t m = 0;
 	int sig = 0, intdig = 0, frac = 0, esign = 1;
@@ -393,12 +416,12 @@ static int number(struct rd *r, struct num *out, bool want)
 		p++;
 	}
 	if (p >= end)
-		return -1;
+		return NULL;
 	if (*p == '0') {
 		p++;
 		intdig = 1;
 		if (p < end && *p >= '0' && *p <= '9')
-			return -1;
+			return NULL;
 	} else if (*p >= '1' && *p <= '9') {
 		for (; p < end && *p >= '0' && *p <= '9'; p++, intdig++)
 			if (sig < 19) {
@@ -408,21 +431,20 @@ static int number(struct rd *r, struct num *out, bool want)
 				sig = 20; /* more than 19: not exact */
 			}
 	} else {
-		return -1;
+		return NULL;
 	}
 	if (p >= end || (*p != '.' && *p != 'e' && *p != 'E')) {
 		/* An integer: strtoll's range or jansson's overflow error. */
 		if (sig > 19 || m > (uint64_t)INT64_MAX + neg)
-			return -1;
+			return NULL;
 		out->real = false;
 		out->i = neg ? (int64_t)(0 - m) : (int64_t)m;
-		r->p = p;
-		return 0;
+		return p;
 	}
 	if (*p == '.') {
 		p++;
 		if (p >= end || *p < '0' || *p > '9')
-			return -1;
+			return NULL;
 		for (; p < end && *p >= '0' && *p <= '9'; p++, frac++)
 			if (sig == 0 && m == 0 && *p == '0')
 				continue; /* leading zeros: not significant */
@@ -438,26 +460,27 @@ static int number(struct rd *r, struct num *out, bool want)
 		if (p < end && (*p == '+' || *p == '-'))
 			esign = *p++ == '-' ? -1 : 1;
 		if (p >= end || *p < '0' || *p > '9')
-			return -1;
+			return NULL;
 		for (; p < end && *p >= '0' && *p <= '9'; p++)
 			if (ev < 100000)
 				ev = ev * 10 + (*p - '0');
 	}
-	r->p = p;
 	out->real = true;
 	if (want) {
 		if (sig <= 19 &&
 		    conv_float_exact(m, (int)(esign * ev) - frac, &out->d)) {
 			if (neg)
 				out->d = -out->d;
-			return 0;
+			return p;
 		}
-		return read_strtod(r->jf, start, (size_t)(p - start), &out->d);
+		return read_strtod(r->jf, start, (size_t)(p - start),
+				   &out->d) < 0 ? NULL : p;
 	}
 	/* Only checked: only a big positive power may overflow. */
-	if ((esign > 0 ? ev : 0) + intdig > 300)
-		return read_strtod(r->jf, start, (size_t)(p - start), &out->d);
-	return 0;
+	if ((esign > 0 ? ev : 0) + intdig > 300 &&
+	    read_strtod(r->jf, start, (size_t)(p - start), &out->d) < 0)
+		return NULL;
+	return p;
 }
 
 /* --- values into fields --------------------------------------------------- */
@@ -529,94 +552,130 @@ static int put_scalar(struct rd *r, const struct jfast_node *nd, int kind,
 
 /* --- the descent ---------------------------------------------------------- */
 
-static int value(struct rd *r, int node, int depth);
+static const unsigned char *value(struct rd *r, const unsigned char *p,
+				  int node, int depth);
 
-/* The child of node for key s[0..n) (escaped when esc), or -1. */
-static int key_child(struct rd *r, int node, const unsigned char *s,
-		     size_t n, bool esc)
+/*
+ * Is node c's key s[0..n)?  wide: 8 bytes may be read at s.  Keys are
+ * short: a word compare, else a loop, beats memcmp's call.
+ */
+static inline bool key_is(const struct jfast_node *c, const unsigned char *s,
+			  size_t n, bool wide)
+{
+	size_t i = 0;
+
+	if (c->len != n)
+		return false;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (wide && c->mask8 != 0) {
+		uint64_t w;
+
+		memcpy(&w, s, 8);
+		return (w & c->mask8) == c->key8;
+	}
+#else
+	(void)wide;
+#endif
+	while (i < n && (unsigned char)c->key[i] == s[i])
+		i++;
+	return i == n;
+}
+
+/*
+ * The child of node for key s[0..n) (escaped when esc), -1, or -2: no
+ * memory.  guess is tried first.
+ */
+static inline int key_child(struct rd *r, int node, int guess,
+			    const unsigned char *s, size_t n, bool esc)
 {
 	struct jfast *jf = r->jf;
+	bool wide = r->end - s >= 8;
 
 	if (esc) {
 		if (unescape(&jf->key, s, n) < 0)
 			return -2;
 		s = jf->key.p;
 		n = jf->key.len;
+		wide = false;
 	}
-	for (int k = jf->nodes[node].child; k >= 0; k = jf->nodes[k].next) {
-		const struct jfast_node *c = &jf->nodes[k];
-		size_t i = 0;
-
-		/* Keys are short: a byte loop beats a call to memcmp. */
-		if (c->len != n)
-			continue;
-		while (i < n && (unsigned char)c->key[i] == s[i])
-			i++;
-		if (i == n)
+	if (guess >= 0 && key_is(&jf->nodes[guess], s, n, wide))
+		return guess;
+	for (int k = jf->nodes[node].child; k >= 0; k = jf->nodes[k].next)
+		if (key_is(&jf->nodes[k], s, n, wide))
 			return k;
-	}
 	return -1;
 }
 
-/* The object after its '{'; node: its place on the paths, or -1. */
-static int object(struct rd *r, int node, int depth)
+/* The object after its '{' at p; node: its place on the paths, or -1. */
+static const unsigned char *object(struct rd *r, const unsigned char *p,
+				   int node, int depth)
 {
-	skip_ws(r);
-	if (r->p < r->end && *r->p == '}') {
-		r->p++;
-		return 0;
-	}
+	const unsigned char *end = r->end;
+	struct jfast_node *nodes = r->jf->nodes;
+	int last = -1;   /* the last child met, on a path */
+
+	p = skip_ws(p, end);
+	if (p < end && *p == '}')
+		return p + 1;
 	for (;;) {
 		const unsigned char *s;
 		size_t n;
 		bool esc;
 		int child = -1;
 
-		if (r->p >= r->end || *r->p != '"')
-			return -1;
-		r->p++;
-		if (scan_string(r, &s, &n, &esc) < 0)
-			return -1;
+		if (p >= end || *p != '"')
+			return NULL;
+		p = scan_string(p + 1, end, &s, &n, &esc);
+		if (p == NULL)
+			return NULL;
 		if (node >= 0) {
-			child = key_child(r, node, s, n, esc);
+			int *hint = last >= 0 ? &nodes[last].after
+					      : &nodes[node].guess;
+
+			child = key_child(r, node, *hint, s, n, esc);
 			if (child == -2)
-				return -1;
+				return NULL;
+			if (child >= 0) {
+				*hint = child;
+				last = child;
+			}
 			/* A field ending here is set (or the record declined)
 			 * by its value; only deeper ones need clearing. */
-			if (child >= 0 && r->jf->nodes[child].child >= 0)
-				clear_sub(r, &r->jf->nodes[child]);
+			if (child >= 0 && nodes[child].child >= 0)
+				clear_sub(r, &nodes[child]);
 		}
-		skip_ws(r);
-		if (r->p >= r->end || *r->p != ':')
-			return -1;
-		r->p++;
-		skip_ws(r);
-		if (value(r, child, depth + 1) < 0)
-			return -1;
-		skip_ws(r);
-		if (r->p >= r->end)
-			return -1;
-		if (*r->p == '}') {
-			r->p++;
-			return 0;
+		/* Compact JSON first: the blanks only when there are. */
+		if (p >= end || *p != ':') {
+			p = skip_ws(p, end);
+			if (p >= end || *p != ':')
+				return NULL;
 		}
-		if (*r->p != ',')
-			return -1;
-		r->p++;
-		skip_ws(r);
+		p = skip_ws(p + 1, end);
+		p = value(r, p, child, depth + 1);
+		if (p == NULL)
+			return NULL;
+		if (p >= end || (*p != ',' && *p != '}'))
+			p = skip_ws(p, end);
+		if (p >= end)
+			return NULL;
+		if (*p == '}')
+			return p + 1;
+		if (*p != ',')
+			return NULL;
+		p = skip_ws(p + 1, end);
 	}
 }
 
-/* The array after its '['; node: its place on the paths, or -1. */
-static int array(struct rd *r, int node, int depth)
+/* The array after its '[' at p; node: its place on the paths, or -1. */
+static const unsigned char *array(struct rd *r, const unsigned char *p,
+				  int node, int depth)
 {
+	const unsigned char *end = r->end;
 	long idx = 0;
 
-	skip_ws(r);
-	if (r->p < r->end && *r->p == ']') {
-		r->p++;
-		return 0;
-	}
+	p = skip_ws(p, end);
+	if (p < end && *p == ']')
+		return p + 1;
 	for (;; idx++) {
 		int child = -1;
 
@@ -625,100 +684,102 @@ static int array(struct rd *r, int node, int depth)
 			     k = r->jf->nodes[k].next)
 				if (r->jf->nodes[k].index == idx)
 					child = k;
-		if (value(r, child, depth + 1) < 0)
-			return -1;
-		skip_ws(r);
-		if (r->p >= r->end)
-			return -1;
-		if (*r->p == ']') {
-			r->p++;
-			return 0;
-		}
-		if (*r->p != ',')
-			return -1;
-		r->p++;
-		skip_ws(r);
+		p = value(r, p, child, depth + 1);
+		if (p == NULL)
+			return NULL;
+		p = skip_ws(p, end);
+		if (p >= end)
+			return NULL;
+		if (*p == ']')
+			return p + 1;
+		if (*p != ',')
+			return NULL;
+		p = skip_ws(p + 1, end);
 	}
 }
 
-static int literal(struct rd *r, const char *word, size_t n)
+/* Past the literal word[0..n) at p, or NULL. */
+static inline const unsigned char *literal(const unsigned char *p,
+					   const unsigned char *end,
+					   const char *word, size_t n)
 {
-	if ((size_t)(r->end - r->p) < n || memcmp(r->p, word, n) != 0)
-		return -1;
-	r->p += n;
-	return 0;
+	if ((size_t)(end - p) < n || memcmp(p, word, n) != 0)
+		return NULL;
+	return p + n;
 }
 
-/* The value at r->p (no blank before it); node: where it is, or -1. */
-static int value(struct rd *r, int node, int depth)
+/* The value at p (no blank before it); node: where it is, or -1. */
+static const unsigned char *value(struct rd *r, const unsigned char *p,
+				  int node, int depth)
 {
 	const struct jfast_node *nd = node >= 0 ? &r->jf->nodes[node] : NULL;
 	bool want = nd != NULL && nd->nfield > 0;
-	const unsigned char *s;
+	const unsigned char *s, *end = r->end;
 	struct num x;
 	size_t n;
 	bool esc;
+	int kind;
 
-	if (depth > JFAST_MAX_DEPTH || r->p >= r->end)
-		return -1;
-	switch (*r->p) {
+	if (depth > JFAST_MAX_DEPTH || p >= end)
+		return NULL;
+	switch (*p) {
 	case '{':
 		/* Into a field it would be jansson's compact text. */
 		if (want)
-			return -1;
-		r->p++;
-		return object(r, nd != NULL && nd->child >= 0 ? node : -1,
+			return NULL;
+		return object(r, p + 1, nd != NULL && nd->child >= 0 ? node : -1,
 			      depth);
 	case '[':
 		if (want)
-			return -1;
-		r->p++;
-		return array(r, nd != NULL && nd->child >= 0 ? node : -1,
+			return NULL;
+		return array(r, p + 1, nd != NULL && nd->child >= 0 ? node : -1,
 			     depth);
 	case '"':
-		r->p++;
-		if (scan_string(r, &s, &n, &esc) < 0)
-			return -1;
-		return want ? put_string(r, nd, s, n, esc) : 0;
+		p = scan_string(p + 1, end, &s, &n, &esc);
+		if (p == NULL || (want && put_string(r, nd, s, n, esc) < 0))
+			return NULL;
+		return p;
 	case 't':
-		if (literal(r, "true", 4) < 0)
-			return -1;
-		return want ? put_scalar(r, nd, 't', NULL) : 0;
+		p = literal(p, end, "true", 4);
+		kind = 't';
+		break;
 	case 'f':
-		if (literal(r, "false", 5) < 0)
-			return -1;
-		return want ? put_scalar(r, nd, 'f', NULL) : 0;
+		p = literal(p, end, "false", 5);
+		kind = 'f';
+		break;
 	case 'n':
-		if (literal(r, "null", 4) < 0)
-			return -1;
-		return want ? put_scalar(r, nd, '0', NULL) : 0;
+		p = literal(p, end, "null", 4);
+		kind = '0';
+		break;
 	default:
-		if (number(r, &x, want) < 0)
-			return -1;
-		return want ? put_scalar(r, nd, 'n', &x) : 0;
+		p = number(r, p, &x, want);
+		kind = 'n';
+		break;
 	}
+	if (p == NULL || (want && put_scalar(r, nd, kind, &x) < 0))
+		return NULL;
+	return p;
 }
 
 int jfast_record(struct jfast *jf, const char *p, size_t len,
 		 struct rec_value *v, char (*scratch)[CONV_SCRATCH_MAX])
 {
 	struct rd r = {
-		.p = (const unsigned char *)p,
 		.end = (const unsigned char *)p + len,
 		.jf = jf, .v = v, .scratch = scratch,
 	};
+	const unsigned char *at = (const unsigned char *)p;
 
 	jf->tries++;
 	for (int i = 0; i < jf->schema->nfields; i++)
 		v[i].null = true;
-	skip_ws(&r);
-	if (r.p >= r.end || *r.p != '{')
+	at = skip_ws(at, r.end);
+	if (at >= r.end || *at != '{')
 		goto decline;
-	r.p++;
-	if (object(&r, jf->nodes[0].child >= 0 ? 0 : -1, 1) < 0)
+	at = object(&r, at + 1, jf->nodes[0].child >= 0 ? 0 : -1, 1);
+	if (at == NULL)
 		goto decline;
-	skip_ws(&r);
-	if (r.p != r.end)
+	if (skip_ws(at, r.end) != r.end)
 		goto decline;
 	return 1;
 

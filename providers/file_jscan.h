@@ -76,6 +76,14 @@ struct jscan {
 void jscan_init(struct jscan *s, const struct jsonptr *path);
 
 /*
+ * Right after JSCAN_ELEM_START: the caller read the element itself, its
+ * len bytes (nl line feeds among them) one whole JSON value that it has
+ * checked; the scanner moves past them as if it had consumed them, into
+ * the state JSCAN_ELEM_END leaves.
+ */
+void jscan_skip_elem(struct jscan *s, size_t len, uint64_t nl);
+
+/*
  * Consume p[0..n) up to the next event: *used is how many bytes were
  * consumed (the rest must be given again).  JSCAN_MORE when all were;
  * with JSCAN_ERROR, *used is 0 and off stays at p's start.

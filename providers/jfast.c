@@ -761,11 +761,13 @@ static const unsigned char *value(struct rd *r, const unsigned char *p,
 	return p;
 }
 
-int jfast_record(struct jfast *jf, const char *p, size_t len,
-		 struct rec_value *v, char (*scratch)[CONV_SCRATCH_MAX])
+/* The object at p[0..end) into v: past it, or NULL (declined). */
+static const unsigned char *record_at(struct jfast *jf, const char *p,
+				      const char *end, struct rec_value *v,
+				      char (*scratch)[CONV_SCRATCH_MAX])
 {
 	struct rd r = {
-		.end = (const unsigned char *)p + len,
+		.end = (const unsigned char *)end,
 		.jf = jf, .v = v, .scratch = scratch,
 	};
 	const unsigned char *at = (const unsigned char *)p;
@@ -775,15 +777,39 @@ int jfast_record(struct jfast *jf, const char *p, size_t len,
 		v[i].null = true;
 	at = skip_ws(at, r.end);
 	if (at >= r.end || *at != '{')
-		goto decline;
-	at = object(&r, at + 1, jf->nodes[0].child >= 0 ? 0 : -1, 1);
-	if (at == NULL)
-		goto decline;
-	if (skip_ws(at, r.end) != r.end)
-		goto decline;
-	return 1;
+		return NULL;
+	return object(&r, at + 1, jf->nodes[0].child >= 0 ? 0 : -1, 1);
+}
 
-decline:
-	jf->declines++;
-	return 0;
+int jfast_record(struct jfast *jf, const char *p, size_t len,
+		 struct rec_value *v, char (*scratch)[CONV_SCRATCH_MAX])
+{
+	const unsigned char *end = (const unsigned char *)p + len;
+	const unsigned char *at = record_at(jf, p, p + len, v, scratch);
+
+	if (at == NULL || skip_ws(at, end) != end) {
+		jf->declines++;
+		return 0;
+	}
+	return 1;
+}
+
+int jfast_object(struct jfast *jf, const char *p, size_t avail,
+		 struct rec_value *v, char (*scratch)[CONV_SCRATCH_MAX],
+		 size_t *len)
+{
+	const unsigned char *at;
+
+	if (avail == 0 || *p != '{') {
+		jf->tries++;
+		jf->declines++;
+		return 0;
+	}
+	at = record_at(jf, p, p + avail, v, scratch);
+	if (at == NULL) {
+		jf->declines++;
+		return 0;
+	}
+	*len = (size_t)(at - (const unsigned char *)p);
+	return 1;
 }

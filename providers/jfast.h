@@ -78,4 +78,14 @@ void jfast_free(struct jfast *jf);
 int jfast_record(struct jfast *jf, const char *p, size_t len,
 		 struct rec_value *v, char (*scratch)[CONV_SCRATCH_MAX]);
 
+/*
+ * The same for the object whose '{' is p[0], followed by anything (an
+ * array's next element, say) in p[0..avail): 1 with its length in *len
+ * (its '}' is p[*len - 1]) and the values as jfast_record(p, *len) gives
+ * them; 0: declined, also when avail ends inside it.
+ */
+int jfast_object(struct jfast *jf, const char *p, size_t avail,
+		 struct rec_value *v, char (*scratch)[CONV_SCRATCH_MAX],
+		 size_t *len);
+
 #endif

@@ -187,6 +187,44 @@ static bool same_value(enum rec_type type, const struct rec_value *a,
 	}
 }
 
+/*
+ * jfast_object() on p[0..len) followed by more: what it takes is an object
+ * ending where it says, which jfast_record() takes alone with the same
+ * values.
+ */
+static void check_object(struct setup *t, const char *p, size_t len)
+{
+	struct rec_value a[16], b[16];
+	char as[16][CONV_SCRATCH_MAX], bs[16][CONV_SCRATCH_MAX];
+	size_t n = 0;
+
+	if (jfast_object(&t->jf, p, len, a, as, &n) == 0)
+		return;
+	cr_assert(n >= 2 && n <= len && p[0] == '{' && p[n - 1] == '}',
+		  "object of %zu bytes in %.*s", n, (int)len, p);
+	/* The values of a point into p or jf's buffers: copy the text out
+	 * before jfast_record() reuses them. */
+	{
+		struct buf keep[16];
+
+		memset(keep, 0, sizeof keep);
+		for (int i = 0; i < t->s->nfields; i++)
+			if (!a[i].null && t->s->fields[i].type == REC_TEXT) {
+				cr_assert_eq(buf_add(&keep[i], a[i].u.s.p,
+						     a[i].u.s.len), 0);
+				a[i].u.s.p = (const char *)keep[i].p;
+			}
+		cr_assert_eq(jfast_record(&t->jf, p, n, b, bs), 1,
+			     "taken in front, not alone: %.*s", (int)n, p);
+		for (int i = 0; i < t->s->nfields; i++) {
+			cr_assert(same_value(t->s->fields[i].type, &a[i], &b[i]),
+				  "field %s differs: %.*s",
+				  t->s->fields[i].name, (int)n, p);
+			buf_free(&keep[i]);
+		}
+	}
+}
+
 /* One record through both, under every schema; returns jfast's answers. */
 static int check(const char *p, size_t len)
 {
@@ -215,6 +253,7 @@ static int check(const char *p, size_t len)
 			declined++;
 		}
 		json_decref(root);
+		check_object(t, p, len);
 	}
 	return took;
 }
@@ -453,6 +492,19 @@ Test(jfast, takes_plain_records, .init = setup_all, .fini = teardown_all)
 		const char *g = good[k];
 
 		cr_assert_gt(check(g, strlen(g)), 0, "declined: %s", g);
+		/* As an array's element: followed by the rest of it. */
+		if (g[0] == '{' && g[strlen(g) - 1] == '}') {
+			char more[1024];
+			size_t n = 0;
+			struct rec_value v[16];
+			char sc[16][CONV_SCRATCH_MAX];
+
+			snprintf(more, sizeof more, "%s,\n {\"id\":1}]", g);
+			cr_assert_eq(jfast_object(&setups[0].jf, more,
+						  strlen(more), v, sc, &n), 1);
+			cr_assert_eq(n, strlen(g));
+			check(more, strlen(more));
+		}
 		/* Every prefix: jansson refuses each, so the reader must. */
 		for (size_t n = 0; n < strlen(g); n++)
 			check(g, n);

@@ -3,7 +3,9 @@
  * against jansson, as tests/test_jfast.c checks it on chosen inputs.
  *
  * Input: one byte choosing the schema (top-level keys, or pointers
- * through objects and arrays into every type), then the record.  When
+ * through objects and arrays into every type), then the record; when
+ * jfast_object() finds an object in front of it, that object is the
+ * record (as an array's element is read).  When
  * jfast_record() takes it, jansson must read it as an object whose
  * fields, found by the same pointers and converted by the file
  * provider's rules, are bit for bit the values jfast gave; anything else
@@ -152,6 +154,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	t = &setups[data[0] % NCONFS];
 	p = (const char *)data + 1;
 	size--;
+	/* In front of more (an array's element): what it takes is a whole
+	 * record on its own, checked below. */
+	{
+		size_t n;
+
+		if (jfast_object(&t->jf, p, size, fv, fs, &n) == 1) {
+			if (n < 2 || n > size || p[0] != '{' || p[n - 1] != '}')
+				abort();
+			size = n;
+		}
+	}
 	if (jfast_record(&t->jf, p, size, fv, fs) == 0)
 		return 0;
 	root = json_loadb(p, size, JSON_DECODE_ANY, &err);

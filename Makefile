@@ -51,7 +51,7 @@ ASAN_CFLAGS := -O1 -DAGG_TESTING -fsanitize=address,undefined \
 
 # Fuzz targets: fuzz/fuzz_NAME.c, seeds in fuzz/corpus/NAME, saved crash
 # inputs in fuzz/regressions/NAME.
-FUZZ_TARGETS := config csv json convert frame decimal fsum tsfmt expr jsonarray \
+FUZZ_TARGETS := config csv json convert frame decimal fsum tsfmt expr jsonarray jfast \
 		encoding
 FUZZ_TIME    ?= 60
 FUZZ_CC      ?= clang

@@ -603,6 +603,30 @@ def case_json(a, case, path, duck, tmp):
                   % (sql_str(path), fmt), tmp, None if array else 0.5)
 
 
+# --- 13. JSON Lines of the CSV's rows, against the CSV ----------------------
+
+def case_jsonl_csv(a, csv, jsonl, tmp):
+    say("\n[13] the same %d rows as JSON Lines (%.0f MB) and as CSV (%.0f MB): "
+        "group by region, alternated" % (a.rows, os.path.getsize(jsonl) / 1e6,
+                                          os.path.getsize(csv) / 1e6))
+    confs, outs = [], []
+    for name, path in (("c13_csv", csv), ("c13_jsonl", jsonl)):
+        out = os.path.join(tmp, name + "_out.csv")
+        outs.append(out)
+        confs.append(write_conf(os.path.join(tmp, name + ".conf"),
+                                GROUP_CONF.format(out=out) +
+                                "\n[provider sales]\ntype = file\npath = %s\n"
+                                % path))
+    (c, _, _), (j, _, _) = timed_alternating(
+        [[AGG, "-q", "-c", confs[0]], [AGG, "-q", "-c", confs[1]]], a.runs)
+    row("CSV", "%.3f s" % c)
+    row("JSON Lines", "%.3f s" % j)
+    row("JSON Lines / CSV <= 2",
+        "%.2f  %s" % (j / c, verdict(13, "jsonl vs csv", j / c <= 2)))
+    same = open(outs[0]).read() == open(outs[1]).read()
+    row("same output", "%s  %s" % (same, verdict(13, "jsonl = csv output", same)))
+
+
 # --- 11. many groups, against DuckDB --------------------------------------------
 
 def case_many(a, path, duck, tmp):
@@ -677,7 +701,7 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="1 M rows instead of 10 M, fewer pages")
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10,11,12")
+    ap.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10,11,12,13")
     ap.add_argument("--data", default=os.path.join(HERE, "data"))
     a = ap.parse_args()
     a.rows = 1_000_000 if a.quick else 10_000_000
@@ -697,7 +721,7 @@ def main():
     pg = httpd = duck = None
     rates = {}
     try:
-        if only & {2, 6, 7, 12}:
+        if only & {2, 6, 7, 12, 13}:
             csv = gen("csv", a.rows, os.path.join(a.data, "sales_%d.csv" % a.rows))
             small = gen("csv", a.rows // 10,
                         os.path.join(a.data, "sales_%d.csv" % (a.rows // 10)))
@@ -712,6 +736,9 @@ def main():
                         os.path.join(a.data, "sales_%d.jsonl" % a.json_rows))
             jarr = gen("json", a.json_rows,
                        os.path.join(a.data, "sales_%d.json" % a.json_rows))
+        if 13 in only:
+            jsonl_all = gen("jsonl", a.rows,
+                            os.path.join(a.data, "sales_%d.jsonl" % a.rows))
         if 11 in only:
             many = gen("many", a.many_rows,
                        os.path.join(a.data, "many_%d.csv" % a.many_rows))
@@ -743,6 +770,8 @@ def main():
         if 12 in only:
             case_expr(a, csv, tmp, a.rows / rates["csv"] if "csv" in rates
                       else None)
+        if 13 in only:
+            case_jsonl_csv(a, csv, jsonl_all, tmp)
     finally:
         if httpd:
             httpd.stop()

@@ -109,6 +109,7 @@ static void teardown(struct file_run *r)
 
 	csv_free(r->csv);
 	csvfast_free(&r->fast);
+	jfast_free(&r->jfast);
 	if (r->ptrs != NULL)
 		for (int i = 0; i < n; i++)
 			jsonptr_free(&r->ptrs[i]);

@@ -264,6 +264,19 @@ static enum jscan_event close_container(struct jscan *s, unsigned char c)
 	return value_done(s);
 }
 
+void jscan_skip_elem(struct jscan *s, size_t len, uint64_t nl)
+{
+	/* What value_start() and close_container() would leave for an
+	 * element: no level pushed and popped, the path untouched (an
+	 * element is never on it: the array was found). */
+	s->announced = false;
+	s->empty_ok = false;
+	s->any = true;
+	s->off += len;
+	s->line += nl;
+	(void)value_done(s);
+}
+
 enum jscan_event jscan_feed(struct jscan *s, const char *p, size_t n,
 			    size_t *used)
 {

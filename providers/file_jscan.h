@@ -2,7 +2,8 @@
  * file_jscan.h - a streaming scanner that finds the elements of one JSON
  * array in a document read in pieces, without building the document: the
  * file provider's `format = json` (file_json.c) hands each element's bytes
- * to jansson, one record at a time.
+ * to the JSON record code, one record at a time (or reads the element
+ * itself and moves the scanner past it: jscan_skip_elem).
  *
  * The array is the document itself, or the value a JSON pointer names
  * inside it (`records = /data/items`: member keys and array indexes, as
@@ -11,7 +12,7 @@
  * their escapes, commas and colons, one document and nothing after it but
  * white space), not built; numbers and literals outside the elements are
  * checked only by their first byte.  Inside an element the scanner finds
- * its end; jansson judges the rest.
+ * its end; the record code judges the rest.
  *
  * No allocation: a struct jscan is a fixed-size value.  Not thread-safe;
  * one per document being read.
@@ -74,6 +75,14 @@ struct jscan {
 
 /* Start scanning a document for the array at path (borrowed). */
 void jscan_init(struct jscan *s, const struct jsonptr *path);
+
+/*
+ * Right after JSCAN_ELEM_START: the caller read the element itself, its
+ * len bytes (nl line feeds among them) one whole JSON value that it has
+ * checked; the scanner moves past them as if it had consumed them, into
+ * the state JSCAN_ELEM_END leaves.
+ */
+void jscan_skip_elem(struct jscan *s, size_t len, uint64_t nl);
 
 /*
  * Consume p[0..n) up to the next event: *used is how many bytes were

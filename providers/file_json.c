@@ -8,6 +8,12 @@
  * most FILE_MAX_RECORD bytes of it: the rest is skipped and the element
  * rejected).  The document around the elements is never built.
  *
+ * An element that is an object wholly in the buffer is read at its start
+ * by the one-pass reader (jfast_object()), which finds its end as it
+ * reads its fields: the scanner is moved past it (jscan_skip_elem())
+ * instead of walking its bytes too.  What the reader declines is left to
+ * the scanner and file_jsonl_record(), as before.
+ *
  * Resuming: a checkpoint's offset is just after an element.  A restarted
  * attempt scans the file again from its start, skipping the elements
  * that end at or before that offset (the scanner's state there, the open
@@ -19,6 +25,7 @@
 
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "file_jscan.h"
 #include "file_run.h"
@@ -59,6 +66,36 @@ static enum prov_status scan_failed(struct file_run *r, const char *name)
 				 sc->err_line, sc->err, r->fc->records);
 	return prov_fail(r->c, PROV_FAIL_PERMANENT, "%s:%" PRIu64 ": %s", name,
 			 sc->err_line, sc->err);
+}
+
+/* Line feeds in p[0..n) (blanks between an element's tokens). */
+static uint64_t count_lf(const char *p, size_t n)
+{
+	const char *end = p + n;
+	uint64_t k = 0;
+
+	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		k++;
+		p++;
+	}
+	return k;
+}
+
+/*
+ * The element starting at p[0..avail), when the one-pass reader takes it
+ * whole: its length, its values in r->vals, the scanner past it.  0: not.
+ */
+static size_t take_whole(struct file_run *r, const char *p, size_t avail)
+{
+	struct jscan *sc = r->jscan;
+	size_t len;
+
+	/* The reader's nesting within the scanner's limit. */
+	if (!r->jfast.on || sc->depth + JFAST_MAX_DEPTH >= JSCAN_MAX_DEPTH ||
+	    jfast_object(&r->jfast, p, avail, r->vals, r->scratch, &len) == 0)
+		return 0;
+	jscan_skip_elem(sc, len, count_lf(p, len));
+	return len;
 }
 
 static enum prov_status changed(struct file_run *r, const char *name,
@@ -110,6 +147,23 @@ enum prov_status file_json_read(struct file_run *r, size_t idx,
 				too_long = false;
 				from = pos;
 				r->elem.len = 0;
+				/* One to emit (it ends past the resume point),
+				 * read whole by the one-pass reader? */
+				if (!resumed || sc->off < off ||
+				    (len = take_whole(r, r->buf + pos,
+						      got - pos)) == 0)
+					continue;
+				pos += len;
+				in_elem = false;
+				r->json_record = sc->elem_index + 1;
+				st = file_emit(r, name, sc->elem_line,
+					       r->buf + from, len);
+				r->json_record = 0;
+				if (st == ST_OK)
+					st = file_after_record(r, idx, sc->off,
+							       sc->line);
+				if (st != ST_OK)
+					return st;
 				continue;
 			}
 			/* JSCAN_ELEM_END: the element is [from, pos). */

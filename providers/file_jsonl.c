@@ -4,8 +4,12 @@
  * Lines are found in the run's read buffer and handed out in place; only
  * a line cut by the buffer's end is copied, into the splitter's carry
  * (at most FILE_FILE_MAX_RECORD bytes of it: the rest is skipped and the line
- * rejected).  jansson allocates per record: the values of a record point
- * into its document, which lives until the record is emitted.
+ * rejected).  Each record goes first through the one-pass reader
+ * (jfast.h), which takes every well-formed record whose fields convert;
+ * what it declines (rejects, and the rare forms it leaves to jansson) is
+ * read by jansson as before, so rejects and their reasons are jansson's.
+ * jansson allocates per record: the values of a record point into its
+ * document, which lives until the record is emitted.
  */
 #include "file_jsonl.h"
 
@@ -189,6 +193,10 @@ enum prov_status file_jsonl_record(struct file_run *r, const char *name,
 			 (size_t)FILE_MAX_RECORD);
 		return file_reject(r, name, line, r->reason, p, len);
 	}
+	/* The one-pass reader takes what it can; the rest is jansson's. */
+	if (r->jfast.on && jfast_record(&r->jfast, p, len, r->vals,
+					r->scratch) > 0)
+		return file_emit(r, name, line, p, len);
 	root = json_loadb(p, len, JSON_DECODE_ANY, &err);
 	if (root == NULL) {
 		snprintf(r->reason, sizeof r->reason,
@@ -284,5 +292,7 @@ enum prov_status file_jsonl_compile(struct file_run *r)
 		jp->seg[0].len = strlen(s);
 		jp->seg[0].index = -1;
 	}
+	if (jfast_plan(&r->jfast, r->schema, r->ptrs) < 0)
+		return prov_fail(r->c, PROV_FAIL_RETRY, "out of memory");
 	return ST_OK;
 }

@@ -1,7 +1,8 @@
 /*
  * file_jsonl.h - JSON Lines files for the file provider: a line splitter
- * over the run's read buffer, each line parsed (jansson) and its fields
- * found by JSON pointer or top-level key, converted and emitted.
+ * over the run's read buffer, each line read by the one-pass reader
+ * (jfast.h), or by jansson when it declines, and its fields found by JSON
+ * pointer or top-level key, converted and emitted.
  *
  * A line that is not a JSON object, is longer than FILE_MAX_RECORD, or
  * has a field that does not convert is one reject at FILE:LINE; blank

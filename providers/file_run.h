@@ -27,6 +27,7 @@
 #include "file_json.h"
 #include "file_jsonl.h"
 #include "file_src.h"
+#include "jfast.h"
 #include "jsonptr.h"
 #include "provider.h"
 
@@ -67,6 +68,7 @@ struct file_run {
 	struct jsonptr *ptrs;
 	struct buf *dump;    /* compact JSON of objects/arrays, per field */
 	struct file_lines ls;
+	struct jfast jfast;  /* the one-pass reader, before jansson */
 
 	/* JSON arrays */
 	uint64_t json_record; /* 1-based number of the element read, which

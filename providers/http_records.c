@@ -13,6 +13,19 @@
 #include <string.h>
 
 #include "http_conf.h"
+#include "jfast.h"
+
+/*
+ * NDJSON lines go first through the one-pass reader (jfast.h), planned on
+ * the map's pointers and keys; what it declines is jansson's as before.
+ */
+struct http_lines {
+	struct jfast jf;
+	struct jsonptr *ptrs;          /* shallow: the fields' own, or one
+					  segment holding the key */
+	struct jsonptr_seg *keys;      /* those segments */
+	char (*scratch)[CONV_SCRATCH_MAX];
+};
 
 /* --- parsing a response ------------------------------------------------ */
 
@@ -414,6 +427,20 @@ static enum prov_status emit_json(struct http *h, struct job *j,
 	return PROV_DONE;
 }
 
+/* Emit the record the one-pass reader took from raw[0..rawlen). */
+static enum prov_status emit_taken(struct http *h, const char *pos,
+				   const char *raw, size_t rawlen)
+{
+	switch (prov_emit(h->c, h->vals)) {
+	case 0:
+		return PROV_DONE;
+	case 1:
+		return reject(h, pos, h->c->why, NULL, raw, rawlen);
+	default:
+		return prov_failure(h->c);
+	}
+}
+
 static enum prov_status emit_ndjson(struct http *h, struct job *j,
 				    const char *pub)
 {
@@ -434,6 +461,13 @@ static enum prov_status emit_ndjson(struct http *h, struct job *j,
 		if (!blank(s, len)) {
 			snprintf(pos, sizeof pos, "%s page %ld line %zu", pub,
 				 j->page, line);
+			if (h->lines != NULL && h->lines->jf.on &&
+			    jfast_record(&h->lines->jf, s, len, h->vals,
+					 h->lines->scratch) > 0) {
+				st = emit_taken(h, pos, s, len);
+				s = nl ? nl + 1 : end;
+				continue;
+			}
 			rec = json_loadb(s, len, JSON_ALLOW_NUL |
 					 JSON_DECODE_ANY, &e);
 			if (rec == NULL) {
@@ -461,6 +495,56 @@ enum prov_status http_records_emit(struct http *h, struct job *j,
 
 /* --- the map ------------------------------------------------------------ */
 
+/* The one-pass reader for NDJSON lines, on the compiled map. */
+static enum prov_status plan_lines(struct http *h)
+{
+	const struct rec_schema *s = &h->p->schema;
+	size_t n = (size_t)s->nfields + 1;
+	struct http_lines *l = calloc(1, sizeof *l);
+
+	h->lines = l;
+	if (l == NULL)
+		goto out_nomem;
+	l->ptrs = calloc(n, sizeof *l->ptrs);
+	l->keys = calloc(n, sizeof *l->keys);
+	l->scratch = calloc(n, sizeof *l->scratch);
+	if (l->ptrs == NULL || l->keys == NULL || l->scratch == NULL)
+		goto out_nomem;
+	for (int i = 0; i < s->nfields; i++) {
+		struct http_field *f = &h->fields[i];
+
+		if (f->is_ptr) {
+			l->ptrs[i] = f->ptr;
+			continue;
+		}
+		l->keys[i].key = f->key;
+		l->keys[i].len = strlen(f->key);
+		l->keys[i].index = -1;
+		l->ptrs[i].seg = &l->keys[i];
+		l->ptrs[i].nseg = 1;
+	}
+	if (jfast_plan(&l->jf, s, l->ptrs) < 0)
+		goto out_nomem;
+	return PROV_DONE;
+
+out_nomem:
+	return prov_fail(h->c, PROV_FAIL_RETRY, "out of memory");
+}
+
+static void free_lines(struct http *h)
+{
+	struct http_lines *l = h->lines;
+
+	if (l == NULL)
+		return;
+	jfast_free(&l->jf);
+	free(l->ptrs);
+	free(l->keys);
+	free(l->scratch);
+	free(l);
+	h->lines = NULL;
+}
+
 enum prov_status http_records_compile(struct http *h)
 {
 	const struct cfg_provider *p = h->p;
@@ -485,6 +569,8 @@ enum prov_status http_records_compile(struct http *h)
 			return prov_fail(h->c, PROV_FAIL_PERMANENT,
 					 "map %s: %s", f->name, err);
 	}
+	if (http_conf(p)->response == CFG_RESP_NDJSON)
+		return plan_lines(h);
 	return PROV_DONE;
 }
 
@@ -500,4 +586,5 @@ void http_records_free(struct http *h)
 		free(h->fields);
 	}
 	free(h->vals);
+	free_lines(h);
 }

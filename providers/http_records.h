@@ -10,8 +10,11 @@
  * byte that is not part of a well-formed sequence is marked (see
  * http_records.c) and the marked copy parsed.
  *
+ * An NDJSON line is read first by the one-pass reader (jfast.h) on the
+ * map's pointers and keys; a line it declines (a reject, or a form it
+ * leaves to jansson) is jansson's, as before, so rejects are unchanged.
  * Per-record work stays inside http_records.c (static), with no
- * allocation per record but jansson's for NDJSON lines.
+ * allocation per record but jansson's for the lines it reads.
  */
 #ifndef AGG_HTTP_RECORDS_H
 #define AGG_HTTP_RECORDS_H

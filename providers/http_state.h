@@ -65,6 +65,7 @@ struct easy {
 
 struct http;
 struct http_field;
+struct http_lines;
 
 struct job {
 	struct http *h;
@@ -132,6 +133,8 @@ struct http {
 	struct jsonptr curptr;  /* `cursor_path` */
 	struct http_field *fields;
 	struct rec_value *vals;
+	struct http_lines *lines; /* NDJSON lines' one-pass reader
+				     (http_records.c), NULL: none */
 	unsigned seed;          /* backoff jitter */
 };
 

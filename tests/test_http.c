@@ -387,6 +387,39 @@ Test(http, ndjson)
 		   1, 23);
 }
 
+/*
+ * NDJSON lines whose fields are all scalars go through the one-pass
+ * reader (providers/jfast.c); the same records as one JSON page go
+ * through jansson: the outputs are the same, byte for byte.
+ */
+Test(http, ndjson_one_pass_reader_gives_jansson_values)
+{
+	static const char *const fields = "id:int, name:text, price:float, "
+		"region:text, customer:int, created:timestamp, note:text, "
+		"active:bool, price_d:decimal(12,2)";
+	static const char *const map = "map = customer=/customer/id, "
+		"price_d=/price\n";
+	char *prov, *a, *b;
+	size_t lines = 0;
+
+	cr_assert_geq(asprintf(&prov, "url = @@/items?per_page=30&total=23\n"
+			       "records = /items\n%s", map), 0);
+	conf(fields, NULL, prov);
+	a = run_ok(NULL);
+	free(prov);
+	cr_assert_geq(asprintf(&prov, "url = @@/ndjson?total=23\n"
+			       "response = ndjson\n%s", map), 0);
+	conf(fields, NULL, prov);
+	b = run_ok(NULL);
+	free(prov);
+	for (const char *c = b; *c; c++)
+		lines += *c == '\n';
+	cr_assert_eq(lines, 23);
+	cr_assert_str_eq(b, a);
+	free(a);
+	free(b);
+}
+
 Test(http, ndjson_pages)
 {
 	run_expect(NULL, "url = @@/ndjson?page={page}&per_page=10&total=23\n"

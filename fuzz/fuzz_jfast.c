@@ -1,0 +1,189 @@
+/*
+ * fuzz_jfast.c - the one-pass JSON record reader (providers/jfast.c)
+ * against jansson, as tests/test_jfast.c checks it on chosen inputs.
+ *
+ * Input: one byte choosing the schema (top-level keys, or pointers
+ * through objects and arrays into every type), then the record; when
+ * jfast_object() finds an object in front of it, that object is the
+ * record (as an array's element is read).  When
+ * jfast_record() takes it, jansson must read it as an object whose
+ * fields, found by the same pointers and converted by the file
+ * provider's rules, are bit for bit the values jfast gave; anything else
+ * aborts.  Every text value's bytes are read, so ASan sees a bad pointer.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "../common/buf.h"
+#include "../common/config.h"
+#include "../common/convert.h"
+#include "../common/log.h"
+#include "../providers/jfast.h"
+#include "../providers/jsonptr.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define BASE "[aggregate]\noutput = /nonexistent/out.csv\n"
+#define PROV "[provider p]\ntype = file\npath = /nonexistent/in.jsonl\n"
+
+static const char *const confs[] = {
+	BASE "fields = id:int, region:text, day:text, amount:float\n" PROV,
+	BASE "fields = a:int, b:text, c:float, d:text, e:decimal(10,2), "
+	"f:bool, g:timestamp('%Y-%m-%d', epoch_ms), h:date, i:text, k:text, "
+	"l:float, m:text\n" PROV
+	"map = a=/a, b=/b/c, c=/arr/1, d=/x~1y, e=/n, f=/t, g=/ts, h=/day, "
+	"i=/arr/0, k=/o, l=/n, m=/a\n",
+	BASE "fields = id:decimal(18,4), region:timestamp, amount:bool, "
+	"day:date\n" PROV,
+};
+#define NCONFS (sizeof confs / sizeof confs[0])
+#define MAXF 16
+
+struct setup {
+	struct cfg cfg;
+	const struct rec_schema *s;
+	struct jsonptr ptrs[MAXF];
+	struct jfast jf;
+	struct buf dump[MAXF];
+};
+
+static struct setup setups[NCONFS];
+static bool ready;
+
+static void setup(void)
+{
+	char err[CFG_ERR_MAX];
+
+	log_init(-2, false);
+	for (size_t k = 0; k < NCONFS; k++) {
+		struct setup *t = &setups[k];
+
+		if (cfg_load_string("fuzz.conf", confs[k], &t->cfg, err,
+				    sizeof err) < 0 || t->cfg.schema.nfields > MAXF)
+			abort();
+		t->s = &t->cfg.schema;
+		for (int i = 0; i < t->s->nfields; i++) {
+			const char *src = t->cfg.providers[0].source[i];
+			struct jsonptr *jp = &t->ptrs[i];
+
+			if (src[0] == '/' || src[0] == '\0') {
+				if (jsonptr_compile(jp, src, err, sizeof err) < 0)
+					abort();
+				continue;
+			}
+			jp->seg = calloc(1, sizeof *jp->seg);
+			jp->buf = strdup(src);
+			if (jp->seg == NULL || jp->buf == NULL)
+				abort();
+			jp->nseg = 1;
+			jp->seg[0].key = jp->buf;
+			jp->seg[0].len = strlen(src);
+			jp->seg[0].index = -1;
+		}
+		if (jfast_plan(&t->jf, t->s, t->ptrs) < 0 || !t->jf.on)
+			abort();
+	}
+	ready = true;
+}
+
+/* file_jsonl.c's conversion of one jansson value for field i. */
+static int convert(struct setup *t, int i, json_t *j, struct rec_value *v,
+		   char *scratch)
+{
+	const struct rec_field *f = &t->s->fields[i];
+	char why[CONV_REASON_MAX];
+
+	switch (json_typeof(j)) {
+	case JSON_NULL:
+		v->null = true;
+		return 0;
+	case JSON_STRING:
+		return conv_text(f, json_string_value(j), json_string_length(j),
+				 v, why, sizeof why);
+	case JSON_INTEGER:
+		return conv_int(f, (int64_t)json_integer_value(j), v, scratch,
+				why, sizeof why);
+	case JSON_REAL:
+		return conv_json_real(f, json_real_value(j), v, scratch, why,
+				      sizeof why);
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return conv_bool(f, json_is_true(j), v, why, sizeof why);
+	default:
+		return -1; /* jfast never takes a container into a field */
+	}
+}
+
+static int same(enum rec_type type, const struct rec_value *a,
+		const struct rec_value *b)
+{
+	if (a->null || b->null)
+		return a->null == b->null;
+	switch (type) {
+	case REC_TEXT:
+		return a->u.s.len == b->u.s.len &&
+		       memcmp(a->u.s.p, b->u.s.p, a->u.s.len) == 0;
+	case REC_FLOAT:
+		return memcmp(&a->u.f, &b->u.f, sizeof a->u.f) == 0;
+	case REC_BOOL:
+		return a->u.b == b->u.b;
+	case REC_DECIMAL:
+		return rec_dec(a) == rec_dec(b);
+	default:
+		return a->u.i == b->u.i;
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct rec_value fv[MAXF], ov[MAXF];
+	char fs[MAXF][CONV_SCRATCH_MAX], os[MAXF][CONV_SCRATCH_MAX];
+	struct setup *t;
+	json_error_t err;
+	json_t *root;
+	const char *p;
+
+	if (!ready)
+		setup();
+	if (size < 1 || size > (1 << 20))
+		return 0;
+	t = &setups[data[0] % NCONFS];
+	p = (const char *)data + 1;
+	size--;
+	/* In front of more (an array's element): what it takes is a whole
+	 * record on its own, checked below. */
+	{
+		size_t n;
+
+		if (jfast_object(&t->jf, p, size, fv, fs, &n) == 1) {
+			if (n < 2 || n > size || p[0] != '{' || p[n - 1] != '}')
+				abort();
+			size = n;
+		}
+	}
+	if (jfast_record(&t->jf, p, size, fv, fs) == 0)
+		return 0;
+	root = json_loadb(p, size, JSON_DECODE_ANY, &err);
+	if (root == NULL || !json_is_object(root))
+		abort();
+	for (int i = 0; i < t->s->nfields; i++) {
+		json_t *j = jsonptr_resolve(&t->ptrs[i], root);
+		volatile unsigned sum = 0;
+
+		ov[i].null = j == NULL;
+		if (j != NULL && convert(t, i, j, &ov[i], os[i]) < 0)
+			abort();
+		if (!same(t->s->fields[i].type, &fv[i], &ov[i]))
+			abort();
+		if (t->s->fields[i].type == REC_TEXT && !fv[i].null)
+			for (uint32_t k = 0; k < fv[i].u.s.len; k++)
+				sum += (unsigned char)fv[i].u.s.p[k];
+		(void)sum;
+	}
+	json_decref(root);
+	return 0;
+}

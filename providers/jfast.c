@@ -1,0 +1,815 @@
+/*
+ * jfast.c - one JSON record read in one pass, driven by the config's
+ * pointers (see jfast.h).
+ *
+ * Why it exists: jansson builds a tree of every record, an allocation per
+ * value, and the pointers then look the fields up in it; in a profile of
+ * a large JSON Lines group-by that was most of the provider's time.  Here
+ * the pointers are compiled once into a tree of the paths they take (a
+ * trie: the root object, its keys, theirs), and a recursive descent walks
+ * the record's bytes once beside it: a member whose key is on a path
+ * follows it, any other value is only validated.  Strings are scanned
+ * eight bytes at a time for a quote, a backslash, a control byte or a
+ * non-ASCII byte; they are unescaped only when a field takes them.
+ *
+ * Invariants: every byte of the record is checked against the grammar
+ * jansson accepts (jfast.h) whether a field takes it or not, so a record
+ * jansson would refuse is always declined; a field's value is set when
+ * its value is met and cleared when a duplicate of a key on its path is
+ * met (the last duplicate wins, with all it holds, as in jansson's tree).
+ * Which JSON values the converters get is the file provider's rule:
+ * string -> conv_text, integer -> conv_int, real -> conv_json_real,
+ * true/false -> conv_bool, null -> NULL; a conversion that fails declines.
+ */
+#include "jfast.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One step of a path: the member or element it names, and what is under. */
+struct jfast_node {
+	const char *key;      /* the reference token (into the pointer) */
+	size_t len;
+	long index;           /* as an array index, or -1 */
+	uint64_t key8;        /* a key of at most 8 bytes, as a word */
+	uint64_t mask8;       /* its bytes in that word (0: longer) */
+	int child;            /* first node under it, -1: none */
+	int next;             /* its next sibling, -1: none */
+	int guess;            /* the child of the first key on a path in
+				 the last record's object here, -1: none */
+	int after;            /* the sibling on a path that came after it
+				 there, -1: none (records repeat their
+				 keys' order: the guess is mostly right) */
+	int field0, nfield;   /* fields found here: jf->fields[field0..] */
+	int sub0, nsub;       /* fields found here or under it */
+};
+
+#define LO UINT64_C(0x0101010101010101)
+#define HI UINT64_C(0x8080808080808080)
+
+/* Reading one record: what stays the same while its bytes are walked. */
+struct rd {
+	const unsigned char *end;
+	struct jfast *jf;
+	struct rec_value *v;
+	char (*scratch)[CONV_SCRATCH_MAX];
+};
+
+void jfast_free(struct jfast *jf)
+{
+	if (jf->text != NULL && jf->schema != NULL)
+		for (int i = 0; i < jf->schema->nfields; i++)
+			buf_free(&jf->text[i]);
+	free(jf->text);
+	free(jf->nodes);
+	free(jf->fields);
+	buf_free(&jf->key);
+	memset(jf, 0, sizeof *jf);
+}
+
+/* The child of node n for segment sg, added when add; -1 when not found. */
+static int child_of(struct jfast *jf, int n, const struct jsonptr_seg *sg,
+		    bool add)
+{
+	int k;
+
+	for (k = jf->nodes[n].child; k >= 0; k = jf->nodes[k].next)
+		if (jf->nodes[k].len == sg->len &&
+		    memcmp(jf->nodes[k].key, sg->key, sg->len) == 0)
+			return k;
+	if (!add)
+		return -1;
+	k = jf->nnodes++;
+	jf->nodes[k] = (struct jfast_node){
+		.key = sg->key, .len = sg->len, .index = sg->index,
+		.child = -1, .next = jf->nodes[n].child, .guess = -1,
+		.after = -1,
+	};
+	jf->nodes[n].child = k;
+	if (sg->len <= 8) {
+		memcpy(&jf->nodes[k].key8, sg->key, sg->len);
+		jf->nodes[k].mask8 = sg->len == 8 ? ~UINT64_C(0) :
+				     (UINT64_C(1) << (8 * sg->len)) - 1;
+	}
+	return k;
+}
+
+int jfast_plan(struct jfast *jf, const struct rec_schema *s,
+	       const struct jsonptr *ptrs)
+{
+	size_t cap = 1, nsub = 0;
+	int i;
+
+	jfast_free(jf);
+	jf->schema = s;
+	for (i = 0; i < s->nfields; i++) {
+		if (ptrs[i].nseg == 0)
+			return 0; /* the whole document into a field */
+		cap += ptrs[i].nseg;
+		nsub += ptrs[i].nseg;
+	}
+	jf->nodes = calloc(cap, sizeof *jf->nodes);
+	jf->fields = malloc((nsub + (size_t)s->nfields + 1) * sizeof *jf->fields);
+	jf->text = calloc((size_t)s->nfields + 1, sizeof *jf->text);
+	if (jf->nodes == NULL || jf->fields == NULL || jf->text == NULL)
+		return -1;
+	jf->nodes[0] = (struct jfast_node){ .child = -1, .next = -1,
+					    .index = -1, .guess = -1,
+					    .after = -1 };
+	jf->nnodes = 1;
+	/* The tree, and how many fields each node ends and holds. */
+	for (i = 0; i < s->nfields; i++) {
+		int n = 0;
+
+		for (size_t k = 0; k < ptrs[i].nseg; k++) {
+			n = child_of(jf, n, &ptrs[i].seg[k], true);
+			jf->nodes[n].nsub++;
+		}
+		jf->nodes[n].nfield++;
+	}
+	/* Each node's two lists, one after the other in jf->fields. */
+	{
+		int off = 0;
+
+		for (int n = 0; n < jf->nnodes; n++) {
+			jf->nodes[n].field0 = off;
+			off += jf->nodes[n].nfield;
+			jf->nodes[n].sub0 = off;
+			off += jf->nodes[n].nsub;
+			jf->nodes[n].nfield = jf->nodes[n].nsub = 0;
+		}
+	}
+	for (i = 0; i < s->nfields; i++) {
+		int n = 0;
+
+		for (size_t k = 0; k < ptrs[i].nseg; k++) {
+			struct jfast_node *nd;
+
+			n = child_of(jf, n, &ptrs[i].seg[k], false);
+			nd = &jf->nodes[n];
+			jf->fields[nd->sub0 + nd->nsub++] = i;
+		}
+		jf->fields[jf->nodes[n].field0 + jf->nodes[n].nfield++] = i;
+	}
+	jf->on = true;
+	return 0;
+}
+
+/* --- the grammar ---------------------------------------------------------- */
+
+/*
+ * The walk threads its position through the calls (each takes p and
+ * returns where it stopped, NULL: not JSON jansson takes), so that it
+ * stays in a register rather than in memory.
+ */
+static inline const unsigned char *skip_ws(const unsigned char *p,
+					   const unsigned char *end)
+{
+	/* Mostly there is none: one compare says so. */
+	while (p < end && *p <= ' ' &&
+	       (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+		p++;
+	return p;
+}
+
+static int hex4(const unsigned char *s)
+{
+	int v = 0;
+
+	for (int k = 0; k < 4; k++) {
+		int c = s[k], d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			d = (c | 0x20) - 'a' + 10;
+		else
+			return -1;
+		v = v << 4 | d;
+	}
+	return v;
+}
+
+/* The length of the escape at s (s[0] is '\'), or 0 when jansson refuses it. */
+static size_t escape_len(const unsigned char *s, const unsigned char *end)
+{
+	int cp, lo;
+
+	if (end - s < 2)
+		return 0;
+	switch (s[1]) {
+	case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r':
+	case 't':
+		return 2;
+	case 'u':
+		break;
+	default:
+		return 0;
+	}
+	if (end - s < 6 || (cp = hex4(s + 2)) < 0 || cp == 0)
+		return 0;
+	if (cp >= 0xDC00 && cp <= 0xDFFF)
+		return 0;
+	if (cp < 0xD800 || cp > 0xDBFF)
+		return 6;
+	if (end - s < 12 || s[6] != '\\' || s[7] != 'u' ||
+	    (lo = hex4(s + 8)) < 0xDC00 || lo > 0xDFFF)
+		return 0;
+	return 12;
+}
+
+/* The length of the UTF-8 character at s (s[0] >= 0x80), or 0: invalid. */
+static size_t utf8_len(const unsigned char *s, const unsigned char *end)
+{
+	unsigned c = s[0], lo = 0x80, hi = 0xBF;
+	size_t n;
+
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2;
+	else if (c >= 0xE0 && c <= 0xEF) {
+		n = 3;
+		lo = c == 0xE0 ? 0xA0 : 0x80;
+		hi = c == 0xED ? 0x9F : 0xBF;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		n = 4;
+		lo = c == 0xF0 ? 0x90 : 0x80;
+		hi = c == 0xF4 ? 0x8F : 0xBF;
+	} else {
+		return 0;
+	}
+	if ((size_t)(end - s) < n || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t k = 2; k < n; k++)
+		if (s[k] < 0x80 || s[k] > 0xBF)
+			return 0;
+	return n;
+}
+
+/*
+ * The string whose opening quote is just before p: its raw bytes
+ * s[0..*n) and whether they hold an escape.  Past its closing quote, or
+ * NULL: not a string jansson takes.
+ */
+static inline __attribute__((always_inline)) const unsigned char *
+scan_string(const unsigned char *p,
+					const unsigned char *end,
+					const unsigned char **s, size_t *n,
+					bool *esc)
+{
+	bool e = false;
+
+	*s = p;
+	for (;;) {
+		size_t k;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		while (end - p >= 8) {
+			uint64_t w, q, b, ctl;
+
+			memcpy(&w, p, 8);
+			q = w ^ (LO * '"');
+			b = w ^ (LO * '\\');
+			q = (q - LO) & ~q;
+			b = (b - LO) & ~b;
+			ctl = w - LO * 0x20;
+			/* The lowest flag of each is exact: a borrow only
+			 * flags bytes above a flagged one. */
+			w = ((q | b | ctl) & ~w & HI) | (w & HI);
+			if (w != 0) {
+				p += __builtin_ctzll(w) / 8;
+				break;
+			}
+			p += 8;
+		}
+#endif
+		if (p >= end)
+			return NULL;
+		if (*p == '"')
+			break;
+		if (*p == '\\') {
+			e = true;
+			k = escape_len(p, end);
+		} else if (*p < 0x20) {
+			return NULL;
+		} else if (*p < 0x80) {
+			k = 1;
+		} else {
+			k = utf8_len(p, end);
+		}
+		if (k == 0)
+			return NULL;
+		p += k;
+	}
+	*n = (size_t)(p - *s);
+	*esc = e;
+	return p + 1;
+}
+
+static unsigned char *put_utf8(unsigned char *o, unsigned cp)
+{
+	if (cp < 0x80) {
+		*o++ = (unsigned char)cp;
+	} else if (cp < 0x800) {
+		*o++ = (unsigned char)(0xC0 | cp >> 6);
+		*o++ = (unsigned char)(0x80 | (cp & 0x3F));
+	} else if (cp < 0x10000) {
+		*o++ = (unsigned char)(0xE0 | cp >> 12);
+		*o++ = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+		*o++ = (unsigned char)(0x80 | (cp & 0x3F));
+	} else {
+		*o++ = (unsigned char)(0xF0 | cp >> 18);
+		*o++ = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
+		*o++ = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+		*o++ = (unsigned char)(0x80 | (cp & 0x3F));
+	}
+	return o;
+}
+
+/*
+ * The string s[0..n) (scan_string() took it) unescaped into b, which it
+ * replaces: never longer than s.  0, or -1 on no memory.
+ */
+static int unescape(struct buf *b, const unsigned char *s, size_t n)
+{
+	unsigned char *o;
+	size_t i = 0;
+
+	b->len = 0;
+	if (buf_reserve(b, n) < 0)
+		return -1;
+	o = b->p;
+	while (i < n) {
+		const unsigned char *bs = memchr(s + i, '\\', n - i);
+		size_t run = bs ? (size_t)(bs - (s + i)) : n - i;
+		unsigned cp;
+
+		memcpy(o, s + i, run);
+		o += run;
+		i += run;
+		if (i >= n)
+			break;
+		switch (s[i + 1]) {
+		case 'b': *o++ = '\b'; i += 2; continue;
+		case 'f': *o++ = '\f'; i += 2; continue;
+		case 'n': *o++ = '\n'; i += 2; continue;
+		case 'r': *o++ = '\r'; i += 2; continue;
+		case 't': *o++ = '\t'; i += 2; continue;
+		case 'u': break;
+		default: *o++ = s[i + 1]; i += 2; continue;
+		}
+		cp = (unsigned)hex4(s + i + 2);
+		i += 6;
+		if (cp >= 0xD800 && cp <= 0xDBFF) {
+			cp = 0x10000 + ((cp - 0xD800) << 10) +
+			     ((unsigned)hex4(s + i + 2) - 0xDC00);
+			i += 6;
+		}
+		o = put_utf8(o, cp);
+	}
+	b->len = (size_t)(o - b->p);
+	return 0;
+}
+
+/* A number literal, as jansson reads it. */
+struct num {
+	bool real;
+	int64_t i;
+	double d;
+};
+
+/*
+ * strtod of s[0..n), as jansson's: -1 when it overflows (underflow is
+ * taken), or declined (too long to copy).
+ */
+static int read_strtod(struct jfast *jf, const unsigned char *s, size_t n,
+		       double *d)
+{
+	locale_t c = conv_c_locale();
+
+	if (n > JFAST_NUMBER_MAX)
+		return -1;
+	memcpy(jf->num, s, n);
+	jf->num[n] = '\0';
+	*d = c != (locale_t)0 ? strtod_l(jf->num, NULL, c)
+			      : strtod(jf->num, NULL);
+	return isinf(*d) ? -1 : 0;
+}
+
+/*
+ * The number at p, its value in *out when want (else only checked, for
+ * jansson refuses integers out of int64_t and reals out of double's range
+ * wherever they are).  Past it, or NULL: not one jansson takes.
+ */
+static const unsigned char *number(struct rd *r, const unsigned char *p,
+				   struct num *out, bool want)
+{
+	const unsigned char *end = r->end, *start = p;
+	bool neg = false;
+	uint64_t m = 0;
+	int sig = 0, intdig = 0, frac = 0, esign = 1;
+	long ev = 0;
+
+	if (p < end && *p == '-') {
+		neg = true;
+		p++;
+	}
+	if (p >= end)
+		return NULL;
+	if (*p == '0') {
+		p++;
+		intdig = 1;
+		if (p < end && *p >= '0' && *p <= '9')
+			return NULL;
+	} else if (*p >= '1' && *p <= '9') {
+		for (; p < end && *p >= '0' && *p <= '9'; p++, intdig++)
+			if (sig < 19) {
+				m = m * 10 + (uint64_t)(*p - '0');
+				sig++;
+			} else {
+				sig = 20; /* more than 19: not exact */
+			}
+	} else {
+		return NULL;
+	}
+	if (p >= end || (*p != '.' && *p != 'e' && *p != 'E')) {
+		/* An integer: strtoll's range or jansson's overflow error. */
+		if (sig > 19 || m > (uint64_t)INT64_MAX + neg)
+			return NULL;
+		out->real = false;
+		out->i = neg ? (int64_t)(0 - m) : (int64_t)m;
+		return p;
+	}
+	if (*p == '.') {
+		p++;
+		if (p >= end || *p < '0' || *p > '9')
+			return NULL;
+		for (; p < end && *p >= '0' && *p <= '9'; p++, frac++)
+			if (sig == 0 && m == 0 && *p == '0')
+				continue; /* leading zeros: not significant */
+			else if (sig < 19) {
+				m = m * 10 + (uint64_t)(*p - '0');
+				sig++;
+			} else {
+				sig = 20;
+			}
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			esign = *p++ == '-' ? -1 : 1;
+		if (p >= end || *p < '0' || *p > '9')
+			return NULL;
+		for (; p < end && *p >= '0' && *p <= '9'; p++)
+			if (ev < 100000)
+				ev = ev * 10 + (*p - '0');
+	}
+	out->real = true;
+	if (want) {
+		if (sig <= 19 &&
+		    conv_float_exact(m, (int)(esign * ev) - frac, &out->d)) {
+			if (neg)
+				out->d = -out->d;
+			return p;
+		}
+		return read_strtod(r->jf, start, (size_t)(p - start),
+				   &out->d) < 0 ? NULL : p;
+	}
+	/* Only checked: only a big positive power may overflow. */
+	if ((esign > 0 ? ev : 0) + intdig > 300 &&
+	    read_strtod(r->jf, start, (size_t)(p - start), &out->d) < 0)
+		return NULL;
+	return p;
+}
+
+/* --- values into fields --------------------------------------------------- */
+
+static void clear_sub(struct rd *r, const struct jfast_node *nd)
+{
+	for (int k = 0; k < nd->nsub; k++)
+		r->v[r->jf->fields[nd->sub0 + k]].null = true;
+}
+
+static int put_string(struct rd *r, const struct jfast_node *nd,
+		      const unsigned char *s, size_t n, bool esc)
+{
+	const int *fl = r->jf->fields + nd->field0;
+	char why[CONV_REASON_MAX];
+
+	if (esc) {
+		struct buf *b = &r->jf->text[fl[0]];
+
+		if (unescape(b, s, n) < 0)
+			return -1;
+		s = b->p;
+		n = b->len;
+	}
+	for (int k = 0; k < nd->nfield; k++) {
+		const struct rec_field *f = &r->jf->schema->fields[fl[k]];
+		struct rec_value *v = &r->v[fl[k]];
+
+		if (f->type == REC_TEXT) {
+			/* Valid UTF-8 without NUL: scan_string checked. */
+			v->null = false;
+			v->u.s.p = (const char *)s;
+			v->u.s.len = (uint32_t)n;
+		} else if (conv_text(f, (const char *)s, n, v, why,
+				     sizeof why) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A number, true or false (kind 'n', 't', 'f') or null ('0') into fields. */
+static int put_scalar(struct rd *r, const struct jfast_node *nd, int kind,
+		      const struct num *x)
+{
+	const int *fl = r->jf->fields + nd->field0;
+	char why[CONV_REASON_MAX];
+
+	for (int k = 0; k < nd->nfield; k++) {
+		int i = fl[k], rc = 0;
+		const struct rec_field *f = &r->jf->schema->fields[i];
+		struct rec_value *v = &r->v[i];
+
+		if (kind == '0')
+			v->null = true;
+		else if (kind != 'n')
+			rc = conv_bool(f, kind == 't', v, why, sizeof why);
+		else if (x->real)
+			rc = conv_json_real(f, x->d, v, r->scratch[i], why,
+					    sizeof why);
+		else
+			rc = conv_int(f, x->i, v, r->scratch[i], why,
+				      sizeof why);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* --- the descent ---------------------------------------------------------- */
+
+static const unsigned char *value(struct rd *r, const unsigned char *p,
+				  int node, int depth);
+
+/*
+ * Is node c's key s[0..n)?  wide: 8 bytes may be read at s.  Keys are
+ * short: a word compare, else a loop, beats memcmp's call.
+ */
+static inline bool key_is(const struct jfast_node *c, const unsigned char *s,
+			  size_t n, bool wide)
+{
+	size_t i = 0;
+
+	if (c->len != n)
+		return false;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (wide && c->mask8 != 0) {
+		uint64_t w;
+
+		memcpy(&w, s, 8);
+		return (w & c->mask8) == c->key8;
+	}
+#else
+	(void)wide;
+#endif
+	while (i < n && (unsigned char)c->key[i] == s[i])
+		i++;
+	return i == n;
+}
+
+/*
+ * The child of node for key s[0..n) (escaped when esc), -1, or -2: no
+ * memory.  guess is tried first.
+ */
+static inline int key_child(struct rd *r, int node, int guess,
+			    const unsigned char *s, size_t n, bool esc)
+{
+	struct jfast *jf = r->jf;
+	bool wide = r->end - s >= 8;
+
+	if (esc) {
+		if (unescape(&jf->key, s, n) < 0)
+			return -2;
+		s = jf->key.p;
+		n = jf->key.len;
+		wide = false;
+	}
+	if (guess >= 0 && key_is(&jf->nodes[guess], s, n, wide))
+		return guess;
+	for (int k = jf->nodes[node].child; k >= 0; k = jf->nodes[k].next)
+		if (key_is(&jf->nodes[k], s, n, wide))
+			return k;
+	return -1;
+}
+
+/* The object after its '{' at p; node: its place on the paths, or -1. */
+static const unsigned char *object(struct rd *r, const unsigned char *p,
+				   int node, int depth)
+{
+	const unsigned char *end = r->end;
+	struct jfast_node *nodes = r->jf->nodes;
+	int last = -1;   /* the last child met, on a path */
+
+	p = skip_ws(p, end);
+	if (p < end && *p == '}')
+		return p + 1;
+	for (;;) {
+		const unsigned char *s;
+		size_t n;
+		bool esc;
+		int child = -1;
+
+		if (p >= end || *p != '"')
+			return NULL;
+		p = scan_string(p + 1, end, &s, &n, &esc);
+		if (p == NULL)
+			return NULL;
+		if (node >= 0) {
+			int *hint = last >= 0 ? &nodes[last].after
+					      : &nodes[node].guess;
+
+			child = key_child(r, node, *hint, s, n, esc);
+			if (child == -2)
+				return NULL;
+			if (child >= 0) {
+				*hint = child;
+				last = child;
+			}
+			/* A field ending here is set (or the record declined)
+			 * by its value; only deeper ones need clearing. */
+			if (child >= 0 && nodes[child].child >= 0)
+				clear_sub(r, &nodes[child]);
+		}
+		/* Compact JSON first: the blanks only when there are. */
+		if (p >= end || *p != ':') {
+			p = skip_ws(p, end);
+			if (p >= end || *p != ':')
+				return NULL;
+		}
+		p = skip_ws(p + 1, end);
+		p = value(r, p, child, depth + 1);
+		if (p == NULL)
+			return NULL;
+		if (p >= end || (*p != ',' && *p != '}'))
+			p = skip_ws(p, end);
+		if (p >= end)
+			return NULL;
+		if (*p == '}')
+			return p + 1;
+		if (*p != ',')
+			return NULL;
+		p = skip_ws(p + 1, end);
+	}
+}
+
+/* The array after its '[' at p; node: its place on the paths, or -1. */
+static const unsigned char *array(struct rd *r, const unsigned char *p,
+				  int node, int depth)
+{
+	const unsigned char *end = r->end;
+	long idx = 0;
+
+	p = skip_ws(p, end);
+	if (p < end && *p == ']')
+		return p + 1;
+	for (;; idx++) {
+		int child = -1;
+
+		if (node >= 0)
+			for (int k = r->jf->nodes[node].child; k >= 0;
+			     k = r->jf->nodes[k].next)
+				if (r->jf->nodes[k].index == idx)
+					child = k;
+		p = value(r, p, child, depth + 1);
+		if (p == NULL)
+			return NULL;
+		p = skip_ws(p, end);
+		if (p >= end)
+			return NULL;
+		if (*p == ']')
+			return p + 1;
+		if (*p != ',')
+			return NULL;
+		p = skip_ws(p + 1, end);
+	}
+}
+
+/* Past the literal word[0..n) at p, or NULL. */
+static inline const unsigned char *literal(const unsigned char *p,
+					   const unsigned char *end,
+					   const char *word, size_t n)
+{
+	if ((size_t)(end - p) < n || memcmp(p, word, n) != 0)
+		return NULL;
+	return p + n;
+}
+
+/* The value at p (no blank before it); node: where it is, or -1. */
+static const unsigned char *value(struct rd *r, const unsigned char *p,
+				  int node, int depth)
+{
+	const struct jfast_node *nd = node >= 0 ? &r->jf->nodes[node] : NULL;
+	bool want = nd != NULL && nd->nfield > 0;
+	const unsigned char *s, *end = r->end;
+	struct num x;
+	size_t n;
+	bool esc;
+	int kind;
+
+	if (depth > JFAST_MAX_DEPTH || p >= end)
+		return NULL;
+	switch (*p) {
+	case '{':
+		/* Into a field it would be jansson's compact text. */
+		if (want)
+			return NULL;
+		return object(r, p + 1, nd != NULL && nd->child >= 0 ? node : -1,
+			      depth);
+	case '[':
+		if (want)
+			return NULL;
+		return array(r, p + 1, nd != NULL && nd->child >= 0 ? node : -1,
+			     depth);
+	case '"':
+		p = scan_string(p + 1, end, &s, &n, &esc);
+		if (p == NULL || (want && put_string(r, nd, s, n, esc) < 0))
+			return NULL;
+		return p;
+	case 't':
+		p = literal(p, end, "true", 4);
+		kind = 't';
+		break;
+	case 'f':
+		p = literal(p, end, "false", 5);
+		kind = 'f';
+		break;
+	case 'n':
+		p = literal(p, end, "null", 4);
+		kind = '0';
+		break;
+	default:
+		p = number(r, p, &x, want);
+		kind = 'n';
+		break;
+	}
+	if (p == NULL || (want && put_scalar(r, nd, kind, &x) < 0))
+		return NULL;
+	return p;
+}
+
+/* The object at p[0..end) into v: past it, or NULL (declined). */
+static const unsigned char *record_at(struct jfast *jf, const char *p,
+				      const char *end, struct rec_value *v,
+				      char (*scratch)[CONV_SCRATCH_MAX])
+{
+	struct rd r = {
+		.end = (const unsigned char *)end,
+		.jf = jf, .v = v, .scratch = scratch,
+	};
+	const unsigned char *at = (const unsigned char *)p;
+
+	jf->tries++;
+	for (int i = 0; i < jf->schema->nfields; i++)
+		v[i].null = true;
+	at = skip_ws(at, r.end);
+	if (at >= r.end || *at != '{')
+		return NULL;
+	return object(&r, at + 1, jf->nodes[0].child >= 0 ? 0 : -1, 1);
+}
+
+int jfast_record(struct jfast *jf, const char *p, size_t len,
+		 struct rec_value *v, char (*scratch)[CONV_SCRATCH_MAX])
+{
+	const unsigned char *end = (const unsigned char *)p + len;
+	const unsigned char *at = record_at(jf, p, p + len, v, scratch);
+
+	if (at == NULL || skip_ws(at, end) != end) {
+		jf->declines++;
+		return 0;
+	}
+	return 1;
+}
+
+int jfast_object(struct jfast *jf, const char *p, size_t avail,
+		 struct rec_value *v, char (*scratch)[CONV_SCRATCH_MAX],
+		 size_t *len)
+{
+	const unsigned char *at;
+
+	if (avail == 0 || *p != '{') {
+		jf->tries++;
+		jf->declines++;
+		return 0;
+	}
+	at = record_at(jf, p, p + avail, v, scratch);
+	if (at == NULL) {
+		jf->declines++;
+		return 0;
+	}
+	*len = (size_t)(at - (const unsigned char *)p);
+	return 1;
+}

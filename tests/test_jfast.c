@@ -1,0 +1,527 @@
+/*
+ * test_jfast.c - the one-pass JSON record reader (providers/jfast.c)
+ * against the path it stands in for: jansson's json_loadb() of the
+ * record, the pointers resolved in its tree (jsonptr.c) and the file
+ * provider's per-value conversion (file_jsonl.c's rules, restated here).
+ *
+ * The promise checked: whenever jfast_record() takes a record, jansson
+ * reads it too and the fields get bit for bit the same values; so every
+ * record jansson refuses or a field does not convert, jfast declines.
+ * The inputs: every seed of the json, jsonarray and config fuzz corpora
+ * (whole, their JSON bodies, each of their lines), 100 000 documents
+ * built at random from edge cases (escapes, surrogate pairs, invalid
+ * UTF-8, NUL, deep nesting, integers at int64's edges, -0, 1e400,
+ * duplicate keys, blanks everywhere) with some of them mutated, and every
+ * prefix of some records.  Well-formed records of the common shapes must
+ * be taken, not declined.
+ */
+#include <criterion/criterion.h>
+
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "../common/buf.h"
+#include "../common/config.h"
+#include "../common/convert.h"
+#include "../providers/jfast.h"
+#include "../providers/jsonptr.h"
+#include "helpers/testutil.h"
+
+#define BASE "[aggregate]\noutput = /nonexistent/out.csv\n"
+#define PROV "[provider p]\ntype = file\npath = /nonexistent/in.jsonl\n"
+
+/* The schemas tried: top-level keys, and pointers of every kind. */
+static const char *const confs[] = {
+	BASE "fields = id:int, region:text, day:text, amount:float\n" PROV,
+	BASE "fields = a:int, b:text, c:float, d:text, e:decimal(10,2), "
+	"f:bool, g:timestamp('%Y-%m-%d', epoch_ms), h:date, i:text, k:text, "
+	"l:float, m:text\n" PROV
+	"map = a=/a, b=/b/c, c=/arr/1, d=/x~1y, e=/n, f=/t, g=/ts, h=/day, "
+	"i=/arr/0, k=/o, l=/n, m=/a\n",
+	BASE "fields = id:decimal(18,4), region:timestamp, amount:bool, "
+	"day:date\n" PROV,
+};
+#define NCONFS (sizeof confs / sizeof confs[0])
+
+struct setup {
+	struct cfg cfg;
+	const struct rec_schema *s;
+	struct jsonptr ptrs[16];
+	struct jfast jf;
+	struct buf dump[16];
+};
+
+static struct setup setups[NCONFS];
+static uint64_t taken, declined, oracle_yes;
+
+static void setup_all(void)
+{
+	char err[CFG_ERR_MAX];
+
+	for (size_t k = 0; k < NCONFS; k++) {
+		struct setup *t = &setups[k];
+
+		memset(t, 0, sizeof *t);
+		cr_assert_eq(cfg_load_string("t.conf", confs[k], &t->cfg, err,
+					     sizeof err), 0, "%zu: %s", k, err);
+		t->s = &t->cfg.schema;
+		cr_assert_leq(t->s->nfields, 16);
+		/* As file_jsonl_compile(): a pointer, or else one key. */
+		for (int i = 0; i < t->s->nfields; i++) {
+			const char *src = t->cfg.providers[0].source[i];
+
+			if (src[0] == '/' || src[0] == '\0') {
+				cr_assert_eq(jsonptr_compile(&t->ptrs[i], src,
+							     err, sizeof err), 0);
+				continue;
+			}
+			t->ptrs[i].seg = calloc(1, sizeof *t->ptrs[i].seg);
+			t->ptrs[i].buf = strdup(src);
+			t->ptrs[i].nseg = 1;
+			t->ptrs[i].seg[0].key = t->ptrs[i].buf;
+			t->ptrs[i].seg[0].len = strlen(src);
+			t->ptrs[i].seg[0].index = -1;
+		}
+		cr_assert_eq(jfast_plan(&t->jf, t->s, t->ptrs), 0);
+		cr_assert(t->jf.on);
+	}
+}
+
+static void teardown_all(void)
+{
+	for (size_t k = 0; k < NCONFS; k++) {
+		struct setup *t = &setups[k];
+
+		for (int i = 0; i < t->s->nfields; i++) {
+			jsonptr_free(&t->ptrs[i]);
+			buf_free(&t->dump[i]);
+		}
+		jfast_free(&t->jf);
+		cfg_free(&t->cfg);
+	}
+}
+
+/* file_jsonl.c's conversion of one jansson value for field i. */
+static int oracle_value(struct setup *t, int i, json_t *j,
+			struct rec_value *v, char *scratch)
+{
+	const struct rec_field *f = &t->s->fields[i];
+	char why[CONV_REASON_MAX];
+
+	switch (json_typeof(j)) {
+	case JSON_NULL:
+		v->null = true;
+		return 0;
+	case JSON_STRING:
+		return conv_text(f, json_string_value(j), json_string_length(j),
+				 v, why, sizeof why);
+	case JSON_INTEGER:
+		return conv_int(f, (int64_t)json_integer_value(j), v, scratch,
+				why, sizeof why);
+	case JSON_REAL:
+		return conv_json_real(f, json_real_value(j), v, scratch, why,
+				      sizeof why);
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return conv_bool(f, json_is_true(j), v, why, sizeof why);
+	default:
+		break;
+	}
+	if (f->type != REC_TEXT)
+		return -1;
+	for (;;) {
+		struct buf *d = &t->dump[i];
+		size_t n = json_dumpb(j, (char *)d->p, d->cap, JSON_COMPACT);
+
+		if (n == 0)
+			return -1;
+		if (n <= d->cap)
+			return conv_text(f, (const char *)d->p, n, v, why,
+					 sizeof why);
+		cr_assert_eq(buf_reserve(d, n), 0);
+	}
+}
+
+/* The jansson path: 1 and v, or 0: a reject.  *root to json_decref. */
+static int oracle(struct setup *t, const char *p, size_t len,
+		  struct rec_value *v, char (*scratch)[CONV_SCRATCH_MAX],
+		  json_t **root)
+{
+	json_error_t err;
+
+	*root = json_loadb(p, len, JSON_DECODE_ANY, &err);
+	if (*root == NULL || !json_is_object(*root))
+		return 0;
+	for (int i = 0; i < t->s->nfields; i++) {
+		json_t *j = jsonptr_resolve(&t->ptrs[i], *root);
+
+		v[i].null = j == NULL;
+		if (j != NULL && oracle_value(t, i, j, &v[i], scratch[i]) < 0)
+			return 0;
+	}
+	return 1;
+}
+
+static bool same_value(enum rec_type type, const struct rec_value *a,
+		       const struct rec_value *b)
+{
+	if (a->null || b->null)
+		return a->null == b->null;
+	switch (type) {
+	case REC_TEXT:
+		return a->u.s.len == b->u.s.len &&
+		       memcmp(a->u.s.p, b->u.s.p, a->u.s.len) == 0;
+	case REC_FLOAT:
+		return memcmp(&a->u.f, &b->u.f, sizeof a->u.f) == 0;
+	case REC_BOOL:
+		return a->u.b == b->u.b;
+	case REC_DECIMAL:
+		return rec_dec(a) == rec_dec(b);
+	default:
+		return a->u.i == b->u.i;
+	}
+}
+
+/*
+ * jfast_object() on p[0..len) followed by more: what it takes is an object
+ * ending where it says, which jfast_record() takes alone with the same
+ * values.
+ */
+static void check_object(struct setup *t, const char *p, size_t len)
+{
+	struct rec_value a[16], b[16];
+	char as[16][CONV_SCRATCH_MAX], bs[16][CONV_SCRATCH_MAX];
+	size_t n = 0;
+
+	if (jfast_object(&t->jf, p, len, a, as, &n) == 0)
+		return;
+	cr_assert(n >= 2 && n <= len && p[0] == '{' && p[n - 1] == '}',
+		  "object of %zu bytes in %.*s", n, (int)len, p);
+	/* The values of a point into p or jf's buffers: copy the text out
+	 * before jfast_record() reuses them. */
+	{
+		struct buf keep[16];
+
+		memset(keep, 0, sizeof keep);
+		for (int i = 0; i < t->s->nfields; i++)
+			if (!a[i].null && t->s->fields[i].type == REC_TEXT) {
+				cr_assert_eq(buf_add(&keep[i], a[i].u.s.p,
+						     a[i].u.s.len), 0);
+				a[i].u.s.p = (const char *)keep[i].p;
+			}
+		cr_assert_eq(jfast_record(&t->jf, p, n, b, bs), 1,
+			     "taken in front, not alone: %.*s", (int)n, p);
+		for (int i = 0; i < t->s->nfields; i++) {
+			cr_assert(same_value(t->s->fields[i].type, &a[i], &b[i]),
+				  "field %s differs: %.*s",
+				  t->s->fields[i].name, (int)n, p);
+			buf_free(&keep[i]);
+		}
+	}
+}
+
+/* One record through both, under every schema; returns jfast's answers. */
+static int check(const char *p, size_t len)
+{
+	int took = 0;
+
+	for (size_t k = 0; k < NCONFS; k++) {
+		struct setup *t = &setups[k];
+		struct rec_value fv[16], ov[16];
+		char fs[16][CONV_SCRATCH_MAX], os[16][CONV_SCRATCH_MAX];
+		json_t *root;
+		int f = jfast_record(&t->jf, p, len, fv, fs);
+		int o = oracle(t, p, len, ov, os, &root);
+
+		oracle_yes += o;
+		if (f) {
+			taken++;
+			took++;
+			cr_assert(o, "jfast took what jansson refuses "
+				  "(schema %zu): %.*s", k, (int)len, p);
+			for (int i = 0; i < t->s->nfields; i++)
+				cr_assert(same_value(t->s->fields[i].type,
+						     &fv[i], &ov[i]),
+					  "schema %zu field %s differs: %.*s",
+					  k, t->s->fields[i].name, (int)len, p);
+		} else {
+			declined++;
+		}
+		json_decref(root);
+		check_object(t, p, len);
+	}
+	return took;
+}
+
+/* --- the fuzz corpora -------------------------------------------------- */
+
+static void check_file_parts(const char *p, size_t n)
+{
+	const char *body = p, *end = p + n;
+
+	check(p, n);
+	/* The json corpus: a byte, two lines, the body. */
+	for (int k = 0; k < 2 && body < end; k++) {
+		const char *nl = memchr(body, '\n', (size_t)(end - body));
+
+		body = nl ? nl + 1 : end;
+	}
+	check(body, (size_t)(end - body));
+	if (n > 0)
+		check(p + 1, n - 1);
+	for (const char *l = p; l < end;) {
+		const char *nl = memchr(l, '\n', (size_t)(end - l));
+		const char *e = nl ? nl : end;
+
+		check(l, (size_t)(e - l));
+		l = nl ? nl + 1 : end;
+	}
+}
+
+static size_t check_corpus(const char *name)
+{
+	char dir[4096];
+	struct dirent *de;
+	DIR *d;
+	size_t files = 0;
+
+	snprintf(dir, sizeof dir, "%s/fuzz/corpus/%s", tu_srcdir(), name);
+	d = opendir(dir);
+	cr_assert_not_null(d, "%s", dir);
+	while ((de = readdir(d)) != NULL) {
+		char path[4400];
+		struct buf b = { 0 };
+		FILE *fp;
+		char chunk[65536];
+		size_t got;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		fp = fopen(path, "rb");
+		cr_assert_not_null(fp, "%s", path);
+		while ((got = fread(chunk, 1, sizeof chunk, fp)) > 0)
+			cr_assert_eq(buf_add(&b, chunk, got), 0);
+		fclose(fp);
+		check_file_parts(b.p ? (const char *)b.p : "", b.len);
+		buf_free(&b);
+		files++;
+	}
+	closedir(d);
+	return files;
+}
+
+Test(jfast, fuzz_corpora, .init = setup_all, .fini = teardown_all)
+{
+	size_t n = check_corpus("json") + check_corpus("jsonarray") +
+		   check_corpus("config");
+
+	cr_assert_gt(n, 100);
+	cr_assert_gt(taken, 0);
+}
+
+/* --- documents built at random ------------------------------------------ */
+
+static uint64_t rng_state = UINT64_C(0x2545f4914f6cdd1d);
+
+static uint64_t rng(void)
+{
+	return tu_rng(&rng_state);
+}
+
+static const char *pick(const char *const *a, size_t n)
+{
+	return a[rng() % n];
+}
+#define PICK(a) pick(a, sizeof a / sizeof a[0])
+
+static const char *const keys[] = {
+	"\"id\"", "\"region\"", "\"day\"", "\"amount\"", "\"a\"", "\"b\"",
+	"\"c\"", "\"arr\"", "\"x/y\"", "\"n\"", "\"t\"", "\"ts\"", "\"o\"",
+	"\"i\\u0064\"", "\"\\u0061\"", "\"a\\/b\"", "\"zz\"", "\"\"",
+	"\"reg\\u0069on\"", "\"x\\/y\"", "\"\\ud83d\\ude00\"", "\"a\\u0000\"",
+	"\"\xc3\xa9\"", "\"\xff\"",
+};
+
+static const char *const scalars[] = {
+	"0", "-0", "1", "-1", "42", "007", "01", "-", "1.", ".5", "1e", "1e+",
+	"9223372036854775807", "9223372036854775808", "-9223372036854775808",
+	"-9223372036854775809", "12345678901234567890", "1e400", "-1e400",
+	"1e-400", "1.7976931348623157e308", "1.8e308", "0.1", "590.64",
+	"1.5e3", "-0.0", "1E+2", "2.5E-3", "123456789012345.6",
+	"1234567890123456.7", "0.30000000000000004", "1517966773840",
+	"1517966773840.0", "1e22", "1e23", "4.9e-324", "100000000000000000000e-3",
+	"true", "false", "null", "tru", "nul", "truex", "True", "NaN", "Infinity",
+	"\"\"", "\"r042\"", "\"2025-09-28\"", "\"2026-11-22T03:00:01Z\"",
+	"\"12.5\"", "\" 12 \"", "\"abc\"", "\"yes\"", "\"t\"",
+	"\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\"", "\"\\u00e9\\u4e2d\"",
+	"\"\\ud83d\\ude00\"", "\"\\ud83d\"", "\"\\ude00\"", "\"\\ud83dx\"",
+	"\"\\ud83d\\u0041\"", "\"\\u0000\"", "\"\\u001f\"", "\"\\uZZZZ\"",
+	"\"\\x\"", "\"\\u12\"", "\"\xc3\xa9t\xc3\xa9\"", "\"\xe4\xb8\xad\"",
+	"\"\xf0\x9f\x98\x80\"", "\"\xc0\xaf\"", "\"\xed\xa0\x80\"",
+	"\"\xf4\x90\x80\x80\"", "\"\x80\"", "\"\xe4\xb8\"", "\"a\x01b\"",
+	"\"tab\there\"", "\"\x7f\"", "\"9999999999.99\"", "\"99999999.999\"",
+	"\"-0\"", "\"1e400\"", "\"0x10\"",
+};
+
+static const char *const blanks[] = { "", "", "", " ", "\t", "\r", "\n",
+				      "  \r\n\t" };
+
+static void add(struct buf *b, const char *s)
+{
+	cr_assert_eq(buf_addstr(b, s), 0);
+}
+
+static void gen_value(struct buf *b, int depth);
+
+static void gen_object(struct buf *b, int depth)
+{
+	int n = (int)(rng() % 6);
+
+	add(b, "{");
+	add(b, PICK(blanks));
+	for (int k = 0; k < n; k++) {
+		if (k > 0) {
+			add(b, ",");
+			add(b, PICK(blanks));
+		}
+		add(b, PICK(keys));
+		add(b, PICK(blanks));
+		add(b, ":");
+		add(b, PICK(blanks));
+		gen_value(b, depth + 1);
+		add(b, PICK(blanks));
+	}
+	add(b, "}");
+}
+
+static void gen_value(struct buf *b, int depth)
+{
+	unsigned r = (unsigned)(rng() % 16);
+
+	if (depth < 6 && r == 0) {
+		gen_object(b, depth);
+	} else if (depth < 6 && r == 1) {
+		int n = (int)(rng() % 4);
+
+		add(b, "[");
+		for (int k = 0; k < n; k++) {
+			if (k > 0)
+				add(b, ",");
+			add(b, PICK(blanks));
+			gen_value(b, depth + 1);
+		}
+		add(b, "]");
+	} else if (r == 2 && rng() % 50 == 0) {
+		/* Deep: around the reader's limit, or past jansson's. */
+		int d = (int)(rng() % 2 ? 60 + rng() % 10 : 2040 + rng() % 20);
+
+		for (int k = 0; k < d; k++)
+			add(b, "[");
+		add(b, "1");
+		for (int k = 0; k < d; k++)
+			add(b, "]");
+	} else {
+		add(b, PICK(scalars));
+	}
+}
+
+/* A record: mostly well-formed objects, now and then mutated. */
+static void gen_record(struct buf *b)
+{
+	b->len = 0;
+	add(b, PICK(blanks));
+	if (rng() % 20 == 0)
+		gen_value(b, 0);
+	else
+		gen_object(b, 0);
+	add(b, PICK(blanks));
+	switch (rng() % 10) {
+	case 0:
+		b->len = b->len ? (size_t)(rng() % b->len) : 0;
+		break;
+	case 1:
+		if (b->len)
+			b->p[rng() % b->len] = (unsigned char)rng();
+		break;
+	case 2:
+		if (b->len)
+			b->p[rng() % b->len] = "{}[]\",:\\ 0"[rng() % 10];
+		break;
+	default:
+		break;
+	}
+}
+
+Test(jfast, random_documents, .init = setup_all, .fini = teardown_all)
+{
+	struct buf b = { 0 };
+	int n = 100000;
+
+	for (int k = 0; k < n; k++) {
+		gen_record(&b);
+		check(b.p ? (const char *)b.p : "", b.len);
+	}
+	buf_free(&b);
+	/* Not all declined: the reader takes what it should. */
+	fprintf(stderr, "taken %llu declined %llu oracle %llu\n", (unsigned long long)taken, (unsigned long long)declined, (unsigned long long)oracle_yes);
+	cr_assert_gt(taken, (uint64_t)n / 10, "taken %llu of %llu",
+		     (unsigned long long)taken, (unsigned long long)oracle_yes);
+}
+
+/* --- records it must take, and every cut of them ------------------------- */
+
+static const char *const good[] = {
+	"{\"id\":1,\"region\":\"r064\",\"day\":\"2025-09-28\",\"amount\":590.64}",
+	"{ \"amount\" : -0.5e2 , \"region\" : \"\\u00e9t\\u00e9\", \"id\": -9223372036854775808 }\r",
+	"{\"a\":7,\"b\":{\"c\":\"x\\ty\"},\"arr\":[\"s\",2.5,{}],\"x/y\":\"d\","
+	"\"n\":\"12.50\",\"t\":true,\"ts\":1517966773840,\"day\":\"2026-02-28\"}",
+	"{\"a\":1,\"a\":2,\"b\":{\"c\":\"old\"},\"b\":{\"z\":1}}",
+	"{\"id\":\"12\",\"region\":null,\"extra\":[[[{\"k\":[1,2,{\"q\":\"\\ud83d\\ude00\"}]}]]]}",
+	"{}",
+};
+
+Test(jfast, takes_plain_records, .init = setup_all, .fini = teardown_all)
+{
+	for (size_t k = 0; k < sizeof good / sizeof good[0]; k++) {
+		const char *g = good[k];
+
+		cr_assert_gt(check(g, strlen(g)), 0, "declined: %s", g);
+		/* As an array's element: followed by the rest of it. */
+		if (g[0] == '{' && g[strlen(g) - 1] == '}') {
+			char more[1024];
+			size_t n = 0;
+			struct rec_value v[16];
+			char sc[16][CONV_SCRATCH_MAX];
+
+			snprintf(more, sizeof more, "%s,\n {\"id\":1}]", g);
+			cr_assert_eq(jfast_object(&setups[0].jf, more,
+						  strlen(more), v, sc, &n), 1);
+			cr_assert_eq(n, strlen(g));
+			check(more, strlen(more));
+		}
+		/* Every prefix: jansson refuses each, so the reader must. */
+		for (size_t n = 0; n < strlen(g); n++)
+			check(g, n);
+	}
+}
+
+Test(jfast, duplicate_keys_last_wins, .init = setup_all,
+     .fini = teardown_all)
+{
+	struct setup *t = &setups[1];
+	struct rec_value v[16];
+	char s[16][CONV_SCRATCH_MAX];
+	const char *g = "{\"b\":{\"c\":\"first\"},\"a\":1,\"b\":{\"d\":2},"
+			"\"a\":5}";
+
+	cr_assert_eq(jfast_record(&t->jf, g, strlen(g), v, s), 1);
+	cr_assert(v[1].null, "b/c of the first b must not survive");
+	cr_assert_eq(v[0].u.i, 5);
+	cr_assert_eq(check(g, strlen(g)), (int)NCONFS);
+}

@@ -547,12 +547,22 @@ static int save_partial(struct agg *a, char *err, size_t len)
 		snprintf(err, len, "out of memory");
 		return -1;
 	}
-	for (int i = 0; i < a->cfg->nproviders; i++)
+	for (int i = 0; i < a->cfg->nproviders; i++) {
 		pp[i] = (struct partial_prov){ .ran = a->prov[i].ring != NULL,
 					       .records = a->prov[i].records,
 					       .rejects = a->prov[i].nrejects };
-	rc = partial_save(a->cfg->partial, a->cfg, a->merges, a->nmerges, pp,
-			  err, len);
+		if (a->cfg->state_save) { /* the state: what it held, and this */
+			struct partial_prov old;
+
+			partial_set_prov(a->cfg->partials, i, &old);
+			pp[i].ran = true;
+			pp[i].records += old.records;
+			pp[i].rejects += old.rejects;
+		}
+	}
+	rc = partial_save(a->cfg->state_save ? a->cfg->state_save
+					     : a->cfg->partial, a->cfg,
+			  a->merges, a->nmerges, pp, err, len);
 	free(pp);
 	return rc;
 }
@@ -588,6 +598,9 @@ static void on_finish(struct agg *a, const struct ctl_msg *in)
 		rc = in->flag ? save_partial(a, err, sizeof err) : 0;
 	else /* Rejects help whatever the outcome: write them first. */
 		rc = rejects_write(a->cfg, a->merge, err, sizeof err);
+	/* An incremental run: the new state before the outputs (incr.h). */
+	if (rc == 0 && in->flag && a->cfg->state_save)
+		rc = save_partial(a, err, sizeof err);
 	if (in->flag) {
 		if (rc == 0 && (a->cfg->partial ||
 				write_outputs(a, err, sizeof err) == 0)) {

@@ -58,7 +58,8 @@ static const char *const out_keys[] = {
 	"output", "format", "table", "write", "order_by", "having", "limit",
 	"reject_file", "lock_file", "metrics_file", "on_error", "restart",
 	"backoff", "backoff_max", "stall_timeout", "timeout", "memory_limit",
-	"ring_size", "max_rejects", "trace_file", "memory", NULL
+	"ring_size", "max_rejects", "trace_file", "memory", "state",
+	NULL
 };
 
 /* Keys of a provider that say how, not what, it reads. */
@@ -666,6 +667,21 @@ int partial_set_complete(const struct partial_set *ps, char *err,
 		snprintf(err + len, errlen - len, " of %d (shards count from "
 			 "0)", ps->nshards);
 	return -1;
+}
+
+void partial_set_drop(struct partial_set *ps, int pi)
+{
+	int k = 0;
+
+	for (int i = 0; i < ps->npieces; i++) {
+		if (ps->pieces[i].prov == pi) {
+			free(ps->pieces[i].part);
+			free(ps->pieces[i].partlen);
+			continue;
+		}
+		ps->pieces[k++] = ps->pieces[i];
+	}
+	ps->npieces = k;
 }
 
 int partial_set_nshards(const struct partial_set *ps)

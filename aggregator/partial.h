@@ -89,6 +89,9 @@ int partial_set_add(struct partial_set *ps, const char *path, char *err,
 int partial_set_complete(const struct partial_set *ps, char *err,
 			 size_t errlen);
 
+/* Forget provider pi's pieces (an incremental run reads it again). */
+void partial_set_drop(struct partial_set *ps, int pi);
+
 /* Shards of the set, and the counts of provider pi summed. */
 int partial_set_nshards(const struct partial_set *ps);
 void partial_set_prov(const struct partial_set *ps, int pi,

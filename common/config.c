@@ -838,6 +838,7 @@ void cfg_free(struct cfg *cfg)
 	free(cfg->reject_file);
 	free(cfg->lock_file);
 	free(cfg->metrics_file);
+	free(cfg->state_dir);
 	free(cfg->trace_file);
 	free(cfg->order_by_text);
 	free(cfg->order_by);

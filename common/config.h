@@ -84,6 +84,12 @@ enum cfg_provider_type {
 	CFG_PROV_FILE,
 };
 
+/* A file of an incremental run: read [from, to), line the line at from. */
+struct cfg_incr_file {
+	char *name;
+	uint64_t from, to, line;
+};
+
 struct cfg_provider {
 	char *name;
 	int line;                  /* line of its [provider NAME] header */
@@ -142,6 +148,15 @@ struct cfg_provider {
 	 */
 	bool shard_split;
 	int shard, nshards;
+
+	/*
+	 * An incremental run (supervisor/incr.h), file providers: the files
+	 * to read, each from byte `from` (its line `line`) up to `to`, in
+	 * place of the match list.  Set by the supervisor before the fork.
+	 */
+	const struct cfg_incr_file *incr_files;
+	size_t nincr_files;
+	bool incr;
 };
 
 struct expr_prog;
@@ -278,6 +293,11 @@ struct cfg {
 	int shard, nshards;
 	uint64_t fingerprint;
 	struct partial_set *partials;
+
+	/* `state = DIR` (or --state); state_save: where the aggregator
+	   writes the new state's partial before the outputs (incr.h). */
+	char *state_dir;
+	const char *state_save;
 };
 
 /* The fields a union output writes (struct cfg: nfields_union). */

@@ -47,6 +47,7 @@ const struct cfg_key_def cfg_agg_keys[] = {
 	[AK_HAVING] = { "having", 0 },
 	[AK_TRACE_FILE] = { "trace_file", 0 },
 	[AK_MEMORY] = { "memory", 0 },
+	[AK_STATE] = { "state", 0 },
 };
 
 /* The longest column name (config_schema.c: fields).  */
@@ -257,6 +258,8 @@ int cfg_agg_apply(const struct cfg_key *k, int id, struct cfg *cfg, char **vp)
 		return cfg_key_string(k, &cfg->metrics_file, vp);
 	case AK_TRACE_FILE:
 		return cfg_key_string(k, &cfg->trace_file, vp);
+	case AK_STATE:
+		return cfg_key_string(k, &cfg->state_dir, vp);
 	case AK_ORDER_BY:
 		return cfg_key_string(k, &cfg->order_by_text, vp);
 	case AK_LIMIT: {

@@ -132,6 +132,20 @@ static void teardown(struct file_run *r)
 		globfree(&r->g);
 }
 
+/* An incremental run's files (config.h: cfg_incr_file), in their order. */
+static enum prov_status incr_names(struct file_run *r)
+{
+	const struct cfg_provider *p = r->p;
+
+	r->names = calloc(p->nincr_files + 1, sizeof *r->names);
+	if (r->names == NULL)
+		return prov_fail(r->c, PROV_FAIL_RETRY, "out of memory");
+	for (size_t i = 0; i < p->nincr_files; i++)
+		r->names[i] = p->incr_files[i].name;
+	r->nnames = p->nincr_files;
+	return ST_OK;
+}
+
 static enum prov_status file_run(struct prov_ctx *c)
 {
 	struct file_run r = { .c = c, .p = c->p, .fc = file_conf(c->p),
@@ -141,9 +155,13 @@ static enum prov_status file_run(struct prov_ctx *c)
 	size_t idx;
 	uint64_t off, line;
 
-	st = file_match(c->p, &r.g, &r.names, &r.nnames, c->errbuf,
-			 sizeof c->errbuf);
-	r.have_glob = true;
+	if (c->p->incr) { /* an incremental run: the supervisor's snapshot */
+		st = incr_names(&r);
+	} else {
+		st = file_match(c->p, &r.g, &r.names, &r.nnames, c->errbuf,
+				sizeof c->errbuf);
+		r.have_glob = true;
+	}
 	if (st != ST_OK)
 		goto out_teardown;
 	st = setup(&r);
@@ -187,6 +205,15 @@ static enum prov_status file_run(struct prov_ctx *c)
 		st = file_src_open(c, &s, name);
 		if (st != ST_OK)
 			goto out_teardown;
+		if (c->p->incr) {
+			const struct cfg_incr_file *f = &c->p->incr_files[idx];
+
+			s.end = f->to;
+			if (off < f->from) { /* not resuming past it already */
+				off = f->from;
+				line = f->line;
+			}
+		}
 		if (kind == FILE_KIND_CSV)
 			st = file_csv_read(&r, idx, &s, off, line);
 		else if (kind == FILE_KIND_JSON)

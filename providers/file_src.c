@@ -229,6 +229,7 @@ enum prov_status file_src_open(struct prov_ctx *c, struct file_src *s,
 	s->name = name;
 	s->gz = NULL;
 	s->off = 0;
+	s->end = UINT64_MAX;
 	s->raw = NULL;
 	s->raw_pos = s->raw_len = 0;
 	s->raw_eof = false;
@@ -413,9 +414,16 @@ static enum prov_status read_conv(struct prov_ctx *c, struct file_src *s,
 enum prov_status file_src_read(struct prov_ctx *c, struct file_src *s,
 			       char *buf, size_t cap, size_t *got)
 {
-	enum prov_status st = s->raw != NULL ? read_conv(c, s, buf, cap, got)
-					     : read_raw(c, s, buf, cap, got);
+	enum prov_status st;
 
+	if (s->off >= s->end) { /* an incremental run's snapshot ends here */
+		*got = 0;
+		return ST_OK;
+	}
+	if (cap > s->end - s->off && s->raw == NULL)
+		cap = (size_t)(s->end - s->off);
+	st = s->raw != NULL ? read_conv(c, s, buf, cap, got)
+			    : read_raw(c, s, buf, cap, got);
 	if (st == ST_OK)
 		s->off += *got;
 	return st;

@@ -66,6 +66,8 @@ struct file_src {
 	uint64_t off;        /* offset of the next byte read, in the bytes
 				handed out: decompressed, and in UTF-8 when
 				the file is in another encoding */
+	uint64_t end;        /* reads stop at this offset (an incremental
+				run's snapshot); UINT64_MAX: the file's end */
 
 	/* Another encoding (`encoding`): raw is NULL when there is none. */
 	iconv_t cd;          /* from the file's encoding to UTF-8 */

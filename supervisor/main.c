@@ -23,6 +23,7 @@
 #include "../aggregator/outfile.h"
 #include "../aggregator/output.h"
 #include "../aggregator/partial.h"
+#include "incr.h"
 #include "progress.h"
 #include "shard.h"
 #include "../common/proctitle.h"
@@ -84,6 +85,8 @@ enum {
 	OPT_SHARD,
 	OPT_SHARDS,
 	OPT_PARTIAL,
+	OPT_STATE,
+	OPT_FULL,
 };
 
 static const struct option long_options[] = {
@@ -102,6 +105,8 @@ static const struct option long_options[] = {
 	{ "shard", required_argument, NULL, OPT_SHARD },
 	{ "shards", required_argument, NULL, OPT_SHARDS },
 	{ "partial", required_argument, NULL, OPT_PARTIAL },
+	{ "state", required_argument, NULL, OPT_STATE },
+	{ "full", no_argument, NULL, OPT_FULL },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -121,6 +126,8 @@ struct options {
 	const char *shard;      /* --shard I/N */
 	int shards;             /* --shards N, 0: not given */
 	const char *partial;    /* --partial FILE */
+	const char *state;      /* --state DIR */
+	bool full;              /* --full */
 	bool merge;             /* aggregate merge PARTIAL... */
 	char **parts;
 	int nparts;
@@ -184,6 +191,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 	char *end;
 
 	opterr = 0;
+	if (argc > 1 && strcmp(argv[1], "state") == 0) /* incr.h */
+		return argc == 3 || (argc == 4 && strcmp(argv[2], "-v") == 0)
+		       ? incr_show(argv[argc - 1], argc == 4)
+		       : usage_error("%s: aggregate state [-v] DIR", "state");
 	if (argc > 1 && strcmp(argv[1], "merge") == 0) {
 		o->merge = true;
 		argv++;
@@ -252,6 +263,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_PARTIAL:
 			o->partial = optarg;
 			break;
+		case OPT_STATE:
+			o->state = optarg;
+			break;
+		case OPT_FULL:
+			o->full = true;
+			break;
 		case 'V':
 			printf("aggregate %s%s\n", AGG_VERSION, AGG_BUILD_TAG);
 			return EXIT_OK;
@@ -279,6 +296,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 	if ((o->shard || o->shards) && !o->partial && !o->check)
 		return usage_error("%s: a shard writes a partial (add --partial "
 				   "FILE)", o->shard ? "--shard" : "--shards");
+	if (o->state && (o->partial || o->only))
+		return usage_error("%s: an incremental run reads every "
+				   "provider and writes the outputs",
+				   o->partial ? "--state with --partial"
+					      : "--state with --only");
 	if (o->partial && o->only)
 		return usage_error("%s: a shard runs what the shard rule gives "
 				   "it", "--only with --partial");
@@ -686,6 +708,7 @@ int main(int argc, char **argv)
 	struct run_lock lock;
 	const char *trace;
 	struct partial_set *ps = NULL;
+	struct incr *inc = NULL;
 	int rc, code, shard = 0, nshards = 1, sharded = 0;
 
 	if (std_fds_open() < 0)
@@ -722,7 +745,11 @@ int main(int argc, char **argv)
 		cfg_free(&cfg);
 		return EXIT_USAGE;
 	}
-	if ((o.partial || o.merge) &&
+	if (o.state) { /* --state over `state =` */
+		free(cfg.state_dir);
+		cfg.state_dir = strdup(o.state);
+	}
+	if ((o.partial || o.merge || cfg.state_dir) &&
 	    partial_fingerprint(o.config, &cfg.fingerprint, err,
 				sizeof err) < 0) {
 		fprintf(stderr, "aggregate: %s\n", err);
@@ -754,6 +781,12 @@ int main(int argc, char **argv)
 		partial_set_free(ps);
 		cfg_free(&cfg);
 		return code;
+	}
+	if (cfg.state_dir && !o.merge &&
+	    (rc = incr_begin(&cfg, cfg.state_dir, o.full, &inc)) >= 0) {
+		release_lock(&lock);
+		cfg_free(&cfg);
+		return rc;
 	}
 	trace = o.trace ? o.trace : cfg.trace_file;
 	if (cfg.partial) {
@@ -788,6 +821,7 @@ int main(int argc, char **argv)
 		trace = NULL;
 	}
 	rc = sup_run(&cfg, &so);
+	rc = incr_end(inc, &cfg, rc); /* commits the state */
 	log_set_redraw(false);
 	for (int i = 0; ps && rc == EXIT_OK && i < cfg.nproviders; i++) {
 		struct partial_prov pp;

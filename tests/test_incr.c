@@ -1,0 +1,529 @@
+/*
+ * test_incr.c - incremental runs (state = DIR), end to end.
+ *
+ * Day 1 is read into a state; day 2 is added (rows appended to a CSV file,
+ * a gzip member appended to a .jsonl.gz file, new files, new rows in
+ * SQLite); the second run must write exactly what one run over days 1
+ * and 2 writes (the oracle: the same binary without state), and read
+ * only day 2 where it can (its providers' record counts).  A run killed
+ * anywhere in the second run (a provider, the aggregator, the supervisor,
+ * also between the outputs and the commit) leaves a state from which the
+ * next run writes the clean outputs.  Bad state files are refused with
+ * their name and --full, nothing written; --full recovers; a file whose
+ * read part changed is read again with a warning.
+ */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <sqlite3.h>
+
+#include "helpers/proc.h"
+#include "helpers/testutil.h"
+
+static char *dir;
+
+static const char conf_fmt[] =
+	"[aggregate]\n"
+	"output = %s/groups.csv\n"
+	"fields = id:int, k:text, v:float, d:decimal(12,2)\n"
+	"group_by = k\n"
+	"aggregates = count(*) as n, sum(v) as sv, sum(d) as sd,\n"
+	"  min(v) as lo, max(d) as hi, count_distinct(id) as ids,\n"
+	"  median(v) as mv, arg_max(id, v) as top\n"
+	"%s"
+	"\n"
+	"[output rows]\n"
+	"output = %s/rows.csv\n"
+	"mode = union\n"
+	"\n"
+	"[provider csv]\n"
+	"type = file\n"
+	"path = in/*.csv\n"
+	"\n"
+	"[provider js]\n"
+	"type = file\n"
+	"path = in/*.jsonl.gz\n"
+	"\n"
+	"[provider lite]\n"
+	"type = sqlite\n"
+	"path = lite.db\n"
+	"query = SELECT id, k, v, d FROM t ORDER BY id\n";
+
+static void setup(void)
+{
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	dir = tu_tmpdir();
+	tu_watchdog(600);
+}
+
+static void teardown(void)
+{
+	tu_tmpdir_free(&dir);
+}
+
+TestSuite(incr, .init = setup, .fini = teardown);
+
+static void mkdir_in(const char *name)
+{
+	char *p = tu_path(dir, name);
+
+	cr_assert(mkdir(p, 0755) == 0 || errno == EEXIST, "mkdir %s", p);
+	free(p);
+}
+
+/* Write both configs: incr.conf (state) and full.conf (the oracle). */
+static void write_confs(void)
+{
+	char *c;
+
+	mkdir_in("out");
+	mkdir_in("full");
+	mkdir_in("in");
+	cr_assert(asprintf(&c, conf_fmt, "out", "state = st\n", "out") > 0);
+	tu_put(dir, "incr.conf", c);
+	free(c);
+	cr_assert(asprintf(&c, conf_fmt, "full", "", "full") > 0);
+	tu_put(dir, "full.conf", c);
+	free(c);
+}
+
+/* Row i as CSV and as JSON. */
+static void row_csv(char *b, size_t n, int i)
+{
+	snprintf(b, n, "%d,k%d,%.17g,%d.%02d\n", i, i % 7,
+		 (i % 3 ? 1.0 : -1.0) * i / 7.0, i * 3, i % 100);
+}
+
+static void row_json(char *b, size_t n, int i)
+{
+	snprintf(b, n, "{\"id\":%d,\"k\":\"k%d\",\"v\":%.17g,\"d\":\"%d.%02d\"}\n",
+		 i, i % 5, i * 1e10 / 3.0, i, i % 100);
+}
+
+static void append(const char *name, const char *text)
+{
+	char *p = tu_path(dir, name);
+	FILE *f = fopen(p, "a");
+
+	cr_assert(f, "%s", p);
+	fputs(text, f);
+	fclose(f);
+	free(p);
+}
+
+/* CSV rows [lo, hi) appended to name (the header first if new). */
+static void csv_rows(const char *name, int lo, int hi)
+{
+	char *p = tu_path(dir, name), line[128];
+	struct stat st;
+
+	if (stat(p, &st) < 0)
+		append(name, "id,k,v,d\n");
+	for (int i = lo; i < hi; i++) {
+		row_csv(line, sizeof line, i);
+		append(name, line);
+	}
+	free(p);
+}
+
+/* JSON rows [lo, hi) as one more gzip member of name. */
+static void gz_rows(const char *name, int lo, int hi)
+{
+	char *p = tu_path(dir, name), line[160];
+	gzFile gz = gzopen(p, "ab");
+
+	cr_assert(gz, "%s", p);
+	for (int i = lo; i < hi; i++) {
+		row_json(line, sizeof line, i);
+		gzputs(gz, line);
+	}
+	gzclose(gz);
+	free(p);
+}
+
+static void sql(const char *q)
+{
+	char *p = tu_path(dir, "lite.db");
+	sqlite3 *db;
+
+	cr_assert_eq(sqlite3_open(p, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, q, NULL, NULL, NULL), SQLITE_OK, "%s",
+		     sqlite3_errmsg(db));
+	sqlite3_close(db);
+	free(p);
+}
+
+static void lite_rows(int lo, int hi)
+{
+	char q[256];
+
+	sql("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, k TEXT, "
+	    "v REAL, d TEXT)");
+	for (int i = lo; i < hi; i++) {
+		snprintf(q, sizeof q, "INSERT INTO t VALUES (%d, 'k%d', %d.25, "
+			 "'%d.5')", i, i % 4, i, i);
+		sql(q);
+	}
+}
+
+/* Day 1: two CSV files, a gzip file, SQLite rows. */
+static void day1(void)
+{
+	write_confs();
+	csv_rows("in/2026-01-01.csv", 0, 40);
+	csv_rows("in/2026-01-02.csv", 40, 70);
+	gz_rows("in/a.jsonl.gz", 1000, 1030);
+	lite_rows(5000, 5020);
+}
+
+/* Day 2: rows appended to a file and a gzip file, a new file, new rows. */
+static void day2(void)
+{
+	csv_rows("in/2026-01-02.csv", 70, 95);
+	csv_rows("in/2026-01-03.csv", 95, 120);
+	gz_rows("in/a.jsonl.gz", 1030, 1042);
+	gz_rows("in/b.jsonl.gz", 1042, 1050);
+	lite_rows(5020, 5031);
+}
+
+static int run(struct tu_result *r, const char *conf, const char *extra,
+	       const char *const *env)
+{
+	const char *args[] = { "-c", conf, extra, NULL };
+
+	return tu_run(r, dir, args, env);
+}
+
+/* out/X equals full/X for every output. */
+static void expect_clean(const char *what)
+{
+	static const char *const names[] = { "groups.csv", "rows.csv" };
+	struct tu_result r;
+
+	cr_assert_eq(run(&r, "full.conf", NULL, NULL), 0, "%s", r.err);
+	tu_result_free(&r);
+	for (size_t i = 0; i < 2; i++) {
+		char a[64], b[64], *x, *y;
+
+		snprintf(a, sizeof a, "out/%s", names[i]);
+		snprintf(b, sizeof b, "full/%s", names[i]);
+		x = tu_get(dir, a);
+		y = tu_get(dir, b);
+		cr_assert_str_eq(x, y, "%s: %s differs from a full run", what,
+				 names[i]);
+		free(x);
+		free(y);
+	}
+}
+
+static void expect_records(const char *err, const char *prov, int n)
+{
+	char want[96];
+
+	snprintf(want, sizeof want, "provider=%s finished records=%d ", prov,
+		 n);
+	cr_assert(strstr(err, want), "want %s in:\n%s", want, err);
+}
+
+Test(incr, day2_reads_only_day2_and_equals_a_full_run)
+{
+	struct tu_result r;
+
+	day1();
+	cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
+	expect_records(r.err, "csv", 70);
+	tu_result_free(&r);
+	expect_clean("day 1");
+	day2();
+	cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
+	expect_records(r.err, "csv", 50);
+	expect_records(r.err, "js", 20);
+	expect_records(r.err, "lite", 31); /* no bookmark: read again */
+	tu_result_free(&r);
+	expect_clean("day 2");
+	/* Nothing new: nothing read, the same outputs. */
+	cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
+	expect_records(r.err, "csv", 0);
+	expect_records(r.err, "js", 0);
+	tu_result_free(&r);
+	expect_clean("day 3");
+	{
+		const char *args[] = { "state", "-v", "st", NULL };
+
+		cr_assert_eq(tu_run(&r, dir, args, NULL), 0, "%s", r.err);
+		cr_assert(strstr(r.out, "provider     csv: 3 files"), "%s",
+			  r.out);
+		cr_assert(strstr(r.out, "in/2026-01-03.csv"), "%s", r.out);
+		cr_assert(strstr(r.out, "generation 3"), "%s", r.out);
+		tu_result_free(&r);
+	}
+}
+
+Test(incr, a_changed_prefix_reads_the_provider_again_with_a_warning)
+{
+	struct tu_result r;
+	char *p, *text;
+
+	day1();
+	cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
+	tu_result_free(&r);
+	day2();
+	/* A row read on day 1 changes (same length). */
+	p = tu_path(dir, "in/2026-01-01.csv");
+	text = tu_get(dir, "in/2026-01-01.csv");
+	text[strlen("id,k,v,d\n0,k")] = '6';
+	tu_write(p, text);
+	free(text);
+	free(p);
+	cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
+	cr_assert(strstr(r.err, "reading this provider again in full "
+			 "file=in/2026-01-01.csv"), "%s", r.err);
+	expect_records(r.err, "csv", 120);
+	expect_records(r.err, "js", 20);
+	tu_result_free(&r);
+	expect_clean("changed prefix");
+	/* A file that shrank: the same. */
+	p = tu_path(dir, "in/2026-01-03.csv");
+	cr_assert_eq(truncate(p, 40), 0);
+	free(p);
+	cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
+	cr_assert(strstr(r.err, "file=in/2026-01-03.csv"), "%s", r.err);
+	tu_result_free(&r);
+	expect_clean("shrunk");
+}
+
+/* Refused with its name and --full; the outputs untouched. */
+static void expect_refused(const char *what, const char *name)
+{
+	struct tu_result r;
+	char *before = tu_get(dir, "out/groups.csv"), *after;
+
+	cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 65, "%s: %s", what,
+		     r.err);
+	cr_assert(strstr(r.err, name), "%s: %s", what, r.err);
+	cr_assert(strstr(r.err, "--full"), "%s: %s", what, r.err);
+	tu_result_free(&r);
+	after = tu_get(dir, "out/groups.csv");
+	cr_assert_str_eq(before, after, "%s: output written", what);
+	free(before);
+	free(after);
+}
+
+static void full_recovers(void)
+{
+	struct tu_result r;
+
+	cr_assert_eq(run(&r, "incr.conf", "--full", NULL), 0, "%s", r.err);
+	tu_result_free(&r);
+	expect_clean("--full");
+}
+
+Test(incr, bad_state_files_are_refused_and_full_recovers)
+{
+	struct tu_result r;
+	char *s, *p;
+	size_t len;
+
+	day1();
+	cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
+	tu_result_free(&r);
+	day2();
+
+	/* A byte of the partial changed. */
+	p = tu_path(dir, "st/1.partial");
+	s = tu_read(p, &len);
+	s[len / 2] ^= 0x20;
+	{
+		FILE *f = fopen(p, "w");
+
+		fwrite(s, 1, len, f);
+		fclose(f);
+	}
+	free(s);
+	free(p);
+	expect_refused("corrupt partial", "st/1.partial");
+	full_recovers();
+
+	/* The marks cut short. */
+	p = tu_path(dir, "st/2.marks");
+	cr_assert_eq(truncate(p, 30), 0);
+	free(p);
+	expect_refused("truncated marks", "st/2.marks");
+	full_recovers();
+
+	/* Another config. */
+	s = tu_get(dir, "incr.conf");
+	p = tu_path(dir, "incr.conf");
+	{
+		char *t = strdup(s), *m = strstr(t, "median(v)");
+
+		memcpy(m, "median(d)", 9);
+		tu_write(p, t);
+		free(t);
+	}
+	expect_refused("another config", "st/3.marks");
+	tu_write(p, s);
+	free(s);
+	free(p);
+
+	/* CURRENT names nothing sensible. */
+	tu_put(dir, "st/CURRENT", "x\n");
+	expect_refused("bad CURRENT", "st/CURRENT");
+	full_recovers();
+
+	/* write = append with state: a config error. */
+	s = tu_get(dir, "incr.conf");
+	p = tu_path(dir, "incr.conf");
+	{
+		char *t;
+
+		cr_assert(asprintf(&t, "%s", s) > 0);
+		t = realloc(t, strlen(s) + 32);
+		memmove(strstr(t, "group_by") + 15,
+			strstr(t, "group_by"), strlen(strstr(t, "group_by")) + 1);
+		memcpy(strstr(t, "group_by"), "write = append\n", 15);
+		tu_write(p, t);
+		free(t);
+	}
+	cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 78, "%s", r.err);
+	cr_assert(strstr(r.err, "write = append"), "%s", r.err);
+	tu_result_free(&r);
+	tu_write(p, s);
+	free(s);
+	free(p);
+}
+
+/* Reap what the killed supervisor's children left to us. */
+static void reap_all(void)
+{
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+}
+
+/*
+ * The second run killed at a random point, three ways, then run again:
+ * always the clean outputs, nothing twice or missing.
+ */
+Test(incr, killed_anywhere_the_next_run_writes_the_clean_outputs)
+{
+	int iters = tu_scale(12);
+	uint64_t seed = 17;
+
+	TU_REQUIRE_HOOKS(teardown);
+	for (int it = 0; it < iters; it++) {
+		struct tu_result r;
+		struct proc p;
+		char fault[96], env[128];
+		const char *args[] = { "-c", "incr.conf", NULL };
+		static const char *const points[] = {
+			"before_records:1", "after_records:1",
+			"before_checkpoint:1", "after_checkpoint:1",
+			"after_done:1", "mid_frame:1",
+		};
+		const char *prov = tu_rng(&seed) % 2 ? "csv" : "js";
+		int how = (int)(tu_rng(&seed) % 4);
+		int pt = (int)(tu_rng(&seed) % 8);
+		char point[32];
+
+		if (pt >= 6) /* a record of day 2 (js has 20) */
+			snprintf(point, sizeof point, "record:%d",
+				 1 + (int)(tu_rng(&seed) % 20));
+		else
+			snprintf(point, sizeof point, "%s", points[pt]);
+
+		tu_rmrf(dir);
+		cr_assert_eq(mkdir(dir, 0700), 0);
+		day1();
+		cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
+		tu_result_free(&r);
+		day2();
+		if (how == 0) {
+			/* A provider killed: restarted within the run. */
+			snprintf(env, sizeof env, "AGG_FAULT=%s:1:%s:kill",
+				 prov, point);
+			cr_assert_eq(run(&r, "incr.conf", NULL,
+					 (const char *const[]){ env, NULL }), 0,
+				     "%s: %s", env, r.err);
+			cr_assert(strstr(r.err, "fault injected"), "%s: %s", env,
+				  r.err);
+			tu_result_free(&r);
+		} else if (how == 3) {
+			/* Between the outputs and the commit. */
+			proc_spawn(&p, dir, args, (const char *const[]){
+				   "AGG_FAULT_WRITTEN=1", NULL }, NULL, NULL);
+			proc_wait_text(&p, "point=output_written", 1);
+			cr_assert_eq(kill(p.pid, SIGKILL), 0);
+			proc_finish(&p);
+			free(p.err);
+			reap_all();
+		} else {
+			/* Hung at a random point; supervisor or aggregator killed. */
+			snprintf(fault, sizeof fault, "AGG_FAULT=%s:1:%s:hang",
+				 prov, strcmp(point, "mid_frame:1") ? point
+								    : "record:3");
+			proc_spawn(&p, dir, args, (const char *const[]){ fault,
+				   NULL }, NULL, NULL);
+			proc_wait_text(&p, "fault injected", 1);
+			if (how == 1) {
+				cr_assert_eq(kill(p.pid, SIGKILL), 0);
+			} else {
+				pid_t agg = proc_child_titled(p.pid,
+						"aggregate: aggregator");
+
+				cr_assert_gt(agg, 0);
+				cr_assert_eq(kill(agg, SIGKILL), 0);
+			}
+			proc_finish(&p);
+			free(p.err);
+			reap_all();
+		}
+		cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
+		tu_result_free(&r);
+		snprintf(fault, sizeof fault, "iteration %d (way %d, %s %s)",
+			 it, how, prov, point);
+		expect_clean(fault);
+	}
+}
+
+Test(incr, two_runs_on_one_state_do_not_interleave)
+{
+	struct tu_result r;
+	struct proc p;
+	const char *args[] = { "-c", "incr.conf", NULL };
+
+	TU_REQUIRE_HOOKS(teardown);
+	day1();
+	cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
+	tu_result_free(&r);
+	proc_spawn(&p, dir, args, (const char *const[]){
+		   "AGG_FAULT=csv:0:start:1:hang", NULL }, NULL, NULL);
+	proc_wait_text(&p, "fault injected", 1);
+	/* Another config's outputs, the same state: refused (75). */
+	{
+		char *t;
+
+		cr_assert(asprintf(&t, conf_fmt, "ful", "state = st\n",
+				   "ful") > 0);
+		tu_put(dir, "other.conf", t);
+		mkdir_in("ful");
+		free(t);
+	}
+	cr_assert_eq(run(&r, "other.conf", NULL, NULL), 75, "%s", r.err);
+	cr_assert(strstr(r.err, "another run is using this state"), "%s",
+		  r.err);
+	tu_result_free(&r);
+	cr_assert_eq(kill(p.pid, SIGTERM), 0);
+	proc_finish(&p);
+	free(p.err);
+	reap_all();
+}

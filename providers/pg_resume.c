@@ -26,7 +26,9 @@ static void pg_token_write(const struct pg_run *r, bool done,
 		sqlmap_tok_str(t, "snap", r->snap);
 		sqlmap_tok_u64(t, "holder", (uint64_t)r->holder);
 	}
-	if (r->key_col >= 0 && r->have_key)
+	/* Before the key's column is resolved too (a resumed attempt's
+	   snapshot checkpoint): the key read from the token stays in it. */
+	if (r->have_key)
 		sqlmap_tok_bytes(t, "key", r->key.p, r->key.len);
 }
 

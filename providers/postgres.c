@@ -48,7 +48,15 @@ static enum prov_status postgres_run(struct prov_ctx *c)
 		st = prov_fail(c, PROV_FAIL_PERMANENT, "bad resume token");
 		goto out_free;
 	}
-	if (done) {
+	if (done && p->incr) {
+		/*
+		 * An incremental run's bookmark: the last run's last key; its
+		 * snapshot and holder are gone.  Rows past the key, now.
+		 */
+		r.snap[0] = '\0';
+		r.holder = 0;
+		r.rows = 0;
+	} else if (done) {
 		/* Only the DONE frame was lost; the holder may still wait. */
 		pg_holder_stop(&r);
 		goto out_free;

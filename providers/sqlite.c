@@ -54,8 +54,9 @@ static enum prov_status sqlite_run(struct prov_ctx *c)
 		st = prov_fail(c, PROV_FAIL_PERMANENT, "bad resume token");
 		goto out_free;
 	}
-	if (done)
+	if (done && !p->incr)
 		goto out_free; /* only the DONE frame was lost */
+	/* An incremental run goes on from its last run's key. */
 	r.path = sq_plain_path(sql_conf(p)->path);
 	r.map = calloc((size_t)r.nfields + 1, sizeof *r.map);
 	r.vals = calloc((size_t)r.nfields + 1, sizeof *r.vals);

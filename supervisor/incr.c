@@ -33,6 +33,7 @@
 #include "../common/log.h"
 #include "../providers/file_conf.h"
 #include "../providers/file_src.h"
+#include "../providers/sql_conf.h"
 #include "sup.h"
 
 #define MARKS_TAG "aggregate-state"
@@ -46,6 +47,8 @@ struct mark {
 struct prov_marks {
 	struct mark *m;
 	size_t n;
+	unsigned char *token;       /* sqlite, postgres: the last key's */
+	uint32_t token_len;
 };
 
 struct incr {
@@ -55,6 +58,7 @@ struct incr {
 	struct prov_marks *next;    /* per provider: the new bookmarks */
 	struct partial_set *ps;
 	char *save;                 /* DIR/G+1.partial */
+	struct sup_token *tokens;   /* per provider: in and out of the run */
 };
 
 /* --- small helpers ----------------------------------------------------- */
@@ -107,6 +111,7 @@ static void marks_free(struct prov_marks *pm, int n)
 		for (size_t k = 0; k < pm[i].n; k++)
 			free(pm[i].m[k].name);
 		free(pm[i].m);
+		free(pm[i].token);
 	}
 	free(pm);
 }
@@ -236,6 +241,23 @@ static int marks_read(const char *path, struct marks_file *mf, char *err,
 			    (nn[mf->nprov] = strdup(name)) == NULL)
 				goto out_bad;
 			mf->nprov++;
+		} else if (strncmp(line, "token ", 6) == 0 && mf->nprov > 0) {
+			struct prov_marks *pm = &mf->pm[mf->nprov - 1];
+			size_t hl = strlen(line + 6);
+
+			if (hl % 2 || hl / 2 > PROV_TOKEN_MAX || pm->token)
+				goto out_bad;
+			pm->token = malloc(hl / 2 + 1);
+			if (pm->token == NULL)
+				goto out_nomem;
+			for (size_t k = 0; k < hl / 2; k++) {
+				unsigned v;
+
+				if (sscanf(line + 6 + 2 * k, "%2x", &v) != 1)
+					goto out_bad;
+				pm->token[k] = (unsigned char)v;
+			}
+			pm->token_len = (uint32_t)(hl / 2);
 		} else if (sscanf(line, "file %llu %llu %llx %n", &a, &b, &h,
 				  &used) == 3 && used > 0 && mf->nprov > 0) {
 			char *n = line + used;
@@ -475,6 +497,13 @@ out_fail:
 	return -1;
 }
 
+/* A provider whose bookmark is its key's last value (sql_conf.h). */
+static bool keyed(const struct cfg_provider *p)
+{
+	return (p->type == CFG_PROV_SQLITE || p->type == CFG_PROV_POSTGRES) &&
+	       sql_conf(p)->key != NULL;
+}
+
 /* --- begin and end ------------------------------------------------------ */
 
 static void incr_free(struct incr *in, struct cfg *cfg)
@@ -484,6 +513,7 @@ static void incr_free(struct incr *in, struct cfg *cfg)
 	for (int i = 0; i < cfg->nproviders; i++)
 		free_incr_files(&cfg->providers[i]);
 	marks_free(in->next, cfg->nproviders);
+	free(in->tokens);
 	partial_set_free(in->ps);
 	cfg->partials = NULL;
 	cfg->state_save = NULL;
@@ -577,7 +607,9 @@ int incr_begin(struct cfg *cfg, const char *dir, bool full,
 	in->dir = strdup(dir);
 	in->ps = partial_set_new(cfg);
 	in->next = calloc((size_t)cfg->nproviders + 1, sizeof *in->next);
-	if (in->dir == NULL || in->ps == NULL || in->next == NULL) {
+	in->tokens = calloc((size_t)cfg->nproviders + 1, sizeof *in->tokens);
+	if (in->dir == NULL || in->ps == NULL || in->next == NULL ||
+	    in->tokens == NULL) {
 		code = EXIT_FAILED;
 		goto out_free;
 	}
@@ -611,9 +643,25 @@ int incr_begin(struct cfg *cfg, const char *dir, bool full,
 		for (int k = 0; k < mf.nprov; k++)
 			if (strcmp(mf.prov_names[k], p->name) == 0)
 				old = &mf.pm[k];
-		if (p->type != CFG_PROV_FILE || file_conf(p)->encoding ||
-		    snapshot(p, old, &in->next[i]) != 0) {
+		if (keyed(p)) {
+			if (old && old->token) { /* rows past its last key */
+				in->tokens[i].len = old->token_len;
+				memcpy(in->tokens[i].b, old->token,
+				       old->token_len);
+				p->incr = true;
+				continue;
+			}
+		} else if (p->type != CFG_PROV_FILE) {
 			if (in->gen > 0 && !full)
+				log_event(LOG_INFO, p->name, "no bookmark for "
+					  "this provider (sqlite and postgres "
+					  "need key): it reads everything again",
+					  NULL);
+		}
+		if (keyed(p) || p->type != CFG_PROV_FILE ||
+		    file_conf(p)->encoding ||
+		    snapshot(p, old, &in->next[i]) != 0) {
+			if (in->gen > 0 && !full && p->type == CFG_PROV_FILE)
 				log_event(LOG_INFO, p->name, "reads everything "
 					  "again: its part of the state is "
 					  "replaced", NULL);
@@ -688,6 +736,12 @@ static char *marks_text(struct incr *in, const struct cfg *cfg, size_t *len)
 		fputs("provider ", f);
 		put_escaped(f, cfg->providers[i].name);
 		fprintf(f, " %s\n", type_name(cfg->providers[i].type));
+		if (keyed(&cfg->providers[i]) && in->tokens[i].len) {
+			fputs("token ", f);
+			for (uint32_t k = 0; k < in->tokens[i].len; k++)
+				fprintf(f, "%02x", in->tokens[i].b[k]);
+			fputc('\n', f);
+		}
 		for (size_t k = 0; k < pm->n; k++) {
 			fprintf(f, "file %" PRIu64 " %" PRIu64 " %016" PRIx64
 				" ", pm->m[k].bytes, pm->m[k].line,
@@ -755,6 +809,11 @@ out:
 	return rc;
 }
 
+struct sup_token *incr_tokens(struct incr *in)
+{
+	return in ? in->tokens : NULL;
+}
+
 /* --- aggregate state DIR ------------------------------------------------ */
 
 int incr_show(const char *dir, bool verbose)
@@ -793,7 +852,10 @@ int incr_show(const char *dir, bool verbose)
 
 		for (size_t k = 0; k < mf.pm[i].n; k++)
 			bytes += mf.pm[i].m[k].bytes;
-		if (mf.pm[i].n == 0)
+		if (mf.pm[i].token)
+			printf("provider     %s: rows past its last key\n",
+			       mf.prov_names[i]);
+		else if (mf.pm[i].n == 0)
 			printf("provider     %s: reads everything each run\n",
 			       mf.prov_names[i]);
 		else

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 
 #include "../common/config.h"
+#include "sup.h"
 
 struct incr;
 
@@ -44,6 +45,9 @@ int incr_begin(struct cfg *cfg, const char *dir, bool full,
  * or EXIT_FAILED when the commit failed.  Frees in (NULL: nothing).
  */
 int incr_end(struct incr *in, struct cfg *cfg, int rc);
+
+/* The providers' first tokens for sup_opts.tokens (NULL: in is NULL). */
+struct sup_token *incr_tokens(struct incr *in);
 
 /* aggregate state DIR: print the bookmarks.  Returns an exit status. */
 int incr_show(const char *dir, bool verbose);

@@ -820,6 +820,7 @@ int main(int argc, char **argv)
 		log_event(LOG_ERROR, NULL, err, NULL);
 		trace = NULL;
 	}
+	so.tokens = incr_tokens(inc);
 	rc = sup_run(&cfg, &so);
 	rc = incr_end(inc, &cfg, rc); /* commits the state */
 	log_set_redraw(false);

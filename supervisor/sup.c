@@ -485,6 +485,11 @@ static int setup(struct sup *s)
 		return -1;
 	for (int i = 0; i < s->n; i++) {
 		s->ch[i].hb_fd = -1;
+		if (s->opts->tokens) { /* an incremental run's bookmark */
+			s->ch[i].token_len = s->opts->tokens[i].len;
+			memcpy(s->ch[i].token, s->opts->tokens[i].b,
+			       s->opts->tokens[i].len);
+		}
 		s->rings[i].data_fd = s->rings[i].space_fd = -1;
 		nrings += s->cfg->providers[i].enabled;
 	}
@@ -636,6 +641,10 @@ out:
 		*opts->rows_written = s.rows;
 	if (opts->stats && s.ch)
 		sup_child_stats(s.ch, s.n, opts->stats);
+	for (int i = 0; opts->tokens && s.ch && i < s.n; i++) {
+		opts->tokens[i].len = s.ch[i].token_len;
+		memcpy(opts->tokens[i].b, s.ch[i].token, s.ch[i].token_len);
+	}
 	if (!opts->quiet && s.ch)
 		sup_child_summary(s.ch, s.n, cfg, s.t0, s.rows);
 	if (s.ctl_fd >= 0)

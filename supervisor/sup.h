@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "../common/config.h"
+#include "../ipc/token.h"
 #include "metrics.h"
 #include "progress.h"
 
@@ -35,6 +36,15 @@ struct sup_opts {
 					entries, status NULL: did not run),
 					or NULL */
 	uint64_t *rows_written;      /* filled at the end, or NULL */
+	struct sup_token *tokens;    /* cfg->nproviders entries, or NULL: in,
+					each provider's first resume token
+					(an incremental run's bookmark, len
+					0: none); out, its last (incr.h) */
+};
+
+struct sup_token {
+	uint32_t len;
+	unsigned char b[PROV_TOKEN_MAX];
 };
 
 /*

@@ -87,8 +87,11 @@ enum sup_end sup_child_ended(struct child *c, const struct cfg *cfg,
 
 	c->records = m->records;
 	c->rejects = m->rejects;
-	c->token_len = m->token_len;
-	memcpy(c->token, m->token, m->token_len);
+	/* None folded this run: an incremental run's bookmark stays. */
+	if (m->token_len > 0) {
+		c->token_len = m->token_len;
+		memcpy(c->token, m->token, m->token_len);
+	}
 
 	if (done) {
 		/*

@@ -27,10 +27,15 @@
 
 #include <sqlite3.h>
 
+#include "helpers/pgtest.h"
 #include "helpers/proc.h"
 #include "helpers/testutil.h"
 
+PGT_START_BEFORE_ALL()
+PGT_STOP_AFTER_ALL()
+
 static char *dir;
+static char table[64];
 
 static const char conf_fmt[] =
 	"[aggregate]\n"
@@ -57,7 +62,18 @@ static const char conf_fmt[] =
 	"[provider lite]\n"
 	"type = sqlite\n"
 	"path = lite.db\n"
-	"query = SELECT id, k, v, d FROM t ORDER BY id\n";
+	"query = SELECT id, k, v, d FROM t ORDER BY id\n"
+	"key = id\n"
+	"\n"
+	"[provider whole]\n"
+	"type = sqlite\n"
+	"path = lite.db\n"
+	"query = SELECT id + 1 AS id, k, v * 2 AS v, d FROM t WHERE id %% 3 = 0\n"
+	"\n"
+	"[provider pg]\n"
+	"type = postgres\n"
+	"query = SELECT id, k, v, d FROM %s ORDER BY id\n"
+	"key = id\n";
 
 static void setup(void)
 {
@@ -89,10 +105,11 @@ static void write_confs(void)
 	mkdir_in("out");
 	mkdir_in("full");
 	mkdir_in("in");
-	cr_assert(asprintf(&c, conf_fmt, "out", "state = st\n", "out") > 0);
+	cr_assert(asprintf(&c, conf_fmt, "out", "state = st\n", "out",
+			   table) > 0);
 	tu_put(dir, "incr.conf", c);
 	free(c);
-	cr_assert(asprintf(&c, conf_fmt, "full", "", "full") > 0);
+	cr_assert(asprintf(&c, conf_fmt, "full", "", "full", table) > 0);
 	tu_put(dir, "full.conf", c);
 	free(c);
 }
@@ -163,6 +180,22 @@ static void sql(const char *q)
 	free(p);
 }
 
+/* Rows [lo, hi) into the PostgreSQL table (created on day 1). */
+static void pg_rows(int lo, int hi)
+{
+	PGconn *c = pgt_connect();
+
+	pgt_sql(c, "SET client_min_messages = warning");
+	if (lo == 7000) {
+		pgt_sql(c, "DROP TABLE IF EXISTS %s", table);
+		pgt_sql(c, "CREATE TABLE %s (id int, k text, v float8, "
+			"d numeric(12,2))", table);
+	}
+	pgt_sql(c, "INSERT INTO %s SELECT i, 'k' || (i %% 6), i / 8.0, "
+		"i / 100.0 FROM generate_series(%d, %d) i", table, lo, hi - 1);
+	PQfinish(c);
+}
+
 static void lite_rows(int lo, int hi)
 {
 	char q[256];
@@ -179,7 +212,9 @@ static void lite_rows(int lo, int hi)
 /* Day 1: two CSV files, a gzip file, SQLite rows. */
 static void day1(void)
 {
+	snprintf(table, sizeof table, "incr_src_%ld", (long)getpid());
 	write_confs();
+	pg_rows(7000, 7025);
 	csv_rows("in/2026-01-01.csv", 0, 40);
 	csv_rows("in/2026-01-02.csv", 40, 70);
 	gz_rows("in/a.jsonl.gz", 1000, 1030);
@@ -194,6 +229,7 @@ static void day2(void)
 	gz_rows("in/a.jsonl.gz", 1030, 1042);
 	gz_rows("in/b.jsonl.gz", 1042, 1050);
 	lite_rows(5020, 5031);
+	pg_rows(7025, 7036);
 }
 
 static int run(struct tu_result *r, const char *conf, const char *extra,
@@ -219,8 +255,8 @@ static void expect_clean(const char *what)
 		snprintf(b, sizeof b, "full/%s", names[i]);
 		x = tu_get(dir, a);
 		y = tu_get(dir, b);
-		cr_assert_str_eq(x, y, "%s: %s differs from a full run", what,
-				 names[i]);
+		cr_assert_str_eq(x, y, "%s: %s differs from a full run\n%s\n---\n%s", what,
+				 names[i], x, y);
 		free(x);
 		free(y);
 	}
@@ -248,7 +284,10 @@ Test(incr, day2_reads_only_day2_and_equals_a_full_run)
 	cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
 	expect_records(r.err, "csv", 50);
 	expect_records(r.err, "js", 20);
-	expect_records(r.err, "lite", 31); /* no bookmark: read again */
+	expect_records(r.err, "lite", 11);
+	expect_records(r.err, "whole", 10); /* no key: read again */
+	expect_records(r.err, "pg", 11);
+	cr_assert(strstr(r.err, "provider=whole no bookmark"), "%s", r.err);
 	tu_result_free(&r);
 	expect_clean("day 2");
 	/* Nothing new: nothing read, the same outputs. */
@@ -416,7 +455,7 @@ static void reap_all(void)
  */
 Test(incr, killed_anywhere_the_next_run_writes_the_clean_outputs)
 {
-	int iters = tu_scale(12);
+	int iters = tu_scale(24);
 	uint64_t seed = 17;
 
 	TU_REQUIRE_HOOKS(teardown);
@@ -430,14 +469,16 @@ Test(incr, killed_anywhere_the_next_run_writes_the_clean_outputs)
 			"before_checkpoint:1", "after_checkpoint:1",
 			"after_done:1", "mid_frame:1",
 		};
-		const char *prov = tu_rng(&seed) % 2 ? "csv" : "js";
+		static const char *const provs[] = { "csv", "js", "lite",
+						     "pg" };
+		const char *prov = provs[tu_rng(&seed) % 4];
 		int how = (int)(tu_rng(&seed) % 4);
 		int pt = (int)(tu_rng(&seed) % 8);
 		char point[32];
 
-		if (pt >= 6) /* a record of day 2 (js has 20) */
+		if (pt >= 6) /* a record of day 2 (lite and pg have 11) */
 			snprintf(point, sizeof point, "record:%d",
-				 1 + (int)(tu_rng(&seed) % 20));
+				 1 + (int)(tu_rng(&seed) % 10));
 		else
 			snprintf(point, sizeof point, "%s", points[pt]);
 
@@ -513,7 +554,7 @@ Test(incr, two_runs_on_one_state_do_not_interleave)
 		char *t;
 
 		cr_assert(asprintf(&t, conf_fmt, "ful", "state = st\n",
-				   "ful") > 0);
+				   "ful", table) > 0);
 		tu_put(dir, "other.conf", t);
 		mkdir_in("ful");
 		free(t);

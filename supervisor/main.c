@@ -44,6 +44,7 @@
 static const char usage_text[] =
 	"usage: aggregate [-c FILE] [options]\n"
 	"       aggregate merge [-c FILE] [options] PARTIAL...\n"
+	"       aggregate state [-v] DIR     print an incremental state's bookmarks\n"
 	"\n"
 	"Pull records from HTTP APIs, PostgreSQL, SQLite and files at once; merge them.\n"
 	"\n"
@@ -62,14 +63,14 @@ static const char usage_text[] =
 	"      --shard I/N       run shard I of N (from 0) and write --partial\n"
 	"      --shards N        N shards, I from JOB_COMPLETION_INDEX or Slurm\n"
 	"      --partial FILE    write the aggregate state to FILE, not the outputs\n"
-	"  -V, --version         print the version\n"
-	"  -h, --help            print this help\n"
+	"      --state DIR       read only what is new since the state in DIR\n"
+	"      --full            read everything again and rebuild the state\n"
+	"  -V, --version, -h, --help   print the version, this help\n"
 	"\n"
 	"examples:\n"
 	"  aggregate -c providers.conf --check      probe every provider\n"
 	"  aggregate -c /etc/aggregate/providers.conf -q --metrics agg.prom\n"
 
-	"\n"
 	"exit status: 0 ok, 1 failed, 2 partial, 64 usage, 65 bad partial, 66 no\n"
 	"config, 75 locked by another run, 78 bad config, 130/143 interrupted.\n"
 	"See aggregate(1).\n";

@@ -434,6 +434,7 @@ static int snapshot(struct cfg_provider *p, const struct prov_marks *old,
 	int rc = 0;
 
 	if (file_match(p, &g, &names, &n, msg, sizeof msg) != ST_OK) {
+		log_event(LOG_ERROR, p->name, msg, NULL);
 		free(names);
 		globfree(&g);
 		return -1;
@@ -449,10 +450,15 @@ static int snapshot(struct cfg_provider *p, const struct prov_marks *old,
 
 		files[i].name = strdup(names[i]);
 		p->nincr_files = i + 1;
-		if (files[i].name == NULL ||
-		    hash_file(names[i], m ? m->bytes : 0, &size, &line, &hash,
-			      &hash_at, &line_at, &short_of) < 0)
+		if (files[i].name == NULL)
 			goto out_fail;
+		if (hash_file(names[i], m ? m->bytes : 0, &size, &line, &hash,
+			      &hash_at, &line_at, &short_of) < 0) {
+			log_event(LOG_ERROR, p->name, "cannot read a file for "
+				  "its bookmark", "file", names[i], "error",
+				  strerror(errno), NULL);
+			goto out_fail_quiet;
+		}
 		files[i].to = size;
 		files[i].line = 1;
 		if (m && (short_of || hash_at != m->hash || line_at != m->line ||
@@ -491,6 +497,8 @@ static int snapshot(struct cfg_provider *p, const struct prov_marks *old,
 	globfree(&g);
 	return rc;
 out_fail:
+	log_event(LOG_ERROR, p->name, "out of memory", NULL);
+out_fail_quiet:
 	free(names);
 	globfree(&g);
 	free_incr_files(p);
@@ -658,16 +666,23 @@ int incr_begin(struct cfg *cfg, const char *dir, bool full,
 					  "need key): it reads everything again",
 					  NULL);
 		}
-		if (keyed(p) || p->type != CFG_PROV_FILE ||
-		    file_conf(p)->encoding ||
-		    snapshot(p, old, &in->next[i]) != 0) {
-			if (in->gen > 0 && !full && p->type == CFG_PROV_FILE)
-				log_event(LOG_INFO, p->name, "reads everything "
-					  "again: its part of the state is "
-					  "replaced", NULL);
-			partial_set_drop(in->ps, i);
-			free_incr_files(p);
+		if (p->type == CFG_PROV_FILE && !file_conf(p)->encoding) {
+			int r = snapshot(p, old, &in->next[i]);
+
+			if (r < 0) {
+				code = EXIT_FAILED;
+				goto out_free;
+			}
+			/* Read again from 0, or nothing of it in the state. */
+			if (r == 1 || old == NULL)
+				partial_set_drop(in->ps, i);
+			continue;
 		}
+		if (in->gen > 0 && !full && p->type == CFG_PROV_FILE)
+			log_event(LOG_INFO, p->name, "reads everything again "
+				  "(encoding is set): its part of the state is "
+				  "replaced", NULL);
+		partial_set_drop(in->ps, i);
 	}
 	marks_file_free(&mf);
 	cfg->partials = in->ps;

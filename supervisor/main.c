@@ -783,8 +783,11 @@ int main(int argc, char **argv)
 		cfg_free(&cfg);
 		return code;
 	}
-	if (cfg.state_dir && !o.merge &&
-	    (rc = incr_begin(&cfg, cfg.state_dir, o.full, &inc)) >= 0) {
+	if (cfg.state_dir && cfg.partial && !o.merge)
+		log_event(LOG_WARN, NULL, "a shard writes a partial: state is "
+			  "not used", NULL);
+	else if (cfg.state_dir && !o.merge &&
+		 (rc = incr_begin(&cfg, cfg.state_dir, o.full, &inc)) >= 0) {
 		release_lock(&lock);
 		cfg_free(&cfg);
 		return rc;

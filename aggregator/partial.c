@@ -721,7 +721,9 @@ static int piece_cmp(const void *pa, const void *pb)
 /* Sort the pieces once: by provider, then shard. */
 static void sort_pieces(const struct partial_set *ps)
 {
-	qsort(ps->pieces, (size_t)ps->npieces, sizeof *ps->pieces, piece_cmp);
+	if (ps->npieces > 0) /* none: an incremental run's first state */
+		qsort(ps->pieces, (size_t)ps->npieces, sizeof *ps->pieces,
+		      piece_cmp);
 }
 
 /* Fold pieces [from, to) (one provider's, in shard order) into merges. */

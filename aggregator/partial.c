@@ -420,42 +420,20 @@ static int slurp(const char *path, unsigned char **data, size_t *len,
 	return 0;
 }
 
-/* Bounded reads of a file's layout. */
-struct rd {
-	const unsigned char *p;
-	size_t len, off;
-	bool bad;
-};
-
-static const unsigned char *take(struct rd *r, size_t n)
+/* Bounded reads of a file's layout (partial_state.h). */
+static uint32_t get_u32(struct part_rd *r)
 {
-	const unsigned char *p = r->p + r->off;
-
-	if (r->bad || r->len - r->off < n) {
-		r->bad = true;
-		return NULL;
-	}
-	r->off += n;
-	return p;
-}
-
-static uint32_t get_u32(struct rd *r)
-{
-	const unsigned char *p = take(r, 4);
 	uint32_t v = 0;
 
-	if (p)
-		memcpy(&v, p, 4);
+	part_get(r, &v, 4);
 	return v;
 }
 
-static uint64_t get_u64(struct rd *r)
+static uint64_t get_u64(struct part_rd *r)
 {
-	const unsigned char *p = take(r, 8);
 	uint64_t v = 0;
 
-	if (p)
-		memcpy(&v, p, 8);
+	part_get(r, &v, 8);
 	return v;
 }
 
@@ -525,12 +503,12 @@ static int read_pieces(struct partial_set *ps, int fi, char *err,
 		       size_t errlen)
 {
 	const struct pfile *f = &ps->files[fi];
-	struct rd r = { f->data, f->len - 4, 32, false };
+	struct part_rd r = { f->data, f->len - 4, 32, false };
 	uint32_t nouts = get_u32(&r), nprovs = get_u32(&r);
 	uint32_t npieces = get_u32(&r);
 	struct piece *np;
 
-	if (take(&r, ((size_t)ps->nshards + 7) / 8) == NULL ||
+	if (part_take(&r, ((size_t)ps->nshards + 7) / 8) == NULL ||
 	    nouts != (uint32_t)ps->nouts ||
 	    nprovs != (uint32_t)ps->cfg->nproviders ||
 	    npieces > nprovs * (uint32_t)ps->nshards)
@@ -547,11 +525,11 @@ static int read_pieces(struct partial_set *ps, int fi, char *err,
 		p->prov = (int)get_u32(&r);
 		p->lo = (int)get_u32(&r);
 		p->hi = (int)get_u32(&r);
-		dropped = take(&r, 1);
+		dropped = part_take(&r, 1);
 		p->records = get_u64(&r);
 		p->rejects = get_u64(&r);
 		p->rejlen = get_u64(&r);
-		p->rej = take(&r, p->rejlen);
+		p->rej = part_take(&r, p->rejlen);
 		if (r.bad || p->prov < 0 || p->prov >= ps->cfg->nproviders ||
 		    p->lo < 0 || p->hi < p->lo || p->hi >= ps->nshards ||
 		    *dropped > 1)
@@ -568,7 +546,7 @@ static int read_pieces(struct partial_set *ps, int fi, char *err,
 			goto out_nomem;
 		for (int o = 0; o < ps->nouts; o++) {
 			p->partlen[o] = get_u64(&r);
-			p->part[o] = take(&r, p->partlen[o]);
+			p->part[o] = part_take(&r, p->partlen[o]);
 			if (r.bad)
 				goto out_bad;
 		}

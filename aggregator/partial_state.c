@@ -218,62 +218,34 @@ out_nomem:
 
 /* --- reading ---------------------------------------------------------- */
 
-/* Bounded reading of a part: any read past its end sets bad. */
-struct rd {
-	const unsigned char *p;
-	size_t len, off;
-	bool bad;
-};
-
-static const unsigned char *take(struct rd *r, size_t n)
-{
-	const unsigned char *p = r->p + r->off;
-
-	if (r->bad || r->len - r->off < n) {
-		r->bad = true;
-		return NULL;
-	}
-	r->off += n;
-	return p;
-}
-
-static bool get(struct rd *r, void *out, size_t n)
-{
-	const unsigned char *p = take(r, n);
-
-	if (p)
-		memcpy(out, p, n);
-	return p != NULL;
-}
-
 /* A min/max value of type t into v; text points into the part. */
-static bool get_value(struct rd *r, enum rec_type t, struct rec_value *v)
+static bool get_value(struct part_rd *r, enum rec_type t, struct rec_value *v)
 {
 	unsigned char one;
 
 	memset(v, 0, sizeof *v);
 	switch (t) {
 	case REC_TEXT:
-		if (!get(r, &v->u.s.len, 4))
+		if (!part_get(r, &v->u.s.len, 4))
 			return false;
-		v->u.s.p = (const char *)take(r, v->u.s.len);
+		v->u.s.p = (const char *)part_take(r, v->u.s.len);
 		return v->u.s.p != NULL;
 	case REC_BOOL:
-		if (!get(r, &one, 1) || one > 1)
+		if (!part_get(r, &one, 1) || one > 1)
 			return false;
 		v->u.b = one;
 		return true;
 	case REC_DECIMAL:
-		return get(r, &v->u.d, 16);
+		return part_get(r, &v->u.d, 16);
 	case REC_FLOAT:
-		return get(r, &v->u.f, 8);
+		return part_get(r, &v->u.f, 8);
 	default:
-		return get(r, &v->u.i, 8);
+		return part_get(r, &v->u.i, 8);
 	}
 }
 
 /* A min/max state of n values whose value comes next. */
-static int get_mm(struct rd *r, struct arena *ar, enum rec_type t,
+static int get_mm(struct part_rd *r, struct arena *ar, enum rec_type t,
 		  struct st_mm *s, int64_t n)
 {
 	struct rec_value v;
@@ -286,7 +258,7 @@ static int get_mm(struct rd *r, struct arena *ar, enum rec_type t,
 	return 0;
 }
 
-static int get_fsum(struct rd *r, struct arena *ar, struct fsum *s)
+static int get_fsum(struct part_rd *r, struct arena *ar, struct fsum *s)
 {
 	long n;
 
@@ -306,13 +278,13 @@ static int get_fsum(struct rd *r, struct arena *ar, struct fsum *s)
  * percentile, add its values to dp, the group's own.  0; -1 malformed,
  * -2 no memory.
  */
-static int get_state(struct rd *r, struct arena *ar, const struct st_agg *a,
+static int get_state(struct part_rd *r, struct arena *ar, const struct st_agg *a,
 		     void *sp, void *dp)
 {
 	int64_t n;
 	int rc;
 
-	if (!get(r, &n, 8) || n < 0)
+	if (!part_get(r, &n, 8) || n < 0)
 		return -1;
 	*(int64_t *)sp = n;
 	if (n == 0)
@@ -321,11 +293,11 @@ static int get_state(struct rd *r, struct arena *ar, const struct st_agg *a,
 	case ST_COUNT:
 		return 0;
 	case ST_ISUM:
-		return get(r, ((struct st_isum *)sp)->sum, 16) ? 0 : -1;
+		return part_get(r, ((struct st_isum *)sp)->sum, 16) ? 0 : -1;
 	case ST_DSUM: {
 		struct st_dsum *s = sp;
 
-		return get(r, s->sum, 16) && get(r, &s->carry, 8) ? 0 : -1;
+		return part_get(r, s->sum, 16) && part_get(r, &s->carry, 8) ? 0 : -1;
 	}
 	case ST_FSUM:
 		return get_fsum(r, ar, &((struct st_fsum *)sp)->sum);
@@ -339,13 +311,13 @@ static int get_state(struct rd *r, struct arena *ar, const struct st_agg *a,
 		uint64_t hash, bits = 0;
 		const unsigned char *p = NULL;
 
-		if (!get(r, &count, 4))
+		if (!part_get(r, &count, 4))
 			return -1;
 		for (uint32_t k = 0; k < count; k++) {
-			if (!get(r, &hash, 8) ||
-			    (bytes ? !get(r, &len, 4) ||
-				     (p = take(r, len)) == NULL
-				   : !get(r, &bits, 8)))
+			if (!part_get(r, &hash, 8) ||
+			    (bytes ? !part_get(r, &len, 4) ||
+				     (p = part_take(r, len)) == NULL
+				   : !part_get(r, &bits, 8)))
 				return -1;
 			if (state_dset_insert(ar, &s->set, bytes, hash, bits, p,
 					      len, true) < 0)
@@ -364,7 +336,7 @@ static int get_state(struct rd *r, struct arena *ar, const struct st_agg *a,
 		for (int64_t i = 0; i < n; i++) {
 			double v;
 
-			if (!get(r, &v, 8))
+			if (!part_get(r, &v, 8))
 				return -1;
 			if (state_pct_add(ar, a, dp, v) < 0)
 				return -2;
@@ -385,7 +357,7 @@ static int get_state(struct rd *r, struct arena *ar, const struct st_agg *a,
 
 /* Fold the groups of r into provider pi's table.  0, -1 malformed, -2. */
 static int load_groups(const struct cfg *view, struct merge *m, int pi,
-		       struct rd *r, uint64_t count)
+		       struct part_rd *r, uint64_t count)
 {
 	struct gtable_keys *keys = merge_keys(m);
 	struct gtable *t = merge_part_table(m, pi);
@@ -404,7 +376,7 @@ static int load_groups(const struct cfg *view, struct merge *m, int pi,
 		uint32_t klen;
 
 		rc = -1;
-		if (!get(r, &klen, 4) || (key = take(r, klen)) == NULL ||
+		if (!part_get(r, &klen, 4) || (key = part_take(r, klen)) == NULL ||
 		    rec_decode(&keys->schema, key, klen, kv) != (long)klen)
 			goto out;
 		for (int j = 0; j < nk; j++)
@@ -438,7 +410,7 @@ out:
 
 /* Append the rows of r to provider pi's spool.  0, -1 malformed, -2. */
 static int load_rows(const struct cfg *view, struct merge *m, int pi,
-		     struct rd *r, uint64_t count, char *err, size_t errlen)
+		     struct part_rd *r, uint64_t count, char *err, size_t errlen)
 {
 	struct rec_value *vals = calloc((size_t)view->schema.nfields + 1,
 					sizeof *vals);
@@ -470,11 +442,11 @@ out:
 int pstate_load(const struct cfg *view, struct merge *m, int pi,
 		const unsigned char *p, size_t len, char *err, size_t errlen)
 {
-	struct rd r = { p, len, 0, false };
+	struct part_rd r = { p, len, 0, false };
 	uint64_t count;
 	int rc;
 
-	if (!get(&r, &count, 8))
+	if (!part_get(&r, &count, 8))
 		rc = -1;
 	else if (view->mode == CFG_MODE_UNION)
 		rc = load_rows(view, m, pi, &r, count, err, errlen);

@@ -14,7 +14,9 @@
 #ifndef AGG_PARTIAL_STATE_H
 #define AGG_PARTIAL_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "../common/buf.h"
 #include "../common/config.h"
@@ -34,5 +36,37 @@ int pstate_save(struct buf *b, const struct cfg *view, struct merge *m,
  */
 int pstate_load(const struct cfg *view, struct merge *m, int pi,
 		const unsigned char *p, size_t len, char *err, size_t errlen);
+
+/*
+ * Bounded reading of a partial's bytes, shared by the file (partial.c) and
+ * its parts (partial_state.c): any read past the end sets bad, and every
+ * later read fails, so a parser checks once at the end.
+ */
+struct part_rd {
+	const unsigned char *p;
+	size_t len, off;
+	bool bad;
+};
+
+static inline const unsigned char *part_take(struct part_rd *r, size_t n)
+{
+	const unsigned char *p = r->p + r->off;
+
+	if (r->bad || r->len - r->off < n) {
+		r->bad = true;
+		return NULL;
+	}
+	r->off += n;
+	return p;
+}
+
+static inline bool part_get(struct part_rd *r, void *out, size_t n)
+{
+	const unsigned char *p = part_take(r, n);
+
+	if (p)
+		memcpy(out, p, n);
+	return p != NULL;
+}
 
 #endif

@@ -496,6 +496,15 @@ const char *curl_easy_strerror(CURLcode a0)
 	return fn(a0);
 }
 
+char *curl_easy_escape(CURL *handle, const char *string, int length)
+{
+	static char *(*fn)(CURL *handle, const char *string, int length);
+
+	if (fn == NULL)
+		fn = libload_sym(LIBLOAD_CURL, "curl_easy_escape");
+	return fn(handle, string, length);
+}
+
 void curl_free(void *p)
 {
 	static void (*fn)(void *p);

@@ -124,6 +124,7 @@ static void close_all(struct http *h)
 	http_fetch_close(h);
 	http_records_free(h);
 	free(h->gen_next);
+	http_since_end(h);
 	jsonptr_free(&h->recptr);
 	jsonptr_free(&h->curptr);
 }
@@ -201,6 +202,8 @@ static enum prov_status http_run(struct prov_ctx *c)
 			  "detail", "insecure = true: the server's certificate "
 			  "and name are not checked", NULL);
 	st = prepare(&h);
+	if (st == PROV_DONE && http_since_begin(&h, hc->since_start) < 0)
+		st = prov_fail(c, PROV_FAIL_RETRY, "out of memory");
 	if (st == PROV_DONE)
 		st = http_page_resume(&h);
 	if (st == PROV_DONE)
@@ -246,11 +249,15 @@ static int http_check(const struct cfg *cfg, const struct cfg_provider *p,
 		return -1;
 	}
 	j.page = hc->pagination == CFG_PAGE_PAGE ? hc->page_start : 1;
-	j.target = http_page_url(hc->urls[0], j.page);
+	if (http_since_begin(&h, hc->since_start) < 0) {
+		snprintf(msg, msglen, "out of memory");
+		goto out_cleanup;
+	}
+	j.target = http_page_url(hc->urls[0], j.page, h.since_q);
 	h.headers = http_fetch_headers(p);
 	e = curl_easy_init();
 	if (j.target == NULL || h.headers == NULL || e == NULL ||
-	    http_fetch_easy_setup(e, p, h.headers, err) < 0 ||
+	    http_fetch_easy_setup(e, p, h.headers, h.body, err) < 0 ||
 	    curl_easy_setopt(e, CURLOPT_URL, j.target) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_WRITEDATA, &j) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_HEADERDATA, &j) != CURLE_OK) {
@@ -301,6 +308,7 @@ out_cleanup:
 	jsonptr_free(&h.recptr);
 	if (e != NULL)
 		curl_easy_cleanup(e);
+	http_since_end(&h);
 	curl_slist_free_all(h.headers);
 	curl_global_cleanup();
 	return ret;

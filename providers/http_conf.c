@@ -4,7 +4,9 @@
  * Its key table, how each key is applied, and the checks once all are:
  * at least one url; `{page}` in every url exactly when pagination = page;
  * cursor_path and cursor_param exactly with pagination = cursor;
- * page_start only with pagination = page; records not with NDJSON.
+ * page_start only with pagination = page; records not with NDJSON;
+ * `{since}` in a url or the body exactly when since_field is given,
+ * since_start only with since_field, since_field not with NDJSON.
  * url and header may be given more than once; url, header and body are
  * secrets, never quoted in a message.
  */
@@ -26,6 +28,7 @@ enum http_key {
 	HK_CURSOR_PATH, HK_CURSOR_PARAM, HK_RECORDS, HK_RESPONSE,
 	HK_CONCURRENCY, HK_METHOD, HK_BODY, HK_CONNECT_TIMEOUT, HK_RETRIES,
 	HK_RATE_LIMIT, HK_MAX_RESPONSE, HK_CA_FILE, HK_INSECURE,
+	HK_SINCE_FIELD, HK_SINCE_START,
 };
 
 static const struct cfg_key_def http_keys[] = {
@@ -47,6 +50,8 @@ static const struct cfg_key_def http_keys[] = {
 	[HK_MAX_RESPONSE] = { "max_response", 0 },
 	[HK_CA_FILE] = { "ca_file", 0 },
 	[HK_INSECURE] = { "insecure", 0 },
+	[HK_SINCE_FIELD] = { "since_field", 0 },
+	[HK_SINCE_START] = { "since_start", 0 },
 };
 
 static int http_init(struct cfg_provider *p)
@@ -65,8 +70,9 @@ static int http_init(struct cfg_provider *p)
 	h->max_response = 64ull << 20;
 	h->method = strdup("GET");
 	h->records = strdup("");
+	h->since_start = strdup("");
 	p->opts = h;
-	return h->method && h->records ? 0 : -1;
+	return h->method && h->records && h->since_start ? 0 : -1;
 }
 
 static void free_strings(char **a, int n)
@@ -90,6 +96,8 @@ static void http_free(struct cfg_provider *p)
 	free(h->method);
 	free(h->body);
 	free(h->ca_file);
+	free(h->since_field);
+	free(h->since_start);
 	free(h);
 	p->opts = NULL;
 }
@@ -238,11 +246,55 @@ static int http_apply(const struct cfg_key *k, int id, struct cfg_provider *p,
 		return cfg_key_string(k, &h->ca_file, vp);
 	case HK_INSECURE:
 		return cfg_key_bool(k, v, &h->insecure);
+	case HK_SINCE_FIELD:
+		if (!*v || !cfg_is_json_pointer(v))
+			return cfg_bad_value(k, NULL,
+					     "expected a JSON pointer such as /updated_at");
+		return cfg_key_string(k, &h->since_field, vp);
+	case HK_SINCE_START:
+		if (has_ctl(v))
+			return cfg_bad_value(k, NULL, "expected a value on one line");
+		return cfg_key_string(k, &h->since_start, vp);
 	default:
 		break;
 	}
 	return cfg_fail(k->doc, k->e->line, "internal error: key '%s'",
 			k->e->key);
+}
+
+/* {since} in a url or the body exactly with since_field; since_start only
+ * with it; not with NDJSON (its records are not parsed as a document). */
+static int check_since(const struct cfg_check *c, const struct http_conf *h,
+		       const char *sd)
+{
+	bool in_body = h->body && strstr(h->body, "{since}");
+
+	for (int i = 0; i < h->nurls && !h->since_field; i++)
+		if (strstr(h->urls[i], "{since}"))
+			return cfg_fail(c->doc, c->seen[HK_URL],
+					"url of %s has '{since}' but no since_field",
+					sd);
+	if (in_body && !h->since_field)
+		return cfg_fail(c->doc, c->seen[HK_BODY],
+				"body of %s has '{since}' but no since_field",
+				sd);
+	if (c->seen[HK_SINCE_START] && !h->since_field)
+		return cfg_fail(c->doc, c->seen[HK_SINCE_START],
+				"since_start needs since_field in %s", sd);
+	if (!h->since_field)
+		return 0;
+	if (h->response == CFG_RESP_NDJSON)
+		return cfg_fail(c->doc, c->seen[HK_SINCE_FIELD],
+				"since_field is not supported with response = ndjson in %s",
+				sd);
+	if (in_body)
+		return 0;
+	for (int i = 0; i < h->nurls; i++)
+		if (strstr(h->urls[i], "{since}"))
+			return 0;
+	return cfg_fail(c->doc, c->seen[HK_SINCE_FIELD],
+			"since_field of %s needs '{since}' in a url or the body",
+			sd);
 }
 
 static int http_check(const struct cfg_check *c, struct cfg_provider *p)
@@ -286,7 +338,7 @@ static int http_check(const struct cfg_check *c, struct cfg_provider *p)
 		return cfg_fail(c->doc, c->seen[HK_RECORDS],
 				"records is not used with response = ndjson in %s",
 				sd);
-	return 0;
+	return check_since(c, h, sd);
 }
 
 const struct cfg_type http_conf_type = {

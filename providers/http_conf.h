@@ -45,6 +45,8 @@ struct http_conf {
 	uint64_t max_response;
 	char *ca_file;
 	bool insecure;
+	char *since_field;         /* JSON pointer; NULL = not incremental */
+	char *since_start;         /* {since} of a first run; "" when not given */
 };
 
 extern const struct cfg_type http_conf_type;

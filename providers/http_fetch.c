@@ -174,7 +174,8 @@ out_free_list:
 }
 
 int http_fetch_easy_setup(CURL *e, const struct cfg_provider *p,
-			  struct curl_slist *headers, char *errbuf)
+			  struct curl_slist *headers, const char *body,
+			  char *errbuf)
 {
 	const struct http_conf *hc = http_conf(p);
 	const char *method = hc->method && *hc->method ? hc->method : "GET";
@@ -204,9 +205,11 @@ int http_fetch_easy_setup(CURL *e, const struct cfg_provider *p,
 		SET(CURLOPT_SSL_VERIFYPEER, 0L);
 		SET(CURLOPT_SSL_VERIFYHOST, 0L);
 	}
-	if (hc->body != NULL) {
-		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(hc->body));
-		SET(CURLOPT_POSTFIELDS, hc->body);
+	if (body == NULL)
+		body = hc->body;
+	if (body != NULL) {
+		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+		SET(CURLOPT_POSTFIELDS, body);
 		if (strcasecmp(method, "POST") != 0)
 			SET(CURLOPT_CUSTOMREQUEST, method);
 	} else if (strcasecmp(method, "POST") == 0) {
@@ -507,7 +510,7 @@ static int job_start(struct http *h, struct job *j)
 		e = &h->easies[h->neasies];
 		e->h = curl_easy_init();
 		if (e->h == NULL || http_fetch_easy_setup(e->h, h->p,
-						  h->headers, e->err) < 0) {
+						  h->headers, h->body, e->err) < 0) {
 			if (e->h)
 				curl_easy_cleanup(e->h);
 			e->h = NULL;

@@ -42,10 +42,13 @@ struct curl_slist *http_fetch_headers(const struct cfg_provider *p);
  * The options every transfer of p shares, on e: headers, errbuf (curl's
  * message, CURL_ERROR_SIZE bytes), method and body, timeouts, TLS, and
  * the body and header callbacks, whose data (CURLOPT_WRITEDATA and
- * _HEADERDATA) must be the struct job being fetched.  Returns 0 or -1.
+ * _HEADERDATA) must be the struct job being fetched.  body is the request
+ * body (curl does not copy it: it must outlive e), NULL: the configured
+ * one.  Returns 0 or -1.
  */
 int http_fetch_easy_setup(CURL *e, const struct cfg_provider *p,
-			  struct curl_slist *headers, char *errbuf);
+			  struct curl_slist *headers, const char *body,
+			  char *errbuf);
 
 /*
  * The body callback: appends to job ud's body, or stops the transfer

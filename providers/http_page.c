@@ -20,33 +20,72 @@
 #include "http_fetch.h"
 #include "http_records.h"
 
-/* tmpl with every "{page}" replaced by page; NULL when out of memory. */
-char *http_page_url(const char *tmpl, long page)
+/* tmpl with every key replaced by val; NULL when out of memory. */
+static char *subst(const char *tmpl, const char *key, const char *val)
 {
-	char num[24];
-	size_t nlen, n = 0, len;
+	size_t klen = strlen(key), vlen = strlen(val), n = 0;
 	const char *s;
 	char *out, *o;
 
-	nlen = (size_t)snprintf(num, sizeof num, "%ld", page);
-	for (s = tmpl; (s = strstr(s, "{page}")) != NULL; s += 6)
+	for (s = tmpl; (s = strstr(s, key)) != NULL; s += klen)
 		n++;
-	len = strlen(tmpl) + n * nlen + 1;
-	out = malloc(len);
+	out = malloc(strlen(tmpl) + n * vlen + 1);
 	if (out == NULL)
 		return NULL;
 	o = out;
 	for (s = tmpl; *s;) {
-		if (strncmp(s, "{page}", 6) == 0) {
-			memcpy(o, num, nlen);
-			o += nlen;
-			s += 6;
+		if (strncmp(s, key, klen) == 0) {
+			memcpy(o, val, vlen);
+			o += vlen;
+			s += klen;
 		} else {
 			*o++ = *s++;
 		}
 	}
 	*o = '\0';
 	return out;
+}
+
+char *http_page_url(const char *tmpl, long page, const char *since)
+{
+	char num[24];
+	char *u, *out;
+
+	snprintf(num, sizeof num, "%ld", page);
+	u = subst(tmpl, "{page}", num);
+	if (u == NULL || since == NULL)
+		return u;
+	out = subst(u, "{since}", since);
+	free(u);
+	return out;
+}
+
+int http_since_begin(struct http *h, const char *since)
+{
+	const struct http_conf *hc = http_conf(h->p);
+	char *q;
+
+	if (hc->since_field == NULL)
+		return 0;
+	q = curl_easy_escape(NULL, since, 0);
+	if (q == NULL)
+		return -1;
+	h->since_q = strdup(q);
+	curl_free(q);
+	if (h->since_q == NULL)
+		return -1;
+	if (hc->body != NULL && (h->body = subst(hc->body, "{since}",
+						 since)) == NULL)
+		return -1;
+	return 0;
+}
+
+void http_since_end(struct http *h)
+{
+	free(h->since_q);
+	free(h->body);
+	h->since_q = NULL;
+	h->body = NULL;
 }
 
 /* Does the rel value s[0..len) name "next" among its blank-separated words? */
@@ -193,7 +232,7 @@ static int cursor_next(struct http *h, struct job *j, char *why, size_t wl)
 			 "nor an integer", hc->cursor_path);
 		return -1;
 	}
-	base = http_page_url(hc->urls[j->url], j->page + 1);
+	base = http_page_url(hc->urls[j->url], j->page + 1, h->since_q);
 	if (base == NULL || asprintf(&q, "%s=%s", param, cur) < 0) {
 		q = NULL;
 		snprintf(why, wl, "out of memory");
@@ -349,7 +388,7 @@ struct job *http_page_take(struct http *h)
 		j->target = h->gen_next;
 		h->gen_next = NULL;
 	} else {
-		j->target = http_page_url(hc->urls[j->url], j->page);
+		j->target = http_page_url(hc->urls[j->url], j->page, h->since_q);
 		if (j->target == NULL)
 			return NULL;
 	}

@@ -24,8 +24,21 @@
 
 #include "http_state.h"
 
-/* tmpl with every "{page}" replaced by page (malloc'd); NULL: no memory. */
-char *http_page_url(const char *tmpl, long page);
+/*
+ * tmpl with every "{page}" replaced by page and, when since is not NULL,
+ * every "{since}" by since (already URL-encoded); malloc'd, NULL: no
+ * memory.
+ */
+char *http_page_url(const char *tmpl, long page, const char *since);
+
+/*
+ * A since_field provider's run reads records after since: set h->since_q
+ * (since URL-encoded, for the urls' {since}) and h->body (the body with
+ * {since} replaced by since as it is).  Nothing without since_field.
+ * 0, or -1 (out of memory); http_since_end() frees both either way.
+ */
+int http_since_begin(struct http *h, const char *since);
+void http_since_end(struct http *h);
 
 /*
  * The target of the first link with rel="next" in one or more RFC 8288

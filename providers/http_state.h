@@ -136,6 +136,10 @@ struct http {
 	struct http_lines *lines; /* NDJSON lines' one-pass reader
 				     (http_records.c), NULL: none */
 	unsigned seed;          /* backoff jitter */
+	char *since_q;          /* since_field: {since} in a url (URL-encoded),
+				   NULL: none */
+	char *body;             /* the body to send, {since} replaced; NULL:
+				   the configured one */
 };
 
 /* The job with sequence number seq (in the window: head <= seq < tail). */

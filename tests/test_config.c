@@ -702,6 +702,20 @@ Test(config, bad_values_name_key_and_value)
 	assert_prefix(m, NAME ":6: pagination = page needs '{page}'");
 	m = load_bad(AGG_HEAD "type = http\nurl = http://x/?p={page}\n");
 	assert_prefix(m, NAME ":6: url of [provider p] has '{page}' but pagination is not page");
+	/* since_field and {since} come together */
+	m = load_bad(AGG_HEAD "type = http\nurl = http://x/?s={since}\n");
+	assert_prefix(m, NAME ":6: url of [provider p] has '{since}' but no since_field");
+	m = load_bad(HTTP "method = POST\nbody = {\"s\":\"{since}\"}\n");
+	assert_prefix(m, NAME ":8: body of [provider p] has '{since}' but no since_field");
+	m = load_bad(HTTP "since_field = /id\n");
+	assert_prefix(m, NAME ":7: since_field of [provider p] needs '{since}' in a url or the body");
+	m = load_bad(HTTP "since_start = 0\n");
+	assert_prefix(m, NAME ":7: since_start needs since_field in [provider p]");
+	m = load_bad(HTTP "since_field = id\n");
+	assert_prefix(m, NAME ":7: invalid value 'id' for key 'since_field'");
+	m = load_bad(AGG_HEAD "type = http\nurl = http://x/?s={since}\n"
+		     "response = ndjson\nsince_field = /id\n");
+	assert_prefix(m, NAME ":8: since_field is not supported with response = ndjson");
 #undef HTTP
 
 	/* a long bad value is quoted short */
@@ -713,6 +727,24 @@ Test(config, bad_values_name_key_and_value)
 	assert_prefix(m, NAME ":7: invalid value '0000");
 	assert_has(m, "...' for key 'restart'");
 	cr_assert_lt(strlen(m), 300);
+}
+
+Test(config, http_since)
+{
+	struct cfg cfg;
+
+	load_ok(AGG_HEAD "type = http\nurl = http://x/?after={since}\n"
+		"since_field = /updated_at\nsince_start = 2026-01-01\n"
+		"[provider q]\ntype = http\nurl = http://y/\nmethod = POST\n"
+		"body = {\"after\": \"{since}\"}\nsince_field = /id\n"
+		"[provider r]\ntype = http\nurl = http://y/\n",
+		&cfg);
+	cr_assert_str_eq(http_conf(&cfg.providers[0])->since_field, "/updated_at");
+	cr_assert_str_eq(http_conf(&cfg.providers[0])->since_start, "2026-01-01");
+	cr_assert_str_eq(http_conf(&cfg.providers[1])->since_field, "/id");
+	cr_assert_str_eq(http_conf(&cfg.providers[1])->since_start, "");
+	cr_assert_null(http_conf(&cfg.providers[2])->since_field);
+	cfg_free(&cfg);
 }
 
 Test(config, rate_limit_units)

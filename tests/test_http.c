@@ -89,13 +89,20 @@ Test(http_unit, public_url_hides_credentials_and_query)
 
 Test(http_unit, page_template_replaces_every_placeholder)
 {
-	char *u = http_page_url("http://h/p/{page}?page={page}&n=1", 12);
+	char *u = http_page_url("http://h/p/{page}?page={page}&n=1", 12, NULL);
 
 	cr_assert_not_null(u);
 	cr_assert_str_eq(u, "http://h/p/12?page=12&n=1");
 	free(u);
-	u = http_page_url("http://h/all", 3);
+	u = http_page_url("http://h/all", 3, NULL);
 	cr_assert_str_eq(u, "http://h/all");
+	free(u);
+	/* {since} only when there is a since (a since_field provider) */
+	u = http_page_url("http://h/{since}?p={page}&s={since}", 2, "a%20b");
+	cr_assert_str_eq(u, "http://h/a%20b?p=2&s=a%20b");
+	free(u);
+	u = http_page_url("http://h/?s={since}", 2, "");
+	cr_assert_str_eq(u, "http://h/?s=");
 	free(u);
 }
 
@@ -780,6 +787,41 @@ Test(http, method_and_body)
 	cr_assert(strstr(log, "\"method\": \"POST\"") != NULL, "%s", log);
 	cr_assert(strstr(log, "{\\\"query\\\": \\\"all\\\"}") != NULL, "%s",
 		  log);
+	free(log);
+}
+
+/* A first run's {since} is since_start: the API answers what follows it. */
+Test(http, since_start_is_the_first_since)
+{
+	run_expect(NULL, "url = @@/items?page={page}&per_page=10&total=95"
+		   "&since={since}\npagination = page\nrecords = /items\n"
+		   "since_field = /id\nsince_start = 40\n" MAP, 41, 95);
+	cr_assert_eq(hf_hits(&srv, "/items?page=1&per_page=10&total=95"
+			     "&since=40"), 1);
+	/* none given: empty, the API's everything */
+	run_expect(NULL, "url = @@/items?page={page}&per_page=10&total=25"
+		   "&since={since}\npagination = page\nrecords = /items\n"
+		   "since_field = /id\n" MAP, 1, 25);
+	cr_assert_eq(hf_hits(&srv, "/items?page=1&per_page=10&total=25"
+			     "&since="), 1);
+}
+
+/* In a url {since} is URL-encoded; in the body it is as it is. */
+Test(http, since_in_url_is_encoded_in_body_as_is)
+{
+	long status;
+	char *log;
+
+	run_expect(NULL, "url = @@/items?page=1&per_page=5&total=5"
+		   "&after={since}\nrecords = /items\nmethod = POST\n"
+		   "body = {\"after\": \"{since}\"}\nsince_field = /id\n"
+		   "since_start = 2026-01-05 10:00/x&y=1\n" MAP, 1, 5);
+	log = hf_get(&srv, "/_log", &status);
+	cr_assert_not_null(log);
+	cr_assert(strstr(log, "&after=2026-01-05%2010%3A00%2Fx%26y%3D1\"")
+		  != NULL, "%s", log);
+	cr_assert(strstr(log, "{\\\"after\\\": \\\"2026-01-05 10:00/x&y=1\\\"}")
+		  != NULL, "%s", log);
 	free(log);
 }
 

@@ -111,6 +111,11 @@ static enum prov_status prepare(struct http *h)
 	if (jsonptr_compile(&h->recptr, hc->records ? hc->records : "", err,
 			    sizeof err) < 0)
 		return prov_fail(h->c, PROV_FAIL_PERMANENT, "records: %s", err);
+	h->since_on = hc->since_field != NULL;
+	if (h->since_on && jsonptr_compile(&h->sinceptr, hc->since_field,
+					   err, sizeof err) < 0)
+		return prov_fail(h->c, PROV_FAIL_PERMANENT, "since_field: %s",
+				 err);
 	if (h->pagination == CFG_PAGE_CURSOR &&
 	    jsonptr_compile(&h->curptr, hc->cursor_path ? hc->cursor_path : "",
 			    err, sizeof err) < 0)
@@ -127,6 +132,7 @@ static void close_all(struct http *h)
 	http_since_end(h);
 	jsonptr_free(&h->recptr);
 	jsonptr_free(&h->curptr);
+	jsonptr_free(&h->sinceptr);
 }
 
 /* The event loop: start, collect, emit, sleep; until done or failed. */
@@ -202,8 +208,6 @@ static enum prov_status http_run(struct prov_ctx *c)
 			  "detail", "insecure = true: the server's certificate "
 			  "and name are not checked", NULL);
 	st = prepare(&h);
-	if (st == PROV_DONE && http_since_begin(&h, hc->since_start) < 0)
-		st = prov_fail(c, PROV_FAIL_RETRY, "out of memory");
 	if (st == PROV_DONE)
 		st = http_page_resume(&h);
 	if (st == PROV_DONE)

@@ -67,6 +67,8 @@ int http_since_begin(struct http *h, const char *since)
 
 	if (hc->since_field == NULL)
 		return 0;
+	if (h->run_since == NULL && (h->run_since = strdup(since)) == NULL)
+		return -1;
 	q = curl_easy_escape(NULL, since, 0);
 	if (q == NULL)
 		return -1;
@@ -84,8 +86,122 @@ void http_since_end(struct http *h)
 {
 	free(h->since_q);
 	free(h->body);
+	free(h->run_since);
+	json_decref(h->since_max);
 	h->since_q = NULL;
 	h->body = NULL;
+	h->run_since = NULL;
+	h->since_max = NULL;
+}
+
+/* Append s's bytes in hex ("-" when empty) and a blank; -1: no room. */
+static int put_hex(char **o, char *end, const char *kind, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!*s && !*kind)
+		return snprintf(*o, (size_t)(end - *o), "- ") == 2 ?
+		       (*o += 2, 0) : -1;
+	if ((size_t)(end - *o) <= strlen(kind) + 2 * n + 1)
+		return -1;
+	*o += sprintf(*o, "%s", kind);
+	for (size_t i = 0; i < n; i++)
+		*o += sprintf(*o, "%02x", (unsigned char)s[i]);
+	*(*o)++ = ' ';
+	**o = '\0';
+	return 0;
+}
+
+/* The since_field value v as {since} text (numbers as JSON writes them). */
+static int since_text(const json_t *v, char *out, size_t outlen)
+{
+	int n;
+
+	if (json_is_integer(v))
+		n = snprintf(out, outlen, "%" JSON_INTEGER_FORMAT,
+			     json_integer_value(v));
+	else if (json_is_real(v))
+		n = snprintf(out, outlen, "%.17g", json_real_value(v));
+	else
+		n = snprintf(out, outlen, "%s", json_string_value(v));
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+/* "since RUN MAX ": the run's since and the greatest emitted, in hex. */
+static int since_prefix(const struct http *h, char *tok, size_t toklen)
+{
+	char *o = tok, *end = tok + toklen;
+	char text[PROV_TOKEN_MAX];
+	const json_t *m = h->since_max;
+
+	if (toklen < 7)
+		return -1;
+	o += sprintf(o, "since ");
+	if (put_hex(&o, end, "", h->run_since) < 0)
+		return -1;
+	if (m == NULL)
+		return put_hex(&o, end, "", "") < 0 ? -1 : (int)(o - tok);
+	if (since_text(m, text, sizeof text) < 0 ||
+	    put_hex(&o, end, json_is_integer(m) ? "i" : json_is_real(m) ?
+		    "r" : "s", text) < 0)
+		return -1;
+	return (int)(o - tok);
+}
+
+/* Decode hex[0..n) into out (NUL-terminated); -1 when it is not hex. */
+static int get_hex(const char *hex, size_t n, char *out)
+{
+	if (n % 2)
+		return -1;
+	for (size_t i = 0; i < n; i += 2) {
+		unsigned v;
+
+		if (sscanf(hex + i, "%2x", &v) != 1 || v == 0)
+			return -1;
+		*out++ = (char)v;
+	}
+	*out = '\0';
+	return 0;
+}
+
+/*
+ * Parse the "since RUN MAX " prefix of tok: set h->run_since and
+ * h->since_max; return the length of the prefix, or -1.
+ */
+static int since_parse(struct http *h, const char *tok)
+{
+	char run[PROV_TOKEN_MAX / 2 + 1], max[PROV_TOKEN_MAX / 2 + 1];
+	const char *a, *b, *e;
+
+	if (strncmp(tok, "since ", 6) != 0)
+		return -1;
+	a = tok + 6;
+	b = strchr(a, ' ');
+	if (b == NULL || (e = strchr(b + 1, ' ')) == NULL)
+		return -1;
+	run[0] = '\0';
+	if (!(b - a == 1 && *a == '-') &&
+	    get_hex(a, (size_t)(b - a), run) < 0)
+		return -1;
+	h->run_since = strdup(run);
+	if (h->run_since == NULL)
+		return -1;
+	b++;
+	if (!(e - b == 1 && *b == '-')) {
+		char *end;
+
+		if (get_hex(b + 1, (size_t)(e - b - 1), max) < 0)
+			return -1;
+		if (*b == 's')
+			h->since_max = json_string(max);
+		else if (*b == 'i')
+			h->since_max = json_integer(strtoll(max, &end, 10));
+		else if (*b == 'r')
+			h->since_max = json_real(strtod(max, &end));
+		if (h->since_max == NULL)
+			return -1;
+	}
+	return (int)(e + 1 - tok);
 }
 
 /* Does the rel value s[0..len) name "next" among its blank-separated words? */
@@ -412,8 +528,15 @@ struct job *http_page_take(struct http *h)
 int http_page_token(const struct http *h, const struct job *j, char *tok,
 		    size_t toklen)
 {
-	int n;
+	int n, pre = 0;
 
+	if (h->since_on) {
+		pre = since_prefix(h, tok, toklen);
+		if (pre < 0)
+			return -1;
+		tok += pre;
+		toklen -= (size_t)pre;
+	}
 	switch (h->pagination) {
 	case CFG_PAGE_PAGE:
 		if (j->nrecords == 0)
@@ -435,14 +558,15 @@ int http_page_token(const struct http *h, const struct job *j, char *tok,
 		n = snprintf(tok, toklen, "none %d", j->url + 1);
 		break;
 	}
-	return n < 0 || (size_t)n >= toklen ? -1 : n;
+	return n < 0 || (size_t)n >= toklen ? -1 : pre + n;
 }
 
 enum prov_status http_page_resume(struct http *h)
 {
 	const struct http_conf *hc = http_conf(h->p);
 	const struct prov_ctx *c = h->c;
-	char tok[PROV_TOKEN_MAX + 1];
+	char tokbuf[PROV_TOKEN_MAX + 1], *tok = tokbuf;
+	size_t toklen = c->token_len;
 	int u = 0, n = -1;
 	long page = 1;
 
@@ -451,14 +575,28 @@ enum prov_status http_page_resume(struct http *h)
 	h->gen_stop = LONG_MAX;
 	h->gen_ready = true;
 	h->finished_url = -1;
-	if (c->token_len == 0)
+	if (toklen > 0)
+		memcpy(tok, c->token, toklen);
+	tok[toklen] = '\0';
+	if (h->since_on && toklen > 0) {
+		int pre = since_parse(h, tok);
+
+		if (pre < 0)
+			return prov_fail(h->c, PROV_FAIL_PERMANENT,
+					 "resume token does not fit this "
+					 "provider");
+		tok += pre;
+		toklen -= (size_t)pre;
+	}
+	if (h->since_on && http_since_begin(h, h->run_since ? h->run_since :
+					    hc->since_start) < 0)
+		return prov_fail(h->c, PROV_FAIL_RETRY, "out of memory");
+	if (toklen == 0)
 		return PROV_DONE;
-	memcpy(tok, c->token, c->token_len);
-	tok[c->token_len] = '\0';
 	switch (h->pagination) {
 	case CFG_PAGE_PAGE:
 		if (sscanf(tok, "page %d %ld%n", &u, &page, &n) != 2 ||
-		    (size_t)n != c->token_len)
+		    (size_t)n != toklen)
 			n = -1;
 		h->gen_page = page;
 		break;
@@ -476,7 +614,7 @@ enum prov_status http_page_resume(struct http *h)
 		break;
 	default:
 		if (sscanf(tok, "none %d%n", &u, &n) != 1 ||
-		    (size_t)n != c->token_len)
+		    (size_t)n != toklen)
 			n = -1;
 		break;
 	}

@@ -32,7 +32,8 @@
 char *http_page_url(const char *tmpl, long page, const char *since);
 
 /*
- * A since_field provider's run reads records after since: set h->since_q
+ * A since_field provider's run reads records after since: set
+ * h->run_since (a copy of since, unless already set), h->since_q
  * (since URL-encoded, for the urls' {since}) and h->body (the body with
  * {since} replaced by since as it is).  Nothing without since_field.
  * 0, or -1 (out of memory); http_since_end() frees both either way.

@@ -370,6 +370,46 @@ static enum prov_status reject(struct http *h, const char *pos,
 	return rc < 0 ? prov_failure(h->c) : PROV_DONE;
 }
 
+/* since_field: a number (as a number) or a string (bytewise) order. */
+static int since_kind(const json_t *v)
+{
+	return json_is_integer(v) ? 1 : json_is_real(v) ? 2 :
+	       json_is_string(v) ? 3 : 0;
+}
+
+static int since_cmp(const json_t *a, const json_t *b)
+{
+	if (json_is_integer(a) && json_is_integer(b))
+		return (json_integer_value(a) > json_integer_value(b)) -
+		       (json_integer_value(a) < json_integer_value(b));
+	if (json_is_number(a) && json_is_number(b))
+		return (json_number_value(a) > json_number_value(b)) -
+		       (json_number_value(a) < json_number_value(b));
+	return strcmp(json_string_value(a), json_string_value(b));
+}
+
+/* The record's since_field, or NULL and why (a reject). */
+static json_t *since_of(struct http *h, json_t *rec, char *why, size_t wl)
+{
+	const char *f = http_conf(h->p)->since_field;
+	json_t *v = jsonptr_resolve(&h->sinceptr, rec);
+	int k = since_kind(v);
+
+	if (k == 0) {
+		snprintf(why, wl, "since_field %.100s is %s", f,
+			 v ? "neither a number nor a string" : "missing");
+		return NULL;
+	}
+	if (h->since_max != NULL &&
+	    (k == 3) != (since_kind(h->since_max) == 3)) {
+		snprintf(why, wl, "since_field %.100s is a %s, others a %s", f,
+			 k == 3 ? "string" : "number",
+			 k == 3 ? "number" : "string");
+		return NULL;
+	}
+	return v;
+}
+
 /* Convert and emit one record (or reject it). */
 static enum prov_status emit_record(struct http *h, json_t *rec,
 				    const char *pos, const char *raw,
@@ -377,10 +417,14 @@ static enum prov_status emit_record(struct http *h, json_t *rec,
 {
 	const struct rec_schema *s = &h->c->cfg->schema;
 	char reason[CONV_REASON_MAX + 160];
+	json_t *since = NULL;
 
 	if (!json_is_object(rec))
 		return reject(h, pos, "record is not a JSON object", rec, raw,
 			      rawlen);
+	if (h->since_on &&
+	    (since = since_of(h, rec, reason, sizeof reason)) == NULL)
+		return reject(h, pos, reason, rec, raw, rawlen);
 	for (int i = 0; i < s->nfields; i++) {
 		struct http_field *f = &h->fields[i];
 		json_t *v = f->is_ptr ? jsonptr_resolve(&f->ptr, rec) :
@@ -396,6 +440,11 @@ static enum prov_status emit_record(struct http *h, json_t *rec,
 		return reject(h, pos, h->c->why, rec, raw, rawlen);
 	default:
 		return prov_failure(h->c);
+	}
+	if (since != NULL &&
+	    (h->since_max == NULL || since_cmp(since, h->since_max) > 0)) {
+		json_decref(h->since_max);
+		h->since_max = json_incref(since);
 	}
 	return PROV_DONE;
 }

@@ -140,6 +140,11 @@ struct http {
 				   NULL: none */
 	char *body;             /* the body to send, {since} replaced; NULL:
 				   the configured one */
+	char *run_since;        /* since_field: what this run reads after */
+	bool since_on;          /* since_field is set */
+	struct jsonptr sinceptr; /* since_field */
+	json_t *since_max;      /* the greatest since_field emitted, with
+				   the run's before it; NULL: none yet */
 };
 
 /* The job with sequence number seq (in the window: head <= seq < tail). */

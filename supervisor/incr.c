@@ -33,6 +33,7 @@
 #include "../common/log.h"
 #include "../providers/file_conf.h"
 #include "../providers/file_src.h"
+#include "../providers/http_conf.h"
 #include "../providers/sql_conf.h"
 #include "sup.h"
 
@@ -47,7 +48,8 @@ struct mark {
 struct prov_marks {
 	struct mark *m;
 	size_t n;
-	unsigned char *token;       /* sqlite, postgres: the last key's */
+	unsigned char *token;       /* sqlite, postgres: the last key's;
+				       http: its since_field's */
 	uint32_t token_len;
 };
 
@@ -505,11 +507,59 @@ out_fail_quiet:
 	return -1;
 }
 
-/* A provider whose bookmark is its key's last value (sql_conf.h). */
+/*
+ * A provider whose bookmark is its resume token: its key's last value
+ * (sql_conf.h), or an http provider's greatest since_field (http_page.c).
+ */
 static bool keyed(const struct cfg_provider *p)
 {
+	if (p->type == CFG_PROV_HTTP)
+		return http_conf(p)->since_field != NULL;
 	return (p->type == CFG_PROV_SQLITE || p->type == CFG_PROV_POSTGRES) &&
 	       sql_conf(p)->key != NULL;
+}
+
+/*
+ * An http token "since RUN MAX POSITION" (hex, "-" empty; MAX with its
+ * kind first) as the next run's start: "since NEW MAX " with NEW the old
+ * MAX (the old RUN when no record came) and no position.  The value that
+ * is the bookmark, decoded, in *mark (malloc'd).  Length, or -1.
+ */
+static int http_start_token(const unsigned char *tok, uint32_t len,
+			    char out[PROV_TOKEN_MAX + 1], char **mark)
+{
+	char t[PROV_TOKEN_MAX + 1], *a, *b, *e, *hex;
+	size_t hl;
+	int n;
+
+	if (len > PROV_TOKEN_MAX)
+		return -1;
+	memcpy(t, tok, len);
+	t[len] = '\0';
+	if (strncmp(t, "since ", 6) != 0 || (b = strchr(a = t + 6, ' ')) == NULL ||
+	    (e = strchr(++b, ' ')) == NULL)
+		return -1;
+	b[-1] = '\0';
+	*e = '\0';
+	hex = strcmp(b, "-") == 0 ? a : b + 1;
+	n = snprintf(out, PROV_TOKEN_MAX + 1, "since %s %s ",
+		     *hex ? hex : "-", b);
+	if (n < 0 || n >= PROV_TOKEN_MAX)
+		return -1;
+	if (mark != NULL) {
+		hl = strcmp(hex, "-") == 0 ? 0 : strlen(hex);
+		*mark = malloc(hl / 2 + 1);
+		if (*mark == NULL)
+			return -1;
+		for (size_t k = 0; k < hl; k += 2) {
+			unsigned v = 0;
+
+			sscanf(hex + k, "%2x", &v);
+			(*mark)[k / 2] = (char)v;
+		}
+		(*mark)[hl / 2] = '\0';
+	}
+	return n;
 }
 
 /* --- begin and end ------------------------------------------------------ */
@@ -652,7 +702,20 @@ int incr_begin(struct cfg *cfg, const char *dir, bool full,
 			if (strcmp(mf.prov_names[k], p->name) == 0)
 				old = &mf.pm[k];
 		if (keyed(p)) {
-			if (old && old->token) { /* rows past its last key */
+			if (old && old->token && p->type == CFG_PROV_HTTP) {
+				/* records past its greatest since_field */
+				char st[PROV_TOKEN_MAX + 1];
+				int n = http_start_token(old->token,
+							 old->token_len, st,
+							 NULL);
+
+				if (n >= 0) {
+					memcpy(in->tokens[i].b, st, (size_t)n);
+					in->tokens[i].len = (uint32_t)n;
+					p->incr = true;
+					continue;
+				}
+			} else if (old && old->token) { /* rows past its last key */
 				in->tokens[i].len = old->token_len;
 				memcpy(in->tokens[i].b, old->token,
 				       old->token_len);
@@ -663,8 +726,8 @@ int incr_begin(struct cfg *cfg, const char *dir, bool full,
 			if (in->gen > 0 && !full)
 				log_event(LOG_INFO, p->name, "no bookmark for "
 					  "this provider (sqlite and postgres "
-					  "need key): it reads everything again",
-					  NULL);
+					  "need key, http since_field): it "
+					  "reads everything again", NULL);
 		}
 		if (p->type == CFG_PROV_FILE && !file_conf(p)->encoding) {
 			int r = snapshot(p, old, &in->next[i]);
@@ -867,7 +930,14 @@ int incr_show(const char *dir, bool verbose)
 
 		for (size_t k = 0; k < mf.pm[i].n; k++)
 			bytes += mf.pm[i].m[k].bytes;
-		if (mf.pm[i].token)
+		char tb[PROV_TOKEN_MAX + 1], *mark = NULL;
+
+		if (mf.pm[i].token &&
+		    http_start_token(mf.pm[i].token, mf.pm[i].token_len, tb,
+				     &mark) >= 0)
+			printf("provider     %s: records with since_field past "
+			       "'%s'\n", mf.prov_names[i], mark);
+		else if (mf.pm[i].token)
 			printf("provider     %s: rows past its last key\n",
 			       mf.prov_names[i]);
 		else if (mf.pm[i].n == 0)
@@ -882,6 +952,7 @@ int incr_show(const char *dir, bool verbose)
 			       ", hash %016" PRIx64 "\n", mf.pm[i].m[k].name,
 			       mf.pm[i].m[k].bytes, mf.pm[i].m[k].line,
 			       mf.pm[i].m[k].hash);
+		free(mark);
 	}
 	marks_file_free(&mf);
 	free(marks);

@@ -17,8 +17,10 @@
  * decompressed ones for .gz), the line there and a hash of those bytes;
  * a file whose read part changed, or that shrank, makes its provider
  * read everything again, its part of the state dropped first, with a
- * warning naming the file.  Other provider types read in full every run
- * and replace their part.
+ * warning naming the file.  sqlite and postgres with key: the last key
+ * (their resume token).  http with since_field: the greatest since_field
+ * counted (its resume token, turned into a start token).  Other providers
+ * read in full every run and replace their part.
  */
 #ifndef AGG_INCR_H
 #define AGG_INCR_H

@@ -825,6 +825,41 @@ Test(http, since_in_url_is_encoded_in_body_as_is)
 	free(log);
 }
 
+/* since_field missing or of another type: that record's reject. */
+Test(http, since_field_of_another_type_is_a_reject)
+{
+	struct tu_result r;
+	char *rej;
+
+	conf(FIELDS, "reject_file = rejects.jsonl\nmax_rejects = 1\n",
+	     "url = @@/items?page={page}&per_page=10&total=30&bad_record=17"
+	     "&since={since}\npagination = page\nrecords = /items\n"
+	     "since_field = /qty\n" MAP);
+	run(&r, NULL, NULL);
+	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+	tu_result_free(&r);
+	rej = get("rejects.jsonl");
+	cr_assert_not_null(rej);
+	cr_assert(strstr(rej, "/items page 2 record 7") != NULL, "%s", rej);
+	cr_assert(strstr(rej, "since_field /qty is a string, others a number")
+		  != NULL, "%s", rej);
+	free(rej);
+
+	conf(FIELDS, "reject_file = rejects.jsonl\nmax_rejects = 1\n",
+	     "url = @@/items?page={page}&per_page=10&total=1&since={since}\n"
+	     "pagination = page\nrecords = /items\nsince_field = /nope\n"
+	     MAP);
+	run(&r, NULL, NULL);
+	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+	tu_result_free(&r);
+	rej = get("rejects.jsonl");
+	cr_assert_not_null(rej);
+	cr_assert(strstr(rej, "page 1 record 1") != NULL, "%s", rej);
+	cr_assert(strstr(rej, "since_field /nope is missing") != NULL, "%s",
+		  rej);
+	free(rej);
+}
+
 Test(http, check_requests_the_first_page)
 {
 	struct tu_result r;

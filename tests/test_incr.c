@@ -27,6 +27,7 @@
 
 #include <sqlite3.h>
 
+#include "helpers/httpfix.h"
 #include "helpers/pgtest.h"
 #include "helpers/proc.h"
 #include "helpers/testutil.h"
@@ -567,4 +568,97 @@ Test(incr, two_runs_on_one_state_do_not_interleave)
 	proc_finish(&p);
 	free(p.err);
 	reap_all();
+}
+
+/*
+ * An http provider with since_field: day 1 reads records 1..45, day 2
+ * (the API now has 1..80) asks for since=45 and reads 46..80 only; the
+ * outputs equal one run over 1..80 (the oracle: the same binary without
+ * state).  The fixture filters id > since, as the API must.
+ */
+static const char http_fmt[] =
+	"[aggregate]\n"
+	"output = %s/groups.csv\n"
+	"fields = id:int, region:text, price:float\n"
+	"group_by = region\n"
+	"aggregates = count(*) as n, sum(price) as sp, max(id) as top,\n"
+	"  median(price) as mp\n"
+	"%s"
+	"\n"
+	"[provider api]\n"
+	"type = http\n"
+	"url = %s\n"
+	"pagination = page\n"
+	"records = /items\n"
+	"concurrency = 3\n"
+	"since_field = /id\n";
+
+static void http_confs(const struct hf_server *srv)
+{
+	char *path = tu_path(dir, "total"), *q, *url, *c;
+
+	cr_assert(asprintf(&q, "/items?page={page}&per_page=10&total_file=%s"
+			   "&since={since}", path) > 0);
+	url = hf_url(srv, q);
+	mkdir_in("out");
+	mkdir_in("full");
+	cr_assert(asprintf(&c, http_fmt, "out", "state = st\n", url) > 0);
+	tu_put(dir, "incr.conf", c);
+	free(c);
+	cr_assert(asprintf(&c, http_fmt, "full", "", url) > 0);
+	tu_put(dir, "full.conf", c);
+	free(c);
+	free(url);
+	free(q);
+	free(path);
+}
+
+static void http_clean(const char *what)
+{
+	struct tu_result r;
+	char *x, *y;
+
+	cr_assert_eq(run(&r, "full.conf", NULL, NULL), 0, "%s", r.err);
+	tu_result_free(&r);
+	x = tu_get(dir, "out/groups.csv");
+	y = tu_get(dir, "full/groups.csv");
+	cr_assert_not_null(x);
+	cr_assert_str_eq(x, y, "%s: differs from a full run\n%s\n---\n%s",
+			 what, x, y);
+	free(x);
+	free(y);
+}
+
+Test(incr, http_since_field_reads_only_day2_and_equals_a_full_run)
+{
+	struct hf_server srv;
+	struct tu_result r;
+	const char *show[] = { "state", "st", NULL };
+
+	cr_assert_eq(hf_start(&srv), 0);
+	http_confs(&srv);
+	tu_put(dir, "total", "45\n");
+	cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
+	expect_records(r.err, "api", 45);
+	tu_result_free(&r);
+	http_clean("day 1");
+	cr_assert_eq(tu_run(&r, dir, show, NULL), 0, "%s", r.err);
+	cr_assert(strstr(r.out, "provider     api: records with since_field "
+			 "past '45'"), "%s", r.out);
+	tu_result_free(&r);
+
+	tu_put(dir, "total", "80\n");
+	cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
+	expect_records(r.err, "api", 35);
+	tu_result_free(&r);
+	http_clean("day 2");
+	/* Nothing new: nothing read, the same outputs, the same bookmark. */
+	cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
+	expect_records(r.err, "api", 0);
+	tu_result_free(&r);
+	http_clean("day 3");
+	cr_assert_eq(tu_run(&r, dir, show, NULL), 0, "%s", r.err);
+	cr_assert(strstr(r.out, "past '80'"), "%s", r.out);
+	tu_result_free(&r);
+	hf_stop(&srv);
 }

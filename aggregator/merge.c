@@ -397,7 +397,7 @@ static int write_union(struct merge *m, char *err, size_t errlen)
 	}
 	for (i = 0; i < cfg->nproviders && !(post && post_full(post)); i++) {
 		struct part *p = &m->parts[i];
-		const char *name = cfg->providers[i].name;
+		const char *name = cfg_provider_label(&cfg->providers[i]);
 
 		if (p->dropped)
 			continue;

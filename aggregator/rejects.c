@@ -102,8 +102,9 @@ int rejects_write(const struct cfg *cfg, const struct merge *m, char *err,
 			q += sizeof total;
 			left -= sizeof total + total;
 			fputs("{\"provider\":", f);
-			json_string(f, (const unsigned char *)cfg->providers[pi].name,
-				    strlen(cfg->providers[pi].name));
+			json_string(f, (const unsigned char *)cfg_provider_label(
+					    &cfg->providers[pi]),
+				    strlen(cfg_provider_label(&cfg->providers[pi])));
 			for (int k = 0; k < 3; k++) {
 				memcpy(&n, q, sizeof n);
 				q += sizeof n;

@@ -157,7 +157,26 @@ struct cfg_provider {
 	const struct cfg_incr_file *incr_files;
 	size_t nincr_files;
 	bool incr;
+
+	/*
+	 * parallel = N (supervisor/par.h), file providers: this provider is
+	 * range `range` (0-based) of provider `whole`'s input, read from
+	 * (range_first, range_lo) up to (range_last, range_hi) of its match
+	 * list, offsets at record starts, range_hi UINT64_MAX the file's end;
+	 * whole is NULL for a provider read whole.  Set by the supervisor
+	 * before the fork.
+	 */
+	const char *whole;
+	int range;
+	size_t range_first, range_last;
+	uint64_t range_lo, range_hi;
 };
+
+/* The name outputs and the reject file give p: a range's is its whole's. */
+static inline const char *cfg_provider_label(const struct cfg_provider *p)
+{
+	return p->whole ? p->whole : p->name;
+}
 
 struct expr_prog;
 

@@ -38,6 +38,7 @@
 #include "file_csv.h"
 #include "file_json.h"
 #include "file_jsonl.h"
+#include "file_par.h"
 #include "file_run.h"
 #include "file_src.h"
 
@@ -47,6 +48,14 @@ enum prov_status file_reject(struct file_run *r, const char *name,
 			     uint64_t line, const char *reason,
 			     const char *raw, size_t rawlen)
 {
+	if (name == r->rel_name) { /* a range's own line: the file's */
+		if (r->rel_lines < 0)
+			r->rel_lines = file_par_lines_before(name, r->rel_off);
+		if (r->rel_lines < 0)
+			return prov_fail(r->c, PROV_FAIL_RETRY, "%s: %s", name,
+					 strerror(errno));
+		line += (uint64_t)r->rel_lines;
+	}
 	if (r->json_record)
 		snprintf(r->pos, sizeof r->pos, "%s:%" PRIu64 " (record %"
 			 PRIu64 ")", name, line, r->json_record);
@@ -152,7 +161,7 @@ static enum prov_status file_run(struct prov_ctx *c)
 			      .schema = &c->p->schema };
 	enum prov_status st;
 	bool positions_mapped = false, pointers_compiled = false;
-	size_t idx;
+	size_t idx, last;
 	uint64_t off, line;
 
 	if (c->p->incr) { /* an incremental run: the supervisor's snapshot */
@@ -164,14 +173,34 @@ static enum prov_status file_run(struct prov_ctx *c)
 	}
 	if (st != ST_OK)
 		goto out_teardown;
+	last = r.nnames;
 	st = setup(&r);
 	if (st != ST_OK)
 		goto out_teardown;
 	st = file_token_parse(c, r.names, r.nnames, &idx, &off, &line);
 	if (st != ST_OK)
 		goto out_teardown;
+	if (c->p->whole) { /* one range of the files (parallel) */
+		if (c->p->range_last >= r.nnames) {
+			st = prov_fail(c, PROV_FAIL_PERMANENT, "%s: files "
+				       "changed while being read",
+				       c->p->whole);
+			goto out_teardown;
+		}
+		if (idx < c->p->range_first) {
+			idx = c->p->range_first;
+			off = 0;
+			line = 1;
+		}
+		if (c->p->range_lo > 0) {
+			r.rel_name = r.names[c->p->range_first];
+			r.rel_off = c->p->range_lo;
+			r.rel_lines = -1;
+		}
+		last = c->p->range_last + 1;
+	}
 
-	for (; idx < r.nnames; idx++, off = 0, line = 1) {
+	for (; idx < last; idx++, off = 0, line = 1) {
 		const char *name = r.names[idx];
 		int kind = file_kind_of(c->p, name);
 		struct file_src s;
@@ -205,6 +234,14 @@ static enum prov_status file_run(struct prov_ctx *c)
 		st = file_src_open(c, &s, name);
 		if (st != ST_OK)
 			goto out_teardown;
+		if (c->p->whole) {
+			if (idx == c->p->range_first && off < c->p->range_lo) {
+				off = c->p->range_lo;
+				line = 1; /* counted from there: rel_name */
+			}
+			if (idx == c->p->range_last)
+				s.end = c->p->range_hi;
+		}
 		if (c->p->incr) {
 			const struct cfg_incr_file *f = &c->p->incr_files[idx];
 

@@ -27,7 +27,7 @@
 
 enum file_key {
 	FK_FORMAT, FK_PATH, FK_DELIMITER, FK_QUOTE, FK_HEADER, FK_NULL,
-	FK_RECORDS, FK_ENCODING,
+	FK_RECORDS, FK_ENCODING, FK_PARALLEL,
 };
 
 static const struct cfg_key_def file_keys[] = {
@@ -39,6 +39,7 @@ static const struct cfg_key_def file_keys[] = {
 	[FK_NULL] = { "null", 0 },
 	[FK_RECORDS] = { "records", 0 },
 	[FK_ENCODING] = { "encoding", 0 },
+	[FK_PARALLEL] = { "parallel", 0 },
 };
 
 /*
@@ -66,6 +67,7 @@ static int file_init(struct cfg_provider *p)
 	f->delimiter = ',';
 	f->quote = '"';
 	f->header = true;
+	f->parallel = 1;
 	p->opts = f;
 	return 0;
 }
@@ -197,6 +199,21 @@ static int file_apply(const struct cfg_key *k, int id, struct cfg_provider *p,
 		return cfg_key_bool(k, v, &f->header);
 	case FK_NULL:
 		return apply_nulls(k, f, v);
+	case FK_PARALLEL: {
+		long n;
+
+		f->parallel_line = k->e->line;
+		if (strcasecmp(v, "auto") == 0) {
+			f->parallel = 0;
+			return 0;
+		}
+		if (cfg_parse_long(v, 1, FILE_MAX_PARALLEL, &n) < 0)
+			return cfg_bad_value(k, NULL,
+					     "expected auto or a whole number from 1 to %d",
+					     FILE_MAX_PARALLEL);
+		f->parallel = (int)n;
+		return 0;
+	}
 	default:
 		break;
 	}

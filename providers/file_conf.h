@@ -2,7 +2,7 @@
  * file_conf.h - a file provider's options, as providers.conf sets them.
  *
  * The keys (path, repeatable; format, delimiter, quote, header, null,
- * records, encoding), their checks
+ * records, encoding, parallel), their checks
  * and their defaults are file_conf.c's, through file_conf_type (a struct
  * cfg_type, config.h); the config reader fills a struct file_conf per
  * file provider and hangs it on its struct cfg_provider.  Only the file
@@ -40,7 +40,13 @@ struct file_conf {
 	char **nulls;              /* markers that also mean NULL in an
 				      unquoted field, besides the empty one */
 	int nnulls;                /* at most CFG_MAX_NULLS */
+	int parallel;              /* readers of one file: 1 (the default),
+				      N, or 0 for auto (supervisor/par.h) */
+	int parallel_line;         /* the line of `parallel`, 0: not set */
 };
+
+/* Most readers `parallel` may ask for. */
+#define FILE_MAX_PARALLEL 256
 
 extern const struct cfg_type file_conf_type;
 

@@ -77,6 +77,13 @@ struct file_run {
 	struct buf elem;      /* an element cut by the buffer's end */
 	struct jscan *jscan;  /* the scanner, made on first use */
 
+	/* A range of a file (parallel, file_par.h) that starts past its
+	   first line counts lines from 1 there: the line feeds before it,
+	   counted when a message first needs them, make them the file's. */
+	const char *rel_name; /* that file, or NULL */
+	uint64_t rel_off;     /* where the range starts in it */
+	int64_t rel_lines;    /* the line feeds before, -1: not counted */
+
 	char pos[4200];      /* "FILE:LINE" of a reject */
 	char reason[CONV_REASON_MAX + 320];
 };

@@ -20,6 +20,7 @@
 #include "../common/config.h"
 #include "../common/log.h"
 #include "metrics.h"
+#include "par.h"
 #include "../aggregator/outfile.h"
 #include "../aggregator/output.h"
 #include "../aggregator/partial.h"
@@ -401,6 +402,8 @@ static int run_check(const struct cfg *cfg, const char *metrics,
 			failed++;
 		if (rc == PROV_CHECK_CONFIG)
 			config++;
+		if (rc == 0)
+			par_report(p);
 	}
 	fflush(stdout);
 	return config ? EXIT_CONFIG : failed ? EXIT_FAILED : EXIT_OK;
@@ -709,6 +712,7 @@ int main(int argc, char **argv)
 	const char *trace;
 	struct partial_set *ps = NULL;
 	struct incr *inc = NULL;
+	struct par *par = NULL;
 	int rc, code, shard = 0, nshards = 1, sharded = 0;
 
 	if (std_fds_open() < 0)
@@ -748,6 +752,11 @@ int main(int argc, char **argv)
 	if (o.state) { /* --state over `state =` */
 		free(cfg.state_dir);
 		cfg.state_dir = strdup(o.state);
+	}
+	if (par_check_state(&cfg, err, sizeof err) < 0) {
+		fprintf(stderr, "aggregate: %s\n", err);
+		cfg_free(&cfg);
+		return EXIT_CONFIG;
 	}
 	if ((o.partial || o.merge || cfg.state_dir) &&
 	    partial_fingerprint(o.config, &cfg.fingerprint, err,
@@ -800,6 +809,12 @@ int main(int argc, char **argv)
 		clean_stale(&cfg, o.metrics ? o.metrics : cfg.metrics_file,
 			    trace);
 	}
+	if (par_expand(&cfg, &par) < 0) {
+		incr_end(inc, &cfg, EXIT_FAILED);
+		release_lock(&lock);
+		cfg_free(&cfg);
+		return EXIT_FAILED;
+	}
 	so.jobs = o.jobs;
 	/* JSON logs get the summary as events (log_summary), not a table. */
 	so.quiet = o.verbosity < 0 || o.json_logs;
@@ -826,6 +841,7 @@ int main(int argc, char **argv)
 	so.tokens = incr_tokens(inc);
 	rc = sup_run(&cfg, &so);
 	rc = incr_end(inc, &cfg, rc); /* commits the state */
+	par_collapse(&cfg, par, stats);
 	log_set_redraw(false);
 	for (int i = 0; ps && rc == EXIT_OK && i < cfg.nproviders; i++) {
 		struct partial_prov pp;

@@ -227,6 +227,17 @@ void sup_child_stats(const struct child *ch, int n, struct metrics_prov *stats)
 	}
 }
 
+/* One row of the summary. */
+static void print_row(const char *name, const struct child *c, uint64_t end)
+{
+	double secs = seconds(c, end);
+
+	fprintf(stderr, "%-20s %-8s %12llu %8llu %8d %9.2f %12.0f\n", name,
+		end_status(c), (unsigned long long)c->records,
+		(unsigned long long)c->rejects, c->restarts, secs,
+		secs > 0 ? (double)c->records / secs : 0.0);
+}
+
 void sup_child_summary(const struct child *ch, int n, const struct cfg *cfg,
 		       uint64_t t0, uint64_t rows)
 {
@@ -235,18 +246,29 @@ void sup_child_summary(const struct child *ch, int n, const struct cfg *cfg,
 	fprintf(stderr, "\n%-20s %-8s %12s %8s %8s %9s %12s\n", "provider",
 		"status", "records", "rejects", "restarts", "seconds",
 		"records/s");
-	for (int i = 0; i < n; i++) {
+	for (int i = 0, j; i < n; i = j) {
 		const struct child *c = &ch[i];
-		double secs;
+		const char *label = cfg_provider_label(&cfg->providers[i]);
+		struct child all = *c; /* a file's ranges (parallel): one row */
 
+		for (j = i + 1; j < n && cfg->providers[j].whole &&
+				cfg->providers[j].whole == cfg->providers[i].whole;
+		     j++) {
+			const struct child *d = &ch[j];
+
+			all.records += d->records;
+			all.rejects += d->rejects;
+			all.restarts += d->restarts;
+			if (d->started && (!all.started || d->started < all.started))
+				all.started = d->started;
+			if (!d->finished || (all.finished && d->finished > all.finished))
+				all.finished = d->finished;
+			if (all.state == P_DONE || d->state == P_FAILED)
+				all.state = d->state;
+		}
 		if (c->state == P_OFF)
 			continue;
-		secs = seconds(c, end);
-		fprintf(stderr, "%-20s %-8s %12llu %8llu %8d %9.2f %12.0f\n",
-			cfg->providers[i].name, end_status(c),
-			(unsigned long long)c->records,
-			(unsigned long long)c->rejects, c->restarts, secs,
-			secs > 0 ? (double)c->records / secs : 0.0);
+		print_row(label, &all, end);
 	}
 	fprintf(stderr, "total: %.2f s, %llu rows written\n",
 		(double)(end - t0) / 1000.0, (unsigned long long)rows);

@@ -1,0 +1,68 @@
+/*
+ * file_par.h - one file provider's input cut into byte ranges, each read
+ * by a process of its own (`parallel = N | auto`; the supervisor makes
+ * the processes, supervisor/par.h).
+ *
+ * The input is the provider's match list, in its order, as one sequence
+ * of bytes.  It is cut into N ranges of about the same size; a cut that
+ * falls in a file too small to split, in a .gz file, a JSON array or a
+ * file in another encoding moves to that file's end.  A cut inside a
+ * file moves to the first record start at or after it: just after the
+ * first line feed at or after the byte before it.  A reader then reads
+ * from its first cut to the next one, and the records of one reader's
+ * range are exactly those that start in it: each is read once.
+ *
+ * A line feed is a record boundary in JSON Lines (a JSON string cannot
+ * hold one), and in CSV or TSV when no quoted field holds one: before a
+ * CSV file is cut it is scanned (memchr for the quote character, then
+ * csv.c's own quote states over the lines that hold one), and a file
+ * with a quoted line feed is not cut.
+ */
+#ifndef AGG_FILE_PAR_H
+#define AGG_FILE_PAR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/config.h"
+
+/* One range: from (first, lo) up to (last, hi) of the match list. */
+struct file_range {
+	size_t first, last;
+	uint64_t lo, hi;    /* hi UINT64_MAX: up to the end of last */
+	uint64_t bytes;     /* its size */
+};
+
+/* How one provider's input is cut. */
+struct file_plan {
+	int n;                   /* ranges; 1: read whole, as without */
+	struct file_range *r;    /* n of them (NULL when n is 1) */
+	char **names;            /* the match list, for messages */
+	size_t nnames;
+	uint64_t total;          /* bytes of every file */
+	char why[600];           /* n == 1: why not cut; else what was
+				    not cut and why ("" : nothing) */
+};
+
+/* Ranges are at least this large, unless a test says otherwise. */
+#define FILE_PAR_MIN_RANGE ((uint64_t)8 << 20)
+
+/*
+ * Cut p's input for want readers (0: the online cores).  Never fails: a
+ * file that cannot be listed or read leaves the input whole (n 1, with
+ * why), and the provider then fails on it as it would have.  Free with
+ * file_par_free().
+ */
+void file_par_plan(const struct cfg_provider *p, int want,
+		   struct file_plan *pl);
+
+void file_par_free(struct file_plan *pl);
+
+/*
+ * The line feeds in name's first off bytes, for the lines that a range
+ * starting at off names in its messages; -1 with errno when the file
+ * cannot be read.
+ */
+int64_t file_par_lines_before(const char *name, uint64_t off);
+
+#endif

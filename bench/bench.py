@@ -696,12 +696,95 @@ def case_expr(a, csv, tmp, csv_time):
                        verdict(12, "where + date_trunc values", got == want)))
 
 
+# --- 14. one big file read in parallel ----------------------------------------
+
+def cpu_by_process(cmd):
+    """Run cmd, watching its processes in /proc every 5 ms; CPU seconds
+    per process title (the last figure seen of each pid: what a process
+    spends in its last few ms is missed), and the wall seconds."""
+    tick = os.sysconf("SC_CLK_TCK")
+    seen = {}
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    while p.poll() is None:
+        todo, tree = [str(p.pid)], []
+        while todo:  # the supervisor and its descendants
+            pid = todo.pop()
+            tree.append(pid)
+            try:
+                with open("/proc/%s/task/%s/children" % (pid, pid)) as f:
+                    todo += f.read().split()
+            except OSError:
+                pass
+        for pid in tree:
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    title = f.read().split(b"\0")[0].decode(errors="replace")
+                with open("/proc/%s/stat" % pid) as f:
+                    st = f.read().rsplit(")", 1)[1].split()
+                if title.startswith("aggregate:"):
+                    seen[pid] = (title, (int(st[11]) + int(st[12])) / tick)
+            except (OSError, IndexError, ValueError):
+                pass
+        time.sleep(0.005)
+    wall = time.monotonic() - t0
+    if p.returncode != 0:
+        raise SystemExit("bench: command failed (%d): %s" % (p.returncode, cmd))
+    cpu = {}
+    for title, secs in seen.values():
+        cpu[title] = cpu.get(title, 0) + secs
+    return cpu, wall
+
+
+def case_parallel(a, csv, small_csv, tmp):
+    cores = os.cpu_count() or 1
+    ns = list(range(1, max(cores, 2) + 1))
+    say("\n[14] one big file read in parallel: parallel = 1..%d on the %d-row "
+        "CSV (%.0f MB), group by region, alternated"
+        % (ns[-1], a.rows, os.path.getsize(csv) / 1e6))
+    confs, outs = [], []
+    for n in ns:
+        out = os.path.join(tmp, "par%d_out.csv" % n)
+        outs.append(out)
+        confs.append(write_conf(os.path.join(tmp, "par%d.conf" % n),
+                                GROUP_CONF.format(out=out) +
+                                "\n[provider sales]\ntype = file\npath = %s\n"
+                                "parallel = %d\n" % (csv, n)))
+    res = timed_alternating([[AGG, "-q", "-c", c] for c in confs], a.runs)
+    one = res[0][0]
+    for n, (w, m, _) in zip(ns, res):
+        row("parallel = %d" % n, "%.3f s  %.2fx  peak %.1f MiB"
+            % (w, w / one, m))
+    r2 = res[1][0] / one
+    row("2 readers / 1 <= 0.7",
+        "%.2f  %s" % (r2, verdict(14, "parallel 2 vs 1", r2 <= 0.7)))
+    same = all(open(o).read() == open(outs[0]).read() for o in outs[1:])
+    row("same output for every N",
+        "%s  %s" % (same, verdict(14, "parallel = 1 output", same)))
+    # Peak memory flat in the input: 10 M against 1 M rows, 2 readers.
+    sconf = write_conf(os.path.join(tmp, "par_small.conf"),
+                       GROUP_CONF.format(out=os.path.join(tmp, "ps.csv")) +
+                       "\n[provider sales]\ntype = file\npath = %s\n"
+                       "parallel = 2\n" % small_csv)
+    _, small_peak = timed([AGG, "-q", "-c", sconf], a.runs, warmup=0)
+    rm = res[1][1] / small_peak
+    row("peak RSS 2 readers, %d vs %d rows <= 1.2" % (a.rows, a.rows // 10),
+        "%.2f  %s" % (rm, verdict(14, "parallel memory", rm <= 1.2)))
+    # Where the time goes: CPU seconds per process, one run of each.
+    for n, conf in zip(ns[:2], confs[:2]):
+        cpu, wall = cpu_by_process([AGG, "-q", "-c", conf])
+        parts = ", ".join("%s %.2f" % (t.replace("aggregate: ", ""), c)
+                          for t, c in sorted(cpu.items()))
+        row("CPU s, parallel = %d (wall %.2f)" % (n, wall), parts)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true",
                     help="1 M rows instead of 10 M, fewer pages")
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10,11,12,13")
+    ap.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10,11,12,13,14")
     ap.add_argument("--data", default=os.path.join(HERE, "data"))
     a = ap.parse_args()
     a.rows = 1_000_000 if a.quick else 10_000_000
@@ -721,7 +804,7 @@ def main():
     pg = httpd = duck = None
     rates = {}
     try:
-        if only & {2, 6, 7, 12, 13}:
+        if only & {2, 6, 7, 12, 13, 14}:
             csv = gen("csv", a.rows, os.path.join(a.data, "sales_%d.csv" % a.rows))
             small = gen("csv", a.rows // 10,
                         os.path.join(a.data, "sales_%d.csv" % (a.rows // 10)))
@@ -772,6 +855,8 @@ def main():
                       else None)
         if 13 in only:
             case_jsonl_csv(a, csv, jsonl_all, tmp)
+        if 14 in only:
+            case_parallel(a, csv, small, tmp)
     finally:
         if httpd:
             httpd.stop()

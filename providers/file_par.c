@@ -82,6 +82,10 @@ static int quoted_lf(int fd, char quote, char delim, char *buf, uint64_t *at)
 	while ((n = read(fd, buf, PAR_CHUNK)) > 0) {
 		const char *p = buf, *end = buf + n;
 
+		/* A byte order mark is not data: csv.c skips it. */
+		if (base == 0 && file_has_bom(buf, (size_t)n))
+			p += 3;
+
 		while (p < end) {
 			const char *q;
 
@@ -305,7 +309,11 @@ void file_par_plan(const struct cfg_provider *p, int want,
 	free(names);
 	names = NULL;
 	globfree(&g);
-	if (want > 1 && pl->total / least < (uint64_t)want)
+	if (want <= 1) {
+		snprintf(pl->why, sizeof pl->why, "one core online");
+		goto out;
+	}
+	if (pl->total / least < (uint64_t)want)
 		want = (int)(pl->total / least);
 	if (want <= 1) {
 		snprintf(pl->why, sizeof pl->why, "%" PRIu64 " bytes in all: "

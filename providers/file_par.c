@@ -190,6 +190,7 @@ struct pfile {
 	uint64_t size, start;   /* its bytes, and where they start in all */
 	int fd;                 /* open while it may be cut; -1 else */
 	int checked;            /* CSV quotes: 0 not yet, 1 safe, -1 not */
+	bool tried;             /* cuttable() asked */
 };
 
 /* Add "NAME: WHAT" to the plan's notes. */
@@ -329,8 +330,6 @@ void file_par_plan(const struct cfg_provider *p, int want,
 	cutf = calloc((size_t)want + 1, sizeof *cutf);
 	if (cut == NULL || cutf == NULL)
 		goto out_oom;
-	for (size_t i = 0; i < pl->nnames; i++)
-		(void)cuttable(p, pl, i, &f[i], least);
 	for (int j = 1; j < want; j++) {
 		uint64_t at = pl->total / (uint64_t)want * (uint64_t)j;
 		size_t i = 0;
@@ -339,6 +338,10 @@ void file_par_plan(const struct cfg_provider *p, int want,
 		while (i + 1 < pl->nnames && f[i + 1].start <= at)
 			i++;
 		off = at - f[i].start;
+		if (!f[i].tried) { /* files only a cut falls in are opened */
+			f[i].tried = true;
+			(void)cuttable(p, pl, i, &f[i], least);
+		}
 		if (f[i].fd < 0 || !quotes_safe(p, pl, i, &f[i], buf))
 			off = f[i].size;        /* read whole: cut at its end */
 		else if (off < least)

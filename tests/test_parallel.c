@@ -540,3 +540,38 @@ Test(parallel, python_oracle)
 	free(ours);
 	free(theirs);
 }
+
+/*
+ * Quotes that csv.c reads as malformed (one inside an unquoted field,
+ * text after a closing quote) end at their line feed there and in the
+ * scan alike: the file is cut, and those records are rejects in both.
+ * A byte order mark before a quoted first field is not data.
+ */
+Test(parallel, malformed_quotes_are_cut_like_csv_reads_them)
+{
+	char *path = tu_path(dir, "in.csv");
+	FILE *f;
+	uint64_t rng = 5;
+	struct tu_result r;
+
+	TU_REQUIRE_HOOKS(teardown);
+	f = fopen(path, "w");
+	cr_assert(f);
+	fputs("\xef\xbb\xbf\"id\",region,qty,price,amount\n", f);
+	for (int i = 0; i < 2000; i++) {
+		if (i % 100 == 7)
+			fprintf(f, "%d,ab\"c,1,2.5,3.25\n", i);
+		else if (i % 100 == 8)
+			fprintf(f, "%d,\"x\"y,1,2.5,3.25\n", i);
+		else
+			row(f, QUOTED, i, &rng);
+	}
+	fclose(f);
+	free(path);
+	cr_assert_eq(run("one", "in.csv", "1", NULL, NULL, &r), 0, "%s", r.err);
+	tu_result_free(&r);
+	cr_assert_eq(run("n", "in.csv", "3", NULL, tiny, &r), 0, "%s", r.err);
+	cr_assert(strstr(r.err, "read in ranges ranges=3"), "%s", r.err);
+	same_outputs("one", "n", "malformed quotes");
+	tu_result_free(&r);
+}

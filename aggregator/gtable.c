@@ -201,6 +201,83 @@ int gtable_sort_int1(const struct gtable *t, const struct group **out,
 	return 0;
 }
 
+/* The key bytes of a one-text group (TEXT1_OFF on) and their length. */
+static inline const unsigned char *text1_bytes(const struct group *g,
+					       uint32_t *len)
+{
+	*len = g->klen - TEXT1_OFF;
+	return g->key + TEXT1_OFF;
+}
+
+/* qsort order of one-text groups whose first 8 bytes tie: bytewise. */
+static int text1_cmp(const void *pa, const void *pb)
+{
+	const struct int_item *a = pa, *b = pb;
+	uint32_t la, lb;
+	const unsigned char *ka = text1_bytes(a->g, &la);
+	const unsigned char *kb = text1_bytes(b->g, &lb);
+	int c = memcmp(ka, kb, la < lb ? la : lb);
+
+	if (c != 0)
+		return c;
+	return (la > lb) - (la < lb);
+}
+
+/*
+ * The sort of one-text keys: each group's first 8 key bytes, big-endian
+ * and zero-padded, radix sorted as an int (so unsigned order is memcmp
+ * order of the prefixes), then each run of equal prefixes (keys that share
+ * 8 bytes, or a shorter key padded like a longer one's zero bytes) sorted
+ * by qsort with the whole keys.  A qsort of all the keys chased two
+ * pointers per compare, 20 compares a key at 1 M groups.
+ */
+int gtable_sort_text1(const struct gtable *t, const struct group **out,
+		      size_t *np)
+{
+	struct int_item *a = malloc(sizeof(*a) * 2 * (t->n ? t->n : 1));
+	struct int_item *sorted;
+	const struct group *null_g = NULL;
+	size_t n = 0, i, j;
+
+	if (a == NULL)
+		return -1;
+	for (i = 0; t->slots != NULL && i <= t->mask; i++) {
+		const struct group *g = t->slots[i].g;
+		const unsigned char *k;
+		unsigned char pre[8] = { 0 };
+		uint32_t len;
+		uint64_t x = 0;
+		int b;
+
+		if (g == NULL || !g->live)
+			continue;
+		if (g->klen < TEXT1_OFF) {
+			null_g = g; /* the caller's decode checks it is NULL */
+			continue;
+		}
+		k = text1_bytes(g, &len);
+		memcpy(pre, k, len < 8 ? len : 8);
+		for (b = 0; b < 8; b++)
+			x = x << 8 | pre[b];
+		a[n].k = x;
+		a[n++].g = g;
+	}
+	sorted = int_sort(a, a + t->n, n);
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && sorted[j].k == sorted[i].k; j++)
+			;
+		if (j - i > 1)
+			qsort(sorted + i, j - i, sizeof(*sorted), text1_cmp);
+	}
+	for (i = 0; i < n; i++)
+		out[i] = sorted[i].g;
+	if (null_g != NULL)
+		out[n++] = null_g;
+	free(a);
+	*np = n;
+	return 0;
+}
+
 int gtable_keys_init(struct gtable_keys *k, const struct rec_schema *s,
 		     const int *group_by, int n)
 {

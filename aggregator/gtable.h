@@ -198,6 +198,14 @@ struct group *gtable_put(struct gtable *t, size_t i, uint64_t h,
 int gtable_sort_int1(const struct gtable *t, const struct group **out,
 		     size_t *np);
 
+/*
+ * The same for one-text keys (or NULL): bytewise, a shorter key before a
+ * longer one it begins, as rec_value_cmp() orders text; by a radix sort
+ * of each key's first 8 bytes, then the keys that share them.
+ */
+int gtable_sort_text1(const struct gtable *t, const struct group **out,
+		      size_t *np);
+
 /* ------------------------------------------------------------------ */
 /* Group keys                                                          */
 /* ------------------------------------------------------------------ */

@@ -21,7 +21,8 @@ void gtable_init(struct gtable *t, size_t group_size)
 
 void gtable_free(struct gtable *t)
 {
-	free(t->slots);
+	if (t->slots != NULL)
+		arena_big_free(t->slots, (t->mask + 1) * sizeof(*t->slots));
 	t->slots = NULL;
 	t->mask = t->n = 0;
 	arena_free(&t->arena);
@@ -29,9 +30,12 @@ void gtable_free(struct gtable *t)
 
 static int gtable_resize(struct gtable *t, size_t cap)
 {
-	struct gslot *slots = calloc(cap, sizeof(*slots));
+	struct gslot *slots;
 	size_t i;
 
+	if (cap > SIZE_MAX / sizeof(*slots))
+		return -1;
+	slots = arena_big_alloc(cap * sizeof(*slots));
 	if (slots == NULL)
 		return -1;
 	if (t->slots != NULL) {
@@ -46,7 +50,8 @@ static int gtable_resize(struct gtable *t, size_t cap)
 			slots[j] = t->slots[i];
 		}
 	}
-	free(t->slots);
+	if (t->slots != NULL)
+		arena_big_free(t->slots, (t->mask + 1) * sizeof(*t->slots));
 	t->slots = slots;
 	t->mask = cap - 1;
 	return 0;

@@ -4,7 +4,8 @@
  * A group table maps a group key to its group: a header (struct group)
  * followed by the aggregates' states (state.h), group_size bytes in all,
  * zeroed when the group is created.  Open addressing, linear probing,
- * grown at half full; the slots are malloc'd, the groups, their keys and
+ * grown at half full; the slots come from arena_big_alloc() (huge pages
+ * for big tables), the groups, their keys and
  * whatever the states copy live in the table's arena (arena.h), freed
  * only by gtable_free().  Groups never move, so a pointer to one stays
  * valid while its table lives; after the merge folds the tables into one,

@@ -13,6 +13,9 @@
 /* Slots of a table when its first group comes. */
 #define GTABLE_INITIAL 64u
 
+/* Slots between a group's prefetch and its reading in a walk of them. */
+#define GTABLE_AHEAD 16u
+
 void gtable_init(struct gtable *t, size_t group_size)
 {
 	memset(t, 0, sizeof(*t));
@@ -254,6 +257,10 @@ int gtable_sort_text1(const struct gtable *t, const struct group **out,
 		uint64_t x = 0;
 		int b;
 
+		/* The slots are read in turn, the groups all over memory. */
+		if (i + GTABLE_AHEAD <= t->mask &&
+		    t->slots[i + GTABLE_AHEAD].g != NULL)
+			__builtin_prefetch(t->slots[i + GTABLE_AHEAD].g);
 		if (g == NULL || !g->live)
 			continue;
 		if (g->klen < TEXT1_OFF) {

@@ -424,6 +424,9 @@ out_free:
 	return rc;
 }
 
+/* Groups between a prefetch and its use in the loops over sorted groups. */
+#define MERGE_AHEAD 8u
+
 /* A group on its way out, with its key decoded for sorting and writing. */
 struct out_group {
 	const struct group *g;
@@ -590,6 +593,9 @@ static int sorted_one_key_groups(struct merge *m, struct out_group *gs,
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
+		/* In key order the groups are all over memory: load ahead. */
+		if (i + MERGE_AHEAD < n)
+			__builtin_prefetch(order[i + MERGE_AHEAD]->key);
 		gs[i].g = order[i];
 		gs[i].kv = kv + i;
 		if (rec_decode(&m->keys.schema, gs[i].g->key, gs[i].g->klen,
@@ -700,6 +706,8 @@ static int write_group(struct merge *m, char *err, size_t errlen)
 		goto out_nomem;
 	}
 	for (i = 0; i < n && !(post && post_full(post)); i++) {
+		if (i + MERGE_AHEAD < n)
+			__builtin_prefetch(gs[i + MERGE_AHEAD].g);
 		if (ng > 0)
 			memcpy(row, gs[i].kv, sizeof(*row) * (size_t)ng);
 		for (j = 0; j < m->naggs; j++)

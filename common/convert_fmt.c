@@ -162,11 +162,16 @@ static size_t format_short_decimal(double d, char *out)
 /* 10^s for 0 <= s <= 20 (10^20 needs more than 64 bits). */
 static unsigned __int128 pow10_u128(int s)
 {
-	unsigned __int128 p = 1;
+	static const unsigned __int128 p[21] = {
+		1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+		100000000, 1000000000, 10000000000u, 100000000000u,
+		1000000000000u, 10000000000000u, 100000000000000u,
+		1000000000000000u, 10000000000000000u, 100000000000000000u,
+		1000000000000000000u, 10000000000000000000u,
+		(unsigned __int128)10000000000000000000u * 10,
+	};
 
-	while (s-- > 0)
-		p *= 10;
-	return p;
+	return p[s];
 }
 
 /* 10^x <= M / 2^k exactly, for -4 <= x <= 15 and 3 <= k <= 66. */

@@ -365,33 +365,24 @@ static long validate(const struct rec_schema *s, const unsigned char *p,
  */
 #define STAGE_FAR_SLOTS (UINT64_C(1) << 16)
 
-/* Records between a key's prefetch and its lookup (a power of two). */
-#define STAGE_AHEAD 8u
+/* Keys hashed and prefetched before their lookups, in one batch. */
+#define STAGE_BATCH 16u
 
 /* A one-int or one-text key waiting for its lookup. */
 struct stage_far {
 	struct stage_entry *e;
 	uint64_t h;
-	const unsigned char *p; /* text; NULL for an int */
+	const unsigned char *p; /* text */
 	int64_t x;              /* the int, or the text's length */
 };
 
-static inline __attribute__((always_inline)) int
-stage_far_get(struct gtable *t, const struct stage_far *f)
-{
-	if (f->p != NULL)
-		f->e->g = gtable_get_text1_h(t, f->h, f->p, (uint32_t)f->x);
-	else
-		f->e->g = gtable_get_int1_h(t, f->h, f->x);
-	return f->e->g != NULL ? 0 : -1;
-}
-
 /*
- * walk_entries() for a one-int or one-text key in a large table: each
- * key's hash is taken and its slot prefetched STAGE_AHEAD records before
- * its lookup, so that the lookups' cache misses overlap the walk instead
- * of stalling it.  A NULL key (the general path) is looked up at once.
- * The groups found are the same; only the order new ones are made in
+ * walk_entries() for a one-int or one-text key in a large table: the
+ * records are walked STAGE_BATCH at a time, each key's hash taken and its
+ * slot prefetched, then the batch's keys are looked up, so that the
+ * lookups' cache misses overlap each other instead of stalling the walk
+ * one by one.  A NULL key (the general path) is looked up at once.  The
+ * groups found are the same; only the order new ones are made in
  * differs, which nothing reads (the result is sorted, sums are exact).
  */
 static long walk_entries_far(struct stager *sg, struct stage *st,
@@ -405,46 +396,51 @@ static long walk_entries_far(struct stager *sg, struct stage *st,
 	const struct rec_value *x = &sg->vals[k->group_by[0]];
 	const bool text = k->shape == KEY_TEXT1;
 	unsigned char *at = st->kept.p + st->kept.len;
-	struct stage_far q[STAGE_AHEAD];
-	unsigned head = 0, nq = 0;
+	struct stage_far q[STAGE_BATCH];
 	size_t off = 0;
+	uint32_t i = 0;
 
-	for (uint32_t i = 0; i < count; i++, at += es) {
-		struct stage_entry *e = (struct stage_entry *)(void *)at;
-		long n = stage_walk(sg, &c, recs + off, len - off, e);
-		struct stage_far *f;
+	while (i < count) {
+		unsigned nb = 0, j;
 
-		if (n < 0)
-			return -1;
-		off += (size_t)n;
-		if (x->null || (text && x->u.s.len > UINT32_MAX - TEXT1_OFF)) {
-			e->g = gtable_group_of(k, t, c.vals);
-			if (e->g == NULL)
+		for (; i < count && nb < STAGE_BATCH; i++, at += es) {
+			struct stage_entry *e = (struct stage_entry *)(void *)at;
+			long n = stage_walk(sg, &c, recs + off, len - off, e);
+			struct stage_far *f = &q[nb];
+
+			if (n < 0)
+				return -1;
+			off += (size_t)n;
+			if (x->null ||
+			    (text && x->u.s.len > UINT32_MAX - TEXT1_OFF)) {
+				e->g = gtable_group_of(k, t, c.vals);
+				if (e->g == NULL)
+					goto out_nomem;
+				continue;
+			}
+			f->e = e;
+			if (text) {
+				f->p = (const unsigned char *)x->u.s.p;
+				f->x = (int64_t)x->u.s.len;
+				f->h = gtable_hash_text1(k, f->p,
+							 (uint32_t)f->x);
+			} else {
+				f->x = x->u.i;
+				f->h = gtable_hash_int1(k, f->x);
+			}
+			gtable_prefetch(t, f->h);
+			nb++;
+		}
+		for (j = 0; j < nb; j++) {
+			struct stage_far *f = &q[j];
+
+			f->e->g = text ? gtable_get_text1_h(t, f->h, f->p,
+							    (uint32_t)f->x) :
+					 gtable_get_int1_h(t, f->h, f->x);
+			if (f->e->g == NULL)
 				goto out_nomem;
-			continue;
 		}
-		if (nq == STAGE_AHEAD) {
-			if (stage_far_get(t, &q[head]) < 0)
-				goto out_nomem;
-			head = (head + 1) & (STAGE_AHEAD - 1);
-			nq--;
-		}
-		f = &q[(head + nq++) & (STAGE_AHEAD - 1)];
-		f->e = e;
-		if (text) {
-			f->p = (const unsigned char *)x->u.s.p;
-			f->x = (int64_t)x->u.s.len;
-			f->h = gtable_hash_text1(k, f->p, (uint32_t)f->x);
-		} else {
-			f->p = NULL;
-			f->x = x->u.i;
-			f->h = gtable_hash_int1(k, f->x);
-		}
-		gtable_prefetch(t, f->h);
 	}
-	for (; nq > 0; nq--, head = (head + 1) & (STAGE_AHEAD - 1))
-		if (stage_far_get(t, &q[head]) < 0)
-			goto out_nomem;
 	return (long)off;
 
 out_nomem:

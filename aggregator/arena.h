@@ -13,17 +13,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* An arena grabs memory from malloc in blocks of this size (or bigger). */
+/*
+ * An arena's first block takes this many bytes (or the first object, if
+ * bigger); each next one twice the last, up to ARENA_BLOCK_MAX, whose
+ * blocks come from arena_big_alloc() (huge pages): a table of a few groups
+ * takes what it did, one of millions few blocks and few page faults.
+ */
 #define ARENA_BLOCK_SIZE (256u * 1024u)
+#define ARENA_BLOCK_MAX (8u * 1024u * 1024u)
 
 struct arena_block {
 	struct arena_block *next;
+	size_t size;    /* of the block, this header included */
 };
 
 struct arena {
 	struct arena_block *blocks;
 	uintptr_t next; /* first free byte of the current block */
 	uintptr_t end;
+	size_t grow;    /* the next block's size */
 };
 
 /* n bytes from a new block (arena_alloc()'s slow path); NULL on no memory. */
@@ -48,5 +56,16 @@ void *arena_calloc(struct arena *a, size_t n);
 
 /* Free every block and leave a empty.  This function can't fail. */
 void arena_free(struct arena *a);
+
+/*
+ * n zeroed bytes for a large array (a group table's slots): from mmap,
+ * marked for transparent huge pages, when n is at least ARENA_HUGE, else
+ * from calloc.  With millions of groups most of the aggregator's time went
+ * to faulting in 4 KiB pages one by one (and to calloc's memset).  NULL
+ * on no memory.  Freed by arena_big_free() with the same n.
+ */
+#define ARENA_HUGE (2u * 1024u * 1024u)
+void *arena_big_alloc(size_t n);
+void arena_big_free(void *p, size_t n);
 
 #endif

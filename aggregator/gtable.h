@@ -4,7 +4,8 @@
  * A group table maps a group key to its group: a header (struct group)
  * followed by the aggregates' states (state.h), group_size bytes in all,
  * zeroed when the group is created.  Open addressing, linear probing,
- * grown at half full; the slots are malloc'd, the groups, their keys and
+ * grown at half full; the slots come from arena_big_alloc() (huge pages
+ * for big tables), the groups, their keys and
  * whatever the states copy live in the table's arena (arena.h), freed
  * only by gtable_free().  Groups never move, so a pointer to one stays
  * valid while its table lives; after the merge folds the tables into one,
@@ -198,6 +199,14 @@ struct group *gtable_put(struct gtable *t, size_t i, uint64_t h,
 int gtable_sort_int1(const struct gtable *t, const struct group **out,
 		     size_t *np);
 
+/*
+ * The same for one-text keys (or NULL): bytewise, a shorter key before a
+ * longer one it begins, as rec_value_cmp() orders text; by a radix sort
+ * of each key's first 8 bytes, then the keys that share them.
+ */
+int gtable_sort_text1(const struct gtable *t, const struct group **out,
+		      size_t *np);
+
 /* ------------------------------------------------------------------ */
 /* Group keys                                                          */
 /* ------------------------------------------------------------------ */
@@ -252,21 +261,21 @@ size_t gtable_key_encode(struct gtable_keys *k, const struct rec_value *v);
 /*
  * gtable_get() for one non-NULL text key p[0..len), hashed and compared as
  * it is: only a new group's key is encoded (as gtable_key_encode() would).
+ * The _h form takes the hash gtable_hash_text1() gave, so that a caller can
+ * prefetch its slot (gtable_prefetch()) before the lookup.
  * It and gtable_get_int1() are deliberate hot-path specialisations of one
  * probe loop: each hashes, compares and encodes its shape in place, which
  * a shared loop could do only through a call per probe.
  */
 static inline __attribute__((always_inline)) struct group *
-gtable_get_text1(const struct gtable_keys *ks, struct gtable *t,
-		 const unsigned char *p, uint32_t len)
+gtable_get_text1_h(struct gtable *t, uint64_t h, const unsigned char *p,
+		   uint32_t len)
 {
-	uint64_t h = GTABLE_HASH(ks, hash_bytes(p, len));
 	uint32_t klen = TEXT1_OFF + len;
 	struct group *g;
 	unsigned char *k;
 	size_t i = 0;
 
-	(void)ks;
 	if (t->slots != NULL) {
 		for (i = h & t->mask; (g = t->slots[i].g) != NULL;
 		     i = (i + 1) & t->mask) {
@@ -290,17 +299,30 @@ gtable_get_text1(const struct gtable_keys *ks, struct gtable *t,
 	return gtable_put(t, i, h, k, klen);
 }
 
+/* gtable_get_text1_h() for the key's hash under ks. */
+static inline uint64_t gtable_hash_text1(const struct gtable_keys *ks,
+					 const unsigned char *p, uint32_t len)
+{
+	(void)ks;
+	return GTABLE_HASH(ks, hash_bytes(p, len));
+}
+
+static inline __attribute__((always_inline)) struct group *
+gtable_get_text1(const struct gtable_keys *ks, struct gtable *t,
+		 const unsigned char *p, uint32_t len)
+{
+	return gtable_get_text1_h(t, gtable_hash_text1(ks, p, len), p, len);
+}
+
 /* gtable_get() for one non-NULL int, timestamp or date key x, likewise. */
 static inline __attribute__((always_inline)) struct group *
-gtable_get_int1(const struct gtable_keys *ks, struct gtable *t, int64_t x)
+gtable_get_int1_h(struct gtable *t, uint64_t h, int64_t x)
 {
-	uint64_t h = GTABLE_HASH(ks, hash_u64((uint64_t)x));
 	uint32_t klen = INT1_KLEN;
 	struct group *g;
 	unsigned char *k;
 	size_t i = 0;
 
-	(void)ks;
 	if (t->slots != NULL) {
 		for (i = h & t->mask; (g = t->slots[i].g) != NULL;
 		     i = (i + 1) & t->mask) {
@@ -319,6 +341,30 @@ gtable_get_int1(const struct gtable_keys *ks, struct gtable *t, int64_t x)
 	k[4] = 0;
 	memcpy(k + INT1_OFF, &x, 8);
 	return gtable_put(t, i, h, k, klen);
+}
+
+static inline uint64_t gtable_hash_int1(const struct gtable_keys *ks,
+					int64_t x)
+{
+	(void)ks;
+	return GTABLE_HASH(ks, hash_u64((uint64_t)x));
+}
+
+static inline __attribute__((always_inline)) struct group *
+gtable_get_int1(const struct gtable_keys *ks, struct gtable *t, int64_t x)
+{
+	return gtable_get_int1_h(t, gtable_hash_int1(ks, x), x);
+}
+
+/*
+ * Start loading the slot where a lookup of hash h begins, for a lookup a
+ * few records later: with a table larger than the caches, that slot's
+ * miss is most of a lookup's time.
+ */
+static inline void gtable_prefetch(const struct gtable *t, uint64_t h)
+{
+	if (t->slots != NULL)
+		__builtin_prefetch(&t->slots[h & t->mask]);
 }
 
 /*

@@ -16,7 +16,8 @@
  *    aggregate (state.c).  merge_write() folds the later providers' tables
  *    into the first live one, in config order, so float sums always add in
  *    the same order (provider 0's partial sum + provider 1's + ...), then
- *    sorts the groups by key (one int key: by a radix sort of the keys).
+ *    sorts the groups by key (one int or text key: by a radix sort of the
+ *    keys or of their first 8 bytes).
  *
  * State machine: merge_new -> (merge_add | merge_stage | merge_stage_reject
  * | merge_commit | merge_keep_rejects | merge_discard | merge_drop)* ->
@@ -423,6 +424,9 @@ out_free:
 	return rc;
 }
 
+/* Groups between a prefetch and its use in the loops over sorted groups. */
+#define MERGE_AHEAD 8u
+
 /* A group on its way out, with its key decoded for sorting and writing. */
 struct out_group {
 	const struct group *g;
@@ -568,24 +572,30 @@ static int fold(struct merge *m)
 }
 
 /*
- * One int key: gs[0..*np) in key order, NULL last, by gtable_sort_int1(),
- * their keys decoded in output order (the rows read kv front to back).
+ * One int or one text key: gs[0..*np) in key order, NULL last, by
+ * gtable_sort_int1() or gtable_sort_text1(), their keys decoded in output
+ * order (the rows read kv front to back).
  */
-static int sorted_int_groups(struct merge *m, struct out_group *gs,
-			     struct rec_value *kv, size_t *np, char *err,
-			     size_t errlen)
+static int sorted_one_key_groups(struct merge *m, struct out_group *gs,
+				 struct rec_value *kv, size_t *np, char *err,
+				 size_t errlen)
 {
 	const struct gtable *r = m->result;
 	const struct group **order = malloc(sizeof(*order) *
 					    (r->n ? r->n : 1));
 	size_t n = 0, i;
 
-	if (order == NULL || gtable_sort_int1(r, order, &n) < 0) {
+	if (order == NULL ||
+	    (m->keys.shape == KEY_INT1 ? gtable_sort_int1(r, order, &n) :
+					 gtable_sort_text1(r, order, &n)) < 0) {
 		free(order);
 		snprintf(err, errlen, "out of memory sorting the groups");
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
+		/* In key order the groups are all over memory: load ahead. */
+		if (i + MERGE_AHEAD < n)
+			__builtin_prefetch(order[i + MERGE_AHEAD]->key);
 		gs[i].g = order[i];
 		gs[i].kv = kv + i;
 		if (rec_decode(&m->keys.schema, gs[i].g->key, gs[i].g->klen,
@@ -618,8 +628,8 @@ static int sorted_groups(struct merge *m, struct out_group **gsp,
 		snprintf(err, errlen, "out of memory sorting the groups");
 		return -1;
 	}
-	if (m->keys.shape == KEY_INT1)
-		return sorted_int_groups(m, gs, kv, np, err, errlen);
+	if (m->keys.shape == KEY_INT1 || m->keys.shape == KEY_TEXT1)
+		return sorted_one_key_groups(m, gs, kv, np, err, errlen);
 	for (i = 0; r->slots != NULL && i <= r->mask; i++) {
 		const struct group *g = r->slots[i].g;
 
@@ -696,6 +706,8 @@ static int write_group(struct merge *m, char *err, size_t errlen)
 		goto out_nomem;
 	}
 	for (i = 0; i < n && !(post && post_full(post)); i++) {
+		if (i + MERGE_AHEAD < n)
+			__builtin_prefetch(gs[i + MERGE_AHEAD].g);
 		if (ng > 0)
 			memcpy(row, gs[i].kv, sizeof(*row) * (size_t)ng);
 		for (j = 0; j < m->naggs; j++)

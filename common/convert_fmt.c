@@ -159,6 +159,114 @@ static size_t format_short_decimal(double d, char *out)
 	return len;
 }
 
+/* 10^s for 0 <= s <= 20 (10^20 needs more than 64 bits). */
+static unsigned __int128 pow10_u128(int s)
+{
+	static const unsigned __int128 p[21] = {
+		1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+		100000000, 1000000000, 10000000000u, 100000000000u,
+		1000000000000u, 10000000000000u, 100000000000000u,
+		1000000000000000u, 10000000000000000u, 100000000000000000u,
+		1000000000000000000u, 10000000000000000000u,
+		(unsigned __int128)10000000000000000000u * 10,
+	};
+
+	return p[s];
+}
+
+/* 10^x <= M / 2^k exactly, for -4 <= x <= 15 and 3 <= k <= 66. */
+static bool pow10_le(int x, uint64_t m, int k)
+{
+	if (x >= 0)
+		return pow10_u128(x) << k <= m;
+	return (unsigned __int128)m * pow10_u128(-x) >=
+	       (unsigned __int128)1 << k;
+}
+
+/*
+ * What the printf loop of conv_format_float() writes, for a normal d with
+ * 1e-4 <= |d| < 1e15, in exact 128-bit integer arithmetic instead of up
+ * to three snprintf() and strtod() calls.  |d| = M / 2^k (M < 2^53, 3 <=
+ * k <= 66) and 10^x <= |d| < 10^(x+1) (-4 <= x <= 14); "%.pg" writes
+ * round(|d| * 10^s) with s = p - 1 - x fraction digits (0 <= s <= 20:
+ * M * 10^s < 2^120), rounded half to even as glibc rounds, without an
+ * exponent, trailing zeros dropped.  That reads back as d when it lies
+ * within d's rounding interval: |m / 10^s - M / 2^k| < 2^-k / 2 (a
+ * quarter below a power of two, whose lower neighbour is nearer), the
+ * bound itself when M is even (strtod's ties go to even).  Returns the
+ * length, or 0 when the rounding carries to a new digit (left to printf).
+ */
+static size_t format_exact17(double d, char *out)
+{
+	double a = fabs(d);
+	int e, x, p;
+	uint64_t mant = (uint64_t)ldexp(frexp(a, &e), 53);
+	int k = 53 - e;
+	char dig[24];
+	size_t len = 0;
+
+	if (!(a >= 1e-4 && a < 1e15) || k < 3 || k > 66)
+		return 0;
+	x = (int)floor(log10(a));
+	if (x < -4)
+		x = -4;
+	if (x > 14)
+		x = 14;
+	while (x > -4 && !pow10_le(x, mant, k))
+		x--;
+	while (x < 14 && pow10_le(x + 1, mant, k))
+		x++;
+	for (p = 15; p <= 17; p++) {
+		int s = p - 1 - x;
+		unsigned __int128 ten_s = pow10_u128(s);
+		unsigned __int128 n = (unsigned __int128)mant * ten_s;
+		unsigned __int128 one = (unsigned __int128)1 << k;
+		unsigned __int128 q = n >> k, r = n & (one - 1);
+		unsigned __int128 half = one >> 1, dist;
+		bool up = r > half || (r == half && (q & 1) != 0);
+		bool below = !up; /* m / 10^s <= |d| */
+		uint64_t m = (uint64_t)(q + up);
+		int nd, i;
+
+		if (m >= (uint64_t)pow10_u128(p))
+			return 0;
+		dist = up ? one - r : r;
+		/* |m - |d| * 10^s| * 2^k = dist; the interval's half-width in
+		 * the same units is 10^s / 2 (10^s / 4 below 2^52 * 2^-k). */
+		if (below && mant == UINT64_C(1) << 52) {
+			if (!(4 * dist < ten_s || (4 * dist == ten_s)))
+				continue;
+		} else if (!(2 * dist < ten_s ||
+			     (2 * dist == ten_s && (mant & 1) == 0))) {
+			continue;
+		}
+		for (nd = 0; nd < p; nd++, m /= 10)
+			dig[nd] = (char)('0' + m % 10);
+		/* dig[0..p) low digit first; drop the fraction's zeros. */
+		for (i = 0; i < s && dig[i] == '0'; i++)
+			;
+		if (d < 0)
+			out[len++] = '-';
+		if (x < 0) {
+			out[len++] = '0';
+			out[len++] = '.';
+			for (int z = x + 1; z < 0; z++)
+				out[len++] = '0';
+			for (int j = p - 1; j >= i; j--)
+				out[len++] = dig[j];
+		} else {
+			for (int j = p - 1; j >= i; j--) {
+				out[len++] = dig[j];
+				if (j == s && j > i)
+					out[len++] = '.';
+			}
+		}
+		out[len] = '\0';
+		return len;
+	}
+	return 0;
+}
+
 size_t conv_format_float(double d, char *out)
 {
 	locale_t loc = conv_c_locale(), old = (locale_t)0;
@@ -175,6 +283,8 @@ size_t conv_format_float(double d, char *out)
 		return strlen(out);
 	}
 	if ((k = format_short_decimal(d, out)) != 0)
+		return k;
+	if ((k = format_exact17(d, out)) != 0)
 		return k;
 	if (loc != (locale_t)0)
 		old = uselocale(loc);

@@ -540,6 +540,52 @@ Test(convert, format_float_is_the_printf_form)
 	}
 }
 
+/*
+ * The 16- and 17-digit forms, which the exact 128-bit path writes: sums of
+ * two-decimal amounts (a group's float sum), powers of two and their
+ * neighbours (the narrower interval below 2^n), neighbours of powers of
+ * ten (rounding that carries to a new digit), halves past the 15th digit
+ * (ties), against glibc's printf.
+ */
+Test(convert, format_float_exact_path_is_the_printf_form)
+{
+	int n = tu_scale(200000);
+
+	for (int e = -13; e <= 50; e++) {
+		double t = ldexp(1, e);
+
+		expect_printf_form(t);
+		expect_printf_form(nextafter(t, 0));
+		expect_printf_form(nextafter(t, INFINITY));
+		expect_printf_form(-nextafter(t, 0));
+	}
+	for (int e = -4; e <= 15; e++) {
+		double t = pow(10, e), u = t;
+
+		for (int j = 0; j < 8; j++) {
+			u = nextafter(u, 0);
+			expect_printf_form(u);
+		}
+		expect_printf_form(nextafter(t, INFINITY));
+	}
+	for (int k = 0; k < n; k++) {
+		uint64_t bits = rng();
+		double sum = 0;
+		int64_t big = (int64_t)(bits % 10000000000000000ULL);
+
+		for (int j = 0; j < 5; j++)
+			sum += (double)(int64_t)(rng() % 100000) / 100.0;
+		expect_printf_form(sum);
+		expect_printf_form(-sum);
+		/* 16 digits then a half: k + 0.5 for k < 2^52, ties at p = 16. */
+		expect_printf_form((double)(big / 10) + 0.5);
+		expect_printf_form((double)(big % 1000000000000000LL) / 4.0);
+		/* Any double from 1e-4 to 1e15, uniform in its bits. */
+		expect_printf_form(ldexp((double)(bits >> 11) / 9007199254740992.0
+					 + 0.5, (int)(bits % 64) - 13));
+	}
+}
+
 /* Significant digits of a %g-style number. */
 static int sig_digits(const char *s)
 {

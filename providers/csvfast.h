@@ -37,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/tz.h"
 #include "../ipc/record.h"
 
 struct csvfast_col {
@@ -45,6 +46,8 @@ struct csvfast_col {
 	const struct rec_field *fld; /* that field (its parameters) */
 	unsigned char op;     /* csvfast_encode()'s reader for it (csvfast.c) */
 	bool keep;            /* its value is encoded (else NULL whatever) */
+	bool ts;              /* a timestamp the fast reader may read */
+	struct tz_local_cache *tzc; /* its zone's last lookups (ts) */
 };
 
 /* Most NULL markers the fast path takes (the config's limit). */
@@ -80,6 +83,7 @@ struct csvfast {
 	unsigned char nulls[REC_MAX_FIELDS / 8]; /* the bitmap of every
 				 record before its values: fields read
 				 from no column, and dropped ones */
+	struct tz_local_cache *tzc; /* one per column (csvfast_col.tzc) */
 };
 
 struct csvfast_options {
@@ -119,6 +123,15 @@ void csvfast_free(struct csvfast *f);
  */
 size_t csvfast_record(struct csvfast *f, const char *in, size_t avail,
 		      struct rec_value *v);
+
+/*
+ * The timestamp reader alone, on the field at in[0..avail) of column c (a
+ * timestamp without formats): its length when the reader takes it, with
+ * *us its value, or 0 (the general path reads it).  For tests: a field
+ * it takes is one conv_text() reads, to the same value.
+ */
+size_t csvfast_timestamp(struct csvfast *f, size_t c, const char *in,
+			 size_t avail, int64_t *us);
 
 /* csvfast_encode()'s answer for a record that does not fit in room. */
 #define CSVFAST_FULL SIZE_MAX

@@ -9,6 +9,8 @@
  * then the provider's own) keeps, and the rest are the filtered ones.  A
  * file provider killed after a checkpoint and restarted, and an sqlite
  * provider killed the same way, must still count each dropped row once.
+ * The sqlite provider's direct encoding with derived fields and both
+ * wheres is checked the same way: its report is SQLite's GROUP BY.
  */
 #include <criterion/criterion.h>
 
@@ -18,6 +20,7 @@
 
 #include <sqlite3.h>
 
+#include "../common/buf.h"
 #include "helpers/testutil.h"
 
 #define NROWS 40000
@@ -227,4 +230,62 @@ Test(filtered, exactly_once_across_kills)
 	cr_assert_eq(tu_run(&r, dir, args, env), 0, "%s", r.err);
 	check_counts(r.err, true);
 	tu_result_free(&r);
+}
+
+/*
+ * The sqlite provider's direct encoding with derived fields and both
+ * wheres: the report is SQLite's own GROUP BY of the same SQL.
+ */
+Test(filtered, sqlite_derive_and_where_against_sqlite)
+{
+	const char *const args[] = { "-q", "-c", "r.conf", NULL };
+	struct tu_result r;
+	char *db_path = tu_path(dir, "t.db"), *got, line[256];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	struct buf want = { 0 };
+
+	tu_watchdog(120);
+	tu_put(dir, "r.conf",
+	       "[aggregate]\noutput = r.csv\n"
+	       "fields = id:int, region:text, amount:float\n"
+	       "derive = id2 = id * 2 + 1, big = amount > 150\n"
+	       "where = " WHERE_ALL "\n"
+	       "group_by = region, big\n"
+	       "aggregates = count(*) as n, sum(id2) as s, min(id) as lo, "
+	       "max(id) as hi\n"
+	       "order_by = region, big\n"
+	       "\n[provider sq]\ntype = sqlite\npath = t.db\n"
+	       "query = SELECT id, region, amount FROM t ORDER BY id\n"
+	       "key = id\nbatch = 997\n"
+	       "where = " WHERE_SQ "\n");
+	cr_assert_eq(tu_run(&r, dir, args, NULL), 0, "%s", r.err);
+	tu_result_free(&r);
+	got = tu_get(dir, "r.csv");
+
+	cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db,
+		"SELECT region, CASE WHEN amount > 150 THEN 'true' "
+		"ELSE 'false' END AS big, count(*), sum(id * 2 + 1), min(id), "
+		"max(id) FROM t WHERE (" WHERE_ALL ") AND (" WHERE_SQ ") "
+		"GROUP BY region, big ORDER BY region, big", -1, &st, NULL),
+		SQLITE_OK);
+	cr_assert_eq(buf_addstr(&want, "region,big,n,s,lo,hi\n"), 0);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(line, sizeof line, "%s,%s,%lld,%lld,%lld,%lld\n",
+			 (const char *)sqlite3_column_text(st, 0),
+			 (const char *)sqlite3_column_text(st, 1),
+			 (long long)sqlite3_column_int64(st, 2),
+			 (long long)sqlite3_column_int64(st, 3),
+			 (long long)sqlite3_column_int64(st, 4),
+			 (long long)sqlite3_column_int64(st, 5));
+		cr_assert_eq(buf_addstr(&want, line), 0);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	cr_assert_eq(buf_add(&want, "", 1), 0);
+	cr_assert_str_eq(got, (const char *)want.p);
+	buf_free(&want);
+	free(got);
+	free(db_path);
 }

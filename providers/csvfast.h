@@ -4,10 +4,11 @@
  * A plain record (no quote anywhere, wholly in the read buffer, the right
  * number of columns) is split and converted in one pass over its bytes,
  * straight into record values: canonical ints and short decimal floats are
- * read while the field is scanned, ASCII text is taken as it is found.
- * Anything else in a field (blanks, an exponent, non-ASCII text, a bool or
- * timestamp, the null text) goes through conv_text() on the field's bytes,
- * exactly as the general path does.
+ * read while the field is scanned, ASCII text is taken as it is found,
+ * canonical timestamps (date, time, fraction, offset) are computed where
+ * they lie.  Anything else in a field (blanks, an exponent, non-ASCII
+ * text, a bool, another timestamp form, the null text) goes through
+ * conv_text() on the field's bytes, exactly as the general path does.
  *
  * The contract: csvfast_record() either gives exactly the values that
  * csv_next() followed by the file provider's per-field conversion would

@@ -90,6 +90,7 @@ struct agg_prov {
 	                       * the provider forward */
 	uint64_t records;     /* folded */
 	uint64_t nrejects;    /* committed */
+	uint64_t filtered;    /* dropped by a `where`: the last folded count */
 	unsigned char token[PROV_TOKEN_MAX];
 	uint32_t token_len;
 	char error[CTL_TEXT_MAX];
@@ -252,29 +253,32 @@ static int on_checkpoint(struct agg *a, int pi, const unsigned char *pl,
 			 size_t len)
 {
 	struct agg_prov *p = &a->prov[pi];
-	uint64_t records, rejects, staged, staged_rejects;
+	uint64_t records, rejects, filtered, staged, staged_rejects;
+	const size_t head = 3 * sizeof(uint64_t);
 
-	if (len < 2 * sizeof(uint64_t) ||
-	    len - 2 * sizeof(uint64_t) > PROV_TOKEN_MAX) {
+	if (len < head || len - head > PROV_TOKEN_MAX) {
 		poison(a, pi, "bad CHECKPOINT frame");
 		return -1;
 	}
 	memcpy(&records, pl, sizeof records);
 	memcpy(&rejects, pl + sizeof records, sizeof rejects);
+	memcpy(&filtered, pl + 2 * sizeof records, sizeof filtered);
 	merge_staged(a->merge, pi, &staged, &staged_rejects);
 	if (records != p->records + staged ||
-	    rejects != p->nrejects + staged_rejects) {
+	    rejects != p->nrejects + staged_rejects ||
+	    filtered < p->filtered) {
 		poison(a, pi, "checkpoint counts do not match the records sent");
 		return -1;
 	}
-	if (staged || staged_rejects ||
-	    p->token_len != len - 2 * sizeof(uint64_t) ||
-	    memcmp(p->token, pl + 2 * sizeof(uint64_t), p->token_len) != 0)
+	if (staged || staged_rejects || filtered != p->filtered ||
+	    p->token_len != len - head ||
+	    memcmp(p->token, pl + head, p->token_len) != 0)
 		p->progressed = true;
 	if (fold(a, pi) < 0)
 		return -1;
-	p->token_len = (uint32_t)(len - 2 * sizeof(uint64_t));
-	memcpy(p->token, pl + 2 * sizeof(uint64_t), p->token_len);
+	p->filtered = filtered;
+	p->token_len = (uint32_t)(len - head);
+	memcpy(p->token, pl + head, p->token_len);
 	return 0;
 }
 
@@ -338,16 +342,25 @@ static int on_frame(struct agg *a, int pi, const struct ring_frame_hdr *h,
 			return -1;
 		}
 		return 0;
-	case RING_DONE:
-		if (h->len != 0) {
+	case RING_DONE: {
+		uint64_t filtered;
+
+		if (h->len != sizeof filtered) {
 			poison(a, pi, "bad DONE frame");
+			return -1;
+		}
+		memcpy(&filtered, pl, sizeof filtered);
+		if (filtered < p->filtered) {
+			poison(a, pi, "DONE counts fewer dropped records");
 			return -1;
 		}
 		if (fold(a, pi) < 0)
 			return -1;
+		p->filtered = filtered;
 		p->done = true;
 		p->stopped = true;
 		return 0;
+	}
 	case RING_ERROR: {
 		size_t n = h->len < sizeof p->error - 1 ? h->len
 							: sizeof p->error - 1;
@@ -439,6 +452,7 @@ static void on_end(struct agg *a, const struct ctl_msg *in)
 		 (p->progressed ? CTL_ENDED_PROGRESSED : 0);
 	m.records = p->records;
 	m.rejects = p->nrejects;
+	m.filtered = p->filtered;
 	m.token_len = p->token_len;
 	memcpy(m.token, p->token, p->token_len);
 	snprintf(m.text, sizeof m.text, "%s", p->error);
@@ -723,6 +737,7 @@ static void send_progress(struct agg *a)
 		m.attempt = p->attempt;
 		m.records = p->records;
 		m.rejects = p->nrejects;
+		m.filtered = p->filtered;
 		if (ctl_send(a->ctl_fd, &m) < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				a->sup_gone = true;

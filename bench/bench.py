@@ -52,15 +52,21 @@ def say(*a):
 
 
 def run_once(cmd, env=None, stdout=subprocess.DEVNULL, shell=False,
-             capture=None):
+             capture=None, cpu=None):
     """Run cmd to its end; (wall seconds, peak RSS in MiB).  With capture (a
-    list), its stdout (a line or two: read after its end) is appended."""
+    list), its stdout (a line or two: read after its end) is appended; with
+    cpu (a list), its CPU seconds, user and system, with every process it
+    waited for (the providers and the aggregator)."""
     if capture is not None:
         stdout = tempfile.TemporaryFile()
     t0 = time.monotonic()
+    # wait4()'s usage is the child's own: its children's (the providers',
+    # the aggregator's) come with RUSAGE_CHILDREN once it is reaped.
+    c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE,
                          env=env, shell=shell, start_new_session=True)
     _, status, ru = os.wait4(p.pid, 0)
+    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = time.monotonic() - t0
     if capture is not None:
         stdout.seek(0)
@@ -69,6 +75,8 @@ def run_once(cmd, env=None, stdout=subprocess.DEVNULL, shell=False,
     err = p.stderr.read().decode(errors="replace")
     p.stderr.close()
     p.returncode = os.waitstatus_to_exitcode(status)
+    if cpu is not None:
+        cpu.append(c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime)
     if p.returncode != 0:
         raise SystemExit("bench: command failed (%d): %s\n%s" %
                          (p.returncode, cmd, err[-2000:]))
@@ -87,21 +95,25 @@ def timed(cmd, runs, env=None, shell=False, warmup=1):
     return statistics.median(walls), statistics.median(peaks)
 
 
-def timed_alternating(cmds, runs, warmup=1):
+def timed_alternating(cmds, runs, warmup=1, cpus=None):
     """The commands run in turn, runs rounds (after warm-up rounds), so that
     a change of the machine's load falls on all of them alike.  Per command:
-    (median wall seconds, median peak MiB, its stdouts)."""
+    (median wall seconds, median peak MiB, its stdouts); with cpus (a list),
+    each command's median CPU seconds are appended to it."""
     for _ in range(warmup):
         for cmd in cmds:
             run_once(cmd)
     walls = [[] for _ in cmds]
     peaks = [[] for _ in cmds]
     outs = [[] for _ in cmds]
+    cpu = [[] for _ in cmds]
     for _ in range(runs):
         for i, cmd in enumerate(cmds):
-            w, m = run_once(cmd, capture=outs[i])
+            w, m = run_once(cmd, capture=outs[i], cpu=cpu[i])
             walls[i].append(w)
             peaks[i].append(m)
+    if cpus is not None:
+        cpus.extend(statistics.median(c) for c in cpu)
     return [(statistics.median(w), statistics.median(m), o)
             for w, m, o in zip(walls, peaks, outs)]
 
@@ -677,18 +689,21 @@ def case_expr(a, csv, tmp, csv_time):
                       "aggregates = count(*) as n, sum(amount) as total\n"
                       "\n[provider sales]\ntype = file\npath = %s\n" % csv)
     runs = min(a.runs, 3) if a.quick else a.runs
+    cpus = []
     (tp, _, _), (te, _, _) = timed_alternating(
-        [[AGG, "-q", "-c", plain], [AGG, "-q", "-c", expr]], runs)
+        [[AGG, "-q", "-c", plain], [AGG, "-q", "-c", expr]], runs, cpus=cpus)
     # The records the where keeps, counted by mawk, are the groups' sum.
     want = int(subprocess.check_output(
         ["mawk", "-F,", "NR > 1 && $4 + 0 > 100 {n++} END {print n + 0}",
          csv], text=True))
     with open(outs[1]) as f:
         got = sum(int(r["n"]) for r in csvmod.DictReader(f))
-    row("group by region", "%.3f s" % tp)
-    row("where + date_trunc key", "%.3f s" % te)
+    row("group by region", "%.3f s (CPU %.3f s)" % (tp, cpus[0]))
+    row("where + date_trunc key", "%.3f s (CPU %.3f s)" % (te, cpus[1]))
     r = te / tp
     row("ratio <= 1.3", "%.2f  %s" % (r, verdict(12, "where + date_trunc", r <= 1.3)))
+    # The machine may be loaded: the CPU of every process, the same ratio.
+    row("CPU ratio", "%.2f" % (cpus[1] / cpus[0]))
     if csv_time:
         row("against case 2 (day as text)", "%.2f" % (te / csv_time))
     row("records kept = mawk's count",

@@ -158,9 +158,15 @@ static int64_t trunc_days(int64_t days, int unit)
 
 int64_t expr_trunc_ts(struct expr_zone *z, int64_t us, int unit)
 {
-	int64_t sec = floordiv(us, US_PER_S);
-	int32_t off = offset_at(z, sec);
-	int64_t local = sec + off;
+	int64_t sec, local;
+	int32_t off;
+
+	/* In UTC a day is a fixed length: the common key, one division. */
+	if (unit == U_DAY && !(z && z->tz))
+		return (us / US_PER_DAY - (us % US_PER_DAY < 0)) * US_PER_DAY;
+	sec = floordiv(us, US_PER_S);
+	off = offset_at(z, sec);
+	local = sec + off;
 
 	switch (unit) {
 	case U_MICRO:

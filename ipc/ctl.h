@@ -61,6 +61,7 @@ struct ctl_msg {
 	                         * FINISH: write; FINISHED: ok */
 	uint64_t records;       /* ENDED, PROGRESS: counted so far; FINISHED: rows */
 	uint64_t rejects;       /* ENDED, PROGRESS */
+	uint64_t filtered;      /* ENDED, PROGRESS: records a `where` dropped */
 	uint32_t token_len;     /* ENDED */
 	char text[CTL_TEXT_MAX]; /* ENDED: the provider's error; BAD, FATAL,
 	                          * FINISHED: a message */

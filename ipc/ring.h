@@ -31,9 +31,12 @@
 
 enum ring_frame_type {
 	RING_RECORDS = 1,   /* u32 count, then count records (record.h) */
-	RING_CHECKPOINT,    /* u64 records so far, u64 rejects so far, token */
+	RING_CHECKPOINT,    /* u64 records so far, u64 rejects so far,
+			       u64 filtered so far (dropped by a `where`),
+			       token */
 	RING_REJECT,        /* rejected input, see providers/runtime.h */
-	RING_DONE,          /* the provider read all its input */
+	RING_DONE,          /* the provider read all its input; u64
+			       filtered so far */
 	RING_ERROR,         /* UTF-8 message; the provider exits after it */
 	RING_PAD,           /* filler up to the end of the data area */
 };

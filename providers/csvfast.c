@@ -12,7 +12,15 @@
  *   int    -?[0-9]{1,18}: parse_int's own no-overflow case;
  *   float  -?[0-9]*(\.[0-9]*)? with a digit, under 512 bytes, whose value
  *          conv_float_exact() gets exactly: parse_float's own fast path;
- *   text   bytes that are neither NUL nor above 0x7f (no UTF-8 to check).
+ *   text   bytes that are neither NUL nor above 0x7f (no UTF-8 to check);
+ *   timestamp (without formats) YYYY-MM-DD, or that then [Tt ]HH:MM:SS,
+ *          then .f{1,9}, then Z, z or [+-]HH(:?MM)?: parse_ts_local()'s
+ *          forms without blanks, read from two words each checked at
+ *          once, the zone applied as conv_text() does (an offset written:
+ *          arithmetic; none: the field's zone, through a lookup cache of
+ *          the column's own).  Only when neither the delimiter nor the
+ *          quote is a byte of those forms, and no NULL marker starts with
+ *          a digit.
  * The field ends right after those bytes at a delimiter, or at the record's
  * LF (CR LF), or it is not accepted.  A NULL marker that reads as a number
  * sends every number to the general test (the NULL check comes first).
@@ -47,6 +55,8 @@ enum {
 	OP_FLOAT,   /* fast_float(), else plain_field() */
 	OP_FLOAT_CHECK,
 	OP_TEXT,    /* ASCII text where it lies, else plain_field() */
+	OP_TS,      /* fast_ts(), else plain_field() */
+	OP_TS_CHECK,
 	OP_OTHER,   /* plain_field() (bool, timestamp; numbers when the
 		       null text reads as one) */
 };
@@ -70,10 +80,18 @@ void csvfast_free(struct csvfast *f)
 {
 	free(f->cols);
 	free(f->always_null);
+	free(f->tzc);
 	f->cols = NULL;
 	f->always_null = NULL;
+	f->tzc = NULL;
 	f->on = false;
 	f->enc = false;
+}
+
+/* Whether fast_ts() may read a byte (then no field may end at it). */
+static bool ts_byte(unsigned char c)
+{
+	return c != '\0' && strchr("0123456789-:.+ZzTt ", c) != NULL;
 }
 
 static bool looks_numeric(const char *s)
@@ -136,6 +154,10 @@ static void plan_encoding(struct csvfast *f, const struct csvfast_options *o)
 		case REC_TEXT:
 			col->op = OP_TEXT;
 			break;
+		case REC_TIMESTAMP:
+			col->op = !col->ts ? OP_OTHER :
+				  col->keep ? OP_TS : OP_TS_CHECK;
+			break;
 		default:
 			col->op = OP_OTHER;
 			break;
@@ -149,6 +171,7 @@ int csvfast_plan(struct csvfast *f, const struct csvfast_options *o)
 	const struct rec_schema *s = o->schema;
 	struct csvfast_col *cols;
 	int *nul;
+	bool ts_ok;
 
 	csvfast_free(f);
 	f->tries = f->declines = 0;
@@ -156,16 +179,23 @@ int csvfast_plan(struct csvfast *f, const struct csvfast_options *o)
 		return 0;
 	cols = malloc(o->ncols * sizeof *cols);
 	nul = malloc(((size_t)s->nfields + 1) * sizeof *nul);
-	if (cols == NULL || nul == NULL) {
+	f->tzc = malloc(o->ncols * sizeof *f->tzc);
+	if (cols == NULL || nul == NULL || f->tzc == NULL) {
 		free(cols);
 		free(nul);
+		free(f->tzc);
+		f->tzc = NULL;
 		return -1;
 	}
 	f->cols = cols;
 	f->always_null = nul;
 	f->nalways_null = 0;
-	for (size_t c = 0; c < o->ncols; c++)
+	for (size_t c = 0; c < o->ncols; c++) {
 		cols[c].field = -1;
+		cols[c].ts = false;
+		cols[c].tzc = &f->tzc[c];
+		f->tzc[c] = TZ_LOCAL_CACHE_EMPTY;
+	}
 	for (int i = 0; i < s->nfields; i++) {
 		int c = o->col[i];
 
@@ -185,11 +215,17 @@ int csvfast_plan(struct csvfast *f, const struct csvfast_options *o)
 	f->wd = LO * f->delim;
 	f->wq = LO * (f->has_quote ? f->quote : '\n');
 	f->numeric_null = false;
+	ts_ok = !ts_byte(f->delim) && !(f->has_quote && ts_byte(f->quote));
 	for (int k = 0; k < o->nnulls; k++) {
 		f->null_text[k] = o->nulls[k];
 		f->null_len[k] = strlen(o->nulls[k]);
 		f->numeric_null |= looks_numeric(o->nulls[k]);
+		ts_ok &= !(o->nulls[k][0] >= '0' && o->nulls[k][0] <= '9');
 	}
+	for (size_t c = 0; c < o->ncols; c++)
+		cols[c].ts = ts_ok && cols[c].field >= 0 &&
+			     cols[c].type == REC_TIMESTAMP &&
+			     cols[c].fld->fmt == NULL;
 	f->nnulls = o->nnulls;
 	f->exact_cols = o->exact_cols;
 	f->ncols = o->ncols;
@@ -497,6 +533,160 @@ end:
 	return k;
 }
 
+#define US_PER_SEC INT64_C(1000000)
+/* conv_text()'s timestamps: 0001-01-01 up to 10000-01-01, excluded. */
+#define TS_FIRST_US (INT64_C(-719162) * 86400 * US_PER_SEC)
+#define TS_END_US (INT64_C(2932897) * 86400 * US_PER_SEC)
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* The separators' bytes of "YYYY-MM-" and of "HH:MM:SS", and them. */
+#define TS_DATE_SEPS UINT64_C(0xFF0000FF00000000)
+#define TS_DATE_WANT UINT64_C(0x2D00002D00000000)
+#define TS_TIME_SEPS UINT64_C(0x0000FF0000FF0000)
+#define TS_TIME_WANT UINT64_C(0x00003A00003A0000)
+
+/*
+ * The word at in[k] when its separators' bytes (seps) hold want and all
+ * its other bytes are digits: each byte's value (separators 0) in *x.
+ */
+static inline bool ts_word(const unsigned char *in, size_t k, uint64_t seps,
+			   uint64_t want, uint64_t *x)
+{
+	uint64_t w;
+
+	memcpy(&w, in + k, 8);
+	if ((w & seps) != want)
+		return false;
+	w = (w & ~seps) | (LO * '0' & seps);
+	if (non_digits(w) != 0)
+		return false;
+	*x = w - LO * '0';
+	return true;
+}
+
+/* Byte n of x (ts_word()'s values). */
+#define TS_B(x, n) ((unsigned)((x) >> (8 * (n))) & 0xff)
+
+/* The two digits at in[k] (both known to be there), or -1. */
+static inline int ts_two(const unsigned char *in, size_t k)
+{
+	unsigned a = (unsigned)in[k] - '0', b = (unsigned)in[k + 1] - '0';
+
+	return a > 9 || b > 9 ? -1 : (int)(a * 10 + b);
+}
+#endif
+
+/*
+ * A timestamp without formats at in[i] of column col, ending where a
+ * field may: its end, with *us what conv_text() makes of its bytes, or 0
+ * (not one of the forms read here, or a value conv_text() rejects).
+ */
+static inline __attribute__((always_inline)) size_t
+fast_ts(const struct csvfast *f, const struct csvfast_col *col,
+	const unsigned char *in, size_t i, size_t avail, int64_t *us)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	static const unsigned char dim[12] = { 31, 28, 31, 30, 31, 30,
+					       31, 31, 30, 31, 30, 31 };
+	const struct tz *z = col->fld->tz;
+	uint64_t x;
+	unsigned y, mo, d, h = 0, mi = 0, sec = 0;
+	int64_t frac = 0, t, secs;
+	int32_t off = 0;
+	bool zoned = false;
+	size_t k;
+	int dd;
+
+	if (avail - i < 11 || !ts_word(in, i, TS_DATE_SEPS, TS_DATE_WANT, &x))
+		return 0;
+	dd = ts_two(in, i + 8);
+	if (dd < 0)
+		return 0;
+	y = TS_B(x, 0) * 1000 + TS_B(x, 1) * 100 + TS_B(x, 2) * 10 +
+	    TS_B(x, 3);
+	mo = TS_B(x, 5) * 10 + TS_B(x, 6);
+	d = (unsigned)dd;
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 ||
+	    (d > dim[mo - 1] &&
+	     !(mo == 2 && d == 29 && conv_is_leap(y))))
+		return 0;
+	k = i + 10;
+	if (!field_stops(f, in, k, avail)) {
+		if ((in[k] != 'T' && in[k] != 't' && in[k] != ' ') ||
+		    avail - i < 20 ||
+		    !ts_word(in, i + 11, TS_TIME_SEPS, TS_TIME_WANT, &x))
+			return 0;
+		h = TS_B(x, 0) * 10 + TS_B(x, 1);
+		mi = TS_B(x, 3) * 10 + TS_B(x, 4);
+		sec = TS_B(x, 6) * 10 + TS_B(x, 7);
+		if (h > 23 || mi > 59 || sec > 59)
+			return 0;
+		k = i + 19;
+		if (in[k] == '.') {
+			size_t n = 0;
+			unsigned dig;
+
+			/* Microseconds: the first six digits, zero-padded. */
+			while (++k < avail && (dig = (unsigned)in[k] - '0') <= 9) {
+				if (++n > 9)
+					return 0;
+				if (n <= 6)
+					frac = frac * 10 + dig;
+			}
+			if (n == 0)
+				return 0;
+			for (; n < 6; n++)
+				frac *= 10;
+		}
+		if (k < avail && (in[k] == 'Z' || in[k] == 'z')) {
+			zoned = true;
+			k++;
+		} else if (k < avail && (in[k] == '+' || in[k] == '-')) {
+			int oh, om = 0, sign = in[k] == '-' ? -1 : 1;
+
+			if (avail - k < 4 || (oh = ts_two(in, k + 1)) < 0)
+				return 0;
+			k += 3;
+			if (in[k] == ':' || (in[k] >= '0' && in[k] <= '9')) {
+				k += in[k] == ':';
+				if (avail - k < 3 || (om = ts_two(in, k)) < 0)
+					return 0;
+				k += 2;
+			}
+			if (oh > 23 || om > 59)
+				return 0;
+			zoned = true;
+			off = sign * (oh * 3600 + om * 60);
+		}
+		if (!field_stops(f, in, k, avail))
+			return 0;
+	}
+	t = ((((conv_days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60) +
+	     sec) * US_PER_SEC + frac;
+	if (zoned) {
+		t -= (int64_t)off * US_PER_SEC;
+	} else if (z != NULL) {
+		/* Whole seconds rounded down, as conv_text() does. */
+		secs = t / US_PER_SEC - (t % US_PER_SEC < 0);
+		t = tz_local_to_utc_cached(z, col->tzc, secs) * US_PER_SEC +
+		    (t - secs * US_PER_SEC);
+	}
+	/* conv_text()'s range: 0001-01-01 .. 9999-12-31 once zoned. */
+	if (t < TS_FIRST_US || t >= TS_END_US)
+		return 0;
+	*us = t;
+	return k;
+#else
+	(void)f;
+	(void)col;
+	(void)in;
+	(void)i;
+	(void)avail;
+	(void)us;
+	return 0;
+#endif
+}
+
 /* The field's bytes are empty, or one of the NULL markers. */
 static inline bool is_null(const struct csvfast *f, const unsigned char *p,
 			   size_t len)
@@ -578,6 +768,10 @@ static inline size_t one_field(const struct csvfast *f,
 			return stop_at(in, j);
 		}
 	}
+	if (col->ts && (j = fast_ts(f, col, in, i, avail, &x->u.i)) != 0) {
+		x->null = false;
+		return stop_at(in, j);
+	}
 	return plain_field(f, col->fld, in, i, avail, x);
 }
 
@@ -631,6 +825,14 @@ size_t csvfast_record(struct csvfast *f, const char *in, size_t avail,
 	for (int k = 0; k < f->nalways_null; k++)
 		v[f->always_null[k]].null = true;
 	return n;
+}
+
+size_t csvfast_timestamp(struct csvfast *f, size_t c, const char *in,
+			 size_t avail, int64_t *us)
+{
+	if (f->cols == NULL || c >= f->ncols || !f->cols[c].ts)
+		return 0;
+	return fast_ts(f, &f->cols[c], (const unsigned char *)in, 0, avail, us);
 }
 
 /* Mark field i of the record at out NULL. */
@@ -795,6 +997,26 @@ encode(const struct csvfast *f, const unsigned char *in, size_t avail,
 			continue;
 		case OP_FLOAT_CHECK:
 			j = fast_float(f, in, i, avail, &x.u.f);
+			if (j == 0)
+				break;
+			j = stop_at(in, j);
+			continue;
+		case OP_TS:
+			j = fast_ts(f, col, in, i, avail, &x.u.i);
+			if (j == 0)
+				break;
+			if (room - pos < 8)
+				return CSVFAST_FULL;
+			memcpy(out + pos, &x.u.i, 8);
+			pos += 8;
+			if (v != NULL) {
+				v[col->field].null = false;
+				v[col->field].u.i = x.u.i;
+			}
+			j = stop_at(in, j);
+			continue;
+		case OP_TS_CHECK:
+			j = fast_ts(f, col, in, i, avail, &x.u.i);
 			if (j == 0)
 				break;
 			j = stop_at(in, j);

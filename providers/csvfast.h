@@ -4,10 +4,11 @@
  * A plain record (no quote anywhere, wholly in the read buffer, the right
  * number of columns) is split and converted in one pass over its bytes,
  * straight into record values: canonical ints and short decimal floats are
- * read while the field is scanned, ASCII text is taken as it is found.
- * Anything else in a field (blanks, an exponent, non-ASCII text, a bool or
- * timestamp, the null text) goes through conv_text() on the field's bytes,
- * exactly as the general path does.
+ * read while the field is scanned, ASCII text is taken as it is found,
+ * canonical timestamps (date, time, fraction, offset) are computed where
+ * they lie.  Anything else in a field (blanks, an exponent, non-ASCII
+ * text, a bool, another timestamp form, the null text) goes through
+ * conv_text() on the field's bytes, exactly as the general path does.
  *
  * The contract: csvfast_record() either gives exactly the values that
  * csv_next() followed by the file provider's per-field conversion would
@@ -37,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/tz.h"
 #include "../ipc/record.h"
 
 struct csvfast_col {
@@ -45,6 +47,8 @@ struct csvfast_col {
 	const struct rec_field *fld; /* that field (its parameters) */
 	unsigned char op;     /* csvfast_encode()'s reader for it (csvfast.c) */
 	bool keep;            /* its value is encoded (else NULL whatever) */
+	bool ts;              /* a timestamp the fast reader may read */
+	struct tz_local_cache *tzc; /* its zone's last lookups (ts) */
 };
 
 /* Most NULL markers the fast path takes (the config's limit). */
@@ -80,6 +84,7 @@ struct csvfast {
 	unsigned char nulls[REC_MAX_FIELDS / 8]; /* the bitmap of every
 				 record before its values: fields read
 				 from no column, and dropped ones */
+	struct tz_local_cache *tzc; /* one per column (csvfast_col.tzc) */
 };
 
 struct csvfast_options {
@@ -119,6 +124,15 @@ void csvfast_free(struct csvfast *f);
  */
 size_t csvfast_record(struct csvfast *f, const char *in, size_t avail,
 		      struct rec_value *v);
+
+/*
+ * The timestamp reader alone, on the field at in[0..avail) of column c (a
+ * timestamp without formats): its length when the reader takes it, with
+ * *us its value, or 0 (the general path reads it).  For tests: a field
+ * it takes is one conv_text() reads, to the same value.
+ */
+size_t csvfast_timestamp(struct csvfast *f, size_t c, const char *in,
+			 size_t avail, int64_t *us);
 
 /* csvfast_encode()'s answer for a record that does not fit in room. */
 #define CSVFAST_FULL SIZE_MAX

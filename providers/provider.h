@@ -79,7 +79,8 @@ struct prov_ctx {
 	 * for a record whose expressions failed, with the reason in why.
 	 */
 	struct prov_compute *compute;
-	uint64_t filtered;          /* records `where` dropped, this attempt */
+	uint64_t filtered;          /* records `where` dropped so far (from
+				       the last run's count, as records) */
 	char why[EXPR_REASON_MAX + 96];
 };
 

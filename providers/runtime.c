@@ -466,7 +466,7 @@ int prov_reject(struct prov_ctx *c, const char *position, const char *reason,
 
 int prov_checkpoint(struct prov_ctx *c, const void *token, size_t len)
 {
-	unsigned char frame[2 * sizeof(uint64_t) + PROV_TOKEN_MAX];
+	unsigned char frame[3 * sizeof(uint64_t) + PROV_TOKEN_MAX];
 
 	if (len > PROV_TOKEN_MAX) {
 		prov_fail(c, PROV_FAIL_PERMANENT, "resume token too long");
@@ -476,10 +476,11 @@ int prov_checkpoint(struct prov_ctx *c, const void *token, size_t len)
 		return -1;
 	memcpy(frame, &c->records, sizeof(uint64_t));
 	memcpy(frame + sizeof(uint64_t), &c->rejects, sizeof(uint64_t));
+	memcpy(frame + 2 * sizeof(uint64_t), &c->filtered, sizeof(uint64_t));
 	if (len)
-		memcpy(frame + 2 * sizeof(uint64_t), token, len);
+		memcpy(frame + 3 * sizeof(uint64_t), token, len);
 	faults_hit(c, FAULT_BEFORE_CHECKPOINT);
-	if (send_frame(c, RING_CHECKPOINT, frame, 2 * sizeof(uint64_t) + len) < 0)
+	if (send_frame(c, RING_CHECKPOINT, frame, 3 * sizeof(uint64_t) + len) < 0)
 		return -1;
 	faults_hit(c, FAULT_AFTER_CHECKPOINT);
 	c->since_checkpoint = 0;
@@ -700,7 +701,8 @@ int prov_main(struct prov_ctx *c)
 	if (st == PROV_DONE) {
 		/* DONE also covers records sent after the last checkpoint. */
 		if (flush_records(c) < 0 ||
-		    send_frame(c, RING_DONE, NULL, 0) < 0)
+		    send_frame(c, RING_DONE, &c->filtered,
+			       sizeof c->filtered) < 0)
 			st = prov_fail(c, PROV_FAIL_RETRY,
 				       "could not hand over the last records");
 		else

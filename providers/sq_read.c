@@ -9,7 +9,11 @@
  * prov_room(), prov_commit()): the common conversions written as they
  * are read, the rest through sq_convert(), which states the rules.  A
  * row that is a reject, or that fits no frame, is sent as before
- * (prov_reject(), or prov_emit() and its failure); test builds can run
+ * (prov_reject(), or prov_emit() and its failure).  With derived fields
+ * or a `where`, the values encoded are also stored for prov_compute(),
+ * which drops the row or appends the computed fields' values to its
+ * record (as prov_emit() would encode them); a row whose expression
+ * fails goes to the general path, which rejects it.  Test builds can run
  * every row through the general path (AGG_SQLITE_ENCODE=general) or
  * compare the two on every row (=check).
  *
@@ -404,6 +408,7 @@ static size_t sq_encode(struct sq_run *r, const struct sq_key *cur,
 			char *numbuf)
 {
 	sqlite3_stmt *st = r->st;
+	struct rec_value *v = r->v;
 	size_t pos = sq_put(out, room, ENC_LEN_BYTES, r->nulls, r->bitmap);
 	uint32_t total;
 
@@ -415,8 +420,11 @@ static size_t sq_encode(struct sq_run *r, const struct sq_key *cur,
 		const char *s;
 		size_t n, k;
 
-		if (f->col < 0)
+		if (f->col < 0) {
+			if (v != NULL)
+				v[i].null = true;
 			continue; /* its bit is set in r->nulls, as a drop's */
+		}
 		stype = f->key ? cur->type : sqlite3_column_type(st, f->col);
 		switch (stype) {
 		case SQLITE_NULL:
@@ -431,9 +439,17 @@ static size_t sq_encode(struct sq_run *r, const struct sq_key *cur,
 			x = f->key ? cur->i : sqlite3_column_int64(st, f->col);
 			if (f->type == REC_INT) {
 				pos = sq_put(out, room, pos, &x, 8);
+				if (v != NULL) {
+					v[i].null = false;
+					v[i].u.i = x;
+				}
 			} else {
 				d = (double)x;
 				pos = sq_put(out, room, pos, &d, 8);
+				if (v != NULL) {
+					v[i].null = false;
+					v[i].u.f = d;
+				}
 			}
 			continue;
 		case SQLITE_FLOAT:
@@ -445,6 +461,10 @@ static size_t sq_encode(struct sq_run *r, const struct sq_key *cur,
 			if (f->drop)
 				continue;
 			pos = sq_put(out, room, pos, &d, 8);
+			if (v != NULL) {
+				v[i].null = false;
+				v[i].u.f = d;
+			}
 			continue;
 		case SQLITE_TEXT:
 			if (f->type != REC_TEXT)
@@ -466,11 +486,16 @@ static size_t sq_encode(struct sq_run *r, const struct sq_key *cur,
 			}
 			if ((k = sq_put_short_ascii(out, room, pos, s, n)) != 0) {
 				pos = k;
-				continue;
+			} else {
+				if (!conv_utf8_valid(s, n))
+					break;
+				pos = sq_put_text(out, room, pos, s, n);
 			}
-			if (!conv_utf8_valid(s, n))
-				break;
-			pos = sq_put_text(out, room, pos, s, n);
+			if (v != NULL) {
+				v[i].null = false;
+				v[i].u.s.p = s;
+				v[i].u.s.len = (uint32_t)n;
+			}
 			continue;
 		default:
 			break;
@@ -483,17 +508,49 @@ static size_t sq_encode(struct sq_run *r, const struct sq_key *cur,
 		}
 		if (f->drop)
 			continue;
+		if (v != NULL)
+			v[i] = r->vals[i];
 		if (!r->vals[i].null) {
 			pos = sq_put_value(out, room, pos, f->type, &r->vals[i]);
 			continue;
 		}
 null:
+		if (v != NULL)
+			v[i].null = true;
 		if (ENC_LEN_BYTES + r->bitmap <= room)
 			out[ENC_LEN_BYTES + i / 8] |= (unsigned char)(1u << (i % 8));
 	}
 	total = (uint32_t)pos;
 	sq_put(out, room, 0, &total, ENC_LEN_BYTES);
 	return pos;
+}
+
+/*
+ * The computed fields' values r->v[nfields..w->nfields) appended to the
+ * record sq_encode() wrote at out[0..n) (of room), its length word
+ * updated: as rec_encode_dropping() encodes them.  The new size, whose
+ * bytes are all written only when it is at most room.
+ */
+static size_t sq_put_computed(struct sq_run *r, unsigned char *out,
+			      size_t room, size_t n)
+{
+	const bool *unused = r->c->unused;
+	uint32_t total;
+
+	for (int i = r->nfields; i < r->w->nfields; i++) {
+		if (unused != NULL && unused[i])
+			continue; /* its bit is set in r->nulls */
+		if (!r->v[i].null) {
+			n = sq_put_value(out, room, n, r->w->fields[i].type,
+					 &r->v[i]);
+			continue;
+		}
+		if (ENC_LEN_BYTES + r->bitmap <= room)
+			out[ENC_LEN_BYTES + i / 8] |= (unsigned char)(1u << (i % 8));
+	}
+	total = (uint32_t)n;
+	sq_put(out, room, 0, &total, ENC_LEN_BYTES);
+	return n;
 }
 
 /*
@@ -512,8 +569,17 @@ static int sq_check_encoding(struct sq_run *r, const unsigned char *rec,
 	if (want == NULL)
 		return -1;
 	if (sq_values(r, reason, &raw, &rawlen, numbuf) < 0) {
-		m = rec_encode_dropping(&r->c->cfg->schema, r->vals,
-					r->c->unused, want, n + 1);
+		if (r->v == NULL) {
+			m = rec_encode_dropping(&r->c->cfg->schema, r->vals,
+						r->c->unused, want, n + 1);
+		} else {
+			/* The general path's values, and what it computes
+			 * from them for a row it keeps. */
+			memcpy(r->v, r->vals, (size_t)r->nfields * sizeof *r->v);
+			m = prov_compute(r->c) != 0 ? 0 :
+			    rec_encode_dropping(r->w, r->v, r->c->unused, want,
+						n + 1);
+		}
 		rc = m == n && memcmp(want, rec, n) == 0 ? 0 : -1;
 	}
 	free(want);
@@ -537,6 +603,15 @@ static enum prov_status sq_row(struct sq_run *r, const struct sq_key *cur)
 		      numbuf);
 	if (n == 0)
 		return sq_reject(r, cur, bad, reason, raw, rawlen);
+	if (r->v != NULL) {
+		int kept = prov_compute(c);
+
+		if (kept > 0)
+			return PROV_DONE; /* dropped by a where: not committed */
+		if (kept < 0)
+			return sq_row_general(r, cur); /* rejects it, at its row */
+		n = sq_put_computed(r, r->out, r->room, n);
+	}
 	if (n > r->room) {
 		/* A new frame, and the same row again (the same values). */
 		if ((r->out = prov_room(c, true, &r->room)) == NULL)
@@ -545,6 +620,8 @@ static enum prov_status sq_row(struct sq_run *r, const struct sq_key *cur)
 			return sq_row_general(r, cur); /* fails, and says why */
 		n = sq_encode(r, cur, r->out, r->room, &bad, reason, &raw,
 			      &rawlen, numbuf);
+		if (r->v != NULL)
+			n = sq_put_computed(r, r->out, r->room, n);
 	}
 	if (r->mode == SQ_CHECK && sq_check_encoding(r, r->out, n) < 0)
 		return prov_fail(c, PROV_FAIL_PERMANENT, "row %" PRIu64
@@ -616,10 +693,18 @@ void sq_plan(struct sq_run *r)
 	const struct rec_schema *s = &r->c->cfg->schema;
 
 	r->mode = sq_mode();
-	if (r->c->compute != NULL)
-		r->mode = SQ_GENERAL; /* prov_emit() computes the rest */
-	r->bitmap = ((size_t)r->nfields + 7) / 8;
+	r->v = NULL;
+	r->w = s;
+	if (r->c->compute != NULL) {
+		r->v = prov_values(r->c);
+		r->w = prov_whole_schema(r->c);
+	}
+	r->bitmap = ((size_t)r->w->nfields + 7) / 8;
 	memset(r->nulls, 0, sizeof r->nulls);
+	/* Computed fields no output reads are NULL in every record. */
+	for (int i = r->nfields; i < r->w->nfields; i++)
+		if (r->c->unused != NULL && r->c->unused[i])
+			r->nulls[i / 8] |= (unsigned char)(1u << (i % 8));
 	for (int i = 0; i < r->nfields; i++) {
 		struct sq_field *f = &r->fields[i];
 

@@ -60,6 +60,12 @@ struct sq_run {
 	struct sq_field *fields;
 	unsigned char nulls[(REC_MAX_FIELDS + 7) / 8]; /* a record's first bitmap */
 	size_t bitmap;          /* bytes of the null bitmap */
+	/* Derived fields and `where` (c->compute): the values sq_encode()
+	   reads go to v as well (prov_values()), prov_compute() decides,
+	   and the computed fields' values follow the columns' in the
+	   record, as the whole schema w says. */
+	struct rec_value *v;    /* NULL: nothing computed */
+	const struct rec_schema *w;
 	unsigned char *out;     /* next record's place in the frame, or NULL */
 	size_t room;            /* bytes free at out */
 	int mode;               /* test builds: SQ_DIRECT, _GENERAL, _CHECK */

@@ -29,6 +29,7 @@
 #include "shard.h"
 #include "../common/proctitle.h"
 #include "sup.h"
+#include "sup_child.h"
 #include "../common/trace.h"
 #include "trace_out.h"
 
@@ -412,7 +413,8 @@ static int run_check(const struct cfg *cfg, const char *metrics,
 /* --log-format json: the summary as events, so every line is JSON. */
 static void log_summary(const struct cfg *cfg, const struct metrics_run *mr)
 {
-	char rec[32], rej[32], rs[32], secs[32], rate[32];
+	char rec[32], rej[32], rs[32], secs[32], rate[32], filt[32];
+	bool where = sup_child_any_where(cfg);
 
 	for (int i = 0; mr->prov && i < cfg->nproviders; i++) {
 		const struct metrics_prov *p = &mr->prov[i];
@@ -425,9 +427,12 @@ static void log_summary(const struct cfg *cfg, const struct metrics_run *mr)
 		snprintf(secs, sizeof secs, "%.2f", p->seconds);
 		snprintf(rate, sizeof rate, "%.0f",
 			 p->seconds > 0 ? (double)p->records / p->seconds : 0.0);
+		snprintf(filt, sizeof filt, "%llu",
+			 (unsigned long long)p->filtered);
 		log_event(LOG_INFO, cfg->providers[i].name, "summary", "status",
 			  p->status, "records", rec, "rejects", rej, "restarts",
-			  rs, "seconds", secs, "records_per_second", rate, NULL);
+			  rs, "seconds", secs, "records_per_second", rate,
+			  where ? "filtered" : NULL, filt, NULL);
 	}
 	snprintf(secs, sizeof secs, "%.2f", mr->seconds);
 	snprintf(rec, sizeof rec, "%llu", (unsigned long long)mr->rows);

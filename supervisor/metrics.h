@@ -35,6 +35,7 @@ struct metrics_prov {
 	const char *status;   /* "ok", "failed", "stopped"; NULL: did not run */
 	uint64_t records;
 	uint64_t rejects;
+	uint64_t filtered;    /* dropped by a `where` */
 	int restarts;
 	double seconds;
 };

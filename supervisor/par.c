@@ -181,6 +181,7 @@ static void fold(struct metrics_prov *a, const struct metrics_prov *b)
 
 	a->records += b->records;
 	a->rejects += b->rejects;
+	a->filtered += b->filtered;
 	a->restarts += b->restarts;
 	if (b->seconds > a->seconds)
 		a->seconds = b->seconds;

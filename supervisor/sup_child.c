@@ -80,13 +80,14 @@ enum sup_end sup_child_ended(struct child *c, const struct cfg *cfg,
 			     const struct cfg_provider *p,
 			     const struct ctl_msg *m, unsigned *rng)
 {
-	char cause[CTL_TEXT_MAX], num[32], num2[32];
+	char cause[CTL_TEXT_MAX], num[32], num2[32], num3[32];
 	bool clean = WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0;
 	bool done = m->flag & CTL_ENDED_DONE;
 	uint64_t delay;
 
 	c->records = m->records;
 	c->rejects = m->rejects;
+	c->filtered = m->filtered;
 	/* None folded this run: an incremental run's bookmark stays. */
 	if (m->token_len > 0) {
 		c->token_len = m->token_len;
@@ -109,8 +110,12 @@ enum sup_end sup_child_ended(struct child *c, const struct cfg *cfg,
 		c->finished = clock_ms();
 		snprintf(num, sizeof num, "%llu", (unsigned long long)c->records);
 		snprintf(num2, sizeof num2, "%llu", (unsigned long long)c->rejects);
+		snprintf(num3, sizeof num3, "%llu",
+			 (unsigned long long)c->filtered);
 		log_event(LOG_INFO, p->name, "finished", "records", num,
-			  "rejects", num2, NULL);
+			  "rejects", num2, cfg->where || p->where ? "filtered"
+								  : NULL,
+			  num3, NULL);
 		return SUP_END_DONE;
 	}
 
@@ -222,19 +227,33 @@ void sup_child_stats(const struct child *ch, int n, struct metrics_prov *stats)
 		m->status = end_status(c);
 		m->records = c->records;
 		m->rejects = c->rejects;
+		m->filtered = c->filtered;
 		m->restarts = c->restarts;
 		m->seconds = seconds(c, end);
 	}
 }
 
-/* One row of the summary. */
-static void print_row(const char *name, const struct child *c, uint64_t end)
+bool sup_child_any_where(const struct cfg *cfg)
+{
+	if (cfg->where)
+		return true;
+	for (int i = 0; i < cfg->nproviders; i++)
+		if (cfg->providers[i].where)
+			return true;
+	return false;
+}
+
+/* One row of the summary; the filtered column when a where can drop any. */
+static void print_row(const char *name, const struct child *c, uint64_t end,
+		      bool where)
 {
 	double secs = seconds(c, end);
 
-	fprintf(stderr, "%-20s %-8s %12llu %8llu %8d %9.2f %12.0f\n", name,
-		end_status(c), (unsigned long long)c->records,
-		(unsigned long long)c->rejects, c->restarts, secs,
+	fprintf(stderr, "%-20s %-8s %12llu %8llu", name, end_status(c),
+		(unsigned long long)c->records, (unsigned long long)c->rejects);
+	if (where)
+		fprintf(stderr, " %12llu", (unsigned long long)c->filtered);
+	fprintf(stderr, " %8d %9.2f %12.0f\n", c->restarts, secs,
 		secs > 0 ? (double)c->records / secs : 0.0);
 }
 
@@ -242,10 +261,14 @@ void sup_child_summary(const struct child *ch, int n, const struct cfg *cfg,
 		       uint64_t t0, uint64_t rows)
 {
 	uint64_t end = clock_ms();
+	/* Records a `where` dropped: a column when a where can drop any. */
+	bool where = sup_child_any_where(cfg);
 
-	fprintf(stderr, "\n%-20s %-8s %12s %8s %8s %9s %12s\n", "provider",
-		"status", "records", "rejects", "restarts", "seconds",
-		"records/s");
+	fprintf(stderr, "\n%-20s %-8s %12s %8s", "provider", "status",
+		"records", "rejects");
+	if (where)
+		fprintf(stderr, " %12s", "filtered");
+	fprintf(stderr, " %8s %9s %12s\n", "restarts", "seconds", "records/s");
 	for (int i = 0, j; i < n; i = j) {
 		const struct child *c = &ch[i];
 		const char *label = cfg_provider_label(&cfg->providers[i]);
@@ -258,6 +281,7 @@ void sup_child_summary(const struct child *ch, int n, const struct cfg *cfg,
 
 			all.records += d->records;
 			all.rejects += d->rejects;
+			all.filtered += d->filtered;
 			all.restarts += d->restarts;
 			if (d->started && (!all.started || d->started < all.started))
 				all.started = d->started;
@@ -268,7 +292,7 @@ void sup_child_summary(const struct child *ch, int n, const struct cfg *cfg,
 		}
 		if (c->state == P_OFF)
 			continue;
-		print_row(label, &all, end);
+		print_row(label, &all, end, where);
 	}
 	fprintf(stderr, "total: %.2f s, %llu rows written\n",
 		(double)(end - t0) / 1000.0, (unsigned long long)rows);

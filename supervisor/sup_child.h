@@ -44,6 +44,7 @@ struct child {
 	bool config_error;      /* exited with PROV_FAIL_CONFIG: the run is 78 */
 	char kill_cause[64];    /* why we killed it, "" if we did not */
 	uint64_t records, rejects;
+	uint64_t filtered;      /* records a `where` dropped */
 	unsigned char token[PROV_TOKEN_MAX];
 	uint32_t token_len;
 	char cause[CTL_TEXT_MAX];
@@ -104,6 +105,9 @@ const char *sup_child_state_name(enum pstate st);
  * the end of a run: status NULL for a provider that did not run.
  */
 void sup_child_stats(const struct child *ch, int n, struct metrics_prov *stats);
+
+/* Whether a `where` of cfg (global or a provider's) can drop records. */
+bool sup_child_any_where(const struct cfg *cfg);
 
 /*
  * Print the summary table of ch (n rows, providers of cfg) on stderr,

@@ -172,6 +172,7 @@ void sup_spawn_provider(struct sup *s, int i)
 		memcpy(ctx->token, c->token, c->token_len);
 		ctx->records = c->records;
 		ctx->rejects = c->rejects;
+		ctx->filtered = c->filtered;
 		ctx->ring = &s->rings[i];
 		ctx->heartbeat_fd = hb[1];
 		rc = prov_main(ctx);

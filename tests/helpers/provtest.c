@@ -255,8 +255,8 @@ static int pt_frame(const struct cfg *cfg, struct pt_result *r,
 	case RING_CHECKPOINT: {
 		struct pt_checkpoint *cps, *cp;
 
-		if (len < 2 * sizeof(uint64_t) ||
-		    len - 2 * sizeof(uint64_t) > PROV_TOKEN_MAX)
+		if (len < 3 * sizeof(uint64_t) ||
+		    len - 3 * sizeof(uint64_t) > PROV_TOKEN_MAX)
 			return -1;
 		cps = realloc(r->cps, (r->ncps + 1) * sizeof *cps);
 		if (cps == NULL)
@@ -265,8 +265,10 @@ static int pt_frame(const struct cfg *cfg, struct pt_result *r,
 		cp = &r->cps[r->ncps++];
 		memcpy(&cp->records, pl, sizeof cp->records);
 		memcpy(&cp->rejects, pl + sizeof(uint64_t), sizeof cp->rejects);
-		cp->token_len = len - 2 * sizeof(uint64_t);
-		memcpy(cp->token, pl + 2 * sizeof(uint64_t), cp->token_len);
+		memcpy(&cp->filtered, pl + 2 * sizeof(uint64_t),
+		       sizeof cp->filtered);
+		cp->token_len = len - 3 * sizeof(uint64_t);
+		memcpy(cp->token, pl + 3 * sizeof(uint64_t), cp->token_len);
 		cp->rows = r->nrows;
 		r->folded = r->nrows;
 		if (dump) {
@@ -306,9 +308,11 @@ static int pt_frame(const struct cfg *cfg, struct pt_result *r,
 	case RING_DONE:
 		r->done = true;
 		r->folded = r->nrows;
+		if (len == sizeof r->filtered)
+			memcpy(&r->filtered, pl, sizeof r->filtered);
 		if (dump)
 			fputs("done\n", dump);
-		return len == 0 ? 0 : -1;
+		return len == sizeof r->filtered ? 0 : -1;
 	case RING_ERROR:
 		snprintf(r->error, sizeof r->error, "%.*s", (int)len,
 			 (const char *)pl);

@@ -27,6 +27,7 @@
 struct pt_checkpoint {
 	uint64_t records;           /* counted so far, all attempts */
 	uint64_t rejects;
+	uint64_t filtered;          /* dropped by a `where`, so far */
 	size_t rows;                /* rows of this attempt it covers */
 	unsigned char token[PROV_TOKEN_MAX];
 	size_t token_len;
@@ -48,6 +49,8 @@ struct pt_result {
 	struct pt_reject *rejects;
 	size_t nrejects;
 	bool done;                  /* a DONE frame arrived */
+	uint64_t filtered;          /* its count of records dropped by a
+				       `where` */
 	char error[1024];           /* the ERROR frame's text, "" if none */
 	bool bad;                   /* a frame did not decode (then see error) */
 };

@@ -600,6 +600,93 @@ Test(incr, two_runs_on_one_state_do_not_interleave)
 	reap_all(0);
 }
 
+static off_t size_of(const char *name)
+{
+	char *p = tu_path(dir, name);
+	struct stat st;
+
+	cr_assert_eq(stat(p, &st), 0, "%s", p);
+	free(p);
+	return st.st_size;
+}
+
+/* want among the lines of out. */
+static void expect_line(const char *out, const char *want)
+{
+	cr_assert(strstr(out, want), "want \"%s\" in:\n%s", want, out);
+}
+
+/*
+ * --check tells what the next run reads of each provider: each file from
+ * its bookmark (the byte where day 1 stopped, from stat; its line), a
+ * new file from the start, the last keys, the providers without one in
+ * full; it reads the state without changing it.  A state a run would
+ * refuse is 65 there too; --full says everything is read.
+ */
+Test(incr, check_says_what_the_next_run_reads)
+{
+	struct tu_result r;
+	char want[256], *cur;
+	off_t day1_size;
+
+	day1();
+	cr_assert_eq(run(&r, "incr.conf", "--check", NULL), 0, "%s", r.err);
+	expect_line(r.out, "csv                  state    full     no state "
+		    "yet: reads everything");
+	tu_result_free(&r);
+	cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
+	tu_result_free(&r);
+	day1_size = size_of("in/2026-01-02.csv");
+	day2();
+	cur = tu_get(dir, "st/CURRENT");
+	cr_assert_eq(run(&r, "incr.conf", "--check", NULL), 0, "%s\n%s",
+		     r.out, r.err);
+	expect_line(r.out, "state                state    ok       st: "
+		    "generation 1");
+	snprintf(want, sizeof want, "csv                  file     resume   "
+		 "in/2026-01-02.csv: from byte %lld (line 32) to byte %lld",
+		 (long long)day1_size, (long long)size_of("in/2026-01-02.csv"));
+	expect_line(r.out, want);
+	snprintf(want, sizeof want, "csv                  file     new      "
+		 "in/2026-01-03.csv: from the start to byte %lld",
+		 (long long)size_of("in/2026-01-03.csv"));
+	expect_line(r.out, want);
+	expect_line(r.out, "lite                 state    bookmark rows with "
+		    "id > 5019");
+	expect_line(r.out, "pg                   state    bookmark rows with "
+		    "id > '7024'");
+	expect_line(r.out, "whole                state    full     no bookmark");
+	expect_line(r.out, "js                   file     new      "
+		    "in/b.jsonl.gz: from the start");
+	tu_result_free(&r);
+	{
+		const char *args[] = { "-c", "incr.conf", "--check", "--full",
+				       NULL };
+
+		cr_assert_eq(tu_run(&r, dir, args, NULL), 0, "%s", r.err);
+		expect_line(r.out, "lite                 state    full     "
+			    "--full: reads everything");
+		tu_result_free(&r);
+	}
+	{
+		char *now = tu_get(dir, "st/CURRENT");
+
+		cr_assert_str_eq(now, cur);
+		free(now);
+		free(cur);
+	}
+	/* The run does what --check said. */
+	cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
+	expect_records(r.err, "lite", 11);
+	tu_result_free(&r);
+	tu_put(dir, "st/2.marks", "aggregate-state 1\n");
+	cr_assert_eq(run(&r, "incr.conf", "--check", NULL), 65, "%s", r.out);
+	expect_line(r.out, "state                state    error    state file "
+		    "st/2.marks");
+	expect_line(r.out, "--full");
+	tu_result_free(&r);
+}
+
 /*
  * An http provider with since_field: day 1 reads records 1..45, day 2
  * (the API now has 1..80) asks for since=45 and reads 46..80 only (its
@@ -694,6 +781,25 @@ Test(incr, http_since_field_reads_only_day2_and_equals_a_full_run)
 	cr_assert(strstr(r.out, "provider     api: records with since_field "
 			 "past '45'"), "%s", r.out);
 	tu_result_free(&r);
+	/*
+	 * --check says where it goes on from and probes the url with the
+	 * bookmark (the server's log), not with since_start (""): nothing
+	 * past 45 yet.  Logs show a url without its query.
+	 */
+	cr_assert_eq(run(&r, "incr.conf", "--check", NULL), 0, "%s", r.err);
+	{
+		char want[512];
+
+		snprintf(want, sizeof want, "api                  state    "
+			 "bookmark records with /id past '45': %s/items\n",
+			 srv.base);
+		expect_line(r.out, want);
+		expect_line(r.out, "api                  http     ok       "
+			    "HTTP 200, 0 records");
+	}
+	tu_result_free(&r);
+	cr_assert_eq(hits(&srv, "1", "45"), 1);
+	cr_assert_eq(hits(&srv, "1", ""), 1);
 
 	tu_put(dir, "total", "80\n");
 	cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
@@ -701,7 +807,7 @@ Test(incr, http_since_field_reads_only_day2_and_equals_a_full_run)
 	tu_result_free(&r);
 	/* Day 2 asked for since=45 only: page 4 holds 76..80, page 5 none. */
 	cr_assert_eq(hits(&srv, "1", ""), 1);
-	cr_assert_eq(hits(&srv, "1", "45"), 1);
+	cr_assert_eq(hits(&srv, "1", "45"), 2); /* --check's, the run's */
 	cr_assert_eq(hits(&srv, "4", "45"), 1);
 	cr_assert_eq(hits(&srv, "5", "45"), 1);
 	expect_clean("day 2");

@@ -1,5 +1,7 @@
 /*
- * incr.c - incremental runs over a state folder (incr.h).
+ * incr.c - incremental runs over a state folder (incr.h): the run's
+ * side, from incr_begin() to the commit in incr_end(); what reads the
+ * state from outside a run (`aggregate state`, --check) is incr_show.c.
  *
  * G.marks, text, so that it can be read and diffed:
  *   aggregate-state 1
@@ -35,29 +37,17 @@
 #include "../providers/file_src.h"
 #include "../providers/http_conf.h"
 #include "../providers/sql_conf.h"
+#include "incr_int.h"
 #include "sup.h"
 
 #define MARKS_TAG "aggregate-state"
 #define MARKS_VERSION 1
 
-struct mark {
-	char *name;
-	uint64_t bytes, line, hash;
-};
-
-struct prov_marks {
-	struct mark *m;
-	size_t n;
-	unsigned char *token;       /* sqlite, postgres: the last key's;
-				       http: its since_field's */
-	uint32_t token_len;
-};
-
 struct incr {
 	char *dir;
 	int lock_fd;
 	unsigned long gen;          /* the current generation, 0: none */
-	struct prov_marks *next;    /* per provider: the new bookmarks */
+	struct incr_prov_marks *next; /* per provider: the new bookmarks */
 	struct partial_set *ps;
 	char *save;                 /* DIR/G+1.partial */
 	struct sup_token *tokens;   /* per provider: in and out of the run */
@@ -65,7 +55,7 @@ struct incr {
 
 /* --- small helpers ----------------------------------------------------- */
 
-static char *path_of(const char *dir, unsigned long gen, const char *ext)
+char *incr_path_of(const char *dir, unsigned long gen, const char *ext)
 {
 	char *p;
 
@@ -107,7 +97,7 @@ static bool unescape(char *s)
 	return true;
 }
 
-static void marks_free(struct prov_marks *pm, int n)
+void incr_marks_free(struct incr_prov_marks *pm, int n)
 {
 	for (int i = 0; pm && i < n; i++) {
 		for (size_t k = 0; k < pm[i].n; k++)
@@ -118,10 +108,10 @@ static void marks_free(struct prov_marks *pm, int n)
 	free(pm);
 }
 
-static int marks_add(struct prov_marks *pm, const char *name, uint64_t bytes,
-		     uint64_t line, uint64_t hash)
+static int marks_add(struct incr_prov_marks *pm, const char *name,
+		     uint64_t bytes, uint64_t line, uint64_t hash)
 {
-	struct mark *nm = realloc(pm->m, sizeof *nm * (pm->n + 1));
+	struct incr_mark *nm = realloc(pm->m, sizeof *nm * (pm->n + 1));
 
 	if (nm == NULL)
 		return -1;
@@ -144,27 +134,17 @@ static const char *type_name(enum cfg_provider_type t)
 
 /* --- reading G.marks ---------------------------------------------------- */
 
-struct marks_file {
-	uint64_t fingerprint;
-	unsigned long gen;
-	long long time;
-	char **prov_names;          /* as written */
-	struct prov_marks *pm;
-	int nprov;
-};
-
-static void marks_file_free(struct marks_file *mf)
+void incr_marks_file_free(struct incr_marks_file *mf)
 {
 	for (int i = 0; i < mf->nprov; i++)
 		free(mf->prov_names[i]);
 	free(mf->prov_names);
-	marks_free(mf->pm, mf->nprov);
+	incr_marks_free(mf->pm, mf->nprov);
 	memset(mf, 0, sizeof *mf);
 }
 
-/* Read and check path.  0, or -1 with err naming it. */
-static int marks_read(const char *path, struct marks_file *mf, char *err,
-		      size_t errlen)
+int incr_marks_read(const char *path, struct incr_marks_file *mf, char *err,
+		    size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	char *data = NULL, *line, *save = NULL, *crcline;
@@ -229,7 +209,7 @@ static int marks_read(const char *path, struct marks_file *mf, char *err,
 				  type) == 2) {
 			char **nn = realloc(mf->prov_names, sizeof *nn *
 					    (size_t)(mf->nprov + 1));
-			struct prov_marks *np;
+			struct incr_prov_marks *np;
 
 			if (nn == NULL)
 				goto out_nomem;
@@ -244,7 +224,7 @@ static int marks_read(const char *path, struct marks_file *mf, char *err,
 				goto out_bad;
 			mf->nprov++;
 		} else if (strncmp(line, "token ", 6) == 0 && mf->nprov > 0) {
-			struct prov_marks *pm = &mf->pm[mf->nprov - 1];
+			struct incr_prov_marks *pm = &mf->pm[mf->nprov - 1];
 			size_t hl = strlen(line + 6);
 
 			if (hl % 2 || hl / 2 > PROV_TOKEN_MAX || pm->token)
@@ -283,15 +263,14 @@ out_nomem:
 	snprintf(err, errlen, "out of memory reading %s", path);
 out:
 	if (rc < 0)
-		marks_file_free(mf);
+		incr_marks_file_free(mf);
 	free(data);
 	fclose(f);
 	return rc;
 }
 
-/* The generation CURRENT names: 0 when there is none yet. */
-static int read_current(const char *dir, unsigned long *gen, char *err,
-			size_t errlen)
+int incr_read_current(const char *dir, unsigned long *gen, char *err,
+		      size_t errlen)
 {
 	char *path, buf[32];
 	FILE *f;
@@ -398,7 +377,7 @@ static int hash_file(const char *name, uint64_t at, uint64_t *size,
 	return 0;
 }
 
-static const struct mark *find_mark(const struct prov_marks *pm,
+static const struct incr_mark *find_mark(const struct incr_prov_marks *pm,
 				    const char *name)
 {
 	for (size_t i = 0; pm && i < pm->n; i++)
@@ -407,7 +386,7 @@ static const struct mark *find_mark(const struct prov_marks *pm,
 	return NULL;
 }
 
-static void free_incr_files(struct cfg_provider *p)
+void incr_files_free(struct cfg_provider *p)
 {
 	struct cfg_incr_file *f = (struct cfg_incr_file *)p->incr_files;
 
@@ -419,14 +398,8 @@ static void free_incr_files(struct cfg_provider *p)
 	p->incr = false;
 }
 
-/*
- * Snapshot file provider p against its old bookmarks (NULL: none): the
- * files and what to read of each on p, the new bookmarks in next.
- * Returns 1 when p reads everything again (a changed file), 0, -1 on a
- * failure to leave to the provider (it reads in full and reports it).
- */
-static int snapshot(struct cfg_provider *p, const struct prov_marks *old,
-		    struct prov_marks *next)
+int incr_snapshot(struct cfg_provider *p, const struct incr_prov_marks *old,
+		  struct incr_prov_marks *next)
 {
 	glob_t g;
 	const char **names = NULL;
@@ -446,7 +419,8 @@ static int snapshot(struct cfg_provider *p, const struct prov_marks *old,
 		goto out_fail;
 	p->incr_files = files;
 	for (size_t i = 0; i < n; i++) {
-		const struct mark *m = rc ? NULL : find_mark(old, names[i]);
+		const struct incr_mark *m = rc ? NULL
+						    : find_mark(old, names[i]);
 		uint64_t size, line, hash, hash_at, line_at;
 		bool short_of;
 
@@ -486,7 +460,7 @@ static int snapshot(struct cfg_provider *p, const struct prov_marks *old,
 	} else {
 		/* Files read before and gone since: their records stay. */
 		for (size_t k = 0; old && k < old->n; k++) {
-			const struct mark *m = &old->m[k];
+			const struct incr_mark *m = &old->m[k];
 
 			if (find_mark(next, m->name) == NULL &&
 			    marks_add(next, m->name, m->bytes, m->line,
@@ -503,15 +477,11 @@ out_fail:
 out_fail_quiet:
 	free(names);
 	globfree(&g);
-	free_incr_files(p);
+	incr_files_free(p);
 	return -1;
 }
 
-/*
- * A provider whose bookmark is its resume token: its key's last value
- * (sql_conf.h), or an http provider's greatest since_field (http_page.c).
- */
-static bool keyed(const struct cfg_provider *p)
+bool incr_keyed(const struct cfg_provider *p)
 {
 	if (p->type == CFG_PROV_HTTP)
 		return http_conf(p)->since_field != NULL;
@@ -519,14 +489,8 @@ static bool keyed(const struct cfg_provider *p)
 	       sql_conf(p)->key != NULL;
 }
 
-/*
- * An http token "since RUN MAX POSITION" (hex, "-" empty; MAX with its
- * kind first) as the next run's start: "since NEW MAX " with NEW the old
- * MAX (the old RUN when no record came) and no position.  The value that
- * is the bookmark, decoded, in *mark (malloc'd).  Length, or -1.
- */
-static int http_start_token(const unsigned char *tok, uint32_t len,
-			    char out[PROV_TOKEN_MAX + 1], char **mark)
+int incr_http_start_token(const unsigned char *tok, uint32_t len,
+			  char out[PROV_TOKEN_MAX + 1], char **mark)
 {
 	char t[PROV_TOKEN_MAX + 1], *a, *b, *e, *hex;
 	size_t hl;
@@ -569,8 +533,8 @@ static void incr_free(struct incr *in, struct cfg *cfg)
 	if (in == NULL)
 		return;
 	for (int i = 0; i < cfg->nproviders; i++)
-		free_incr_files(&cfg->providers[i]);
-	marks_free(in->next, cfg->nproviders);
+		incr_files_free(&cfg->providers[i]);
+	incr_marks_free(in->next, cfg->nproviders);
 	free(in->tokens);
 	partial_set_free(in->ps);
 	cfg->partials = NULL;
@@ -610,17 +574,17 @@ static int take_lock(struct incr *in)
 
 /* Read generation in->gen into in->ps and *mf.  -1 to go on, or a status. */
 static int load_current(struct incr *in, struct cfg *cfg,
-			struct marks_file *mf)
+			struct incr_marks_file *mf)
 {
 	char err[1024];
-	char *marks = path_of(in->dir, in->gen, "marks");
-	char *part = path_of(in->dir, in->gen, "partial");
+	char *marks = incr_path_of(in->dir, in->gen, "marks");
+	char *part = incr_path_of(in->dir, in->gen, "partial");
 	int code = EXIT_DATAERR;
 
 	if (marks == NULL || part == NULL) {
 		snprintf(err, sizeof err, "out of memory");
 		code = EXIT_FAILED;
-	} else if (marks_read(marks, mf, err, sizeof err) == 0) {
+	} else if (incr_marks_read(marks, mf, err, sizeof err) == 0) {
 		if (mf->fingerprint != cfg->fingerprint)
 			snprintf(err, sizeof err, "state file %s: of another "
 				 "config (or another version of this one)",
@@ -643,7 +607,7 @@ int incr_begin(struct cfg *cfg, const char *dir, bool full,
 	       struct incr **out)
 {
 	struct incr *in = calloc(1, sizeof *in);
-	struct marks_file mf = { 0 };
+	struct incr_marks_file mf = { 0 };
 	char err[1024];
 	int code;
 
@@ -675,7 +639,7 @@ int incr_begin(struct cfg *cfg, const char *dir, bool full,
 	if (code >= 0)
 		goto out_free;
 	code = EXIT_DATAERR;
-	if (read_current(dir, &in->gen, err, sizeof err) < 0) {
+	if (incr_read_current(dir, &in->gen, err, sizeof err) < 0) {
 		if (!full) {
 			log_event(LOG_ERROR, NULL, err, "hint", "run with "
 				  "--full to read everything again and "
@@ -689,23 +653,23 @@ int incr_begin(struct cfg *cfg, const char *dir, bool full,
 		if (code >= 0)
 			goto out_free;
 	}
-	in->save = path_of(dir, in->gen + 1, "partial");
+	in->save = incr_path_of(dir, in->gen + 1, "partial");
 	if (in->save == NULL) {
 		code = EXIT_FAILED;
 		goto out_free;
 	}
 	for (int i = 0; i < cfg->nproviders; i++) {
 		struct cfg_provider *p = &cfg->providers[i];
-		const struct prov_marks *old = NULL;
+		const struct incr_prov_marks *old = NULL;
 
 		for (int k = 0; k < mf.nprov; k++)
 			if (strcmp(mf.prov_names[k], p->name) == 0)
 				old = &mf.pm[k];
-		if (keyed(p)) {
+		if (incr_keyed(p)) {
 			if (old && old->token && p->type == CFG_PROV_HTTP) {
 				/* records past its greatest since_field */
 				char st[PROV_TOKEN_MAX + 1];
-				int n = http_start_token(old->token,
+				int n = incr_http_start_token(old->token,
 							 old->token_len, st,
 							 NULL);
 
@@ -730,7 +694,7 @@ int incr_begin(struct cfg *cfg, const char *dir, bool full,
 					  "reads everything again", NULL);
 		}
 		if (p->type == CFG_PROV_FILE && !file_conf(p)->encoding) {
-			int r = snapshot(p, old, &in->next[i]);
+			int r = incr_snapshot(p, old, &in->next[i]);
 
 			if (r < 0) {
 				code = EXIT_FAILED;
@@ -747,13 +711,13 @@ int incr_begin(struct cfg *cfg, const char *dir, bool full,
 				  "replaced", NULL);
 		partial_set_drop(in->ps, i);
 	}
-	marks_file_free(&mf);
+	incr_marks_file_free(&mf);
 	cfg->partials = in->ps;
 	cfg->state_save = in->save;
 	*out = in;
 	return -1;
 out_free:
-	marks_file_free(&mf);
+	incr_marks_file_free(&mf);
 	incr_free(in, cfg);
 	return code;
 }
@@ -809,12 +773,12 @@ static char *marks_text(struct incr *in, const struct cfg *cfg, size_t *len)
 		"%lu\ntime %lld\n", MARKS_VERSION, cfg->fingerprint,
 		in->gen + 1, (long long)time(NULL));
 	for (int i = 0; i < cfg->nproviders; i++) {
-		const struct prov_marks *pm = &in->next[i];
+		const struct incr_prov_marks *pm = &in->next[i];
 
 		fputs("provider ", f);
 		put_escaped(f, cfg->providers[i].name);
 		fprintf(f, " %s\n", type_name(cfg->providers[i].type));
-		if (keyed(&cfg->providers[i]) && in->tokens[i].len) {
+		if (incr_keyed(&cfg->providers[i]) && in->tokens[i].len) {
 			fputs("token ", f);
 			for (uint32_t k = 0; k < in->tokens[i].len; k++)
 				fprintf(f, "%02x", in->tokens[i].b[k]);
@@ -847,7 +811,7 @@ int incr_end(struct incr *in, struct cfg *cfg, int rc)
 		goto out;
 	rc = EXIT_FAILED;
 	text = marks_text(in, cfg, &len);
-	marks = path_of(in->dir, in->gen + 1, "marks");
+	marks = incr_path_of(in->dir, in->gen + 1, "marks");
 	if (text == NULL || marks == NULL ||
 	    asprintf(&cur, "%s/CURRENT", in->dir) < 0)
 		goto out_fail;
@@ -864,8 +828,8 @@ int incr_end(struct incr *in, struct cfg *cfg, int rc)
 		goto out_fail;
 	rc = EXIT_OK;
 	if (in->gen > 0) { /* the previous generation, no longer needed */
-		char *a = path_of(in->dir, in->gen, "marks");
-		char *b = path_of(in->dir, in->gen, "partial");
+		char *a = incr_path_of(in->dir, in->gen, "marks");
+		char *b = incr_path_of(in->dir, in->gen, "partial");
 
 		if (a)
 			unlink(a);
@@ -890,71 +854,4 @@ out:
 struct sup_token *incr_tokens(struct incr *in)
 {
 	return in ? in->tokens : NULL;
-}
-
-/* --- aggregate state DIR ------------------------------------------------ */
-
-int incr_show(const char *dir, bool verbose)
-{
-	struct marks_file mf;
-	unsigned long gen;
-	char err[1024], when[64];
-	char *marks;
-	struct tm tm;
-	time_t t;
-
-	if (read_current(dir, &gen, err, sizeof err) < 0) {
-		fprintf(stderr, "aggregate: %s\n", err);
-		return EXIT_DATAERR;
-	}
-	if (gen == 0) {
-		fprintf(stderr, "aggregate: %s: no state yet (no CURRENT)\n",
-			dir);
-		return EXIT_NOINPUT;
-	}
-	marks = path_of(dir, gen, "marks");
-	if (marks == NULL)
-		return EXIT_FAILED;
-	if (marks_read(marks, &mf, err, sizeof err) < 0) {
-		fprintf(stderr, "aggregate: %s\n", err);
-		free(marks);
-		return EXIT_DATAERR;
-	}
-	t = (time_t)mf.time;
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
-	printf("state        %s (generation %lu)\n", dir, gen);
-	printf("last run     %s\n", when);
-	printf("fingerprint  %016" PRIx64 "\n", mf.fingerprint);
-	for (int i = 0; i < mf.nprov; i++) {
-		uint64_t bytes = 0;
-
-		for (size_t k = 0; k < mf.pm[i].n; k++)
-			bytes += mf.pm[i].m[k].bytes;
-		char tb[PROV_TOKEN_MAX + 1], *mark = NULL;
-
-		if (mf.pm[i].token &&
-		    http_start_token(mf.pm[i].token, mf.pm[i].token_len, tb,
-				     &mark) >= 0)
-			printf("provider     %s: records with since_field past "
-			       "'%s'\n", mf.prov_names[i], mark);
-		else if (mf.pm[i].token)
-			printf("provider     %s: rows past its last key\n",
-			       mf.prov_names[i]);
-		else if (mf.pm[i].n == 0)
-			printf("provider     %s: reads everything each run\n",
-			       mf.prov_names[i]);
-		else
-			printf("provider     %s: %zu files, %" PRIu64
-			       " bytes read\n", mf.prov_names[i], mf.pm[i].n,
-			       bytes);
-		for (size_t k = 0; verbose && k < mf.pm[i].n; k++)
-			printf("  %s  %" PRIu64 " bytes, line %" PRIu64
-			       ", hash %016" PRIx64 "\n", mf.pm[i].m[k].name,
-			       mf.pm[i].m[k].bytes, mf.pm[i].m[k].line,
-			       mf.pm[i].m[k].hash);
-		free(mark);
-	}
-	marks_file_free(&mf);
-	free(marks);
-	return EXIT_OK;
 }

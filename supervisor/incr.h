@@ -54,4 +54,16 @@ struct sup_token *incr_tokens(struct incr *in);
 /* aggregate state DIR: print the bookmarks.  Returns an exit status. */
 int incr_show(const char *dir, bool verbose);
 
+/*
+ * --check with a state: read it as a run would (not locked, nothing
+ * written) and print, per enabled provider, whether the next run reads it
+ * in full (and why) or from a bookmark (which: each file's byte and line,
+ * the last key, the since value with the first url); "NAME state|file
+ * STATUS MESSAGE" lines.  An http provider's since_start becomes its
+ * bookmark in cfg, so that its probe asks what the run will.  full: as
+ * with --full.  Returns EXIT_OK, EXIT_DATAERR for a state a run would
+ * refuse, EXIT_FAILED for a provider whose files cannot be read.
+ */
+int incr_check(struct cfg *cfg, const char *dir, bool full);
+
 #endif

@@ -784,8 +784,18 @@ int main(int argc, char **argv)
 		cfg.partial = o.partial;
 	}
 	if (o.check) {
+		/* First: an http provider's probe asks from its bookmark. */
+		int st = cfg.state_dir && !cfg.partial
+				 ? incr_check(&cfg, cfg.state_dir, o.full)
+				 : EXIT_OK;
+
+		if (cfg.state_dir && cfg.partial)
+			printf("%-20s state    unused   a shard writes a "
+			       "partial, not the state\n", "state");
 		rc = run_check(&cfg, o.metrics ? o.metrics : cfg.metrics_file,
 			       o.trace ? o.trace : cfg.trace_file);
+		if (st != EXIT_OK && rc != EXIT_CONFIG)
+			rc = st;
 		cfg_free(&cfg);
 		return rc;
 	}

@@ -34,27 +34,9 @@
 PGT_START_BEFORE_ALL()
 PGT_STOP_AFTER_ALL()
 
-static char *dir;
-static PGconn *db;
-static char tname[64];
+static struct pgt_fixture fx;
 
-static void setup(void)
-{
-	tu_watchdog(300);
-	dir = tu_tmpdir();
-	db = pgt_connect();
-	snprintf(tname, sizeof tname, "ag_%ld", (long)getpid());
-}
-
-static void teardown(void)
-{
-	PQfinish(db);
-	db = NULL;
-	tu_tmpdir_free(&dir);
-}
-
-TestSuite(aggs, .init = setup, .fini = teardown);
-
+PGT_SUITE(aggs, fx, "ag", 300);
 
 /*
  * n rows "id,grp,i,f,d,t": group g1 has one row, g2 two, g0 one with
@@ -96,27 +78,11 @@ static char *rand_rows(int n, uint64_t seed)
 
 static void load(const char *rows)
 {
-	pgt_sql(db, "CREATE TEMP TABLE IF NOT EXISTS %s (id bigint, grp text,"
-	    " i bigint, f float8, d numeric(12,3), t text)", tname);
-	pgt_sql(db, "TRUNCATE %s", tname);
-	pgt_load_csv(db, tname, rows, false);
+	pgt_table(fx.db, fx.table, "id bigint, grp text, i bigint, f float8,"
+		  " d numeric(12,3), t text", rows, false);
 }
 
 #define FIELDS "fields = id:int, grp:text, i:int, f:float, d:decimal(12,3), t:text\n"
-
-static char *run_conf(const char *conf)
-{
-	struct tu_result r;
-	char *out;
-
-	tu_put(dir, "aggs.conf", conf);
-	tu_run(&r, dir, (const char *[]){ "-c", "aggs.conf", NULL }, NULL);
-	cr_assert_eq(r.status, 0, "exit %d:\n%s\n%s", r.status, r.err, conf);
-	tu_result_free(&r);
-	out = tu_get(dir, "out.csv");
-	cr_assert_not_null(out);
-	return out;
-}
 
 /* The report of [aggregate] keys agg over data.csv, as CSV. */
 static char *run_report(const char *agg)
@@ -132,18 +98,15 @@ static char *run_report(const char *agg)
 		"type = file\n"
 		"path = data.csv\n"
 		"header = false\n", agg) > 0);
-	out = run_conf(conf);
+	out = pgt_run(&fx, conf, NULL);
 	free(conf);
 	return out;
 }
 
 #define CHECK(agg, ...) do { \
 		char *got_ = run_report(agg); \
-		char *want_ = pgt_copy_csv(db, __VA_ARGS__); \
-		cr_assert_str_eq(got_, want_, "%s\naggregate:\n%s\nPostgreSQL:\n%s", \
-				 agg, got_, want_); \
+		pgt_expect_csv(fx.db, got_, agg, __VA_ARGS__); \
 		free(got_); \
-		free(want_); \
 	} while (0)
 
 #define VAR_SQL(x) \
@@ -159,19 +122,19 @@ Test(aggs, variance_matches_postgres)
 	char *rows = rand_rows(tu_scale(3000), 0x5eed0001ULL);
 
 	load(rows);
-	tu_put(dir, "data.csv", rows);
+	tu_put(fx.dir, "data.csv", rows);
 	CHECK("group_by = grp\naggregates = " VAR_AGG("i") "\n",
 	      "SELECT grp, " VAR_SQL("i") " FROM %s GROUP BY grp ORDER BY grp",
-	      tname);
+	      fx.table);
 	CHECK("group_by = grp\naggregates = " VAR_AGG("f") "\n",
 	      "SELECT grp, " VAR_SQL("f") " FROM %s GROUP BY grp ORDER BY grp",
-	      tname);
+	      fx.table);
 	CHECK("group_by = grp\naggregates = " VAR_AGG("d") "\n",
 	      "SELECT grp, " VAR_SQL("d") " FROM %s GROUP BY grp ORDER BY grp",
-	      tname);
+	      fx.table);
 	/* the whole table: one row */
 	CHECK("aggregates = " VAR_AGG("d") "\n",
-	      "SELECT " VAR_SQL("d") " FROM %s", tname);
+	      "SELECT " VAR_SQL("d") " FROM %s", fx.table);
 	free(rows);
 }
 
@@ -180,7 +143,7 @@ Test(aggs, percentiles_match_postgres)
 	char *rows = rand_rows(tu_scale(3000), 0x5eed0002ULL);
 
 	load(rows);
-	tu_put(dir, "data.csv", rows);
+	tu_put(fx.dir, "data.csv", rows);
 	CHECK("group_by = grp\naggregates = median(i) as m, percentile(i, 0) as p0,"
 	      " percentile(i, 1) as p1, percentile(f, 0.25) as pf,"
 	      " percentile(d, 0.9) as pd, median(d) as md, percentile(f, 0.333) as pf3\n",
@@ -191,7 +154,7 @@ Test(aggs, percentiles_match_postgres)
 	      " percentile_cont(0.9) WITHIN GROUP (ORDER BY d) AS pd,"
 	      " percentile_cont(0.5) WITHIN GROUP (ORDER BY d) AS md,"
 	      " percentile_cont(0.333) WITHIN GROUP (ORDER BY f) AS pf3"
-	      " FROM %s GROUP BY grp ORDER BY grp", tname);
+	      " FROM %s GROUP BY grp ORDER BY grp", fx.table);
 	free(rows);
 }
 
@@ -204,7 +167,7 @@ Test(aggs, arg_min_arg_max_match_postgres)
 	char *rows = rand_rows(tu_scale(3000), 0x5eed0003ULL);
 
 	load(rows);
-	tu_put(dir, "data.csv", rows);
+	tu_put(fx.dir, "data.csv", rows);
 	/* t has 5 values, i 101: ties on g, broken by the least f */
 	CHECK("group_by = grp\naggregates = arg_min(t, i) as a1, arg_max(t, i) as a2,"
 	      " arg_min(i, t) as a3, arg_max(d, t) as a4, arg_min(f, d) as a5,"
@@ -215,7 +178,7 @@ Test(aggs, arg_min_arg_max_match_postgres)
 	      ARG_SQL("a4", "d", "t COLLATE \"C\"", "DESC") ", "
 	      ARG_SQL("a5", "f", "d", "") ", "
 	      ARG_SQL("a6", "id", "i", "DESC")
-	      " FROM %s GROUP BY grp ORDER BY grp", tname);
+	      " FROM %s GROUP BY grp ORDER BY grp", fx.table);
 	free(rows);
 }
 
@@ -230,7 +193,7 @@ Test(aggs, same_rows_any_split_same_bytes)
 	char *out[3];
 	uint64_t s = 7;
 
-	tu_put(dir, "data.csv", rows);
+	tu_put(fx.dir, "data.csv", rows);
 	out[2] = run_report("group_by = grp\naggregates = " VAR_AGG("f") ", "
 			    "stddev(d), stddev_pop(d), variance(d), var_pop(d), median(f), percentile(d, 0.7) as p,"
 			    " arg_min(t, i), arg_max(f, d)\n");
@@ -249,16 +212,16 @@ Test(aggs, same_rows_any_split_same_bytes)
 			char name[32];
 
 			snprintf(name, sizeof name, "p%d.csv", i);
-			tu_put(dir, name, parts[k][(i + k) % 3]);
+			tu_put(fx.dir, name, parts[k][(i + k) % 3]);
 			free(parts[k][(i + k) % 3]);
 		}
-		out[k] = run_conf("[aggregate]\noutput = out.csv\n" FIELDS
+		out[k] = pgt_run(&fx, "[aggregate]\noutput = out.csv\n" FIELDS
 			"group_by = grp\naggregates = " VAR_AGG("f") ", "
 			"stddev(d), stddev_pop(d), variance(d), var_pop(d), median(f), percentile(d, 0.7) as p,"
 			" arg_min(t, i), arg_max(f, d)\n"
 			"[provider a]\ntype = file\npath = p0.csv\nheader = false\n"
 			"[provider b]\ntype = file\npath = p1.csv\nheader = false\n"
-			"[provider c]\ntype = file\npath = p2.csv\nheader = false\n");
+			"[provider c]\ntype = file\npath = p2.csv\nheader = false\n", NULL);
 	}
 	cr_assert_str_eq(out[0], out[1]);
 	cr_assert_str_eq(out[0], out[2]);
@@ -283,11 +246,11 @@ Test(aggs, percentiles_spill_past_memory)
 	static const char *const mem[2] = { "memory = 64K\n", "" };
 
 	load(rows);
-	want = pgt_copy_csv(db, "SELECT grp, percentile_cont(0.5) WITHIN GROUP"
+	want = pgt_copy_csv(fx.db, "SELECT grp, percentile_cont(0.5) WITHIN GROUP"
 		" (ORDER BY f) AS m, percentile_cont(0.9) WITHIN GROUP (ORDER BY"
 		" i) AS p9, percentile_cont(0.01) WITHIN GROUP (ORDER BY d) AS p1,"
 		" percentile_cont(1) WITHIN GROUP (ORDER BY f) AS top"
-		" FROM %s GROUP BY grp ORDER BY grp", tname);
+		" FROM %s GROUP BY grp ORDER BY grp", fx.table);
 	for (i = 0; i < 2; i++)
 		f[i] = open_memstream(&parts[i], &lens[i]);
 	for (line = strtok_r(rows, "\n", &save), i = 0; line;
@@ -295,10 +258,10 @@ Test(aggs, percentiles_spill_past_memory)
 		fprintf(f[i % 7 == 0], "%s\n", line);
 	for (i = 0; i < 2; i++) {
 		fclose(f[i]);
-		tu_put(dir, i ? "p1.csv" : "p0.csv", parts[i]);
+		tu_put(fx.dir, i ? "p1.csv" : "p0.csv", parts[i]);
 		free(parts[i]);
 	}
-	tmp = tu_path(dir, "tmp");
+	tmp = tu_path(fx.dir, "tmp");
 	cr_assert_eq(mkdir(tmp, 0700), 0);
 	snprintf(env, sizeof env, "TMPDIR=%s", tmp);
 	for (i = 0; i < 2; i++) {
@@ -311,14 +274,14 @@ Test(aggs, percentiles_spill_past_memory)
 			"[provider a]\ntype = file\npath = p0.csv\nheader = false\n"
 			"[provider b]\ntype = file\npath = p1.csv\nheader = false\n",
 			mem[i]) > 0);
-		tu_put(dir, "aggs.conf", conf);
-		tu_run(&r, dir, (const char *[]){ "-c", "aggs.conf", NULL },
+		tu_put(fx.dir, "aggs.conf", conf);
+		tu_run(&r, fx.dir, (const char *[]){ "-c", "aggs.conf", NULL },
 		       (const char *[]){ env, NULL });
 		cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
 		cr_assert_eq(strstr(r.err, "percentiles spill to disk memory=64K") != NULL,
 			     i == 0, "%s", r.err);
 		tu_result_free(&r);
-		out[i] = tu_get(dir, "out.csv");
+		out[i] = tu_get(fx.dir, "out.csv");
 		cr_assert_str_eq(out[i], want, "%s\naggregate:\n%s\nPostgreSQL:\n%s",
 				 mem[i], out[i], want);
 		cr_assert_eq(tu_count_entries(tmp), 0);
@@ -335,19 +298,19 @@ Test(aggs, memory_key_errors)
 {
 	struct tu_result r;
 
-	tu_put(dir, "aggs.conf", "[aggregate]\noutput = out.csv\n" FIELDS
+	tu_put(fx.dir, "aggs.conf", "[aggregate]\noutput = out.csv\n" FIELDS
 	       "memory = 1K\naggregates = median(f)\n"
 	       "[provider a]\ntype = file\npath = p0.csv\nheader = false\n");
-	tu_run(&r, dir, (const char *[]){ "-c", "aggs.conf", NULL }, NULL);
+	tu_run(&r, fx.dir, (const char *[]){ "-c", "aggs.conf", NULL }, NULL);
 	cr_assert_eq(r.status, 78, "%s", r.err);
 	cr_assert(strstr(r.err, "aggs.conf:4") && strstr(r.err, "at least 64K"),
 		  "%s", r.err);
 	tu_result_free(&r);
-	tu_put(dir, "aggs.conf", "[aggregate]\noutput = out.csv\n" FIELDS
+	tu_put(fx.dir, "aggs.conf", "[aggregate]\noutput = out.csv\n" FIELDS
 	       "aggregates = median(f)\n"
 	       "[output o]\noutput = o.csv\nmemory = 1M\n"
 	       "[provider a]\ntype = file\npath = p0.csv\nheader = false\n");
-	tu_run(&r, dir, (const char *[]){ "-c", "aggs.conf", NULL }, NULL);
+	tu_run(&r, fx.dir, (const char *[]){ "-c", "aggs.conf", NULL }, NULL);
 	cr_assert_eq(r.status, 78, "%s", r.err);
 	cr_assert(strstr(r.err, "aggs.conf:7"), "%s", r.err);
 	tu_result_free(&r);
@@ -363,7 +326,7 @@ Test(aggs, minus_zero_percentiles_do_not_depend_on_order)
 	char *out[2];
 
 	for (int i = 0; i < 2; i++) {
-		tu_put(dir, "data.csv", data[i]);
+		tu_put(fx.dir, "data.csv", data[i]);
 		out[i] = run_report("group_by = grp\naggregates = percentile(f, 0)"
 				    " as lo, percentile(f, 0.5) as m,"
 				    " percentile(f, 1) as hi\n");

@@ -226,26 +226,9 @@ Test(derive_conf, no_expression_no_derived_field)
 
 /* --- end to end, against PostgreSQL ---------------------------------- */
 
-static char *dir;
-static PGconn *db;
-static char tname[64];
+static struct pgt_fixture fx;
 
-static void setup(void)
-{
-	tu_watchdog(300);
-	dir = tu_tmpdir();
-	db = pgt_connect();
-	snprintf(tname, sizeof tname, "dv_%ld", (long)getpid());
-}
-
-static void teardown(void)
-{
-	PQfinish(db);
-	db = NULL;
-	tu_tmpdir_free(&dir);
-}
-
-TestSuite(derive, .init = setup, .fini = teardown);
+PGT_SUITE(derive, fx, "dv", 300);
 
 /*
  * n random rows with a header: id, a local time in Europe/Paris (often
@@ -297,26 +280,13 @@ static char *rand_rows(int n, uint64_t seed)
 	return out;
 }
 
-/* Load rows into PostgreSQL as table tname, read in Europe/Paris. */
+/* Load rows into PostgreSQL as table fx.table, read in Europe/Paris. */
 static void load_rows(const char *rows)
 {
-	pgt_sql(db, "SET TimeZone = 'Europe/Paris'");
-	pgt_sql(db, "CREATE TEMP TABLE %s (id int, day timestamptz, country text,"
-	    " qty bigint, price numeric(10,2), note text)", tname);
-	pgt_load_csv(db, tname, rows, true);
+	pgt_sql(fx.db, "SET TimeZone = 'Europe/Paris'");
+	pgt_table(fx.db, fx.table, "id int, day timestamptz, country text,"
+		  " qty bigint, price numeric(10,2), note text", rows, true);
 	/* The file provider reads an empty field as NULL, as COPY does. */
-}
-
-static char *run_report(const char *conf, struct tu_result *r)
-{
-	char *out;
-
-	tu_put(dir, "t.conf", conf);
-	tu_run(r, dir, (const char *[]){ "-c", "t.conf", NULL }, NULL);
-	cr_assert_eq(r->status, 0, "exit %d:\n%s", r->status, r->err);
-	out = tu_get(dir, "out.csv");
-	cr_assert_not_null(out);
-	return out;
 }
 
 #define UTC_TEXT(x) "to_char((" x ") AT TIME ZONE 'UTC'," \
@@ -329,7 +299,7 @@ Test(derive, group_by_expressions_and_filters_match_postgres)
 	struct tu_result r;
 
 	load_rows(rows);
-	want = pgt_copy_csv(db, 
+	want = pgt_copy_csv(fx.db, 
 		"SELECT " UTC_TEXT("date_trunc('month', day)") " AS month,"
 		" region, size, count(*) AS n, sum(amount) AS revenue,"
 		" sum(qty * price) FILTER (WHERE note LIKE 'b%%') AS big_rev,"
@@ -344,10 +314,10 @@ Test(derive, group_by_expressions_and_filters_match_postgres)
 		" WHERE region IN ('FR', 'DE', 'XX') OR note LIKE 'b%%'"
 		" GROUP BY date_trunc('month', day), region, size"
 		" ORDER BY date_trunc('month', day), region COLLATE \"C\","
-		" size COLLATE \"C\"", tname);
+		" size COLLATE \"C\"", fx.table);
 
-	tu_put(dir, "data.csv", rows);
-	got = run_report(HEAD
+	tu_put(fx.dir, "data.csv", rows);
+	got = pgt_run(&fx, HEAD
 		"derive = amount = qty * price,\n"
 		"  size = CASE WHEN qty >= 5 THEN 'big' WHEN qty >= 1 THEN\n"
 		"    'small' ELSE 'none' END,\n"
@@ -394,16 +364,16 @@ Test(derive, provider_where_filters_in_the_provider)
 	long rec_lo, rec_hi, rej;
 
 	load_rows(rows);
-	want = pgt_copy_csv(db, "SELECT coalesce(country, 'XX') AS c, count(*) AS n,"
+	want = pgt_copy_csv(fx.db, "SELECT coalesce(country, 'XX') AS c, count(*) AS n,"
 		      " sum(qty) AS q FROM %s"
 		      " WHERE price IS NOT NULL"
-		      " GROUP BY 1 ORDER BY 1", tname);
-	n_lo = pgt_copy_csv(db, "SELECT count(*) FROM %s WHERE qty < 3", tname);
-	n_hi = pgt_copy_csv(db, "SELECT count(*) FROM %s WHERE qty >= 3 OR qty IS NULL",
-		      tname);
+		      " GROUP BY 1 ORDER BY 1", fx.table);
+	n_lo = pgt_copy_csv(fx.db, "SELECT count(*) FROM %s WHERE qty < 3", fx.table);
+	n_hi = pgt_copy_csv(fx.db, "SELECT count(*) FROM %s WHERE qty >= 3 OR qty IS NULL",
+		      fx.table);
 
-	tu_put(dir, "data.csv", rows);
-	got = run_report(HEAD
+	tu_put(fx.dir, "data.csv", rows);
+	got = pgt_run(&fx, HEAD
 		"where = price IS NOT NULL\n"
 		"group_by = coalesce(country, 'XX') as c\n"
 		"aggregates = count(*) as n, sum(qty) as q\n"
@@ -426,9 +396,9 @@ Test(derive, provider_where_filters_in_the_provider)
 	{
 		long lo_all = strtol(strchr(n_lo, '\n') + 1, NULL, 10);
 		long hi_all = strtol(strchr(n_hi, '\n') + 1, NULL, 10);
-		char *q = pgt_copy_csv(db, "SELECT count(*) FILTER (WHERE qty < 3),"
+		char *q = pgt_copy_csv(fx.db, "SELECT count(*) FILTER (WHERE qty < 3),"
 				 " count(*) FILTER (WHERE qty >= 3 OR qty IS NULL)"
-				 " FROM %s WHERE price IS NOT NULL", tname);
+				 " FROM %s WHERE price IS NOT NULL", fx.table);
 		long lo_kept, hi_kept;
 
 		cr_assert_eq(sscanf(strchr(q, '\n') + 1, "%ld,%ld", &lo_kept,
@@ -460,18 +430,18 @@ Test(derive, division_by_zero_is_a_reject_with_its_position)
 	 * The rows PostgreSQL would fail on are the rejects (NULL / 0 is
 	 * NULL, not an error); the rest add up.
 	 */
-	want = pgt_copy_csv(db, "SELECT country, count(*) AS n,"
+	want = pgt_copy_csv(fx.db, "SELECT country, count(*) AS n,"
 		      " sum(round(price / qty, 2)) AS per FROM %s"
 		      " WHERE (qty IS DISTINCT FROM 0 OR price IS NULL)"
 		      " AND id < 1500"
-		      " GROUP BY country ORDER BY country COLLATE \"C\"", tname);
-	nz = pgt_copy_csv(db, "SELECT count(*) FROM %s WHERE qty = 0 AND id < 1500"
-		    " AND price IS NOT NULL", tname);
+		      " GROUP BY country ORDER BY country COLLATE \"C\"", fx.table);
+	nz = pgt_copy_csv(fx.db, "SELECT count(*) FROM %s WHERE qty = 0 AND id < 1500"
+		    " AND price IS NOT NULL", fx.table);
 	zeros = strtol(strchr(nz, '\n') + 1, NULL, 10);
 	cr_assert_gt(zeros, 0);
 
-	tu_put(dir, "data.csv", rows);
-	got = run_report(HEAD
+	tu_put(fx.dir, "data.csv", rows);
+	got = pgt_run(&fx, HEAD
 		"derive = per = price / qty\n"
 		"where = id < 1500\n"
 		"group_by = country\n"
@@ -479,7 +449,7 @@ Test(derive, division_by_zero_is_a_reject_with_its_position)
 		"reject_file = rej.jsonl\n"
 		"max_rejects = 100000\n"
 		PROV, &r);
-	rej = tu_get(dir, "rej.jsonl");
+	rej = tu_get(fx.dir, "rej.jsonl");
 	cr_assert_not_null(rej);
 	for (const char *l = rej; *l; l = strchr(l, '\n') + 1) {
 		long line;
@@ -509,12 +479,12 @@ Test(derive, union_mode_writes_derived_fields_after_the_declared)
 	struct tu_result r;
 	char *got;
 
-	tu_put(dir, "data.csv",
+	tu_put(fx.dir, "data.csv",
 	       "id,day,country,qty,price,note\n"
 	       "1,2024-03-31 01:30:00,FR,2,10.50,a\n"
 	       "2,2024-03-31 03:30:00,,3,1.25,b\n"
 	       "3,2024-01-01 00:00:00,DE,4,2.00,c\n");
-	got = run_report(HEAD
+	got = pgt_run(&fx, HEAD
 		"derive = amount = qty * price,\n"
 		"  day_local = strftime('%Y-%m-%d %H:%M', day)\n"
 		"where = coalesce(country, '') <> 'DE'\n"
@@ -540,16 +510,16 @@ Test(derive, sqlite_provider_computes_and_rejects_at_its_key)
 	char *nz;
 
 	load_rows(rows);
-	want = pgt_copy_csv(db, "SELECT coalesce(country, 'XX') AS c, count(*) AS n,"
+	want = pgt_copy_csv(fx.db, "SELECT coalesce(country, 'XX') AS c, count(*) AS n,"
 		      " sum(qty * price) FILTER (WHERE note LIKE 'b%%')"
 		      " AS big, max(round(price / qty, 4)) AS top"
 		      " FROM %s WHERE qty IS DISTINCT FROM 0 OR price IS NULL"
-		      " GROUP BY 1 ORDER BY 1", tname);
-	nz = pgt_copy_csv(db, "SELECT count(*) FROM %s WHERE qty = 0"
-		    " AND price IS NOT NULL", tname);
+		      " GROUP BY 1 ORDER BY 1", fx.table);
+	nz = pgt_copy_csv(fx.db, "SELECT count(*) FROM %s WHERE qty = 0"
+		    " AND price IS NOT NULL", fx.table);
 	zeros = strtol(strchr(nz, '\n') + 1, NULL, 10);
 
-	path = tu_path(dir, "s.db");
+	path = tu_path(fx.dir, "s.db");
 	cr_assert_eq(sqlite3_open(path, &sq), SQLITE_OK);
 	cr_assert_eq(sqlite3_exec(sq, "CREATE TABLE t (id INTEGER PRIMARY KEY,"
 				  " day TEXT, country TEXT, qty INTEGER,"
@@ -583,7 +553,7 @@ Test(derive, sqlite_provider_computes_and_rejects_at_its_key)
 	sqlite3_close(sq);
 	free(copy);
 
-	got = run_report(HEAD
+	got = pgt_run(&fx, HEAD
 		"derive = per = price / qty\n"
 		"group_by = coalesce(country, 'XX') as c\n"
 		"aggregates = count(*) as n,\n"
@@ -599,7 +569,7 @@ Test(derive, sqlite_provider_computes_and_rejects_at_its_key)
 		"key = id\n", &r);
 	cr_assert_str_eq(got, want, "aggregate:\n%s\nPostgreSQL:\n%s", got,
 			 want);
-	rej = tu_get(dir, "rej.jsonl");
+	rej = tu_get(fx.dir, "rej.jsonl");
 	cr_assert_not_null(rej);
 	for (const char *l = rej; l && *l; l = strchr(l, '\n') ?
 				       strchr(l, '\n') + 1 : NULL) {

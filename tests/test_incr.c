@@ -443,15 +443,97 @@ Test(incr, bad_state_files_are_refused_and_full_recovers)
 	free(p);
 }
 
-/* Reap what the killed supervisor's children left to us. */
-static void reap_all(void)
+/*
+ * Reap what the killed supervisor's children left to us: every child but
+ * keep (the HTTP fixture's server; 0: none).
+ */
+static void reap_all(pid_t keep)
 {
-	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
-		;
+	pid_t kids[64];
+	int n, waited;
+
+	do {
+		n = proc_children_of(getpid(), kids, 64);
+		waited = 0;
+		for (int i = 0; i < n; i++)
+			if (kids[i] != keep) {
+				while (waitpid(kids[i], NULL, 0) < 0 &&
+				       errno == EINTR)
+					;
+				waited++;
+			}
+	} while (waited > 0);
 }
 
 /*
- * The second run killed at a random point, three ways, then run again:
+ * Run incr.conf with prov stopped at point, one of four ways: how 0 a
+ * provider killed (restarted within the run), 3 the supervisor killed
+ * between the outputs and the commit, 1 the supervisor and 2 the
+ * aggregator killed while prov hangs there.  keep: a child of ours that
+ * is not the run's (the HTTP fixture's server; 0: none).
+ */
+static void kill_second_run(const char *prov, int how, const char *point,
+			    pid_t keep)
+{
+	const char *args[] = { "-c", "incr.conf", NULL };
+	struct tu_result r;
+	struct proc p;
+	char fault[96], env[128];
+
+	if (how == 0) {
+		snprintf(env, sizeof env, "AGG_FAULT=%s:1:%s:kill", prov, point);
+		cr_assert_eq(run(&r, "incr.conf", NULL,
+				 (const char *const[]){ env, NULL }), 0,
+			     "%s: %s", env, r.err);
+		cr_assert(strstr(r.err, "fault injected"), "%s: %s", env,
+			  r.err);
+		tu_result_free(&r);
+		return;
+	}
+	if (how == 3) {
+		proc_spawn(&p, dir, args, (const char *const[]){
+			   "AGG_FAULT_WRITTEN=1", NULL }, NULL, NULL);
+		proc_wait_text(&p, "point=output_written", 1);
+		cr_assert_eq(kill(p.pid, SIGKILL), 0);
+	} else {
+		snprintf(fault, sizeof fault, "AGG_FAULT=%s:1:%s:hang", prov,
+			 strcmp(point, "mid_frame:1") ? point : "record:3");
+		proc_spawn(&p, dir, args, (const char *const[]){ fault, NULL },
+			   NULL, NULL);
+		proc_wait_text(&p, "fault injected", 1);
+		if (how == 1) {
+			cr_assert_eq(kill(p.pid, SIGKILL), 0);
+		} else {
+			pid_t agg = proc_child_titled(p.pid,
+						      "aggregate: aggregator");
+
+			cr_assert_gt(agg, 0);
+			cr_assert_eq(kill(agg, SIGKILL), 0);
+		}
+	}
+	proc_finish(&p);
+	free(p.err);
+	reap_all(keep);
+}
+
+/* A fault point for the second run: a frame point, or record 1..nrec. */
+static void pick_point(uint64_t *seed, int nrec, char *point, size_t n)
+{
+	static const char *const points[] = {
+		"before_records:1", "after_records:1",
+		"before_checkpoint:1", "after_checkpoint:1",
+		"after_done:1", "mid_frame:1",
+	};
+	int pt = (int)(tu_rng(seed) % 8);
+
+	if (pt >= 6)
+		snprintf(point, n, "record:%d", 1 + (int)(tu_rng(seed) % nrec));
+	else
+		snprintf(point, n, "%s", points[pt]);
+}
+
+/*
+ * The second run killed at a random point, four ways, then run again:
  * always the clean outputs, nothing twice or missing.
  */
 Test(incr, killed_anywhere_the_next_run_writes_the_clean_outputs)
@@ -462,78 +544,26 @@ Test(incr, killed_anywhere_the_next_run_writes_the_clean_outputs)
 	TU_REQUIRE_HOOKS(teardown);
 	for (int it = 0; it < iters; it++) {
 		struct tu_result r;
-		struct proc p;
-		char fault[96], env[128];
-		const char *args[] = { "-c", "incr.conf", NULL };
-		static const char *const points[] = {
-			"before_records:1", "after_records:1",
-			"before_checkpoint:1", "after_checkpoint:1",
-			"after_done:1", "mid_frame:1",
-		};
 		static const char *const provs[] = { "csv", "js", "lite",
 						     "pg" };
 		const char *prov = provs[tu_rng(&seed) % 4];
 		int how = (int)(tu_rng(&seed) % 4);
-		int pt = (int)(tu_rng(&seed) % 8);
-		char point[32];
+		char point[32], what[96];
 
-		if (pt >= 6) /* a record of day 2 (lite and pg have 11) */
-			snprintf(point, sizeof point, "record:%d",
-				 1 + (int)(tu_rng(&seed) % 10));
-		else
-			snprintf(point, sizeof point, "%s", points[pt]);
-
+		/* a record of day 2 (lite and pg have 11) */
+		pick_point(&seed, 10, point, sizeof point);
 		tu_rmrf(dir);
 		cr_assert_eq(mkdir(dir, 0700), 0);
 		day1();
 		cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
 		tu_result_free(&r);
 		day2();
-		if (how == 0) {
-			/* A provider killed: restarted within the run. */
-			snprintf(env, sizeof env, "AGG_FAULT=%s:1:%s:kill",
-				 prov, point);
-			cr_assert_eq(run(&r, "incr.conf", NULL,
-					 (const char *const[]){ env, NULL }), 0,
-				     "%s: %s", env, r.err);
-			cr_assert(strstr(r.err, "fault injected"), "%s: %s", env,
-				  r.err);
-			tu_result_free(&r);
-		} else if (how == 3) {
-			/* Between the outputs and the commit. */
-			proc_spawn(&p, dir, args, (const char *const[]){
-				   "AGG_FAULT_WRITTEN=1", NULL }, NULL, NULL);
-			proc_wait_text(&p, "point=output_written", 1);
-			cr_assert_eq(kill(p.pid, SIGKILL), 0);
-			proc_finish(&p);
-			free(p.err);
-			reap_all();
-		} else {
-			/* Hung at a random point; supervisor or aggregator killed. */
-			snprintf(fault, sizeof fault, "AGG_FAULT=%s:1:%s:hang",
-				 prov, strcmp(point, "mid_frame:1") ? point
-								    : "record:3");
-			proc_spawn(&p, dir, args, (const char *const[]){ fault,
-				   NULL }, NULL, NULL);
-			proc_wait_text(&p, "fault injected", 1);
-			if (how == 1) {
-				cr_assert_eq(kill(p.pid, SIGKILL), 0);
-			} else {
-				pid_t agg = proc_child_titled(p.pid,
-						"aggregate: aggregator");
-
-				cr_assert_gt(agg, 0);
-				cr_assert_eq(kill(agg, SIGKILL), 0);
-			}
-			proc_finish(&p);
-			free(p.err);
-			reap_all();
-		}
+		kill_second_run(prov, how, point, 0);
 		cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
 		tu_result_free(&r);
-		snprintf(fault, sizeof fault, "iteration %d (way %d, %s %s)",
+		snprintf(what, sizeof what, "iteration %d (way %d, %s %s)",
 			 it, how, prov, point);
-		expect_clean(fault);
+		expect_clean(what);
 	}
 }
 
@@ -567,14 +597,103 @@ Test(incr, two_runs_on_one_state_do_not_interleave)
 	cr_assert_eq(kill(p.pid, SIGTERM), 0);
 	proc_finish(&p);
 	free(p.err);
-	reap_all();
+	reap_all(0);
+}
+
+static off_t size_of(const char *name)
+{
+	char *p = tu_path(dir, name);
+	struct stat st;
+
+	cr_assert_eq(stat(p, &st), 0, "%s", p);
+	free(p);
+	return st.st_size;
+}
+
+/* want among the lines of out. */
+static void expect_line(const char *out, const char *want)
+{
+	cr_assert(strstr(out, want), "want \"%s\" in:\n%s", want, out);
+}
+
+/*
+ * --check tells what the next run reads of each provider: each file from
+ * its bookmark (the byte where day 1 stopped, from stat; its line), a
+ * new file from the start, the last keys, the providers without one in
+ * full; it reads the state without changing it.  A state a run would
+ * refuse is 65 there too; --full says everything is read.
+ */
+Test(incr, check_says_what_the_next_run_reads)
+{
+	struct tu_result r;
+	char want[256], *cur;
+	off_t day1_size;
+
+	day1();
+	cr_assert_eq(run(&r, "incr.conf", "--check", NULL), 0, "%s", r.err);
+	expect_line(r.out, "csv                  state    full     no state "
+		    "yet: reads everything");
+	tu_result_free(&r);
+	cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
+	tu_result_free(&r);
+	day1_size = size_of("in/2026-01-02.csv");
+	day2();
+	cur = tu_get(dir, "st/CURRENT");
+	cr_assert_eq(run(&r, "incr.conf", "--check", NULL), 0, "%s\n%s",
+		     r.out, r.err);
+	expect_line(r.out, "state                state    ok       st: "
+		    "generation 1");
+	snprintf(want, sizeof want, "csv                  file     resume   "
+		 "in/2026-01-02.csv: from byte %lld (line 32) to byte %lld",
+		 (long long)day1_size, (long long)size_of("in/2026-01-02.csv"));
+	expect_line(r.out, want);
+	snprintf(want, sizeof want, "csv                  file     new      "
+		 "in/2026-01-03.csv: from the start to byte %lld",
+		 (long long)size_of("in/2026-01-03.csv"));
+	expect_line(r.out, want);
+	expect_line(r.out, "lite                 state    bookmark rows with "
+		    "id > 5019");
+	expect_line(r.out, "pg                   state    bookmark rows with "
+		    "id > '7024'");
+	expect_line(r.out, "whole                state    full     no bookmark");
+	expect_line(r.out, "js                   file     new      "
+		    "in/b.jsonl.gz: from the start");
+	tu_result_free(&r);
+	{
+		const char *args[] = { "-c", "incr.conf", "--check", "--full",
+				       NULL };
+
+		cr_assert_eq(tu_run(&r, dir, args, NULL), 0, "%s", r.err);
+		expect_line(r.out, "lite                 state    full     "
+			    "--full: reads everything");
+		tu_result_free(&r);
+	}
+	{
+		char *now = tu_get(dir, "st/CURRENT");
+
+		cr_assert_str_eq(now, cur);
+		free(now);
+		free(cur);
+	}
+	/* The run does what --check said. */
+	cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
+	expect_records(r.err, "lite", 11);
+	tu_result_free(&r);
+	tu_put(dir, "st/2.marks", "aggregate-state 1\n");
+	cr_assert_eq(run(&r, "incr.conf", "--check", NULL), 65, "%s", r.out);
+	expect_line(r.out, "state                state    error    state file "
+		    "st/2.marks");
+	expect_line(r.out, "--full");
+	tu_result_free(&r);
 }
 
 /*
  * An http provider with since_field: day 1 reads records 1..45, day 2
- * (the API now has 1..80) asks for since=45 and reads 46..80 only; the
- * outputs equal one run over 1..80 (the oracle: the same binary without
- * state).  The fixture filters id > since, as the API must.
+ * (the API now has 1..80) asks for since=45 and reads 46..80 only (its
+ * record count, and the server's log: page 1 without since asked for
+ * once, on day 1); the outputs equal one run over 1..80 (the oracle: the
+ * same binary without state).  The fixture filters id > since, as the
+ * API must, so page N of day 2 holds records 45 + 10(N-1) + 1...
  */
 static const char http_fmt[] =
 	"[aggregate]\n"
@@ -582,8 +701,12 @@ static const char http_fmt[] =
 	"fields = id:int, region:text, price:float\n"
 	"group_by = region\n"
 	"aggregates = count(*) as n, sum(price) as sp, max(id) as top,\n"
-	"  median(price) as mp\n"
+	"  median(price) as mp, count_distinct(id) as ids\n"
 	"%s"
+	"\n"
+	"[output rows]\n"
+	"output = %s/rows.csv\n"
+	"mode = union\n"
 	"\n"
 	"[provider api]\n"
 	"type = http\n"
@@ -593,40 +716,51 @@ static const char http_fmt[] =
 	"concurrency = 3\n"
 	"since_field = /id\n";
 
-static void http_confs(const struct hf_server *srv)
+/*
+ * The path of page `page` asked for with since=`since` by a run of
+ * `conf` (incr or full, so that the server counts each one's requests
+ * apart): free() it.
+ */
+static char *http_path(const char *conf, const char *page, const char *since)
 {
-	char *path = tu_path(dir, "total"), *q, *url, *c;
+	char *path = tu_path(dir, "total"), *q;
 
-	cr_assert(asprintf(&q, "/items?page={page}&per_page=10&total_file=%s"
-			   "&since={since}", path) > 0);
-	url = hf_url(srv, q);
-	mkdir_in("out");
-	mkdir_in("full");
-	cr_assert(asprintf(&c, http_fmt, "out", "state = st\n", url) > 0);
-	tu_put(dir, "incr.conf", c);
-	free(c);
-	cr_assert(asprintf(&c, http_fmt, "full", "", url) > 0);
-	tu_put(dir, "full.conf", c);
-	free(c);
-	free(url);
-	free(q);
+	cr_assert(asprintf(&q, "/items?page=%s&per_page=10&total_file=%s"
+			   "&since=%s&conf=%s", page, path, since, conf) > 0);
 	free(path);
+	return q;
 }
 
-static void http_clean(const char *what)
+static void http_confs(const struct hf_server *srv)
 {
-	struct tu_result r;
-	char *x, *y;
+	static const char *const confs[] = { "incr", "full" };
 
-	cr_assert_eq(run(&r, "full.conf", NULL, NULL), 0, "%s", r.err);
-	tu_result_free(&r);
-	x = tu_get(dir, "out/groups.csv");
-	y = tu_get(dir, "full/groups.csv");
-	cr_assert_not_null(x);
-	cr_assert_str_eq(x, y, "%s: differs from a full run\n%s\n---\n%s",
-			 what, x, y);
-	free(x);
-	free(y);
+	mkdir_in("out");
+	mkdir_in("full");
+	for (int i = 0; i < 2; i++) {
+		char *q = http_path(confs[i], "{page}", "{since}"), *c, *n;
+		char *url = hf_url(srv, q);
+
+		cr_assert(asprintf(&c, http_fmt, i ? "full" : "out",
+				   i ? "" : "state = st\n", i ? "full" : "out",
+				   url) > 0);
+		cr_assert(asprintf(&n, "%s.conf", confs[i]) > 0);
+		tu_put(dir, n, c);
+		free(n);
+		free(c);
+		free(url);
+		free(q);
+	}
+}
+
+static long hits(const struct hf_server *srv, const char *page,
+		 const char *since)
+{
+	char *q = http_path("incr", page, since);
+	long n = hf_hits(srv, q);
+
+	free(q);
+	return n;
 }
 
 Test(incr, http_since_field_reads_only_day2_and_equals_a_full_run)
@@ -641,24 +775,86 @@ Test(incr, http_since_field_reads_only_day2_and_equals_a_full_run)
 	cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
 	expect_records(r.err, "api", 45);
 	tu_result_free(&r);
-	http_clean("day 1");
+	cr_assert_eq(hits(&srv, "1", ""), 1);
+	expect_clean("day 1");
 	cr_assert_eq(tu_run(&r, dir, show, NULL), 0, "%s", r.err);
 	cr_assert(strstr(r.out, "provider     api: records with since_field "
 			 "past '45'"), "%s", r.out);
 	tu_result_free(&r);
+	/*
+	 * --check says where it goes on from and probes the url with the
+	 * bookmark (the server's log), not with since_start (""): nothing
+	 * past 45 yet.  Logs show a url without its query.
+	 */
+	cr_assert_eq(run(&r, "incr.conf", "--check", NULL), 0, "%s", r.err);
+	{
+		char want[512];
+
+		snprintf(want, sizeof want, "api                  state    "
+			 "bookmark records with /id past '45': %s/items\n",
+			 srv.base);
+		expect_line(r.out, want);
+		expect_line(r.out, "api                  http     ok       "
+			    "HTTP 200, 0 records");
+	}
+	tu_result_free(&r);
+	cr_assert_eq(hits(&srv, "1", "45"), 1);
+	cr_assert_eq(hits(&srv, "1", ""), 1);
 
 	tu_put(dir, "total", "80\n");
 	cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
 	expect_records(r.err, "api", 35);
 	tu_result_free(&r);
-	http_clean("day 2");
+	/* Day 2 asked for since=45 only: page 4 holds 76..80, page 5 none. */
+	cr_assert_eq(hits(&srv, "1", ""), 1);
+	cr_assert_eq(hits(&srv, "1", "45"), 2); /* --check's, the run's */
+	cr_assert_eq(hits(&srv, "4", "45"), 1);
+	cr_assert_eq(hits(&srv, "5", "45"), 1);
+	expect_clean("day 2");
 	/* Nothing new: nothing read, the same outputs, the same bookmark. */
 	cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
 	expect_records(r.err, "api", 0);
 	tu_result_free(&r);
-	http_clean("day 3");
+	cr_assert_eq(hits(&srv, "1", "80"), 1);
+	expect_clean("day 3");
 	cr_assert_eq(tu_run(&r, dir, show, NULL), 0, "%s", r.err);
 	cr_assert(strstr(r.out, "past '80'"), "%s", r.out);
 	tu_result_free(&r);
+	hf_stop(&srv);
+}
+
+/*
+ * The same provider's second run (records 46..80, asked for with
+ * since=45) killed at a random point, four ways, then run again: the
+ * clean outputs, no record twice or missing (rows.csv is every record).
+ */
+Test(incr, http_killed_anywhere_the_next_run_writes_the_clean_outputs)
+{
+	struct hf_server srv;
+	int iters = tu_scale(16);
+	uint64_t seed = 23;
+
+	TU_REQUIRE_HOOKS(teardown);
+	cr_assert_eq(hf_start(&srv), 0);
+	for (int it = 0; it < iters; it++) {
+		struct tu_result r;
+		int how = it % 4; /* each way as often */
+		char point[32], what[96];
+
+		pick_point(&seed, 35, point, sizeof point);
+		tu_rmrf(dir);
+		cr_assert_eq(mkdir(dir, 0700), 0);
+		http_confs(&srv);
+		tu_put(dir, "total", "45\n");
+		cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
+		tu_result_free(&r);
+		tu_put(dir, "total", "80\n");
+		kill_second_run("api", how, point, srv.pid);
+		cr_assert_eq(run(&r, "incr.conf", NULL, NULL), 0, "%s", r.err);
+		tu_result_free(&r);
+		snprintf(what, sizeof what, "iteration %d (way %d, api %s)",
+			 it, how, point);
+		expect_clean(what);
+	}
 	hf_stop(&srv);
 }

@@ -237,26 +237,9 @@ Test(outputs_conf, same_database_other_table_is_fine)
 
 /* --- end to end, against PostgreSQL ---------------------------------- */
 
-static char *dir;
-static PGconn *db;
-static char tname[64];
+static struct pgt_fixture fx;
 
-static void setup(void)
-{
-	tu_watchdog(300);
-	dir = tu_tmpdir();
-	db = pgt_connect();
-	snprintf(tname, sizeof tname, "outs_%ld", (long)getpid());
-}
-
-static void teardown(void)
-{
-	PQfinish(db);
-	db = NULL;
-	tu_tmpdir_free(&dir);
-}
-
-TestSuite(outputs, .init = setup, .fini = teardown);
+PGT_SUITE(outputs, fx, "outs", 300);
 
 /*
  * n random rows with a header: id, a local time in Europe/Paris over two
@@ -298,7 +281,7 @@ static char *rand_rows(int n, uint64_t seed)
 
 static void check_file(const char *name, const char *want)
 {
-	char *got = tu_get(dir, name);
+	char *got = tu_get(fx.dir, name);
 
 	cr_assert_not_null(got, "%s missing", name);
 	cr_assert_str_eq(got, want, "%s:\n%s\nPostgreSQL:\n%s", name, got,
@@ -312,37 +295,37 @@ Test(outputs, several_outputs_from_one_read_match_postgres)
 	char *main_, *monthly, *top, *big, *stats;
 	struct tu_result r;
 
-	pgt_sql(db, "SET TimeZone = 'Europe/Paris'");
-	pgt_sql(db, "CREATE TEMP TABLE %s (id int, day timestamptz, country text,"
-	    " qty bigint, price numeric(10,2), note text)", tname);
-	pgt_load_csv(db, tname, rows, true);
-	main_ = pgt_copy_csv(db, "SELECT region, count(*) AS n, sum(qty * price) AS"
+	pgt_sql(fx.db, "SET TimeZone = 'Europe/Paris'");
+	pgt_sql(fx.db, "CREATE TEMP TABLE %s (id int, day timestamptz, country text,"
+	    " qty bigint, price numeric(10,2), note text)", fx.table);
+	pgt_load_csv(fx.db, fx.table, rows, true);
+	main_ = pgt_copy_csv(fx.db, "SELECT region, count(*) AS n, sum(qty * price) AS"
 		       " revenue FROM (SELECT *, coalesce(country, 'XX') AS"
 		       " region FROM %s) s GROUP BY region"
-		       " ORDER BY region COLLATE \"C\"", tname);
-	monthly = pgt_copy_csv(db, "SELECT " UTC_TEXT("date_trunc('month', day)")
+		       " ORDER BY region COLLATE \"C\"", fx.table);
+	monthly = pgt_copy_csv(fx.db, "SELECT " UTC_TEXT("date_trunc('month', day)")
 			 " AS month, sum(qty * price) AS revenue,"
 			 " count(*) FILTER (WHERE note = 'big') AS bigs"
 			 " FROM %s WHERE qty > 0"
 			 " GROUP BY date_trunc('month', day)"
-			 " ORDER BY date_trunc('month', day)", tname);
-	top = pgt_copy_csv(db, "SELECT region, sum(qty * price) AS revenue FROM"
+			 " ORDER BY date_trunc('month', day)", fx.table);
+	top = pgt_copy_csv(fx.db, "SELECT region, sum(qty * price) AS revenue FROM"
 		     " (SELECT *, coalesce(country, 'XX') AS region FROM %s) s"
 		     " WHERE region <> 'XX' GROUP BY region"
 		     " ORDER BY revenue DESC, region COLLATE \"C\" LIMIT 3",
-		     tname);
-	big = pgt_copy_csv(db, "SELECT 'f' AS provider, id, " UTC_TEXT("day")
+		     fx.table);
+	big = pgt_copy_csv(fx.db, "SELECT 'f' AS provider, id, " UTC_TEXT("day")
 		     " AS day, country, qty, price, note,"
 		     " coalesce(country, 'XX') AS region FROM %s"
-		     " WHERE qty * price > 7000 ORDER BY id", tname);
-	stats = pgt_copy_csv(db, "SELECT note, count(*) AS n, min(price) AS lo,"
+		     " WHERE qty * price > 7000 ORDER BY id", fx.table);
+	stats = pgt_copy_csv(fx.db, "SELECT note, count(*) AS n, min(price) AS lo,"
 		       " max(price) AS hi FROM %s"
 		       " WHERE note IS NOT NULL AND country = 'FR'"
 		       " GROUP BY note HAVING count(*) > 10"
-		       " ORDER BY n DESC, note COLLATE \"C\"", tname);
+		       " ORDER BY n DESC, note COLLATE \"C\"", fx.table);
 
-	tu_put(dir, "data.csv", rows);
-	tu_put(dir, "t.conf",
+	tu_put(fx.dir, "data.csv", rows);
+	tu_put(fx.dir, "t.conf",
 	       "[aggregate]\n"
 	       "output = out.csv\n"
 	       "timezone = Europe/Paris\n"
@@ -376,7 +359,7 @@ Test(outputs, several_outputs_from_one_read_match_postgres)
 	       "having = n > 10\n"
 	       "order_by = n desc\n"
 	       PROV);
-	tu_run(&r, dir, (const char *[]){ "-c", "t.conf", NULL }, NULL);
+	tu_run(&r, fx.dir, (const char *[]){ "-c", "t.conf", NULL }, NULL);
 	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
 	cr_assert(strstr(r.err, "output written output=top to=top.csv"),
 		  "%s", r.err);
@@ -396,7 +379,7 @@ Test(outputs, several_outputs_from_one_read_match_postgres)
 
 		snprintf(fault, sizeof fault, "AGG_FAULT=f:1:record:%d",
 			 tu_scale(5000) / 2);
-		tu_run(&r, dir, (const char *[]){ "-c", "t.conf", NULL },
+		tu_run(&r, fx.dir, (const char *[]){ "-c", "t.conf", NULL },
 		       (const char *[]){ fault, NULL });
 		cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
 		cr_assert(strstr(r.err, "provider=f restarted attempt=2"), "%s",
@@ -421,14 +404,14 @@ Test(outputs, a_failed_second_output_changes_no_output)
 	struct tu_result r;
 	char *got;
 
-	TU_REQUIRE_HOOKS(teardown);
-	tu_put(dir, "data.csv",
+	TU_REQUIRE_HOOKS(outputs_close);
+	tu_put(fx.dir, "data.csv",
 	       "id,day,country,qty,price,note\n"
 	       "1,2024-01-05 10:00:00,FR,2,3.50,big\n"
 	       "2,2024-02-05 10:00:00,DE,1,1.00,\n"
 	       "3,2024-03-05 10:00:00,FR,4,2.25,small\n");
-	tu_put(dir, "out.csv", "previous,report\n");
-	tu_put(dir, "t.conf",
+	tu_put(fx.dir, "out.csv", "previous,report\n");
+	tu_put(fx.dir, "t.conf",
 	       HEAD
 	       "[output monthly]\n"
 	       "output = monthly.db\n"
@@ -436,22 +419,22 @@ Test(outputs, a_failed_second_output_changes_no_output)
 	       "aggregates = sum(qty * price) as revenue\n"
 	       PROV);
 	/* The table output fails after its first row. */
-	tu_run(&r, dir, (const char *[]){ "-c", "t.conf", NULL },
+	tu_run(&r, fx.dir, (const char *[]){ "-c", "t.conf", NULL },
 	       (const char *[]){ "AGG_OUT_FAIL_AFTER=1", NULL });
 	cr_assert_eq(r.status, 1, "exit %d:\n%s", r.status, r.err);
 	cr_assert(strstr(r.err, "output monthly: "), "%s", r.err);
 	tu_result_free(&r);
-	got = tu_get(dir, "out.csv");
+	got = tu_get(fx.dir, "out.csv");
 	cr_assert_str_eq(got, "previous,report\n");
 	free(got);
 	/* Nothing left behind: no temporary, no database. */
-	cr_assert_eq(tu_count_entries(dir), 3);
+	cr_assert_eq(tu_count_entries(fx.dir), 3);
 
 	/* Without the failure both are written. */
-	tu_run(&r, dir, (const char *[]){ "-c", "t.conf", NULL }, NULL);
+	tu_run(&r, fx.dir, (const char *[]){ "-c", "t.conf", NULL }, NULL);
 	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
 	tu_result_free(&r);
-	got = tu_get(dir, "out.csv");
+	got = tu_get(fx.dir, "out.csv");
 	cr_assert_str_eq(got, "country,n\nDE,1\nFR,2\n");
 	free(got);
 }
@@ -459,7 +442,7 @@ Test(outputs, a_failed_second_output_changes_no_output)
 /* Lines of a CSV text after its header. */
 static long data_lines(const char *name)
 {
-	char *t = tu_get(dir, name);
+	char *t = tu_get(fx.dir, name);
 	long n = -1;
 
 	cr_assert_not_null(t, "%s missing", name);
@@ -479,8 +462,8 @@ Test(outputs, rows_written_counts_every_output)
 	struct tu_result r;
 	long a, b, c;
 
-	tu_put(dir, "data.csv", rows);
-	tu_put(dir, "t.conf",
+	tu_put(fx.dir, "data.csv", rows);
+	tu_put(fx.dir, "t.conf",
 	       "[aggregate]\n"
 	       "output = out.csv\n"
 	       "fields = id:int, day:timestamp, country:text, qty:int,\n"
@@ -496,7 +479,7 @@ Test(outputs, rows_written_counts_every_output)
 	       "group_by = note\n"
 	       "aggregates = sum(qty) as q\n"
 	       PROV);
-	tu_run(&r, dir, (const char *[]){ "-c", "t.conf", "-v", "--metrics",
+	tu_run(&r, fx.dir, (const char *[]){ "-c", "t.conf", "-v", "--metrics",
 					  "m.prom", NULL }, NULL);
 	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
 	a = data_lines("out.csv");
@@ -509,7 +492,7 @@ Test(outputs, rows_written_counts_every_output)
 	cr_assert(strstr(r.err, line), "want %s in:\n%s", line, r.err);
 	snprintf(line, sizeof line, "output rows output=[aggregate] rows=%ld", a);
 	cr_assert(strstr(r.err, line), "want %s in:\n%s", line, r.err);
-	m = tu_get(dir, "m.prom");
+	m = tu_get(fx.dir, "m.prom");
 	snprintf(line, sizeof line, "\naggregate_run_rows_written %ld\n", a + b + c);
 	cr_assert(m && strstr(m, line), "want %s in:\n%s", line, m);
 	free(m);

@@ -27,26 +27,9 @@
 PGT_START_BEFORE_ALL()
 PGT_STOP_AFTER_ALL()
 
-static char *dir;
-static PGconn *db;
-static char tname[64];
+static struct pgt_fixture fx;
 
-static void setup(void)
-{
-	tu_watchdog(300);
-	dir = tu_tmpdir();
-	db = pgt_connect();
-	snprintf(tname, sizeof tname, "po_%ld", (long)getpid());
-}
-
-static void teardown(void)
-{
-	PQfinish(db);
-	db = NULL;
-	tu_tmpdir_free(&dir);
-}
-
-TestSuite(post, .init = setup, .fini = teardown);
+PGT_SUITE(post, fx, "po", 300);
 
 /*
  * n rows "id,region,amount": id 1..n, one of 15 regions (one of them
@@ -77,19 +60,16 @@ static char *rand_rows(int n, uint64_t seed)
 	return out;
 }
 
-/* Load rows into table tname (id, region, amount). */
+/* Load rows into table fx.table (id, region, amount). */
 static void load(const char *rows)
 {
-	pgt_sql(db, "CREATE TEMP TABLE IF NOT EXISTS %s (id bigint, region text,"
-	    " amount bigint)", tname);
-	pgt_sql(db, "TRUNCATE %s", tname);
-	pgt_load_csv(db, tname, rows, false);
+	pgt_table(fx.db, fx.table, "id bigint, region text, amount bigint",
+		  rows, false);
 }
 
 /* The report of [aggregate] keys agg over data.csv, as CSV. */
 static char *run_report(const char *agg)
 {
-	struct tu_result r;
 	char *conf, *out;
 
 	cr_assert(asprintf(&conf,
@@ -101,13 +81,8 @@ static char *run_report(const char *agg)
 		"type = file\n"
 		"path = data.csv\n"
 		"header = false\n", agg) > 0);
-	tu_put(dir, "post.conf", conf);
-	tu_run(&r, dir, (const char *[]){ "-c", "post.conf", NULL }, NULL);
-	cr_assert_eq(r.status, 0, "exit %d:\n%s\n%s", r.status, r.err, conf);
-	tu_result_free(&r);
+	out = pgt_run(&fx, conf, NULL);
 	free(conf);
-	out = tu_get(dir, "out.csv");
-	cr_assert_not_null(out);
 	return out;
 }
 
@@ -125,8 +100,8 @@ static void config_error(const char *agg, const char *msg)
 		"[provider f]\n"
 		"type = file\n"
 		"path = data.csv\n", agg) > 0);
-	tu_put(dir, "post.conf", conf);
-	tu_run(&r, dir, (const char *[]){ "-c", "post.conf", NULL }, NULL);
+	tu_put(fx.dir, "post.conf", conf);
+	tu_run(&r, fx.dir, (const char *[]){ "-c", "post.conf", NULL }, NULL);
 	cr_assert_eq(r.status, 78, "exit %d:\n%s", r.status, r.err);
 	cr_assert(strstr(r.err, msg), "want '%s' in:\n%s", msg, r.err);
 	tu_result_free(&r);
@@ -135,11 +110,8 @@ static void config_error(const char *agg, const char *msg)
 
 #define CHECK(agg, ...) do { \
 		char *got_ = run_report(agg); \
-		char *want_ = pgt_copy_csv(db, __VA_ARGS__); \
-		cr_assert_str_eq(got_, want_, "%s\naggregate:\n%s\nPostgreSQL:\n%s", \
-				 agg, got_, want_); \
+		pgt_expect_csv(fx.db, got_, agg, __VA_ARGS__); \
 		free(got_); \
-		free(want_); \
 	} while (0)
 
 #define GROUP_SQL "SELECT region, sum(amount) AS s, count(*) AS n," \
@@ -152,31 +124,31 @@ Test(post, group_order_by_and_limit_match_postgres)
 	char *rows = rand_rows(tu_scale(3000), 0xfeed5eedULL);
 
 	load(rows);
-	tu_put(dir, "data.csv", rows);
+	tu_put(fx.dir, "data.csv", rows);
 	/* Ties on n and lo, NULL sums (r13), the NULL region. */
 	CHECK(GROUP_AGG "order_by = s desc\n",
-	      GROUP_SQL " ORDER BY s DESC, region", tname);
+	      GROUP_SQL " ORDER BY s DESC, region", fx.table);
 	CHECK(GROUP_AGG "order_by = s\n",
-	      GROUP_SQL " ORDER BY s, region", tname);
+	      GROUP_SQL " ORDER BY s, region", fx.table);
 	CHECK(GROUP_AGG "order_by = s asc nulls first\nlimit = 4\n",
-	      GROUP_SQL " ORDER BY s NULLS FIRST, region LIMIT 4", tname);
+	      GROUP_SQL " ORDER BY s NULLS FIRST, region LIMIT 4", fx.table);
 	CHECK(GROUP_AGG "order_by = s desc nulls last, region desc\n",
-	      GROUP_SQL " ORDER BY s DESC NULLS LAST, region DESC", tname);
+	      GROUP_SQL " ORDER BY s DESC NULLS LAST, region DESC", fx.table);
 	CHECK(GROUP_AGG "order_by = lo, n desc\nlimit = 5\n",
-	      GROUP_SQL " ORDER BY lo, n DESC, region LIMIT 5", tname);
+	      GROUP_SQL " ORDER BY lo, n DESC, region LIMIT 5", fx.table);
 	CHECK(GROUP_AGG "order_by = region desc\n",
-	      GROUP_SQL " ORDER BY region DESC", tname);
+	      GROUP_SQL " ORDER BY region DESC", fx.table);
 	/* limit alone: the first rows in group key order; 0 is no rows. */
 	CHECK(GROUP_AGG "limit = 3\n",
-	      GROUP_SQL " ORDER BY region LIMIT 3", tname);
+	      GROUP_SQL " ORDER BY region LIMIT 3", fx.table);
 	CHECK(GROUP_AGG "limit = 0\n",
-	      GROUP_SQL " ORDER BY region LIMIT 0", tname);
+	      GROUP_SQL " ORDER BY region LIMIT 0", fx.table);
 	CHECK(GROUP_AGG "order_by = n\nlimit = 1000\n",
-	      GROUP_SQL " ORDER BY n, region LIMIT 1000", tname);
+	      GROUP_SQL " ORDER BY n, region LIMIT 1000", fx.table);
 	/* No group_by: one row. */
 	CHECK("aggregates = count(*) as n, sum(amount) as s\n"
 	      "order_by = s desc\nlimit = 1\n",
-	      "SELECT count(*) AS n, sum(amount) AS s FROM %s", tname);
+	      "SELECT count(*) AS n, sum(amount) AS s FROM %s", fx.table);
 	free(rows);
 }
 
@@ -185,16 +157,16 @@ Test(post, union_order_by_and_limit_match_postgres)
 	char *rows = rand_rows(tu_scale(2000), 0xabcdef12ULL);
 
 	load(rows);
-	tu_put(dir, "data.csv", rows);
+	tu_put(fx.dir, "data.csv", rows);
 	CHECK("order_by = amount desc, region\nlimit = 50\n",
 	      "SELECT 'f' AS provider, id, region, amount FROM %s"
-	      " ORDER BY amount DESC, region, id LIMIT 50", tname);
+	      " ORDER BY amount DESC, region, id LIMIT 50", fx.table);
 	CHECK("order_by = region nulls first\n",
 	      "SELECT 'f' AS provider, id, region, amount FROM %s"
-	      " ORDER BY region NULLS FIRST, id", tname);
+	      " ORDER BY region NULLS FIRST, id", fx.table);
 	CHECK("limit = 7\n",
 	      "SELECT 'f' AS provider, id, region, amount FROM %s"
-	      " ORDER BY id LIMIT 7", tname);
+	      " ORDER BY id LIMIT 7", fx.table);
 	free(rows);
 }
 
@@ -203,17 +175,17 @@ Test(post, having_matches_postgres)
 	char *rows = rand_rows(tu_scale(3000), 0x1234567ULL);
 
 	load(rows);
-	tu_put(dir, "data.csv", rows);
+	tu_put(fx.dir, "data.csv", rows);
 	CHECK(GROUP_AGG "having = s > 10 and n >= 2\n",
 	      GROUP_SQL " HAVING sum(amount) > 10 AND count(*) >= 2"
-	      " ORDER BY region", tname);
+	      " ORDER BY region", fx.table);
 	/* A NULL condition drops the group, as a false one. */
 	CHECK(GROUP_AGG "having = s < 0 or region = 'r01'\n"
 	      "order_by = s desc\nlimit = 3\n",
 	      GROUP_SQL " HAVING sum(amount) < 0 OR region = 'r01'"
-	      " ORDER BY s DESC, region LIMIT 3", tname);
+	      " ORDER BY s DESC, region LIMIT 3", fx.table);
 	CHECK(GROUP_AGG "having = lo is null\n",
-	      GROUP_SQL " HAVING min(amount) IS NULL ORDER BY region", tname);
+	      GROUP_SQL " HAVING min(amount) IS NULL ORDER BY region", fx.table);
 	free(rows);
 }
 
@@ -222,26 +194,26 @@ Test(post, having_error_names_the_group)
 	struct tu_result r;
 	char *path;
 
-	tu_put(dir, "data.csv", "1,a,0\n2,b,5\n");
-	tu_put(dir, "post.conf",
+	tu_put(fx.dir, "data.csv", "1,a,0\n2,b,5\n");
+	tu_put(fx.dir, "post.conf",
 	       "[aggregate]\noutput = out.csv\n"
 	       "fields = id:int, region:text, amount:int\n"
 	       "group_by = region\naggregates = sum(amount) as s\n"
 	       "having = 10 / s > 1\n"
 	       "[provider f]\ntype = file\npath = data.csv\nheader = false\n");
-	tu_run(&r, dir, (const char *[]){ "-c", "post.conf", NULL }, NULL);
+	tu_run(&r, fx.dir, (const char *[]){ "-c", "post.conf", NULL }, NULL);
 	cr_assert_neq(r.status, 0);
 	cr_assert(strstr(r.err, "having: division by zero in group region="),
 		  "%s", r.err);
 	tu_result_free(&r);
-	cr_assert(asprintf(&path, "%s/out.csv", dir) > 0);
+	cr_assert(asprintf(&path, "%s/out.csv", fx.dir) > 0);
 	cr_assert_eq(access(path, F_OK), -1);
 	free(path);
 }
 
 Test(post, config_errors)
 {
-	tu_put(dir, "data.csv", "1,a,0\n");
+	tu_put(fx.dir, "data.csv", "1,a,0\n");
 	config_error(GROUP_AGG "order_by = sx desc\n",
 		     "post.conf:6: order_by: 'sx' is not an output column (did you mean 's'?)");
 	config_error(GROUP_AGG "order_by = amount\n",
@@ -287,21 +259,21 @@ Test(post, same_rows_any_split_same_bytes)
 			char name[32];
 
 			snprintf(name, sizeof name, "p%d.csv", i);
-			tu_put(dir, name, parts[k][(i + k) % 3]);
+			tu_put(fx.dir, name, parts[k][(i + k) % 3]);
 			free(parts[k][(i + k) % 3]);
 		}
-		tu_put(dir, "post.conf",
+		tu_put(fx.dir, "post.conf",
 		       "[aggregate]\noutput = out.csv\n"
 		       "fields = id:int, region:text, amount:int\n"
 		       GROUP_AGG "order_by = n desc, lo\nlimit = 10\n"
 		       "[provider a]\ntype = file\npath = p0.csv\nheader = false\n"
 		       "[provider b]\ntype = file\npath = p1.csv\nheader = false\n"
 		       "[provider c]\ntype = file\npath = p2.csv\nheader = false\n");
-		tu_run(&r, dir, (const char *[]){ "-c", "post.conf", NULL },
+		tu_run(&r, fx.dir, (const char *[]){ "-c", "post.conf", NULL },
 		       NULL);
 		cr_assert_eq(r.status, 0, "%s", r.err);
 		tu_result_free(&r);
-		out[k] = tu_get(dir, "out.csv");
+		out[k] = tu_get(fx.dir, "out.csv");
 	}
 	cr_assert_str_eq(out[0], out[1]);
 	free(out[0]);

@@ -54,27 +54,10 @@
 PGT_START_BEFORE_ALL()
 PGT_STOP_AFTER_ALL()
 
-static char *dir;
-static PGconn *db;
-static char tname[64];
+static struct pgt_fixture fx;
 static uint64_t seed;
 
-static void setup(void)
-{
-	tu_watchdog(600);
-	dir = tu_tmpdir();
-	db = pgt_connect();
-	snprintf(tname, sizeof tname, "rp_%ld", (long)getpid());
-}
-
-static void teardown(void)
-{
-	PQfinish(db);
-	db = NULL;
-	tu_tmpdir_free(&dir);
-}
-
-TestSuite(report_pg, .init = setup, .fini = teardown);
+PGT_SUITE(report_pg, fx, "rp", 600);
 
 static uint64_t rnd(uint64_t n)
 {
@@ -949,44 +932,6 @@ static void gen_report(int rep, const char *src_p, const char **gwhere,
 
 #define NREPORTS 6
 
-/* The oracle's CSV for query, or NULL (and why, in *why) when it fails. */
-static char *oracle(const char *query, char **why)
-{
-	char *q, *out = NULL, *buf;
-	size_t len = 0;
-	FILE *f;
-	PGresult *res;
-	int n;
-
-	cr_assert(asprintf(&q, "COPY (%s) TO STDOUT (FORMAT csv, HEADER)",
-			   query) > 0);
-	res = PQexec(db, q);
-	free(q);
-	if (PQresultStatus(res) != PGRES_COPY_OUT) {
-		*why = strdup(PQerrorMessage(db));
-		PQclear(res);
-		return NULL;
-	}
-	PQclear(res);
-	f = open_memstream(&out, &len);
-	cr_assert_not_null(f);
-	while ((n = PQgetCopyData(db, &buf, 0)) > 0) {
-		fwrite(buf, 1, (size_t)n, f);
-		PQfreemem(buf);
-	}
-	fclose(f);
-	while ((res = PQgetResult(db)) != NULL) {
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && *why == NULL)
-			*why = strdup(PQerrorMessage(db));
-		PQclear(res);
-	}
-	if (*why != NULL) {
-		free(out);
-		return NULL;
-	}
-	return out;
-}
-
 /*
  * The next CSV field of *s (its text, quotes and all, in [*b, *e)); false
  * at the end of the text.  *s moves past the field's comma or newline.
@@ -1056,7 +1001,7 @@ static bool same_csv(const char *a, const char *b)
 
 /*
  * One run: derived fields and NREPORTS reports of one config, from the
- * rows in data.csv and in table tname.  Returns the number of reports
+ * rows in data.csv and in table fx.table.  Returns the number of reports
  * that differ from PostgreSQL's (each logged with its config and SQL).
  */
 static int one_run(const char *zone, int run)
@@ -1078,7 +1023,7 @@ static int one_run(const char *zone, int run)
 		cols[ncols].o = cols[ncols].p = fmt("x%d", x);
 		ncols++;
 	}
-	src_p = fmt("SELECT *%s FROM %s", der_p, tname);
+	src_p = fmt("SELECT *%s FROM %s", der_p, fx.table);
 	conf = fmt("[aggregate]\noutput = o0.csv\ntimezone = %s\nfields = " COLS
 		   "\n%s%s%s", zone, nder ? "derive =\n" : "", derive_o,
 		   nder ? "\n" : "");
@@ -1092,8 +1037,8 @@ static int one_run(const char *zone, int run)
 	}
 	conf = fmt("%s[provider p]\ntype = file\npath = data.csv\n"
 		   "[provider q]\ntype = file\npath = more.csv\n", conf);
-	tu_put(dir, "t.conf", conf);
-	tu_run(&r, dir, (const char *[]){ "-c", "t.conf", NULL }, NULL);
+	tu_put(fx.dir, "t.conf", conf);
+	tu_run(&r, fx.dir, (const char *[]){ "-c", "t.conf", NULL }, NULL);
 	if (r.status != 0) {
 		cr_log_error("run %d: exit %d:\n%s\nconfig:\n%s", run, r.status,
 			     r.err, conf);
@@ -1107,8 +1052,8 @@ static int one_run(const char *zone, int run)
 		char name[24], *got, *want, *why = NULL;
 
 		snprintf(name, sizeof name, "o%d.csv", k);
-		got = tu_get(dir, name);
-		want = oracle(sql[k], &why);
+		got = tu_get(fx.dir, name);
+		want = pgt_copy_csv_try(fx.db, sql[k], &why);
 		if (want == NULL)
 			cr_log_error("run %d report %d: PostgreSQL: %s\nSQL: %s\n"
 				     "config:\n%s", run, k, why, sql[k], conf);
@@ -1145,8 +1090,8 @@ static void split_rows(const char *rows)
 	}
 	fclose(fa);
 	fclose(fb);
-	tu_put(dir, "data.csv", a);
-	tu_put(dir, "more.csv", b);
+	tu_put(fx.dir, "data.csv", a);
+	tu_put(fx.dir, "more.csv", b);
 	free(a);
 	free(b);
 }
@@ -1161,13 +1106,13 @@ static void differential(uint64_t s, const char *zone, int n, int runs)
 		s ^= strtoull(getenv("AGG_REPORT_SEED"), NULL, 0);
 	seed = s;
 	rows = make_rows(n);
-	pgt_sql(db, "SET TimeZone = '%s'", zone);
-	pgt_sql(db, "SET DateStyle = ISO");
-	pgt_sql(db, "SET extra_float_digits = 1");
-	pgt_sql(db, "CREATE TEMP TABLE %s (id bigint, k text, i bigint,"
+	pgt_sql(fx.db, "SET TimeZone = '%s'", zone);
+	pgt_sql(fx.db, "SET DateStyle = ISO");
+	pgt_sql(fx.db, "SET extra_float_digits = 1");
+	pgt_sql(fx.db, "CREATE TEMP TABLE %s (id bigint, k text, i bigint,"
 		" j bigint, big bigint, f float8, d numeric(12,3),"
-		" e numeric(20,6), t text, ts timestamptz, dt date)", tname);
-	pgt_load_csv(db, tname, rows, true);
+		" e numeric(20,6), t text, ts timestamptz, dt date)", fx.table);
+	pgt_load_csv(fx.db, fx.table, rows, true);
 	split_rows(rows);
 	if (getenv("AGG_REPORT_DEBUG"))
 		tu_put(getenv("AGG_REPORT_DEBUG"), fmt("data_%llx.csv",

@@ -35,26 +35,9 @@
 PGT_START_BEFORE_ALL()
 PGT_STOP_AFTER_ALL()
 
-static char *dir;
-static PGconn *db;
-static char tname[64];
+static struct pgt_fixture fx;
 
-static void setup(void)
-{
-	tu_watchdog(300);
-	dir = tu_tmpdir();
-	db = pgt_connect();
-	snprintf(tname, sizeof tname, "ty_%ld", (long)getpid());
-}
-
-static void teardown(void)
-{
-	PQfinish(db);
-	db = NULL;
-	tu_tmpdir_free(&dir);
-}
-
-TestSuite(types, .init = setup, .fini = teardown);
+PGT_SUITE(types, fx, "ty", 300);
 
 /*
  * A random amount as text: a sign now and then, up to 9 integer digits,
@@ -153,39 +136,25 @@ static char *rand_rows(int n, uint64_t seed)
 	"  max(day) as last_day, count_distinct(day) as days,\n" \
 	"  min(at) as first_at, max(at) as last_at\n"
 
-static char *run_report(const char *conf)
-{
-	struct tu_result r;
-	char *out;
-
-	tu_put(dir, "types.conf", conf);
-	tu_run(&r, dir, (const char *[]){ "-c", "types.conf", NULL }, NULL);
-	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
-	tu_result_free(&r);
-	out = tu_get(dir, "out.csv");
-	cr_assert_not_null(out);
-	return out;
-}
-
 Test(types, csv_file_matches_postgres)
 {
 	char *rows = rand_rows(tu_scale(4000), 0x5eed1234abcdULL);
 	char *want, *got, *q, *conf;
 
-	pgt_sql(db, "SET TimeZone = 'Europe/Paris'");
-	pgt_sql(db, "CREATE TEMP TABLE %s_raw (grp text, amt text, day text, at text)",
-	    tname);
-	cr_assert(asprintf(&q, "%s_raw", tname) > 0);
-	pgt_load_csv(db, q, rows, false);
+	pgt_sql(fx.db, "SET TimeZone = 'Europe/Paris'");
+	pgt_sql(fx.db, "CREATE TEMP TABLE %s_raw (grp text, amt text, day text, at text)",
+	    fx.table);
+	cr_assert(asprintf(&q, "%s_raw", fx.table) > 0);
+	pgt_load_csv(fx.db, q, rows, false);
 	free(q);
-	pgt_sql(db, "CREATE TEMP TABLE %s AS SELECT grp, amt::numeric(12,2) AS amt,"
+	pgt_sql(fx.db, "CREATE TEMP TABLE %s AS SELECT grp, amt::numeric(12,2) AS amt,"
 	    " day::date AS day, to_timestamp(at, 'DD/MM/YYYY HH24:MI') AS at"
-	    " FROM %s_raw", tname, tname);
-	cr_assert(asprintf(&q, ORACLE_SELECT, tname) > 0);
-	want = pgt_copy_csv(db, "%s", q);
+	    " FROM %s_raw", fx.table, fx.table);
+	cr_assert(asprintf(&q, ORACLE_SELECT, fx.table) > 0);
+	want = pgt_copy_csv(fx.db, "%s", q);
 	free(q);
 
-	tu_put(dir, "data.csv", rows);
+	tu_put(fx.dir, "data.csv", rows);
 	cr_assert(asprintf(&conf,
 		"[aggregate]\n"
 		"output = out.csv\n"
@@ -198,7 +167,7 @@ Test(types, csv_file_matches_postgres)
 		"type = file\n"
 		"path = data.csv\n"
 		"header = false\n") > 0);
-	got = run_report(conf);
+	got = pgt_run(&fx, conf, NULL);
 	cr_assert_str_eq(got, want, "aggregate:\n%s\nPostgreSQL:\n%s", got,
 			 want);
 	free(conf);
@@ -212,22 +181,22 @@ Test(types, postgres_provider_matches_postgres)
 	char *rows = rand_rows(tu_scale(4000), 0xfeedbeef77ULL);
 	char *want, *got, *q, *conf;
 
-	pgt_sql(db, "SET TimeZone = 'Europe/Paris'");
-	pgt_sql(db, "CREATE TABLE %s_raw (grp text, amt text, day text, at text)",
-	    tname);
-	cr_assert(asprintf(&q, "%s_raw", tname) > 0);
-	pgt_load_csv(db, q, rows, false);
+	pgt_sql(fx.db, "SET TimeZone = 'Europe/Paris'");
+	pgt_sql(fx.db, "CREATE TABLE %s_raw (grp text, amt text, day text, at text)",
+	    fx.table);
+	cr_assert(asprintf(&q, "%s_raw", fx.table) > 0);
+	pgt_load_csv(fx.db, q, rows, false);
 	free(q);
 	/* Local wall times, no zone: the provider reads them in its own. */
-	pgt_sql(db, "CREATE TABLE %s AS SELECT row_number() OVER () AS id, grp,"
+	pgt_sql(fx.db, "CREATE TABLE %s AS SELECT row_number() OVER () AS id, grp,"
 	    " amt::numeric(12,2) AS amt, day::date AS day,"
 	    " to_timestamp(at, 'DD/MM/YYYY HH24:MI')::timestamp AS at"
-	    " FROM %s_raw", tname, tname);
+	    " FROM %s_raw", fx.table, fx.table);
 	cr_assert(asprintf(&q, ORACLE_SELECT,
 			   "(SELECT grp, amt, day, at AT TIME ZONE"
 			   " 'Europe/Paris' AS at FROM ty_src) s") > 0);
-	pgt_sql(db, "CREATE TEMP VIEW ty_src AS SELECT * FROM %s", tname);
-	want = pgt_copy_csv(db, "%s", q);
+	pgt_sql(fx.db, "CREATE TEMP VIEW ty_src AS SELECT * FROM %s", fx.table);
+	want = pgt_copy_csv(fx.db, "%s", q);
 	free(q);
 
 	cr_assert(asprintf(&conf,
@@ -241,13 +210,13 @@ Test(types, postgres_provider_matches_postgres)
 		"type = postgres\n"
 		"timezone = Europe/Paris\n"
 		"query = SELECT id, grp, amt, day, at FROM %s ORDER BY id\n"
-		"key = id\n", tname) > 0);
-	got = run_report(conf);
+		"key = id\n", fx.table) > 0);
+	got = pgt_run(&fx, conf, NULL);
 	cr_assert_str_eq(got, want, "aggregate:\n%s\nPostgreSQL:\n%s", got,
 			 want);
-	pgt_sql(db, "DROP VIEW ty_src");
-	pgt_sql(db, "DROP TABLE %s", tname);
-	pgt_sql(db, "DROP TABLE %s_raw", tname);
+	pgt_sql(fx.db, "DROP VIEW ty_src");
+	pgt_sql(fx.db, "DROP TABLE %s", fx.table);
+	pgt_sql(fx.db, "DROP TABLE %s_raw", fx.table);
 	free(conf);
 	free(got);
 	free(want);
@@ -264,7 +233,7 @@ Test(types, misfits_are_rejects_with_their_line)
 	struct tu_result r;
 	char *out, *rej;
 
-	tu_put(dir, "data.csv",
+	tu_put(fx.dir, "data.csv",
 	       "grp,amt,day,at\n"
 	       "a,1.005,2024-02-29,31/03/2024 02:30\n"
 	       "a,123456789012.5,2024-03-01,01/03/2024 10:00\n"
@@ -273,7 +242,7 @@ Test(types, misfits_are_rejects_with_their_line)
 	       "b,99999999.994,2024-03-01,1517966773840\n"
 	       "b,99999999.995,2024-03-01,1517966773840\n"
 	       "a,0.004,2024-12-31,27/10/2024 02:30\n");
-	tu_put(dir, "types.conf",
+	tu_put(fx.dir, "types.conf",
 	       "[aggregate]\n"
 	       "output = out.csv\n"
 	       "timezone = Europe/Paris\n"
@@ -287,10 +256,10 @@ Test(types, misfits_are_rejects_with_their_line)
 	       "[provider f]\n"
 	       "type = file\n"
 	       "path = data.csv\n");
-	tu_run(&r, dir, (const char *[]){ "-c", "types.conf", NULL }, NULL);
+	tu_run(&r, fx.dir, (const char *[]){ "-c", "types.conf", NULL }, NULL);
 	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
 	tu_result_free(&r);
-	out = tu_get(dir, "out.csv");
+	out = tu_get(fx.dir, "out.csv");
 	/*
 	 * 1.005 rounds half away from zero to 1.01; 02:30 on 2024-03-31 is
 	 * in the gap, read as 03:30 CEST (01:30Z); 02:30 on 2024-10-27 is in
@@ -303,7 +272,7 @@ Test(types, misfits_are_rejects_with_their_line)
 		"a,2,1.01,2024-03-31T01:30:00Z,2024-10-27T01:30:00Z\n"
 		"b,1,99999999.99,2018-02-07T01:26:13.84Z,"
 		"2018-02-07T01:26:13.84Z\n");
-	rej = tu_get(dir, "rejects.jsonl");
+	rej = tu_get(fx.dir, "rejects.jsonl");
 	cr_assert_not_null(rej);
 	for (const char *const *p = (const char *const[]){
 		     "\"position\":\"data.csv:3\"", "123456789012.5",

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -152,33 +153,117 @@ void pgt_load_csv(PGconn *c, const char *table, const char *csv,
 	free(q);
 }
 
-char *pgt_copy_csv(PGconn *c, const char *fmt, ...)
+char *pgt_copy_csv_try(PGconn *c, const char *query, char **why)
 {
-	char *q, *query, *out = NULL, *buf;
+	char *q, *out = NULL, *buf;
 	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
+	FILE *f;
 	PGresult *res;
-	va_list ap;
 	int n;
 
-	va_start(ap, fmt);
-	cr_assert(vasprintf(&query, fmt, ap) > 0);
-	va_end(ap);
+	*why = NULL;
 	cr_assert(asprintf(&q, "COPY (%s) TO STDOUT (FORMAT csv, HEADER)",
 			   query) > 0);
 	res = PQexec(c, q);
-	cr_assert_eq(PQresultStatus(res), PGRES_COPY_OUT, "%s: %s", q,
-		     PQerrorMessage(c));
+	free(q);
+	if (PQresultStatus(res) != PGRES_COPY_OUT) {
+		*why = strdup(PQerrorMessage(c));
+		PQclear(res);
+		return NULL;
+	}
 	PQclear(res);
+	f = open_memstream(&out, &len);
+	cr_assert_not_null(f);
 	while ((n = PQgetCopyData(c, &buf, 0)) > 0) {
 		fwrite(buf, 1, (size_t)n, f);
 		PQfreemem(buf);
 	}
-	cr_assert_eq(n, -1, "%s: %s", q, PQerrorMessage(c));
-	while ((res = PQgetResult(c)))
-		PQclear(res);
 	fclose(f);
-	free(q);
+	if (n != -1)
+		*why = strdup(PQerrorMessage(c));
+	/* An error while the rows went out (division by zero) comes here. */
+	while ((res = PQgetResult(c)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && *why == NULL)
+			*why = strdup(PQerrorMessage(c));
+		PQclear(res);
+	}
+	if (*why != NULL) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+char *pgt_copy_csv(PGconn *c, const char *fmt, ...)
+{
+	char *query, *out, *why;
+	va_list ap;
+
+	va_start(ap, fmt);
+	cr_assert(vasprintf(&query, fmt, ap) > 0);
+	va_end(ap);
+	out = pgt_copy_csv_try(c, query, &why);
+	cr_assert_not_null(out, "%s: %s", query, why);
 	free(query);
+	return out;
+}
+
+void pgt_expect_csv(PGconn *c, const char *got, const char *what,
+		    const char *fmt, ...)
+{
+	char *query, *want;
+	va_list ap;
+
+	va_start(ap, fmt);
+	cr_assert(vasprintf(&query, fmt, ap) > 0);
+	va_end(ap);
+	want = pgt_copy_csv(c, "%s", query);
+	cr_assert_str_eq(got, want, "%s\naggregate:\n%s\nPostgreSQL:\n%s",
+			 what, got, want);
+	free(want);
+	free(query);
+}
+
+void pgt_table(PGconn *c, const char *table, const char *columns,
+	       const char *csv, bool header)
+{
+	pgt_sql(c, "CREATE TEMP TABLE IF NOT EXISTS %s (%s)", table, columns);
+	pgt_sql(c, "TRUNCATE %s", table);
+	pgt_load_csv(c, table, csv, header);
+}
+
+void pgt_fixture_open(struct pgt_fixture *fx, const char *prefix,
+		      unsigned watchdog)
+{
+	tu_watchdog(watchdog);
+	fx->dir = tu_tmpdir();
+	fx->db = pgt_connect();
+	snprintf(fx->table, sizeof fx->table, "%s_%ld", prefix,
+		 (long)getpid());
+}
+
+void pgt_fixture_close(struct pgt_fixture *fx)
+{
+	PQfinish(fx->db);
+	fx->db = NULL;
+	tu_tmpdir_free(&fx->dir);
+}
+
+char *pgt_run(const struct pgt_fixture *fx, const char *conf,
+	      struct tu_result *r)
+{
+	struct tu_result own;
+	char *out;
+
+	if (r == NULL)
+		r = &own;
+	tu_put(fx->dir, "t.conf", conf);
+	tu_run(r, fx->dir, (const char *[]){ "-c", "t.conf", NULL }, NULL);
+	cr_assert_eq(r->status, 0, "exit %d:\n%s\n%s", r->status, r->err,
+		     conf);
+	if (r == &own)
+		tu_result_free(&own);
+	out = tu_get(fx->dir, "out.csv");
+	cr_assert_not_null(out);
 	return out;
 }

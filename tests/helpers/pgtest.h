@@ -9,6 +9,12 @@
  * prints, so that libpq in the tests and in the aggregate binary they run
  * reaches it.  When the server cannot start, AGG_PG_SKIP holds why; tests
  * then fail with it.
+ *
+ * For a program that compares the binary with PostgreSQL over the same
+ * rows: a fixture per test (a folder, a connection, a table name of its
+ * own: PGT_SUITE), a table loaded from CSV (pgt_table), a config run to
+ * its out.csv (pgt_run) and the oracle's COPY output compared with it
+ * (pgt_expect_csv).
  */
 #ifndef AGG_PGTEST_H
 #define AGG_PGTEST_H
@@ -18,6 +24,8 @@
 #include <stdbool.h>
 
 #include <libpq-fe.h>
+
+#include "testutil.h"
 
 void pgt_start(void);
 void pgt_stop(void);
@@ -45,6 +53,66 @@ void pgt_load_csv(PGconn *c, const char *table, const char *csv,
  */
 char *pgt_copy_csv(PGconn *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * The same for query (not a format), or NULL with why (malloc'd) when
+ * PostgreSQL refuses it or fails while the rows go out.
+ */
+char *pgt_copy_csv_try(PGconn *c, const char *query, char **why);
+
+/*
+ * got (the binary's CSV) must equal pgt_copy_csv() of the query
+ * (printf-style); what names the case in the failure's message.
+ */
+void pgt_expect_csv(PGconn *c, const char *got, const char *what,
+		    const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/*
+ * Temporary table `table` (columns: "id bigint, name text") created if
+ * need be, emptied and loaded with csv (see pgt_load_csv).
+ */
+void pgt_table(PGconn *c, const char *table, const char *columns,
+	       const char *csv, bool header);
+
+/*
+ * One test's setting: a temporary folder the binary runs in, a connection,
+ * and a table name PREFIX_PID, so that programs sharing the server never
+ * meet.  Opened by a suite's .init (with a watchdog of that many seconds)
+ * and closed by its .fini: PGT_SUITE.
+ */
+struct pgt_fixture {
+	char *dir;
+	PGconn *db;
+	char table[64];
+};
+
+void pgt_fixture_open(struct pgt_fixture *fx, const char *prefix,
+		      unsigned watchdog);
+void pgt_fixture_close(struct pgt_fixture *fx);
+
+/*
+ * TestSuite(name) whose every test opens and closes fx (in name_open and
+ * name_close).
+ */
+#define PGT_SUITE(name, fx, prefix, watchdog)                          \
+	static void name##_open(void)                                  \
+	{                                                              \
+		pgt_fixture_open(&(fx), prefix, watchdog);             \
+	}                                                              \
+	static void name##_close(void)                                 \
+	{                                                              \
+		pgt_fixture_close(&(fx));                              \
+	}                                                              \
+	TestSuite(name, .init = name##_open, .fini = name##_close)
+
+/*
+ * Write conf to fx's folder, run the binary on it (exit 0, or the test
+ * fails with its stderr and the config) and return its out.csv (free()
+ * it).  r, when not NULL, keeps the run's result (tu_result_free() it).
+ */
+char *pgt_run(const struct pgt_fixture *fx, const char *conf,
+	      struct tu_result *r);
 
 /*
  * The report hooks, each on a line of its own (Criterion names a hook

@@ -114,7 +114,8 @@ run: deps aggregate
 # need the test build's hooks) run again against the release build, the
 # program users get.
 E2E_TESTS := test_e2e test_cli test_dbout test_hostile test_ops test_secrets test_sup \
-	test_types test_post test_aggs test_trace test_shard test_slurm test_incr
+	test_types test_post test_aggs test_trace test_shard test_slurm test_incr \
+	test_pushdown
 
 test: deps
 	$(MAKE) test-unit

@@ -1,0 +1,390 @@
+/*
+ * test_pushdown.c - aggregate pushdown of the postgres provider, end to
+ * end against a real PostgreSQL.
+ *
+ * Random tables (texts with NULLs, case, UTF-8, commas and quotes; ints
+ * up to 2^40 with NULLs; numeric(12,2) at its ends; float8 across every
+ * magnitude, subnormals and both zeros) are read twice: with pushdown
+ * (the server's GROUP BY, its groups folded as states) and with
+ * `pushdown = false` (the rows pulled).  The two outputs must be the same
+ * bytes, and the counts, sums, mins and maxes must be PostgreSQL's own
+ * GROUP BY's over the same rows (COPY ... CSV, text compared bytewise in
+ * the "C" collation, NULL keys last as ours).  Configs that cannot be
+ * pushed down are pulled and --check says why; providers killed in the
+ * middle of the groups (AGG_FAULT) restart and give the same bytes;
+ * shards push down each their share and merge to the single run's bytes.
+ */
+#include <criterion/criterion.h>
+#include <criterion/hooks.h>
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "helpers/pgtest.h"
+#include "helpers/testutil.h"
+
+PGT_START_BEFORE_ALL()
+PGT_STOP_AFTER_ALL()
+
+static char *dir;
+static PGconn *db;
+static char tname[64];
+static uint64_t seed;
+
+static void setup(void)
+{
+	tu_watchdog(600);
+	dir = tu_tmpdir();
+	db = pgt_connect();
+	pgt_sql(db, "SET client_min_messages = warning");
+	snprintf(tname, sizeof tname, "pd_%ld", (long)getpid());
+}
+
+static void teardown(void)
+{
+	if (db)
+		pgt_sql(db, "DROP TABLE IF EXISTS %s", tname);
+	PQfinish(db);
+	db = NULL;
+	tu_tmpdir_free(&dir);
+}
+
+TestSuite(pushdown, .init = setup, .fini = teardown);
+
+static uint64_t rnd(uint64_t n)
+{
+	return tu_rng(&seed) % n;
+}
+
+static const char *const texts[] = {
+	"a", "b", "B", "", "Hello, World", "say \"hi\"", "caf\xc3\xa9",
+	"cafe", "ab", "abc", "12", "z", "\xe2\x82\xac", "A",
+};
+#define NTEXTS (int)(sizeof texts / sizeof texts[0])
+
+static void put_text(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/* A double of any magnitude, or one of the edge values. */
+static void put_float(FILE *f, bool finite)
+{
+	static const char *const edges[] = {
+		"0", "-0", "4.9406564584124654e-324", "-2.2250738585072009e-308",
+		"1.7976931348623157e308", "-1.7976931348623157e308", "1e16",
+		"-1e16", "0.1", "Infinity", "-Infinity", "NaN",
+	};
+	int n = finite ? 9 : 12;
+
+	if (rnd(4) == 0) {
+		fputs(edges[rnd((uint64_t)n)], f);
+		return;
+	}
+	fprintf(f, "%.17g", ldexp((double)rnd(1u << 30) - (1 << 29),
+				  (int)rnd(200) - 100));
+}
+
+/*
+ * Table tname of n rows: id, k text, g int, i int8, d numeric(12,2),
+ * f float8; nulls in every column but id.  NaN and infinities in f only
+ * when !finite.
+ */
+static void make_table(int n, int nk, bool finite)
+{
+	char *csv = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&csv, &len);
+
+	pgt_sql(db, "DROP TABLE IF EXISTS %s", tname);
+	pgt_sql(db, "CREATE TABLE %s (id int, k text, g int, i int8, "
+		"d numeric(12,2), f float8)", tname);
+	for (int r = 0; r < n; r++) {
+		fprintf(f, "%d,", r);
+		if (rnd(10))
+			put_text(f, texts[rnd((uint64_t)nk)]);
+		fputc(',', f);
+		if (rnd(10))
+			fprintf(f, "%d", (int)rnd(4));
+		fputc(',', f);
+		if (rnd(8))
+			fprintf(f, "%lld", rnd(3) ? (long long)rnd(2001) - 1000
+				: (long long)rnd(1ull << 41) - (1ll << 40));
+		fputc(',', f);
+		if (rnd(8)) {
+			if (rnd(5) == 0)
+				fputs(rnd(2) ? "9999999999.99" : "-9999999999.99", f);
+			else
+				fprintf(f, "%lld.%02d", (long long)rnd(200001) - 100000,
+					(int)rnd(100));
+		}
+		fputc(',', f);
+		if (rnd(8))
+			put_float(f, finite);
+		fputc('\n', f);
+	}
+	fclose(f);
+	pgt_load_csv(db, tname, csv, false);
+	free(csv);
+}
+
+#define FIELDS "k:text, g:int, i:int, d:decimal(12,2), f:float"
+
+static const char *const AGGS =
+	"count(*), count(i), sum(i), avg(i), min(i), max(i), sum(d), avg(d), "
+	"min(d), max(d), min(k), max(k), count(d), count(f)";
+
+/* The same aggregates in SQL, as our output names them (avg left out). */
+static const char *const SQL_AGGS =
+	"count(*) AS count, count(i) AS count_i, sum(i) AS sum_i, "
+	"min(i) AS min_i, max(i) AS max_i, sum(d) AS sum_d, "
+	"min(d) AS min_d, max(d) AS max_d, min(k COLLATE \"C\") AS min_k, "
+	"max(k COLLATE \"C\") AS max_k, count(d) AS count_d, "
+	"count(f) AS count_f";
+
+/* Write the config conf.conf (pushdown as said) and run it; -v. */
+static int run(struct tu_result *r, const char *group_by, const char *aggs,
+	       const char *extra, bool push, const char *const *env)
+{
+	char *conf;
+
+	cr_assert(asprintf(&conf, "[aggregate]\noutput = out.csv\n"
+			   "fields = " FIELDS "\n%s%s%s%s%s%s"
+			   "[provider p]\ntype = postgres\n"
+			   "query = SELECT k, g, i, d, f FROM %s\n"
+			   "batch = 5\npushdown = %s\n%s",
+			   group_by ? "group_by = " : "",
+			   group_by ? group_by : "", group_by ? "\n" : "",
+			   aggs ? "aggregates = " : "", aggs ? aggs : "",
+			   aggs ? "\n" : "", tname, push ? "true" : "false",
+			   extra ? extra : "") > 0);
+	tu_put(dir, "conf.conf", conf);
+	free(conf);
+	return tu_run(r, dir, (const char *[]){ "-v", "-c", "conf.conf",
+						NULL }, env);
+}
+
+/* The output of a run that must succeed; free() it. */
+static char *output(const char *group_by, const char *aggs,
+		    const char *extra, bool push, const char *const *env,
+		    bool *pushed)
+{
+	struct tu_result r;
+
+	run(&r, group_by, aggs, extra, push, env);
+	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+	*pushed = strstr(r.err, "pushdown done") != NULL;
+	tu_result_free(&r);
+	return tu_get(dir, "out.csv");
+}
+
+/* Pushed and pulled, the same bytes; the pushed run did push. */
+static char *same_both_ways(const char *group_by, const char *aggs)
+{
+	bool pushed, pulled;
+	char *a = output(group_by, aggs, NULL, true, NULL, &pushed);
+	char *b = output(group_by, aggs, NULL, false, NULL, &pulled);
+
+	cr_assert(pushed, "the run did not push down");
+	cr_assert(!pulled, "pushdown = false pushed down");
+	cr_assert_str_eq(a, b, "pushed:\n%s\npulled:\n%s", a, b);
+	free(b);
+	return a;
+}
+
+Test(pushdown, random_tables_same_as_pulling_and_as_postgres)
+{
+	static const char *const keys[] = { "k, g", "g", "k", NULL };
+
+	for (int s = 1; s <= 3; s++) {
+		seed = 0x9e3779b97f4a7c15ull * (uint64_t)s;
+		make_table(tu_scale(3000), 3 + s * 3, true);
+		for (int j = 0; j < 4; j++) {
+			const char *gb = keys[j];
+			char *got = same_both_ways(gb, AGGS);
+			char *want = pgt_copy_csv(db,
+				"SELECT %s%s%s FROM %s %s%s %s%s",
+				gb ? gb : "", gb ? ", " : "", SQL_AGGS, tname,
+				gb ? "GROUP BY " : "", gb ? gb : "",
+				gb ? "ORDER BY " : "HAVING count(*) > 0",
+				gb ? (strcmp(gb, "g") == 0 ? "g" :
+				      strcmp(gb, "k") == 0 ? "k COLLATE \"C\"" :
+				      "k COLLATE \"C\", g") : "");
+			char *ours;
+
+			/* Ours again without the avg columns, for the oracle. */
+			ours = output(gb, "count(*), count(i), sum(i), min(i), "
+				      "max(i), sum(d), min(d), max(d), min(k), "
+				      "max(k), count(d), count(f)", NULL, true,
+				      NULL, &(bool){ false });
+			cr_assert_str_eq(ours, want, "seed %d, group_by %s:\n"
+					 "ours:\n%s\npostgres:\n%s", s,
+					 gb ? gb : "(none)", ours, want);
+			free(ours);
+			free(want);
+			free(got);
+		}
+	}
+}
+
+Test(pushdown, an_empty_table_and_one_group_for_everything)
+{
+	seed = 7;
+	make_table(0, 3, true);
+	free(same_both_ways("k, g", AGGS));
+	free(same_both_ways(NULL, AGGS));
+	make_table(50, 3, true);
+	free(same_both_ways(NULL, AGGS));
+}
+
+/*
+ * NaN or an infinity in a float column would be a reject when pulled: a
+ * pushed run fails the provider saying so, rather than count it.
+ */
+Test(pushdown, a_value_that_would_be_a_reject_fails_the_pushed_run)
+{
+	struct tu_result r;
+
+	seed = 11;
+	make_table(400, 5, false);
+	pgt_sql(db, "UPDATE %s SET f = 'NaN' WHERE id = 7", tname);
+	run(&r, "k", "count(*), sum(i)", NULL, true, NULL);
+	cr_assert_neq(r.status, 0, "%s", r.err);
+	cr_assert(strstr(r.err, "pushdown = false reads them as rejects"),
+		  "%s", r.err);
+	tu_result_free(&r);
+	run(&r, "k", "count(*), sum(i)", "max_rejects = 1000\n", false, NULL);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	tu_result_free(&r);
+}
+
+static void check_says(const char *group_by, const char *aggs,
+		       const char *extra, const char *says)
+{
+	struct tu_result r;
+	bool pushed, pulled;
+	bool off = extra && strcmp(extra, "pushdown = false\n") == 0;
+	char *a, *b;
+
+	run(&r, group_by, aggs, off ? NULL : extra, !off, NULL);
+	tu_result_free(&r);
+	tu_run(&r, dir, (const char *[]){ "--check", "-c", "conf.conf", NULL },
+	       NULL);
+	cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+	cr_assert(strstr(r.out, says) || strstr(r.err, says),
+		  "--check does not say \"%s\":\n%s%s", says, r.out, r.err);
+	tu_result_free(&r);
+	if (strstr(says, "pushdown: no") == NULL || off)
+		return;
+	a = output(group_by, aggs, extra, true, NULL, &pushed);
+	b = output(group_by, aggs, extra, false, NULL, &pulled);
+	cr_assert(!pushed && !pulled);
+	cr_assert_str_eq(a, b);
+	free(a);
+	free(b);
+}
+
+Test(pushdown, check_says_what_is_pushed_down_and_why_not)
+{
+	seed = 3;
+	make_table(300, 6, true);
+	check_says("k, g", "count(*), sum(i), avg(d), min(k)", NULL,
+		   "pushdown: GROUP BY k, g (count, sum(i), avg(d), min(k))");
+	check_says(NULL, "count(*)", NULL, "pushdown: GROUP BY () (count)");
+	check_says("k", "count(*), sum(f)", NULL,
+		   "pushdown: no (sum_f of a float field)");
+	check_says("k", "count_distinct(i)", NULL,
+		   "pushdown: no (count_distinct_i cannot be combined");
+	check_says("k", "count(*)", "where = i > 0\n", "pushdown: no (where)");
+	check_says(NULL, NULL, NULL, "pushdown: no (union output)");
+	check_says("k", "count(*)", "pushdown = false\n",
+		   "pushdown: no (pushdown = false)");
+}
+
+/* Killed in the middle of its groups, at every kind of point. */
+Test(pushdown, kills_during_the_groups_give_the_same_bytes)
+{
+	static const char *const faults[] = {
+		"AGG_FAULT=p:1:after_records:3",
+		"AGG_FAULT=p:1:before_checkpoint:4;p:2:mid_frame:2",
+		"AGG_FAULT=p:1:after_checkpoint:2;p:2:after_records:1",
+		"AGG_FAULT=p:1:record:17:segv",
+		"AGG_FAULT=p:1:after_done:1",
+	};
+	char *want;
+	bool pushed;
+
+	TU_REQUIRE_HOOKS(teardown);
+	seed = 5;
+	make_table(tu_scale(2000), NTEXTS, true);
+	want = output("k, g", AGGS, NULL, false, NULL, &pushed);
+	for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
+		const char *env[] = { faults[i], NULL };
+		struct tu_result r;
+		char *got;
+
+		run(&r, "k, g", AGGS, "restart = 5\n", true, env);
+		cr_assert_eq(r.status, 0, "%s: exit %d\n%s", faults[i],
+			     r.status, r.err);
+		cr_assert(strstr(r.err, "fault injected"), "%s: no fault:\n%s",
+			  faults[i], r.err);
+		cr_assert(strstr(r.err, "pushdown done"), "%s", r.err);
+		tu_result_free(&r);
+		got = tu_get(dir, "out.csv");
+		cr_assert_str_eq(got, want, "%s:\n%s\n---\n%s", faults[i],
+				 got, want);
+		free(got);
+	}
+	free(want);
+}
+
+/* Each shard pushes its share down; the merge is the single run. */
+Test(pushdown, shards_push_down_and_merge_to_the_single_run)
+{
+	char *conf, *want, *got;
+	struct tu_result r;
+	bool pushed;
+
+	seed = 9;
+	make_table(tu_scale(2000), NTEXTS, true);
+	want = output("k, g", AGGS, NULL, false, NULL, &pushed);
+	cr_assert(asprintf(&conf, "[aggregate]\noutput = out.csv\n"
+			   "fields = " FIELDS "\ngroup_by = k, g\n"
+			   "aggregates = %s\n[provider p]\ntype = postgres\n"
+			   "query = SELECT k, g, i, d, f FROM %s "
+			   "WHERE id %% ${SHARDS} = ${SHARD}\nshard = split\n",
+			   AGGS, tname) > 0);
+	tu_put(dir, "shard.conf", conf);
+	free(conf);
+	for (int i = 0; i < 3; i++) {
+		char spec[16], part[32];
+
+		snprintf(spec, sizeof spec, "%d/3", i);
+		snprintf(part, sizeof part, "p%d.agp", i);
+		tu_run(&r, dir, (const char *[]){ "-v", "-c", "shard.conf",
+			"--shard", spec, "--partial", part, NULL }, NULL);
+		cr_assert_eq(r.status, 0, "%s", r.err);
+		cr_assert(strstr(r.err, "pushdown done"), "%s", r.err);
+		tu_result_free(&r);
+	}
+	tu_run(&r, dir, (const char *[]){ "merge", "-q", "-c", "shard.conf",
+		"p0.agp", "p1.agp", "p2.agp", NULL }, NULL);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	tu_result_free(&r);
+	got = tu_get(dir, "out.csv");
+	cr_assert_str_eq(got, want, "merged:\n%s\nsingle run:\n%s", got, want);
+	free(got);
+	free(want);
+}

@@ -7,6 +7,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * A sum of doubles from m * 2^e and the zeros' counts (pushdown.h): the
+ * narrow form of struct fsum holds exactly that, |m| < 2^116 (2^53 per
+ * value, fewer than 2^63 values), and state_combine() adds it exactly.
+ */
+static int build_fsum(struct fsum *s, const struct rec_value *w)
+{
+	__int128 m = w[0].null ? 0 : rec_dec(&w[0]);
+
+	memset(s, 0, sizeof *s);
+	if (m != 0) {
+		if (w[1].null || w[1].u.i < -1074 || w[1].u.i > 971 ||
+		    m >= (__int128)1 << 120 || m <= -((__int128)1 << 120))
+			return -1;
+		fsum_set_acc(s, m);
+		s->lsb = (int32_t)w[1].u.i;
+		s->flags |= FSUM_USED;
+	}
+	if (!w[2].null && w[2].u.i > 0)
+		s->flags |= FSUM_POS_ZERO;
+	if (!w[3].null && w[3].u.i > 0)
+		s->flags |= FSUM_NEG_ZERO;
+	return 0;
+}
+
 /* The state of aggregate a from its n at w[0] and its value at w[1]. */
 static int build(struct arena *ar, const struct st_agg *a, void *sp,
 		 const struct rec_value *w)
@@ -33,6 +58,8 @@ static int build(struct arena *ar, const struct st_agg *a, void *sp,
 		memcpy(((struct st_dsum *)sp)->sum, &sum, 16);
 		((struct st_dsum *)sp)->carry = 0;
 		return 0;
+	case ST_FSUM:
+		return build_fsum(&((struct st_fsum *)sp)->sum, &w[1]);
 	case ST_MM:
 		if (w[1].null || state_mm_set(ar, a->ftype, sp, &w[1], true) < 0)
 			return -1;

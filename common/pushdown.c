@@ -28,7 +28,7 @@ static bool agg_ok(const struct cfg *cfg, const struct cfg_agg *a,
 		return true;
 	case CFG_AGG_SUM:
 	case CFG_AGG_AVG:
-		if (t == REC_INT || t == REC_DECIMAL)
+		if (t == REC_INT || t == REC_DECIMAL || t == REC_FLOAT)
 			return true;
 		break;
 	case CFG_AGG_MIN:
@@ -90,7 +90,8 @@ int push_plan_make(const struct cfg *cfg, struct push_plan *pp)
 	struct rec_field *w;
 
 	for (int i = 0; i < cfg->naggs; i++)
-		n += push_has_value(&cfg->aggs[i]) ? 2 : 1;
+		n += !push_has_value(&cfg->aggs[i]) ? 1 :
+		     push_is_fsum(cfg, &cfg->aggs[i]) ? 5 : 2;
 	pp->nkeys = cfg->ngroup_by;
 	pp->wire.nfields = n;
 	pp->wire.fields = w = calloc((size_t)n + 1, sizeof *w);
@@ -111,6 +112,16 @@ int push_plan_make(const struct cfg *cfg, struct push_plan *pp)
 		w[k++].type = REC_INT;
 		if (!push_has_value(a))
 			continue;
+		if (push_is_fsum(cfg, a)) {
+			w[k].name = a->name;
+			w[k].type = REC_DECIMAL;
+			w[k++].prec = 38;
+			for (int j = 0; j < 3; j++) {
+				w[k].name = a->name;
+				w[k++].type = REC_INT;
+			}
+			continue;
+		}
 		if (a->kind == CFG_AGG_SUM || a->kind == CFG_AGG_AVG) {
 			w[k].name = a->name;
 			w[k].type = REC_DECIMAL;

@@ -6,8 +6,8 @@
  * A provider may send its groups instead of its rows when its records
  * feed one output only, in group mode, whose keys are declared fields
  * (int, text, bool) and whose aggregates are count(*), count(f), sum and
- * avg of int or decimal, and min and max of int, text or decimal, with
- * no filter; no where, derived field, or incremental state.  Both sides
+ * avg of int, decimal or float, and min and max of int, text or decimal,
+ * with no filter; no where, derived field, or incremental state.  Both sides
  * decide from the config alone: the provider whether it may push (it then
  * checks its columns' types too, providers/pg_push.c), the aggregator
  * how to read a GROUPS frame and whether one may come at all.
@@ -16,7 +16,12 @@
  * fields in order, then per aggregate its n (int: the rows, or the
  * non-NULL values, it folded) and, but for the counts, its value: a sum
  * as decimal(38, the field's scale) (an int sum at scale 0), a min or a
- * max in the field's type; NULL when n is 0.
+ * max in the field's type; NULL when n is 0.  A float sum (or avg) is
+ * four values after n, the exact sum of some of the doubles: m, an
+ * integer (decimal(38,0)), and e, an int: the sum is m * 2^e; then the
+ * number of +0.0 and of -0.0 among them.  A group of the config may come
+ * as several records (one per binary exponent of each float summed, in
+ * the server's GROUP BY): they add up.
  */
 #ifndef AGG_PUSHDOWN_H
 #define AGG_PUSHDOWN_H
@@ -50,6 +55,13 @@ void push_plan_free(struct push_plan *pp);
 static inline bool push_has_value(const struct cfg_agg *a)
 {
 	return a->kind != CFG_AGG_COUNT_STAR && a->kind != CFG_AGG_COUNT;
+}
+
+/* Whether aggregate a of cfg is a sum of doubles (four values after n). */
+static inline bool push_is_fsum(const struct cfg *cfg, const struct cfg_agg *a)
+{
+	return (a->kind == CFG_AGG_SUM || a->kind == CFG_AGG_AVG) &&
+	       cfg->schema.fields[a->field].type == REC_FLOAT;
 }
 
 #endif

@@ -96,6 +96,15 @@ bool pg_push_ok(const struct cfg *cfg, const struct cfg_provider *p,
 			return false;
 		}
 	for (int i = 0; i < cfg->naggs; i++)
+		if (push_has_value(&cfg->aggs[i]) &&
+		    push_is_fsum(cfg, &cfg->aggs[i]) &&
+		    map[cfg->aggs[i].field] >= 0 &&
+		    PQftype(desc, map[cfg->aggs[i].field]) != PG_OID_FLOAT8) {
+			snprintf(why, whylen, "%s: only a float8 column's sum is "
+				 "exact", cfg->aggs[i].name);
+			return false;
+		}
+	for (int i = 0; i < cfg->naggs; i++)
 		if (cfg->aggs[i].field >= 0 && map[cfg->aggs[i].field] < 0) {
 			snprintf(why, whylen, "%s has no column",
 				 cfg->aggs[i].name);
@@ -132,29 +141,61 @@ static const char *agg_fn(enum cfg_agg_kind k)
 	}
 }
 
+/* The name of the bits of float field i's column in the statement. */
+#define BITS_NAME "aggregate bits %d"
+
+/*
+ * A float sum's four columns after its count, over the column's bits as
+ * an int8 ("aggregate bits N", added by the inner SELECT): the sum of the
+ * signed 53-bit integers of the doubles (the implicit bit added but for
+ * subnormals and zeros), their weight's exponent (-1074 for subnormals and
+ * exponent 1 alike, so they share a group), and the +0.0 and -0.0 counts.
+ * The exponent column is grouped by: each group's sum is exact in numeric.
+ */
+static int put_fsum(struct buf *b, int field)
+{
+	char q[48];
+
+	snprintf(q, sizeof q, "q.\"" BITS_NAME "\"", field);
+	return buf_printf(b, ", sum(CASE WHEN %s < 0 THEN -1 ELSE 1 END * "
+			  "((%s & 4503599627370495) | CASE WHEN "
+			  "%s & 9218868437227405312 = 0 THEN 0 ELSE "
+			  "4503599627370496 END)), "
+			  "CASE WHEN (%s >> 52) & 2047 = 0 THEN -1074 ELSE "
+			  "((%s >> 52) & 2047) - 1075 END, "
+			  "count(*) FILTER (WHERE %s = 0), "
+			  "count(*) FILTER (WHERE %s = "
+			  "(-9223372036854775808)::int8)",
+			  q, q, q, q, q, q, q);
+}
+
 char *pg_push_sql(const struct cfg *cfg, const struct cfg_provider *p,
 		  PGconn *conn, const PGresult *desc, const int *map,
 		  const char *body, char **what)
 {
-	struct buf b = { 0 }, w = { 0 };
+	struct buf b = { 0 }, w = { 0 }, in = { 0 };
 	bool bad = false, guard = false;
-	int nk = cfg->ngroup_by;
+	int nk = cfg->ngroup_by, ord = 0, ng = 0;
+	int *gcols = calloc((size_t)(nk + cfg->naggs) + 1, sizeof *gcols);
+	bool *bits = calloc((size_t)cfg->schema.nfields + 1, sizeof *bits);
 
 	(void)p;
+	bad |= gcols == NULL || bits == NULL;
 	bad |= buf_printf(&b, "SELECT ") < 0;
 	bad |= buf_printf(&w, "GROUP BY ") < 0;
-	for (int i = 0; i < nk; i++) {
+	for (int i = 0; !bad && i < nk; i++) {
 		const struct rec_field *f = &cfg->schema.fields[cfg->group_by[i]];
 
 		bad |= (i ? buf_printf(&b, ", ") : 0) < 0;
 		bad |= put_col(&b, conn, desc, map[cfg->group_by[i]],
 			       f->type == REC_TEXT) < 0;
 		bad |= buf_printf(&w, "%s%s", i ? ", " : "", f->name) < 0;
+		gcols[ng++] = ++ord;
 	}
 	if (nk == 0)
 		bad |= buf_printf(&w, "()") < 0;
 	bad |= buf_printf(&w, " (") < 0;
-	for (int i = 0; i < cfg->naggs; i++) {
+	for (int i = 0; !bad && i < cfg->naggs; i++) {
 		const struct cfg_agg *a = &cfg->aggs[i];
 		bool text = a->field >= 0 &&
 			    cfg->schema.fields[a->field].type == REC_TEXT;
@@ -163,20 +204,30 @@ char *pg_push_sql(const struct cfg *cfg, const struct cfg_provider *p,
 		if (a->kind == CFG_AGG_COUNT_STAR) {
 			bad |= buf_printf(&b, "count(*)") < 0;
 			bad |= buf_printf(&w, "%scount", i ? ", " : "") < 0;
+			ord++;
 			continue;
 		}
 		bad |= buf_printf(&b, "count(") < 0;
 		bad |= put_col(&b, conn, desc, map[a->field], false) < 0;
 		bad |= buf_printf(&b, ")") < 0;
+		ord++;
 		if (!push_has_value(a)) {
 			bad |= buf_printf(&w, "%scount(%s)", i ? ", " : "",
 					  cfg->schema.fields[a->field].name) < 0;
 			continue;
 		}
-		bad |= buf_printf(&b, ", %s(", agg_fn(a->kind)) < 0;
-		bad |= put_col(&b, conn, desc, map[a->field],
-			       text && a->kind != CFG_AGG_SUM) < 0;
-		bad |= buf_printf(&b, ")") < 0;
+		if (push_is_fsum(cfg, a)) {
+			bad |= put_fsum(&b, a->field) < 0;
+			bits[a->field] = true;
+			gcols[ng++] = ord + 2;
+			ord += 4;
+		} else {
+			bad |= buf_printf(&b, ", %s(", agg_fn(a->kind)) < 0;
+			bad |= put_col(&b, conn, desc, map[a->field],
+				       text && a->kind != CFG_AGG_SUM) < 0;
+			bad |= buf_printf(&b, ")") < 0;
+			ord++;
+		}
 		bad |= buf_printf(&w, "%s%s(%s)", i ? ", " : "",
 				  a->kind == CFG_AGG_AVG ? "avg"
 							 : agg_fn(a->kind),
@@ -184,7 +235,7 @@ char *pg_push_sql(const struct cfg *cfg, const struct cfg_provider *p,
 	}
 	bad |= buf_printf(&w, ")") < 0;
 	/* The values that would have been rejects, counted per group. */
-	for (int i = 0; i < cfg->schema.nfields; i++) {
+	for (int i = 0; !bad && i < cfg->schema.nfields; i++) {
 		enum rec_type t = cfg->schema.fields[i].type;
 
 		if (map[i] < 0 || (t != REC_FLOAT && t != REC_DECIMAL))
@@ -197,20 +248,42 @@ char *pg_push_sql(const struct cfg *cfg, const struct cfg_provider *p,
 				  " = 'NaN'") < 0;
 		guard = true;
 	}
-	bad |= buf_printf(&b, "%s\nFROM (\n%s\n) AS q", guard ? ")" : "",
-			  body) < 0;
-	if (nk > 0) {
+	/* The doubles summed, as their bits. */
+	bad |= buf_printf(&in, "\nFROM (\n%s\n) AS q", body) < 0;
+	for (int i = 0; !bad && i < cfg->schema.nfields; i++) {
+		if (!bits[i])
+			continue;
+		buf_clear(&in);
+		bad |= buf_printf(&in, "\nFROM (SELECT q.*") < 0;
+		for (int j = i; !bad && j < cfg->schema.nfields; j++) {
+			if (!bits[j])
+				continue;
+			bad |= buf_printf(&in, ", ('x' || encode(float8send(")
+				< 0;
+			bad |= put_col(&in, conn, desc, map[j], false) < 0;
+			bad |= buf_printf(&in, "), 'hex'))::bit(64)::int8 AS "
+					  "\"" BITS_NAME "\"", j) < 0;
+		}
+		bad |= buf_printf(&in, " FROM (\n%s\n) AS q) AS q", body) < 0;
+		break;
+	}
+	bad |= buf_printf(&b, "%s%.*s", guard ? ")" : "", (int)in.len,
+			  in.p ? (const char *)in.p : "") < 0;
+	if (ng > 0) {
 		bad |= buf_printf(&b, "\nGROUP BY ") < 0;
-		for (int i = 0; i < nk; i++)
-			bad |= buf_printf(&b, "%s%d", i ? ", " : "", i + 1) < 0;
+		for (int i = 0; i < ng; i++)
+			bad |= buf_printf(&b, "%s%d", i ? ", " : "", gcols[i]) < 0;
 		bad |= buf_printf(&b, "\nORDER BY ") < 0;
-		for (int i = 0; i < nk; i++)
-			bad |= buf_printf(&b, "%s%d", i ? ", " : "", i + 1) < 0;
+		for (int i = 0; i < ng; i++)
+			bad |= buf_printf(&b, "%s%d", i ? ", " : "", gcols[i]) < 0;
 	} else {
 		bad |= buf_printf(&b, "\nHAVING count(*) > 0") < 0;
 	}
 	bad |= buf_add(&b, "", 1) < 0;
 	bad |= buf_add(&w, "", 1) < 0;
+	buf_free(&in);
+	free(gcols);
+	free(bits);
 	if (bad || what == NULL) {
 		buf_free(&w);
 		if (bad)

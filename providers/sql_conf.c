@@ -26,6 +26,9 @@ static const struct cfg_key_def sqlite_keys[] = {
 	[SK_QUERY] = { "query", 0 },
 	[SK_KEY] = { "key", 0 },
 	[SK_BATCH] = { "batch", 0 },
+	[SK_CONNINFO] = { NULL, 0 },
+	[SK_SNAPSHOT] = { NULL, 0 },
+	[SK_PUSHDOWN] = { "pushdown", 0 },
 };
 
 /* Numbered as enum sql_key: path is left out (NULL), not renumbered. */

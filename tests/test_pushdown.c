@@ -13,6 +13,9 @@
  * pushed down are pulled and --check says why; providers killed in the
  * middle of the groups (AGG_FAULT) restart and give the same bytes;
  * shards push down each their share and merge to the single run's bytes.
+ * The sqlite provider likewise, against SQLite's own GROUP BY (BINARY
+ * collation) over a column declared NOCASE, and with values of other
+ * types, which it pulls.
  */
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
@@ -25,6 +28,7 @@
 #include <unistd.h>
 
 #include <libpq-fe.h>
+#include <sqlite3.h>
 
 #include "helpers/pgtest.h"
 #include "helpers/testutil.h"
@@ -422,4 +426,261 @@ Test(pushdown, float_sums_are_exact_to_the_bit)
 		cr_assert_eq(rc, 0, "the oracle disagrees (seed %d)", s);
 		free(same_both_ways("g", "sum(f), avg(f), count(*)"));
 	}
+}
+
+/* --- sqlite ------------------------------------------------------------ */
+
+static void sq_exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+
+	cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, &msg), SQLITE_OK,
+		     "%s: %s", sql, msg ? msg : "?");
+}
+
+/* s.db in dir: t(id, k text COLLATE NOCASE, g int, i int), n rows. */
+static sqlite3 *make_sqlite(int n)
+{
+	char *path = tu_path(dir, "s.db");
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	unlink(path);
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	free(path);
+	sq_exec(db, "CREATE TABLE t (id INTEGER PRIMARY KEY, "
+		"k TEXT COLLATE NOCASE, g INT, i INT); BEGIN");
+	cr_assert_eq(sqlite3_prepare_v2(db, "INSERT INTO t VALUES (?, ?, ?, ?)",
+					-1, &st, NULL), SQLITE_OK);
+	for (int r = 0; r < n; r++) {
+		sqlite3_bind_int(st, 1, r);
+		if (rnd(10))
+			sqlite3_bind_text(st, 2, texts[rnd(NTEXTS)], -1,
+					  SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 2);
+		if (rnd(10))
+			sqlite3_bind_int(st, 3, (int)rnd(4));
+		else
+			sqlite3_bind_null(st, 3);
+		if (rnd(8))
+			sqlite3_bind_int64(st, 4, rnd(3) ? (long long)rnd(2001) - 1000
+				: (long long)rnd(1ull << 41) - (1ll << 40));
+		else
+			sqlite3_bind_null(st, 4);
+		cr_assert_eq(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	sq_exec(db, "COMMIT");
+	return db;
+}
+
+/* A text field as our CSV writes it. */
+static void csv_text(FILE *f, const unsigned char *s)
+{
+	if (*s == '\0' || strpbrk((const char *)s, ",\"\r\n"))
+		put_text(f, (const char *)s);
+	else
+		fputs((const char *)s, f);
+}
+
+/* What SQLite's own GROUP BY gives, in our CSV form; free() it. */
+static char *sqlite_csv(sqlite3 *db, const char *sql)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	sqlite3_stmt *st;
+	int n;
+
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK,
+		     "%s: %s", sql, sqlite3_errmsg(db));
+	n = sqlite3_column_count(st);
+	for (int j = 0; j < n; j++)
+		fprintf(f, "%s%s", j ? "," : "", sqlite3_column_name(st, j));
+	fputc('\n', f);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		for (int j = 0; j < n; j++) {
+			if (j)
+				fputc(',', f);
+			switch (sqlite3_column_type(st, j)) {
+			case SQLITE_NULL:
+				break;
+			case SQLITE_INTEGER:
+				fprintf(f, "%lld", (long long)
+					sqlite3_column_int64(st, j));
+				break;
+			default:
+				csv_text(f, sqlite3_column_text(st, j));
+			}
+		}
+		fputc('\n', f);
+	}
+	sqlite3_finalize(st);
+	fclose(f);
+	return out;
+}
+
+static int sq_run_conf(struct tu_result *r, const char *group_by,
+		       const char *aggs, const char *extra, bool push,
+		       const char *const *env)
+{
+	char *conf;
+
+	cr_assert(asprintf(&conf, "[aggregate]\noutput = out.csv\n"
+			   "fields = k:text, g:int, i:int\ngroup_by = %s\n"
+			   "aggregates = %s\n[provider p]\ntype = sqlite\n"
+			   "path = s.db\nquery = SELECT k, g, i FROM t\n"
+			   "batch = 4\npushdown = %s\n%s", group_by, aggs,
+			   push ? "true" : "false", extra ? extra : "") > 0);
+	tu_put(dir, "s.conf", conf);
+	free(conf);
+	return tu_run(r, dir, (const char *[]){ "-v", "-c", "s.conf", NULL },
+		      env);
+}
+
+static char *sq_output(const char *group_by, const char *aggs,
+		       const char *extra, bool push, const char *const *env,
+		       bool *pushed)
+{
+	struct tu_result r;
+
+	sq_run_conf(&r, group_by, aggs, extra, push, env);
+	cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+	*pushed = strstr(r.err, "pushdown done") != NULL;
+	tu_result_free(&r);
+	return tu_get(dir, "out.csv");
+}
+
+static const char *const SQ_AGGS =
+	"count(*), count(i), sum(i), avg(i), min(i), max(i), min(k), max(k)";
+
+Test(pushdown, sqlite_same_as_pulling_and_as_sqlite)
+{
+	static const char *const keys[] = { "k, g", "g", "k" };
+
+	for (int s = 1; s <= 3; s++) {
+		sqlite3 *db;
+
+		seed = 0x5bd1e995ull * (uint64_t)s;
+		db = make_sqlite(tu_scale(3000));
+		for (int j = 0; j < 3; j++) {
+			bool pushed, pulled;
+			char *a = sq_output(keys[j], SQ_AGGS, NULL, true, NULL,
+					    &pushed);
+			char *b = sq_output(keys[j], SQ_AGGS, NULL, false, NULL,
+					    &pulled);
+			char *ours = sq_output(keys[j], "count(*), count(i), "
+				"sum(i), min(i), max(i), min(k), max(k)", NULL,
+				true, NULL, &pushed);
+			char *sql, *want;
+
+			cr_assert(pushed && !pulled);
+			cr_assert_str_eq(a, b, "pushed:\n%s\npulled:\n%s", a, b);
+			cr_assert(asprintf(&sql, "SELECT %s, count(*) AS count, "
+				"count(i) AS count_i, sum(i) AS sum_i, min(i) AS "
+				"min_i, max(i) AS max_i, min(k COLLATE BINARY) AS "
+				"min_k, max(k COLLATE BINARY) AS max_k FROM t "
+				"GROUP BY %s ORDER BY %s", strcmp(keys[j], "g") ?
+				(strcmp(keys[j], "k") ? "k COLLATE BINARY AS k, g"
+				 : "k COLLATE BINARY AS k") : "g",
+				strcmp(keys[j], "g") ? (strcmp(keys[j], "k") ?
+				"1, 2" : "1") : "1",
+				strcmp(keys[j], "g") ? (strcmp(keys[j], "k") ?
+				"k IS NULL, 1, g IS NULL, 2" : "k IS NULL, 1")
+				: "g IS NULL, 1") > 0);
+			want = sqlite_csv(db, sql);
+			cr_assert_str_eq(ours, want, "%s:\nours:\n%s\n"
+					 "sqlite:\n%s", sql, ours, want);
+			free(sql);
+			free(want);
+			free(ours);
+			free(a);
+			free(b);
+		}
+		sqlite3_close(db);
+	}
+}
+
+/* A value an int or text field would convert (or reject): pulled. */
+Test(pushdown, sqlite_values_of_other_types_are_pulled)
+{
+	sqlite3 *db;
+	bool pushed, pulled;
+	char *a, *b;
+
+	seed = 77;
+	db = make_sqlite(500);
+	sq_exec(db, "INSERT INTO t VALUES (1000, 'a', 1, 'x12'), "
+		"(1001, 'b', 2, 2.5), (1002, x'ff', 1, 3)");
+	sqlite3_close(db);
+	a = sq_output("k, g", SQ_AGGS, "max_rejects = 10\n", true, NULL,
+		      &pushed);
+	b = sq_output("k, g", SQ_AGGS, "max_rejects = 10\n", false, NULL,
+		      &pulled);
+	cr_assert(!pushed && !pulled);
+	cr_assert_str_eq(a, b);
+	free(a);
+	free(b);
+}
+
+Test(pushdown, sqlite_kills_during_the_groups_give_the_same_bytes)
+{
+	static const char *const faults[] = {
+		"AGG_FAULT=p:1:after_records:3",
+		"AGG_FAULT=p:1:before_checkpoint:4;p:2:mid_frame:2",
+		"AGG_FAULT=p:1:record:17:segv",
+	};
+	sqlite3 *db;
+	char *want;
+	bool pushed;
+
+	TU_REQUIRE_HOOKS(teardown);
+	seed = 15;
+	db = make_sqlite(tu_scale(2000));
+	sqlite3_close(db);
+	want = sq_output("k, g", SQ_AGGS, NULL, false, NULL, &pushed);
+	for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
+		const char *env[] = { faults[i], NULL };
+		struct tu_result r;
+		char *got;
+
+		sq_run_conf(&r, "k, g", SQ_AGGS, "restart = 5\n", true, env);
+		cr_assert_eq(r.status, 0, "%s: exit %d\n%s", faults[i],
+			     r.status, r.err);
+		cr_assert(strstr(r.err, "fault injected") &&
+			  strstr(r.err, "pushdown done"), "%s", r.err);
+		tu_result_free(&r);
+		got = tu_get(dir, "out.csv");
+		cr_assert_str_eq(got, want, "%s:\n%s\n---\n%s", faults[i],
+				 got, want);
+		free(got);
+	}
+	free(want);
+}
+
+Test(pushdown, sqlite_check_says_what_is_pushed_down)
+{
+	struct tu_result r;
+	sqlite3 *db;
+
+	seed = 21;
+	db = make_sqlite(10);
+	sqlite3_close(db);
+	sq_run_conf(&r, "k", "count(*), sum(i)", NULL, true, NULL);
+	tu_result_free(&r);
+	tu_run(&r, dir, (const char *[]){ "--check", "-c", "s.conf", NULL },
+	       NULL);
+	cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+	cr_assert(strstr(r.out, "pushdown: GROUP BY k (count, sum(i)) when "
+			 "every value is of its field's type"), "%s", r.out);
+	tu_result_free(&r);
+	sq_run_conf(&r, "k", "count(*), count_distinct(i)", NULL, true, NULL);
+	tu_result_free(&r);
+	tu_run(&r, dir, (const char *[]){ "--check", "-c", "s.conf", NULL },
+	       NULL);
+	cr_assert(strstr(r.out, "pushdown: no (count_distinct_i cannot be "
+			 "combined from groups)"), "%s", r.out);
+	tu_result_free(&r);
 }

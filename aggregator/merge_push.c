@@ -8,27 +8,53 @@
 #include <string.h>
 
 /*
- * A sum of doubles from m * 2^e and the zeros' counts (pushdown.h): the
- * narrow form of struct fsum holds exactly that, |m| < 2^116 (2^53 per
- * value, fewer than 2^63 values), and state_combine() adds it exactly.
+ * A sum of doubles from its record's values after n (pushdown.h): f at
+ * 2^-52, or the fractions m of doubles of one sign and exponent, the
+ * implicit bits (n of them, but for subnormals and zeros) added; zeros,
+ * infinities and NaN as flags, as fsum_add() keeps them.  The narrow form
+ * of struct fsum holds m * 2^e exactly (|f| < 2^63 per value, |m| <= 2^53,
+ * fewer than 2^63 values), and state_combine() adds it exactly.
  */
-static int build_fsum(struct fsum *s, const struct rec_value *w)
+static int build_fsum(struct fsum *s, int64_t n, const struct rec_value *w)
 {
-	__int128 m = w[0].null ? 0 : rec_dec(&w[0]);
+	__int128 m;
+	int64_t t, e;
+	int lsb;
 
 	memset(s, 0, sizeof *s);
-	if (m != 0) {
-		if (w[1].null || w[1].u.i < -1074 || w[1].u.i > 971 ||
-		    m >= (__int128)1 << 120 || m <= -((__int128)1 << 120))
+	if (w[1].null)
+		return n == 0 ? 0 : -1;
+	t = w[1].u.i;
+	if (t == 4096) {
+		m = w[0].null ? 0 : rec_dec(&w[0]);
+		lsb = -52;
+	} else {
+		if (t < -2048 || t > 2047 || w[2].null || w[3].null)
 			return -1;
+		e = t & 2047;
+		m = rec_dec(&w[2]);
+		if (m < 0 || m >= (__int128)1 << 116)
+			return -1;
+		if (e == 2047) {
+			s->flags |= m != 0 ? FSUM_NAN : t < 0 ? FSUM_NEG_INF
+							      : FSUM_POS_INF;
+			return 0;
+		}
+		if (e == 0 && w[3].u.i == 0)
+			s->flags |= t < 0 ? FSUM_NEG_ZERO : FSUM_POS_ZERO;
+		if (e > 0)
+			m += (__int128)n << 52;
+		lsb = e == 0 ? -1074 : (int)e - 1075;
+		if (t < 0)
+			m = -m;
+	}
+	if (m >= (__int128)1 << 126 || m <= -((__int128)1 << 126))
+		return -1;
+	if (m != 0) {
 		fsum_set_acc(s, m);
-		s->lsb = (int32_t)w[1].u.i;
+		s->lsb = lsb;
 		s->flags |= FSUM_USED;
 	}
-	if (!w[2].null && w[2].u.i > 0)
-		s->flags |= FSUM_POS_ZERO;
-	if (!w[3].null && w[3].u.i > 0)
-		s->flags |= FSUM_NEG_ZERO;
 	return 0;
 }
 
@@ -59,7 +85,7 @@ static int build(struct arena *ar, const struct st_agg *a, void *sp,
 		((struct st_dsum *)sp)->carry = 0;
 		return 0;
 	case ST_FSUM:
-		return build_fsum(&((struct st_fsum *)sp)->sum, &w[1]);
+		return build_fsum(&((struct st_fsum *)sp)->sum, n, &w[1]);
 	case ST_MM:
 		if (w[1].null || state_mm_set(ar, a->ftype, sp, &w[1], true) < 0)
 			return -1;

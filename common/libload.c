@@ -254,6 +254,15 @@ int PQgetlength(const PGresult *res, int tup_num, int field_num)
 	return fn(res, tup_num, field_num);
 }
 
+int PQserverVersion(const PGconn *conn)
+{
+	static int (*fn)(const PGconn *conn);
+
+	if (fn == NULL)
+		fn = libload_sym(LIBLOAD_PQ, "PQserverVersion");
+	return fn(conn);
+}
+
 int PQsetSingleRowMode(PGconn *conn)
 {
 	static int (*fn)(PGconn *conn);

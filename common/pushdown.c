@@ -113,12 +113,11 @@ int push_plan_make(const struct cfg *cfg, struct push_plan *pp)
 		if (!push_has_value(a))
 			continue;
 		if (push_is_fsum(cfg, a)) {
-			w[k].name = a->name;
-			w[k].type = REC_DECIMAL;
-			w[k++].prec = 38;
-			for (int j = 0; j < 3; j++) {
+			/* f, t, m, z (pushdown.h) */
+			for (int j = 0; j < 4; j++) {
 				w[k].name = a->name;
-				w[k++].type = REC_INT;
+				w[k].type = j % 2 ? REC_INT : REC_DECIMAL;
+				w[k++].prec = j % 2 ? 0 : 38;
 			}
 			continue;
 		}

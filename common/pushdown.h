@@ -17,11 +17,14 @@
  * non-NULL values, it folded) and, but for the counts, its value: a sum
  * as decimal(38, the field's scale) (an int sum at scale 0), a min or a
  * max in the field's type; NULL when n is 0.  A float sum (or avg) is
- * four values after n, the exact sum of some of the doubles: m, an
- * integer (decimal(38,0)), and e, an int: the sum is m * 2^e; then the
- * number of +0.0 and of -0.0 among them.  A group of the config may come
- * as several records (one per binary exponent of each float summed, in
- * the server's GROUP BY): they add up.
+ * four values after n, the exact sum of some of the doubles: f, an
+ * integer (decimal(38,0)) that is the sum of those between 1 and 2048 in
+ * magnitude, each times 2^52; t, their sign and 11-bit exponent as the
+ * top 12 bits of an int64 shifted down (-2048..2047), or 4096 for those
+ * between 1 and 2048; m, the sum of their 52-bit fractions; and z, the
+ * least fraction (0 with exponent 0: a zero is among them).  A group of
+ * the config may come as several records (one per t of each float
+ * summed, in the server's GROUP BY): they add up.
  */
 #ifndef AGG_PUSHDOWN_H
 #define AGG_PUSHDOWN_H

@@ -33,11 +33,19 @@
 #define OID_VARCHAR 1043
 #define OID_NUMERIC 1700
 
-/* Whether column col (type oid, typmod mod) converts into f without reject. */
-static bool col_ok(const struct rec_field *f, unsigned oid, int mod)
+/*
+ * Whether a column of type oid (typmod mod) converts into f without a
+ * reject, and, when compared (a key, a min or max), compares as f would.
+ * Any type's text output is text (in a UTF8 server), so a text field that
+ * is only carried or counted may come from any column.
+ */
+static bool col_ok(const struct rec_field *f, unsigned oid, int mod,
+		   bool compared)
 {
 	int cp, cs;
 
+	if (f->type == REC_TEXT && !compared)
+		return true;
 	switch (f->type) {
 	case REC_INT:
 		return oid == PG_OID_INT2 || oid == PG_OID_INT4 ||
@@ -57,6 +65,20 @@ static bool col_ok(const struct rec_field *f, unsigned oid, int mod)
 	default:
 		return false;
 	}
+}
+
+/* Whether field i is a group key or what a min or max reads. */
+static bool compared(const struct cfg *cfg, int i)
+{
+	for (int k = 0; k < cfg->ngroup_by; k++)
+		if (cfg->group_by[k] == i)
+			return true;
+	for (int k = 0; k < cfg->naggs; k++)
+		if (cfg->aggs[k].field == i &&
+		    (cfg->aggs[k].kind == CFG_AGG_MIN ||
+		     cfg->aggs[k].kind == CFG_AGG_MAX))
+			return true;
+	return false;
 }
 
 bool pg_push_ok(const struct cfg *cfg, const struct cfg_provider *p,
@@ -82,7 +104,8 @@ bool pg_push_ok(const struct cfg *cfg, const struct cfg_provider *p,
 
 		if (col < 0)
 			continue;
-		if (!col_ok(f, PQftype(desc, col), PQfmod(desc, col))) {
+		if (!col_ok(f, PQftype(desc, col), PQfmod(desc, col),
+			    compared(cfg, i))) {
 			snprintf(why, whylen, "column %s into %s field %s may "
 				 "not convert", PQfname(desc, col),
 				 rec_type_name(f->type), f->name);
@@ -141,46 +164,53 @@ static const char *agg_fn(enum cfg_agg_kind k)
 	}
 }
 
-/* The name of the bits of float field i's column in the statement. */
-#define BITS_NAME "aggregate bits %d"
-
 /*
- * A float sum's four columns after its count, over the column's bits as
- * an int8 ("aggregate bits N", added by the inner SELECT): the sum of the
- * signed 53-bit integers of the doubles (the implicit bit added but for
- * subnormals and zeros), their weight's exponent (-1074 for subnormals and
- * exponent 1 alike, so they share a group), and the +0.0 and -0.0 counts.
- * The exponent column is grouped by: each group's sum is exact in numeric.
+ * A float sum's four columns after its count (pushdown.h).  A double
+ * between 1 and 2048 in magnitude times 2^52 is an integer below 2^63, so
+ * those are summed as such (cheap: a multiply and a cast); any other is
+ * taken apart by its bits (float8send, read as an int8), grouped by its
+ * sign and exponent (the top 12 bits), its 52-bit fractions summed.  Every
+ * sum is of int8s, exact in numeric.
  */
-static int put_fsum(struct buf *b, int field)
+static int put_fsum(struct buf *b, PGconn *conn, const PGresult *desc,
+		    int col)
 {
-	char q[48];
+	struct buf c = { 0 }, in = { 0 }, bits = { 0 };
+	int rc;
 
-	snprintf(q, sizeof q, "q.\"" BITS_NAME "\"", field);
-	return buf_printf(b, ", sum(CASE WHEN %s < 0 THEN -1 ELSE 1 END * "
-			  "((%s & 4503599627370495) | CASE WHEN "
-			  "%s & 9218868437227405312 = 0 THEN 0 ELSE "
-			  "4503599627370496 END)), "
-			  "CASE WHEN (%s >> 52) & 2047 = 0 THEN -1074 ELSE "
-			  "((%s >> 52) & 2047) - 1075 END, "
-			  "count(*) FILTER (WHERE %s = 0), "
-			  "count(*) FILTER (WHERE %s = "
-			  "(-9223372036854775808)::int8)",
-			  q, q, q, q, q, q, q);
+	if (put_col(&c, conn, desc, col, false) < 0 || buf_add(&c, "", 1) < 0 ||
+	    buf_printf(&in, "abs(%s) >= 1 AND abs(%s) < 2048", c.p, c.p) < 0 ||
+	    buf_add(&in, "", 1) < 0 ||
+	    buf_printf(&bits, "('x' || encode(float8send(%s), 'hex'))"
+		       "::bit(64)::int8", c.p) < 0 || buf_add(&bits, "", 1) < 0)
+		rc = -1;
+	else
+		rc = buf_printf(b, ", sum(CASE WHEN %s THEN (%s * "
+				"4503599627370496::float8)::int8 END), "
+				"CASE WHEN %s THEN 4096 ELSE %s >> 52 END, "
+				"sum(CASE WHEN NOT (%s) THEN %s & "
+				"4503599627370495 END), "
+				"min(CASE WHEN NOT (%s) THEN %s & "
+				"4503599627370495 END)",
+				in.p, c.p, in.p, bits.p, in.p, bits.p, in.p,
+				bits.p);
+	buf_free(&c);
+	buf_free(&in);
+	buf_free(&bits);
+	return rc;
 }
 
 char *pg_push_sql(const struct cfg *cfg, const struct cfg_provider *p,
 		  PGconn *conn, const PGresult *desc, const int *map,
 		  const char *body, char **what)
 {
-	struct buf b = { 0 }, w = { 0 }, in = { 0 };
+	struct buf b = { 0 }, w = { 0 };
 	bool bad = false, guard = false;
 	int nk = cfg->ngroup_by, ord = 0, ng = 0;
 	int *gcols = calloc((size_t)(nk + cfg->naggs) + 1, sizeof *gcols);
-	bool *bits = calloc((size_t)cfg->schema.nfields + 1, sizeof *bits);
 
 	(void)p;
-	bad |= gcols == NULL || bits == NULL;
+	bad |= gcols == NULL;
 	bad |= buf_printf(&b, "SELECT ") < 0;
 	bad |= buf_printf(&w, "GROUP BY ") < 0;
 	for (int i = 0; !bad && i < nk; i++) {
@@ -217,8 +247,7 @@ char *pg_push_sql(const struct cfg *cfg, const struct cfg_provider *p,
 			continue;
 		}
 		if (push_is_fsum(cfg, a)) {
-			bad |= put_fsum(&b, a->field) < 0;
-			bits[a->field] = true;
+			bad |= put_fsum(&b, conn, desc, map[a->field]) < 0;
 			gcols[ng++] = ord + 2;
 			ord += 4;
 		} else {
@@ -248,27 +277,8 @@ char *pg_push_sql(const struct cfg *cfg, const struct cfg_provider *p,
 				  " = 'NaN'") < 0;
 		guard = true;
 	}
-	/* The doubles summed, as their bits. */
-	bad |= buf_printf(&in, "\nFROM (\n%s\n) AS q", body) < 0;
-	for (int i = 0; !bad && i < cfg->schema.nfields; i++) {
-		if (!bits[i])
-			continue;
-		buf_clear(&in);
-		bad |= buf_printf(&in, "\nFROM (SELECT q.*") < 0;
-		for (int j = i; !bad && j < cfg->schema.nfields; j++) {
-			if (!bits[j])
-				continue;
-			bad |= buf_printf(&in, ", ('x' || encode(float8send(")
-				< 0;
-			bad |= put_col(&in, conn, desc, map[j], false) < 0;
-			bad |= buf_printf(&in, "), 'hex'))::bit(64)::int8 AS "
-					  "\"" BITS_NAME "\"", j) < 0;
-		}
-		bad |= buf_printf(&in, " FROM (\n%s\n) AS q) AS q", body) < 0;
-		break;
-	}
-	bad |= buf_printf(&b, "%s%.*s", guard ? ")" : "", (int)in.len,
-			  in.p ? (const char *)in.p : "") < 0;
+	bad |= buf_printf(&b, "%s\nFROM (\n%s\n) AS q", guard ? ")" : "",
+			  body) < 0;
 	if (ng > 0) {
 		bad |= buf_printf(&b, "\nGROUP BY ") < 0;
 		for (int i = 0; i < ng; i++)
@@ -281,9 +291,7 @@ char *pg_push_sql(const struct cfg *cfg, const struct cfg_provider *p,
 	}
 	bad |= buf_add(&b, "", 1) < 0;
 	bad |= buf_add(&w, "", 1) < 0;
-	buf_free(&in);
 	free(gcols);
-	free(bits);
 	if (bad || what == NULL) {
 		buf_free(&w);
 		if (bad)
@@ -375,6 +383,20 @@ enum prov_status pg_push_run(struct pg_run *r, const PGresult *desc)
 		free(sql);
 		push_plan_free(&pp);
 		return prov_fail(c, PROV_FAIL_RETRY, "out of memory");
+	}
+	/*
+	 * The statement's many expressions push its cost past jit_above_cost,
+	 * and compiling them takes longer than running them on all but huge
+	 * tables; its estimate of the groups is the keys' times the
+	 * exponents', which at the default work_mem makes the planner sort
+	 * every row rather than hash them (a hash spills to disk if need be).
+	 */
+	if (PQserverVersion(r->conn) >= 110000 &&
+	    pg_run_sql(r->conn, c, "SET jit = off; SET work_mem = '64MB'",
+		       PGRES_COMMAND_OK, NULL, "pushdown", &st, err,
+		       sizeof err) < 0) {
+		prov_fail(c, st, "%s", err);
+		goto out;
 	}
 	log_event(LOG_DEBUG, r->p->name, "pushdown", "sql", sql, NULL);
 	if (!PQsendQuery(r->conn, sql) || !PQsetSingleRowMode(r->conn)) {

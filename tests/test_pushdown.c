@@ -428,6 +428,35 @@ Test(pushdown, float_sums_are_exact_to_the_bit)
 	}
 }
 
+/* A column of any type feeds a text field only carried; compared, text only. */
+Test(pushdown, a_text_field_only_carried_may_come_from_any_column)
+{
+	static const char *const cases[][2] = {
+		{ "g", "pushdown: GROUP BY g (count)" },
+		{ "day", "pushdown: no (column day into text field day may not "
+			 "convert)" },
+	};
+	struct tu_result r;
+	char *conf;
+
+	pgt_sql(db, "DROP TABLE IF EXISTS %s", tname);
+	pgt_sql(db, "CREATE TABLE %s AS SELECT g, date '2024-01-01' + g AS day "
+		"FROM generate_series(1, 50) g", tname);
+	for (int i = 0; i < 2; i++) {
+		cr_assert(asprintf(&conf, "[aggregate]\noutput = out.csv\n"
+				   "fields = g:int, day:text\ngroup_by = %s\n"
+				   "aggregates = count(*)\n[provider p]\n"
+				   "type = postgres\nquery = SELECT g, day FROM "
+				   "%s\n", cases[i][0], tname) > 0);
+		tu_put(dir, "d.conf", conf);
+		free(conf);
+		tu_run(&r, dir, (const char *[]){ "--check", "-c", "d.conf",
+						  NULL }, NULL);
+		cr_assert(strstr(r.out, cases[i][1]), "%s%s", r.out, r.err);
+		tu_result_free(&r);
+	}
+}
+
 /* --- sqlite ------------------------------------------------------------ */
 
 static void sq_exec(sqlite3 *db, const char *sql)

@@ -222,7 +222,7 @@ static void drop_stage(struct agg *a, int pi, bool final)
 }
 
 static int on_records(struct agg *a, int pi, const unsigned char *pl,
-		      size_t len)
+		      size_t len, bool groups)
 {
 	uint32_t count;
 	char err[256];
@@ -235,8 +235,9 @@ static int on_records(struct agg *a, int pi, const unsigned char *pl,
 	memcpy(&count, pl, sizeof count);
 	/* Every output stages the records: the first checks them. */
 	for (int i = 0; i < a->nmerges; i++) {
-		rc = merge_stage(a->merges[i], pi, pl + sizeof count,
-				 len - sizeof count, count, err, sizeof err);
+		rc = (groups ? merge_stage_groups : merge_stage)(
+			a->merges[i], pi, pl + sizeof count,
+			len - sizeof count, count, err, sizeof err);
 		if (rc < 0) {
 			send_fatal(a, err);
 			return -1;
@@ -328,7 +329,9 @@ static int on_frame(struct agg *a, int pi, const struct ring_frame_hdr *h,
 	}
 	switch (h->type) {
 	case RING_RECORDS:
-		return on_records(a, pi, pl, h->len);
+		return on_records(a, pi, pl, h->len, false);
+	case RING_GROUPS:
+		return on_records(a, pi, pl, h->len, true);
 	case RING_CHECKPOINT:
 		return on_checkpoint(a, pi, pl, h->len);
 	case RING_REJECT:

@@ -50,6 +50,7 @@
 #include "../common/decimal.h"
 #include "../common/expr.h"
 #include "gtable.h"
+#include "merge_push.h"
 #include "output.h"
 #include "post.h"
 #include "spool.h"
@@ -63,6 +64,8 @@ struct part {
 	struct gtable t;     /* group */
 	struct stage stage;  /* since the last checkpoint */
 	struct buf rejects;  /* committed REJECT payloads, each after its u32 length */
+	struct buf groups;   /* staged GROUPS records (pushed down) */
+	uint64_t ngroups;
 };
 
 struct merge {
@@ -81,6 +84,8 @@ struct merge {
 	struct out_writer *pending; /* written, not yet committed */
 	struct stager stager;
 	struct rec_value *values; /* scratch: a staged record decoded */
+	struct push_plan plan;   /* GROUPS frames' records, once one came */
+	bool plan_made;
 };
 
 struct merge *merge_new(const struct cfg *cfg)
@@ -230,6 +235,48 @@ int merge_stage(struct merge *m, int pi, const unsigned char *recs,
 			     pname(m, pi), err, errlen);
 }
 
+int merge_stage_groups(struct merge *m, int pi, const unsigned char *recs,
+		       size_t len, uint32_t count, char *err, size_t errlen)
+{
+	struct part *p = &m->parts[pi];
+	size_t off = 0, at = p->groups.len;
+
+	if (m->folded)
+		return too_late(m, pi, err, errlen);
+	if (!push_allowed(m->cfg, pi, err, errlen))
+		return 1;
+	if (!m->plan_made) {
+		if (push_plan_make(m->cfg, &m->plan) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		m->plan_made = true;
+	}
+	/* Copied before a byte is read: the producer may still write. */
+	if (buf_add(&p->groups, recs, len) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	recs = p->groups.p + at;
+	for (uint32_t i = 0; i < count; i++) {
+		long n = rec_validate(&m->plan.wire, recs + off, len - off);
+
+		if (n < 0) {
+			snprintf(err, errlen, "malformed group %u", i + 1);
+			p->groups.len = at;
+			return 1;
+		}
+		off += (size_t)n;
+	}
+	if (off != len) {
+		snprintf(err, errlen, "GROUPS frame longer than its groups");
+		p->groups.len = at;
+		return 1;
+	}
+	p->ngroups += count;
+	return 0;
+}
+
 int merge_stage_reject(struct merge *m, int pi, const unsigned char *p,
 		       uint32_t len, char *err, size_t errlen)
 {
@@ -243,7 +290,7 @@ int merge_stage_reject(struct merge *m, int pi, const unsigned char *p,
 void merge_staged(const struct merge *m, int pi, uint64_t *records,
 		  uint64_t *rejects)
 {
-	*records = m->parts[pi].stage.records;
+	*records = m->parts[pi].stage.records + m->parts[pi].ngroups;
 	*rejects = m->parts[pi].stage.nrejects;
 }
 
@@ -294,6 +341,19 @@ int merge_commit(struct merge *m, int pi, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	if (p->ngroups > 0 && !p->dropped) {
+		if (m->folded)
+			return too_late(m, pi, err, errlen);
+		if (push_fold(&m->keys, &p->t, m->aggs, m->naggs, &m->plan,
+			      m->cfg->schema.nfields, p->groups.p,
+			      p->groups.len, p->ngroups) < 0) {
+			snprintf(err, errlen, "out of memory grouping the "
+				 "groups of provider %s", pname(m, pi));
+			return -1;
+		}
+	}
+	buf_clear(&p->groups);
+	p->ngroups = 0;
 	if (p->stage.rejects.len > 0 &&
 	    buf_add(&p->rejects, p->stage.rejects.p, p->stage.rejects.len) < 0) {
 		snprintf(err, errlen, "out of memory");
@@ -317,6 +377,8 @@ void merge_keep_rejects(struct merge *m, int pi)
 void merge_discard(struct merge *m, int pi)
 {
 	stage_clear(&m->parts[pi].stage);
+	buf_clear(&m->parts[pi].groups);
+	m->parts[pi].ngroups = 0;
 }
 
 const unsigned char *merge_rejects(const struct merge *m, int pi,
@@ -857,6 +919,7 @@ void merge_free(struct merge *m)
 			part_free_records(&m->parts[i]);
 			stage_free(&m->parts[i].stage);
 			buf_free(&m->parts[i].rejects);
+			buf_free(&m->parts[i].groups);
 		}
 	}
 	gtable_free(&m->own);
@@ -865,5 +928,7 @@ void merge_free(struct merge *m)
 	free(m->parts);
 	free(m->aggs);
 	free(m->values);
+	if (m->plan_made)
+		push_plan_free(&m->plan);
 	free(m);
 }

@@ -65,6 +65,15 @@ int merge_stage(struct merge *m, int pi, const unsigned char *recs,
 		size_t len, uint32_t count, char *err, size_t errlen);
 
 /*
+ * Stage a GROUPS payload (a pushed-down provider's groups, records of
+ * the config's group record, common/pushdown.h) as merge_stage() does a
+ * RECORDS one; each group counts as one record.  The same returns; 1
+ * too when provider pi may not push down at all.
+ */
+int merge_stage_groups(struct merge *m, int pi, const unsigned char *recs,
+		       size_t len, uint32_t count, char *err, size_t errlen);
+
+/*
  * Stage a REJECT payload p[0..len) of provider pi (checked by the caller).
  * Returns 0, or -1 with err (out of memory).
  */

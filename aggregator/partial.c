@@ -65,6 +65,7 @@ static const char *const out_keys[] = {
 /* Keys of a provider that say how, not what, it reads. */
 static const char *const prov_keys[] = {
 	"restart", "stall_timeout", "memory_limit", "max_rejects", "batch",
+	"pushdown",
 	"concurrency", "connect_timeout", "retries", "rate_limit", "timeout",
 	"ca_file", "insecure", "max_response", NULL
 };

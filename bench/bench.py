@@ -421,20 +421,45 @@ class Postgres:
 def case_postgres(a, pg, tmp):
     say("\n[4] PostgreSQL table -> group by region (%d rows)" % a.rows)
     out = os.path.join(tmp, "pg_out.csv")
+    pull_out = os.path.join(tmp, "pg_pull_out.csv")
     conf = write_conf(os.path.join(tmp, "pg.conf"),
-                      GROUP_CONF.format(out=out) +
-                      "\n[provider sales]\ntype = postgres\n"
+                      GROUP_CONF.format(out=pull_out) +
+                      "\n[provider sales]\ntype = postgres\npushdown = false\n"
                       "query = SELECT id, region, day, amount FROM sales\n")
     ours, _ = timed([AGG, "-q", "-c", conf], a.runs, env=pg.env)
     copy = ("psql -X -q -c \"COPY (SELECT id, region, day, amount FROM sales) "
             "TO STDOUT\" > /dev/null")
     peer, _ = timed(copy, a.runs, env=pg.env, shell=True)
-    row("aggregate", "%.3f s  %.2f M rows/s" % (ours, a.rows / ours / 1e6))
+    row("aggregate, pushdown = false", "%.3f s  %.2f M rows/s" %
+        (ours, a.rows / ours / 1e6))
     row("psql COPY TO STDOUT > /dev/null",
         "%.3f s  %.2f M rows/s" % (peer, a.rows / peer / 1e6))
     row("rows/s ours/psql >= 0.8",
         "%.3f  %s" % (peer / ours, verdict(4, "postgres vs psql COPY",
                                            peer / ours >= 0.8)))
+    # The GROUP BY sent to the server (pushdown, the default) against the
+    # server's own GROUP BY over the same rows through psql, alternated.
+    push_conf = write_conf(os.path.join(tmp, "pg_push.conf"),
+                           GROUP_CONF.format(out=out) +
+                           "\n[provider sales]\ntype = postgres\n"
+                           "query = SELECT id, region, day, amount FROM sales\n")
+    pgvars = ["%s=%s" % (k, pg.env[k]) for k in
+              ("PGHOST", "PGPORT", "PGUSER", "PGDATABASE") if k in pg.env]
+    (push, _, _), (group, _, _) = timed_alternating([
+        ["env"] + pgvars + [AGG, "-q", "-c", push_conf],
+        ["env"] + pgvars + ["psql", "-X", "-q", "-o", "/dev/null", "-c",
+                            "SELECT region, count(*), sum(amount) FROM sales "
+                            "GROUP BY region"]], a.runs)
+    row("aggregate, pushdown (GROUP BY in the server)",
+        "%.3f s" % push)
+    row("psql SELECT ... GROUP BY region", "%.3f s" % group)
+    row("ours/psql GROUP BY <= 1.3",
+        "%.2f  %s" % (push / group, verdict(4, "postgres pushdown vs psql "
+                                            "GROUP BY", push / group <= 1.3)))
+    with open(out) as f1, open(pull_out) as f2:
+        same = f1.read() == f2.read()
+    row("pushdown output = pulled output",
+        verdict(4, "pushdown = pull, byte for byte", same))
     return ours
 
 
@@ -534,7 +559,8 @@ def case_together(a, csv, db, pg, httpd, tmp, rates):
         "sqlite": "[provider lite]\ntype = sqlite\npath = %s\nquery = SELECT "
                   "id, region, day, amount FROM sales WHERE id <= %d\n"
                   "key = id\n" % (db, n_sql),
-        "postgres": "[provider pg]\ntype = postgres\nquery = SELECT id, "
+        "postgres": "[provider pg]\ntype = postgres\npushdown = false\n"
+                    "query = SELECT id, "
                     "region, day, amount FROM sales_part\n",
         "http": "[provider api]\ntype = http\nurl = http://127.0.0.1:%d/items?"
                 "page={page}&per_page=10&total=%d&delay=100\npagination = "

@@ -236,6 +236,42 @@ void PQfreemem(void *ptr)
 	fn(ptr);
 }
 
+int PQfmod(const PGresult *res, int field_num)
+{
+	static int (*fn)(const PGresult *res, int field_num);
+
+	if (fn == NULL)
+		fn = libload_sym(LIBLOAD_PQ, "PQfmod");
+	return fn(res, field_num);
+}
+
+int PQgetlength(const PGresult *res, int tup_num, int field_num)
+{
+	static int (*fn)(const PGresult *res, int tup_num, int field_num);
+
+	if (fn == NULL)
+		fn = libload_sym(LIBLOAD_PQ, "PQgetlength");
+	return fn(res, tup_num, field_num);
+}
+
+int PQserverVersion(const PGconn *conn)
+{
+	static int (*fn)(const PGconn *conn);
+
+	if (fn == NULL)
+		fn = libload_sym(LIBLOAD_PQ, "PQserverVersion");
+	return fn(conn);
+}
+
+int PQsetSingleRowMode(PGconn *conn)
+{
+	static int (*fn)(PGconn *conn);
+
+	if (fn == NULL)
+		fn = libload_sym(LIBLOAD_PQ, "PQsetSingleRowMode");
+	return fn(conn);
+}
+
 Oid PQftype(const PGresult *res, int field_num)
 {
 	static Oid (*fn)(const PGresult *res, int field_num);

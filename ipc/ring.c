@@ -324,7 +324,7 @@ void ring_commit(struct ring *r, size_t len, enum ring_frame_type type,
 	};
 
 	assert(len <= ring_max_payload(r));
-	assert(type >= RING_RECORDS && type < RING_PAD);
+	assert(type >= RING_RECORDS && type <= RING_GROUPS && type != RING_PAD);
 	memcpy(r->data + off, &h, sizeof(h));
 	r->wpos += RING_ALIGN(sizeof(h) + len);
 	atomic_store_explicit(&r->sh->write_pos, r->wpos,
@@ -397,7 +397,7 @@ int ring_next(struct ring *r, struct ring_frame_hdr *hdr,
 		size = RING_ALIGN(sizeof(h) + (uint64_t)h.len);
 		if (size > avail || size > tail)
 			return -1;
-		if (h.type < RING_RECORDS || h.type > RING_PAD)
+		if (h.type < RING_RECORDS || h.type > RING_GROUPS)
 			return -1;
 		if (h.type == RING_PAD) {
 			r->rpos += size;

@@ -39,6 +39,8 @@ enum ring_frame_type {
 			       filtered so far */
 	RING_ERROR,         /* UTF-8 message; the provider exits after it */
 	RING_PAD,           /* filler up to the end of the data area */
+	RING_GROUPS,        /* as RECORDS, each record a group's states
+			       (common/pushdown.h) */
 };
 
 struct ring_frame_hdr {

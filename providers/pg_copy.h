@@ -75,6 +75,9 @@ struct pg_run {
 	int64_t key_i;
 	double key_f;
 
+	bool push;              /* groups, not rows (pg_push.h) */
+	bool push_tok;          /* the token says an attempt pushed */
+
 	char snap[PG_SNAP_MAX]; /* "" when snapshot = false */
 	pid_t holder;           /* the snapshot's holder, 0: none */
 };

@@ -22,6 +22,8 @@ static void pg_token_write(const struct pg_run *r, bool done,
 			   unsigned char *buf, struct sqlmap_token *t)
 {
 	sqlmap_tok_head(t, buf, "pg", r->rows, done);
+	if (r->push || r->push_tok)
+		sqlmap_tok_u64(t, "push", 1);
 	if (r->snap[0]) {
 		sqlmap_tok_str(t, "snap", r->snap);
 		sqlmap_tok_u64(t, "holder", (uint64_t)r->holder);
@@ -54,6 +56,10 @@ int pg_token_read(struct pg_run *r, const unsigned char *tok, size_t len,
 		r->snap[vlen] = '\0';
 		r->holder = (pid_t)holder;
 	}
+	has = sqlmap_tok_get_u64(tok, len, "push", &holder);
+	if (has < 0)
+		return -1;
+	r->push_tok = has == 1;
 	has = sqlmap_tok_get(tok, len, "key", &v, &vlen);
 	if (has < 0)
 		return -1;

@@ -10,6 +10,7 @@
  *                  statement (by key, or the query again)
  *   pg_copy.c      the attempt's state, the COPY format's choice and the
  *                  rows, text or binary (pgbin.c), into records
+ *   pg_push.c      the group-by run in the server instead (pushdown)
  *
  * An attempt: read the token; connect; set DateStyle ISO and exact float
  * digits (text that reads back as the same value); import the snapshot;
@@ -28,6 +29,7 @@
 #include "../common/trace.h"
 #include "pg_conn.h"
 #include "pg_copy.h"
+#include "pg_push.h"
 #include "pg_resume.h"
 #include "pg_snapshot.h"
 #include "sql_conf.h"
@@ -41,6 +43,7 @@ static enum prov_status postgres_run(struct prov_ctx *c)
 	enum prov_status st = PROV_DONE;
 	PGresult *desc = NULL;
 	bool done = false;
+	char why[256];
 	int rc;
 
 	r.nfields = c->cfg->schema.nfields;
@@ -102,6 +105,21 @@ static enum prov_status postgres_run(struct prov_ctx *c)
 		st = prov_fail(c, PROV_FAIL_PERMANENT, "bad resume token");
 		goto out_finish;
 	}
+	/* Groups, not rows: decided by the first attempt, kept by restarts. */
+	r.push = pg_push_ok(c->cfg, p, r.conn, desc, r.map, why, sizeof why);
+	if (r.push_tok && !r.push) {
+		st = prov_fail(c, PROV_FAIL_PERMANENT, "pushdown: an attempt "
+			       "read groups and this one cannot: %s", why);
+		goto out_finish;
+	}
+	if (!r.push_tok && r.rows > 0)
+		r.push = false;
+	if (r.push) {
+		trace_begin("pushdown", NULL);
+		st = pg_push_run(&r, desc);
+		trace_end("pushdown", NULL);
+		goto copied;
+	}
 	/* Without a key, the rows already counted are read again and dropped. */
 	if (r.key_col < 0)
 		r.skip = r.rows;
@@ -110,6 +128,7 @@ static enum prov_status postgres_run(struct prov_ctx *c)
 	trace_begin("COPY", NULL);
 	st = pg_copy(&r);
 	trace_end("COPY", NULL);
+copied:
 	if (st != PROV_DONE)
 		goto out_finish;
 	if ((st = pg_checkpoint(&r, true)) != PROV_DONE)
@@ -139,6 +158,31 @@ out_free:
 	return st;
 }
 
+/* What --check says of the pushdown: "GROUP BY a (count, ...)" or "no (why)". */
+static void push_check(const struct cfg *cfg, const struct cfg_provider *p,
+		       PGconn *conn, const PGresult *desc, const char *body,
+		       char *out, size_t outlen)
+{
+	int n = PQnfields(desc), key_col;
+	int *map = calloc((size_t)cfg->schema.nfields + 1, sizeof *map);
+	char why[256], *sql = NULL, *what = NULL;
+
+	if (map == NULL || sqlmap_resolve_cols(cfg, p, desc, n, pg_colname,
+					       map, &key_col, why,
+					       sizeof why) < 0)
+		snprintf(out, outlen, "no (%s)", map ? why : "out of memory");
+	else if (!pg_push_ok(cfg, p, conn, desc, map, why, sizeof why))
+		snprintf(out, outlen, "no (%s)", why);
+	else if ((sql = pg_push_sql(cfg, p, conn, desc, map, body,
+				    &what)) == NULL || what == NULL)
+		snprintf(out, outlen, "no (out of memory)");
+	else
+		snprintf(out, outlen, "%s", what);
+	free(sql);
+	free(what);
+	free(map);
+}
+
 static int postgres_check(const struct cfg *cfg, const struct cfg_provider *p,
 			  char *msg, size_t msglen)
 {
@@ -147,6 +191,7 @@ static int postgres_check(const struct cfg *cfg, const struct cfg_provider *p,
 	PGconn *conn;
 	PGresult *desc = NULL;
 	char *body = sqlmap_query_body(sc->query);
+	char what[512];
 	int rc = -1;
 
 	if (body == NULL) {
@@ -163,8 +208,9 @@ static int postgres_check(const struct cfg *cfg, const struct cfg_provider *p,
 			       msglen);
 	if (rc != 0)
 		goto out_finish;
+	push_check(cfg, p, conn, desc, body, what, sizeof what);
 	snprintf(msg, msglen, "connected to database %s, query prepared, "
-		 "%d columns", PQdb(conn), PQnfields(desc));
+		 "%d columns; pushdown: %s", PQdb(conn), PQnfields(desc), what);
 	rc = 0;
 out_finish:
 	PQclear(desc);

@@ -62,6 +62,8 @@ struct prov_ctx {
 	size_t buf_cap;
 	size_t buf_len;
 	uint32_t buf_count;
+	uint16_t frame_type;        /* RING_RECORDS, or RING_GROUPS once the
+				       provider sends groups */
 	uint64_t since_checkpoint;  /* records emitted since the last one */
 	bool *unused;               /* group mode: fields no group key or
 				       aggregate reads, sent as NULL; NULL:
@@ -117,6 +119,16 @@ const struct prov_ops *prov_ops_for(enum cfg_provider_type type);
  * zero"), for the caller to reject at its position as a conversion error.
  */
 int prov_emit(struct prov_ctx *c, const struct rec_value *v);
+
+/*
+ * Emit one group of a pushed-down group-by: v holds the values of s, the
+ * group record (common/pushdown.h).  From the first call on, this
+ * attempt's frames are GROUPS frames and prov_emit() may not be called;
+ * each group counts as one record in the checkpoints.  0, or -1 as
+ * prov_emit().
+ */
+int prov_emit_group(struct prov_ctx *c, const struct rec_schema *s,
+		    const struct rec_value *v);
 
 /*
  * For a provider that encodes records itself when c->compute is set: the

@@ -157,7 +157,7 @@ static int flush_records(struct prov_ctx *c)
 	memcpy(c->buf, &c->buf_count, sizeof c->buf_count);
 	faults_hit(c, FAULT_MID_FRAME);
 	faults_hit(c, FAULT_BEFORE_RECORDS);
-	ring_commit(c->ring, c->buf_len, RING_RECORDS, c->attempt);
+	ring_commit(c->ring, c->buf_len, c->frame_type, c->attempt);
 	c->buf = NULL;
 	faults_hit(c, FAULT_AFTER_RECORDS);
 	c->buf_len = REC_FRAME_COUNT_BYTES;
@@ -385,6 +385,19 @@ static __attribute__((noinline)) int emit_computed(struct prov_ctx *c,
 	if (r != 0)
 		return r < 0;
 	return emit_record(c, &k->cfg->schema, k->vals);
+}
+
+int prov_emit_group(struct prov_ctx *c, const struct rec_schema *s,
+		    const struct rec_value *v)
+{
+	if (c->frame_type != RING_GROUPS) {
+		if (flush_records(c) < 0)
+			return -1;
+		c->frame_type = RING_GROUPS;
+		free(c->unused); /* a group record has no unused field */
+		c->unused = NULL;
+	}
+	return emit_record(c, s, v);
 }
 
 int prov_emit(struct prov_ctx *c, const struct rec_value *v)
@@ -682,6 +695,7 @@ int prov_main(struct prov_ctx *c)
 	c->buf = NULL;
 	c->buf_len = REC_FRAME_COUNT_BYTES;
 	c->buf_count = 0;
+	c->frame_type = RING_RECORDS;
 	c->errbuf[0] = '\0';
 	ring_producer_attach(c->ring);
 	faults_init(c);

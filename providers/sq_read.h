@@ -55,6 +55,8 @@ struct sq_run {
 	char *scratch;          /* CONV_SCRATCH_MAX per field */
 	uint64_t rows;          /* rows consumed, all attempts */
 	struct sq_key last;     /* key of row `rows` */
+	bool push;              /* rows are groups (sq_push.h); in the
+				   token once an attempt pushed */
 
 	/* The direct encoder (sq_encode) and where it writes. */
 	struct sq_field *fields;

@@ -15,8 +15,7 @@
 #include "sql_conf.h"
 #include "sqlmap.h"
 
-/* Double-quote an identifier for SQL: "a""b".  malloc'd, NULL on no memory. */
-static char *sq_quote_ident(const char *id)
+char *sq_quote_ident(const char *id)
 {
 	size_t n = strlen(id), k = 0;
 	char *q = malloc(2 * n + 3);
@@ -40,6 +39,8 @@ static void sq_token_write(const struct sq_run *r, bool done,
 	char num[32];
 
 	sqlmap_tok_head(t, buf, "sqlite", r->rows, done);
+	if (r->push)
+		sqlmap_tok_u64(t, "push", 1);
 	if (r->key_col >= 0 && r->last.type) {
 		switch (r->last.type) {
 		case SQLITE_INTEGER:
@@ -81,6 +82,10 @@ int sq_token_read(struct sq_run *r, const unsigned char *tok, size_t len,
 
 	if (sqlmap_tok_get_head(tok, len, "sqlite", &r->rows, done) < 0)
 		return -1;
+	has = sqlmap_tok_get_u64(tok, len, "push", &bits);
+	if (has < 0)
+		return -1;
+	r->push = has == 1;
 	has = sqlmap_tok_get(tok, len, "kt", &kt, &ktlen);
 	if (has < 0)
 		return -1;

@@ -21,6 +21,9 @@
 
 #include "sq_read.h"
 
+/* Double-quote an identifier for SQL: "a""b".  malloc'd, NULL on no memory. */
+char *sq_quote_ident(const char *id);
+
 /*
  * Read the token of the last folded checkpoint into r (rows, last) and
  * *done.  Returns 0, or -1 for a token this code did not write.

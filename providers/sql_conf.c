@@ -18,13 +18,17 @@
 #include "../common/config_read.h"
 #include "../common/config_value.h"
 
-enum sql_key { SK_PATH, SK_QUERY, SK_KEY, SK_BATCH, SK_CONNINFO, SK_SNAPSHOT };
+enum sql_key { SK_PATH, SK_QUERY, SK_KEY, SK_BATCH, SK_CONNINFO, SK_SNAPSHOT,
+	       SK_PUSHDOWN };
 
 static const struct cfg_key_def sqlite_keys[] = {
 	[SK_PATH] = { "path", 0 },
 	[SK_QUERY] = { "query", 0 },
 	[SK_KEY] = { "key", 0 },
 	[SK_BATCH] = { "batch", 0 },
+	[SK_CONNINFO] = { NULL, 0 },
+	[SK_SNAPSHOT] = { NULL, 0 },
+	[SK_PUSHDOWN] = { "pushdown", 0 },
 };
 
 /* Numbered as enum sql_key: path is left out (NULL), not renumbered. */
@@ -34,6 +38,7 @@ static const struct cfg_key_def postgres_keys[] = {
 	[SK_BATCH] = { "batch", 0 },
 	[SK_CONNINFO] = { "conninfo", CFG_KEY_SECRET },
 	[SK_SNAPSHOT] = { "snapshot", 0 },
+	[SK_PUSHDOWN] = { "pushdown", 0 },
 };
 
 static int sql_init(struct cfg_provider *p)
@@ -43,6 +48,7 @@ static int sql_init(struct cfg_provider *p)
 	if (!s)
 		return -1;
 	s->snapshot = true;
+	s->pushdown = true;
 	s->conninfo = strdup("");
 	if (!s->conninfo) {
 		free(s);
@@ -95,6 +101,8 @@ static int sql_apply(const struct cfg_key *k, int id, struct cfg_provider *p,
 		return 0;
 	case SK_SNAPSHOT:
 		return cfg_key_bool(k, v, &s->snapshot);
+	case SK_PUSHDOWN:
+		return cfg_key_bool(k, v, &s->pushdown);
 	default:
 		break;
 	}

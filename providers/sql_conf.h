@@ -2,9 +2,9 @@
  * sql_conf.h - the options of an sqlite or postgres provider, as
  * providers.conf sets them.
  *
- * The keys (sqlite: path, query, key, batch; postgres: query, key, batch,
- * conninfo, snapshot), their checks and defaults are sql_conf.c's, through
- * sqlite_conf_type and postgres_conf_type (struct cfg_type, config.h).
+ * The keys (sqlite: path, query, key, batch, pushdown; postgres: query,
+ * key, batch, conninfo, snapshot, pushdown), their checks and defaults are
+ * sql_conf.c's, through sqlite_conf_type and postgres_conf_type (struct cfg_type, config.h).
  * `batch` sets the struct cfg_provider's own batch, which every type has.
  * Only the SQL providers read a struct sql_conf, through sql_conf().
  */
@@ -21,6 +21,9 @@ struct sql_conf {
 	char *key;                 /* NULL: resume by skipping rows */
 	char *conninfo;            /* postgres; "" when not given */
 	bool snapshot;             /* postgres */
+	bool pushdown;             /* the GROUP BY in the database
+				      when the config allows (pg_push.h,
+				      sq_push.h) */
 };
 
 extern const struct cfg_type sqlite_conf_type;

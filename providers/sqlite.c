@@ -10,6 +10,7 @@
  *                starts (after the last key, or over the rows counted)
  *   sq_read.c    the attempt's state and the row loop: keys checked,
  *                values typed as SQLite gives them, encoded in place
+ *   sq_push.c    the group-by run in SQLite instead (pushdown)
  *
  * An attempt: read the token; open and prepare; resolve the fields
  * (sqlmap.h); plan the encoding; resume; read every row; checkpoint with
@@ -26,6 +27,7 @@
 #include "../common/convert.h"
 #include "../common/trace.h"
 #include "sq_db.h"
+#include "sq_push.h"
 #include "sq_read.h"
 #include "sq_resume.h"
 #include "sql_conf.h"
@@ -46,7 +48,8 @@ static enum prov_status sqlite_run(struct prov_ctx *c)
 	const struct cfg_provider *p = c->p;
 	struct sq_run r = { .c = c, .p = p, .key_col = -1 };
 	enum prov_status st = PROV_DONE;
-	bool done = false;
+	bool done = false, pushed = false;
+	char why[256];
 	int rc;
 
 	r.nfields = c->cfg->schema.nfields;
@@ -90,6 +93,20 @@ static enum prov_status sqlite_run(struct prov_ctx *c)
 		goto out_close;
 	}
 	sq_plan(&r);
+	/* Groups, not rows: decided by the first attempt, kept by restarts. */
+	if (r.push || (r.rows == 0 && !r.last.type)) {
+		if (sq_push_ok(&r, why, sizeof why)) {
+			st = sq_push_run(&r, &pushed);
+			if (pushed || st != PROV_DONE)
+				goto out_close;
+		}
+		if (r.push) {
+			st = prov_fail(c, PROV_FAIL_PERMANENT, "pushdown: an "
+				       "attempt read groups and this one "
+				       "cannot");
+			goto out_close;
+		}
+	}
 	if (r.key_col >= 0 && r.last.type)
 		st = sq_prepare_resume(&r);
 	else if (r.key_col < 0 && r.rows > 0)
@@ -110,6 +127,34 @@ out_free:
 	free(r.map);
 	free(r.path);
 	return st;
+}
+
+/* --check's line: the columns and what is pushed down ("no (why)"). */
+static void push_check(const struct cfg *cfg, const struct cfg_provider *p,
+		       sqlite3_stmt *st, char *msg, size_t msglen)
+{
+	struct prov_ctx c = { .cfg = cfg, .p = p };
+	struct sq_run r = { .c = &c, .p = p, .st = st, .key_col = -1 };
+	int n = sqlite3_column_count(st);
+	char why[256], *what = NULL;
+
+	r.map = calloc((size_t)cfg->schema.nfields + 1, sizeof *r.map);
+	if (r.map == NULL)
+		snprintf(why, sizeof why, "out of memory");
+	else if (sqlmap_resolve_cols(cfg, p, st, n, sq_colname, r.map,
+				     &r.key_col, why, sizeof why) < 0)
+		;
+	else if (sq_push_ok(&r, why, sizeof why) &&
+		 (what = sq_push_what(cfg)) == NULL)
+		snprintf(why, sizeof why, "out of memory");
+	if (what)
+		snprintf(msg, msglen, "query prepared, %d columns; pushdown: "
+			 "%s when every value is of its field's type", n, what);
+	else
+		snprintf(msg, msglen, "query prepared, %d columns; pushdown: "
+			 "no (%s)", n, why);
+	free(what);
+	free(r.map);
 }
 
 static int sqlite_check(const struct cfg *cfg, const struct cfg_provider *p,
@@ -133,8 +178,7 @@ static int sqlite_check(const struct cfg *cfg, const struct cfg_provider *p,
 			       sq_colname, msg, msglen);
 	if (rc != 0)
 		goto out_close;
-	snprintf(msg, msglen, "query prepared, %d columns",
-		 sqlite3_column_count(st));
+	push_check(cfg, p, st, msg, msglen);
 	rc = 0;
 out_close:
 	sqlite3_finalize(st);

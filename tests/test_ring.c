@@ -722,7 +722,7 @@ static int hostile_next(struct ring *r, size_t off, uint32_t len,
 
 Test(ring, hostile_positions_lengths_types)
 {
-	const uint16_t bad_types[] = { 0, RING_PAD + 1, 100, UINT16_MAX };
+	const uint16_t bad_types[] = { 0, RING_GROUPS + 1, 100, UINT16_MAX };
 	const size_t off = 4096, end = CAP - 16;
 	struct ring_frame_hdr h;
 	const unsigned char *p;
@@ -832,7 +832,8 @@ Test(ring, hostile_scribbles)
 			seen[rc + 1]++;
 			if (rc != 1)
 				break;
-			cr_assert(h.type >= RING_RECORDS && h.type < RING_PAD);
+			cr_assert(h.type >= RING_RECORDS && h.type <= RING_GROUPS &&
+				  h.type != RING_PAD);
 			cr_assert(p >= r.data + HDR && p + h.len <= r.data + r.cap,
 				  "frame outside the data area");
 			ring_consume(&r);

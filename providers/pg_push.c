@@ -1,0 +1,438 @@
+/*
+ * pg_push.c - the postgres provider's aggregate pushdown (pg_push.h).
+ *
+ * Exactness: count is a count; sum of int2/int4/int8 is numeric or int8
+ * in the server, exact; sum of numeric(p,s) is exact numeric; min and max
+ * of text are taken in the "C" collation (byte order, as ours), and text
+ * keys are grouped and ordered in it (equality by bytes).  The group
+ * record carries each sum as the exact decimal(38,s) it is, and the
+ * aggregator folds it as a state, as it folds a partial's.  No value is
+ * converted through a type it may not fit: only columns whose every
+ * value converts are accepted (pg_push_ok()), but for NaN in numeric and
+ * NaN or an infinity in a float, which the statement counts per group
+ * (the guard column): one fails the provider rather than become a reject
+ * the pulled rows would have had.
+ */
+#include "pg_push.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/buf.h"
+#include "../common/convert.h"
+#include "../common/decimal.h"
+#include "../common/log.h"
+#include "../common/pushdown.h"
+#include "pg_conn.h"
+#include "pg_resume.h"
+#include "sql_conf.h"
+
+#define OID_BOOL 16
+#define OID_TEXT 25
+#define OID_VARCHAR 1043
+#define OID_NUMERIC 1700
+
+/*
+ * Whether a column of type oid (typmod mod) converts into f without a
+ * reject, and, when compared (a key, a min or max), compares as f would.
+ * Any type's text output is text (in a UTF8 server), so a text field that
+ * is only carried or counted may come from any column.
+ */
+static bool col_ok(const struct rec_field *f, unsigned oid, int mod,
+		   bool compared)
+{
+	int cp, cs;
+
+	if (f->type == REC_TEXT && !compared)
+		return true;
+	switch (f->type) {
+	case REC_INT:
+		return oid == PG_OID_INT2 || oid == PG_OID_INT4 ||
+		       oid == PG_OID_INT8;
+	case REC_TEXT:
+		return oid == OID_TEXT || oid == OID_VARCHAR;
+	case REC_BOOL:
+		return oid == OID_BOOL;
+	case REC_FLOAT:
+		return oid == PG_OID_FLOAT4 || oid == PG_OID_FLOAT8;
+	case REC_DECIMAL:
+		if (oid != OID_NUMERIC || mod < 4)
+			return false;
+		cp = ((mod - 4) >> 16) & 0xffff;
+		cs = (mod - 4) & 0xffff;
+		return cs == f->scale && cp <= f->prec;
+	default:
+		return false;
+	}
+}
+
+/* Whether field i is a group key or what a min or max reads. */
+static bool compared(const struct cfg *cfg, int i)
+{
+	for (int k = 0; k < cfg->ngroup_by; k++)
+		if (cfg->group_by[k] == i)
+			return true;
+	for (int k = 0; k < cfg->naggs; k++)
+		if (cfg->aggs[k].field == i &&
+		    (cfg->aggs[k].kind == CFG_AGG_MIN ||
+		     cfg->aggs[k].kind == CFG_AGG_MAX))
+			return true;
+	return false;
+}
+
+bool pg_push_ok(const struct cfg *cfg, const struct cfg_provider *p,
+		PGconn *conn, const PGresult *desc, const int *map, char *why,
+		size_t whylen)
+{
+	const char *enc = PQparameterStatus(conn, "server_encoding");
+	int pi = (int)(p - cfg->providers);
+
+	if (!sql_conf(p)->pushdown) {
+		snprintf(why, whylen, "pushdown = false");
+		return false;
+	}
+	if (!push_allowed(cfg, pi, why, whylen))
+		return false;
+	if (enc == NULL || strcmp(enc, "UTF8") != 0) {
+		snprintf(why, whylen, "server encoding %s", enc ? enc : "?");
+		return false;
+	}
+	for (int i = 0; i < cfg->schema.nfields; i++) {
+		const struct rec_field *f = &cfg->schema.fields[i];
+		int col = map[i];
+
+		if (col < 0)
+			continue;
+		if (!col_ok(f, PQftype(desc, col), PQfmod(desc, col),
+			    compared(cfg, i))) {
+			snprintf(why, whylen, "column %s into %s field %s may "
+				 "not convert", PQfname(desc, col),
+				 rec_type_name(f->type), f->name);
+			return false;
+		}
+	}
+	for (int i = 0; i < cfg->ngroup_by; i++)
+		if (map[cfg->group_by[i]] < 0) {
+			snprintf(why, whylen, "group_by %s has no column",
+				 cfg->schema.fields[cfg->group_by[i]].name);
+			return false;
+		}
+	for (int i = 0; i < cfg->naggs; i++)
+		if (push_has_value(&cfg->aggs[i]) &&
+		    push_is_fsum(cfg, &cfg->aggs[i]) &&
+		    map[cfg->aggs[i].field] >= 0 &&
+		    PQftype(desc, map[cfg->aggs[i].field]) != PG_OID_FLOAT8) {
+			snprintf(why, whylen, "%s: only a float8 column's sum is "
+				 "exact", cfg->aggs[i].name);
+			return false;
+		}
+	for (int i = 0; i < cfg->naggs; i++)
+		if (cfg->aggs[i].field >= 0 && map[cfg->aggs[i].field] < 0) {
+			snprintf(why, whylen, "%s has no column",
+				 cfg->aggs[i].name);
+			return false;
+		}
+	return true;
+}
+
+/* "q.<column>" into b (escaped), with COLLATE "C" for text when c. */
+static int put_col(struct buf *b, PGconn *conn, const PGresult *desc,
+		   int col, bool collate)
+{
+	const char *name = PQfname(desc, col);
+	char *id = PQescapeIdentifier(conn, name, strlen(name));
+	int rc;
+
+	if (id == NULL)
+		return -1;
+	rc = buf_printf(b, "q.%s%s", id, collate ? " COLLATE \"C\"" : "");
+	PQfreemem(id);
+	return rc;
+}
+
+static const char *agg_fn(enum cfg_agg_kind k)
+{
+	switch (k) {
+	case CFG_AGG_SUM:
+	case CFG_AGG_AVG:
+		return "sum";
+	case CFG_AGG_MIN:
+		return "min";
+	default:
+		return "max";
+	}
+}
+
+/*
+ * A float sum's four columns after its count (pushdown.h).  A double
+ * between 1 and 2048 in magnitude times 2^52 is an integer below 2^63, so
+ * those are summed as such (cheap: a multiply and a cast); any other is
+ * taken apart by its bits (float8send, read as an int8), grouped by its
+ * sign and exponent (the top 12 bits), its 52-bit fractions summed.  Every
+ * sum is of int8s, exact in numeric.
+ */
+static int put_fsum(struct buf *b, PGconn *conn, const PGresult *desc,
+		    int col)
+{
+	struct buf c = { 0 }, in = { 0 }, bits = { 0 };
+	int rc;
+
+	if (put_col(&c, conn, desc, col, false) < 0 || buf_add(&c, "", 1) < 0 ||
+	    buf_printf(&in, "abs(%s) >= 1 AND abs(%s) < 2048", c.p, c.p) < 0 ||
+	    buf_add(&in, "", 1) < 0 ||
+	    buf_printf(&bits, "('x' || encode(float8send(%s), 'hex'))"
+		       "::bit(64)::int8", c.p) < 0 || buf_add(&bits, "", 1) < 0)
+		rc = -1;
+	else
+		rc = buf_printf(b, ", sum(CASE WHEN %s THEN (%s * "
+				"4503599627370496::float8)::int8 END), "
+				"CASE WHEN %s THEN 4096 ELSE %s >> 52 END, "
+				"sum(CASE WHEN NOT (%s) THEN %s & "
+				"4503599627370495 END), "
+				"min(CASE WHEN NOT (%s) THEN %s & "
+				"4503599627370495 END)",
+				in.p, c.p, in.p, bits.p, in.p, bits.p, in.p,
+				bits.p);
+	buf_free(&c);
+	buf_free(&in);
+	buf_free(&bits);
+	return rc;
+}
+
+char *pg_push_sql(const struct cfg *cfg, const struct cfg_provider *p,
+		  PGconn *conn, const PGresult *desc, const int *map,
+		  const char *body, char **what)
+{
+	struct buf b = { 0 }, w = { 0 };
+	bool bad = false, guard = false;
+	int nk = cfg->ngroup_by, ord = 0, ng = 0;
+	int *gcols = calloc((size_t)(nk + cfg->naggs) + 1, sizeof *gcols);
+
+	(void)p;
+	bad |= gcols == NULL;
+	bad |= buf_printf(&b, "SELECT ") < 0;
+	bad |= buf_printf(&w, "GROUP BY ") < 0;
+	for (int i = 0; !bad && i < nk; i++) {
+		const struct rec_field *f = &cfg->schema.fields[cfg->group_by[i]];
+
+		bad |= (i ? buf_printf(&b, ", ") : 0) < 0;
+		bad |= put_col(&b, conn, desc, map[cfg->group_by[i]],
+			       f->type == REC_TEXT) < 0;
+		bad |= buf_printf(&w, "%s%s", i ? ", " : "", f->name) < 0;
+		gcols[ng++] = ++ord;
+	}
+	if (nk == 0)
+		bad |= buf_printf(&w, "()") < 0;
+	bad |= buf_printf(&w, " (") < 0;
+	for (int i = 0; !bad && i < cfg->naggs; i++) {
+		const struct cfg_agg *a = &cfg->aggs[i];
+		bool text = a->field >= 0 &&
+			    cfg->schema.fields[a->field].type == REC_TEXT;
+
+		bad |= buf_printf(&b, "%s", nk || i ? ", " : "") < 0;
+		if (a->kind == CFG_AGG_COUNT_STAR) {
+			bad |= buf_printf(&b, "count(*)") < 0;
+			bad |= buf_printf(&w, "%scount", i ? ", " : "") < 0;
+			ord++;
+			continue;
+		}
+		bad |= buf_printf(&b, "count(") < 0;
+		bad |= put_col(&b, conn, desc, map[a->field], false) < 0;
+		bad |= buf_printf(&b, ")") < 0;
+		ord++;
+		if (!push_has_value(a)) {
+			bad |= buf_printf(&w, "%scount(%s)", i ? ", " : "",
+					  cfg->schema.fields[a->field].name) < 0;
+			continue;
+		}
+		if (push_is_fsum(cfg, a)) {
+			bad |= put_fsum(&b, conn, desc, map[a->field]) < 0;
+			gcols[ng++] = ord + 2;
+			ord += 4;
+		} else {
+			bad |= buf_printf(&b, ", %s(", agg_fn(a->kind)) < 0;
+			bad |= put_col(&b, conn, desc, map[a->field],
+				       text && a->kind != CFG_AGG_SUM) < 0;
+			bad |= buf_printf(&b, ")") < 0;
+			ord++;
+		}
+		bad |= buf_printf(&w, "%s%s(%s)", i ? ", " : "",
+				  a->kind == CFG_AGG_AVG ? "avg"
+							 : agg_fn(a->kind),
+				  cfg->schema.fields[a->field].name) < 0;
+	}
+	bad |= buf_printf(&w, ")") < 0;
+	/* The values that would have been rejects, counted per group. */
+	for (int i = 0; !bad && i < cfg->schema.nfields; i++) {
+		enum rec_type t = cfg->schema.fields[i].type;
+
+		if (map[i] < 0 || (t != REC_FLOAT && t != REC_DECIMAL))
+			continue;
+		bad |= buf_printf(&b, guard ? " OR " : ", count(*) FILTER "
+				  "(WHERE ") < 0;
+		bad |= put_col(&b, conn, desc, map[i], false) < 0;
+		bad |= buf_printf(&b, t == REC_FLOAT ?
+				  " IN ('NaN', 'Infinity', '-Infinity')" :
+				  " = 'NaN'") < 0;
+		guard = true;
+	}
+	bad |= buf_printf(&b, "%s\nFROM (\n%s\n) AS q", guard ? ")" : "",
+			  body) < 0;
+	if (ng > 0) {
+		bad |= buf_printf(&b, "\nGROUP BY ") < 0;
+		for (int i = 0; i < ng; i++)
+			bad |= buf_printf(&b, "%s%d", i ? ", " : "", gcols[i]) < 0;
+		bad |= buf_printf(&b, "\nORDER BY ") < 0;
+		for (int i = 0; i < ng; i++)
+			bad |= buf_printf(&b, "%s%d", i ? ", " : "", gcols[i]) < 0;
+	} else {
+		bad |= buf_printf(&b, "\nHAVING count(*) > 0") < 0;
+	}
+	bad |= buf_add(&b, "", 1) < 0;
+	bad |= buf_add(&w, "", 1) < 0;
+	free(gcols);
+	if (bad || what == NULL) {
+		buf_free(&w);
+		if (bad)
+			buf_free(&b);
+	} else {
+		*what = (char *)w.p;
+	}
+	return (char *)b.p;
+}
+
+/* Row value j of res (not NULL) into v as wire field f.  0, or -1. */
+static int get_value(const PGresult *res, int j, const struct rec_field *f,
+		     struct rec_value *v)
+{
+	const char *s = PQgetvalue(res, 0, j);
+	size_t len = (size_t)PQgetlength(res, 0, j);
+	__int128 x;
+
+	v->null = PQgetisnull(res, 0, j);
+	if (v->null)
+		return 0;
+	switch (f->type) {
+	case REC_INT:
+		return conv_parse_int(s, len, &v->u.i);
+	case REC_TEXT:
+		v->u.s.p = s;
+		v->u.s.len = (uint32_t)len;
+		return 0;
+	case REC_BOOL:
+		v->u.b = len == 1 && s[0] == 't';
+		return 0;
+	case REC_DECIMAL:
+		if (dec_parse(s, len, f->prec, f->scale, &x) != DEC_OK)
+			return -1;
+		rec_set_dec(v, x);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* One result row: a group record, or a failure. */
+static enum prov_status one_group(struct pg_run *r, const PGresult *res,
+				  const struct push_plan *pp,
+				  struct rec_value *w)
+{
+	struct prov_ctx *c = r->c;
+	int nw = pp->wire.nfields;
+	int64_t bad;
+
+	if (PQnfields(res) > nw) {
+		if (conv_parse_int(PQgetvalue(res, 0, nw),
+				   (size_t)PQgetlength(res, 0, nw), &bad) < 0)
+			bad = 1;
+		if (bad != 0)
+			return prov_fail(c, PROV_FAIL_PERMANENT,
+					 "pushdown: %lld values are NaN or "
+					 "infinite, which the fields do not "
+					 "take; pushdown = false reads them "
+					 "as rejects", (long long)bad);
+	}
+	for (int j = 0; j < nw; j++)
+		if (get_value(res, j, &pp->wire.fields[j], &w[j]) < 0)
+			return prov_fail(c, PROV_FAIL_PERMANENT,
+					 "pushdown: group %llu: value %s "
+					 "does not fit %s",
+					 (unsigned long long)r->rows + 1,
+					 PQgetvalue(res, 0, j),
+					 pp->wire.fields[j].name);
+	if (prov_emit_group(c, &pp->wire, w) < 0)
+		return prov_failure(c);
+	return PROV_DONE;
+}
+
+enum prov_status pg_push_run(struct pg_run *r, const PGresult *desc)
+{
+	struct prov_ctx *c = r->c;
+	const struct cfg *cfg = c->cfg;
+	struct push_plan pp = { 0 };
+	enum prov_status st = PROV_DONE;
+	struct rec_value *w = NULL;
+	uint64_t skip = r->rows, got = 0;
+	char *sql, num[32], err[sizeof c->errbuf];
+	PGresult *res;
+
+	sql = pg_push_sql(cfg, r->p, r->conn, desc, r->map, r->body, NULL);
+	if (sql == NULL || push_plan_make(cfg, &pp) < 0 ||
+	    (w = calloc((size_t)pp.wire.nfields + 1, sizeof *w)) == NULL) {
+		free(sql);
+		push_plan_free(&pp);
+		return prov_fail(c, PROV_FAIL_RETRY, "out of memory");
+	}
+	/*
+	 * The statement's many expressions push its cost past jit_above_cost,
+	 * and compiling them takes longer than running them on all but huge
+	 * tables; its estimate of the groups is the keys' times the
+	 * exponents', which at the default work_mem makes the planner sort
+	 * every row rather than hash them (a hash spills to disk if need be).
+	 */
+	if (PQserverVersion(r->conn) >= 110000 &&
+	    pg_run_sql(r->conn, c, "SET jit = off; SET work_mem = '64MB'",
+		       PGRES_COMMAND_OK, NULL, "pushdown", &st, err,
+		       sizeof err) < 0) {
+		prov_fail(c, st, "%s", err);
+		goto out;
+	}
+	log_event(LOG_DEBUG, r->p->name, "pushdown", "sql", sql, NULL);
+	if (!PQsendQuery(r->conn, sql) || !PQsetSingleRowMode(r->conn)) {
+		st = pg_result_fail(r->conn, NULL, "pushdown", err,
+				    sizeof err);
+		prov_fail(c, st, "%s", err);
+		goto out;
+	}
+	while ((res = pg_next_result(r->conn, c)) != NULL) {
+		ExecStatusType es = PQresultStatus(res);
+
+		if (st == PROV_DONE && es == PGRES_SINGLE_TUPLE) {
+			got++;
+			if (skip > 0) {
+				skip--;
+			} else if ((st = one_group(r, res, &pp, w)) ==
+				   PROV_DONE) {
+				r->rows++;
+				if (prov_want_checkpoint(c))
+					st = pg_checkpoint(r, false);
+			}
+		} else if (st == PROV_DONE && es != PGRES_TUPLES_OK) {
+			st = pg_result_fail(r->conn, res, "pushdown", err,
+					    sizeof err);
+			prov_fail(c, st, "%s", err);
+		}
+		PQclear(res);
+	}
+	if (st == PROV_DONE && skip > 0)
+		st = prov_fail(c, PROV_FAIL_PERMANENT, "pushdown: fewer groups "
+			       "than counted before the restart");
+	snprintf(num, sizeof num, "%llu", (unsigned long long)got);
+	log_event(LOG_DEBUG, r->p->name, "pushdown done", "groups", num, NULL);
+out:
+	free(w);
+	free(sql);
+	push_plan_free(&pp);
+	return st;
+}

@@ -24,6 +24,7 @@
 #include "../common/log.h"
 #include "../providers/jfast.h"
 #include "../providers/jsonptr.h"
+#include "../providers/jsonval.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -90,32 +91,14 @@ static void setup(void)
 	ready = true;
 }
 
-/* file_jsonl.c's conversion of one jansson value for field i. */
+/* The readers' conversion of one jansson value for field i. */
 static int convert(struct setup *t, int i, json_t *j, struct rec_value *v,
 		   char *scratch)
 {
-	const struct rec_field *f = &t->s->fields[i];
 	char why[CONV_REASON_MAX];
 
-	switch (json_typeof(j)) {
-	case JSON_NULL:
-		v->null = true;
-		return 0;
-	case JSON_STRING:
-		return conv_text(f, json_string_value(j), json_string_length(j),
-				 v, why, sizeof why);
-	case JSON_INTEGER:
-		return conv_int(f, (int64_t)json_integer_value(j), v, scratch,
-				why, sizeof why);
-	case JSON_REAL:
-		return conv_json_real(f, json_real_value(j), v, scratch, why,
-				      sizeof why);
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return conv_bool(f, json_is_true(j), v, why, sizeof why);
-	default:
-		return -1; /* jfast never takes a container into a field */
-	}
+	return jsonval_convert(&t->s->fields[i], j, v, scratch, &t->dump[i],
+			       why, sizeof why);
 }
 
 static int same(enum rec_type type, const struct rec_value *a,

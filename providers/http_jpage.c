@@ -1,0 +1,419 @@
+/*
+ * http_jpage.c - a JSON page checked and its records array found in one
+ * pass (http_jpage.h).
+ *
+ * Recursive descent over the body held in memory, one function per kind
+ * of value, each leaving s->i just past what it read and returning false
+ * for anything it does not take (the caller then hands the body to
+ * jansson).  The grammar is RFC 8259 as jansson reads it: numbers as
+ * jansson's lexer cuts them ("01", "1.", ".5", "+1" are errors), literals
+ * exactly true, false and null, whitespace space, tab, CR and LF, one
+ * value (an object or an array) and nothing after it but whitespace.
+ *
+ * The pointers: a value is on a pointer's way when it is the candidate for
+ * the pointer's first d tokens (d its depth: the root is the candidate
+ * for none).  A new candidate for any prefix drops what an earlier one
+ * found: in jansson's tree a later duplicate key replaces the earlier
+ * member with all it holds, so the last candidate is the one resolved.
+ */
+#include "http_jpage.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { T_RECS, T_CUR, T_N };
+
+struct found {
+	const struct jsonptr *ptr;  /* NULL: not looked for */
+	bool found;
+	unsigned char first;        /* the value's first byte */
+	size_t off, end;
+};
+
+struct scan {
+	const unsigned char *p;
+	size_t n, i;
+	struct found t[T_N];
+	struct buf *spans;
+	bool nomem;
+};
+
+/* Bytes a string holds as they are: printable ASCII but '"' and '\'. */
+static const bool plain[256] = {
+	[0x20 ... 0x21] = true, [0x23 ... 0x5b] = true, [0x5d ... 0x7f] = true,
+};
+
+static inline void ws(struct scan *s)
+{
+	while (s->i < s->n && (s->p[s->i] == ' ' || s->p[s->i] == '\n' ||
+			       s->p[s->i] == '\r' || s->p[s->i] == '\t'))
+		s->i++;
+}
+
+static inline bool at(const struct scan *s, unsigned char c)
+{
+	return s->i < s->n && s->p[s->i] == c;
+}
+
+static inline bool digit(const struct scan *s)
+{
+	return s->i < s->n && s->p[s->i] >= '0' && s->p[s->i] <= '9';
+}
+
+/* The well-formed UTF-8 sequence at p[0..n): its length, or 0. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len = p[0] < 0xC2 ? 0 : p[0] < 0xE0 ? 2 : p[0] < 0xF0 ? 3 :
+		     p[0] < 0xF5 ? 4 : 0;
+
+	if (len == 0 || len > n)
+		return 0;
+	for (size_t k = 1; k < len; k++)
+		if ((p[k] & 0xC0) != 0x80)
+			return 0;
+	/* Overlong forms, surrogates, past U+10FFFF. */
+	if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] > 0x9F) ||
+	    (p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] > 0x8F))
+		return 0;
+	return len;
+}
+
+/* \uXXXX at p[0..n) (p[0] is the backslash): its code unit, or -1. */
+static long hex4(const unsigned char *p, size_t n)
+{
+	long v = 0;
+
+	if (n < 6 || p[0] != '\\' || p[1] != 'u')
+		return -1;
+	for (int k = 2; k < 6; k++) {
+		unsigned char c = p[k];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			v |= (c | 0x20) - 'a' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/* A string, s->p[s->i] its '"'.  *esc: it holds an escape. */
+static bool string(struct scan *s, bool *esc)
+{
+	const unsigned char *p = s->p;
+	size_t i = s->i + 1, n = s->n;
+
+	for (;;) {
+		while (i < n && plain[p[i]])
+			i++;
+		if (i >= n)
+			return false;
+		if (p[i] == '"') {
+			s->i = i + 1;
+			return true;
+		}
+		if (p[i] == '\\') {
+			long u, lo;
+
+			*esc = true;
+			if (i + 1 >= n)
+				return false;
+			switch (p[i + 1]) {
+			case '"': case '\\': case '/': case 'b': case 'f':
+			case 'n': case 'r': case 't':
+				i += 2;
+				continue;
+			case 'u':
+				break;
+			default:
+				return false;
+			}
+			/* "\u0000" and lone surrogates: left to jansson. */
+			u = hex4(p + i, n - i);
+			if (u <= 0 || (u >= 0xDC00 && u <= 0xDFFF))
+				return false;
+			i += 6;
+			if (u >= 0xD800 && u <= 0xDBFF) {
+				lo = hex4(p + i, n - i);
+				if (lo < 0xDC00 || lo > 0xDFFF)
+					return false;
+				i += 6;
+			}
+			continue;
+		}
+		if (p[i] < 0x20)
+			return false;
+		{
+			size_t len = utf8_len(p + i, n - i);
+
+			if (len == 0)
+				return false;
+			i += len;
+		}
+	}
+}
+
+/* Could the real s->p[st..s->i) overflow a double?  strtod says. */
+static bool real_fits(const struct scan *s, size_t st)
+{
+	char num[400];
+	size_t len = s->i - st;
+
+	if (len >= sizeof num)
+		return false;
+	memcpy(num, s->p + st, len);
+	num[len] = '\0';
+	return !isinf(strtod(num, NULL));
+}
+
+/*
+ * A number as jansson reads it: an integer (no fraction, no exponent)
+ * must fit int64_t (taken up to 18 digits), a real must not overflow a
+ * double (underflow is fine).
+ */
+static bool number(struct scan *s)
+{
+	size_t st = s->i, intd;
+	bool real = false;
+	long e = 0;
+
+	if (at(s, '-'))
+		s->i++;
+	if (!digit(s))
+		return false;
+	if (at(s, '0'))
+		s->i++;
+	else
+		while (digit(s))
+			s->i++;
+	intd = s->i - st - (s->p[st] == '-');
+	if (at(s, '.')) {
+		s->i++;
+		if (!digit(s))
+			return false;
+		while (digit(s))
+			s->i++;
+		real = true;
+	}
+	if (s->i < s->n && (s->p[s->i] | 0x20) == 'e') {
+		bool neg = false;
+
+		s->i++;
+		if (at(s, '+') || at(s, '-'))
+			neg = s->p[s->i++] == '-';
+		if (!digit(s))
+			return false;
+		while (digit(s)) {
+			if (e < 100000)
+				e = e * 10 + (s->p[s->i] - '0');
+			s->i++;
+		}
+		if (neg)
+			e = -e;
+		real = true;
+	}
+	if (!real)
+		return intd <= 18;
+	/* Below 10^(intd + e): no overflow up to 10^300. */
+	if ((long)intd + e > 300)
+		return real_fits(s, st);
+	return true;
+}
+
+static bool literal(struct scan *s, const char *lit, size_t len)
+{
+	if (s->n - s->i < len || memcmp(s->p + s->i, lit, len) != 0)
+		return false;
+	s->i += len;
+	return true;
+}
+
+static bool value(struct scan *s, size_t d, unsigned on);
+
+/* An object at depth d; on: the pointers it is on the way of. */
+static bool object(struct scan *s, size_t d, unsigned on)
+{
+	if (d + 1 > HTTP_JPAGE_MAX_DEPTH)
+		return false;
+	s->i++;
+	ws(s);
+	if (at(s, '}')) {
+		s->i++;
+		return true;
+	}
+	for (;;) {
+		size_t k0 = s->i + 1;
+		unsigned child = 0;
+		bool esc = false;
+
+		if (!at(s, '"') || !string(s, &esc))
+			return false;
+		for (int t = 0; t < T_N; t++) {
+			const struct jsonptr_seg *sg;
+
+			if (!(on & 1u << t))
+				continue;
+			/* Escapes in a name on the way: jansson's to compare. */
+			if (esc)
+				return false;
+			sg = &s->t[t].ptr->seg[d];
+			if (sg->len == s->i - 1 - k0 &&
+			    memcmp(sg->key, s->p + k0, sg->len) == 0)
+				child |= 1u << t;
+		}
+		ws(s);
+		if (!at(s, ':'))
+			return false;
+		s->i++;
+		ws(s);
+		if (!value(s, d + 1, child))
+			return false;
+		ws(s);
+		if (at(s, '}')) {
+			s->i++;
+			return true;
+		}
+		if (!at(s, ','))
+			return false;
+		s->i++;
+		ws(s);
+	}
+}
+
+/* An array at depth d; recs: it is the records array. */
+static bool array(struct scan *s, size_t d, unsigned on, bool recs)
+{
+	long idx = 0;
+
+	if (d + 1 > HTTP_JPAGE_MAX_DEPTH)
+		return false;
+	s->i++;
+	ws(s);
+	if (at(s, ']')) {
+		s->i++;
+		return true;
+	}
+	for (;; idx++) {
+		size_t st = s->i;
+		unsigned child = 0;
+
+		for (int t = 0; t < T_N; t++)
+			if ((on & 1u << t) && s->t[t].ptr->seg[d].index == idx)
+				child |= 1u << t;
+		if (!value(s, d + 1, child))
+			return false;
+		if (recs) {
+			size_t sp[2] = { st, s->i };
+
+			if (buf_add(s->spans, sp, sizeof sp) < 0) {
+				s->nomem = true;
+				return false;
+			}
+		}
+		ws(s);
+		if (at(s, ']')) {
+			s->i++;
+			return true;
+		}
+		if (!at(s, ','))
+			return false;
+		s->i++;
+		ws(s);
+	}
+}
+
+/*
+ * A value at depth d, s->p[s->i] its first byte; on: the pointers it is
+ * the candidate of (for their first d tokens).
+ */
+static bool value(struct scan *s, size_t d, unsigned on)
+{
+	size_t st = s->i;
+	unsigned target = 0, deeper = 0;
+	bool ok, esc = false;
+
+	if (s->i >= s->n)
+		return false;
+	for (int t = 0; t < T_N; t++) {
+		if (!(on & 1u << t))
+			continue;
+		s->t[t].found = false;
+		if (t == T_RECS)
+			s->spans->len = 0;
+		if (d == s->t[t].ptr->nseg)
+			target |= 1u << t;
+		else
+			deeper |= 1u << t;
+	}
+	switch (s->p[s->i]) {
+	case '{':
+		ok = object(s, d, deeper);
+		break;
+	case '[':
+		ok = array(s, d, deeper, target & 1u << T_RECS);
+		break;
+	case '"':
+		ok = string(s, &esc);
+		break;
+	case 't':
+		ok = literal(s, "true", 4);
+		break;
+	case 'f':
+		ok = literal(s, "false", 5);
+		break;
+	case 'n':
+		ok = literal(s, "null", 4);
+		break;
+	default:
+		ok = number(s);
+		break;
+	}
+	if (!ok)
+		return false;
+	for (int t = 0; t < T_N; t++) {
+		if (!(target & 1u << t))
+			continue;
+		s->t[t].found = true;
+		s->t[t].first = s->p[st];
+		s->t[t].off = st;
+		s->t[t].end = s->i;
+	}
+	return true;
+}
+
+int http_jpage_scan(const char *p, size_t n, const struct jsonptr *recs,
+		    const struct jsonptr *cur, struct http_jpage *out)
+{
+	struct scan s = { .p = (const unsigned char *)p, .n = n };
+	const struct found *r = &s.t[T_RECS];
+	unsigned on = 1u << T_RECS;
+
+	if (recs->nseg > HTTP_JPAGE_MAX_SEG ||
+	    (cur != NULL && cur->nseg > HTTP_JPAGE_MAX_SEG))
+		return 0;
+	s.spans = out->spans;
+	s.spans->len = 0;
+	s.t[T_RECS].ptr = recs;
+	s.t[T_CUR].ptr = cur;
+	if (cur != NULL)
+		on |= 1u << T_CUR;
+	ws(&s);
+	/* jansson wants an object or an array at the top. */
+	if (!at(&s, '{') && !at(&s, '['))
+		return 0;
+	if (!value(&s, 0, on))
+		return s.nomem ? -1 : 0;
+	ws(&s);
+	if (s.i != n || !r->found || (r->first != '[' && r->first != 'n'))
+		return 0;
+	out->nrecords = r->first == 'n' ? 0 :
+			s.spans->len / (2 * sizeof(size_t));
+	out->cur_found = cur != NULL && s.t[T_CUR].found;
+	out->cur_off = s.t[T_CUR].off;
+	out->cur_len = s.t[T_CUR].end - s.t[T_CUR].off;
+	return 1;
+}

@@ -172,7 +172,7 @@ static bool real_fits(const struct scan *s, size_t st)
 
 /*
  * A number as jansson reads it: an integer (no fraction, no exponent)
- * must fit int64_t (taken up to 18 digits), a real must not overflow a
+ * must fit int64_t, a real must not overflow a
  * double (underflow is fine).
  */
 static bool number(struct scan *s)
@@ -216,8 +216,15 @@ static bool number(struct scan *s)
 			e = -e;
 		real = true;
 	}
-	if (!real)
-		return intd <= 18;
+	if (!real) {
+		/* int64_t: up to 9223372036854775807, -9223372036854775808 */
+		bool neg = s->p[st] == '-';
+
+		return intd < 19 ||
+		       (intd == 19 &&
+			memcmp(s->p + st + neg, neg ? "9223372036854775808" :
+			       "9223372036854775807", 19) <= 0);
+	}
 	/* Below 10^(intd + e): no overflow up to 10^300. */
 	if ((long)intd + e > 300)
 		return real_fits(s, st);

@@ -13,7 +13,7 @@
  * all it holds).  Anything else, and anything it does not take itself,
  * it declines: a failing body, invalid UTF-8 (which the caller marks,
  * http_records.c), "\u0000", a member name with escapes on a pointer's
- * way, an integer of more than 18 digits, nesting past
+ * way, nesting past
  * HTTP_JPAGE_MAX_DEPTH; the caller then parses the body with jansson as
  * before, so the errors and their texts are jansson's.
  *

@@ -45,11 +45,18 @@ static const bool plain[256] = {
 	[0x20 ... 0x21] = true, [0x23 ... 0x5b] = true, [0x5d ... 0x7f] = true,
 };
 
+/* The index of the first byte at or after i that is not whitespace. */
+static inline size_t skip_ws(const unsigned char *p, size_t n, size_t i)
+{
+	while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' ||
+			 p[i] == '\t'))
+		i++;
+	return i;
+}
+
 static inline void ws(struct scan *s)
 {
-	while (s->i < s->n && (s->p[s->i] == ' ' || s->p[s->i] == '\n' ||
-			       s->p[s->i] == '\r' || s->p[s->i] == '\t'))
-		s->i++;
+	s->i = skip_ws(s->p, s->n, s->i);
 }
 
 static inline bool at(const struct scan *s, unsigned char c)
@@ -57,9 +64,9 @@ static inline bool at(const struct scan *s, unsigned char c)
 	return s->i < s->n && s->p[s->i] == c;
 }
 
-static inline bool digit(const struct scan *s)
+static inline bool is_digit(const unsigned char *p, size_t n, size_t i)
 {
-	return s->i < s->n && s->p[s->i] >= '0' && s->p[s->i] <= '9';
+	return i < n && p[i] >= '0' && p[i] <= '9';
 }
 
 /* The well-formed UTF-8 sequence at p[0..n): its length, or 0. */
@@ -101,27 +108,26 @@ static long hex4(const unsigned char *p, size_t n)
 	return v;
 }
 
-/* A string, s->p[s->i] its '"'.  *esc: it holds an escape. */
-static bool string(struct scan *s, bool *esc)
+/*
+ * The string whose '"' is p[i]: the index past its closing quote, or 0.
+ * *esc: it holds an escape.
+ */
+static size_t string_end(const unsigned char *p, size_t n, size_t i,
+			 bool *esc)
 {
-	const unsigned char *p = s->p;
-	size_t i = s->i + 1, n = s->n;
-
-	for (;;) {
+	for (i++;;) {
 		while (i < n && plain[p[i]])
 			i++;
 		if (i >= n)
-			return false;
-		if (p[i] == '"') {
-			s->i = i + 1;
-			return true;
-		}
+			return 0;
+		if (p[i] == '"')
+			return i + 1;
 		if (p[i] == '\\') {
 			long u, lo;
 
 			*esc = true;
 			if (i + 1 >= n)
-				return false;
+				return 0;
 			switch (p[i + 1]) {
 			case '"': case '\\': case '/': case 'b': case 'f':
 			case 'n': case 'r': case 't':
@@ -130,113 +136,175 @@ static bool string(struct scan *s, bool *esc)
 			case 'u':
 				break;
 			default:
-				return false;
+				return 0;
 			}
 			/* "\u0000" and lone surrogates: left to jansson. */
 			u = hex4(p + i, n - i);
 			if (u <= 0 || (u >= 0xDC00 && u <= 0xDFFF))
-				return false;
+				return 0;
 			i += 6;
 			if (u >= 0xD800 && u <= 0xDBFF) {
 				lo = hex4(p + i, n - i);
 				if (lo < 0xDC00 || lo > 0xDFFF)
-					return false;
+					return 0;
 				i += 6;
 			}
 			continue;
 		}
 		if (p[i] < 0x20)
-			return false;
+			return 0;
 		{
 			size_t len = utf8_len(p + i, n - i);
 
 			if (len == 0)
-				return false;
+				return 0;
 			i += len;
 		}
 	}
 }
 
-/* Could the real s->p[st..s->i) overflow a double?  strtod says. */
-static bool real_fits(const struct scan *s, size_t st)
+/* Could the real p[st..end) overflow a double?  strtod says. */
+static bool real_fits(const unsigned char *p, size_t st, size_t end)
 {
 	char num[400];
-	size_t len = s->i - st;
+	size_t len = end - st;
 
 	if (len >= sizeof num)
 		return false;
-	memcpy(num, s->p + st, len);
+	memcpy(num, p + st, len);
 	num[len] = '\0';
 	return !isinf(strtod(num, NULL));
 }
 
 /*
- * A number as jansson reads it: an integer (no fraction, no exponent)
- * must fit int64_t, a real must not overflow a
- * double (underflow is fine).
+ * The number at p[i] as jansson reads it: the index past it, or 0.  An
+ * integer (no fraction, no exponent) must fit int64_t, a real must not
+ * overflow a double (underflow is fine).
  */
-static bool number(struct scan *s)
+static size_t number_end(const unsigned char *p, size_t n, size_t i)
 {
-	size_t st = s->i, intd;
-	bool real = false;
+	size_t st = i, intd;
+	bool real = false, neg = p[i] == '-';
 	long e = 0;
 
-	if (at(s, '-'))
-		s->i++;
-	if (!digit(s))
-		return false;
-	if (at(s, '0'))
-		s->i++;
+	i += neg;
+	if (!is_digit(p, n, i))
+		return 0;
+	if (p[i] == '0')
+		i++;
 	else
-		while (digit(s))
-			s->i++;
-	intd = s->i - st - (s->p[st] == '-');
-	if (at(s, '.')) {
-		s->i++;
-		if (!digit(s))
-			return false;
-		while (digit(s))
-			s->i++;
+		while (is_digit(p, n, i))
+			i++;
+	intd = i - st - neg;
+	if (i < n && p[i] == '.') {
+		i++;
+		if (!is_digit(p, n, i))
+			return 0;
+		while (is_digit(p, n, i))
+			i++;
 		real = true;
 	}
-	if (s->i < s->n && (s->p[s->i] | 0x20) == 'e') {
-		bool neg = false;
+	if (i < n && (p[i] | 0x20) == 'e') {
+		bool eneg = false;
 
-		s->i++;
-		if (at(s, '+') || at(s, '-'))
-			neg = s->p[s->i++] == '-';
-		if (!digit(s))
-			return false;
-		while (digit(s)) {
+		i++;
+		if (i < n && (p[i] == '+' || p[i] == '-'))
+			eneg = p[i++] == '-';
+		if (!is_digit(p, n, i))
+			return 0;
+		while (is_digit(p, n, i)) {
 			if (e < 100000)
-				e = e * 10 + (s->p[s->i] - '0');
-			s->i++;
+				e = e * 10 + (p[i] - '0');
+			i++;
 		}
-		if (neg)
+		if (eneg)
 			e = -e;
 		real = true;
 	}
 	if (!real) {
 		/* int64_t: up to 9223372036854775807, -9223372036854775808 */
-		bool neg = s->p[st] == '-';
-
-		return intd < 19 ||
-		       (intd == 19 &&
-			memcmp(s->p + st + neg, neg ? "9223372036854775808" :
-			       "9223372036854775807", 19) <= 0);
+		if (intd < 19 ||
+		    (intd == 19 &&
+		     memcmp(p + st + neg, neg ? "9223372036854775808" :
+			    "9223372036854775807", 19) <= 0))
+			return i;
+		return 0;
 	}
 	/* Below 10^(intd + e): no overflow up to 10^300. */
-	if ((long)intd + e > 300)
-		return real_fits(s, st);
-	return true;
+	if ((long)intd + e > 300 && !real_fits(p, st, i))
+		return 0;
+	return i;
 }
 
-static bool literal(struct scan *s, const char *lit, size_t len)
+/* The literal lit (len bytes) at p[i]: the index past it, or 0. */
+static inline size_t literal_end(const unsigned char *p, size_t n, size_t i,
+				 const char *lit, size_t len)
 {
-	if (s->n - s->i < len || memcmp(s->p + s->i, lit, len) != 0)
-		return false;
-	s->i += len;
-	return true;
+	if (n - i < len || memcmp(p + i, lit, len) != 0)
+		return 0;
+	return i + len;
+}
+
+/*
+ * A value at depth d off every pointer's way, p[i] its first byte (i < n):
+ * the index past it, or 0.  Most of a page is read here.
+ */
+static size_t skip_value(const unsigned char *p, size_t n, size_t i,
+			 size_t d)
+{
+	bool esc;
+
+	switch (p[i]) {
+	case '"':
+		return string_end(p, n, i, &esc);
+	case '{':
+		if (d + 1 > HTTP_JPAGE_MAX_DEPTH)
+			return 0;
+		i = skip_ws(p, n, i + 1);
+		if (i < n && p[i] == '}')
+			return i + 1;
+		for (;;) {
+			if (i >= n || p[i] != '"' ||
+			    (i = string_end(p, n, i, &esc)) == 0)
+				return 0;
+			i = skip_ws(p, n, i);
+			if (i >= n || p[i] != ':')
+				return 0;
+			i = skip_ws(p, n, i + 1);
+			if (i >= n || (i = skip_value(p, n, i, d + 1)) == 0)
+				return 0;
+			i = skip_ws(p, n, i);
+			if (i < n && p[i] == '}')
+				return i + 1;
+			if (i >= n || p[i] != ',')
+				return 0;
+			i = skip_ws(p, n, i + 1);
+		}
+	case '[':
+		if (d + 1 > HTTP_JPAGE_MAX_DEPTH)
+			return 0;
+		i = skip_ws(p, n, i + 1);
+		if (i < n && p[i] == ']')
+			return i + 1;
+		for (;;) {
+			if (i >= n || (i = skip_value(p, n, i, d + 1)) == 0)
+				return 0;
+			i = skip_ws(p, n, i);
+			if (i < n && p[i] == ']')
+				return i + 1;
+			if (i >= n || p[i] != ',')
+				return 0;
+			i = skip_ws(p, n, i + 1);
+		}
+	case 't':
+		return literal_end(p, n, i, "true", 4);
+	case 'f':
+		return literal_end(p, n, i, "false", 5);
+	case 'n':
+		return literal_end(p, n, i, "null", 4);
+	default:
+		return number_end(p, n, i);
+	}
 }
 
 static bool value(struct scan *s, size_t d, unsigned on);
@@ -257,7 +325,8 @@ static bool object(struct scan *s, size_t d, unsigned on)
 		unsigned child = 0;
 		bool esc = false;
 
-		if (!at(s, '"') || !string(s, &esc))
+		if (!at(s, '"') ||
+		    (s->i = string_end(s->p, s->n, s->i, &esc)) == 0)
 			return false;
 		for (int t = 0; t < T_N; t++) {
 			const struct jsonptr_seg *sg;
@@ -311,8 +380,14 @@ static bool array(struct scan *s, size_t d, unsigned on, bool recs)
 		for (int t = 0; t < T_N; t++)
 			if ((on & 1u << t) && s->t[t].ptr->seg[d].index == idx)
 				child |= 1u << t;
-		if (!value(s, d + 1, child))
+		if (child == 0) {
+			/* The records' elements: off every pointer's way. */
+			if (s->i >= s->n ||
+			    (s->i = skip_value(s->p, s->n, s->i, d + 1)) == 0)
+				return false;
+		} else if (!value(s, d + 1, child)) {
 			return false;
+		}
 		if (recs) {
 			size_t sp[2] = { st, s->i };
 
@@ -341,10 +416,12 @@ static bool value(struct scan *s, size_t d, unsigned on)
 {
 	size_t st = s->i;
 	unsigned target = 0, deeper = 0;
-	bool ok, esc = false;
+	bool ok;
 
 	if (s->i >= s->n)
 		return false;
+	if (on == 0)
+		return (s->i = skip_value(s->p, s->n, s->i, d)) != 0;
 	for (int t = 0; t < T_N; t++) {
 		if (!(on & 1u << t))
 			continue;
@@ -363,20 +440,8 @@ static bool value(struct scan *s, size_t d, unsigned on)
 	case '[':
 		ok = array(s, d, deeper, target & 1u << T_RECS);
 		break;
-	case '"':
-		ok = string(s, &esc);
-		break;
-	case 't':
-		ok = literal(s, "true", 4);
-		break;
-	case 'f':
-		ok = literal(s, "false", 5);
-		break;
-	case 'n':
-		ok = literal(s, "null", 4);
-		break;
 	default:
-		ok = number(s);
+		ok = (s->i = skip_value(s->p, s->n, s->i, d)) != 0;
 		break;
 	}
 	if (!ok)

@@ -427,17 +427,35 @@ class Postgres:
                               list(args), env=self.env, check=True, **kw)
 
     def cpu(self):
-        """CPU seconds of the server so far: the postmaster and the
-        backends it reaped (a connection's backend exits with it)."""
-        try:
-            with open(os.path.join(self.dir, "data", "postmaster.pid")) as f:
-                pid = int(f.readline())
+        """CPU seconds of the server so far: the postmaster, the backends
+        it reaped, and its children now (a backend that has just exited
+        may not be reaped yet: read again until the postmaster's own count
+        holds still)."""
+        def stat(pid):
             with open("/proc/%d/stat" % pid) as f:
                 st = f.read().rsplit(")", 1)[1].split()
+            # utime, stime, cutime, cstime: fields 14-17 of proc(5).
+            return sum(int(x) for x in st[11:15])
+
+        try:
+            with open(os.path.join(self.dir, "cluster", "data",
+                                   "postmaster.pid")) as f:
+                pid = int(f.readline())
+            for _ in range(100):
+                own = stat(pid)
+                with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+                    kids = [int(k) for k in f.read().split()]
+                total = own
+                for k in kids:
+                    try:
+                        total += stat(k)
+                    except OSError:
+                        pass
+                if stat(pid) == own:
+                    break
         except (OSError, ValueError):
             return 0.0
-        # utime, stime, cutime, cstime: fields 14-17 of proc(5).
-        return sum(int(x) for x in st[11:15]) / os.sysconf("SC_CLK_TCK")
+        return total / os.sysconf("SC_CLK_TCK")
 
     def stop(self):
         subprocess.call(["sh", os.path.join(ROOT, "scripts", "pg-test.sh"),

@@ -2,8 +2,10 @@
  * http_records.c - the http provider's response bodies into records
  * (http_records.h): parsing, invalid UTF-8 marks, conversion, emitting.
  *
- * The per-record path (emit_json / emit_ndjson -> emit_record -> convert)
- * is all in this file, static, so that it inlines as one loop.
+ * The per-record paths (emit_scanned -> jfast_object() for a page the
+ * scanner took, emit_ndjson -> jfast_record() for a line; emit_record ->
+ * convert for what jansson reads) are all in this file, static, so that
+ * each inlines as one loop.
  */
 #include "http_records.h"
 

@@ -10,6 +10,13 @@
  * fields, found by the same pointers and converted by the file
  * provider's rules, are bit for bit the values jfast gave; anything else
  * aborts.  Every text value's bytes are read, so ASan sees a bad pointer.
+ *
+ * The input (after its first byte) is also an http page: when the page
+ * scanner (providers/http_jpage.c) takes it with the records at "" or
+ * "/items" and the cursor at "/next", jansson must parse it (as
+ * http_records.c does) with an array (or null) of as many elements
+ * there, the same cursor value, and each element's bytes alone must parse
+ * to the element it holds.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -22,8 +29,10 @@
 #include "../common/config.h"
 #include "../common/convert.h"
 #include "../common/log.h"
+#include "../providers/http_jpage.h"
 #include "../providers/jfast.h"
 #include "../providers/jsonptr.h"
+#include "../providers/jsonval.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -90,32 +99,14 @@ static void setup(void)
 	ready = true;
 }
 
-/* file_jsonl.c's conversion of one jansson value for field i. */
+/* The readers' conversion of one jansson value for field i. */
 static int convert(struct setup *t, int i, json_t *j, struct rec_value *v,
 		   char *scratch)
 {
-	const struct rec_field *f = &t->s->fields[i];
 	char why[CONV_REASON_MAX];
 
-	switch (json_typeof(j)) {
-	case JSON_NULL:
-		v->null = true;
-		return 0;
-	case JSON_STRING:
-		return conv_text(f, json_string_value(j), json_string_length(j),
-				 v, why, sizeof why);
-	case JSON_INTEGER:
-		return conv_int(f, (int64_t)json_integer_value(j), v, scratch,
-				why, sizeof why);
-	case JSON_REAL:
-		return conv_json_real(f, json_real_value(j), v, scratch, why,
-				      sizeof why);
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return conv_bool(f, json_is_true(j), v, why, sizeof why);
-	default:
-		return -1; /* jfast never takes a container into a field */
-	}
+	return jsonval_convert(&t->s->fields[i], j, v, scratch, &t->dump[i],
+			       why, sizeof why);
 }
 
 static int same(enum rec_type type, const struct rec_value *a,
@@ -138,6 +129,61 @@ static int same(enum rec_type type, const struct rec_value *a,
 	}
 }
 
+/* The page scanner on p[0..n) against jansson's parse of the page. */
+static void check_page(const char *p, size_t n)
+{
+	static const char *const recs[] = { "", "/items" };
+	static struct buf spans;
+	json_t *doc = json_loadb(p, n, JSON_ALLOW_NUL, NULL);
+	struct jsonptr cur, rp;
+	char err[64];
+
+	if (jsonptr_compile(&cur, "/next", err, sizeof err) < 0)
+		abort();
+	for (size_t k = 0; k < sizeof recs / sizeof recs[0]; k++) {
+		struct http_jpage pg = { .spans = &spans };
+		const size_t *sp;
+		json_t *arr, *cv;
+
+		if (jsonptr_compile(&rp, recs[k], err, sizeof err) < 0)
+			abort();
+		if (http_jpage_scan(p, n, &rp, &cur, &pg) != 1) {
+			jsonptr_free(&rp);
+			continue;
+		}
+		arr = doc ? jsonptr_resolve(&rp, doc) : NULL;
+		if (arr == NULL || !(json_is_array(arr) || json_is_null(arr)) ||
+		    pg.nrecords != (json_is_null(arr) ? 0 : json_array_size(arr)))
+			abort();
+		cv = jsonptr_resolve(&cur, doc);
+		if (pg.cur_found != (cv != NULL))
+			abort();
+		if (cv != NULL) {
+			json_t *mine = json_loadb(p + pg.cur_off, pg.cur_len,
+						  JSON_DECODE_ANY | JSON_ALLOW_NUL,
+						  NULL);
+
+			if (!json_equal(mine, cv))
+				abort();
+			json_decref(mine);
+		}
+		sp = (const size_t *)spans.p;
+		for (size_t e = 0; e < pg.nrecords; e++) {
+			json_t *alone = json_loadb(p + sp[2 * e],
+						   sp[2 * e + 1] - sp[2 * e],
+						   JSON_DECODE_ANY | JSON_ALLOW_NUL,
+						   NULL);
+
+			if (!json_equal(alone, json_array_get(arr, e)))
+				abort();
+			json_decref(alone);
+		}
+		jsonptr_free(&rp);
+	}
+	jsonptr_free(&cur);
+	json_decref(doc);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rec_value fv[MAXF], ov[MAXF];
@@ -154,6 +200,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	t = &setups[data[0] % NCONFS];
 	p = (const char *)data + 1;
 	size--;
+	check_page(p, size);
 	/* In front of more (an array's element): what it takes is a whole
 	 * record on its own, checked below. */
 	{

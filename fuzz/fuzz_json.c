@@ -226,6 +226,7 @@ out:
 	json_decref(j.doc);
 	buf_free(&j.body);
 	buf_free(&j.link);
+	buf_free(&j.spans);
 	free(j.target);
 	free(link);
 	free(ptr);

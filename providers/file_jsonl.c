@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "file_run.h"
+#include "jsonval.h"
 
 /* One line out of the splitter. */
 struct line {
@@ -116,67 +117,6 @@ static bool blank_line(const char *p, size_t n)
 	return true;
 }
 
-static const char *json_kind(const json_t *v)
-{
-	return json_is_object(v) ? "object" : json_is_array(v) ? "array" :
-	       "value";
-}
-
-/* Convert one JSON value for field i; 0, or -1 with why filled. */
-static int json_value(struct file_run *r, int i, json_t *j, char *why,
-		      size_t whylen)
-{
-	const struct rec_field *f = &r->schema->fields[i];
-	enum rec_type t = f->type;
-	struct rec_value *v = &r->vals[i];
-
-	switch (json_typeof(j)) {
-	case JSON_NULL:
-		v->null = true;
-		return 0;
-	case JSON_STRING:
-		return conv_text(f, json_string_value(j), json_string_length(j),
-				 v, why, whylen);
-	case JSON_INTEGER:
-		return conv_int(f, (int64_t)json_integer_value(j), v,
-				r->scratch[i], why, whylen);
-	case JSON_REAL:
-		return conv_json_real(f, json_real_value(j), v, r->scratch[i],
-				      why, whylen);
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return conv_bool(f, json_is_true(j), v, why, whylen);
-	case JSON_OBJECT:
-	case JSON_ARRAY:
-		break;
-	}
-	if (t != REC_TEXT) {
-		char type[128];
-
-		conv_type_text(f, type, sizeof type);
-		snprintf(why, whylen, "cannot convert a JSON %s to %s",
-			 json_kind(j), type);
-		return -1;
-	}
-	for (;;) {
-		struct buf *d = &r->dump[i];
-		size_t n = json_dumpb(j, (char *)d->p, d->cap, JSON_COMPACT);
-
-		if (n == 0) {
-			snprintf(why, whylen, "cannot write the JSON %s",
-				 json_kind(j));
-			return -1;
-		}
-		if (n <= d->cap)
-			return conv_text(f, (const char *)d->p, n, v, why,
-					 whylen);
-		if (buf_reserve(d, n) < 0) {
-			snprintf(why, whylen, "out of memory");
-			return -1;
-		}
-	}
-}
-
 enum prov_status file_jsonl_record(struct file_run *r, const char *name,
 				   uint64_t line, const char *p, size_t len,
 				   bool too_long)
@@ -215,7 +155,9 @@ enum prov_status file_jsonl_record(struct file_run *r, const char *name,
 			r->vals[i].null = true;
 			continue;
 		}
-		if (json_value(r, i, j, why, sizeof why) < 0)
+		if (jsonval_convert(&r->schema->fields[i], j, &r->vals[i],
+				    r->scratch[i], &r->dump[i], why,
+				    sizeof why) < 0)
 			break;
 	}
 	if (i < r->schema->nfields) {

@@ -282,6 +282,10 @@ void http_job_release(struct http *h, struct job *j)
 	free(j->next);
 	j->next = NULL;
 	j->marked = false;
+	j->fast = false;
+	if (j->spans.cap > BODY_KEEP_BYTES)
+		buf_free(&j->spans);
+	j->spans.len = 0;
 	if (j->body.cap > BODY_KEEP_BYTES)
 		buf_free(&j->body);
 	j->body.len = 0;
@@ -344,6 +348,7 @@ static void job_retry(struct http *h, struct job *j, const char *pub,
 	json_decref(j->doc);
 	j->doc = NULL;
 	j->records = NULL;
+	j->fast = false;
 	free(j->next);
 	j->next = NULL;
 	if (j->tries > http_conf(h->p)->retries) {
@@ -637,6 +642,7 @@ void http_fetch_close(struct http *h)
 		for (size_t i = 0; i < h->wcap; i++) {
 			http_job_release(h, &h->win[i]);
 			buf_free(&h->win[i].body);
+			buf_free(&h->win[i].spans);
 			buf_free(&h->win[i].link);
 		}
 		free(h->win);

@@ -321,23 +321,31 @@ static int cursor_next(struct http *h, struct job *j, char *why, size_t wl)
 	const struct http_conf *hc = http_conf(h->p);
 	const char *param = hc->cursor_param && *hc->cursor_param ?
 				    hc->cursor_param : "cursor";
-	json_t *v = jsonptr_resolve(&h->curptr, j->doc);
+	json_t *v = NULL;
 	char num[32], *q = NULL, *base = NULL;
 	const char *cur;
 	CURLU *u = NULL;
 	int rc = -1;
 
 	j->next = NULL;
-	if (v == NULL || json_is_null(v) || json_is_false(v))
-		return 0;
+	if (http_records_cursor(h, j, &v) < 0) {
+		snprintf(why, wl, "out of memory");
+		return -1;
+	}
+	if (v == NULL || json_is_null(v) || json_is_false(v)) {
+		rc = 0;
+		goto out_free;
+	}
 	if (json_is_string(v)) {
 		cur = json_string_value(v);
-		if (json_string_length(v) == 0)
-			return 0;
+		if (json_string_length(v) == 0) {
+			rc = 0;
+			goto out_free;
+		}
 		if (j->marked && http_marked_byte(v) >= 0) {
 			snprintf(why, wl, "cursor at \"%.100s\" is not valid "
 				 "UTF-8", hc->cursor_path);
-			return -1;
+			goto out_free;
 		}
 	} else if (json_is_integer(v)) {
 		snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT,
@@ -346,7 +354,7 @@ static int cursor_next(struct http *h, struct job *j, char *why, size_t wl)
 	} else {
 		snprintf(why, wl, "cursor at \"%.100s\" is neither a string "
 			 "nor an integer", hc->cursor_path);
-		return -1;
+		goto out_free;
 	}
 	base = http_page_url(hc->urls[j->url], j->page + 1, h->since_q);
 	if (base == NULL || asprintf(&q, "%s=%s", param, cur) < 0) {
@@ -368,6 +376,7 @@ out_free:
 	curl_url_cleanup(u);
 	free(q);
 	free(base);
+	json_decref(v);
 	return rc;
 }
 

@@ -2,8 +2,10 @@
  * http_records.c - the http provider's response bodies into records
  * (http_records.h): parsing, invalid UTF-8 marks, conversion, emitting.
  *
- * The per-record path (emit_json / emit_ndjson -> emit_record -> convert)
- * is all in this file, static, so that it inlines as one loop.
+ * The per-record paths (emit_scanned -> jfast_object() for a page the
+ * scanner took, emit_ndjson -> jfast_record() for a line; emit_record ->
+ * convert for what jansson reads) are all in this file, static, so that
+ * each inlines as one loop.
  */
 #include "http_records.h"
 
@@ -13,13 +15,16 @@
 #include <string.h>
 
 #include "http_conf.h"
+#include "http_jpage.h"
 #include "jfast.h"
+#include "jsonval.h"
 
 /*
- * NDJSON lines go first through the one-pass reader (jfast.h), planned on
- * the map's pointers and keys; what it declines is jansson's as before.
+ * NDJSON lines and a JSON page's records go first through the one-pass
+ * reader (jfast.h), planned on the map's pointers and keys; what it
+ * declines is jansson's as before.
  */
-struct http_lines {
+struct http_fast {
 	struct jfast jf;
 	struct jsonptr *ptrs;          /* shallow: the fields' own, or one
 					  segment holding the key */
@@ -231,6 +236,42 @@ static void unmark(char *s)
 }
 
 /*
+ * The page scanner (http_jpage.h) on job j's body: true when it took it
+ * (j->fast, nrecords and the cursor's place set); false: jansson's.
+ */
+static bool scan_page(struct http *h, struct job *j)
+{
+	struct http_jpage pg = { .spans = &j->spans };
+	const struct jsonptr *cur = h->pagination == CFG_PAGE_CURSOR ?
+					    &h->curptr : NULL;
+
+	/* Out of memory too: jansson's parse then fails as it would. */
+	if (http_jpage_scan((const char *)j->body.p, j->body.len, &h->recptr,
+			    cur, &pg) <= 0)
+		return false;
+	j->fast = true;
+	j->nrecords = pg.nrecords;
+	j->cur_found = pg.cur_found;
+	j->cur_off = pg.cur_off;
+	j->cur_len = pg.cur_len;
+	return true;
+}
+
+int http_records_cursor(struct http *h, struct job *j, json_t **v)
+{
+	*v = NULL;
+	if (!j->fast) {
+		*v = json_incref(jsonptr_resolve(&h->curptr, j->doc));
+		return 0;
+	}
+	if (!j->cur_found)
+		return 0;
+	*v = json_loadb((const char *)j->body.p + j->cur_off, j->cur_len,
+			JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+	return *v != NULL ? 0 : -1;
+}
+
+/*
  * Parse a 2xx body.  Returns 0 (doc, records, nrecords set), -1 for a body
  * that is not JSON (cut off: worth a retry) or -2 for one whose shape no
  * retry will change; why says what is wrong.
@@ -244,6 +285,9 @@ int http_records_parse(struct http *h, struct job *j, char *why, size_t wl)
 	if (hc->response == CFG_RESP_NDJSON)
 		return scan_ndjson(j, why, wl);
 	j->marked = false;
+	j->fast = false;
+	if (h->fast != NULL && scan_page(h, j))
+		return 0;
 	j->doc = json_loadb(j->body.p ? (const char *)j->body.p : "",
 			    j->body.len, JSON_ALLOW_NUL, &e);
 	if (j->doc == NULL && json_error_code(&e) == json_error_invalid_utf8) {
@@ -291,63 +335,12 @@ static int convert(struct http_field *f, json_t *v, struct rec_value *out,
 		   char *reason, size_t rl)
 {
 	char why[CONV_REASON_MAX];
-	size_t need;
-	int rc = -1;
 
-	why[0] = '\0';
-	switch (v ? json_typeof(v) : JSON_NULL) {
-	case JSON_NULL:
-		out->null = true;
+	if (jsonval_convert(f->field, v, out, f->scratch, &f->json, why,
+			    sizeof why) == 0)
 		return 0;
-	case JSON_STRING:
-		rc = conv_text(f->field, json_string_value(v),
-			       json_string_length(v), out, why, sizeof why);
-		break;
-	case JSON_INTEGER:
-		rc = conv_int(f->field, json_integer_value(v), out, f->scratch,
-			      why, sizeof why);
-		break;
-	case JSON_REAL:
-		rc = conv_json_real(f->field, json_real_value(v), out,
-				    f->scratch, why, sizeof why);
-		break;
-	case JSON_TRUE:
-	case JSON_FALSE:
-		rc = conv_bool(f->field, json_is_true(v), out, why, sizeof why);
-		break;
-	case JSON_OBJECT:
-	case JSON_ARRAY:
-		if (f->type != REC_TEXT) {
-			char type[128];
-
-			conv_type_text(f->field, type, sizeof type);
-			snprintf(why, sizeof why, "cannot convert %s to %s",
-				 json_is_object(v) ? "object" : "array", type);
-			break;
-		}
-		need = json_dumpb(v, (char *)f->json.p, f->json.cap,
-				  JSON_COMPACT);
-		if (need > f->json.cap) {
-			if (buf_reserve(&f->json, need) < 0) {
-				snprintf(why, sizeof why, "out of memory");
-				break;
-			}
-			need = json_dumpb(v, (char *)f->json.p, f->json.cap,
-					  JSON_COMPACT);
-		}
-		if (need == 0 || need > UINT32_MAX) {
-			snprintf(why, sizeof why, "cannot write as JSON text");
-			break;
-		}
-		out->null = false;
-		out->u.s.p = (const char *)f->json.p;
-		out->u.s.len = (uint32_t)need;
-		rc = 0;
-		break;
-	}
-	if (rc < 0)
-		snprintf(reason, rl, "field %s: %s", f->name, why);
-	return rc;
+	snprintf(reason, rl, "field %s: %s", f->name, why);
+	return -1;
 }
 
 static enum prov_status reject(struct http *h, const char *pos,
@@ -449,11 +442,78 @@ static enum prov_status emit_record(struct http *h, json_t *rec,
 	return PROV_DONE;
 }
 
+/*
+ * Record k of a scanned page read by jansson from its own bytes: emitted
+ * (or rejected), or, with why, rejected for that reason (prov_emit's),
+ * the raw record written as jansson writes it, as the whole page's tree
+ * would.
+ */
+static enum prov_status emit_parsed(struct http *h, struct job *j,
+				    const char *pub, size_t k,
+				    const char *why)
+{
+	const size_t *sp = (const size_t *)j->spans.p + 2 * k;
+	char pos[HTTP_URL_PUB_MAX + 64];
+	enum prov_status st;
+	json_t *rec = json_loadb((const char *)j->body.p + sp[0],
+				 sp[1] - sp[0],
+				 JSON_ALLOW_NUL | JSON_DECODE_ANY, NULL);
+
+	/* The scanner checked it: only memory can fail it. */
+	if (rec == NULL)
+		return prov_fail(h->c, PROV_FAIL_RETRY, "out of memory");
+	snprintf(pos, sizeof pos, "%s page %ld record %zu", pub, j->page,
+		 k + 1);
+	st = why != NULL ? reject(h, pos, why, rec, NULL, 0) :
+			   emit_record(h, rec, pos, NULL, 0);
+	json_decref(rec);
+	return st;
+}
+
+/*
+ * A scanned page's records: each element through the one-pass reader,
+ * those it declines (and every one with since_field, which wants its
+ * value as jansson's) through jansson.  The position text is written only
+ * for a reject.
+ */
+static enum prov_status emit_scanned(struct http *h, struct job *j,
+				     const char *pub)
+{
+	const char *body = (const char *)j->body.p;
+	const size_t *sp = (const size_t *)j->spans.p;
+	struct http_fast *f = h->fast;
+	bool on = f->jf.on && !h->since_on;
+	enum prov_status st;
+
+	for (size_t k = 0; k < j->nrecords; k++) {
+		size_t len = sp[2 * k + 1] - sp[2 * k], got = 0;
+
+		if (on && jfast_object(&f->jf, body + sp[2 * k], len, h->vals,
+				       f->scratch, &got) > 0 && got == len) {
+			int rc = prov_emit(h->c, h->vals);
+
+			if (rc == 0)
+				continue;
+			if (rc < 0)
+				return prov_failure(h->c);
+			st = emit_parsed(h, j, pub, k, h->c->why);
+		} else {
+			st = emit_parsed(h, j, pub, k, NULL);
+		}
+		if (st != PROV_DONE)
+			return st;
+	}
+	return PROV_DONE;
+}
+
 static enum prov_status emit_json(struct http *h, struct job *j,
 				  const char *pub)
 {
 	char pos[HTTP_URL_PUB_MAX + 64];
 	enum prov_status st;
+
+	if (j->fast)
+		return emit_scanned(h, j, pub);
 
 	for (size_t k = 0; k < j->nrecords; k++) {
 		json_t *rec = json_array_get(j->records, k);
@@ -510,9 +570,9 @@ static enum prov_status emit_ndjson(struct http *h, struct job *j,
 		if (!blank(s, len)) {
 			snprintf(pos, sizeof pos, "%s page %ld line %zu", pub,
 				 j->page, line);
-			if (h->lines != NULL && h->lines->jf.on &&
-			    jfast_record(&h->lines->jf, s, len, h->vals,
-					 h->lines->scratch) > 0) {
+			if (h->fast != NULL && h->fast->jf.on &&
+			    jfast_record(&h->fast->jf, s, len, h->vals,
+					 h->fast->scratch) > 0) {
 				st = emit_taken(h, pos, s, len);
 				s = nl ? nl + 1 : end;
 				continue;
@@ -544,14 +604,14 @@ enum prov_status http_records_emit(struct http *h, struct job *j,
 
 /* --- the map ------------------------------------------------------------ */
 
-/* The one-pass reader for NDJSON lines, on the compiled map. */
-static enum prov_status plan_lines(struct http *h)
+/* The one-pass reader, on the compiled map. */
+static enum prov_status plan_fast(struct http *h)
 {
 	const struct rec_schema *s = &h->p->schema;
 	size_t n = (size_t)s->nfields + 1;
-	struct http_lines *l = calloc(1, sizeof *l);
+	struct http_fast *l = calloc(1, sizeof *l);
 
-	h->lines = l;
+	h->fast = l;
 	if (l == NULL)
 		goto out_nomem;
 	l->ptrs = calloc(n, sizeof *l->ptrs);
@@ -580,9 +640,9 @@ out_nomem:
 	return prov_fail(h->c, PROV_FAIL_RETRY, "out of memory");
 }
 
-static void free_lines(struct http *h)
+static void free_fast(struct http *h)
 {
-	struct http_lines *l = h->lines;
+	struct http_fast *l = h->fast;
 
 	if (l == NULL)
 		return;
@@ -591,7 +651,7 @@ static void free_lines(struct http *h)
 	free(l->keys);
 	free(l->scratch);
 	free(l);
-	h->lines = NULL;
+	h->fast = NULL;
 }
 
 enum prov_status http_records_compile(struct http *h)
@@ -618,9 +678,7 @@ enum prov_status http_records_compile(struct http *h)
 			return prov_fail(h->c, PROV_FAIL_PERMANENT,
 					 "map %s: %s", f->name, err);
 	}
-	if (http_conf(p)->response == CFG_RESP_NDJSON)
-		return plan_lines(h);
-	return PROV_DONE;
+	return plan_fast(h);
 }
 
 void http_records_free(struct http *h)
@@ -635,5 +693,5 @@ void http_records_free(struct http *h)
 		free(h->fields);
 	}
 	free(h->vals);
-	free_lines(h);
+	free_fast(h);
 }

@@ -10,9 +10,14 @@
  * byte that is not part of a well-formed sequence is marked (see
  * http_records.c) and the marked copy parsed.
  *
- * An NDJSON line is read first by the one-pass reader (jfast.h) on the
- * map's pointers and keys; a line it declines (a reject, or a form it
- * leaves to jansson) is jansson's, as before, so rejects are unchanged.
+ * A JSON page is read first by the page scanner (http_jpage.h), which
+ * checks it and finds its records without building it, then each record
+ * and each NDJSON line by the one-pass reader (jfast.h) on the map's
+ * pointers and keys; a page the scanner declines (not JSON, invalid
+ * UTF-8, a form it leaves to jansson) is parsed whole by jansson, and a
+ * record or line the reader declines (a reject, or a form it leaves to
+ * jansson) is jansson's on its own bytes, as before, so rejects and their
+ * reasons are unchanged.
  * Per-record work stays inside http_records.c (static), with no
  * allocation per record but jansson's for the lines it reads.
  */
@@ -49,7 +54,8 @@ void http_records_free(struct http *h);
 
 /*
  * Parse job j's 2xx body (needs h->recptr compiled).  Returns 0 (j's doc,
- * records, marked and nrecords set; NDJSON: nrecords counted), -1 for a
+ * records, marked and nrecords set, or with the scanner fast, spans and
+ * nrecords; NDJSON: nrecords counted), -1 for a
  * body that is not JSON (cut off: worth a retry) or -2 for one whose
  * shape no retry will change; why says what is wrong.
  */
@@ -62,6 +68,12 @@ int http_records_parse(struct http *h, struct job *j, char *why, size_t wl);
  */
 enum prov_status http_records_emit(struct http *h, struct job *j,
 				   const char *pub);
+
+/*
+ * The value at the cursor pointer in DONE job j's body (a new reference,
+ * or NULL when there is none).  0, or -1 when out of memory.
+ */
+int http_records_cursor(struct http *h, struct job *j, json_t **v);
 
 /* The first marked (invalid UTF-8) byte in v's strings and keys, or -1. */
 int http_marked_byte(json_t *v);

@@ -65,7 +65,7 @@ struct easy {
 
 struct http;
 struct http_field;
-struct http_lines;
+struct http_fast;
 
 struct job {
 	struct http *h;
@@ -84,6 +84,12 @@ struct job {
 	json_t *doc;            /* DONE, json: the parsed body */
 	bool marked;            /* DONE, json: doc holds invalid UTF-8 marks */
 	json_t *records;        /* DONE, json: the array (borrowed), or NULL */
+	bool fast;              /* DONE, json: read by the page scanner
+				   (http_jpage.h), doc NULL: */
+	struct buf spans;       /* ... each record's [start, end) in body,
+				   size_t pairs; kept across jobs */
+	bool cur_found;         /* ... the cursor's value at body[cur_off, */
+	size_t cur_off, cur_len; /* cur_off + cur_len) */
 	size_t nrecords;        /* DONE: records (json) or lines (ndjson) */
 	char *next;             /* DONE, cursor/link: next URL, NULL: the end */
 	enum prov_status fail;  /* FAILED: how */
@@ -133,8 +139,8 @@ struct http {
 	struct jsonptr curptr;  /* `cursor_path` */
 	struct http_field *fields;
 	struct rec_value *vals;
-	struct http_lines *lines; /* NDJSON lines' one-pass reader
-				     (http_records.c), NULL: none */
+	struct http_fast *fast; /* the one-pass reader of NDJSON lines and
+				   of a JSON page's records (http_records.c) */
 	unsigned seed;          /* backoff jitter */
 	char *since_q;          /* since_field: {since} in a url (URL-encoded),
 				   NULL: none */

@@ -427,6 +427,45 @@ Test(http, ndjson_one_pass_reader_gives_jansson_values)
 	free(b);
 }
 
+/*
+ * JSON pages go through the page scanner and the one-pass reader
+ * (providers/http_jpage.c, jfast.c); a "\u0000" anywhere in the page
+ * (the fixture's nul=1) leaves the whole page to jansson.  Over the same
+ * records (nested values, escapes, unicode, wrong types, non-objects) the
+ * outputs and the rejects are the same, byte for byte.
+ */
+Test(http, json_pages_one_pass_as_jansson)
+{
+	static const char *const prov = "url = @@/items?data=mixed&"
+		"per_page=3&page={page}%s\npagination = page\n"
+		"records = /items\nmap = amount=/values/amount, "
+		"label=/a~1b, flag=/flags/0, when=/when, extra=/meta\n";
+	char *out[2], *rej[2], *p;
+	struct tu_result r;
+
+	for (int k = 0; k < 2; k++) {
+		cr_assert_geq(asprintf(&p, prov, k ? "&nul=1" : ""), 0);
+		conf("id:int, amount:float, label:text, flag:bool, "
+		     "when:timestamp, extra:text",
+		     "reject_file = rejects.jsonl\nmax_rejects = 10\n", p);
+		free(p);
+		run(&r, NULL, NULL);
+		cr_assert_eq(r.status, 0, "exit %d:\n%s", r.status, r.err);
+		tu_result_free(&r);
+		out[k] = get("out.jsonl");
+		rej[k] = get("rejects.jsonl");
+		cr_assert(out[k] != NULL && rej[k] != NULL);
+		cr_assert(strstr(rej[k], "page 2 record 1") != NULL, "%s",
+			  rej[k]);
+	}
+	cr_assert_str_eq(out[0], out[1]);
+	cr_assert_str_eq(rej[0], rej[1]);
+	for (int k = 0; k < 2; k++) {
+		free(out[k]);
+		free(rej[k]);
+	}
+}
+
 Test(http, ndjson_pages)
 {
 	run_expect(NULL, "url = @@/ndjson?page={page}&per_page=10&total=23\n"

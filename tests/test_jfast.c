@@ -1,8 +1,8 @@
 /*
  * test_jfast.c - the one-pass JSON record reader (providers/jfast.c)
  * against the path it stands in for: jansson's json_loadb() of the
- * record, the pointers resolved in its tree (jsonptr.c) and the file
- * provider's per-value conversion (file_jsonl.c's rules, restated here).
+ * record, the pointers resolved in its tree (jsonptr.c) and the readers'
+ * shared per-value conversion (jsonval.c).
  *
  * The promise checked: whenever jfast_record() takes a record, jansson
  * reads it too and the fields get bit for bit the same values; so every
@@ -30,6 +30,7 @@
 #include "../common/convert.h"
 #include "../providers/jfast.h"
 #include "../providers/jsonptr.h"
+#include "../providers/jsonval.h"
 #include "helpers/testutil.h"
 
 #define BASE "[aggregate]\noutput = /nonexistent/out.csv\n"
@@ -106,45 +107,14 @@ static void teardown_all(void)
 	}
 }
 
-/* file_jsonl.c's conversion of one jansson value for field i. */
+/* The readers' conversion of one jansson value for field i. */
 static int oracle_value(struct setup *t, int i, json_t *j,
 			struct rec_value *v, char *scratch)
 {
-	const struct rec_field *f = &t->s->fields[i];
 	char why[CONV_REASON_MAX];
 
-	switch (json_typeof(j)) {
-	case JSON_NULL:
-		v->null = true;
-		return 0;
-	case JSON_STRING:
-		return conv_text(f, json_string_value(j), json_string_length(j),
-				 v, why, sizeof why);
-	case JSON_INTEGER:
-		return conv_int(f, (int64_t)json_integer_value(j), v, scratch,
-				why, sizeof why);
-	case JSON_REAL:
-		return conv_json_real(f, json_real_value(j), v, scratch, why,
-				      sizeof why);
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return conv_bool(f, json_is_true(j), v, why, sizeof why);
-	default:
-		break;
-	}
-	if (f->type != REC_TEXT)
-		return -1;
-	for (;;) {
-		struct buf *d = &t->dump[i];
-		size_t n = json_dumpb(j, (char *)d->p, d->cap, JSON_COMPACT);
-
-		if (n == 0)
-			return -1;
-		if (n <= d->cap)
-			return conv_text(f, (const char *)d->p, n, v, why,
-					 sizeof why);
-		cr_assert_eq(buf_reserve(d, n), 0);
-	}
+	return jsonval_convert(&t->s->fields[i], j, v, scratch, &t->dump[i],
+			       why, sizeof why);
 }
 
 /* The jansson path: 1 and v, or 0: a reject.  *root to json_decref. */

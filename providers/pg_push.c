@@ -10,8 +10,9 @@
  * converted through a type it may not fit: only columns whose every
  * value converts are accepted (pg_push_ok()), but for NaN in numeric and
  * NaN or an infinity in a float, which the statement counts per group
- * (the guard column): one fails the provider rather than become a reject
- * the pulled rows would have had.
+ * (the guard column; for a float it sums, the exponent 2047 of the sum's
+ * key): one fails the provider rather than become a reject the pulled
+ * rows would have had.
  */
 #include "pg_push.h"
 

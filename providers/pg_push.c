@@ -10,8 +10,9 @@
  * converted through a type it may not fit: only columns whose every
  * value converts are accepted (pg_push_ok()), but for NaN in numeric and
  * NaN or an infinity in a float, which the statement counts per group
- * (the guard column): one fails the provider rather than become a reject
- * the pulled rows would have had.
+ * (the guard column; for a float it sums, the exponent 2047 of the sum's
+ * key): one fails the provider rather than become a reject the pulled
+ * rows would have had.
  */
 #include "pg_push.h"
 
@@ -165,39 +166,55 @@ static const char *agg_fn(enum cfg_agg_kind k)
 }
 
 /*
- * A float sum's four columns after its count (pushdown.h).  A double
- * between 1 and 2048 in magnitude times 2^52 is an integer below 2^63, so
- * those are summed as such (cheap: a multiply and a cast); any other is
- * taken apart by its bits (float8send, read as an int8), grouped by its
- * sign and exponent (the top 12 bits), its 52-bit fractions summed.  Every
- * sum is of int8s, exact in numeric.
+ * A float sum's four columns after its count (pushdown.h), as the
+ * statement gives them and fix_fsum() turns them into the wire's.  A
+ * double between 1 and 2048 in magnitude times 2^52 is an integer below
+ * 2^63 (cheap: a multiply and a cast); any other is taken apart by its
+ * bits (float8send, read as an int8), its 52-bit fraction kept and its
+ * sign and exponent (the top 12 bits) the key, 4096 for the first kind.
+ * So one sum of one expression serves both (the groups part them), and
+ * PostgreSQL computes the range test once for the key and once for the
+ * sum: each use of an expression is evaluated anew, and the test is most
+ * of the cost per row.  Zeros get a key of their own (the exponent's less
+ * 8192: only rows outside the range test for it), which tells them from
+ * subnormals; and the exponent 2047 says NaN or an infinity, so the float
+ * column needs no guard.  The fourth column is a placeholder.  Every sum
+ * is of int8s, exact in numeric.
  */
 static int put_fsum(struct buf *b, PGconn *conn, const PGresult *desc,
 		    int col)
 {
-	struct buf c = { 0 }, in = { 0 }, bits = { 0 };
+	struct buf c = { 0 }, in = { 0 }, bits = { 0 }, sum = { 0 };
 	int rc;
 
 	if (put_col(&c, conn, desc, col, false) < 0 || buf_add(&c, "", 1) < 0 ||
 	    buf_printf(&in, "abs(%s) >= 1 AND abs(%s) < 2048", c.p, c.p) < 0 ||
 	    buf_add(&in, "", 1) < 0 ||
 	    buf_printf(&bits, "('x' || encode(float8send(%s), 'hex'))"
-		       "::bit(64)::int8", c.p) < 0 || buf_add(&bits, "", 1) < 0)
+		       "::bit(64)::int8", c.p) < 0 || buf_add(&bits, "", 1) < 0 ||
+	    buf_printf(&sum, "sum(CASE WHEN %s THEN (%s * 4503599627370496::"
+		       "float8)::int8 ELSE %s & 4503599627370495 END)", in.p,
+		       c.p, bits.p) < 0 || buf_add(&sum, "", 1) < 0)
 		rc = -1;
 	else
-		rc = buf_printf(b, ", sum(CASE WHEN %s THEN (%s * "
-				"4503599627370496::float8)::int8 END), "
-				"CASE WHEN %s THEN 4096 ELSE %s >> 52 END, "
-				"sum(CASE WHEN NOT (%s) THEN %s & "
-				"4503599627370495 END), "
-				"min(CASE WHEN NOT (%s) THEN %s & "
-				"4503599627370495 END)",
-				in.p, c.p, in.p, bits.p, in.p, bits.p, in.p,
-				bits.p);
+		rc = buf_printf(b, ", %s, CASE WHEN %s THEN 4096 WHEN %s = 0 "
+				"THEN (%s >> 52) - 8192 ELSE %s >> 52 END, %s, 1",
+				sum.p, in.p, c.p, bits.p, bits.p, sum.p);
 	buf_free(&c);
 	buf_free(&in);
+	buf_free(&sum);
 	buf_free(&bits);
 	return rc;
+}
+
+/* Whether field i is summed as floats (its NaN show in the sum's key). */
+static bool fsum_field(const struct cfg *cfg, int i)
+{
+	for (int k = 0; k < cfg->naggs; k++)
+		if (cfg->aggs[k].field == i && push_has_value(&cfg->aggs[k]) &&
+		    push_is_fsum(cfg, &cfg->aggs[k]))
+			return true;
+	return false;
 }
 
 char *pg_push_sql(const struct cfg *cfg, const struct cfg_provider *p,
@@ -267,7 +284,8 @@ char *pg_push_sql(const struct cfg *cfg, const struct cfg_provider *p,
 	for (int i = 0; !bad && i < cfg->schema.nfields; i++) {
 		enum rec_type t = cfg->schema.fields[i].type;
 
-		if (map[i] < 0 || (t != REC_FLOAT && t != REC_DECIMAL))
+		if (map[i] < 0 || (t != REC_FLOAT && t != REC_DECIMAL) ||
+		    fsum_field(cfg, i))
 			continue;
 		bad |= buf_printf(&b, guard ? " OR " : ", count(*) FILTER "
 				  "(WHERE ") < 0;
@@ -333,6 +351,34 @@ static int get_value(const PGresult *res, int j, const struct rec_field *f,
 	}
 }
 
+/*
+ * A float sum's n, f, t, m, z as put_fsum() gives them (n, the sum, its
+ * key, the sum again, 1) into the wire's (pushdown.h): f only for the key
+ * 4096, m for the others, z 0 for zeros.  0, or the count of NaN or
+ * infinities (exponent 2047) the group holds.
+ */
+static int64_t fix_fsum(struct rec_value *w)
+{
+	int64_t t = w[2].u.i;
+
+	if (w[2].null) {
+		w[1].null = w[3].null = w[4].null = true;
+		return 0;
+	}
+	if (t == 4096) {
+		w[3].null = w[4].null = true;
+		return 0;
+	}
+	w[1].null = true;
+	if (t < -4096) {
+		w[2].u.i = t + 8192;
+		w[4].u.i = 0;
+		return 0;
+	}
+	return (t & 2047) == 2047 ? (w[0].null || w[0].u.i <= 0 ? 1 : w[0].u.i)
+				  : 0;
+}
+
 /* One result row: a group record, or a failure. */
 static enum prov_status one_group(struct pg_run *r, const PGresult *res,
 				  const struct push_plan *pp,
@@ -361,6 +407,15 @@ static enum prov_status one_group(struct pg_run *r, const PGresult *res,
 					 (unsigned long long)r->rows + 1,
 					 PQgetvalue(res, 0, j),
 					 pp->wire.fields[j].name);
+	for (int i = 0; i < c->cfg->naggs; i++)
+		if (push_has_value(&c->cfg->aggs[i]) &&
+		    push_is_fsum(c->cfg, &c->cfg->aggs[i]) &&
+		    (bad = fix_fsum(&w[pp->col[i]])) != 0)
+			return prov_fail(c, PROV_FAIL_PERMANENT,
+					 "pushdown: %lld values are NaN or "
+					 "infinite, which the fields do not "
+					 "take; pushdown = false reads them "
+					 "as rejects", (long long)bad);
 	if (prov_emit_group(c, &pp->wire, w) < 0)
 		return prov_failure(c);
 	return PROV_DONE;

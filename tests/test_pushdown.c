@@ -272,6 +272,17 @@ Test(pushdown, a_value_that_would_be_a_reject_fails_the_pushed_run)
 	run(&r, "k", "count(*), sum(i)", "max_rejects = 1000\n", false, NULL);
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	tu_result_free(&r);
+	/* Summed, f's NaN and infinities are told by the sum's own key. */
+	for (int j = 0; j < 2; j++) {
+		make_table(400, 5, true);
+		pgt_sql(db, "UPDATE %s SET f = '%s' WHERE id = 9", tname,
+			j ? "-Infinity" : "NaN");
+		run(&r, "k", "count(*), sum(f)", NULL, true, NULL);
+		cr_assert_neq(r.status, 0, "%s", r.err);
+		cr_assert(strstr(r.err, "1 values are NaN or infinite"), "%s",
+			  r.err);
+		tu_result_free(&r);
+	}
 }
 
 static void check_says(const char *group_by, const char *aggs,

@@ -276,6 +276,9 @@ struct prov_compute {
 	struct rec_value *vals;     /* schema.nfields values */
 	struct expr_frame **frames; /* one per derived field */
 	struct expr_frame *where, *pwhere; /* [aggregate]'s, the provider's */
+	struct expr_simple *simple; /* per derived field: run inline when
+				       it is one (expr_simple_of()) */
+	struct expr_simple swhere, spwhere; /* the same for the wheres */
 	int nd;                     /* the declared fields */
 	int pre;                    /* derived fields `where` reads: computed
 				       before it, the others only after */
@@ -306,6 +309,10 @@ static inline int derive_one(struct prov_ctx *c, struct prov_compute *k,
 		k->vals[i].null = true; /* never read: its filter is false */
 		return 0;
 	}
+	if (k->simple[d].kind != EXPR_SIMPLE_NONE) {
+		expr_simple_eval(&k->simple[d], k->vals, &k->vals[i]);
+		return 0;
+	}
 	if (expr_eval(cfg->derive[d], k->vals, k->frames[d], &k->vals[i],
 		      reason, sizeof reason) == 0)
 		return 0;
@@ -315,11 +322,16 @@ static inline int derive_one(struct prov_ctx *c, struct prov_compute *k,
 
 /* Whether a `where` keeps the record: 1 yes, 0 no, -1 failed (c->why). */
 static inline int keep(struct prov_ctx *c, struct prov_compute *k,
-		       const struct expr_prog *prog, struct expr_frame *frame)
+		       const struct expr_prog *prog, struct expr_frame *frame,
+		       const struct expr_simple *e)
 {
 	struct rec_value w;
 	char reason[EXPR_REASON_MAX];
 
+	if (e->kind != EXPR_SIMPLE_NONE) {
+		expr_simple_eval(e, k->vals, &w);
+		return !w.null && w.u.b;
+	}
 	if (expr_eval(prog, k->vals, frame, &w, reason, sizeof reason) < 0) {
 		snprintf(c->why, sizeof c->why, "where: %s", reason);
 		return -1;
@@ -340,9 +352,10 @@ static inline int compute(struct prov_ctx *c, struct prov_compute *k)
 	for (i = nd; i < nd + k->pre; i++)
 		if (derive_one(c, k, i))
 			return -1;
-	if (cfg->where && (r = keep(c, k, cfg->where, k->where)) <= 0)
+	if (cfg->where && (r = keep(c, k, cfg->where, k->where, &k->swhere)) <= 0)
 		goto dropped;
-	if (c->p->where && (r = keep(c, k, c->p->where, k->pwhere)) <= 0)
+	if (c->p->where && (r = keep(c, k, c->p->where, k->pwhere,
+				     &k->spwhere)) <= 0)
 		goto dropped;
 	for (; i < n; i++)
 		if (derive_one(c, k, i))
@@ -570,6 +583,7 @@ static void compute_free(struct prov_compute *k)
 	expr_frame_free(k->where);
 	expr_frame_free(k->pwhere);
 	free(k->frames);
+	free(k->simple);
 	free(k->vals);
 	free(k);
 }
@@ -595,13 +609,19 @@ static int compute_init(struct prov_ctx *c)
 	k->nd = nd;
 	k->vals = calloc((size_t)n, sizeof *k->vals);
 	k->frames = calloc((size_t)(n - nd) + 1, sizeof *k->frames);
-	if (k->vals == NULL || k->frames == NULL)
+	k->simple = calloc((size_t)(n - nd) + 1, sizeof *k->simple);
+	if (k->vals == NULL || k->frames == NULL || k->simple == NULL)
 		goto fail;
 	for (int d = 0; d < n - nd; d++) {
 		k->frames[d] = expr_frame_new(cfg->derive[d]);
 		if (k->frames[d] == NULL)
 			goto fail;
+		k->simple[d] = expr_simple_of(cfg->derive[d]);
 	}
+	if (cfg->where)
+		k->swhere = expr_simple_of(cfg->where);
+	if (c->p->where)
+		k->spwhere = expr_simple_of(c->p->where);
 	if ((cfg->where && (k->where = expr_frame_new(cfg->where)) == NULL) ||
 	    (c->p->where && (k->pwhere = expr_frame_new(c->p->where)) == NULL))
 		goto fail;

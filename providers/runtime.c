@@ -297,45 +297,61 @@ derive_failed(struct prov_ctx *c, const struct cfg *cfg, int i,
 			 cfg->schema.fields[i].name, reason);
 }
 
+/* Derived field i (schema index), d of cfg->derive, by expr_eval(). */
+static __attribute__((noinline)) int
+derive_eval(struct prov_ctx *c, struct prov_compute *k, int i, int d)
+{
+	char reason[EXPR_REASON_MAX];
+
+	if (expr_eval(k->cfg->derive[d], k->vals, k->frames[d], &k->vals[i],
+		      reason, sizeof reason) == 0)
+		return 0;
+	derive_failed(c, k->cfg, i, reason);
+	return 1;
+}
+
 /* Derived field i (schema index) into k->vals; 0, or 1 with c->why. */
 static inline int derive_one(struct prov_ctx *c, struct prov_compute *k,
 			     int i)
 {
 	const struct cfg *cfg = k->cfg;
 	int d = i - cfg->nfields_declared, g = cfg->guard[d];
-	char reason[EXPR_REASON_MAX];
 
 	if (g >= 0 && (k->vals[g].null || !k->vals[g].u.b)) {
 		k->vals[i].null = true; /* never read: its filter is false */
 		return 0;
 	}
-	if (k->simple[d].kind != EXPR_SIMPLE_NONE) {
-		expr_simple_eval(&k->simple[d], k->vals, &k->vals[i]);
-		return 0;
-	}
-	if (expr_eval(cfg->derive[d], k->vals, k->frames[d], &k->vals[i],
-		      reason, sizeof reason) == 0)
-		return 0;
-	derive_failed(c, cfg, i, reason);
-	return 1;
+	if (k->simple[d].kind == EXPR_SIMPLE_NONE)
+		return derive_eval(c, k, i, d);
+	expr_simple_eval(&k->simple[d], k->vals, &k->vals[i]);
+	return 0;
 }
 
 /* Whether a `where` keeps the record: 1 yes, 0 no, -1 failed (c->why). */
+static __attribute__((noinline)) int
+keep_eval(struct prov_ctx *c, struct prov_compute *k,
+	  const struct expr_prog *prog, struct expr_frame *frame)
+{
+	struct rec_value w;
+	char reason[EXPR_REASON_MAX];
+
+	if (expr_eval(prog, k->vals, frame, &w, reason, sizeof reason) < 0) {
+		snprintf(c->why, sizeof c->why, "where: %s", reason);
+		return -1;
+	}
+	return !w.null && w.u.b;
+}
+
+/* keep_eval(), or e (expr_simple_of()) inline when it is one. */
 static inline int keep(struct prov_ctx *c, struct prov_compute *k,
 		       const struct expr_prog *prog, struct expr_frame *frame,
 		       const struct expr_simple *e)
 {
 	struct rec_value w;
-	char reason[EXPR_REASON_MAX];
 
-	if (e->kind != EXPR_SIMPLE_NONE) {
-		expr_simple_eval(e, k->vals, &w);
-		return !w.null && w.u.b;
-	}
-	if (expr_eval(prog, k->vals, frame, &w, reason, sizeof reason) < 0) {
-		snprintf(c->why, sizeof c->why, "where: %s", reason);
-		return -1;
-	}
+	if (e->kind == EXPR_SIMPLE_NONE)
+		return keep_eval(c, k, prog, frame);
+	expr_simple_eval(e, k->vals, &w);
 	return !w.null && w.u.b;
 }
 

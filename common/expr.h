@@ -112,6 +112,76 @@ int expr_eval(const struct expr_prog *prog, const struct rec_value *fields,
 	      size_t reasonlen);
 
 /*
+ * A program of one instruction over one field and a constant that a
+ * caller may run in its own loop, with expr_simple_eval() instead of
+ * expr_eval(): a comparison of an int or float field with a constant
+ * (`amount > 100`, `100 < amount`), or date_trunc('day') of a timestamp
+ * field in UTC.  The same values as expr_eval() gives, without a call,
+ * a frame or a switch on the program; anything else is EXPR_SIMPLE_NONE.
+ */
+enum expr_simple_kind {
+	EXPR_SIMPLE_NONE,
+	EXPR_SIMPLE_CMP_I,   /* field REL k.u.i: a bool */
+	EXPR_SIMPLE_CMP_F,   /* field REL k.u.f: a bool */
+	EXPR_SIMPLE_DAY_UTC, /* the field's day in UTC: a timestamp */
+};
+
+/* The comparisons, in the order of the instructions' (EQ_I .. GE_I). */
+enum expr_rel { EXPR_EQ, EXPR_NE, EXPR_LT, EXPR_LE, EXPR_GT, EXPR_GE };
+
+struct expr_simple {
+	enum expr_simple_kind kind;
+	enum expr_rel rel;        /* the field on the left */
+	int field;                /* the schema's field read */
+	struct rec_value k;       /* the constant (never NULL) */
+};
+
+/* What prog is in those terms: its kind, EXPR_SIMPLE_NONE when none. */
+struct expr_simple expr_simple_of(const struct expr_prog *prog);
+
+/* A comparison's result from the sign of a - b (expr_eval()'s rule). */
+static inline bool expr_rel_holds(enum expr_rel rel, bool lt, bool gt)
+{
+	switch (rel) {
+	case EXPR_EQ: return !lt && !gt;
+	case EXPR_NE: return lt || gt;
+	case EXPR_LT: return lt;
+	case EXPR_LE: return !gt;
+	case EXPR_GT: return gt;
+	default: return !lt;
+	}
+}
+
+/*
+ * Run e (kind not EXPR_SIMPLE_NONE) over one record's fields into *out:
+ * NULL when the field is, as the strict instruction it stands for.
+ */
+static inline void expr_simple_eval(const struct expr_simple *e,
+				    const struct rec_value *fields,
+				    struct rec_value *out)
+{
+	const struct rec_value *f = &fields[e->field];
+	const int64_t day = 86400000000LL; /* microseconds */
+
+	out->null = f->null;
+	if (f->null)
+		return;
+	switch (e->kind) {
+	case EXPR_SIMPLE_CMP_I:
+		out->u.b = expr_rel_holds(e->rel, f->u.i < e->k.u.i,
+					  f->u.i > e->k.u.i);
+		break;
+	case EXPR_SIMPLE_CMP_F:
+		out->u.b = expr_rel_holds(e->rel, f->u.f < e->k.u.f,
+					  f->u.f > e->k.u.f);
+		break;
+	default: /* EXPR_SIMPLE_DAY_UTC: expr_trunc_ts()'s floored division */
+		out->u.i = (f->u.i / day - (f->u.i % day < 0)) * day;
+		break;
+	}
+}
+
+/*
  * Write v, a value of type t, as PostgreSQL writes it as text (a
  * timestamp in zone tz as "2024-03-31 02:00:00+02", a bool "true"), into
  * out of outlen bytes (at least EXPR_TEXT_MAX for all types but text,

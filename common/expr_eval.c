@@ -681,16 +681,39 @@ run(const struct expr_prog *prog, const struct rec_value *fields,
 	return 0;
 }
 
-/* A comparison's result from the sign of a - b, by the op's offset from EQ. */
-static inline bool rel_holds(int rel, int lt, int gt)
+struct expr_simple expr_simple_of(const struct expr_prog *prog)
 {
-	switch (rel) {
-	case 0: return !lt && !gt;
-	case 1: return lt || gt;
-	case 2: return lt;
-	case 3: return !gt;
-	case 4: return gt;
-	default: return !lt;
+	struct expr_simple e = { .kind = EXPR_SIMPLE_NONE };
+	const struct einsn *in = &prog->code[prog->start];
+	static const enum expr_rel mirror[] = {
+		EXPR_EQ, EXPR_NE, EXPR_GT, EXPR_GE, EXPR_LT, EXPR_LE,
+	};
+	int rel;
+
+	switch (prog->fast) {
+	case FAST_CMP_I:
+	case FAST_CMP_F:
+		/* One operand a field, the other a constant slot. */
+		if (in->fa == in->fb)
+			return e;
+		rel = in->op - (prog->fast == FAST_CMP_I ? EOP_EQ_I : EOP_EQ_F);
+		e.field = in->fa ? in->a : in->b;
+		e.k = prog->init[in->fa ? in->b : in->a];
+		if (e.k.null)
+			return e;
+		/* k REL field is field REL' k, REL' the mirror. */
+		e.rel = in->fa ? (enum expr_rel)rel : mirror[rel];
+		e.kind = prog->fast == FAST_CMP_I ? EXPR_SIMPLE_CMP_I
+						  : EXPR_SIMPLE_CMP_F;
+		return e;
+	case FAST_TRUNC_TS:
+		if (in->fa && in->k == U_DAY && prog->tz == NULL) {
+			e.kind = EXPR_SIMPLE_DAY_UTC;
+			e.field = in->a;
+		}
+		return e;
+	default:
+		return e;
 	}
 }
 
@@ -711,11 +734,11 @@ int expr_eval(const struct expr_prog *prog, const struct rec_value *fields,
 		return 0;
 	switch (prog->fast) {
 	case FAST_CMP_I:
-		out->u.b = rel_holds(in->op - EOP_EQ_I, a->u.i < b->u.i,
+		out->u.b = expr_rel_holds((enum expr_rel)(in->op - EOP_EQ_I), a->u.i < b->u.i,
 				     a->u.i > b->u.i);
 		break;
 	case FAST_CMP_F:
-		out->u.b = rel_holds(in->op - EOP_EQ_F, a->u.f < b->u.f,
+		out->u.b = expr_rel_holds((enum expr_rel)(in->op - EOP_EQ_F), a->u.f < b->u.f,
 				     a->u.f > b->u.f);
 		break;
 	case FAST_TRUNC_TS:

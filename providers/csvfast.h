@@ -80,6 +80,8 @@ struct csvfast {
 	int nwhole;           /* fields encoded: those, then computed ones */
 	const struct rec_field *whole; /* the encoding's fields (nwhole) */
 	const bool *drop;     /* fields encoded as NULL (nwhole), or NULL */
+	bool put8;            /* every computed field is encoded and of
+				 8 bytes (int, float, timestamp, date) */
 	size_t head;          /* encoded bytes before the values */
 	unsigned char nulls[REC_MAX_FIELDS / 8]; /* the bitmap of every
 				 record before its values: fields read

@@ -276,6 +276,9 @@ struct prov_compute {
 	struct rec_value *vals;     /* schema.nfields values */
 	struct expr_frame **frames; /* one per derived field */
 	struct expr_frame *where, *pwhere; /* [aggregate]'s, the provider's */
+	struct expr_simple *simple; /* per derived field: run inline when
+				       it is one (expr_simple_of()) */
+	struct expr_simple swhere, spwhere; /* the same for the wheres */
 	int nd;                     /* the declared fields */
 	int pre;                    /* derived fields `where` reads: computed
 				       before it, the others only after */
@@ -294,28 +297,40 @@ derive_failed(struct prov_ctx *c, const struct cfg *cfg, int i,
 			 cfg->schema.fields[i].name, reason);
 }
 
+/* Derived field i (schema index), d of cfg->derive, by expr_eval(). */
+static __attribute__((noinline)) int
+derive_eval(struct prov_ctx *c, struct prov_compute *k, int i, int d)
+{
+	char reason[EXPR_REASON_MAX];
+
+	if (expr_eval(k->cfg->derive[d], k->vals, k->frames[d], &k->vals[i],
+		      reason, sizeof reason) == 0)
+		return 0;
+	derive_failed(c, k->cfg, i, reason);
+	return 1;
+}
+
 /* Derived field i (schema index) into k->vals; 0, or 1 with c->why. */
 static inline int derive_one(struct prov_ctx *c, struct prov_compute *k,
 			     int i)
 {
 	const struct cfg *cfg = k->cfg;
 	int d = i - cfg->nfields_declared, g = cfg->guard[d];
-	char reason[EXPR_REASON_MAX];
 
 	if (g >= 0 && (k->vals[g].null || !k->vals[g].u.b)) {
 		k->vals[i].null = true; /* never read: its filter is false */
 		return 0;
 	}
-	if (expr_eval(cfg->derive[d], k->vals, k->frames[d], &k->vals[i],
-		      reason, sizeof reason) == 0)
-		return 0;
-	derive_failed(c, cfg, i, reason);
-	return 1;
+	if (k->simple[d].kind == EXPR_SIMPLE_NONE)
+		return derive_eval(c, k, i, d);
+	expr_simple_eval(&k->simple[d], k->vals, &k->vals[i]);
+	return 0;
 }
 
 /* Whether a `where` keeps the record: 1 yes, 0 no, -1 failed (c->why). */
-static inline int keep(struct prov_ctx *c, struct prov_compute *k,
-		       const struct expr_prog *prog, struct expr_frame *frame)
+static __attribute__((noinline)) int
+keep_eval(struct prov_ctx *c, struct prov_compute *k,
+	  const struct expr_prog *prog, struct expr_frame *frame)
 {
 	struct rec_value w;
 	char reason[EXPR_REASON_MAX];
@@ -324,6 +339,19 @@ static inline int keep(struct prov_ctx *c, struct prov_compute *k,
 		snprintf(c->why, sizeof c->why, "where: %s", reason);
 		return -1;
 	}
+	return !w.null && w.u.b;
+}
+
+/* keep_eval(), or e (expr_simple_of()) inline when it is one. */
+static inline int keep(struct prov_ctx *c, struct prov_compute *k,
+		       const struct expr_prog *prog, struct expr_frame *frame,
+		       const struct expr_simple *e)
+{
+	struct rec_value w;
+
+	if (e->kind == EXPR_SIMPLE_NONE)
+		return keep_eval(c, k, prog, frame);
+	expr_simple_eval(e, k->vals, &w);
 	return !w.null && w.u.b;
 }
 
@@ -340,9 +368,10 @@ static inline int compute(struct prov_ctx *c, struct prov_compute *k)
 	for (i = nd; i < nd + k->pre; i++)
 		if (derive_one(c, k, i))
 			return -1;
-	if (cfg->where && (r = keep(c, k, cfg->where, k->where)) <= 0)
+	if (cfg->where && (r = keep(c, k, cfg->where, k->where, &k->swhere)) <= 0)
 		goto dropped;
-	if (c->p->where && (r = keep(c, k, c->p->where, k->pwhere)) <= 0)
+	if (c->p->where && (r = keep(c, k, c->p->where, k->pwhere,
+				     &k->spwhere)) <= 0)
 		goto dropped;
 	for (; i < n; i++)
 		if (derive_one(c, k, i))
@@ -570,6 +599,7 @@ static void compute_free(struct prov_compute *k)
 	expr_frame_free(k->where);
 	expr_frame_free(k->pwhere);
 	free(k->frames);
+	free(k->simple);
 	free(k->vals);
 	free(k);
 }
@@ -595,13 +625,19 @@ static int compute_init(struct prov_ctx *c)
 	k->nd = nd;
 	k->vals = calloc((size_t)n, sizeof *k->vals);
 	k->frames = calloc((size_t)(n - nd) + 1, sizeof *k->frames);
-	if (k->vals == NULL || k->frames == NULL)
+	k->simple = calloc((size_t)(n - nd) + 1, sizeof *k->simple);
+	if (k->vals == NULL || k->frames == NULL || k->simple == NULL)
 		goto fail;
 	for (int d = 0; d < n - nd; d++) {
 		k->frames[d] = expr_frame_new(cfg->derive[d]);
 		if (k->frames[d] == NULL)
 			goto fail;
+		k->simple[d] = expr_simple_of(cfg->derive[d]);
 	}
+	if (cfg->where)
+		k->swhere = expr_simple_of(cfg->where);
+	if (c->p->where)
+		k->spwhere = expr_simple_of(c->p->where);
 	if ((cfg->where && (k->where = expr_frame_new(cfg->where)) == NULL) ||
 	    (c->p->where && (k->pwhere = expr_frame_new(c->p->where)) == NULL))
 		goto fail;

@@ -1,0 +1,164 @@
+/*
+ * test_expr_simple.c - the one-instruction programs a caller runs in its
+ * own loop (expr_simple_of(), expr_simple_eval(); the provider's runtime
+ * does for its `where` and derived keys) against expr_eval()'s loop over
+ * the same program (its short cut turned off; test_expr_pg.c holds that
+ * loop to PostgreSQL): which programs are simple, in UTC and in a zone,
+ * and the same value or NULL over random and edge values (NaN, the
+ * infinities, -0, the ends of bigint, instants before 1970 and on the
+ * day's edges).
+ */
+#include <criterion/criterion.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/expr.h"
+#include "../common/expr_int.h"
+#include "../common/tz.h"
+#include "helpers/testutil.h"
+
+static struct rec_field fields[] = {
+	{ "i", REC_INT, 0, 0, NULL, NULL },
+	{ "j", REC_INT, 0, 0, NULL, NULL },
+	{ "f", REC_FLOAT, 0, 0, NULL, NULL },
+	{ "ts", REC_TIMESTAMP, 0, 0, NULL, NULL },
+	{ "d", REC_DECIMAL, 12, 2, NULL, NULL },
+};
+static struct rec_schema schema = { 5, fields };
+
+#define DAY_US 86400000000LL
+
+static const int64_t edge_i[] = {
+	INT64_MIN, INT64_MIN + 1, -101, -100, -99, -1, 0, 1, 2, 3, 99, 100,
+	101, INT64_MAX - 1, INT64_MAX,
+};
+static const int64_t edge_ts[] = {
+	-DAY_US - 1, -DAY_US, -DAY_US + 1, -1, 0, 1, DAY_US - 1, DAY_US,
+	1711846800000000LL, -62135596800000000LL, /* 0001-01-01 */
+	253402300799999999LL,                    /* 9999-12-31 23:59:59.999999 */
+};
+
+/* A random or edge value for field k of the schema. */
+static void pick(struct rec_value *v, int k, uint64_t *st)
+{
+	uint64_t r = tu_rng(st);
+	double edge_f[] = { NAN, -NAN, INFINITY, -INFINITY, -0.0, 0.0, 100.0,
+			    99.99, 100.01, -100.0, 2.5, 1e300, -1e-300 };
+
+	memset(v, 0, sizeof *v);
+	v->null = r % 7 == 0;
+	r = tu_rng(st);
+	switch (k) {
+	case 0:
+	case 1:
+		v->u.i = r % 2 ? edge_i[r / 2 % (sizeof edge_i / sizeof edge_i[0])]
+			       : (int64_t)(r / 2 % 401) - 200;
+		break;
+	case 2:
+		v->u.f = r % 2 ? edge_f[r / 2 % (sizeof edge_f / sizeof edge_f[0])]
+			       : (double)((int64_t)(r / 2 % 40001) - 20000) / 100;
+		break;
+	case 3:
+		v->u.i = r % 2 ? edge_ts[r / 2 % (sizeof edge_ts / sizeof edge_ts[0])]
+			       : (int64_t)(r / 2 % 400000000000000000ULL) -
+					 100000000000000000LL;
+		break;
+	default:
+		rec_set_dec(v, (__int128)(r % 20001) - 10000);
+		break;
+	}
+}
+
+/* Each text's kind in UTC and in Paris, and its values against the loop's. */
+Test(expr_simple, runs_as_the_loop_does)
+{
+	static const struct {
+		const char *text;
+		enum expr_simple_kind utc, zone;
+	} cases[] = {
+		{ "i > 100", EXPR_SIMPLE_CMP_I, EXPR_SIMPLE_CMP_I },
+		{ "100 > i", EXPR_SIMPLE_CMP_I, EXPR_SIMPLE_CMP_I },
+		{ "i = 3", EXPR_SIMPLE_CMP_I, EXPR_SIMPLE_CMP_I },
+		{ "3 <> i", EXPR_SIMPLE_CMP_I, EXPR_SIMPLE_CMP_I },
+		{ "i < -1", EXPR_SIMPLE_CMP_I, EXPR_SIMPLE_CMP_I },
+		{ "-1 <= i", EXPR_SIMPLE_CMP_I, EXPR_SIMPLE_CMP_I },
+		{ "i >= 9223372036854775807", EXPR_SIMPLE_CMP_I, EXPR_SIMPLE_CMP_I },
+		{ "0 >= i", EXPR_SIMPLE_CMP_I, EXPR_SIMPLE_CMP_I },
+		{ "f > 100", EXPR_SIMPLE_CMP_F, EXPR_SIMPLE_CMP_F },
+		{ "100.0 < f", EXPR_SIMPLE_CMP_F, EXPR_SIMPLE_CMP_F },
+		{ "f = 100.0", EXPR_SIMPLE_CMP_F, EXPR_SIMPLE_CMP_F },
+		{ "99.99 > f", EXPR_SIMPLE_CMP_F, EXPR_SIMPLE_CMP_F },
+		{ "f <= 1e300", EXPR_SIMPLE_CMP_F, EXPR_SIMPLE_CMP_F },
+		{ "-0.0::float >= f", EXPR_SIMPLE_CMP_F, EXPR_SIMPLE_CMP_F },
+		{ "f <> 2.5", EXPR_SIMPLE_CMP_F, EXPR_SIMPLE_CMP_F },
+		{ "date_trunc('day', ts)", EXPR_SIMPLE_DAY_UTC, EXPR_SIMPLE_NONE },
+		/* Not simple: two fields, other units, other operands. */
+		{ "i > j", EXPR_SIMPLE_NONE, EXPR_SIMPLE_NONE },
+		{ "f = f", EXPR_SIMPLE_NONE, EXPR_SIMPLE_NONE },
+		{ "date_trunc('hour', ts)", EXPR_SIMPLE_NONE, EXPR_SIMPLE_NONE },
+		{ "date_trunc('month', ts)", EXPR_SIMPLE_NONE, EXPR_SIMPLE_NONE },
+		{ "time_bucket('1d', ts)", EXPR_SIMPLE_NONE, EXPR_SIMPLE_NONE },
+		{ "i > NULL", EXPR_SIMPLE_NONE, EXPR_SIMPLE_NONE },
+		{ "d > 1", EXPR_SIMPLE_NONE, EXPR_SIMPLE_NONE },
+		{ "f >= i", EXPR_SIMPLE_NONE, EXPR_SIMPLE_NONE },
+		{ "i > 2 AND f < 1", EXPR_SIMPLE_NONE, EXPR_SIMPLE_NONE },
+	};
+	char err[256];
+	struct tz *paris = tz_load("Europe/Paris", err, sizeof err);
+	uint64_t st = 0x5eed;
+
+	cr_assert_not_null(paris, "%s", err);
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		for (int z = 0; z < 2; z++) {
+			struct expr_error e;
+			struct expr_prog *p = expr_compile(cases[c].text, &schema,
+							   z ? paris : NULL, &e);
+			struct expr_simple s;
+			struct expr_prog loop;
+			struct expr_frame *f;
+
+			cr_assert_not_null(p, "%s: %s", cases[c].text, e.msg);
+			s = expr_simple_of(p);
+			cr_expect_eq(s.kind, z ? cases[c].zone : cases[c].utc,
+				     "%s (%s)", cases[c].text, z ? "Paris" : "UTC");
+			if (s.kind == EXPR_SIMPLE_NONE) {
+				expr_free(p);
+				continue;
+			}
+			loop = *p;
+			loop.fast = FAST_NONE;
+			f = expr_frame_new(&loop);
+			cr_assert_not_null(f);
+			for (int r = 0; r < 20000; r++) {
+				struct rec_value v[5], a, b;
+				char reason[EXPR_REASON_MAX];
+
+				for (int k = 0; k < 5; k++)
+					pick(&v[k], k, &st);
+				memset(&a, 0, sizeof a);
+				cr_assert_eq(expr_eval(&loop, v, f, &b, reason,
+						       sizeof reason), 0,
+					     "%s: %s", cases[c].text, reason);
+				expr_simple_eval(&s, v, &a);
+				cr_assert_eq(a.null, b.null, "%s", cases[c].text);
+				if (a.null)
+					continue;
+				if (p->type.type == REC_BOOL)
+					cr_assert_eq(a.u.b, b.u.b,
+						     "%s: i %lld f %g", cases[c].text,
+						     (long long)v[0].u.i, v[2].u.f);
+				else
+					cr_assert_eq(a.u.i, b.u.i, "%s: ts %lld",
+						     cases[c].text,
+						     (long long)v[3].u.i);
+			}
+			expr_frame_free(f);
+			expr_free(p);
+		}
+	}
+	tz_free(paris);
+}

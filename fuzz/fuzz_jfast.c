@@ -109,26 +109,6 @@ static int convert(struct setup *t, int i, json_t *j, struct rec_value *v,
 			       why, sizeof why);
 }
 
-static int same(enum rec_type type, const struct rec_value *a,
-		const struct rec_value *b)
-{
-	if (a->null || b->null)
-		return a->null == b->null;
-	switch (type) {
-	case REC_TEXT:
-		return a->u.s.len == b->u.s.len &&
-		       memcmp(a->u.s.p, b->u.s.p, a->u.s.len) == 0;
-	case REC_FLOAT:
-		return memcmp(&a->u.f, &b->u.f, sizeof a->u.f) == 0;
-	case REC_BOOL:
-		return a->u.b == b->u.b;
-	case REC_DECIMAL:
-		return rec_dec(a) == rec_dec(b);
-	default:
-		return a->u.i == b->u.i;
-	}
-}
-
 /* The page scanner on p[0..n) against jansson's parse of the page. */
 static void check_page(const char *p, size_t n)
 {
@@ -224,7 +204,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ov[i].null = j == NULL;
 		if (j != NULL && convert(t, i, j, &ov[i], os[i]) < 0)
 			abort();
-		if (!same(t->s->fields[i].type, &fv[i], &ov[i]))
+		if (!rec_value_same(t->s->fields[i].type, &fv[i], &ov[i]))
 			abort();
 		if (t->s->fields[i].type == REC_TEXT && !fv[i].null)
 			for (uint32_t k = 0; k < fv[i].u.s.len; k++)

@@ -340,6 +340,26 @@ size_t rec_decode_trusted(const struct rec_schema *s,
 	return pos;
 }
 
+bool rec_value_same(enum rec_type t, const struct rec_value *a,
+		    const struct rec_value *b)
+{
+	if (a->null || b->null)
+		return a->null == b->null;
+	switch (t) {
+	case REC_TEXT:
+		return a->u.s.len == b->u.s.len &&
+		       memcmp(a->u.s.p, b->u.s.p, a->u.s.len) == 0;
+	case REC_FLOAT:
+		return memcmp(&a->u.f, &b->u.f, sizeof a->u.f) == 0;
+	case REC_BOOL:
+		return a->u.b == b->u.b;
+	case REC_DECIMAL:
+		return rec_dec(a) == rec_dec(b);
+	default:
+		return a->u.i == b->u.i;
+	}
+}
+
 int rec_value_cmp(enum rec_type t, const struct rec_value *a,
 		  const struct rec_value *b)
 {

@@ -200,4 +200,11 @@ size_t rec_decode_trusted(const struct rec_schema *s,
 int rec_value_cmp(enum rec_type t, const struct rec_value *a,
 		  const struct rec_value *b);
 
+/*
+ * Whether two values of type t are the same to the bit: NULL equals only
+ * NULL, floats compare by their bits (-0 is not 0), text byte-wise.
+ */
+bool rec_value_same(enum rec_type t, const struct rec_value *a,
+		    const struct rec_value *b);
+
 #endif

@@ -121,26 +121,6 @@ static void teardown_all(void)
 
 TestSuite(http_jpage, .init = setup_all, .fini = teardown_all);
 
-static bool same_value(enum rec_type type, const struct rec_value *a,
-		       const struct rec_value *b)
-{
-	if (a->null || b->null)
-		return a->null == b->null;
-	switch (type) {
-	case REC_TEXT:
-		return a->u.s.len == b->u.s.len &&
-		       memcmp(a->u.s.p, b->u.s.p, a->u.s.len) == 0;
-	case REC_FLOAT:
-		return memcmp(&a->u.f, &b->u.f, sizeof a->u.f) == 0;
-	case REC_BOOL:
-		return a->u.b == b->u.b;
-	case REC_DECIMAL:
-		return rec_dec(a) == rec_dec(b);
-	default:
-		return a->u.i == b->u.i;
-	}
-}
-
 /* Element elem (jansson's, in the page) as jfast read it from its bytes. */
 static void check_record(struct setup *t, json_t *elem, const char *p,
 			 size_t len)
@@ -165,7 +145,7 @@ static void check_record(struct setup *t, json_t *elem, const char *p,
 					     &t->dump[i], why, sizeof why), 0,
 			     "jfast took a record jansson's path rejects "
 			     "(%s): %.*s", why, (int)len, p);
-		cr_assert(same_value(t->s->fields[i].type, &fv[i], &ov[i]),
+		cr_assert(rec_value_same(t->s->fields[i].type, &fv[i], &ov[i]),
 			  "field %s differs: %.*s", t->s->fields[i].name,
 			  (int)len, p);
 	}

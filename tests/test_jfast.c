@@ -137,26 +137,6 @@ static int oracle(struct setup *t, const char *p, size_t len,
 	return 1;
 }
 
-static bool same_value(enum rec_type type, const struct rec_value *a,
-		       const struct rec_value *b)
-{
-	if (a->null || b->null)
-		return a->null == b->null;
-	switch (type) {
-	case REC_TEXT:
-		return a->u.s.len == b->u.s.len &&
-		       memcmp(a->u.s.p, b->u.s.p, a->u.s.len) == 0;
-	case REC_FLOAT:
-		return memcmp(&a->u.f, &b->u.f, sizeof a->u.f) == 0;
-	case REC_BOOL:
-		return a->u.b == b->u.b;
-	case REC_DECIMAL:
-		return rec_dec(a) == rec_dec(b);
-	default:
-		return a->u.i == b->u.i;
-	}
-}
-
 /*
  * jfast_object() on p[0..len) followed by more: what it takes is an object
  * ending where it says, which jfast_record() takes alone with the same
@@ -187,7 +167,7 @@ static void check_object(struct setup *t, const char *p, size_t len)
 		cr_assert_eq(jfast_record(&t->jf, p, n, b, bs), 1,
 			     "taken in front, not alone: %.*s", (int)n, p);
 		for (int i = 0; i < t->s->nfields; i++) {
-			cr_assert(same_value(t->s->fields[i].type, &a[i], &b[i]),
+			cr_assert(rec_value_same(t->s->fields[i].type, &a[i], &b[i]),
 				  "field %s differs: %.*s",
 				  t->s->fields[i].name, (int)n, p);
 			buf_free(&keep[i]);
@@ -215,7 +195,7 @@ static int check(const char *p, size_t len)
 			cr_assert(o, "jfast took what jansson refuses "
 				  "(schema %zu): %.*s", k, (int)len, p);
 			for (int i = 0; i < t->s->nfields; i++)
-				cr_assert(same_value(t->s->fields[i].type,
+				cr_assert(rec_value_same(t->s->fields[i].type,
 						     &fv[i], &ov[i]),
 					  "schema %zu field %s differs: %.*s",
 					  k, t->s->fields[i].name, (int)len, p);

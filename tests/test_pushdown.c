@@ -72,17 +72,6 @@ static const char *const texts[] = {
 };
 #define NTEXTS (int)(sizeof texts / sizeof texts[0])
 
-static void put_text(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 /* A double of any magnitude, or one of the edge values. */
 static void put_float(FILE *f, bool finite)
 {
@@ -118,7 +107,7 @@ static void make_table(int n, int nk, bool finite)
 	for (int r = 0; r < n; r++) {
 		fprintf(f, "%d,", r);
 		if (rnd(10))
-			put_text(f, texts[rnd((uint64_t)nk)]);
+			tu_csv_text(f, texts[rnd((uint64_t)nk)]);
 		fputc(',', f);
 		if (rnd(10))
 			fprintf(f, "%d", (int)rnd(4));
@@ -520,7 +509,7 @@ static sqlite3 *make_sqlite(int n)
 static void csv_text(FILE *f, const unsigned char *s)
 {
 	if (*s == '\0' || strpbrk((const char *)s, ",\"\r\n"))
-		put_text(f, (const char *)s);
+		tu_csv_text(f, (const char *)s);
 	else
 		fputs((const char *)s, f);
 }

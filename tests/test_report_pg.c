@@ -117,17 +117,6 @@ static const long long edge_ts[] = {
 };
 #define NEDGE (int)(sizeof edge_ts / sizeof edge_ts[0])
 
-static void put_text(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 static void put_ts(FILE *f, long long secs, int us)
 {
 	time_t t = (time_t)secs;
@@ -156,7 +145,7 @@ static char *make_rows(int n)
 
 		fprintf(f, "%d,", r);
 		if (!one_in(10))
-			put_text(f, keys[rnd(5)]);
+			tu_csv_text(f, keys[rnd(5)]);
 		fputc(',', f);
 		if (!one_in(8))
 			fprintf(f, "%d", one_in(6) ? 0 : (int)rnd(101) - 50);
@@ -201,7 +190,7 @@ static char *make_rows(int n)
 		}
 		fputc(',', f);
 		if (!one_in(8))
-			put_text(f, texts[rnd(NTEXTS)]);
+			tu_csv_text(f, texts[rnd(NTEXTS)]);
 		fputc(',', f);
 		if (!one_in(8)) {
 			if (rnd(3) == 0)

@@ -313,3 +313,14 @@ uint64_t tu_rng(uint64_t *s)
 	*s ^= *s << 17;
 	return *s;
 }
+
+void tu_csv_text(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Whether the tests run under the sanitizers (AGG_TEST_SCALE=asan). */
 bool tu_under_asan(void);
@@ -65,6 +66,9 @@ int tu_count_entries(const char *dir);
 
 /* tu_write() and tu_read() of file name in folder dir (free() tu_get's). */
 void tu_put(const char *dir, const char *name, const char *content);
+
+/* s as one quoted CSV field on f, its quotes doubled. */
+void tu_csv_text(FILE *f, const char *s);
 char *tu_get(const char *dir, const char *name);
 
 struct tu_result {

@@ -61,7 +61,9 @@ bool push_allowed(const struct cfg *cfg, int pi, char *why, size_t whylen)
 		snprintf(why, whylen, "where");
 		return false;
 	}
-	if (cfg->schema.nfields != cfg->nfields_declared) {
+	/* A provider's copy of the schema holds the declared fields only. */
+	if (cfg->derive != NULL ||
+	    cfg->schema.nfields != cfg->nfields_declared) {
 		snprintf(why, whylen, "derived fields or expressions");
 		return false;
 	}

@@ -93,7 +93,7 @@ build/$(1)/libagg.a: $$(LIBSRC:%.c=build/$(1)/%.o)
 	rm -f $$@
 	ar rcs $$@ $$^
 
-build/$(1)/fuzz/%.o: fuzz/%.c $$(SRC) $$(HDRS)
+build/$(1)/fuzz/%.o: fuzz/%.c $$(SRC) $$(HDRS) $$(HELPSRC)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(BASEFLAGS) $(2) -c $$< -o $$@
 
@@ -158,7 +158,7 @@ build/fuzz/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(BASEFLAGS) $(FUZZ_CFLAGS) -c $< -o $@
 
-build/fuzz/fuzz/%.o: fuzz/%.c $(SRC) $(HDRS)
+build/fuzz/fuzz/%.o: fuzz/%.c $(SRC) $(HDRS) $(HELPSRC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(BASEFLAGS) $(FUZZ_CFLAGS) -c $< -o $@
 

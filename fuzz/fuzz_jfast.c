@@ -33,34 +33,15 @@
 #include "../providers/jfast.h"
 #include "../providers/jsonptr.h"
 #include "../providers/jsonval.h"
+/* The schemas (the tests link it; a fuzz target links no helper). */
+#include "../tests/helpers/jfsetup.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define BASE "[aggregate]\noutput = /nonexistent/out.csv\n"
-#define PROV "[provider p]\ntype = file\npath = /nonexistent/in.jsonl\n"
+#define NCONFS JFS_NSCHEMAS
+#define MAXF JFS_MAXF
 
-static const char *const confs[] = {
-	BASE "fields = id:int, region:text, day:text, amount:float\n" PROV,
-	BASE "fields = a:int, b:text, c:float, d:text, e:decimal(10,2), "
-	"f:bool, g:timestamp('%Y-%m-%d', epoch_ms), h:date, i:text, k:text, "
-	"l:float, m:text\n" PROV
-	"map = a=/a, b=/b/c, c=/arr/1, d=/x~1y, e=/n, f=/t, g=/ts, h=/day, "
-	"i=/arr/0, k=/o, l=/n, m=/a\n",
-	BASE "fields = id:decimal(18,4), region:timestamp, amount:bool, "
-	"day:date\n" PROV,
-};
-#define NCONFS (sizeof confs / sizeof confs[0])
-#define MAXF 16
-
-struct setup {
-	struct cfg cfg;
-	const struct rec_schema *s;
-	struct jsonptr ptrs[MAXF];
-	struct jfast jf;
-	struct buf dump[MAXF];
-};
-
-static struct setup setups[NCONFS];
+static struct jfs_setup setups[NCONFS];
 static bool ready;
 
 static void setup(void)
@@ -68,45 +49,10 @@ static void setup(void)
 	char err[CFG_ERR_MAX];
 
 	log_init(-2, false);
-	for (size_t k = 0; k < NCONFS; k++) {
-		struct setup *t = &setups[k];
-
-		if (cfg_load_string("fuzz.conf", confs[k], &t->cfg, err,
-				    sizeof err) < 0 || t->cfg.schema.nfields > MAXF)
+	for (size_t k = 0; k < NCONFS; k++)
+		if (jfs_open(&setups[k], k, err, sizeof err) < 0)
 			abort();
-		t->s = &t->cfg.schema;
-		for (int i = 0; i < t->s->nfields; i++) {
-			const char *src = t->cfg.providers[0].source[i];
-			struct jsonptr *jp = &t->ptrs[i];
-
-			if (src[0] == '/' || src[0] == '\0') {
-				if (jsonptr_compile(jp, src, err, sizeof err) < 0)
-					abort();
-				continue;
-			}
-			jp->seg = calloc(1, sizeof *jp->seg);
-			jp->buf = strdup(src);
-			if (jp->seg == NULL || jp->buf == NULL)
-				abort();
-			jp->nseg = 1;
-			jp->seg[0].key = jp->buf;
-			jp->seg[0].len = strlen(src);
-			jp->seg[0].index = -1;
-		}
-		if (jfast_plan(&t->jf, t->s, t->ptrs) < 0 || !t->jf.on)
-			abort();
-	}
 	ready = true;
-}
-
-/* The readers' conversion of one jansson value for field i. */
-static int convert(struct setup *t, int i, json_t *j, struct rec_value *v,
-		   char *scratch)
-{
-	char why[CONV_REASON_MAX];
-
-	return jsonval_convert(&t->s->fields[i], j, v, scratch, &t->dump[i],
-			       why, sizeof why);
 }
 
 /* The page scanner on p[0..n) against jansson's parse of the page. */
@@ -168,7 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rec_value fv[MAXF], ov[MAXF];
 	char fs[MAXF][CONV_SCRATCH_MAX], os[MAXF][CONV_SCRATCH_MAX];
-	struct setup *t;
+	struct jfs_setup *t;
 	json_error_t err;
 	json_t *root;
 	const char *p;
@@ -202,7 +148,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		volatile unsigned sum = 0;
 
 		ov[i].null = j == NULL;
-		if (j != NULL && convert(t, i, j, &ov[i], os[i]) < 0)
+		if (j != NULL && jfs_convert(t, i, j, &ov[i], os[i]) < 0)
 			abort();
 		if (!rec_value_same(t->s->fields[i].type, &fv[i], &ov[i]))
 			abort();

@@ -34,21 +34,11 @@
 #include "../providers/jfast.h"
 #include "../providers/jsonptr.h"
 #include "../providers/jsonval.h"
+#include "helpers/jfsetup.h"
 
-#define BASE "[aggregate]\noutput = /nonexistent/out.csv\n"
-#define PROV "[provider p]\ntype = file\npath = /nonexistent/in.jsonl\n"
-
-/* The schemas tried (those of test_jfast.c): keys, and pointers. */
-static const char *const confs[] = {
-	BASE "fields = id:int, region:text, day:text, amount:float\n" PROV,
-	BASE "fields = a:int, b:text, c:float, d:text, e:decimal(10,2), "
-	"f:bool, g:timestamp('%Y-%m-%d', epoch_ms), h:date, i:text, k:text, "
-	"l:float, m:text\n" PROV
-	"map = a=/a, b=/b/c, c=/arr/1, d=/x~1y, e=/n, f=/t, g=/ts, h=/day, "
-	"i=/arr/0, k=/o, l=/n, m=/a\n",
-};
-#define NCONFS (sizeof confs / sizeof confs[0])
-#define MAXF 16
+/* The schemas tried: jfsetup.h's keys (0) and pointers (1). */
+#define NCONFS 2
+#define MAXF JFS_MAXF
 
 /* The page shapes: records pointer, cursor pointer. */
 static const char *const recptrs[] = { "", "/items", "/data/items",
@@ -57,15 +47,7 @@ static const char *const curptrs[] = { "/meta/next", "/next" };
 #define NREC (sizeof recptrs / sizeof recptrs[0])
 #define NCUR (sizeof curptrs / sizeof curptrs[0])
 
-struct setup {
-	struct cfg cfg;
-	const struct rec_schema *s;
-	struct jsonptr ptrs[MAXF];
-	struct jfast jf;
-	struct buf dump[MAXF];
-};
-
-static struct setup setups[NCONFS];
+static struct jfs_setup setups[NCONFS];
 static struct jsonptr rp[NREC], cp[NCUR];
 static uint64_t pages_taken, pages_declined, recs_taken, recs_declined;
 
@@ -73,26 +55,9 @@ static void setup_all(void)
 {
 	char err[CFG_ERR_MAX];
 
-	for (size_t k = 0; k < NCONFS; k++) {
-		struct setup *t = &setups[k];
-
-		memset(t, 0, sizeof *t);
-		cr_assert_eq(cfg_load_string("t.conf", confs[k], &t->cfg, err,
-					     sizeof err), 0, "%s", err);
-		t->s = &t->cfg.schema;
-		for (int i = 0; i < t->s->nfields; i++) {
-			const char *src = t->cfg.providers[0].source[i];
-			struct jsonptr *jp = &t->ptrs[i];
-			char ptr[256];
-
-			snprintf(ptr, sizeof ptr, "%s%s",
-				 src[0] == '/' ? "" : "/", src);
-			cr_assert_eq(jsonptr_compile(jp, ptr, err, sizeof err),
-				     0, "%s", err);
-		}
-		cr_assert_eq(jfast_plan(&t->jf, t->s, t->ptrs), 0);
-		cr_assert(t->jf.on);
-	}
+	for (size_t k = 0; k < NCONFS; k++)
+		cr_assert_eq(jfs_open(&setups[k], k, err, sizeof err), 0,
+			     "%zu: %s", k, err);
 	for (size_t k = 0; k < NREC; k++)
 		cr_assert_eq(jsonptr_compile(&rp[k], recptrs[k], err,
 					     sizeof err), 0);
@@ -103,16 +68,8 @@ static void setup_all(void)
 
 static void teardown_all(void)
 {
-	for (size_t k = 0; k < NCONFS; k++) {
-		struct setup *t = &setups[k];
-
-		for (int i = 0; i < t->s->nfields; i++) {
-			jsonptr_free(&t->ptrs[i]);
-			buf_free(&t->dump[i]);
-		}
-		jfast_free(&t->jf);
-		cfg_free(&t->cfg);
-	}
+	for (size_t k = 0; k < NCONFS; k++)
+		jfs_close(&setups[k]);
 	for (size_t k = 0; k < NREC; k++)
 		jsonptr_free(&rp[k]);
 	for (size_t k = 0; k < NCUR; k++)
@@ -122,7 +79,7 @@ static void teardown_all(void)
 TestSuite(http_jpage, .init = setup_all, .fini = teardown_all);
 
 /* Element elem (jansson's, in the page) as jfast read it from its bytes. */
-static void check_record(struct setup *t, json_t *elem, const char *p,
+static void check_record(struct jfs_setup *t, json_t *elem, const char *p,
 			 size_t len)
 {
 	struct rec_value fv[MAXF], ov[MAXF];

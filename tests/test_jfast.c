@@ -31,94 +31,29 @@
 #include "../providers/jfast.h"
 #include "../providers/jsonptr.h"
 #include "../providers/jsonval.h"
+#include "helpers/jfsetup.h"
 #include "helpers/testutil.h"
 
-#define BASE "[aggregate]\noutput = /nonexistent/out.csv\n"
-#define PROV "[provider p]\ntype = file\npath = /nonexistent/in.jsonl\n"
-
-/* The schemas tried: top-level keys, and pointers of every kind. */
-static const char *const confs[] = {
-	BASE "fields = id:int, region:text, day:text, amount:float\n" PROV,
-	BASE "fields = a:int, b:text, c:float, d:text, e:decimal(10,2), "
-	"f:bool, g:timestamp('%Y-%m-%d', epoch_ms), h:date, i:text, k:text, "
-	"l:float, m:text\n" PROV
-	"map = a=/a, b=/b/c, c=/arr/1, d=/x~1y, e=/n, f=/t, g=/ts, h=/day, "
-	"i=/arr/0, k=/o, l=/n, m=/a\n",
-	BASE "fields = id:decimal(18,4), region:timestamp, amount:bool, "
-	"day:date\n" PROV,
-};
-#define NCONFS (sizeof confs / sizeof confs[0])
-
-struct setup {
-	struct cfg cfg;
-	const struct rec_schema *s;
-	struct jsonptr ptrs[16];
-	struct jfast jf;
-	struct buf dump[16];
-};
-
-static struct setup setups[NCONFS];
+static struct jfs_setup setups[JFS_NSCHEMAS];
 static uint64_t taken, declined, oracle_yes;
 
 static void setup_all(void)
 {
 	char err[CFG_ERR_MAX];
 
-	for (size_t k = 0; k < NCONFS; k++) {
-		struct setup *t = &setups[k];
-
-		memset(t, 0, sizeof *t);
-		cr_assert_eq(cfg_load_string("t.conf", confs[k], &t->cfg, err,
-					     sizeof err), 0, "%zu: %s", k, err);
-		t->s = &t->cfg.schema;
-		cr_assert_leq(t->s->nfields, 16);
-		/* As file_jsonl_compile(): a pointer, or else one key. */
-		for (int i = 0; i < t->s->nfields; i++) {
-			const char *src = t->cfg.providers[0].source[i];
-
-			if (src[0] == '/' || src[0] == '\0') {
-				cr_assert_eq(jsonptr_compile(&t->ptrs[i], src,
-							     err, sizeof err), 0);
-				continue;
-			}
-			t->ptrs[i].seg = calloc(1, sizeof *t->ptrs[i].seg);
-			t->ptrs[i].buf = strdup(src);
-			t->ptrs[i].nseg = 1;
-			t->ptrs[i].seg[0].key = t->ptrs[i].buf;
-			t->ptrs[i].seg[0].len = strlen(src);
-			t->ptrs[i].seg[0].index = -1;
-		}
-		cr_assert_eq(jfast_plan(&t->jf, t->s, t->ptrs), 0);
-		cr_assert(t->jf.on);
-	}
+	for (size_t k = 0; k < JFS_NSCHEMAS; k++)
+		cr_assert_eq(jfs_open(&setups[k], k, err, sizeof err), 0,
+			     "%zu: %s", k, err);
 }
 
 static void teardown_all(void)
 {
-	for (size_t k = 0; k < NCONFS; k++) {
-		struct setup *t = &setups[k];
-
-		for (int i = 0; i < t->s->nfields; i++) {
-			jsonptr_free(&t->ptrs[i]);
-			buf_free(&t->dump[i]);
-		}
-		jfast_free(&t->jf);
-		cfg_free(&t->cfg);
-	}
-}
-
-/* The readers' conversion of one jansson value for field i. */
-static int oracle_value(struct setup *t, int i, json_t *j,
-			struct rec_value *v, char *scratch)
-{
-	char why[CONV_REASON_MAX];
-
-	return jsonval_convert(&t->s->fields[i], j, v, scratch, &t->dump[i],
-			       why, sizeof why);
+	for (size_t k = 0; k < JFS_NSCHEMAS; k++)
+		jfs_close(&setups[k]);
 }
 
 /* The jansson path: 1 and v, or 0: a reject.  *root to json_decref. */
-static int oracle(struct setup *t, const char *p, size_t len,
+static int oracle(struct jfs_setup *t, const char *p, size_t len,
 		  struct rec_value *v, char (*scratch)[CONV_SCRATCH_MAX],
 		  json_t **root)
 {
@@ -131,7 +66,7 @@ static int oracle(struct setup *t, const char *p, size_t len,
 		json_t *j = jsonptr_resolve(&t->ptrs[i], *root);
 
 		v[i].null = j == NULL;
-		if (j != NULL && oracle_value(t, i, j, &v[i], scratch[i]) < 0)
+		if (j != NULL && jfs_convert(t, i, j, &v[i], scratch[i]) < 0)
 			return 0;
 	}
 	return 1;
@@ -142,10 +77,10 @@ static int oracle(struct setup *t, const char *p, size_t len,
  * ending where it says, which jfast_record() takes alone with the same
  * values.
  */
-static void check_object(struct setup *t, const char *p, size_t len)
+static void check_object(struct jfs_setup *t, const char *p, size_t len)
 {
-	struct rec_value a[16], b[16];
-	char as[16][CONV_SCRATCH_MAX], bs[16][CONV_SCRATCH_MAX];
+	struct rec_value a[JFS_MAXF], b[JFS_MAXF];
+	char as[JFS_MAXF][CONV_SCRATCH_MAX], bs[JFS_MAXF][CONV_SCRATCH_MAX];
 	size_t n = 0;
 
 	if (jfast_object(&t->jf, p, len, a, as, &n) == 0)
@@ -155,7 +90,7 @@ static void check_object(struct setup *t, const char *p, size_t len)
 	/* The values of a point into p or jf's buffers: copy the text out
 	 * before jfast_record() reuses them. */
 	{
-		struct buf keep[16];
+		struct buf keep[JFS_MAXF];
 
 		memset(keep, 0, sizeof keep);
 		for (int i = 0; i < t->s->nfields; i++)
@@ -180,10 +115,10 @@ static int check(const char *p, size_t len)
 {
 	int took = 0;
 
-	for (size_t k = 0; k < NCONFS; k++) {
-		struct setup *t = &setups[k];
-		struct rec_value fv[16], ov[16];
-		char fs[16][CONV_SCRATCH_MAX], os[16][CONV_SCRATCH_MAX];
+	for (size_t k = 0; k < JFS_NSCHEMAS; k++) {
+		struct jfs_setup *t = &setups[k];
+		struct rec_value fv[JFS_MAXF], ov[JFS_MAXF];
+		char fs[JFS_MAXF][CONV_SCRATCH_MAX], os[JFS_MAXF][CONV_SCRATCH_MAX];
 		json_t *root;
 		int f = jfast_record(&t->jf, p, len, fv, fs);
 		int o = oracle(t, p, len, ov, os, &root);
@@ -446,8 +381,8 @@ Test(jfast, takes_plain_records, .init = setup_all, .fini = teardown_all)
 		if (g[0] == '{' && g[strlen(g) - 1] == '}') {
 			char more[1024];
 			size_t n = 0;
-			struct rec_value v[16];
-			char sc[16][CONV_SCRATCH_MAX];
+			struct rec_value v[JFS_MAXF];
+			char sc[JFS_MAXF][CONV_SCRATCH_MAX];
 
 			snprintf(more, sizeof more, "%s,\n {\"id\":1}]", g);
 			cr_assert_eq(jfast_object(&setups[0].jf, more,
@@ -464,14 +399,14 @@ Test(jfast, takes_plain_records, .init = setup_all, .fini = teardown_all)
 Test(jfast, duplicate_keys_last_wins, .init = setup_all,
      .fini = teardown_all)
 {
-	struct setup *t = &setups[1];
-	struct rec_value v[16];
-	char s[16][CONV_SCRATCH_MAX];
+	struct jfs_setup *t = &setups[1];
+	struct rec_value v[JFS_MAXF];
+	char s[JFS_MAXF][CONV_SCRATCH_MAX];
 	const char *g = "{\"b\":{\"c\":\"first\"},\"a\":1,\"b\":{\"d\":2},"
 			"\"a\":5}";
 
 	cr_assert_eq(jfast_record(&t->jf, g, strlen(g), v, s), 1);
 	cr_assert(v[1].null, "b/c of the first b must not survive");
 	cr_assert_eq(v[0].u.i, 5);
-	cr_assert_eq(check(g, strlen(g)), (int)NCONFS);
+	cr_assert_eq(check(g, strlen(g)), (int)JFS_NSCHEMAS);
 }

@@ -567,7 +567,8 @@ static int save_partial(struct agg *a, char *err, size_t len)
 	for (int i = 0; i < a->cfg->nproviders; i++) {
 		pp[i] = (struct partial_prov){ .ran = a->prov[i].ring != NULL,
 					       .records = a->prov[i].records,
-					       .rejects = a->prov[i].nrejects };
+					       .rejects = a->prov[i].nrejects,
+					       .filtered = a->prov[i].filtered };
 		if (a->cfg->state_save) { /* the state: what it held, and this */
 			struct partial_prov old;
 
@@ -575,6 +576,8 @@ static int save_partial(struct agg *a, char *err, size_t len)
 			pp[i].ran = true;
 			pp[i].records += old.records;
 			pp[i].rejects += old.rejects;
+			pp[i].filtered = partial_filtered_add(pp[i].filtered,
+							      old.filtered);
 		}
 	}
 	rc = partial_save(a->cfg->state_save ? a->cfg->state_save

@@ -5,7 +5,7 @@
  *
  * The file (little-endian):
  *    0  magic "AGGPART\0"
- *    8  u32 format version (PARTIAL_VERSION)
+ *    8  u32 format version (PARTIAL_VERSION; PARTIAL_VERSION_MIN read)
  *   12  u32 shards of the run (N)
  *   16  u64 the config's fingerprint
  *   24  u64 length of the whole file, the checksum included
@@ -13,7 +13,9 @@
  *   44  the shards covered: N bits, shard i at bit i % 8 of byte i / 8
  *       then each piece, by provider then first shard:
  *       u32 provider, u32 first and u32 last shard, u8 dropped,
- *       u64 records, u64 rejects, u64 length and the REJECT payloads
+ *       u64 records, u64 rejects, u64 filtered (from version 2; one
+ *       read from version 1 is PARTIAL_FILTERED_UNKNOWN), u64 length
+ *       and the REJECT payloads
  *       (each after its u32 length), and per output u64 length and its
  *       part (partial_state.h)
  *  end  u32 CRC-32 (zlib's) of every byte before it
@@ -236,15 +238,16 @@ static int finish_file(struct buf *b, const char *path, char *err,
 
 /* One piece's head: provider, shards, counts and rejects. */
 static int put_piece_head(struct buf *b, int pi, int lo, int hi,
-			  bool dropped, uint64_t records, uint64_t rejects,
+			  bool dropped, const struct partial_prov *n,
 			  const unsigned char *rej, size_t rejlen)
 {
 	unsigned char d = dropped;
 
 	return put_u32(b, (uint32_t)pi) < 0 || put_u32(b, (uint32_t)lo) < 0 ||
 	       put_u32(b, (uint32_t)hi) < 0 || buf_add(b, &d, 1) < 0 ||
-	       put_u64(b, records) < 0 || put_u64(b, rejects) < 0 ||
-	       put_u64(b, rejlen) < 0 || buf_add(b, rej, rejlen) < 0 ? -1 : 0;
+	       put_u64(b, n->records) < 0 || put_u64(b, n->rejects) < 0 ||
+	       put_u64(b, n->filtered) < 0 || put_u64(b, rejlen) < 0 ||
+	       buf_add(b, rej, rejlen) < 0 ? -1 : 0;
 }
 
 /* Provider pi's part of every output, each after its u64 length. */
@@ -306,9 +309,8 @@ int partial_save(const char *path, const struct cfg *cfg,
 		rej = merge_rejects(merges[0], i, &rejlen);
 		if (put_piece_head(&b, i, cfg->shard, cfg->shard,
 				   prov[i].dropped ||
-				   merge_part_dropped(merges[0], i),
-				   prov[i].records, prov[i].rejects, rej,
-				   rejlen) < 0)
+				   merge_part_dropped(merges[0], i), &prov[i],
+				   rej, rejlen) < 0)
 			goto out_nomem;
 		if (put_parts(&b, views, merges, nmerges, i, err, errlen) < 0)
 			goto out;
@@ -331,7 +333,7 @@ out:
 struct piece {
 	int prov, lo, hi;
 	bool dropped;
-	uint64_t records, rejects;
+	uint64_t records, rejects, filtered;
 	const unsigned char *rej;
 	size_t rejlen;
 	const unsigned char **part; /* per output */
@@ -471,10 +473,10 @@ static int check_head(const struct partial_set *ps, const char *path,
 		return -1;
 	}
 	memcpy(&version, d + 8, 4);
-	if (version != PARTIAL_VERSION) {
+	if (version < PARTIAL_VERSION_MIN || version > PARTIAL_VERSION) {
 		snprintf(err, errlen, "partial %s: format version %u, this "
-			 "aggregate reads version %d", path, version,
-			 PARTIAL_VERSION);
+			 "aggregate reads versions %d to %d", path, version,
+			 PARTIAL_VERSION_MIN, PARTIAL_VERSION);
 		return -1;
 	}
 	memcpy(&fp, d + 16, 8);
@@ -506,9 +508,10 @@ static int read_pieces(struct partial_set *ps, int fi, char *err,
 	const struct pfile *f = &ps->files[fi];
 	struct part_rd r = { f->data, f->len - 4, 32, false };
 	uint32_t nouts = get_u32(&r), nprovs = get_u32(&r);
-	uint32_t npieces = get_u32(&r);
+	uint32_t npieces = get_u32(&r), version;
 	struct piece *np;
 
+	memcpy(&version, f->data + 8, 4); /* check_head() took it */
 	if (part_take(&r, ((size_t)ps->nshards + 7) / 8) == NULL ||
 	    nouts != (uint32_t)ps->nouts ||
 	    nprovs != (uint32_t)ps->cfg->nproviders ||
@@ -529,6 +532,8 @@ static int read_pieces(struct partial_set *ps, int fi, char *err,
 		dropped = part_take(&r, 1);
 		p->records = get_u64(&r);
 		p->rejects = get_u64(&r);
+		p->filtered = version >= 2 ? get_u64(&r)
+					   : PARTIAL_FILTERED_UNKNOWN;
 		p->rejlen = get_u64(&r);
 		p->rej = part_take(&r, p->rejlen);
 		if (r.bad || p->prov < 0 || p->prov >= ps->cfg->nproviders ||
@@ -681,6 +686,8 @@ void partial_set_prov(const struct partial_set *ps, int pi,
 		out->dropped |= p->dropped;
 		out->records += p->records;
 		out->rejects += p->rejects;
+		out->filtered = partial_filtered_add(out->filtered,
+						     p->filtered);
 	}
 }
 
@@ -754,13 +761,15 @@ static int put_run(const struct partial_set *ps, struct buf *b, int from,
 	const struct piece *first = &ps->pieces[from];
 	struct merge **ms = calloc((size_t)ps->nouts, sizeof *ms);
 	struct buf rej = { 0 };
-	uint64_t records = 0, rejects = 0;
+	struct partial_prov n = { 0 };
 	bool dropped = false;
 	int rc = -1;
 
 	for (int i = from; i < to; i++) {
-		records += ps->pieces[i].records;
-		rejects += ps->pieces[i].rejects;
+		n.records += ps->pieces[i].records;
+		n.rejects += ps->pieces[i].rejects;
+		n.filtered = partial_filtered_add(n.filtered,
+						  ps->pieces[i].filtered);
 		dropped |= ps->pieces[i].dropped;
 		if (buf_add(&rej, ps->pieces[i].rej, ps->pieces[i].rejlen) < 0)
 			goto out_nomem;
@@ -771,7 +780,7 @@ static int put_run(const struct partial_set *ps, struct buf *b, int from,
 	if (ms == NULL)
 		goto out_nomem;
 	if (put_piece_head(b, first->prov, first->lo, ps->pieces[to - 1].hi,
-			   dropped, records, rejects, rej.p, rej.len) < 0)
+			   dropped, &n, rej.p, rej.len) < 0)
 		goto out_nomem;
 	/* Rejects are the pieces' own, above: only the states fold here. */
 	for (int i = from; i < to; i++)

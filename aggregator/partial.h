@@ -32,8 +32,13 @@
 #include "../common/config.h"
 #include "merge.h"
 
-/* The format version this program writes and reads. */
-#define PARTIAL_VERSION 1
+/*
+ * The format version this program writes, and the oldest it reads:
+ * version 1 did not carry the records a `where` dropped (a piece read
+ * from it has filtered PARTIAL_FILTERED_UNKNOWN).
+ */
+#define PARTIAL_VERSION 2
+#define PARTIAL_VERSION_MIN 1
 
 /* Most shards a sharded run may have. */
 #define PARTIAL_SHARDS_MAX 65536
@@ -44,7 +49,18 @@ struct partial_prov {
 	bool dropped;        /* failed for good under on_error = partial */
 	uint64_t records;    /* committed */
 	uint64_t rejects;
+	uint64_t filtered;   /* dropped by a `where`, or ..._UNKNOWN */
 };
+
+/* A count of filtered records that a version 1 partial did not keep. */
+#define PARTIAL_FILTERED_UNKNOWN UINT64_MAX
+
+/* a + b of two filtered counts; unknown when either is. */
+static inline uint64_t partial_filtered_add(uint64_t a, uint64_t b)
+{
+	return a == PARTIAL_FILTERED_UNKNOWN || b == PARTIAL_FILTERED_UNKNOWN
+	       ? PARTIAL_FILTERED_UNKNOWN : a + b;
+}
 
 /*
  * The fingerprint of the config at path: a hash of what determines the
@@ -75,8 +91,8 @@ struct partial_set *partial_set_new(const struct cfg *cfg);
 
 /*
  * Read the partial at path and add it to ps.  Returns 0; -1 with err
- * naming the file when it is not a whole partial of this version and
- * config, of the same number of shards as the others, or covers a shard
+ * naming the file when it is not a whole partial of a version this
+ * program reads and of this config, of the same number of shards as the others, or covers a shard
  * another one covers; *exit_code: 66 when it cannot be read, else 65.
  */
 int partial_set_add(struct partial_set *ps, const char *path, char *err,

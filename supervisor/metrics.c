@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../aggregator/outfile.h"
+#include "sup_child.h"
 
 static const char *const statuses[] = { "ok", "failed", "stopped" };
 
@@ -66,7 +67,7 @@ static void head(FILE *f, const char *name, const char *type,
 }
 
 /* One labelled sample per provider that ran, of a per-provider value. */
-enum pv { PV_RECORDS, PV_REJECTS, PV_RESTARTS, PV_SECONDS };
+enum pv { PV_RECORDS, PV_REJECTS, PV_FILTERED, PV_RESTARTS, PV_SECONDS };
 
 static void per_provider(FILE *f, const struct cfg *cfg,
 			 const struct metrics_run *run, const char *name,
@@ -87,6 +88,9 @@ static void per_provider(FILE *f, const struct cfg *cfg,
 		case PV_REJECTS:
 			fprintf(f, "%llu\n", (unsigned long long)p->rejects);
 			break;
+		case PV_FILTERED:
+			fprintf(f, "%llu\n", (unsigned long long)p->filtered);
+			break;
 		case PV_RESTARTS:
 			fprintf(f, "%d\n", p->restarts);
 			break;
@@ -97,20 +101,27 @@ static void per_provider(FILE *f, const struct cfg *cfg,
 	}
 }
 
-/* The per-provider series, in the order the file lists them. */
+/*
+ * The per-provider series, in the order the file lists them; a `where`
+ * one only when a where can drop records (as the summary's column).
+ */
 static const struct series {
 	const char *name, *type, *help;
 	enum pv which;
+	bool where;
 } prov_series[] = {
 	{ "aggregate_provider_records_total", "counter",
-	  "Records counted from the provider in the last run.", PV_RECORDS },
+	  "Records counted from the provider in the last run.", PV_RECORDS, false },
 	{ "aggregate_provider_rejects_total", "counter",
-	  "Input rejected by the provider in the last run.", PV_REJECTS },
+	  "Input rejected by the provider in the last run.", PV_REJECTS, false },
+	{ "aggregate_provider_filtered_total", "counter",
+	  "Records of the provider that a where dropped in the last run.",
+	  PV_FILTERED, true },
 	{ "aggregate_provider_restarts_total", "counter",
-	  "Restarts of the provider in the last run.", PV_RESTARTS },
+	  "Restarts of the provider in the last run.", PV_RESTARTS, false },
 	{ "aggregate_provider_duration_seconds", "gauge",
 	  "Seconds from the provider's first start to its end in the last run.",
-	  PV_SECONDS },
+	  PV_SECONDS, false },
 };
 
 static void write_body(FILE *f, const struct cfg *cfg,
@@ -118,10 +129,14 @@ static void write_body(FILE *f, const struct cfg *cfg,
 		       double last_success)
 {
 	if (cfg != NULL && run->prov != NULL) {
+		bool where = sup_child_any_where(cfg);
+
 		for (size_t k = 0; k < sizeof prov_series / sizeof *prov_series;
 		     k++) {
 			const struct series *m = &prov_series[k];
 
+			if (m->where && !where)
+				continue;
 			head(f, m->name, m->type, m->help);
 			per_provider(f, cfg, run, m->name, m->which);
 		}

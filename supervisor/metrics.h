@@ -11,6 +11,9 @@
  * Metrics (one series per provider where labelled):
  *   aggregate_provider_records_total{provider}     records counted
  *   aggregate_provider_rejects_total{provider}     rejects counted
+ *   aggregate_provider_filtered_total{provider}    records a `where`
+ *                                                  dropped (only when a
+ *                                                  where can drop any)
  *   aggregate_provider_restarts_total{provider}    restarts
  *   aggregate_provider_duration_seconds{provider}  first start to end
  *   aggregate_provider_status{provider,status}     1 for its status, 0 others

@@ -21,6 +21,7 @@
 #include "../aggregator/partial.h"
 #include "../common/log.h"
 #include "sup.h"
+#include "sup_child.h"
 
 /* A whole number in [min, max] from s; false if it is not one. */
 static bool number(const char *s, long min, long max, long *out)
@@ -162,6 +163,7 @@ int shard_merge_setup(struct cfg *cfg, char *const *parts, int nparts,
 	struct partial_set *ps = partial_set_new(cfg);
 	char err[1024];
 	int code = EXIT_FAILED;
+	bool where = sup_child_any_where(cfg), known;
 
 	*psp = ps;
 	if (ps == NULL) {
@@ -185,7 +187,7 @@ int shard_merge_setup(struct cfg *cfg, char *const *parts, int nparts,
 		goto out_fail;
 	for (int i = 0; i < cfg->nproviders; i++) {
 		struct partial_prov pp;
-		char rec[32], rej[32];
+		char rec[32], rej[32], filt[32];
 
 		cfg->providers[i].enabled = false;
 		partial_set_prov(ps, i, &pp);
@@ -193,11 +195,17 @@ int shard_merge_setup(struct cfg *cfg, char *const *parts, int nparts,
 			continue;
 		snprintf(rec, sizeof rec, "%llu", (unsigned long long)pp.records);
 		snprintf(rej, sizeof rej, "%llu", (unsigned long long)pp.rejects);
+		snprintf(filt, sizeof filt, "%llu",
+			 (unsigned long long)pp.filtered);
+		/* As the shards' summaries say it: when a where can drop
+		 * any, and every piece counted them (version 2 on). */
+		known = where && pp.filtered != PARTIAL_FILTERED_UNKNOWN;
 		log_event(pp.dropped ? LOG_WARN : LOG_INFO,
 			  cfg->providers[i].name,
 			  pp.dropped ? "merged without it: it failed in its "
 				       "shard" : "merged",
-			  "records", rec, "rejects", rej, NULL);
+			  "records", rec, "rejects", rej,
+			  known ? "filtered" : NULL, filt, NULL);
 	}
 	cfg->partials = ps;
 	return -1;

@@ -11,6 +11,11 @@
  * provider killed the same way, must still count each dropped row once.
  * The sqlite provider's direct encoding with derived fields and both
  * wheres is checked the same way: its report is SQLite's GROUP BY.
+ *
+ * The count is also in the metrics file (aggregate_provider_filtered_total)
+ * and in partials: a merge of the shards' partials says it per provider,
+ * as the shards did; a partial of format version 1 (no count) still
+ * merges, and then the count is not told rather than told wrong.
  */
 #include <criterion/criterion.h>
 
@@ -19,6 +24,7 @@
 #include <string.h>
 
 #include <sqlite3.h>
+#include <zlib.h>
 
 #include "../common/buf.h"
 #include "helpers/testutil.h"
@@ -202,8 +208,10 @@ Test(filtered, json_summary)
 
 Test(filtered, no_column_without_where)
 {
-	const char *const args[] = { "-c", "q.conf", NULL };
+	const char *const args[] = { "-c", "q.conf", "--metrics", "q.prom",
+				     NULL };
 	struct tu_result r;
+	char *prom;
 
 	tu_watchdog(120);
 	tu_put(dir, "q.conf",
@@ -214,6 +222,11 @@ Test(filtered, no_column_without_where)
 	cr_assert_eq(tu_run(&r, dir, args, NULL), 0, "%s", r.err);
 	cr_assert(strstr(r.err, "filtered") == NULL, "%s", r.err);
 	tu_result_free(&r);
+	prom = tu_get(dir, "q.prom");
+	cr_assert_not_null(prom);
+	cr_assert(strstr(prom, "aggregate_provider_records_total") != NULL);
+	cr_assert(strstr(prom, "filtered") == NULL, "%s", prom);
+	free(prom);
 }
 
 /* Both providers killed right after a checkpoint: each row counted once. */
@@ -288,4 +301,211 @@ Test(filtered, sqlite_derive_and_where_against_sqlite)
 	buf_free(&want);
 	free(got);
 	free(db_path);
+}
+
+/* The value of the series name{provider="prov"} in a metrics file. */
+static unsigned long long metric(const char *prom, const char *name,
+				 const char *prov)
+{
+	char key[128];
+	const char *at;
+
+	snprintf(key, sizeof key, "\n%s{provider=\"%s\"} ", name, prov);
+	at = strstr(prom, key);
+	cr_assert_not_null(at, "no %s in %s", key + 1, prom);
+	return strtoull(at + strlen(key), NULL, 10);
+}
+
+Test(filtered, metrics_file_against_sqlite)
+{
+	const char *const args[] = { "-q", "-c", "p.conf", "--metrics",
+				     "p.prom", NULL };
+	unsigned long long kept_csv = sqlite_count(WHERE_ALL);
+	unsigned long long kept_sq = sqlite_count("(" WHERE_ALL ") AND ("
+						  WHERE_SQ ")");
+	struct tu_result r;
+	char *prom;
+
+	tu_watchdog(120);
+	cr_assert_eq(tu_run(&r, dir, args, NULL), 0, "%s", r.err);
+	tu_result_free(&r);
+	prom = tu_get(dir, "p.prom");
+	cr_assert_not_null(prom);
+	cr_assert(strstr(prom, "# TYPE aggregate_provider_filtered_total "
+			 "counter\n") != NULL, "%s", prom);
+	cr_assert_eq(metric(prom, "aggregate_provider_filtered_total", "csv"),
+		     NROWS - kept_csv);
+	cr_assert_eq(metric(prom, "aggregate_provider_filtered_total", "sq"),
+		     NROWS - kept_sq);
+	cr_assert_eq(metric(prom, "aggregate_provider_records_total", "csv"),
+		     kept_csv);
+	cr_assert_eq(metric(prom, "aggregate_provider_records_total", "sq"),
+		     kept_sq);
+	free(prom);
+}
+
+/*
+ * The "merged" line of provider name in a merge's log: true and *filt
+ * when it tells the filtered count, false when it does not.
+ */
+static bool merged_filtered(const char *err, const char *name,
+			    unsigned long long *filt)
+{
+	char key[64];
+	const char *at, *end, *f;
+
+	snprintf(key, sizeof key, "provider=%s merged ", name);
+	at = strstr(err, key);
+	cr_assert_not_null(at, "no %s in %s", key, err);
+	end = strchr(at, '\n');
+	f = strstr(at, " filtered=");
+	if (f == NULL || (end && f > end))
+		return false;
+	*filt = strtoull(f + 10, NULL, 10);
+	return true;
+}
+
+/* Merge the partials (NULL-terminated) and check what it tells. */
+static void merge_and_check(const char *const *parts, bool csv_told,
+			    bool sq_told)
+{
+	const char *args[8] = { "merge", "-c", "p.conf" };
+	unsigned long long filt = 0;
+	struct tu_result r;
+	int n = 3;
+
+	for (; *parts; parts++)
+		args[n++] = *parts;
+	args[n] = NULL;
+	cr_assert_eq(tu_run(&r, dir, args, NULL), 0, "%s", r.err);
+	cr_assert_eq(merged_filtered(r.err, "csv", &filt), csv_told, "%s",
+		     r.err);
+	if (csv_told)
+		cr_assert_eq(filt, NROWS - sqlite_count(WHERE_ALL),
+			     "csv merged filtered %llu: %s", filt, r.err);
+	cr_assert_eq(merged_filtered(r.err, "sq", &filt), sq_told, "%s",
+		     r.err);
+	if (sq_told)
+		cr_assert_eq(filt, NROWS - sqlite_count("(" WHERE_ALL ") AND ("
+							WHERE_SQ ")"),
+			     "sq merged filtered %llu: %s", filt, r.err);
+	tu_result_free(&r);
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/*
+ * Partial src rewritten as format version 1 wrote it (aggregator/partial.c:
+ * a piece's head without the u64 filtered after rejects) into dst.
+ */
+static void write_v1(const char *src, const char *dst)
+{
+	char *path = tu_path(dir, src);
+	size_t len, at, nb, o = 0;
+	unsigned char *d = (unsigned char *)tu_read(path, &len);
+	unsigned char *out = malloc(len);
+	uint32_t nouts, npieces, v1 = 1, crc;
+	uint64_t total;
+	FILE *f;
+
+	free(path);
+	cr_assert(d != NULL && out != NULL && len > 48);
+	cr_assert_eq(get32(d + 8), 2, "not a version 2 partial: %s", src);
+	nouts = get32(d + 32);
+	npieces = get32(d + 40);
+	nb = (get32(d + 12) + 7) / 8;
+	at = 44 + nb;
+	memcpy(out, d, at);
+	o = at;
+	for (uint32_t k = 0; k < npieces; k++) {
+		uint64_t n;
+
+		memcpy(out + o, d + at, 29); /* prov, lo, hi, dropped, counts */
+		o += 29;
+		at += 29 + 8;                /* and the filtered count */
+		n = 8 + get64(d + at);       /* the rejects */
+		for (uint32_t j = 0; j < nouts; j++)
+			n += 8 + get64(d + at + n);
+		memcpy(out + o, d + at, n);
+		o += n;
+		at += n;
+	}
+	cr_assert_eq(at, len - 4, "%s: layout not understood", src);
+	memcpy(out + 8, &v1, 4);
+	total = o + 4;
+	memcpy(out + 24, &total, 8);
+	crc = (uint32_t)crc32(0, out, (uInt)o);
+	memcpy(out + o, &crc, 4);
+	path = tu_path(dir, dst);
+	f = fopen(path, "wb");
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(out, 1, o + 4, f), o + 4);
+	cr_assert_eq(fclose(f), 0);
+	free(path);
+	free(out);
+	free(d);
+}
+
+/*
+ * Two shards (csv in 0, sq in 1; killed after checkpoints when the build
+ * has the hooks), their partials merged: each provider's filtered count
+ * as SQLite counts it, also through a merge of merges; the same partials
+ * as version 1 still merge to the same output, the count untold.
+ */
+Test(filtered, shards_merge_against_sqlite)
+{
+	const char *const s0[] = { "-q", "-c", "p.conf", "--shard", "0/2",
+				   "--partial", "p0.agp", NULL };
+	const char *const s1[] = { "-q", "-c", "p.conf", "--shard", "1/2",
+				   "--partial", "p1.agp", NULL };
+	const char *const all[] = { "merge", "-q", "-c", "p.conf", "p0.agp",
+				    "p1.agp", "--partial", "all.agp", NULL };
+	const char *const env[] = {
+		"AGG_FAULT=csv:1:after_checkpoint:1:kill;"
+		"sq:1:after_checkpoint:3:kill", NULL };
+	const char *const both[] = { "p0.agp", "p1.agp", NULL };
+	const char *const merged[] = { "all.agp", NULL };
+	const char *const old[] = { "v1-0.agp", "v1-1.agp", NULL };
+	const char *const mixed[] = { "v1-0.agp", "p1.agp", NULL };
+	bool hooks = tu_bin_has_hooks();
+	struct tu_result r;
+	char *want, *got;
+
+	tu_watchdog(180);
+	cr_assert_eq(tu_run(&r, dir, s0, hooks ? env : NULL), 0, "%s", r.err);
+	tu_result_free(&r);
+	cr_assert_eq(tu_run(&r, dir, s1, hooks ? env : NULL), 0, "%s", r.err);
+	tu_result_free(&r);
+	merge_and_check(both, true, true);
+	want = tu_get(dir, "out.csv");
+	cr_assert_not_null(want);
+	cr_assert_eq(tu_run(&r, dir, all, NULL), 0, "%s", r.err);
+	tu_result_free(&r);
+	merge_and_check(merged, true, true);
+
+	write_v1("p0.agp", "v1-0.agp");
+	write_v1("p1.agp", "v1-1.agp");
+	merge_and_check(old, false, false);
+	got = tu_get(dir, "out.csv");
+	cr_assert_str_eq(got, want);
+	free(got);
+	merge_and_check(mixed, false, true);
+	got = tu_get(dir, "out.csv");
+	cr_assert_str_eq(got, want);
+	free(got);
+	free(want);
 }

@@ -518,9 +518,9 @@ static void cut(unsigned char *d, size_t *len)
 }
 
 /* Version 2, the checksum made right again: refused for its version. */
-static void version2(unsigned char *d, size_t *len)
+static void version3(unsigned char *d, size_t *len)
 {
-	uint32_t v = 2, crc;
+	uint32_t v = 3, crc;
 
 	memcpy(d + 8, &v, 4);
 	crc = (uint32_t)crc32(0, d, (uInt)(*len - 4));
@@ -541,7 +541,7 @@ Test(shard, bad_partials_are_refused)
 						 "parts/short.agp",
 						 "parts/p3-2.agp", NULL };
 	static const char *const version[] = { "parts/p3-0.agp",
-					       "parts/v2.agp",
+					       "parts/v3.agp",
 					       "parts/p3-2.agp", NULL };
 	static const char *const other_n[] = { "parts/p3-0.agp",
 					       "parts/p3-1.agp",
@@ -561,8 +561,8 @@ Test(shard, bad_partials_are_refused)
 	refused(65, "parts/bad.agp: corrupt (checksum mismatch)", corrupt);
 	doctor(1, "short.agp", cut);
 	refused(65, "parts/short.agp: truncated", truncated);
-	doctor(1, "v2.agp", version2);
-	refused(65, "parts/v2.agp: format version 2", version);
+	doctor(1, "v3.agp", version3);
+	refused(65, "parts/v3.agp: format version 3", version);
 	refused(65, "parts/p2-1.agp: a run of 2 shards, the others are of 3",
 		other_n);
 	refused(66, "parts/nope.agp", absent);

@@ -6,6 +6,9 @@
  *
  *   orders_api           running        120345 records    48213/s  restarts 1
  *
+ * and, once the supervisor has told it (progress_filtered), the records a
+ * `where` dropped after them: "...  restarts 1  filtered 5120" (last, so
+ * that a terminal of 80 columns, which cuts it, still shows the rest).
  * records/s is the provider's count over the time since it first ran, which
  * stays readable at four redraws a second where an instantaneous rate would
  * flicker.
@@ -27,6 +30,8 @@ struct prog_line {
 	const char *state;      /* NULL: not shown */
 	int restarts;
 	uint64_t records;
+	uint64_t filtered;      /* dropped by a `where`, when told */
+	bool filtered_told;     /* progress_filtered() was called */
 	uint64_t first_run_ms;  /* when it was first seen running; 0: never */
 	uint64_t end_ms;        /* when it was first seen done/failed; 0 */
 };
@@ -92,6 +97,18 @@ void progress_records(struct progress *pg, int i, uint64_t records)
 		pg->lines[i].records = records;
 }
 
+void progress_filtered(struct progress *pg, int i, uint64_t filtered)
+{
+	struct prog_line *l;
+
+	if (pg == NULL || i < 0 || i >= pg->n)
+		return;
+	l = &pg->lines[i];
+	l->filtered_told = true;
+	if (filtered > l->filtered)
+		l->filtered = filtered;
+}
+
 /* Columns of the terminal on fd; 80 when it cannot tell. */
 static int term_width(int fd)
 {
@@ -129,17 +146,20 @@ void progress_draw(struct progress *pg, bool force)
 		uint64_t end = l->end_ms ? l->end_ms : now;
 		double secs = l->first_run_ms && end > l->first_run_ms
 			      ? (double)(end - l->first_run_ms) / 1000.0 : 0.0;
-		char line[256];
+		char line[256], filt[40] = "";
 		int n;
 
 		if (l->state == NULL)
 			continue;
+		if (l->filtered_told)
+			snprintf(filt, sizeof filt, "  filtered %llu",
+				 (unsigned long long)l->filtered);
 		n = snprintf(line, sizeof line,
-			     "%-20s %-8s %12llu records %9.0f/s  restarts %d",
+			     "%-20s %-8s %12llu records %9.0f/s  restarts %d%s",
 			     pg->cfg->providers[i].name, l->state,
 			     (unsigned long long)l->records,
 			     secs > 0 ? (double)l->records / secs : 0.0,
-			     l->restarts);
+			     l->restarts, filt);
 		if (n < 0)
 			continue;
 		if (n >= width)

@@ -48,6 +48,14 @@ void progress_set(struct progress *pg, int i, const char *state, int restarts,
 /* Records counted for provider i so far (CTL_PROGRESS). */
 void progress_records(struct progress *pg, int i, uint64_t records);
 
+/*
+ * Records provider i's `where` dropped so far (CTL_PROGRESS and CTL_ENDED
+ * carry it; kept only if higher).  A line shows "filtered N" once this
+ * was called for it, so a config without a where, or a caller that never
+ * tells, draws the line as before.
+ */
+void progress_filtered(struct progress *pg, int i, uint64_t filtered);
+
 /* Redraw if PROGRESS_INTERVAL_MS have passed since the last draw, or force. */
 void progress_draw(struct progress *pg, bool force);
 

@@ -94,6 +94,7 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* cli.h */
 int cli_usage_error(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "aggregate: ");

@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "../ipc/record.h"
+#include "../ipc/ring_test.h"
 #include "../common/clock.h"
 #include "../ipc/ctl.h"
 #include "../common/log.h"
@@ -420,7 +421,12 @@ static void on_start(struct agg *a, const struct ctl_msg *in)
 	struct ctl_msg m = { .type = CTL_STARTED, .provider = in->provider,
 			     .attempt = in->attempt };
 
-	ring_reset(p->ring);
+	/*
+	 * A first attempt's ring is as the supervisor created it, and its
+	 * provider, forked with this message, may be writing already.
+	 */
+	if (in->attempt > 1)
+		ring_reset(p->ring);
 	p->attempt = (uint16_t)in->attempt;
 	p->active = true;
 	p->poisoned = false;
@@ -461,6 +467,47 @@ static void on_end(struct agg *a, const struct ctl_msg *in)
 	snprintf(m.text, sizeof m.text, "%s", p->error);
 	agg_send(a, &m);
 }
+
+#ifdef AGG_TESTING
+/*
+ * Test builds: with AGG_FAULT_LATE_START set, the aggregator starts reading
+ * only once every provider has filled its ring and sleeps on it (bounded:
+ * 30 s), to show that what a provider forked with its START publishes
+ * before the aggregator is ready is counted once.  It says "fault injected
+ * point=late_start rings=full" (or "not_full" when the bound was hit).
+ */
+static void fault_late_start(const struct cfg *cfg, struct ring *rings)
+{
+	uint64_t until = clock_ms() + 30000;
+	bool full = true;
+
+	if (getenv("AGG_FAULT_LATE_START") == NULL)
+		return;
+	for (int i = 0; i < cfg->nproviders; i++) {
+		unsigned cs, ps = 0;
+
+		if (rings[i].sh == NULL)
+			continue;
+		for (;;) {
+			struct timespec ms = { 0, 1000000 };
+
+			ring_test_flags(&rings[i], &cs, &ps);
+			if (ps || clock_ms() >= until)
+				break;
+			nanosleep(&ms, NULL);
+		}
+		full = full && ps;
+	}
+	log_event(LOG_WARN, NULL, "fault injected", "point", "late_start",
+		  "rings", full ? "full" : "not_full", NULL);
+}
+#else
+static void fault_late_start(const struct cfg *cfg, struct ring *rings)
+{
+	(void)cfg;
+	(void)rings;
+}
+#endif
 
 #ifdef AGG_TESTING
 /*
@@ -872,6 +919,7 @@ int agg_main(const struct cfg *cfg, struct ring *rings, int ctl_fd, int hb_fd)
 		send_fatal(&a, "cannot set up the control socket");
 		goto out;
 	}
+	fault_late_start(cfg, rings);
 
 	for (unsigned round = 0; !a.finished && !stop_requested; round++) {
 		int work = 0;

@@ -15,6 +15,9 @@
  *   CTL_FINISH  write the output        CTL_FINISHED written (or not), why
  *                                       CTL_FATAL    the aggregator gives up
  *                                       CTL_PROGRESS counts, for --progress
+ *
+ * A first attempt's process is forked with its CTL_START (its ring is new);
+ * a restart's only after CTL_STARTED, the old attempt's leftovers gone.
  */
 #ifndef AGG_CTL_H
 #define AGG_CTL_H

@@ -9,15 +9,23 @@
  *
  * A provider moves through these states:
  *
- *   WAITING --(slot free)--> STARTING --(CTL_STARTED: fork)--> RUNNING
+ *   WAITING --(slot free: CTL_START, fork)--> RUNNING
  *   RUNNING --(reaped: CTL_END)--> ENDING --(CTL_ENDED)--> DONE | FAILED
  *                                                      \--> BACKOFF
- *   BACKOFF --(delay over)--> STARTING
+ *   BACKOFF --(delay over)--> STARTING --(CTL_STARTED: fork)--> RUNNING
  *
  * A provider is restarted only after the aggregator has confirmed, with
  * CTL_ENDED, that its ring is drained and what the dead attempt left
  * unconfirmed is dropped; the next attempt resumes from the token that
  * message carries.  That keeps every record counted exactly once.
+ *
+ * A first attempt is forked together with its CTL_START, not after the
+ * CTL_STARTED: its ring is the one setup() created, which no process has
+ * written yet, so there is nothing for the aggregator to reset, and what
+ * the provider publishes before the aggregator reads CTL_START waits in the
+ * ring (a full ring blocks it).  Its library loads and its first requests
+ * go out while the aggregator starts.  A restart still waits for
+ * CTL_STARTED: that ring holds what the dead attempt left.
  *
  * This file is the loop: the poll set, the control messages, reaping,
  * signals, timers and the end of the run.  The process table and the
@@ -91,6 +99,9 @@ static void start_attempt(struct sup *s, int i)
 		c->started = clock_ms();
 	c->state = P_STARTING;
 	send_ctl(s, CTL_START, i, c->attempt, 0);
+	/* A fresh ring needs no reset: fork now (see the top). */
+	if (c->attempt == 1 && !s->aborting)
+		sup_spawn_provider(s, i);
 }
 
 static int active_slots(const struct sup *s)

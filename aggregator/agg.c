@@ -314,6 +314,35 @@ static inline void fault_frame_delay(void)
 #endif
 
 /* Handle one frame of provider pi.  Returns 0, or -1 to stop reading it. */
+/* What CTL_ENDED and CTL_DONE tell of provider pi: counts, token, error. */
+static void fill_ended(struct agg *a, int pi, struct ctl_msg *m)
+{
+	struct agg_prov *p = &a->prov[pi];
+
+	m->flag = (p->done ? CTL_ENDED_DONE : 0) |
+		  (p->progressed ? CTL_ENDED_PROGRESSED : 0);
+	m->records = p->records;
+	m->rejects = p->nrejects;
+	m->filtered = p->filtered;
+	m->token_len = p->token_len;
+	memcpy(m->token, p->token, p->token_len);
+	snprintf(m->text, sizeof m->text, "%s", p->error);
+}
+
+/*
+ * DONE is folded: everything the provider sent is counted, and nothing it
+ * may still do changes that.  The supervisor hears it now, not after the
+ * process has exited (ctl.h).
+ */
+static void send_done(struct agg *a, int pi)
+{
+	struct ctl_msg m = { .type = CTL_DONE, .provider = pi,
+			     .attempt = a->prov[pi].attempt };
+
+	fill_ended(a, pi, &m);
+	agg_send(a, &m);
+}
+
 static int on_frame(struct agg *a, int pi, const struct ring_frame_hdr *h,
 		    const unsigned char *pl)
 {
@@ -363,6 +392,7 @@ static int on_frame(struct agg *a, int pi, const struct ring_frame_hdr *h,
 		p->filtered = filtered;
 		p->done = true;
 		p->stopped = true;
+		send_done(a, pi);
 		return 0;
 	}
 	case RING_ERROR: {
@@ -457,14 +487,7 @@ static void on_end(struct agg *a, const struct ctl_msg *in)
 		drop_stage(a, in->provider, final);
 	ring_reset(p->ring);
 	p->active = false;
-	m.flag = (p->done ? CTL_ENDED_DONE : 0) |
-		 (p->progressed ? CTL_ENDED_PROGRESSED : 0);
-	m.records = p->records;
-	m.rejects = p->nrejects;
-	m.filtered = p->filtered;
-	m.token_len = p->token_len;
-	memcpy(m.token, p->token, p->token_len);
-	snprintf(m.text, sizeof m.text, "%s", p->error);
+	fill_ended(a, in->provider, &m);
 	agg_send(a, &m);
 }
 

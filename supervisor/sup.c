@@ -27,6 +27,12 @@
  * go out while the aggregator starts.  A restart still waits for
  * CTL_STARTED: that ring holds what the dead attempt left.
  *
+ * A provider is DONE as soon as the aggregator has folded its DONE frame
+ * and says so (CTL_DONE), which may be before its process has exited: the
+ * output is written while it unloads its libraries and closes its
+ * connections.  Such a process is reaped as usual, without a CTL_END
+ * (there is nothing left in its ring to count), before the run ends.
+ *
  * This file is the loop: the poll set, the control messages, reaping,
  * signals, timers and the end of the run.  The process table and the
  * restart policy are in sup_child.c, the forks in sup_spawn.c, the checks
@@ -220,6 +226,13 @@ static int on_ctl(struct sup *s)
 		if (s->ch[m.provider].state == P_ENDING)
 			on_ended(s, &m);
 		break;
+	case CTL_DONE:
+		/* Finished; the process may still be exiting (see the top). */
+		if ((s->ch[m.provider].state == P_RUNNING ||
+		     s->ch[m.provider].state == P_ENDING) &&
+		    m.attempt == s->ch[m.provider].attempt)
+			on_ended(s, &m);
+		break;
 	case CTL_BAD:
 		log_event(LOG_WARN, pname(s, m.provider), "bad frame", "cause",
 			  m.text, NULL);
@@ -288,6 +301,11 @@ static void reap(struct sup *s)
 				continue;
 			sup_child_reaped(c, status);
 			sup_trace_reaped(s, i, pid);
+			if (c->state == P_DONE) {
+				/* Its DONE came first: nothing to drain. */
+				sup_child_done_reaped(c, &s->cfg->providers[i]);
+				continue;
+			}
 			if (s->aborting) {
 				/* Stopped by the abort, not failed by itself. */
 				if (c->state != P_FAILED)

@@ -634,3 +634,40 @@ Test(order, records_sent_before_the_aggregator_is_ready_count_once)
 	}
 	free(want);
 }
+
+/*
+ * The output does not wait for a finished provider's process to go: once
+ * its DONE is folded the aggregator says so (CTL_DONE) and the output is
+ * written while the process is still on its way out.  Provider a hangs
+ * after its DONE; the output is written, equal to a clean run's, before
+ * the end of the run kills a and says it ended badly after DONE.  (Were
+ * the output written only after a's exit, the stall_timeout would kill it
+ * first and the two lines would come the other way round.)
+ */
+Test(order, the_output_is_written_while_a_finished_provider_exits)
+{
+	const char *const env[] = { "AGG_FAULT=a:1:after_done:1:hang", NULL };
+	const char *const args[] = { "-v", "-c", "p.conf", NULL };
+	struct tu_result r;
+	const char *written, *badly;
+	char *out, *got;
+
+	TU_REQUIRE_HOOKS(teardown);
+	one_provider("stall_timeout = 2s\n", NULL);
+	tu_run(&r, dir, args, NULL);
+	cr_assert_eq(r.status, 0, "clean run: exit %d\n%s", r.status, r.err);
+	tu_result_free(&r);
+	out = get("out.csv");
+	tu_run(&r, dir, args, env);
+	cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
+	/* -v: the aggregator logs "output rows" as it writes the output. */
+	written = strstr(r.err, "output rows");
+	badly = strstr(r.err, "ended badly after DONE");
+	cr_assert(written && badly && written < badly, "%s", r.err);
+	cr_assert_not_null(strstr(badly, "SIGKILL"), "%s", r.err);
+	got = get("out.csv");
+	cr_assert_str_eq(got, out);
+	free(got);
+	free(out);
+	tu_result_free(&r);
+}

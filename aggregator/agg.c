@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "../ipc/record.h"
+#include "../ipc/ring_test.h"
 #include "../common/clock.h"
 #include "../ipc/ctl.h"
 #include "../common/log.h"
@@ -313,6 +314,35 @@ static inline void fault_frame_delay(void)
 #endif
 
 /* Handle one frame of provider pi.  Returns 0, or -1 to stop reading it. */
+/* What CTL_ENDED and CTL_DONE tell of provider pi: counts, token, error. */
+static void fill_ended(struct agg *a, int pi, struct ctl_msg *m)
+{
+	struct agg_prov *p = &a->prov[pi];
+
+	m->flag = (p->done ? CTL_ENDED_DONE : 0) |
+		  (p->progressed ? CTL_ENDED_PROGRESSED : 0);
+	m->records = p->records;
+	m->rejects = p->nrejects;
+	m->filtered = p->filtered;
+	m->token_len = p->token_len;
+	memcpy(m->token, p->token, p->token_len);
+	snprintf(m->text, sizeof m->text, "%s", p->error);
+}
+
+/*
+ * DONE is folded: everything the provider sent is counted, and nothing it
+ * may still do changes that.  The supervisor hears it now, not after the
+ * process has exited (ctl.h).
+ */
+static void send_done(struct agg *a, int pi)
+{
+	struct ctl_msg m = { .type = CTL_DONE, .provider = pi,
+			     .attempt = a->prov[pi].attempt };
+
+	fill_ended(a, pi, &m);
+	agg_send(a, &m);
+}
+
 static int on_frame(struct agg *a, int pi, const struct ring_frame_hdr *h,
 		    const unsigned char *pl)
 {
@@ -362,6 +392,7 @@ static int on_frame(struct agg *a, int pi, const struct ring_frame_hdr *h,
 		p->filtered = filtered;
 		p->done = true;
 		p->stopped = true;
+		send_done(a, pi);
 		return 0;
 	}
 	case RING_ERROR: {
@@ -420,7 +451,12 @@ static void on_start(struct agg *a, const struct ctl_msg *in)
 	struct ctl_msg m = { .type = CTL_STARTED, .provider = in->provider,
 			     .attempt = in->attempt };
 
-	ring_reset(p->ring);
+	/*
+	 * A first attempt's ring is as the supervisor created it, and its
+	 * provider, forked with this message, may be writing already.
+	 */
+	if (in->attempt > 1)
+		ring_reset(p->ring);
 	p->attempt = (uint16_t)in->attempt;
 	p->active = true;
 	p->poisoned = false;
@@ -451,16 +487,50 @@ static void on_end(struct agg *a, const struct ctl_msg *in)
 		drop_stage(a, in->provider, final);
 	ring_reset(p->ring);
 	p->active = false;
-	m.flag = (p->done ? CTL_ENDED_DONE : 0) |
-		 (p->progressed ? CTL_ENDED_PROGRESSED : 0);
-	m.records = p->records;
-	m.rejects = p->nrejects;
-	m.filtered = p->filtered;
-	m.token_len = p->token_len;
-	memcpy(m.token, p->token, p->token_len);
-	snprintf(m.text, sizeof m.text, "%s", p->error);
+	fill_ended(a, in->provider, &m);
 	agg_send(a, &m);
 }
+
+#ifdef AGG_TESTING
+/*
+ * Test builds: with AGG_FAULT_LATE_START set, the aggregator starts reading
+ * only once every provider has filled its ring and sleeps on it (bounded:
+ * 30 s), to show that what a provider forked with its START publishes
+ * before the aggregator is ready is counted once.  It says "fault injected
+ * point=late_start rings=full" (or "not_full" when the bound was hit).
+ */
+static void fault_late_start(const struct cfg *cfg, struct ring *rings)
+{
+	uint64_t until = clock_ms() + 30000;
+	bool full = true;
+
+	if (getenv("AGG_FAULT_LATE_START") == NULL)
+		return;
+	for (int i = 0; i < cfg->nproviders; i++) {
+		unsigned cs, ps = 0;
+
+		if (rings[i].sh == NULL)
+			continue;
+		for (;;) {
+			struct timespec ms = { 0, 1000000 };
+
+			ring_test_flags(&rings[i], &cs, &ps);
+			if (ps || clock_ms() >= until)
+				break;
+			nanosleep(&ms, NULL);
+		}
+		full = full && ps;
+	}
+	log_event(LOG_WARN, NULL, "fault injected", "point", "late_start",
+		  "rings", full ? "full" : "not_full", NULL);
+}
+#else
+static void fault_late_start(const struct cfg *cfg, struct ring *rings)
+{
+	(void)cfg;
+	(void)rings;
+}
+#endif
 
 #ifdef AGG_TESTING
 /*
@@ -875,6 +945,7 @@ int agg_main(const struct cfg *cfg, struct ring *rings, int ctl_fd, int hb_fd)
 		send_fatal(&a, "cannot set up the control socket");
 		goto out;
 	}
+	fault_late_start(cfg, rings);
 
 	for (unsigned round = 0; !a.finished && !stop_requested; round++) {
 		int work = 0;

@@ -15,6 +15,17 @@
  *   CTL_FINISH  write the output        CTL_FINISHED written (or not), why
  *                                       CTL_FATAL    the aggregator gives up
  *                                       CTL_PROGRESS counts, for --progress
+ *                                       CTL_DONE     DONE folded: finished,
+ *                                                    the process may still
+ *                                                    be on its way out
+ *
+ * A first attempt's process is forked with its CTL_START (its ring is new);
+ * a restart's only after CTL_STARTED, the old attempt's leftovers gone.
+ * CTL_DONE carries what CTL_ENDED would (counts, token, the DONE bit) as
+ * soon as the provider's DONE is folded: the run need not wait for the
+ * process to tear itself down (libraries, connections) before the output
+ * is written.  The CTL_ENDED that may follow for the same attempt (its
+ * process was reaped before the supervisor read CTL_DONE) says the same.
  */
 #ifndef AGG_CTL_H
 #define AGG_CTL_H
@@ -35,6 +46,7 @@ enum ctl_type {
 	CTL_FINISHED,
 	CTL_FATAL,
 	CTL_PROGRESS,
+	CTL_DONE,
 };
 
 #define CTL_TEXT_MAX 512
@@ -59,13 +71,15 @@ struct ctl_msg {
 	uint32_t attempt;
 	uint32_t flag;          /* END: CTL_END_*; ENDED: CTL_ENDED_* bits;
 	                         * FINISH: write; FINISHED: ok */
-	uint64_t records;       /* ENDED, PROGRESS: counted so far; FINISHED: rows */
-	uint64_t rejects;       /* ENDED, PROGRESS */
-	uint64_t filtered;      /* ENDED, PROGRESS: records a `where` dropped */
-	uint32_t token_len;     /* ENDED */
+	uint64_t records;       /* ENDED, DONE, PROGRESS: counted so far;
+	                         * FINISHED: rows */
+	uint64_t rejects;       /* ENDED, DONE, PROGRESS */
+	uint64_t filtered;      /* ENDED, DONE, PROGRESS: records a `where`
+	                         * dropped */
+	uint32_t token_len;     /* ENDED, DONE */
 	char text[CTL_TEXT_MAX]; /* ENDED: the provider's error; BAD, FATAL,
 	                          * FINISHED: a message */
-	unsigned char token[PROV_TOKEN_MAX]; /* ENDED */
+	unsigned char token[PROV_TOKEN_MAX]; /* ENDED, DONE */
 };
 
 /* Send one message (retrying on EINTR).  Returns 0 or -1 with errno. */

@@ -9,15 +9,29 @@
  *
  * A provider moves through these states:
  *
- *   WAITING --(slot free)--> STARTING --(CTL_STARTED: fork)--> RUNNING
+ *   WAITING --(slot free: CTL_START, fork)--> RUNNING
  *   RUNNING --(reaped: CTL_END)--> ENDING --(CTL_ENDED)--> DONE | FAILED
  *                                                      \--> BACKOFF
- *   BACKOFF --(delay over)--> STARTING
+ *   BACKOFF --(delay over)--> STARTING --(CTL_STARTED: fork)--> RUNNING
  *
  * A provider is restarted only after the aggregator has confirmed, with
  * CTL_ENDED, that its ring is drained and what the dead attempt left
  * unconfirmed is dropped; the next attempt resumes from the token that
  * message carries.  That keeps every record counted exactly once.
+ *
+ * A first attempt is forked together with its CTL_START, not after the
+ * CTL_STARTED: its ring is the one setup() created, which no process has
+ * written yet, so there is nothing for the aggregator to reset, and what
+ * the provider publishes before the aggregator reads CTL_START waits in the
+ * ring (a full ring blocks it).  Its library loads and its first requests
+ * go out while the aggregator starts.  A restart still waits for
+ * CTL_STARTED: that ring holds what the dead attempt left.
+ *
+ * A provider is DONE as soon as the aggregator has folded its DONE frame
+ * and says so (CTL_DONE), which may be before its process has exited: the
+ * output is written while it unloads its libraries and closes its
+ * connections.  Such a process is reaped as usual, without a CTL_END
+ * (there is nothing left in its ring to count), before the run ends.
  *
  * This file is the loop: the poll set, the control messages, reaping,
  * signals, timers and the end of the run.  The process table and the
@@ -91,6 +105,9 @@ static void start_attempt(struct sup *s, int i)
 		c->started = clock_ms();
 	c->state = P_STARTING;
 	send_ctl(s, CTL_START, i, c->attempt, 0);
+	/* A fresh ring needs no reset: fork now (see the top). */
+	if (c->attempt == 1 && !s->aborting)
+		sup_spawn_provider(s, i);
 }
 
 static int active_slots(const struct sup *s)
@@ -209,6 +226,13 @@ static int on_ctl(struct sup *s)
 		if (s->ch[m.provider].state == P_ENDING)
 			on_ended(s, &m);
 		break;
+	case CTL_DONE:
+		/* Finished; the process may still be exiting (see the top). */
+		if ((s->ch[m.provider].state == P_RUNNING ||
+		     s->ch[m.provider].state == P_ENDING) &&
+		    m.attempt == s->ch[m.provider].attempt)
+			on_ended(s, &m);
+		break;
 	case CTL_BAD:
 		log_event(LOG_WARN, pname(s, m.provider), "bad frame", "cause",
 			  m.text, NULL);
@@ -277,6 +301,11 @@ static void reap(struct sup *s)
 				continue;
 			sup_child_reaped(c, status);
 			sup_trace_reaped(s, i, pid);
+			if (c->state == P_DONE) {
+				/* Its DONE came first: nothing to drain. */
+				sup_child_done_reaped(c, &s->cfg->providers[i]);
+				continue;
+			}
 			if (s->aborting) {
 				/* Stopped by the abort, not failed by itself. */
 				if (c->state != P_FAILED)

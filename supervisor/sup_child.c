@@ -54,6 +54,18 @@ void sup_child_reaped(struct child *c, int status)
 	}
 }
 
+void sup_child_done_reaped(const struct child *c,
+			   const struct cfg_provider *p)
+{
+	char cause[CTL_TEXT_MAX];
+
+	if (WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0)
+		return;
+	sup_child_describe(c->status, cause, sizeof cause);
+	log_event(LOG_WARN, p->name, "ended badly after DONE", "cause", cause,
+		  NULL);
+}
+
 uint32_t sup_child_end_flag(const struct child *c, int restart)
 {
 	if (c->permanent || restart <= 0)
@@ -99,9 +111,10 @@ enum sup_end sup_child_ended(struct child *c, const struct cfg *cfg,
 		 * DONE was folded: everything is counted.  A process that dies
 		 * after that (killed, or crashing on its way out) has still
 		 * finished; a restart would resume from the last checkpoint and
-		 * send again what DONE covered after it.
+		 * send again what DONE covered after it.  One still running
+		 * (CTL_DONE) is judged when it is reaped.
 		 */
-		if (!clean) {
+		if (!clean && c->pid <= 0) {
 			sup_child_describe(c->status, cause, sizeof cause);
 			log_event(LOG_WARN, p->name, "ended badly after DONE",
 				  "cause", cause, NULL);

@@ -65,6 +65,13 @@ void sup_child_describe(int status, char *out, size_t len);
 void sup_child_reaped(struct child *c, int status);
 
 /*
+ * c was reaped after its DONE was folded (CTL_DONE came first): say so if
+ * it ended badly on its way out.  It stays DONE.
+ */
+void sup_child_done_reaped(const struct child *c,
+			   const struct cfg_provider *p);
+
+/*
  * The flag of CTL_END for the attempt of c that just ended, given its
  * provider's `restart` key: CTL_END_FINAL, CTL_END_FINAL_UNLESS_PROGRESS
  * or 0 (see the restart policy in sup_child.c).

@@ -5,7 +5,8 @@
  * descriptors 0-2 closed at start, a small /dev/shm (a real tmpfs mounted
  * in a private mount namespace, so the host's is untouched), names a
  * killed supervisor left in /dev/shm, memory_limit beside a big ring, a
- * stall_timeout too short, and a SIGSTOPped aggregator.
+ * stall_timeout too short, a SIGSTOPped aggregator, and providers forked
+ * before the aggregator is ready (their records counted once).
  *
  * Synchronisation is by observable events only ("fault injected" on
  * stderr, read through a pipe; waitpid()); the run's own `timeout` key and
@@ -28,6 +29,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "../ipc/ring.h"
 #include "helpers/proc.h"
@@ -52,6 +55,7 @@ TestSuite(limits, .init = setup, .fini = teardown);
 TestSuite(stdfds, .init = setup, .fini = teardown);
 TestSuite(shm, .init = setup, .fini = teardown);
 TestSuite(watch, .init = setup, .fini = teardown);
+TestSuite(order, .init = setup, .fini = teardown);
 
 /* A skipped test does not reach the suite's .fini: clean up first. */
 #define skip_test(...) do { teardown(); cr_skip_test(__VA_ARGS__); } while (0)
@@ -511,6 +515,159 @@ Test(watch, control_messages_are_read_while_the_aggregator_is_busy)
 			lines += *c == '\n';
 		cr_assert_eq(lines, 400002);
 	}
+	free(out);
+	tu_result_free(&r);
+}
+
+/* --- 5. providers forked with their START ------------------------------ */
+
+/*
+ * rows rows of provider name into name.csv (id, region, amount), and the
+ * same rows into table t of SQLite database db.
+ */
+static void early_rows(sqlite3 *db, const char *name, int rows, uint64_t *rng)
+{
+	static const char *const regions[] = { "north", "south", "east", "west",
+					       "middle" };
+	char *path = tu_path(dir, name);
+	FILE *f = fopen(path, "w");
+	sqlite3_stmt *st;
+
+	cr_assert_not_null(f);
+	cr_assert_eq(sqlite3_prepare_v2(db, "INSERT INTO t VALUES (?, ?, ?)",
+					-1, &st, NULL), SQLITE_OK);
+	fputs("id,region,amount\n", f);
+	for (int i = 0; i < rows; i++) {
+		const char *r = regions[tu_rng(rng) % 5];
+		long long amount = (long long)(tu_rng(rng) % 2000001) - 1000000;
+
+		fprintf(f, "%d,%s,%lld\n", i, r, amount);
+		sqlite3_bind_int(st, 1, i);
+		sqlite3_bind_text(st, 2, r, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, amount);
+		cr_assert_eq(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	cr_assert_eq(fclose(f), 0);
+	free(path);
+}
+
+/* SQLite's answer to the run's group-by, as the CSV output writes it. */
+static char *early_oracle(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	cr_assert_not_null(f);
+	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT region, count(*), "
+					"sum(amount) FROM t GROUP BY region "
+					"ORDER BY region", -1, &st, NULL),
+		     SQLITE_OK);
+	fputs("region,n,total\n", f);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		fprintf(f, "%s,%lld,%lld\n", sqlite3_column_text(st, 0),
+			(long long)sqlite3_column_int64(st, 1),
+			(long long)sqlite3_column_int64(st, 2));
+	sqlite3_finalize(st);
+	cr_assert_eq(fclose(f), 0);
+	return out;
+}
+
+/*
+ * A first attempt is forked with its START, before the aggregator is
+ * ready.  The test build's AGG_FAULT_LATE_START holds the aggregator back
+ * until every provider has filled its 64 KiB ring and sleeps on it; what
+ * the providers published by then, and everything after, is counted once:
+ * the output equals SQLite's GROUP BY over the same rows.  Again with
+ * provider a killed in the middle, so that its restart (whose ring the
+ * aggregator resets) follows records sent before the aggregator was ready.
+ */
+Test(order, records_sent_before_the_aggregator_is_ready_count_once)
+{
+	const char *const env[] = { "AGG_FAULT_LATE_START=1", NULL };
+	const char *const env_kill[] = { "AGG_FAULT_LATE_START=1",
+					 "AGG_FAULT=a:1:record:30000", NULL };
+	const char *const args[] = { "-c", "p.conf", NULL };
+	const char *const *envs[] = { env, env_kill };
+	uint64_t rng = 0x5eed0018u;
+	struct tu_result r;
+	sqlite3 *db;
+	char *want;
+
+	TU_REQUIRE_HOOKS(teardown);
+	cr_assert_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "CREATE TABLE t (id INTEGER, region "
+				  "TEXT, amount INTEGER)", NULL, NULL, NULL),
+		     SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+	early_rows(db, "a.csv", 60000, &rng);
+	early_rows(db, "b.csv", 45000, &rng);
+	cr_assert_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	want = early_oracle(db);
+	sqlite3_close(db);
+	put("p.conf", "[aggregate]\noutput = out.csv\nring_size = 64K\n"
+	    "fields = id:int, region:text, amount:int\ngroup_by = region\n"
+	    "aggregates = count(*) as n, sum(amount) as total\n"
+	    "timeout = 120s\n\n"
+	    "[provider a]\ntype = file\npath = a.csv\n\n"
+	    "[provider b]\ntype = file\npath = b.csv\n");
+	for (size_t k = 0; k < sizeof envs / sizeof envs[0]; k++) {
+		char *out;
+
+		tu_run(&r, dir, args, envs[k]);
+		cr_assert_eq(r.status, 0, "run %zu: exit %d\n%s", k, r.status,
+			     r.err);
+		cr_assert_not_null(strstr(r.err, "point=late_start rings=full"),
+				   "run %zu: the providers did not fill their "
+				   "rings before the aggregator was ready:\n%s",
+				   k, r.err);
+		cr_assert_eq(k == 1, strstr(r.err, " restarted ") != NULL,
+			     "run %zu:\n%s", k, r.err);
+		out = get("out.csv");
+		cr_assert_str_eq(out, want, "run %zu: output differs from "
+				 "SQLite's\n%s", k, r.err);
+		free(out);
+		tu_result_free(&r);
+	}
+	free(want);
+}
+
+/*
+ * The output does not wait for a finished provider's process to go: once
+ * its DONE is folded the aggregator says so (CTL_DONE) and the output is
+ * written while the process is still on its way out.  Provider a hangs
+ * after its DONE; the output is written, equal to a clean run's, before
+ * the end of the run kills a and says it ended badly after DONE.  (Were
+ * the output written only after a's exit, the stall_timeout would kill it
+ * first and the two lines would come the other way round.)
+ */
+Test(order, the_output_is_written_while_a_finished_provider_exits)
+{
+	const char *const env[] = { "AGG_FAULT=a:1:after_done:1:hang", NULL };
+	const char *const args[] = { "-v", "-c", "p.conf", NULL };
+	struct tu_result r;
+	const char *written, *badly;
+	char *out, *got;
+
+	TU_REQUIRE_HOOKS(teardown);
+	one_provider("stall_timeout = 2s\n", NULL);
+	tu_run(&r, dir, args, NULL);
+	cr_assert_eq(r.status, 0, "clean run: exit %d\n%s", r.status, r.err);
+	tu_result_free(&r);
+	out = get("out.csv");
+	tu_run(&r, dir, args, env);
+	cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
+	/* -v: the aggregator logs "output rows" as it writes the output. */
+	written = strstr(r.err, "output rows");
+	badly = strstr(r.err, "ended badly after DONE");
+	cr_assert(written && badly && written < badly, "%s", r.err);
+	cr_assert_not_null(strstr(badly, "SIGKILL"), "%s", r.err);
+	got = get("out.csv");
+	cr_assert_str_eq(got, out);
+	free(got);
 	free(out);
 	tu_result_free(&r);
 }

@@ -96,6 +96,7 @@ struct agg_prov {
 	uint32_t token_len;
 	char error[CTL_TEXT_MAX];
 	uint64_t reported;    /* records in the last CTL_PROGRESS */
+	uint64_t reported_filtered; /* and the filtered count in it */
 };
 
 struct agg {
@@ -786,6 +787,13 @@ static bool ctl_due(struct agg *a, unsigned round)
 	return true;
 }
 
+/* Has a provider's folded count moved since its last CTL_PROGRESS? */
+static bool unreported(const struct agg_prov *p)
+{
+	return p->ring && (p->records != p->reported ||
+			   p->filtered != p->reported_filtered);
+}
+
 /*
  * Tell the supervisor the folded counts that changed (for --progress), at
  * most every PROGRESS_EVERY_MS.  Best effort, unlike every other message:
@@ -808,7 +816,7 @@ static void send_progress(struct agg *a)
 		struct agg_prov *p = &a->prov[i];
 		struct ctl_msg m = { .type = CTL_PROGRESS, .provider = i };
 
-		if (p->ring == NULL || p->records == p->reported)
+		if (!unreported(p))
 			continue;
 		m.attempt = p->attempt;
 		m.records = p->records;
@@ -820,6 +828,7 @@ static void send_progress(struct agg *a)
 			return;
 		}
 		p->reported = p->records;
+		p->reported_filtered = p->filtered;
 	}
 }
 
@@ -835,7 +844,7 @@ static int progress_wait_ms(const struct agg *a)
 			   ? 0 : AGG_BEAT_MS - (now - a->beat_ms);
 
 	for (int i = 0; i < a->cfg->nproviders; i++)
-		if (a->prov[i].ring && a->prov[i].records != a->prov[i].reported) {
+		if (unreported(&a->prov[i])) {
 			uint64_t w = since >= PROGRESS_EVERY_MS
 				     ? 0 : PROGRESS_EVERY_MS - since;
 

@@ -254,6 +254,9 @@ static int on_ctl(struct sup *s)
 		break;
 	case CTL_PROGRESS:
 		progress_records(s->opts->progress_block, m.provider, m.records);
+		if (sup_child_any_where(s->cfg))
+			progress_filtered(s->opts->progress_block, m.provider,
+					  m.filtered);
 		break;
 	default:
 		break;
@@ -450,10 +453,16 @@ static void show_progress(struct sup *s, bool force)
 {
 	if (s->opts->progress_block == NULL || s->ch == NULL)
 		return;
-	for (int i = 0; i < s->n; i++)
+	bool where = sup_child_any_where(s->cfg);
+
+	for (int i = 0; i < s->n; i++) {
 		progress_set(s->opts->progress_block, i,
 			     sup_child_state_name(s->ch[i].state),
 			     s->ch[i].restarts, s->ch[i].records);
+		if (where)
+			progress_filtered(s->opts->progress_block, i,
+					  s->ch[i].filtered);
+	}
 	progress_draw(s->opts->progress_block, force);
 }
 

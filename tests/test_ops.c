@@ -293,6 +293,53 @@ Test(ops, progress_shows_counts_while_a_provider_runs)
 				break;
 	}
 	cr_assert_eq(shown, 10);
+	cr_assert(strstr(out, "filtered") == NULL, "%s", out);
+	kill(pid, SIGTERM);
+	while (pty_read(master, &out, &len, &cap))
+		;
+	close(master);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 143, "%d", status);
+	free(out);
+	hf_stop(&srv);
+}
+
+/*
+ * A provider whose `where` drops records shows the count on its line while
+ * it runs: page 1's ids 1-10 under `where = id > 3` are 7 records and 3
+ * filtered, told by the aggregator's CTL_PROGRESS before the provider ends.
+ */
+Test(ops, progress_shows_the_filtered_count_while_a_provider_runs)
+{
+	struct hf_server srv;
+	char *conf, *out = NULL, *line;
+	size_t len = 0, cap = 0;
+	int master, status;
+	unsigned long long shown = 0, filtered = 0;
+	pid_t pid;
+
+	cr_assert_eq(hf_start(&srv), 0);
+	cr_assert(asprintf(&conf,
+			   "[aggregate]\noutput = out.csv\nfields = id:int\n"
+			   "where = id > 3\n"
+			   "[provider api]\ntype = http\n"
+			   "url = %s/items?page={page}&per_page=10&total=95&slow=2:60000\n"
+			   "pagination = page\nrecords = /items\nconcurrency = 2\n",
+			   srv.base) > 0);
+	put("p.conf", conf);
+	free(conf);
+	pid = pty_start(&master, (const char *[]){ "-c", "p.conf", NULL });
+	while (filtered == 0) {
+		cr_assert(pty_read(master, &out, &len, &cap),
+			  "run ended before the filtered count showed:\n%s", out);
+		for (line = out; (line = strstr(line, "api ")) != NULL; line++)
+			if (sscanf(line, "api running %llu records %*f/s  restarts "
+				   "%*d  filtered %llu", &shown, &filtered) == 2 &&
+			    filtered > 0)
+				break;
+	}
+	cr_assert_eq(shown, 7);
+	cr_assert_eq(filtered, 3);
 	kill(pid, SIGTERM);
 	while (pty_read(master, &out, &len, &cap))
 		;

@@ -67,6 +67,9 @@ static int build_fsum(struct fsum *s, int64_t n, const struct rec_value *w,
 	if (t == 4096) {
 		m = w[0].null ? 0 : rec_dec(&w[0]);
 		lsb = -52;
+		/* Values of both signs that cancel: their zero is +0.0. */
+		if (m == 0 && n > 0)
+			s->flags |= FSUM_POS_ZERO;
 	} else {
 		if (t < -2048 || t > 2047 || w[2].null || w[3].null)
 			return -1;

@@ -8,6 +8,42 @@
 #include <string.h>
 
 /*
+ * The fast form's sum (t 4097): f at 2^-52 plus m at 2^-114, both exact
+ * integers; z of the n values were -0.0, so a sum of only those is -0.0.
+ */
+static int build_fast(struct fsum *s, int64_t n, const struct rec_value *w,
+		      struct arena *ar)
+{
+	struct fsum lo = { 0 };
+	__int128 f, m;
+	int64_t z;
+
+	if (w[0].null || w[2].null || w[3].null)
+		return -1;
+	f = rec_dec(&w[0]);
+	m = rec_dec(&w[2]);
+	z = w[3].u.i;
+	if (z < 0 || z > n || f >= (__int128)1 << 126 ||
+	    f <= -((__int128)1 << 126) || m >= (__int128)1 << 126 ||
+	    m <= -((__int128)1 << 126))
+		return -1;
+	/* Not only -0.0, and nothing else tells: a zero that is not. */
+	s->flags = (z > 0 ? FSUM_NEG_ZERO : 0) |
+		   (z < n && f == 0 && m == 0 ? FSUM_POS_ZERO : 0);
+	if (f != 0) {
+		fsum_set_acc(s, f);
+		s->lsb = -52;
+		s->flags |= FSUM_USED;
+	}
+	if (m == 0)
+		return 0;
+	fsum_set_acc(&lo, m);
+	lo.lsb = -114;
+	lo.flags = FSUM_USED;
+	return fsum_merge(s, &lo, ar);
+}
+
+/*
  * A sum of doubles from its record's values after n (pushdown.h): f at
  * 2^-52, or the fractions m of doubles of one sign and exponent, the
  * implicit bits (n of them, but for subnormals and zeros) added; zeros,
@@ -15,7 +51,8 @@
  * of struct fsum holds m * 2^e exactly (|f| < 2^63 per value, |m| <= 2^53,
  * fewer than 2^63 values), and state_combine() adds it exactly.
  */
-static int build_fsum(struct fsum *s, int64_t n, const struct rec_value *w)
+static int build_fsum(struct fsum *s, int64_t n, const struct rec_value *w,
+		      struct arena *ar)
 {
 	__int128 m;
 	int64_t t, e;
@@ -25,9 +62,14 @@ static int build_fsum(struct fsum *s, int64_t n, const struct rec_value *w)
 	if (w[1].null)
 		return n == 0 ? 0 : -1;
 	t = w[1].u.i;
+	if (t == 4097)
+		return build_fast(s, n, w, ar);
 	if (t == 4096) {
 		m = w[0].null ? 0 : rec_dec(&w[0]);
 		lsb = -52;
+		/* Values of both signs that cancel: their zero is +0.0. */
+		if (m == 0 && n > 0)
+			s->flags |= FSUM_POS_ZERO;
 	} else {
 		if (t < -2048 || t > 2047 || w[2].null || w[3].null)
 			return -1;
@@ -85,7 +127,7 @@ static int build(struct arena *ar, const struct st_agg *a, void *sp,
 		((struct st_dsum *)sp)->carry = 0;
 		return 0;
 	case ST_FSUM:
-		return build_fsum(&((struct st_fsum *)sp)->sum, n, &w[1]);
+		return build_fsum(&((struct st_fsum *)sp)->sum, n, &w[1], ar);
 	case ST_MM:
 		if (w[1].null || state_mm_set(ar, a->ftype, sp, &w[1], true) < 0)
 			return -1;

@@ -22,9 +22,13 @@
  * magnitude, each times 2^52; t, their sign and 11-bit exponent as the
  * top 12 bits of an int64 shifted down (-2048..2047), or 4096 for those
  * between 1 and 2048; m, the sum of their 52-bit fractions; and z, the
- * least fraction (0 with exponent 0: a zero is among them).  A group of
- * the config may come as several records (one per t of each float
- * summed, in the server's GROUP BY): they add up.
+ * least fraction (0 with exponent 0: a zero is among them).  Or, t 4097
+ * (providers/pg_push.c's form grouped by the keys alone): f the sum of
+ * rint(x * 2^52), m the sum of x * 2^114 - rint(x * 2^52) * 2^62 over
+ * the values below 1, each an integer, the sum f * 2^-52 + m * 2^-114;
+ * z the count of -0.0.  A group of the config may come as several records
+ * (one per t of each float summed, in the server's GROUP BY): they add
+ * up.
  */
 #ifndef AGG_PUSHDOWN_H
 #define AGG_PUSHDOWN_H

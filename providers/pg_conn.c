@@ -280,9 +280,9 @@ PGresult *pg_next_result(PGconn *conn, struct prov_ctx *c)
 }
 
 /*
- * Run sql (one or more statements, no rows expected, or one command whose
- * first result has status want) and read all its results.  On success
- * returns 0 and, if out is not NULL, the first result (PQclear it);
+ * Run sql (one or more statements, no rows expected, or commands of which
+ * one has status want) and read all its results.  On success returns 0
+ * and, if out is not NULL, the first result of status want (PQclear it);
  * otherwise -1 with *st and err (prefixed by what).
  */
 int pg_run_sql(PGconn *conn, struct prov_ctx *c, const char *sql,
@@ -305,7 +305,10 @@ int pg_run_sql(PGconn *conn, struct prov_ctx *c, const char *sql,
 			*st = pg_result_fail(conn, res, what, err, errlen);
 			rc = -1;
 		}
-		if (rc == 0 && first == NULL && out) {
+		/* The first result, or the first with rows when rows are
+		   wanted (after statements that set things up). */
+		if (rc == 0 && first == NULL && out &&
+		    (s == want || want == PGRES_COMMAND_OK)) {
 			first = res;
 			continue;
 		}

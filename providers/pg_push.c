@@ -166,7 +166,46 @@ static const char *agg_fn(enum cfg_agg_kind k)
 }
 
 /*
- * A float sum's four columns after its count (pushdown.h), as the
+ * A float sum's four columns after its count (pushdown.h), in the form
+ * that groups the rows by the keys alone, so the statement costs little
+ * more than PostgreSQL's own sum of the doubles and is planned as it is
+ * (its estimate of the groups is the keys').  Every double x of magnitude
+ * in [2^-62, 2048), or a zero, is an exact sum of two integers: a =
+ * rint(x * 2^52), which is x * 2^52 itself when |x| >= 1, and for x < 1
+ * the rest c = x * 2^114 - a * 2^62, an integer below 2^62 in magnitude,
+ * computed without rounding (the fraction of a double is exact, and both
+ * terms are powers of two times doubles).  So f sums a over every row, m
+ * sums c over the rows below 1 (a negative one of -1 or less only adds
+ * 0), z counts the -0.0 (a sum of only those is -0.0), and t is 4097.  A
+ * value outside is an error rather than a wrong sum: the cast of x *
+ * 2^52 to int8 fails from 2048 on (and for NaN and the infinities), and
+ * the count's argument, x * 2^-1013, underflows to zero below 2^-62, which
+ * PostgreSQL reports as an error too; pg_push_run() then runs the
+ * statement again with put_fsum().
+ */
+static int put_fsum_fast(struct buf *b, PGconn *conn, const PGresult *desc,
+			 int col)
+{
+	struct buf c = { 0 };
+	int rc;
+
+	if (put_col(&c, conn, desc, col, false) < 0 || buf_add(&c, "", 1) < 0)
+		rc = -1;
+	else
+		rc = buf_printf(b, ", sum((%s * 4503599627370496::float8)::int8)"
+				", 4097, sum((%s * 2.076918743413931e+34::float8"
+				" - (%s * 4503599627370496::float8)::int8::"
+				"float8 * 4611686018427387904::float8)::int8) "
+				"FILTER (WHERE %s < 1), count(*) FILTER (WHERE "
+				"%s = 0 AND float8send(%s) = decode("
+				"'8000000000000000', 'hex'))", c.p, c.p, c.p,
+				c.p, c.p, c.p);
+	buf_free(&c);
+	return rc;
+}
+
+/*
+ * The same four columns in the form that takes any double: as the
  * statement gives them and fix_fsum() turns them into the wire's.  A
  * double between 1 and 2048 in magnitude times 2^52 is an integer below
  * 2^63 (cheap: a multiply and a cast); any other is taken apart by its
@@ -217,16 +256,19 @@ static bool fsum_field(const struct cfg *cfg, int i)
 	return false;
 }
 
-char *pg_push_sql(const struct cfg *cfg, const struct cfg_provider *p,
-		  PGconn *conn, const PGresult *desc, const int *map,
-		  const char *body, char **what)
+/*
+ * The statement; its float sums as put_fsum_fast() when fast, else as
+ * put_fsum() (more groups: each key's by exponent).
+ */
+static char *push_sql(const struct cfg *cfg, PGconn *conn,
+		      const PGresult *desc, const int *map, const char *body,
+		      bool fast, char **what)
 {
 	struct buf b = { 0 }, w = { 0 };
 	bool bad = false, guard = false;
 	int nk = cfg->ngroup_by, ord = 0, ng = 0;
 	int *gcols = calloc((size_t)(nk + cfg->naggs) + 1, sizeof *gcols);
 
-	(void)p;
 	bad |= gcols == NULL;
 	bad |= buf_printf(&b, "SELECT ") < 0;
 	bad |= buf_printf(&w, "GROUP BY ") < 0;
@@ -256,6 +298,10 @@ char *pg_push_sql(const struct cfg *cfg, const struct cfg_provider *p,
 		}
 		bad |= buf_printf(&b, "count(") < 0;
 		bad |= put_col(&b, conn, desc, map[a->field], false) < 0;
+		/* The fast float sum's check of the least magnitude. */
+		if (fast && push_has_value(a) && push_is_fsum(cfg, a))
+			bad |= buf_printf(&b, " * 1.1392378155556871e-305::"
+					  "float8") < 0;
 		bad |= buf_printf(&b, ")") < 0;
 		ord++;
 		if (!push_has_value(a)) {
@@ -263,7 +309,10 @@ char *pg_push_sql(const struct cfg *cfg, const struct cfg_provider *p,
 					  cfg->schema.fields[a->field].name) < 0;
 			continue;
 		}
-		if (push_is_fsum(cfg, a)) {
+		if (push_is_fsum(cfg, a) && fast) {
+			bad |= put_fsum_fast(&b, conn, desc, map[a->field]) < 0;
+			ord += 4;
+		} else if (push_is_fsum(cfg, a)) {
 			bad |= put_fsum(&b, conn, desc, map[a->field]) < 0;
 			gcols[ng++] = ord + 2;
 			ord += 4;
@@ -320,15 +369,23 @@ char *pg_push_sql(const struct cfg *cfg, const struct cfg_provider *p,
 	return (char *)b.p;
 }
 
-/* Row value j of res (not NULL) into v as wire field f.  0, or -1. */
-static int get_value(const PGresult *res, int j, const struct rec_field *f,
-		     struct rec_value *v)
+char *pg_push_sql(const struct cfg *cfg, const struct cfg_provider *p,
+		  PGconn *conn, const PGresult *desc, const int *map,
+		  const char *body, char **what)
 {
-	const char *s = PQgetvalue(res, 0, j);
-	size_t len = (size_t)PQgetlength(res, 0, j);
+	(void)p;
+	return push_sql(cfg, conn, desc, map, body, true, what);
+}
+
+/* Value j of row i of res into v as wire field f.  0, or -1. */
+static int get_value(const PGresult *res, int i, int j,
+		     const struct rec_field *f, struct rec_value *v)
+{
+	const char *s = PQgetvalue(res, i, j);
+	size_t len = (size_t)PQgetlength(res, i, j);
 	__int128 x;
 
-	v->null = PQgetisnull(res, 0, j);
+	v->null = PQgetisnull(res, i, j);
 	if (v->null)
 		return 0;
 	switch (f->type) {
@@ -354,13 +411,23 @@ static int get_value(const PGresult *res, int j, const struct rec_field *f,
 /*
  * A float sum's n, f, t, m, z as put_fsum() gives them (n, the sum, its
  * key, the sum again, 1) into the wire's (pushdown.h): f only for the key
- * 4096, m for the others, z 0 for zeros.  0, or the count of NaN or
- * infinities (exponent 2047) the group holds.
+ * 4096, m for the others, z 0 for zeros; put_fsum_fast()'s (t 4097) as
+ * they are, but all NULL when n is 0 and m 0 when no value was below 1.
+ * 0, or the count of NaN or infinities (exponent 2047) the group holds.
  */
 static int64_t fix_fsum(struct rec_value *w)
 {
 	int64_t t = w[2].u.i;
 
+	if (!w[2].null && t == 4097) {
+		if (w[0].null || w[0].u.i == 0) {
+			w[1].null = w[2].null = w[3].null = w[4].null = true;
+		} else if (w[3].null) {
+			w[3].null = false;
+			rec_set_dec(&w[3], 0);
+		}
+		return 0;
+	}
 	if (w[2].null) {
 		w[1].null = w[3].null = w[4].null = true;
 		return 0;
@@ -379,9 +446,9 @@ static int64_t fix_fsum(struct rec_value *w)
 				  : 0;
 }
 
-/* One result row: a group record, or a failure. */
+/* Row i of res: a group record, or a failure. */
 static enum prov_status one_group(struct pg_run *r, const PGresult *res,
-				  const struct push_plan *pp,
+				  int i, const struct push_plan *pp,
 				  struct rec_value *w)
 {
 	struct prov_ctx *c = r->c;
@@ -389,8 +456,8 @@ static enum prov_status one_group(struct pg_run *r, const PGresult *res,
 	int64_t bad;
 
 	if (PQnfields(res) > nw) {
-		if (conv_parse_int(PQgetvalue(res, 0, nw),
-				   (size_t)PQgetlength(res, 0, nw), &bad) < 0)
+		if (conv_parse_int(PQgetvalue(res, i, nw),
+				   (size_t)PQgetlength(res, i, nw), &bad) < 0)
 			bad = 1;
 		if (bad != 0)
 			return prov_fail(c, PROV_FAIL_PERMANENT,
@@ -400,12 +467,12 @@ static enum prov_status one_group(struct pg_run *r, const PGresult *res,
 					 "as rejects", (long long)bad);
 	}
 	for (int j = 0; j < nw; j++)
-		if (get_value(res, j, &pp->wire.fields[j], &w[j]) < 0)
+		if (get_value(res, i, j, &pp->wire.fields[j], &w[j]) < 0)
 			return prov_fail(c, PROV_FAIL_PERMANENT,
 					 "pushdown: group %llu: value %s "
 					 "does not fit %s",
 					 (unsigned long long)r->rows + 1,
-					 PQgetvalue(res, 0, j),
+					 PQgetvalue(res, i, j),
 					 pp->wire.fields[j].name);
 	for (int i = 0; i < c->cfg->naggs; i++)
 		if (push_has_value(&c->cfg->aggs[i]) &&
@@ -421,6 +488,98 @@ static enum prov_status one_group(struct pg_run *r, const PGresult *res,
 	return PROV_DONE;
 }
 
+/* Whether cfg sums a float (its statement then has two forms). */
+static bool has_fsum(const struct cfg *cfg)
+{
+	for (int i = 0; i < cfg->naggs; i++)
+		if (push_has_value(&cfg->aggs[i]) &&
+		    push_is_fsum(cfg, &cfg->aggs[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Row i of res, the *got-th group: dropped while *skip says a restart
+ * counted it already, else a record and perhaps a checkpoint.
+ */
+static enum prov_status take_group(struct pg_run *r, const PGresult *res,
+				   int i, const struct push_plan *pp,
+				   struct rec_value *w, uint64_t *skip,
+				   uint64_t *got)
+{
+	enum prov_status st;
+
+	++*got;
+	if (*skip > 0) {
+		--*skip;
+		return PROV_DONE;
+	}
+	if ((st = one_group(r, res, i, pp, w)) != PROV_DONE)
+		return st;
+	r->rows++;
+	return prov_want_checkpoint(r->c) ? pg_checkpoint(r, false) : PROV_DONE;
+}
+
+/*
+ * The fast form (put_fsum_fast()), read whole before any group goes out,
+ * so that a value it cannot take costs nothing but the time: *again is
+ * then set and the transaction is back at the savepoint.
+ */
+static enum prov_status run_fast(struct pg_run *r, const char *sql,
+				 const struct push_plan *pp,
+				 struct rec_value *w, uint64_t *skip,
+				 uint64_t *got, bool *again)
+{
+	struct prov_ctx *c = r->c;
+	enum prov_status st = PROV_DONE;
+	PGresult *res, *all = NULL;
+	const char *state;
+	char err[sizeof c->errbuf];
+
+	*again = false;
+	if (!PQsendQuery(r->conn, sql)) {
+		st = pg_result_fail(r->conn, NULL, "pushdown", err, sizeof err);
+		return prov_fail(c, st, "%s", err);
+	}
+	while ((res = pg_next_result(r->conn, c)) != NULL) {
+		ExecStatusType es = PQresultStatus(res);
+
+		if (st == PROV_DONE && !*again && all == NULL &&
+		    es == PGRES_TUPLES_OK) {
+			all = res;
+			continue;
+		}
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		if (st == PROV_DONE && !*again && es == PGRES_FATAL_ERROR &&
+		    state && strcmp(state, "22003") == 0 &&
+		    PQstatus(r->conn) == CONNECTION_OK) {
+			log_event(LOG_DEBUG, r->p->name, "pushdown", "form",
+				  "by exponent", "why",
+				  PQresultErrorField(res,
+						     PG_DIAG_MESSAGE_PRIMARY),
+				  NULL);
+			*again = true;
+		} else if (st == PROV_DONE && !*again) {
+			st = pg_result_fail(r->conn, res, "pushdown", err,
+					    sizeof err);
+			prov_fail(c, st, "%s", err);
+		}
+		PQclear(res);
+	}
+	if (st == PROV_DONE && *again) {
+		if (pg_run_sql(r->conn, c, "ROLLBACK TO SAVEPOINT push; "
+			       "SET LOCAL enable_sort = off", PGRES_COMMAND_OK,
+			       NULL, "pushdown", &st, err, sizeof err) < 0)
+			prov_fail(c, st, "%s", err);
+	} else if (st == PROV_DONE && all == NULL) {
+		st = prov_fail(c, PROV_FAIL_RETRY, "pushdown: no result");
+	}
+	for (int i = 0; st == PROV_DONE && all && i < PQntuples(all); i++)
+		st = take_group(r, all, i, pp, w, skip, got);
+	PQclear(all);
+	return st;
+}
+
 enum prov_status pg_push_run(struct pg_run *r, const PGresult *desc)
 {
 	struct prov_ctx *c = r->c;
@@ -429,28 +588,48 @@ enum prov_status pg_push_run(struct pg_run *r, const PGresult *desc)
 	enum prov_status st = PROV_DONE;
 	struct rec_value *w = NULL;
 	uint64_t skip = r->rows, got = 0;
-	char *sql, num[32], err[sizeof c->errbuf];
+	bool fast = has_fsum(cfg), again = false;
+	char *sql = NULL, num[32], setup[96], err[sizeof c->errbuf];
 	PGresult *res;
 
-	sql = pg_push_sql(cfg, r->p, r->conn, desc, r->map, r->body, NULL);
-	if (sql == NULL || push_plan_make(cfg, &pp) < 0 ||
+	if (push_plan_make(cfg, &pp) < 0 ||
 	    (w = calloc((size_t)pp.wire.nfields + 1, sizeof *w)) == NULL) {
-		free(sql);
 		push_plan_free(&pp);
 		return prov_fail(c, PROV_FAIL_RETRY, "out of memory");
 	}
 	/*
 	 * The statement's many expressions push its cost past jit_above_cost,
 	 * and compiling them takes longer than running them on all but huge
-	 * tables; its estimate of the groups is the keys' times the
-	 * exponents', which at the default work_mem makes the planner sort
-	 * every row rather than hash them (a hash spills to disk if need be).
+	 * tables.  The savepoint is where the fast form's failure returns.
 	 */
-	if (PQserverVersion(r->conn) >= 110000 &&
-	    pg_run_sql(r->conn, c, "SET jit = off; SET work_mem = '64MB'",
-		       PGRES_COMMAND_OK, NULL, "pushdown", &st, err,
-		       sizeof err) < 0) {
+	snprintf(setup, sizeof setup, "SET work_mem = '64MB'%s%s",
+		 PQserverVersion(r->conn) >= 110000 ? "; SET jit = off" : "",
+		 fast ? "; SAVEPOINT push" : "");
+	if (pg_run_sql(r->conn, c, setup, PGRES_COMMAND_OK, NULL, "pushdown",
+		       &st, err, sizeof err) < 0) {
 		prov_fail(c, st, "%s", err);
+		goto out;
+	}
+	if (fast) {
+		sql = push_sql(cfg, r->conn, desc, r->map, r->body, true, NULL);
+		if (sql == NULL) {
+			st = prov_fail(c, PROV_FAIL_RETRY, "out of memory");
+			goto out;
+		}
+		log_event(LOG_DEBUG, r->p->name, "pushdown", "sql", sql, NULL);
+		st = run_fast(r, sql, &pp, w, &skip, &got, &again);
+		if (st != PROV_DONE || !again)
+			goto done;
+		free(sql);
+	}
+	/*
+	 * Any double, grouped by exponent too: the planner takes the groups
+	 * for the keys' times the exponents' and would sort every row (past
+	 * work_mem, on disk) rather than hash the few there are.
+	 */
+	sql = push_sql(cfg, r->conn, desc, r->map, r->body, false, NULL);
+	if (sql == NULL) {
+		st = prov_fail(c, PROV_FAIL_RETRY, "out of memory");
 		goto out;
 	}
 	log_event(LOG_DEBUG, r->p->name, "pushdown", "sql", sql, NULL);
@@ -464,15 +643,7 @@ enum prov_status pg_push_run(struct pg_run *r, const PGresult *desc)
 		ExecStatusType es = PQresultStatus(res);
 
 		if (st == PROV_DONE && es == PGRES_SINGLE_TUPLE) {
-			got++;
-			if (skip > 0) {
-				skip--;
-			} else if ((st = one_group(r, res, &pp, w)) ==
-				   PROV_DONE) {
-				r->rows++;
-				if (prov_want_checkpoint(c))
-					st = pg_checkpoint(r, false);
-			}
+			st = take_group(r, res, 0, &pp, w, &skip, &got);
 		} else if (st == PROV_DONE && es != PGRES_TUPLES_OK) {
 			st = pg_result_fail(r->conn, res, "pushdown", err,
 					    sizeof err);
@@ -480,11 +651,14 @@ enum prov_status pg_push_run(struct pg_run *r, const PGresult *desc)
 		}
 		PQclear(res);
 	}
+done:
 	if (st == PROV_DONE && skip > 0)
 		st = prov_fail(c, PROV_FAIL_PERMANENT, "pushdown: fewer groups "
 			       "than counted before the restart");
 	snprintf(num, sizeof num, "%llu", (unsigned long long)got);
-	log_event(LOG_DEBUG, r->p->name, "pushdown done", "groups", num, NULL);
+	log_event(LOG_DEBUG, r->p->name, "pushdown done", "groups", num,
+		  "form", !has_fsum(cfg) ? "by keys" : again ? "by exponent"
+		  : "by keys, floats as int8", NULL);
 out:
 	free(w);
 	free(sql);

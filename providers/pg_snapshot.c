@@ -123,18 +123,16 @@ pg_holder_main(struct prov_ctx *c, int fd, pid_t sup)
 			  sizeof err);
 	if (conn == NULL)
 		goto out_report;
-	/* A session setting must not end the transaction we are here for. */
-	if (pg_run_sql(conn, NULL, "SET idle_in_transaction_session_timeout = 0",
-		       PGRES_COMMAND_OK, NULL, "snapshot", &st, err,
-		       sizeof err) < 0 ||
-	    pg_run_sql(conn, NULL, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-		       PGRES_COMMAND_OK, NULL, "cannot start the snapshot", &st,
-		       err, sizeof err) < 0 ||
-	    pg_run_sql(conn, NULL, "SELECT pg_export_snapshot()",
-		       PGRES_TUPLES_OK, &res, "cannot export the snapshot", &st,
-		       err, sizeof err) < 0)
+	/*
+	 * A session setting must not end the transaction we are here for.
+	 * One round trip for the three.
+	 */
+	if (pg_run_sql(conn, NULL, "SET idle_in_transaction_session_timeout = 0;"
+		       " BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
+		       " SELECT pg_export_snapshot()", PGRES_TUPLES_OK, &res,
+		       "cannot export the snapshot", &st, err, sizeof err) < 0)
 		goto out_report;
-	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0) ||
+	if (res == NULL || PQntuples(res) != 1 || PQgetisnull(res, 0, 0) ||
 	    strlen(PQgetvalue(res, 0, 0)) >= PG_SNAP_MAX) {
 		st = PROV_FAIL_RETRY;
 		snprintf(err, sizeof err, "cannot export the snapshot: "
@@ -214,14 +212,20 @@ out_report:
 }
 
 /*
- * Start a holder and read its snapshot id into r->snap.  Returns PROV_DONE
- * (0), or a failure with errbuf filled.
+ * A holder started before the attempt's own connection (pg_holder_begin()),
+ * so that the two connect at once: its report's pipe, and its pid.  One
+ * attempt per process, so one such holder.
  */
-static enum prov_status pg_holder_start(struct pg_run *r)
+static int early_fd = -1;
+static pid_t early_pid;
+
+/*
+ * Start a holder; its report comes on *fd.  PROV_DONE (0), or a failure
+ * with errbuf filled.
+ */
+static enum prov_status pg_holder_spawn(struct pg_run *r, int *fd, pid_t *hp)
 {
 	struct prov_ctx *c = r->c;
-	char report[1200];
-	size_t len = 0;
 	pid_t sup = getppid(), pid;
 	int fds[2];
 
@@ -246,8 +250,23 @@ static enum prov_status pg_holder_start(struct pg_run *r)
 		pg_holder_main(c, fds[1], sup);
 	}
 	close(fds[1]);
+	*fd = fds[0];
+	*hp = pid;
+	return PROV_DONE;
+}
+
+/*
+ * Read the report of holder pid from fd (closed here), its snapshot id
+ * into r->snap.  PROV_DONE (0), or a failure with errbuf filled.
+ */
+static enum prov_status pg_holder_wait(struct pg_run *r, int fd, pid_t pid)
+{
+	struct prov_ctx *c = r->c;
+	char report[1200];
+	size_t len = 0;
+
 	for (;;) {
-		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		ssize_t n;
 
 		if (poll(&pfd, 1, PG_WAIT_MS) < 0 && errno != EINTR)
@@ -255,7 +274,7 @@ static enum prov_status pg_holder_start(struct pg_run *r)
 		prov_heartbeat(c);
 		if (pfd.revents == 0)
 			continue;
-		n = read(fds[0], report + len, sizeof report - 1 - len);
+		n = read(fd, report + len, sizeof report - 1 - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -264,7 +283,7 @@ static enum prov_status pg_holder_start(struct pg_run *r)
 		if (len == sizeof report - 1)
 			break;
 	}
-	close(fds[0]);
+	close(fd);
 	report[len] = '\0';
 	if (len > 1 && report[0] == 'O' && len - 1 < PG_SNAP_MAX) {
 		memcpy(r->snap, report + 1, len);
@@ -277,6 +296,30 @@ static enum prov_status pg_holder_start(struct pg_run *r)
 				 "%s", report + 2);
 	return prov_fail(c, PROV_FAIL_RETRY,
 			 "the snapshot holder ended before exporting a snapshot");
+}
+
+/* Start a holder and read its snapshot id into r->snap. */
+static enum prov_status pg_holder_start(struct pg_run *r)
+{
+	enum prov_status st;
+	pid_t pid;
+	int fd;
+
+	if (early_fd >= 0) {
+		fd = early_fd;
+		early_fd = -1;
+		return pg_holder_wait(r, fd, early_pid);
+	}
+	if ((st = pg_holder_spawn(r, &fd, &pid)) != PROV_DONE)
+		return st;
+	return pg_holder_wait(r, fd, pid);
+}
+
+void pg_holder_begin(struct pg_run *r)
+{
+	if (early_fd < 0 && r->snap[0] == '\0' &&
+	    pg_holder_spawn(r, &early_fd, &early_pid) != PROV_DONE)
+		early_fd = -1; /* pg_snapshot() tries again, and says why */
 }
 
 void pg_holder_stop(struct pg_run *r)
@@ -314,18 +357,16 @@ void pg_holder_stop(struct pg_run *r)
 static int pg_import(struct pg_run *r, enum prov_status *st)
 {
 	struct prov_ctx *c = r->c;
-	char *lit, sql[PG_SNAP_MAX + 64];
+	char *lit, sql[2 * PG_SNAP_MAX + 128];
 
-	if (pg_run_sql(r->conn, c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-		       PGRES_COMMAND_OK, NULL, "cannot begin", st, c->errbuf,
-		       sizeof c->errbuf) < 0)
-		return -1;
 	lit = PQescapeLiteral(r->conn, r->snap, strlen(r->snap));
 	if (lit == NULL) {
 		*st = prov_fail(c, PROV_FAIL_RETRY, "out of memory");
 		return -1;
 	}
-	snprintf(sql, sizeof sql, "SET TRANSACTION SNAPSHOT %s", lit);
+	/* One round trip; a failed import leaves the transaction aborted. */
+	snprintf(sql, sizeof sql, "BEGIN ISOLATION LEVEL REPEATABLE READ READ "
+		 "ONLY; SET TRANSACTION SNAPSHOT %s", lit);
 	PQfreemem(lit);
 	return pg_run_sql(r->conn, c, sql, PGRES_COMMAND_OK, NULL,
 			  "cannot import the snapshot", st, c->errbuf,

@@ -24,6 +24,13 @@
 enum prov_status pg_snapshot(struct pg_run *r);
 
 /*
+ * Start the holder that pg_snapshot() will wait for, when r has no
+ * snapshot yet, so that its connection and the attempt's are made at
+ * once.  A failure here is left to pg_snapshot(), which tries again.
+ */
+void pg_holder_begin(struct pg_run *r);
+
+/*
  * Tell r's holder, if any, to go (no attempt will need the snapshot) and
  * wait a little, beating, until it has.  Never fails: a holder that does
  * not answer ends with the supervisor.

@@ -71,6 +71,9 @@ static enum prov_status postgres_run(struct prov_ctx *c)
 		st = prov_fail(c, PROV_FAIL_RETRY, "out of memory");
 		goto out_free;
 	}
+	/* The snapshot's holder connects while this attempt does. */
+	if (sc->snapshot)
+		pg_holder_begin(&r);
 	trace_begin("connect", "to", "postgresql", NULL);
 	r.conn = pg_connect(sc->conninfo, p->name, c, &st, c->errbuf,
 			    sizeof c->errbuf);

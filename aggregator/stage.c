@@ -42,19 +42,63 @@ struct stage_op {
 
 /*
  * How the walk reads the records whose null bitmap is a given byte
- * (schemas of up to 8 fields, sg->plans[byte]): the fields present, in
- * order, and the keys and inputs that are NULL; or that the byte has bits
- * past the last field, which makes every such record malformed.
+ * (schemas of up to 8 fields, sg->plans[byte]): the steps over the
+ * fields present, in order, and the keys and inputs that are NULL; or
+ * that the byte has bits past the last field, which makes every such
+ * record malformed.
+ *
+ * A step is one field's type and role fused into one case, so that the
+ * commonest fields cost a bounds check and a move: fixed-size fields that
+ * nothing reads (several in a row are one step: one check of their total
+ * length fails exactly when one of theirs would), an 8-byte input, a text
+ * read only for its NULL flag or not at all, a text key, an 8-byte int
+ * key; any other field takes stage_take(), which serves every type.
  */
 enum { PLAN_UNKNOWN, PLAN_BAD, PLAN_OK };
 
+enum stage_step {
+	STEP_SKIP,     /* arg bytes of fixed-size fields nothing reads */
+	STEP_IN8,      /* int, timestamp, date or float input arg */
+	STEP_TEXT,     /* a text that is no key */
+	STEP_TEXT_KEY, /* text field arg, a key and no input */
+	STEP_INT_KEY,  /* int, timestamp or date field arg, a key only */
+	STEP_TAKE,     /* stage_take() of field arg */
+	STEP_END       /* after the last */
+};
+
 struct stage_plan {
 	unsigned char state;
-	unsigned char n;          /* fields present */
+	unsigned char nstep;      /* steps */
 	unsigned char nknull;     /* keys that are NULL */
-	unsigned char field[8];
+	unsigned char step[9];    /* enum stage_step, STEP_END after them */
+	unsigned char arg[9];
 	unsigned char knull[8];
 	uint64_t nulls;           /* inputs that are NULL */
+};
+
+/*
+ * The memo (stage.h): 2-way sets of entries, a key's words (a text's two
+ * from hash_short_words(), an int as a) and its tag (the text's length,
+ * or STAGE_MEMO_INT) with its group.  A set holds the last two keys that
+ * came to it; a miss moves the newer one to the second place.  32 KiB:
+ * the caches keep it close, and with at most STAGE_MEMO_GROUPS groups in
+ * the table two keys seldom share a set.  Empty entries have a tag no key
+ * has.
+ */
+#define STAGE_MEMO_SETS 512u
+#define STAGE_MEMO_BITS 9
+#define STAGE_MEMO_GROUPS 256u
+#define STAGE_MEMO_INT 17u
+#define STAGE_MEMO_TEXT 16u /* the longest text key it takes */
+
+struct stage_memo_ent {
+	uint64_t a, b;
+	uint64_t tag;
+	struct group *g;
+};
+
+struct stage_memo {
+	struct stage_memo_ent e[2 * STAGE_MEMO_SETS];
 };
 
 /*
@@ -146,10 +190,19 @@ int stage_setup(struct stager *sg, const struct cfg *cfg,
 
 		if (st != NULL && strcmp(st, "raw") == 0)
 			sg->entries = false;
+		if (st != NULL && strcmp(st, "general") == 0)
+			sg->general = true;
 	}
 #endif
 	return 0;
 }
+
+/* Test builds: only the general walk and lookups (stage.h). */
+#ifdef AGG_TESTING
+#define STAGE_GENERAL(sg) ((sg)->general)
+#else
+#define STAGE_GENERAL(sg) false
+#endif
 
 void stage_setup_free(struct stager *sg)
 {
@@ -268,16 +321,42 @@ stage_plan_of(struct stager *sg, unsigned bm)
 	}
 	for (i = 0; i < nf; i++) {
 		const struct stage_field *f = &sg->sfields[i];
+		bool eight = f->type == REC_INT || f->type == REC_TIMESTAMP ||
+			     f->type == REC_DATE || f->type == REC_FLOAT;
+		unsigned char step = STEP_TAKE, arg = (unsigned char)i;
 
-		if (!((bm >> i) & 1)) {
-			pl->field[pl->n++] = (unsigned char)i;
+		if ((bm >> i) & 1) {
+			if (f->role & SF_KEY)
+				pl->knull[pl->nknull++] = (unsigned char)i;
+			if (f->role & SF_INPUT)
+				pl->nulls |= UINT64_C(1) << f->input;
 			continue;
 		}
-		if (f->role & SF_KEY)
-			pl->knull[pl->nknull++] = (unsigned char)i;
-		if (f->role & SF_INPUT)
-			pl->nulls |= UINT64_C(1) << f->input;
+		if (STAGE_GENERAL(sg)) {
+			/* step stays STEP_TAKE */
+		} else if (eight && f->role == 0) {
+			step = STEP_SKIP;
+			arg = 8;
+			if (pl->nstep > 0 &&
+			    pl->step[pl->nstep - 1] == STEP_SKIP) {
+				pl->arg[pl->nstep - 1] += 8;
+				continue;
+			}
+		} else if (eight && f->role == SF_INPUT) {
+			step = STEP_IN8;
+			arg = (unsigned char)f->input;
+		} else if (f->type == REC_TEXT && !(f->role & SF_KEY)) {
+			step = STEP_TEXT;
+		} else if (f->type == REC_TEXT && f->role == SF_KEY) {
+			step = STEP_TEXT_KEY;
+		} else if (eight && f->type != REC_FLOAT &&
+			   f->role == SF_KEY) {
+			step = STEP_INT_KEY;
+		}
+		pl->step[pl->nstep] = step;
+		pl->arg[pl->nstep++] = arg;
 	}
+	pl->step[pl->nstep] = STEP_END;
 	pl->state = PLAN_OK;
 	return pl;
 }
@@ -311,9 +390,59 @@ stage_walk(struct stager *sg, const struct stage_ctx *c,
 			pl = stage_plan_of(sg, buf[4]);
 		if (pl->state == PLAN_BAD)
 			return -1;
-		for (k = 0; k < pl->n; k++)
-			if (stage_take(c, pl->field[k], buf, &pos, total, e) < 0)
-				return -1;
+		for (k = 0;; k++) {
+			const size_t left = total - pos;
+			const unsigned arg = pl->arg[k];
+			uint32_t len;
+
+			switch ((enum stage_step)pl->step[k]) {
+			case STEP_SKIP:
+				if (left < arg)
+					return -1;
+				pos += arg;
+				continue;
+			case STEP_IN8:
+				if (left < 8)
+					return -1;
+				memcpy(&e->v[arg], buf + pos, 8);
+				pos += 8;
+				continue;
+			case STEP_TEXT:
+				if (left < 4)
+					return -1;
+				memcpy(&len, buf + pos, 4);
+				if (len > left - 4)
+					return -1;
+				pos += 4 + (size_t)len;
+				continue;
+			case STEP_TEXT_KEY:
+				if (left < 4)
+					return -1;
+				memcpy(&len, buf + pos, 4);
+				if (len > left - 4)
+					return -1;
+				c->vals[arg].null = false;
+				c->vals[arg].u.s.p = (const char *)buf + pos + 4;
+				c->vals[arg].u.s.len = len;
+				pos += 4 + (size_t)len;
+				continue;
+			case STEP_INT_KEY:
+				if (left < 8)
+					return -1;
+				c->vals[arg].null = false;
+				memcpy(&c->vals[arg].u.i, buf + pos, 8);
+				pos += 8;
+				continue;
+			case STEP_TAKE:
+				if (stage_take(c, (int)arg, buf, &pos, total,
+					       e) < 0)
+					return -1;
+				continue;
+			case STEP_END:
+				break;
+			}
+			break;
+		}
 		for (k = 0; k < pl->nknull; k++)
 			c->vals[pl->knull[k]].null = true;
 		nulls = pl->nulls;
@@ -448,6 +577,115 @@ out_nomem:
 	return -1;
 }
 
+/* The first entry of the memo set of a key's words and tag. */
+static inline size_t memo_set(uint64_t a, uint64_t b, uint64_t tag)
+{
+	uint64_t h = (a ^ (b << 1 | b >> 63) ^ tag) * HASH_P2;
+
+	return (size_t)(h >> (64 - STAGE_MEMO_BITS)) * 2;
+}
+
+/*
+ * A memo miss: the group of non-NULL key x (a short text when text, else
+ * an int; words a, b and tag) from the table, then first in its set.
+ * NULL on no memory.
+ */
+static __attribute__((noinline)) struct group *
+memo_miss(struct stage_memo_ent *set, struct gtable_keys *k,
+	  struct gtable *t, const struct rec_value *x, bool text,
+	  uint64_t a, uint64_t b, uint64_t tag)
+{
+	struct group *g;
+
+	if (text)
+		g = gtable_get_text1_h(t, GTABLE_HASH(k, hash_end(a, b, HASH_P0,
+								  tag)),
+				       (const unsigned char *)x->u.s.p,
+				       x->u.s.len);
+	else
+		g = gtable_get_int1(k, t, x->u.i);
+	if (g != NULL) {
+		set[1] = set[0];
+		set[0] = (struct stage_memo_ent){ a, b, tag, g };
+	}
+	return g;
+}
+
+/*
+ * walk_entries() for a one-text or one-int key (text tells which) while
+ * the table is small: a non-NULL key of at most STAGE_MEMO_TEXT bytes is
+ * looked up in the memo m first; the words it compares are the ones the
+ * table's hash reads, so a miss hashes without reading the key again.
+ */
+static inline __attribute__((always_inline)) long
+walk_entries_memo(struct stager *sg, struct stage *st, struct gtable_keys *k,
+		  struct gtable *t, uint32_t count, int *nomem, bool text)
+{
+	const struct stage_ctx c = { sg->sfields, sg->vals, sg->plans,
+				     sg->schema->nfields };
+	const unsigned char *recs = sg->frame.p;
+	const size_t es = sg->entry_size, len = sg->frame.len;
+	const struct rec_value *x = &sg->vals[k->group_by[0]];
+	struct stage_memo_ent *const memo = st->memo->e;
+	unsigned char *at = st->kept.p + st->kept.len;
+	size_t off = 0;
+
+	for (uint32_t i = 0; i < count; i++, at += es) {
+		struct stage_entry *e = (struct stage_entry *)(void *)at;
+		long n = stage_walk(sg, &c, recs + off, len - off, e);
+		struct stage_memo_ent *set;
+		uint64_t a, b, tag;
+		struct group *g;
+
+		if (n < 0)
+			return -1;
+		off += (size_t)n;
+		if (x->null || (text && x->u.s.len > STAGE_MEMO_TEXT)) {
+			g = gtable_group_of(k, t, c.vals);
+			goto got;
+		}
+		if (text) {
+			tag = x->u.s.len;
+			hash_short_words((const unsigned char *)x->u.s.p, tag,
+					 &a, &b);
+		} else {
+			a = (uint64_t)x->u.i;
+			b = 0;
+			tag = STAGE_MEMO_INT;
+		}
+		set = &memo[memo_set(a, b, tag)];
+		if (set[0].a == a && set[0].b == b && set[0].tag == tag)
+			g = set[0].g;
+		else if (set[1].a == a && set[1].b == b && set[1].tag == tag)
+			g = set[1].g;
+		else
+			g = memo_miss(set, k, t, x, text, a, b, tag);
+got:
+		if (g == NULL) {
+			*nomem = 1;
+			return -1;
+		}
+		e->g = g;
+	}
+	return (long)off;
+}
+
+/*
+ * st's memo for table t, emptied if it served another table; NULL if
+ * there is no memory for it (the walk then goes without).
+ */
+static struct stage_memo *memo_for(struct stage *st, const struct gtable *t)
+{
+	if (st->memo != NULL && st->memo_t == t)
+		return st->memo;
+	if (st->memo == NULL)
+		st->memo = malloc(sizeof(*st->memo));
+	if (st->memo != NULL)
+		memset(st->memo, 0xff, sizeof(*st->memo)); /* tags no key has */
+	st->memo_t = st->memo != NULL ? t : NULL;
+	return st->memo;
+}
+
 /* Walk count records of the frame into entries from st->kept's end. */
 static long walk_entries(struct stager *sg, struct stage *st,
 			 struct gtable_keys *k, struct gtable *t,
@@ -460,8 +698,16 @@ static long walk_entries(struct stager *sg, struct stage *st,
 	unsigned char *at = st->kept.p + st->kept.len;
 	size_t off = 0;
 
-	if (k->shape != KEY_GENERAL && t->mask + 1 >= STAGE_FAR_SLOTS)
+	if (k->shape != KEY_GENERAL && t->mask + 1 >= STAGE_FAR_SLOTS &&
+	    !STAGE_GENERAL(sg))
 		return walk_entries_far(sg, st, k, t, count, nomem);
+	if (k->shape != KEY_GENERAL && t->n <= STAGE_MEMO_GROUPS &&
+	    !STAGE_GENERAL(sg) && memo_for(st, t) != NULL) {
+		if (k->shape == KEY_TEXT1)
+			return walk_entries_memo(sg, st, k, t, count, nomem,
+						 true);
+		return walk_entries_memo(sg, st, k, t, count, nomem, false);
+	}
 	for (uint32_t i = 0; i < count; i++, at += es) {
 		struct stage_entry *e = (struct stage_entry *)(void *)at;
 		long n = stage_walk(sg, &c, recs + off, len - off, e);
@@ -592,10 +838,13 @@ static inline struct rec_value entry_dec_value(const struct stage_entry *e,
  * record after record, with one kind of step per loop.  The loops are
  * alike on purpose (a deliberate hot-path specialisation): each runs once
  * per entry, and one loop dispatching on the kind would branch per entry.
+ * With live, the loop also marks every entry's group live (the first
+ * one's, so that no loop of its own walks the entries for that).
  * Returns 0, or -1 on no memory.
  */
-static int fold_op(const struct stager *sg, const struct stage *st,
-		   struct arena *ar, int j)
+static inline __attribute__((always_inline)) int
+fold_op(const struct stager *sg, const struct stage *st, struct arena *ar,
+	int j, bool live)
 {
 	const struct stage_op *o = &sg->sops[j];
 	const size_t off = o->off, n = st->nkept, es = sg->entry_size;
@@ -609,6 +858,8 @@ static int fold_op(const struct stager *sg, const struct stage *st,
 		for (i = 0; i < n; i++, at += es) {
 			const struct stage_entry *e = (const void *)at;
 
+			if (live)
+				e->g->live = true;
 			((struct st_count *)(void *)((unsigned char *)e->g +
 						     off))->n++;
 		}
@@ -699,11 +950,21 @@ int stage_fold(const struct stager *sg, struct stage *st, struct arena *ar)
 	const unsigned char *at = st->kept.p;
 	size_t i;
 
+	int j = 0;
+
 	assert(sg->entries);
-	for (i = 0; i < st->nkept; i++, at += sg->entry_size)
-		((const struct stage_entry *)(const void *)at)->g->live = true;
-	for (int j = 0; j < sg->naggs; j++)
-		if (fold_op(sg, st, ar, j) < 0)
+	if (sg->naggs > 0 && sg->sops[0].kind == SOP_COUNT_STAR) {
+		/* the commonest first aggregate marks the groups live */
+		if (fold_op(sg, st, ar, 0, true) < 0)
+			return -1;
+		j = 1;
+	} else {
+		for (i = 0; i < st->nkept; i++, at += sg->entry_size)
+			((const struct stage_entry *)(const void *)at)->g->live =
+				true;
+	}
+	for (; j < sg->naggs; j++)
+		if (fold_op(sg, st, ar, j, false) < 0)
 			return -1;
 	return 0;
 }
@@ -721,11 +982,15 @@ void stage_forget_records(struct stage *st)
 {
 	buf_free(&st->kept);
 	st->nkept = 0;
+	free(st->memo);
+	st->memo = NULL;
+	st->memo_t = NULL;
 }
 
 void stage_free(struct stage *st)
 {
 	buf_free(&st->kept);
 	buf_free(&st->rejects);
+	free(st->memo);
 	memset(st, 0, sizeof(*st));
 }

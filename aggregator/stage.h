@@ -27,6 +27,13 @@
  * Rejects are staged as they arrived (each REJECT payload after its u32
  * length) in both forms.
  *
+ * A one-text key of at most 16 bytes or a one-int key is looked up
+ * first in the stage's memo: a small cache of the keys last seen and
+ * their groups in the provider's table, compared as two words, used
+ * while the table has few groups (with many, most lookups would miss).
+ * It returns the group the table holds for the key, so nothing changes
+ * but the cost.
+ *
  * Memory: a RECORDS payload may be in shared memory that its producer can
  * still scribble over, so it is copied into private memory before a byte
  * of it is read (the walk must not read a byte twice from the ring).  The
@@ -64,6 +71,9 @@ struct stager {
 	struct rec_value *vals;      /* scratch: a record's key values */
 	struct stage_plan *plans;    /* 256 when the schema has 1 to 8 fields */
 	struct buf frame;            /* a RECORDS payload, copied */
+#ifdef AGG_TESTING
+	bool general;                /* only the general walk and lookups */
+#endif
 };
 
 /* One provider's stage. */
@@ -73,6 +83,8 @@ struct stage {
 	size_t nkept;      /* records in kept */
 	uint64_t nrejects;
 	struct buf rejects;
+	struct stage_memo *memo; /* short keys' groups, of memo_t; or NULL */
+	const struct gtable *memo_t;
 };
 
 /*
@@ -81,7 +93,11 @@ struct stage {
  * otherwise.  sg keeps cfg's schema and aggs.  0, or -1 on no memory.
  *
  * Test builds: AGG_STAGE=raw in the environment makes every merge stage
- * bytes, so that a test can compare both forms.
+ * bytes, so that a test can compare both forms; AGG_STAGE=general (or
+ * sg->general set after the setup) makes it walk every record field by
+ * field and find every group through gtable_group_of(), without the
+ * plans' fused steps or the memo, so that a test can compare those with
+ * the general path.
  */
 int stage_setup(struct stager *sg, const struct cfg *cfg,
 		const struct gtable_keys *keys, const struct st_agg *aggs,
@@ -115,8 +131,8 @@ int stage_fold(const struct stager *sg, struct stage *st, struct arena *ar);
 void stage_clear(struct stage *st);
 
 /*
- * Free the records kept (their table is going), keeping the counts and
- * the rejects.  This function can't fail.
+ * Free the records kept and the memo (their table is going), keeping the
+ * counts and the rejects.  This function can't fail.
  */
 void stage_forget_records(struct stage *st);
 

@@ -77,8 +77,8 @@ struct stage_plan {
 };
 
 /*
- * The memo (stage.h): 2-way sets of entries, a key's words (a text's two
- * from hash_short_words(), an int as a) and its tag (the text's length,
+ * The memo (stage.h): 2-way sets of entries, a key's words (a text's
+ * bytes, zero-padded to 16, an int as a) and its tag (the text's length,
  * or STAGE_MEMO_INT) with its group.  A set holds the last two keys that
  * came to it; a miss moves the newer one to the second place.  32 KiB:
  * the caches keep it close, and with at most STAGE_MEMO_GROUPS groups in
@@ -90,6 +90,20 @@ struct stage_plan {
 #define STAGE_MEMO_GROUPS 256u
 #define STAGE_MEMO_INT 17u
 #define STAGE_MEMO_TEXT 16u /* the longest text key it takes */
+
+/*
+ * Bytes a text key's memo words may read past the end of the frame's
+ * copy (which keeps that much room).
+ */
+#define STAGE_SLACK 16u
+
+/* The masks of a word's n low bytes (little-endian: its first n). */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "the memo's masks keep a loaded word's first bytes");
+static const uint64_t stage_low_bytes[9] = {
+	0, 0xff, 0xffff, 0xffffff, 0xffffffffull, 0xffffffffffull,
+	0xffffffffffffull, 0xffffffffffffffull, UINT64_MAX
+};
 
 struct stage_memo_ent {
 	uint64_t a, b;
@@ -603,12 +617,16 @@ memo_miss(struct stage_memo_ent *set, struct gtable_keys *k,
 {
 	struct group *g;
 
-	if (text)
-		g = gtable_get_text1_h(t, GTABLE_HASH(k, hash_end(a, b, HASH_P0,
+	if (text) {
+		const unsigned char *p = (const unsigned char *)x->u.s.p;
+		uint64_t ha, hb;
+
+		hash_short_words(p, x->u.s.len, &ha, &hb);
+		g = gtable_get_text1_h(t, GTABLE_HASH(k, hash_end(ha, hb,
+								  HASH_P0,
 								  tag)),
-				       (const unsigned char *)x->u.s.p,
-				       x->u.s.len);
-	else
+				       p, x->u.s.len);
+	} else
 		g = gtable_get_int1(k, t, x->u.i);
 	if (g != NULL) {
 		set[1] = set[0];
@@ -651,9 +669,24 @@ walk_entries_memo(struct stager *sg, struct stage *st, struct gtable_keys *k,
 			goto got;
 		}
 		if (text) {
+			const unsigned char *p =
+				(const unsigned char *)x->u.s.p;
+
+			/*
+			 * The key's bytes as two words, zero past its end:
+			 * the loads may read up to STAGE_SLACK bytes past
+			 * the frame, which the copy has room for, and the
+			 * masks drop them.
+			 */
 			tag = x->u.s.len;
-			hash_short_words((const unsigned char *)x->u.s.p, tag,
-					 &a, &b);
+			a = hash_rd64(p);
+			b = hash_rd64(p + 8);
+			if (tag <= 8) {
+				a &= stage_low_bytes[tag];
+				b = 0;
+			} else {
+				b &= stage_low_bytes[tag - 8];
+			}
 		} else {
 			a = (uint64_t)x->u.i;
 			b = 0;
@@ -755,7 +788,8 @@ int stage_records(struct stager *sg, struct stage *st, struct gtable_keys *k,
 		return 0;
 	}
 	buf_clear(&sg->frame);
-	if (buf_add(&sg->frame, recs, len) < 0)
+	if (buf_reserve(&sg->frame, len + STAGE_SLACK) < 0 ||
+	    buf_add(&sg->frame, recs, len) < 0)
 		goto out_copy;
 	/* Fewer bytes than count records need: one of them cannot parse. */
 	if (count > len / least)

@@ -73,40 +73,6 @@ static inline uint64_t hash_rd32(const unsigned char *p)
 }
 
 /*
- * The two words hash_bytes() reads of a key p[0..len) of at most 16
- * bytes, by overlapping loads.  Every byte of the key is in a or b, so
- * with the length they tell the key: keys of one length are equal if and
- * only if their words are (the stage's memo compares them instead of the
- * bytes).
- */
-static inline void hash_short_words(const unsigned char *p, size_t len,
-				    uint64_t *a, uint64_t *b)
-{
-	if (len >= 4) {
-		size_t mid = (len >> 3) << 2;
-
-		*a = (hash_rd32(p) << 32) | hash_rd32(p + mid);
-		*b = (hash_rd32(p + len - 4) << 32) |
-		     hash_rd32(p + len - 4 - mid);
-	} else if (len > 0) {
-		*a = ((uint64_t)p[0] << 16) | ((uint64_t)p[len >> 1] << 8) |
-		     p[len - 1];
-		*b = 0;
-	} else {
-		*a = *b = 0;
-	}
-}
-
-/* hash_bytes()'s last step, from the last two words it read. */
-static inline uint64_t hash_end(uint64_t a, uint64_t b, uint64_t seed,
-				size_t len)
-{
-	return hash_mum(hash_mum(a ^ HASH_P1, b ^ seed) ^ HASH_P0 ^
-				(uint64_t)len,
-			HASH_P3);
-}
-
-/*
  * wyhash's scheme: short keys are read with overlapping fixed-size loads
  * (no loop, no variable-length copy), longer ones 16 bytes at a time.
  */
@@ -115,7 +81,19 @@ static inline uint64_t hash_bytes(const unsigned char *p, size_t len)
 	uint64_t seed = HASH_P0, a, b;
 
 	if (len <= 16) {
-		hash_short_words(p, len, &a, &b);
+		if (len >= 4) {
+			size_t mid = (len >> 3) << 2;
+
+			a = (hash_rd32(p) << 32) | hash_rd32(p + mid);
+			b = (hash_rd32(p + len - 4) << 32) |
+			    hash_rd32(p + len - 4 - mid);
+		} else if (len > 0) {
+			a = ((uint64_t)p[0] << 16) |
+			    ((uint64_t)p[len >> 1] << 8) | p[len - 1];
+			b = 0;
+		} else {
+			a = b = 0;
+		}
 	} else {
 		size_t i = len;
 
@@ -129,7 +107,9 @@ static inline uint64_t hash_bytes(const unsigned char *p, size_t len)
 		a = hash_rd64(p + i - 16);
 		b = hash_rd64(p + i - 8);
 	}
-	return hash_end(a, b, seed, len);
+	return hash_mum(hash_mum(a ^ HASH_P1, b ^ seed) ^ HASH_P0 ^
+				(uint64_t)len,
+			HASH_P3);
 }
 
 static inline uint64_t hash_u64(uint64_t v)

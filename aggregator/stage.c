@@ -224,11 +224,13 @@ void stage_setup_free(struct stager *sg)
 	free(sg->sops);
 	free(sg->vals);
 	free(sg->plans);
+	free(sg->memo);
 	buf_free(&sg->frame);
 	sg->sfields = NULL;
 	sg->sops = NULL;
 	sg->vals = NULL;
 	sg->plans = NULL;
+	sg->memo = NULL;
 }
 
 /*
@@ -617,16 +619,10 @@ memo_miss(struct stage_memo_ent *set, struct gtable_keys *k,
 {
 	struct group *g;
 
-	if (text) {
-		const unsigned char *p = (const unsigned char *)x->u.s.p;
-		uint64_t ha, hb;
-
-		hash_short_words(p, x->u.s.len, &ha, &hb);
-		g = gtable_get_text1_h(t, GTABLE_HASH(k, hash_end(ha, hb,
-								  HASH_P0,
-								  tag)),
-				       p, x->u.s.len);
-	} else
+	if (text)
+		g = gtable_get_text1(k, t, (const unsigned char *)x->u.s.p,
+				     x->u.s.len);
+	else
 		g = gtable_get_int1(k, t, x->u.i);
 	if (g != NULL) {
 		set[1] = set[0];
@@ -637,9 +633,8 @@ memo_miss(struct stage_memo_ent *set, struct gtable_keys *k,
 
 /*
  * walk_entries() for a one-text or one-int key (text tells which) while
- * the table is small: a non-NULL key of at most STAGE_MEMO_TEXT bytes is
- * looked up in the memo m first; the words it compares are the ones the
- * table's hash reads, so a miss hashes without reading the key again.
+ * the table is small: a non-NULL key (a text of at most STAGE_MEMO_TEXT
+ * bytes) is looked up in st's memo first, the table only on a miss.
  */
 static inline __attribute__((always_inline)) long
 walk_entries_memo(struct stager *sg, struct stage *st, struct gtable_keys *k,
@@ -650,7 +645,7 @@ walk_entries_memo(struct stager *sg, struct stage *st, struct gtable_keys *k,
 	const unsigned char *recs = sg->frame.p;
 	const size_t es = sg->entry_size, len = sg->frame.len;
 	const struct rec_value *x = &sg->vals[k->group_by[0]];
-	struct stage_memo_ent *const memo = st->memo->e;
+	struct stage_memo_ent *const memo = sg->memo->e;
 	unsigned char *at = st->kept.p + st->kept.len;
 	size_t off = 0;
 
@@ -710,19 +705,25 @@ got:
 }
 
 /*
- * st's memo for table t, emptied if it served another table; NULL if
- * there is no memory for it (the walk then goes without).
+ * The memo for stage st and its table t, emptied if it served another
+ * (stage.h); NULL if there is no memory for it (the walk then goes
+ * without).
  */
-static struct stage_memo *memo_for(struct stage *st, const struct gtable *t)
+static struct stage_memo *memo_for(struct stager *sg, const struct stage *st,
+				   const struct gtable *t)
 {
-	if (st->memo != NULL && st->memo_t == t)
-		return st->memo;
-	if (st->memo == NULL)
-		st->memo = malloc(sizeof(*st->memo));
-	if (st->memo != NULL)
-		memset(st->memo, 0xff, sizeof(*st->memo)); /* tags no key has */
-	st->memo_t = st->memo != NULL ? t : NULL;
-	return st->memo;
+	if (sg->memo == NULL || sg->memo_st != st || sg->memo_t != t ||
+	    t->n < sg->memo_n) {
+		if (sg->memo == NULL)
+			sg->memo = malloc(sizeof(*sg->memo));
+		if (sg->memo == NULL)
+			return NULL;
+		memset(sg->memo, 0xff, sizeof(*sg->memo)); /* no key's tags */
+		sg->memo_st = st;
+		sg->memo_t = t;
+	}
+	sg->memo_n = t->n;
+	return sg->memo;
 }
 
 /* Walk count records of the frame into entries from st->kept's end. */
@@ -741,7 +742,7 @@ static long walk_entries(struct stager *sg, struct stage *st,
 	    !STAGE_GENERAL(sg))
 		return walk_entries_far(sg, st, k, t, count, nomem);
 	if (k->shape != KEY_GENERAL && t->n <= STAGE_MEMO_GROUPS &&
-	    !STAGE_GENERAL(sg) && memo_for(st, t) != NULL) {
+	    !STAGE_GENERAL(sg) && memo_for(sg, st, t) != NULL) {
 		if (k->shape == KEY_TEXT1)
 			return walk_entries_memo(sg, st, k, t, count, nomem,
 						 true);
@@ -1077,15 +1078,11 @@ void stage_forget_records(struct stage *st)
 {
 	buf_free(&st->kept);
 	st->nkept = 0;
-	free(st->memo);
-	st->memo = NULL;
-	st->memo_t = NULL;
 }
 
 void stage_free(struct stage *st)
 {
 	buf_free(&st->kept);
 	buf_free(&st->rejects);
-	free(st->memo);
 	memset(st, 0, sizeof(*st));
 }

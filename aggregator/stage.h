@@ -28,11 +28,14 @@
  * length) in both forms.
  *
  * A one-text key of at most 16 bytes or a one-int key is looked up
- * first in the stage's memo: a small cache of the keys last seen and
- * their groups in the provider's table, compared as two words, used
+ * first in the stager's memo: a small cache of the keys last seen and
+ * their groups in one provider's table, compared as two words, used
  * while the table has few groups (with many, most lookups would miss).
  * It returns the group the table holds for the key, so nothing changes
- * but the cost.
+ * but the cost.  It serves one stage and table at a time and starts
+ * empty when another comes (or when the table has fewer groups than
+ * when last used: it was freed); groups never move or go while their
+ * table lives, so what it holds stays true until then.
  *
  * Memory: a RECORDS payload may be in shared memory that its producer can
  * still scribble over, so it is copied into private memory before a byte
@@ -71,6 +74,10 @@ struct stager {
 	struct rec_value *vals;      /* scratch: a record's key values */
 	struct stage_plan *plans;    /* 256 when the schema has 1 to 8 fields */
 	struct buf frame;            /* a RECORDS payload, copied */
+	struct stage_memo *memo;     /* short keys' groups, or NULL */
+	const struct stage *memo_st; /* the stage and table it serves */
+	const struct gtable *memo_t;
+	size_t memo_n;               /* memo_t's groups when last used */
 #ifdef AGG_TESTING
 	bool general;                /* only the general walk and lookups */
 #endif
@@ -83,8 +90,6 @@ struct stage {
 	size_t nkept;      /* records in kept */
 	uint64_t nrejects;
 	struct buf rejects;
-	struct stage_memo *memo; /* short keys' groups, of memo_t; or NULL */
-	const struct gtable *memo_t;
 };
 
 /*
@@ -131,8 +136,8 @@ int stage_fold(const struct stager *sg, struct stage *st, struct arena *ar);
 void stage_clear(struct stage *st);
 
 /*
- * Free the records kept and the memo (their table is going), keeping the
- * counts and the rejects.  This function can't fail.
+ * Free the records kept (their table is going), keeping the counts and
+ * the rejects.  This function can't fail.
  */
 void stage_forget_records(struct stage *st);
 

@@ -82,12 +82,13 @@ struct stage_plan {
  * or STAGE_MEMO_INT) with its group.  A set holds the last two keys that
  * came to it; a miss moves the newer one to the second place.  32 KiB:
  * the caches keep it close, and with at most STAGE_MEMO_GROUPS groups in
- * the table two keys seldom share a set.  Empty entries have a tag no key
+ * the table (one a set on average) few sets are wanted by more than two
+ * keys.  Empty entries have a tag no key
  * has.
  */
 #define STAGE_MEMO_SETS 512u
 #define STAGE_MEMO_BITS 9
-#define STAGE_MEMO_GROUPS 256u
+#define STAGE_MEMO_GROUPS 512u
 #define STAGE_MEMO_INT 17u
 #define STAGE_MEMO_TEXT 16u /* the longest text key it takes */
 

@@ -72,8 +72,7 @@ struct stage_plan {
  * came to it; a miss moves the newer one to the second place.  32 KiB:
  * the caches keep it close, and with at most STAGE_MEMO_GROUPS groups in
  * the table (one a set on average) few sets are wanted by more than two
- * keys.  Empty entries have a tag no key
- * has.
+ * keys.  Empty entries have a tag no key has.
  */
 #define STAGE_MEMO_SETS 512u
 #define STAGE_MEMO_BITS 9
@@ -611,7 +610,8 @@ memo_miss(struct stage_memo_ent *set, struct gtable_keys *k,
 /*
  * walk_entries() for a one-text or one-int key (text tells which) while
  * the table is small: a non-NULL key (a text of at most STAGE_MEMO_TEXT
- * bytes) is looked up in st's memo first, the table only on a miss.
+ * bytes) is looked up in the stager's memo first, the table only on a
+ * miss.
  */
 static inline __attribute__((always_inline)) long
 walk_entries_memo(struct stager *sg, struct stage *st, struct gtable_keys *k,

@@ -5,11 +5,13 @@
  * clear, st->nkept those kept (all of them, unless the provider was left
  * out of the result); a malformed frame leaves the stage as it was; the
  * entries' walk gives exactly rec_decode()'s verdict and length for every
- * record, so a frame is accepted in one form if and only if in the other.
+ * record, so a frame is accepted in one form if and only if in the other;
+ * the memo's entries name groups of memo_t that hold their keys.  The
+ * entries' fold is stage_fold.c's.
  */
 #include "stage.h"
+#include "stage_int.h"
 
-#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,46 +30,78 @@ struct stage_field {
 };
 
 /*
- * How a staged input folds into one aggregate's state: the common kinds
- * inline, the others (min, max) through state_add().
- */
-enum stage_op_kind { SOP_COUNT_STAR, SOP_COUNT, SOP_ISUM, SOP_FSUM, SOP_OTHER,
-		    SOP_DSUM, SOP_DEC_OTHER };
-
-struct stage_op {
-	enum stage_op_kind kind;
-	int input;      /* 0 for count(*) */
-	size_t off;     /* of the state in a group (st_agg.off) */
-};
-
-/*
  * How the walk reads the records whose null bitmap is a given byte
- * (schemas of up to 8 fields, sg->plans[byte]): the fields present, in
- * order, and the keys and inputs that are NULL; or that the byte has bits
- * past the last field, which makes every such record malformed.
+ * (schemas of up to 8 fields, sg->plans[byte]): the steps over the
+ * fields present, in order, and the keys and inputs that are NULL; or
+ * that the byte has bits past the last field, which makes every such
+ * record malformed.
+ *
+ * A step is one field's type and role fused into one case, so that the
+ * commonest fields cost a bounds check and a move: fixed-size fields that
+ * nothing reads (several in a row are one step: one check of their total
+ * length fails exactly when one of theirs would), an 8-byte input, a text
+ * read only for its NULL flag or not at all, a text key, an 8-byte int
+ * key; any other field takes stage_take(), which serves every type.
  */
 enum { PLAN_UNKNOWN, PLAN_BAD, PLAN_OK };
 
+enum stage_step {
+	STEP_SKIP,     /* arg bytes of fixed-size fields nothing reads */
+	STEP_IN8,      /* int, timestamp, date or float input arg */
+	STEP_TEXT,     /* a text that is no key */
+	STEP_TEXT_KEY, /* text field arg, a key and no input */
+	STEP_INT_KEY,  /* int, timestamp or date field arg, a key only */
+	STEP_TAKE,     /* stage_take() of field arg */
+	STEP_END       /* after the last */
+};
+
 struct stage_plan {
 	unsigned char state;
-	unsigned char n;          /* fields present */
+	unsigned char nstep;      /* steps */
 	unsigned char nknull;     /* keys that are NULL */
-	unsigned char field[8];
+	unsigned char step[9];    /* enum stage_step, STEP_END after them */
+	unsigned char arg[9];
 	unsigned char knull[8];
 	uint64_t nulls;           /* inputs that are NULL */
 };
 
 /*
- * A staged record: its group and what its aggregates read, each input
- * field once: its NULL flag and its value as 8 bytes (int, timestamp and
- * date as int64, float as its IEEE bits, bool as 0 or 1; nothing for
- * text, which only count reads), a decimal as two (v[j] its low word,
- * v[j + 1] its high word; its NULL flag is bit j).
+ * The memo (stage.h): 2-way sets of entries, a key's words (a text's
+ * bytes, zero-padded to 16, an int as a) and its tag (the text's length,
+ * or STAGE_MEMO_INT) with its group.  A set holds the last two keys that
+ * came to it; a miss moves the newer one to the second place.  32 KiB:
+ * the caches keep it close, and with at most STAGE_MEMO_GROUPS groups in
+ * the table (one a set on average) few sets are wanted by more than two
+ * keys.  Empty entries have a tag no key has.
  */
-struct stage_entry {
+#define STAGE_MEMO_SETS 512u
+#define STAGE_MEMO_BITS 9
+#define STAGE_MEMO_GROUPS 512u
+#define STAGE_MEMO_INT 17u
+#define STAGE_MEMO_TEXT 16u /* the longest text key it takes */
+
+/*
+ * Bytes a text key's memo words may read past the end of the frame's
+ * copy (which keeps that much room).
+ */
+#define STAGE_SLACK 16u
+
+/* The masks of a word's n low bytes (little-endian: its first n). */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "the memo's masks keep a loaded word's first bytes");
+static const uint64_t stage_low_bytes[9] = {
+	0, 0xff, 0xffff, 0xffffff, 0xffffffffull, 0xffffffffffull,
+	0xffffffffffffull, 0xffffffffffffffull, UINT64_MAX
+};
+
+struct stage_memo_ent {
+	uint64_t a, b;
+	uint64_t tag;
 	struct group *g;
-	uint64_t nulls;  /* bit j: input j is NULL */
-	uint64_t v[];    /* sg->ninputs */
+};
+
+struct stage_memo {
+	struct stage_memo_ent e[2 * STAGE_MEMO_SETS];
 };
 
 int stage_setup(struct stager *sg, const struct cfg *cfg,
@@ -146,10 +180,19 @@ int stage_setup(struct stager *sg, const struct cfg *cfg,
 
 		if (st != NULL && strcmp(st, "raw") == 0)
 			sg->entries = false;
+		if (st != NULL && strcmp(st, "general") == 0)
+			sg->general = true;
 	}
 #endif
 	return 0;
 }
+
+/* Test builds: only the general walk and lookups (stage.h). */
+#ifdef AGG_TESTING
+#define STAGE_GENERAL(sg) ((sg)->general)
+#else
+#define STAGE_GENERAL(sg) false
+#endif
 
 void stage_setup_free(struct stager *sg)
 {
@@ -157,11 +200,13 @@ void stage_setup_free(struct stager *sg)
 	free(sg->sops);
 	free(sg->vals);
 	free(sg->plans);
+	free(sg->memo);
 	buf_free(&sg->frame);
 	sg->sfields = NULL;
 	sg->sops = NULL;
 	sg->vals = NULL;
 	sg->plans = NULL;
+	sg->memo = NULL;
 }
 
 /*
@@ -268,16 +313,42 @@ stage_plan_of(struct stager *sg, unsigned bm)
 	}
 	for (i = 0; i < nf; i++) {
 		const struct stage_field *f = &sg->sfields[i];
+		bool eight = f->type == REC_INT || f->type == REC_TIMESTAMP ||
+			     f->type == REC_DATE || f->type == REC_FLOAT;
+		unsigned char step = STEP_TAKE, arg = (unsigned char)i;
 
-		if (!((bm >> i) & 1)) {
-			pl->field[pl->n++] = (unsigned char)i;
+		if ((bm >> i) & 1) {
+			if (f->role & SF_KEY)
+				pl->knull[pl->nknull++] = (unsigned char)i;
+			if (f->role & SF_INPUT)
+				pl->nulls |= UINT64_C(1) << f->input;
 			continue;
 		}
-		if (f->role & SF_KEY)
-			pl->knull[pl->nknull++] = (unsigned char)i;
-		if (f->role & SF_INPUT)
-			pl->nulls |= UINT64_C(1) << f->input;
+		if (STAGE_GENERAL(sg)) {
+			/* step stays STEP_TAKE */
+		} else if (eight && f->role == 0) {
+			step = STEP_SKIP;
+			arg = 8;
+			if (pl->nstep > 0 &&
+			    pl->step[pl->nstep - 1] == STEP_SKIP) {
+				pl->arg[pl->nstep - 1] += 8;
+				continue;
+			}
+		} else if (eight && f->role == SF_INPUT) {
+			step = STEP_IN8;
+			arg = (unsigned char)f->input;
+		} else if (f->type == REC_TEXT && !(f->role & SF_KEY)) {
+			step = STEP_TEXT;
+		} else if (f->type == REC_TEXT && f->role == SF_KEY) {
+			step = STEP_TEXT_KEY;
+		} else if (eight && f->type != REC_FLOAT &&
+			   f->role == SF_KEY) {
+			step = STEP_INT_KEY;
+		}
+		pl->step[pl->nstep] = step;
+		pl->arg[pl->nstep++] = arg;
 	}
+	pl->step[pl->nstep] = STEP_END;
 	pl->state = PLAN_OK;
 	return pl;
 }
@@ -311,9 +382,59 @@ stage_walk(struct stager *sg, const struct stage_ctx *c,
 			pl = stage_plan_of(sg, buf[4]);
 		if (pl->state == PLAN_BAD)
 			return -1;
-		for (k = 0; k < pl->n; k++)
-			if (stage_take(c, pl->field[k], buf, &pos, total, e) < 0)
-				return -1;
+		for (k = 0;; k++) {
+			const size_t left = total - pos;
+			const unsigned arg = pl->arg[k];
+			uint32_t len;
+
+			switch ((enum stage_step)pl->step[k]) {
+			case STEP_SKIP:
+				if (left < arg)
+					return -1;
+				pos += arg;
+				continue;
+			case STEP_IN8:
+				if (left < 8)
+					return -1;
+				memcpy(&e->v[arg], buf + pos, 8);
+				pos += 8;
+				continue;
+			case STEP_TEXT:
+				if (left < 4)
+					return -1;
+				memcpy(&len, buf + pos, 4);
+				if (len > left - 4)
+					return -1;
+				pos += 4 + (size_t)len;
+				continue;
+			case STEP_TEXT_KEY:
+				if (left < 4)
+					return -1;
+				memcpy(&len, buf + pos, 4);
+				if (len > left - 4)
+					return -1;
+				c->vals[arg].null = false;
+				c->vals[arg].u.s.p = (const char *)buf + pos + 4;
+				c->vals[arg].u.s.len = len;
+				pos += 4 + (size_t)len;
+				continue;
+			case STEP_INT_KEY:
+				if (left < 8)
+					return -1;
+				c->vals[arg].null = false;
+				memcpy(&c->vals[arg].u.i, buf + pos, 8);
+				pos += 8;
+				continue;
+			case STEP_TAKE:
+				if (stage_take(c, (int)arg, buf, &pos, total,
+					       e) < 0)
+					return -1;
+				continue;
+			case STEP_END:
+				break;
+			}
+			break;
+		}
 		for (k = 0; k < pl->nknull; k++)
 			c->vals[pl->knull[k]].null = true;
 		nulls = pl->nulls;
@@ -448,6 +569,140 @@ out_nomem:
 	return -1;
 }
 
+/*
+ * The first entry of the memo set of a key's words and tag.  Test builds
+ * keep only k's hash_mask bits of the set's number too (gtable.h), so
+ * that keys share sets and the memo's compares decide.
+ */
+static inline size_t memo_set(const struct gtable_keys *k, uint64_t a,
+			      uint64_t b, uint64_t tag)
+{
+	uint64_t h = (a ^ (b << 1 | b >> 63) ^ tag) * HASH_P2;
+
+	(void)k;
+	return (size_t)GTABLE_HASH(k, h >> (64 - STAGE_MEMO_BITS)) * 2;
+}
+
+/*
+ * A memo miss: the group of non-NULL key x (a short text when text, else
+ * an int; words a, b and tag) from the table, then first in its set.
+ * NULL on no memory.
+ */
+static __attribute__((noinline)) struct group *
+memo_miss(struct stage_memo_ent *set, struct gtable_keys *k,
+	  struct gtable *t, const struct rec_value *x, bool text,
+	  uint64_t a, uint64_t b, uint64_t tag)
+{
+	struct group *g;
+
+	if (text)
+		g = gtable_get_text1(k, t, (const unsigned char *)x->u.s.p,
+				     x->u.s.len);
+	else
+		g = gtable_get_int1(k, t, x->u.i);
+	if (g != NULL) {
+		set[1] = set[0];
+		set[0] = (struct stage_memo_ent){ a, b, tag, g };
+	}
+	return g;
+}
+
+/*
+ * walk_entries() for a one-text or one-int key (text tells which) while
+ * the table is small: a non-NULL key (a text of at most STAGE_MEMO_TEXT
+ * bytes) is looked up in the stager's memo first, the table only on a
+ * miss.
+ */
+static inline __attribute__((always_inline)) long
+walk_entries_memo(struct stager *sg, struct stage *st, struct gtable_keys *k,
+		  struct gtable *t, uint32_t count, int *nomem, bool text)
+{
+	const struct stage_ctx c = { sg->sfields, sg->vals, sg->plans,
+				     sg->schema->nfields };
+	const unsigned char *recs = sg->frame.p;
+	const size_t es = sg->entry_size, len = sg->frame.len;
+	const struct rec_value *x = &sg->vals[k->group_by[0]];
+	struct stage_memo_ent *const memo = sg->memo->e;
+	unsigned char *at = st->kept.p + st->kept.len;
+	size_t off = 0;
+
+	for (uint32_t i = 0; i < count; i++, at += es) {
+		struct stage_entry *e = (struct stage_entry *)(void *)at;
+		long n = stage_walk(sg, &c, recs + off, len - off, e);
+		struct stage_memo_ent *set;
+		uint64_t a, b, tag;
+		struct group *g;
+
+		if (n < 0)
+			return -1;
+		off += (size_t)n;
+		if (x->null || (text && x->u.s.len > STAGE_MEMO_TEXT)) {
+			g = gtable_group_of(k, t, c.vals);
+			goto got;
+		}
+		if (text) {
+			const unsigned char *p =
+				(const unsigned char *)x->u.s.p;
+
+			/*
+			 * The key's bytes as two words, zero past its end:
+			 * the loads may read up to STAGE_SLACK bytes past
+			 * the frame, which the copy has room for, and the
+			 * masks drop them.
+			 */
+			tag = x->u.s.len;
+			a = hash_rd64(p);
+			b = hash_rd64(p + 8);
+			if (tag <= 8) {
+				a &= stage_low_bytes[tag];
+				b = 0;
+			} else {
+				b &= stage_low_bytes[tag - 8];
+			}
+		} else {
+			a = (uint64_t)x->u.i;
+			b = 0;
+			tag = STAGE_MEMO_INT;
+		}
+		set = &memo[memo_set(k, a, b, tag)];
+		if (set[0].a == a && set[0].b == b && set[0].tag == tag)
+			g = set[0].g;
+		else if (set[1].a == a && set[1].b == b && set[1].tag == tag)
+			g = set[1].g;
+		else
+			g = memo_miss(set, k, t, x, text, a, b, tag);
+got:
+		if (g == NULL) {
+			*nomem = 1;
+			return -1;
+		}
+		e->g = g;
+	}
+	return (long)off;
+}
+
+/*
+ * The memo for stage st and its table t, emptied if it served another
+ * (stage.h); NULL if there is no memory for it (the walk then goes
+ * without).
+ */
+static struct stage_memo *memo_for(struct stager *sg, const struct stage *st,
+				   const struct gtable *t)
+{
+	if (sg->memo == NULL || sg->memo_st != st || sg->memo_t != t ||
+	    t->n < sg->memo_n) {
+		if (sg->memo == NULL)
+			sg->memo = malloc(sizeof(*sg->memo));
+		if (sg->memo == NULL)
+			return NULL;
+		memset(sg->memo, 0xff, sizeof(*sg->memo)); /* no key's tags */
+		sg->memo_st = st;
+		sg->memo_t = t;
+	}
+	sg->memo_n = t->n;
+	return sg->memo;
+}
+
 /* Walk count records of the frame into entries from st->kept's end. */
 static long walk_entries(struct stager *sg, struct stage *st,
 			 struct gtable_keys *k, struct gtable *t,
@@ -460,8 +715,16 @@ static long walk_entries(struct stager *sg, struct stage *st,
 	unsigned char *at = st->kept.p + st->kept.len;
 	size_t off = 0;
 
-	if (k->shape != KEY_GENERAL && t->mask + 1 >= STAGE_FAR_SLOTS)
+	if (k->shape != KEY_GENERAL && t->mask + 1 >= STAGE_FAR_SLOTS &&
+	    !STAGE_GENERAL(sg))
 		return walk_entries_far(sg, st, k, t, count, nomem);
+	if (k->shape != KEY_GENERAL && t->n <= STAGE_MEMO_GROUPS &&
+	    !STAGE_GENERAL(sg) && memo_for(sg, st, t) != NULL) {
+		if (k->shape == KEY_TEXT1)
+			return walk_entries_memo(sg, st, k, t, count, nomem,
+						 true);
+		return walk_entries_memo(sg, st, k, t, count, nomem, false);
+	}
 	for (uint32_t i = 0; i < count; i++, at += es) {
 		struct stage_entry *e = (struct stage_entry *)(void *)at;
 		long n = stage_walk(sg, &c, recs + off, len - off, e);
@@ -503,7 +766,8 @@ int stage_records(struct stager *sg, struct stage *st, struct gtable_keys *k,
 		return 0;
 	}
 	buf_clear(&sg->frame);
-	if (buf_add(&sg->frame, recs, len) < 0)
+	if (buf_reserve(&sg->frame, len + STAGE_SLACK) < 0 ||
+	    buf_add(&sg->frame, recs, len) < 0)
 		goto out_copy;
 	/* Fewer bytes than count records need: one of them cannot parse. */
 	if (count > len / least)
@@ -552,159 +816,6 @@ int stage_reject(struct stage *st, const unsigned char *p, uint32_t len)
 	    buf_add(&st->rejects, p, len) < 0)
 		return -1;
 	st->nrejects++;
-	return 0;
-}
-
-/* Input j of entry e as the value state_add() takes (type t). */
-static inline struct rec_value entry_value(const struct stage_entry *e,
-					   int j, enum rec_type t)
-{
-	struct rec_value x;
-
-	memset(&x, 0, sizeof(x));
-	x.null = (e->nulls >> j) & 1;
-	if (t == REC_FLOAT)
-		memcpy(&x.u.f, &e->v[j], 8);
-	else if (t == REC_BOOL)
-		x.u.b = e->v[j] != 0;
-	else
-		x.u.i = (int64_t)e->v[j];
-	return x;
-}
-
-/* Input j of entry e when it is a decimal: two words. */
-static inline struct rec_value entry_dec_value(const struct stage_entry *e,
-					       int j)
-{
-	struct rec_value x;
-
-	memset(&x, 0, sizeof(x));
-	x.null = (e->nulls >> j) & 1;
-	x.u.d.lo = e->v[j];
-	x.u.d.hi = (int64_t)e->v[j + 1];
-	return x;
-}
-
-/*
- * Fold input o of every entry into its group's state, entry after entry:
- * the aggregates' states are independent, so folding them one aggregate
- * at a time adds each one's values in the same order as state_add()
- * record after record, with one kind of step per loop.  The loops are
- * alike on purpose (a deliberate hot-path specialisation): each runs once
- * per entry, and one loop dispatching on the kind would branch per entry.
- * Returns 0, or -1 on no memory.
- */
-static int fold_op(const struct stager *sg, const struct stage *st,
-		   struct arena *ar, int j)
-{
-	const struct stage_op *o = &sg->sops[j];
-	const size_t off = o->off, n = st->nkept, es = sg->entry_size;
-	const unsigned char *at = st->kept.p;
-	const uint64_t bit = UINT64_C(1) << o->input;
-	const int in = o->input;
-	size_t i;
-
-	switch (o->kind) {
-	case SOP_COUNT_STAR:
-		for (i = 0; i < n; i++, at += es) {
-			const struct stage_entry *e = (const void *)at;
-
-			((struct st_count *)(void *)((unsigned char *)e->g +
-						     off))->n++;
-		}
-		return 0;
-	case SOP_COUNT:
-		for (i = 0; i < n; i++, at += es) {
-			const struct stage_entry *e = (const void *)at;
-
-			((struct st_count *)(void *)((unsigned char *)e->g +
-						     off))->n +=
-				!(e->nulls & bit);
-		}
-		return 0;
-	case SOP_ISUM:
-		for (i = 0; i < n; i++, at += es) {
-			const struct stage_entry *e = (const void *)at;
-			struct st_isum *s =
-				(void *)((unsigned char *)e->g + off);
-			__int128 sum;
-
-			if (e->nulls & bit)
-				continue;
-			memcpy(&sum, s->sum, sizeof(sum));
-			sum += (int64_t)e->v[in];
-			memcpy(s->sum, &sum, sizeof(sum));
-			s->n++;
-		}
-		return 0;
-	case SOP_DSUM:
-		for (i = 0; i < n; i++, at += es) {
-			const struct stage_entry *e = (const void *)at;
-			struct st_dsum *s =
-				(void *)((unsigned char *)e->g + off);
-			__int128 v;
-
-			if (e->nulls & bit)
-				continue;
-			memcpy(&v, &e->v[in], sizeof(v));
-			state_dsum_add(s, v, 0);
-			s->n++;
-		}
-		return 0;
-	case SOP_FSUM:
-		for (i = 0; i < n; i++, at += es) {
-			const struct stage_entry *e = (const void *)at;
-			struct st_fsum *s =
-				(void *)((unsigned char *)e->g + off);
-			double f;
-
-			if (e->nulls & bit)
-				continue;
-			memcpy(&f, &e->v[in], 8);
-			if (fsum_add(&s->sum, f, ar) < 0)
-				return -1;
-			s->n++;
-		}
-		return 0;
-	case SOP_OTHER:
-		for (i = 0; i < n; i++, at += es) {
-			const struct stage_entry *e = (const void *)at;
-			struct rec_value x =
-				entry_value(e, in, sg->aggs[j].ftype);
-
-			if (state_add(ar, &sg->aggs[j], e->g, &x) < 0)
-				return -1;
-		}
-		return 0;
-	case SOP_DEC_OTHER:
-		/* min, max of a decimal: no second call site of state_add() */
-		for (i = 0; i < n; i++, at += es) {
-			const struct stage_entry *e = (const void *)at;
-			struct st_mm *s = (void *)((unsigned char *)e->g + off);
-			struct rec_value x = entry_dec_value(e, in);
-
-			if (x.null)
-				continue;
-			if (state_mm_beats(&sg->aggs[j], s, &x))
-				state_mm_set(ar, REC_DECIMAL, s, &x, true);
-			s->n++;
-		}
-		return 0;
-	}
-	return 0;
-}
-
-int stage_fold(const struct stager *sg, struct stage *st, struct arena *ar)
-{
-	const unsigned char *at = st->kept.p;
-	size_t i;
-
-	assert(sg->entries);
-	for (i = 0; i < st->nkept; i++, at += sg->entry_size)
-		((const struct stage_entry *)(const void *)at)->g->live = true;
-	for (int j = 0; j < sg->naggs; j++)
-		if (fold_op(sg, st, ar, j) < 0)
-			return -1;
 	return 0;
 }
 

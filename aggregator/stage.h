@@ -27,6 +27,16 @@
  * Rejects are staged as they arrived (each REJECT payload after its u32
  * length) in both forms.
  *
+ * A one-text key of at most 16 bytes or a one-int key is looked up
+ * first in the stager's memo: a small cache of the keys last seen and
+ * their groups in one provider's table, compared as two words, used
+ * while the table has few groups (with many, most lookups would miss).
+ * It returns the group the table holds for the key, so nothing changes
+ * but the cost.  It serves one stage and table at a time and starts
+ * empty when another comes (or when the table has fewer groups than
+ * when last used: it was freed); groups never move or go while their
+ * table lives, so what it holds stays true until then.
+ *
  * Memory: a RECORDS payload may be in shared memory that its producer can
  * still scribble over, so it is copied into private memory before a byte
  * of it is read (the walk must not read a byte twice from the ring).  The
@@ -64,6 +74,13 @@ struct stager {
 	struct rec_value *vals;      /* scratch: a record's key values */
 	struct stage_plan *plans;    /* 256 when the schema has 1 to 8 fields */
 	struct buf frame;            /* a RECORDS payload, copied */
+	struct stage_memo *memo;     /* short keys' groups, or NULL */
+	const struct stage *memo_st; /* the stage and table it serves */
+	const struct gtable *memo_t;
+	size_t memo_n;               /* memo_t's groups when last used */
+#ifdef AGG_TESTING
+	bool general;                /* only the general walk and lookups */
+#endif
 };
 
 /* One provider's stage. */
@@ -81,7 +98,11 @@ struct stage {
  * otherwise.  sg keeps cfg's schema and aggs.  0, or -1 on no memory.
  *
  * Test builds: AGG_STAGE=raw in the environment makes every merge stage
- * bytes, so that a test can compare both forms.
+ * bytes, so that a test can compare both forms; AGG_STAGE=general (or
+ * sg->general set after the setup) makes it walk every record field by
+ * field and find every group through gtable_group_of(), without the
+ * plans' fused steps or the memo, so that a test can compare those with
+ * the general path.
  */
 int stage_setup(struct stager *sg, const struct cfg *cfg,
 		const struct gtable_keys *keys, const struct st_agg *aggs,

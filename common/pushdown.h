@@ -23,10 +23,12 @@
  * top 12 bits of an int64 shifted down (-2048..2047), or 4096 for those
  * between 1 and 2048; m, the sum of their 52-bit fractions; and z, the
  * least fraction (0 with exponent 0: a zero is among them).  Or, t 4097
- * (providers/pg_push.c's form grouped by the keys alone): f the sum of
- * rint(x * 2^52), m the sum of x * 2^114 - rint(x * 2^52) * 2^62 over
- * the values below 1, each an integer, the sum f * 2^-52 + m * 2^-114;
- * z the count of -0.0.  A group of the config may come as several records
+ * (providers/pg_push.c's form grouped by the keys alone, for values below
+ * 2^63 in magnitude): f the sum of rint(x * 2^52) (x * 2^52 itself from 1
+ * up; summed as trunc(x) * 2^52 plus its fraction's, below 10^37), m the
+ * sum of x * 2^114 - rint(x * 2^52) * 2^62 over the values below 1 in
+ * magnitude, each an integer, the sum f * 2^-52 + m * 2^-114; z the count
+ * of -0.0.  A group of the config may come as several records
  * (one per t of each float summed, in the server's GROUP BY): they add
  * up.
  */

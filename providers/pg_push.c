@@ -170,18 +170,22 @@ static const char *agg_fn(enum cfg_agg_kind k)
  * that groups the rows by the keys alone, so the statement costs little
  * more than PostgreSQL's own sum of the doubles and is planned as it is
  * (its estimate of the groups is the keys').  Every double x of magnitude
- * in [2^-62, 2048), or a zero, is an exact sum of two integers: a =
- * rint(x * 2^52), which is x * 2^52 itself when |x| >= 1, and for x < 1
- * the rest c = x * 2^114 - a * 2^62, an integer below 2^62 in magnitude,
- * computed without rounding (the fraction of a double is exact, and both
- * terms are powers of two times doubles).  So f sums a over every row, m
- * sums c over the rows below 1 (a negative one of -1 or less only adds
- * 0), z counts the -0.0 (a sum of only those is -0.0), and t is 4097.  A
- * value outside is an error rather than a wrong sum: the cast of x *
- * 2^52 to int8 fails from 2048 on (and for NaN and the infinities), and
- * the count's argument, x * 2^-1013, underflows to zero below 2^-62, which
- * PostgreSQL reports as an error too; pg_push_run() then runs the
- * statement again with put_fsum().
+ * in [2^-62, 2^63), or a zero, is an exact sum of three integers: i =
+ * trunc(x) (integral, so its int8 cast does not round); a = rint(d *
+ * 2^52) of its fraction d = x - trunc(x) (exact in floating point), which
+ * is d * 2^52 itself when |x| >= 1 (the least bit of x is at least
+ * 2^-52); and for |x| < 1 (d = x) the rest c = x * 2^114 - a * 2^62, an
+ * integer below 2^62 in magnitude, computed without rounding (the
+ * fraction of a double is exact, and both terms are powers of two times
+ * doubles).  So f is the sum of i times 2^52 plus the sum of a, over
+ * every row (numeric, exact; cast to numeric(37,0), below the 2^126 the
+ * aggregator takes), m sums c over the rows below 1, z counts the -0.0 (a
+ * sum of only those is -0.0), and t is 4097.  A value outside is an error
+ * rather than a wrong sum: the cast of trunc(x) to int8 fails from 2^63 on
+ * (and for NaN and the infinities), the count's argument, x * 2^-1013,
+ * underflows to zero below 2^-62, which PostgreSQL reports as an error
+ * too, and so does a group's f past 10^37 (a sum past 2^70 or so);
+ * pg_push_run() then runs the statement again with put_fsum().
  */
 static int put_fsum_fast(struct buf *b, PGconn *conn, const PGresult *desc,
 			 int col)
@@ -192,14 +196,16 @@ static int put_fsum_fast(struct buf *b, PGconn *conn, const PGresult *desc,
 	if (put_col(&c, conn, desc, col, false) < 0 || buf_add(&c, "", 1) < 0)
 		rc = -1;
 	else
-		rc = buf_printf(b, ", sum((%s * 4503599627370496::float8)::int8)"
-				", 4097, sum((%s * 2.076918743413931e+34::float8"
-				" - (%s * 4503599627370496::float8)::int8::"
-				"float8 * 4611686018427387904::float8)::int8) "
-				"FILTER (WHERE %s < 1), count(*) FILTER (WHERE "
+		rc = buf_printf(b, ", (sum(trunc(%s)::int8) * 4503599627370496"
+				" + sum(((%s - trunc(%s)) * 4503599627370496::"
+				"float8)::int8))::numeric(37,0), 4097, sum((%s"
+				" * 2.076918743413931e+34::float8 - (%s * "
+				"4503599627370496::float8)::int8::float8 * "
+				"4611686018427387904::float8)::int8) FILTER "
+				"(WHERE abs(%s) < 1), count(*) FILTER (WHERE "
 				"%s = 0 AND float8send(%s) = decode("
 				"'8000000000000000', 'hex'))", c.p, c.p, c.p,
-				c.p, c.p, c.p);
+				c.p, c.p, c.p, c.p, c.p);
 	buf_free(&c);
 	return rc;
 }

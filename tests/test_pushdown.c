@@ -429,12 +429,18 @@ Test(pushdown, float_sums_are_exact_to_the_bit)
 }
 
 /*
- * Table tname of n rows whose doubles all lie in [2^-61, 2048) in
- * magnitude, or are zeros, in 8 groups, with groups of only -0.0, of 0.0
- * and -0.0, of values that cancel, and of NULL only.
+ * Table tname of n rows whose doubles all lie in [2^-61, 2^63) in
+ * magnitude, or are zeros, in 8 groups (integers, halves and the edges of
+ * the int8 forms among them), with groups of only -0.0, of 0.0 and -0.0,
+ * of values that cancel, and of NULL only.
  */
 static void make_fast_table(int n)
 {
+	static const char *const edges[] = {
+		"1", "-2048", "2047.5", "2048", "-2047.5", "1000000000000000.5",
+		"-1000000000000000.5", "4611686018427387904",
+		"-9223372036854775808", "9223372036854774784", "0.5", "-0.5",
+	};
 	char *csv = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&csv, &len);
@@ -444,13 +450,16 @@ static void make_fast_table(int n)
 		"d numeric(12,2), f float8)", tname);
 	for (int r = 0; r < n; r++) {
 		double m = 1 + (double)(tu_rng(&seed) >> 11) * 0x1p-53;
-		double x = ldexp(m, (int)rnd(71) - 61);
+		double x = ldexp(m, (int)rnd(124) - 61);
+		int64_t k = (int64_t)rnd(1ull << 40) - (1ll << 39);
 
 		fprintf(f, "%d,,%d,,,", r, (int)rnd(8));
 		if (rnd(50) == 0)
 			fputs(rnd(2) ? "0" : "-0", f);
 		else if (rnd(20) == 0)
-			fputs(rnd(2) ? "1" : "-2048", f);
+			fputs(edges[rnd(sizeof edges / sizeof *edges)], f);
+		else if (rnd(10) == 0)
+			fprintf(f, "%lld%s", (long long)k, rnd(2) ? ".5" : "");
 		else if (rnd(30))
 			fprintf(f, "%.17g", rnd(3) ? x : -x);
 		fputc('\n', f);
@@ -458,7 +467,11 @@ static void make_fast_table(int n)
 	fputs("-1,,20,,,-0\n-2,,20,,,-0\n-3,,21,,,-0\n-4,,21,,,0\n"
 	      "-5,,22,,,1.5\n-6,,22,,,-1.5\n-7,,22,,,-0\n-8,,23,,,-0\n"
 	      "-9,,23,,,\n-10,,24,,,\n-11,,25,,,4.3368086899420177e-19\n"
-	      "-12,,25,,,-4.3368086899420177e-19\n-13,,25,,,2047.75\n", f);
+	      "-12,,25,,,-4.3368086899420177e-19\n-13,,25,,,2047.75\n"
+	      "-14,,26,,,4611686018427387904\n-15,,26,,,-0\n"
+	      "-16,,26,,,-4611686018427387904\n-17,,27,,,1000000000000000.5\n"
+	      "-18,,27,,,-1000000000000000\n-19,,27,,,8.6736173798840355e-19\n"
+	      "-20,,27,,,-0.5\n", f);
 	fclose(f);
 	pgt_load_csv(db, tname, csv, false);
 	free(csv);
@@ -487,16 +500,22 @@ static void fsum_oracle(int s, const char *form)
 }
 
 /*
- * Doubles between 2^-62 and 2048 in magnitude and zeros are summed as two
- * int8 sums grouped by the keys alone; one value outside (a large one, a
- * tiny one) and the statement grouped by exponent runs instead, in the
- * same snapshot.  Both to the bit, and the zeros' signs as pulled.
+ * Doubles between 2^-62 and 2^63 in magnitude and zeros are summed as int8
+ * sums grouped by the keys alone; one value outside (2^63, a large one, a
+ * tiny one, the next double below -2^63) or a group's sum past what the
+ * int8 form carries (a thousand times 2^62) and the statement grouped by
+ * exponent runs instead, in the same snapshot.  Both to the bit, and the
+ * zeros' signs as pulled.
  */
 Test(pushdown, float_sums_in_int8_and_by_exponent_are_exact)
 {
+	static const char *const outside[] = {
+		"9223372036854775808", "-1e300", "2.1e-19",
+		"-9223372036854777856",
+	};
 	char *out;
 
-	for (int s = 1; s <= 3; s++) {
+	for (int s = 1; s <= 5; s++) {
 		seed = 0x51ed2701ull * (uint64_t)s;
 		make_fast_table(tu_scale(5000));
 		fsum_oracle(s, "form=\"by keys, floats as int8\"");
@@ -504,10 +523,16 @@ Test(pushdown, float_sums_in_int8_and_by_exponent_are_exact)
 		cr_assert(strstr(out, "\n20,-0,-0,2\n") != NULL, "%s", out);
 		cr_assert(strstr(out, "\n21,0,0,2\n") != NULL, "%s", out);
 		cr_assert(strstr(out, "\n22,0,0,3\n") != NULL, "%s", out);
+		cr_assert(strstr(out, "\n26,0,0,3\n") != NULL, "%s", out);
+		cr_assert(strstr(out, "\n27,0,") == NULL, "%s", out);
 		free(out);
-		pgt_sql(db, "INSERT INTO %s (id, g, f) VALUES (-20, %d, %s)",
-			tname, s, s == 1 ? "2048" : s == 2 ? "-1e300"
-			: "2.1e-19");
+		if (s <= 4)
+			pgt_sql(db, "INSERT INTO %s (id, g, f) VALUES (-30, %d,"
+				" %s)", tname, s, outside[s - 1]);
+		else
+			pgt_sql(db, "INSERT INTO %s (id, g, f) SELECT -30 - n, "
+				"30, 4611686018427387904 FROM generate_series(1,"
+				" 1000) AS n", tname);
 		fsum_oracle(s, "form=\"by exponent\"");
 	}
 }

@@ -25,10 +25,10 @@
  * least fraction (0 with exponent 0: a zero is among them).  Or, t 4097
  * (providers/pg_push.c's form grouped by the keys alone, for values below
  * 2^63 in magnitude): f the sum of rint(x * 2^52) (x * 2^52 itself from 1
- * up; summed as trunc(x) * 2^52 plus its fraction's, below 10^37), m the
- * sum of x * 2^114 - rint(x * 2^52) * 2^62 over the values below 1 in
- * magnitude, each an integer, the sum f * 2^-52 + m * 2^-114; z the count
- * of -0.0.  A group of the config may come as several records
+ * up; from 2048 on summed as trunc(x) * 2^52 plus the fraction's, below
+ * 10^37), m the sum of x * 2^114 - rint(x * 2^52) * 2^62 over the values
+ * below 1 in magnitude, each an integer, the sum f * 2^-52 + m * 2^-114;
+ * z the count of -0.0.  A group of the config may come as several records
  * (one per t of each float summed, in the server's GROUP BY): they add
  * up.
  */

@@ -165,47 +165,65 @@ static const char *agg_fn(enum cfg_agg_kind k)
 	}
 }
 
+/* The statement's forms, as pg_push_run() tries them. */
+enum push_form {
+	FORM_NARROW, /* float sums grouped by the keys, |x| < 2048 */
+	FORM_WIDE,   /* float sums grouped by the keys, |x| < 2^63 */
+	FORM_EXP,    /* float sums grouped by the keys and the exponent */
+};
+
 /*
  * A float sum's four columns after its count (pushdown.h), in the form
  * that groups the rows by the keys alone, so the statement costs little
  * more than PostgreSQL's own sum of the doubles and is planned as it is
  * (its estimate of the groups is the keys').  Every double x of magnitude
- * in [2^-62, 2^63), or a zero, is an exact sum of three integers: i =
- * trunc(x) (integral, so its int8 cast does not round); a = rint(d *
- * 2^52) of its fraction d = x - trunc(x) (exact in floating point), which
- * is d * 2^52 itself when |x| >= 1 (the least bit of x is at least
- * 2^-52); and for |x| < 1 (d = x) the rest c = x * 2^114 - a * 2^62, an
- * integer below 2^62 in magnitude, computed without rounding (the
- * fraction of a double is exact, and both terms are powers of two times
- * doubles).  So f is the sum of i times 2^52 plus the sum of a, over
- * every row (numeric, exact; cast to numeric(37,0), below the 2^126 the
- * aggregator takes), m sums c over the rows below 1, z counts the -0.0 (a
- * sum of only those is -0.0), and t is 4097.  A value outside is an error
- * rather than a wrong sum: the cast of trunc(x) to int8 fails from 2^63 on
- * (and for NaN and the infinities), the count's argument, x * 2^-1013,
+ * in [2^-62, 2048), or a zero, is an exact sum of two integers: a =
+ * rint(x * 2^52), which is x * 2^52 itself when |x| >= 1, and for |x| < 1
+ * the rest c = x * 2^114 - a * 2^62, an integer below 2^62 in magnitude,
+ * computed without rounding (the fraction of a double is exact, and both
+ * terms are powers of two times doubles).  So f sums a over every row, m
+ * sums c over the rows below 1 (FORM_NARROW: a negative one of -1 or less
+ * only adds 0), z counts the -0.0 (a sum of only those is -0.0), and t is
+ * 4097.  FORM_WIDE takes |x| up to 2^63 as well: a as the sum of two
+ * integers, trunc(x) * 2^52 (integral, so its int8 cast does not round)
+ * and rint(d * 2^52) of the fraction d = x - trunc(x) (exact in floating
+ * point), which is d * 2^52 itself when |x| >= 1 (the least bit of x is at
+ * least 2^-52) and a itself when |x| < 1 (d = x); f is their sum over
+ * every row (numeric), cast to numeric(37,0) (below the 2^126 the
+ * aggregator takes).  It costs some 13% more per row than FORM_NARROW (a
+ * second int8 sum, two truncs, a cast), so it comes second.  A value
+ * outside is an error rather than a wrong sum: the cast of x * 2^52
+ * (FORM_NARROW) or of trunc(x) (FORM_WIDE) to int8 fails from 2048 or 2^63
+ * on (and for NaN and the infinities), the count's argument, x * 2^-1013,
  * underflows to zero below 2^-62, which PostgreSQL reports as an error
- * too, and so does a group's f past 10^37 (a sum past 2^70 or so);
- * pg_push_run() then runs the statement again with put_fsum().
+ * too, and so does FORM_WIDE's f past 10^37 (a group's sum past about
+ * 2^70); pg_push_run() then runs the statement again in the next form.
  */
 static int put_fsum_fast(struct buf *b, PGconn *conn, const PGresult *desc,
-			 int col)
+			 int col, enum push_form form)
 {
 	struct buf c = { 0 };
 	int rc;
 
 	if (put_col(&c, conn, desc, col, false) < 0 || buf_add(&c, "", 1) < 0)
 		rc = -1;
-	else
+	else if (form == FORM_WIDE)
 		rc = buf_printf(b, ", (sum(trunc(%s)::int8) * 4503599627370496"
 				" + sum(((%s - trunc(%s)) * 4503599627370496::"
-				"float8)::int8))::numeric(37,0), 4097, sum((%s"
-				" * 2.076918743413931e+34::float8 - (%s * "
-				"4503599627370496::float8)::int8::float8 * "
-				"4611686018427387904::float8)::int8) FILTER "
-				"(WHERE abs(%s) < 1), count(*) FILTER (WHERE "
-				"%s = 0 AND float8send(%s) = decode("
+				"float8)::int8))::numeric(37,0)", c.p, c.p, c.p);
+	else
+		rc = buf_printf(b, ", sum((%s * 4503599627370496::float8)"
+				"::int8)", c.p);
+	if (rc >= 0)
+		rc = buf_printf(b, ", 4097, sum((%s * 2.076918743413931e+34::"
+				"float8 - (%s * 4503599627370496::float8)::int8"
+				"::float8 * 4611686018427387904::float8)::int8)"
+				" FILTER (WHERE %s < 1%s%s%s), count(*) FILTER "
+				"(WHERE %s = 0 AND float8send(%s) = decode("
 				"'8000000000000000', 'hex'))", c.p, c.p, c.p,
-				c.p, c.p, c.p, c.p, c.p);
+				form == FORM_WIDE ? " AND " : "",
+				form == FORM_WIDE ? (const char *)c.p : "",
+				form == FORM_WIDE ? " > -1" : "", c.p, c.p);
 	buf_free(&c);
 	return rc;
 }
@@ -263,13 +281,14 @@ static bool fsum_field(const struct cfg *cfg, int i)
 }
 
 /*
- * The statement; its float sums as put_fsum_fast() when fast, else as
- * put_fsum() (more groups: each key's by exponent).
+ * The statement; its float sums as put_fsum_fast() in FORM_NARROW and
+ * FORM_WIDE, else as put_fsum() (more groups: each key's by exponent).
  */
 static char *push_sql(const struct cfg *cfg, PGconn *conn,
 		      const PGresult *desc, const int *map, const char *body,
-		      bool fast, char **what)
+		      enum push_form form, char **what)
 {
+	bool fast = form != FORM_EXP;
 	struct buf b = { 0 }, w = { 0 };
 	bool bad = false, guard = false;
 	int nk = cfg->ngroup_by, ord = 0, ng = 0;
@@ -316,7 +335,8 @@ static char *push_sql(const struct cfg *cfg, PGconn *conn,
 			continue;
 		}
 		if (push_is_fsum(cfg, a) && fast) {
-			bad |= put_fsum_fast(&b, conn, desc, map[a->field]) < 0;
+			bad |= put_fsum_fast(&b, conn, desc, map[a->field],
+					     form) < 0;
 			ord += 4;
 		} else if (push_is_fsum(cfg, a)) {
 			bad |= put_fsum(&b, conn, desc, map[a->field]) < 0;
@@ -380,7 +400,7 @@ char *pg_push_sql(const struct cfg *cfg, const struct cfg_provider *p,
 		  const char *body, char **what)
 {
 	(void)p;
-	return push_sql(cfg, conn, desc, map, body, true, what);
+	return push_sql(cfg, conn, desc, map, body, FORM_NARROW, what);
 }
 
 /* Value j of row i of res into v as wire field f.  0, or -1. */
@@ -526,12 +546,24 @@ static enum prov_status take_group(struct pg_run *r, const PGresult *res,
 	return prov_want_checkpoint(r->c) ? pg_checkpoint(r, false) : PROV_DONE;
 }
 
+/* How -v names the form the statement took. */
+static const char *form_name(const struct cfg *cfg, enum push_form form)
+{
+	if (!has_fsum(cfg))
+		return "by keys";
+	return form == FORM_NARROW ? "by keys, floats as int8"
+	       : form == FORM_WIDE ? "by keys, floats as int8 pairs"
+				   : "by exponent";
+}
+
 /*
- * The fast form (put_fsum_fast()), read whole before any group goes out,
- * so that a value it cannot take costs nothing but the time: *again is
- * then set and the transaction is back at the savepoint.
+ * A form grouped by the keys (put_fsum_fast()), read whole before any
+ * group goes out, so that a value it cannot take costs nothing but the
+ * time: *again is then set and the transaction is back at the savepoint,
+ * ready for the form next.
  */
 static enum prov_status run_fast(struct pg_run *r, const char *sql,
+				 enum push_form next,
 				 const struct push_plan *pp,
 				 struct rec_value *w, uint64_t *skip,
 				 uint64_t *got, bool *again)
@@ -560,7 +592,7 @@ static enum prov_status run_fast(struct pg_run *r, const char *sql,
 		    state && strcmp(state, "22003") == 0 &&
 		    PQstatus(r->conn) == CONNECTION_OK) {
 			log_event(LOG_DEBUG, r->p->name, "pushdown", "form",
-				  "by exponent", "why",
+				  form_name(c->cfg, next), "why",
 				  PQresultErrorField(res,
 						     PG_DIAG_MESSAGE_PRIMARY),
 				  NULL);
@@ -573,8 +605,9 @@ static enum prov_status run_fast(struct pg_run *r, const char *sql,
 		PQclear(res);
 	}
 	if (st == PROV_DONE && *again) {
-		if (pg_run_sql(r->conn, c, "ROLLBACK TO SAVEPOINT push; "
-			       "SET LOCAL enable_sort = off", PGRES_COMMAND_OK,
+		if (pg_run_sql(r->conn, c, next == FORM_EXP ? "ROLLBACK TO "
+			       "SAVEPOINT push; SET LOCAL enable_sort = off" :
+			       "ROLLBACK TO SAVEPOINT push", PGRES_COMMAND_OK,
 			       NULL, "pushdown", &st, err, sizeof err) < 0)
 			prov_fail(c, st, "%s", err);
 	} else if (st == PROV_DONE && all == NULL) {
@@ -595,6 +628,7 @@ enum prov_status pg_push_run(struct pg_run *r, const PGresult *desc)
 	struct rec_value *w = NULL;
 	uint64_t skip = r->rows, got = 0;
 	bool fast = has_fsum(cfg), again = false;
+	enum push_form form = fast ? FORM_NARROW : FORM_EXP;
 	char *sql = NULL, num[32], setup[96], err[sizeof c->errbuf];
 	PGresult *res;
 
@@ -616,24 +650,26 @@ enum prov_status pg_push_run(struct pg_run *r, const PGresult *desc)
 		prov_fail(c, st, "%s", err);
 		goto out;
 	}
-	if (fast) {
-		sql = push_sql(cfg, r->conn, desc, r->map, r->body, true, NULL);
+	/* The narrow form first: the wide one costs more per row. */
+	for (; form != FORM_EXP; form++) {
+		sql = push_sql(cfg, r->conn, desc, r->map, r->body, form, NULL);
 		if (sql == NULL) {
 			st = prov_fail(c, PROV_FAIL_RETRY, "out of memory");
 			goto out;
 		}
 		log_event(LOG_DEBUG, r->p->name, "pushdown", "sql", sql, NULL);
-		st = run_fast(r, sql, &pp, w, &skip, &got, &again);
+		st = run_fast(r, sql, form + 1, &pp, w, &skip, &got, &again);
 		if (st != PROV_DONE || !again)
 			goto done;
 		free(sql);
+		sql = NULL;
 	}
 	/*
 	 * Any double, grouped by exponent too: the planner takes the groups
 	 * for the keys' times the exponents' and would sort every row (past
 	 * work_mem, on disk) rather than hash the few there are.
 	 */
-	sql = push_sql(cfg, r->conn, desc, r->map, r->body, false, NULL);
+	sql = push_sql(cfg, r->conn, desc, r->map, r->body, FORM_EXP, NULL);
 	if (sql == NULL) {
 		st = prov_fail(c, PROV_FAIL_RETRY, "out of memory");
 		goto out;
@@ -663,8 +699,7 @@ done:
 			       "than counted before the restart");
 	snprintf(num, sizeof num, "%llu", (unsigned long long)got);
 	log_event(LOG_DEBUG, r->p->name, "pushdown done", "groups", num,
-		  "form", !has_fsum(cfg) ? "by keys" : again ? "by exponent"
-		  : "by keys, floats as int8", NULL);
+		  "form", form_name(cfg, form), NULL);
 out:
 	free(w);
 	free(sql);

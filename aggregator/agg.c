@@ -314,7 +314,6 @@ static inline void fault_frame_delay(void)
 }
 #endif
 
-/* Handle one frame of provider pi.  Returns 0, or -1 to stop reading it. */
 /* What CTL_ENDED and CTL_DONE tell of provider pi: counts, token, error. */
 static void fill_ended(struct agg *a, int pi, struct ctl_msg *m)
 {
@@ -344,6 +343,7 @@ static void send_done(struct agg *a, int pi)
 	agg_send(a, &m);
 }
 
+/* Handle one frame of provider pi.  Returns 0, or -1 to stop reading it. */
 static int on_frame(struct agg *a, int pi, const struct ring_frame_hdr *h,
 		    const unsigned char *pl)
 {

@@ -170,6 +170,11 @@ struct cfg_provider {
 	int range;
 	size_t range_first, range_last;
 	uint64_t range_lo, range_hi;
+	/*
+	 * Its start is a cut inside a CSV file with quotes: a record start
+	 * only if the range before it ends outside quotes (file_par.h).
+	 */
+	bool range_unsure;
 };
 
 /* The name outputs and the reject file give p: a range's is its whole's. */

@@ -175,6 +175,11 @@ void csv_finish(struct csv_parser *p)
 	p->eof = true;
 }
 
+bool csv_in_quotes(const struct csv_parser *p)
+{
+	return p->rec_started && p->st == ST_QUOTED;
+}
+
 static void start_record(struct csv_parser *p, size_t i)
 {
 	p->rec_started = true;

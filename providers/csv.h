@@ -102,6 +102,13 @@ void csv_feed(struct csv_parser *p, const char *buf, size_t len);
 void csv_finish(struct csv_parser *p);
 
 /*
+ * Is the input fed so far cut inside a quoted field (a record under way
+ * whose open quote is not closed)?  Asked before csv_finish() at a range's
+ * end (file_par.h), which is a record boundary only when it is not.
+ */
+bool csv_in_quotes(const struct csv_parser *p);
+
+/*
  * The next record.  What *r points to stays valid until the next call to
  * csv_next(), csv_feed(), csv_reset() or csv_free().  Returns a csv_status.
  */

@@ -151,7 +151,9 @@ static enum prov_status map_header(struct file_run *r, const char *name,
 
 /*
  * The next CSV record of s, reading as needed.  Returns a csv_status, or
- * -2 with *st set when reading failed.
+ * -2 with *st set when reading failed, or when a range (parallel) ends
+ * inside a quoted field (PROV_FAIL_CUT: the supervisor reads the file
+ * again whole, supervisor/par.h).
  */
 static int csv_pull(struct file_run *r, struct file_src *s,
 		    struct csv_record *rec, enum prov_status *st)
@@ -165,6 +167,14 @@ static int csv_pull(struct file_run *r, struct file_src *s,
 		*st = file_src_read(r->c, s, r->buf, FILE_READ_BYTES, &got);
 		if (*st != ST_OK)
 			return -2;
+		if (got == 0 && s->end != UINT64_MAX && r->p->whole &&
+		    csv_in_quotes(r->csv)) {
+			/* A range's end inside quotes: its cut was wrong. */
+			*st = prov_fail(r->c, PROV_FAIL_CUT, "%s: a quoted "
+					"field is open at byte %" PRIu64,
+					s->name, s->end);
+			return -2;
+		}
 		if (got == 0) {
 			csv_finish(r->csv);
 		} else if (r->bom_check && file_has_bom(r->buf, got)) {

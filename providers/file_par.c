@@ -1,7 +1,8 @@
 /*
  * file_par.c - cutting a file provider's input into byte ranges
- * (file_par.h): where the cuts go, the scan that rules quoted line feeds
- * out, and the line count a range's messages start from.
+ * (file_par.h): where the cuts go, the scan that tells --check whether a
+ * cut falls inside a quoted field, and the line count a range's messages
+ * start from.
  *
  * Everything here reads the files with read()/pread() in pieces of
  * PAR_CHUNK bytes, never mapping them: the supervisor that plans must
@@ -63,89 +64,84 @@ static uint64_t snap(int fd, uint64_t off, uint64_t size, char *buf)
 /* csv.c's states, as far as they decide where a line ends. */
 enum qstate { Q_OUT, Q_IN, Q_SEEN, Q_CR, Q_BAD };
 
+/* Where a scan of one file is: its state after the byte before at. */
+struct qscan {
+	enum qstate st;
+	char prev;          /* the byte before at ('\n' at the start) */
+	uint64_t at;
+};
+
 /*
- * Scan a CSV file for a line feed inside a quoted field.  Returns 0 when
- * there is none, 1 with *at its offset (or the file's end, for a quote
- * never closed), -1 when the file cannot be read.  Outside quotes only
- * the quote character matters, found by memchr; whether it opens a field
- * depends on the byte before it (a delimiter, an LF or the file's start),
- * as in csv.c, where a quote inside an unquoted field makes the record
- * malformed up to the next LF.
+ * Move q over the file's bytes up to upto, by csv.c's quote states.
+ * Outside quotes only the quote character matters, found by memchr;
+ * whether it opens a field depends on the byte before it (a delimiter,
+ * an LF or the file's start), as in csv.c, where a quote inside an
+ * unquoted field makes the record malformed up to the next LF.  Inside
+ * quotes only the quote matters too: a line feed there is data.  Returns
+ * 0, or -1 when the file cannot be read.
  */
-static int quoted_lf(int fd, char quote, char delim, char *buf, uint64_t *at)
+static int qscan(int fd, struct qscan *q, uint64_t upto, char quote,
+		 char delim, char *buf)
 {
-	enum qstate st = Q_OUT;
-	char prev = '\n';
-	uint64_t base = 0;
-	ssize_t n;
+	while (q->at < upto) {
+		size_t want = upto - q->at < PAR_CHUNK ? (size_t)(upto - q->at)
+							: PAR_CHUNK;
+		ssize_t n = pread(fd, buf, want, (off_t)q->at);
+		const char *p = buf, *end, *c;
 
-	while ((n = read(fd, buf, PAR_CHUNK)) > 0) {
-		const char *p = buf, *end = buf + n;
-
+		if (n <= 0)
+			return -1;
+		end = buf + n;
 		/* A byte order mark is not data: csv.c skips it. */
-		if (base == 0 && file_has_bom(buf, (size_t)n))
+		if (q->at == 0 && file_has_bom(buf, (size_t)n))
 			p += 3;
-
 		while (p < end) {
-			const char *q;
-
-			switch (st) {
+			switch (q->st) {
 			case Q_OUT:
-				q = memchr(p, quote, (size_t)(end - p));
-				if (q == NULL) {
+				c = memchr(p, quote, (size_t)(end - p));
+				if (c == NULL) {
 					p = end;
 					break;
 				}
-				if (q > p)
-					prev = q[-1];
-				st = prev == '\n' || prev == delim ? Q_IN
-								   : Q_BAD;
-				p = q + 1;
+				if (c > p)
+					q->prev = c[-1];
+				q->st = q->prev == '\n' || q->prev == delim
+					? Q_IN : Q_BAD;
+				p = c + 1;
 				break;
 			case Q_IN:
-				q = memchr(p, quote, (size_t)(end - p));
-				if (memchr(p, '\n', (size_t)((q ? q : end) - p))) {
-					*at = base + (uint64_t)((const char *)
-						memchr(p, '\n', (size_t)((q ? q : end) - p)) - buf);
-					return 1;
-				}
-				if (q == NULL) {
+				c = memchr(p, quote, (size_t)(end - p));
+				if (c == NULL) {
 					p = end;
 					break;
 				}
-				st = Q_SEEN;
-				p = q + 1;
+				q->st = Q_SEEN;
+				p = c + 1;
 				break;
 			case Q_SEEN:
-				st = *p == quote ? Q_IN
-				   : *p == delim || *p == '\n' ? Q_OUT
-				   : *p == '\r' ? Q_CR : Q_BAD;
+				q->st = *p == quote ? Q_IN
+				      : *p == delim || *p == '\n' ? Q_OUT
+				      : *p == '\r' ? Q_CR : Q_BAD;
 				p++;
 				break;
 			case Q_CR:
-				st = *p == '\n' ? Q_OUT : Q_BAD;
+				q->st = *p == '\n' ? Q_OUT : Q_BAD;
 				p++;
 				break;
 			case Q_BAD:
-				q = memchr(p, '\n', (size_t)(end - p));
-				if (q == NULL) {
+				c = memchr(p, '\n', (size_t)(end - p));
+				if (c == NULL) {
 					p = end;
 					break;
 				}
-				st = Q_OUT;
-				p = q + 1;
+				q->st = Q_OUT;
+				p = c + 1;
 				break;
 			}
 			if (p > buf)
-				prev = p[-1];
+				q->prev = p[-1];
 		}
-		base += (uint64_t)n;
-	}
-	if (n < 0)
-		return -1;
-	if (st == Q_IN) {
-		*at = base;
-		return 1;
+		q->at += (uint64_t)n;
 	}
 	return 0;
 }
@@ -189,7 +185,6 @@ int64_t file_par_lines_before(const char *name, uint64_t off)
 struct pfile {
 	uint64_t size, start;   /* its bytes, and where they start in all */
 	int fd;                 /* open while it may be cut; -1 else */
-	int checked;            /* CSV quotes: 0 not yet, 1 safe, -1 not */
 	bool tried;             /* cuttable() asked */
 };
 
@@ -201,6 +196,13 @@ static void note(struct file_plan *pl, const char *name, const char *what)
 	if (len + 2 < sizeof pl->why)
 		snprintf(pl->why + len, sizeof pl->why - len, "%s%s: %s",
 			 len ? "; " : "", name, what);
+}
+
+/* Can a line feed of name be inside a quoted field? */
+static bool quoted_csv(const struct cfg_provider *p, const char *name)
+{
+	return file_kind_of(p, name) == FILE_KIND_CSV &&
+	       file_conf(p)->quote != 0;
 }
 
 /* May file i of the list be cut?  Opens it (f->fd) when it may. */
@@ -231,38 +233,6 @@ static bool cuttable(const struct cfg_provider *p, struct file_plan *pl,
 		return false;
 	f->fd = open(name, O_RDONLY | O_CLOEXEC);
 	return f->fd >= 0;
-}
-
-/* Is file i free of quoted line feeds?  Scanned once, when first cut. */
-static bool quotes_safe(const struct cfg_provider *p, struct file_plan *pl,
-			size_t i, struct pfile *f, char *buf)
-{
-	const struct file_conf *fc = file_conf(p);
-	uint64_t at = 0;
-	char what[160];
-	int rc;
-
-	if (f->checked)
-		return f->checked > 0;
-	f->checked = 1;
-	if (file_kind_of(p, pl->names[i]) != FILE_KIND_CSV || fc->quote == 0)
-		return true;
-	rc = quoted_lf(f->fd, fc->quote, fc->delimiter, buf, &at);
-	if (rc == 0)
-		return true;
-	f->checked = -1;
-	if (rc < 0) {
-		note(pl, pl->names[i], "cannot be read to rule out "
-		     "quoted line feeds: read whole");
-	} else {
-		int64_t line = file_par_lines_before(pl->names[i], at);
-
-		snprintf(what, sizeof what, "a quoted field holds a line feed "
-			 "(line %" PRId64 "): a CSV file is split only when "
-			 "none does", line + 1);
-		note(pl, pl->names[i], what);
-	}
-	return false;
 }
 
 void file_par_plan(const struct cfg_provider *p, int want,
@@ -342,7 +312,7 @@ void file_par_plan(const struct cfg_provider *p, int want,
 			f[i].tried = true;
 			(void)cuttable(p, pl, i, &f[i], least);
 		}
-		if (f[i].fd < 0 || !quotes_safe(p, pl, i, &f[i], buf))
+		if (f[i].fd < 0)
 			off = f[i].size;        /* read whole: cut at its end */
 		else if (off < least)
 			off = 0;                /* near its start: there */
@@ -383,6 +353,7 @@ void file_par_plan(const struct cfg_provider *p, int want,
 		r->hi = eo ? eo : UINT64_MAX;
 		r->bytes = (ef < pl->nnames ? f[ef].start + eo : pl->total) -
 			   (f[r->first].start + r->lo);
+		r->unsure = r->lo > 0 && quoted_csv(p, pl->names[r->first]);
 	}
 	pl->n = (int)ncut + 1;
 	goto out;
@@ -410,4 +381,47 @@ void file_par_free(struct file_plan *pl)
 	free(pl->names);
 	free(pl->r);
 	memset(pl, 0, sizeof *pl);
+}
+
+int file_par_cut_in_quotes(const struct cfg_provider *p,
+			   const struct file_plan *pl, int *k, int64_t *line)
+{
+	const struct file_conf *fc = file_conf(p);
+	struct qscan q = { .st = Q_OUT, .prev = '\n' };
+	char *buf = malloc(PAR_CHUNK);
+	size_t open_file = SIZE_MAX;
+	int fd = -1, rc = 0;
+
+	if (buf == NULL)
+		return -1;
+	/* Range j's end is range j + 1's start. */
+	for (int j = 1; j < pl->n && rc == 0; j++) {
+		const struct file_range *r = &pl->r[j];
+
+		if (!r->unsure)
+			continue;
+		if (r->first != open_file) {
+			if (fd >= 0)
+				close(fd);
+			fd = open(pl->names[r->first], O_RDONLY | O_CLOEXEC);
+			if (fd < 0) {
+				rc = -1;
+				break;
+			}
+			open_file = r->first;
+			q = (struct qscan){ .st = Q_OUT, .prev = '\n' };
+		}
+		if (qscan(fd, &q, r->lo, fc->quote, fc->delimiter, buf) < 0) {
+			rc = -1;
+		} else if (q.st == Q_IN) {
+			*k = j - 1;
+			*line = file_par_lines_before(pl->names[r->first],
+						      r->lo) + 1;
+			rc = 1;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return rc;
 }

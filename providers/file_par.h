@@ -13,14 +13,17 @@
  * range are exactly those that start in it: each is read once.
  *
  * A line feed is a record boundary in JSON Lines (a JSON string cannot
- * hold one), and in CSV or TSV when no quoted field holds one: before a
- * CSV file is cut it is scanned (memchr for the quote character, then
- * csv.c's own quote states over the lines that hold one), and a file
- * with a quoted line feed is not cut.
+ * hold one), and in CSV or TSV unless a quoted field holds it.  Nothing
+ * rules that out before the run: a range that starts at a cut in a CSV
+ * file with quotes is `unsure`, and the range before it, reading up to
+ * that cut, tells whether its parse ends there outside quotes (then the
+ * cut was a record start) or inside a quoted field (PROV_FAIL_CUT: the
+ * run is done again with the file read whole, supervisor/par.h).
  */
 #ifndef AGG_FILE_PAR_H
 #define AGG_FILE_PAR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +34,9 @@ struct file_range {
 	size_t first, last;
 	uint64_t lo, hi;    /* hi UINT64_MAX: up to the end of last */
 	uint64_t bytes;     /* its size */
+	bool unsure;        /* starts at a cut inside a CSV file with quotes:
+			       a record start only if the range before it
+			       ends outside quotes */
 };
 
 /* How one provider's input is cut. */
@@ -64,5 +70,14 @@ void file_par_free(struct file_plan *pl);
  * cannot be read.
  */
 int64_t file_par_lines_before(const char *name, uint64_t off);
+
+/*
+ * --check: scan the files up to pl's unsure cuts by csv.c's quote states
+ * (the run does not: its readers tell).  1 with *k the first range that
+ * would end inside a quoted field and *line the line its end starts; 0
+ * when none would; -1 when a file cannot be read.
+ */
+int file_par_cut_in_quotes(const struct cfg_provider *p,
+			   const struct file_plan *pl, int *k, int64_t *line);
 
 #endif

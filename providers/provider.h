@@ -37,9 +37,12 @@ enum prov_status {
 	PROV_DONE = 0,          /* all input read, final checkpoint sent */
 	PROV_FAIL_RETRY = 1,    /* failed; a restart may succeed */
 	PROV_FAIL_PERMANENT = 2, /* failed; no retry can fix it */
-	PROV_FAIL_CONFIG = 3     /* the config does not fit the source (a
+	PROV_FAIL_CONFIG = 3,    /* the config does not fit the source (a
 				    field without a column): no retry, and
 				    the run exits 78 as for any config error */
+	PROV_FAIL_CUT = 4        /* a range of a file (parallel) ends inside
+				    a quoted field: its cut was not a record
+				    start, the file is read again whole */
 };
 
 struct prov_ctx {

@@ -443,6 +443,8 @@ int main(int argc, char **argv)
 	struct partial_set *ps = NULL;
 	struct incr *inc = NULL;
 	struct par *par = NULL;
+	bool *whole = NULL;
+	int cut = -1;
 	int rc, code, shard = 0, nshards = 1, sharded = 0;
 
 	if (std_fds_open() < 0)
@@ -549,9 +551,23 @@ int main(int argc, char **argv)
 		clean_stale(&cfg, o.metrics ? o.metrics : cfg.metrics_file,
 			    trace);
 	}
-	if (par_expand(&cfg, &par) < 0) {
+	whole = calloc((size_t)cfg.nproviders + 1, sizeof *whole);
+	if (whole == NULL) {
+		log_event(LOG_ERROR, NULL, "out of memory", NULL);
 		incr_end(inc, &cfg, EXIT_FAILED);
 		release_lock(&lock);
+		cfg_free(&cfg);
+		return EXIT_FAILED;
+	}
+	if (trace && trace_start("supervisor", err, sizeof err) < 0) {
+		log_event(LOG_ERROR, NULL, err, NULL);
+		trace = NULL;
+	}
+again:
+	if (par_expand(&cfg, whole, &par) < 0) {
+		incr_end(inc, &cfg, EXIT_FAILED);
+		release_lock(&lock);
+		free(whole);
 		cfg_free(&cfg);
 		return EXIT_FAILED;
 	}
@@ -574,12 +590,23 @@ int main(int argc, char **argv)
 	stats = calloc((size_t)cfg.nproviders + 1, sizeof *stats);
 	so.stats = stats;
 	so.rows_written = &rows;
-	if (trace && trace_start("supervisor", err, sizeof err) < 0) {
-		log_event(LOG_ERROR, NULL, err, NULL);
-		trace = NULL;
-	}
+	so.cut = &cut;
 	so.tokens = incr_tokens(inc);
 	rc = sup_run(&cfg, &so);
+	if (cut >= 0) {
+		/*
+		 * A cut of a parallel read was inside a quoted field: nothing
+		 * was written; the run again, with that file read whole.
+		 */
+		par_redo(&cfg, par, cut, whole);
+		par_collapse(&cfg, par, NULL);
+		log_set_redraw(false);
+		progress_free(pg);
+		pg = NULL;
+		free(stats);
+		goto again;
+	}
+	free(whole);
 	rc = incr_end(inc, &cfg, rc); /* commits the state */
 	par_collapse(&cfg, par, stats);
 	log_set_redraw(false);

@@ -19,6 +19,7 @@
 #include "../common/log.h"
 #include "../providers/file_conf.h"
 #include "../providers/file_par.h"
+#include "../providers/file_src.h"
 
 struct par {
 	struct cfg_provider *own;  /* the config's providers */
@@ -66,6 +67,19 @@ static void describe(const struct file_plan *pl, const char *name, int k,
 			 pl->names[r->last], size);
 }
 
+/* What the run does when a cut turns out to be inside quotes. */
+#define UNSURE_THEN "a range that ends inside a quoted field makes the " \
+		    "run read the file again whole, by one process"
+
+/* Does a cut of pl fall in a CSV file with quotes? */
+static bool unsure(const struct file_plan *pl)
+{
+	for (int k = 0; k < pl->n; k++)
+		if (pl->r[k].unsure)
+			return true;
+	return false;
+}
+
 /* Log how p is cut: debug; a warning when it asked for N and is not. */
 static void log_plan(const struct cfg_provider *p, const struct file_plan *pl)
 {
@@ -84,9 +98,12 @@ static void log_plan(const struct cfg_provider *p, const struct file_plan *pl)
 		describe(pl, p->name, k, line, sizeof line);
 		log_event(LOG_DEBUG, p->name, "range", "is", line, NULL);
 	}
+	if (unsure(pl))
+		log_event(LOG_DEBUG, p->name, "cuts not checked before the "
+			  "run", "then", UNSURE_THEN, NULL);
 }
 
-int par_expand(struct cfg *cfg, struct par **out)
+int par_expand(struct cfg *cfg, const bool *whole, struct par **out)
 {
 	struct par *par;
 	struct cfg_provider *np = NULL;
@@ -96,7 +113,7 @@ int par_expand(struct cfg *cfg, struct par **out)
 
 	*out = NULL;
 	for (int i = 0; i < cfg->nproviders; i++)
-		any = any || wants(&cfg->providers[i]);
+		any = any || (wants(&cfg->providers[i]) && !(whole && whole[i]));
 	if (!any)
 		return 0;
 	if (cfg->partial) {
@@ -112,10 +129,10 @@ int par_expand(struct cfg *cfg, struct par **out)
 		struct file_plan pl = { .n = 1 };
 		int add;
 
-		if (wants(p))
+		if (wants(p) && !(whole && whole[i])) {
 			file_par_plan(p, file_conf(p)->parallel, &pl);
-		if (wants(p))
 			log_plan(p, &pl);
+		}
 		add = pl.n;
 		if (n + add > cap) {
 			int nc = (n + add) * 2;
@@ -152,6 +169,7 @@ int par_expand(struct cfg *cfg, struct par **out)
 			q->range_last = pl.r[k].last;
 			q->range_lo = pl.r[k].lo;
 			q->range_hi = pl.r[k].hi;
+			q->range_unsure = pl.r[k].unsure;
 		}
 		file_par_free(&pl);
 	}
@@ -172,6 +190,34 @@ out_oom:
 	free(par);
 	log_event(LOG_ERROR, NULL, "out of memory", NULL);
 	return -1;
+}
+
+void par_redo(const struct cfg *cfg, const struct par *par, int k,
+	      bool *whole)
+{
+	const struct cfg_provider *q = &cfg->providers[k];
+	const char **names = NULL;
+	char msg[600], cut[32], line[32];
+	const char *file = "?";
+	size_t n = 0;
+	int64_t before = -1;
+	glob_t g;
+
+	whole[par->of[k]] = true;
+	/* The files as the range's reader matched them. */
+	if (file_match(q, &g, &names, &n, msg, sizeof msg) == ST_OK &&
+	    q->range_last < n) {
+		file = names[q->range_last];
+		before = file_par_lines_before(file, q->range_hi);
+	}
+	snprintf(cut, sizeof cut, "%" PRIu64, q->range_hi);
+	snprintf(line, sizeof line, "%" PRId64, before + 1);
+	snprintf(msg, sizeof msg, "a quoted line feed crosses the cut at "
+		 "byte %s (line %s): read by one process", cut,
+		 before >= 0 ? line : "?");
+	log_event(LOG_WARN, q->whole, msg, "file", file, NULL);
+	free(names);
+	globfree(&g);
 }
 
 /* Fold b (a later range's counts) into a. */
@@ -229,10 +275,26 @@ void par_report(const struct cfg_provider *p)
 		printf("%-20s %-8s %-8s read by one process: %s\n", "", "",
 		       file_conf(p)->parallel > 1 ? "warning" : "", pl.why);
 	} else {
-		for (int k = 0; k < pl.n; k++) {
-			describe(&pl, p->name, k, line, sizeof line);
+		int k = -1, rc = 0;
+		int64_t at = 0;
+
+		for (int j = 0; j < pl.n; j++) {
+			describe(&pl, p->name, j, line, sizeof line);
 			printf("%-20s %-8s %-8s range %s\n", "", "", "", line);
 		}
+		if (unsure(&pl))
+			rc = file_par_cut_in_quotes(p, &pl, &k, &at);
+		if (rc > 0)
+			printf("%-20s %-8s %-8s read whole: %s: a quoted line "
+			       "feed crosses the cut at byte %" PRIu64 " (line %"
+			       PRId64 ")\n", "", "", "warning",
+			       pl.names[pl.r[k + 1].first], pl.r[k + 1].lo, at);
+		else if (rc == 0 && unsure(&pl))
+			printf("%-20s %-8s %-8s cuts checked: none inside a "
+			       "quoted field\n", "", "", "");
+		else if (rc < 0)
+			printf("%-20s %-8s %-8s cuts not checked: %s\n", "", "",
+			       "", UNSURE_THEN);
 		if (pl.why[0])
 			printf("%-20s %-8s %-8s read whole: %s\n", "", "", "",
 			       pl.why);

@@ -17,6 +17,7 @@
 #ifndef AGG_PAR_H
 #define AGG_PAR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "../common/config.h"
@@ -27,10 +28,21 @@ struct par;
 /*
  * Replace every enabled file provider that asks for parallel reads by its
  * ranges (one that is not cut stays, with a debug line saying why, a
- * warning when it asked for a number).  *out (NULL: nothing replaced)
- * goes to par_collapse().  Returns 0, or -1 when out of memory (logged).
+ * warning when it asked for a number), but those whole[i] marks (whole
+ * NULL: none).  *out (NULL: nothing replaced) goes to par_collapse().
+ * Returns 0, or -1 when out of memory (logged).
  */
-int par_expand(struct cfg *cfg, struct par **out);
+int par_expand(struct cfg *cfg, const bool *whole, struct par **out);
+
+/*
+ * The run was abandoned because range k of the expanded config ended
+ * inside a quoted field (sup_opts.cut): a cut of its file was not a
+ * record start.  Warns once, naming the file, the cut and its line, and
+ * marks its provider in whole (one entry per provider of the config's
+ * own) to be read by one process when the run is done again.
+ */
+void par_redo(const struct cfg *cfg, const struct par *par, int k,
+	      bool *whole);
 
 /*
  * Put back the config's own providers; stats (one entry per provider of

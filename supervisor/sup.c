@@ -178,25 +178,123 @@ static bool run_over(const struct sup *s)
 	return s->aborting;
 }
 
+/* A range's end held back (hold_end()). */
+struct held_end {
+	bool on;
+	bool cut;               /* it stopped inside a quoted field */
+	bool done;              /* it is DONE: only its "finished" waits */
+	struct ctl_msg m;       /* else: its CTL_ENDED, failed for good */
+};
+
+static bool hold_end(struct sup *s, int i, const struct ctl_msg *m,
+		     bool done);
+static void release_held(struct sup *s);
+
 /*
- * CTL_ENDED: the aggregator drained the ring of the attempt that ended.
- * The restart policy (sup_child.c) decides; a provider failed for good
- * stops the run or is dropped, as on_error says.
+ * The aggregator's CTL_ENDED m, taken now.  The restart policy
+ * (sup_child.c) decides; a provider failed for good stops the run or is
+ * dropped, as on_error says.
  */
-static void on_ended(struct sup *s, const struct ctl_msg *m)
+static void take_end(struct sup *s, const struct ctl_msg *m)
 {
 	int i = m->provider;
 	struct child *c = &s->ch[i];
-	enum sup_end end = sup_child_ended(c, s->cfg, &s->cfg->providers[i], m,
-					   &s->rng);
+	enum sup_end end;
 
+	end = sup_child_ended(c, s->cfg, &s->cfg->providers[i], m, &s->rng);
 	sup_trace_ended(s, i, end);
-	if (end != SUP_END_FAILED)
-		return;
-	if (s->cfg->on_error == CFG_ON_ERROR_FAIL)
-		begin_abort(s, c->config_error ? EXIT_CONFIG : EXIT_FAILED, true);
-	else
-		send_ctl(s, CTL_DROP, i, c->attempt, 0);
+	if (end == SUP_END_DONE && !hold_end(s, i, m, true))
+		sup_child_log_done(c, s->cfg, &s->cfg->providers[i]);
+	if (end == SUP_END_FAILED) {
+		if (s->cfg->on_error == CFG_ON_ERROR_FAIL)
+			begin_abort(s, c->config_error ? EXIT_CONFIG
+						       : EXIT_FAILED, true);
+		else
+			send_ctl(s, CTL_DROP, i, c->attempt, 0);
+	}
+	if (s->nheld > 0 && end != SUP_END_RESTART)
+		release_held(s);
+}
+
+/* CTL_ENDED: the aggregator drained the ring of the attempt that ended. */
+static void on_ended(struct sup *s, const struct ctl_msg *m)
+{
+	if (!hold_end(s, m->provider, m, false))
+		take_end(s, m);
+}
+
+/*
+ * parallel (par.h): what a range says may come from a wrong start, when a
+ * cut at or before its start is unsure (inside a CSV file with quotes),
+ * and then waits until every range before it has ended, to be taken in
+ * order (release_held()).  A range that stopped inside a quoted field
+ * (exit PROV_FAIL_CUT) proves its cut wrong if its own start was right;
+ * one that failed for good, and the "finished" line of one that is done,
+ * may speak of records read from a wrong start (rejects, their counts).
+ * So a failure is logged and acted on only once it is known to be real,
+ * the cut reported is the first wrong one, and nothing of an attempt that
+ * is done again reaches the log.  Returns true when held.
+ */
+static bool hold_end(struct sup *s, int i, const struct ctl_msg *m,
+		     bool done)
+{
+	const struct cfg_provider *p = &s->cfg->providers[i];
+	const struct child *c = &s->ch[i];
+	bool cut = WIFEXITED(c->status) &&
+		   WEXITSTATUS(c->status) == PROV_FAIL_CUT, unsure = false;
+
+	if (p->whole == NULL || (!done && (m->flag & CTL_ENDED_DONE)))
+		return false;
+	for (int j = i - p->range; j <= i; j++)
+		unsure = unsure || s->cfg->providers[j].range_unsure;
+	if (!cut && !(unsure && (done || c->permanent)))
+		return false;
+	if (s->held == NULL)
+		s->held = calloc((size_t)s->n, sizeof *s->held);
+	if (s->held == NULL)
+		return false;
+	s->held[i] = (struct held_end){ .on = true, .cut = cut && !done,
+					.done = done, .m = *m };
+	s->nheld++;
+	if (!done)
+		release_held(s);
+	return true;
+}
+
+/*
+ * Take the held ends whose ranges before them have all ended, lowest
+ * first: a cut inside quotes abandons the run for one that reads the
+ * file whole (sup_opts.cut); a failure goes on as it would have; a done
+ * range's "finished" is logged.
+ */
+static void release_held(struct sup *s)
+{
+	for (int i = 0; i < s->n && s->nheld > 0 && !s->aborting; i++) {
+		struct held_end h;
+		bool ready = true;
+
+		if (s->held == NULL || !s->held[i].on)
+			continue;
+		for (int j = i - s->cfg->providers[i].range; j < i; j++)
+			ready = ready && (s->ch[j].state == P_DONE ||
+					  s->ch[j].state == P_FAILED);
+		if (!ready)
+			continue;
+		h = s->held[i];
+		s->held[i].on = false;
+		s->nheld--;
+		if (h.done) {
+			sup_child_log_done(&s->ch[i], s->cfg,
+					   &s->cfg->providers[i]);
+		} else if (h.cut) {
+			s->ch[i].state = P_STOPPED;
+			if (s->opts->cut)
+				*s->opts->cut = i;
+			begin_abort(s, EXIT_FAILED, false);
+		} else {
+			take_end(s, &h.m);
+		}
+	}
 }
 
 /* Handle one control message.  Returns 1 if there was one, else 0. */
@@ -562,6 +660,8 @@ int sup_run(const struct cfg *cfg, const struct sup_opts *opts)
 	struct pollfd *fds = NULL;
 	int *owner = NULL, setup_rc = 0;
 
+	if (opts->cut)
+		*opts->cut = -1;
 	s.self = getpid();
 	s.t0 = clock_ms();
 	s.rng = (unsigned)s.self ^ (unsigned)s.t0;
@@ -683,7 +783,7 @@ out:
 		opts->tokens[i].len = s.ch[i].token_len;
 		memcpy(opts->tokens[i].b, s.ch[i].token, s.ch[i].token_len);
 	}
-	if (!opts->quiet && s.ch)
+	if (!opts->quiet && s.ch && !(opts->cut && *opts->cut >= 0))
 		sup_child_summary(s.ch, s.n, cfg, s.t0, s.rows);
 	if (s.ctl_fd >= 0)
 		close(s.ctl_fd);
@@ -700,6 +800,7 @@ out:
 		for (int i = 0; i < s.n; i++)
 			ring_destroy(&s.rings[i]);
 	free(s.rings);
+	free(s.held);
 	free(s.ch);
 	free(fds);
 	free(owner);

@@ -36,6 +36,10 @@ struct sup_opts {
 					entries, status NULL: did not run),
 					or NULL */
 	uint64_t *rows_written;      /* filled at the end, or NULL */
+	int *cut;                    /* out: the range (parallel) whose end
+					fell inside a quoted field, when the
+					run was abandoned for it (par.h);
+					-1 else; or NULL */
 	struct sup_token *tokens;    /* cfg->nproviders entries, or NULL: in,
 					each provider's first resume token
 					(an incremental run's bookmark, len

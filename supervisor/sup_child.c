@@ -92,7 +92,7 @@ enum sup_end sup_child_ended(struct child *c, const struct cfg *cfg,
 			     const struct cfg_provider *p,
 			     const struct ctl_msg *m, unsigned *rng)
 {
-	char cause[CTL_TEXT_MAX], num[32], num2[32], num3[32];
+	char cause[CTL_TEXT_MAX], num[32], num2[32];
 	bool clean = WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0;
 	bool done = m->flag & CTL_ENDED_DONE;
 	uint64_t delay;
@@ -121,14 +121,6 @@ enum sup_end sup_child_ended(struct child *c, const struct cfg *cfg,
 		}
 		c->state = P_DONE;
 		c->finished = clock_ms();
-		snprintf(num, sizeof num, "%llu", (unsigned long long)c->records);
-		snprintf(num2, sizeof num2, "%llu", (unsigned long long)c->rejects);
-		snprintf(num3, sizeof num3, "%llu",
-			 (unsigned long long)c->filtered);
-		log_event(LOG_INFO, p->name, "finished", "records", num,
-			  "rejects", num2, cfg->where || p->where ? "filtered"
-								  : NULL,
-			  num3, NULL);
 		return SUP_END_DONE;
 	}
 
@@ -162,6 +154,19 @@ enum sup_end sup_child_ended(struct child *c, const struct cfg *cfg,
 	log_event(LOG_WARN, p->name, "restarted", "attempt", num, "cause",
 		  cause, "backoff", num2, NULL);
 	return SUP_END_RESTART;
+}
+
+void sup_child_log_done(const struct child *c, const struct cfg *cfg,
+			const struct cfg_provider *p)
+{
+	char num[32], num2[32], num3[32];
+
+	snprintf(num, sizeof num, "%llu", (unsigned long long)c->records);
+	snprintf(num2, sizeof num2, "%llu", (unsigned long long)c->rejects);
+	snprintf(num3, sizeof num3, "%llu", (unsigned long long)c->filtered);
+	log_event(LOG_INFO, p->name, "finished", "records", num, "rejects",
+		  num2, cfg->where || p->where ? "filtered" : NULL, num3,
+		  NULL);
 }
 
 void sup_child_kill(struct child *c, const char *cause)

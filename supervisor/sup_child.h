@@ -78,6 +78,10 @@ void sup_child_done_reaped(const struct child *c,
  */
 uint32_t sup_child_end_flag(const struct child *c, int restart);
 
+/* Log "finished" with c's counts (c is P_DONE). */
+void sup_child_log_done(const struct child *c, const struct cfg *cfg,
+			const struct cfg_provider *p);
+
 /* What CTL_ENDED made of an attempt (sup_child_ended). */
 enum sup_end {
 	SUP_END_DONE,           /* finished: DONE was folded */
@@ -89,7 +93,8 @@ enum sup_end {
  * Apply the aggregator's CTL_ENDED m to c (provider p of cfg): take its
  * counts and resume token, decide between done, failed and a restart with
  * its backoff (jittered from *rng), move c to P_DONE, P_FAILED or
- * P_BACKOFF and log "finished", "failed" or "restarted".
+ * P_BACKOFF and log "failed" or "restarted" ("finished" is the caller's:
+ * sup_child_log_done()).
  */
 enum sup_end sup_child_ended(struct child *c, const struct cfg *cfg,
 			     const struct cfg_provider *p,

@@ -49,6 +49,12 @@ struct sup {
 	 */
 	struct pollfd *fds;
 	int *owner;
+	/*
+	 * parallel: ends of ranges held until the ranges before them have
+	 * ended (sup.c, hold_end()); NULL until one is.
+	 */
+	struct held_end *held;
+	int nheld;
 };
 
 #endif

@@ -10,9 +10,12 @@
  * decimal sums per group.  The test build's AGG_PARALLEL_MIN_RANGE makes
  * ranges of a few bytes, so small files are cut, and trailing blank lines
  * of every length move the cuts over every byte of the lines around
- * them.  A CSV file with a quoted line feed is read whole, with the line
- * named; range readers killed at seeded random points restart from their
- * own checkpoints; state with parallel is a config error.
+ * them.  A quoted line feed across a cut is found by the range before
+ * it, which ends inside quotes: the run is done again with the file
+ * read whole, one warning naming the cut's line, nothing of the void
+ * attempt in the log; range readers killed at seeded random points
+ * restart from their own checkpoints, during a redo too; state with
+ * parallel is a config error.
  */
 #include <criterion/criterion.h>
 
@@ -323,21 +326,202 @@ Test(parallel, json_lines_cut_at_every_byte)
 	sweep("in.jsonl", JSONL, NULL);
 }
 
-Test(parallel, quoted_line_feed_is_read_whole)
+/*
+ * in.csv: n rows, row `at` with a quoted field of `lines` line feeds
+ * (nothing with lines 0); rows of every shape around it.
+ */
+static void make_quoted_lf(int n, int at, int lines)
 {
 	char *path = tu_path(dir, "in.csv");
+	FILE *f = fopen(path, "w");
+	uint64_t rng = 3;
+
+	cr_assert(f);
+	fputs("id,region,qty,price,amount\n", f);
+	for (int i = 0; i < n; i++) {
+		if (i != at || lines == 0) {
+			row(f, QUOTED, i, &rng);
+			continue;
+		}
+		fprintf(f, "%d,\"many\n", i);
+		for (int k = 0; k < lines; k++)
+			fprintf(f, "line %d, \"\"%d\"\"\n", k, k);
+		fputs("end\",1,2.5,3.25\n", f);
+	}
+	fclose(f);
+	free(path);
+}
+
+/* Times needle occurs in hay. */
+static int count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* The line of in.csv that starts at byte off: 1 + its line feeds before. */
+static long line_at(unsigned long long off)
+{
+	size_t len;
+	char *path = tu_path(dir, "in.csv"), *s = tu_read(path, &len), *p;
+	long n = 1;
+
+	cr_assert(s && off <= len);
+	for (p = s; p < s + off; p++)
+		n += *p == '\n';
+	free(s);
+	free(path);
+	return n;
+}
+
+/* Processes (live or zombie) whose folder is the test's: none left. */
+static int procs_in_dir(void)
+{
+	char *real = realpath(dir, NULL), link[64], at[4096];
+	int n = 0;
+	FILE *ps = popen("ls /proc", "r");
+
+	cr_assert(real && ps);
+	while (fgets(link, sizeof link, ps)) {
+		char path[96];
+		ssize_t len;
+
+		if (link[0] < '0' || link[0] > '9')
+			continue;
+		link[strcspn(link, "\n")] = '\0';
+		snprintf(path, sizeof path, "/proc/%s/cwd", link);
+		len = readlink(path, at, sizeof at - 1);
+		if (len > 0) {
+			at[len] = '\0';
+			n += strcmp(at, real) == 0;
+		}
+	}
+	pclose(ps);
+	free(real);
+	return n;
+}
+
+/*
+ * The warning of a run whose cut fell inside a quoted field, once, at the
+ * cut's own line; nothing of the void attempt in the log: no range's
+ * "finished" with its counts, no failure, no reject.
+ */
+static void redone_once(const struct tu_result *r)
+{
+	const char *w = strstr(r->err, "a quoted line feed crosses the cut "
+			       "at byte ");
+	unsigned long long at;
+	long line;
+	char want[96];
+
+	cr_assert(w, "%s", r->err);
+	cr_assert_eq(count_of(r->err, "crosses the cut"), 1, "%s", r->err);
+	cr_assert_eq(sscanf(w, "a quoted line feed crosses the cut at byte "
+			    "%llu (line %ld)", &at, &line), 2, "%s", w);
+	cr_assert_eq(line, line_at(at), "%s", w);
+	snprintf(want, sizeof want, "(line %ld): read by one process "
+		 "file=in.csv", line);
+	cr_assert(strstr(r->err, want), "%s", r->err);
+	cr_assert(strstr(r->err, "failed") == NULL, "%s", r->err);
+	/* A range's "finished" only if it ends at or before that cut. */
+	for (int k = 0; k < 8; k++) {
+		char name[40], is[40];
+		const char *d;
+		unsigned long long lo, hi;
+
+		snprintf(name, sizeof name, "provider=src[%d] finished", k);
+		if (strstr(r->err, name) == NULL)
+			continue;
+		snprintf(is, sizeof is, "is=\"src[%d] in.csv bytes ", k);
+		d = strstr(r->err, is);
+		cr_assert(d && sscanf(d + strlen(is), "%llu-%llu", &lo, &hi)
+			  == 2 && hi <= at, "%s past the cut at %llu:\n%s",
+			  name, at, r->err);
+	}
+	cr_assert(strstr(r->err, "\nsrc  "), "%s", r->err);
+	cr_assert_eq(count_of(r->err, "\nprovider   "), 1, "%s", r->err);
+}
+
+/*
+ * A multi-line quoted field across the cuts: the readers find it (the
+ * range before a cut ends inside quotes), the run is done again with the
+ * file read whole, and every output and the reject file are the bytes of
+ * parallel = 1, with one warning naming the cut and its line, and nothing
+ * of the void attempt in the log or the reject file.  With max_rejects 0
+ * the ranges past the cut fail for good on what they misread: held until
+ * the cut is known, and never logged.
+ */
+Test(parallel, quoted_line_feed_across_a_cut_reads_again_whole)
+{
+	static const char *const ns[] = { "2", "3", "7" };
+	const char *check[] = { "-c", "p.conf", "--check", NULL };
+	struct tu_result r;
+
+	TU_REQUIRE_HOOKS(teardown);
+	make_quoted_lf(2000, 1000, 3000);
+	cr_assert_eq(run("one", "in.csv", "1", NULL, NULL, &r), 0, "%s", r.err);
+	tu_result_free(&r);
+	for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+		cr_assert_eq(run("n", "in.csv", ns[i], NULL, tiny, &r), 0,
+			     "%s", r.err);
+		cr_assert(strstr(r.err, "read in ranges"), "%s", r.err);
+		redone_once(&r);
+		same_outputs("one", "n", ns[i]);
+		tu_result_free(&r);
+		/* --check scans, and names the same cut. */
+		tu_run(&r, dir, check, tiny);
+		cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+		cr_assert(strstr(r.out, "read whole: in.csv: a quoted line "
+				 "feed crosses the cut at byte "), "%s", r.out);
+		tu_result_free(&r);
+	}
+	/* A real failure before the cut is still one. */
+	cr_assert_eq(run("n", "in.csv", "3", "max_rejects = 0\n", tiny, &r),
+		     1, "%s", r.err);
+	cr_assert(strstr(r.err, "error provider=src[0] failed"), "%s", r.err);
+	cr_assert(strstr(r.err, "crosses the cut") == NULL, "%s", r.err);
+	tu_result_free(&r);
+	/* Rejects past the cut fail those ranges: not a failure of the run. */
+	{
+		char *p = tu_path(dir, "in.csv"), cmd[512];
+
+		/* Only the one quoted field: no rejects at all. */
+		snprintf(cmd, sizeof cmd, "sed -i '/bad/d' %s", p);
+		cr_assert_eq(system(cmd), 0);
+		free(p);
+	}
+	cr_assert_eq(run("one", "in.csv", "1", "max_rejects = 0\n", NULL, &r),
+		     0, "%s", r.err);
+	tu_result_free(&r);
+	cr_assert_eq(run("n", "in.csv", "3", "max_rejects = 0\n", tiny, &r),
+		     0, "%s", r.err);
+	redone_once(&r);
+	same_outputs("one", "n", "max_rejects 0");
+	tu_result_free(&r);
+	cr_assert_eq(tu_shm_count(), 0);
+	cr_assert_eq(procs_in_dir(), 0);
+}
+
+/* Quoted line feeds away from the cuts: the file is read in ranges. */
+Test(parallel, quoted_line_feeds_away_from_the_cuts_are_read_in_ranges)
+{
+	static const char *const ns[] = { "2", "3", "7" };
+	char *path = tu_path(dir, "in.csv");
+	const char *check[] = { "-c", "p.conf", "--check", NULL };
 	FILE *f;
 	uint64_t rng = 3;
 	struct tu_result r;
-	const char *check[] = { "-c", "p.conf", "--check", NULL };
 
 	TU_REQUIRE_HOOKS(teardown);
 	f = fopen(path, "w");
 	cr_assert(f);
 	fputs("id,region,qty,price,amount\n", f);
 	for (int i = 0; i < 2000; i++) {
-		if (i == 1500)
-			fputs("1500,\"two\nlines\",1,2.5,3.25\n", f);
+		if (i == 5 || i == 1990)
+			fprintf(f, "%d,\"two\nlines\",1,2.5,3.25\n", i);
 		else
 			row(f, QUOTED, i, &rng);
 	}
@@ -345,20 +529,65 @@ Test(parallel, quoted_line_feed_is_read_whole)
 	free(path);
 	cr_assert_eq(run("one", "in.csv", "1", NULL, NULL, &r), 0, "%s", r.err);
 	tu_result_free(&r);
-	cr_assert_eq(run("n", "in.csv", "3", NULL, tiny, &r), 0, "%s", r.err);
-	/* Asked for 3: a warning, naming the line. */
-	cr_assert(strstr(r.err, "warn provider=src read by one process"),
-		  "%s", r.err);
-	cr_assert(strstr(r.err, "in.csv: a quoted field holds a line feed "
-			 "(line 1502)"), "%s", r.err);
-	cr_assert(strstr(r.err, "src[0]") == NULL, "%s", r.err);
-	same_outputs("one", "n", "quoted line feed");
-	tu_result_free(&r);
+	for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+		cr_assert_eq(run("n", "in.csv", ns[i], NULL, tiny, &r), 0,
+			     "%s", r.err);
+		cr_assert(strstr(r.err, "read in ranges"), "%s", r.err);
+		cr_assert(strstr(r.err, "crosses the cut") == NULL, "%s",
+			  r.err);
+		cr_assert(strstr(r.err, "provider=src[1] finished"), "%s",
+			  r.err);
+		cr_assert(strstr(r.err, "provider=src started") == NULL, "%s",
+			  r.err);
+		same_outputs("one", "n", ns[i]);
+		tu_result_free(&r);
+	}
 	tu_run(&r, dir, check, tiny);
 	cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
-	cr_assert(strstr(r.out, "read by one process: in.csv: a quoted field "
-			 "holds a line feed (line 1502)"), "%s", r.out);
+	cr_assert(strstr(r.out, "cuts checked: none inside a quoted field"),
+		  "%s", r.out);
 	tu_result_free(&r);
+}
+
+/*
+ * Kills around a redo: the range that ends inside quotes, killed on its
+ * first attempt, reads again to its end and reports it again; the reader
+ * of the whole file, killed in the redo, resumes from its checkpoint.
+ */
+Test(parallel, kills_of_range_readers_during_a_redo)
+{
+	struct tu_result r;
+
+	TU_REQUIRE_HOOKS(teardown);
+	make_quoted_lf(2000, 1000, 3000);
+	cr_assert_eq(run("one", "in.csv", "1", NULL, NULL, &r), 0, "%s", r.err);
+	tu_result_free(&r);
+	for (unsigned seed = 1; seed <= 6; seed++) {
+		char fault[160];
+		const char *env[] = { "AGG_PARALLEL_MIN_RANGE=16", fault,
+				      NULL };
+		char what[32];
+
+		if (seed % 3 == 0)
+			snprintf(fault, sizeof fault, "AGG_FAULT=src[0]:1:"
+				 "random:%u;src[1]:1:random:%u;src:1:random:"
+				 "%u", seed, seed + 1, seed + 2);
+		else
+			snprintf(fault, sizeof fault, "AGG_FAULT=src[0]:1:"
+				 "record:%u;src:1:record:%u",
+				 100 + seed * 97 % 800, 1 + seed * 331 % 1900);
+		cr_assert_eq(run("n", "in.csv", "2", NULL, env, &r), 0,
+			     "%s: %s", fault, r.err);
+		cr_assert(strstr(r.err, "fault injected"), "%s", r.err);
+		cr_assert(strstr(r.err, "restarted"), "%s", r.err);
+		cr_assert_eq(count_of(r.err, "crosses the cut at byte "), 1,
+			     "%s", r.err);
+		snprintf(what, sizeof what, "seed %u", seed);
+		same_outputs("one", "n", what);
+		tu_result_free(&r);
+	}
+	cr_assert_eq(tu_shm_count(), 0);
+	cr_assert_eq(procs_in_dir(), 0);
 }
 
 Test(parallel, check_and_verbose_say_how)

@@ -178,22 +178,13 @@ static bool run_over(const struct sup *s)
 	return s->aborting;
 }
 
-/* A range's end held back (hold_end()). */
-struct held_end {
-	bool on;
-	bool cut;               /* it stopped inside a quoted field */
-	bool done;              /* it is DONE: only its "finished" waits */
-	struct ctl_msg m;       /* else: its CTL_ENDED, failed for good */
-};
-
 static bool hold_end(struct sup *s, int i, const struct ctl_msg *m,
 		     bool done);
 static void release_held(struct sup *s);
 
 /*
- * The aggregator's CTL_ENDED m, taken now.  The restart policy
- * (sup_child.c) decides; a provider failed for good stops the run or is
- * dropped, as on_error says.
+ * CTL_ENDED m, taken now: the restart policy (sup_child.c) decides; one
+ * failed for good stops the run or is dropped, as on_error says.
  */
 static void take_end(struct sup *s, const struct ctl_msg *m)
 {
@@ -224,16 +215,13 @@ static void on_ended(struct sup *s, const struct ctl_msg *m)
 }
 
 /*
- * parallel (par.h): what a range says may come from a wrong start, when a
- * cut at or before its start is unsure (inside a CSV file with quotes),
- * and then waits until every range before it has ended, to be taken in
- * order (release_held()).  A range that stopped inside a quoted field
- * (exit PROV_FAIL_CUT) proves its cut wrong if its own start was right;
- * one that failed for good, and the "finished" line of one that is done,
- * may speak of records read from a wrong start (rejects, their counts).
- * So a failure is logged and acted on only once it is known to be real,
- * the cut reported is the first wrong one, and nothing of an attempt that
- * is done again reaches the log.  Returns true when held.
+ * parallel (par.h): past an unsure cut (in a CSV file with quotes) a
+ * range may have read from a wrong start, so what it says waits until
+ * every range before it has ended, to be taken in order: that it stopped
+ * inside a quoted field (exit PROV_FAIL_CUT: its cut is wrong if its start
+ * was right), a failure for good, the "finished" line of one done.  So a
+ * failure counts only once it is real, the cut reported is the first
+ * wrong one, and nothing of a void attempt is logged.  True when held.
  */
 static bool hold_end(struct sup *s, int i, const struct ctl_msg *m,
 		     bool done)
@@ -263,9 +251,8 @@ static bool hold_end(struct sup *s, int i, const struct ctl_msg *m,
 
 /*
  * Take the held ends whose ranges before them have all ended, lowest
- * first: a cut inside quotes abandons the run for one that reads the
- * file whole (sup_opts.cut); a failure goes on as it would have; a done
- * range's "finished" is logged.
+ * first: a cut inside quotes abandons the run (sup_opts.cut: main.c runs
+ * it again, the file read whole); the others go on as they would have.
  */
 static void release_held(struct sup *s)
 {

@@ -17,6 +17,12 @@
 #include "sup.h"
 #include "sup_child.h"
 
+/* A range's end held back (sup.c, hold_end()): cut, done (its log), or m. */
+struct held_end {
+	bool on, cut, done;
+	struct ctl_msg m;
+};
+
 struct sup {
 	const struct cfg *cfg;
 	const struct sup_opts *opts;
@@ -49,11 +55,7 @@ struct sup {
 	 */
 	struct pollfd *fds;
 	int *owner;
-	/*
-	 * parallel: ends of ranges held until the ranges before them have
-	 * ended (sup.c, hold_end()); NULL until one is.
-	 */
-	struct held_end *held;
+	struct held_end *held;  /* parallel: s->n of them, or NULL */
 	int nheld;
 };
 

@@ -539,6 +539,11 @@ Test(parallel, quoted_line_feeds_away_from_the_cuts_are_read_in_ranges)
 			  r.err);
 		cr_assert(strstr(r.err, "provider=src started") == NULL, "%s",
 			  r.err);
+		/* -v: what a cut inside quotes would do. */
+		cr_assert(strstr(r.err, "debug provider=src cuts not checked "
+				 "before the run then=\"a range that ends "
+				 "inside a quoted field makes the run read the "
+				 "file again whole"), "%s", r.err);
 		same_outputs("one", "n", ns[i]);
 		tu_result_free(&r);
 	}

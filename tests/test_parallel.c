@@ -499,6 +499,30 @@ Test(parallel, quoted_line_feed_across_a_cut_reads_again_whole)
 				 "feed crosses the cut at byte "), "%s", r.out);
 		tu_result_free(&r);
 	}
+	/* A union on stdout, written once, after the redo. */
+	{
+		static const char conf[] =
+			"[aggregate]\noutput = -\nmode = union\n"
+			"fields = id:int, region:text, qty:int, price:float,\n"
+			"  amount:decimal(12,2)\nmax_rejects = 100000\n"
+			"\n[provider src]\ntype = file\npath = in.csv\n"
+			"parallel = %s\n";
+		const char *args[] = { "-c", "u.conf", NULL };
+		char text[512], *one;
+
+		snprintf(text, sizeof text, conf, "1");
+		tu_put(dir, "u.conf", text);
+		cr_assert_eq(tu_run(&r, dir, args, NULL), 0, "%s", r.err);
+		one = strdup(r.out);
+		tu_result_free(&r);
+		snprintf(text, sizeof text, conf, "3");
+		tu_put(dir, "u.conf", text);
+		cr_assert_eq(tu_run(&r, dir, args, tiny), 0, "%s", r.err);
+		cr_assert(strstr(r.err, "crosses the cut"), "%s", r.err);
+		cr_assert_str_eq(r.out, one);
+		free(one);
+		tu_result_free(&r);
+	}
 	/* A real failure before the cut is still one. */
 	cr_assert_eq(run("n", "in.csv", "3", "max_rejects = 0\n", tiny, &r),
 		     1, "%s", r.err);

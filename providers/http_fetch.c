@@ -265,6 +265,12 @@ void http_job_detach(struct http *h, struct job *j)
 {
 	if (j->easy == NULL)
 		return;
+	if (j->round != 0 && j->round == h->round) {
+		h->round_left--;
+		if (h->round_first_us == 0)
+			h->round_first_us = clock_us();
+	}
+	j->round = 0;
 	curl_multi_remove_handle(h->multi, j->easy->h);
 	h->idle[h->nidle++] = j->easy;
 	j->easy = NULL;
@@ -564,11 +570,40 @@ static bool take_token(struct http *h, uint64_t now)
 	return false;
 }
 
+/*
+ * Do new pages wait for the rest of the last round's answers?
+ *
+ * Pages fetched ahead (pagination = page) may lie past the end, which only
+ * a page's answer tells.  A round of requests sent together is answered
+ * together, in a burst; a new page started for each answer as it comes
+ * would start most of a round again before the burst reaches the empty
+ * page, all past the end, and send those requests while the rest of the
+ * burst is still being received.  So once the last round's first answer
+ * is in, new pages wait for the others: for at most an eighth of the time
+ * that first answer took, so that one slow page holds the next round back
+ * only that long.
+ */
+static bool round_holds(struct http *h, uint64_t now)
+{
+	uint64_t until;
+
+	if (h->pagination != CFG_PAGE_PAGE || h->round_left <= 0 ||
+	    h->round_first_us == 0)
+		return false;
+	until = h->round_first_us + (h->round_first_us - h->round_start_us) / 8;
+	if (now >= until)
+		return false;
+	h->hold_us = until;
+	return true;
+}
+
 int http_fetch_issue(struct http *h)
 {
 	uint64_t now = clock_us();
+	bool fresh = true;
 
 	h->wake_us = 0;
+	h->hold_us = 0;
 	/* Retries first: they are earlier in the sequence. */
 	for (uint64_t s = h->head; s < h->tail; s++) {
 		struct job *j = http_job_at(h, s);
@@ -584,6 +619,8 @@ int http_fetch_issue(struct http *h)
 		if (job_start(h, j) < 0)
 			return -1;
 	}
+	if (round_holds(h, now))
+		return 0;
 	while (h->tail - h->head < h->wcap &&
 	       h->inflight < h->concurrency && http_page_more(h)) {
 		struct job *j;
@@ -593,21 +630,32 @@ int http_fetch_issue(struct http *h)
 		j = http_page_take(h);
 		if (j == NULL || job_start(h, j) < 0)
 			return -1;
+		if (fresh) {
+			h->round++;
+			h->round_left = 0;
+			h->round_start_us = now;
+			h->round_first_us = 0;
+			fresh = false;
+		}
+		j->round = h->round;
+		h->round_left++;
 	}
 	return 0;
 }
 
 int http_fetch_wait_ms(const struct http *h)
 {
-	uint64_t now = clock_us();
+	uint64_t now = clock_us(), wake = h->wake_us;
 
-	if (h->wake_us == 0)
+	if (h->hold_us != 0 && (wake == 0 || h->hold_us < wake))
+		wake = h->hold_us;
+	if (wake == 0)
 		return POLL_MS;
-	if (h->wake_us <= now)
+	if (wake <= now)
 		return 0;
-	if (h->wake_us - now >= POLL_MS * 1000u)
+	if (wake - now >= POLL_MS * 1000u)
 		return POLL_MS;
-	return (int)((h->wake_us - now + 999) / 1000);
+	return (int)((wake - now + 999) / 1000);
 }
 
 enum prov_status http_fetch_open(struct http *h)

@@ -3,16 +3,27 @@
  * fixture server (tests/fixtures/httpd.py): pages fetched ahead past the
  * end of a page-paginated API, and the order of DONE and the cleanup.
  *
+ * - A round of pages sent together is answered together: new pages wait
+ *   for the rest of the round's answers, so the empty page is read before
+ *   any page past the round is asked for (without the wait, each early
+ *   answer starts a page past the end at once).
+ * - The wait is short: one slow page holds the next pages back only an
+ *   eighth of the time its round's first answer took, not until it comes.
  * - DONE is published before the connections are closed (the "read" span
  *   of the provider's --trace track ends before its "close" span begins),
  *   so the output does not wait for the cleanup.
- * */
+ *
+ * The server logs each request with its arrival time on its own clock;
+ * the tests compare those times only with the delays the URLs ask for.
+ */
 #include <criterion/criterion.h>
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sqlite3.h>
 
 #include "helpers/httpfix.h"
 #include "helpers/testutil.h"
@@ -66,6 +77,150 @@ static void run_ok(const char *const *args)
 	tu_run(&r, dir, args, NULL);
 	cr_assert_eq(r.status, 0, "exit %d, stderr:\n%s", r.status, r.err);
 	tu_result_free(&r);
+}
+
+/*
+ * What SQLite makes of the fixture's records 1..n (id i, price i * 1.25,
+ * region north/south/east/west by i % 4): the output's CSV, free() it.
+ */
+static char *oracle(int n)
+{
+	static const char *const regions[] = { "north", "south", "east",
+					       "west" };
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	cr_assert_not_null(f);
+	cr_assert_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "CREATE TABLE t (region TEXT, price "
+				  "REAL)", NULL, NULL, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, "INSERT INTO t VALUES (?, ?)", -1,
+					&st, NULL), SQLITE_OK);
+	for (int i = 1; i <= n; i++) {
+		sqlite3_bind_text(st, 1, regions[i % 4], -1, SQLITE_STATIC);
+		sqlite3_bind_double(st, 2, i * 1.25);
+		cr_assert_eq(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT region, count(*), "
+					"printf('%.15g', sum(price)) FROM t "
+					"GROUP BY region ORDER BY region", -1,
+					&st, NULL), SQLITE_OK);
+	fputs("region,n,total\n", f);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		fprintf(f, "%s,%lld,%s\n", sqlite3_column_text(st, 0),
+			(long long)sqlite3_column_int64(st, 1),
+			sqlite3_column_text(st, 2));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	cr_assert_eq(fclose(f), 0);
+	return out;
+}
+
+/* The server's request log: an array of {"path", "t", ...}; decref it. */
+static json_t *server_log(void)
+{
+	long status = 0;
+	char *body = hf_get(&srv, "/_log", &status);
+	json_error_t e;
+	json_t *log;
+
+	cr_assert_not_null(body, "no /_log");
+	cr_assert_eq(status, 200);
+	log = json_loads(body, 0, &e);
+	cr_assert(json_is_array(log), "/_log: %s", body);
+	free(body);
+	return log;
+}
+
+/* The arrival time of the request for page p (/items), -1 if none. */
+static double asked_at(json_t *log, long p)
+{
+	char want[32];
+	size_t i;
+	json_t *e;
+
+	snprintf(want, sizeof want, "page=%ld&", p);
+	json_array_foreach(log, i, e) {
+		const char *path = json_string_value(json_object_get(e, "path"));
+
+		if (path && strncmp(path, "/items?", 7) == 0 &&
+		    strstr(path, want) != NULL)
+			return json_number_value(json_object_get(e, "t"));
+	}
+	return -1;
+}
+
+/* The highest page of /items the server was asked for. */
+static long last_page_asked(json_t *log)
+{
+	long last = 0;
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(log, i, e) {
+		const char *path = json_string_value(json_object_get(e, "path"));
+		const char *p = path ? strstr(path, "page=") : NULL;
+
+		if (p && strncmp(path, "/items?", 7) == 0 &&
+		    atol(p + 5) > last)
+			last = atol(p + 5);
+	}
+	return last;
+}
+
+/*
+ * 4 pages of 10 and the empty 5th, 8 at a time: pages 1-4 answer after
+ * 1.6 s, 5-8 after 1.64 s.  The first answers free four slots 40 ms
+ * before the empty page comes; the round's wait (up to 1.6 s / 8 = 0.2 s)
+ * keeps them free, so no page past 8 is ever asked for.  Without it pages
+ * 9-12 go out as soon as pages 1-4 are in.  The output is the data set's.
+ */
+Test(http_end, pages_past_the_round_wait_for_its_answers)
+{
+	const char *const args[] = { "-q", "-c", "p.conf", NULL };
+	char *out, *want = oracle(40);
+	json_t *log;
+
+	conf("@@/items?page={page}&per_page=10&total=40&delay=1600&"
+	     "slow=5:1640,6:1640,7:1640,8:1640", "concurrency = 8\n");
+	run_ok(args);
+	out = tu_get(dir, "out.csv");
+	cr_assert_str_eq(out, want);
+	free(out);
+	free(want);
+	log = server_log();
+	cr_assert_eq(last_page_asked(log), 8, "pages up to %ld were asked "
+		     "for", last_page_asked(log));
+	json_decref(log);
+}
+
+/*
+ * Page 2 of 20 answers after 3 s, the others after 0.2 s, 4 at a time: the
+ * pages after the first round are asked for while page 2 is still on its
+ * way (before its 3 s are up on the server's clock), not after it.
+ */
+Test(http_end, a_slow_page_holds_the_next_ones_back_briefly)
+{
+	const char *const args[] = { "-q", "-c", "p.conf", NULL };
+	double t2, t5;
+	json_t *log;
+
+	conf("@@/items?page={page}&per_page=10&total=200&delay=200&"
+	     "slow=2:3000", "concurrency = 4\n");
+	run_ok(args);
+	log = server_log();
+	t2 = asked_at(log, 2);
+	t5 = asked_at(log, 5);
+	cr_assert(t2 >= 0 && t5 >= 0);
+	cr_assert_lt(t5, t2 + 3.0, "page 5 was asked for %.3f s after page 2, "
+		     "not before page 2's answer", t5 - t2);
+	cr_assert_eq(last_page_asked(log) >= 21, true);
+	json_decref(log);
 }
 
 /* The ts of the first event of the provider's track named name, ph. */

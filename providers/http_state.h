@@ -135,6 +135,10 @@ struct http {
 	int round_left;         /* its transfers still in flight */
 	uint64_t round_start_us; /* when it started */
 	uint64_t round_first_us; /* its first answer, 0: none yet */
+	uint64_t round_end_us;  /* its last transfer left, 0: not yet */
+	uint64_t hold_left_us;  /* what the run may still wait for rounds
+				   (UINT64_MAX: not known before the first
+				   round's first answer) */
 	uint64_t hold_us;       /* new pages wait for the round until then
 				   (0: they do not); not a heartbeat's
 				   reason, unlike wake_us */

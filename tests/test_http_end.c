@@ -8,7 +8,9 @@
  *   any page past the round is asked for (without the wait, each early
  *   answer starts a page past the end at once).
  * - The wait is short: one slow page holds the next pages back only an
- *   eighth of the time its round's first answer took, not until it comes.
+ *   eighth of the time its round's first answer took, not until it comes,
+ *   and the waits of a whole run add up to no more than that for its
+ *   first round.
  * - DONE is published before the connections are closed (the "read" span
  *   of the provider's --trace track ends before its "close" span begins),
  *   so the output does not wait for the cleanup.
@@ -220,6 +222,31 @@ Test(http_end, a_slow_page_holds_the_next_ones_back_briefly)
 	cr_assert_lt(t5, t2 + 3.0, "page 5 was asked for %.3f s after page 2, "
 		     "not before page 2's answer", t5 - t2);
 	cr_assert_eq(last_page_asked(log) >= 21, true);
+	json_decref(log);
+}
+
+/*
+ * The waits of a run add up to an eighth of its first round's time: here
+ * round 1 (pages 1-4, page 4 answering late) waits the whole of it, 0.2 s,
+ * so round 2 (pages 5-7) waits no more: pages 8 and 9 are asked for as
+ * soon as 5 and 6 are in, before page 7's answer 0.15 s later.  A wait of
+ * its own would hold them until page 7 came.
+ */
+Test(http_end, the_waits_of_a_run_are_bounded_in_all)
+{
+	const char *const args[] = { "-q", "-c", "p.conf", NULL };
+	double t7, t8;
+	json_t *log;
+
+	conf("@@/items?page={page}&per_page=10&total=80&delay=1600&"
+	     "slow=4:4000,7:1750", "concurrency = 4\n");
+	run_ok(args);
+	log = server_log();
+	t7 = asked_at(log, 7);
+	t8 = asked_at(log, 8);
+	cr_assert(t7 >= 0 && t8 >= 0);
+	cr_assert_lt(t8, t7 + 1.75, "page 8 was asked for %.3f s after page 7, "
+		     "after page 7's answer", t8 - t7);
 	json_decref(log);
 }
 

@@ -34,6 +34,7 @@
 
 #include "../common/clock.h"
 #include "../common/log.h"
+#include "../common/trace.h"
 #include "http_conf.h"
 #include "http_fetch.h"
 #include "http_page.h"
@@ -44,6 +45,18 @@
 #define MAX_CONCURRENCY 1024
 
 /* --- emitting ---------------------------------------------------------- */
+
+/*
+ * A job past the end leaves the window.  While more jobs may follow, its
+ * transfer (if any) is cut now, freeing its slot; when none can, the
+ * transfer is left to close_all(), after DONE (skip_after() likewise).
+ */
+static void drop_job(struct http *h, struct job *j)
+{
+	if (j->easy != NULL && !http_page_more(h))
+		return;
+	http_job_release(h, j);
+}
 
 /* Emit, in sequence order, every job at the head that is ready. */
 static enum prov_status emit_ready(struct http *h)
@@ -58,7 +71,7 @@ static enum prov_status emit_ready(struct http *h)
 		if (j->state == JOB_SKIPPED ||
 		    (h->pagination == CFG_PAGE_PAGE &&
 		     j->url <= h->finished_url)) {
-			http_job_release(h, j);
+			drop_job(h, j);
 			h->head++;
 			h->progress = true;
 			continue;
@@ -186,6 +199,7 @@ static enum prov_status http_run(struct prov_ctx *c)
 	const struct http_conf *hc = http_conf(c->p);
 	struct http h;
 	enum prov_status st;
+	uint64_t t0;
 
 	memset(&h, 0, sizeof h);
 	h.c = c;
@@ -215,8 +229,18 @@ static enum prov_status http_run(struct prov_ctx *c)
 	if (st == PROV_DONE)
 		st = pump(&h);
 	http_retry_flush(&h);
+	/*
+	 * DONE before the cleanup: closing every connection (and the
+	 * transfers past the last page, left running: see drop_job()) takes
+	 * milliseconds that the output need not wait for.
+	 */
+	if (st == PROV_DONE && prov_done(c) < 0)
+		st = prov_failure(c);
+	t0 = trace_on ? clock_us() : 0;
 	close_all(&h);
 	curl_global_cleanup();
+	if (trace_on)
+		trace_span("close", t0, NULL);
 	return st;
 }
 

@@ -265,6 +265,13 @@ void http_job_detach(struct http *h, struct job *j)
 {
 	if (j->easy == NULL)
 		return;
+	if (j->round != 0 && j->round == h->round) {
+		if (h->round_first_us == 0)
+			h->round_first_us = clock_us();
+		if (--h->round_left == 0)
+			h->round_end_us = clock_us();
+	}
+	j->round = 0;
 	curl_multi_remove_handle(h->multi, j->easy->h);
 	h->idle[h->nidle++] = j->easy;
 	j->easy = NULL;
@@ -564,11 +571,72 @@ static bool take_token(struct http *h, uint64_t now)
 	return false;
 }
 
+/*
+ * Do new pages wait for the rest of the last round's answers?
+ *
+ * Pages fetched ahead (pagination = page) may lie past the end, which only
+ * a page's answer tells.  A round of requests sent together is answered
+ * together, in a burst; a new page started for each answer as it comes
+ * would start most of a round again before the burst reaches the empty
+ * page, all past the end, and send those requests while the rest of the
+ * burst is still being received.  So once the last round's first answer
+ * is in, new pages wait for the others: for at most an eighth of the time
+ * that first answer took, so that one slow page holds the next round back
+ * only that long.  Waiting costs each round the spread of its burst, while
+ * only the last round has pages past the end: a run waits at most an
+ * eighth of its first round's time in all (h->hold_left_us), which a run
+ * of one or two rounds does not reach and a long one spends early.
+ */
+static uint64_t hold_until(const struct http *h)
+{
+	uint64_t cap = (h->round_first_us - h->round_start_us) / 8;
+
+	return h->round_first_us + (cap < h->hold_left_us ? cap
+							  : h->hold_left_us);
+}
+
+static bool round_holds(struct http *h, uint64_t now)
+{
+	uint64_t until;
+
+	if (h->pagination != CFG_PAGE_PAGE || h->round_left <= 0 ||
+	    h->round_first_us == 0)
+		return false;
+	if (h->hold_left_us == UINT64_MAX)
+		h->hold_left_us = (h->round_first_us - h->round_start_us) / 8;
+	until = hold_until(h);
+	if (now >= until)
+		return false;
+	h->hold_us = until;
+	return true;
+}
+
+/* A new round starts now: charge the last one's wait to the budget. */
+static void round_begin(struct http *h, uint64_t now)
+{
+	if (h->round_first_us != 0 && h->hold_left_us != UINT64_MAX) {
+		uint64_t end = h->round_left > 0 ? now : h->round_end_us;
+		uint64_t until = hold_until(h);
+
+		if (end > until)
+			end = until;
+		if (end > h->round_first_us)
+			h->hold_left_us -= end - h->round_first_us;
+	}
+	h->round++;
+	h->round_left = 0;
+	h->round_start_us = now;
+	h->round_first_us = 0;
+	h->round_end_us = 0;
+}
+
 int http_fetch_issue(struct http *h)
 {
 	uint64_t now = clock_us();
+	bool fresh = true;
 
 	h->wake_us = 0;
+	h->hold_us = 0;
 	/* Retries first: they are earlier in the sequence. */
 	for (uint64_t s = h->head; s < h->tail; s++) {
 		struct job *j = http_job_at(h, s);
@@ -584,6 +652,8 @@ int http_fetch_issue(struct http *h)
 		if (job_start(h, j) < 0)
 			return -1;
 	}
+	if (round_holds(h, now))
+		return 0;
 	while (h->tail - h->head < h->wcap &&
 	       h->inflight < h->concurrency && http_page_more(h)) {
 		struct job *j;
@@ -593,21 +663,29 @@ int http_fetch_issue(struct http *h)
 		j = http_page_take(h);
 		if (j == NULL || job_start(h, j) < 0)
 			return -1;
+		if (fresh) {
+			round_begin(h, now);
+			fresh = false;
+		}
+		j->round = h->round;
+		h->round_left++;
 	}
 	return 0;
 }
 
 int http_fetch_wait_ms(const struct http *h)
 {
-	uint64_t now = clock_us();
+	uint64_t now = clock_us(), wake = h->wake_us;
 
-	if (h->wake_us == 0)
+	if (h->hold_us != 0 && (wake == 0 || h->hold_us < wake))
+		wake = h->hold_us;
+	if (wake == 0)
 		return POLL_MS;
-	if (h->wake_us <= now)
+	if (wake <= now)
 		return 0;
-	if (h->wake_us - now >= POLL_MS * 1000u)
+	if (wake - now >= POLL_MS * 1000u)
 		return POLL_MS;
-	return (int)((h->wake_us - now + 999) / 1000);
+	return (int)((wake - now + 999) / 1000);
 }
 
 enum prov_status http_fetch_open(struct http *h)
@@ -625,6 +703,7 @@ enum prov_status http_fetch_open(struct http *h)
 		return prov_fail(h->c, PROV_FAIL_RETRY, "out of memory");
 	for (size_t i = 0; i < h->wcap; i++)
 		h->win[i].h = h;
+	h->hold_left_us = UINT64_MAX; /* set by the first round's answer */
 	if (curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
 			      (long)conc) != CURLM_OK ||
 	    curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,

@@ -71,15 +71,19 @@ void http_fetch_close(struct http *h);
 /*
  * Start every transfer that may start now: retries that are due first,
  * then new jobs (http_page_take()) while the window, `concurrency` and
- * the rate limit allow.  Sets h->wake_us to when something blocked may
- * start.  0, or -1 (out of memory).
+ * the rate limit allow, and the last round of pages does not hold them
+ * back (see round_holds()).  Sets h->wake_us to when something blocked
+ * may start, h->hold_us to when the hold ends.  0, or -1 (out of memory).
  */
 int http_fetch_issue(struct http *h);
 
 /* Collect finished transfers: each job becomes DONE, QUEUED or FAILED. */
 void http_fetch_collect(struct http *h);
 
-/* How long curl_multi_poll may sleep (ms): until h->wake_us, at most 250. */
+/*
+ * How long curl_multi_poll may sleep (ms): until h->wake_us or h->hold_us,
+ * whichever comes first, at most 250.
+ */
 int http_fetch_wait_ms(const struct http *h);
 
 /* Give a job's easy handle back to the pool (cancelling its transfer). */

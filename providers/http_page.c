@@ -425,15 +425,23 @@ out_free_target:
 	return rc;
 }
 
-/* page: every job of url after page p is past the end: drop them. */
+/*
+ * page: every job of url after page p is past the end: drop them.  Their
+ * transfers are cut at once only when more jobs may follow (the slots are
+ * then wanted); past the last url they run on until the cleanup, after
+ * DONE, rather than close a connection each before the last pages go out.
+ */
 static void skip_after(struct http *h, int url, long page)
 {
+	bool more = http_page_more(h);
+
 	for (uint64_t s = h->head; s < h->tail; s++) {
 		struct job *j = http_job_at(h, s);
 
 		if (j->url != url || j->page <= page || j->state == JOB_SKIPPED)
 			continue;
-		http_job_detach(h, j);
+		if (more)
+			http_job_detach(h, j);
 		j->state = JOB_SKIPPED;
 	}
 }

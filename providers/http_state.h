@@ -12,12 +12,14 @@
  *
  * Job states (the function that makes each transition):
  *
- *   QUEUED --(issue: slot, rate token, due time)--> RUNNING
+ *   QUEUED --(issue: slot, rate token, due time; a new page also waits
+ *             while the last round's answers are coming in)--> RUNNING
  *   RUNNING --(2xx, parsed)--> DONE
  *   RUNNING --(connection error, 5xx, 408, 429, not JSON)--> QUEUED (retry)
  *                                                    \-> FAILED (no tries left)
  *   RUNNING --(other 4xx, too big, ...)--> FAILED
- *   any --(an earlier page of its url was empty)--> SKIPPED
+ *   any --(an earlier page of its url was empty)--> SKIPPED (a transfer
+ *             past the last url's end runs on until the cleanup)
  *   DONE, FAILED, SKIPPED --(emitted or dropped)--> FREE
  *
  * http_fetch.c makes the first four (http_fetch_issue(), and job_finish()
@@ -75,6 +77,8 @@ struct job {
 	char *target;           /* the URL requested, owned */
 	int tries;              /* requests sent so far */
 	uint64_t due_us;        /* QUEUED: not before this time */
+	uint64_t round;         /* RUNNING: the round that started it (0: a
+				   retry, in none) */
 	struct easy *easy;      /* RUNNING: its transfer */
 	struct buf body;        /* kept across jobs of this slot */
 	struct buf link;        /* Link header values, ", "-joined */
@@ -122,6 +126,22 @@ struct http {
 				   start */
 	bool gen_ready;         /* cursor/link: the previous job is done */
 	int finished_url;       /* page: urls <= this one are finished */
+
+	/*
+	 * The last round: the new jobs one http_fetch_issue() call started
+	 * together (pagination = page), whose answers come together.
+	 */
+	uint64_t round;         /* its number, 0: none yet */
+	int round_left;         /* its transfers still in flight */
+	uint64_t round_start_us; /* when it started */
+	uint64_t round_first_us; /* its first answer, 0: none yet */
+	uint64_t round_end_us;  /* its last transfer left, 0: not yet */
+	uint64_t hold_left_us;  /* what the run may still wait for rounds
+				   (UINT64_MAX: not known before the first
+				   round's first answer) */
+	uint64_t hold_us;       /* new pages wait for the round until then
+				   (0: they do not); not a heartbeat's
+				   reason, unlike wake_us */
 
 	double tokens;          /* rate limit bucket */
 	uint64_t tokens_us;

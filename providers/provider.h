@@ -86,6 +86,7 @@ struct prov_ctx {
 	struct prov_compute *compute;
 	uint64_t filtered;          /* records `where` dropped so far (from
 				       the last run's count, as records) */
+	bool done_sent;             /* prov_done() published DONE */
 	char why[EXPR_REASON_MAX + 96];
 };
 
@@ -247,6 +248,17 @@ void prov_heartbeat(struct prov_ctx *c);
 enum prov_status prov_fail(struct prov_ctx *c, enum prov_status status,
 			   const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Publish DONE now, before the run function returns: for a run that still
+ * has slow work to do that changes nothing counted (closing connections,
+ * freeing), so that the aggregator folds the provider meanwhile and the
+ * output need not wait for it.  The records and checkpoints sent so far are
+ * all the provider sends: after it the run function may not emit, reject
+ * or checkpoint, and returns PROV_DONE (prov_main() then sends nothing
+ * more).  Returns 0, or -1 (the ring is gone: return prov_failure(c)).
+ */
+int prov_done(struct prov_ctx *c);
 
 /*
  * What a run function returns after prov_emit(), prov_room(),

@@ -719,6 +719,21 @@ static int find_unused(struct prov_ctx *c)
 	return 0;
 }
 
+int prov_done(struct prov_ctx *c)
+{
+	/* DONE also covers records sent after the last checkpoint. */
+	if (flush_records(c) < 0 ||
+	    send_frame(c, RING_DONE, &c->filtered, sizeof c->filtered) < 0) {
+		prov_fail(c, PROV_FAIL_RETRY,
+			  "could not hand over the last records");
+		return -1;
+	}
+	c->done_sent = true;
+	trace_end("read", "status", "done", NULL);
+	faults_hit(c, FAULT_AFTER_DONE);
+	return 0;
+}
+
 int prov_main(struct prov_ctx *c)
 {
 	const struct prov_ops *ops = prov_ops_for(c->p->type);
@@ -733,6 +748,7 @@ int prov_main(struct prov_ctx *c)
 	c->buf_count = 0;
 	c->frame_type = RING_RECORDS;
 	c->errbuf[0] = '\0';
+	c->done_sent = false;
 	ring_producer_attach(c->ring);
 	faults_init(c);
 	trace_begin("read", NULL);
@@ -748,19 +764,13 @@ int prov_main(struct prov_ctx *c)
 	else
 		st = ops->run(c);
 
-	if (st == PROV_DONE) {
-		/* DONE also covers records sent after the last checkpoint. */
-		if (flush_records(c) < 0 ||
-		    send_frame(c, RING_DONE, &c->filtered,
-			       sizeof c->filtered) < 0)
-			st = prov_fail(c, PROV_FAIL_RETRY,
-				       "could not hand over the last records");
-		else
-			faults_hit(c, FAULT_AFTER_DONE);
-	}
-	trace_end("read", "status", st == PROV_DONE ? "done" : "failed",
-		  "cause", st == PROV_DONE ? NULL : c->errbuf, NULL);
+	/* After prov_done() a run function has nothing left to fail. */
+	assert(st == PROV_DONE || !c->done_sent);
+	if (st == PROV_DONE && !c->done_sent && prov_done(c) < 0)
+		st = prov_failure(c);
 	if (st != PROV_DONE) {
+		trace_end("read", "status", "failed", "cause", c->errbuf,
+			  NULL);
 		c->buf = NULL;    /* the ERROR frame takes its space */
 		if (c->errbuf[0] == '\0')
 			snprintf(c->errbuf, sizeof c->errbuf, "failed");

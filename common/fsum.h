@@ -129,6 +129,15 @@ double fsum_value(const struct fsum *s);
 double fsum_avg(const struct fsum *s, uint64_t n);
 
 /*
+ * The sum as pieces that add up to it: up to FSUM_PIECES_MAX integers
+ * m[i] (|m[i]| < 2^124) with the weights 2^lsb[i] (-1074 <= lsb[i] <=
+ * 1040); flags aside (s->flags).  One piece for the narrow form, none for
+ * an empty sum.  Returns how many.
+ */
+#define FSUM_PIECES_MAX 24
+int fsum_pieces(const struct fsum *s, __int128 *m, int *lsb);
+
+/*
  * Saving a sum in a partial (partial.c): fsum_save() writes s to out (room
  * for FSUM_SAVE_MAX bytes) as one string of bytes per value and form, and
  * returns how many; fsum_load() reads one back from p[0..len) into s (the

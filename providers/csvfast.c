@@ -839,6 +839,47 @@ enum csvfast_stop csvfast_encode_then(struct csvfast *f, const char *in,
 	return batch(f, in, avail, out, room, max, slack, v, then, arg, b);
 }
 
+enum csvfast_stop csvfast_read_then(struct csvfast *f, const char *in,
+				    size_t avail, uint64_t max,
+				    struct rec_value *v, csvfast_then then,
+				    void *arg, struct csvfast_batch *b)
+{
+	const struct csvfast plan = *f;
+	const unsigned char *p = (const unsigned char *)in;
+	enum csvfast_stop why = CSVFAST_LIMIT;
+	size_t used = 0, n;
+	uint64_t k = 0, seen = 0;
+
+	for (int j = 0; j < f->nalways_null; j++)
+		v[f->always_null[j]].null = true;
+	while (k < max) {
+		enum csvfast_verdict d;
+
+		n = record(&plan, p + used, avail - used, v);
+		if (n == 0) {
+			why = CSVFAST_DECLINED;
+			break;
+		}
+		d = then(arg);
+		if (d == CSVFAST_REFUSE) {
+			why = CSVFAST_REFUSED;
+			break;
+		}
+		used += n;
+		seen++;
+		k += d == CSVFAST_KEEP;
+	}
+	b->used = used;
+	b->len = 0;
+	b->records = k;
+	b->seen = seen;
+	f->tries += seen + (why == CSVFAST_DECLINED);
+	if (why == CSVFAST_DECLINED && ++f->declines >= 1024 &&
+	    f->declines * 2 > f->tries)
+		f->on = false; /* as csvfast_record() */
+	return why;
+}
+
 size_t csvfast_encode(struct csvfast *f, const char *in, size_t avail,
 		      unsigned char *out, size_t room, size_t *len)
 {

@@ -216,4 +216,16 @@ enum csvfast_stop csvfast_encode_then(struct csvfast *f, const char *in,
 				      struct rec_value *v, csvfast_then then,
 				      void *arg, struct csvfast_batch *b);
 
+/*
+ * csvfast_encode_then() without the encoding: each record the fast path
+ * takes is read into v (f->nwhole values) and then(arg) decides; a kept
+ * one (which the caller took: a range reader's combine folds it) counts
+ * towards max, a dropped one is only read, a refused one stops the batch.
+ * b->len is 0.  For a plan whose every record is read, encoded or not.
+ */
+enum csvfast_stop csvfast_read_then(struct csvfast *f, const char *in,
+				    size_t avail, uint64_t max,
+				    struct rec_value *v, csvfast_then then,
+				    void *arg, struct csvfast_batch *b);
+
 #endif

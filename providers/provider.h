@@ -32,6 +32,8 @@
 #include "../ipc/token.h"
 #include "faults.h"
 
+struct comb;
+
 /* What a run function returns; also the provider process's exit status. */
 enum prov_status {
 	PROV_DONE = 0,          /* all input read, final checkpoint sent */
@@ -83,6 +85,10 @@ struct prov_ctx {
 	struct prov_compute *compute;
 	uint64_t filtered;          /* records `where` dropped so far (from
 				       the last run's count, as records) */
+	struct comb *comb;          /* a range reader folding its rows into
+				       groups (combine.h), NULL: records */
+	bool emit_slow;             /* compute or comb: prov_emit() off its
+				       plain path */
 	char why[EXPR_REASON_MAX + 96];
 };
 
@@ -129,6 +135,27 @@ int prov_emit(struct prov_ctx *c, const struct rec_value *v);
  */
 int prov_emit_group(struct prov_ctx *c, const struct rec_schema *s,
 		    const struct rec_value *v);
+
+/*
+ * The combine (combine.h): a range of a file read with `parallel` folds
+ * its rows into groups in the reader, when push_combine_allowed() says
+ * the config lets it, and sends them as GROUPS frames before each
+ * checkpoint (and DONE); the checkpoints count rows, as without it.
+ * prov_combine_begin() starts it (0; -1: no memory), and prov_emit()
+ * folds from then on.  It stops for the rest of the attempt, records sent
+ * again, when a batch's rows come to fewer than COMB_MIN_ROWS a group.
+ * prov_fold() is prov_emit() for a provider that reads values itself:
+ * v over the whole schema, derived fields computed (prov_compute()).
+ * 0, or -1 as prov_emit().
+ */
+#define COMB_MIN_ROWS 4
+int prov_combine_begin(struct prov_ctx *c);
+int prov_fold(struct prov_ctx *c, const struct rec_value *v);
+
+static inline bool prov_combining(const struct prov_ctx *c)
+{
+	return c->comb != NULL;
+}
 
 /*
  * For a provider that encodes records itself when c->compute is set: the

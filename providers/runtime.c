@@ -33,7 +33,9 @@
 
 #include "../common/clock.h"
 #include "../common/log.h"
+#include "../common/pushdown.h"
 #include "../common/trace.h"
+#include "combine.h"
 #include "faults.h"
 
 /* A heartbeat at most this often (nanoseconds). */
@@ -429,11 +431,114 @@ int prov_emit_group(struct prov_ctx *c, const struct rec_schema *s,
 	return emit_record(c, s, v);
 }
 
+/* A group record, not counted: the checkpoints count the rows. */
+static int emit_uncounted(void *arg, const struct rec_schema *s,
+			  const struct rec_value *v)
+{
+	struct prov_ctx *c = arg;
+	uint64_t records = c->records, since = c->since_checkpoint;
+	int rc = emit_record(c, s, v);
+
+	c->records = records;
+	c->since_checkpoint = since;
+	return rc;
+}
+
+static void combine_end(struct prov_ctx *c)
+{
+	comb_free(c->comb);
+	c->comb = NULL;
+	c->emit_slow = c->compute != NULL;
+}
+
+/*
+ * Send the combine's groups (GROUPS frames), and stop it when they were
+ * too many for their rows.  0, or -1 (the ring is gone).
+ */
+static int combine_send(struct prov_ctx *c)
+{
+	uint64_t groups = comb_groups(c->comb), rows = comb_rows(c->comb);
+	bool *unused = c->unused;
+	int rc;
+
+	if (groups == 0)
+		return 0;
+	if (flush_records(c) < 0)
+		return -1;
+	/* A group record has no unused field. */
+	c->frame_type = RING_GROUPS;
+	c->unused = NULL;
+	rc = comb_send(c->comb, emit_uncounted, c);
+	if (rc == 0)
+		rc = flush_records(c);
+	c->frame_type = RING_RECORDS;
+	c->unused = unused;
+	if (rc == 0 && rows < COMB_MIN_ROWS * groups)
+		combine_end(c);
+	return rc;
+}
+
+int prov_combine_begin(struct prov_ctx *c)
+{
+	const struct cfg *cfg = c->compute ? c->compute->cfg : c->cfg;
+	char why[128];
+
+	if (c->comb != NULL ||
+	    !push_combine_allowed(cfg, c->index, why, sizeof why))
+		return 0;
+	c->comb = comb_new(cfg);
+	if (c->comb == NULL)
+		return -1;
+	c->emit_slow = true;
+	return 0;
+}
+
+int prov_fold(struct prov_ctx *c, const struct rec_value *v)
+{
+	int r = comb_add(c->comb, v);
+
+	if (r > 0) {
+		if (combine_send(c) < 0)
+			return -1;
+		if (c->comb == NULL)
+			return emit_record(c, c->compute ? &c->compute->cfg->schema
+							 : &c->cfg->schema, v);
+		r = comb_add(c->comb, v);
+	}
+	if (r != 0) {
+		prov_fail(c, PROV_FAIL_RETRY, "out of memory");
+		return -1;
+	}
+	c->records++;
+	c->since_checkpoint++;
+	faults_hit(c, FAULT_RECORD);
+	return 0;
+}
+
+/* prov_emit() with derived fields, a `where` or the combine. */
+static __attribute__((noinline)) int emit_slow(struct prov_ctx *c,
+					       const struct rec_value *v)
+{
+	struct prov_compute *k = c->compute;
+	int r;
+
+	if (c->comb == NULL)
+		return emit_computed(c, v);
+	if (k != NULL) {
+		memcpy(k->vals, v, (size_t)k->nd * sizeof *v);
+		r = compute(c, k);
+		if (r != 0)
+			return r < 0;
+		v = k->vals;
+	}
+	return prov_fold(c, v);
+}
+
 int prov_emit(struct prov_ctx *c, const struct rec_value *v)
 {
 	/* Chosen once per process; the plain path is as it always was. */
-	if (__builtin_expect(c->compute != NULL, 0))
-		return emit_computed(c, v);
+	if (__builtin_expect(c->emit_slow, 0))
+		return emit_slow(c, v);
 	return emit_record(c, &c->cfg->schema, v);
 }
 
@@ -514,7 +619,7 @@ int prov_checkpoint(struct prov_ctx *c, const void *token, size_t len)
 		prov_fail(c, PROV_FAIL_PERMANENT, "resume token too long");
 		return -1;
 	}
-	if (flush_records(c) < 0)
+	if ((c->comb != NULL && combine_send(c) < 0) || flush_records(c) < 0)
 		return -1;
 	memcpy(frame, &c->records, sizeof(uint64_t));
 	memcpy(frame + sizeof(uint64_t), &c->rejects, sizeof(uint64_t));
@@ -745,12 +850,15 @@ int prov_main(struct prov_ctx *c)
 			       "provider type not built in");
 	else if (compute_init(c) < 0 || find_unused(c) < 0)
 		st = prov_fail(c, PROV_FAIL_RETRY, "out of memory");
-	else
+	else {
+		c->emit_slow = c->compute != NULL;
 		st = ops->run(c);
+	}
 
 	if (st == PROV_DONE) {
 		/* DONE also covers records sent after the last checkpoint. */
-		if (flush_records(c) < 0 ||
+		if ((c->comb != NULL && combine_send(c) < 0) ||
+		    flush_records(c) < 0 ||
 		    send_frame(c, RING_DONE, &c->filtered,
 			       sizeof c->filtered) < 0)
 			st = prov_fail(c, PROV_FAIL_RETRY,
@@ -770,6 +878,7 @@ int prov_main(struct prov_ctx *c)
 	c->buf = NULL;
 	free(c->unused);
 	c->unused = NULL;
+	combine_end(c);
 	if (c->compute != NULL) {
 		c->cfg = c->compute->cfg;
 		compute_free(c->compute);

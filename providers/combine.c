@@ -1,0 +1,481 @@
+/*
+ * combine.c - a range reader's group table (combine.h).
+ *
+ * Open addressing over a fixed array of slots (twice COMB_MAX_GROUPS, so
+ * a probe ends soon), each the index + 1 of a group in one array of
+ * fixed-size groups, kept in the order they came.  A group is its hash,
+ * its rows, its key values (text copied into the arena) and one state per
+ * aggregate.  Sending empties the slots the groups used, one by one: a
+ * table of a few groups costs a few stores per checkpoint, not a memset
+ * of the slots.  comb_add() runs per row: the key's hash, one probe, the
+ * states' adds.
+ */
+#include "combine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/arena.h"
+#include "../common/fsum.h"
+
+#define SLOTS (2u * COMB_MAX_GROUPS)
+
+enum comb_op {
+	OP_COUNT_STAR,
+	OP_COUNT,
+	OP_ISUM,
+	OP_DSUM,
+	OP_FSUM,
+	OP_MIN,
+	OP_MAX,
+};
+
+struct comb_agg {
+	enum comb_op op;
+	int field;            /* -1: count(*) */
+	enum rec_type type;   /* the field's (min, max) */
+	int col;              /* its n in the group record */
+};
+
+/* One aggregate's state; which part is used depends on its op. */
+struct comb_state {
+	int64_t n;
+	uint64_t lo;          /* an int or decimal sum, 128 bits */
+	int64_t hi;
+	struct fsum f;
+	struct rec_value v;   /* min, max */
+};
+
+struct comb_group {
+	uint64_t hash;
+	uint64_t rows;
+	uint32_t slot;
+	/* then nkeys struct rec_value, then naggs struct comb_state */
+};
+
+struct comb {
+	struct push_plan plan;
+	const int *group_by;
+	int nkeys;
+	int naggs;
+	struct comb_agg *aggs;
+	bool has_dsum;
+	size_t gsize;         /* of a group, keys and states included */
+	unsigned char *groups; /* COMB_MAX_GROUPS of gsize bytes */
+	uint32_t *slots;      /* SLOTS: 0 empty, else a group's index + 1 */
+	uint32_t ngroups;
+	uint64_t rows;
+	struct arena ar;      /* text of keys and minima, wide float sums */
+	struct rec_value *w;  /* a group record's values */
+};
+
+#define KEYS(g) ((struct rec_value *)((unsigned char *)(g) + \
+				      sizeof(struct comb_group)))
+#define STATES(t, g) ((struct comb_state *)(KEYS(g) + (t)->nkeys))
+
+static inline struct comb_group *group_at(const struct comb *t, uint32_t i)
+{
+	return (struct comb_group *)(t->groups + (size_t)i * t->gsize);
+}
+
+static inline __int128 sum_of(const struct comb_state *s)
+{
+	return (__int128)((unsigned __int128)(uint64_t)s->hi << 64 | s->lo);
+}
+
+static inline void set_sum(struct comb_state *s, __int128 v)
+{
+	s->lo = (uint64_t)v;
+	s->hi = (int64_t)(v >> 64);
+}
+
+struct comb *comb_new(const struct cfg *cfg)
+{
+	struct comb *t = calloc(1, sizeof *t);
+
+	if (t == NULL)
+		return NULL;
+	if (push_plan_make_rows(cfg, &t->plan) < 0) {
+		free(t);
+		return NULL;
+	}
+	t->group_by = cfg->group_by;
+	t->nkeys = cfg->ngroup_by;
+	t->naggs = cfg->naggs;
+	t->aggs = calloc((size_t)cfg->naggs + 1, sizeof *t->aggs);
+	t->w = calloc((size_t)t->plan.wire.nfields, sizeof *t->w);
+	t->gsize = sizeof(struct comb_group) +
+		   (size_t)t->nkeys * sizeof(struct rec_value) +
+		   (size_t)t->naggs * sizeof(struct comb_state);
+	t->groups = malloc(COMB_MAX_GROUPS * t->gsize);
+	t->slots = calloc(SLOTS, sizeof *t->slots);
+	if (t->aggs == NULL || t->w == NULL || t->groups == NULL ||
+	    t->slots == NULL) {
+		comb_free(t);
+		return NULL;
+	}
+	for (int i = 0; i < cfg->naggs; i++) {
+		const struct cfg_agg *a = &cfg->aggs[i];
+		struct comb_agg *ca = &t->aggs[i];
+
+		ca->field = a->field;
+		ca->col = t->plan.col[i];
+		ca->type = a->field >= 0 ? cfg->schema.fields[a->field].type
+					 : REC_INT;
+		switch (a->kind) {
+		case CFG_AGG_COUNT_STAR:
+			ca->op = OP_COUNT_STAR;
+			break;
+		case CFG_AGG_COUNT:
+			ca->op = OP_COUNT;
+			break;
+		case CFG_AGG_MIN:
+			ca->op = OP_MIN;
+			break;
+		case CFG_AGG_MAX:
+			ca->op = OP_MAX;
+			break;
+		default: /* sum, avg */
+			ca->op = ca->type == REC_FLOAT ? OP_FSUM :
+				 ca->type == REC_DECIMAL ? OP_DSUM : OP_ISUM;
+			break;
+		}
+		t->has_dsum |= ca->op == OP_DSUM;
+	}
+	return t;
+}
+
+void comb_free(struct comb *t)
+{
+	if (t == NULL)
+		return;
+	push_plan_free(&t->plan);
+	arena_free(&t->ar);
+	free(t->aggs);
+	free(t->w);
+	free(t->groups);
+	free(t->slots);
+	free(t);
+}
+
+uint64_t comb_groups(const struct comb *t)
+{
+	return t->ngroups;
+}
+
+uint64_t comb_rows(const struct comb *t)
+{
+	return t->rows;
+}
+
+static inline uint64_t mix(uint64_t h, uint64_t x)
+{
+	h = (h ^ x) * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 29);
+}
+
+static inline uint64_t hash_keys(const struct comb *t,
+				 const struct rec_value *v)
+{
+	uint64_t h = 0x243f6a8885a308d3ull;
+
+	for (int k = 0; k < t->nkeys; k++) {
+		const struct rec_value *x = &v[t->group_by[k]];
+		const unsigned char *p;
+		uint32_t len, i;
+		uint64_t w;
+
+		if (x->null) {
+			h = mix(h, 0x5bd1e995u);
+			continue;
+		}
+		/* A bool's byte; an int's, timestamp's or date's 8. */
+		if (t->plan.wire.fields[k].type != REC_TEXT) {
+			h = mix(h, t->plan.wire.fields[k].type == REC_BOOL ?
+				   (uint64_t)x->u.b : (uint64_t)x->u.i);
+			continue;
+		}
+		p = (const unsigned char *)x->u.s.p;
+		len = x->u.s.len;
+		for (i = 0; i + 8 <= len; i += 8) {
+			memcpy(&w, p + i, 8);
+			h = mix(h, w);
+		}
+		w = 0;
+		memcpy(&w, p + i, len - i);
+		h = mix(h, w ^ (uint64_t)len << 56);
+	}
+	return h;
+}
+
+static inline bool same_keys(const struct comb *t, const struct rec_value *a,
+			     const struct rec_value *v)
+{
+	for (int k = 0; k < t->nkeys; k++) {
+		const struct rec_value *x = &v[t->group_by[k]];
+
+		if (a[k].null != x->null)
+			return false;
+		if (x->null)
+			continue;
+		switch (t->plan.wire.fields[k].type) {
+		case REC_TEXT:
+			if (a[k].u.s.len != x->u.s.len ||
+			    memcmp(a[k].u.s.p, x->u.s.p, x->u.s.len) != 0)
+				return false;
+			break;
+		case REC_BOOL:
+			if (a[k].u.b != x->u.b)
+				return false;
+			break;
+		default:
+			if (a[k].u.i != x->u.i)
+				return false;
+			break;
+		}
+	}
+	return true;
+}
+
+/* A copy of text value x in the arena (into *out).  0, or -1. */
+static int copy_text(struct arena *ar, struct rec_value *out,
+		     const struct rec_value *x)
+{
+	char *p = NULL;
+
+	if (x->u.s.len > 0) {
+		p = arena_alloc(ar, x->u.s.len, 1);
+		if (p == NULL)
+			return -1;
+		memcpy(p, x->u.s.p, x->u.s.len);
+	}
+	*out = *x;
+	out->u.s.p = p;
+	return 0;
+}
+
+/* The group of v's keys, made if new; NULL: full (*full) or no memory. */
+static struct comb_group *find(struct comb *t, const struct rec_value *v,
+			       bool *full)
+{
+	uint64_t h = hash_keys(t, v);
+	uint32_t s = (uint32_t)h & (SLOTS - 1), i;
+	struct comb_group *g;
+	struct rec_value *keys;
+
+	for (; t->slots[s] != 0; s = (s + 1) & (SLOTS - 1)) {
+		g = group_at(t, t->slots[s] - 1);
+		if (g->hash == h && same_keys(t, KEYS(g), v))
+			return g;
+	}
+	if (t->ngroups == COMB_MAX_GROUPS) {
+		*full = true;
+		return NULL;
+	}
+	i = t->ngroups;
+	g = group_at(t, i);
+	memset(g, 0, t->gsize);
+	g->hash = h;
+	g->slot = s;
+	keys = KEYS(g);
+	for (int k = 0; k < t->nkeys; k++) {
+		const struct rec_value *x = &v[t->group_by[k]];
+
+		if (!x->null && t->plan.wire.fields[k].type == REC_TEXT) {
+			if (copy_text(&t->ar, &keys[k], x) < 0)
+				return NULL;
+		} else {
+			keys[k] = *x;
+		}
+	}
+	t->slots[s] = i + 1;
+	t->ngroups++;
+	return g;
+}
+
+/* Whether every decimal sum of g stays within decimal(38) with v's. */
+static bool dsums_fit(const struct comb *t, const struct comb_group *g,
+		      const struct rec_value *v)
+{
+	const __int128 lim = (__int128)10000000000000000000ull *
+			     (__int128)10000000000000000000ull; /* 10^38 */
+	const struct comb_state *st = STATES(t, g);
+
+	for (int i = 0; i < t->naggs; i++) {
+		const struct rec_value *x;
+		__int128 s;
+
+		if (t->aggs[i].op != OP_DSUM)
+			continue;
+		x = &v[t->aggs[i].field];
+		if (!x->null && (__builtin_add_overflow(sum_of(&st[i]),
+							rec_dec(x), &s) ||
+				 s >= lim || s <= -lim))
+			return false;
+	}
+	return true;
+}
+
+/* Whether x comes before y (both non-NULL, of type ty): bytewise text. */
+static bool less(enum rec_type ty, const struct rec_value *x,
+		 const struct rec_value *y)
+{
+	uint32_t n;
+	int c;
+
+	switch (ty) {
+	case REC_TEXT:
+		n = x->u.s.len < y->u.s.len ? x->u.s.len : y->u.s.len;
+		c = n ? memcmp(x->u.s.p, y->u.s.p, n) : 0;
+		return c < 0 || (c == 0 && x->u.s.len < y->u.s.len);
+	case REC_DECIMAL:
+		return rec_dec(x) < rec_dec(y);
+	default:
+		return x->u.i < y->u.i;
+	}
+}
+
+/* min (or max, when max) of state s with x.  0, or -1. */
+static int fold_mm(struct comb *t, struct comb_state *s, enum rec_type ty,
+		   const struct rec_value *x, bool max)
+{
+	if (s->n++ > 0 && !(max ? less(ty, &s->v, x) : less(ty, x, &s->v)))
+		return 0;
+	if (ty == REC_TEXT)
+		return copy_text(&t->ar, &s->v, x);
+	s->v = *x;
+	return 0;
+}
+
+int comb_add(struct comb *t, const struct rec_value *v)
+{
+	bool full = false;
+	struct comb_group *g = find(t, v, &full);
+	struct comb_state *st;
+
+	if (g == NULL)
+		return full ? 1 : -1;
+	if (t->has_dsum && !dsums_fit(t, g, v))
+		return 1;
+	st = STATES(t, g);
+	for (int i = 0; i < t->naggs; i++) {
+		const struct comb_agg *a = &t->aggs[i];
+		const struct rec_value *x = a->field >= 0 ? &v[a->field] : NULL;
+
+		if (a->op == OP_COUNT_STAR) {
+			st[i].n++;
+			continue;
+		}
+		if (x->null)
+			continue;
+		switch (a->op) {
+		case OP_COUNT:
+			st[i].n++;
+			break;
+		case OP_ISUM:
+			st[i].n++;
+			set_sum(&st[i], sum_of(&st[i]) + x->u.i);
+			break;
+		case OP_DSUM:
+			st[i].n++;
+			set_sum(&st[i], sum_of(&st[i]) + rec_dec(x));
+			break;
+		case OP_FSUM:
+			if (fsum_add(&st[i].f, x->u.f, &t->ar) < 0)
+				return -1;
+			st[i].n++;
+			break;
+		default:
+			if (fold_mm(t, &st[i], a->type, x, a->op == OP_MAX) < 0)
+				return -1;
+			break;
+		}
+	}
+	g->rows++;
+	t->rows++;
+	return 0;
+}
+
+/*
+ * Aggregate a's values after its n at w (w[0] is n) for state s: its
+ * value, or for a float sum piece j of its pieces (m, lsb; np of them).
+ */
+static void put_value(const struct comb_agg *a, const struct comb_state *s,
+		      struct rec_value *w, int j, int np, const __int128 *m,
+		      const int *lsb)
+{
+	switch (a->op) {
+	case OP_COUNT_STAR:
+	case OP_COUNT:
+		return;
+	case OP_ISUM:
+	case OP_DSUM:
+		w[1].null = s->n == 0 || j > 0;
+		rec_set_dec(&w[1], sum_of(s));
+		return;
+	case OP_FSUM:
+		/* Flags ride with the first piece; a sum of zeros has none. */
+		for (int k = 1; k <= 4; k++)
+			w[k].null = j > 0 ? j >= np : s->n == 0;
+		if (w[1].null)
+			return;
+		rec_set_dec(&w[1], j < np ? m[j] : 0);
+		w[2].u.i = PUSH_FSUM_WHOLE;
+		rec_set_dec(&w[3], j < np ? lsb[j] : 0);
+		w[4].u.i = j > 0 ? 0 :
+			   s->f.flags & (FSUM_POS_INF | FSUM_NEG_INF |
+					 FSUM_NAN | FSUM_NEG_ZERO |
+					 FSUM_POS_ZERO);
+		return;
+	default:
+		w[1].null = s->n == 0 || j > 0;
+		w[1].u = s->v.u;
+		return;
+	}
+}
+
+int comb_send(struct comb *t, comb_emit emit, void *arg)
+{
+	__int128 m[FSUM_PIECES_MAX];
+	int lsb[FSUM_PIECES_MAX];
+	struct rec_value *w = t->w;
+	int rc = 0;
+
+	for (uint32_t gi = 0; gi < t->ngroups && rc == 0; gi++) {
+		struct comb_group *g = group_at(t, gi);
+		struct comb_state *st = STATES(t, g);
+		int records = 1;
+
+		memcpy(w, KEYS(g), (size_t)t->nkeys * sizeof *w);
+		/* A wide float sum takes a record per piece past its first. */
+		for (int i = 0; i < t->naggs; i++)
+			if (t->aggs[i].op == OP_FSUM && st[i].f.wide != NULL) {
+				int np = fsum_pieces(&st[i].f, m, lsb);
+
+				if (np > records)
+					records = np;
+			}
+		for (int j = 0; j < records && rc == 0; j++) {
+			for (int i = 0; i < t->naggs; i++) {
+				const struct comb_agg *a = &t->aggs[i];
+				int np = 0;
+
+				if (a->op == OP_FSUM)
+					np = fsum_pieces(&st[i].f, m, lsb);
+				w[a->col].null = false;
+				w[a->col].u.i = j == 0 ? st[i].n : 0;
+				put_value(a, &st[i], &w[a->col], j, np, m,
+					  lsb);
+			}
+			w[t->plan.rows].null = false;
+			w[t->plan.rows].u.i = j == 0 ? (int64_t)g->rows : 0;
+			rc = emit(arg, &t->plan.wire, w);
+		}
+	}
+	for (uint32_t gi = 0; gi < t->ngroups; gi++)
+		t->slots[group_at(t, gi)->slot] = 0;
+	t->ngroups = 0;
+	t->rows = 0;
+	arena_free(&t->ar);
+	return rc;
+}

@@ -169,6 +169,21 @@ static int build(struct arena *ar, const struct st_agg *a, void *sp,
 	}
 }
 
+/*
+ * state_combine(), but for a float sum's further pieces (n 0, which
+ * state_combine() passes over as empty): their sums are added.
+ */
+static int combine(struct arena *ar, const struct st_agg *a, struct group *g,
+		   const struct group *src)
+{
+	const struct st_fsum *s = STATE(src, a);
+
+	if (a->st == ST_FSUM && s->n == 0)
+		return fsum_merge(&((struct st_fsum *)STATE(g, a))->sum,
+				  &s->sum, ar);
+	return state_combine(ar, a, g, src);
+}
+
 int push_fold(struct gtable_keys *keys, struct gtable *t,
 	      const struct st_agg *aggs, int naggs, const struct push_plan *pp,
 	      int nfields, const unsigned char *b, size_t len, uint64_t n)
@@ -198,8 +213,8 @@ int push_fold(struct gtable_keys *keys, struct gtable *t,
 			if (build(&t->arena, &aggs[k],
 				  STATE((struct group *)scratch, &aggs[k]),
 				  &w[pp->col[k]]) < 0 ||
-			    state_combine(&t->arena, &aggs[k], g,
-					  (const struct group *)scratch) < 0)
+			    combine(&t->arena, &aggs[k], g,
+				    (const struct group *)scratch) < 0)
 				goto out;
 	}
 	rc = off == len ? 0 : -1;

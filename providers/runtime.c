@@ -444,6 +444,23 @@ static int emit_uncounted(void *arg, const struct rec_schema *s,
 	return rc;
 }
 
+/* What this process's combine sent, for -v: rows, group records. */
+static uint64_t comb_sent_rows, comb_sent_groups;
+
+/* -v: what the combine did, and why it stopped (NULL: at the end). */
+static void combine_log(const struct prov_ctx *c, const char *why)
+{
+	char rows[24], groups[24];
+
+	if (!log_enabled(LOG_DEBUG) || comb_sent_rows == 0)
+		return;
+	snprintf(rows, sizeof rows, "%" PRIu64, comb_sent_rows);
+	snprintf(groups, sizeof groups, "%" PRIu64, comb_sent_groups);
+	log_event(LOG_DEBUG, c->p->name, "rows folded into groups in the "
+		  "reader", "rows", rows, "groups", groups,
+		  why ? "stopped" : NULL, why, NULL);
+}
+
 static void combine_end(struct prov_ctx *c)
 {
 	comb_free(c->comb);
@@ -473,8 +490,13 @@ static int combine_send(struct prov_ctx *c)
 		rc = flush_records(c);
 	c->frame_type = RING_RECORDS;
 	c->unused = unused;
-	if (rc == 0 && rows < COMB_MIN_ROWS * groups)
+	comb_sent_rows += rows;
+	comb_sent_groups += groups;
+	if (rc == 0 && rows < COMB_MIN_ROWS * groups) {
+		combine_log(c, "too many groups for their rows: records "
+			    "from here");
 		combine_end(c);
+	}
 	return rc;
 }
 
@@ -865,6 +887,8 @@ int prov_main(struct prov_ctx *c)
 				       "could not hand over the last records");
 		else
 			faults_hit(c, FAULT_AFTER_DONE);
+		if (c->comb != NULL)
+			combine_log(c, NULL);
 	}
 	trace_end("read", "status", st == PROV_DONE ? "done" : "failed",
 		  "cause", st == PROV_DONE ? NULL : c->errbuf, NULL);

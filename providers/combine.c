@@ -49,6 +49,8 @@ struct comb_state {
 struct comb_group {
 	uint64_t hash;
 	uint64_t rows;
+	uint64_t kw;          /* a one-word key (struct comb.word): its word */
+	uint32_t kl;          /* and its length (KL_NULL: NULL) */
 	uint32_t slot;
 	/* then nkeys struct rec_value, then naggs struct comb_state */
 };
@@ -60,6 +62,8 @@ struct comb {
 	int naggs;
 	struct comb_agg *aggs;
 	bool has_dsum;
+	bool word;            /* one key, int, bool or text: keys of up to
+				 8 bytes are told by one word and a length */
 	size_t gsize;         /* of a group, keys and states included */
 	unsigned char *groups; /* COMB_MAX_GROUPS of gsize bytes */
 	uint32_t *slots;      /* SLOTS: 0 empty, else a group's index + 1 */
@@ -118,7 +122,8 @@ struct comb *comb_new(const struct cfg *cfg)
 		const struct cfg_agg *a = &cfg->aggs[i];
 		struct comb_agg *ca = &t->aggs[i];
 
-		ca->field = a->field;
+		/* count(*) reads no field: any will do for the address. */
+		ca->field = a->field >= 0 ? a->field : 0;
 		ca->col = t->plan.col[i];
 		ca->type = a->field >= 0 ? cfg->schema.fields[a->field].type
 					 : REC_INT;
@@ -142,6 +147,7 @@ struct comb *comb_new(const struct cfg *cfg)
 		}
 		t->has_dsum |= ca->op == OP_DSUM;
 	}
+	t->word = t->nkeys == 1;
 	return t;
 }
 
@@ -172,6 +178,46 @@ static inline uint64_t mix(uint64_t h, uint64_t x)
 {
 	h = (h ^ x) * 0x9e3779b97f4a7c15ull;
 	return h ^ (h >> 29);
+}
+
+#define KL_NULL UINT32_MAX
+#define KL_LONG (UINT32_MAX - 1) /* text past 8 bytes: not one word */
+
+static inline uint32_t load32(const unsigned char *p)
+{
+	uint32_t w;
+
+	memcpy(&w, p, 4);
+	return w;
+}
+
+/*
+ * The one-word form of key x (struct comb.word) in *w: its length, or
+ * KL_NULL, or KL_LONG for text it does not hold.  Text of 4 to 8 bytes is
+ * its first and last 4 (overlapping), shorter its first, middle and last
+ * byte: with the length, either tells the bytes.
+ */
+static inline uint32_t key_word(enum rec_type ty, const struct rec_value *x,
+				uint64_t *w)
+{
+	const unsigned char *p;
+	uint32_t len;
+
+	*w = 0;
+	if (x->null)
+		return KL_NULL;
+	if (ty != REC_TEXT) {
+		*w = ty == REC_BOOL ? (uint64_t)x->u.b : (uint64_t)x->u.i;
+		return 8;
+	}
+	p = (const unsigned char *)x->u.s.p;
+	len = x->u.s.len;
+	if (len >= 4 && len <= 8)
+		*w = (uint64_t)load32(p) | (uint64_t)load32(p + len - 4) << 32;
+	else if (len > 0 && len < 4)
+		*w = (uint64_t)p[0] | (uint64_t)p[len / 2] << 8 |
+		     (uint64_t)p[len - 1] << 16;
+	return len <= 8 ? len : KL_LONG;
 }
 
 static inline uint64_t hash_keys(const struct comb *t,
@@ -255,18 +301,35 @@ static int copy_text(struct arena *ar, struct rec_value *out,
 }
 
 /* The group of v's keys, made if new; NULL: full (*full) or no memory. */
-static struct comb_group *find(struct comb *t, const struct rec_value *v,
-			       bool *full)
+static inline struct comb_group *find(struct comb *t,
+				      const struct rec_value *v, bool *full)
 {
-	uint64_t h = hash_keys(t, v);
-	uint32_t s = (uint32_t)h & (SLOTS - 1), i;
+	uint64_t h, kw = 0;
+	uint32_t s, i, kl = KL_LONG;
 	struct comb_group *g;
 	struct rec_value *keys;
 
-	for (; t->slots[s] != 0; s = (s + 1) & (SLOTS - 1)) {
-		g = group_at(t, t->slots[s] - 1);
-		if (g->hash == h && same_keys(t, KEYS(g), v))
-			return g;
+	if (t->word)
+		kl = key_word(t->plan.wire.fields[0].type, &v[t->group_by[0]],
+			      &kw);
+	if (kl != KL_LONG) {
+		h = mix(kw, kl) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+		for (s = (uint32_t)h & (SLOTS - 1); t->slots[s] != 0;
+		     s = (s + 1) & (SLOTS - 1)) {
+			g = group_at(t, t->slots[s] - 1);
+			if (g->kw == kw && g->kl == kl)
+				return g;
+		}
+	} else {
+		h = hash_keys(t, v);
+		for (s = (uint32_t)h & (SLOTS - 1); t->slots[s] != 0;
+		     s = (s + 1) & (SLOTS - 1)) {
+			g = group_at(t, t->slots[s] - 1);
+			if (g->kl == KL_LONG && g->hash == h &&
+			    same_keys(t, KEYS(g), v))
+				return g;
+		}
 	}
 	if (t->ngroups == COMB_MAX_GROUPS) {
 		*full = true;
@@ -276,6 +339,8 @@ static struct comb_group *find(struct comb *t, const struct rec_value *v,
 	g = group_at(t, i);
 	memset(g, 0, t->gsize);
 	g->hash = h;
+	g->kw = kw;
+	g->kl = kl;
 	g->slot = s;
 	keys = KEYS(g);
 	for (int k = 0; k < t->nkeys; k++) {
@@ -347,6 +412,27 @@ static int fold_mm(struct comb *t, struct comb_state *s, enum rec_type ty,
 	return 0;
 }
 
+/* comb_add()'s aggregates past the counts and int sums. */
+static __attribute__((noinline)) int fold_other(struct comb *t,
+						const struct comb_agg *a,
+						struct comb_state *s,
+						const struct rec_value *x)
+{
+	switch (a->op) {
+	case OP_DSUM:
+		s->n++;
+		set_sum(s, sum_of(s) + rec_dec(x));
+		return 0;
+	case OP_FSUM:
+		if (fsum_add(&s->f, x->u.f, &t->ar) < 0)
+			return -1;
+		s->n++;
+		return 0;
+	default:
+		return fold_mm(t, s, a->type, x, a->op == OP_MAX);
+	}
+}
+
 int comb_add(struct comb *t, const struct rec_value *v)
 {
 	bool full = false;
@@ -360,35 +446,19 @@ int comb_add(struct comb *t, const struct rec_value *v)
 	st = STATES(t, g);
 	for (int i = 0; i < t->naggs; i++) {
 		const struct comb_agg *a = &t->aggs[i];
-		const struct rec_value *x = a->field >= 0 ? &v[a->field] : NULL;
+		const struct rec_value *x = &v[a->field];
 
 		if (a->op == OP_COUNT_STAR) {
 			st[i].n++;
+		} else if (x->null) {
 			continue;
-		}
-		if (x->null)
-			continue;
-		switch (a->op) {
-		case OP_COUNT:
+		} else if (a->op == OP_COUNT) {
 			st[i].n++;
-			break;
-		case OP_ISUM:
+		} else if (a->op == OP_ISUM) {
 			st[i].n++;
 			set_sum(&st[i], sum_of(&st[i]) + x->u.i);
-			break;
-		case OP_DSUM:
-			st[i].n++;
-			set_sum(&st[i], sum_of(&st[i]) + rec_dec(x));
-			break;
-		case OP_FSUM:
-			if (fsum_add(&st[i].f, x->u.f, &t->ar) < 0)
-				return -1;
-			st[i].n++;
-			break;
-		default:
-			if (fold_mm(t, &st[i], a->type, x, a->op == OP_MAX) < 0)
-				return -1;
-			break;
+		} else if (fold_other(t, a, &st[i], x) < 0) {
+			return -1;
 		}
 	}
 	g->rows++;

@@ -70,6 +70,8 @@ void csvfast_free(struct csvfast *f)
 	free(f->cols);
 	free(f->always_null);
 	free(f->tzc);
+	free(f->scratch);
+	f->scratch = NULL;
 	f->cols = NULL;
 	f->always_null = NULL;
 	f->tzc = NULL;
@@ -839,7 +841,8 @@ enum csvfast_stop csvfast_encode_then(struct csvfast *f, const char *in,
 	return batch(f, in, avail, out, room, max, slack, v, then, arg, b);
 }
 
-enum csvfast_stop csvfast_read_then(struct csvfast *f, const char *in,
+/* csvfast_read_then()'s loop, its scratch there (with f->enc). */
+static enum csvfast_stop read_batch(struct csvfast *f, const char *in,
 				    size_t avail, uint64_t max,
 				    struct rec_value *v, csvfast_then then,
 				    void *arg, struct csvfast_batch *b)
@@ -847,15 +850,19 @@ enum csvfast_stop csvfast_read_then(struct csvfast *f, const char *in,
 	const struct csvfast plan = *f;
 	const unsigned char *p = (const unsigned char *)in;
 	enum csvfast_stop why = CSVFAST_LIMIT;
-	size_t used = 0, n;
+	size_t used = 0, n, len;
 	uint64_t k = 0, seen = 0;
 
-	for (int j = 0; j < f->nalways_null; j++)
-		v[f->always_null[j]].null = true;
 	while (k < max) {
 		enum csvfast_verdict d;
 
-		n = record(&plan, p + used, avail - used, v);
+		n = plan.enc ? encode(&plan, p + used, avail - used,
+				      plan.scratch, CSVFAST_SCRATCH, &len, v)
+			     : record(&plan, p + used, avail - used, v);
+		if (n == CSVFAST_FULL) {
+			why = CSVFAST_REFUSED;
+			break;
+		}
 		if (n == 0) {
 			why = CSVFAST_DECLINED;
 			break;
@@ -878,6 +885,21 @@ enum csvfast_stop csvfast_read_then(struct csvfast *f, const char *in,
 	    f->declines * 2 > f->tries)
 		f->on = false; /* as csvfast_record() */
 	return why;
+}
+
+enum csvfast_stop csvfast_read_then(struct csvfast *f, const char *in,
+				    size_t avail, uint64_t max,
+				    struct rec_value *v, csvfast_then then,
+				    void *arg, struct csvfast_batch *b)
+{
+	if (f->enc && f->scratch == NULL &&
+	    (f->scratch = malloc(CSVFAST_SCRATCH)) == NULL) {
+		memset(b, 0, sizeof *b);
+		return CSVFAST_REFUSED;
+	}
+	for (int j = 0; j < f->nalways_null; j++)
+		v[f->always_null[j]].null = true;
+	return read_batch(f, in, avail, max, v, then, arg, b);
 }
 
 size_t csvfast_encode(struct csvfast *f, const char *in, size_t avail,

@@ -87,7 +87,12 @@ struct csvfast {
 				 record before its values: fields read
 				 from no column, and dropped ones */
 	struct tz_local_cache *tzc; /* one per column (csvfast_col.tzc) */
+	unsigned char *scratch; /* csvfast_read_then()'s encodings, made
+				 for their values (CSVFAST_SCRATCH bytes) */
 };
+
+/* Room for one record csvfast_read_then() reads through the encoder. */
+#define CSVFAST_SCRATCH (64u * 1024u)
 
 struct csvfast_options {
 	const struct rec_schema *schema;
@@ -221,7 +226,11 @@ enum csvfast_stop csvfast_encode_then(struct csvfast *f, const char *in,
  * takes is read into v (f->nwhole values) and then(arg) decides; a kept
  * one (which the caller took: a range reader's combine folds it) counts
  * towards max, a dropped one is only read, a refused one stops the batch.
- * b->len is 0.  For a plan whose every record is read, encoded or not.
+ * b->len is 0.  With f->enc the records go through csvfast_encode()'s
+ * reader (into f->scratch, thrown away), which reads only the fields the
+ * encoding keeps, as fast as it encodes them; a record too large for the
+ * scratch is refused (the general path reads it), as is every record
+ * when there is no memory for the scratch.
  */
 enum csvfast_stop csvfast_read_then(struct csvfast *f, const char *in,
 				    size_t avail, uint64_t max,

@@ -30,9 +30,8 @@
 #include "../ipc/record.h"
 #include "../ipc/ring.h"
 #include "../ipc/token.h"
+#include "combine.h"
 #include "faults.h"
-
-struct comb;
 
 /* What a run function returns; also the provider process's exit status. */
 enum prov_status {
@@ -150,7 +149,20 @@ int prov_emit_group(struct prov_ctx *c, const struct rec_schema *s,
  */
 #define COMB_MIN_ROWS 4
 int prov_combine_begin(struct prov_ctx *c);
-int prov_fold(struct prov_ctx *c, const struct rec_value *v);
+int prov_fold_full(struct prov_ctx *c, const struct rec_value *v, int r);
+
+/* Inline: called per row; prov_fold_full() when the table said no. */
+static inline int prov_fold(struct prov_ctx *c, const struct rec_value *v)
+{
+	int r = comb_add(c->comb, v);
+
+	if (__builtin_expect(r != 0, 0))
+		return prov_fold_full(c, v, r);
+	c->records++;
+	c->since_checkpoint++;
+	faults_hit(c, FAULT_RECORD);
+	return 0;
+}
 
 static inline bool prov_combining(const struct prov_ctx *c)
 {

@@ -515,10 +515,8 @@ int prov_combine_begin(struct prov_ctx *c)
 	return 0;
 }
 
-int prov_fold(struct prov_ctx *c, const struct rec_value *v)
+int prov_fold_full(struct prov_ctx *c, const struct rec_value *v, int r)
 {
-	int r = comb_add(c->comb, v);
-
 	if (r > 0) {
 		if (combine_send(c) < 0)
 			return -1;

@@ -90,7 +90,7 @@ static inline int fsum_add(struct fsum *s, double x, struct arena *ar)
 	memcpy(&bits, &x, sizeof bits);
 	e = (int)((bits >> 52) & 0x7ff);
 	/* Zeros, subnormals, infinities, NaNs and the wide form: slow path. */
-	if (e == 0 || e == 0x7ff || s->wide || !(s->flags & FSUM_USED))
+	if ((unsigned)e - 1u >= 0x7feu || s->wide || !(s->flags & FSUM_USED))
 		return fsum_add_slow(s, x, ar);
 	m = (int64_t)((bits & 0xfffffffffffffull) | 0x10000000000000ull);
 	tz = (unsigned)__builtin_ctzll((unsigned long long)m);
@@ -107,9 +107,18 @@ static inline int fsum_add(struct fsum *s, double x, struct arena *ar)
 		int64_t hi = s->acc_hi;
 
 		if (hi < ((int64_t)1 << 59) && hi >= -((int64_t)1 << 59)) {
-			/* Two's complement: the unsigned shift and add are exact. */
-			fsum_set_acc(s, (__int128)((unsigned __int128)fsum_acc(s) +
-					((unsigned __int128)(__int128)m << d)));
+			/*
+			 * Two's complement: the unsigned shift and add are
+			 * exact.  Added by halves: built as one 128-bit
+			 * value, the sum goes through the stack.
+			 */
+			unsigned __int128 a = (unsigned __int128)(__int128)m << d;
+			uint64_t alo = (uint64_t)a;
+			uint64_t lo = s->acc_lo + alo;
+
+			s->acc_hi = (int64_t)((uint64_t)hi + (uint64_t)(a >> 64) +
+					      (lo < alo));
+			s->acc_lo = lo;
 			return 0;
 		}
 	}

@@ -18,8 +18,6 @@
 #include "../common/arena.h"
 #include "../common/fsum.h"
 
-#define SLOTS (2u * COMB_MAX_GROUPS)
-
 enum comb_op {
 	OP_COUNT_STAR,
 	OP_COUNT,
@@ -35,42 +33,6 @@ struct comb_agg {
 	int field;            /* -1: count(*) */
 	enum rec_type type;   /* the field's (min, max) */
 	int col;              /* its n in the group record */
-};
-
-/* One aggregate's state; which part is used depends on its op. */
-struct comb_state {
-	int64_t n;
-	uint64_t lo;          /* an int or decimal sum, 128 bits */
-	int64_t hi;
-	struct fsum f;
-	struct rec_value v;   /* min, max */
-};
-
-struct comb_group {
-	uint64_t hash;
-	uint64_t rows;
-	uint64_t kw;          /* a one-word key (struct comb.word): its word */
-	uint32_t kl;          /* and its length (KL_NULL: NULL) */
-	uint32_t slot;
-	/* then nkeys struct rec_value, then naggs struct comb_state */
-};
-
-struct comb {
-	struct push_plan plan;
-	const int *group_by;
-	int nkeys;
-	int naggs;
-	struct comb_agg *aggs;
-	bool has_dsum;
-	bool word;            /* one key, int, bool or text: keys of up to
-				 8 bytes are told by one word and a length */
-	size_t gsize;         /* of a group, keys and states included */
-	unsigned char *groups; /* COMB_MAX_GROUPS of gsize bytes */
-	uint32_t *slots;      /* SLOTS: 0 empty, else a group's index + 1 */
-	uint32_t ngroups;
-	uint64_t rows;
-	struct arena ar;      /* text of keys and minima, wide float sums */
-	struct rec_value *w;  /* a group record's values */
 };
 
 #define KEYS(g) ((struct rec_value *)((unsigned char *)(g) + \
@@ -93,6 +55,82 @@ static inline void set_sum(struct comb_state *s, __int128 v)
 	s->hi = (int64_t)(v >> 64);
 }
 
+/* The kind of comb_fold() step that folds a, or -1: comb_add()'s. */
+static int step_kind(const struct comb_agg *a)
+{
+	switch (a->op) {
+	case OP_COUNT:
+		return COMB_COUNT;
+	case OP_ISUM:
+		return COMB_ISUM;
+	case OP_FSUM:
+		return COMB_FSUM;
+	case OP_MIN:
+	case OP_MAX:
+		if (a->type != REC_INT)
+			return -1;
+		return a->op == OP_MIN ? COMB_IMIN : COMB_IMAX;
+	default:
+		return -1;
+	}
+}
+
+/*
+ * comb_fold()'s plan: fast when there is one key and every aggregate is
+ * count(*) or one of a step's kinds.
+ */
+static void plan_steps(struct comb *t, const struct cfg *cfg)
+{
+	const size_t keys = sizeof(struct comb_group) +
+			    (size_t)t->nkeys * sizeof(struct rec_value);
+
+	t->fast = t->nkeys == 1;
+	for (int i = 0; i < t->naggs; i++)
+		if (t->aggs[i].op != OP_COUNT_STAR &&
+		    step_kind(&t->aggs[i]) < 0)
+			t->fast = false;
+	if (!t->fast)
+		return;
+	t->kfield = t->group_by[0];
+	t->ktype = cfg->schema.fields[t->kfield].type;
+	for (int i = 0; i < t->naggs; i++) {
+		struct comb_step *st = &t->steps[t->nsteps];
+
+		if (t->aggs[i].op == OP_COUNT_STAR)
+			continue;
+		st->field = t->aggs[i].field;
+		st->state = (uint32_t)(keys + (size_t)i *
+				       sizeof(struct comb_state));
+		st->kind = (enum comb_kind)step_kind(&t->aggs[i]);
+		t->nsteps++;
+	}
+	t->shape = COMB_FSUMS;
+	for (int k = 0; k < t->nsteps; k++)
+		if (t->steps[k].kind != COMB_FSUM)
+			t->shape = COMB_ANY;
+}
+
+/*
+ * Groups the table takes: COMB_MAX_GROUPS, or in test builds fewer
+ * (AGG_COMB_MAX_GROUPS), so that a test reaches a full table within a
+ * checkpoint's rows.
+ */
+static uint32_t max_groups(void)
+{
+#ifdef AGG_TESTING
+	const char *v = getenv("AGG_COMB_MAX_GROUPS");
+
+	if (v && *v) {
+		char *end;
+		unsigned long n = strtoul(v, &end, 10);
+
+		if (*end == '\0' && n > 0 && n < COMB_MAX_GROUPS)
+			return (uint32_t)n;
+	}
+#endif
+	return COMB_MAX_GROUPS;
+}
+
 struct comb *comb_new(const struct cfg *cfg)
 {
 	struct comb *t = calloc(1, sizeof *t);
@@ -107,14 +145,15 @@ struct comb *comb_new(const struct cfg *cfg)
 	t->nkeys = cfg->ngroup_by;
 	t->naggs = cfg->naggs;
 	t->aggs = calloc((size_t)cfg->naggs + 1, sizeof *t->aggs);
+	t->steps = calloc((size_t)cfg->naggs + 1, sizeof *t->steps);
 	t->w = calloc((size_t)t->plan.wire.nfields, sizeof *t->w);
 	t->gsize = sizeof(struct comb_group) +
 		   (size_t)t->nkeys * sizeof(struct rec_value) +
 		   (size_t)t->naggs * sizeof(struct comb_state);
 	t->groups = malloc(COMB_MAX_GROUPS * t->gsize);
-	t->slots = calloc(SLOTS, sizeof *t->slots);
-	if (t->aggs == NULL || t->w == NULL || t->groups == NULL ||
-	    t->slots == NULL) {
+	t->slots = calloc(COMB_SLOTS, sizeof *t->slots);
+	if (t->aggs == NULL || t->steps == NULL || t->w == NULL ||
+	    t->groups == NULL || t->slots == NULL) {
 		comb_free(t);
 		return NULL;
 	}
@@ -147,7 +186,8 @@ struct comb *comb_new(const struct cfg *cfg)
 		}
 		t->has_dsum |= ca->op == OP_DSUM;
 	}
-	t->word = t->nkeys == 1;
+	plan_steps(t, cfg);
+	t->max_groups = max_groups();
 	return t;
 }
 
@@ -158,6 +198,7 @@ void comb_free(struct comb *t)
 	push_plan_free(&t->plan);
 	arena_free(&t->ar);
 	free(t->aggs);
+	free(t->steps);
 	free(t->w);
 	free(t->groups);
 	free(t->slots);
@@ -171,53 +212,17 @@ uint64_t comb_groups(const struct comb *t)
 
 uint64_t comb_rows(const struct comb *t)
 {
-	return t->rows;
+	uint64_t rows = 0;
+
+	for (uint32_t i = 0; i < t->ngroups; i++)
+		rows += group_at(t, i)->rows;
+	return rows;
 }
 
 static inline uint64_t mix(uint64_t h, uint64_t x)
 {
 	h = (h ^ x) * 0x9e3779b97f4a7c15ull;
 	return h ^ (h >> 29);
-}
-
-#define KL_NULL UINT32_MAX
-#define KL_LONG (UINT32_MAX - 1) /* text past 8 bytes: not one word */
-
-static inline uint32_t load32(const unsigned char *p)
-{
-	uint32_t w;
-
-	memcpy(&w, p, 4);
-	return w;
-}
-
-/*
- * The one-word form of key x (struct comb.word) in *w: its length, or
- * KL_NULL, or KL_LONG for text it does not hold.  Text of 4 to 8 bytes is
- * its first and last 4 (overlapping), shorter its first, middle and last
- * byte: with the length, either tells the bytes.
- */
-static inline uint32_t key_word(enum rec_type ty, const struct rec_value *x,
-				uint64_t *w)
-{
-	const unsigned char *p;
-	uint32_t len;
-
-	*w = 0;
-	if (x->null)
-		return KL_NULL;
-	if (ty != REC_TEXT) {
-		*w = ty == REC_BOOL ? (uint64_t)x->u.b : (uint64_t)x->u.i;
-		return 8;
-	}
-	p = (const unsigned char *)x->u.s.p;
-	len = x->u.s.len;
-	if (len >= 4 && len <= 8)
-		*w = (uint64_t)load32(p) | (uint64_t)load32(p + len - 4) << 32;
-	else if (len > 0 && len < 4)
-		*w = (uint64_t)p[0] | (uint64_t)p[len / 2] << 8 |
-		     (uint64_t)p[len - 1] << 16;
-	return len <= 8 ? len : KL_LONG;
 }
 
 static inline uint64_t hash_keys(const struct comb *t,
@@ -300,47 +305,41 @@ static int copy_text(struct arena *ar, struct rec_value *out,
 	return 0;
 }
 
-/* The group of v's keys, made if new; NULL: full (*full) or no memory. */
-static inline struct comb_group *find(struct comb *t,
-				      const struct rec_value *v, bool *full)
+/*
+ * The group of v's keys, made if new; NULL: full (*full) or no memory.
+ * One key of at most a word is told by its word (comb_key_word()), any
+ * other by the keys' hash and then the keys themselves.
+ */
+static struct comb_group *find(struct comb *t, const struct rec_value *v,
+			       bool *full)
 {
-	uint64_t h, kw = 0;
-	uint32_t s, i, kl = KL_LONG;
+	uint64_t kw = 0;
+	uint32_t s, i, tag = COMB_TAG_LONG;
 	struct comb_group *g;
 	struct rec_value *keys;
 
-	if (t->word)
-		kl = key_word(t->plan.wire.fields[0].type, &v[t->group_by[0]],
-			      &kw);
-	if (kl != KL_LONG) {
-		h = mix(kw, kl) * 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-		for (s = (uint32_t)h & (SLOTS - 1); t->slots[s] != 0;
-		     s = (s + 1) & (SLOTS - 1)) {
-			g = group_at(t, t->slots[s] - 1);
-			if (g->kw == kw && g->kl == kl)
-				return g;
-		}
-	} else {
-		h = hash_keys(t, v);
-		for (s = (uint32_t)h & (SLOTS - 1); t->slots[s] != 0;
-		     s = (s + 1) & (SLOTS - 1)) {
-			g = group_at(t, t->slots[s] - 1);
-			if (g->kl == KL_LONG && g->hash == h &&
-			    same_keys(t, KEYS(g), v))
-				return g;
-		}
+	if (t->nkeys == 1)
+		tag = comb_key_word(t->plan.wire.fields[0].type,
+				    &v[t->group_by[0]], &kw);
+	if (tag == COMB_TAG_LONG)
+		kw = hash_keys(t, v);
+	for (s = comb_slot_of(kw, tag); t->slots[s].tag != 0;
+	     s = (s + 1) & (COMB_SLOTS - 1)) {
+		const struct comb_slot *sl = &t->slots[s];
+
+		if (sl->kw != kw || sl->tag != tag)
+			continue;
+		g = group_at(t, sl->group);
+		if (tag != COMB_TAG_LONG || same_keys(t, KEYS(g), v))
+			return g;
 	}
-	if (t->ngroups == COMB_MAX_GROUPS) {
+	if (t->ngroups == t->max_groups) {
 		*full = true;
 		return NULL;
 	}
 	i = t->ngroups;
 	g = group_at(t, i);
 	memset(g, 0, t->gsize);
-	g->hash = h;
-	g->kw = kw;
-	g->kl = kl;
 	g->slot = s;
 	keys = KEYS(g);
 	for (int k = 0; k < t->nkeys; k++) {
@@ -353,7 +352,9 @@ static inline struct comb_group *find(struct comb *t,
 			keys[k] = *x;
 		}
 	}
-	t->slots[s] = i + 1;
+	t->slots[s].kw = kw;
+	t->slots[s].tag = tag;
+	t->slots[s].group = i;
 	t->ngroups++;
 	return g;
 }
@@ -436,21 +437,26 @@ static __attribute__((noinline)) int fold_other(struct comb *t,
 int comb_add(struct comb *t, const struct rec_value *v)
 {
 	bool full = false;
-	struct comb_group *g = find(t, v, &full);
+	struct comb_group *g;
 	struct comb_state *st;
 
-	if (g == NULL)
+	if (t->broken)
+		return -1;
+	g = find(t, v, &full);
+	if (g == NULL) {
+		t->broken = !full;
 		return full ? 1 : -1;
+	}
 	if (t->has_dsum && !dsums_fit(t, g, v))
 		return 1;
 	st = STATES(t, g);
+	g->rows++;
+	/* count(*) is the group's rows. */
 	for (int i = 0; i < t->naggs; i++) {
 		const struct comb_agg *a = &t->aggs[i];
 		const struct rec_value *x = &v[a->field];
 
-		if (a->op == OP_COUNT_STAR) {
-			st[i].n++;
-		} else if (x->null) {
+		if (a->op == OP_COUNT_STAR || x->null) {
 			continue;
 		} else if (a->op == OP_COUNT) {
 			st[i].n++;
@@ -458,11 +464,10 @@ int comb_add(struct comb *t, const struct rec_value *v)
 			st[i].n++;
 			set_sum(&st[i], sum_of(&st[i]) + x->u.i);
 		} else if (fold_other(t, a, &st[i], x) < 0) {
+			t->broken = true;
 			return -1;
 		}
 	}
-	g->rows++;
-	t->rows++;
 	return 0;
 }
 
@@ -533,7 +538,9 @@ int comb_send(struct comb *t, comb_emit emit, void *arg)
 				if (a->op == OP_FSUM)
 					np = fsum_pieces(&st[i].f, m, lsb);
 				w[a->col].null = false;
-				w[a->col].u.i = j == 0 ? st[i].n : 0;
+				w[a->col].u.i = j > 0 ? 0 :
+						a->op == OP_COUNT_STAR ?
+						(int64_t)g->rows : st[i].n;
 				put_value(a, &st[i], &w[a->col], j, np, m,
 					  lsb);
 			}
@@ -543,9 +550,9 @@ int comb_send(struct comb *t, comb_emit emit, void *arg)
 		}
 	}
 	for (uint32_t gi = 0; gi < t->ngroups; gi++)
-		t->slots[group_at(t, gi)->slot] = 0;
+		memset(&t->slots[group_at(t, gi)->slot], 0,
+		       sizeof *t->slots);
 	t->ngroups = 0;
-	t->rows = 0;
 	arena_free(&t->ar);
 	return rc;
 }

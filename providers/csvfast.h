@@ -87,12 +87,7 @@ struct csvfast {
 				 record before its values: fields read
 				 from no column, and dropped ones */
 	struct tz_local_cache *tzc; /* one per column (csvfast_col.tzc) */
-	unsigned char *scratch; /* csvfast_read_then()'s encodings, made
-				 for their values (CSVFAST_SCRATCH bytes) */
 };
-
-/* Room for one record csvfast_read_then() reads through the encoder. */
-#define CSVFAST_SCRATCH (64u * 1024u)
 
 struct csvfast_options {
 	const struct rec_schema *schema;
@@ -227,14 +222,25 @@ enum csvfast_stop csvfast_encode_then(struct csvfast *f, const char *in,
  * one (which the caller took: a range reader's combine folds it) counts
  * towards max, a dropped one is only read, a refused one stops the batch.
  * b->len is 0.  With f->enc the records go through csvfast_encode()'s
- * reader (into f->scratch, thrown away), which reads only the fields the
- * encoding keeps, as fast as it encodes them; a record too large for the
- * scratch is refused (the general path reads it), as is every record
- * when there is no memory for the scratch.
+ * readers, which read only the fields the encoding keeps, writing nothing.
  */
 enum csvfast_stop csvfast_read_then(struct csvfast *f, const char *in,
 				    size_t avail, uint64_t max,
 				    struct rec_value *v, csvfast_then then,
 				    void *arg, struct csvfast_batch *b);
+
+/*
+ * csvfast_read_then() for a plan without computed fields whose every
+ * record is kept: each one taken is folded into t by comb_fold()
+ * (combine.h), inline in the loop.  One t does not take (a new group the
+ * table has no room for, a decimal sum past decimal(38), no memory) stops
+ * the batch, not consumed, as CSVFAST_REFUSED: the general path reads it
+ * and folds it again through comb_add(), which says what to do.
+ */
+struct comb;
+enum csvfast_stop csvfast_fold(struct csvfast *f, const char *in,
+			       size_t avail, uint64_t max,
+			       struct rec_value *v, struct comb *t,
+			       struct csvfast_batch *b);
 
 #endif

@@ -412,9 +412,17 @@ static enum prov_status fold_batch(struct file_run *r, size_t idx)
 	if (in == NULL)
 		return ST_OK;
 	for (;;) {
-		why = csvfast_read_then(&r->fast, in + used, avail - used,
-					prov_records_to_checkpoint(c), v,
-					fold_then, r, &b);
+		if (c->compute == NULL) {
+			why = csvfast_fold(&r->fast, in + used, avail - used,
+					   prov_records_to_checkpoint(c), v,
+					   c->comb, &b);
+			prov_folded(c, b.records);
+		} else {
+			why = csvfast_read_then(&r->fast, in + used,
+						avail - used,
+						prov_records_to_checkpoint(c),
+						v, fold_then, r, &b);
+		}
 		if (b.seen > 0) {
 			used += b.used;
 			taken += b.seen;
@@ -436,6 +444,9 @@ static enum prov_status fold_batch(struct file_run *r, size_t idx)
 		st = file_checkpoint(r, idx, off, line);
 		if (st != ST_OK)
 			return st;
+		/* The checkpoint's groups may have stopped the combine. */
+		if (!prov_combining(c))
+			return ST_OK;
 	}
 	csv_skip(r->csv, used, taken);
 	return ST_OK;

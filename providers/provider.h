@@ -154,7 +154,7 @@ int prov_fold_full(struct prov_ctx *c, const struct rec_value *v, int r);
 /* Inline: called per row; prov_fold_full() when the table said no. */
 static inline int prov_fold(struct prov_ctx *c, const struct rec_value *v)
 {
-	int r = comb_add(c->comb, v);
+	int r = comb_fold(c->comb, v);
 
 	if (__builtin_expect(r != 0, 0))
 		return prov_fold_full(c, v, r);
@@ -167,6 +167,20 @@ static inline int prov_fold(struct prov_ctx *c, const struct rec_value *v)
 static inline bool prov_combining(const struct prov_ctx *c)
 {
 	return c->comb != NULL;
+}
+
+/*
+ * prov_fold()'s count of rows, for count rows a reader folded into
+ * c->comb itself (comb_fold(): csvfast_fold()): a fault injected at the
+ * record point fires with the whole batch counted, as with
+ * prov_commit_records().
+ */
+static inline void prov_folded(struct prov_ctx *c, uint64_t count)
+{
+	c->records += count;
+	c->since_checkpoint += count;
+	for (uint64_t k = 0; k < count; k++)
+		faults_hit(c, FAULT_RECORD);
 }
 
 /*

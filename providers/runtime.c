@@ -468,36 +468,46 @@ static void combine_end(struct prov_ctx *c)
 	c->emit_slow = c->compute != NULL;
 }
 
+/* What the combine sent since the last checkpoint: rows, group records. */
+static uint64_t since_rows, since_groups;
+
 /*
- * Send the combine's groups (GROUPS frames), and stop it when they were
- * too many for their rows.  0, or -1 (the ring is gone).
+ * Send the combine's groups (GROUPS frames), and, at a checkpoint (a full
+ * table's groups go out between them), stop it when the groups sent since
+ * the last were too many for their rows.  0, or -1 (the ring is gone).
  */
-static int combine_send(struct prov_ctx *c)
+static int combine_send(struct prov_ctx *c, bool checkpoint)
 {
 	uint64_t groups = comb_groups(c->comb), rows = comb_rows(c->comb);
-	bool *unused = c->unused;
-	int rc;
+	bool *unused = c->unused, few;
+	int rc = 0;
 
-	if (groups == 0)
-		return 0;
-	if (flush_records(c) < 0)
-		return -1;
-	/* A group record has no unused field. */
-	c->frame_type = RING_GROUPS;
-	c->unused = NULL;
-	rc = comb_send(c->comb, emit_uncounted, c);
-	if (rc == 0)
-		rc = flush_records(c);
-	c->frame_type = RING_RECORDS;
-	c->unused = unused;
-	comb_sent_rows += rows;
-	comb_sent_groups += groups;
-	if (rc == 0 && rows < COMB_MIN_ROWS * groups) {
+	if (groups > 0) {
+		if (flush_records(c) < 0)
+			return -1;
+		/* A group record has no unused field. */
+		c->frame_type = RING_GROUPS;
+		c->unused = NULL;
+		rc = comb_send(c->comb, emit_uncounted, c);
+		if (rc == 0)
+			rc = flush_records(c);
+		c->frame_type = RING_RECORDS;
+		c->unused = unused;
+		comb_sent_rows += rows;
+		comb_sent_groups += groups;
+		since_rows += rows;
+		since_groups += groups;
+	}
+	if (rc != 0 || !checkpoint)
+		return rc;
+	few = since_rows < COMB_MIN_ROWS * since_groups;
+	since_rows = since_groups = 0;
+	if (few) {
 		combine_log(c, "too many groups for their rows: records "
 			    "from here");
 		combine_end(c);
 	}
-	return rc;
+	return 0;
 }
 
 int prov_combine_begin(struct prov_ctx *c)
@@ -518,7 +528,7 @@ int prov_combine_begin(struct prov_ctx *c)
 int prov_fold_full(struct prov_ctx *c, const struct rec_value *v, int r)
 {
 	if (r > 0) {
-		if (combine_send(c) < 0)
+		if (combine_send(c, false) < 0)
 			return -1;
 		if (c->comb == NULL)
 			return emit_record(c, c->compute ? &c->compute->cfg->schema
@@ -639,7 +649,8 @@ int prov_checkpoint(struct prov_ctx *c, const void *token, size_t len)
 		prov_fail(c, PROV_FAIL_PERMANENT, "resume token too long");
 		return -1;
 	}
-	if ((c->comb != NULL && combine_send(c) < 0) || flush_records(c) < 0)
+	if ((c->comb != NULL && combine_send(c, true) < 0) ||
+	    flush_records(c) < 0)
 		return -1;
 	memcpy(frame, &c->records, sizeof(uint64_t));
 	memcpy(frame + sizeof(uint64_t), &c->rejects, sizeof(uint64_t));
@@ -877,7 +888,7 @@ int prov_main(struct prov_ctx *c)
 
 	if (st == PROV_DONE) {
 		/* DONE also covers records sent after the last checkpoint. */
-		if ((c->comb != NULL && combine_send(c) < 0) ||
+		if ((c->comb != NULL && combine_send(c, true) < 0) ||
 		    flush_records(c) < 0 ||
 		    send_frame(c, RING_DONE, &c->filtered,
 			       sizeof c->filtered) < 0)

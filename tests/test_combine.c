@@ -13,6 +13,15 @@
  * decimal(38) sums that pass 10^38 make the readers send early; one group
  * a row makes them fall back to rows; range readers killed at seeded
  * points restart from their checkpoints with nothing lost or doubled.
+ *
+ * The fold the readers run inline (comb_fold(): one key of an int, a bool
+ * or text of up to 8 bytes; count(*), count, int and float sums and
+ * averages, int minima and maxima) is run over every key kind, text keys
+ * of every length from 1 to 12 (the longer ones the general path's), both
+ * of its loops (float sums only, and any), against one reader, and
+ * against SQLite (counts, minima, maxima) and Python (exact int sums,
+ * math.fsum) reading the same file; with a table smaller than a
+ * checkpoint's groups (sent when full, then folding on), and killed.
  */
 #include <criterion/criterion.h>
 
@@ -26,18 +35,16 @@
 
 static char *dir;
 
-/* out folder (four times), group_by, input, provider lines, parallel */
+/*
+ * out folder, fields, group_by, aggregates (twice), out folder, input,
+ * provider lines, parallel
+ */
 static const char config_fmt[] =
 	"[aggregate]\n"
 	"output = %s/groups.csv\n"
-	"fields = id:int, region:text, hot:bool, qty:int, price:float,\n"
-	"  amount:decimal(12,2), tag:text, big:decimal(38,0)\n"
+	"fields = %s\n"
 	"group_by = %s\n"
-	"aggregates = count(*) as n, count(qty) as cq, sum(qty) as sq,\n"
-	"  avg(qty) as aq, sum(price) as sp, avg(price) as ap,\n"
-	"  sum(amount) as sa, avg(amount) as aa, min(qty) as mnq,\n"
-	"  max(qty) as mxq, min(amount) as mna, max(amount) as mxa,\n"
-	"  min(tag) as mnt, max(tag) as mxt%s\n"
+	"aggregates = %s%s\n"
 	"reject_file = %s/rejects.txt\n"
 	"max_rejects = 100000\n"
 	"%s"
@@ -48,6 +55,17 @@ static const char config_fmt[] =
 	"%s"
 	"parallel = %s\n";
 
+/* The fields and aggregates of the runs: every kind the combine takes. */
+static const char *fields =
+	"id:int, region:text, hot:bool, qty:int, price:float,\n"
+	"  amount:decimal(12,2), tag:text, big:decimal(38,0)";
+static const char *aggs =
+	"count(*) as n, count(qty) as cq, sum(qty) as sq,\n"
+	"  avg(qty) as aq, sum(price) as sp, avg(price) as ap,\n"
+	"  sum(amount) as sa, avg(amount) as aa, min(qty) as mnq,\n"
+	"  max(qty) as mxq, min(amount) as mna, max(amount) as mxa,\n"
+	"  min(tag) as mnt, max(tag) as mxt";
+
 /*
  * The test's sum of the decimal(38) field, or "": a `where` drops rows
  * whose values the running sums counted (row()).
@@ -57,7 +75,8 @@ static const char *big_sum = ", sum(big) as sb";
 static const char *const outs[] = { "groups.csv", "rejects.txt" };
 #define NOUTS (sizeof outs / sizeof outs[0])
 
-static const char *const tiny[] = { "AGG_PARALLEL_MIN_RANGE=16", NULL };
+/* The test's hooks: small ranges, and room for one more (a small table). */
+static const char *tiny[] = { "AGG_PARALLEL_MIN_RANGE=16", NULL, NULL };
 
 #define FOLDED "rows folded into groups in the reader"
 
@@ -159,9 +178,9 @@ static int run(const char *out, const char *group_by, const char *agg,
 
 	mkdir(outdir, 0755);
 	free(outdir);
-	cr_assert(asprintf(&conf, config_fmt, out, group_by, big_sum, out,
-			   agg ? agg : "", "in.csv", prov ? prov : "",
-			   par) > 0);
+	cr_assert(asprintf(&conf, config_fmt, out, fields, group_by, aggs,
+			   big_sum, out, agg ? agg : "", "in.csv",
+			   prov ? prov : "", par) > 0);
 	tu_put(dir, "c.conf", conf);
 	free(conf);
 	return tu_run(r, dir, args, env);
@@ -235,6 +254,7 @@ static void check_same(const char *group_by, const char *agg,
 		cr_assert_eq(run(out, group_by, agg, prov, ns[i], tiny, &r), 0,
 			     "%s", r.err);
 		cr_assert(strstr(r.err, FOLDED), "not folded: %s", r.err);
+		cr_assert(strstr(r.err, "restarted") == NULL, "%s", r.err);
 		got = summary(r.err);
 		cr_assert_str_eq(got, want, "N = %s", ns[i]);
 		free(got);
@@ -329,14 +349,13 @@ Test(combine, float_sums_against_math_fsum)
 	cr_assert_eq(system(cmd), 0, "sums differ from math.fsum");
 }
 
-Test(combine, kills_of_range_readers)
+/* Readers killed at seeded points: each output as one reader's. */
+static void kills(const char *group_by)
 {
 	struct tu_result r;
 	int fired = 0;
 
-	TU_REQUIRE_HOOKS(teardown);
-	make_file("in.csv", 30000, 40);
-	cr_assert_eq(run("one", "region, hot", NULL, NULL, "1", NULL, &r), 0,
+	cr_assert_eq(run("one", group_by, NULL, NULL, "1", NULL, &r), 0,
 		     "%s", r.err);
 	tu_result_free(&r);
 	for (unsigned seed = 1; seed <= 12; seed++) {
@@ -355,8 +374,8 @@ Test(combine, kills_of_range_readers)
 		else
 			snprintf(fault, sizeof fault, "AGG_FAULT=src[%u]:1:"
 				 "random:%u", seed % 3, seed);
-		cr_assert_eq(run("n", "region, hot", NULL, NULL, "3", env, &r),
-			     0, "%s: %s", fault, r.err);
+		cr_assert_eq(run("n", group_by, NULL, NULL, "3", env, &r), 0,
+			     "%s: %s", fault, r.err);
 		if (strstr(r.err, "fault injected")) {
 			fired++;
 			cr_assert(strstr(r.err, "restarted"), "%s", r.err);
@@ -366,4 +385,191 @@ Test(combine, kills_of_range_readers)
 		tu_result_free(&r);
 	}
 	cr_assert_geq(fired, 8, "only %d of 12 kills fired", fired);
+}
+
+Test(combine, kills_of_range_readers)
+{
+	TU_REQUIRE_HOOKS(teardown);
+	make_file("in.csv", 30000, 40);
+	kills("region, hot");
+}
+
+/* The fast fold's file: keys of each kind, ints that pass 64 bits. */
+static const char *fast_fields =
+	"id:int, k:text, ki:int, kb:bool, qty:int, price:float";
+static const char *fast_any =
+	"count(*) as n, count(qty) as cq, sum(qty) as sq, avg(qty) as aq,\n"
+	"  min(qty) as mnq, max(qty) as mxq, sum(price) as sp,\n"
+	"  avg(price) as ap, count(price) as cp";
+static const char *fast_fsums = "count(*) as n, sum(price) as sp, "
+				 "avg(price) as ap";
+
+/*
+ * Key j of n: text of 1 to 12 bytes, keys of 2 and 3 bytes that share
+ * their first, middle and last byte ("ab", "abb"), and ones that differ
+ * in one byte only.
+ */
+static void text_key(char *out, int j)
+{
+	static const char al[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	int len = 1 + j % 12, x = j / 12;
+
+	for (int i = 0; i < len; i++)
+		out[i] = (char)(i == len / 2 ? al[x % 36] : al[(x / 36 + i) % 3]);
+	out[len] = '\0';
+}
+
+/*
+ * n rows over keys groups (hot: most of them over the first hot): every
+ * 41st key NULL, every 97th row's text key quoted (the general
+ * reader's), bursts of qty +4e18 three times then -4e18 three times in
+ * one key (a range's sums pass 64 bits, each group's ends small), prices
+ * from cents to 1e300 and back, zeros of both signs, NULLs.
+ */
+static void make_fast_file(const char *name, int n, int keys, int hot)
+{
+	char *path = tu_path(dir, name);
+	FILE *f = fopen(path, "w");
+	uint64_t rng = 29;
+	int burst = 0, burst_key = 0;
+
+	cr_assert(f, "%s", path);
+	fputs("id,k,ki,kb,qty,price\n", f);
+	for (int i = 0; i < n; i++) {
+		uint64_t r = tu_rng(&rng);
+		/* hot: most rows of keys below it, a few of the others. */
+		int j = hot == 0 ? (int)(r % (uint64_t)keys) :
+			(r >> 56) % 64 ? (int)(r % (uint64_t)hot) :
+			hot + (int)(r % (uint64_t)(keys - hot));
+		char k[16], ki[24], qty[32], price[48];
+		double p;
+
+		text_key(k, j);
+		if (burst > 0) {
+			/* Three of +4e18, three of -4e18, of one key. */
+			j = burst_key;
+			snprintf(qty, sizeof qty, "%s4000000000000000000",
+				 burst-- > 3 ? "" : "-");
+			text_key(k, j);
+		} else if ((r >> 20) % 97 == 0) {
+			burst = 5;
+			burst_key = j;
+			snprintf(qty, sizeof qty, "4000000000000000000");
+		} else if ((r >> 24) % 13 == 0) {
+			qty[0] = '\0';
+		} else {
+			snprintf(qty, sizeof qty, "%d",
+				 (int)((r >> 30) % 2001) - 1000);
+		}
+		switch ((r >> 40) % 23) {
+		case 0:
+			p = 1e300 * (double)((r >> 45) % 5);
+			break;
+		case 1:
+			p = -1e-300;
+			break;
+		case 2:
+			p = (r >> 46) % 2 ? -0.0 : 0.0;
+			break;
+		default:
+			p = (double)((int64_t)((r >> 44) % 200000) - 50000) /
+			    100.0;
+		}
+		snprintf(price, sizeof price, "%.17g", p);
+		if ((r >> 50) % 17 == 0)
+			price[0] = '\0';
+		fprintf(f, "%d,", i);
+		if (j % 41 == 40)
+			;
+		else if (i % 97 == 0)
+			fprintf(f, "\"%s\"", k);
+		else
+			fputs(k, f);
+		/* Int keys far apart and near; bools of the key too. */
+		snprintf(ki, sizeof ki, "%lld", j % 41 == 40 ? 0LL :
+			 (long long)(j - keys / 2) * (j % 2 ? 1 :
+				 4611686018427387LL));
+		fprintf(f, ",%s,%s,%s,%s\n", j % 41 == 40 ? "" : ki,
+			j % 41 == 39 ? "" : j % 3 ? "true" : "false", qty,
+			price);
+	}
+	fclose(f);
+	free(path);
+}
+
+/* Folder out's groups by key against SQLite and Python. */
+static void oracle(const char *out, const char *key)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof cmd, "python3 '%s/tests/fixtures/"
+		 "combine_oracle.py' '%s/in.csv' '%s/%s/groups.csv' %s",
+		 tu_srcdir(), dir, dir, out, key);
+	cr_assert_eq(system(cmd), 0, "%s by %s: the oracle disagrees", out,
+		     key);
+}
+
+/*
+ * The inline fold over each key kind (text of 1 to 12 bytes, ints far
+ * apart, bools, NULLs) with each aggregate it folds, through both of its
+ * loops and with count(*) alone: as one reader, SQLite and Python.
+ */
+Test(combine, fast_fold_every_key_and_aggregate)
+{
+	static const char *const keys[] = { "k", "ki", "kb" };
+
+	TU_REQUIRE_HOOKS(teardown);
+	fields = fast_fields;
+	big_sum = "";
+	make_fast_file("in.csv", 20000, 300, 0);
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		aggs = fast_any;
+		check_same(keys[i], NULL, NULL);
+		oracle("n7", keys[i]);
+		aggs = fast_fsums;
+		check_same(keys[i], NULL, NULL);
+		oracle("n3", keys[i]);
+	}
+	aggs = "count(*) as n";
+	check_same("ki", NULL, NULL);
+	oracle("n2", "ki");
+}
+
+/*
+ * A table that fills within a checkpoint's rows (AGG_COMB_MAX_GROUPS):
+ * sent when a new group has no room, then folding on while the groups
+ * keep their rows; and, one group a row, the fall back to rows.
+ */
+Test(combine, fast_table_full_sends_and_folds_on)
+{
+	struct tu_result r;
+
+	TU_REQUIRE_HOOKS(teardown);
+	fields = fast_fields;
+	big_sum = "";
+	tiny[1] = "AGG_COMB_MAX_GROUPS=40";
+	make_fast_file("in.csv", 30000, 200, 30);
+	aggs = fast_any;
+	check_same("k", NULL, NULL);
+	oracle("n2", "k");
+	cr_assert_eq(run("n", "k", NULL, NULL, "2", tiny, &r), 0, "%s", r.err);
+	cr_assert(strstr(r.err, FOLDED) && !strstr(r.err, "stopped"), "%s",
+		  r.err);
+	tu_result_free(&r);
+	aggs = fast_fsums;
+	check_same("id", NULL, NULL);
+	cr_assert_eq(run("n", "id", NULL, NULL, "2", tiny, &r), 0, "%s",
+		     r.err);
+	cr_assert(strstr(r.err, "too many groups"), "%s", r.err);
+	tu_result_free(&r);
+}
+
+Test(combine, fast_fold_kills)
+{
+	TU_REQUIRE_HOOKS(teardown);
+	fields = fast_fields;
+	big_sum = "";
+	aggs = fast_any;
+	make_fast_file("in.csv", 30000, 300, 0);
+	kills("k");
 }

@@ -2,13 +2,19 @@
  * combine.c - a range reader's group table (combine.h).
  *
  * Open addressing over a fixed array of slots (twice COMB_MAX_GROUPS, so
- * a probe ends soon), each the index + 1 of a group in one array of
- * fixed-size groups, kept in the order they came.  A group is its hash,
- * its rows, its key values (text copied into the arena) and one state per
- * aggregate.  Sending empties the slots the groups used, one by one: a
+ * a probe ends soon), each a key's word and tag (struct comb_slot) and
+ * the index of a group in one array of fixed-size groups, kept in the
+ * order they came.  A group is its rows, its slot, its key values (text
+ * copied into the arena) and one state per aggregate; count(*)'s count is
+ * its rows.  Sending empties the slots the groups used, one by one: a
  * table of a few groups costs a few stores per checkpoint, not a memset
- * of the slots.  comb_add() runs per row: the key's hash, one probe, the
- * states' adds.
+ * of the slots.
+ *
+ * Per row, comb_fold() (combine.h, inline in the reader's loop) folds a
+ * row of a fast table's known group by the steps planned here once;
+ * comb_add() does the rest: new groups, keys told by their hash (several
+ * keys, text past 8 bytes) and the aggregates no step takes (decimal
+ * sums with their decimal(38) check, text and decimal minima).
  */
 #include "combine.h"
 

@@ -107,18 +107,9 @@ static inline int fsum_add(struct fsum *s, double x, struct arena *ar)
 		int64_t hi = s->acc_hi;
 
 		if (hi < ((int64_t)1 << 59) && hi >= -((int64_t)1 << 59)) {
-			/*
-			 * Two's complement: the unsigned shift and add are
-			 * exact.  Added by halves: built as one 128-bit
-			 * value, the sum goes through the stack.
-			 */
-			unsigned __int128 a = (unsigned __int128)(__int128)m << d;
-			uint64_t alo = (uint64_t)a;
-			uint64_t lo = s->acc_lo + alo;
-
-			s->acc_hi = (int64_t)((uint64_t)hi + (uint64_t)(a >> 64) +
-					      (lo < alo));
-			s->acc_lo = lo;
+			/* Two's complement: the unsigned shift and add are exact. */
+			fsum_set_acc(s, (__int128)((unsigned __int128)fsum_acc(s) +
+					((unsigned __int128)(__int128)m << d)));
 			return 0;
 		}
 	}

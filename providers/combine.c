@@ -449,10 +449,8 @@ int comb_add(struct comb *t, const struct rec_value *v)
 	if (t->broken)
 		return -1;
 	g = find(t, v, &full);
-	if (g == NULL) {
-		t->broken = !full;
-		return full ? 1 : -1;
-	}
+	if (g == NULL)
+		return full ? 1 : comb_break(t);
 	if (t->has_dsum && !dsums_fit(t, g, v))
 		return 1;
 	st = STATES(t, g);
@@ -470,8 +468,7 @@ int comb_add(struct comb *t, const struct rec_value *v)
 			st[i].n++;
 			set_sum(&st[i], sum_of(&st[i]) + x->u.i);
 		} else if (fold_other(t, a, &st[i], x) < 0) {
-			t->broken = true;
-			return -1;
+			return comb_break(t);
 		}
 	}
 	return 0;

@@ -175,6 +175,18 @@ static inline uint32_t comb_slot_of(uint64_t kw, uint32_t tag)
 }
 
 /*
+ * A fold ran out of memory halfway: the table is no good, and every fold
+ * fails from here (comb_add()'s, which a table no longer fast goes to),
+ * so the row is never folded twice.  -1.
+ */
+static inline int comb_break(struct comb *t)
+{
+	t->broken = true;
+	t->fast = false;
+	return -1;
+}
+
+/*
  * comb_add(), inline for a fast table: a row of a group the table has,
  * keyed by a word, folded by the steps; anything else (a new group, a
  * longer key, a table that is not fast) is comb_add()'s.  shape, a
@@ -216,10 +228,8 @@ comb_fold_as(struct comb *t, const struct rec_value *v,
 			continue;
 		s = (struct comb_state *)(g + st[k].state);
 		s->n++;
-		if (fsum_add(&s->f, x->u.f, &t->ar) < 0) {
-			t->broken = true;
-			return -1;
-		}
+		if (fsum_add(&s->f, x->u.f, &t->ar) < 0)
+			return comb_break(t);
 	}
 	for (k = 0; shape == COMB_ANY && k < n; k++) {
 		x = &v[st[k].field];
@@ -239,10 +249,8 @@ comb_fold_as(struct comb *t, const struct rec_value *v,
 			break;
 		case COMB_FSUM:
 			s->n++;
-			if (fsum_add(&s->f, x->u.f, &t->ar) < 0) {
-				t->broken = true;
-				return -1;
-			}
+			if (fsum_add(&s->f, x->u.f, &t->ar) < 0)
+				return comb_break(t);
 			break;
 		case COMB_IMIN:
 			if (s->n++ == 0 || x->u.i < s->v.u.i)

@@ -559,12 +559,15 @@ encode(const struct csvfast *f, const unsigned char *in, size_t avail,
 	size_t i = 0, j = 0, pos = f->head, c, len, raw_len;
 	uint32_t total;
 
-	if (put && room < f->head)
-		return CSVFAST_FULL;
-	if (put && f->head == ENC_LEN_BYTES + 1)
-		out[ENC_LEN_BYTES] = f->nulls[0];
-	else if (put)
-		memcpy(out + ENC_LEN_BYTES, f->nulls, f->head - ENC_LEN_BYTES);
+	if (put) {
+		if (room < f->head)
+			return CSVFAST_FULL;
+		if (f->head == ENC_LEN_BYTES + 1)
+			out[ENC_LEN_BYTES] = f->nulls[0];
+		else
+			memcpy(out + ENC_LEN_BYTES, f->nulls,
+			       f->head - ENC_LEN_BYTES);
+	}
 	/* The general path's bound: max_record bytes, then CR LF. */
 	if (avail > f->max_record + 2)
 		avail = f->max_record + 2;

@@ -88,6 +88,10 @@ struct prov_ctx {
 				       groups (combine.h), NULL: records */
 	bool emit_slow;             /* compute or comb: prov_emit() off its
 				       plain path */
+	uint64_t every;             /* records per checkpoint: the provider's
+				       batch (PROV_CHECKPOINT_RECORDS if 0),
+				       COMB_CHECKPOINT_BATCHES times that
+				       while combining */
 	char why[EXPR_REASON_MAX + 96];
 };
 
@@ -148,6 +152,15 @@ int prov_emit_group(struct prov_ctx *c, const struct rec_schema *s,
  * 0, or -1 as prov_emit().
  */
 #define COMB_MIN_ROWS 4
+
+/*
+ * A reader folding its rows checkpoints this many times less often: each
+ * checkpoint sends the table's groups and wakes the aggregator for a few
+ * records, a round of system calls and a process switch that the rows
+ * folded in a batch no longer pay for; a restart reads again at most that
+ * many rows.
+ */
+#define COMB_CHECKPOINT_BATCHES 16
 int prov_combine_begin(struct prov_ctx *c);
 int prov_fold_full(struct prov_ctx *c, const struct rec_value *v, int r);
 
@@ -263,10 +276,7 @@ int prov_reject(struct prov_ctx *c, const char *position, const char *reason,
  */
 static inline bool prov_want_checkpoint(const struct prov_ctx *c)
 {
-	uint64_t every = c->p->batch > 0 ? (uint64_t)c->p->batch
-					 : PROV_CHECKPOINT_RECORDS;
-
-	return c->since_checkpoint >= every ||
+	return c->since_checkpoint >= c->every ||
 	       c->buf_len + PROV_FRAME_SLACK > c->buf_cap;
 }
 
@@ -278,10 +288,8 @@ static inline bool prov_want_checkpoint(const struct prov_ctx *c)
  */
 static inline uint64_t prov_records_to_checkpoint(const struct prov_ctx *c)
 {
-	uint64_t every = c->p->batch > 0 ? (uint64_t)c->p->batch
-					 : PROV_CHECKPOINT_RECORDS;
-
-	return c->since_checkpoint >= every ? 0 : every - c->since_checkpoint;
+	return c->since_checkpoint >= c->every ? 0
+					       : c->every - c->since_checkpoint;
 }
 
 /*

@@ -461,11 +461,19 @@ static void combine_log(const struct prov_ctx *c, const char *why)
 		  why ? "stopped" : NULL, why, NULL);
 }
 
+/* Records per checkpoint (struct prov_ctx.every) without the combine. */
+static uint64_t rows_per_checkpoint(const struct prov_ctx *c)
+{
+	return c->p->batch > 0 ? (uint64_t)c->p->batch
+			       : PROV_CHECKPOINT_RECORDS;
+}
+
 static void combine_end(struct prov_ctx *c)
 {
 	comb_free(c->comb);
 	c->comb = NULL;
 	c->emit_slow = c->compute != NULL;
+	c->every = rows_per_checkpoint(c);
 }
 
 /* What the combine sent since the last checkpoint: rows, group records. */
@@ -522,6 +530,7 @@ int prov_combine_begin(struct prov_ctx *c)
 	if (c->comb == NULL)
 		return -1;
 	c->emit_slow = true;
+	c->every = COMB_CHECKPOINT_BATCHES * rows_per_checkpoint(c);
 	return 0;
 }
 
@@ -883,6 +892,7 @@ int prov_main(struct prov_ctx *c)
 		st = prov_fail(c, PROV_FAIL_RETRY, "out of memory");
 	else {
 		c->emit_slow = c->compute != NULL;
+		c->every = rows_per_checkpoint(c);
 		st = ops->run(c);
 	}
 

@@ -115,7 +115,7 @@ run: deps aggregate
 # program users get.
 E2E_TESTS := test_e2e test_cli test_dbout test_hostile test_ops test_secrets test_sup \
 	test_types test_post test_aggs test_trace test_shard test_slurm test_incr \
-	test_parallel test_filtered test_pushdown
+	test_parallel test_filtered test_pushdown test_combine
 
 test: deps
 	$(MAKE) test-unit

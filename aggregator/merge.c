@@ -66,6 +66,9 @@ struct part {
 	struct buf rejects;  /* committed REJECT payloads, each after its u32 length */
 	struct buf groups;   /* staged GROUPS records (pushed down) */
 	uint64_t ngroups;
+	uint64_t gcount;     /* what they count as in the checkpoints: one
+				each, or a combine's rows (pushdown.h) */
+	bool combine;        /* a range reader's combine sends them */
 };
 
 struct merge {
@@ -86,6 +89,8 @@ struct merge {
 	struct rec_value *values; /* scratch: a staged record decoded */
 	struct push_plan plan;   /* GROUPS frames' records, once one came */
 	bool plan_made;
+	struct push_plan cplan;  /* a range reader's combine's, the same */
+	bool cplan_made;
 };
 
 struct merge *merge_new(const struct cfg *cfg)
@@ -235,22 +240,41 @@ int merge_stage(struct merge *m, int pi, const unsigned char *recs,
 			     pname(m, pi), err, errlen);
 }
 
+/*
+ * The rows a combine's group record of len bytes (validated) stands for:
+ * its last field, an int, so its last 8 bytes.  -1: NULL or negative.
+ */
+static int64_t group_rows(const struct push_plan *pp, const unsigned char *rec,
+			  size_t len)
+{
+	int64_t r;
+
+	if (rec[4 + pp->rows / 8] & (1u << (pp->rows % 8)))
+		return -1;
+	memcpy(&r, rec + len - sizeof r, sizeof r);
+	return r < 0 ? -1 : r;
+}
+
 int merge_stage_groups(struct merge *m, int pi, const unsigned char *recs,
 		       size_t len, uint32_t count, char *err, size_t errlen)
 {
 	struct part *p = &m->parts[pi];
 	size_t off = 0, at = p->groups.len;
+	bool combine = push_combine_allowed(m->cfg, pi, err, errlen);
+	const struct push_plan *pp = combine ? &m->cplan : &m->plan;
+	uint64_t rows = 0;
 
 	if (m->folded)
 		return too_late(m, pi, err, errlen);
-	if (!push_allowed(m->cfg, pi, err, errlen))
+	if (!combine && !push_allowed(m->cfg, pi, err, errlen))
 		return 1;
-	if (!m->plan_made) {
-		if (push_plan_make(m->cfg, &m->plan) < 0) {
+	if (!(combine ? m->cplan_made : m->plan_made)) {
+		if ((combine ? push_plan_make_rows(m->cfg, &m->cplan)
+			     : push_plan_make(m->cfg, &m->plan)) < 0) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
-		m->plan_made = true;
+		*(combine ? &m->cplan_made : &m->plan_made) = true;
 	}
 	/* Copied before a byte is read: the producer may still write. */
 	if (buf_add(&p->groups, recs, len) < 0) {
@@ -259,13 +283,17 @@ int merge_stage_groups(struct merge *m, int pi, const unsigned char *recs,
 	}
 	recs = p->groups.p + at;
 	for (uint32_t i = 0; i < count; i++) {
-		long n = rec_validate(&m->plan.wire, recs + off, len - off);
+		long n = rec_validate(&pp->wire, recs + off, len - off);
+		int64_t r;
 
-		if (n < 0) {
+		if (n < 0 || (combine && (r = group_rows(pp, recs + off,
+							 (size_t)n)) < 0)) {
 			snprintf(err, errlen, "malformed group %u", i + 1);
 			p->groups.len = at;
 			return 1;
 		}
+		if (combine)
+			rows += (uint64_t)r;
 		off += (size_t)n;
 	}
 	if (off != len) {
@@ -274,6 +302,8 @@ int merge_stage_groups(struct merge *m, int pi, const unsigned char *recs,
 		return 1;
 	}
 	p->ngroups += count;
+	p->gcount += combine ? rows : count;
+	p->combine = combine;
 	return 0;
 }
 
@@ -290,7 +320,7 @@ int merge_stage_reject(struct merge *m, int pi, const unsigned char *p,
 void merge_staged(const struct merge *m, int pi, uint64_t *records,
 		  uint64_t *rejects)
 {
-	*records = m->parts[pi].stage.records + m->parts[pi].ngroups;
+	*records = m->parts[pi].stage.records + m->parts[pi].gcount;
 	*rejects = m->parts[pi].stage.nrejects;
 }
 
@@ -344,7 +374,8 @@ int merge_commit(struct merge *m, int pi, char *err, size_t errlen)
 	if (p->ngroups > 0 && !p->dropped) {
 		if (m->folded)
 			return too_late(m, pi, err, errlen);
-		if (push_fold(&m->keys, &p->t, m->aggs, m->naggs, &m->plan,
+		if (push_fold(&m->keys, &p->t, m->aggs, m->naggs,
+			      p->combine ? &m->cplan : &m->plan,
 			      m->cfg->schema.nfields, p->groups.p,
 			      p->groups.len, p->ngroups) < 0) {
 			snprintf(err, errlen, "out of memory grouping the "
@@ -354,6 +385,7 @@ int merge_commit(struct merge *m, int pi, char *err, size_t errlen)
 	}
 	buf_clear(&p->groups);
 	p->ngroups = 0;
+	p->gcount = 0;
 	if (p->stage.rejects.len > 0 &&
 	    buf_add(&p->rejects, p->stage.rejects.p, p->stage.rejects.len) < 0) {
 		snprintf(err, errlen, "out of memory");
@@ -379,6 +411,7 @@ void merge_discard(struct merge *m, int pi)
 	stage_clear(&m->parts[pi].stage);
 	buf_clear(&m->parts[pi].groups);
 	m->parts[pi].ngroups = 0;
+	m->parts[pi].gcount = 0;
 }
 
 const unsigned char *merge_rejects(const struct merge *m, int pi,
@@ -930,5 +963,7 @@ void merge_free(struct merge *m)
 	free(m->values);
 	if (m->plan_made)
 		push_plan_free(&m->plan);
+	if (m->cplan_made)
+		push_plan_free(&m->cplan);
 	free(m);
 }

@@ -44,6 +44,34 @@ static int build_fast(struct fsum *s, int64_t n, const struct rec_value *w,
 }
 
 /*
+ * A combine's sum sent whole (t PUSH_FSUM_WHOLE, pushdown.h): f * 2^m, the
+ * flags z.  The weight is bounded by the wide form's (a piece of it at
+ * most 2^1166, fsum.c) and the integer by the narrow form's.
+ */
+static int whole_fsum(struct fsum *s, const struct rec_value *w)
+{
+	const uint16_t flags = FSUM_POS_INF | FSUM_NEG_INF | FSUM_NAN |
+			       FSUM_NEG_ZERO | FSUM_POS_ZERO;
+	__int128 m, lsb;
+
+	if (w[0].null || w[2].null || w[3].null)
+		return -1;
+	m = rec_dec(&w[0]);
+	lsb = rec_dec(&w[2]);
+	if (m >= (__int128)1 << 124 || m <= -((__int128)1 << 124) ||
+	    lsb < -1074 || lsb > 1040 || w[3].u.i < 0 ||
+	    (w[3].u.i & ~(int64_t)flags) != 0)
+		return -1;
+	s->flags = (uint16_t)w[3].u.i;
+	if (m != 0) {
+		fsum_set_acc(s, m);
+		s->lsb = (int32_t)lsb;
+		s->flags |= FSUM_USED;
+	}
+	return 0;
+}
+
+/*
  * A sum of doubles from its record's values after n (pushdown.h): f at
  * 2^-52, or the fractions m of doubles of one sign and exponent, the
  * implicit bits (n of them, but for subnormals and zeros) added; zeros,
@@ -64,6 +92,8 @@ static int build_fsum(struct fsum *s, int64_t n, const struct rec_value *w,
 	t = w[1].u.i;
 	if (t == 4097)
 		return build_fast(s, n, w, ar);
+	if (t == PUSH_FSUM_WHOLE)
+		return whole_fsum(s, w);
 	if (t == 4096) {
 		m = w[0].null ? 0 : rec_dec(&w[0]);
 		lsb = -52;
@@ -108,7 +138,8 @@ static int build(struct arena *ar, const struct st_agg *a, void *sp,
 	__int128 sum;
 
 	*(int64_t *)sp = n;
-	if (n == 0)
+	/* A combine's further pieces of a wide float sum have n 0. */
+	if (n == 0 && a->st != ST_FSUM)
 		return 0;
 	switch (a->st) {
 	case ST_COUNT:
@@ -136,6 +167,21 @@ static int build(struct arena *ar, const struct st_agg *a, void *sp,
 	default:
 		return -1;
 	}
+}
+
+/*
+ * state_combine(), but for a float sum's further pieces (n 0, which
+ * state_combine() passes over as empty): their sums are added.
+ */
+static int combine(struct arena *ar, const struct st_agg *a, struct group *g,
+		   const struct group *src)
+{
+	const struct st_fsum *s = STATE(src, a);
+
+	if (a->st == ST_FSUM && s->n == 0)
+		return fsum_merge(&((struct st_fsum *)STATE(g, a))->sum,
+				  &s->sum, ar);
+	return state_combine(ar, a, g, src);
 }
 
 int push_fold(struct gtable_keys *keys, struct gtable *t,
@@ -167,8 +213,8 @@ int push_fold(struct gtable_keys *keys, struct gtable *t,
 			if (build(&t->arena, &aggs[k],
 				  STATE((struct group *)scratch, &aggs[k]),
 				  &w[pp->col[k]]) < 0 ||
-			    state_combine(&t->arena, &aggs[k], g,
-					  (const struct group *)scratch) < 0)
+			    combine(&t->arena, &aggs[k], g,
+				    (const struct group *)scratch) < 0)
 				goto out;
 	}
 	rc = off == len ? 0 : -1;

@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fsum.h"
+#include "../common/fsum.h"
 #include "gtable.h"
 #include "spool.h"
 #include "state.h"

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "../common/expr.h"
-#include "arena.h"
+#include "../common/arena.h"
 
 struct post {
 	const struct cfg *cfg;

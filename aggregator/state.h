@@ -31,8 +31,8 @@
 
 #include "../ipc/record.h"
 #include "../common/config.h"
-#include "arena.h"
-#include "fsum.h"
+#include "../common/arena.h"
+#include "../common/fsum.h"
 #include "gtable.h"
 #include "pctspill.h"
 

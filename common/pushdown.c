@@ -45,6 +45,48 @@ static bool agg_ok(const struct cfg *cfg, const struct cfg_agg *a,
 	return false;
 }
 
+/* The keys and aggregates both kinds of pushdown take. */
+static bool groups_ok(const struct cfg *cfg, char *why, size_t whylen)
+{
+	for (int i = 0; i < cfg->ngroup_by; i++) {
+		const struct rec_field *f = &cfg->schema.fields[cfg->group_by[i]];
+
+		if (!key_type_ok(f->type)) {
+			snprintf(why, whylen, "group_by %s is a %s field",
+				 f->name, rec_type_name(f->type));
+			return false;
+		}
+	}
+	for (int i = 0; i < cfg->naggs; i++)
+		if (!agg_ok(cfg, &cfg->aggs[i], why, whylen))
+			return false;
+	return true;
+}
+
+bool push_combine_allowed(const struct cfg *cfg, int pi, char *why,
+			  size_t whylen)
+{
+	const struct cfg_provider *p = &cfg->providers[pi];
+
+	if (p->whole == NULL || p->type != CFG_PROV_FILE) {
+		snprintf(why, whylen, "not a range of a file");
+		return false;
+	}
+	if (cfg->mode != CFG_MODE_GROUP) {
+		snprintf(why, whylen, "union output");
+		return false;
+	}
+	if (cfg->noutputs > 0) {
+		snprintf(why, whylen, "more than one output");
+		return false;
+	}
+	if (cfg->state_dir != NULL) {
+		snprintf(why, whylen, "state: the bookmarks need the rows");
+		return false;
+	}
+	return groups_ok(cfg, why, whylen);
+}
+
 bool push_allowed(const struct cfg *cfg, int pi, char *why, size_t whylen)
 {
 	const struct cfg_provider *p = &cfg->providers[pi];
@@ -71,30 +113,19 @@ bool push_allowed(const struct cfg *cfg, int pi, char *why, size_t whylen)
 		snprintf(why, whylen, "state: the bookmarks need the rows");
 		return false;
 	}
-	for (int i = 0; i < cfg->ngroup_by; i++) {
-		const struct rec_field *f = &cfg->schema.fields[cfg->group_by[i]];
-
-		if (!key_type_ok(f->type)) {
-			snprintf(why, whylen, "group_by %s is a %s field",
-				 f->name, rec_type_name(f->type));
-			return false;
-		}
-	}
-	for (int i = 0; i < cfg->naggs; i++)
-		if (!agg_ok(cfg, &cfg->aggs[i], why, whylen))
-			return false;
-	return true;
+	return groups_ok(cfg, why, whylen);
 }
 
-int push_plan_make(const struct cfg *cfg, struct push_plan *pp)
+static int plan_make(const struct cfg *cfg, struct push_plan *pp, bool rows)
 {
-	int n = cfg->ngroup_by, k = 0;
+	int n = cfg->ngroup_by + rows, k = 0;
 	struct rec_field *w;
 
 	for (int i = 0; i < cfg->naggs; i++)
 		n += !push_has_value(&cfg->aggs[i]) ? 1 :
 		     push_is_fsum(cfg, &cfg->aggs[i]) ? 5 : 2;
 	pp->nkeys = cfg->ngroup_by;
+	pp->rows = rows ? n - 1 : -1;
 	pp->wire.nfields = n;
 	pp->wire.fields = w = calloc((size_t)n + 1, sizeof *w);
 	pp->col = calloc((size_t)cfg->naggs + 1, sizeof *pp->col);
@@ -133,7 +164,21 @@ int push_plan_make(const struct cfg *cfg, struct push_plan *pp)
 		}
 		k++;
 	}
+	if (rows) {
+		w[k].name = (char *)"rows";
+		w[k].type = REC_INT;
+	}
 	return 0;
+}
+
+int push_plan_make(const struct cfg *cfg, struct push_plan *pp)
+{
+	return plan_make(cfg, pp, false);
+}
+
+int push_plan_make_rows(const struct cfg *cfg, struct push_plan *pp)
+{
+	return plan_make(cfg, pp, true);
 }
 
 void push_plan_free(struct push_plan *pp)

@@ -28,7 +28,8 @@
  * up; from 2048 on summed as trunc(x) * 2^52 plus the fraction's, below
  * 10^37), m the sum of x * 2^114 - rint(x * 2^52) * 2^62 over the values
  * below 1 in magnitude, each an integer, the sum f * 2^-52 + m * 2^-114;
- * z the count of -0.0.  A group of the config may come as several records
+ * z the count of -0.0.  Or, t 4098 (PUSH_FSUM_WHOLE: a reader's combine,
+ * providers/combine.c): the whole exact sum, f * 2^m with z its flags.  A group of the config may come as several records
  * (one per t of each float summed, in the server's GROUP BY): they add
  * up.
  */
@@ -45,6 +46,7 @@ struct push_plan {
 	struct rec_schema wire; /* the group record */
 	int nkeys;              /* group_by fields first */
 	int *col;               /* aggregate i: its n at wire field col[i] */
+	int rows;               /* the rows field (the last), -1: none */
 };
 
 /*
@@ -54,10 +56,25 @@ struct push_plan {
 bool push_allowed(const struct cfg *cfg, int pi, char *why, size_t whylen);
 
 /*
+ * Whether provider pi of cfg, a range of a file read with `parallel`, may
+ * fold its rows into groups in the reader and send them (the combine):
+ * push_allowed()'s keys and aggregates, a `where` and derived fields
+ * allowed (the reader runs them).  When not, why in why[whylen].
+ */
+bool push_combine_allowed(const struct cfg *cfg, int pi, char *why,
+			  size_t whylen);
+
+/* The t of a float sum sent whole (the combine's). */
+#define PUSH_FSUM_WHOLE 4098
+
+/*
  * The group record of cfg (push_allowed() for one of its providers).
  * 0, or -1 on no memory.  push_plan_free() releases it.
  */
 int push_plan_make(const struct cfg *cfg, struct push_plan *pp);
+
+/* The combine's group record: push_plan_make()'s, then rows. */
+int push_plan_make_rows(const struct cfg *cfg, struct push_plan *pp);
 void push_plan_free(struct push_plan *pp);
 
 /* Whether aggregate a carries a value after its n. */

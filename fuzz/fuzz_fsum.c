@@ -1,5 +1,5 @@
 /*
- * fuzz_fsum.c - the exact sum of doubles (aggregator/fsum.c).
+ * fuzz_fsum.c - the exact sum of doubles (common/fsum.c).
  *
  * The input is a list of doubles, 8 bytes each (the last byte of a
  * leftover picks where to split).  Checks what fsum.h promises: the sum
@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../aggregator/arena.h"
-#include "../aggregator/fsum.h"
+#include "../common/arena.h"
+#include "../common/fsum.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

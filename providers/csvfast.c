@@ -43,6 +43,7 @@
 #endif
 
 #include "../common/convert.h"
+#include "combine.h"
 #include "csvfast_read.h"
 
 /* one_field()'s answer when the record is not for the fast path. */
@@ -544,23 +545,29 @@ static inline void put_bytes(unsigned char *out, size_t p, size_t room,
  * record() writing the encoding: see csvfast_encode().  Inline in
  * csvfast_encode_batch()'s loop; with v (csvfast_encode_then()), each
  * value encoded is also stored in v (a field's value that is not encoded
- * is not), as csvfast_record() would store it.
+ * is not), as csvfast_record() would store it.  Without put (a constant:
+ * csvfast_read_then(), csvfast_fold()) nothing is written to out: the
+ * same readers take and decline the same records, storing only in v.
  */
 static inline __attribute__((always_inline)) size_t
 encode(const struct csvfast *f, const unsigned char *in, size_t avail,
-       unsigned char *out, size_t room, size_t *outlen, struct rec_value *v)
+       unsigned char *out, size_t room, size_t *outlen, struct rec_value *v,
+       const bool put)
 {
 	/* A byte never equal to an unsigned char without quoting. */
 	const int quote = f->has_quote ? f->quote : -1;
 	size_t i = 0, j = 0, pos = f->head, c, len, raw_len;
 	uint32_t total;
 
-	if (room < f->head)
-		return CSVFAST_FULL;
-	if (f->head == ENC_LEN_BYTES + 1)
-		out[ENC_LEN_BYTES] = f->nulls[0];
-	else
-		memcpy(out + ENC_LEN_BYTES, f->nulls, f->head - ENC_LEN_BYTES);
+	if (put) {
+		if (room < f->head)
+			return CSVFAST_FULL;
+		if (f->head == ENC_LEN_BYTES + 1)
+			out[ENC_LEN_BYTES] = f->nulls[0];
+		else
+			memcpy(out + ENC_LEN_BYTES, f->nulls,
+			       f->head - ENC_LEN_BYTES);
+	}
 	/* The general path's bound: max_record bytes, then CR LF. */
 	if (avail > f->max_record + 2)
 		avail = f->max_record + 2;
@@ -589,9 +596,10 @@ encode(const struct csvfast *f, const unsigned char *in, size_t avail,
 			j = fast_int(f, in, i, avail, &x.u.i);
 			if (j == 0)
 				break;
-			if (room - pos < 8)
+			if (put && room - pos < 8)
 				return CSVFAST_FULL;
-			memcpy(out + pos, &x.u.i, 8);
+			if (put)
+				memcpy(out + pos, &x.u.i, 8);
 			pos += 8;
 			if (v != NULL) {
 				v[col->field].null = false;
@@ -609,9 +617,10 @@ encode(const struct csvfast *f, const unsigned char *in, size_t avail,
 			j = fast_float(f, in, i, avail, &x.u.f);
 			if (j == 0)
 				break;
-			if (room - pos < 8)
+			if (put && room - pos < 8)
 				return CSVFAST_FULL;
-			memcpy(out + pos, &x.u.f, 8);
+			if (put)
+				memcpy(out + pos, &x.u.f, 8);
 			pos += 8;
 			if (v != NULL) {
 				v[col->field].null = false;
@@ -629,9 +638,10 @@ encode(const struct csvfast *f, const unsigned char *in, size_t avail,
 			j = fast_ts(f, col, in, i, avail, &x.u.i);
 			if (j == 0)
 				break;
-			if (room - pos < 8)
+			if (put && room - pos < 8)
 				return CSVFAST_FULL;
-			memcpy(out + pos, &x.u.i, 8);
+			if (put)
+				memcpy(out + pos, &x.u.i, 8);
 			pos += 8;
 			if (v != NULL) {
 				v[col->field].null = false;
@@ -657,16 +667,20 @@ encode(const struct csvfast *f, const unsigned char *in, size_t avail,
 			if (!col->keep)
 				continue;
 			if (is_null(f, in + i, len)) {
-				set_null(out, col->field);
+				if (put)
+					set_null(out, col->field);
 				if (v != NULL)
 					v[col->field].null = true;
 				continue;
 			}
-			if (room - pos < 4 || room - pos - 4 < len)
+			if (put && (room - pos < 4 || room - pos - 4 < len))
 				return CSVFAST_FULL;
 			total = (uint32_t)len; /* < max_record + 2: fits */
-			memcpy(out + pos, &total, 4);
-			put_bytes(out, pos + 4, room, in, i, avail, len);
+			if (put) {
+				memcpy(out + pos, &total, 4);
+				put_bytes(out, pos + 4, room, in, i, avail,
+					  len);
+			}
 			pos += 4 + len;
 			if (v != NULL) {
 				v[col->field].null = false;
@@ -681,7 +695,7 @@ encode(const struct csvfast *f, const unsigned char *in, size_t avail,
 		j = plain_field(f, col->fld, in, i, avail, &x);
 		if (j == DECLINE)
 			return 0;
-		if (col->keep &&
+		if (put && col->keep &&
 		    !put_value(out, &pos, room, col->field, col->type, &x))
 			return CSVFAST_FULL;
 		if (col->keep && v != NULL)
@@ -703,9 +717,11 @@ encode(const struct csvfast *f, const unsigned char *in, size_t avail,
 	/* A blank line is skipped or read by the general path. */
 	if (raw_len == 0 || raw_len > f->max_record)
 		return 0;
-	total = (uint32_t)pos;
-	memcpy(out, &total, ENC_LEN_BYTES);
-	*outlen = pos;
+	if (put) {
+		total = (uint32_t)pos;
+		memcpy(out, &total, ENC_LEN_BYTES);
+		*outlen = pos;
+	}
 	return j + 1;
 }
 
@@ -777,7 +793,7 @@ batch(struct csvfast *f, const char *in, size_t avail, unsigned char *out,
 
 	for (k = 0; k < max;) {
 		n = encode(&plan, p + used, avail - used, out + pos,
-			   room - pos, &len, v);
+			   room - pos, &len, v, true);
 		if (n == 0 || n == CSVFAST_FULL) {
 			why = n == 0 ? CSVFAST_DECLINED : CSVFAST_NO_ROOM;
 			break;
@@ -837,6 +853,83 @@ enum csvfast_stop csvfast_encode_then(struct csvfast *f, const char *in,
 	for (int k = 0; k < f->nalways_null; k++)
 		v[f->always_null[k]].null = true;
 	return batch(f, in, avail, out, room, max, slack, v, then, arg, b);
+}
+
+/*
+ * csvfast_read_then() and, with t, csvfast_fold(): one loop, inlined into
+ * each, reading through encode()'s readers without the encoding (f->enc)
+ * or record()'s; with t each record taken is folded by comb_fold()
+ * inline, where the other asks then(arg).
+ */
+static inline __attribute__((always_inline)) enum csvfast_stop
+read_batch(struct csvfast *f, const char *in, size_t avail, uint64_t max,
+	   struct rec_value *v, csvfast_then then, void *arg, struct comb *t,
+	   const enum comb_shape shape, struct csvfast_batch *b)
+{
+	const struct csvfast plan = *f;
+	const unsigned char *p = (const unsigned char *)in;
+	enum csvfast_stop why = CSVFAST_LIMIT;
+	size_t used = 0, n;
+	uint64_t k = 0, seen = 0;
+
+	for (int j = 0; j < f->nalways_null; j++)
+		v[f->always_null[j]].null = true;
+	while (k < max) {
+		enum csvfast_verdict d = CSVFAST_KEEP;
+
+		n = plan.enc ? encode(&plan, p + used, avail - used, NULL, 0,
+				      NULL, v, false)
+			     : record(&plan, p + used, avail - used, v);
+		if (n == 0) {
+			why = CSVFAST_DECLINED;
+			break;
+		}
+		if (t != NULL) {
+			/* The general path folds it again, or fails. */
+			if (comb_fold_as(t, v, shape) != 0) {
+				why = CSVFAST_REFUSED;
+				break;
+			}
+		} else {
+			d = then(arg);
+			if (d == CSVFAST_REFUSE) {
+				why = CSVFAST_REFUSED;
+				break;
+			}
+		}
+		used += n;
+		seen++;
+		k += d == CSVFAST_KEEP;
+	}
+	b->used = used;
+	b->len = 0;
+	b->records = k;
+	b->seen = seen;
+	f->tries += seen + (why == CSVFAST_DECLINED);
+	if (why == CSVFAST_DECLINED && ++f->declines >= 1024 &&
+	    f->declines * 2 > f->tries)
+		f->on = false; /* as csvfast_record() */
+	return why;
+}
+
+enum csvfast_stop csvfast_read_then(struct csvfast *f, const char *in,
+				    size_t avail, uint64_t max,
+				    struct rec_value *v, csvfast_then then,
+				    void *arg, struct csvfast_batch *b)
+{
+	return read_batch(f, in, avail, max, v, then, arg, NULL, COMB_ANY, b);
+}
+
+enum csvfast_stop csvfast_fold(struct csvfast *f, const char *in,
+			       size_t avail, uint64_t max,
+			       struct rec_value *v, struct comb *t,
+			       struct csvfast_batch *b)
+{
+	/* The common shape gets a loop of its own. */
+	if (t->fast && t->shape == COMB_FSUMS)
+		return read_batch(f, in, avail, max, v, NULL, NULL, t,
+				  COMB_FSUMS, b);
+	return read_batch(f, in, avail, max, v, NULL, NULL, t, COMB_ANY, b);
 }
 
 size_t csvfast_encode(struct csvfast *f, const char *in, size_t avail,

@@ -216,4 +216,31 @@ enum csvfast_stop csvfast_encode_then(struct csvfast *f, const char *in,
 				      struct rec_value *v, csvfast_then then,
 				      void *arg, struct csvfast_batch *b);
 
+/*
+ * csvfast_encode_then() without the encoding: each record the fast path
+ * takes is read into v (f->nwhole values) and then(arg) decides; a kept
+ * one (which the caller took: a range reader's combine folds it) counts
+ * towards max, a dropped one is only read, a refused one stops the batch.
+ * b->len is 0.  With f->enc the records go through csvfast_encode()'s
+ * readers, which read only the fields the encoding keeps, writing nothing.
+ */
+enum csvfast_stop csvfast_read_then(struct csvfast *f, const char *in,
+				    size_t avail, uint64_t max,
+				    struct rec_value *v, csvfast_then then,
+				    void *arg, struct csvfast_batch *b);
+
+/*
+ * csvfast_read_then() for a plan without computed fields whose every
+ * record is kept: each one taken is folded into t by comb_fold()
+ * (combine.h), inline in the loop.  One t does not take (a new group the
+ * table has no room for, a decimal sum past decimal(38), no memory) stops
+ * the batch, not consumed, as CSVFAST_REFUSED: the general path reads it
+ * and folds it again through comb_add(), which says what to do.
+ */
+struct comb;
+enum csvfast_stop csvfast_fold(struct csvfast *f, const char *in,
+			       size_t avail, uint64_t max,
+			       struct rec_value *v, struct comb *t,
+			       struct csvfast_batch *b);
+
 #endif

@@ -27,7 +27,7 @@
 
 enum file_key {
 	FK_FORMAT, FK_PATH, FK_DELIMITER, FK_QUOTE, FK_HEADER, FK_NULL,
-	FK_RECORDS, FK_ENCODING, FK_PARALLEL,
+	FK_RECORDS, FK_ENCODING, FK_PARALLEL, FK_PUSHDOWN,
 };
 
 static const struct cfg_key_def file_keys[] = {
@@ -40,6 +40,7 @@ static const struct cfg_key_def file_keys[] = {
 	[FK_RECORDS] = { "records", 0 },
 	[FK_ENCODING] = { "encoding", 0 },
 	[FK_PARALLEL] = { "parallel", 0 },
+	[FK_PUSHDOWN] = { "pushdown", 0 },
 };
 
 /*
@@ -68,6 +69,7 @@ static int file_init(struct cfg_provider *p)
 	f->quote = '"';
 	f->header = true;
 	f->parallel = 1;
+	f->pushdown = true;
 	p->opts = f;
 	return 0;
 }
@@ -197,6 +199,8 @@ static int file_apply(const struct cfg_key *k, int id, struct cfg_provider *p,
 		return apply_char(k, id, v, &f->quote);
 	case FK_HEADER:
 		return cfg_key_bool(k, v, &f->header);
+	case FK_PUSHDOWN:
+		return cfg_key_bool(k, v, &f->pushdown);
 	case FK_NULL:
 		return apply_nulls(k, f, v);
 	case FK_PARALLEL: {

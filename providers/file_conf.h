@@ -43,6 +43,8 @@ struct file_conf {
 	int parallel;              /* readers of one file: 1 (the default),
 				      N, or 0 for auto (supervisor/par.h) */
 	int parallel_line;         /* the line of `parallel`, 0: not set */
+	bool pushdown;             /* with parallel: a range reader may fold
+				      its rows into groups (combine.h) */
 };
 
 /* Most readers `parallel` may ask for. */

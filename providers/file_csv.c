@@ -382,6 +382,86 @@ out_ring:
 	return prov_failure(c);
 }
 
+/* csvfast_read_then()'s verdict for a range reader's combine. */
+static enum csvfast_verdict fold_then(void *arg)
+{
+	struct file_run *r = arg;
+	struct prov_ctx *c = r->c;
+	int rc;
+
+	/* Stopped (too many groups): the encoding path takes over. */
+	if (!prov_combining(c))
+		return CSVFAST_REFUSE;
+	if (c->compute != NULL) {
+		rc = prov_compute(c);
+		if (rc != 0)
+			return rc > 0 ? CSVFAST_DROP : CSVFAST_REFUSE;
+	}
+	/* A failure is the general path's again, which words it. */
+	if (prov_fold(c, c->compute ? prov_values(c) : r->vals) < 0)
+		return CSVFAST_REFUSE;
+	return CSVFAST_KEEP;
+}
+
+/*
+ * fast_batch() for a range reader's combine: the records the fast path
+ * takes are read into values and folded into the reader's groups
+ * (prov_fold()), with a checkpoint wherever the runtime asks for one.
+ */
+static enum prov_status fold_batch(struct file_run *r, size_t idx)
+{
+	struct prov_ctx *c = r->c;
+	struct rec_value *v = c->compute ? prov_values(c) : r->vals;
+	struct csvfast_batch b;
+	enum csvfast_stop why;
+	size_t avail, used = 0;
+	uint64_t taken = 0, off, line;
+	const char *in = csv_peek(r->csv, &avail);
+	enum prov_status st;
+
+	if (in == NULL)
+		return ST_OK;
+	for (;;) {
+		if (c->compute == NULL) {
+			why = csvfast_fold(&r->fast, in + used, avail - used,
+					   prov_records_to_checkpoint(c), v,
+					   c->comb, &b);
+			prov_folded(c, b.records);
+		} else {
+			why = csvfast_read_then(&r->fast, in + used,
+						avail - used,
+						prov_records_to_checkpoint(c),
+						v, fold_then, r, &b);
+		}
+		if (b.seen > 0) {
+			used += b.used;
+			taken += b.seen;
+			if ((r->beat + b.seen) / FILE_BEAT_EVERY !=
+			    r->beat / FILE_BEAT_EVERY)
+				prov_heartbeat(c);
+			r->beat += b.seen;
+		}
+		if (why != CSVFAST_LIMIT || !prov_combining(c))
+			break;
+		if (!prov_want_checkpoint(c))
+			continue;
+		csv_skip(r->csv, used, taken);
+		in += used;
+		avail -= used;
+		used = 0;
+		taken = 0;
+		csv_position(r->csv, &off, &line);
+		st = file_checkpoint(r, idx, off, line);
+		if (st != ST_OK)
+			return st;
+		/* The checkpoint's groups may have stopped the combine. */
+		if (!prov_combining(c))
+			return ST_OK;
+	}
+	csv_skip(r->csv, used, taken);
+	return ST_OK;
+}
+
 enum prov_status file_csv_read(struct file_run *r, size_t idx,
 			       struct file_src *s, uint64_t off, uint64_t line)
 {
@@ -415,14 +495,19 @@ enum prov_status file_csv_read(struct file_run *r, size_t idx,
 		csv_reset(r->csv, off, line);
 		r->bom_check = false;
 	}
-	if (plan_fast(r) < 0)
+	if (plan_fast(r) < 0 ||
+	    (r->fc->pushdown && prov_combine_begin(r->c) < 0))
 		return prov_fail(r->c, PROV_FAIL_RETRY, "out of memory");
 
 	for (;;) {
 		bool rejected = false;
 
 		/* Then the general path reads the one record it stopped at. */
-		if (r->fast.on && r->fast.enc) {
+		if (r->fast.on && prov_combining(r->c)) {
+			st = fold_batch(r, idx);
+			if (st != ST_OK)
+				return st;
+		} else if (r->fast.on && r->fast.enc) {
 			st = fast_batch(r, idx);
 			if (st != ST_OK)
 				return st;

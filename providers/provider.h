@@ -30,6 +30,7 @@
 #include "../ipc/record.h"
 #include "../ipc/ring.h"
 #include "../ipc/token.h"
+#include "combine.h"
 #include "faults.h"
 
 /* What a run function returns; also the provider process's exit status. */
@@ -87,6 +88,14 @@ struct prov_ctx {
 	uint64_t filtered;          /* records `where` dropped so far (from
 				       the last run's count, as records) */
 	bool done_sent;             /* prov_done() published DONE */
+	struct comb *comb;          /* a range reader folding its rows into
+				       groups (combine.h), NULL: records */
+	bool emit_slow;             /* compute or comb: prov_emit() off its
+				       plain path */
+	uint64_t every;             /* records per checkpoint: the provider's
+				       batch (PROV_CHECKPOINT_RECORDS if 0),
+				       COMB_CHECKPOINT_BATCHES times that
+				       while combining */
 	char why[EXPR_REASON_MAX + 96];
 };
 
@@ -133,6 +142,63 @@ int prov_emit(struct prov_ctx *c, const struct rec_value *v);
  */
 int prov_emit_group(struct prov_ctx *c, const struct rec_schema *s,
 		    const struct rec_value *v);
+
+/*
+ * The combine (combine.h): a range of a file read with `parallel` folds
+ * its rows into groups in the reader, when push_combine_allowed() says
+ * the config lets it, and sends them as GROUPS frames before each
+ * checkpoint (and DONE); the checkpoints count rows, as without it.
+ * prov_combine_begin() starts it (0; -1: no memory), and prov_emit()
+ * folds from then on.  It stops for the rest of the attempt, records sent
+ * again, when a batch's rows come to fewer than COMB_MIN_ROWS a group.
+ * prov_fold() is prov_emit() for a provider that reads values itself:
+ * v over the whole schema, derived fields computed (prov_compute()).
+ * 0, or -1 as prov_emit().
+ */
+#define COMB_MIN_ROWS 4
+
+/*
+ * A reader folding its rows checkpoints this many times less often: each
+ * checkpoint sends the table's groups and wakes the aggregator for a few
+ * records, a round of system calls and a process switch that the rows
+ * folded in a batch no longer pay for; a restart reads again at most that
+ * many rows.
+ */
+#define COMB_CHECKPOINT_BATCHES 16
+int prov_combine_begin(struct prov_ctx *c);
+int prov_fold_full(struct prov_ctx *c, const struct rec_value *v, int r);
+
+/* Inline: called per row; prov_fold_full() when the table said no. */
+static inline int prov_fold(struct prov_ctx *c, const struct rec_value *v)
+{
+	int r = comb_fold(c->comb, v);
+
+	if (__builtin_expect(r != 0, 0))
+		return prov_fold_full(c, v, r);
+	c->records++;
+	c->since_checkpoint++;
+	faults_hit(c, FAULT_RECORD);
+	return 0;
+}
+
+static inline bool prov_combining(const struct prov_ctx *c)
+{
+	return c->comb != NULL;
+}
+
+/*
+ * prov_fold()'s count of rows, for count rows a reader folded into
+ * c->comb itself (comb_fold(): csvfast_fold()): a fault injected at the
+ * record point fires with the whole batch counted, as with
+ * prov_commit_records().
+ */
+static inline void prov_folded(struct prov_ctx *c, uint64_t count)
+{
+	c->records += count;
+	c->since_checkpoint += count;
+	for (uint64_t k = 0; k < count; k++)
+		faults_hit(c, FAULT_RECORD);
+}
 
 /*
  * For a provider that encodes records itself when c->compute is set: the
@@ -214,10 +280,7 @@ int prov_reject(struct prov_ctx *c, const char *position, const char *reason,
  */
 static inline bool prov_want_checkpoint(const struct prov_ctx *c)
 {
-	uint64_t every = c->p->batch > 0 ? (uint64_t)c->p->batch
-					 : PROV_CHECKPOINT_RECORDS;
-
-	return c->since_checkpoint >= every ||
+	return c->since_checkpoint >= c->every ||
 	       c->buf_len + PROV_FRAME_SLACK > c->buf_cap;
 }
 
@@ -229,10 +292,8 @@ static inline bool prov_want_checkpoint(const struct prov_ctx *c)
  */
 static inline uint64_t prov_records_to_checkpoint(const struct prov_ctx *c)
 {
-	uint64_t every = c->p->batch > 0 ? (uint64_t)c->p->batch
-					 : PROV_CHECKPOINT_RECORDS;
-
-	return c->since_checkpoint >= every ? 0 : every - c->since_checkpoint;
+	return c->since_checkpoint >= c->every ? 0
+					       : c->every - c->since_checkpoint;
 }
 
 /*

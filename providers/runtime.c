@@ -33,7 +33,9 @@
 
 #include "../common/clock.h"
 #include "../common/log.h"
+#include "../common/pushdown.h"
 #include "../common/trace.h"
+#include "combine.h"
 #include "faults.h"
 
 /* A heartbeat at most this often (nanoseconds). */
@@ -429,11 +431,153 @@ int prov_emit_group(struct prov_ctx *c, const struct rec_schema *s,
 	return emit_record(c, s, v);
 }
 
+/* A group record, not counted: the checkpoints count the rows. */
+static int emit_uncounted(void *arg, const struct rec_schema *s,
+			  const struct rec_value *v)
+{
+	struct prov_ctx *c = arg;
+	uint64_t records = c->records, since = c->since_checkpoint;
+	int rc = emit_record(c, s, v);
+
+	c->records = records;
+	c->since_checkpoint = since;
+	return rc;
+}
+
+/* What this process's combine sent, for -v: rows, group records. */
+static uint64_t comb_sent_rows, comb_sent_groups;
+
+/* -v: what the combine did, and why it stopped (NULL: at the end). */
+static void combine_log(const struct prov_ctx *c, const char *why)
+{
+	char rows[24], groups[24];
+
+	if (!log_enabled(LOG_DEBUG) || comb_sent_rows == 0)
+		return;
+	snprintf(rows, sizeof rows, "%" PRIu64, comb_sent_rows);
+	snprintf(groups, sizeof groups, "%" PRIu64, comb_sent_groups);
+	log_event(LOG_DEBUG, c->p->name, "rows folded into groups in the "
+		  "reader", "rows", rows, "groups", groups,
+		  why ? "stopped" : NULL, why, NULL);
+}
+
+/* Records per checkpoint (struct prov_ctx.every) without the combine. */
+static uint64_t rows_per_checkpoint(const struct prov_ctx *c)
+{
+	return c->p->batch > 0 ? (uint64_t)c->p->batch
+			       : PROV_CHECKPOINT_RECORDS;
+}
+
+static void combine_end(struct prov_ctx *c)
+{
+	comb_free(c->comb);
+	c->comb = NULL;
+	c->emit_slow = c->compute != NULL;
+	c->every = rows_per_checkpoint(c);
+}
+
+/* What the combine sent since the last checkpoint: rows, group records. */
+static uint64_t since_rows, since_groups;
+
+/*
+ * Send the combine's groups (GROUPS frames), and, at a checkpoint (a full
+ * table's groups go out between them), stop it when the groups sent since
+ * the last were too many for their rows.  0, or -1 (the ring is gone).
+ */
+static int combine_send(struct prov_ctx *c, bool checkpoint)
+{
+	uint64_t groups = comb_groups(c->comb), rows = comb_rows(c->comb);
+	bool *unused = c->unused, few;
+	int rc = 0;
+
+	if (groups > 0) {
+		if (flush_records(c) < 0)
+			return -1;
+		/* A group record has no unused field. */
+		c->frame_type = RING_GROUPS;
+		c->unused = NULL;
+		rc = comb_send(c->comb, emit_uncounted, c);
+		if (rc == 0)
+			rc = flush_records(c);
+		c->frame_type = RING_RECORDS;
+		c->unused = unused;
+		comb_sent_rows += rows;
+		comb_sent_groups += groups;
+		since_rows += rows;
+		since_groups += groups;
+	}
+	if (rc != 0 || !checkpoint)
+		return rc;
+	few = since_rows < COMB_MIN_ROWS * since_groups;
+	since_rows = since_groups = 0;
+	if (few) {
+		combine_log(c, "too many groups for their rows: records "
+			    "from here");
+		combine_end(c);
+	}
+	return 0;
+}
+
+int prov_combine_begin(struct prov_ctx *c)
+{
+	const struct cfg *cfg = c->compute ? c->compute->cfg : c->cfg;
+	char why[128];
+
+	if (c->comb != NULL ||
+	    !push_combine_allowed(cfg, c->index, why, sizeof why))
+		return 0;
+	c->comb = comb_new(cfg);
+	if (c->comb == NULL)
+		return -1;
+	c->emit_slow = true;
+	c->every = COMB_CHECKPOINT_BATCHES * rows_per_checkpoint(c);
+	return 0;
+}
+
+int prov_fold_full(struct prov_ctx *c, const struct rec_value *v, int r)
+{
+	if (r > 0) {
+		if (combine_send(c, false) < 0)
+			return -1;
+		if (c->comb == NULL)
+			return emit_record(c, c->compute ? &c->compute->cfg->schema
+							 : &c->cfg->schema, v);
+		r = comb_add(c->comb, v);
+	}
+	if (r != 0) {
+		prov_fail(c, PROV_FAIL_RETRY, "out of memory");
+		return -1;
+	}
+	c->records++;
+	c->since_checkpoint++;
+	faults_hit(c, FAULT_RECORD);
+	return 0;
+}
+
+/* prov_emit() with derived fields, a `where` or the combine. */
+static __attribute__((noinline)) int emit_slow(struct prov_ctx *c,
+					       const struct rec_value *v)
+{
+	struct prov_compute *k = c->compute;
+	int r;
+
+	if (c->comb == NULL)
+		return emit_computed(c, v);
+	if (k != NULL) {
+		memcpy(k->vals, v, (size_t)k->nd * sizeof *v);
+		r = compute(c, k);
+		if (r != 0)
+			return r < 0;
+		v = k->vals;
+	}
+	return prov_fold(c, v);
+}
+
 int prov_emit(struct prov_ctx *c, const struct rec_value *v)
 {
 	/* Chosen once per process; the plain path is as it always was. */
-	if (__builtin_expect(c->compute != NULL, 0))
-		return emit_computed(c, v);
+	if (__builtin_expect(c->emit_slow, 0))
+		return emit_slow(c, v);
 	return emit_record(c, &c->cfg->schema, v);
 }
 
@@ -514,7 +658,8 @@ int prov_checkpoint(struct prov_ctx *c, const void *token, size_t len)
 		prov_fail(c, PROV_FAIL_PERMANENT, "resume token too long");
 		return -1;
 	}
-	if (flush_records(c) < 0)
+	if ((c->comb != NULL && combine_send(c, true) < 0) ||
+	    flush_records(c) < 0)
 		return -1;
 	memcpy(frame, &c->records, sizeof(uint64_t));
 	memcpy(frame + sizeof(uint64_t), &c->rejects, sizeof(uint64_t));
@@ -722,15 +867,20 @@ static int find_unused(struct prov_ctx *c)
 int prov_done(struct prov_ctx *c)
 {
 	/* DONE also covers records sent after the last checkpoint. */
-	if (flush_records(c) < 0 ||
+	if ((c->comb != NULL && combine_send(c, true) < 0) ||
+	    flush_records(c) < 0 ||
 	    send_frame(c, RING_DONE, &c->filtered, sizeof c->filtered) < 0) {
 		prov_fail(c, PROV_FAIL_RETRY,
 			  "could not hand over the last records");
+		if (c->comb != NULL)
+			combine_log(c, NULL);
 		return -1;
 	}
 	c->done_sent = true;
 	trace_end("read", "status", "done", NULL);
 	faults_hit(c, FAULT_AFTER_DONE);
+	if (c->comb != NULL)
+		combine_log(c, NULL);
 	return 0;
 }
 
@@ -761,8 +911,11 @@ int prov_main(struct prov_ctx *c)
 			       "provider type not built in");
 	else if (compute_init(c) < 0 || find_unused(c) < 0)
 		st = prov_fail(c, PROV_FAIL_RETRY, "out of memory");
-	else
+	else {
+		c->emit_slow = c->compute != NULL;
+		c->every = rows_per_checkpoint(c);
 		st = ops->run(c);
+	}
 
 	/* After prov_done() a run function has nothing left to fail. */
 	assert(st == PROV_DONE || !c->done_sent);
@@ -780,6 +933,7 @@ int prov_main(struct prov_ctx *c)
 	c->buf = NULL;
 	free(c->unused);
 	c->unused = NULL;
+	combine_end(c);
 	if (c->compute != NULL) {
 		c->cfg = c->compute->cfg;
 		compute_free(c->compute);

@@ -1,5 +1,5 @@
 /*
- * test_fsum.c - aggregator/fsum.c against Python.
+ * test_fsum.c - common/fsum.c against Python.
  *
  * tests/fixtures/fsum_oracle.py writes random lists of doubles (money,
  * any exponent, cancelling pairs, far-apart exponents, subnormals, values
@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../aggregator/arena.h"
-#include "../aggregator/fsum.h"
+#include "../common/arena.h"
+#include "../common/fsum.h"
 #include "helpers/testutil.h"
 
 static bool same(double a, double b)

@@ -90,7 +90,7 @@ static inline int fsum_add(struct fsum *s, double x, struct arena *ar)
 	memcpy(&bits, &x, sizeof bits);
 	e = (int)((bits >> 52) & 0x7ff);
 	/* Zeros, subnormals, infinities, NaNs and the wide form: slow path. */
-	if (e == 0 || e == 0x7ff || s->wide || !(s->flags & FSUM_USED))
+	if ((unsigned)e - 1u >= 0x7feu || s->wide || !(s->flags & FSUM_USED))
 		return fsum_add_slow(s, x, ar);
 	m = (int64_t)((bits & 0xfffffffffffffull) | 0x10000000000000ull);
 	tz = (unsigned)__builtin_ctzll((unsigned long long)m);
@@ -127,6 +127,15 @@ double fsum_value(const struct fsum *s);
  * (ties to even).  NaN and infinities as for fsum_value().
  */
 double fsum_avg(const struct fsum *s, uint64_t n);
+
+/*
+ * The sum as pieces that add up to it: up to FSUM_PIECES_MAX integers
+ * m[i] (|m[i]| < 2^124) with the weights 2^lsb[i] (-1074 <= lsb[i] <=
+ * 1040); flags aside (s->flags).  One piece for the narrow form, none for
+ * an empty sum.  Returns how many.
+ */
+#define FSUM_PIECES_MAX 24
+int fsum_pieces(const struct fsum *s, __int128 *m, int *lsb);
 
 /*
  * Saving a sum in a partial (partial.c): fsum_save() writes s to out (room

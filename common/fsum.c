@@ -225,6 +225,43 @@ int fsum_merge(struct fsum *a, const struct fsum *b, struct arena *ar)
 	return add_exact(a, fsum_acc(b), b->lsb, ar);
 }
 
+int fsum_pieces(const struct fsum *s, __int128 *m, int *lsb)
+{
+	struct fsum_wide w;
+	bool neg;
+	int n = 0;
+
+	if (!s->wide) {
+		if (!(s->flags & FSUM_USED) || fsum_acc(s) == 0)
+			return 0;
+		m[0] = fsum_acc(s);
+		lsb[0] = s->lsb;
+		return 1;
+	}
+	w = *s->wide;
+	wide_normalise(&w);
+	neg = w.c[W_DIGITS - 1] < 0;
+	if (neg) {
+		for (int i = 0; i < W_DIGITS; i++)
+			w.c[i] = -w.c[i];
+		wide_normalise(&w);
+	}
+	/*
+	 * Three digits a piece: 96 bits.  A finite sum is below 2^1150, so
+	 * digit 68 on is zero and the last piece's weight is 2^1038.
+	 */
+	for (int i = 0; i + 2 < W_DIGITS - 1; i += 3) {
+		__int128 v = (__int128)w.c[i] | (__int128)w.c[i + 1] << 32 |
+			     (__int128)w.c[i + 2] << 64;
+
+		if (v == 0)
+			continue;
+		m[n] = neg ? -v : v;
+		lsb[n++] = 32 * i - W_BASE;
+	}
+	return n;
+}
+
 /* --- rounding ------------------------------------------------------- */
 
 /* Bits [pos, pos + 64) of the n-digit string d (bits past the end: 0). */

@@ -292,6 +292,26 @@ static bool take_fast(struct file_run *r, struct csv_record *rec)
 }
 
 /*
+ * A checkpoint in the middle of a batch: the csv reader skips the records
+ * taken so far (used bytes, taken records), which in, avail start after
+ * from now on, and the checkpoint is made at its position.
+ */
+static enum prov_status batch_checkpoint(struct file_run *r, size_t idx,
+					 const char **in, size_t *avail,
+					 size_t *used, uint64_t *taken)
+{
+	uint64_t off, line;
+
+	csv_skip(r->csv, *used, *taken);
+	*in += *used;
+	*avail -= *used;
+	*used = 0;
+	*taken = 0;
+	csv_position(r->csv, &off, &line);
+	return file_checkpoint(r, idx, off, line);
+}
+
+/*
  * The records at the parser's position through the fast path, encoded
  * straight into the frame (r->fast.enc), for as long as it takes them:
  * until it declines one (left, untouched, for the general path), the
@@ -310,7 +330,7 @@ static enum prov_status fast_batch(struct file_run *r, size_t idx)
 	struct csvfast_batch b;
 	enum csvfast_stop why;
 	size_t avail, used = 0, room;
-	uint64_t taken = 0, off, line;
+	uint64_t taken = 0;
 	const char *in = csv_peek(r->csv, &avail);
 	unsigned char *out;
 	bool fresh = false;
@@ -362,13 +382,7 @@ static enum prov_status fast_batch(struct file_run *r, size_t idx)
 			break;
 		if (!prov_want_checkpoint(c))
 			continue;
-		csv_skip(r->csv, used, taken);
-		in += used;
-		avail -= used;
-		used = 0;
-		taken = 0;
-		csv_position(r->csv, &off, &line);
-		st = file_checkpoint(r, idx, off, line);
+		st = batch_checkpoint(r, idx, &in, &avail, &used, &taken);
 		if (st != ST_OK)
 			return st;
 		out = prov_room(c, false, &room);
@@ -415,7 +429,7 @@ static enum prov_status fold_batch(struct file_run *r, size_t idx)
 	struct csvfast_batch b;
 	enum csvfast_stop why;
 	size_t avail, used = 0;
-	uint64_t taken = 0, off, line;
+	uint64_t taken = 0;
 	const char *in = csv_peek(r->csv, &avail);
 	enum prov_status st;
 
@@ -445,13 +459,7 @@ static enum prov_status fold_batch(struct file_run *r, size_t idx)
 			break;
 		if (!prov_want_checkpoint(c))
 			continue;
-		csv_skip(r->csv, used, taken);
-		in += used;
-		avail -= used;
-		used = 0;
-		taken = 0;
-		csv_position(r->csv, &off, &line);
-		st = file_checkpoint(r, idx, off, line);
+		st = batch_checkpoint(r, idx, &in, &avail, &used, &taken);
 		if (st != ST_OK)
 			return st;
 		/* The checkpoint's groups may have stopped the combine. */

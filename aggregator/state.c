@@ -9,6 +9,7 @@
  */
 #include "state.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "../common/config_agg.h"
@@ -321,17 +322,49 @@ size_t state_resolve(const struct cfg *cfg, const struct cfg_agg *c,
 	return state_size(a->st);
 }
 
-/* avg of an exact integer sum: one rounding while the sum fits a double. */
+/* The number of significant bits of v (0 for 0). */
+static int bit_length(unsigned __int128 v)
+{
+	uint64_t hi = (uint64_t)(v >> 64);
+
+	if (hi != 0)
+		return 128 - __builtin_clzll(hi);
+	return (uint64_t)v == 0 ? 0 : 64 - __builtin_clzll((uint64_t)v);
+}
+
+/*
+ * avg of an exact integer sum, rounded once: sum / n to the nearest
+ * double (ties to even), as SQL's avg over numeric then cast rounds it.
+ * The quotient is taken to 55-57 bits with a sticky bit for the rest,
+ * and the one conversion of that integer to double rounds it.
+ */
 static double avg_int(__int128 sum, int64_t n)
 {
 	const __int128 exact = (__int128)1 << 53;
-	__int128 q, r;
+	unsigned __int128 a, q;
+	uint64_t b;
+	bool sticky;
+	int shift;
+	double d;
 
-	if (sum > -exact && sum < exact)
+	if (sum > -exact && sum < exact && n < ((int64_t)1 << 53))
 		return (double)(int64_t)sum / (double)n;
-	q = sum / n;
-	r = sum % n;
-	return (double)q + (double)(int64_t)r / (double)n;
+	a = sum < 0 ? -(unsigned __int128)sum : (unsigned __int128)sum;
+	b = (uint64_t)n;
+	/* a * 2^shift / b has 56 or 57 bits: a << shift stays under 2^120 */
+	shift = 56 - (bit_length(a) - bit_length(b));
+	if (shift >= 0) {
+		a <<= shift;
+		q = a / b;
+		sticky = a % b != 0;
+	} else {
+		q = a / b;
+		sticky = a % b != 0 ||
+			 (q & (((unsigned __int128)1 << -shift) - 1)) != 0;
+		q >>= -shift;
+	}
+	d = ldexp((double)((uint64_t)q | (sticky ? 1u : 0u)), -shift);
+	return sum < 0 ? -d : d;
 }
 
 /* The magnitude of a 192-bit value (hi:lo, two's complement) as 3 words. */

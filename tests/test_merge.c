@@ -1895,3 +1895,83 @@ Test(merge, filter_skips_records_whose_filter_is_not_true)
 	free(got);
 	merge_free(m);
 }
+
+/*
+ * avg of ints whose sum passes 2^53 is rounded once, as Python's
+ * float(Fraction(sum, n)) rounds it: e.g. (2^54 + 3) / 2 = 2^53 + 1.5
+ * is 2^53 + 2, where rounding the quotient and then adding the remainder's
+ * fraction gives 2^53.  Groups of 2..9 values near INT64_MAX, near 2^53
+ * and mixed in sign, the oracle's doubles read back from float.hex().
+ */
+Test(merge, int_avg_is_rounded_once_as_python_rounds_it)
+{
+	static struct cfg_agg aggs[] = {
+		{ CFG_AGG_AVG, F_QTY, "mean", REC_FLOAT, 0, 0, -1, 0, -1 },
+	};
+	enum { GROUPS = 300 };
+	static const int gb[] = { F_NAME };
+	struct cfg cfg;
+	struct merge *m;
+	uint64_t seed = 0x5eed;
+	char *inpath = tu_path(tmpdir, "sums"), *got, *line, *save = NULL;
+	char cmd[1024];
+	FILE *io = fopen(inpath, "w");
+
+	cr_assert_not_null(io);
+	set_group(&cfg, "g.csv", (int *)gb, 1, aggs, 1);
+	m = merge_new(&cfg);
+	cr_assert_not_null(m);
+	/* the first group is the example above */
+	add(m, 0, "x", 0, 0, ((int64_t)1 << 53) + 1, "g000", NO_B);
+	add(m, 0, "x", 0, 0, ((int64_t)1 << 53) + 2, "g000", NO_B);
+	fprintf(io, "%lld %lld\n", (1LL << 54) + 3, 2LL);
+	for (int g = 1; g < GROUPS; g++) {
+		int k = 2 + (int)(next_rand(&seed) % 8);
+		__int128 sum = 0;
+		char name[16];
+
+		snprintf(name, sizeof name, "g%03d", g);
+		for (int i = 0; i < k; i++) {
+			uint64_t r = next_rand(&seed);
+			int64_t v;
+
+			switch (g % 3) {
+			case 0: v = INT64_MAX - (int64_t)(r % 1000); break;
+			case 1: v = ((int64_t)1 << 53) + (int64_t)(r % 64); break;
+			default: v = (int64_t)(r >> 1) * ((r & 1) ? -1 : 1);
+			}
+			sum += v;
+			add(m, 0, "x", 0, 0, v, name, NO_B);
+		}
+		/* the sum as hi * 10^9 + lo, which Python evaluates */
+		fprintf(io, "%lld*1000000000+%lld %d\n",
+			(long long)(sum / 1000000000),
+			(long long)(sum % 1000000000), k);
+	}
+	fclose(io);
+	got = write_and_read(m);
+	snprintf(cmd, sizeof cmd, "python3 -c 'import sys, fractions\n"
+		 "for l in sys.stdin:\n s, n = l.split()\n"
+		 " print(float(fractions.Fraction(eval(s), int(n))).hex())'"
+		 " < '%s'", inpath);
+	{
+		FILE *py = popen(cmd, "r");
+		char hex[64], num[CONV_FLOAT_MAX], want[64];
+
+		cr_assert_not_null(py);
+		line = strtok_r(got, "\n", &save); /* the header */
+		cr_assert_str_eq(line, "name,mean");
+		for (int g = 0; g < GROUPS; g++) {
+			cr_assert_not_null(fgets(hex, sizeof hex, py));
+			conv_format_float(strtod(hex, NULL), num);
+			snprintf(want, sizeof want, "g%03d,%s", g, num);
+			line = strtok_r(NULL, "\n", &save);
+			cr_assert_not_null(line);
+			cr_assert_str_eq(line, want, "group %d", g);
+		}
+		cr_assert_eq(pclose(py), 0);
+	}
+	free(got);
+	free(inpath);
+	merge_free(m);
+}

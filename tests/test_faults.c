@@ -917,7 +917,7 @@ static void two_hung(struct proc *p, pid_t *kids, int *nkids, const char *act)
 	*nkids = proc_children_of(p->pid, kids, 64);
 	/* The aggregator and both providers. */
 	cr_assert_geq(*nkids, 3, "%d children", *nkids);
-	cr_assert_neq(proc_child_titled(p->pid, "aggregate: aggregator"), 0);
+	cr_assert_gt(proc_wait_child_titled(p->pid, "aggregate: aggregator"), 0);
 	cr_assert_neq(proc_child_titled(p->pid, "aggregate: provider files"), 0);
 	cr_assert_neq(proc_child_titled(p->pid, "aggregate: provider lite"), 0);
 	free(secs);

@@ -434,7 +434,7 @@ Test(watch, a_stopped_aggregator_is_found_without_the_run_timeout)
 	spawn(&p, START_PLAIN, (const char *const[]){
 		      "AGG_FAULT=a:0:start:1:hang", NULL }, NULL);
 	proc_wait_text(&p, "fault injected", 1);
-	agg = proc_child_titled(p.pid, "aggregate: aggregator");
+	agg = proc_wait_child_titled(p.pid, "aggregate: aggregator");
 	prov = proc_child_titled(p.pid, "aggregate: provider a");
 	cr_assert_neq(agg, 0);
 	cr_assert_neq(prov, 0);

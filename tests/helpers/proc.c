@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,4 +158,20 @@ pid_t proc_child_titled(pid_t parent, const char *title)
 			return kids[i];
 	}
 	return 0;
+}
+
+pid_t proc_wait_child_titled(pid_t parent, const char *title)
+{
+	pid_t pid;
+
+	/*
+	 * A child takes its title when it first runs, which on a busy
+	 * machine can be after its siblings have said what a test waits for.
+	 */
+	while ((pid = proc_child_titled(parent, title)) == 0) {
+		cr_assert_gt(proc_ppid_of(parent), 0, "pid %ld is gone "
+			     "without a child titled %s", (long)parent, title);
+		sched_yield();
+	}
+	return pid;
 }

@@ -61,5 +61,11 @@ int proc_children_of(pid_t ppid, pid_t *out, int max);
 
 /* The child of parent whose title is title; 0 if none. */
 pid_t proc_child_titled(pid_t parent, const char *title);
+/*
+ * The same, waiting for it: for a child that must exist and may not have
+ * run yet (it takes its title when it does).  Fails the test if parent
+ * goes first.
+ */
+pid_t proc_wait_child_titled(pid_t parent, const char *title);
 
 #endif

@@ -45,9 +45,24 @@ static bool agg_ok(const struct cfg *cfg, const struct cfg_agg *a,
 	return false;
 }
 
-/* The keys and aggregates both kinds of pushdown take. */
-static bool groups_ok(const struct cfg *cfg, char *why, size_t whylen)
+/*
+ * What both kinds of pushdown need: groups for one output, no state, and
+ * keys and aggregates that combine from groups.
+ */
+static bool shape_ok(const struct cfg *cfg, char *why, size_t whylen)
 {
+	if (cfg->mode != CFG_MODE_GROUP) {
+		snprintf(why, whylen, "union output");
+		return false;
+	}
+	if (cfg->noutputs > 0) {
+		snprintf(why, whylen, "more than one output");
+		return false;
+	}
+	if (cfg->state_dir != NULL) {
+		snprintf(why, whylen, "state: the bookmarks need the rows");
+		return false;
+	}
 	for (int i = 0; i < cfg->ngroup_by; i++) {
 		const struct rec_field *f = &cfg->schema.fields[cfg->group_by[i]];
 
@@ -72,33 +87,13 @@ bool push_combine_allowed(const struct cfg *cfg, int pi, char *why,
 		snprintf(why, whylen, "not a range of a file");
 		return false;
 	}
-	if (cfg->mode != CFG_MODE_GROUP) {
-		snprintf(why, whylen, "union output");
-		return false;
-	}
-	if (cfg->noutputs > 0) {
-		snprintf(why, whylen, "more than one output");
-		return false;
-	}
-	if (cfg->state_dir != NULL) {
-		snprintf(why, whylen, "state: the bookmarks need the rows");
-		return false;
-	}
-	return groups_ok(cfg, why, whylen);
+	return shape_ok(cfg, why, whylen);
 }
 
 bool push_allowed(const struct cfg *cfg, int pi, char *why, size_t whylen)
 {
 	const struct cfg_provider *p = &cfg->providers[pi];
 
-	if (cfg->mode != CFG_MODE_GROUP) {
-		snprintf(why, whylen, "union output");
-		return false;
-	}
-	if (cfg->noutputs > 0) {
-		snprintf(why, whylen, "more than one output");
-		return false;
-	}
 	if (cfg->where != NULL || p->where != NULL) {
 		snprintf(why, whylen, "where");
 		return false;
@@ -109,11 +104,7 @@ bool push_allowed(const struct cfg *cfg, int pi, char *why, size_t whylen)
 		snprintf(why, whylen, "derived fields or expressions");
 		return false;
 	}
-	if (cfg->state_dir != NULL) {
-		snprintf(why, whylen, "state: the bookmarks need the rows");
-		return false;
-	}
-	return groups_ok(cfg, why, whylen);
+	return shape_ok(cfg, why, whylen);
 }
 
 static int plan_make(const struct cfg *cfg, struct push_plan *pp, bool rows)

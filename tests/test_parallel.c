@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "helpers/samefiles.h"
 #include "helpers/testutil.h"
 
 static char *dir;
@@ -187,21 +188,7 @@ static int run(const char *out, const char *input, const char *par,
 /* Every output of folder a is byte for byte that of folder b. */
 static void same_outputs(const char *a, const char *b, const char *what)
 {
-	for (size_t i = 0; i < NOUTS; i++) {
-		char pa[256], pb[256], *x, *y;
-		size_t lx, ly;
-
-		snprintf(pa, sizeof pa, "%s/%s/%s", dir, a, outs[i]);
-		snprintf(pb, sizeof pb, "%s/%s/%s", dir, b, outs[i]);
-		x = tu_read(pa, &lx);
-		y = tu_read(pb, &ly);
-		cr_assert(x && y, "%s: %s or %s missing", what, pa, pb);
-		cr_assert(lx == ly && memcmp(x, y, lx) == 0,
-			  "%s: %s differs from %s:\n%s\n---\n%s", what, pb,
-			  pa, y, x);
-		free(x);
-		free(y);
-	}
+	sf_same_files(dir, a, b, outs, NOUTS, what);
 }
 
 static const char *const tiny[] = { "AGG_PARALLEL_MIN_RANGE=16", NULL };

@@ -268,9 +268,17 @@ int gtable_sort_text1(const struct gtable *t, const struct group **out,
 			continue;
 		}
 		k = text1_bytes(g, &len);
-		memcpy(pre, k, len < 8 ? len : 8);
-		for (b = 0; b < 8; b++)
-			x = x << 8 | pre[b];
+		if (len >= 8) {
+			/* big-endian: unsigned order is memcmp order */
+			memcpy(&x, k, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			x = __builtin_bswap64(x);
+#endif
+		} else {
+			memcpy(pre, k, len);
+			for (b = 0; b < 8; b++)
+				x = x << 8 | pre[b];
+		}
 		a[n].k = x;
 		a[n++].g = g;
 	}

@@ -101,6 +101,36 @@ size_t conv_format_timestamp(int64_t us, char *out)
 /* --- floats ---------------------------------------------------------- */
 
 /*
+ * m's decimal digits (m > 0) written leftwards, ending just before end, two
+ * at a time from a table: the division by 10 per digit and the reversal
+ * were a third of the float's formatting.  Returns how many.
+ */
+static size_t put_digits_right(uint64_t m, char *end)
+{
+	static const char pairs[201] =
+		"00010203040506070809101112131415161718192021222324252627282930"
+		"31323334353637383940414243444546474849505152535455565758596061"
+		"62636465666768697071727374757677787980818283848586878889909192"
+		"93949596979899";
+	char *o = end;
+
+	while (m >= 100) {
+		o -= 2;
+		memcpy(o, pairs + 2 * (m % 100), 2);
+		m /= 100;
+	}
+	if (m >= 10) {
+		o -= 2;
+		memcpy(o, pairs + 2 * m, 2);
+	} else {
+		*--o = (char)('0' + m);
+	}
+	return (size_t)(end - o);
+}
+
+_Static_assert(CONV_FLOAT_MAX >= 32, "format_short_decimal()'s copies");
+
+/*
  * conv_format_float()'s fast path, for 1e-4 <= |d| < 1e15, where "%.15g"
  * writes no exponent.  When d is the double nearest to a decimal of at
  * most 15 significant digits (m / 10^s, m < 10^15), that decimal is what
@@ -115,8 +145,8 @@ size_t conv_format_timestamp(int64_t us, char *out)
 static size_t format_short_decimal(double d, char *out)
 {
 	double a = fabs(d), p = 1, v;
-	char dig[24];
-	size_t nd = 0, len = 0;
+	char dig[32] = { 0 };
+	size_t nd, len = 0;
 	uint64_t m = 0;
 	int s;
 
@@ -128,31 +158,42 @@ static size_t format_short_decimal(double d, char *out)
 
 		if (s > 22 || t >= 1e15)
 			return 0;
-		m = (uint64_t)nearbyint(t);
+		/*
+		 * nearbyint(t) without the call: 0 <= t < 2^52, so adding 2^52
+		 * leaves units as the last bits, rounded in the current mode.
+		 */
+		m = (uint64_t)((t + 0x1p52) - 0x1p52);
 		if (conv_float_exact(m, -s, &v) && v == a)
 			break;
 	}
 	/* The first s that reads back leaves no zero at m's right. */
 	if (m == 0 || (s > 0 && m % 10 == 0))
 		return 0;
-	for (; m != 0; m /= 10)
-		dig[nd++] = (char)('0' + m % 10);
+	/*
+	 * m's digits end at dig + 16; the copies below are 16 bytes each,
+	 * fixed (no call), and end within CONV_FLOAT_MAX: m < 10^15 has
+	 * nd <= 15 digits, a >= 1e-4 leaves at most 3 zeros after "0.", and
+	 * the fraction's copy starts at most 1 + 14 + 1 bytes in.
+	 */
+	nd = put_digits_right(m, dig + 16);
 	if (d < 0)
 		out[len++] = '-';
 	if ((size_t)s >= nd) {
 		/* Below 1: "0.", the zeros after the point, m's digits. */
 		out[len++] = '0';
 		out[len++] = '.';
-		for (size_t z = nd; z < (size_t)s; z++)
-			out[len++] = '0';
-		while (nd > 0)
-			out[len++] = dig[--nd];
+		memset(out + len, '0', 4);
+		len += (size_t)s - nd;
+		memcpy(out + len, dig + 16 - nd, 16);
+		len += nd;
 	} else {
 		/* The point, if any, before m's last s digits. */
-		while (nd > 0) {
-			out[len++] = dig[--nd];
-			if (s > 0 && nd == (size_t)s)
-				out[len++] = '.';
+		memcpy(out + len, dig + 16 - nd, 16);
+		len += nd - (size_t)s;
+		if (s > 0) {
+			out[len++] = '.';
+			memcpy(out + len, dig + 16 - s, 16);
+			len += (size_t)s;
 		}
 	}
 	out[len] = '\0';
@@ -269,7 +310,7 @@ static size_t format_exact17(double d, char *out)
 
 size_t conv_format_float(double d, char *out)
 {
-	locale_t loc = conv_c_locale(), old = (locale_t)0;
+	locale_t loc, old = (locale_t)0;
 	int n = 0;
 	size_t k;
 
@@ -286,6 +327,7 @@ size_t conv_format_float(double d, char *out)
 		return k;
 	if ((k = format_exact17(d, out)) != 0)
 		return k;
+	loc = conv_c_locale();
 	if (loc != (locale_t)0)
 		old = uselocale(loc);
 	/*

@@ -185,11 +185,53 @@ static int add_exact(struct fsum *s, __int128 m, int e, struct arena *ar)
 	return 0;
 }
 
+/*
+ * fsum_add()'s two commonest misses, taken first: the first value of a sum,
+ * and a value with a finer unit than the sum's (the sum shifted up to it,
+ * when that keeps it below 2^123: what narrow_add() would do).  With many
+ * groups every group's first value, and about every other value after it,
+ * came here; the checks below then cost ~100 instructions a value.  Kept
+ * out of fsum_add() itself, whose window path they would lengthen.
+ * Returns whether x was added.
+ */
+static bool add_normal_quick(struct fsum *s, double x)
+{
+	uint64_t bits;
+	int64_t m;
+	int e, d;
+	__int128 acc;
+
+	memcpy(&bits, &x, sizeof bits);
+	e = (int)((bits >> 52) & 0x7ff);
+	if ((unsigned)e - 1u >= 0x7feu || s->wide)
+		return false;
+	decompose(x, &m, &e);
+	if (!(s->flags & FSUM_USED)) {
+		fsum_set_acc(s, m);
+		s->lsb = e;
+		s->flags |= FSUM_USED;
+		return true;
+	}
+	d = e - s->lsb;
+	acc = fsum_acc(s);
+	/* |acc| < 2^59: shifted by up to 63 and added, below 2^123. */
+	if (d >= 0 || d < -63 ||
+	    (unsigned __int128)(acc + ((__int128)1 << 59)) >=
+		    (unsigned __int128)1 << 60)
+		return false;
+	fsum_set_acc(s, (__int128)(((unsigned __int128)acc << -d) +
+				   (unsigned __int128)(__int128)m));
+	s->lsb = e;
+	return true;
+}
+
 int fsum_add_slow(struct fsum *s, double x, struct arena *ar)
 {
 	int64_t m;
 	int e;
 
+	if (add_normal_quick(s, x))
+		return 0;
 	if (isnan(x)) {
 		s->flags |= FSUM_NAN;
 		return 0;
@@ -385,6 +427,37 @@ static bool only_neg_zeros(const struct fsum *s)
 	return s->flags == FSUM_NEG_ZERO && !s->wide;
 }
 
+/*
+ * fsum_value() of a narrow sum whose magnitude fits 64 bits and whose unit
+ * 2^lsb is a normal double: converting the integer rounds it once to 53
+ * bits (to nearest, ties to even, as round_digits() does), and scaling by
+ * 2^lsb is exact, so the rounding commutes with it.  The result is at least
+ * 2^-1022 (the magnitude is at least 1), never subnormal; one too large
+ * overflows to an infinity of its sign, as round_digits()'s ldexp() does.
+ * Returns false for everything else (zero, the wide form, 128-bit
+ * magnitudes, lower units), which round_digits() takes: that path was 225
+ * instructions a value, the most of writing a float sum's row.
+ */
+static bool value_fast(const struct fsum *s, double *out)
+{
+	__int128 acc = fsum_acc(s);
+	unsigned __int128 mag;
+	uint64_t bits;
+	double r, scale;
+
+	if (s->wide || acc == 0 ||
+	    (s->flags & ~(FSUM_POS_ZERO | FSUM_NEG_ZERO)) != FSUM_USED)
+		return false;
+	mag = acc < 0 ? -(unsigned __int128)acc : (unsigned __int128)acc;
+	if (mag >> 64 != 0 || s->lsb < -1022 || s->lsb > 1023)
+		return false;
+	bits = (uint64_t)(s->lsb + 1023) << 52;
+	memcpy(&scale, &bits, sizeof scale);
+	r = (double)(uint64_t)mag * scale;
+	*out = acc < 0 ? -r : r;
+	return true;
+}
+
 double fsum_value(const struct fsum *s)
 {
 	uint32_t d[W_DIGITS];
@@ -392,6 +465,8 @@ double fsum_value(const struct fsum *s)
 	int n, S;
 	bool neg;
 
+	if (value_fast(s, &r))
+		return r;
 	if (special(s, &r))
 		return r;
 	if (only_neg_zeros(s))

@@ -291,6 +291,63 @@ Test(output, csv_quotes_header_names_and_big_fields)
 	free(text);
 }
 
+/*
+ * Which fields are quoted, against the rule spelled out byte by byte: a
+ * special byte (or a harmless one below ',' or at '-') at every position
+ * of fields of 1-24 bytes, so that each of the writer's 8-byte words and
+ * its tail sees each.
+ */
+Test(output, csv_quotes_exactly_the_fields_with_special_bytes)
+{
+	static const struct out_col cols[] = { { .name = "s", .type = REC_TEXT } };
+	static const char probe[] = { ',', '"', '\n', '\r', '+', '-', '!',
+				      '\t', ' ', '.', '0' };
+	struct cfg cfg;
+	char err[256] = "";
+	struct out_writer *w;
+	size_t cap = 1 << 20, len = 0, got_len;
+	char *want = malloc(cap), *got, text[24];
+
+	cr_assert_not_null(want);
+	set_cfg(&cfg, "quotes.csv", CFG_FMT_CSV);
+	w = out_open(&cfg, cols, 1, err, sizeof(err));
+	cr_assert_not_null(w, "%s", err);
+	len += (size_t)sprintf(want + len, "s\n");
+	for (size_t n = 1; n <= sizeof text; n++) {
+		for (size_t at = 0; at < n; at++) {
+			for (size_t k = 0; k < sizeof probe; k++) {
+				char c = probe[k];
+				bool quote = c == ',' || c == '"' ||
+					     c == '\n' || c == '\r';
+				struct rec_value row[1];
+
+				memset(text, 'x', n);
+				text[at] = c;
+				row[0] = TN(text, n);
+				cr_assert_eq(out_row(w, row, err, sizeof(err)),
+					     0, "%s", err);
+				if (quote)
+					want[len++] = '"';
+				for (size_t i = 0; i < n; i++) {
+					want[len++] = text[i];
+					if (text[i] == '"')
+						want[len++] = '"';
+				}
+				if (quote)
+					want[len++] = '"';
+				want[len++] = '\n';
+			}
+		}
+	}
+	cr_assert_eq(out_commit(w, err, sizeof(err)), 0, "%s", err);
+	got = slurp(outpath, &got_len);
+	cr_assert_eq(got_len, len);
+	for (size_t i = 0; i < len; i++)
+		cr_assert_eq(got[i], want[i], "byte %zu", i);
+	free(got);
+	free(want);
+}
+
 Test(output, target_untouched_until_commit)
 {
 	static const struct out_col cols[] = { { .name = "n", .type = REC_INT } };

@@ -35,6 +35,8 @@ struct jfast_node {
 	long index;           /* as an array index, or -1 */
 	uint64_t key8;        /* a key of at most 8 bytes, as a word */
 	uint64_t mask8;       /* its bytes in that word (0: longer) */
+	uint64_t qk[2];       /* '"' key '"' ':', as two words */
+	uint64_t qm[2];       /* their bytes (qm[0] 0: no such compare) */
 	int child;            /* first node under it, -1: none */
 	int next;             /* its next sibling, -1: none */
 	int guess;            /* the child of the first key on a path in
@@ -51,6 +53,7 @@ struct jfast_node {
 
 /* Reading one record: what stays the same while its bytes are walked. */
 struct rd {
+	const unsigned char *begin; /* the record's first byte */
 	const unsigned char *end;
 	struct jfast *jf;
 	struct rec_value *v;
@@ -67,6 +70,35 @@ void jfast_free(struct jfast *jf)
 	free(jf->fields);
 	buf_free(&jf->key);
 	memset(jf, 0, sizeof *jf);
+}
+
+/*
+ * A key of printable ASCII without '"' or '\\' is, in a record, the bytes
+ * '"' key '"' or another key: such a key of up to 13 bytes is compared
+ * with its quotes and the colon of compact JSON as two words, and its
+ * string needs no scan at all (the bytes it matches are a valid JSON
+ * string jansson reads as the key, and its colon).
+ */
+static void plan_quoted(struct jfast_node *nd)
+{
+	unsigned char q[16] = { 0 };
+	size_t n = nd->len + 3;
+
+	if (nd->len > 13)
+		return;
+	for (size_t i = 0; i < nd->len; i++)
+		if ((unsigned char)nd->key[i] < 0x20 ||
+		    (unsigned char)nd->key[i] > 0x7E || nd->key[i] == '"' ||
+		    nd->key[i] == '\\')
+			return;
+	q[0] = '"';
+	memcpy(q + 1, nd->key, nd->len);
+	q[n - 2] = '"';
+	q[n - 1] = ':';
+	memcpy(nd->qk, q, 16);
+	memset(q, 0, sizeof q);
+	memset(q, 0xFF, n);
+	memcpy(nd->qm, q, 16);
 }
 
 /* The child of node n for segment sg, added when add; -1 when not found. */
@@ -93,6 +125,7 @@ static int child_of(struct jfast *jf, int n, const struct jsonptr_seg *sg,
 		jf->nodes[k].mask8 = sg->len == 8 ? ~UINT64_C(0) :
 				     (UINT64_C(1) << (8 * sg->len)) - 1;
 	}
+	plan_quoted(&jf->nodes[k]);
 	return k;
 }
 
@@ -168,6 +201,8 @@ static inline const unsigned char *skip_ws(const unsigned char *p,
 					   const unsigned char *end)
 {
 	/* Mostly there is none: one compare says so. */
+	if (__builtin_expect(p < end && *p > ' ', 1))
+		return p;
 	while (p < end && *p <= ' ' &&
 	       (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
 		p++;
@@ -398,11 +433,27 @@ static int read_strtod(struct jfast *jf, const unsigned char *s, size_t n,
 }
 
 /*
+ * The run of digits at p, accumulated into *m (which wraps past 19
+ * digits: the callers count them).  Past it.
+ */
+static inline const unsigned char *digits(const struct rd *r,
+					  const unsigned char *p,
+					  uint64_t *m)
+{
+	const unsigned char *end = r->end;
+
+	for (; p < end && (unsigned)(*p - '0') < 10; p++)
+		*m = *m * 10 + (uint64_t)(*p - '0');
+	return p;
+}
+
+/*
  * The number at p, its value in *out when want (else only checked, for
  * jansson refuses integers out of int64_t and reals out of double's range
  * wherever they are).  Past it, or NULL: not one jansson takes.
  */
-static const unsigned char *number(struct rd *r, const unsigned char *p,
+static inline __attribute__((always_inline)) const unsigned char *
+number(struct rd *r, const unsigned char *p,
 				   struct num *out, bool want)
 {
 	const unsigned char *end = r->end, *start = p;
@@ -423,13 +474,10 @@ static const unsigned char *number(struct rd *r, const unsigned char *p,
 		if (p < end && *p >= '0' && *p <= '9')
 			return NULL;
 	} else if (*p >= '1' && *p <= '9') {
-		for (; p < end && *p >= '0' && *p <= '9'; p++, intdig++)
-			if (sig < 19) {
-				m = m * 10 + (uint64_t)(*p - '0');
-				sig++;
-			} else {
-				sig = 20; /* more than 19: not exact */
-			}
+		/* m wraps past 19 digits, when sig says it is not exact. */
+		p = digits(r, p, &m);
+		intdig = (int)(p - start) - neg;
+		sig = intdig > 19 ? 20 : intdig;
 	} else {
 		return NULL;
 	}
@@ -442,18 +490,17 @@ static const unsigned char *number(struct rd *r, const unsigned char *p,
 		return p;
 	}
 	if (*p == '.') {
-		p++;
+		const unsigned char *f0 = ++p, *d0;
+
 		if (p >= end || *p < '0' || *p > '9')
 			return NULL;
-		for (; p < end && *p >= '0' && *p <= '9'; p++, frac++)
-			if (sig == 0 && m == 0 && *p == '0')
-				continue; /* leading zeros: not significant */
-			else if (sig < 19) {
-				m = m * 10 + (uint64_t)(*p - '0');
-				sig++;
-			} else {
-				sig = 20;
-			}
+		if (sig == 0) /* leading zeros: not significant */
+			while (p < end && *p == '0')
+				p++;
+		d0 = p;
+		p = digits(r, p, &m);
+		frac = (int)(p - f0);
+		sig = sig + (p - d0) > 19 ? 20 : sig + (int)(p - d0);
 	}
 	if (p < end && (*p == 'e' || *p == 'E')) {
 		p++;
@@ -491,7 +538,8 @@ static void clear_sub(struct rd *r, const struct jfast_node *nd)
 		r->v[r->jf->fields[nd->sub0 + k]].null = true;
 }
 
-static int put_string(struct rd *r, const struct jfast_node *nd,
+static inline __attribute__((always_inline)) int
+put_string(struct rd *r, const struct jfast_node *nd,
 		      const unsigned char *s, size_t n, bool esc)
 {
 	const int *fl = r->jf->fields + nd->field0;
@@ -523,7 +571,8 @@ static int put_string(struct rd *r, const struct jfast_node *nd,
 }
 
 /* A number, true or false (kind 'n', 't', 'f') or null ('0') into fields. */
-static int put_scalar(struct rd *r, const struct jfast_node *nd, int kind,
+static inline __attribute__((always_inline)) int
+put_scalar(struct rd *r, const struct jfast_node *nd, int kind,
 		      const struct num *x)
 {
 	const int *fl = r->jf->fields + nd->field0;
@@ -534,7 +583,15 @@ static int put_scalar(struct rd *r, const struct jfast_node *nd, int kind,
 		const struct rec_field *f = &r->jf->schema->fields[i];
 		struct rec_value *v = &r->v[i];
 
-		if (kind == '0')
+		/* conv_int's and conv_float's commonest cases, in line. */
+		if (kind == 'n' && f->type == REC_INT && !x->real) {
+			v->null = false;
+			v->u.i = x->i;
+		} else if (kind == 'n' && f->type == REC_FLOAT &&
+			   (!x->real || isfinite(x->d))) {
+			v->null = false;
+			v->u.f = x->real ? x->d : (double)x->i;
+		} else if (kind == '0')
 			v->null = true;
 		else if (kind != 'n')
 			rc = conv_bool(f, kind == 't', v, why, sizeof why);
@@ -554,6 +611,77 @@ static int put_scalar(struct rd *r, const struct jfast_node *nd, int kind,
 
 static const unsigned char *value(struct rd *r, const unsigned char *p,
 				  int node, int depth);
+static const unsigned char *object(struct rd *r, const unsigned char *p,
+				   int node, int depth);
+static const unsigned char *array(struct rd *r, const unsigned char *p,
+				  int node, int depth);
+
+/* Past the literal word[0..n) at p, or NULL. */
+static inline const unsigned char *literal(const unsigned char *p,
+					   const unsigned char *end,
+					   const char *word, size_t n)
+{
+	if ((size_t)(end - p) < n || memcmp(p, word, n) != 0)
+		return NULL;
+	return p + n;
+}
+
+/*
+ * The value at p (no blank before it, depth not too deep for it); node:
+ * where it is, or -1.  Inlined into the members' loop, where most values
+ * are, so that a string or a number costs no call.
+ */
+static inline __attribute__((always_inline)) const unsigned char *
+member_value(struct rd *r, const unsigned char *p, int node, int depth)
+{
+	const struct jfast_node *nd = node >= 0 ? &r->jf->nodes[node] : NULL;
+	bool want = nd != NULL && nd->nfield > 0;
+	const unsigned char *s, *end = r->end;
+	struct num x;
+	size_t n;
+	bool esc;
+	int kind;
+
+	if (p >= end)
+		return NULL;
+	switch (*p) {
+	case '{':
+		/* Into a field it would be jansson's compact text. */
+		if (want)
+			return NULL;
+		return object(r, p + 1, nd != NULL && nd->child >= 0 ? node : -1,
+			      depth);
+	case '[':
+		if (want)
+			return NULL;
+		return array(r, p + 1, nd != NULL && nd->child >= 0 ? node : -1,
+			     depth);
+	case '"':
+		p = scan_string(p + 1, end, &s, &n, &esc);
+		if (p == NULL || (want && put_string(r, nd, s, n, esc) < 0))
+			return NULL;
+		return p;
+	case 't':
+		p = literal(p, end, "true", 4);
+		kind = 't';
+		break;
+	case 'f':
+		p = literal(p, end, "false", 5);
+		kind = 'f';
+		break;
+	case 'n':
+		p = literal(p, end, "null", 4);
+		kind = '0';
+		break;
+	default:
+		p = number(r, p, &x, want);
+		kind = 'n';
+		break;
+	}
+	if (p == NULL || (want && put_scalar(r, nd, kind, &x) < 0))
+		return NULL;
+	return p;
+}
 
 /*
  * Is node c's key s[0..n)?  wide: 8 bytes may be read at s.  Keys are
@@ -606,52 +734,102 @@ static inline int key_child(struct rd *r, int node, int guess,
 	return -1;
 }
 
+/*
+ * Is p (a member's opening quote) node c's key and colon, as
+ * plan_quoted() has them?
+ */
+static inline bool quoted_is(const struct jfast_node *c,
+			     const unsigned char *p, const unsigned char *end)
+{
+	uint64_t w[2];
+
+	if (c->qm[0] == 0)
+		return false;
+	if (end - p >= 16) {
+		memcpy(w, p, 16);
+		return ((w[0] & c->qm[0]) ^ c->qk[0]) == 0 &&
+		       ((w[1] & c->qm[1]) ^ c->qk[1]) == 0;
+	}
+	return (size_t)(end - p) >= c->len + 3 &&
+	       memcmp(p, c->qk, c->len + 3) == 0;
+}
+
+/*
+ * The member's key at p (its opening quote), its colon and the blanks
+ * around them: past the colon, or NULL.  *child: the key's child of node
+ * (-1: none or node -1), guess tried first.
+ */
+static inline const unsigned char *member_key(struct rd *r,
+					      const unsigned char *p,
+					      int node, int guess, int *child)
+{
+	const unsigned char *s, *end = r->end;
+	size_t n;
+	bool esc;
+
+	p = scan_string(p + 1, end, &s, &n, &esc);
+	if (p == NULL)
+		return NULL;
+	*child = -1;
+	if (node >= 0) {
+		*child = key_child(r, node, guess, s, n, esc);
+		if (*child == -2)
+			return NULL;
+	}
+	/* Compact JSON first: the blanks only when there are. */
+	if (p >= end || *p != ':') {
+		p = skip_ws(p, end);
+		if (p >= end || *p != ':')
+			return NULL;
+	}
+	return p + 1;
+}
+
 /* The object after its '{' at p; node: its place on the paths, or -1. */
 static const unsigned char *object(struct rd *r, const unsigned char *p,
 				   int node, int depth)
 {
 	const unsigned char *end = r->end;
 	struct jfast_node *nodes = r->jf->nodes;
-	int last = -1;   /* the last child met, on a path */
+	/* The key expected next: the one that followed the last key met
+	 * on a path in the previous record (at first, its first one). */
+	int *hint = node >= 0 ? &nodes[node].guess : NULL;
 
 	p = skip_ws(p, end);
 	if (p < end && *p == '}')
 		return p + 1;
+	/* Any member's value here would be too deep. */
+	if (depth >= JFAST_MAX_DEPTH)
+		return NULL;
 	for (;;) {
-		const unsigned char *s;
-		size_t n;
-		bool esc;
 		int child = -1;
 
 		if (p >= end || *p != '"')
 			return NULL;
-		p = scan_string(p + 1, end, &s, &n, &esc);
-		if (p == NULL)
-			return NULL;
 		if (node >= 0) {
-			int *hint = last >= 0 ? &nodes[last].after
-					      : &nodes[node].guess;
-
-			child = key_child(r, node, *hint, s, n, esc);
-			if (child == -2)
-				return NULL;
+			if (*hint >= 0 && quoted_is(&nodes[*hint], p, end)) {
+				child = *hint;
+				p += nodes[child].len + 3;
+			} else {
+				p = member_key(r, p, node, *hint, &child);
+				if (p == NULL)
+					return NULL;
+			}
 			if (child >= 0) {
 				*hint = child;
-				last = child;
+				hint = &nodes[child].after;
 			}
 			/* A field ending here is set (or the record declined)
 			 * by its value; only deeper ones need clearing. */
 			if (child >= 0 && nodes[child].child >= 0)
 				clear_sub(r, &nodes[child]);
-		}
-		/* Compact JSON first: the blanks only when there are. */
-		if (p >= end || *p != ':') {
-			p = skip_ws(p, end);
-			if (p >= end || *p != ':')
+		} else {
+			p = member_key(r, p, -1, -1, &child);
+			if (p == NULL)
 				return NULL;
 		}
-		p = skip_ws(p + 1, end);
-		p = value(r, p, child, depth + 1);
+		p = skip_ws(p, end);
+		p = member_value(r, p, child, depth + 1);
 		if (p == NULL)
 			return NULL;
 		if (p >= end || (*p != ',' && *p != '}'))
@@ -698,67 +876,14 @@ static const unsigned char *array(struct rd *r, const unsigned char *p,
 	}
 }
 
-/* Past the literal word[0..n) at p, or NULL. */
-static inline const unsigned char *literal(const unsigned char *p,
-					   const unsigned char *end,
-					   const char *word, size_t n)
-{
-	if ((size_t)(end - p) < n || memcmp(p, word, n) != 0)
-		return NULL;
-	return p + n;
-}
 
 /* The value at p (no blank before it); node: where it is, or -1. */
 static const unsigned char *value(struct rd *r, const unsigned char *p,
 				  int node, int depth)
 {
-	const struct jfast_node *nd = node >= 0 ? &r->jf->nodes[node] : NULL;
-	bool want = nd != NULL && nd->nfield > 0;
-	const unsigned char *s, *end = r->end;
-	struct num x;
-	size_t n;
-	bool esc;
-	int kind;
-
-	if (depth > JFAST_MAX_DEPTH || p >= end)
+	if (depth > JFAST_MAX_DEPTH)
 		return NULL;
-	switch (*p) {
-	case '{':
-		/* Into a field it would be jansson's compact text. */
-		if (want)
-			return NULL;
-		return object(r, p + 1, nd != NULL && nd->child >= 0 ? node : -1,
-			      depth);
-	case '[':
-		if (want)
-			return NULL;
-		return array(r, p + 1, nd != NULL && nd->child >= 0 ? node : -1,
-			     depth);
-	case '"':
-		p = scan_string(p + 1, end, &s, &n, &esc);
-		if (p == NULL || (want && put_string(r, nd, s, n, esc) < 0))
-			return NULL;
-		return p;
-	case 't':
-		p = literal(p, end, "true", 4);
-		kind = 't';
-		break;
-	case 'f':
-		p = literal(p, end, "false", 5);
-		kind = 'f';
-		break;
-	case 'n':
-		p = literal(p, end, "null", 4);
-		kind = '0';
-		break;
-	default:
-		p = number(r, p, &x, want);
-		kind = 'n';
-		break;
-	}
-	if (p == NULL || (want && put_scalar(r, nd, kind, &x) < 0))
-		return NULL;
-	return p;
+	return member_value(r, p, node, depth);
 }
 
 /* The object at p[0..end) into v: past it, or NULL (declined). */
@@ -767,6 +892,7 @@ static const unsigned char *record_at(struct jfast *jf, const char *p,
 				      char (*scratch)[CONV_SCRATCH_MAX])
 {
 	struct rd r = {
+		.begin = (const unsigned char *)p,
 		.end = (const unsigned char *)end,
 		.jf = jf, .v = v, .scratch = scratch,
 	};

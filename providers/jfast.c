@@ -45,6 +45,8 @@ struct jfast_node {
 				 there, -1: none (records repeat their
 				 keys' order: the guess is mostly right) */
 	int field0, nfield;   /* fields found here: jf->fields[field0..] */
+	int one, one_type;    /* the only field found here and its type,
+				 or -1 (none, or more than one) */
 	int sub0, nsub;       /* fields found here or under it */
 };
 
@@ -185,6 +187,12 @@ int jfast_plan(struct jfast *jf, const struct rec_schema *s,
 			jf->fields[nd->sub0 + nd->nsub++] = i;
 		}
 		jf->fields[jf->nodes[n].field0 + jf->nodes[n].nfield++] = i;
+	}
+	for (int n = 0; n < jf->nnodes; n++) {
+		struct jfast_node *nd = &jf->nodes[n];
+
+		nd->one = nd->nfield == 1 ? jf->fields[nd->field0] : -1;
+		nd->one_type = nd->one >= 0 ? (int)s->fields[nd->one].type : -1;
 	}
 	jf->on = true;
 	return 0;
@@ -545,6 +553,15 @@ put_string(struct rd *r, const struct jfast_node *nd,
 	const int *fl = r->jf->fields + nd->field0;
 	char why[CONV_REASON_MAX];
 
+	/* The commonest: one text field, nothing to unescape. */
+	if (nd->one_type == REC_TEXT && !esc) {
+		struct rec_value *v = &r->v[nd->one];
+
+		v->null = false;
+		v->u.s.p = (const char *)s;
+		v->u.s.len = (uint32_t)n;
+		return 0;
+	}
 	if (esc) {
 		struct buf *b = &r->jf->text[fl[0]];
 
@@ -578,20 +595,25 @@ put_scalar(struct rd *r, const struct jfast_node *nd, int kind,
 	const int *fl = r->jf->fields + nd->field0;
 	char why[CONV_REASON_MAX];
 
+	/* The commonest: one field, conv_int's and conv_float's commonest
+	 * cases, in line. */
+	if (kind == 'n' && nd->one_type == REC_INT && !x->real) {
+		r->v[nd->one].null = false;
+		r->v[nd->one].u.i = x->i;
+		return 0;
+	}
+	if (kind == 'n' && nd->one_type == REC_FLOAT &&
+	    (!x->real || isfinite(x->d))) {
+		r->v[nd->one].null = false;
+		r->v[nd->one].u.f = x->real ? x->d : (double)x->i;
+		return 0;
+	}
 	for (int k = 0; k < nd->nfield; k++) {
 		int i = fl[k], rc = 0;
 		const struct rec_field *f = &r->jf->schema->fields[i];
 		struct rec_value *v = &r->v[i];
 
-		/* conv_int's and conv_float's commonest cases, in line. */
-		if (kind == 'n' && f->type == REC_INT && !x->real) {
-			v->null = false;
-			v->u.i = x->i;
-		} else if (kind == 'n' && f->type == REC_FLOAT &&
-			   (!x->real || isfinite(x->d))) {
-			v->null = false;
-			v->u.f = x->real ? x->d : (double)x->i;
-		} else if (kind == '0')
+		if (kind == '0')
 			v->null = true;
 		else if (kind != 'n')
 			rc = conv_bool(f, kind == 't', v, why, sizeof why);
@@ -628,13 +650,13 @@ static inline const unsigned char *literal(const unsigned char *p,
 
 /*
  * The value at p (no blank before it, depth not too deep for it); node:
- * where it is, or -1.  Inlined into the members' loop, where most values
+ * where it is, or -1, and nd that node, or NULL.  Inlined into the members' loop, where most values
  * are, so that a string or a number costs no call.
  */
 static inline __attribute__((always_inline)) const unsigned char *
-member_value(struct rd *r, const unsigned char *p, int node, int depth)
+member_value(struct rd *r, const unsigned char *p, int node,
+	     const struct jfast_node *nd, int depth)
 {
-	const struct jfast_node *nd = node >= 0 ? &r->jf->nodes[node] : NULL;
 	bool want = nd != NULL && nd->nfield > 0;
 	const unsigned char *s, *end = r->end;
 	struct num x;
@@ -802,6 +824,7 @@ static const unsigned char *object(struct rd *r, const unsigned char *p,
 	if (depth >= JFAST_MAX_DEPTH)
 		return NULL;
 	for (;;) {
+		struct jfast_node *cn = NULL;
 		int child = -1;
 
 		if (p >= end || *p != '"')
@@ -809,27 +832,30 @@ static const unsigned char *object(struct rd *r, const unsigned char *p,
 		if (node >= 0) {
 			if (*hint >= 0 && quoted_is(&nodes[*hint], p, end)) {
 				child = *hint;
-				p += nodes[child].len + 3;
+				cn = &nodes[child];
+				p += cn->len + 3;
 			} else {
 				p = member_key(r, p, node, *hint, &child);
 				if (p == NULL)
 					return NULL;
+				cn = child >= 0 ? &nodes[child] : NULL;
 			}
-			if (child >= 0) {
+			if (cn != NULL) {
 				*hint = child;
-				hint = &nodes[child].after;
+				hint = &cn->after;
+				/* A field ending here is set (or the record
+				 * declined) by its value; only deeper ones
+				 * need clearing. */
+				if (cn->child >= 0)
+					clear_sub(r, cn);
 			}
-			/* A field ending here is set (or the record declined)
-			 * by its value; only deeper ones need clearing. */
-			if (child >= 0 && nodes[child].child >= 0)
-				clear_sub(r, &nodes[child]);
 		} else {
 			p = member_key(r, p, -1, -1, &child);
 			if (p == NULL)
 				return NULL;
 		}
 		p = skip_ws(p, end);
-		p = member_value(r, p, child, depth + 1);
+		p = member_value(r, p, child, cn, depth + 1);
 		if (p == NULL)
 			return NULL;
 		if (p >= end || (*p != ',' && *p != '}'))
@@ -883,7 +909,8 @@ static const unsigned char *value(struct rd *r, const unsigned char *p,
 {
 	if (depth > JFAST_MAX_DEPTH)
 		return NULL;
-	return member_value(r, p, node, depth);
+	return member_value(r, p, node, node >= 0 ? &r->jf->nodes[node] : NULL,
+			    depth);
 }
 
 /* The object at p[0..end) into v: past it, or NULL (declined). */

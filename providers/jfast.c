@@ -36,7 +36,7 @@ struct jfast_node {
 	uint64_t key8;        /* a key of at most 8 bytes, as a word */
 	uint64_t mask8;       /* its bytes in that word (0: longer) */
 	uint64_t qk[2];       /* '"' key '"' ':', as two words */
-	uint64_t qm[2];       /* their bytes (qm[0] 0: no such compare) */
+	uint64_t qm[2];       /* their bytes */
 	int child;            /* first node under it, -1: none */
 	int next;             /* its next sibling, -1: none */
 	int guess;            /* the child of the first key on a path in
@@ -55,7 +55,6 @@ struct jfast_node {
 
 /* Reading one record: what stays the same while its bytes are walked. */
 struct rd {
-	const unsigned char *begin; /* the record's first byte */
 	const unsigned char *end;
 	struct jfast *jf;
 	struct rec_value *v;
@@ -86,6 +85,11 @@ static void plan_quoted(struct jfast_node *nd)
 	unsigned char q[16] = { 0 };
 	size_t n = nd->len + 3;
 
+	/* A key not compared so: its first byte, '"' in a record, is
+	 * compared with 0, which never matches. */
+	q[0] = 0xFF;
+	memcpy(nd->qm, q, 16);
+	memset(q, 0, sizeof q);
 	if (nd->len > 13)
 		return;
 	for (size_t i = 0; i < nd->len; i++)
@@ -765,14 +769,12 @@ static inline bool quoted_is(const struct jfast_node *c,
 {
 	uint64_t w[2];
 
-	if (c->qm[0] == 0)
-		return false;
 	if (end - p >= 16) {
 		memcpy(w, p, 16);
 		return ((w[0] & c->qm[0]) ^ c->qk[0]) == 0 &&
 		       ((w[1] & c->qm[1]) ^ c->qk[1]) == 0;
 	}
-	return (size_t)(end - p) >= c->len + 3 &&
+	return c->len <= 13 && (size_t)(end - p) >= c->len + 3 &&
 	       memcmp(p, c->qk, c->len + 3) == 0;
 }
 
@@ -827,6 +829,9 @@ static const unsigned char *object(struct rd *r, const unsigned char *p,
 		struct jfast_node *cn = NULL;
 		int child = -1;
 
+		/* Compact JSON first: the blanks only when there are. */
+		if (p < end && *p != '"')
+			p = skip_ws(p, end);
 		if (p >= end || *p != '"')
 			return NULL;
 		if (node >= 0) {
@@ -856,17 +861,18 @@ static const unsigned char *object(struct rd *r, const unsigned char *p,
 		}
 		p = skip_ws(p, end);
 		p = member_value(r, p, child, cn, depth + 1);
-		if (p == NULL)
+		if (p == NULL || p >= end)
 			return NULL;
-		if (p >= end || (*p != ',' && *p != '}'))
+		if (*p != ',' && *p != '}') {
 			p = skip_ws(p, end);
-		if (p >= end)
-			return NULL;
+			if (p >= end)
+				return NULL;
+		}
 		if (*p == '}')
 			return p + 1;
 		if (*p != ',')
 			return NULL;
-		p = skip_ws(p + 1, end);
+		p++;
 	}
 }
 
@@ -919,14 +925,14 @@ static const unsigned char *record_at(struct jfast *jf, const char *p,
 				      char (*scratch)[CONV_SCRATCH_MAX])
 {
 	struct rd r = {
-		.begin = (const unsigned char *)p,
 		.end = (const unsigned char *)end,
 		.jf = jf, .v = v, .scratch = scratch,
 	};
 	const unsigned char *at = (const unsigned char *)p;
+	int nf = jf->schema->nfields;
 
 	jf->tries++;
-	for (int i = 0; i < jf->schema->nfields; i++)
+	for (int i = 0; i < nf; i++)
 		v[i].null = true;
 	at = skip_ws(at, r.end);
 	if (at >= r.end || *at != '{')

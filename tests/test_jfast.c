@@ -230,7 +230,9 @@ static const char *const keys[] = {
 	"\"c\"", "\"arr\"", "\"x/y\"", "\"n\"", "\"t\"", "\"ts\"", "\"o\"",
 	"\"i\\u0064\"", "\"\\u0061\"", "\"a\\/b\"", "\"zz\"", "\"\"",
 	"\"reg\\u0069on\"", "\"x\\/y\"", "\"\\ud83d\\ude00\"", "\"a\\u0000\"",
-	"\"\xc3\xa9\"", "\"\xff\"",
+	"\"\xc3\xa9\"", "\"\xff\"", "\"thirteen_byte\"", "\"fourteen_bytes\"",
+	"\"thirteen_bytes\"", "\"a_much_longer_key_name\"", "\"caf\xc3\xa9\"",
+	"\"caf\\u00e9\"",
 };
 
 static const char *const scalars[] = {
@@ -442,6 +444,13 @@ static const char *const shifting[] = {
 	"{\"id\":13}",
 	"{\"region\":\"r\"}",
 	"{\"id\":14,\"region\":\"r064\",\"day\":\"2025-09-28\",\"amount\":5}",
+	"{\"thirteen_byte\":1,\"fourteen_bytes\":\"f\",\"caf\xc3\xa9\":\"c\","
+	"\"a_much_longer_key_name\":2.5}",
+	"{\"thirteen_byte\":2,\"fourteen_bytes\":\"g\",\"caf\xc3\xa9\":\"d\","
+	"\"a_much_longer_key_name\":3.5}",
+	"{\"thirteen_bytes\":3,\"fourteen_bytes\":\"h\",\"caf\\u00e9\":\"e\","
+	"\"thirteen_byte\":4,\"a_much_longer_key_nam\":1}",
+	"{ \"id\" : 15 , \"region\" : \"r\" ,\"amount\" :1\t}",
 };
 
 Test(jfast, keys_change_order_and_spelling, .init = setup_all,
@@ -452,15 +461,15 @@ Test(jfast, keys_change_order_and_spelling, .init = setup_all,
 		     k++) {
 			const char *g = shifting[k];
 
-			struct jfs_setup *t = &setups[0];
 			struct rec_value v[JFS_MAXF];
 			char sc[JFS_MAXF][CONV_SCRATCH_MAX];
 
 			/* check() holds every schema's values to jansson's;
 			 * the order of the calls is the records'. */
 			cr_assert_gt(check(g, strlen(g)), 0, "declined: %s", g);
-			cr_assert_eq(jfast_record(&t->jf, g, strlen(g), v,
-						  sc), 1,
-				     "declined (schema 0): %s", g);
+			for (size_t s = 0; s < JFS_NSCHEMAS; s += 3)
+				cr_assert_eq(jfast_record(&setups[s].jf, g,
+							  strlen(g), v, sc), 1,
+					     "declined (schema %zu): %s", s, g);
 		}
 }

@@ -254,6 +254,14 @@ static const char *const scalars[] = {
 	"\"\xf4\x90\x80\x80\"", "\"\x80\"", "\"\xe4\xb8\"", "\"a\x01b\"",
 	"\"tab\there\"", "\"\x7f\"", "\"9999999999.99\"", "\"99999999.999\"",
 	"\"-0\"", "\"1e400\"", "\"0x10\"",
+	/* Longer than the 16 bytes scanned at once, the byte to stop at
+	 * past them. */
+	"\"a string of more than sixteen bytes\"",
+	"\"0123456789abcdefg\\\"quoted\\\" past them\"",
+	"\"0123456789abcdef\xc3\xa9 then UTF-8\"",
+	"\"0123456789abcdefg\x01 a control byte\"",
+	"\"0123456789abcdefghij\xff invalid\"",
+	"\"0123456789abcdefghijklmnopqrstuvwxyz0123456789\\u00e9\"",
 };
 
 static const char *const blanks[] = { "", "", "", " ", "\t", "\r", "\n",
@@ -451,6 +459,8 @@ static const char *const shifting[] = {
 	"{\"thirteen_bytes\":3,\"fourteen_bytes\":\"h\",\"caf\\u00e9\":\"e\","
 	"\"thirteen_byte\":4,\"a_much_longer_key_nam\":1}",
 	"{ \"id\" : 15 , \"region\" : \"r\" ,\"amount\" :1\t}",
+	"{\"id\":16,\"region\":\"0123456789abcdefg\\\"quoted\\\" past them\","
+	"\"day\":\"0123456789abcdef\xc3\xa9 then UTF-8, and more\",\"amount\":1}",
 };
 
 Test(jfast, keys_change_order_and_spelling, .init = setup_all,

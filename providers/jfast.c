@@ -9,8 +9,11 @@
  * trie: the root object, its keys, theirs), and a recursive descent walks
  * the record's bytes once beside it: a member whose key is on a path
  * follows it, any other value is only validated.  Strings are scanned
- * eight bytes at a time for a quote, a backslash, a control byte or a
- * non-ASCII byte; they are unescaped only when a field takes them.
+ * sixteen (SSE2) or eight bytes at a time for a quote, a backslash, a
+ * control byte or a non-ASCII byte; they are unescaped only when a field
+ * takes them.  Records repeat their keys' order: the key that came next
+ * in the previous record is compared first, as bytes with its quotes and
+ * colon.
  *
  * Invariants: every byte of the record is checked against the grammar
  * jansson accepts (jfast.h) whether a field takes it or not, so a record

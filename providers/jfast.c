@@ -949,9 +949,9 @@ static const unsigned char *value(struct rd *r, const unsigned char *p,
 }
 
 /* The object at p[0..end) into v: past it, or NULL (declined). */
-static const unsigned char *record_at(struct jfast *jf, const char *p,
-				      const char *end, struct rec_value *v,
-				      char (*scratch)[CONV_SCRATCH_MAX])
+static inline const unsigned char *
+record_at(struct jfast *jf, const char *p, const char *end,
+	  struct rec_value *v, char (*scratch)[CONV_SCRATCH_MAX])
 {
 	struct rd r = {
 		.end = (const unsigned char *)end,

@@ -494,8 +494,7 @@ static inline const unsigned char *digits(const struct rd *r,
  * wherever they are).  Past it, or NULL: not one jansson takes.
  */
 static inline __attribute__((always_inline)) const unsigned char *
-number(struct rd *r, const unsigned char *p,
-				   struct num *out, bool want)
+number(struct rd *r, const unsigned char *p, struct num *out, bool want)
 {
 	const unsigned char *end = r->end, *start = p;
 	bool neg = false;
@@ -580,8 +579,8 @@ static void clear_sub(struct rd *r, const struct jfast_node *nd)
 }
 
 static inline __attribute__((always_inline)) int
-put_string(struct rd *r, const struct jfast_node *nd,
-		      const unsigned char *s, size_t n, bool esc)
+put_string(struct rd *r, const struct jfast_node *nd, const unsigned char *s,
+	   size_t n, bool esc)
 {
 	const int *fl = r->jf->fields + nd->field0;
 	char why[CONV_REASON_MAX];
@@ -623,7 +622,7 @@ put_string(struct rd *r, const struct jfast_node *nd,
 /* A number, true or false (kind 'n', 't', 'f') or null ('0') into fields. */
 static inline __attribute__((always_inline)) int
 put_scalar(struct rd *r, const struct jfast_node *nd, int kind,
-		      const struct num *x)
+	   const struct num *x)
 {
 	const int *fl = r->jf->fields + nd->field0;
 	char why[CONV_REASON_MAX];
@@ -683,8 +682,9 @@ static inline const unsigned char *literal(const unsigned char *p,
 
 /*
  * The value at p (no blank before it, depth not too deep for it); node:
- * where it is, or -1, and nd that node, or NULL.  Inlined into the members' loop, where most values
- * are, so that a string or a number costs no call.
+ * where it is, or -1, and nd that node, or NULL.  Inlined into the
+ * members' loop, where most values are, so that a string or a number
+ * costs no call.
  */
 static inline __attribute__((always_inline)) const unsigned char *
 member_value(struct rd *r, const unsigned char *p, int node,
@@ -936,7 +936,6 @@ static const unsigned char *array(struct rd *r, const unsigned char *p,
 		p = skip_ws(p + 1, end);
 	}
 }
-
 
 /* The value at p (no blank before it); node: where it is, or -1. */
 static const unsigned char *value(struct rd *r, const unsigned char *p,

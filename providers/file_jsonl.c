@@ -111,6 +111,9 @@ line_done:
 
 static bool blank_line(const char *p, size_t n)
 {
+	/* Mostly a record: its first byte says so. */
+	if (n > 0 && p[0] == '{')
+		return false;
 	for (size_t k = 0; k < n; k++)
 		if (p[k] != ' ' && p[k] != '\t' && p[k] != '\r')
 			return false;

@@ -9,8 +9,11 @@
  * trie: the root object, its keys, theirs), and a recursive descent walks
  * the record's bytes once beside it: a member whose key is on a path
  * follows it, any other value is only validated.  Strings are scanned
- * eight bytes at a time for a quote, a backslash, a control byte or a
- * non-ASCII byte; they are unescaped only when a field takes them.
+ * sixteen (SSE2) or eight bytes at a time for a quote, a backslash, a
+ * control byte or a non-ASCII byte; they are unescaped only when a field
+ * takes them.  Records repeat their keys' order: the key that came next
+ * in the previous record is compared first, as bytes with its quotes and
+ * colon.
  *
  * Invariants: every byte of the record is checked against the grammar
  * jansson accepts (jfast.h) whether a field takes it or not, so a record
@@ -28,6 +31,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 /* One step of a path: the member or element it names, and what is under. */
 struct jfast_node {
 	const char *key;      /* the reference token (into the pointer) */
@@ -35,6 +42,8 @@ struct jfast_node {
 	long index;           /* as an array index, or -1 */
 	uint64_t key8;        /* a key of at most 8 bytes, as a word */
 	uint64_t mask8;       /* its bytes in that word (0: longer) */
+	uint64_t qk[2];       /* '"' key '"' ':', as two words */
+	uint64_t qm[2];       /* their bytes */
 	int child;            /* first node under it, -1: none */
 	int next;             /* its next sibling, -1: none */
 	int guess;            /* the child of the first key on a path in
@@ -43,6 +52,8 @@ struct jfast_node {
 				 there, -1: none (records repeat their
 				 keys' order: the guess is mostly right) */
 	int field0, nfield;   /* fields found here: jf->fields[field0..] */
+	int one, one_type;    /* the only field found here and its type,
+				 or -1 (none, or more than one) */
 	int sub0, nsub;       /* fields found here or under it */
 };
 
@@ -69,6 +80,40 @@ void jfast_free(struct jfast *jf)
 	memset(jf, 0, sizeof *jf);
 }
 
+/*
+ * A key of printable ASCII without '"' or '\\' is, in a record, the bytes
+ * '"' key '"' or another key: such a key of up to 13 bytes is compared
+ * with its quotes and the colon of compact JSON as two words, and its
+ * string needs no scan at all (the bytes it matches are a valid JSON
+ * string jansson reads as the key, and its colon).
+ */
+static void plan_quoted(struct jfast_node *nd)
+{
+	unsigned char q[16] = { 0 };
+	size_t n = nd->len + 3;
+
+	/* A key not compared so: its first byte, '"' in a record, is
+	 * compared with 0, which never matches. */
+	q[0] = 0xFF;
+	memcpy(nd->qm, q, 16);
+	memset(q, 0, sizeof q);
+	if (nd->len > 13)
+		return;
+	for (size_t i = 0; i < nd->len; i++)
+		if ((unsigned char)nd->key[i] < 0x20 ||
+		    (unsigned char)nd->key[i] > 0x7E || nd->key[i] == '"' ||
+		    nd->key[i] == '\\')
+			return;
+	q[0] = '"';
+	memcpy(q + 1, nd->key, nd->len);
+	q[n - 2] = '"';
+	q[n - 1] = ':';
+	memcpy(nd->qk, q, 16);
+	memset(q, 0, sizeof q);
+	memset(q, 0xFF, n);
+	memcpy(nd->qm, q, 16);
+}
+
 /* The child of node n for segment sg, added when add; -1 when not found. */
 static int child_of(struct jfast *jf, int n, const struct jsonptr_seg *sg,
 		    bool add)
@@ -93,6 +138,7 @@ static int child_of(struct jfast *jf, int n, const struct jsonptr_seg *sg,
 		jf->nodes[k].mask8 = sg->len == 8 ? ~UINT64_C(0) :
 				     (UINT64_C(1) << (8 * sg->len)) - 1;
 	}
+	plan_quoted(&jf->nodes[k]);
 	return k;
 }
 
@@ -153,6 +199,12 @@ int jfast_plan(struct jfast *jf, const struct rec_schema *s,
 		}
 		jf->fields[jf->nodes[n].field0 + jf->nodes[n].nfield++] = i;
 	}
+	for (int n = 0; n < jf->nnodes; n++) {
+		struct jfast_node *nd = &jf->nodes[n];
+
+		nd->one = nd->nfield == 1 ? jf->fields[nd->field0] : -1;
+		nd->one_type = nd->one >= 0 ? (int)s->fields[nd->one].type : -1;
+	}
 	jf->on = true;
 	return 0;
 }
@@ -168,6 +220,8 @@ static inline const unsigned char *skip_ws(const unsigned char *p,
 					   const unsigned char *end)
 {
 	/* Mostly there is none: one compare says so. */
+	if (__builtin_expect(p < end && *p > ' ', 1))
+		return p;
 	while (p < end && *p <= ' ' &&
 	       (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
 		p++;
@@ -264,6 +318,25 @@ scan_string(const unsigned char *p,
 	for (;;) {
 		size_t k;
 
+#ifdef __SSE2__
+		/* Sixteen bytes at a time (x86-64's baseline): as signed
+		 * bytes, those below 0x20 are the control bytes and the
+		 * non-ASCII ones. */
+		while (end - p >= 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)p);
+			__m128i hit = _mm_or_si128(
+				_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+					     _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+				_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+			unsigned m = (unsigned)_mm_movemask_epi8(hit);
+
+			if (m != 0) {
+				p += __builtin_ctz(m);
+				goto stop;
+			}
+			p += 16;
+		}
+#endif
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 		while (end - p >= 8) {
 			uint64_t w, q, b, ctl;
@@ -283,6 +356,9 @@ scan_string(const unsigned char *p,
 			}
 			p += 8;
 		}
+#endif
+#ifdef __SSE2__
+stop:
 #endif
 		if (p >= end)
 			return NULL;
@@ -398,12 +474,27 @@ static int read_strtod(struct jfast *jf, const unsigned char *s, size_t n,
 }
 
 /*
+ * The run of digits at p, accumulated into *m (which wraps past 19
+ * digits: the callers count them).  Past it.
+ */
+static inline const unsigned char *digits(const struct rd *r,
+					  const unsigned char *p,
+					  uint64_t *m)
+{
+	const unsigned char *end = r->end;
+
+	for (; p < end && (unsigned)(*p - '0') < 10; p++)
+		*m = *m * 10 + (uint64_t)(*p - '0');
+	return p;
+}
+
+/*
  * The number at p, its value in *out when want (else only checked, for
  * jansson refuses integers out of int64_t and reals out of double's range
  * wherever they are).  Past it, or NULL: not one jansson takes.
  */
-static const unsigned char *number(struct rd *r, const unsigned char *p,
-				   struct num *out, bool want)
+static inline __attribute__((always_inline)) const unsigned char *
+number(struct rd *r, const unsigned char *p, struct num *out, bool want)
 {
 	const unsigned char *end = r->end, *start = p;
 	bool neg = false;
@@ -423,13 +514,10 @@ static const unsigned char *number(struct rd *r, const unsigned char *p,
 		if (p < end && *p >= '0' && *p <= '9')
 			return NULL;
 	} else if (*p >= '1' && *p <= '9') {
-		for (; p < end && *p >= '0' && *p <= '9'; p++, intdig++)
-			if (sig < 19) {
-				m = m * 10 + (uint64_t)(*p - '0');
-				sig++;
-			} else {
-				sig = 20; /* more than 19: not exact */
-			}
+		/* m wraps past 19 digits, when sig says it is not exact. */
+		p = digits(r, p, &m);
+		intdig = (int)(p - start) - neg;
+		sig = intdig > 19 ? 20 : intdig;
 	} else {
 		return NULL;
 	}
@@ -442,18 +530,17 @@ static const unsigned char *number(struct rd *r, const unsigned char *p,
 		return p;
 	}
 	if (*p == '.') {
-		p++;
+		const unsigned char *f0 = ++p, *d0;
+
 		if (p >= end || *p < '0' || *p > '9')
 			return NULL;
-		for (; p < end && *p >= '0' && *p <= '9'; p++, frac++)
-			if (sig == 0 && m == 0 && *p == '0')
-				continue; /* leading zeros: not significant */
-			else if (sig < 19) {
-				m = m * 10 + (uint64_t)(*p - '0');
-				sig++;
-			} else {
-				sig = 20;
-			}
+		if (sig == 0) /* leading zeros: not significant */
+			while (p < end && *p == '0')
+				p++;
+		d0 = p;
+		p = digits(r, p, &m);
+		frac = (int)(p - f0);
+		sig = sig + (p - d0) > 19 ? 20 : sig + (int)(p - d0);
 	}
 	if (p < end && (*p == 'e' || *p == 'E')) {
 		p++;
@@ -491,12 +578,22 @@ static void clear_sub(struct rd *r, const struct jfast_node *nd)
 		r->v[r->jf->fields[nd->sub0 + k]].null = true;
 }
 
-static int put_string(struct rd *r, const struct jfast_node *nd,
-		      const unsigned char *s, size_t n, bool esc)
+static inline __attribute__((always_inline)) int
+put_string(struct rd *r, const struct jfast_node *nd, const unsigned char *s,
+	   size_t n, bool esc)
 {
 	const int *fl = r->jf->fields + nd->field0;
 	char why[CONV_REASON_MAX];
 
+	/* The commonest: one text field, nothing to unescape. */
+	if (nd->one_type == REC_TEXT && !esc) {
+		struct rec_value *v = &r->v[nd->one];
+
+		v->null = false;
+		v->u.s.p = (const char *)s;
+		v->u.s.len = (uint32_t)n;
+		return 0;
+	}
 	if (esc) {
 		struct buf *b = &r->jf->text[fl[0]];
 
@@ -523,12 +620,26 @@ static int put_string(struct rd *r, const struct jfast_node *nd,
 }
 
 /* A number, true or false (kind 'n', 't', 'f') or null ('0') into fields. */
-static int put_scalar(struct rd *r, const struct jfast_node *nd, int kind,
-		      const struct num *x)
+static inline __attribute__((always_inline)) int
+put_scalar(struct rd *r, const struct jfast_node *nd, int kind,
+	   const struct num *x)
 {
 	const int *fl = r->jf->fields + nd->field0;
 	char why[CONV_REASON_MAX];
 
+	/* The commonest: one field, conv_int's and conv_float's commonest
+	 * cases, in line. */
+	if (kind == 'n' && nd->one_type == REC_INT && !x->real) {
+		r->v[nd->one].null = false;
+		r->v[nd->one].u.i = x->i;
+		return 0;
+	}
+	if (kind == 'n' && nd->one_type == REC_FLOAT &&
+	    (!x->real || isfinite(x->d))) {
+		r->v[nd->one].null = false;
+		r->v[nd->one].u.f = x->real ? x->d : (double)x->i;
+		return 0;
+	}
 	for (int k = 0; k < nd->nfield; k++) {
 		int i = fl[k], rc = 0;
 		const struct rec_field *f = &r->jf->schema->fields[i];
@@ -554,6 +665,78 @@ static int put_scalar(struct rd *r, const struct jfast_node *nd, int kind,
 
 static const unsigned char *value(struct rd *r, const unsigned char *p,
 				  int node, int depth);
+static const unsigned char *object(struct rd *r, const unsigned char *p,
+				   int node, int depth);
+static const unsigned char *array(struct rd *r, const unsigned char *p,
+				  int node, int depth);
+
+/* Past the literal word[0..n) at p, or NULL. */
+static inline const unsigned char *literal(const unsigned char *p,
+					   const unsigned char *end,
+					   const char *word, size_t n)
+{
+	if ((size_t)(end - p) < n || memcmp(p, word, n) != 0)
+		return NULL;
+	return p + n;
+}
+
+/*
+ * The value at p (no blank before it, depth not too deep for it); node:
+ * where it is, or -1, and nd that node, or NULL.  Inlined into the
+ * members' loop, where most values are, so that a string or a number
+ * costs no call.
+ */
+static inline __attribute__((always_inline)) const unsigned char *
+member_value(struct rd *r, const unsigned char *p, int node,
+	     const struct jfast_node *nd, int depth)
+{
+	bool want = nd != NULL && nd->nfield > 0;
+	const unsigned char *s, *end = r->end;
+	struct num x;
+	size_t n;
+	bool esc;
+	int kind;
+
+	if (p >= end)
+		return NULL;
+	switch (*p) {
+	case '{':
+		/* Into a field it would be jansson's compact text. */
+		if (want)
+			return NULL;
+		return object(r, p + 1, nd != NULL && nd->child >= 0 ? node : -1,
+			      depth);
+	case '[':
+		if (want)
+			return NULL;
+		return array(r, p + 1, nd != NULL && nd->child >= 0 ? node : -1,
+			     depth);
+	case '"':
+		p = scan_string(p + 1, end, &s, &n, &esc);
+		if (p == NULL || (want && put_string(r, nd, s, n, esc) < 0))
+			return NULL;
+		return p;
+	case 't':
+		p = literal(p, end, "true", 4);
+		kind = 't';
+		break;
+	case 'f':
+		p = literal(p, end, "false", 5);
+		kind = 'f';
+		break;
+	case 'n':
+		p = literal(p, end, "null", 4);
+		kind = '0';
+		break;
+	default:
+		p = number(r, p, &x, want);
+		kind = 'n';
+		break;
+	}
+	if (p == NULL || (want && put_scalar(r, nd, kind, &x) < 0))
+		return NULL;
+	return p;
+}
 
 /*
  * Is node c's key s[0..n)?  wide: 8 bytes may be read at s.  Keys are
@@ -606,63 +789,119 @@ static inline int key_child(struct rd *r, int node, int guess,
 	return -1;
 }
 
+/*
+ * Is p (a member's opening quote) node c's key and colon, as
+ * plan_quoted() has them?
+ */
+static inline bool quoted_is(const struct jfast_node *c,
+			     const unsigned char *p, const unsigned char *end)
+{
+	uint64_t w[2];
+
+	if (end - p >= 16) {
+		memcpy(w, p, 16);
+		return ((w[0] & c->qm[0]) ^ c->qk[0]) == 0 &&
+		       ((w[1] & c->qm[1]) ^ c->qk[1]) == 0;
+	}
+	return c->len <= 13 && (size_t)(end - p) >= c->len + 3 &&
+	       memcmp(p, c->qk, c->len + 3) == 0;
+}
+
+/*
+ * The member's key at p (its opening quote), its colon and the blanks
+ * around them: past the colon, or NULL.  *child: the key's child of node
+ * (-1: none or node -1), guess tried first.
+ */
+static inline const unsigned char *member_key(struct rd *r,
+					      const unsigned char *p,
+					      int node, int guess, int *child)
+{
+	const unsigned char *s, *end = r->end;
+	size_t n;
+	bool esc;
+
+	p = scan_string(p + 1, end, &s, &n, &esc);
+	if (p == NULL)
+		return NULL;
+	*child = -1;
+	if (node >= 0) {
+		*child = key_child(r, node, guess, s, n, esc);
+		if (*child == -2)
+			return NULL;
+	}
+	/* Compact JSON first: the blanks only when there are. */
+	if (p >= end || *p != ':') {
+		p = skip_ws(p, end);
+		if (p >= end || *p != ':')
+			return NULL;
+	}
+	return p + 1;
+}
+
 /* The object after its '{' at p; node: its place on the paths, or -1. */
 static const unsigned char *object(struct rd *r, const unsigned char *p,
 				   int node, int depth)
 {
 	const unsigned char *end = r->end;
 	struct jfast_node *nodes = r->jf->nodes;
-	int last = -1;   /* the last child met, on a path */
+	/* The key expected next: the one that followed the last key met
+	 * on a path in the previous record (at first, its first one). */
+	int *hint = node >= 0 ? &nodes[node].guess : NULL;
 
 	p = skip_ws(p, end);
 	if (p < end && *p == '}')
 		return p + 1;
+	/* Any member's value here would be too deep. */
+	if (depth >= JFAST_MAX_DEPTH)
+		return NULL;
 	for (;;) {
-		const unsigned char *s;
-		size_t n;
-		bool esc;
+		struct jfast_node *cn = NULL;
 		int child = -1;
 
+		/* Compact JSON first: the blanks only when there are. */
+		if (p < end && *p != '"')
+			p = skip_ws(p, end);
 		if (p >= end || *p != '"')
 			return NULL;
-		p = scan_string(p + 1, end, &s, &n, &esc);
-		if (p == NULL)
-			return NULL;
 		if (node >= 0) {
-			int *hint = last >= 0 ? &nodes[last].after
-					      : &nodes[node].guess;
-
-			child = key_child(r, node, *hint, s, n, esc);
-			if (child == -2)
-				return NULL;
-			if (child >= 0) {
-				*hint = child;
-				last = child;
+			if (*hint >= 0 && quoted_is(&nodes[*hint], p, end)) {
+				child = *hint;
+				cn = &nodes[child];
+				p += cn->len + 3;
+			} else {
+				p = member_key(r, p, node, *hint, &child);
+				if (p == NULL)
+					return NULL;
+				cn = child >= 0 ? &nodes[child] : NULL;
 			}
-			/* A field ending here is set (or the record declined)
-			 * by its value; only deeper ones need clearing. */
-			if (child >= 0 && nodes[child].child >= 0)
-				clear_sub(r, &nodes[child]);
-		}
-		/* Compact JSON first: the blanks only when there are. */
-		if (p >= end || *p != ':') {
-			p = skip_ws(p, end);
-			if (p >= end || *p != ':')
+			if (cn != NULL) {
+				*hint = child;
+				hint = &cn->after;
+				/* A field ending here is set (or the record
+				 * declined) by its value; only deeper ones
+				 * need clearing. */
+				if (cn->child >= 0)
+					clear_sub(r, cn);
+			}
+		} else {
+			p = member_key(r, p, -1, -1, &child);
+			if (p == NULL)
 				return NULL;
 		}
-		p = skip_ws(p + 1, end);
-		p = value(r, p, child, depth + 1);
-		if (p == NULL)
+		p = skip_ws(p, end);
+		p = member_value(r, p, child, cn, depth + 1);
+		if (p == NULL || p >= end)
 			return NULL;
-		if (p >= end || (*p != ',' && *p != '}'))
+		if (*p != ',' && *p != '}') {
 			p = skip_ws(p, end);
-		if (p >= end)
-			return NULL;
+			if (p >= end)
+				return NULL;
+		}
 		if (*p == '}')
 			return p + 1;
 		if (*p != ',')
 			return NULL;
-		p = skip_ws(p + 1, end);
+		p++;
 	}
 }
 
@@ -698,82 +937,30 @@ static const unsigned char *array(struct rd *r, const unsigned char *p,
 	}
 }
 
-/* Past the literal word[0..n) at p, or NULL. */
-static inline const unsigned char *literal(const unsigned char *p,
-					   const unsigned char *end,
-					   const char *word, size_t n)
-{
-	if ((size_t)(end - p) < n || memcmp(p, word, n) != 0)
-		return NULL;
-	return p + n;
-}
-
 /* The value at p (no blank before it); node: where it is, or -1. */
 static const unsigned char *value(struct rd *r, const unsigned char *p,
 				  int node, int depth)
 {
-	const struct jfast_node *nd = node >= 0 ? &r->jf->nodes[node] : NULL;
-	bool want = nd != NULL && nd->nfield > 0;
-	const unsigned char *s, *end = r->end;
-	struct num x;
-	size_t n;
-	bool esc;
-	int kind;
-
-	if (depth > JFAST_MAX_DEPTH || p >= end)
+	if (depth > JFAST_MAX_DEPTH)
 		return NULL;
-	switch (*p) {
-	case '{':
-		/* Into a field it would be jansson's compact text. */
-		if (want)
-			return NULL;
-		return object(r, p + 1, nd != NULL && nd->child >= 0 ? node : -1,
-			      depth);
-	case '[':
-		if (want)
-			return NULL;
-		return array(r, p + 1, nd != NULL && nd->child >= 0 ? node : -1,
-			     depth);
-	case '"':
-		p = scan_string(p + 1, end, &s, &n, &esc);
-		if (p == NULL || (want && put_string(r, nd, s, n, esc) < 0))
-			return NULL;
-		return p;
-	case 't':
-		p = literal(p, end, "true", 4);
-		kind = 't';
-		break;
-	case 'f':
-		p = literal(p, end, "false", 5);
-		kind = 'f';
-		break;
-	case 'n':
-		p = literal(p, end, "null", 4);
-		kind = '0';
-		break;
-	default:
-		p = number(r, p, &x, want);
-		kind = 'n';
-		break;
-	}
-	if (p == NULL || (want && put_scalar(r, nd, kind, &x) < 0))
-		return NULL;
-	return p;
+	return member_value(r, p, node, node >= 0 ? &r->jf->nodes[node] : NULL,
+			    depth);
 }
 
 /* The object at p[0..end) into v: past it, or NULL (declined). */
-static const unsigned char *record_at(struct jfast *jf, const char *p,
-				      const char *end, struct rec_value *v,
-				      char (*scratch)[CONV_SCRATCH_MAX])
+static inline const unsigned char *
+record_at(struct jfast *jf, const char *p, const char *end,
+	  struct rec_value *v, char (*scratch)[CONV_SCRATCH_MAX])
 {
 	struct rd r = {
 		.end = (const unsigned char *)end,
 		.jf = jf, .v = v, .scratch = scratch,
 	};
 	const unsigned char *at = (const unsigned char *)p;
+	int nf = jf->schema->nfields;
 
 	jf->tries++;
-	for (int i = 0; i < jf->schema->nfields; i++)
+	for (int i = 0; i < nf; i++)
 		v[i].null = true;
 	at = skip_ws(at, r.end);
 	if (at >= r.end || *at != '{')

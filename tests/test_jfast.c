@@ -230,7 +230,9 @@ static const char *const keys[] = {
 	"\"c\"", "\"arr\"", "\"x/y\"", "\"n\"", "\"t\"", "\"ts\"", "\"o\"",
 	"\"i\\u0064\"", "\"\\u0061\"", "\"a\\/b\"", "\"zz\"", "\"\"",
 	"\"reg\\u0069on\"", "\"x\\/y\"", "\"\\ud83d\\ude00\"", "\"a\\u0000\"",
-	"\"\xc3\xa9\"", "\"\xff\"",
+	"\"\xc3\xa9\"", "\"\xff\"", "\"thirteen_byte\"", "\"fourteen_bytes\"",
+	"\"thirteen_bytes\"", "\"a_much_longer_key_name\"", "\"caf\xc3\xa9\"",
+	"\"caf\\u00e9\"",
 };
 
 static const char *const scalars[] = {
@@ -252,6 +254,14 @@ static const char *const scalars[] = {
 	"\"\xf4\x90\x80\x80\"", "\"\x80\"", "\"\xe4\xb8\"", "\"a\x01b\"",
 	"\"tab\there\"", "\"\x7f\"", "\"9999999999.99\"", "\"99999999.999\"",
 	"\"-0\"", "\"1e400\"", "\"0x10\"",
+	/* Longer than the 16 bytes scanned at once, the byte to stop at
+	 * past them. */
+	"\"a string of more than sixteen bytes\"",
+	"\"0123456789abcdefg\\\"quoted\\\" past them\"",
+	"\"0123456789abcdef\xc3\xa9 then UTF-8\"",
+	"\"0123456789abcdefg\x01 a control byte\"",
+	"\"0123456789abcdefghij\xff invalid\"",
+	"\"0123456789abcdefghijklmnopqrstuvwxyz0123456789\\u00e9\"",
 };
 
 static const char *const blanks[] = { "", "", "", " ", "\t", "\r", "\n",
@@ -409,4 +419,67 @@ Test(jfast, duplicate_keys_last_wins, .init = setup_all,
 	cr_assert(v[1].null, "b/c of the first b must not survive");
 	cr_assert_eq(v[0].u.i, 5);
 	cr_assert_eq(check(g, strlen(g)), (int)JFS_NSCHEMAS);
+}
+
+/*
+ * Keys are first compared, quotes included, with the key that followed
+ * the last one in the previous record; numbers' digits are read in runs.
+ * One reader through records whose keys change order, spelling (an
+ * escape, a blank before the colon), length (a key that extends or cuts
+ * the expected one, one too long for the compare) and place (the last
+ * bytes of the record, where fewer than 16 remain): each must be taken,
+ * with jansson's values.
+ */
+static const char *const shifting[] = {
+	"{\"id\":1,\"region\":\"r064\",\"day\":\"2025-09-28\",\"amount\":590.64}",
+	"{\"id\":2,\"region\":\"r183\",\"day\":\"2025-08-18\",\"amount\":696.83}",
+	"{\"region\":\"r1\",\"id\":3,\"amount\":0.5,\"day\":\"2025-01-01\"}",
+	"{\"region\":\"x\",\"idx\":4,\"id\":5,\"amount\":1}",
+	"{\"regio\":\"no\",\"region\":\"yes\",\"i\":4,\"id\":6}",
+	"{\"regionx\":\"no\",\"region\":\"r\",\"id\":6,\"amount\":2}",
+	"{\"region\":\"r\",\"id\":6,\"amount\":2,\"day\":\"d\"}",
+	"{\"region\":\"r\",\"id\":6,\"amount\":2,\"dayx\":\"d\"}",
+	"{\"\\u0069d\":7,\"region\":\"esc\",\"amount\":0.000123}",
+	"{\"id\" :8,\"region\"\t:\"blank\",\"amount\":-0.0}",
+	"{\"id\":9,\"day\":\"d\",\"day\":\"again\",\"id\":10}",
+	"{\"id\":11,\"a_key_much_longer_than_sixteen\":1,\"amount\":2.5}",
+	"{\"amount\":1.2345678901234567890,\"id\":9223372036854775807}",
+	"{\"amount\":12345678901234567890.5,\"id\":-9223372036854775808}",
+	"{\"amount\":0.00000000000000000000012345678901234567891}",
+	"{\"amount\":123456789012345678,\"id\":1234567890123456789}",
+	"{\"amount\":1e5,\"id\":0,\"region\":\"\"}",
+	"{\"id\":12,\"region\":\"r064\",\"day\":\"2025-09-28\",\"amount\":590.64}",
+	"{\"id\":13}",
+	"{\"region\":\"r\"}",
+	"{\"id\":14,\"region\":\"r064\",\"day\":\"2025-09-28\",\"amount\":5}",
+	"{\"thirteen_byte\":1,\"fourteen_bytes\":\"f\",\"caf\xc3\xa9\":\"c\","
+	"\"a_much_longer_key_name\":2.5}",
+	"{\"thirteen_byte\":2,\"fourteen_bytes\":\"g\",\"caf\xc3\xa9\":\"d\","
+	"\"a_much_longer_key_name\":3.5}",
+	"{\"thirteen_bytes\":3,\"fourteen_bytes\":\"h\",\"caf\\u00e9\":\"e\","
+	"\"thirteen_byte\":4,\"a_much_longer_key_nam\":1}",
+	"{ \"id\" : 15 , \"region\" : \"r\" ,\"amount\" :1\t}",
+	"{\"id\":16,\"region\":\"0123456789abcdefg\\\"quoted\\\" past them\","
+	"\"day\":\"0123456789abcdef\xc3\xa9 then UTF-8, and more\",\"amount\":1}",
+};
+
+Test(jfast, keys_change_order_and_spelling, .init = setup_all,
+     .fini = teardown_all)
+{
+	for (int round = 0; round < 2; round++)
+		for (size_t k = 0; k < sizeof shifting / sizeof shifting[0];
+		     k++) {
+			const char *g = shifting[k];
+
+			struct rec_value v[JFS_MAXF];
+			char sc[JFS_MAXF][CONV_SCRATCH_MAX];
+
+			/* check() holds every schema's values to jansson's;
+			 * the order of the calls is the records'. */
+			cr_assert_gt(check(g, strlen(g)), 0, "declined: %s", g);
+			for (size_t s = 0; s < JFS_NSCHEMAS; s += 3)
+				cr_assert_eq(jfast_record(&setups[s].jf, g,
+							  strlen(g), v, sc), 1,
+					     "declined (schema %zu): %s", s, g);
+		}
 }

@@ -23,6 +23,11 @@ static const char *const confs[JFS_NSCHEMAS] = {
 	"i=/arr/0, k=/o, l=/n, m=/a\n",
 	BASE "fields = id:decimal(18,4), region:timestamp, amount:bool, "
 	"day:date\n" PROV,
+	/* Keys about the length of those compared as two words, and one
+	 * not ASCII. */
+	BASE "fields = p:int, q:text, r:float, s:text, t:text\n" PROV
+	"map = p=/thirteen_byte, q=/fourteen_bytes, r=/a_much_longer_key_name, "
+	"s=/caf\xc3\xa9, t=/id\n",
 };
 
 /* A top-level key as a pointer of one step (not an array index). */

@@ -22,7 +22,7 @@
 #include "../../providers/jfast.h"
 #include "../../providers/jsonptr.h"
 
-#define JFS_NSCHEMAS 3
+#define JFS_NSCHEMAS 4
 #define JFS_MAXF 16     /* fields a schema has at most */
 
 struct jfs_setup {

@@ -11,6 +11,10 @@
  * provider's rules, are bit for bit the values jfast gave; anything else
  * aborts.  Every text value's bytes are read, so ASan sees a bad pointer.
  *
+ * Its first line (before a line feed) is also read as jfast_line() reads
+ * a JSON Lines buffer, which must take it exactly when jfast_record()
+ * takes that line alone.
+ *
  * The input (after its first byte) is also an http page: when the page
  * scanner (providers/http_jpage.c) takes it with the records at "" or
  * "/items" and the cursor at "/next", jansson must parse it (as
@@ -127,6 +131,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p = (const char *)data + 1;
 	size--;
 	check_page(p, size);
+	/* As JSON Lines in a read buffer: jfast_line() takes the line before
+	 * the first line feed exactly when jfast_record() takes it; that
+	 * line is then the record checked below. */
+	{
+		const char *lf = memchr(p, '\n', size);
+		size_t n = 0;
+		int line = jfast_line(&t->jf, p, size, fv, fs, &n);
+
+		if (line == 1 && (lf == NULL || n != (size_t)(lf - p)))
+			abort();
+		if (lf != NULL && line != jfast_record(&t->jf, p,
+						       (size_t)(lf - p), fv, fs))
+			abort();
+		if (line == 1)
+			size = n;
+	}
 	/* In front of more (an array's element): what it takes is a whole
 	 * record on its own, checked below. */
 	{

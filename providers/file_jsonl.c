@@ -4,8 +4,10 @@
  * Lines are found in the run's read buffer and handed out in place; only
  * a line cut by the buffer's end is copied, into the splitter's carry
  * (at most FILE_FILE_MAX_RECORD bytes of it: the rest is skipped and the line
- * rejected).  Each record goes first through the one-pass reader
- * (jfast.h), which takes every well-formed record whose fields convert;
+ * rejected).  A line that is a record the one-pass reader takes is found
+ * by that reader itself, which stops at its line feed (line_record()): no
+ * separate search for it.  Each record goes first through the one-pass
+ * reader (jfast.h), which takes every well-formed record whose fields convert;
  * what it declines (rejects, and the rare forms it leaves to jansson) is
  * read by jansson as before, so rejects and their reasons are jansson's.
  * jansson allocates per record: the values of a record point into its
@@ -109,6 +111,34 @@ line_done:
 	return 1;
 }
 
+/*
+ * The line at the read position when it is a record the one-pass reader
+ * takes, its end found by that same pass (no second one for the line
+ * feed): true with *l, the values in r->vals.  Anything else (a line the
+ * buffer cuts, a line feed inside the record, a record declined) is left
+ * to line_next() and file_jsonl_record() as before.  No carry is pending
+ * here: line_next() hands out only whole lines.
+ */
+static bool line_record(struct file_run *r, struct line *l)
+{
+	struct file_lines *ls = &r->ls;
+	const char *p = r->buf + ls->pos;
+	size_t len;
+
+	if (ls->pos >= ls->len || *p != '{' || !r->jfast.on ||
+	    jfast_line(&r->jfast, p, ls->len - ls->pos, r->vals, r->scratch,
+		       &len) == 0)
+		return false;
+	ls->pos += len + 1;
+	ls->off += len + 1;
+	l->p = p;
+	l->len = len;
+	l->no = ls->line++;
+	l->end_off = ls->off;
+	l->too_long = false;
+	return true;
+}
+
 static bool blank_line(const char *p, size_t n)
 {
 	/* Mostly a record: its first byte says so. */
@@ -198,18 +228,24 @@ enum prov_status file_jsonl_read(struct file_run *r, size_t idx,
 		r->ls.line = line;
 		r->bom_check = false;
 	}
-	while ((rc = line_next(r, s, &l, &st)) == 1) {
-		if (!l.too_long && blank_line(l.p, l.len))
-			st = ST_OK;
-		else
-			st = file_jsonl_record(r, name, l.no, l.p, l.len,
-					       l.too_long);
+	for (;;) {
+		if (line_record(r, &l)) {
+			st = file_emit(r, name, l.no, l.p, l.len);
+		} else {
+			rc = line_next(r, s, &l, &st);
+			if (rc != 1)
+				return rc < 0 ? st : ST_OK;
+			if (!l.too_long && blank_line(l.p, l.len))
+				st = ST_OK;
+			else
+				st = file_jsonl_record(r, name, l.no, l.p,
+						       l.len, l.too_long);
+		}
 		if (st == ST_OK)
 			st = file_after_record(r, idx, l.end_off, l.no + 1);
 		if (st != ST_OK)
 			return st;
 	}
-	return rc < 0 ? st : ST_OK;
 }
 
 enum prov_status file_jsonl_compile(struct file_run *r)

@@ -63,6 +63,7 @@ struct jfast_node {
 /* Reading one record: what stays the same while its bytes are walked. */
 struct rd {
 	const unsigned char *end;
+	unsigned char nl;         /* skip_ws()'s line feed */
 	struct jfast *jf;
 	struct rec_value *v;
 	char (*scratch)[CONV_SCRATCH_MAX];
@@ -216,14 +217,17 @@ int jfast_plan(struct jfast *jf, const struct rec_schema *s,
  * returns where it stopped, NULL: not JSON jansson takes), so that it
  * stays in a register rather than in memory.
  */
+
+/* Past the blanks at p; nl: '\n', or ' ' where a line feed ends the text. */
 static inline const unsigned char *skip_ws(const unsigned char *p,
-					   const unsigned char *end)
+					   const unsigned char *end,
+					   unsigned char nl)
 {
 	/* Mostly there is none: one compare says so. */
 	if (__builtin_expect(p < end && *p > ' ', 1))
 		return p;
 	while (p < end && *p <= ' ' &&
-	       (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+	       (*p == ' ' || *p == nl || *p == '\r' || *p == '\t'))
 		p++;
 	return p;
 }
@@ -831,7 +835,7 @@ static inline const unsigned char *member_key(struct rd *r,
 	}
 	/* Compact JSON first: the blanks only when there are. */
 	if (p >= end || *p != ':') {
-		p = skip_ws(p, end);
+		p = skip_ws(p, end, r->nl);
 		if (p >= end || *p != ':')
 			return NULL;
 	}
@@ -848,7 +852,7 @@ static const unsigned char *object(struct rd *r, const unsigned char *p,
 	 * on a path in the previous record (at first, its first one). */
 	int *hint = node >= 0 ? &nodes[node].guess : NULL;
 
-	p = skip_ws(p, end);
+	p = skip_ws(p, end, r->nl);
 	if (p < end && *p == '}')
 		return p + 1;
 	/* Any member's value here would be too deep. */
@@ -860,7 +864,7 @@ static const unsigned char *object(struct rd *r, const unsigned char *p,
 
 		/* Compact JSON first: the blanks only when there are. */
 		if (p < end && *p != '"')
-			p = skip_ws(p, end);
+			p = skip_ws(p, end, r->nl);
 		if (p >= end || *p != '"')
 			return NULL;
 		if (node >= 0) {
@@ -888,12 +892,12 @@ static const unsigned char *object(struct rd *r, const unsigned char *p,
 			if (p == NULL)
 				return NULL;
 		}
-		p = skip_ws(p, end);
+		p = skip_ws(p, end, r->nl);
 		p = member_value(r, p, child, cn, depth + 1);
 		if (p == NULL || p >= end)
 			return NULL;
 		if (*p != ',' && *p != '}') {
-			p = skip_ws(p, end);
+			p = skip_ws(p, end, r->nl);
 			if (p >= end)
 				return NULL;
 		}
@@ -912,7 +916,7 @@ static const unsigned char *array(struct rd *r, const unsigned char *p,
 	const unsigned char *end = r->end;
 	long idx = 0;
 
-	p = skip_ws(p, end);
+	p = skip_ws(p, end, r->nl);
 	if (p < end && *p == ']')
 		return p + 1;
 	for (;; idx++) {
@@ -926,14 +930,14 @@ static const unsigned char *array(struct rd *r, const unsigned char *p,
 		p = value(r, p, child, depth + 1);
 		if (p == NULL)
 			return NULL;
-		p = skip_ws(p, end);
+		p = skip_ws(p, end, r->nl);
 		if (p >= end)
 			return NULL;
 		if (*p == ']')
 			return p + 1;
 		if (*p != ',')
 			return NULL;
-		p = skip_ws(p + 1, end);
+		p = skip_ws(p + 1, end, r->nl);
 	}
 }
 
@@ -947,22 +951,25 @@ static const unsigned char *value(struct rd *r, const unsigned char *p,
 			    depth);
 }
 
-/* The object at p[0..end) into v: past it, or NULL (declined). */
+/*
+ * The object at p[0..end) into v: past it, or NULL (declined).  nl: '\n',
+ * or ' ' to take no line feed anywhere (jfast_line).
+ */
 static inline const unsigned char *
 record_at(struct jfast *jf, const char *p, const char *end,
-	  struct rec_value *v, char (*scratch)[CONV_SCRATCH_MAX])
+	  struct rec_value *v, char (*scratch)[CONV_SCRATCH_MAX],
+	  unsigned char nl)
 {
 	struct rd r = {
-		.end = (const unsigned char *)end,
+		.end = (const unsigned char *)end, .nl = nl,
 		.jf = jf, .v = v, .scratch = scratch,
 	};
 	const unsigned char *at = (const unsigned char *)p;
 	int nf = jf->schema->nfields;
 
-	jf->tries++;
 	for (int i = 0; i < nf; i++)
 		v[i].null = true;
-	at = skip_ws(at, r.end);
+	at = skip_ws(at, r.end, nl);
 	if (at >= r.end || *at != '{')
 		return NULL;
 	return object(&r, at + 1, jf->nodes[0].child >= 0 ? 0 : -1, 1);
@@ -972,12 +979,34 @@ int jfast_record(struct jfast *jf, const char *p, size_t len,
 		 struct rec_value *v, char (*scratch)[CONV_SCRATCH_MAX])
 {
 	const unsigned char *end = (const unsigned char *)p + len;
-	const unsigned char *at = record_at(jf, p, p + len, v, scratch);
+	const unsigned char *at;
 
-	if (at == NULL || skip_ws(at, end) != end) {
+	jf->tries++;
+	at = record_at(jf, p, p + len, v, scratch, '\n');
+	if (at == NULL || skip_ws(at, end, '\n') != end) {
 		jf->declines++;
 		return 0;
 	}
+	return 1;
+}
+
+int jfast_line(struct jfast *jf, const char *p, size_t avail,
+	       struct rec_value *v, char (*scratch)[CONV_SCRATCH_MAX],
+	       size_t *len)
+{
+	const unsigned char *end = (const unsigned char *)p + avail;
+	const unsigned char *at = record_at(jf, p, p + avail, v, scratch, ' ');
+
+	if (at == NULL)
+		return 0;
+	/* Mostly the line feed at once; else blanks (a CR among them) first. */
+	if (at >= end || *at != '\n') {
+		at = skip_ws(at, end, ' ');
+		if (at >= end || *at != '\n')
+			return 0;
+	}
+	jf->tries++;
+	*len = (size_t)(at - (const unsigned char *)p);
 	return 1;
 }
 
@@ -987,12 +1016,12 @@ int jfast_object(struct jfast *jf, const char *p, size_t avail,
 {
 	const unsigned char *at;
 
+	jf->tries++;
 	if (avail == 0 || *p != '{') {
-		jf->tries++;
 		jf->declines++;
 		return 0;
 	}
-	at = record_at(jf, p, p + avail, v, scratch);
+	at = record_at(jf, p, p + avail, v, scratch, '\n');
 	if (at == NULL) {
 		jf->declines++;
 		return 0;

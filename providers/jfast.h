@@ -79,6 +79,16 @@ int jfast_record(struct jfast *jf, const char *p, size_t len,
 		 struct rec_value *v, char (*scratch)[CONV_SCRATCH_MAX]);
 
 /*
+ * The same for the line at p in p[0..avail) (a JSON Lines file's buffer):
+ * 1 when it is one record ending in blanks then a line feed, p[*len] the
+ * line feed, the values as jfast_record(p, *len) gives them.  0 leaves
+ * the line to jfast_record() (a line feed before it, declined, or avail
+ * ending first) and counts nothing, so that call counts it once.
+ */
+int jfast_line(struct jfast *jf, const char *p, size_t avail,
+	       struct rec_value *v, char (*scratch)[CONV_SCRATCH_MAX],
+	       size_t *len);
+/*
  * The same for the object whose '{' is p[0], followed by anything (an
  * array's next element, say) in p[0..avail): 1 with its length in *len
  * (its '}' is p[*len - 1]) and the values as jfast_record(p, *len) gives

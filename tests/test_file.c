@@ -588,6 +588,116 @@ Test(file, jsonl_values)
 	fx_fini();
 }
 
+/*
+ * A record's line ends at its line feed, whatever follows it on that line
+ * or the next: blanks and a CR before it are the line's, anything else
+ * after the object makes the line a reject, and a line feed inside the
+ * object ends the line there.
+ */
+Test(file, jsonl_what_ends_a_line)
+{
+	fx_init("id:int");
+	fx.fc.path = "a.jsonl";
+	write_text("a.jsonl",
+		   "{\"id\":1} \t\r\n"
+		   "{\"id\":2}{\"id\":3}\n"
+		   "{\"id\":4} x\n"
+		   "{\"id\":5}\r\r\n"
+		   "{\"id\" :\n6}\n"
+		   "{\"id\":7}\n"
+		   "{\"id\":8}  ");
+	expect_run("rec 1\n"
+		   "rej a.jsonl:2 invalid JSON: end of file expected near '{' "
+		   "at column 9 [{\"id\":2}{\"id\":3}]\n"
+		   "rej a.jsonl:3 invalid JSON: end of file expected near 'x' "
+		   "at column 10 [{\"id\":4} x]\n"
+		   "rec 5\n"
+		   "rej a.jsonl:5 invalid JSON: unexpected token near end of "
+		   "file at column 7 [{\"id\" :]\n"
+		   "rej a.jsonl:6 invalid JSON: end of file expected near '}' "
+		   "at column 2 [6}]\n"
+		   "rec 7\n"
+		   "rec 8\n",
+		   PROV_DONE);
+	fx_fini();
+}
+
+/*
+ * Lines cut by the end of the 1 MiB read buffer at each of their bytes: a
+ * blank line first, one byte longer each time, moves the cut.  Every
+ * record once, in order, and the line numbers after the cut still right
+ * (the last line, a reject without its line feed).
+ */
+Test(file, jsonl_lines_across_the_read_buffer)
+{
+	/* 17 bytes a line: the cut falls in the number, before the '}',
+	 * in the blanks, on the CR and on the LF for one pad or another. */
+	enum { LINE = 17, N = 80 };
+	size_t blank = ((size_t)1 << 20) - N / 2 * LINE;
+
+	for (size_t pad = 0; pad < LINE; pad++) {
+		struct buf in = { 0 }, want = { 0 };
+		char line[64];
+		char *got, *data;
+		int st, n;
+
+		fx_init("id:int");
+		fx.fc.path = "a.jsonl";
+		cr_assert_eq(buf_reserve(&in, blank + pad + 1), 0);
+		memset(in.p, ' ', blank + pad);
+		in.p[blank + pad] = '\n';
+		in.len = blank + pad + 1;
+		for (int i = 1; i <= N; i++) {
+			n = snprintf(line, sizeof line, "{\"id\":%d} \r\n",
+				     1000000 + i);
+			cr_assert_eq(n, LINE);
+			cr_assert_eq(buf_add(&in, line, (size_t)n), 0);
+			n = snprintf(line, sizeof line, "rec %d\n",
+				     1000000 + i);
+			cr_assert_eq(buf_add(&want, line, (size_t)n), 0);
+		}
+		cr_assert_eq(buf_add(&in, "{\"id\":\"x\"}", 10), 0);
+		n = snprintf(line, sizeof line, "rej a.jsonl:%d field id: "
+			     "invalid int \"x\" [{\"id\":\"x\"}]\n", N + 2);
+		cr_assert_eq(buf_add(&want, line, (size_t)n + 1), 0);
+		write_file("a.jsonl", (const char *)in.p, in.len);
+		got = run_from(NULL, &st);
+		data = data_lines(got);
+		cr_assert_eq(st, PROV_DONE, "pad %zu: status %d", pad, st);
+		cr_assert_str_eq(data, (const char *)want.p, "pad %zu", pad);
+		free(data);
+		free(got);
+		buf_free(&in);
+		buf_free(&want);
+		fx_fini();
+	}
+}
+
+/*
+ * A line the buffer cuts just before a '{' inside it: its end, read into
+ * the carry, is not a record of its own.
+ */
+Test(file, jsonl_cut_before_an_inner_object)
+{
+	/* A blank line, its line feed and "7," fill the buffer. */
+	size_t blank = ((size_t)1 << 20) - 3;
+	char *in = malloc(blank + 32);
+	int n;
+
+	cr_assert_not_null(in);
+	memset(in, ' ', blank);
+	n = snprintf(in + blank, 32, "\n7,{\"id\":1}\n{\"id\":2}\n");
+	fx_init("id:int");
+	fx.fc.path = "a.jsonl";
+	write_file("a.jsonl", in, blank + (size_t)n);
+	expect_run("rej a.jsonl:2 invalid JSON: end of file expected near ',' "
+		   "at column 2 [7,{\"id\":1}]\n"
+		   "rec 2\n",
+		   PROV_DONE);
+	free(in);
+	fx_fini();
+}
+
 Test(file, jsonl_keys_and_pointer_escapes)
 {
 	fx_init("a:text b:text c:text");

@@ -110,6 +110,49 @@ static void check_object(struct jfs_setup *t, const char *p, size_t len)
 	}
 }
 
+/*
+ * The record as lines in a buffer, another after them: jfast_line() takes
+ * the first line exactly when jfast_record() takes that line's bytes, up
+ * to its line feed and with the same values; the line's bytes alone (no
+ * line feed after them) it never takes.
+ */
+static void check_line(struct jfs_setup *t, const char *p, size_t len)
+{
+	struct rec_value a[JFS_MAXF], b[JFS_MAXF];
+	char as[JFS_MAXF][CONV_SCRATCH_MAX], bs[JFS_MAXF][CONV_SCRATCH_MAX];
+	struct buf in = { 0 }, keep[JFS_MAXF];
+	size_t n = 0;
+	const char *lf = memchr(p, '\n', len);
+	size_t first = lf != NULL ? (size_t)(lf - p) : len;
+	int took, want;
+
+	cr_assert_eq(jfast_line(&t->jf, p, first, a, as, &n), 0,
+		     "taken without a line feed: %.*s", (int)len, p);
+	cr_assert_eq(buf_add(&in, p, len), 0);
+	cr_assert_eq(buf_add(&in, "\n{\"a\":1}\n", 9), 0);
+	took = jfast_line(&t->jf, (const char *)in.p, in.len, a, as, &n);
+	memset(keep, 0, sizeof keep);
+	for (int i = 0; took && i < t->s->nfields; i++)
+		if (!a[i].null && t->s->fields[i].type == REC_TEXT) {
+			cr_assert_eq(buf_add(&keep[i], a[i].u.s.p,
+					     a[i].u.s.len), 0);
+			a[i].u.s.p = (const char *)keep[i].p;
+		}
+	want = jfast_record(&t->jf, p, first, b, bs) == 1;
+	cr_assert_eq(took, want, "jfast_line %d, want %d: %.*s", took, want,
+		     (int)len, p);
+	if (took)
+		cr_assert_eq(n, first, "line of %zu bytes: %.*s", n, (int)len,
+			     p);
+	for (int i = 0; took && i < t->s->nfields; i++)
+		cr_assert(rec_value_same(t->s->fields[i].type, &a[i], &b[i]),
+			  "field %s differs: %.*s", t->s->fields[i].name,
+			  (int)len, p);
+	for (int i = 0; i < JFS_MAXF; i++)
+		buf_free(&keep[i]);
+	buf_free(&in);
+}
+
 /* One record through both, under every schema; returns jfast's answers. */
 static int check(const char *p, size_t len)
 {
@@ -139,6 +182,7 @@ static int check(const char *p, size_t len)
 		}
 		json_decref(root);
 		check_object(t, p, len);
+		check_line(t, p, len);
 	}
 	return took;
 }

@@ -139,17 +139,20 @@ struct expr_simple {
 /* What prog is in those terms: its kind, EXPR_SIMPLE_NONE when none. */
 struct expr_simple expr_simple_of(const struct expr_prog *prog);
 
-/* A comparison's result from the sign of a - b (expr_eval()'s rule). */
+/*
+ * A comparison's result from the sign of a - b (expr_eval()'s rule): EQ
+ * holds when neither lt nor gt, NE when either, LT when lt, LE when not
+ * gt, GT when gt, GE when not lt.  Each relation's three answers (for
+ * neither, lt, gt) are three bits of one constant: a shift, no branch.
+ */
 static inline bool expr_rel_holds(enum expr_rel rel, bool lt, bool gt)
 {
-	switch (rel) {
-	case EXPR_EQ: return !lt && !gt;
-	case EXPR_NE: return lt || gt;
-	case EXPR_LT: return lt;
-	case EXPR_LE: return !gt;
-	case EXPR_GT: return gt;
-	default: return !lt;
-	}
+	const unsigned table = 01u << 3 * EXPR_EQ | 06u << 3 * EXPR_NE |
+			       02u << 3 * EXPR_LT | 03u << 3 * EXPR_LE |
+			       04u << 3 * EXPR_GT | 05u << 3 * EXPR_GE;
+
+	return (table >> (3 * (unsigned)rel + (unsigned)lt +
+			  2 * (unsigned)gt)) & 1;
 }
 
 /*
@@ -179,6 +182,56 @@ static inline void expr_simple_eval(const struct expr_simple *e,
 		out->u.i = (f->u.i / day - (f->u.i % day < 0)) * day;
 		break;
 	}
+}
+
+/*
+ * A record's derived fields and `where`s when every one of them is an
+ * expr_simple: the steps in the order they run, each setting field out
+ * (a derived field) or, out -1, deciding whether the record is kept (a
+ * where).  A caller's batch loop runs them with expr_simple_run() in
+ * line, where a call per record would cost more than the steps do.
+ */
+struct expr_simple_step {
+	struct expr_simple e;
+	int out;
+};
+
+/*
+ * Run steps[0..n) over v: true when the record is kept (every derived
+ * field set), false as soon as a where is false or NULL (the fields of
+ * the later steps are then left as they were).
+ */
+static inline bool expr_simple_run(const struct expr_simple_step *steps,
+				   int n, struct rec_value *v)
+{
+	for (int i = 0; i < n; i++) {
+		/* A copy: the stores into v may alias the steps. */
+		const struct expr_simple_step st = steps[i];
+		const struct expr_simple *e = &st.e;
+		struct rec_value w;
+
+		if (st.out >= 0) {
+			expr_simple_eval(e, v, &v[st.out]);
+			continue;
+		}
+		/* A where: a comparison (expr_simple_of() makes no other
+		 * bool), NULL dropping the record as false does. */
+		if (e->kind != EXPR_SIMPLE_CMP_I && e->kind != EXPR_SIMPLE_CMP_F) {
+			expr_simple_eval(e, v, &w);
+			if (w.null || !w.u.b)
+				return false;
+			continue;
+		}
+		if (v[e->field].null)
+			return false;
+		if (e->kind == EXPR_SIMPLE_CMP_F ?
+		    !expr_rel_holds(e->rel, v[e->field].u.f < e->k.u.f,
+				    v[e->field].u.f > e->k.u.f) :
+		    !expr_rel_holds(e->rel, v[e->field].u.i < e->k.u.i,
+				    v[e->field].u.i > e->k.u.i))
+			return false;
+	}
+	return true;
 }
 
 /*

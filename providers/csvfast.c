@@ -730,24 +730,14 @@ encode(const struct csvfast *f, const unsigned char *in, size_t avail,
  * record encoded at out[0..*len), within room, its length word updated:
  * what encode() does for the columns' fields.  False: no room.
  */
-static bool put_computed(const struct csvfast *f, const struct rec_value *v,
-			 unsigned char *out, size_t room, size_t *len)
+static __attribute__((noinline)) bool
+put_computed_any(const struct csvfast *f, const struct rec_value *v,
+		 unsigned char *out, size_t room, size_t *len)
 {
 	size_t pos = *len;
 	uint32_t total;
 
-	/* The common case (keys of dates and numbers) without the tests. */
-	for (int i = f->nfields; f->put8 && i < f->nwhole; i++) {
-		if (v[i].null) {
-			set_null(out, i);
-			continue;
-		}
-		if (room - pos < 8)
-			return false;
-		memcpy(out + pos, &v[i].u.i, 8);
-		pos += 8;
-	}
-	for (int i = f->nfields; !f->put8 && i < f->nwhole; i++) {
+	for (int i = f->nfields; i < f->nwhole; i++) {
 		enum rec_type t = f->whole[i].type;
 
 		if (f->drop != NULL && f->drop[i])
@@ -773,13 +763,45 @@ static bool put_computed(const struct csvfast *f, const struct rec_value *v,
 }
 
 /*
+ * put_computed_any(), with the common case (keys of dates and numbers:
+ * f->put8) in the batch's loop.
+ */
+static inline __attribute__((always_inline)) bool
+put_computed(const struct csvfast *f, const struct rec_value *v,
+	     unsigned char *out, size_t room, size_t *len)
+{
+	size_t pos = *len;
+	uint32_t total;
+
+	if (!f->put8)
+		return put_computed_any(f, v, out, room, len);
+	for (int i = f->nfields; i < f->nwhole; i++) {
+		if (v[i].null) {
+			set_null(out, i);
+			continue;
+		}
+		if (room - pos < 8)
+			return false;
+		memcpy(out + pos, &v[i].u.i, 8);
+		pos += 8;
+	}
+	if (pos > UINT32_MAX)
+		return false;
+	total = (uint32_t)pos;
+	memcpy(out, &total, ENC_LEN_BYTES);
+	*len = pos;
+	return true;
+}
+
+/*
  * csvfast_encode_batch() and, with then, csvfast_encode_then(): one loop,
  * inlined into each, so the first is the loop it always was.
  */
 static inline __attribute__((always_inline)) enum csvfast_stop
 batch(struct csvfast *f, const char *in, size_t avail, unsigned char *out,
       size_t room, uint64_t max, size_t slack, struct rec_value *v,
-      csvfast_then then, void *arg, struct csvfast_batch *b)
+      csvfast_then then, void *arg, const struct expr_simple_step *steps,
+      int nsteps, struct csvfast_batch *b)
 {
 	/*
 	 * The plan in a local: out is bytes, which may alias anything, so
@@ -798,8 +820,10 @@ batch(struct csvfast *f, const char *in, size_t avail, unsigned char *out,
 			why = n == 0 ? CSVFAST_DECLINED : CSVFAST_NO_ROOM;
 			break;
 		}
-		if (then != NULL) {
-			enum csvfast_verdict d = then(arg);
+		if (steps != NULL || then != NULL) {
+			enum csvfast_verdict d = steps == NULL ? then(arg) :
+				expr_simple_run(steps, nsteps, v) ?
+				CSVFAST_KEEP : CSVFAST_DROP;
 
 			if (d == CSVFAST_REFUSE) {
 				why = CSVFAST_REFUSED;
@@ -841,7 +865,7 @@ enum csvfast_stop csvfast_encode_batch(struct csvfast *f, const char *in,
 				       struct csvfast_batch *b)
 {
 	return batch(f, in, avail, out, room, max, slack, NULL, NULL, NULL,
-		     b);
+		     NULL, 0, b);
 }
 
 enum csvfast_stop csvfast_encode_then(struct csvfast *f, const char *in,
@@ -852,7 +876,21 @@ enum csvfast_stop csvfast_encode_then(struct csvfast *f, const char *in,
 {
 	for (int k = 0; k < f->nalways_null; k++)
 		v[f->always_null[k]].null = true;
-	return batch(f, in, avail, out, room, max, slack, v, then, arg, b);
+	return batch(f, in, avail, out, room, max, slack, v, then, arg, NULL,
+		     0, b);
+}
+
+enum csvfast_stop csvfast_encode_steps(struct csvfast *f, const char *in,
+				       size_t avail, unsigned char *out,
+				       size_t room, uint64_t max, size_t slack,
+				       struct rec_value *v,
+				       const struct expr_simple_step *steps,
+				       int nsteps, struct csvfast_batch *b)
+{
+	for (int k = 0; k < f->nalways_null; k++)
+		v[f->always_null[k]].null = true;
+	return batch(f, in, avail, out, room, max, slack, v, NULL, NULL,
+		     steps, nsteps, b);
 }
 
 /*

@@ -38,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/expr.h"
 #include "../common/tz.h"
 #include "../ipc/record.h"
 
@@ -215,6 +216,19 @@ enum csvfast_stop csvfast_encode_then(struct csvfast *f, const char *in,
 				      size_t room, uint64_t max, size_t slack,
 				      struct rec_value *v, csvfast_then then,
 				      void *arg, struct csvfast_batch *b);
+
+/*
+ * csvfast_encode_then() with the record's derived fields and `where`s as
+ * steps (expr_simple_run(), in the loop) instead of a function: a record
+ * they keep is encoded with its computed values, one they drop is only
+ * read.  The records dropped are b->seen - b->records.
+ */
+enum csvfast_stop csvfast_encode_steps(struct csvfast *f, const char *in,
+				       size_t avail, unsigned char *out,
+				       size_t room, uint64_t max, size_t slack,
+				       struct rec_value *v,
+				       const struct expr_simple_step *steps,
+				       int nsteps, struct csvfast_batch *b);
 
 /*
  * csvfast_encode_then() without the encoding: each record the fast path

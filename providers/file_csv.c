@@ -320,9 +320,10 @@ static enum prov_status batch_checkpoint(struct file_run *r, size_t idx,
  * past the records taken, with a checkpoint wherever the runtime asks for
  * one (file_after_record()'s rules, per record): each batch of records stops
  * where the runtime would ask.  With derived fields or a `where`, each
- * record's values go through prov_compute() too: one `where` drops is
- * only read, and one whose expression fails is left to the general path,
- * which computes it again and rejects it at its line, as it would have.
+ * record's values go through prov_compute() too (or its steps, when they
+ * are all simple): one `where` drops is only read, and one whose
+ * expression fails is left to the general path, which computes it again
+ * and rejects it at its line, as it would have.
  */
 static enum prov_status fast_batch(struct file_run *r, size_t idx)
 {
@@ -335,6 +336,10 @@ static enum prov_status fast_batch(struct file_run *r, size_t idx)
 	unsigned char *out;
 	bool fresh = false;
 	enum prov_status st;
+	/* Simple expressions run in the batch's loop, no call per record. */
+	int nsteps = 0;
+	const struct expr_simple_step *steps =
+		c->compute != NULL ? prov_simple_steps(c, &nsteps) : NULL;
 
 	if (in == NULL)
 		return ST_OK;
@@ -342,18 +347,27 @@ static enum prov_status fast_batch(struct file_run *r, size_t idx)
 	if (out == NULL)
 		goto out_ring;
 	for (;;) {
-		if (c->compute == NULL)
+		if (c->compute == NULL) {
 			why = csvfast_encode_batch(&r->fast, in + used,
 						   avail - used, out, room,
 						   prov_records_to_checkpoint(c),
 						   PROV_FRAME_SLACK, &b);
-		else
+		} else if (steps != NULL) {
+			why = csvfast_encode_steps(&r->fast, in + used,
+						   avail - used, out, room,
+						   prov_records_to_checkpoint(c),
+						   PROV_FRAME_SLACK,
+						   prov_values(c), steps,
+						   nsteps, &b);
+			prov_filtered(c, b.seen - b.records);
+		} else {
 			why = csvfast_encode_then(&r->fast, in + used,
 						  avail - used, out, room,
 						  prov_records_to_checkpoint(c),
 						  PROV_FRAME_SLACK,
 						  prov_values(c), compute_then,
 						  c, &b);
+		}
 		if (b.records > 0)
 			prov_commit_records(c, b.len, b.records);
 		if (b.seen > 0) {

@@ -215,6 +215,17 @@ struct rec_value *prov_values(struct prov_ctx *c);
 int prov_compute(struct prov_ctx *c);
 
 /*
+ * When every derived field and `where` is an expr_simple (and no derived
+ * field is guarded): prov_compute()'s work as steps for the provider's
+ * own loop (expr_simple_run() on prov_values()), with *n of them; else
+ * NULL.  A provider that runs them counts the records they drop with
+ * prov_filtered(), as prov_compute() counts its own.
+ */
+const struct expr_simple_step *prov_simple_steps(const struct prov_ctx *c,
+						int *n);
+void prov_filtered(struct prov_ctx *c, uint64_t n);
+
+/*
  * For a provider that encodes records itself, in record.h's format with
  * the fields c->unused names sent as NULL (what prov_emit() would write):
  * where the next record goes in the RECORDS frame being filled, with

@@ -281,6 +281,10 @@ struct prov_compute {
 	struct expr_simple *simple; /* per derived field: run inline when
 				       it is one (expr_simple_of()) */
 	struct expr_simple swhere, spwhere; /* the same for the wheres */
+	struct expr_simple_step *steps; /* all of them, when each is simple
+					  and unguarded, in compute()'s
+					  order (prov_simple_steps()) */
+	int nsteps;
 	int nd;                     /* the declared fields */
 	int pre;                    /* derived fields `where` reads: computed
 				       before it, the others only after */
@@ -392,6 +396,18 @@ dropped:
 int prov_compute(struct prov_ctx *c)
 {
 	return compute(c, c->compute);
+}
+
+const struct expr_simple_step *prov_simple_steps(const struct prov_ctx *c,
+						int *n)
+{
+	*n = c->compute->nsteps;
+	return c->compute->steps;
+}
+
+void prov_filtered(struct prov_ctx *c, uint64_t n)
+{
+	c->filtered += n;
 }
 
 struct rec_value *prov_values(struct prov_ctx *c)
@@ -745,8 +761,43 @@ static void compute_free(struct prov_compute *k)
 	expr_frame_free(k->pwhere);
 	free(k->frames);
 	free(k->simple);
+	free(k->steps);
 	free(k->vals);
 	free(k);
+}
+
+/*
+ * k->steps when every derived field and where is an expr_simple and no
+ * derived field is guarded: compute()'s work as steps, in its order.
+ * 0, or -1: no memory.
+ */
+static int plan_steps(struct prov_ctx *c, struct prov_compute *k)
+{
+	const struct cfg *cfg = k->cfg;
+	int n = cfg->schema.nfields, nd = k->nd, m = 0;
+
+	for (int d = 0; d < n - nd; d++)
+		if (cfg->guard[d] >= 0 ||
+		    k->simple[d].kind == EXPR_SIMPLE_NONE)
+			return 0;
+	if ((cfg->where && k->swhere.kind == EXPR_SIMPLE_NONE) ||
+	    (c->p->where && k->spwhere.kind == EXPR_SIMPLE_NONE))
+		return 0;
+	k->steps = calloc((size_t)(n - nd) + 2, sizeof *k->steps);
+	if (k->steps == NULL)
+		return -1;
+	for (int i = nd; i < nd + k->pre; i++)
+		k->steps[m++] = (struct expr_simple_step){
+			k->simple[i - nd], i };
+	if (cfg->where)
+		k->steps[m++] = (struct expr_simple_step){ k->swhere, -1 };
+	if (c->p->where)
+		k->steps[m++] = (struct expr_simple_step){ k->spwhere, -1 };
+	for (int i = nd + k->pre; i < n; i++)
+		k->steps[m++] = (struct expr_simple_step){
+			k->simple[i - nd], i };
+	k->nsteps = m;
+	return 0;
 }
 
 /*
@@ -790,6 +841,8 @@ static int compute_init(struct prov_ctx *c)
 	if (last_read(c->p->where) > last)
 		last = last_read(c->p->where);
 	k->pre = last >= nd ? last - nd + 1 : 0;
+	if (plan_steps(c, k) < 0)
+		goto fail;
 	cfg_provider_view(cfg, &k->view);
 	c->compute = k;
 	c->cfg = &k->view;

@@ -162,3 +162,61 @@ Test(expr_simple, runs_as_the_loop_does)
 	}
 	tz_free(paris);
 }
+
+/*
+ * expr_simple_run() over steps (a derived day, comparisons as wheres and
+ * as a derived bool) is each step's expr_simple_eval() in turn, stopping
+ * at the first where that is false or NULL, over random and edge values.
+ */
+Test(expr_simple, steps_run_in_order_and_stop_at_a_failed_where)
+{
+	static const char *const texts[] = {
+		"date_trunc('day', ts)", "f > 100", "i <= 3", "ts >= '1970-01-01'",
+		"f <> 2.5",
+	};
+	/* out: 5 and 6 are slots after the schema's fields; -1 a where. */
+	static const int outs[] = { 5, -1, -1, -1, 6 };
+	struct expr_simple_step steps[5];
+	struct expr_prog *progs[5];
+	uint64_t st = 0x5eed5;
+	int kept = 0, dropped = 0;
+
+	for (int k = 0; k < 5; k++) {
+		struct expr_error e;
+
+		progs[k] = expr_compile(texts[k], &schema, NULL, &e);
+		cr_assert_not_null(progs[k], "%s: %s", texts[k], e.msg);
+		steps[k].e = expr_simple_of(progs[k]);
+		cr_assert_neq(steps[k].e.kind, EXPR_SIMPLE_NONE, "%s", texts[k]);
+		steps[k].out = outs[k];
+	}
+	for (int r = 0; r < 50000; r++) {
+		struct rec_value v[7], want[7];
+		bool keep = true;
+
+		for (int k = 0; k < 5; k++)
+			pick(&v[k], k, &st);
+		memset(&v[5], 0, 2 * sizeof v[5]);
+		memcpy(want, v, sizeof v);
+		for (int k = 0; k < 5 && keep; k++) {
+			struct rec_value w;
+
+			if (outs[k] >= 0) {
+				expr_simple_eval(&steps[k].e, want, &want[outs[k]]);
+				continue;
+			}
+			expr_simple_eval(&steps[k].e, want, &w);
+			keep = !w.null && w.u.b;
+		}
+		cr_assert_eq(expr_simple_run(steps, 5, v), keep,
+			     "i %lld f %g ts %lld", (long long)v[0].u.i,
+			     v[2].u.f, (long long)v[3].u.i);
+		cr_assert_eq(memcmp(v, want, sizeof v), 0);
+		kept += keep;
+		dropped += !keep;
+	}
+	cr_assert_gt(kept, 1000);
+	cr_assert_gt(dropped, 1000);
+	for (int k = 0; k < 5; k++)
+		expr_free(progs[k]);
+}

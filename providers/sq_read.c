@@ -109,14 +109,16 @@ static enum prov_status sq_take_key(struct sq_run *r, struct sq_key *cur)
 	sqlite3_stmt *st = r->st;
 	int col = r->key_col;
 	char a[SQLMAP_QUOTE_MAX + 32], b[SQLMAP_QUOTE_MAX + 32];
+	/* The value once, then its accessors, as sq_encode() reads. */
+	sqlite3_value *cv = sqlite3_column_value(st, col);
 
-	cur->type = sqlite3_column_type(st, col);
+	cur->type = sqlite3_value_type(cv);
 	switch (cur->type) {
 	case SQLITE_INTEGER:
-		cur->i = sqlite3_column_int64(st, col);
+		cur->i = sqlite3_value_int64(cv);
 		break;
 	case SQLITE_FLOAT:
-		cur->f = sqlite3_column_double(st, col);
+		cur->f = sqlite3_value_double(cv);
 		break;
 	case SQLITE_TEXT:
 	case SQLITE_BLOB: {
@@ -414,6 +416,7 @@ static size_t sq_encode(struct sq_run *r, const struct sq_key *cur,
 
 	for (int i = 0; i < r->nfields; i++) {
 		const struct sq_field *f = &r->fields[i];
+		sqlite3_value *cv = NULL;
 		int stype;
 		int64_t x;
 		double d;
@@ -425,7 +428,20 @@ static size_t sq_encode(struct sq_run *r, const struct sq_key *cur,
 				v[i].null = true;
 			continue; /* its bit is set in r->nulls, as a drop's */
 		}
-		stype = f->key ? cur->type : sqlite3_column_type(st, f->col);
+		/*
+		 * The column's value once, then its accessors: each
+		 * sqlite3_column_*() call goes through the statement's
+		 * checks and error state again (a third of the reader's
+		 * instructions were those).  The value is the statement's
+		 * own, valid until the next step; only this thread uses
+		 * the connection (SQLITE_OPEN_NOMUTEX).
+		 */
+		if (!f->key) {
+			cv = sqlite3_column_value(st, f->col);
+			stype = sqlite3_value_type(cv);
+		} else {
+			stype = cur->type;
+		}
 		switch (stype) {
 		case SQLITE_NULL:
 			if (f->drop)
@@ -436,7 +452,7 @@ static size_t sq_encode(struct sq_run *r, const struct sq_key *cur,
 				break;
 			if (f->drop)
 				continue; /* any int converts: no need to read it */
-			x = f->key ? cur->i : sqlite3_column_int64(st, f->col);
+			x = f->key ? cur->i : sqlite3_value_int64(cv);
 			if (f->type == REC_INT) {
 				pos = sq_put(out, room, pos, &x, 8);
 				if (v != NULL) {
@@ -455,7 +471,7 @@ static size_t sq_encode(struct sq_run *r, const struct sq_key *cur,
 		case SQLITE_FLOAT:
 			if (f->type != REC_FLOAT)
 				break;
-			d = f->key ? cur->f : sqlite3_column_double(st, f->col);
+			d = f->key ? cur->f : sqlite3_value_double(cv);
 			if (!isfinite(d))
 				break;
 			if (f->drop)
@@ -473,8 +489,8 @@ static size_t sq_encode(struct sq_run *r, const struct sq_key *cur,
 				s = (const char *)cur->bytes.p;
 				n = cur->bytes.len;
 			} else {
-				s = (const char *)sqlite3_column_text(st, f->col);
-				n = (size_t)sqlite3_column_bytes(st, f->col);
+				s = (const char *)sqlite3_value_text(cv);
+				n = (size_t)sqlite3_value_bytes(cv);
 			}
 			if (s == NULL)
 				break;

@@ -139,6 +139,71 @@ static bool line_record(struct file_run *r, struct line *l)
 	return true;
 }
 
+/*
+ * The lines at the read position that the one-pass reader takes, each
+ * encoded straight into the frame (as prov_emit() would encode it), for
+ * as long as it takes them: until the runtime wants a checkpoint (by the
+ * count, or the frame's room), a line it does not take (*left: that
+ * line is for line_next() and file_jsonl_record(), without trying the
+ * one-pass reader on it again), the buffer's end, or a record that does
+ * not fit in what is left of the frame (left to the record's own way,
+ * which takes a new one).  Then the heartbeat and checkpoint of
+ * file_after_record() for the records taken.  Only for the plain path
+ * (no derived fields, `where` or combine: prov_emit()'s own).
+ */
+static enum prov_status fast_lines(struct file_run *r, size_t idx,
+				   bool *left)
+{
+	struct prov_ctx *c = r->c;
+	struct file_lines *ls = &r->ls;
+	const struct rec_schema *s = &c->cfg->schema;
+	const bool *drop = c->unused;
+	uint64_t max = prov_records_to_checkpoint(c), k = 0, line = ls->line;
+	size_t pos = 0, at = ls->pos, room, len, n;
+	unsigned char *out = prov_room(c, false, &room);
+
+	*left = false;
+	if (out == NULL)
+		return prov_failure(c);
+	while (k < max) {
+		const char *p = r->buf + at;
+
+		if (at >= ls->len || *p != '{' ||
+		    jfast_line(&r->jfast, p, ls->len - at, r->vals, r->scratch,
+			       &len) == 0) {
+			*left = at < ls->len;
+			break;
+		}
+		n = rec_encode_dropping(s, r->vals, drop, out + pos, room - pos);
+		if (n == 0) {
+			/* Counted by jfast_line(): its own way counts it
+			 * again. */
+			r->jfast.tries--;
+			break;
+		}
+		pos += n;
+		at += len + 1;
+		line++;
+		k++;
+		if (room - pos < PROV_FRAME_SLACK)
+			break;
+	}
+	if (k == 0)
+		return ST_OK;
+	prov_commit_records(c, pos, k);
+	ls->off += at - ls->pos;
+	ls->pos = at;
+	ls->line = line;
+	/* A heartbeat each time the count passes a multiple of
+	 * FILE_BEAT_EVERY, as file_after_record() beats. */
+	if ((r->beat + k) / FILE_BEAT_EVERY != r->beat / FILE_BEAT_EVERY)
+		prov_heartbeat(c);
+	r->beat += k;
+	if (prov_want_checkpoint(c))
+		return file_checkpoint(r, idx, ls->off, ls->line);
+	return ST_OK;
+}
+
 static bool blank_line(const char *p, size_t n)
 {
 	/* Mostly a record: its first byte says so. */
@@ -229,7 +294,15 @@ enum prov_status file_jsonl_read(struct file_run *r, size_t idx,
 		r->bom_check = false;
 	}
 	for (;;) {
-		if (line_record(r, &l)) {
+		bool left = false;
+
+		/* Records batched into the frame: the plain path's only. */
+		if (!r->c->emit_slow && r->jfast.on) {
+			st = fast_lines(r, idx, &left);
+			if (st != ST_OK)
+				return st;
+		}
+		if (!left && line_record(r, &l)) {
 			st = file_emit(r, name, l.no, l.p, l.len);
 		} else {
 			rc = line_next(r, s, &l, &st);

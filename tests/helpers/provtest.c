@@ -512,6 +512,123 @@ char *pt_rows_text(const struct pt_result *r, size_t from, size_t to)
 	return buf;
 }
 
+char *pt_dump_comparable(const char *dump)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (f == NULL)
+		return NULL;
+	for (const char *l = dump; *l;) {
+		const char *e = strchr(l, '\n');
+		size_t n = e ? (size_t)(e - l) : strlen(l), keep = n;
+
+		if (strncmp(l, "ckpt ", 5) == 0) {
+			const char *sp = memchr(l + 5, ' ', n - 5);
+
+			keep = sp ? (size_t)(sp - l) : n;
+		} else if (strncmp(l, "rej ", 4) == 0) {
+			for (size_t k = n; k-- > 1;)
+				if (l[k - 1] == ' ' && l[k] == '[') {
+					keep = k - 1;
+					break;
+				}
+		}
+		fprintf(f, "%.*s\n", (int)keep, l);
+		l += e ? n + 1 : n;
+	}
+	if (fclose(f) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+char *pt_dump_data(const char *dump)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (f == NULL)
+		return NULL;
+	for (const char *l = dump; *l;) {
+		const char *e = strchr(l, '\n');
+		size_t n = e ? (size_t)(e - l) + 1 : strlen(l);
+
+		if (strncmp(l, "rec ", 4) == 0 || strncmp(l, "rej ", 4) == 0)
+			fwrite(l, 1, n, f);
+		l += n;
+	}
+	if (fclose(f) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+int pt_resumes_to_rest(const struct cfg *cfg, const char *dump, int every,
+		       char *why, size_t whylen)
+{
+	char *all = pt_dump_data(dump);
+	int tried = 0, seen = 0;
+
+	if (all == NULL) {
+		snprintf(why, whylen, "no memory");
+		return -1;
+	}
+	for (const char *l = dump; *l;) {
+		const char *e = strchr(l, '\n'), *sp;
+		size_t before = 0, n = e ? (size_t)(e - l) + 1 : strlen(l);
+		char token[256], *rest, *tail;
+		struct pt_result r;
+		bool same;
+
+		if (strncmp(l, "ckpt ", 5) != 0 || seen++ % every != 0 ||
+		    (sp = memchr(l + 5, ' ', n - 5)) == NULL) {
+			l += n;
+			continue;
+		}
+		snprintf(token, sizeof token, "%.*s",
+			 (int)(l + n - (e ? 1 : 0) - (sp + 1)), sp + 1);
+		/* The records and rejects sent before this checkpoint. */
+		for (const char *m = dump; m < l;) {
+			const char *me = strchr(m, '\n');
+			size_t mn = me ? (size_t)(me - m) + 1 : strlen(m);
+
+			if (strncmp(m, "rec ", 4) == 0 ||
+			    strncmp(m, "rej ", 4) == 0)
+				before += mn;
+			m += mn;
+		}
+		rest = pt_dump_inline(cfg, 0, token, strlen(token), &r);
+		if (rest == NULL || r.bad || r.status != PROV_DONE) {
+			snprintf(why, whylen, "resumed from %s: %s", token,
+				 rest == NULL ? "no memory" : r.error);
+			pt_result_free(&r);
+			free(rest);
+			free(all);
+			return -1;
+		}
+		pt_result_free(&r);
+		tail = pt_dump_data(rest);
+		same = tail != NULL && strcmp(tail, all + before) == 0;
+		free(tail);
+		free(rest);
+		if (!same) {
+			snprintf(why, whylen, "resumed from %s: not the rest "
+				 "of the run", token);
+			free(all);
+			return -1;
+		}
+		tried++;
+		l += n;
+	}
+	free(all);
+	return tried;
+}
+
 void pt_result_free(struct pt_result *r)
 {
 	for (size_t k = 0; k < r->nrows; k++)

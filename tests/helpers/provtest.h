@@ -106,6 +106,26 @@ const struct pt_checkpoint *pt_last_checkpoint(const struct pt_result *r);
 /* All rows joined by '\n' (each row followed by '\n'); free() it. */
 char *pt_rows_text(const struct pt_result *r, size_t from, size_t to);
 
+/*
+ * A dump of pt_dump_inline() without what may differ between two reads
+ * of the same rows from differently spelled input: the checkpoints'
+ * tokens (byte offsets) and the rejects' raw text.  free() it; NULL: no
+ * memory.
+ */
+char *pt_dump_comparable(const char *dump);
+
+/* Only a dump's rec and rej lines.  free() it; NULL: no memory. */
+char *pt_dump_data(const char *dump);
+
+/*
+ * For every every-th checkpoint of dump (a run of provider 0 of cfg from
+ * the start), run it again from that checkpoint's token: its records and
+ * rejects must be exactly the rest of dump's.  Returns how many were
+ * tried, or -1 with why.
+ */
+int pt_resumes_to_rest(const struct cfg *cfg, const char *dump, int every,
+		       char *why, size_t whylen);
+
 void pt_result_free(struct pt_result *r);
 
 #endif

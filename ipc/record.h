@@ -174,7 +174,7 @@ size_t rec_encode_dropping(const struct rec_schema *s,
  * bitmap with the dropped fields' bits already set, and the fields kept, in
  * schema order, each with how its value is written.  Encoding then tests
  * no drop flag and switches over four ways of writing a value, not over
- * every type; short text is copied without a call.
+ * every type; text is copied without a call.
  *
  * A plan reads nothing of the schema or the drop set after
  * rec_plan_init(): it stays right for as long as the drop set it was made

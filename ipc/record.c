@@ -14,9 +14,14 @@
  * exactly the sum of its parts, unused bits of the null bitmap must be
  * clear, and a bool must be 0 or 1.  rec_validate() is the same code
  * without the stores, so it accepts exactly what rec_decode() accepts.
+ * rec_plan_encode() writes exactly what rec_encode_dropping() writes for
+ * the schema and drop set it was planned from, and returns the same; it
+ * is the same walk as encode() with the decisions that depend only on the
+ * schema and the drop set taken once, in rec_plan_init().
  */
 #include "record.h"
 
+#include <assert.h>
 #include <string.h>
 
 /* Bytes of the total-length word that starts every record. */
@@ -197,6 +202,216 @@ size_t rec_encode_dropping(const struct rec_schema *s,
 			   unsigned char *out, size_t room)
 {
 	return encode(s, v, drop, out, room);
+}
+
+/* Bytes a kept field of this kind takes at the least when not NULL. */
+static const uint8_t plan_bytes[] = {
+	[REC_PLAN_WORD] = 8,
+	[REC_PLAN_TEXT] = 4,
+	[REC_PLAN_DECIMAL] = 16,
+	[REC_PLAN_BOOL] = 1,
+};
+
+void rec_plan_init(struct rec_plan *plan, const struct rec_schema *s,
+		   const bool *drop)
+{
+	uint32_t rest = 0;
+	int i, k = 0;
+
+	assert(s->nfields >= 0 && s->nfields <= REC_MAX_FIELDS);
+	plan->nbitmap = (int)rec_bitmap_bytes(s);
+	plan->head = REC_LEN_BYTES + (uint32_t)plan->nbitmap;
+	memset(plan->bitmap, 0, sizeof plan->bitmap);
+	for (i = 0; i < s->nfields; i++) {
+		struct rec_plan_field *f = &plan->kept[k];
+
+		if (drop != NULL && drop[i]) {
+			plan->bitmap[i / 8] |= (unsigned char)(1u << (i % 8));
+			continue;
+		}
+		f->field = (uint16_t)i;
+		f->byte = (uint8_t)(REC_LEN_BYTES + i / 8);
+		f->mask = (uint8_t)(1u << (i % 8));
+		switch (s->fields[i].type) {
+		case REC_TEXT:
+			f->kind = REC_PLAN_TEXT;
+			break;
+		case REC_DECIMAL:
+			f->kind = REC_PLAN_DECIMAL;
+			break;
+		case REC_BOOL:
+			f->kind = REC_PLAN_BOOL;
+			break;
+		default:
+			f->kind = REC_PLAN_WORD;
+			break;
+		}
+		k++;
+	}
+	plan->nkept = k;
+	/* Backwards: each field's rest counts the fields after it. */
+	for (k = plan->nkept - 1; k >= 0; k--) {
+		rest += plan_bytes[plan->kept[k].kind];
+		plan->kept[k].rest = (uint16_t)rest;
+	}
+	plan->fixed = plan->head + rest;
+}
+
+size_t rec_plan_size(const struct rec_plan *plan, const struct rec_value *v)
+{
+	size_t size = plan->head;
+	int k;
+
+	for (k = 0; k < plan->nkept; k++) {
+		const struct rec_plan_field *f = &plan->kept[k];
+		const struct rec_value *x = &v[f->field];
+
+		if (x->null)
+			continue;
+		size += plan_bytes[f->kind];
+		if (f->kind == REC_PLAN_TEXT)
+			size += x->u.s.len;
+	}
+	return size;
+}
+
+/* 16, 8 and 4 bytes from src to dst, as one load and one store each. */
+static inline void move16(unsigned char *dst, const void *src)
+{
+	unsigned char w[16];
+
+	memcpy(w, src, 16);
+	memcpy(dst, w, 16);
+}
+
+static inline void move8(unsigned char *dst, const void *src)
+{
+	uint64_t w;
+
+	memcpy(&w, src, 8);
+	memcpy(dst, &w, 8);
+}
+
+static inline void move4(unsigned char *dst, const void *src)
+{
+	uint32_t w;
+
+	memcpy(&w, src, 4);
+	memcpy(dst, &w, 4);
+}
+
+/*
+ * n bytes from src to dst without a call: the usual text (a region, a
+ * code) and a bitmap are a few bytes, for which a call to memcpy costs
+ * more than the copy, and a walk that calls nothing keeps its values in
+ * registers it need not save.  Moves overlap rather than run past either
+ * end.
+ */
+static inline void copy_bytes(unsigned char *dst, const void *from,
+			      size_t n)
+{
+	const unsigned char *src = from;
+	size_t k;
+
+	if (n >= 16) {
+		for (k = 0; k + 16 < n; k += 16)
+			move16(dst + k, src + k);
+		move16(dst + n - 16, src + n - 16);
+	} else if (n >= 8) {
+		move8(dst, src);
+		move8(dst + n - 8, src + n - 8);
+	} else if (n >= 4) {
+		move4(dst, src);
+		move4(dst + n - 4, src + n - 4);
+	} else if (n != 0) {
+		dst[0] = src[0];
+		dst[n / 2] = src[n / 2];
+		dst[n - 1] = src[n - 1];
+	}
+}
+
+/*
+ * rec_plan_encode()'s walk.  checked: every field is bounded by room, as
+ * encode() bounds it, and 0 means the record does not fit.  Unchecked,
+ * the caller made sure of room >= plan->fixed, so the invariant
+ * pos + kept[k].rest <= room holds at every kept field k: a field of fixed
+ * size needs no test, text only that its bytes keep it; 0 then means only
+ * that a text may not fit (a later field may still be NULL): walk again,
+ * checked.
+ */
+static inline __attribute__((always_inline)) size_t
+plan_walk(const struct rec_plan *plan, const struct rec_value *v,
+	  unsigned char *out, size_t room, const bool checked)
+{
+	const struct rec_plan_field *f = plan->kept, *end = f + plan->nkept;
+	size_t pos = plan->head;
+	uint32_t total, len;
+
+	if (checked && pos > room)
+		return 0;
+	/* Up to 8 fields, one byte: a store. */
+	if (plan->nbitmap == 1)
+		out[REC_LEN_BYTES] = plan->bitmap[0];
+	else
+		copy_bytes(out + REC_LEN_BYTES, plan->bitmap,
+			   (size_t)plan->nbitmap);
+	for (; f < end; f++) {
+		const struct rec_value *x = &v[f->field];
+
+		if (x->null) {
+			out[f->byte] |= f->mask;
+			continue;
+		}
+		/* The kinds in the order they are met most. */
+		if (f->kind == REC_PLAN_WORD) {
+			if (checked && room - pos < 8)
+				return 0;
+			move8(out + pos, &x->u.i);
+			pos += 8;
+		} else if (f->kind == REC_PLAN_TEXT) {
+			len = x->u.s.len;
+			if (checked ? room - pos < 4 || room - pos - 4 < len
+				    : len > room - pos - f->rest)
+				return 0;
+			memcpy(out + pos, &len, 4);
+			copy_bytes(out + pos + 4, x->u.s.p, len);
+			pos += 4 + (size_t)len;
+		} else if (f->kind == REC_PLAN_DECIMAL) {
+			if (checked && room - pos < 16)
+				return 0;
+			move8(out + pos, &x->u.d.lo);
+			move8(out + pos + 8, &x->u.d.hi);
+			pos += 16;
+		} else {
+			if (checked && room - pos < 1)
+				return 0;
+			out[pos++] = x->u.b ? 1 : 0;
+		}
+	}
+	total = (uint32_t)pos;
+	memcpy(out, &total, REC_LEN_BYTES);
+	return pos;
+}
+
+/* The walk with every bound checked: only near a frame's end. */
+static __attribute__((noinline, cold)) size_t
+plan_encode_checked(const struct rec_plan *plan, const struct rec_value *v,
+		    unsigned char *out, size_t room)
+{
+	return plan_walk(plan, v, out, room, true);
+}
+
+size_t rec_plan_encode(const struct rec_plan *plan, const struct rec_value *v,
+		       unsigned char *out, size_t room)
+{
+	size_t n;
+
+	if (__builtin_expect(room >= plan->fixed, 1)) {
+		n = plan_walk(plan, v, out, room, false);
+		if (__builtin_expect(n != 0, 1))
+			return n;
+	}
+	return plan_encode_checked(plan, v, out, room);
 }
 
 /*

@@ -169,6 +169,66 @@ size_t rec_encode_dropping(const struct rec_schema *s,
 			   unsigned char *out, size_t room);
 
 /*
+ * An encoder planned once for a schema and a drop set, for a producer that
+ * encodes every record of the same shape (the provider runtime): the null
+ * bitmap with the dropped fields' bits already set, and the fields kept, in
+ * schema order, each with how its value is written.  Encoding then tests
+ * no drop flag and switches over four ways of writing a value, not over
+ * every type; text is copied without a call.
+ *
+ * A plan reads nothing of the schema or the drop set after
+ * rec_plan_init(): it stays right for as long as the drop set it was made
+ * from stays the same, and must be made again when that changes.
+ */
+enum rec_plan_kind {
+	REC_PLAN_WORD,    /* int, float, timestamp, date: 8 bytes */
+	REC_PLAN_TEXT,    /* u32 length, then the bytes */
+	REC_PLAN_DECIMAL, /* 16 bytes */
+	REC_PLAN_BOOL,    /* 1 byte */
+};
+
+struct rec_plan_field {
+	uint16_t field;   /* index in the schema and in the values */
+	uint16_t rest;    /* the bytes this field and the kept fields after
+			     it take at the least when none is NULL (text:
+			     its length word): rec_plan_encode()'s bound */
+	uint8_t kind;     /* enum rec_plan_kind */
+	uint8_t byte;     /* its bitmap byte, from the record's start */
+	uint8_t mask;     /* its bit in that byte */
+};
+
+struct rec_plan {
+	uint32_t head;    /* the length word and the bitmap */
+	uint32_t fixed;   /* head + kept[0].rest: a record with room for
+			     this needs its text lengths checked only */
+	int nbitmap;      /* bitmap bytes */
+	int nkept;
+	unsigned char bitmap[REC_MAX_FIELDS / 8]; /* the dropped fields set */
+	struct rec_plan_field kept[REC_MAX_FIELDS];
+};
+
+/*
+ * Plan the encoding of records of s with the fields drop[i] written as
+ * NULL (drop may be NULL: none).  s must have at most REC_MAX_FIELDS
+ * fields (a config's schema has).  This function can't fail.
+ */
+void rec_plan_init(struct rec_plan *plan, const struct rec_schema *s,
+		   const bool *drop);
+
+/*
+ * rec_encode_dropping() of the plan's schema and drop set: the same bytes
+ * and the same length, 0 when the record does not fit in room bytes
+ * (having written nothing at or past out + room; what it wrote below is
+ * garbage).  Nothing is written past the record it returns.  This
+ * function can't fail.
+ */
+size_t rec_plan_encode(const struct rec_plan *plan, const struct rec_value *v,
+		       unsigned char *out, size_t room);
+
+/* rec_encoded_size_dropping() of the plan's schema and drop set. */
+size_t rec_plan_size(const struct rec_plan *plan, const struct rec_value *v);
+
+/*
  * Decode one record from buf[0..avail) into v[0..nfields-1].  Text values
  * point into buf.  Returns the record's length in bytes, or -1 if the bytes
  * are not a well-formed record of s (nothing beyond avail is read).

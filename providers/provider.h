@@ -71,7 +71,11 @@ struct prov_ctx {
 	uint64_t since_checkpoint;  /* records emitted since the last one */
 	bool *unused;               /* group mode: fields no group key or
 				       aggregate reads, sent as NULL; NULL:
-				       none */
+				       none.  Set once, before the run
+				       function, and never changed */
+	struct rec_plan plan;       /* the encoding of a record (the whole
+				       schema, unused dropped), planned from
+				       unused when it was set */
 	char errbuf[1024];
 	enum prov_status fail_status; /* what prov_fail() last said */
 

@@ -185,6 +185,21 @@ static void size_text(uint64_t n, char *out, size_t outlen)
 }
 
 /*
+ * Encode one record of s into out[0..room) (0: it does not fit), by plan
+ * (a record: c->plan) or, with no plan, every field written (a group
+ * record: its schema is not the records' and it has no unused field).
+ */
+static inline size_t encode_in(const struct rec_schema *s,
+			       const struct rec_plan *plan,
+			       const struct rec_value *v, unsigned char *out,
+			       size_t room)
+{
+	if (plan != NULL)
+		return rec_plan_encode(plan, v, out, room);
+	return rec_encode_within(s, v, out, room);
+}
+
+/*
  * A record that does not fit a frame of buf_cap bytes: send it alone in a
  * frame of its own size (rec_frame_alone_size(), the record encoding's
  * rule), up to the ring's largest (a quarter of it), so that a larger
@@ -194,10 +209,12 @@ static void size_text(uint64_t n, char *out, size_t outlen)
  */
 static __attribute__((noinline, cold)) int
 emit_alone(struct prov_ctx *c, const struct rec_schema *s,
-	   const struct rec_value *v)
+	   const struct rec_plan *plan, const struct rec_value *v)
 {
-	/* Fields sent as NULL (c->unused) take no bytes. */
-	size_t need = rec_frame_alone_size(s, v, c->unused);
+	/* Fields the plan sends as NULL (c->unused) take no bytes. */
+	size_t need = plan != NULL
+		? REC_FRAME_COUNT_BYTES + rec_plan_size(plan, v)
+		: rec_frame_alone_size(s, v, NULL);
 	size_t size = need - REC_FRAME_COUNT_BYTES;
 	size_t max = ring_max_payload(c->ring), n;
 	char have[32], fits[32];
@@ -231,16 +248,19 @@ emit_alone(struct prov_ctx *c, const struct rec_schema *s,
 	c->buf = reserve_frame(c, need);
 	if (c->buf == NULL)
 		return -1;
-	n = rec_encode_dropping(s, v, c->unused, c->buf + c->buf_len,
-				need - c->buf_len);
+	n = encode_in(s, plan, v, c->buf + c->buf_len, need - c->buf_len);
 	assert(n != 0);
 	prov_commit(c, n);
 	/* Published at once: the next record takes an ordinary frame. */
 	return flush_records(c);
 }
 
-/* Encode one record of s into the frame (prov_emit()'s work). */
+/*
+ * Encode one record of s into the frame (prov_emit()'s work): by plan,
+ * c->plan for a record, NULL for a group record (encode_in()).
+ */
 static inline int emit_record(struct prov_ctx *c, const struct rec_schema *s,
+			      const struct rec_plan *plan,
 			      const struct rec_value *v)
 {
 	size_t n = 0;
@@ -250,18 +270,18 @@ static inline int emit_record(struct prov_ctx *c, const struct rec_schema *s,
 	 * frame.  Fields the group-by never reads travel as NULL: no bytes.
 	 */
 	if (c->buf != NULL)
-		n = rec_encode_dropping(s, v, c->unused, c->buf + c->buf_len,
-					c->buf_cap - c->buf_len);
+		n = encode_in(s, plan, v, c->buf + c->buf_len,
+			      c->buf_cap - c->buf_len);
 	if (n == 0) {
 		if (flush_records(c) < 0)
 			return -1;
 		c->buf = reserve_frame(c, c->buf_cap);
 		if (c->buf == NULL)
 			return -1;
-		n = rec_encode_dropping(s, v, c->unused, c->buf + c->buf_len,
-					c->buf_cap - c->buf_len);
+		n = encode_in(s, plan, v, c->buf + c->buf_len,
+			      c->buf_cap - c->buf_len);
 		if (n == 0)
-			return emit_alone(c, s, v);
+			return emit_alone(c, s, plan, v);
 	}
 	prov_commit(c, n);
 	return 0;
@@ -431,7 +451,7 @@ static __attribute__((noinline)) int emit_computed(struct prov_ctx *c,
 	r = compute(c, k);
 	if (r != 0)
 		return r < 0;
-	return emit_record(c, &k->cfg->schema, k->vals);
+	return emit_record(c, &k->cfg->schema, &c->plan, k->vals);
 }
 
 int prov_emit_group(struct prov_ctx *c, const struct rec_schema *s,
@@ -441,10 +461,8 @@ int prov_emit_group(struct prov_ctx *c, const struct rec_schema *s,
 		if (flush_records(c) < 0)
 			return -1;
 		c->frame_type = RING_GROUPS;
-		free(c->unused); /* a group record has no unused field */
-		c->unused = NULL;
 	}
-	return emit_record(c, s, v);
+	return emit_record(c, s, NULL, v);
 }
 
 /* A group record, not counted: the checkpoints count the rows. */
@@ -453,7 +471,7 @@ static int emit_uncounted(void *arg, const struct rec_schema *s,
 {
 	struct prov_ctx *c = arg;
 	uint64_t records = c->records, since = c->since_checkpoint;
-	int rc = emit_record(c, s, v);
+	int rc = emit_record(c, s, NULL, v);
 
 	c->records = records;
 	c->since_checkpoint = since;
@@ -503,20 +521,17 @@ static uint64_t since_rows, since_groups;
 static int combine_send(struct prov_ctx *c, bool checkpoint)
 {
 	uint64_t groups = comb_groups(c->comb), rows = comb_rows(c->comb);
-	bool *unused = c->unused, few;
+	bool few;
 	int rc = 0;
 
 	if (groups > 0) {
 		if (flush_records(c) < 0)
 			return -1;
-		/* A group record has no unused field. */
 		c->frame_type = RING_GROUPS;
-		c->unused = NULL;
 		rc = comb_send(c->comb, emit_uncounted, c);
 		if (rc == 0)
 			rc = flush_records(c);
 		c->frame_type = RING_RECORDS;
-		c->unused = unused;
 		comb_sent_rows += rows;
 		comb_sent_groups += groups;
 		since_rows += rows;
@@ -557,7 +572,8 @@ int prov_fold_full(struct prov_ctx *c, const struct rec_value *v, int r)
 			return -1;
 		if (c->comb == NULL)
 			return emit_record(c, c->compute ? &c->compute->cfg->schema
-							 : &c->cfg->schema, v);
+							 : &c->cfg->schema,
+					   &c->plan, v);
 		r = comb_add(c->comb, v);
 	}
 	if (r != 0) {
@@ -594,7 +610,7 @@ int prov_emit(struct prov_ctx *c, const struct rec_value *v)
 	/* Chosen once per process; the plain path is as it always was. */
 	if (__builtin_expect(c->emit_slow, 0))
 		return emit_slow(c, v);
-	return emit_record(c, &c->cfg->schema, v);
+	return emit_record(c, &c->cfg->schema, &c->plan, v);
 }
 
 unsigned char *prov_room(struct prov_ctx *c, bool fresh, size_t *room)
@@ -965,6 +981,10 @@ int prov_main(struct prov_ctx *c)
 	else if (compute_init(c) < 0 || find_unused(c) < 0)
 		st = prov_fail(c, PROV_FAIL_RETRY, "out of memory");
 	else {
+		/* c->unused is final: a record's encoding is planned once. */
+		rec_plan_init(&c->plan, c->compute ? &c->compute->cfg->schema
+						   : &c->cfg->schema,
+			      c->unused);
 		c->emit_slow = c->compute != NULL;
 		c->every = rows_per_checkpoint(c);
 		st = ops->run(c);

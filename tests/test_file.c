@@ -1398,6 +1398,68 @@ Test(file, csv_record_larger_than_a_usual_frame_passes_whole)
 	fx_fini();
 }
 
+/*
+ * JSON Lines in group mode: every record goes through prov_emit() and the
+ * encoding planned for the fields the group-by reads (id and day dropped).
+ * Region text of every length from 0 to 40 and NULLs of both kept
+ * fields, over frames that fill up (a record meets a frame's end: the
+ * bounded walk), and one record larger than a frame (sized by the plan,
+ * alone in its frame): each record as the plan's drop set says, none of
+ * a dropped field's value anywhere.
+ */
+Test(file, jsonl_group_mode_records_by_plan)
+{
+	struct buf in = { 0 }, want = { 0 };
+	size_t big = 300 * 1024;
+	char line[160], rec[160], region[48], amount[32], *huge;
+
+	fx_init_group_by_region();
+	fx.fc.path = "a.jsonl";
+	huge = malloc(big + 1);
+	cr_assert_not_null(huge);
+	memset(huge, 'b', big);
+	huge[big] = '\0';
+	cr_assert_eq(buf_addstr(&want, ""), 0);
+	for (int k = 0; k < 12000; k++) {
+		int len = k % 41;
+
+		for (int i = 0; i < len; i++)
+			region[i] = (char)('a' + (k + i) % 26);
+		region[len] = '\0';
+		snprintf(amount, sizeof amount, "%d.5", k);
+		snprintf(line, sizeof line,
+			 "{\"id\":%d,\"region\":%s%s%s,\"day\":\"2025-01-01\","
+			 "\"amount\":%s}\n", k, k % 17 == 5 ? "" : "\"",
+			 k % 17 == 5 ? "null" : k == 6000 ? "" : region,
+			 k % 17 == 5 ? "" : "\"", k % 13 == 4 ? "null" : amount);
+		snprintf(rec, sizeof rec, "rec NULL|%s%s%s|NULL|%s\n",
+			 k % 17 == 5 ? "" : "'",
+			 k % 17 == 5 ? "NULL" : k == 6000 ? "" : region,
+			 k % 17 == 5 ? "" : "'", k % 13 == 4 ? "NULL" : amount);
+		if (k == 6000) {
+			/* The large one: its region in the middle. */
+			char *at = strstr(line, "\"region\":\"") + 10;
+			char *r = strchr(rec, '\'') + 1;
+
+			cr_assert_eq(buf_add(&in, line, (size_t)(at - line)), 0);
+			cr_assert_eq(buf_addstr(&in, huge), 0);
+			cr_assert_eq(buf_addstr(&in, at), 0);
+			cr_assert_eq(buf_add(&want, rec, (size_t)(r - rec)), 0);
+			cr_assert_eq(buf_addstr(&want, huge), 0);
+			cr_assert_eq(buf_addstr(&want, r), 0);
+			continue;
+		}
+		cr_assert_eq(buf_addstr(&in, line), 0);
+		cr_assert_eq(buf_addstr(&want, rec), 0);
+	}
+	write_text("a.jsonl", (const char *)in.p);
+	expect_run((const char *)want.p, PROV_DONE);
+	free(huge);
+	buf_free(&in);
+	buf_free(&want);
+	fx_fini();
+}
+
 /* --- decimal, date, timestamp formats, zones ---------------------------- */
 
 /*

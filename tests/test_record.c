@@ -5,7 +5,9 @@
  * bytes, rejection of malformed input (every truncation, every wrong total
  * length, bad bools, stray bitmap bits, oversized text lengths), a fuzz
  * pass that checks rec_decode only ever accepts what rec_encode produces,
- * the bounds of rec_encode_within, and the sort order of rec_value_cmp.
+ * the bounds of rec_encode_within, the sort order of rec_value_cmp, and the
+ * planned encoder (rec_plan_encode) against rec_encode_dropping byte for
+ * byte.
  * rec_validate must give rec_decode's verdict and length on any bytes, and
  * rec_decode_trusted rec_decode's values on any record it accepted.
  * Buffers handed to rec_decode are heap copies of exactly avail bytes, so
@@ -881,5 +883,166 @@ Test(record, frame_alone_is_the_count_and_the_encoded_record)
 		cr_assert_eq(rec_validate(&all_schema, buf + REC_FRAME_COUNT_BYTES,
 					  size), (long)size);
 		free(buf);
+	}
+}
+
+/*
+ * A random schema of n fields over every type, for the planned encoder's
+ * tests: wide ones too, so that the bitmap takes from 1 to 32 bytes.
+ */
+static void random_schema(struct rec_field *f, int n)
+{
+	static const enum rec_type types[] = {
+		REC_INT, REC_FLOAT, REC_TEXT, REC_BOOL, REC_TIMESTAMP,
+		REC_DECIMAL, REC_DATE,
+	};
+
+	for (int i = 0; i < n; i++) {
+		f[i] = (struct rec_field){ .name = "x" };
+		f[i].type = types[rng_next() % 7];
+		/* Text half the time: the copy is what varies most. */
+		if (rng_next() % 2 == 0)
+			f[i].type = REC_TEXT;
+	}
+}
+
+/*
+ * Random values of s: a NULL one time in four, text of 0 to 40 bytes each
+ * in a heap block of exactly its length, so that AddressSanitizer catches
+ * a copy that reads past its end.  texts[i] is freed by free_texts().
+ */
+static void random_values(const struct rec_schema *s, struct rec_value *v,
+			  char **texts)
+{
+	for (int i = 0; i < s->nfields; i++) {
+		uint64_t r = rng_next();
+		uint32_t len = (uint32_t)(r % 41);
+
+		texts[i] = NULL;
+		memset(&v[i], 0, sizeof v[i]);
+		v[i].null = (r >> 8) % 4 == 0;
+		switch (s->fields[i].type) {
+		case REC_TEXT:
+			texts[i] = malloc(len ? len : 1);
+			cr_assert_not_null(texts[i]);
+			for (uint32_t k = 0; k < len; k++)
+				texts[i][k] = (char)rng_next();
+			v[i].u.s.p = texts[i];
+			v[i].u.s.len = len;
+			break;
+		case REC_BOOL:
+			v[i].u.b = (r >> 12) & 1;
+			break;
+		case REC_DECIMAL:
+			v[i].u.d.lo = rng_next();
+			v[i].u.d.hi = (int64_t)rng_next();
+			break;
+		default:
+			v[i].u.i = (int64_t)rng_next();
+			break;
+		}
+	}
+}
+
+static void free_texts(char **texts, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(texts[i]);
+}
+
+/*
+ * rec_plan_encode() against rec_encode_dropping(), the reference, over
+ * random schemas of every type, NULLs, drop sets (none, some, all) and
+ * every room from 0 to two bytes more than the record: the same length,
+ * 0 for the same rooms, and on success the same bytes with nothing
+ * written past the record.  The room is the end of a heap block, so a
+ * write at or past it is AddressSanitizer's; rec_plan_size() is
+ * rec_encoded_size_dropping().
+ */
+Test(record, plan_writes_what_dropping_writes)
+{
+	static struct rec_field f[REC_MAX_FIELDS];
+	static struct rec_value v[REC_MAX_FIELDS];
+	static char *texts[REC_MAX_FIELDS];
+	static bool drop[REC_MAX_FIELDS];
+	static struct rec_plan plan;
+
+	for (int k = 0; k < 600; k++) {
+		/* Mostly narrow; now and then up to the widest schema. */
+		int n = k % 10 == 9 ? (int)(rng_next() % (REC_MAX_FIELDS + 1))
+				    : (int)(rng_next() % 20);
+		struct rec_schema s = { n, f };
+		uint64_t how = rng_next() % 4;
+		const bool *d = how == 0 ? NULL : drop;
+		size_t size, cap;
+		unsigned char *want, *got;
+
+		random_schema(f, n);
+		random_values(&s, v, texts);
+		for (int i = 0; i < n; i++)
+			drop[i] = how == 3 || (how == 2 && rng_next() % 3 == 0);
+		rec_plan_init(&plan, &s, d);
+		size = rec_encoded_size_dropping(&s, v, d);
+		cr_assert_eq(rec_plan_size(&plan, v), size, "k %d", k);
+		cap = size + 2;
+		want = malloc(cap);
+		got = malloc(cap);
+		cr_assert(want && got);
+		for (size_t room = 0; room <= cap; room++) {
+			unsigned char *w = want + (cap - room);
+			unsigned char *g = got + (cap - room);
+			size_t nw, ng;
+
+			memset(want, 0x5a, cap);
+			memset(got, 0x5a, cap);
+			nw = rec_encode_dropping(&s, v, d, w, room);
+			ng = rec_plan_encode(&plan, v, g, room);
+			cr_assert_eq(ng, nw, "k %d, %d fields, room %zu: %zu, "
+				     "want %zu", k, n, room, ng, nw);
+			cr_assert_eq(nw, room >= size ? size : 0);
+			if (nw != 0)
+				cr_assert(memcmp(w, g, room) == 0,
+					  "k %d, %d fields, room %zu", k, n,
+					  room);
+			/* A wide record: every room is slow; a few will do. */
+			if (size > 200 && room > 8 && room + 8 < size)
+				room += rng_next() % 64;
+		}
+		free(want);
+		free(got);
+		free_texts(texts, n);
+	}
+}
+
+/*
+ * Text of every length from 0 to 40, and longer ones: the copy's moves
+ * overlap but reach past neither the source's end (a heap block of
+ * exactly its length) nor the record's (the end of out).
+ */
+Test(record, plan_copies_text_of_every_length_exactly)
+{
+	struct rec_field f[] = { { .name = "t", .type = REC_TEXT },
+				 { .name = "i", .type = REC_INT } };
+	struct rec_schema s = { 2, f };
+	struct rec_plan plan;
+
+	rec_plan_init(&plan, &s, NULL);
+	for (uint32_t len = 0; len <= 300; len += len < 40 ? 1 : 37) {
+		char *src = malloc(len ? len : 1);
+		unsigned char *out = malloc(4 + 1 + 4 + len + 8);
+		unsigned char want[4 + 1 + 4 + 300 + 8];
+		struct rec_value v[2] = { { .u.s = { src, len } },
+					  { .u.i = -7 } };
+		size_t n;
+
+		cr_assert(src && out);
+		for (uint32_t k = 0; k < len; k++)
+			src[k] = (char)('a' + k % 26);
+		n = rec_plan_encode(&plan, v, out, 4 + 1 + 4 + len + 8);
+		cr_assert_eq(n, 4 + 1 + 4 + len + 8);
+		cr_assert_eq(rec_encode_within(&s, v, want, sizeof want), n);
+		cr_assert(memcmp(out, want, n) == 0, "len %u", len);
+		free(src);
+		free(out);
 	}
 }

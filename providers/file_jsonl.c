@@ -156,8 +156,6 @@ static enum prov_status fast_lines(struct file_run *r, size_t idx,
 {
 	struct prov_ctx *c = r->c;
 	struct file_lines *ls = &r->ls;
-	const struct rec_schema *s = &c->cfg->schema;
-	const bool *drop = c->unused;
 	uint64_t max = prov_records_to_checkpoint(c), k = 0, line = ls->line;
 	size_t pos = 0, at = ls->pos, room, len, n;
 	unsigned char *out = prov_room(c, false, &room);
@@ -174,7 +172,7 @@ static enum prov_status fast_lines(struct file_run *r, size_t idx,
 			*left = at < ls->len;
 			break;
 		}
-		n = rec_encode_dropping(s, r->vals, drop, out + pos, room - pos);
+		n = rec_plan_encode(&c->plan, r->vals, out + pos, room - pos);
 		if (n == 0) {
 			/* Counted by jfast_line(): its own way counts it
 			 * again. */

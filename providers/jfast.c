@@ -11,9 +11,10 @@
  * follows it, any other value is only validated.  Strings are scanned
  * sixteen (SSE2) or eight bytes at a time for a quote, a backslash, a
  * control byte or a non-ASCII byte; they are unescaped only when a field
- * takes them.  Records repeat their keys' order: the key that came next
- * in the previous record is compared first, as bytes with its quotes and
- * colon.
+ * takes them.  Numbers' digits are read eight at a time, and a short
+ * number (most are) from one word.  Records repeat their keys' order: the
+ * key that came next in the previous record is compared first, as bytes
+ * with its quotes and colon.
  *
  * Invariants: every byte of the record is checked against the grammar
  * jansson accepts (jfast.h) whether a field takes it or not, so a record
@@ -253,12 +254,13 @@ static int read_strtod(struct jfast *jf, const unsigned char *s, size_t n,
 }
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define JF_WORDS 1
 /*
- * Digits eight at a time.  x is a word of the text (its first byte the
- * lowest) with '0' taken from each byte by xor, so that a digit's byte is
- * its value, 0..9, and no other byte is below 10.
+ * Digits eight at a time where eight bytes remain (elsewhere, and on
+ * other byte orders, one at a time).  The words below are eight bytes of
+ * the text, the first the lowest, xor '0' in every byte: a digit's byte
+ * is its value, 0..9, and no other byte is below 10.
  */
+#define JF_WORDS 1
 
 /*
  * Bit 7 of each byte of x that was not a digit: 0..9 plus 0x76 stays
@@ -331,10 +333,11 @@ static inline const unsigned char *digits(const struct rd *r,
 #ifdef JF_WORDS
 /*
  * The commonest numbers, whose digits, point and the byte after them lie
- * in the word at p (past the sign): an integer of at most 7 digits or a
+ * in the word at p (past the sign): an integer of at most 7 digits, or a
  * real of at most 6 digits with a point and no exponent, read with one
- * conversion of the word.  As number() but for the word; past it, or
- * NULL: number()'s byte by byte path decides (what it refuses included).
+ * conversion of the word and none of number()'s counting (so few digits
+ * are always exact and in range).  Sets *out as number() does; past it, or
+ * NULL: number()'s general path decides (what it refuses included).
  */
 static inline __attribute__((always_inline)) const unsigned char *
 word_number(const unsigned char *p, bool neg, struct num *out, bool want)
@@ -358,9 +361,10 @@ word_number(const unsigned char *p, bool neg, struct num *out, bool want)
 		out->i = neg ? -(int64_t)m : (int64_t)m;
 		return p + n;
 	}
-	/* The fraction's end: the next byte not a digit, the point's
-	 * being exact.  Without the point the word holds both runs as
-	 * one, the value times 10^(digits after the point). */
+	/* The fraction ends at the next byte that is not a digit (the
+	 * point's bit is exact: so is the next).  The word without the
+	 * point holds both runs as one: the value times 10^(digits after
+	 * the point). */
 	other &= other - 1;
 	if (other == 0)
 		return NULL;
@@ -370,7 +374,8 @@ word_number(const unsigned char *p, bool neg, struct num *out, bool want)
 	low = (UINT64_C(1) << (8 * n)) - 1;
 	m = digits_value((x & low) | ((x >> 8) & ~low), n2 - 1);
 	out->real = true;
-	/* At most 6 digits and 10^-6: always exact, out of range never. */
+	/* At most 6 digits over 10^1..10^6: conv_float_exact() takes all
+	 * of them; the general path would decide any other. */
 	if (want) {
 		if (!conv_float_exact(m, -(int)(n2 - n - 1), &out->d))
 			return NULL;

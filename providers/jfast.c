@@ -12,9 +12,9 @@
  * sixteen (SSE2) or eight bytes at a time for a quote, a backslash, a
  * control byte or a non-ASCII byte; they are unescaped only when a field
  * takes them.  Numbers' digits are read eight at a time, and a short
- * number (most are) from one word.  Records repeat their keys' order: the
- * key that came next in the previous record is compared first, as bytes
- * with its quotes and colon.
+ * number (most are) from one word (jfast_num.h).  Records repeat their
+ * keys' order: the key that came next in the previous record is compared
+ * first, as bytes with its quotes and colon.
  *
  * Invariants: every byte of the record is checked against the grammar
  * jansson accepts (jfast.h) whether a field takes it or not, so a record
@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jfast_num.h"
 #include "jfast_str.h"
 
 /* One step of a path: the member or element it names, and what is under. */
@@ -228,13 +229,6 @@ static inline const unsigned char *skip_ws(const unsigned char *p,
 	return p;
 }
 
-/* A number literal, as jansson reads it. */
-struct num {
-	bool real;
-	int64_t i;
-	double d;
-};
-
 /*
  * strtod of s[0..n), as jansson's: -1 when it overflows (underflow is
  * taken), or declined (too long to copy).
@@ -252,139 +246,6 @@ static int read_strtod(struct jfast *jf, const unsigned char *s, size_t n,
 			      : strtod(jf->num, NULL);
 	return isinf(*d) ? -1 : 0;
 }
-
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-/*
- * Digits eight at a time where eight bytes remain (elsewhere, and on
- * other byte orders, one at a time).  The words below are eight bytes of
- * the text, the first the lowest, xor '0' in every byte: a digit's byte
- * is its value, 0..9, and no other byte is below 10.
- */
-#define JF_WORDS 1
-
-/*
- * Bit 7 of each byte of x that was not a digit: 0..9 plus 0x76 stays
- * below 0x80, 10 and more do not.  Exact at the lowest such byte: a carry
- * leaves only a byte that was not a digit, into those after it.
- */
-static inline uint64_t not_digits(uint64_t x)
-{
-	return ((x + LO * 0x76) | x) & HI;
-}
-
-/*
- * The value of the n digits (1..8) in x's low bytes: shifted to the top
- * (the bytes below them become leading zeros), then pairs, quads and the
- * eight summed by multiplications that keep each sum within its bytes.
- */
-static inline uint64_t digits_value(uint64_t x, unsigned n)
-{
-	uint64_t v = x << (8 * (8 - n));
-
-	v = v * 10 + (v >> 8);
-	return (((v & UINT64_C(0x000000FF000000FF)) *
-		 (100 + (UINT64_C(1000000) << 32))) +
-		(((v >> 16) & UINT64_C(0x000000FF000000FF)) *
-		 (1 + (UINT64_C(10000) << 32)))) >> 32;
-}
-
-/* 10^n for the 0..8 digits of a word. */
-static const uint64_t pow10_word[9] = {
-	1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
-};
-#endif
-
-/*
- * The run of digits at p, accumulated into *m (which wraps past 19
- * digits: the callers count them).  Past it.  A word at a time while
- * eight bytes remain; m * 10^n + the word's n digits wraps as the digit
- * by digit sum does, both being the value modulo 2^64.
- */
-static inline const unsigned char *digits(const struct rd *r,
-					  const unsigned char *p,
-					  uint64_t *m)
-{
-	const unsigned char *end = r->end;
-
-#ifdef JF_WORDS
-	while (end - p >= 8) {
-		uint64_t x, other;
-		unsigned n;
-
-		memcpy(&x, p, 8);
-		x ^= LO * '0';
-		other = not_digits(x);
-		if (other == 0) {
-			*m = *m * pow10_word[8] + digits_value(x, 8);
-			p += 8;
-			continue;
-		}
-		n = (unsigned)__builtin_ctzll(other) / 8;
-		if (n != 0)
-			*m = *m * pow10_word[n] + digits_value(x, n);
-		return p + n;
-	}
-#endif
-	for (; p < end && (unsigned)(*p - '0') < 10; p++)
-		*m = *m * 10 + (uint64_t)(*p - '0');
-	return p;
-}
-
-#ifdef JF_WORDS
-/*
- * The commonest numbers, whose digits, point and the byte after them lie
- * in the word at p (past the sign): an integer of at most 7 digits, or a
- * real of at most 6 digits with a point and no exponent, read with one
- * conversion of the word and none of number()'s counting (so few digits
- * are always exact and in range).  Sets *out as number() does; past it, or
- * NULL: number()'s general path decides (what it refuses included).
- */
-static inline __attribute__((always_inline)) const unsigned char *
-word_number(const unsigned char *p, bool neg, struct num *out, bool want)
-{
-	uint64_t x, other, low, m;
-	unsigned n, n2;
-
-	memcpy(&x, p, 8);
-	x ^= LO * '0';
-	other = not_digits(x);
-	if (other == 0)
-		return NULL;
-	n = (unsigned)__builtin_ctzll(other) / 8;
-	if (n == 0 || (n > 1 && *p == '0'))
-		return NULL;
-	if (p[n] != '.') {
-		if ((p[n] | 0x20) == 'e')
-			return NULL;
-		m = digits_value(x, n);
-		out->real = false;
-		out->i = neg ? -(int64_t)m : (int64_t)m;
-		return p + n;
-	}
-	/* The fraction ends at the next byte that is not a digit (the
-	 * point's bit is exact: so is the next).  The word without the
-	 * point holds both runs as one: the value times 10^(digits after
-	 * the point). */
-	other &= other - 1;
-	if (other == 0)
-		return NULL;
-	n2 = (unsigned)__builtin_ctzll(other) / 8;
-	if (n2 == n + 1 || (p[n2] | 0x20) == 'e')
-		return NULL;
-	low = (UINT64_C(1) << (8 * n)) - 1;
-	m = digits_value((x & low) | ((x >> 8) & ~low), n2 - 1);
-	out->real = true;
-	/* At most 6 digits over 10^1..10^6: conv_float_exact() takes all
-	 * of them; the general path would decide any other. */
-	if (want) {
-		if (!conv_float_exact(m, -(int)(n2 - n - 1), &out->d))
-			return NULL;
-		if (neg)
-			out->d = -out->d;
-	}
-	return p + n2;
-}
-#endif
 
 /*
  * The number at p, its value in *out when want (else only checked, for
@@ -421,7 +282,7 @@ number(struct rd *r, const unsigned char *p, struct num *out, bool want)
 			return NULL;
 	} else if (*p >= '1' && *p <= '9') {
 		/* m wraps past 19 digits, when sig says it is not exact. */
-		p = digits(r, p, &m);
+		p = digits(p, end, &m);
 		intdig = (int)(p - start) - neg;
 		sig = intdig > 19 ? 20 : intdig;
 	} else {
@@ -444,7 +305,7 @@ number(struct rd *r, const unsigned char *p, struct num *out, bool want)
 			while (p < end && *p == '0')
 				p++;
 		d0 = p;
-		p = digits(r, p, &m);
+		p = digits(p, end, &m);
 		frac = (int)(p - f0);
 		sig = sig + (p - d0) > 19 ? 20 : sig + (int)(p - d0);
 	}

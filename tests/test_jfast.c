@@ -11,9 +11,10 @@
  * (whole, their JSON bodies, each of their lines), 100 000 documents
  * built at random from edge cases (escapes, surrogate pairs, invalid
  * UTF-8, NUL, deep nesting, integers at int64's edges, -0, 1e400,
- * duplicate keys, blanks everywhere) with some of them mutated, and every
- * prefix of some records.  Well-formed records of the common shapes must
- * be taken, not declined.
+ * duplicate keys, blanks everywhere) with some of them mutated, every
+ * prefix of some records, and numbers of 1..25 digits ending at every
+ * distance from the end of the record's bytes.  Well-formed records of
+ * the common shapes must be taken, not declined.
  */
 #include <criterion/criterion.h>
 

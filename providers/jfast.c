@@ -11,9 +11,10 @@
  * follows it, any other value is only validated.  Strings are scanned
  * sixteen (SSE2) or eight bytes at a time for a quote, a backslash, a
  * control byte or a non-ASCII byte; they are unescaped only when a field
- * takes them.  Records repeat their keys' order: the key that came next
- * in the previous record is compared first, as bytes with its quotes and
- * colon.
+ * takes them.  Numbers' digits are read eight at a time, and a short
+ * number (most are) from one word (jfast_num.h).  Records repeat their
+ * keys' order: the key that came next in the previous record is compared
+ * first, as bytes with its quotes and colon.
  *
  * Invariants: every byte of the record is checked against the grammar
  * jansson accepts (jfast.h) whether a field takes it or not, so a record
@@ -31,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jfast_num.h"
 #include "jfast_str.h"
 
 /* One step of a path: the member or element it names, and what is under. */
@@ -227,13 +229,6 @@ static inline const unsigned char *skip_ws(const unsigned char *p,
 	return p;
 }
 
-/* A number literal, as jansson reads it. */
-struct num {
-	bool real;
-	int64_t i;
-	double d;
-};
-
 /*
  * strtod of s[0..n), as jansson's: -1 when it overflows (underflow is
  * taken), or declined (too long to copy).
@@ -250,21 +245,6 @@ static int read_strtod(struct jfast *jf, const unsigned char *s, size_t n,
 	*d = c != (locale_t)0 ? strtod_l(jf->num, NULL, c)
 			      : strtod(jf->num, NULL);
 	return isinf(*d) ? -1 : 0;
-}
-
-/*
- * The run of digits at p, accumulated into *m (which wraps past 19
- * digits: the callers count them).  Past it.
- */
-static inline const unsigned char *digits(const struct rd *r,
-					  const unsigned char *p,
-					  uint64_t *m)
-{
-	const unsigned char *end = r->end;
-
-	for (; p < end && (unsigned)(*p - '0') < 10; p++)
-		*m = *m * 10 + (uint64_t)(*p - '0');
-	return p;
 }
 
 /*
@@ -287,6 +267,14 @@ number(struct rd *r, const unsigned char *p, struct num *out, bool want)
 	}
 	if (p >= end)
 		return NULL;
+#ifdef JF_WORDS
+	if (end - p >= 8) {
+		const unsigned char *q = word_number(p, neg, out, want);
+
+		if (q != NULL)
+			return q;
+	}
+#endif
 	if (*p == '0') {
 		p++;
 		intdig = 1;
@@ -294,7 +282,7 @@ number(struct rd *r, const unsigned char *p, struct num *out, bool want)
 			return NULL;
 	} else if (*p >= '1' && *p <= '9') {
 		/* m wraps past 19 digits, when sig says it is not exact. */
-		p = digits(r, p, &m);
+		p = digits(p, end, &m);
 		intdig = (int)(p - start) - neg;
 		sig = intdig > 19 ? 20 : intdig;
 	} else {
@@ -317,7 +305,7 @@ number(struct rd *r, const unsigned char *p, struct num *out, bool want)
 			while (p < end && *p == '0')
 				p++;
 		d0 = p;
-		p = digits(r, p, &m);
+		p = digits(p, end, &m);
 		frac = (int)(p - f0);
 		sig = sig + (p - d0) > 19 ? 20 : sig + (int)(p - d0);
 	}

@@ -11,9 +11,10 @@
  * (whole, their JSON bodies, each of their lines), 100 000 documents
  * built at random from edge cases (escapes, surrogate pairs, invalid
  * UTF-8, NUL, deep nesting, integers at int64's edges, -0, 1e400,
- * duplicate keys, blanks everywhere) with some of them mutated, and every
- * prefix of some records.  Well-formed records of the common shapes must
- * be taken, not declined.
+ * duplicate keys, blanks everywhere) with some of them mutated, every
+ * prefix of some records, and numbers of 1..25 digits ending at every
+ * distance from the end of the record's bytes.  Well-formed records of
+ * the common shapes must be taken, not declined.
  */
 #include <criterion/criterion.h>
 
@@ -526,4 +527,156 @@ Test(jfast, keys_change_order_and_spelling, .init = setup_all,
 							  strlen(g), v, sc), 1,
 					     "declined (schema %zu): %s", s, g);
 		}
+}
+
+/* --- numbers against the end of the buffer ------------------------------ */
+
+/*
+ * Numbers are read a word (eight bytes) at a time where eight bytes
+ * remain, byte by byte nearer the end.  Each number below goes through
+ * the reader in records that put its last digit at every distance from
+ * the end of the record's bytes (cut there, then followed by '}' and
+ * 0..9 blanks), each in a block of exactly its size so that a read past
+ * it is the sanitizer's error; the values must be jansson's, and what
+ * jansson takes under the bench's schema the reader must take too.
+ */
+
+/* A 25-digit run of each kind: mixed, nines (int64's edge), zeros. */
+static const char *const runs[] = {
+	"1234567890987654321012345",
+	"9999999999999999999999999",
+	"1000000000000000000000000",
+};
+
+static const char *const number_edges[] = {
+	"9223372036854775807", "-9223372036854775808",
+	"9223372036854775808", "-9223372036854775809",
+	"9223372036854775806", "-9223372036854775807",
+	"18446744073709551615", "18446744073709551616",
+	"9999999999999999999", "10000000000000000000",
+	"1234567890123456789.5", "12345678901234567890.5",
+	"0.1234567890123456789", "0.12345678901234567890",
+	"0.00000000001234567890123456789", "123456789.0123456789",
+	"9007199254740993", "9007199254740993.0", "0.9007199254740993",
+	"0", "-0", "0.0", "-0.0", "0e0", "-0E-0", "0.0000000", "00", "-00",
+	"0.", "-.5", "+1", "1.0e", "1e+", "1e-", "1.5E+308", "1e308",
+	"1e309", "1e-320", "1e-400", "5e-324", "1.7976931348623157e308",
+};
+
+/* The cut's checks, then the record whole with 0..9 blanks after it. */
+static void check_number_record(const char *rec, bool take)
+{
+	struct jfs_setup *t = &setups[0];
+	size_t len = strlen(rec);
+
+	for (size_t pad = 0; pad <= 9; pad++) {
+		struct rec_value fv[JFS_MAXF], ov[JFS_MAXF];
+		char fs[JFS_MAXF][CONV_SCRATCH_MAX], os[JFS_MAXF][CONV_SCRATCH_MAX];
+		char *q = malloc(len + pad);
+		json_t *root;
+		int f, o;
+
+		cr_assert_not_null(q);
+		memcpy(q, rec, len);
+		memset(q + len, ' ', pad);
+		check(q, len + pad);
+		f = jfast_record(&t->jf, q, len + pad, fv, fs);
+		o = oracle(t, q, len + pad, ov, os, &root);
+		json_decref(root);
+		if (take)
+			cr_assert_eq(f, o, "jfast %d, jansson %d: %.*s", f, o,
+				     (int)(len + pad), q);
+		free(q);
+	}
+}
+
+/* Number n in the records, and the record cut at each of its bytes. */
+static void check_number(const char *n)
+{
+	char rec[512];
+	size_t at;
+
+	snprintf(rec, sizeof rec, "{\"amount\":%s", n);
+	at = strlen(rec);
+	/* Cut within the number and right after it: refused by both. */
+	for (size_t cut = at - strlen(n); cut <= at; cut++) {
+		char *q = malloc(cut);
+
+		cr_assert_not_null(q);
+		memcpy(q, rec, cut);
+		check(q, cut);
+		free(q);
+	}
+	snprintf(rec, sizeof rec, "{\"amount\":%s}", n);
+	check_number_record(rec, true);
+	snprintf(rec, sizeof rec, "{\"id\":%s,\"region\":\"r\"}", n);
+	check_number_record(rec, true);
+	snprintf(rec, sizeof rec, "{\"day\":\"d\",\"id\":%s}", n);
+	check_number_record(rec, true);
+	/* Schemas 1 and 3: into int, float, decimal and text fields, in
+	 * an array and among other numbers. */
+	snprintf(rec, sizeof rec,
+		 "{\"n\":%s,\"a\":%s,\"thirteen_byte\":%s,\"arr\":[%s,%s,%s]}",
+		 n, n, n, n, n, n);
+	check_number_record(rec, false);
+}
+
+Test(jfast, numbers_at_the_end, .init = setup_all, .fini = teardown_all)
+{
+	char n[128];
+	size_t count = 0;
+
+	for (size_t k = 0; k < sizeof runs / sizeof runs[0]; k++)
+		for (int len = 1; len <= 25; len++) {
+			const char *d = runs[k];
+			static const char *const forms[] = {
+				"%.*s", "-%.*s", "%.*se7", "-%.*sE-5",
+				"%.*se+22", "%.*se-400", "%.*se400",
+				/* Refused: a leading zero, no fraction or
+				 * exponent digits. */
+				"0%.*s", "-0%.*s", "%.*s.", "%.*s.e1",
+				"%.*se", "%.*s-",
+			};
+
+			for (size_t f = 0; f < sizeof forms / sizeof forms[0];
+			     f++) {
+				snprintf(n, sizeof n, forms[f], len, d);
+				check_number(n);
+				count++;
+			}
+		}
+	/* Reals: an integer part of 0..12 digits (none: "0") and a fraction
+	 * of 1..13, with and without an exponent. */
+	for (int i = 0; i <= 12; i++)
+		for (int f = 1; f <= 13; f++) {
+			const char *d = runs[(size_t)(i + f) % 3];
+			char m[160];
+
+			if (i == 0)
+				snprintf(n, sizeof n, "0.%.*s", f, d + 2);
+			else
+				snprintf(n, sizeof n, "%.*s.%.*s", i, d, f,
+					 runs[0] + 3);
+			check_number(n);
+			snprintf(m, sizeof m, "-%s", n);
+			check_number(m);
+			snprintf(m, sizeof m, "%se-3", n);
+			check_number(m);
+			snprintf(m, sizeof m, "-%sE+2", n);
+			check_number(m);
+			count += 4;
+		}
+	/* Leading zeros of a fraction (not significant), then 1..20
+	 * digits. */
+	for (int z = 0; z <= 20; z++)
+		for (int f = 1; f <= 20; f += 3) {
+			snprintf(n, sizeof n, "0.%.*s%.*s", z,
+				 "000000000000000000000", f, runs[0]);
+			check_number(n);
+			count++;
+		}
+	for (size_t k = 0; k < sizeof number_edges / sizeof number_edges[0];
+	     k++, count++)
+		check_number(number_edges[k]);
+	cr_assert_gt(count, 1000);
 }

@@ -37,6 +37,7 @@
 #include "../common/trace.h"
 #include "combine.h"
 #include "faults.h"
+#include "runtime_int.h"
 
 /* A heartbeat at most this often (nanoseconds). */
 #define BEAT_INTERVAL_NS 500000000ull
@@ -287,28 +288,6 @@ static inline int emit_record(struct prov_ctx *c, const struct rec_schema *s,
 	return 0;
 }
 
-/*
- * What derived fields and `where` need in the provider's process: the
- * config as loaded (whose schema has the derived fields), a frame per
- * program, and the record's values, declared then derived.
- */
-struct prov_compute {
-	const struct cfg *cfg;      /* the whole config (c->cfg is a copy) */
-	struct cfg view;            /* that copy: the declared fields */
-	struct rec_value *vals;     /* schema.nfields values */
-	struct expr_frame **frames; /* one per derived field */
-	struct expr_frame *where, *pwhere; /* [aggregate]'s, the provider's */
-	struct expr_simple *simple; /* per derived field: run inline when
-				       it is one (expr_simple_of()) */
-	struct expr_simple swhere, spwhere; /* the same for the wheres */
-	struct expr_simple_step *steps; /* all of them, when each is simple
-					  and unguarded, in compute()'s
-					  order (prov_simple_steps()) */
-	int nsteps;
-	int nd;                     /* the declared fields */
-	int pre;                    /* derived fields `where` reads: computed
-				       before it, the others only after */
-};
 
 /* Why derived field i failed, into c->why. */
 static __attribute__((noinline, cold)) void
@@ -729,210 +708,6 @@ enum prov_status prov_failure(struct prov_ctx *c)
 	return c->fail_status;
 }
 
-/*
- * The declared fields: all but the derived ones (a config built by hand,
- * as tests do, has none).
- */
-static int declared(const struct cfg *cfg)
-{
-	return cfg->derive ? cfg->nfields_declared : cfg->schema.nfields;
-}
-
-/* Every field prog (NULL: none) reads is used. */
-static void mark_read(bool *unused, const struct expr_prog *prog)
-{
-	const int *f;
-	int n;
-
-	if (prog == NULL)
-		return;
-	f = expr_fields_read(prog, &n);
-	for (int i = 0; i < n; i++)
-		unused[f[i]] = false;
-}
-
-/* The highest field prog (NULL: none) reads, or -1. */
-static int last_read(const struct expr_prog *prog)
-{
-	const int *f;
-	int n;
-
-	if (prog == NULL)
-		return -1;
-	f = expr_fields_read(prog, &n);
-	return n ? f[n - 1] : -1;
-}
-
-static void compute_free(struct prov_compute *k)
-{
-	int nd;
-
-	if (k == NULL)
-		return;
-	nd = k->cfg->schema.nfields - k->nd;
-	if (k->frames)
-		for (int d = 0; d < nd; d++)
-			expr_frame_free(k->frames[d]);
-	expr_frame_free(k->where);
-	expr_frame_free(k->pwhere);
-	free(k->frames);
-	free(k->simple);
-	free(k->steps);
-	free(k->vals);
-	free(k);
-}
-
-/*
- * k->steps when every derived field and where is an expr_simple and no
- * derived field is guarded: compute()'s work as steps, in its order.
- * 0, or -1: no memory.
- */
-static int plan_steps(struct prov_ctx *c, struct prov_compute *k)
-{
-	const struct cfg *cfg = k->cfg;
-	int n = cfg->schema.nfields, nd = k->nd, m = 0;
-
-	for (int d = 0; d < n - nd; d++)
-		if (cfg->guard[d] >= 0 ||
-		    k->simple[d].kind == EXPR_SIMPLE_NONE)
-			return 0;
-	if ((cfg->where && k->swhere.kind == EXPR_SIMPLE_NONE) ||
-	    (c->p->where && k->spwhere.kind == EXPR_SIMPLE_NONE))
-		return 0;
-	k->steps = calloc((size_t)(n - nd) + 2, sizeof *k->steps);
-	if (k->steps == NULL)
-		return -1;
-	for (int i = nd; i < nd + k->pre; i++)
-		k->steps[m++] = (struct expr_simple_step){
-			k->simple[i - nd], i };
-	if (cfg->where)
-		k->steps[m++] = (struct expr_simple_step){ k->swhere, -1 };
-	if (c->p->where)
-		k->steps[m++] = (struct expr_simple_step){ k->spwhere, -1 };
-	for (int i = nd + k->pre; i < n; i++)
-		k->steps[m++] = (struct expr_simple_step){
-			k->simple[i - nd], i };
-	k->nsteps = m;
-	return 0;
-}
-
-/*
- * With derived fields or a `where`, set up c->compute and give the run
- * function a copy of the config with the declared fields only.  0, or -1:
- * no memory.
- */
-static int compute_init(struct prov_ctx *c)
-{
-	const struct cfg *cfg = c->cfg;
-	int n = cfg->schema.nfields, nd = declared(cfg);
-	struct prov_compute *k;
-	int last;
-
-	if (n == nd && cfg->where == NULL && c->p->where == NULL)
-		return 0;
-	k = calloc(1, sizeof *k);
-	if (k == NULL)
-		return -1;
-	k->cfg = cfg;
-	k->nd = nd;
-	k->vals = calloc((size_t)n, sizeof *k->vals);
-	k->frames = calloc((size_t)(n - nd) + 1, sizeof *k->frames);
-	k->simple = calloc((size_t)(n - nd) + 1, sizeof *k->simple);
-	if (k->vals == NULL || k->frames == NULL || k->simple == NULL)
-		goto fail;
-	for (int d = 0; d < n - nd; d++) {
-		k->frames[d] = expr_frame_new(cfg->derive[d]);
-		if (k->frames[d] == NULL)
-			goto fail;
-		k->simple[d] = expr_simple_of(cfg->derive[d]);
-	}
-	if (cfg->where)
-		k->swhere = expr_simple_of(cfg->where);
-	if (c->p->where)
-		k->spwhere = expr_simple_of(c->p->where);
-	if ((cfg->where && (k->where = expr_frame_new(cfg->where)) == NULL) ||
-	    (c->p->where && (k->pwhere = expr_frame_new(c->p->where)) == NULL))
-		goto fail;
-	last = last_read(cfg->where);
-	if (last_read(c->p->where) > last)
-		last = last_read(c->p->where);
-	k->pre = last >= nd ? last - nd + 1 : 0;
-	if (plan_steps(c, k) < 0)
-		goto fail;
-	cfg_provider_view(cfg, &k->view);
-	c->compute = k;
-	c->cfg = &k->view;
-	return 0;
-fail:
-	compute_free(k);
-	return -1;
-}
-
-/* Mark what output view v's grouping and aggregates read as used. */
-static void mark_output(bool *unused, const struct cfg *v)
-{
-	for (int k = 0; k < v->ngroup_by; k++)
-		unused[v->group_by[k]] = false;
-	for (int k = 0; k < v->naggs; k++) {
-		if (v->aggs[k].field >= 0)
-			unused[v->aggs[k].field] = false;
-		if (v->aggs[k].filter >= 0)
-			unused[v->aggs[k].filter] = false;
-		/* arg_min(f, g), arg_max(f, g) read g as well. */
-		if ((v->aggs[k].kind == CFG_AGG_ARG_MIN ||
-		     v->aggs[k].kind == CFG_AGG_ARG_MAX) &&
-		    v->aggs[k].field2 >= 0)
-			unused[v->aggs[k].field2] = false;
-	}
-	if (v->has_keep)
-		unused[v->keep] = false;
-}
-
-/*
- * Group mode: the fields that neither the group key nor any aggregate
- * (of any output) reads.  They are still converted (a bad one is still a
- * reject) but sent as NULL, which takes no bytes in the ring and no work
- * in the aggregator.  Union mode (of any output) writes every field:
- * nothing is left out.  -1: no memory.
- */
-static int find_unused(struct prov_ctx *c)
-{
-	const struct cfg *cfg = c->compute ? c->compute->cfg : c->cfg;
-	int n = cfg->schema.nfields;
-	bool any = false;
-
-	c->unused = NULL;
-	if (cfg->mode != CFG_MODE_GROUP || n == 0)
-		return 0;
-	for (int o = 0; o < cfg->noutputs; o++)
-		if (cfg->outputs[o].mode != CFG_MODE_GROUP)
-			return 0;
-	c->unused = malloc((size_t)n * sizeof *c->unused);
-	if (c->unused == NULL)
-		return -1;
-	for (int i = 0; i < n; i++)
-		c->unused[i] = true;
-	mark_output(c->unused, cfg);
-	for (int o = 0; o < cfg->noutputs; o++) {
-		struct cfg v;
-
-		cfg_output_view(cfg, o, &v);
-		mark_output(c->unused, &v);
-	}
-	/* What the expressions read is converted and computed with. */
-	for (int d = 0; d < n - declared(cfg); d++)
-		mark_read(c->unused, cfg->derive[d]);
-	mark_read(c->unused, cfg->where);
-	mark_read(c->unused, c->p->where);
-	for (int i = 0; i < n; i++)
-		any |= c->unused[i];
-	if (!any) {
-		free(c->unused);
-		c->unused = NULL;
-	}
-	return 0;
-}
-
 int prov_done(struct prov_ctx *c)
 {
 	/* DONE also covers records sent after the last checkpoint. */
@@ -978,7 +753,7 @@ int prov_main(struct prov_ctx *c)
 	if (ops == NULL)
 		st = prov_fail(c, PROV_FAIL_PERMANENT,
 			       "provider type not built in");
-	else if (compute_init(c) < 0 || find_unused(c) < 0)
+	else if (prov_compute_init(c) < 0 || prov_find_unused(c) < 0)
 		st = prov_fail(c, PROV_FAIL_RETRY, "out of memory");
 	else {
 		/* c->unused is final: a record's encoding is planned once. */
@@ -1009,7 +784,7 @@ int prov_main(struct prov_ctx *c)
 	combine_end(c);
 	if (c->compute != NULL) {
 		c->cfg = c->compute->cfg;
-		compute_free(c->compute);
+		prov_compute_free(c->compute);
 		c->compute = NULL;
 	}
 	return st;

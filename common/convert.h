@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "../ipc/record.h"
+#include "swar.h"
 
 /* Room for every reason the converters write. */
 #define CONV_REASON_MAX 160
@@ -238,10 +239,7 @@ bool conv_utf8_valid(const char *s, size_t len);
  */
 static inline bool conv_ascii_word(uint64_t w)
 {
-	const uint64_t ones = UINT64_C(0x0101010101010101);
-	const uint64_t highs = UINT64_C(0x8080808080808080);
-
-	return !(w & highs) && !((w - ones) & ~w & highs);
+	return !(w & SWAR_HIGHS) && !swar_zero_bytes(w);
 }
 
 #endif

@@ -19,6 +19,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "../common/swar.h"
 #include "out_buf.h"
 #include "outfile.h"
 
@@ -129,22 +130,6 @@ static int text_row_status(const struct text_out *o, char *err, size_t errlen)
 /* CSV                                                                 */
 /* ------------------------------------------------------------------ */
 
-/* Whether the word w holds a byte equal to c (exact: no false hits). */
-static inline bool word_has(uint64_t w, unsigned char c)
-{
-	uint64_t x = w ^ (UINT64_C(0x0101010101010101) * c);
-
-	return ((x - UINT64_C(0x0101010101010101)) & ~x &
-		UINT64_C(0x8080808080808080)) != 0;
-}
-
-/* Whether w holds a byte below n, for n <= 128 (exact, as word_has()). */
-static inline bool word_has_below(uint64_t w, unsigned char n)
-{
-	return ((w - UINT64_C(0x0101010101010101) * n) & ~w &
-		UINT64_C(0x8080808080808080)) != 0;
-}
-
 static bool csv_needs_quotes(const char *s, size_t len)
 {
 	size_t i;
@@ -157,10 +142,10 @@ static bool csv_needs_quotes(const char *s, size_t len)
 
 		memcpy(&w, s + i, 8);
 		/* All four are below '-': most words have no such byte. */
-		if (!word_has_below(w, ',' + 1))
+		if (!swar_bytes_below(w, ',' + 1))
 			continue;
-		if (word_has(w, ',') || word_has(w, '"') ||
-		    word_has(w, '\n') || word_has(w, '\r'))
+		if (swar_has(w, ',') || swar_has(w, '"') ||
+		    swar_has(w, '\n') || swar_has(w, '\r'))
 			return true;
 	}
 	for (; i < len; i++) {

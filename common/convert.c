@@ -74,43 +74,6 @@ static double strtod_c(const char *s, char **end)
 /* --- reasons ---------------------------------------------------------- */
 
 /*
- * Length of the valid UTF-8 sequence at p (avail bytes there), or 0 if the
- * bytes are not one (overlong forms, surrogates and code points past
- * U+10FFFF are not).  p[0] must be >= 0x80.
- */
-static size_t utf8_seq(const unsigned char *p, size_t avail)
-{
-	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (avail < n)
-		return 0;
-	/* The second byte's range is what rules out overlongs and surrogates. */
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t k = 2; k < n; k++)
-		if (p[k] < 0x80 || p[k] > 0xbf)
-			return 0;
-	return n;
-}
-
-/*
  * Write `WHAT "excerpt"` into reason: at most EXCERPT_MAX bytes of the value,
  * control bytes and invalid UTF-8 as \xNN so that the reason is always
  * printable UTF-8, "..." when cut.
@@ -125,7 +88,7 @@ static void reason_value(char *reason, size_t reasonlen, const char *what,
 	if (reason == NULL || reasonlen == 0)
 		return;
 	while (i < len) {
-		size_t n = p[i] < 0x80 ? 1 : utf8_seq(p + i, len - i);
+		size_t n = p[i] < 0x80 ? 1 : conv_utf8_seq(p + i, len - i);
 
 		if (n == 0 || p[i] < 0x20 || p[i] == 0x7f) {
 			if (o + 4 > EXCERPT_MAX)
@@ -373,7 +336,7 @@ bool conv_utf8_valid(const char *s, size_t len)
 			p++;
 			continue;
 		}
-		n = utf8_seq(p, (size_t)(end - p));
+		n = conv_utf8_seq(p, (size_t)(end - p));
 		if (n == 0)
 			return false;
 		p += n;

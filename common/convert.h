@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "../ipc/record.h"
+#include "swar.h"
 
 /* Room for every reason the converters write. */
 #define CONV_REASON_MAX 160
@@ -233,15 +234,53 @@ locale_t conv_c_locale(void);
 bool conv_utf8_valid(const char *s, size_t len);
 
 /*
+ * The length of the well-formed multi-byte UTF-8 sequence at p (avail > 0
+ * bytes there), or 0 when the bytes are not one: RFC 3629's table, so
+ * overlong forms, surrogates (U+D800..DFFF), code points past U+10FFFF and
+ * a sequence cut short by avail are not.  An ASCII byte gives 0 too: the
+ * callers step over those faster themselves.  Reads no byte after the
+ * first one out of range.  conv_utf8_valid()'s step, static inline for
+ * the JSON readers' loops over strings.
+ */
+static inline size_t conv_utf8_seq(const unsigned char *p, size_t avail)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (avail < n)
+		return 0;
+	/* The second byte's range is what rules out overlongs and surrogates. */
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t k = 2; k < n; k++)
+		if (p[k] < 0x80 || p[k] > 0xbf)
+			return 0;
+	return n;
+}
+
+/*
  * True when none of w's eight bytes has its high bit set or is zero:
  * eight bytes of ASCII text without NUL (valid UTF-8, by themselves).
  */
 static inline bool conv_ascii_word(uint64_t w)
 {
-	const uint64_t ones = UINT64_C(0x0101010101010101);
-	const uint64_t highs = UINT64_C(0x8080808080808080);
-
-	return !(w & highs) && !((w - ones) & ~w & highs);
+	return !(w & SWAR_HIGHS) && !swar_zero_bytes(w);
 }
 
 #endif

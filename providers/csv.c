@@ -35,6 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/swar.h"
+
 enum csv_state {
 	ST_FIELD_START,
 	ST_UNQ,
@@ -454,22 +456,6 @@ static int finish_at_eof(struct csv_parser *p, struct csv_record *r)
 	return finish_record(p, r, n, n, p->st != ST_QUOTED);
 }
 
-/* A word with every byte equal to b. */
-static inline uint64_t bytes_of(unsigned char b)
-{
-	return UINT64_C(0x0101010101010101) * b;
-}
-
-/*
- * Non-zero where w has a zero byte; the lowest set bit (0x80 of a byte) is
- * exactly at the first zero byte (borrows only flag bytes above it).
- */
-static inline uint64_t zero_bytes(uint64_t w)
-{
-	return (w - UINT64_C(0x0101010101010101)) & ~w &
-	       UINT64_C(0x8080808080808080);
-}
-
 /*
  * The first i' >= i below end where in[i'] is not plain data (delimiter,
  * quote or LF), or end.  Eight bytes at a time while they are there: the
@@ -480,16 +466,18 @@ static inline size_t scan_unquoted(const struct csv_parser *p,
 				   const unsigned char *in, size_t i,
 				   size_t end)
 {
-	const uint64_t d = bytes_of((unsigned char)p->delim);
-	const uint64_t q = bytes_of(p->has_quote ? (unsigned char)p->quote :
-				    (unsigned char)'\n');
-	const uint64_t lf = bytes_of('\n');
+	const uint64_t d = swar_bytes_of((unsigned char)p->delim);
+	const uint64_t q = swar_bytes_of(p->has_quote ?
+					 (unsigned char)p->quote :
+					 (unsigned char)'\n');
+	const uint64_t lf = swar_bytes_of('\n');
 
 	while (end - i >= 8) {
 		uint64_t w, hit;
 
 		memcpy(&w, in + i, 8);
-		hit = zero_bytes(w ^ d) | zero_bytes(w ^ q) | zero_bytes(w ^ lf);
+		hit = swar_zero_bytes(w ^ d) | swar_zero_bytes(w ^ q) |
+		      swar_zero_bytes(w ^ lf);
 		if (hit != 0) {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 			return i + (size_t)__builtin_ctzll(hit) / 8;

@@ -15,19 +15,16 @@
 #include <string.h>
 
 #include "../common/convert.h"
+#include "../common/swar.h"
 #include "csvfast.h"
 
 /* parse_float copies at most this many bytes; longer floats are rejects. */
 #define FLOAT_TEXT_MAX 512
 
-#define LO UINT64_C(0x0101010101010101)
-#define HI UINT64_C(0x8080808080808080)
-
-/* Non-zero where w has a zero byte; exact at the lowest one. */
-static inline uint64_t zero_bytes(uint64_t w)
-{
-	return (w - LO) & ~w & HI;
-}
+/* The word tests' names in csvfast.c and below (common/swar.h). */
+#define LO SWAR_ONES
+#define HI SWAR_HIGHS
+#define zero_bytes swar_zero_bytes
 
 /*
  * Where a field whose bytes end at in[k] stops: k if in[k] is the

@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "jtext.h"
+
 enum {
 	ST_VALUE,  /* a value (or, when empty_ok, the end of the array) */
 	ST_KEY,    /* a member name (or, when empty_ok, '}') */
@@ -72,50 +74,6 @@ static bool is_literal(unsigned char c)
 	       (c >= 'A' && c <= 'Z') || c == '.' || c == '+' || c == '-';
 }
 
-static int hex4(const char *p)
-{
-	int v = 0;
-
-	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v |= c - 'A' + 10;
-		else
-			return -1;
-	}
-	return v;
-}
-
-static size_t put_utf8(char *o, unsigned long cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xc0 | (cp >> 6));
-		o[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xe0 | (cp >> 12));
-		o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		o[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | (cp >> 18));
-	o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	o[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
 /*
  * Does the member name in s->key (raw, between the quotes) equal token
  * t of the path once its escapes are undone?  Decodes in place: the
@@ -125,6 +83,7 @@ static bool key_matches(struct jscan *s, const struct jsonptr_seg *t)
 {
 	size_t i = 0, o = 0, n = s->keylen;
 	char *k = s->key;
+	unsigned char *u = (unsigned char *)k;
 
 	if (s->key_long)
 		return false;
@@ -142,24 +101,24 @@ static bool key_matches(struct jscan *s, const struct jsonptr_seg *t)
 		case 'r': k[o++] = '\r'; break;
 		case 't': k[o++] = '\t'; break;
 		case 'u': {
-			int hi = i + 6 <= n ? hex4(k + i + 2) : -1;
-			unsigned long cp = (unsigned long)hi;
+			int hi = i + 6 <= n ? jtext_hex4(u + i + 2) : -1;
+			unsigned cp = (unsigned)hi;
 
 			if (hi < 0)
 				return false;
 			i += 6;
 			if (hi >= 0xd800 && hi < 0xdc00 && i + 6 <= n &&
 			    k[i] == '\\' && k[i + 1] == 'u') {
-				int lo = hex4(k + i + 2);
+				int lo = jtext_hex4(u + i + 2);
 
 				if (lo >= 0xdc00 && lo < 0xe000) {
-					cp = 0x10000 + (((unsigned long)hi - 0xd800) << 10) +
-					     ((unsigned long)lo - 0xdc00);
+					cp = 0x10000 + (((unsigned)hi - 0xd800) << 10) +
+					     ((unsigned)lo - 0xdc00);
 					i += 6;
 				}
 			}
 			/* Never longer: 6 or 12 raw bytes give 1 to 4. */
-			o += put_utf8(k + o, cp);
+			o = (size_t)(jtext_put_utf8(u + o, cp) - u);
 			continue;
 		}
 		default: k[o++] = k[i + 1]; break; /* " \ / */

@@ -23,6 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/convert.h"
+#include "jtext.h"
+
 enum { T_RECS, T_CUR, T_N };
 
 struct found {
@@ -69,43 +72,12 @@ static inline bool is_digit(const unsigned char *p, size_t n, size_t i)
 	return i < n && p[i] >= '0' && p[i] <= '9';
 }
 
-/* The well-formed UTF-8 sequence at p[0..n): its length, or 0. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	size_t len = p[0] < 0xC2 ? 0 : p[0] < 0xE0 ? 2 : p[0] < 0xF0 ? 3 :
-		     p[0] < 0xF5 ? 4 : 0;
-
-	if (len == 0 || len > n)
-		return 0;
-	for (size_t k = 1; k < len; k++)
-		if ((p[k] & 0xC0) != 0x80)
-			return 0;
-	/* Overlong forms, surrogates, past U+10FFFF. */
-	if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] > 0x9F) ||
-	    (p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] > 0x8F))
-		return 0;
-	return len;
-}
-
 /* \uXXXX at p[0..n) (p[0] is the backslash): its code unit, or -1. */
-static long hex4(const unsigned char *p, size_t n)
+static long escape_unit(const unsigned char *p, size_t n)
 {
-	long v = 0;
-
 	if (n < 6 || p[0] != '\\' || p[1] != 'u')
 		return -1;
-	for (int k = 2; k < 6; k++) {
-		unsigned char c = p[k];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= c - '0';
-		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-			v |= (c | 0x20) - 'a' + 10;
-		else
-			return -1;
-	}
-	return v;
+	return jtext_hex4(p + 2);
 }
 
 /*
@@ -139,12 +111,12 @@ static size_t string_end(const unsigned char *p, size_t n, size_t i,
 				return 0;
 			}
 			/* "\u0000" and lone surrogates: left to jansson. */
-			u = hex4(p + i, n - i);
+			u = escape_unit(p + i, n - i);
 			if (u <= 0 || (u >= 0xDC00 && u <= 0xDFFF))
 				return 0;
 			i += 6;
 			if (u >= 0xD800 && u <= 0xDBFF) {
-				lo = hex4(p + i, n - i);
+				lo = escape_unit(p + i, n - i);
 				if (lo < 0xDC00 || lo > 0xDFFF)
 					return 0;
 				i += 6;
@@ -154,7 +126,7 @@ static size_t string_end(const unsigned char *p, size_t n, size_t i,
 		if (p[i] < 0x20)
 			return 0;
 		{
-			size_t len = utf8_len(p + i, n - i);
+			size_t len = conv_utf8_seq(p + i, n - i);
 
 			if (len == 0)
 				return 0;

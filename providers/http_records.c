@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/convert.h"
 #include "http_conf.h"
 #include "http_jpage.h"
 #include "jfast.h"
@@ -106,24 +107,6 @@ static int mark_at(const unsigned char *s, size_t n)
 	return (s[2] & 0x03) << 6 | (s[3] & 0x3F);
 }
 
-/* Bytes of the well-formed UTF-8 sequence at s[0..n) (n > 0), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len = s[0] < 0x80 ? 1 : s[0] < 0xC2 ? 0 : s[0] < 0xE0 ? 2 :
-		     s[0] < 0xF0 ? 3 : s[0] < 0xF5 ? 4 : 0;
-
-	if (len == 0 || len > n)
-		return 0;
-	for (size_t k = 1; k < len; k++)
-		if ((s[k] & 0xC0) != 0x80)
-			return 0;
-	/* Overlong forms, surrogates, past U+10FFFF. */
-	if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) ||
-	    (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))
-		return 0;
-	return len;
-}
-
 /*
  * The body with every invalid byte marked, or NULL when the body holds a
  * mark already (or no memory).  Sets *len.
@@ -138,7 +121,8 @@ static char *mark_invalid(const struct buf *b, size_t *len)
 	    memmem(b->p, b->len, "\\uDB80", 6) != NULL)
 		return NULL;
 	while (i < b->len) {
-		size_t n = utf8_len(s + i, b->len - i);
+		size_t n = s[i] < 0x80 ? 1 :
+			   conv_utf8_seq(s + i, b->len - i);
 		unsigned char m[MARK_LEN];
 		unsigned v;
 

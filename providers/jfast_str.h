@@ -19,27 +19,13 @@
 #endif
 
 #include "../common/buf.h"
+#include "../common/convert.h"
+#include "../common/swar.h"
+#include "jtext.h"
 
-#define LO UINT64_C(0x0101010101010101)
-#define HI UINT64_C(0x8080808080808080)
-
-static inline int hex4(const unsigned char *s)
-{
-	int v = 0;
-
-	for (int k = 0; k < 4; k++) {
-		int c = s[k], d;
-
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-			d = (c | 0x20) - 'a' + 10;
-		else
-			return -1;
-		v = v << 4 | d;
-	}
-	return v;
-}
+/* The word tests' constants, as csvfast_read.h names them. */
+#define LO SWAR_ONES
+#define HI SWAR_HIGHS
 
 /* The length of the escape at s (s[0] is '\'), or 0 when jansson refuses it. */
 static inline size_t escape_len(const unsigned char *s, const unsigned char *end)
@@ -57,43 +43,16 @@ static inline size_t escape_len(const unsigned char *s, const unsigned char *end
 	default:
 		return 0;
 	}
-	if (end - s < 6 || (cp = hex4(s + 2)) < 0 || cp == 0)
+	if (end - s < 6 || (cp = jtext_hex4(s + 2)) < 0 || cp == 0)
 		return 0;
 	if (cp >= 0xDC00 && cp <= 0xDFFF)
 		return 0;
 	if (cp < 0xD800 || cp > 0xDBFF)
 		return 6;
 	if (end - s < 12 || s[6] != '\\' || s[7] != 'u' ||
-	    (lo = hex4(s + 8)) < 0xDC00 || lo > 0xDFFF)
+	    (lo = jtext_hex4(s + 8)) < 0xDC00 || lo > 0xDFFF)
 		return 0;
 	return 12;
-}
-
-/* The length of the UTF-8 character at s (s[0] >= 0x80), or 0: invalid. */
-static inline size_t utf8_len(const unsigned char *s, const unsigned char *end)
-{
-	unsigned c = s[0], lo = 0x80, hi = 0xBF;
-	size_t n;
-
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2;
-	else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3;
-		lo = c == 0xE0 ? 0xA0 : 0x80;
-		hi = c == 0xED ? 0x9F : 0xBF;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4;
-		lo = c == 0xF0 ? 0x90 : 0x80;
-		hi = c == 0xF4 ? 0x8F : 0xBF;
-	} else {
-		return 0;
-	}
-	if ((size_t)(end - s) < n || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t k = 2; k < n; k++)
-		if (s[k] < 0x80 || s[k] > 0xBF)
-			return 0;
-	return n;
 }
 
 /*
@@ -167,7 +126,7 @@ stop:
 		} else if (*p < 0x80) {
 			k = 1;
 		} else {
-			k = utf8_len(p, end);
+			k = conv_utf8_seq(p, (size_t)(end - p));
 		}
 		if (k == 0)
 			return NULL;
@@ -176,26 +135,6 @@ stop:
 	*n = (size_t)(p - *s);
 	*esc = e;
 	return p + 1;
-}
-
-static inline unsigned char *put_utf8(unsigned char *o, unsigned cp)
-{
-	if (cp < 0x80) {
-		*o++ = (unsigned char)cp;
-	} else if (cp < 0x800) {
-		*o++ = (unsigned char)(0xC0 | cp >> 6);
-		*o++ = (unsigned char)(0x80 | (cp & 0x3F));
-	} else if (cp < 0x10000) {
-		*o++ = (unsigned char)(0xE0 | cp >> 12);
-		*o++ = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-		*o++ = (unsigned char)(0x80 | (cp & 0x3F));
-	} else {
-		*o++ = (unsigned char)(0xF0 | cp >> 18);
-		*o++ = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
-		*o++ = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-		*o++ = (unsigned char)(0x80 | (cp & 0x3F));
-	}
-	return o;
 }
 
 /*
@@ -230,14 +169,14 @@ static inline int unescape(struct buf *b, const unsigned char *s, size_t n)
 		case 'u': break;
 		default: *o++ = s[i + 1]; i += 2; continue;
 		}
-		cp = (unsigned)hex4(s + i + 2);
+		cp = (unsigned)jtext_hex4(s + i + 2);
 		i += 6;
 		if (cp >= 0xD800 && cp <= 0xDBFF) {
 			cp = 0x10000 + ((cp - 0xD800) << 10) +
-			     ((unsigned)hex4(s + i + 2) - 0xDC00);
+			     ((unsigned)jtext_hex4(s + i + 2) - 0xDC00);
 			i += 6;
 		}
-		o = put_utf8(o, cp);
+		o = jtext_put_utf8(o, cp);
 	}
 	b->len = (size_t)(o - b->p);
 	return 0;

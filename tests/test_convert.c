@@ -279,6 +279,96 @@ Test(convert, utf8_every_length_and_position)
 	}
 }
 
+/*
+ * The reference for conv_utf8_seq(): RFC 3629's decoding by the bits (the
+ * lead byte's high ones give the length, each other byte is 10xxxxxx and
+ * gives six bits), then its rules on the code point: no overlong form (the
+ * shortest length only), no surrogate, nothing past U+10FFFF.  ASCII is
+ * not a multi-byte sequence: 0, as conv_utf8_seq() says.
+ */
+static size_t ref_utf8_seq(const unsigned char *p, size_t avail)
+{
+	static const uint32_t least[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+	uint32_t cp;
+	size_t n;
+
+	if ((p[0] & 0xe0) == 0xc0) {
+		n = 2;
+		cp = p[0] & 0x1f;
+	} else if ((p[0] & 0xf0) == 0xe0) {
+		n = 3;
+		cp = p[0] & 0x0f;
+	} else if ((p[0] & 0xf8) == 0xf0) {
+		n = 4;
+		cp = p[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (avail < n)
+		return 0;
+	for (size_t k = 1; k < n; k++) {
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[k] & 0x3f);
+	}
+	if (cp < least[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/*
+ * Every first and second byte, with the third and fourth at each edge of
+ * a continuation byte's range and of the second bytes' special ranges,
+ * every length the bytes may be cut to.
+ */
+Test(convert, utf8_seq_as_rfc3629)
+{
+	static const unsigned char edge[] = {
+		0x00, 0x3f, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0,
+		0xf4, 0xff,
+	};
+	const size_t ne = sizeof edge / sizeof edge[0];
+	unsigned char s[4];
+
+	for (unsigned b0 = 0; b0 < 256; b0++) {
+		for (unsigned b1 = 0; b1 < 256; b1++) {
+			for (size_t i = 0; i < ne * ne; i++) {
+				s[0] = (unsigned char)b0;
+				s[1] = (unsigned char)b1;
+				s[2] = edge[i / ne];
+				s[3] = edge[i % ne];
+				for (size_t avail = 1; avail <= 4; avail++)
+					cr_assert_eq(conv_utf8_seq(s, avail),
+						     ref_utf8_seq(s, avail),
+						     "%02x %02x %02x %02x, %zu",
+						     s[0], s[1], s[2], s[3],
+						     avail);
+			}
+		}
+	}
+}
+
+/* Every code point's encoding: its length, or 0 for a surrogate. */
+Test(convert, utf8_seq_every_code_point)
+{
+	unsigned char s[4];
+
+	for (uint32_t cp = 0x80; cp <= 0x10ffff; cp++) {
+		size_t n = cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+
+		/* Six bits a continuation byte, from the last. */
+		for (size_t k = n - 1; k > 0; k--)
+			s[k] = (unsigned char)(0x80 |
+					       ((cp >> (6 * (n - 1 - k))) & 0x3f));
+		s[0] = (unsigned char)((0xff00 >> n) | cp >> (6 * (n - 1)));
+		cr_assert_eq(conv_utf8_seq(s, n),
+			     cp >= 0xd800 && cp <= 0xdfff ? 0 : n,
+			     "U+%04X", (unsigned)cp);
+		cr_assert_eq(conv_utf8_seq(s, n - 1), 0, "U+%04X cut",
+			     (unsigned)cp);
+	}
+}
+
 /* --- timestamps ------------------------------------------------------- */
 
 Test(convert, timestamp_accepts)

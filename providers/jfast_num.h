@@ -16,9 +16,7 @@
 #include <string.h>
 
 #include "../common/convert.h"
-
-#define LO UINT64_C(0x0101010101010101)
-#define HI UINT64_C(0x8080808080808080)
+#include "../common/swar.h"
 
 /* A number literal, as jansson reads it. */
 struct num {
@@ -43,7 +41,7 @@ struct num {
  */
 static inline uint64_t not_digits(uint64_t x)
 {
-	return ((x + LO * 0x76) | x) & HI;
+	return ((x + SWAR_ONES * 0x76) | x) & SWAR_HIGHS;
 }
 
 /*
@@ -84,7 +82,7 @@ static inline const unsigned char *digits(const unsigned char *p,
 		unsigned n;
 
 		memcpy(&x, p, 8);
-		x ^= LO * '0';
+		x ^= swar_bytes_of('0');
 		other = not_digits(x);
 		if (other == 0) {
 			*m = *m * pow10_word[8] + digits_value(x, 8);
@@ -118,7 +116,7 @@ word_number(const unsigned char *p, bool neg, struct num *out, bool want)
 	unsigned n, n2;
 
 	memcpy(&x, p, 8);
-	x ^= LO * '0';
+	x ^= swar_bytes_of('0');
 	other = not_digits(x);
 	if (other == 0)
 		return NULL;

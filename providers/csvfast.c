@@ -725,6 +725,30 @@ encode(const struct csvfast *f, const unsigned char *in, size_t avail,
 	return j + 1;
 }
 
+/* An 8-byte value at out + *pos, within room.  False: no room. */
+static inline bool put_word(unsigned char *out, size_t *pos, size_t room,
+			    const struct rec_value *v)
+{
+	if (room - *pos < 8)
+		return false;
+	memcpy(out + *pos, &v->u.i, 8);
+	*pos += 8;
+	return true;
+}
+
+/* The record at out, pos bytes long now: its length word and *len. */
+static inline bool put_length(unsigned char *out, size_t pos, size_t *len)
+{
+	uint32_t total;
+
+	if (pos > UINT32_MAX)
+		return false;
+	total = (uint32_t)pos;
+	memcpy(out, &total, ENC_LEN_BYTES);
+	*len = pos;
+	return true;
+}
+
 /*
  * The computed fields' values v[f->nfields..f->nwhole) appended to the
  * record encoded at out[0..*len), within room, its length word updated:
@@ -735,7 +759,6 @@ put_computed_any(const struct csvfast *f, const struct rec_value *v,
 		 unsigned char *out, size_t room, size_t *len)
 {
 	size_t pos = *len;
-	uint32_t total;
 
 	for (int i = f->nfields; i < f->nwhole; i++) {
 		enum rec_type t = f->whole[i].type;
@@ -749,17 +772,10 @@ put_computed_any(const struct csvfast *f, const struct rec_value *v,
 				return false;
 			continue;
 		}
-		if (room - pos < 8)
+		if (!put_word(out, &pos, room, &v[i]))
 			return false;
-		memcpy(out + pos, &v[i].u.i, 8);
-		pos += 8;
 	}
-	if (pos > UINT32_MAX)
-		return false;
-	total = (uint32_t)pos;
-	memcpy(out, &total, ENC_LEN_BYTES);
-	*len = pos;
-	return true;
+	return put_length(out, pos, len);
 }
 
 /*
@@ -771,7 +787,6 @@ put_computed(const struct csvfast *f, const struct rec_value *v,
 	     unsigned char *out, size_t room, size_t *len)
 {
 	size_t pos = *len;
-	uint32_t total;
 
 	if (!f->put8)
 		return put_computed_any(f, v, out, room, len);
@@ -780,17 +795,10 @@ put_computed(const struct csvfast *f, const struct rec_value *v,
 			set_null(out, i);
 			continue;
 		}
-		if (room - pos < 8)
+		if (!put_word(out, &pos, room, &v[i]))
 			return false;
-		memcpy(out + pos, &v[i].u.i, 8);
-		pos += 8;
 	}
-	if (pos > UINT32_MAX)
-		return false;
-	total = (uint32_t)pos;
-	memcpy(out, &total, ENC_LEN_BYTES);
-	*len = pos;
-	return true;
+	return put_length(out, pos, len);
 }
 
 /*

@@ -493,6 +493,19 @@ const struct pt_checkpoint *pt_last_checkpoint(const struct pt_result *r)
 	return r->ncps ? &r->cps[r->ncps - 1] : NULL;
 }
 
+/*
+ * What an open_memstream() f wrote into *buf, once closed (the stream
+ * sets *buf only then); NULL: failed.
+ */
+static char *closed(FILE *f, char **buf)
+{
+	if (fclose(f) != 0) {
+		free(*buf);
+		return NULL;
+	}
+	return *buf;
+}
+
 char *pt_rows_text(const struct pt_result *r, size_t from, size_t to)
 {
 	char *buf = NULL;
@@ -505,14 +518,14 @@ char *pt_rows_text(const struct pt_result *r, size_t from, size_t to)
 		to = r->nrows;
 	for (size_t k = from; k < to; k++)
 		fprintf(f, "%s\n", r->rows[k]);
-	if (fclose(f) != 0) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
+	return closed(f, &buf);
 }
 
-char *pt_dump_comparable(const char *dump)
+/*
+ * The lines of dump that data keeps (rec and rej), or all of them with
+ * checkpoints' tokens and rejects' raw text cut off (!data).
+ */
+static char *dump_lines(const char *dump, bool data)
 {
 	char *out = NULL;
 	size_t len = 0;
@@ -523,49 +536,36 @@ char *pt_dump_comparable(const char *dump)
 	for (const char *l = dump; *l;) {
 		const char *e = strchr(l, '\n');
 		size_t n = e ? (size_t)(e - l) : strlen(l), keep = n;
+		bool rej = strncmp(l, "rej ", 4) == 0;
 
-		if (strncmp(l, "ckpt ", 5) == 0) {
+		if (data) {
+			keep = rej || strncmp(l, "rec ", 4) == 0 ? n : 0;
+		} else if (strncmp(l, "ckpt ", 5) == 0) {
 			const char *sp = memchr(l + 5, ' ', n - 5);
 
 			keep = sp ? (size_t)(sp - l) : n;
-		} else if (strncmp(l, "rej ", 4) == 0) {
+		} else if (rej) {
 			for (size_t k = n; k-- > 1;)
 				if (l[k - 1] == ' ' && l[k] == '[') {
 					keep = k - 1;
 					break;
 				}
 		}
-		fprintf(f, "%.*s\n", (int)keep, l);
+		if (!data || keep > 0)
+			fprintf(f, "%.*s\n", (int)keep, l);
 		l += e ? n + 1 : n;
 	}
-	if (fclose(f) != 0) {
-		free(out);
-		return NULL;
-	}
-	return out;
+	return closed(f, &out);
+}
+
+char *pt_dump_comparable(const char *dump)
+{
+	return dump_lines(dump, false);
 }
 
 char *pt_dump_data(const char *dump)
 {
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-
-	if (f == NULL)
-		return NULL;
-	for (const char *l = dump; *l;) {
-		const char *e = strchr(l, '\n');
-		size_t n = e ? (size_t)(e - l) + 1 : strlen(l);
-
-		if (strncmp(l, "rec ", 4) == 0 || strncmp(l, "rej ", 4) == 0)
-			fwrite(l, 1, n, f);
-		l += n;
-	}
-	if (fclose(f) != 0) {
-		free(out);
-		return NULL;
-	}
-	return out;
+	return dump_lines(dump, true);
 }
 
 int pt_resumes_to_rest(const struct cfg *cfg, const char *dump, int every,

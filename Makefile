@@ -184,6 +184,10 @@ build/bench/ringbench: bench/ringbench.c build/rel/ipc/ring.o build/rel/ipc/shm.
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(REL_CFLAGS) -o $@ $< build/rel/ipc/ring.o build/rel/ipc/shm.o
 
+build/bench/peakrun: bench/peakrun.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(REL_CFLAGS) -o $@ $<
+
 # make install [PREFIX=/usr/local] [DESTDIR=] [BIN=aggregate]: the program
 # and its man page (BIN: another build of it, e.g. the tests install theirs).
 BIN      ?= aggregate

@@ -41,6 +41,8 @@ ROOT = os.path.dirname(HERE)
 # AGG_BIN: another build to measure (before/after comparisons).
 AGG = os.environ.get("AGG_BIN") or os.path.join(ROOT, "build", "rel", "aggregate")
 RINGBENCH = os.path.join(ROOT, "build", "bench", "ringbench")
+# Runs each measured command and writes its peak RSS (bench/peakrun.c).
+PEAKRUN = os.path.join(ROOT, "build", "bench", "peakrun")
 NODE_MODULES = os.path.join(ROOT, "build", "bench", "node_modules")
 DUCKDB_JS = os.path.join(HERE, "duckdb.mjs")
 
@@ -53,21 +55,30 @@ def say(*a):
 
 def run_once(cmd, env=None, stdout=subprocess.DEVNULL, shell=False,
              capture=None, cpu=None):
-    """Run cmd to its end; (wall seconds, peak RSS in MiB).  With capture (a
+    """Run cmd to its end; (wall seconds, peak RSS in MiB: of cmd and every
+    process it waited for, through bench/peakrun).  With capture (a
     list), its stdout (a line or two: read after its end) is appended; with
     cpu (a list), its CPU seconds, user and system, with every process it
     waited for (the providers and the aggregator)."""
     if capture is not None:
         stdout = tempfile.TemporaryFile()
+    # The peak through peakrun: a child forked from this process would
+    # carry this process's own high-water mark (see bench/peakrun.c).
+    peak = tempfile.NamedTemporaryFile(prefix="peak.", delete=False)
+    peak.close()
+    run = [PEAKRUN, peak.name] + (["sh", "-c", cmd] if shell else list(cmd))
     t0 = time.monotonic()
     # wait4()'s usage is the child's own: its children's (the providers',
     # the aggregator's) come with RUSAGE_CHILDREN once it is reaped.
     c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    p = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE,
-                         env=env, shell=shell, start_new_session=True)
-    _, status, ru = os.wait4(p.pid, 0)
+    p = subprocess.Popen(run, stdout=stdout, stderr=subprocess.PIPE,
+                         env=env, start_new_session=True)
+    _, status, _ = os.wait4(p.pid, 0)
     c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = time.monotonic() - t0
+    with open(peak.name) as f:
+        maxrss = int(f.read().strip() or 0)
+    os.unlink(peak.name)
     if capture is not None:
         stdout.seek(0)
         capture.append(stdout.read().decode(errors="replace"))
@@ -80,7 +91,7 @@ def run_once(cmd, env=None, stdout=subprocess.DEVNULL, shell=False,
     if p.returncode != 0:
         raise SystemExit("bench: command failed (%d): %s\n%s" %
                          (p.returncode, cmd, err[-2000:]))
-    return wall, ru.ru_maxrss / 1024.0
+    return wall, maxrss / 1024.0
 
 
 def timed(cmd, runs, env=None, shell=False, warmup=1):

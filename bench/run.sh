@@ -36,7 +36,7 @@ if [ -n "$missing" ]; then
 	apt-get install -y -qq --no-install-recommends $missing >&2
 fi
 
-make -s build/rel/aggregate build/bench/ringbench
+make -s build/rel/aggregate build/bench/ringbench build/bench/peakrun
 
 duckdb_skip=""
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

@@ -190,11 +190,24 @@ static inline void expr_simple_eval(const struct expr_simple *e,
  * (a derived field) or, out -1, deciding whether the record is kept (a
  * where).  A caller's batch loop runs them with expr_simple_run() in
  * line, where a call per record would cost more than the steps do.
+ * Made by expr_simple_step_of(), which also decides how it runs: op, and
+ * for a comparison its relation's three answers (expr_rel_holds()).
  */
+enum expr_step_op {
+	EXPR_STEP_DAY,       /* out = the field's day in UTC */
+	EXPR_STEP_SET,       /* out = a comparison (expr_simple_eval()) */
+	EXPR_STEP_WHERE_I,   /* keep when the int field REL k */
+	EXPR_STEP_WHERE_F,   /* keep when the float field REL k */
+};
+
 struct expr_simple_step {
 	struct expr_simple e;
 	int out;
+	enum expr_step_op op;
+	unsigned holds;      /* a where's answers for neither, lt, gt */
 };
+
+struct expr_simple_step expr_simple_step_of(struct expr_simple e, int out);
 
 /*
  * Run steps[0..n) over v: true when the record is kept (every derived
@@ -205,30 +218,34 @@ static inline bool expr_simple_run(const struct expr_simple_step *steps,
 				   int n, struct rec_value *v)
 {
 	for (int i = 0; i < n; i++) {
-		/* A copy: the stores into v may alias the steps. */
-		const struct expr_simple_step st = steps[i];
-		const struct expr_simple *e = &st.e;
-		struct rec_value w;
+		const struct expr_simple_step *st = &steps[i];
+		const struct rec_value *f = &v[st->e.field];
+		const int64_t day = 86400000000LL; /* microseconds */
+		struct rec_value *o;
+		bool lt, gt;
 
-		if (st.out >= 0) {
-			expr_simple_eval(e, v, &v[st.out]);
+		switch (st->op) {
+		case EXPR_STEP_DAY:
+			/* A NULL's value is the last one read, or zero:
+			 * computed all the same, then not read. */
+			o = &v[st->out];
+			o->u.i = (f->u.i / day - (f->u.i % day < 0)) * day;
+			o->null = f->null;
+			continue;
+		case EXPR_STEP_WHERE_I:
+			lt = f->u.i < st->e.k.u.i;
+			gt = f->u.i > st->e.k.u.i;
+			break;
+		case EXPR_STEP_WHERE_F:
+			lt = f->u.f < st->e.k.u.f;
+			gt = f->u.f > st->e.k.u.f;
+			break;
+		default:
+			expr_simple_eval(&st->e, v, &v[st->out]);
 			continue;
 		}
-		/* A where: a comparison (expr_simple_of() makes no other
-		 * bool), NULL dropping the record as false does. */
-		if (e->kind != EXPR_SIMPLE_CMP_I && e->kind != EXPR_SIMPLE_CMP_F) {
-			expr_simple_eval(e, v, &w);
-			if (w.null || !w.u.b)
-				return false;
-			continue;
-		}
-		if (v[e->field].null)
-			return false;
-		if (e->kind == EXPR_SIMPLE_CMP_F ?
-		    !expr_rel_holds(e->rel, v[e->field].u.f < e->k.u.f,
-				    v[e->field].u.f > e->k.u.f) :
-		    !expr_rel_holds(e->rel, v[e->field].u.i < e->k.u.i,
-				    v[e->field].u.i > e->k.u.i))
+		/* NULL drops the record as false does. */
+		if (f->null || !((st->holds >> (lt + 2 * gt)) & 1))
 			return false;
 	}
 	return true;

@@ -717,6 +717,24 @@ struct expr_simple expr_simple_of(const struct expr_prog *prog)
 	}
 }
 
+struct expr_simple_step expr_simple_step_of(struct expr_simple e, int out)
+{
+	struct expr_simple_step st = { .e = e, .out = out };
+
+	if (out >= 0) {
+		st.op = e.kind == EXPR_SIMPLE_DAY_UTC ? EXPR_STEP_DAY
+						      : EXPR_STEP_SET;
+		return st;
+	}
+	/* A where is a comparison: expr_simple_of() makes no other bool. */
+	st.op = e.kind == EXPR_SIMPLE_CMP_F ? EXPR_STEP_WHERE_F
+					    : EXPR_STEP_WHERE_I;
+	st.holds = (unsigned)expr_rel_holds(e.rel, false, false) |
+		   (unsigned)expr_rel_holds(e.rel, true, false) << 1 |
+		   (unsigned)expr_rel_holds(e.rel, false, true) << 2;
+	return st;
+}
+
 int expr_eval(const struct expr_prog *prog, const struct rec_value *fields,
 	      struct expr_frame *frame, struct rec_value *out, char *reason,
 	      size_t reasonlen)

@@ -77,22 +77,23 @@ static int plan_steps(struct prov_ctx *c, struct prov_compute *k)
 		if (cfg->guard[d] >= 0 ||
 		    k->simple[d].kind == EXPR_SIMPLE_NONE)
 			return 0;
-	if ((cfg->where && k->swhere.kind == EXPR_SIMPLE_NONE) ||
-	    (c->p->where && k->spwhere.kind == EXPR_SIMPLE_NONE))
+	/* A where is a comparison (a bool): anything else is not a step. */
+	if ((cfg->where && k->swhere.kind != EXPR_SIMPLE_CMP_I &&
+	     k->swhere.kind != EXPR_SIMPLE_CMP_F) ||
+	    (c->p->where && k->spwhere.kind != EXPR_SIMPLE_CMP_I &&
+	     k->spwhere.kind != EXPR_SIMPLE_CMP_F))
 		return 0;
 	k->steps = calloc((size_t)(n - nd) + 2, sizeof *k->steps);
 	if (k->steps == NULL)
 		return -1;
 	for (int i = nd; i < nd + k->pre; i++)
-		k->steps[m++] = (struct expr_simple_step){
-			k->simple[i - nd], i };
+		k->steps[m++] = expr_simple_step_of(k->simple[i - nd], i);
 	if (cfg->where)
-		k->steps[m++] = (struct expr_simple_step){ k->swhere, -1 };
+		k->steps[m++] = expr_simple_step_of(k->swhere, -1);
 	if (c->p->where)
-		k->steps[m++] = (struct expr_simple_step){ k->spwhere, -1 };
+		k->steps[m++] = expr_simple_step_of(k->spwhere, -1);
 	for (int i = nd + k->pre; i < n; i++)
-		k->steps[m++] = (struct expr_simple_step){
-			k->simple[i - nd], i };
+		k->steps[m++] = expr_simple_step_of(k->simple[i - nd], i);
 	k->nsteps = m;
 	return 0;
 }

@@ -43,4 +43,27 @@ static inline bool swar_has(uint64_t w, unsigned char c)
 	return swar_zero_bytes(w ^ swar_bytes_of(c)) != 0;
 }
 
+/*
+ * The number written by the n digits (1..8) whose values (0..9, not their
+ * characters) are the low n bytes of d, the first digit lowest, whatever
+ * d's other bytes hold: shifted to the top (the bytes below them become
+ * leading zeros), then pairs, quads and the eight summed by
+ * multiplications that keep each sum within its bytes.
+ */
+static inline uint64_t swar_digits(uint64_t d, unsigned n)
+{
+	uint64_t v = d << (8 * (8 - n));
+
+	v = v * 10 + (v >> 8);
+	return (((v & UINT64_C(0x000000FF000000FF)) *
+		 (100 + (UINT64_C(1000000) << 32))) +
+		(((v >> 16) & UINT64_C(0x000000FF000000FF)) *
+		 (1 + (UINT64_C(10000) << 32)))) >> 32;
+}
+
+/* 10^n for the 0..8 digits of a word. */
+static const uint64_t swar_pow10[9] = {
+	1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
+};
+
 #endif

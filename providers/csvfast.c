@@ -557,6 +557,8 @@ encode(const struct csvfast *f, const unsigned char *in, size_t avail,
 	/* A byte never equal to an unsigned char without quoting. */
 	const int quote = f->has_quote ? f->quote : -1;
 	size_t i = 0, j = 0, pos = f->head, c, len, raw_len;
+	/* In a register: the stores into out may alias *f. */
+	const size_t ncols = f->ncols;
 	uint32_t total;
 
 	if (put) {
@@ -571,7 +573,7 @@ encode(const struct csvfast *f, const unsigned char *in, size_t avail,
 	/* The general path's bound: max_record bytes, then CR LF. */
 	if (avail > f->max_record + 2)
 		avail = f->max_record + 2;
-	for (c = 0; c < f->ncols; c++) {
+	for (c = 0; c < ncols; c++) {
 		const struct csvfast_col *col = &f->cols[c];
 		struct rec_value x;
 		bool odd = false;
@@ -702,7 +704,7 @@ encode(const struct csvfast *f, const unsigned char *in, size_t avail,
 			v[col->field] = x;
 	}
 	/* Columns past the mapped ones: only without a header. */
-	for (c = f->ncols; in[j] == f->delim; c++) {
+	for (c = ncols; in[j] == f->delim; c++) {
 		bool odd = false;
 
 		if (f->exact_cols || c == f->max_fields)

@@ -79,24 +79,13 @@ static inline unsigned digit_run(uint64_t w)
 
 /*
  * The value of the n digits (1..8) at the low bytes of w, whatever its
- * other bytes: eight at a time, with the missing leading ones as zeros.
+ * other bytes: swar_digits() of their values.
  */
 static inline uint64_t digits_value(uint64_t w, unsigned n)
 {
 	/* The digits' bytes are >= '0': no borrow reaches them from below. */
-	uint64_t v = (w - LO * '0') << (8 * (8 - n));
-
-	v = v * 10 + (v >> 8);
-	return (((v & UINT64_C(0x000000FF000000FF)) *
-		 (100 + (UINT64_C(1000000) << 32))) +
-		(((v >> 16) & UINT64_C(0x000000FF000000FF)) *
-		 (1 + (UINT64_C(10000) << 32)))) >> 32;
+	return swar_digits(w - LO * '0', n);
 }
-
-/* 10^n for the 0..7 digits of one word. */
-static const uint64_t pow10_u64[8] = {
-	1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
-};
 
 /* -?[0-9]{1,18} at in[i], ending where a field may: the end, or 0. */
 static inline __attribute__((always_inline)) size_t fast_int(const struct csvfast *f,
@@ -193,7 +182,7 @@ float_words(const unsigned char *in, size_t k, size_t avail, uint64_t *m,
 	if (n2 == 8)
 		return 0;
 	if (n2 != 0)
-		v = v * pow10_u64[n2] + digits_value(w, n2);
+		v = v * swar_pow10[n2] + digits_value(w, n2);
 	k++;
 out:
 	*m = v;

@@ -44,26 +44,6 @@ static inline uint64_t not_digits(uint64_t x)
 	return ((x + SWAR_ONES * 0x76) | x) & SWAR_HIGHS;
 }
 
-/*
- * The value of the n digits (1..8) in x's low bytes: shifted to the top
- * (the bytes below them become leading zeros), then pairs, quads and the
- * eight summed by multiplications that keep each sum within its bytes.
- */
-static inline uint64_t digits_value(uint64_t x, unsigned n)
-{
-	uint64_t v = x << (8 * (8 - n));
-
-	v = v * 10 + (v >> 8);
-	return (((v & UINT64_C(0x000000FF000000FF)) *
-		 (100 + (UINT64_C(1000000) << 32))) +
-		(((v >> 16) & UINT64_C(0x000000FF000000FF)) *
-		 (1 + (UINT64_C(10000) << 32)))) >> 32;
-}
-
-/* 10^n for the 0..8 digits of a word. */
-static const uint64_t pow10_word[9] = {
-	1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
-};
 #endif
 
 /*
@@ -85,13 +65,13 @@ static inline const unsigned char *digits(const unsigned char *p,
 		x ^= swar_bytes_of('0');
 		other = not_digits(x);
 		if (other == 0) {
-			*m = *m * pow10_word[8] + digits_value(x, 8);
+			*m = *m * swar_pow10[8] + swar_digits(x, 8);
 			p += 8;
 			continue;
 		}
 		n = (unsigned)__builtin_ctzll(other) / 8;
 		if (n != 0)
-			*m = *m * pow10_word[n] + digits_value(x, n);
+			*m = *m * swar_pow10[n] + swar_digits(x, n);
 		return p + n;
 	}
 #endif
@@ -126,7 +106,7 @@ word_number(const unsigned char *p, bool neg, struct num *out, bool want)
 	if (p[n] != '.') {
 		if ((p[n] | 0x20) == 'e')
 			return NULL;
-		m = digits_value(x, n);
+		m = swar_digits(x, n);
 		out->real = false;
 		out->i = neg ? -(int64_t)m : (int64_t)m;
 		return p + n;
@@ -142,7 +122,7 @@ word_number(const unsigned char *p, bool neg, struct num *out, bool want)
 	if (n2 == n + 1 || (p[n2] | 0x20) == 'e')
 		return NULL;
 	low = (UINT64_C(1) << (8 * n)) - 1;
-	m = digits_value((x & low) | ((x >> 8) & ~low), n2 - 1);
+	m = swar_digits((x & low) | ((x >> 8) & ~low), n2 - 1);
 	out->real = true;
 	/* At most 6 digits over 10^1..10^6: conv_float_exact() takes all
 	 * of them; the general path would decide any other. */

@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/swar.h"
@@ -115,5 +116,40 @@ Test(swar, bytes_below_matches_a_byte_look)
 			if (first < 8)
 				cr_assert_eq(lowest(hit), first);
 		}
+	}
+}
+
+/*
+ * swar_digits() against strtoull() of the same digits: every count 1..8,
+ * random digits (leading zeros included) with random bytes above them,
+ * and the edges (all zeros, all nines); swar_pow10[] against a product.
+ */
+Test(swar, digits_are_strtoull_of_them)
+{
+	uint64_t p = 1;
+
+	for (unsigned n = 0; n <= 8; n++, p *= 10)
+		cr_assert_eq(swar_pow10[n], p, "10^%u", n);
+	for (int r = 0; r < 200000; r++) {
+		unsigned n = 1 + (unsigned)(r % 8);
+		uint64_t d = tu_rng(&rng_state), vals = 0;
+		char text[9];
+
+		for (unsigned k = 0; k < 8; k++) {
+			unsigned dig = r < 16 ? (r & 8 ? 9 : 0)
+					      : (unsigned)((d >> (8 * k)) % 10);
+
+			if (k < n) {
+				text[k] = (char)('0' + dig);
+				vals |= (uint64_t)dig << (8 * k);
+			} else {
+				/* Above the digits: anything. */
+				vals |= (d >> (8 * k) & 0xff) << (8 * k);
+			}
+		}
+		text[n] = '\0';
+		cr_assert_eq(swar_digits(vals, n), strtoull(text, NULL, 10),
+			     "%s (n %u, word %016llx)", text, n,
+			     (unsigned long long)vals);
 	}
 }

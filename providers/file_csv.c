@@ -376,12 +376,7 @@ static enum prov_status fast_batch(struct file_run *r, size_t idx)
 			used += b.used;
 			taken += b.seen;
 			fresh = false;
-			/* A heartbeat each time the count passes a
-			 * multiple of FILE_BEAT_EVERY. */
-			if ((r->beat + b.seen) / FILE_BEAT_EVERY !=
-			    r->beat / FILE_BEAT_EVERY)
-				prov_heartbeat(c);
-			r->beat += b.seen;
+			file_beats(r, b.seen);
 		}
 		if (why == CSVFAST_NO_ROOM) {
 			if (fresh)
@@ -464,10 +459,7 @@ static enum prov_status fold_batch(struct file_run *r, size_t idx)
 		if (b.seen > 0) {
 			used += b.used;
 			taken += b.seen;
-			if ((r->beat + b.seen) / FILE_BEAT_EVERY !=
-			    r->beat / FILE_BEAT_EVERY)
-				prov_heartbeat(c);
-			r->beat += b.seen;
+			file_beats(r, b.seen);
 		}
 		if (why != CSVFAST_LIMIT || !prov_combining(c))
 			break;

@@ -171,8 +171,7 @@ enum prov_status file_json_read(struct file_run *r, size_t idx,
 			if (sc->off <= off) {
 				/* Read before the resume point: not again. */
 				resumed = sc->off == off;
-				if (++r->beat % FILE_BEAT_EVERY == 0)
-					prov_heartbeat(r->c);
+				file_beats(r, 1);
 				continue;
 			}
 			if (!resumed)

@@ -192,11 +192,7 @@ static enum prov_status fast_lines(struct file_run *r, size_t idx,
 	ls->off += at - ls->pos;
 	ls->pos = at;
 	ls->line = line;
-	/* A heartbeat each time the count passes a multiple of
-	 * FILE_BEAT_EVERY, as file_after_record() beats. */
-	if ((r->beat + k) / FILE_BEAT_EVERY != r->beat / FILE_BEAT_EVERY)
-		prov_heartbeat(c);
-	r->beat += k;
+	file_beats(r, k);
 	if (prov_want_checkpoint(c))
 		return file_checkpoint(r, idx, ls->off, ls->line);
 	return ST_OK;

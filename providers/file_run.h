@@ -124,6 +124,17 @@ static inline enum prov_status file_emit(struct file_run *r,
 }
 
 /*
+ * Count n records read (emitted, rejected, dropped or skipped): a
+ * heartbeat each time the count passes a multiple of FILE_BEAT_EVERY.
+ */
+static inline void file_beats(struct file_run *r, uint64_t n)
+{
+	if ((r->beat + n) / FILE_BEAT_EVERY != r->beat / FILE_BEAT_EVERY)
+		prov_heartbeat(r->c);
+	r->beat += n;
+}
+
+/*
  * After each record (emitted, rejected or a skipped blank line): a
  * heartbeat now and then, a checkpoint when the runtime wants one.
  * Inline: called per record.
@@ -132,8 +143,7 @@ static inline enum prov_status file_after_record(struct file_run *r,
 						 size_t idx, uint64_t end_off,
 						 uint64_t next_line)
 {
-	if (++r->beat % FILE_BEAT_EVERY == 0)
-		prov_heartbeat(r->c);
+	file_beats(r, 1);
 	if (prov_want_checkpoint(r->c))
 		return file_checkpoint(r, idx, end_off, next_line);
 	return ST_OK;

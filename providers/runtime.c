@@ -288,6 +288,11 @@ static inline int emit_record(struct prov_ctx *c, const struct rec_schema *s,
 	return 0;
 }
 
+/* The schema records are sent in: the whole one, derived fields included. */
+static const struct rec_schema *records_schema(const struct prov_ctx *c)
+{
+	return c->compute ? &c->compute->cfg->schema : &c->cfg->schema;
+}
 
 /* Why derived field i failed, into c->why. */
 static __attribute__((noinline, cold)) void
@@ -550,9 +555,7 @@ int prov_fold_full(struct prov_ctx *c, const struct rec_value *v, int r)
 		if (combine_send(c, false) < 0)
 			return -1;
 		if (c->comb == NULL)
-			return emit_record(c, c->compute ? &c->compute->cfg->schema
-							 : &c->cfg->schema,
-					   &c->plan, v);
+			return emit_record(c, records_schema(c), &c->plan, v);
 		r = comb_add(c->comb, v);
 	}
 	if (r != 0) {
@@ -757,9 +760,7 @@ int prov_main(struct prov_ctx *c)
 		st = prov_fail(c, PROV_FAIL_RETRY, "out of memory");
 	else {
 		/* c->unused is final: a record's encoding is planned once. */
-		rec_plan_init(&c->plan, c->compute ? &c->compute->cfg->schema
-						   : &c->cfg->schema,
-			      c->unused);
+		rec_plan_init(&c->plan, records_schema(c), c->unused);
 		c->emit_slow = c->compute != NULL;
 		c->every = rows_per_checkpoint(c);
 		st = ops->run(c);

@@ -103,10 +103,13 @@ sanitizer_reports() {
 		frame1 = 0
 		next
 	}
-	lsan && /^SUMMARY: / { if (ours) n++; lsan = 0 }
-	END { print n + 0 }
+	lsan && /^SUMMARY: / { if (ours) n++; else left++; lsan = 0 }
+	END { print n + 0, left + 0 }
 	' "$1"
 }
+
+# LeakSanitizer's exit status for a process whose leaks it reported.
+LSAN_EXIT=23
 
 passed=0 failed=0 skipped=0 unexplained=0 bad=""
 echo "running the tests against $AGG_BIN"
@@ -141,7 +144,16 @@ EOF
 	fi
 	# A sanitizer report anywhere (a test process, a forked child, the
 	# aggregate binary) fails the program even when the test passed.
-	san=$(sanitizer_reports "$log")
+	reports=$(sanitizer_reports "$log")
+	san=${reports% *} left=${reports#* }
+	# Criterion's runner itself exits with LeakSanitizer's status when
+	# the only leak was one of the reports left out above: with every
+	# test passed and nothing else reported, that is not a failure.
+	if [ $rc -eq $LSAN_EXIT ] && [ "$san" -eq 0 ] && [ "$left" -gt 0 ] &&
+	   [ "${f:-0}" -eq 0 ] && [ "${c:-0}" -eq 0 ] && [ -n "$line" ]; then
+		echo "$name: Criterion's own leak left out (exit $rc)"
+		rc=0
+	fi
 	if [ "$san" -gt 0 ]; then
 		echo "$name: $san sanitizer report(s)"
 		failed=$((failed + 1))

@@ -2,11 +2,12 @@
 # Run the Criterion test programs of one build (build/test or build/asan)
 # against an aggregate binary; print one closing line of totals.
 #
-#   sh scripts/run-tests.sh [-b BINARY] DIR [PROGRAM...]
+#   sh scripts/run-tests.sh [-n] [-b BINARY] DIR [PROGRAM...]
 #
 # BINARY is the aggregate program the tests run (default DIR/aggregate),
 # e.g. the release build, which has none of the test hooks; PROGRAMs are
-# names of DIR/tests/test_* (default: all of them).
+# names of DIR/tests/test_* (default: all of them).  -n starts no
+# PostgreSQL: for programs that need none (tests/test_runner.c's own).
 #
 # A skipped test is listed and counted.  It fails the run unless its
 # reason starts with one of the explained reasons below: each says why the
@@ -20,11 +21,12 @@ ASan's allocator reports the failed allocation
 needs the test build's hooks
 kubectl is not installed"
 
-bin=
-while getopts b: opt; do
+bin= pg=yes
+while getopts b:n opt; do
 	case $opt in
 	b) bin=$OPTARG ;;
-	*) echo "usage: $0 [-b BINARY] DIR [PROGRAM...]" >&2; exit 64 ;;
+	n) pg=no ;;
+	*) echo "usage: $0 [-n] [-b BINARY] DIR [PROGRAM...]" >&2; exit 64 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -49,15 +51,17 @@ fi
 
 # One throwaway PostgreSQL for every test program that needs one (a
 # program started alone starts its own when PGHOST is unset).
-pgdir=$(mktemp -d /tmp/aggregate-tests.XXXXXX)
-trap 'sh scripts/pg-test.sh stop "$pgdir/pg" >/dev/null 2>&1; rm -rf "$pgdir"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-env=$(sh scripts/pg-test.sh start "$pgdir/pg") || {
-	echo "run-tests.sh: cannot start PostgreSQL for the tests" >&2
-	exit 1
-}
-eval "$env"
+if [ $pg = yes ]; then
+	pgdir=$(mktemp -d /tmp/aggregate-tests.XXXXXX)
+	trap 'sh scripts/pg-test.sh stop "$pgdir/pg" >/dev/null 2>&1; rm -rf "$pgdir"' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	env=$(sh scripts/pg-test.sh start "$pgdir/pg") || {
+		echo "run-tests.sh: cannot start PostgreSQL for the tests" >&2
+		exit 1
+	}
+	eval "$env"
+fi
 
 # The skipped tests of Criterion's JSON report $1, one a line:
 # "suite::test: reason".

@@ -156,6 +156,22 @@ static inline bool expr_rel_holds(enum expr_rel rel, bool lt, bool gt)
 }
 
 /*
+ * The start of us's day in UTC, microseconds since 1970 as us is:
+ * expr_trunc_ts()'s floored division.  An instant from 1970 on (the
+ * common case) divides unsigned, a multiply and a shift where the signed
+ * division and its remainder's correction take three times the
+ * instructions; one before 1970 takes the floored division.
+ */
+static inline int64_t expr_day_utc(int64_t us)
+{
+	const int64_t day = 86400000000LL; /* microseconds */
+
+	if (__builtin_expect(us >= 0, 1))
+		return (int64_t)((uint64_t)us / (uint64_t)day * (uint64_t)day);
+	return (us / day - (us % day < 0)) * day;
+}
+
+/*
  * Run e (kind not EXPR_SIMPLE_NONE) over one record's fields into *out:
  * NULL when the field is, as the strict instruction it stands for.
  */
@@ -164,7 +180,6 @@ static inline void expr_simple_eval(const struct expr_simple *e,
 				    struct rec_value *out)
 {
 	const struct rec_value *f = &fields[e->field];
-	const int64_t day = 86400000000LL; /* microseconds */
 
 	out->null = f->null;
 	if (f->null)
@@ -178,8 +193,8 @@ static inline void expr_simple_eval(const struct expr_simple *e,
 		out->u.b = expr_rel_holds(e->rel, f->u.f < e->k.u.f,
 					  f->u.f > e->k.u.f);
 		break;
-	default: /* EXPR_SIMPLE_DAY_UTC: expr_trunc_ts()'s floored division */
-		out->u.i = (f->u.i / day - (f->u.i % day < 0)) * day;
+	default: /* EXPR_SIMPLE_DAY_UTC */
+		out->u.i = expr_day_utc(f->u.i);
 		break;
 	}
 }
@@ -220,7 +235,6 @@ static inline bool expr_simple_run(const struct expr_simple_step *steps,
 	for (int i = 0; i < n; i++) {
 		const struct expr_simple_step *st = &steps[i];
 		const struct rec_value *f = &v[st->e.field];
-		const int64_t day = 86400000000LL; /* microseconds */
 		struct rec_value *o;
 		bool lt, gt;
 
@@ -229,7 +243,7 @@ static inline bool expr_simple_run(const struct expr_simple_step *steps,
 			/* A NULL's value is the last one read, or zero:
 			 * computed all the same, then not read. */
 			o = &v[st->out];
-			o->u.i = (f->u.i / day - (f->u.i % day < 0)) * day;
+			o->u.i = expr_day_utc(f->u.i);
 			o->null = f->null;
 			continue;
 		case EXPR_STEP_WHERE_I:

@@ -155,6 +155,27 @@ static inline int64_t conv_days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
+/*
+ * conv_days_from_civil() for the years a timestamp's text can hold, 1 to
+ * 9999, with m 1-12 and d 1-31: in unsigned arithmetic, whose divisions
+ * by constants need no correction for a sign, and with the days before
+ * each month (counted from March, as the era's years are) from a table.
+ */
+static inline int64_t conv_days_from_civil_ce(unsigned y, unsigned m,
+					      unsigned d)
+{
+	static const uint16_t before[13] = {
+		0, 306, 337, 0, 31, 61, 92, 122, 153, 184, 214, 245, 275,
+	};
+	unsigned era, yoe, doe;
+
+	y -= m <= 2;
+	era = y / 400;
+	yoe = y - era * 400;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + before[m] + d - 1;
+	return (int64_t)era * 146097 + (int64_t)doe - 719468;
+}
+
 /* Whether y is a leap year, and the days of month m (1-12) of year y. */
 bool conv_is_leap(int64_t y);
 unsigned conv_days_in_month(int64_t y, unsigned m);

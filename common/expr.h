@@ -156,6 +156,22 @@ static inline bool expr_rel_holds(enum expr_rel rel, bool lt, bool gt)
 }
 
 /*
+ * The start of us's day in UTC, microseconds since 1970 as us is:
+ * expr_trunc_ts()'s floored division.  An instant from 1970 on (the
+ * common case) divides unsigned, a multiply and a shift where the signed
+ * division and its remainder's correction take three times the
+ * instructions; one before 1970 takes the floored division.
+ */
+static inline int64_t expr_day_utc(int64_t us)
+{
+	const int64_t day = 86400000000LL; /* microseconds */
+
+	if (__builtin_expect(us >= 0, 1))
+		return (int64_t)((uint64_t)us / (uint64_t)day * (uint64_t)day);
+	return (us / day - (us % day < 0)) * day;
+}
+
+/*
  * Run e (kind not EXPR_SIMPLE_NONE) over one record's fields into *out:
  * NULL when the field is, as the strict instruction it stands for.
  */
@@ -164,7 +180,6 @@ static inline void expr_simple_eval(const struct expr_simple *e,
 				    struct rec_value *out)
 {
 	const struct rec_value *f = &fields[e->field];
-	const int64_t day = 86400000000LL; /* microseconds */
 
 	out->null = f->null;
 	if (f->null)
@@ -178,8 +193,8 @@ static inline void expr_simple_eval(const struct expr_simple *e,
 		out->u.b = expr_rel_holds(e->rel, f->u.f < e->k.u.f,
 					  f->u.f > e->k.u.f);
 		break;
-	default: /* EXPR_SIMPLE_DAY_UTC: expr_trunc_ts()'s floored division */
-		out->u.i = (f->u.i / day - (f->u.i % day < 0)) * day;
+	default: /* EXPR_SIMPLE_DAY_UTC */
+		out->u.i = expr_day_utc(f->u.i);
 		break;
 	}
 }
@@ -214,13 +229,13 @@ struct expr_simple_step expr_simple_step_of(struct expr_simple e, int out);
  * field set), false as soon as a where is false or NULL (the fields of
  * the later steps are then left as they were).
  */
-static inline bool expr_simple_run(const struct expr_simple_step *steps,
-				   int n, struct rec_value *v)
+static inline __attribute__((always_inline)) bool
+expr_simple_run(const struct expr_simple_step *steps, int n,
+		struct rec_value *v)
 {
 	for (int i = 0; i < n; i++) {
 		const struct expr_simple_step *st = &steps[i];
 		const struct rec_value *f = &v[st->e.field];
-		const int64_t day = 86400000000LL; /* microseconds */
 		struct rec_value *o;
 		bool lt, gt;
 
@@ -229,7 +244,7 @@ static inline bool expr_simple_run(const struct expr_simple_step *steps,
 			/* A NULL's value is the last one read, or zero:
 			 * computed all the same, then not read. */
 			o = &v[st->out];
-			o->u.i = (f->u.i / day - (f->u.i % day < 0)) * day;
+			o->u.i = expr_day_utc(f->u.i);
 			o->null = f->null;
 			continue;
 		case EXPR_STEP_WHERE_I:
@@ -248,6 +263,61 @@ static inline bool expr_simple_run(const struct expr_simple_step *steps,
 		if (f->null || !((st->holds >> (lt + 2 * gt)) & 1))
 			return false;
 	}
+	return true;
+}
+
+/*
+ * The steps' shape.  A shape other than EXPR_STEPS_ANY is run straight
+ * through, without expr_simple_run()'s loop and its switch a step, by a
+ * function of its own over the steps bound to the values they read and
+ * set: a batch loop that reuses one array of values binds them once.
+ * The one named is the common filter and key: a where on a float field,
+ * then a derived field that is a timestamp's day.
+ */
+enum expr_steps_shape {
+	EXPR_STEPS_ANY,         /* expr_simple_run()'s loop */
+	EXPR_STEPS_WHERE_F_DAY, /* EXPR_STEP_WHERE_F, then EXPR_STEP_DAY */
+};
+
+/* The shape of steps[0..n): EXPR_STEPS_ANY when none is named for it. */
+enum expr_steps_shape expr_steps_shape_of(const struct expr_simple_step *steps,
+					  int n);
+
+/*
+ * Steps of shape EXPR_STEPS_WHERE_F_DAY bound to the values v they read
+ * and set (expr_where_day_bind()): the pointers hold while v does.
+ */
+struct expr_where_day {
+	const struct rec_value *x;  /* the where's field */
+	double k;                   /* its constant */
+	unsigned holds;             /* its answers (expr_simple_step) */
+	const struct rec_value *ts; /* the day's field */
+	struct rec_value *day;      /* the day's value */
+};
+
+static inline struct expr_where_day
+expr_where_day_bind(const struct expr_simple_step *steps, struct rec_value *v)
+{
+	struct expr_where_day w = {
+		.x = &v[steps[0].e.field],
+		.k = steps[0].e.k.u.f,
+		.holds = steps[0].holds,
+		.ts = &v[steps[1].e.field],
+		.day = &v[steps[1].out],
+	};
+
+	return w;
+}
+
+/* expr_simple_run() over the values w was bound to. */
+static inline bool expr_where_day_run(const struct expr_where_day *w)
+{
+	bool lt = w->x->u.f < w->k, gt = w->x->u.f > w->k;
+
+	if (w->x->null || !((w->holds >> (lt + 2 * gt)) & 1))
+		return false;
+	w->day->u.i = expr_day_utc(w->ts->u.i);
+	w->day->null = w->ts->null;
 	return true;
 }
 

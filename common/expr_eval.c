@@ -735,6 +735,15 @@ struct expr_simple_step expr_simple_step_of(struct expr_simple e, int out)
 	return st;
 }
 
+enum expr_steps_shape expr_steps_shape_of(const struct expr_simple_step *steps,
+					  int n)
+{
+	if (n == 2 && steps[0].op == EXPR_STEP_WHERE_F &&
+	    steps[1].op == EXPR_STEP_DAY)
+		return EXPR_STEPS_WHERE_F_DAY;
+	return EXPR_STEPS_ANY;
+}
+
 int expr_eval(const struct expr_prog *prog, const struct rec_value *fields,
 	      struct expr_frame *frame, struct rec_value *out, char *reason,
 	      size_t reasonlen)

@@ -782,14 +782,25 @@ put_computed_any(const struct csvfast *f, const struct rec_value *v,
 
 /*
  * put_computed_any(), with the common case (keys of dates and numbers:
- * f->put8) in the batch's loop.
+ * f->put8) in the batch's loop.  With one (steps of a shape other than
+ * EXPR_STEPS_ANY) there is one computed field, f->nfields, of 8 bytes,
+ * and one is its value (csvfast_encode_steps() makes sure): no loop, and
+ * the value just computed is not looked for again in v.
  */
 static inline __attribute__((always_inline)) bool
 put_computed(const struct csvfast *f, const struct rec_value *v,
-	     unsigned char *out, size_t room, size_t *len)
+	     unsigned char *out, size_t room, size_t *len,
+	     const struct rec_value *one)
 {
 	size_t pos = *len;
 
+	if (one != NULL) {
+		if (one->null)
+			set_null(out, f->nfields);
+		else if (!put_word(out, &pos, room, one))
+			return false;
+		return put_length(out, pos, len);
+	}
 	if (!f->put8)
 		return put_computed_any(f, v, out, room, len);
 	for (int i = f->nfields; i < f->nwhole; i++) {
@@ -811,7 +822,8 @@ static inline __attribute__((always_inline)) enum csvfast_stop
 batch(struct csvfast *f, const char *in, size_t avail, unsigned char *out,
       size_t room, uint64_t max, size_t slack, struct rec_value *v,
       csvfast_then then, void *arg, const struct expr_simple_step *steps,
-      int nsteps, struct csvfast_batch *b)
+      int nsteps, const enum expr_steps_shape shape,
+      struct csvfast_batch *b)
 {
 	/*
 	 * The plan in a local: out is bytes, which may alias anything, so
@@ -822,7 +834,11 @@ batch(struct csvfast *f, const char *in, size_t avail, unsigned char *out,
 	enum csvfast_stop why = CSVFAST_LIMIT;
 	size_t used = 0, pos = 0, n, len;
 	uint64_t k, seen = 0;
+	/* A shape's steps bound once, in a local as the plan is. */
+	struct expr_where_day wd = { 0 };
 
+	if (shape == EXPR_STEPS_WHERE_F_DAY)
+		wd = expr_where_day_bind(steps, v);
 	for (k = 0; k < max;) {
 		n = encode(&plan, p + used, avail - used, out + pos,
 			   room - pos, &len, v, true);
@@ -832,7 +848,9 @@ batch(struct csvfast *f, const char *in, size_t avail, unsigned char *out,
 		}
 		if (steps != NULL || then != NULL) {
 			enum csvfast_verdict d = steps == NULL ? then(arg) :
-				expr_simple_run(steps, nsteps, v) ?
+				(shape == EXPR_STEPS_WHERE_F_DAY ?
+				 expr_where_day_run(&wd) :
+				 expr_simple_run(steps, nsteps, v)) ?
 				CSVFAST_KEEP : CSVFAST_DROP;
 
 			if (d == CSVFAST_REFUSE) {
@@ -845,7 +863,8 @@ batch(struct csvfast *f, const char *in, size_t avail, unsigned char *out,
 				continue;
 			}
 			if (!put_computed(&plan, v, out + pos, room - pos,
-					  &len)) {
+					  &len, shape == EXPR_STEPS_ANY ?
+					  NULL : wd.day)) {
 				why = CSVFAST_NO_ROOM;
 				break;
 			}
@@ -875,7 +894,7 @@ enum csvfast_stop csvfast_encode_batch(struct csvfast *f, const char *in,
 				       struct csvfast_batch *b)
 {
 	return batch(f, in, avail, out, room, max, slack, NULL, NULL, NULL,
-		     NULL, 0, b);
+		     NULL, 0, EXPR_STEPS_ANY, b);
 }
 
 enum csvfast_stop csvfast_encode_then(struct csvfast *f, const char *in,
@@ -887,7 +906,32 @@ enum csvfast_stop csvfast_encode_then(struct csvfast *f, const char *in,
 	for (int k = 0; k < f->nalways_null; k++)
 		v[f->always_null[k]].null = true;
 	return batch(f, in, avail, out, room, max, slack, v, then, arg, NULL,
-		     0, b);
+		     0, EXPR_STEPS_ANY, b);
+}
+
+/*
+ * csvfast_encode_steps()'s loops, one a function: in one, the two would
+ * share the compiler's room for inlining, and the readers the loop calls
+ * would not all be inlined.
+ */
+static __attribute__((noinline)) enum csvfast_stop
+steps_any(struct csvfast *f, const char *in, size_t avail, unsigned char *out,
+	  size_t room, uint64_t max, size_t slack, struct rec_value *v,
+	  const struct expr_simple_step *steps, int nsteps,
+	  struct csvfast_batch *b)
+{
+	return batch(f, in, avail, out, room, max, slack, v, NULL, NULL,
+		     steps, nsteps, EXPR_STEPS_ANY, b);
+}
+
+static __attribute__((noinline)) enum csvfast_stop
+steps_where_day(struct csvfast *f, const char *in, size_t avail,
+		unsigned char *out, size_t room, uint64_t max, size_t slack,
+		struct rec_value *v, const struct expr_simple_step *steps,
+		int nsteps, struct csvfast_batch *b)
+{
+	return batch(f, in, avail, out, room, max, slack, v, NULL, NULL,
+		     steps, nsteps, EXPR_STEPS_WHERE_F_DAY, b);
 }
 
 enum csvfast_stop csvfast_encode_steps(struct csvfast *f, const char *in,
@@ -899,8 +943,15 @@ enum csvfast_stop csvfast_encode_steps(struct csvfast *f, const char *in,
 {
 	for (int k = 0; k < f->nalways_null; k++)
 		v[f->always_null[k]].null = true;
-	return batch(f, in, avail, out, room, max, slack, v, NULL, NULL,
-		     steps, nsteps, b);
+	/* The common shape, its day the one computed field, gets a loop of
+	 * its own. */
+	if (expr_steps_shape_of(steps, nsteps) == EXPR_STEPS_WHERE_F_DAY &&
+	    f->put8 && f->nwhole == f->nfields + 1 &&
+	    steps[1].out == f->nfields)
+		return steps_where_day(f, in, avail, out, room, max, slack, v,
+				       steps, nsteps, b);
+	return steps_any(f, in, avail, out, room, max, slack, v, steps,
+			 nsteps, b);
 }
 
 /*

@@ -364,7 +364,7 @@ fast_ts(const struct csvfast *f, const struct csvfast_col *col,
 		if (!field_stops(f, in, k, avail))
 			return 0;
 	}
-	t = ((((conv_days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60) +
+	t = ((((conv_days_from_civil_ce(y, mo, d) * 24 + h) * 60 + mi) * 60) +
 	     sec) * US_PER_SEC + frac;
 	if (zoned) {
 		t -= (int64_t)off * US_PER_SEC;

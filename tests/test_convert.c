@@ -536,6 +536,27 @@ Test(convert, timestamp_every_day_matches_civil_calendar)
 	}
 }
 
+/*
+ * conv_days_from_civil_ce() (the CSV fast path's timestamps) is
+ * conv_days_from_civil() on every day of every year 1 to 9999, and a day
+ * after the one before.
+ */
+Test(convert, days_from_civil_ce_is_the_general_one)
+{
+	int64_t last = conv_days_from_civil(1, 1, 1) - 1;
+
+	for (unsigned y = 1; y <= 9999; y++)
+		for (unsigned m = 1; m <= 12; m++)
+			for (unsigned d = 1; d <= conv_days_in_month(y, m); d++) {
+				int64_t days = conv_days_from_civil_ce(y, m, d);
+
+				cr_assert_eq(days, conv_days_from_civil(y, m, d),
+					     "%u-%u-%u", y, m, d);
+				cr_assert_eq(days, last + 1, "%u-%u-%u", y, m, d);
+				last = days;
+			}
+}
+
 /* --- float formatting ------------------------------------------------- */
 
 Test(convert, format_float_cases)

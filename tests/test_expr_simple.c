@@ -227,3 +227,97 @@ Test(expr_simple, steps_run_in_order_and_stop_at_a_failed_where)
 	for (int k = 0; k < 5; k++)
 		expr_free(progs[k]);
 }
+
+/*
+ * expr_day_utc() is expr_trunc_ts()'s floored division on both sides of
+ * 1970 and at the ends of the range: the unsigned way from 0 on, the
+ * signed one below.
+ */
+Test(expr_simple, day_utc_is_the_floored_division)
+{
+	static const int64_t edge[] = {
+		0, 1, DAY_US - 1, DAY_US, DAY_US + 1, -1, -DAY_US + 1, -DAY_US,
+		-DAY_US - 1, INT64_MAX, INT64_MAX - DAY_US,
+		INT64_MIN + DAY_US, -62135596800000000LL, 253402300799999999LL,
+	};
+	uint64_t st = 0xda7;
+
+	for (int r = 0; r < 200000; r++) {
+		int64_t us = r < (int)(sizeof edge / sizeof edge[0]) ? edge[r]
+			: (int64_t)tu_rng(&st) / (1 + r % 3 * 1000);
+		int64_t q = us / DAY_US - (us % DAY_US < 0);
+
+		/* The floored start, when it is a bigint. */
+		if (q < INT64_MIN / DAY_US)
+			continue;
+		cr_assert_eq(expr_day_utc(us), q * DAY_US, "%lld", (long long)us);
+	}
+}
+
+/*
+ * The shape of a where on a float field, then a day: named only for those
+ * two steps in that order; bound to the values, run as expr_simple_run()
+ * runs them, for each relation, over random and edge values with NULLs.
+ */
+Test(expr_simple, where_then_day_runs_as_the_steps_do)
+{
+	static const char *const wheres[] = {
+		"f > 100", "f >= 100", "f < 99.99", "f <= -0.0::float",
+		"f = 2.5", "f <> 100.01",
+	};
+	struct expr_error e;
+	struct expr_prog *day = expr_compile("date_trunc('day', ts)", &schema,
+					     NULL, &e);
+	struct expr_prog *wi = expr_compile("i > 3", &schema, NULL, &e);
+	struct expr_simple_step dstep, istep, steps[3];
+	uint64_t st = 0xd0;
+
+	cr_assert_not_null(day);
+	cr_assert_not_null(wi);
+	dstep = expr_simple_step_of(expr_simple_of(day), 5);
+	istep = expr_simple_step_of(expr_simple_of(wi), -1);
+	for (size_t w = 0; w < sizeof wheres / sizeof wheres[0]; w++) {
+		struct expr_prog *p = expr_compile(wheres[w], &schema, NULL, &e);
+		int kept = 0, dropped = 0;
+
+		cr_assert_not_null(p, "%s: %s", wheres[w], e.msg);
+		steps[0] = expr_simple_step_of(expr_simple_of(p), -1);
+		steps[1] = dstep;
+		steps[2] = istep;
+		cr_assert_eq(expr_steps_shape_of(steps, 2),
+			     EXPR_STEPS_WHERE_F_DAY, "%s", wheres[w]);
+		cr_assert_eq(expr_steps_shape_of(steps, 3), EXPR_STEPS_ANY);
+		cr_assert_eq(expr_steps_shape_of(steps, 1), EXPR_STEPS_ANY);
+		cr_assert_eq(expr_steps_shape_of(steps + 1, 2), EXPR_STEPS_ANY);
+		steps[2] = steps[0];
+		cr_assert_eq(expr_steps_shape_of(steps + 1, 2), EXPR_STEPS_ANY);
+		steps[2] = istep;
+		cr_assert_eq(expr_steps_shape_of(steps + 2, 2), EXPR_STEPS_ANY);
+		for (int r = 0; r < 20000; r++) {
+			struct rec_value v[6], want[6];
+			struct expr_where_day wd;
+			bool keep;
+
+			for (int k = 0; k < 5; k++)
+				pick(&v[k], k, &st);
+			memset(&v[5], 0, sizeof v[5]);
+			v[5].null = r % 2;
+			memcpy(want, v, sizeof v);
+			keep = expr_simple_run(steps, 2, want);
+			wd = expr_where_day_bind(steps, v);
+			cr_assert_eq(expr_where_day_run(&wd), keep,
+				     "%s: f %g", wheres[w], v[2].u.f);
+			/* A record dropped leaves the day as it was. */
+			cr_assert_eq(memcmp(v, want, sizeof v), 0,
+				     "%s: f %g ts %lld", wheres[w], v[2].u.f,
+				     (long long)v[3].u.i);
+			kept += keep;
+			dropped += !keep;
+		}
+		cr_assert_gt(kept, 1000, "%s", wheres[w]);
+		cr_assert_gt(dropped, 1000, "%s", wheres[w]);
+		expr_free(p);
+	}
+	expr_free(day);
+	expr_free(wi);
+}

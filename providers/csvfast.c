@@ -557,8 +557,14 @@ encode(const struct csvfast *f, const unsigned char *in, size_t avail,
 	/* A byte never equal to an unsigned char without quoting. */
 	const int quote = f->has_quote ? f->quote : -1;
 	size_t i = 0, j = 0, pos = f->head, c, len, raw_len;
-	/* In a register: the stores into out may alias *f. */
+	/*
+	 * In registers: the stores into out may alias *f.  The loop steps a
+	 * column pointer to its end, where a count kept beside it was one
+	 * more add and compare a column, both in memory in a reader's loop.
+	 */
 	const size_t ncols = f->ncols;
+	const struct csvfast_col *const cols = f->cols, *const end = cols + ncols;
+	const struct csvfast_col *col;
 	uint32_t total;
 
 	if (put) {
@@ -573,12 +579,11 @@ encode(const struct csvfast *f, const unsigned char *in, size_t avail,
 	/* The general path's bound: max_record bytes, then CR LF. */
 	if (avail > f->max_record + 2)
 		avail = f->max_record + 2;
-	for (c = 0; c < ncols; c++) {
-		const struct csvfast_col *col = &f->cols[c];
+	for (col = cols; col < end; col++) {
 		struct rec_value x;
 		bool odd = false;
 
-		if (c > 0) {
+		if (col > cols) {
 			/* An LF before the last column: too few columns. */
 			if (in[j] != f->delim)
 				return 0;
@@ -690,8 +695,11 @@ encode(const struct csvfast *f, const unsigned char *in, size_t avail,
 				v[col->field].u.s.len = total;
 			}
 			continue;
-		default:
+		case OP_OTHER:
 			break;
+		default:
+			/* op is one of the above: no range test a column. */
+			__builtin_unreachable();
 		}
 		/* What the column's own reader did not take. */
 		j = plain_field(f, col->fld, in, i, avail, &x);
@@ -973,7 +981,10 @@ enum csvfast_stop csvfast_fold(struct csvfast *f, const char *in,
 			       struct rec_value *v, struct comb *t,
 			       struct csvfast_batch *b)
 {
-	/* The common shape gets a loop of its own. */
+	/* The common shapes get a loop of their own. */
+	if (t->fast && t->shape == COMB_FSUM1)
+		return read_batch(f, in, avail, max, v, NULL, NULL, t,
+				  COMB_FSUM1, b);
 	if (t->fast && t->shape == COMB_FSUMS)
 		return read_batch(f, in, avail, max, v, NULL, NULL, t,
 				  COMB_FSUMS, b);

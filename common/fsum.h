@@ -92,19 +92,23 @@ static inline int fsum_add(struct fsum *s, double x, struct arena *ar)
 	uint64_t bits;
 	int64_t m, neg, hi;
 	int e;
-	unsigned tz, d;
+	unsigned d;
 
 	memcpy(&bits, &x, sizeof bits);
 	e = (int)((bits >> 52) & 0x7ff);
 	/* Zeros, subnormals, infinities, NaNs, the empty sum, the wide form. */
 	if ((unsigned)e - 1u >= 0x7feu || !(s->flags & FSUM_USED))
 		return fsum_add_slow(s, x, ar);
+	/*
+	 * The significand as it lies: the sum's unit is the least of its
+	 * values' (fsum.c's decompose() reads them the same way), so that
+	 * the trailing zeros need not be counted and shifted off a value.
+	 */
 	m = (int64_t)((bits & 0xfffffffffffffull) | 0x10000000000000ull);
-	tz = (unsigned)__builtin_ctzll((unsigned long long)m);
 	neg = (int64_t)bits >> 63;
-	m = ((m >> tz) ^ neg) - neg;
+	m = (m ^ neg) - neg;
 	/* d below 0 wraps past 63: one test for both ends of the window. */
-	d = (unsigned)(e - 1075 + (int)tz - s->lsb);
+	d = (unsigned)(e - 1075 - s->lsb);
 	/*
 	 * In the window when m << d stays below 2^116 and acc below 2^123 in
 	 * magnitude: the sum then stays below 2^124, clear of overflow.  The

@@ -203,6 +203,7 @@ static void expect_exact(const struct fsum *s, const double *x, size_t n,
 Test(fsum, inline_window_edges_are_exact)
 {
 	static const int ds[] = { 0, 1, 62, 63, 64, 65, -1, -7 };
+	const int64_t top = (int64_t)1 << 52;
 	uint64_t rng = 20261207;
 	double x[3000];
 	struct fsum s;
@@ -213,11 +214,15 @@ Test(fsum, inline_window_edges_are_exact)
 
 		s = (struct fsum){0};
 		n = 0;
-		/* An odd integer: the first value's unit is the sum's. */
-		x[n++] = scaled((int64_t)(tu_rng(&rng) >> 11) | 1, lsb);
+		/*
+		 * Odd integers of 53 bits: a value's unit is the same read
+		 * with its trailing zeros or without, and the first one's is
+		 * the sum's.
+		 */
+		x[n++] = scaled(top | (int64_t)(tu_rng(&rng) >> 12) | 1, lsb);
 		while (n < 300) {
 			uint64_t r = tu_rng(&rng);
-			int64_t m = (int64_t)(r >> 11) | 1;
+			int64_t m = top | (int64_t)(tu_rng(&rng) >> 12) | 1;
 			int d = ds[r % (sizeof ds / sizeof *ds)];
 
 			if (r >> 8 & 1 || (round & 1 && n & 1))
@@ -236,9 +241,9 @@ Test(fsum, inline_window_edges_are_exact)
 	}
 	/* 2^52 + 1 at 63 bits above the first: 2^116 a value. */
 	s = (struct fsum){0};
-	x[0] = 1.0;
+	x[0] = scaled(top | 1, 0);
 	for (n = 1; n < sizeof x / sizeof *x; n++)
-		x[n] = scaled(((int64_t)1 << 52) + 1, 63);
+		x[n] = scaled(top | 1, 63);
 	for (size_t i = 0; i < n; i++) {
 		cr_assert_eq(fsum_add(&s, x[i], &ar), 0);
 		expect_pieces_bound(&s, "through 2^123");

@@ -84,8 +84,8 @@ int fsum_add_slow(struct fsum *s, double x, struct arena *ar);
  * The inline path is the narrow form's window: x normal, the sum in use
  * (FSUM_USED, which the wide form never has: one test says both), x's
  * unit at most 63 bits above the sum's and the sum below 2^123.  The sign
- * is applied without a branch: half the values of a column of mixed signs
- * would otherwise mispredict it.
+ * is applied without a branch, which a column of mixed signs would
+ * mispredict.
  */
 static inline int fsum_add(struct fsum *s, double x, struct arena *ar)
 {
@@ -120,7 +120,7 @@ static inline int fsum_add(struct fsum *s, double x, struct arena *ar)
 		uint64_t lo = (uint64_t)m << d;
 		uint64_t sum = s->acc_lo + lo;
 
-		/* Two's complement: (m >> 1) >> (63 - d) is m's bits above 2^64. */
+		/* (m >> 1) >> (63 - d): the high half of m << d, its sign too. */
 		s->acc_hi = (int64_t)((uint64_t)hi +
 				      (uint64_t)((m >> 1) >> (63 - d)) +
 				      (sum < lo));

@@ -82,7 +82,11 @@ static void wide_add_signed(struct fsum_wide *w, __int128 m, int e)
 	wide_add(w, mag, e + W_BASE, neg);
 }
 
-/* Split a finite nonzero double into m * 2^e, m odd or |m| < 2^53. */
+/*
+ * Split a finite nonzero double into m * 2^e, |m| < 2^53: its significand
+ * as it lies, trailing zeros kept, so that the unit of a sum is the least
+ * of its values' units as fsum_add()'s inline path reads them.
+ */
 static void decompose(double x, int64_t *m, int *e)
 {
 	uint64_t bits;
@@ -98,12 +102,6 @@ static void decompose(double x, int64_t *m, int *e)
 		mm |= (int64_t)0x10000000000000ull;
 	}
 	ex -= 1075;
-	{
-		unsigned tz = (unsigned)__builtin_ctzll((unsigned long long)mm);
-
-		mm >>= tz;
-		ex += (int)tz;
-	}
 	*m = bits >> 63 ? -mm : mm;
 	*e = ex;
 }

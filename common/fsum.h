@@ -54,7 +54,8 @@ struct fsum {
 	struct fsum_wide *wide; /* non-NULL: the sum lives there (acc 0) */
 };
 
-#define FSUM_USED     0x01u /* acc/lsb hold a value (else the sum is 0) */
+#define FSUM_USED     0x01u /* acc/lsb hold a value (else the sum is 0,
+			     or in the wide form: never both) */
 #define FSUM_POS_INF  0x02u
 #define FSUM_NEG_INF  0x04u
 #define FSUM_NAN      0x08u
@@ -79,39 +80,52 @@ int fsum_add_slow(struct fsum *s, double x, struct arena *ar);
 /*
  * Add x.  Returns 0, or -1 when memory for the wide form ran out (the
  * sum is then unchanged).
+ *
+ * The inline path is the narrow form's window: x normal, the sum in use
+ * (FSUM_USED, which the wide form never has: one test says both), x's
+ * unit at most 63 bits above the sum's and the sum below 2^123.  The sign
+ * is applied without a branch, which a column of mixed signs would
+ * mispredict.
  */
 static inline int fsum_add(struct fsum *s, double x, struct arena *ar)
 {
 	uint64_t bits;
-	int64_t m;
-	int e, d;
-	unsigned tz;
+	int64_t m, neg, hi;
+	int e;
+	unsigned d;
 
 	memcpy(&bits, &x, sizeof bits);
 	e = (int)((bits >> 52) & 0x7ff);
-	/* Zeros, subnormals, infinities, NaNs and the wide form: slow path. */
-	if ((unsigned)e - 1u >= 0x7feu || s->wide || !(s->flags & FSUM_USED))
+	/* Zeros, subnormals, infinities, NaNs, the empty sum, the wide form. */
+	if ((unsigned)e - 1u >= 0x7feu || !(s->flags & FSUM_USED))
 		return fsum_add_slow(s, x, ar);
-	m = (int64_t)((bits & 0xfffffffffffffull) | 0x10000000000000ull);
-	tz = (unsigned)__builtin_ctzll((unsigned long long)m);
-	m >>= tz;
-	e = e - 1075 + (int)tz;
-	if (bits >> 63)
-		m = -m;
-	d = e - s->lsb;
 	/*
-	 * In the window when m << d and acc both stay below 2^123
-	 * in magnitude: the sum then stays below 2^124, clear of overflow.
+	 * The significand as it lies: the sum's unit is the least of its
+	 * values' (fsum.c's decompose() reads them the same way), so that
+	 * the trailing zeros need not be counted and shifted off a value.
 	 */
-	if (d >= 0 && d <= 70) {
-		int64_t hi = s->acc_hi;
+	m = (int64_t)((bits & 0xfffffffffffffull) | 0x10000000000000ull);
+	neg = (int64_t)bits >> 63;
+	m = (m ^ neg) - neg;
+	/* d below 0 wraps past 63: one test for both ends of the window. */
+	d = (unsigned)(e - 1075 - s->lsb);
+	/*
+	 * In the window when m << d stays below 2^116 and acc below 2^123 in
+	 * magnitude: the sum then stays below 2^124, clear of overflow.  The
+	 * add is in 64-bit halves: the 128-bit shift of a value took twice
+	 * the instructions, and its registers spilled in a reader's loop.
+	 */
+	hi = s->acc_hi;
+	if (d <= 63 && (uint64_t)hi + ((uint64_t)1 << 59) < (uint64_t)1 << 60) {
+		uint64_t lo = (uint64_t)m << d;
+		uint64_t sum = s->acc_lo + lo;
 
-		if (hi < ((int64_t)1 << 59) && hi >= -((int64_t)1 << 59)) {
-			/* Two's complement: the unsigned shift and add are exact. */
-			fsum_set_acc(s, (__int128)((unsigned __int128)fsum_acc(s) +
-					((unsigned __int128)(__int128)m << d)));
-			return 0;
-		}
+		/* (m >> 1) >> (63 - d): the high half of m << d, its sign too. */
+		s->acc_hi = (int64_t)((uint64_t)hi +
+				      (uint64_t)((m >> 1) >> (63 - d)) +
+				      (sum < lo));
+		s->acc_lo = sum;
+		return 0;
 	}
 	return fsum_add_slow(s, x, ar);
 }

@@ -110,7 +110,7 @@ static void plan_steps(struct comb *t, const struct cfg *cfg)
 		st->kind = (enum comb_kind)step_kind(&t->aggs[i]);
 		t->nsteps++;
 	}
-	t->shape = COMB_FSUMS;
+	t->shape = t->nsteps == 1 ? COMB_FSUM1 : COMB_FSUMS;
 	for (int k = 0; k < t->nsteps; k++)
 		if (t->steps[k].kind != COMB_FSUM)
 			t->shape = COMB_ANY;

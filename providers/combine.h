@@ -65,10 +65,14 @@ enum comb_kind {
 	COMB_IMAX,
 };
 
-/* The steps of a fast table: any, or every one a float sum. */
+/*
+ * The steps of a fast table: any, every one a float sum, or one float sum
+ * alone (with count(*) or not: the commonest group-by of all).
+ */
 enum comb_shape {
 	COMB_ANY,
 	COMB_FSUMS,
+	COMB_FSUM1,
 };
 
 /* One aggregate comb_fold() folds: its field, its state's offset. */
@@ -207,7 +211,7 @@ comb_fold_as(struct comb *t, const struct rec_value *v,
 	uint32_t tag, i;
 	int k, n = t->nsteps;
 
-	/* COMB_FSUMS is a fast table's shape only. */
+	/* COMB_FSUMS and COMB_FSUM1 are a fast table's shapes only. */
 	if (shape == COMB_ANY && !t->fast)
 		return comb_add(t, v);
 	tag = comb_key_word(t->ktype, &v[t->kfield], &kw);
@@ -222,6 +226,17 @@ comb_fold_as(struct comb *t, const struct rec_value *v,
 	}
 	g = t->groups + (size_t)sl->group * t->gsize;
 	((struct comb_group *)g)->rows++;
+	/* No loop for one step: its setup cost what the step did. */
+	if (shape == COMB_FSUM1) {
+		x = &v[st->field];
+		if (x->null)
+			return 0;
+		s = (struct comb_state *)(g + st->state);
+		s->n++;
+		if (fsum_add(&s->f, x->u.f, &t->ar) < 0)
+			return comb_break(t);
+		return 0;
+	}
 	for (k = 0; shape == COMB_FSUMS && k < n; k++) {
 		x = &v[st[k].field];
 		if (x->null)

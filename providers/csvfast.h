@@ -60,8 +60,13 @@ struct csvfast {
 	unsigned char delim;
 	unsigned char quote;
 	bool has_quote;
-	uint64_t wd, wq;      /* the delimiter, the quote (else LF) in
-				 each byte of a word */
+	int quote_byte;       /* the quote, else -1: equal to no byte */
+	/*
+	 * The delimiter, the quote (else LF) in each byte of two words:
+	 * aligned, field_end() compares 16 bytes with them as they lie.
+	 */
+	_Alignas(16) uint64_t wd[2];
+	_Alignas(16) uint64_t wq[2];
 	/* An unquoted field that is empty, or one of these, is NULL. */
 	const char *null_text[CSVFAST_MAX_NULLS];
 	size_t null_len[CSVFAST_MAX_NULLS];

@@ -390,6 +390,8 @@ static const char *fast_any =
 	"  avg(price) as ap, count(price) as cp";
 static const char *fast_fsums = "count(*) as n, sum(price) as sp, "
 				 "avg(price) as ap";
+/* One float sum alone: the fold's loop without a loop over steps. */
+static const char *fast_fsum1 = "count(*) as n, sum(price) as sp";
 
 /*
  * Key j of n: text of 1 to 12 bytes, keys of 2 and 3 bytes that share
@@ -498,8 +500,8 @@ static void oracle(const char *out, const char *key)
 
 /*
  * The inline fold over each key kind (text of 1 to 12 bytes, ints far
- * apart, bools, NULLs) with each aggregate it folds, through both of its
- * loops and with count(*) alone: as one reader, SQLite and Python.
+ * apart, bools, NULLs) with each aggregate it folds, through each of its
+ * three loops and with count(*) alone: as one reader, SQLite and Python.
  */
 Test(combine, fast_fold_every_key_and_aggregate)
 {
@@ -514,6 +516,9 @@ Test(combine, fast_fold_every_key_and_aggregate)
 		check_same(keys[i], NULL, NULL);
 		oracle("n7", keys[i]);
 		aggs = fast_fsums;
+		check_same(keys[i], NULL, NULL);
+		oracle("n3", keys[i]);
+		aggs = fast_fsum1;
 		check_same(keys[i], NULL, NULL);
 		oracle("n3", keys[i]);
 	}

@@ -152,3 +152,102 @@ Test(fsum, order_never_changes_the_bits)
 	cr_assert(!same(naive, 3.6), "a running double sum should be off");
 	arena_free(&ar);
 }
+
+/* m (an integer below 2^53 in magnitude) times 2^e, exactly. */
+static double scaled(int64_t m, int e)
+{
+	return ldexp((double)m, e);
+}
+
+/*
+ * s holds exactly the sum of x[0..n): the same values taken away again
+ * one by one through fsum_merge() (the out-of-line path, never the inline
+ * one) leave exactly +0.0, where any bit the inline add lost or gained
+ * would leave a small nonzero sum; and its pieces within their bound.
+ */
+/* fsum_pieces()'s bound, which the narrow form's headroom keeps. */
+static void expect_pieces_bound(const struct fsum *s, const char *what)
+{
+	__int128 m[FSUM_PIECES_MAX];
+	int lsb[FSUM_PIECES_MAX], np = fsum_pieces(s, m, lsb);
+
+	for (int i = 0; i < np; i++)
+		cr_assert(m[i] < (__int128)1 << 124 &&
+			  m[i] > -((__int128)1 << 124), "%s: piece %d", what,
+			  i);
+}
+
+static void expect_exact(const struct fsum *s, const double *x, size_t n,
+			 const char *what)
+{
+	struct fsum d = *s;
+
+	expect_pieces_bound(s, what);
+	for (size_t i = 0; i < n; i++) {
+		struct fsum one = {0};
+
+		cr_assert_eq(fsum_add(&one, -x[i], &ar), 0);
+		cr_assert_eq(fsum_merge(&d, &one, &ar), 0);
+	}
+	cr_assert(same(fsum_value(&d), 0.0), "%s: %a left over", what,
+		  fsum_value(&d));
+}
+
+/*
+ * fsum_add()'s inline window at its edges: units 0, 1, 62, 63 bits above
+ * the sum's (inline) and 64, 65 (not), values below the sum's unit that
+ * move it down, both signs mixed and alternating (the low half's carry
+ * and borrow), -0.0 and subnormals between, and a sum of one sign grown
+ * through 2^123 (the headroom test) on into the wide form.
+ */
+Test(fsum, inline_window_edges_are_exact)
+{
+	static const int ds[] = { 0, 1, 62, 63, 64, 65, -1, -7 };
+	const int64_t top = (int64_t)1 << 52;
+	uint64_t rng = 20261207;
+	double x[3000];
+	struct fsum s;
+	size_t n;
+
+	for (int round = 0; round < 200; round++) {
+		int lsb = -60 + (int)(tu_rng(&rng) % 40);
+
+		s = (struct fsum){0};
+		n = 0;
+		/*
+		 * Odd integers of 53 bits: a value's unit is the same read
+		 * with its trailing zeros or without, and the first one's is
+		 * the sum's.
+		 */
+		x[n++] = scaled(top | (int64_t)(tu_rng(&rng) >> 12) | 1, lsb);
+		while (n < 300) {
+			uint64_t r = tu_rng(&rng);
+			int64_t m = top | (int64_t)(tu_rng(&rng) >> 12) | 1;
+			int d = ds[r % (sizeof ds / sizeof *ds)];
+
+			if (r >> 8 & 1 || (round & 1 && n & 1))
+				m = -m;
+			if ((r >> 4) % 16 == 0)
+				x[n++] = (r >> 9 & 1) ? -0.0 : 0x1p-1070;
+			else if ((r >> 4) % 16 == 1)
+				d = (int)(r >> 20 & 63);
+			x[n++] = scaled(m, lsb + d);
+			if (d < 0)
+				lsb += d;
+		}
+		for (size_t i = 0; i < n; i++)
+			cr_assert_eq(fsum_add(&s, x[i], &ar), 0);
+		expect_exact(&s, x, n, "mixed");
+	}
+	/* 2^52 + 1 at 63 bits above the first: 2^116 a value. */
+	s = (struct fsum){0};
+	x[0] = scaled(top | 1, 0);
+	for (n = 1; n < sizeof x / sizeof *x; n++)
+		x[n] = scaled(top | 1, 63);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_eq(fsum_add(&s, x[i], &ar), 0);
+		expect_pieces_bound(&s, "through 2^123");
+	}
+	expect_exact(&s, x, n, "through 2^123");
+	arena_free(&ar);
+}

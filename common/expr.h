@@ -271,12 +271,13 @@ expr_simple_run(const struct expr_simple_step *steps, int n,
  * through, without expr_simple_run()'s loop and its switch a step, by a
  * function of its own over the steps bound to the values they read and
  * set: a batch loop that reuses one array of values binds them once.
- * The one named is the common filter and key: a where on a float field,
- * then a derived field that is a timestamp's day.
+ * The ones named are the common filter and key: a where on a number
+ * field, float or int, then a derived field that is a timestamp's day.
  */
 enum expr_steps_shape {
 	EXPR_STEPS_ANY,         /* expr_simple_run()'s loop */
 	EXPR_STEPS_WHERE_F_DAY, /* EXPR_STEP_WHERE_F, then EXPR_STEP_DAY */
+	EXPR_STEPS_WHERE_I_DAY, /* EXPR_STEP_WHERE_I, then EXPR_STEP_DAY */
 };
 
 /* The shape of steps[0..n): EXPR_STEPS_ANY when none is named for it. */
@@ -284,12 +285,13 @@ enum expr_steps_shape expr_steps_shape_of(const struct expr_simple_step *steps,
 					  int n);
 
 /*
- * Steps of shape EXPR_STEPS_WHERE_F_DAY bound to the values v they read
- * and set (expr_where_day_bind()): the pointers hold while v does.
+ * Steps of shape EXPR_STEPS_WHERE_F_DAY or EXPR_STEPS_WHERE_I_DAY bound
+ * to the values v they read and set (expr_where_day_bind()): the
+ * pointers hold while v does.
  */
 struct expr_where_day {
 	const struct rec_value *x;  /* the where's field */
-	double k;                   /* its constant */
+	struct rec_value k;         /* its constant */
 	unsigned holds;             /* its answers (expr_simple_step) */
 	const struct rec_value *ts; /* the day's field */
 	struct rec_value *day;      /* the day's value */
@@ -300,7 +302,7 @@ expr_where_day_bind(const struct expr_simple_step *steps, struct rec_value *v)
 {
 	struct expr_where_day w = {
 		.x = &v[steps[0].e.field],
-		.k = steps[0].e.k.u.f,
+		.k = steps[0].e.k,
 		.holds = steps[0].holds,
 		.ts = &v[steps[1].e.field],
 		.day = &v[steps[1].out],
@@ -309,11 +311,23 @@ expr_where_day_bind(const struct expr_simple_step *steps, struct rec_value *v)
 	return w;
 }
 
-/* expr_simple_run() over the values w was bound to. */
-static inline bool expr_where_day_run(const struct expr_where_day *w)
+/*
+ * expr_simple_run() over the values w was bound to, steps of shape (a
+ * constant where it is inlined: one loop for each).
+ */
+static inline __attribute__((always_inline)) bool
+expr_where_day_run(const struct expr_where_day *w,
+		   const enum expr_steps_shape shape)
 {
-	bool lt = w->x->u.f < w->k, gt = w->x->u.f > w->k;
+	bool lt, gt;
 
+	if (shape == EXPR_STEPS_WHERE_I_DAY) {
+		lt = w->x->u.i < w->k.u.i;
+		gt = w->x->u.i > w->k.u.i;
+	} else {
+		lt = w->x->u.f < w->k.u.f;
+		gt = w->x->u.f > w->k.u.f;
+	}
 	if (w->x->null || !((w->holds >> (lt + 2 * gt)) & 1))
 		return false;
 	w->day->u.i = expr_day_utc(w->ts->u.i);

@@ -738,9 +738,12 @@ struct expr_simple_step expr_simple_step_of(struct expr_simple e, int out)
 enum expr_steps_shape expr_steps_shape_of(const struct expr_simple_step *steps,
 					  int n)
 {
-	if (n == 2 && steps[0].op == EXPR_STEP_WHERE_F &&
-	    steps[1].op == EXPR_STEP_DAY)
+	if (n != 2 || steps[1].op != EXPR_STEP_DAY)
+		return EXPR_STEPS_ANY;
+	if (steps[0].op == EXPR_STEP_WHERE_F)
 		return EXPR_STEPS_WHERE_F_DAY;
+	if (steps[0].op == EXPR_STEP_WHERE_I)
+		return EXPR_STEPS_WHERE_I_DAY;
 	return EXPR_STEPS_ANY;
 }
 

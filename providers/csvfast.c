@@ -856,7 +856,7 @@ batch(struct csvfast *f, const char *in, size_t avail, unsigned char *out,
 	/* A shape's steps bound once, in a local as the plan is. */
 	struct expr_where_day wd = { 0 };
 
-	if (shape == EXPR_STEPS_WHERE_F_DAY)
+	if (shape != EXPR_STEPS_ANY)
 		wd = expr_where_day_bind(steps, v);
 	for (k = 0; k < max;) {
 		n = encode(&plan, p + used, avail - used, out + pos,
@@ -867,8 +867,8 @@ batch(struct csvfast *f, const char *in, size_t avail, unsigned char *out,
 		}
 		if (steps != NULL || then != NULL) {
 			enum csvfast_verdict d = steps == NULL ? then(arg) :
-				(shape == EXPR_STEPS_WHERE_F_DAY ?
-				 expr_where_day_run(&wd) :
+				(shape != EXPR_STEPS_ANY ?
+				 expr_where_day_run(&wd, shape) :
 				 expr_simple_run(steps, nsteps, v)) ?
 				CSVFAST_KEEP : CSVFAST_DROP;
 
@@ -944,13 +944,23 @@ steps_any(struct csvfast *f, const char *in, size_t avail, unsigned char *out,
 }
 
 static __attribute__((noinline)) enum csvfast_stop
-steps_where_day(struct csvfast *f, const char *in, size_t avail,
-		unsigned char *out, size_t room, uint64_t max, size_t slack,
-		struct rec_value *v, const struct expr_simple_step *steps,
-		int nsteps, struct csvfast_batch *b)
+steps_where_f_day(struct csvfast *f, const char *in, size_t avail,
+		  unsigned char *out, size_t room, uint64_t max, size_t slack,
+		  struct rec_value *v, const struct expr_simple_step *steps,
+		  int nsteps, struct csvfast_batch *b)
 {
 	return batch(f, in, avail, out, room, max, slack, v, NULL, NULL,
 		     steps, nsteps, EXPR_STEPS_WHERE_F_DAY, b);
+}
+
+static __attribute__((noinline)) enum csvfast_stop
+steps_where_i_day(struct csvfast *f, const char *in, size_t avail,
+		  unsigned char *out, size_t room, uint64_t max, size_t slack,
+		  struct rec_value *v, const struct expr_simple_step *steps,
+		  int nsteps, struct csvfast_batch *b)
+{
+	return batch(f, in, avail, out, room, max, slack, v, NULL, NULL,
+		     steps, nsteps, EXPR_STEPS_WHERE_I_DAY, b);
 }
 
 enum csvfast_stop csvfast_encode_steps(struct csvfast *f, const char *in,
@@ -960,17 +970,21 @@ enum csvfast_stop csvfast_encode_steps(struct csvfast *f, const char *in,
 				       const struct expr_simple_step *steps,
 				       int nsteps, struct csvfast_batch *b)
 {
+	enum expr_steps_shape shape = expr_steps_shape_of(steps, nsteps);
+
 	for (int k = 0; k < f->nalways_null; k++)
 		v[f->always_null[k]].null = true;
-	/* The common shape, its day the one computed field, gets a loop of
-	 * its own. */
-	if (expr_steps_shape_of(steps, nsteps) == EXPR_STEPS_WHERE_F_DAY &&
-	    f->put8 && f->nwhole == f->nfields + 1 &&
-	    steps[1].out == f->nfields)
-		return steps_where_day(f, in, avail, out, room, max, slack, v,
-				       steps, nsteps, b);
-	return steps_any(f, in, avail, out, room, max, slack, v, steps,
-			 nsteps, b);
+	/* The common shapes, their day the one computed field, get a loop
+	 * each of their own. */
+	if (shape == EXPR_STEPS_ANY || !f->put8 ||
+	    f->nwhole != f->nfields + 1 || steps[1].out != f->nfields)
+		return steps_any(f, in, avail, out, room, max, slack, v, steps,
+				 nsteps, b);
+	if (shape == EXPR_STEPS_WHERE_I_DAY)
+		return steps_where_i_day(f, in, avail, out, room, max, slack,
+					 v, steps, nsteps, b);
+	return steps_where_f_day(f, in, avail, out, room, max, slack, v,
+				 steps, nsteps, b);
 }
 
 /*

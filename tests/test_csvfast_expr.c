@@ -211,7 +211,8 @@ Test(csvfast_file, simple_expressions_as_steps_are_the_general_paths)
 	free(fast);
 }
 
-#define WHERE_DAY_CONF                                                        \
+/* A day's key and the provider's where, a string literal. */
+#define WHERE_DAY_CONF_OF(where)                                              \
 	"[aggregate]\n"                                                       \
 	"output = out.csv\n"                                                  \
 	"fields = id:int, region:text, qty:float, d:int, ts:timestamp\n"      \
@@ -222,21 +223,11 @@ Test(csvfast_file, simple_expressions_as_steps_are_the_general_paths)
 	"\n[provider f]\n"                                                    \
 	"type = file\n"                                                       \
 	"path = data.csv\n"                                                   \
-	"where = qty > 2\n"
+	"where = " where "\n"
 
-/* The same with a where on the int field d. */
-#define WHERE_I_DAY_CONF                                                      \
-	"[aggregate]\n"                                                       \
-	"output = out.csv\n"                                                  \
-	"fields = id:int, region:text, qty:float, d:int, ts:timestamp\n"      \
-	"derive = day = date_trunc('day', ts)\n"                             \
-	"group_by = region, day\n"                                            \
-	"aggregates = count(*) as n, sum(qty) as qty\n"                       \
-	"max_rejects = 100000\n"                                              \
-	"\n[provider f]\n"                                                    \
-	"type = file\n"                                                       \
-	"path = data.csv\n"                                                   \
-	"where = d >= 0\n"
+/* The where on the float field qty, or on the int field d. */
+#define WHERE_DAY_CONF WHERE_DAY_CONF_OF("qty > 2")
+#define WHERE_I_DAY_CONF WHERE_DAY_CONF_OF("d >= 0")
 
 /*
  * Config conf's provider where and its one derived field, a UTC day, are

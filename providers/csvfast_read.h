@@ -1,10 +1,12 @@
 /*
  * csvfast_read.h - the CSV fast path's readers of one field by type (int,
- * float, timestamp without formats) and the word tricks they share; used
- * by csvfast.c only, whose loops inline them (see csvfast.c's header for
- * what each reader accepts and why everything else goes to conv_text()).
- * They are apart from the scanner and the encoder so that each part reads
- * on its own; they stay static inline because the loops need them inlined.
+ * float, timestamp without formats) and the word tricks they share, and
+ * the column readers' names the plan (csvfast_plan.c) chooses among; used
+ * by csvfast.c, whose loops inline them (see csvfast.c's header for what
+ * each reader accepts and why everything else goes to conv_text()), and
+ * csvfast_plan.c.  They are apart from the scanner and the encoder so
+ * that each part reads on its own; they stay static inline because the
+ * loops need them inlined.
  */
 #ifndef AGG_CSVFAST_READ_H
 #define AGG_CSVFAST_READ_H
@@ -17,6 +19,23 @@
 #include "../common/convert.h"
 #include "../common/swar.h"
 #include "csvfast.h"
+
+/* csvfast_col.op: how csvfast_encode() reads a column. */
+enum {
+	OP_SKIP,    /* feeds no field: only its end */
+	OP_INT,     /* fast_int(), else plain_field() */
+	OP_INT_CHECK,   /* the same for a field sent as NULL: no value */
+	OP_FLOAT,   /* fast_float(), else plain_field() */
+	OP_FLOAT_CHECK,
+	OP_TEXT,    /* ASCII text where it lies, else plain_field() */
+	OP_TS,      /* fast_ts(), else plain_field() */
+	OP_TS_CHECK,
+	OP_OTHER,   /* plain_field() (bool, timestamp; numbers when the
+		       null text reads as one) */
+};
+
+/* Bytes of the total-length word that starts an encoded record. */
+#define ENC_LEN_BYTES 4
 
 /* parse_float copies at most this many bytes; longer floats are rejects. */
 #define FLOAT_TEXT_MAX 512

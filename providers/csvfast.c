@@ -647,7 +647,8 @@ put_computed(const struct csvfast *f, const struct rec_value *v,
 }
 
 /*
- * csvfast_encode_batch() and, with then, csvfast_encode_then(): one loop,
+ * csvfast_encode_batch(), with then csvfast_encode_then(), and with steps
+ * (of shape, a constant) csvfast_encode_steps()'s loops: one loop,
  * inlined into each, so the first is the loop it always was.
  */
 static inline __attribute__((always_inline)) enum csvfast_stop

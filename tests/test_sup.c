@@ -351,6 +351,8 @@ Test(shm, a_name_left_by_a_killed_supervisor_is_swept_by_the_next_run)
 	rc = proc_finish(&p);
 	cr_assert_eq(rc, 128 + SIGKILL, "exit %d\n%s", rc, p.err);
 	cr_assert_eq(shm_names_of(p.pid), 1, "the fault left no name");
+	/* A dead process's name is a leftover to the tests' count. */
+	cr_assert_geq(tu_shm_count(), 1);
 	free(p.err);
 	/* The pid is dead (reaped): the next run removes its name. */
 	{
@@ -362,6 +364,7 @@ Test(shm, a_name_left_by_a_killed_supervisor_is_swept_by_the_next_run)
 		free(q.err);
 	}
 	cr_assert_eq(shm_names_of(p.pid), 0, "the stale name is still there");
+	cr_assert_eq(tu_shm_count(), 0);
 }
 
 /* --- 4. memory_limit is the provider's own memory ---------------------- */

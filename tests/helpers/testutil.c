@@ -9,6 +9,8 @@
 #include <ftw.h>
 #include <grp.h>
 #include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,6 +276,19 @@ void tu_result_free(struct tu_result *r)
 	r->out = r->err = NULL;
 }
 
+/* Whether name is "aggregate-PID-N" of a process still running. */
+static bool shm_name_live(const char *name)
+{
+	long pid;
+	unsigned n;
+	int end = 0;
+
+	if (sscanf(name, "aggregate-%ld-%u%n", &pid, &n, &end) != 2 ||
+	    name[end] != '\0' || pid <= 0)
+		return false;
+	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
 int tu_shm_count(void)
 {
 	DIR *d = opendir("/dev/shm");
@@ -283,7 +298,8 @@ int tu_shm_count(void)
 	if (d == NULL)
 		return 0;
 	while ((e = readdir(d)) != NULL)
-		if (strncmp(e->d_name, "aggregate", 9) == 0)
+		if (strncmp(e->d_name, "aggregate", 9) == 0 &&
+		    !shm_name_live(e->d_name))
 			n++;
 	closedir(d);
 	return n;

@@ -106,7 +106,14 @@ bool tu_bin_has_hooks(void);
 	} \
 } while (0)
 
-/* Number of entries in /dev/shm whose name starts with "aggregate". */
+/*
+ * Number of entries in /dev/shm whose name starts with "aggregate" that
+ * are left behind: all but "aggregate-PID-N" of a process still running.
+ * A running supervisor's name lasts only from its shm_open() to the
+ * shm_unlink() right after (ipc/shm.c); with a program's tests run two at
+ * a time, another test's run may be in that instant, and that is not a
+ * leftover.
+ */
 int tu_shm_count(void);
 
 /*

@@ -178,7 +178,8 @@ static struct int_item *int_sort(struct int_item *a, struct int_item *tmp,
 int gtable_sort_int1(const struct gtable *t, const struct group **out,
 		     size_t *np)
 {
-	struct int_item *a = malloc(sizeof(*a) * 2 * (t->n ? t->n : 1));
+	size_t asize = sizeof(struct int_item) * 2 * (t->n ? t->n : 1);
+	struct int_item *a = arena_big_alloc(asize);
 	const struct int_item *sorted;
 	const struct group *null_g = NULL;
 	size_t n = 0, i;
@@ -204,7 +205,7 @@ int gtable_sort_int1(const struct gtable *t, const struct group **out,
 		out[i] = sorted[i].g;
 	if (null_g != NULL)
 		out[n++] = null_g;
-	free(a);
+	arena_big_free(a, asize);
 	*np = n;
 	return 0;
 }
@@ -242,7 +243,8 @@ static int text1_cmp(const void *pa, const void *pb)
 int gtable_sort_text1(const struct gtable *t, const struct group **out,
 		      size_t *np)
 {
-	struct int_item *a = malloc(sizeof(*a) * 2 * (t->n ? t->n : 1));
+	size_t asize = sizeof(struct int_item) * 2 * (t->n ? t->n : 1);
+	struct int_item *a = arena_big_alloc(asize);
 	struct int_item *sorted;
 	const struct group *null_g = NULL;
 	size_t n = 0, i, j;
@@ -293,7 +295,7 @@ int gtable_sort_text1(const struct gtable *t, const struct group **out,
 		out[i] = sorted[i].g;
 	if (null_g != NULL)
 		out[n++] = null_g;
-	free(a);
+	arena_big_free(a, asize);
 	*np = n;
 	return 0;
 }

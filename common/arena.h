@@ -15,12 +15,15 @@
 
 /*
  * An arena's first block takes this many bytes (or the first object, if
- * bigger); each next one twice the last, up to ARENA_BLOCK_MAX, whose
- * blocks come from arena_big_alloc() (huge pages): a table of a few groups
- * takes what it did, one of millions few blocks and few page faults.
+ * bigger); each next one twice the last, up to ARENA_BLOCK_MAX.  Blocks of
+ * ARENA_BIG bytes or more are mapped, not malloc'd, and their pages are
+ * faulted in ARENA_STEP bytes at a time, one system call each, as the
+ * arena reaches them (arena_grow()): a table of a few groups takes what it
+ * did, one of millions few blocks and no page fault per 4 KiB page.
  */
 #define ARENA_BLOCK_SIZE (256u * 1024u)
 #define ARENA_BLOCK_MAX (8u * 1024u * 1024u)
+#define ARENA_STEP (1024u * 1024u)
 
 struct arena_block {
 	struct arena_block *next;
@@ -30,11 +33,15 @@ struct arena_block {
 struct arena {
 	struct arena_block *blocks;
 	uintptr_t next; /* first free byte of the current block */
-	uintptr_t end;
+	uintptr_t end;  /* end of its part ready for use (faulted in) */
+	uintptr_t limit; /* end of the current block */
 	size_t grow;    /* the next block's size */
 };
 
-/* n bytes from a new block (arena_alloc()'s slow path); NULL on no memory. */
+/*
+ * n bytes, 8-byte aligned, from the current block's next step or a new
+ * block (arena_alloc()'s slow path); NULL on no memory.
+ */
 void *arena_grow(struct arena *a, size_t n);
 
 /*
@@ -59,12 +66,15 @@ void arena_free(struct arena *a);
 
 /*
  * n zeroed bytes for a large array (a group table's slots): from mmap,
- * marked for transparent huge pages, when n is at least ARENA_HUGE, else
- * from calloc.  With millions of groups most of the aggregator's time went
- * to faulting in 4 KiB pages one by one (and to calloc's memset).  NULL
- * on no memory.  Freed by arena_big_free() with the same n.
+ * every page faulted in by one system call (MADV_POPULATE_WRITE), when n
+ * is at least ARENA_BIG, else from calloc.  With millions of groups much
+ * of the aggregator's time went to faulting in 4 KiB pages one by one (and
+ * to calloc's memset).  Transparent huge pages are left to the system's
+ * setting: see docs/design.md (Many groups) for why they are no longer
+ * asked for.  NULL on no memory.  Freed by arena_big_free() with the same
+ * n.
  */
-#define ARENA_HUGE (2u * 1024u * 1024u)
+#define ARENA_BIG (2u * 1024u * 1024u)
 void *arena_big_alloc(size_t n);
 void arena_big_free(void *p, size_t n);
 

@@ -99,6 +99,26 @@ struct group *gtable_put(struct gtable *t, size_t i, uint64_t h,
 	return g;
 }
 
+struct group *gtable_put_room(struct gtable *t, size_t i, uint64_t h,
+			      uint32_t klen, unsigned char **key)
+{
+	struct group *g;
+
+	if (t->group_size > SIZE_MAX - klen)
+		return NULL;
+	g = arena_alloc(&t->arena, t->group_size + klen, 8);
+	if (g == NULL)
+		return NULL;
+	memset(g, 0, t->group_size);
+	*key = (unsigned char *)g + t->group_size;
+	g->key = *key;
+	g->klen = klen;
+	t->slots[i].hash = h;
+	t->slots[i].g = g;
+	t->n++;
+	return g;
+}
+
 struct group *gtable_get(struct gtable *t, uint64_t h,
 			 const unsigned char *key, uint32_t klen,
 			 bool copy_key)

@@ -4,9 +4,9 @@
  * A group table maps a group key to its group: a header (struct group)
  * followed by the aggregates' states (state.h), group_size bytes in all,
  * zeroed when the group is created.  Open addressing, linear probing,
- * grown at half full; the slots come from arena_big_alloc() (huge pages
- * for big tables), the groups, their keys and
- * whatever the states copy live in the table's arena (arena.h), freed
+ * grown at half full; the slots come from arena_big_alloc() (faulted in
+ * at once for big tables), the groups, their keys and whatever the states
+ * copy live in the table's arena (arena.h), freed
  * only by gtable_free().  Groups never move, so a pointer to one stays
  * valid while its table lives; after the merge folds the tables into one,
  * a table may point into another's arena.
@@ -191,6 +191,14 @@ struct group *gtable_put(struct gtable *t, size_t i, uint64_t h,
 			 const unsigned char *key, uint32_t klen);
 
 /*
+ * gtable_put() for a key of klen bytes that the caller writes at *key,
+ * right behind the group's states: a lookup then finds the group and its
+ * key in neighbouring cache lines (gtable_prefetch_group()).
+ */
+struct group *gtable_put_room(struct gtable *t, size_t i, uint64_t h,
+			      uint32_t klen, unsigned char **key);
+
+/*
  * The live groups of t, whose keys are one int, timestamp or date (or
  * NULL), in
  * key order, the NULL key last, into out[0..*np) (room for t->n): by a
@@ -286,17 +294,14 @@ gtable_get_text1_h(struct gtable *t, uint64_t h, const unsigned char *p,
 		}
 	}
 	i = gtable_new_slot(t, h, i);
-	if (i == SIZE_MAX)
-		return NULL;
-	k = arena_alloc(&t->arena, klen, 1);
-	if (k == NULL)
+	if (i == SIZE_MAX || (g = gtable_put_room(t, i, h, klen, &k)) == NULL)
 		return NULL;
 	memcpy(k, &klen, 4);
 	k[4] = 0; /* the null bitmap */
 	memcpy(k + 5, &len, 4);
 	if (len != 0)
 		memcpy(k + TEXT1_OFF, p, len);
-	return gtable_put(t, i, h, k, klen);
+	return g;
 }
 
 /* gtable_get_text1_h() for the key's hash under ks. */
@@ -332,15 +337,12 @@ gtable_get_int1_h(struct gtable *t, uint64_t h, int64_t x)
 		}
 	}
 	i = gtable_new_slot(t, h, i);
-	if (i == SIZE_MAX)
-		return NULL;
-	k = arena_alloc(&t->arena, klen, 1);
-	if (k == NULL)
+	if (i == SIZE_MAX || (g = gtable_put_room(t, i, h, klen, &k)) == NULL)
 		return NULL;
 	memcpy(k, &klen, 4);
 	k[4] = 0;
 	memcpy(k + INT1_OFF, &x, 8);
-	return gtable_put(t, i, h, k, klen);
+	return g;
 }
 
 static inline uint64_t gtable_hash_int1(const struct gtable_keys *ks,
@@ -365,6 +367,26 @@ static inline void gtable_prefetch(const struct gtable *t, uint64_t h)
 {
 	if (t->slots != NULL)
 		__builtin_prefetch(&t->slots[h & t->mask]);
+}
+
+/*
+ * Then, once that slot is in the cache, start loading the group it holds
+ * and the key behind it (klen bytes, gtable_put_room()): for a key seen
+ * before, mostly the group the lookup will find.  A group spans two or
+ * three cache lines; loaded one after the other, each lookup stalled on
+ * them in turn.
+ */
+static inline void gtable_prefetch_group(const struct gtable *t, uint64_t h,
+					 uint32_t klen)
+{
+	const char *g;
+
+	if (t->slots == NULL || (g = (const char *)t->slots[h & t->mask].g) ==
+				NULL)
+		return;
+	__builtin_prefetch(g);
+	__builtin_prefetch(g + 64);
+	__builtin_prefetch(g + t->group_size + klen - 1);
 }
 
 /*

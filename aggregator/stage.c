@@ -500,11 +500,13 @@ struct stage_far {
 /*
  * walk_entries() for a one-int or one-text key in a large table: the
  * records are walked STAGE_BATCH at a time, each key's hash taken and its
- * slot prefetched, then the batch's keys are looked up, so that the
- * lookups' cache misses overlap each other instead of stalling the walk
- * one by one.  A NULL key (the general path) is looked up at once.  The
- * groups found are the same; only the order new ones are made in
- * differs, which nothing reads (the result is sorted, sums are exact).
+ * slot prefetched; then the batch before, whose slots have come in
+ * meanwhile, has the groups in those slots prefetched and its keys looked
+ * up, so that the lookups' cache misses overlap each other and the walk
+ * instead of stalling it one by one.  A NULL key (the general path) is
+ * looked up at once.  The groups found are the same; only the order new
+ * ones are made in differs, which nothing reads (the result is sorted,
+ * sums are exact).
  */
 static long walk_entries_far(struct stager *sg, struct stage *st,
 			     struct gtable_keys *k, struct gtable *t,
@@ -517,17 +519,19 @@ static long walk_entries_far(struct stager *sg, struct stage *st,
 	const struct rec_value *x = &sg->vals[k->group_by[0]];
 	const bool text = k->shape == KEY_TEXT1;
 	unsigned char *at = st->kept.p + st->kept.len;
-	struct stage_far q[STAGE_BATCH];
+	struct stage_far q[2][STAGE_BATCH];
+	unsigned nq[2] = { 0, 0 }, cur = 0;
 	size_t off = 0;
 	uint32_t i = 0;
 
-	while (i < count) {
+	while (i < count || nq[!cur] > 0) {
+		struct stage_far *b = q[cur];
 		unsigned nb = 0, j;
 
 		for (; i < count && nb < STAGE_BATCH; i++, at += es) {
 			struct stage_entry *e = (struct stage_entry *)(void *)at;
 			long n = stage_walk(sg, &c, recs + off, len - off, e);
-			struct stage_far *f = &q[nb];
+			struct stage_far *f = &b[nb];
 
 			if (n < 0)
 				return -1;
@@ -552,8 +556,16 @@ static long walk_entries_far(struct stager *sg, struct stage *st,
 			gtable_prefetch(t, f->h);
 			nb++;
 		}
-		for (j = 0; j < nb; j++) {
-			struct stage_far *f = &q[j];
+		nq[cur] = nb;
+		cur = !cur;
+		b = q[cur];
+		for (j = 0; j < nq[cur]; j++)
+			gtable_prefetch_group(t, b[j].h,
+					      text ? TEXT1_OFF +
+							     (uint32_t)b[j].x :
+						     INT1_KLEN);
+		for (j = 0; j < nq[cur]; j++) {
+			struct stage_far *f = &b[j];
 
 			f->e->g = text ? gtable_get_text1_h(t, f->h, f->p,
 							    (uint32_t)f->x) :
@@ -561,6 +573,7 @@ static long walk_entries_far(struct stager *sg, struct stage *st,
 			if (f->e->g == NULL)
 				goto out_nomem;
 		}
+		nq[cur] = 0;
 	}
 	return (long)off;
 

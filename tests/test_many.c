@@ -122,6 +122,17 @@ static void make_key(uint64_t *seed, int i, struct key *k)
 	k->len = n;
 }
 
+/*
+ * With int_keys the key field is an int: key i (i > 0) is i scattered
+ * over the whole range, negative values among them; key 0 is NULL.
+ */
+static bool int_keys;
+
+static int64_t int_key(int i)
+{
+	return (int64_t)((uint64_t)i * UINT64_C(0x9e3779b97f4a7c15));
+}
+
 /* nkeys keys (NULL and "" among them) and nrecs records of them. */
 struct data {
 	struct key *keys;
@@ -170,8 +181,12 @@ static void values(const struct data *d, int r, struct rec_value v[2])
 
 	memset(v, 0, sizeof(struct rec_value) * 2);
 	v[0].null = k->len < 0;
-	v[0].u.s.p = k->b;
-	v[0].u.s.len = k->len < 0 ? 0 : (uint32_t)k->len;
+	if (int_keys) {
+		v[0].u.i = int_key(d->rec_key[r]);
+	} else {
+		v[0].u.s.p = k->b;
+		v[0].u.s.len = k->len < 0 ? 0 : (uint32_t)k->len;
+	}
 	v[1].u.f = d->rec_amount[r];
 }
 
@@ -233,7 +248,9 @@ static char *sqlite_rows(const struct data *d)
 
 	cr_assert_not_null(out);
 	cr_assert_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
-	cr_assert_eq(sqlite3_exec(db, "CREATE TABLE t(k TEXT, a REAL); BEGIN",
+	cr_assert_eq(sqlite3_exec(db, int_keys ?
+				  "CREATE TABLE t(k INTEGER, a REAL); BEGIN" :
+				  "CREATE TABLE t(k TEXT, a REAL); BEGIN",
 				  NULL, NULL, NULL), SQLITE_OK);
 	cr_assert_eq(sqlite3_prepare_v2(db, "INSERT INTO t VALUES (?, ?)", -1,
 					&st, NULL), SQLITE_OK);
@@ -242,6 +259,8 @@ static char *sqlite_rows(const struct data *d)
 
 		if (k->len < 0)
 			sqlite3_bind_null(st, 1);
+		else if (int_keys)
+			sqlite3_bind_int64(st, 1, int_key(d->rec_key[r]));
 		else
 			sqlite3_bind_text(st, 1, k->b, k->len, SQLITE_STATIC);
 		sqlite3_bind_double(st, 2, d->rec_amount[r]);
@@ -261,6 +280,9 @@ static char *sqlite_rows(const struct data *d)
 		cr_assert_lt(len + (size_t)klen + 64, cap);
 		if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
 			/* NULL: nothing */
+		} else if (int_keys) {
+			len += (size_t)snprintf(out + len, cap - len, "%lld",
+				(long long)sqlite3_column_int64(st, 0));
 		} else if (klen == 0) {
 			len += (size_t)snprintf(out + len, cap - len, "\"\"");
 		} else {
@@ -322,6 +344,15 @@ Test(many, text_keys_sorted_as_sqlite_sorts_them, .timeout = 120)
 Test(many, text_keys_with_colliding_hashes, .timeout = 120)
 {
 	check(40000, 0xfeed, 0xffff);
+}
+
+/* One int key: its own lookups, prefetched too past 64 Ki slots. */
+Test(many, int_keys_sorted_as_sqlite_sorts_them, .timeout = 120)
+{
+	int_keys = true;
+	fields[0].type = REC_INT;
+	check(40000, 0x1e55, UINT64_MAX);
+	check(40000, 0x2e55, 0xffff);
 }
 
 /* Few keys: the plain loop and a table that stays small. */

@@ -339,19 +339,23 @@ int merge_rows_write(struct out_writer *w, const struct merge_rows *r,
 	struct rec_value *row = calloc(ncols + 1, sizeof(*row));
 	struct par p;
 	pthread_t t;
+	bool started;
 	int rc = -1;
 
-	if (par_init(&p, w, r) < 0 || row == NULL ||
-	    split2_start(&t, worker, &p) < 0) {
+	if (par_init(&p, w, r) < 0 || row == NULL) {
 		snprintf(err, errlen, "out of memory writing the output");
 		goto out;
 	}
+	/* No worker: the calling thread takes every chunk (worker_has()). */
+	started = split2_start(&t, worker, &p) == 0;
 	rc = write_chunks(&p, w, row, written, err, errlen);
-	pthread_mutex_lock(&p.mu);
-	p.quit = true;
-	pthread_cond_broadcast(&p.changed);
-	pthread_mutex_unlock(&p.mu);
-	pthread_join(t, NULL);
+	if (started) {
+		pthread_mutex_lock(&p.mu);
+		p.quit = true;
+		pthread_cond_broadcast(&p.changed);
+		pthread_mutex_unlock(&p.mu);
+		pthread_join(t, NULL);
+	}
 out:
 	par_free(&p);
 	free(row);

@@ -18,8 +18,10 @@
  * returns, on every path.  Nothing here forks.
  *
  * Errors: as out_row()'s, from the calling thread: a failed write or a stop
- * gives up the rest (the caller aborts the writer); a worker out of memory
- * or a thread that cannot start is "out of memory writing the output".
+ * gives up the rest (the caller aborts the writer); no memory for the
+ * worker's buffers (or for a long row's spill) is "out of memory writing
+ * the output".  A worker that cannot start is no error: the calling thread
+ * formats every chunk.
  */
 #ifndef AGG_MERGE_ROWS_H
 #define AGG_MERGE_ROWS_H

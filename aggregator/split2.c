@@ -26,6 +26,12 @@ int split2_start(pthread_t *t, void *(*fn)(void *), void *arg)
 	sigset_t all, old;
 	int rc;
 
+#ifdef AGG_TESTING
+	/* Test builds: AGG_PAR_NO_THREAD=1, no thread starts. */
+	if (getenv("AGG_PAR_NO_THREAD") != NULL)
+		return -1;
+#endif
+
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(t, NULL, fn, arg);

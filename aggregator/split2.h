@@ -23,7 +23,10 @@
  */
 bool split2_wanted(size_t n);
 
-/* Start fn(arg) on a new thread, every signal blocked.  0, or -1. */
+/*
+ * Start fn(arg) on a new thread, every signal blocked.  0, or -1 (test
+ * builds: always with AGG_PAR_NO_THREAD set).
+ */
 int split2_start(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /*

@@ -10,9 +10,11 @@
  * and every kind of aggregate, go through both: the outputs (CSV and
  * JSON Lines; a file and stdout; one text key, one int key, two keys)
  * must be byte for byte the same.  A write that fails (/dev/full) and a
- * stop in the middle of the rows fail as one thread's do.
+ * stop in the middle of the rows fail as one thread's do; with no second
+ * thread (AGG_PAR_NO_THREAD) the calling thread does all of it alone.
  */
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,12 +132,15 @@ static void write_conf(const char *out, const char *fmt, const char *by)
 
 /*
  * Run t.conf; chunk 0: one thread, else two with chunks of that many
- * rows.  Returns the output (stdout when out is NULL); status in *st.
+ * rows.  Returns the output (stdout when out is NULL); r holds the run.
  */
+static bool no_thread; /* AGG_PAR_NO_THREAD: the two-thread path alone */
+
 static char *run(const char *out, int chunk, struct tu_result *r)
 {
 	char rows[32], ch[32];
-	const char *env[] = { rows, ch, NULL };
+	const char *env[] = { rows, ch,
+			      no_thread ? "AGG_PAR_NO_THREAD=1" : NULL, NULL };
 
 	snprintf(rows, sizeof(rows), "AGG_PAR_ROWS=%s",
 		 chunk ? "0" : "1000000000");
@@ -193,6 +198,16 @@ Test(endpar, stdout_by_int_key_and_two_keys)
 	write_data(NKEYS, 3 * NKEYS);
 	same_bytes(NULL, "csv", "i");
 	same_bytes(NULL, "jsonl", "k, i");
+}
+
+/* A worker that cannot start: the calling thread takes every half and chunk. */
+Test(endpar, no_thread_writes_the_same_bytes)
+{
+	TU_REQUIRE_HOOKS(teardown);
+	write_data(NKEYS, 3 * NKEYS);
+	no_thread = true;
+	same_bytes("out.csv", "csv", "k");
+	same_bytes(NULL, "jsonl", "i");
 }
 
 /* The line of err that says why the output failed. */

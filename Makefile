@@ -27,7 +27,7 @@ CURL_SONAME := $(call soname,libcurl,libcurl)
 BASEFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -g $(shell pkg-config --cflags $(PKGS)) \
 	    $(if $(PQ_SONAME),-DLIBLOAD_PQ_SONAME='"$(PQ_SONAME)"') \
 	    $(if $(CURL_SONAME),-DLIBLOAD_CURL_SONAME='"$(CURL_SONAME)"')
-LIBS      = $(shell pkg-config --libs $(filter-out $(DLPKGS),$(PKGS))) -ldl -lm
+LIBS      = $(shell pkg-config --libs $(filter-out $(DLPKGS),$(PKGS))) -ldl -lm -pthread
 TESTLIBS  = $(shell pkg-config --libs criterion)
 
 # The folders are floors (docs/design.md): ipc and common at the bottom,

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "split2.h"
+
 /* Slots of a table when its first group comes. */
 #define GTABLE_INITIAL 64u
 
@@ -190,46 +192,6 @@ static struct int_item *int_sort(struct int_item *a, struct int_item *tmp,
 	return a;
 }
 
-/*
- * A radix sort instead of qsort_r() over decoded keys, whose compares
- * chase pointers all over memory (with millions of groups most of the
- * time of writing the result went there).
- */
-int gtable_sort_int1(const struct gtable *t, const struct group **out,
-		     size_t *np)
-{
-	size_t asize = sizeof(struct int_item) * 2 * (t->n ? t->n : 1);
-	struct int_item *a = arena_big_alloc(asize);
-	const struct int_item *sorted;
-	const struct group *null_g = NULL;
-	size_t n = 0, i;
-
-	if (a == NULL)
-		return -1;
-	for (i = 0; t->slots != NULL && i <= t->mask; i++) {
-		const struct group *g = t->slots[i].g;
-		uint64_t x;
-
-		if (g == NULL || !g->live)
-			continue;
-		if (g->klen != INT1_KLEN) {
-			null_g = g; /* the caller's decode checks it is NULL */
-			continue;
-		}
-		x = hash_rd64(g->key + INT1_OFF);
-		a[n].k = x ^ (UINT64_C(1) << 63);
-		a[n++].g = g;
-	}
-	sorted = int_sort(a, a + t->n, n);
-	for (i = 0; i < n; i++)
-		out[i] = sorted[i].g;
-	if (null_g != NULL)
-		out[n++] = null_g;
-	arena_big_free(a, asize);
-	*np = n;
-	return 0;
-}
-
 /* The key bytes of a one-text group (TEXT1_OFF on) and their length. */
 static inline const unsigned char *text1_bytes(const struct group *g,
 					       uint32_t *len)
@@ -252,6 +214,187 @@ static int text1_cmp(const void *pa, const void *pb)
 	return (la > lb) - (la < lb);
 }
 
+/* A one-text key's first 8 bytes, big-endian, zero-padded. */
+static uint64_t text1_prefix(const struct group *g)
+{
+	uint32_t len;
+	const unsigned char *k = text1_bytes(g, &len);
+	unsigned char pre[8] = { 0 };
+	uint64_t x = 0;
+	int b;
+
+	if (len >= 8) {
+		/* big-endian: unsigned order is memcmp order */
+		memcpy(&x, k, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		x = __builtin_bswap64(x);
+#endif
+		return x;
+	}
+	memcpy(pre, k, len);
+	for (b = 0; b < 8; b++)
+		x = x << 8 | pre[b];
+	return x;
+}
+
+/*
+ * A one-key sort in two halves (split2.h), each gathering and sorting the
+ * groups of half the slots, then merged into out[] from both ends at once.
+ * a holds 2 * t->n items: half 0 gathers into a[0..), half 1 into
+ * a[t->n..); each then sorts with the room the other leaves as its
+ * scratch (half 0 after half 1's items, half 1 after half 0's).
+ */
+struct sort1 {
+	const struct gtable *t;
+	bool text;                   /* one text key, else one int */
+	struct int_item *a;
+	size_t n[2];                 /* each half's items */
+	struct int_item *sorted[2];  /* where each half's order ended */
+	const struct group *null_g[2];
+	const struct group **out;
+};
+
+static void gather_half(void *arg, int h)
+{
+	struct sort1 *s = arg;
+	const struct gtable *t = s->t;
+	size_t slots = t->slots != NULL ? t->mask + 1 : 0;
+	size_t i = h ? slots / 2 : 0, end = h ? slots : slots / 2;
+	struct int_item *a = s->a + (h ? t->n : 0);
+	size_t n = 0;
+
+	for (; i < end; i++) {
+		const struct group *g = t->slots[i].g;
+
+		/* The slots are read in turn, the groups all over memory. */
+		if (i + GTABLE_AHEAD < end && t->slots[i + GTABLE_AHEAD].g)
+			__builtin_prefetch(t->slots[i + GTABLE_AHEAD].g);
+		if (g == NULL || !g->live)
+			continue;
+		if (s->text ? g->klen < TEXT1_OFF : g->klen != INT1_KLEN) {
+			s->null_g[h] = g; /* the caller's decode checks it */
+			continue;
+		}
+		a[n].k = s->text ? text1_prefix(g) :
+				   hash_rd64(g->key + INT1_OFF) ^
+					   (UINT64_C(1) << 63);
+		a[n++].g = g;
+	}
+	s->n[h] = n;
+}
+
+static void sort_half(void *arg, int h)
+{
+	struct sort1 *s = arg;
+	size_t tn = s->t->n, n = s->n[h], i, j;
+	struct int_item *a = s->a + (h ? tn : 0);
+	struct int_item *tmp = s->a + (h ? s->n[0] : tn + s->n[1]);
+	struct int_item *sorted = int_sort(a, tmp, n);
+
+	for (i = 0; s->text && i < n; i = j) {
+		for (j = i + 1; j < n && sorted[j].k == sorted[i].k; j++)
+			;
+		if (j - i > 1)
+			qsort(sorted + i, j - i, sizeof(*sorted), text1_cmp);
+	}
+	s->sorted[h] = sorted;
+}
+
+/* <0, 0, >0: x before, with or after y in key order. */
+static int item_cmp(const struct sort1 *s, const struct int_item *x,
+		    const struct int_item *y)
+{
+	if (x->k != y->k)
+		return x->k < y->k ? -1 : 1;
+	return s->text ? text1_cmp(x, y) : 0;
+}
+
+/* The lowest total / 2 items of the two sorted runs, into out[] in order. */
+static void merge_front(const struct sort1 *s, size_t total)
+{
+	const struct int_item *x = s->sorted[0], *y = s->sorted[1];
+	size_t nx = s->n[0], ny = s->n[1], i = 0, j = 0, k;
+
+	for (k = 0; k < total / 2; k++) {
+		bool take_x = j >= ny ||
+			      (i < nx && item_cmp(s, &x[i], &y[j]) <= 0);
+
+		s->out[k] = take_x ? x[i++].g : y[j++].g;
+	}
+}
+
+/* The others, the highest, into out[] from the back. */
+static void merge_back(const struct sort1 *s, size_t total)
+{
+	const struct int_item *x = s->sorted[0], *y = s->sorted[1];
+	size_t i = s->n[0], j = s->n[1], k;
+
+	for (k = total; k > total / 2; k--) {
+		bool take_y = i == 0 ||
+			      (j > 0 && item_cmp(s, &x[i - 1], &y[j - 1]) <= 0);
+
+		s->out[k - 1] = take_y ? y[--j].g : x[--i].g;
+	}
+}
+
+/*
+ * The two sorted runs merged, half 0 of the work from the front, half 1
+ * from the back; ties (none: the keys are distinct) would go left first
+ * both ways, as one merge puts them.
+ */
+static void merge_half(void *arg, int h)
+{
+	struct sort1 *s = arg;
+	size_t total = s->n[0] + s->n[1];
+
+	if (h == 0)
+		merge_front(s, total);
+	else
+		merge_back(s, total);
+}
+
+/* Each step of the sort on two threads when the table is large. */
+static void sort1_step(void (*fn)(void *, int), struct sort1 *s)
+{
+	if (split2_wanted(s->t->n)) {
+		split2_run(fn, s);
+	} else {
+		fn(s, 0);
+		fn(s, 1);
+	}
+}
+
+static int sort1(const struct gtable *t, bool text,
+		 const struct group **out, size_t *np)
+{
+	struct sort1 s = { .t = t, .text = text, .out = out };
+	size_t size = sizeof(*s.a) * 2 * (t->n ? t->n : 1), n;
+
+	s.a = arena_big_alloc(size); /* faulted in at once when large */
+	if (s.a == NULL)
+		return -1;
+	sort1_step(gather_half, &s);
+	sort1_step(sort_half, &s);
+	sort1_step(merge_half, &s);
+	n = s.n[0] + s.n[1];
+	if (s.null_g[0] != NULL || s.null_g[1] != NULL)
+		out[n++] = s.null_g[0] != NULL ? s.null_g[0] : s.null_g[1];
+	arena_big_free(s.a, size);
+	*np = n;
+	return 0;
+}
+
+/*
+ * A radix sort instead of qsort_r() over decoded keys, whose compares
+ * chase pointers all over memory (with millions of groups most of the
+ * time of writing the result went there).
+ */
+int gtable_sort_int1(const struct gtable *t, const struct group **out,
+		     size_t *np)
+{
+	return sort1(t, false, out, np);
+}
+
 /*
  * The sort of one-text keys: each group's first 8 key bytes, big-endian
  * and zero-padded, radix sorted as an int (so unsigned order is memcmp
@@ -263,61 +406,7 @@ static int text1_cmp(const void *pa, const void *pb)
 int gtable_sort_text1(const struct gtable *t, const struct group **out,
 		      size_t *np)
 {
-	size_t asize = sizeof(struct int_item) * 2 * (t->n ? t->n : 1);
-	struct int_item *a = arena_big_alloc(asize);
-	struct int_item *sorted;
-	const struct group *null_g = NULL;
-	size_t n = 0, i, j;
-
-	if (a == NULL)
-		return -1;
-	for (i = 0; t->slots != NULL && i <= t->mask; i++) {
-		const struct group *g = t->slots[i].g;
-		const unsigned char *k;
-		unsigned char pre[8] = { 0 };
-		uint32_t len;
-		uint64_t x = 0;
-		int b;
-
-		/* The slots are read in turn, the groups all over memory. */
-		if (i + GTABLE_AHEAD <= t->mask &&
-		    t->slots[i + GTABLE_AHEAD].g != NULL)
-			__builtin_prefetch(t->slots[i + GTABLE_AHEAD].g);
-		if (g == NULL || !g->live)
-			continue;
-		if (g->klen < TEXT1_OFF) {
-			null_g = g; /* the caller's decode checks it is NULL */
-			continue;
-		}
-		k = text1_bytes(g, &len);
-		if (len >= 8) {
-			/* big-endian: unsigned order is memcmp order */
-			memcpy(&x, k, 8);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-			x = __builtin_bswap64(x);
-#endif
-		} else {
-			memcpy(pre, k, len);
-			for (b = 0; b < 8; b++)
-				x = x << 8 | pre[b];
-		}
-		a[n].k = x;
-		a[n++].g = g;
-	}
-	sorted = int_sort(a, a + t->n, n);
-	for (i = 0; i < n; i = j) {
-		for (j = i + 1; j < n && sorted[j].k == sorted[i].k; j++)
-			;
-		if (j - i > 1)
-			qsort(sorted + i, j - i, sizeof(*sorted), text1_cmp);
-	}
-	for (i = 0; i < n; i++)
-		out[i] = sorted[i].g;
-	if (null_g != NULL)
-		out[n++] = null_g;
-	arena_big_free(a, asize);
-	*np = n;
-	return 0;
+	return sort1(t, true, out, np);
 }
 
 int gtable_keys_init(struct gtable_keys *k, const struct rec_schema *s,

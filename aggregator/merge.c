@@ -51,6 +51,7 @@
 #include "../common/expr.h"
 #include "gtable.h"
 #include "merge_push.h"
+#include "merge_rows.h"
 #include "output.h"
 #include "post.h"
 #include "spool.h"
@@ -522,12 +523,6 @@ out_free:
 /* Groups between a prefetch and its use in the loops over sorted groups. */
 #define MERGE_AHEAD 8u
 
-/* A group on its way out, with its key decoded for sorting and writing. */
-struct out_group {
-	const struct group *g;
-	struct rec_value *kv; /* ngroup_by values */
-};
-
 /* qsort_r order of groups: by each group_by value, NULL last. */
 static int group_key_cmp(const void *pa, const void *pb, void *arg)
 {
@@ -678,7 +673,7 @@ static int sorted_one_key_groups(struct merge *m, struct out_group *gs,
 	const struct gtable *r = m->result;
 	const struct group **order = malloc(sizeof(*order) *
 					    (r->n ? r->n : 1));
-	size_t n = 0, i;
+	size_t n = 0;
 
 	if (order == NULL ||
 	    (m->keys.shape == KEY_INT1 ? gtable_sort_int1(r, order, &n) :
@@ -687,19 +682,10 @@ static int sorted_one_key_groups(struct merge *m, struct out_group *gs,
 		snprintf(err, errlen, "out of memory sorting the groups");
 		return -1;
 	}
-	for (i = 0; i < n; i++) {
-		/* In key order the groups are all over memory: load ahead. */
-		if (i + MERGE_AHEAD < n)
-			__builtin_prefetch(order[i + MERGE_AHEAD]->key);
-		gs[i].g = order[i];
-		gs[i].kv = kv + i;
-		if (rec_decode(&m->keys.schema, gs[i].g->key, gs[i].g->klen,
-			       gs[i].kv) != (long)gs[i].g->klen ||
-		    (gs[i].kv->null && i != n - 1)) {
-			free(order);
-			snprintf(err, errlen, "a group key is corrupt");
-			return -1;
-		}
+	if (merge_rows_decode(&m->keys.schema, order, n, gs, kv) < 0) {
+		free(order);
+		snprintf(err, errlen, "a group key is corrupt");
+		return -1;
 	}
 	free(order);
 	*np = n;
@@ -754,6 +740,7 @@ static int write_group(struct merge *m, char *err, size_t errlen)
 	struct rec_value *row = calloc((size_t)ncols + 1, sizeof(*row));
 	struct out_writer *w = NULL;
 	struct post *post = NULL;
+	struct merge_rows rows;
 	size_t n = 0, i;
 	int prc;
 
@@ -800,13 +787,18 @@ static int write_group(struct merge *m, char *err, size_t errlen)
 		out_abort(w);
 		goto out_nomem;
 	}
+	rows = (struct merge_rows){ gs, n, ng, m->aggs, m->naggs };
+	if (post == NULL && merge_rows_parallel(w, &rows)) {
+		if (merge_rows_write(w, &rows, &m->rows, err, errlen) < 0) {
+			out_abort(w);
+			goto out_free;
+		}
+		n = 0; /* written */
+	}
 	for (i = 0; i < n && !(post && post_full(post)); i++) {
 		if (i + MERGE_AHEAD < n)
 			__builtin_prefetch(gs[i + MERGE_AHEAD].g);
-		if (ng > 0)
-			memcpy(row, gs[i].kv, sizeof(*row) * (size_t)ng);
-		for (j = 0; j < m->naggs; j++)
-			state_result(&m->aggs[j], gs[i].g, &row[ng + j]);
+		merge_rows_fill(&rows, i, row);
 		if (post) {
 			char reason[EXPR_REASON_MAX], where[512];
 

@@ -476,5 +476,6 @@ static void pg_abort(struct out_writer *w)
 }
 
 const struct out_sink out_pg = {
-	CFG_FMT_POSTGRES, pg_open, pg_row, pg_commit, pg_abort, NULL
+	CFG_FMT_POSTGRES, pg_open, pg_row, pg_commit, pg_abort, NULL, NULL,
+	NULL
 };

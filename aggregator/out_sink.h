@@ -32,11 +32,20 @@
 #include "../common/config.h"
 #include "output.h"
 
+struct out_buf;
+
 struct out_writer {
 	const struct out_sink *sink;
 	struct out_col *cols;   /* copy of the caller's array */
 	int ncols;
 	void *impl;             /* the sink's state */
+	/*
+	 * The writing thread writes rows for every row while another formats
+	 * rows reading the fields above (merge_rows.h): a cache line (64
+	 * bytes) between them, or each row's read would miss.  Padding, not
+	 * _Alignas: calloc does not align to 64.
+	 */
+	char apart[64];
 	long rows;              /* rows handed to out_row() */
 };
 
@@ -57,6 +66,15 @@ struct out_sink {
 	 * it (the temporary).  NULL: nothing is buffered (tables).
 	 */
 	void (*flush)(struct out_writer *w);
+	/*
+	 * Byte-stream sinks (CSV, JSON Lines), else NULL: format one row as
+	 * row would into b, reading w only, so on any thread (merge_rows.h);
+	 * and write bytes that format made through the sink's buffer.
+	 */
+	void (*format_row)(const struct out_writer *w, struct out_buf *b,
+		       const struct rec_value *v);
+	int (*put_rows)(struct out_writer *w, const char *p, size_t n, char *err,
+		   size_t errlen);
 };
 
 /*

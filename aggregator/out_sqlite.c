@@ -314,5 +314,6 @@ static void sq_abort(struct out_writer *w)
 }
 
 const struct out_sink out_sqlite = {
-	CFG_FMT_SQLITE, sq_open, sq_row, sq_commit, sq_abort, NULL
+	CFG_FMT_SQLITE, sq_open, sq_row, sq_commit, sq_abort, NULL, NULL,
+	NULL
 };

@@ -23,12 +23,17 @@
 #include "out_buf.h"
 #include "outfile.h"
 
+/*
+ * The keys are read by the format functions on any thread (out_sink.h)
+ * while the writing thread fills b: a cache line (64 bytes) between them.
+ */
 struct text_out {
-	struct outfile of;  /* the temporary or the stream */
-	struct out_buf b;   /* rows on their way to of.fd */
 	char **keys;        /* JSON Lines: `"name":` per column, escaped */
 	size_t *keylens;
 	int nkeys;
+	char apart[64];
+	struct outfile of;  /* the temporary or the stream */
+	struct out_buf b;   /* rows on their way to of.fd */
 };
 
 /* ------------------------------------------------------------------ */
@@ -124,6 +129,16 @@ static int text_row_status(const struct text_out *o, char *err, size_t errlen)
 	snprintf(err, errlen, "cannot write %s: %s",
 		 o->of.name ? o->of.name : "stdout", strerror(o->b.error));
 	return -1;
+}
+
+/* Bytes a format function made elsewhere, written as its rows would be. */
+static int text_put(struct out_writer *w, const char *p, size_t n, char *err,
+		    size_t errlen)
+{
+	struct text_out *o = w->impl;
+
+	out_buf_put(&o->b, p, n);
+	return text_row_status(o, err, errlen);
 }
 
 /* ------------------------------------------------------------------ */
@@ -243,11 +258,9 @@ static int csv_open(struct out_writer *w, const struct cfg *cfg, char *err,
 	return 0;
 }
 
-static int csv_row(struct out_writer *w, const struct rec_value *v, char *err,
-		   size_t errlen)
+static void csv_format(const struct out_writer *w, struct out_buf *b,
+		       const struct rec_value *v)
 {
-	struct text_out *o = w->impl;
-	struct out_buf *b = &o->b;
 	int i;
 
 	for (i = 0; i < w->ncols; i++) {
@@ -261,11 +274,20 @@ static int csv_row(struct out_writer *w, const struct rec_value *v, char *err,
 			out_buf_plain(b, &w->cols[i], &v[i], false);
 	}
 	out_buf_putc(b, '\n');
+}
+
+static int csv_row(struct out_writer *w, const struct rec_value *v, char *err,
+		   size_t errlen)
+{
+	struct text_out *o = w->impl;
+
+	csv_format(w, &o->b, v);
 	return text_row_status(o, err, errlen);
 }
 
 const struct out_sink out_text_csv = {
-	CFG_FMT_CSV, csv_open, csv_row, text_commit, text_abort, text_flush
+	CFG_FMT_CSV, csv_open, csv_row, text_commit, text_abort, text_flush,
+	csv_format, text_put
 };
 
 /* ------------------------------------------------------------------ */
@@ -422,11 +444,10 @@ static int jsonl_open(struct out_writer *w, const struct cfg *cfg, char *err,
 			      err, errlen);
 }
 
-static int jsonl_row(struct out_writer *w, const struct rec_value *v,
-		     char *err, size_t errlen)
+static void jsonl_format(const struct out_writer *w, struct out_buf *b,
+			 const struct rec_value *v)
 {
-	struct text_out *o = w->impl;
-	struct out_buf *b = &o->b;
+	const struct text_out *o = w->impl;
 	int i;
 
 	out_buf_putc(b, '{');
@@ -444,10 +465,18 @@ static int jsonl_row(struct out_writer *w, const struct rec_value *v,
 			out_buf_plain(b, &w->cols[i], &v[i], true);
 	}
 	out_buf_put(b, "}\n", 2);
+}
+
+static int jsonl_row(struct out_writer *w, const struct rec_value *v,
+		     char *err, size_t errlen)
+{
+	struct text_out *o = w->impl;
+
+	jsonl_format(w, &o->b, v);
 	return text_row_status(o, err, errlen);
 }
 
 const struct out_sink out_text_jsonl = {
 	CFG_FMT_JSONL, jsonl_open, jsonl_row, text_commit, text_abort,
-	text_flush
+	text_flush, jsonl_format, text_put
 };

@@ -209,6 +209,35 @@ int out_row(struct out_writer *w, const struct rec_value *v, char *err,
 	return w->sink->row(w, v, err, errlen);
 }
 
+bool out_can_format(const struct out_writer *w)
+{
+	return w->sink->format_row != NULL && w->sink->put_rows != NULL;
+}
+
+void out_format_row(const struct out_writer *w, struct out_buf *b,
+		    const struct rec_value *v)
+{
+	w->sink->format_row(w, b, v);
+}
+
+int out_put_rows(struct out_writer *w, const char *p, size_t n, long nrows,
+		 char *err, size_t errlen)
+{
+#ifdef AGG_TESTING
+	/* The hooks at each row's count, as out_row() runs them. */
+	for (long i = 0; i < nrows; i++) {
+		stop_hook(w);
+		hang_hook(w);
+		w->rows++;
+	}
+	w->rows -= nrows;
+#endif
+	if (stopping(err, errlen))
+		return -1;
+	w->rows += nrows;
+	return w->sink->put_rows(w, p, n, err, errlen);
+}
+
 int out_commit(struct out_writer *w, char *err, size_t errlen)
 {
 	int rc;

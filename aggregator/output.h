@@ -24,6 +24,7 @@
 #define AGG_OUTPUT_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +57,33 @@ void out_describe(const struct cfg *cfg, char *buf, size_t len);
 /* Write one row of ncols values.  Returns 0, or -1 with err. */
 int out_row(struct out_writer *w, const struct rec_value *v, char *err,
 	    size_t errlen);
+
+struct out_buf;
+
+/*
+ * Rows formatted off the writer (merge_rows.c, on two threads): true when
+ * w's sink is a byte stream (CSV, JSON Lines) that out_format_row() can
+ * format into a caller's buffer.
+ */
+bool out_can_format(const struct out_writer *w);
+
+/*
+ * Format one row into b exactly as out_row() would write it.  Reads w
+ * only (never its buffer or counts): safe on another thread while the
+ * writer's owner calls out_row() and out_put_rows(), once out_open()
+ * returned and until out_commit() or out_abort().
+ */
+void out_format_row(const struct out_writer *w, struct out_buf *b,
+		    const struct rec_value *v);
+
+/*
+ * Write n bytes that out_format_row() made for nrows rows, as out_row()
+ * would have written those rows: the stop flag is checked first (and the
+ * test builds' hooks run per row), and a failed write is reported the same
+ * way.  Returns 0, or -1 with err.
+ */
+int out_put_rows(struct out_writer *w, const char *p, size_t n, long nrows,
+		 char *err, size_t errlen);
 
 /*
  * Finish: flush, fsync and rename into place (files), then free the

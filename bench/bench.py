@@ -735,7 +735,7 @@ def case_json(a, case, path, duck, tmp):
 
 # --- 13. JSON Lines of the CSV's rows, against the CSV ----------------------
 
-def case_jsonl_csv(a, csv, jsonl, tmp):
+def case_jsonl_csv(a, csv, jsonl, small_jsonl, tmp):
     say("\n[13] the same %d rows as JSON Lines (%.0f MB) and as CSV (%.0f MB): "
         "group by region, alternated" % (a.rows, os.path.getsize(jsonl) / 1e6,
                                           os.path.getsize(csv) / 1e6))
@@ -747,14 +747,23 @@ def case_jsonl_csv(a, csv, jsonl, tmp):
                                 GROUP_CONF.format(out=out) +
                                 "\n[provider sales]\ntype = file\npath = %s\n"
                                 % path))
-    (c, _, _), (j, _, _) = timed_alternating(
+    (c, _, _), (j, j_peak, _) = timed_alternating(
         [[AGG, "-q", "-c", confs[0]], [AGG, "-q", "-c", confs[1]]], a.runs)
     row("CSV", "%.3f s" % c)
-    row("JSON Lines", "%.3f s" % j)
+    row("JSON Lines", "%.3f s  peak %.1f MiB" % (j, j_peak))
     row("JSON Lines / CSV <= 2",
         "%.2f  %s" % (j / c, verdict(13, "jsonl vs csv", j / c <= 2)))
     same = open(outs[0]).read() == open(outs[1]).read()
     row("same output", "%s  %s" % (same, verdict(13, "jsonl = csv output", same)))
+    # Peak memory flat in the input for JSON too: 10 M against 1 M rows.
+    sconf = write_conf(os.path.join(tmp, "c13_small.conf"),
+                       GROUP_CONF.format(out=os.path.join(tmp, "c13s.csv")) +
+                       "\n[provider sales]\ntype = file\npath = %s\n"
+                       % small_jsonl)
+    _, small_peak = timed([AGG, "-q", "-c", sconf], a.runs, warmup=0)
+    rm = j_peak / small_peak
+    row("peak RSS JSON Lines, %d vs %d rows <= 1.2" % (a.rows, a.rows // 10),
+        "%.2f  %s" % (rm, verdict(13, "jsonl memory", rm <= 1.2)))
 
 
 # --- 11. many groups, against DuckDB --------------------------------------------
@@ -955,6 +964,9 @@ def main():
         if 13 in only:
             jsonl_all = gen("jsonl", a.rows,
                             os.path.join(a.data, "sales_%d.jsonl" % a.rows))
+            jsonl_small = gen("jsonl", a.rows // 10,
+                              os.path.join(a.data, "sales_%d.jsonl"
+                                           % (a.rows // 10)))
         if 11 in only:
             many = gen("many", a.many_rows,
                        os.path.join(a.data, "many_%d.csv" % a.many_rows))
@@ -987,7 +999,7 @@ def main():
             case_expr(a, csv, tmp, a.rows / rates["csv"] if "csv" in rates
                       else None)
         if 13 in only:
-            case_jsonl_csv(a, csv, jsonl_all, tmp)
+            case_jsonl_csv(a, csv, jsonl_all, jsonl_small, tmp)
         if 14 in only:
             case_parallel(a, csv, small, tmp)
     finally:

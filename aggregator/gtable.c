@@ -353,17 +353,6 @@ static void merge_half(void *arg, int h)
 		merge_back(s, total);
 }
 
-/* Each step of the sort on two threads when the table is large. */
-static void sort1_step(void (*fn)(void *, int), struct sort1 *s)
-{
-	if (split2_wanted(s->t->n)) {
-		split2_run(fn, s);
-	} else {
-		fn(s, 0);
-		fn(s, 1);
-	}
-}
-
 static int sort1(const struct gtable *t, bool text,
 		 const struct group **out, size_t *np)
 {
@@ -373,9 +362,9 @@ static int sort1(const struct gtable *t, bool text,
 	s.a = arena_big_alloc(size); /* faulted in at once when large */
 	if (s.a == NULL)
 		return -1;
-	sort1_step(gather_half, &s);
-	sort1_step(sort_half, &s);
-	sort1_step(merge_half, &s);
+	split2_run(t->n, gather_half, &s);
+	split2_run(t->n, sort_half, &s);
+	split2_run(t->n, merge_half, &s);
 	n = s.n[0] + s.n[1];
 	if (s.null_g[0] != NULL || s.null_g[1] != NULL)
 		out[n++] = s.null_g[0] != NULL ? s.null_g[0] : s.null_g[1];

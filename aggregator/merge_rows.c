@@ -133,10 +133,7 @@ int merge_rows_decode(const struct rec_schema *ks,
 {
 	struct decode d = { ks, order, n, gs, kv, { false, false } };
 
-	if (split2_wanted(n))
-		split2_run(decode_half, &d);
-	else
-		decode_half(&d, 0), decode_half(&d, 1);
+	split2_run(n, decode_half, &d);
 	return d.bad[0] || d.bad[1] ? -1 : 0;
 }
 

@@ -58,11 +58,12 @@ static void *second_half(void *p)
 	return NULL;
 }
 
-void split2_run(void (*fn)(void *arg, int half), void *arg)
+void split2_run(size_t n, void (*fn)(void *arg, int half), void *arg)
 {
 	struct half_call c = { fn, arg, false };
 	pthread_t t;
-	bool started = split2_start(&t, second_half, &c) == 0;
+	bool started = split2_wanted(n) &&
+		       split2_start(&t, second_half, &c) == 0;
 
 	fn(arg, 0);
 	/* A worker kept off the core by other work: its half is done here. */

@@ -30,11 +30,12 @@ bool split2_wanted(size_t n);
 int split2_start(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /*
- * fn(arg, 0) on this thread and fn(arg, 1) on a second one, both done on
- * return.  When no thread starts, or it has not begun by the time half 0
- * is done, fn(arg, 1) runs here after the other: the halves must not wait
- * for each other.
+ * The two halves of a step over n items, both done on return: fn(arg, 0)
+ * on this thread and fn(arg, 1) on a second one when split2_wanted(n).
+ * When n is fewer, when no thread starts, or when it has not begun by the
+ * time half 0 is done, fn(arg, 1) runs here after the other: the halves
+ * must not wait for each other.
  */
-void split2_run(void (*fn)(void *arg, int half), void *arg);
+void split2_run(size_t n, void (*fn)(void *arg, int half), void *arg);
 
 #endif

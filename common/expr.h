@@ -225,6 +225,28 @@ struct expr_simple_step {
 struct expr_simple_step expr_simple_step_of(struct expr_simple e, int out);
 
 /*
+ * A where's verdict: its answers holds (expr_simple_step) for a value
+ * that is null, or lt or gt its constant.  NULL drops the record as false
+ * does.
+ */
+static inline __attribute__((always_inline)) bool
+expr_where_keeps(unsigned holds, bool null, bool lt, bool gt)
+{
+	return !null && ((holds >> (lt + 2 * gt)) & 1);
+}
+
+/*
+ * A derived day: o = f's day in UTC.  A NULL's value is the last one
+ * read, or zero: computed all the same, then not read.
+ */
+static inline __attribute__((always_inline)) void
+expr_day_set(struct rec_value *o, const struct rec_value *f)
+{
+	o->u.i = expr_day_utc(f->u.i);
+	o->null = f->null;
+}
+
+/*
  * Run steps[0..n) over v: true when the record is kept (every derived
  * field set), false as soon as a where is false or NULL (the fields of
  * the later steps are then left as they were).
@@ -236,16 +258,11 @@ expr_simple_run(const struct expr_simple_step *steps, int n,
 	for (int i = 0; i < n; i++) {
 		const struct expr_simple_step *st = &steps[i];
 		const struct rec_value *f = &v[st->e.field];
-		struct rec_value *o;
 		bool lt, gt;
 
 		switch (st->op) {
 		case EXPR_STEP_DAY:
-			/* A NULL's value is the last one read, or zero:
-			 * computed all the same, then not read. */
-			o = &v[st->out];
-			o->u.i = expr_day_utc(f->u.i);
-			o->null = f->null;
+			expr_day_set(&v[st->out], f);
 			continue;
 		case EXPR_STEP_WHERE_I:
 			lt = f->u.i < st->e.k.u.i;
@@ -259,8 +276,7 @@ expr_simple_run(const struct expr_simple_step *steps, int n,
 			expr_simple_eval(&st->e, v, &v[st->out]);
 			continue;
 		}
-		/* NULL drops the record as false does. */
-		if (f->null || !((st->holds >> (lt + 2 * gt)) & 1))
+		if (!expr_where_keeps(st->holds, f->null, lt, gt))
 			return false;
 	}
 	return true;
@@ -328,10 +344,9 @@ expr_where_day_run(const struct expr_where_day *w,
 		lt = w->x->u.f < w->k.u.f;
 		gt = w->x->u.f > w->k.u.f;
 	}
-	if (w->x->null || !((w->holds >> (lt + 2 * gt)) & 1))
+	if (!expr_where_keeps(w->holds, w->x->null, lt, gt))
 		return false;
-	w->day->u.i = expr_day_utc(w->ts->u.i);
-	w->day->null = w->ts->null;
+	expr_day_set(w->day, w->ts);
 	return true;
 }
 

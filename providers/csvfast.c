@@ -743,39 +743,24 @@ enum csvfast_stop csvfast_encode_then(struct csvfast *f, const char *in,
 }
 
 /*
- * csvfast_encode_steps()'s loops, one a function: in one, the two would
- * share the compiler's room for inlining, and the readers the loop calls
- * would not all be inlined.
+ * csvfast_encode_steps()'s loops, one a function for each shape: in one,
+ * the loops would share the compiler's room for inlining, and the readers
+ * they call would not all be inlined.
  */
-static __attribute__((noinline)) enum csvfast_stop
-steps_any(struct csvfast *f, const char *in, size_t avail, unsigned char *out,
-	  size_t room, uint64_t max, size_t slack, struct rec_value *v,
-	  const struct expr_simple_step *steps, int nsteps,
-	  struct csvfast_batch *b)
-{
-	return batch(f, in, avail, out, room, max, slack, v, NULL, NULL,
-		     steps, nsteps, EXPR_STEPS_ANY, b);
-}
+#define STEPS_LOOP(name, shape)                                              \
+	static __attribute__((noinline)) enum csvfast_stop name(              \
+		struct csvfast *f, const char *in, size_t avail,              \
+		unsigned char *out, size_t room, uint64_t max, size_t slack,  \
+		struct rec_value *v, const struct expr_simple_step *steps,    \
+		int nsteps, struct csvfast_batch *b)                          \
+	{                                                                     \
+		return batch(f, in, avail, out, room, max, slack, v, NULL,    \
+			     NULL, steps, nsteps, shape, b);                  \
+	}
 
-static __attribute__((noinline)) enum csvfast_stop
-steps_where_f_day(struct csvfast *f, const char *in, size_t avail,
-		  unsigned char *out, size_t room, uint64_t max, size_t slack,
-		  struct rec_value *v, const struct expr_simple_step *steps,
-		  int nsteps, struct csvfast_batch *b)
-{
-	return batch(f, in, avail, out, room, max, slack, v, NULL, NULL,
-		     steps, nsteps, EXPR_STEPS_WHERE_F_DAY, b);
-}
-
-static __attribute__((noinline)) enum csvfast_stop
-steps_where_i_day(struct csvfast *f, const char *in, size_t avail,
-		  unsigned char *out, size_t room, uint64_t max, size_t slack,
-		  struct rec_value *v, const struct expr_simple_step *steps,
-		  int nsteps, struct csvfast_batch *b)
-{
-	return batch(f, in, avail, out, room, max, slack, v, NULL, NULL,
-		     steps, nsteps, EXPR_STEPS_WHERE_I_DAY, b);
-}
+STEPS_LOOP(steps_any, EXPR_STEPS_ANY)
+STEPS_LOOP(steps_where_f_day, EXPR_STEPS_WHERE_F_DAY)
+STEPS_LOOP(steps_where_i_day, EXPR_STEPS_WHERE_I_DAY)
 
 enum csvfast_stop csvfast_encode_steps(struct csvfast *f, const char *in,
 				       size_t avail, unsigned char *out,

@@ -70,10 +70,15 @@ Test(arena, big_array_is_zeroed_and_faulted_in_when_handed_out)
 	arena_big_free(p, n);
 }
 
-Test(arena, small_array_comes_from_calloc)
+/* Below ARENA_BIG from the heap: zeroed even where the heap had bytes. */
+Test(arena, small_array_is_zeroed_from_a_used_heap)
 {
-	unsigned char *p = arena_big_alloc(1000);
+	unsigned char *used = malloc(1000), *p;
 
+	cr_assert(used != NULL);
+	memset(used, 0xa5, 1000);
+	free(used); /* the chunk the next allocation of its size takes */
+	p = arena_big_alloc(1000);
 	cr_assert(p != NULL);
 	for (int i = 0; i < 1000; i++)
 		cr_assert_eq(p[i], 0);
